@@ -1,0 +1,86 @@
+package wire
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Banners that open a connection. The native ones carry a protocol version;
+// the ARTIQ ones are SiPyCo's and are answered in SiPyCo's own protocol.
+const (
+	BannerRPC  = "SIGOCO rpc 1"
+	BannerSync = "SIGOCO sync 1"
+	BannerLog  = "SIGOCO log 1"
+
+	BannerSiPyCoRPC  = "ARTIQ pc_rpc"
+	BannerSiPyCoSync = "ARTIQ sync_struct"
+	BannerSiPyCoLog  = "ARTIQ logging"
+)
+
+// MaxBannerLen is the longest banner line accepted, newline excluded. It is
+// large enough for an HTTP request line, which Mux also dispatches on.
+const MaxBannerLen = 4096
+
+// WriteBanner writes banner followed by a newline in one write.
+func WriteBanner(w io.Writer, banner string) error {
+	_, err := io.WriteString(w, banner+"\n")
+	return err
+}
+
+// ReadLine reads one newline-terminated line of at most max bytes and
+// returns it without the line ending ("\n" or "\r\n"). It never buffers more
+// than max bytes: a longer line is ErrLineTooLong. A stream that ends before
+// the newline returns io.ErrUnexpectedEOF (io.EOF if nothing was read).
+func ReadLine(r *bufio.Reader, max int) (string, error) {
+	var line []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(line)+len(chunk) > max+2 { // +2 for "\r\n"
+			return "", fmt.Errorf("%w (limit %d bytes)", ErrLineTooLong, max)
+		}
+		line = append(line, chunk...)
+		switch {
+		case err == nil:
+			line = bytes.TrimSuffix(line[:len(line)-1], []byte("\r"))
+			if len(line) > max {
+				return "", fmt.Errorf("%w (limit %d bytes)", ErrLineTooLong, max)
+			}
+			return string(line), nil
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF && len(line) > 0:
+			return "", io.ErrUnexpectedEOF
+		default:
+			return "", err
+		}
+	}
+}
+
+// PeekLine returns the first line buffered in r without consuming it, using
+// at most r's buffer size. It is what Mux uses to choose a handler while
+// leaving the banner for the handler itself to read.
+func PeekLine(r *bufio.Reader) (string, error) {
+	for n := 1; ; n++ {
+		b, err := r.Peek(n)
+		if err != nil {
+			if err == bufio.ErrBufferFull {
+				return "", fmt.Errorf("%w (limit %d bytes)", ErrLineTooLong, r.Size())
+			}
+			if err == io.EOF && len(b) > 0 {
+				return "", io.ErrUnexpectedEOF
+			}
+			return "", err
+		}
+		// Look at everything already buffered before asking for more.
+		all, _ := r.Peek(r.Buffered())
+		if i := bytes.IndexByte(all, '\n'); i >= 0 {
+			return strings.TrimSuffix(string(all[:i]), "\r"), nil
+		}
+		if r.Buffered() > n {
+			n = r.Buffered()
+		}
+	}
+}
