@@ -27,7 +27,7 @@ func (a *Attenuator) private() {}
 
 type (
 	// Other is in a group.
-	Other struct{}
+	Other   struct{}
 	notThis struct{}
 )
 
