@@ -1,0 +1,172 @@
+package pyon
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+)
+
+// jsonClassKey marks a PYON-typed value: {"__jsonclass__": [name, args]}.
+const jsonClassKey = "__jsonclass__"
+
+// Decode parses one PYON v2 document (one SiPyCo protocol line; a trailing
+// newline is fine) and returns its value as:
+//
+//	null → nil, true/false → bool,
+//	integer → int64, or *big.Int beyond 64 bits,
+//	float (Infinity, -Infinity, NaN included) → float64,
+//	string → string, list → []any, object → map[string]any,
+//	tuple → Tuple, set → Set, frozenset → Set{Frozen: true},
+//	dict with a non-string key → Dict (string-keyed → map[string]any),
+//	OrderedDict → OrderedDict, bytes → []byte, complex → complex128,
+//	Fraction → *Fraction, slice → Slice, nparray → NDArray,
+//	npscalar → NPScalar.
+//
+// Errors are *DecodeError wrapping ErrSyntax, ErrV1, ErrUnknownClass or
+// ErrMalformed, with a JSON Pointer to the offending value.
+func Decode(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(rewriteNonFinite(data)))
+	dec.UseNumber()
+	var raw any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, syntaxError(data, err)
+	}
+	// Like Python's json.loads, refuse anything after the value.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, syntaxError(data, errors.New("extra data after the value"))
+	}
+	v, err := fromJSON(raw)
+	if err != nil {
+		path, err := splitPath(err)
+		return nil, &DecodeError{Path: path, Err: err}
+	}
+	return v, nil
+}
+
+// DecodeString is Decode for a string.
+func DecodeString(s string) (any, error) { return Decode([]byte(s)) }
+
+func syntaxError(data []byte, err error) error {
+	if IsV1(data) {
+		return &DecodeError{Err: ErrV1}
+	}
+	if err == io.EOF {
+		err = errors.New("empty document")
+	}
+	return &DecodeError{Err: fmt.Errorf("%w: %v", ErrSyntax, err)}
+}
+
+// fromJSON turns what encoding/json produced (with UseNumber) into PYON
+// values, bottom-up like Python's object_hook.
+func fromJSON(raw any) (any, error) {
+	switch x := raw.(type) {
+	case nil, bool, string:
+		return x, nil
+	case json.Number:
+		return number(string(x))
+	case []any:
+		for i, e := range x {
+			v, err := fromJSON(e)
+			if err != nil {
+				return nil, atIndex(err, i)
+			}
+			x[i] = v
+		}
+		return x, nil
+	case map[string]any:
+		if c, ok := x[jsonClassKey]; ok {
+			return fromClassObject(x, c)
+		}
+		for k, e := range x {
+			v, err := fromJSON(e)
+			if err != nil {
+				return nil, at(err, k)
+			}
+			x[k] = v
+		}
+		return x, nil
+	}
+	// encoding/json produces nothing else.
+	return nil, malformed("unexpected %T from encoding/json", raw)
+}
+
+func fromClassObject(obj map[string]any, c any) (any, error) {
+	if len(obj) != 1 {
+		// SiPyCo never writes other keys beside __jsonclass__ (it asserts
+		// the key is absent from plain dicts); refuse rather than drop them.
+		for k := range obj {
+			if k != jsonClassKey {
+				return nil, at(malformed("object with %q has another key %q", jsonClassKey, k), k)
+			}
+		}
+	}
+	pair, ok := c.([]any)
+	if !ok || len(pair) != 2 {
+		return nil, at(malformed("%s must be [name, [args...]], got %s", jsonClassKey, describeJSON(c)), jsonClassKey)
+	}
+	name, ok := pair[0].(string)
+	if !ok {
+		return nil, at(at(malformed("class name must be a string, got %s", describeJSON(pair[0])), "0"), jsonClassKey)
+	}
+	rawArgs, ok := pair[1].([]any)
+	if !ok {
+		return nil, at(at(malformed("%s arguments must be a list, got %s", name, describeJSON(pair[1])), "1"), jsonClassKey)
+	}
+	dec, ok := classDecoders[name]
+	if !ok {
+		return nil, at(at(fmt.Errorf("%w %q", ErrUnknownClass, name), "0"), jsonClassKey)
+	}
+	args := make([]any, len(rawArgs))
+	for i, a := range rawArgs {
+		v, err := fromJSON(a)
+		if err != nil {
+			return nil, at(at(atIndex(err, i), "1"), jsonClassKey)
+		}
+		args[i] = v
+	}
+	v, err := dec(args)
+	if err != nil {
+		// The class's own checks point at its argument list; those that
+		// know better have already added an index inside it.
+		return nil, at(at(err, "1"), jsonClassKey)
+	}
+	return v, nil
+}
+
+// number converts a JSON number's text the way Python's json does: no
+// fraction or exponent → int (of any size), otherwise float, with
+// overflowing literals becoming ±inf.
+func number(s string) (any, error) {
+	if strings.ContainsAny(s, ".eE") {
+		switch s {
+		case sentinelPosInf:
+			return math.Inf(1), nil
+		case sentinelNegInf:
+			return math.Inf(-1), nil
+		case sentinelNaN:
+			return math.NaN(), nil
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return nil, malformed("bad number %q", s)
+		}
+		return f, nil // on ErrRange f is ±Inf or 0, as Python gives
+	}
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return i, nil
+	}
+	b, ok := new(big.Int).SetString(s, 10)
+	if !ok {
+		return nil, malformed("bad integer %q", s)
+	}
+	return b, nil
+}
+
+// describeJSON names a raw or decoded value for error messages.
+func describeJSON(v any) string { return describe(v) }

@@ -1,0 +1,147 @@
+package pyon
+
+import (
+	"reflect"
+	"strings"
+	"sync"
+	"unicode"
+)
+
+// SnakeCase turns a Go identifier into the Python-style name used on the
+// wire: SetAttenuation → set_attenuation, HTTPServer → http_server,
+// UserID → user_id, Base64Data → base64_data.
+func SnakeCase(name string) string {
+	rs := []rune(name)
+	var b strings.Builder
+	b.Grow(len(name) + 4)
+	for i, r := range rs {
+		if unicode.IsUpper(r) {
+			if i > 0 {
+				prev := rs[i-1]
+				nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
+				if unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && nextLower) {
+					b.WriteByte('_')
+				}
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// field is one struct field as PYON sees it.
+type field struct {
+	name      string // key on the wire
+	goName    string // also accepted when decoding
+	index     []int
+	omitEmpty bool
+}
+
+var fieldCache sync.Map // reflect.Type → []field
+
+// structFields lists t's fields by wire name: the `pyon:"name"` tag, else
+// the `json:"name"` tag, else SnakeCase of the Go name; "-" skips a field,
+// ",omitempty" leaves out zero values when encoding. Untagged embedded
+// structs are flattened, shallower fields winning, as in encoding/json.
+func structFields(t reflect.Type) []field {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.([]field)
+	}
+	var out []field
+	seen := map[string]bool{}
+	type level struct {
+		t     reflect.Type
+		index []int
+	}
+	current := []level{{t, nil}}
+	visited := map[reflect.Type]bool{}
+	for len(current) > 0 {
+		var next []level
+		var here []field
+		for _, lv := range current {
+			if visited[lv.t] {
+				continue
+			}
+			visited[lv.t] = true
+			for i := 0; i < lv.t.NumField(); i++ {
+				sf := lv.t.Field(i)
+				name, opts, tagged := fieldTag(sf)
+				if name == "-" {
+					continue
+				}
+				index := append(append([]int(nil), lv.index...), i)
+				ft := sf.Type
+				if sf.Anonymous && !tagged {
+					if ft.Kind() == reflect.Pointer {
+						ft = ft.Elem()
+					}
+					if ft.Kind() == reflect.Struct && (sf.IsExported() || sf.Type.Kind() == reflect.Struct) {
+						next = append(next, level{ft, index})
+						continue
+					}
+				}
+				if !sf.IsExported() {
+					continue
+				}
+				if name == "" {
+					name = SnakeCase(sf.Name)
+				}
+				here = append(here, field{name: name, goName: sf.Name, index: index, omitEmpty: strings.Contains(opts, "omitempty")})
+			}
+		}
+		for _, f := range here {
+			if !seen[f.name] {
+				seen[f.name] = true
+				out = append(out, f)
+			}
+		}
+		current = next
+	}
+	fieldCache.Store(t, out)
+	return out
+}
+
+func fieldTag(sf reflect.StructField) (name, opts string, tagged bool) {
+	tag, ok := sf.Tag.Lookup("pyon")
+	if !ok {
+		tag, ok = sf.Tag.Lookup("json")
+	}
+	if !ok {
+		return "", "", false
+	}
+	name, opts, _ = strings.Cut(tag, ",")
+	return name, opts, name != ""
+}
+
+// fieldValue follows index from v, reporting false at a nil embedded
+// pointer (the field is then absent).
+func fieldValue(v reflect.Value, index []int) (reflect.Value, bool) {
+	for i, x := range index {
+		if i > 0 && v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return reflect.Value{}, false
+			}
+			v = v.Elem()
+		}
+		v = v.Field(x)
+	}
+	return v, true
+}
+
+// fieldForSet follows index from v, allocating nil embedded pointers.
+func fieldForSet(v reflect.Value, index []int) (reflect.Value, bool) {
+	for i, x := range index {
+		if i > 0 && v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				if !v.CanSet() {
+					return reflect.Value{}, false
+				}
+				v.Set(reflect.New(v.Type().Elem()))
+			}
+			v = v.Elem()
+		}
+		v = v.Field(x)
+	}
+	return v, true
+}
