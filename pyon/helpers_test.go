@@ -1,0 +1,152 @@
+package pyon
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"math"
+	"math/big"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sigoco/sigoco/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
+
+// recordedLines returns every PYON line of a recording in testdata/: the
+// chunks of each direction joined, split into lines, banner and target
+// lines (which are not JSON) left out.
+func recordedLines(t testing.TB, name string) []string {
+	t.Helper()
+	f, err := os.Open("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	streams := map[string]*strings.Builder{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var rec struct{ Dir, Data string }
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if streams[rec.Dir] == nil {
+			streams[rec.Dir] = &strings.Builder{}
+		}
+		streams[rec.Dir].WriteString(rec.Data)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, dir := range []string{"client", "server"} {
+		for _, l := range strings.Split(streams[dir].String(), "\n") {
+			if strings.HasPrefix(l, "{") || strings.HasPrefix(l, "[") {
+				lines = append(lines, l)
+			}
+		}
+	}
+	return lines
+}
+
+func allRecordedLines(t testing.TB) []string {
+	return append(recordedLines(t, "sipyco_pc_rpc.jsonl"), recordedLines(t, "sipyco_sync_struct.jsonl")...)
+}
+
+// equal compares decoded values: NaN equals NaN, big numbers by value, and
+// a frozenset equals a set (Encode writes both as "set").
+func equal(a, b any) bool {
+	switch x := a.(type) {
+	case float64:
+		y, ok := b.(float64)
+		return ok && (x == y && math.Signbit(x) == math.Signbit(y) || math.IsNaN(x) && math.IsNaN(y))
+	case complex128:
+		y, ok := b.(complex128)
+		return ok && equal(real(x), real(y)) && equal(imag(x), imag(y))
+	case *big.Int:
+		y, ok := b.(*big.Int)
+		return ok && x.Cmp(y) == 0
+	case *Fraction:
+		y, ok := b.(*Fraction)
+		return ok && x.Cmp(&y.Rat) == 0
+	case []any:
+		y, ok := b.([]any)
+		return ok && equalSlices(x, y)
+	case Tuple:
+		y, ok := b.(Tuple)
+		return ok && equalSlices(x, y)
+	case Set:
+		y, ok := b.(Set)
+		return ok && equalSlices(x.Items, y.Items)
+	case Dict:
+		y, ok := b.(Dict)
+		return ok && equalItems(x, y)
+	case OrderedDict:
+		y, ok := b.(OrderedDict)
+		return ok && equalItems(x, y)
+	case Slice:
+		y, ok := b.(Slice)
+		return ok && equal(x.Start, y.Start) && equal(x.Stop, y.Stop) && equal(x.Step, y.Step)
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !equal(v, w) {
+				return false
+			}
+		}
+		return true
+	case NDArray:
+		y, ok := b.(NDArray)
+		return ok && x.DType == y.DType && reflect.DeepEqual(x.Shape, y.Shape) && bytes.Equal(x.Data, y.Data)
+	case []byte:
+		y, ok := b.([]byte)
+		return ok && bytes.Equal(x, y)
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func equalSlices(a, b []any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func equalItems(a, b []Item) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !equal(a[i].Key, b[i].Key) || !equal(a[i].Value, b[i].Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonTree parses PYON text as plain JSON with numbers kept as their text,
+// so two encodings compare equal only if Python would read the same
+// numbers (1 and 1.0 differ), whatever the key order and spacing.
+func jsonTree(t testing.TB, s string) any {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(string(rewriteNonFinite([]byte(s)))))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("not JSON after the Infinity/NaN rewrite: %v\n%s", err, s)
+	}
+	return v
+}
