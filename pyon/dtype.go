@@ -52,7 +52,8 @@ func parseDType(s string) (dtype, error) {
 	case 'S', 'V':
 		ok = true
 	case 'U':
-		ok = n%4 == 0
+		// numpy writes the length in characters of 4 bytes (UCS-4).
+		d.size, ok = 4*n, true
 	case 'O':
 		return dtype{}, malformed("numpy object arrays (dtype %q) are not PYON", s)
 	}
@@ -63,7 +64,11 @@ func parseDType(s string) (dtype, error) {
 }
 
 func (d dtype) String() string {
-	return string([]byte{d.order, d.kind}) + strconv.Itoa(d.size) + d.unit
+	n := d.size
+	if d.kind == 'U' {
+		n /= 4
+	}
+	return string([]byte{d.order, d.kind}) + strconv.Itoa(n) + d.unit
 }
 
 // order gives the byte order; '=' (native) is taken as little-endian, the

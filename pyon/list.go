@@ -83,41 +83,42 @@ func ListToNDArray(v any) (NDArray, error) {
 	if err := walk(v, 0); err != nil {
 		return NDArray{}, err
 	}
-	kind := byte('b')
+	// The widest kind present wins: bool < int < float < complex.
+	kind := 0
 	for _, e := range elems {
 		switch x := e.(type) {
 		case int64:
-			kind = max(kind, 'i')
+			kind = max(kind, 1)
 		case uint64:
 			if x > math.MaxInt64 {
-				kind = max(kind, 'f')
+				kind = max(kind, 2)
 			} else {
-				kind = max(kind, 'i')
+				kind = max(kind, 1)
 			}
 		case float64:
-			kind = max(kind, 'f')
+			kind = max(kind, 2)
 		case complex128:
-			kind = 'z' // sorts after the others
+			kind = 3
 		}
 	}
 	if len(elems) == 0 {
-		kind = 'f'
+		kind = 2 // numpy's default dtype
 	}
 	var a NDArray
 	switch kind {
-	case 'b':
+	case 0:
 		bs := make([]bool, len(elems))
 		for i, e := range elems {
 			bs[i] = e.(bool)
 		}
 		a = FromBools(bs)
-	case 'i':
+	case 1:
 		is := make([]int64, len(elems))
 		for i, e := range elems {
 			is[i], _, _ = toInt64(boolToInt(e))
 		}
 		a = FromInt64s(is)
-	case 'f':
+	case 2:
 		fs := make([]float64, len(elems))
 		for i, e := range elems {
 			fs[i] = toFloat64(e)
