@@ -240,28 +240,34 @@ func (e *encoder) tuple(t Tuple) error {
 	return nil
 }
 
-// set writes a Set; a frozen one too is written as "set", because SiPyCo
-// registers no frozenset class and would refuse it.
+// set writes a Set. A frozen one is written as "set" too, because SiPyCo
+// registers no frozenset class and would refuse it — except where Python
+// needs a hashable value (a dict key, a set item), where a set would be
+// refused anyway: there it is "frozenset", which sigoco reads back.
 func (e *encoder) set(s Set) error {
+	class := "set"
 	if e.key {
-		return e.unhashable("set")
+		if !s.Frozen {
+			return e.unhashable("set")
+		}
+		class = "frozenset"
 	}
 	if err := e.enter(); err != nil {
 		return err
 	}
-	e.classStart("set")
+	e.classStart(class)
 	e.buf = append(e.buf, '[')
+	outer := e.key
 	e.key = true
 	for i, x := range s.Items {
 		if i > 0 {
 			e.buf = append(e.buf, ',')
 		}
 		if err := e.value(x); err != nil {
-			e.key = false
 			return inClass(atIndex(err, i), 0)
 		}
 	}
-	e.key = false
+	e.key = outer
 	e.buf = append(e.buf, ']')
 	e.classEnd()
 	e.leave()
@@ -338,7 +344,7 @@ func (e *encoder) dict(class string, items []Item) error {
 			e.buf = append(e.buf, ',')
 		}
 		e.buf = append(e.buf, '[')
-		e.key = true
+		e.key = true // dict is refused in key position, so it was false
 		err := e.value(it.Key)
 		e.key = false
 		if err != nil {

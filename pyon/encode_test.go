@@ -146,3 +146,11 @@ func TestEncodeErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestEncodeFrozenSetKey(t *testing.T) {
+	v := Dict{{Set{Items: []any{1}, Frozen: true}, Set{Items: []any{Set{Items: []any{2}, Frozen: true}}}}}
+	want := `{"__jsonclass__":["dict",[[[{"__jsonclass__":["frozenset",[[1]]]},{"__jsonclass__":["set",[[{"__jsonclass__":["frozenset",[[2]]]}]]]}]]]]}`
+	if got, err := Encode(v); err != nil || string(got) != want {
+		t.Fatalf("Encode = %s, %v\nwant %s", got, err, want)
+	}
+}

@@ -18,7 +18,7 @@ var (
 	// ErrV1 is returned for text in PYON v1 (Python-literal) syntax, which
 	// SiPyCo decoded with eval and sigoco refuses. Servers can send the
 	// message to the peer as is.
-	ErrV1 = errors.New("pyon: PYON v1 (Python-literal syntax) is not supported; the peer must speak PYON v2 (SiPyCo feature \"pyon_v2\")")
+	ErrV1 = errors.New("pyon: PYON v1 is not supported (Python-literal syntax); the peer must use PYON v2, SiPyCo's \"pyon_v2\" feature")
 	// ErrUnknownClass: a {"__jsonclass__": [name, args]} object whose name
 	// is not a PYON v2 type.
 	ErrUnknownClass = errors.New("pyon: unknown __jsonclass__")

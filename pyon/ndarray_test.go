@@ -90,10 +90,22 @@ func TestNDArrayConversionErrors(t *testing.T) {
 		{"i8 to i4 overflow", func() error { _, err := FromInt64s([]int64{1 << 40}).Int32s(); return err }, ErrUnsupported},
 		{"1-D to 2-D", func() error { _, err := FromFloat64s(nil).Float64s2D(); return err }, ErrUnsupported},
 		{"ragged", func() error { _, err := FromFloat64s2D([][]float64{{1}, {}}); return err }, ErrUnsupported},
-		{"string dtype", func() error { _, err := (NDArray{Shape: []int{1}, DType: "<U1", Data: make([]byte, 4)}).Float64s(); return err }, ErrUnsupported},
-		{"long double", func() error { _, err := (NDArray{Shape: []int{1}, DType: "<f16", Data: make([]byte, 16)}).Float64s(); return err }, ErrUnsupported},
-		{"short data", func() error { _, err := (NDArray{Shape: []int{2}, DType: "<f8", Data: make([]byte, 8)}).Float64s(); return err }, ErrMalformed},
-		{"bad dtype", func() error { _, err := (NDArray{Shape: []int{1}, DType: "f8", Data: make([]byte, 8)}).Float64s(); return err }, ErrMalformed},
+		{"string dtype", func() error {
+			_, err := (NDArray{Shape: []int{1}, DType: "<U1", Data: make([]byte, 4)}).Float64s()
+			return err
+		}, ErrUnsupported},
+		{"long double", func() error {
+			_, err := (NDArray{Shape: []int{1}, DType: "<f16", Data: make([]byte, 16)}).Float64s()
+			return err
+		}, ErrUnsupported},
+		{"short data", func() error {
+			_, err := (NDArray{Shape: []int{2}, DType: "<f8", Data: make([]byte, 8)}).Float64s()
+			return err
+		}, ErrMalformed},
+		{"bad dtype", func() error {
+			_, err := (NDArray{Shape: []int{1}, DType: "f8", Data: make([]byte, 8)}).Float64s()
+			return err
+		}, ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.f(); !errors.Is(err, tc.err) {

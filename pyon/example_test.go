@@ -1,0 +1,78 @@
+package pyon_test
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/sigoco/sigoco/pyon"
+)
+
+func ExampleDecode() {
+	line := `{"action":"call","name":"echo","args":{"__jsonclass__":["tuple",[[1.0,{"__jsonclass__":["complex",[1.0,2.0]]},Infinity]]]},"kwargs":{}}`
+	v, err := pyon.Decode([]byte(line))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	req := v.(map[string]any)
+	for _, a := range req["args"].(pyon.Tuple) {
+		fmt.Printf("%T %v\n", a, a)
+	}
+	// Output:
+	// float64 1
+	// complex128 (1+2i)
+	// float64 +Inf
+}
+
+func ExampleEncode() {
+	b, err := pyon.Encode(map[string]any{
+		"status": "ok",
+		"ret":    pyon.Tuple{1.0, []byte("hi"), pyon.Dict{{2, "two"}}},
+	})
+	fmt.Println(string(b), err)
+	// Output:
+	// {"ret":{"__jsonclass__":["tuple",[[1.0,{"__jsonclass__":["bytes",["aGk="]]},{"__jsonclass__":["dict",[[[2,"two"]]]]}]]]},"status":"ok"} <nil>
+}
+
+func ExampleConvert() {
+	type Sweep struct {
+		From, To float64
+		Points   int
+	}
+	v, _ := pyon.Decode([]byte(`{"from": 0, "to": 1.5, "points": 4}`))
+	var s Sweep
+	fmt.Println(pyon.Convert(v, &s), s)
+
+	v, _ = pyon.Decode([]byte(`"x"`))
+	var db float64
+	fmt.Println(pyon.Convert(v, &db))
+	// Output:
+	// <nil> {0 1.5 4}
+	// cannot use string "x" as float64
+}
+
+func ExampleNDArray_Float64s2D() {
+	v, _ := pyon.Decode([]byte(`{"__jsonclass__":["nparray",[[2,2],"<f8","AAAAAAAA8D8AAAAAAAAAQAAAAAAAAAhAAAAAAAAAEEA="]]}`))
+	a := v.(pyon.NDArray)
+	rows, err := a.Float64s2D()
+	fmt.Println(a, rows, err)
+	// Output:
+	// nparray(shape=[2 2], dtype=<f8) [[1 2] [3 4]] <nil>
+}
+
+func ExampleFromFloat64s() {
+	b, _ := pyon.Encode(pyon.FromFloat64s([]float64{1, 2}))
+	fmt.Println(string(b))
+	// Output:
+	// {"__jsonclass__":["nparray",[[2],"<f8","AAAAAAAA8D8AAAAAAAAAQA=="]]}
+}
+
+func ExampleIsV1() {
+	line := []byte(`{"action": "call", "name": "get_attenuation", "args": (), "kwargs": {}}`)
+	_, err := pyon.Decode(line)
+	fmt.Println(pyon.IsV1(line), errors.Is(err, pyon.ErrV1))
+	fmt.Println(err)
+	// Output:
+	// true true
+	// pyon: PYON v1 is not supported (Python-literal syntax); the peer must use PYON v2, SiPyCo's "pyon_v2" feature
+}
