@@ -1,0 +1,275 @@
+package logfwd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Format selects what a Forwarder speaks on the wire.
+type Format int
+
+const (
+	// FormatNative is "SIGOCO log 1": msgpack frames carrying time, level,
+	// logger, message and structured attributes, acknowledged by the
+	// server so nothing is lost when a connection breaks.
+	FormatNative Format = iota
+	// FormatSiPyCo is SiPyCo's "ARTIQ logging" text lines, for a SiPyCo
+	// log server (artiq_ctlmgr, artiq_master). Attributes are appended to
+	// the message as key=value text; the server stamps its own time; there
+	// are no acknowledgements, so records written into a connection that
+	// breaks before the failure is noticed can be lost.
+	FormatSiPyCo
+)
+
+// ForwarderOptions configures a Forwarder. The zero value works.
+type ForwarderOptions struct {
+	// Source names this program on the log server (SiPyCo's "source").
+	// Default: the base name of os.Args[0].
+	Source string
+	// LoggerName is the logger name of records that carry no LoggerKey
+	// attribute. Default: "" (none).
+	LoggerName string
+	// Level is the minimum level forwarded. Default: slog.LevelInfo.
+	Level slog.Leveler
+	// Format is the wire format. Default: FormatNative.
+	Format Format
+	// TLS, if set, wraps the connection in TLS (see wire.TLSConfig.Client).
+	TLS *tls.Config
+	// QueueSize bounds the records waiting to be sent; records logged
+	// while it is full are dropped and counted. Default: 1000 (SiPyCo's).
+	QueueSize int
+	// QueueBytes bounds the encoded size of the waiting records, and
+	// separately that of the records sent but not yet acknowledged.
+	// Default: 32 MiB.
+	QueueBytes int
+	// MaxRecordSize is the largest encoded record accepted; larger ones
+	// are dropped and counted. A server announcing a smaller limit lowers
+	// it. Default: 4 MiB.
+	MaxRecordSize int
+	// DialTimeout bounds connecting and the handshake. Default: 5 s.
+	DialTimeout time.Duration
+	// WriteTimeout bounds one write to the server; a server that stalls
+	// longer is disconnected and its unacknowledged records are resent to
+	// the next connection. Default: 30 s.
+	WriteTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the jittered, doubling wait between
+	// connection attempts. Defaults: 100 ms and 5 s (SiPyCo's fixed
+	// reconnect timer).
+	MinBackoff, MaxBackoff time.Duration
+	// Logger receives the forwarder's own diagnostics (connected,
+	// connection lost). It must not lead back into this Forwarder.
+	// Default: discards.
+	Logger *slog.Logger
+}
+
+func (o *ForwarderOptions) setDefaults() {
+	if o.Source == "" {
+		o.Source = filepath.Base(os.Args[0])
+	}
+	if o.Level == nil {
+		o.Level = slog.LevelInfo
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 1000
+	}
+	if o.QueueBytes <= 0 {
+		o.QueueBytes = 32 << 20
+	}
+	if o.MaxRecordSize <= 0 {
+		o.MaxRecordSize = 4 << 20
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 5 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 30 * time.Second
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = 100 * time.Millisecond
+	}
+	if o.MaxBackoff < o.MinBackoff {
+		o.MaxBackoff = max(5*time.Second, o.MinBackoff)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Forwarder is a slog.Handler that sends records to a log server. See the
+// package documentation for its guarantees. Handlers derived with
+// WithAttrs and WithGroup share the queue, connection and counters of the
+// Forwarder they come from; Flush, Close and Stats act on all of them.
+type Forwarder struct {
+	c      *core
+	groups []group // groups[0] is the top level; copied, never shared for writing
+	logger string
+}
+
+// group is a level of WithGroup nesting with the WithAttrs attributes
+// given inside it, pre-encoded.
+type group struct {
+	name  string
+	attrs []byte // encoded attributes (native) or key=value text (SiPyCo)
+	n     int
+}
+
+// NewForwarder starts a forwarder to the log server at addr (host:port).
+// It returns at once: connecting, and reconnecting whenever the
+// connection is lost, happen in the background, and records logged
+// meanwhile wait in the queue. Call Close to stop it.
+func NewForwarder(addr string, opts ForwarderOptions) (*Forwarder, error) {
+	if addr == "" {
+		return nil, errors.New("logfwd: no server address")
+	}
+	if opts.Format != FormatNative && opts.Format != FormatSiPyCo {
+		return nil, fmt.Errorf("logfwd: unknown format %d", opts.Format)
+	}
+	opts.setDefaults()
+	c := newCore(addr, opts)
+	return &Forwarder{c: c, groups: []group{{}}, logger: opts.LoggerName}, nil
+}
+
+// Enabled reports whether level is at or above the forwarder's Level.
+func (f *Forwarder) Enabled(_ context.Context, level slog.Level) bool {
+	return level >= f.c.opts.Level.Level()
+}
+
+// Handle encodes r and queues it. It never blocks on the network and
+// always returns nil: a record that does not fit in the queue is dropped
+// and counted.
+func (f *Forwarder) Handle(_ context.Context, r slog.Record) error {
+	c := f.c
+	if c.full() {
+		c.drop(1)
+		return nil
+	}
+	st := c.pool.Get().(*encState)
+	st.w.b = st.w.b[:0]
+	logger, skipLogger := f.logger, false
+	if len(f.groups) == 1 && r.NumAttrs() > 0 {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == LoggerKey && a.Value.Kind() == slog.KindString {
+				logger, skipLogger = a.Value.String(), true
+			}
+			return true
+		})
+	}
+	if c.opts.Format == FormatSiPyCo {
+		f.appendLine(st, r, logger, skipLogger)
+	} else {
+		at := st.beginFrame()
+		st.recordHead(r.Time, r.Level, logger, r.Message)
+		arr := st.beginArray32()
+		st.endArray(arr, f.encodeLevel(st, 0, r, skipLogger))
+		st.endFrame(at)
+	}
+	c.enqueue(st.w.b)
+	if cap(st.w.b) <= 64<<10 {
+		c.pool.Put(st)
+	}
+	return nil
+}
+
+// encodeLevel writes the attributes of groups[i:] and of r, omitting groups
+// left empty, and returns how many it wrote at level i.
+func (f *Forwarder) encodeLevel(st *encState, i int, r slog.Record, skipLogger bool) int {
+	g := &f.groups[i]
+	n := g.n
+	st.w.b = append(st.w.b, g.attrs...)
+	if i+1 < len(f.groups) {
+		mark := len(st.w.b)
+		st.attrHead(f.groups[i+1].name, kindGroup)
+		at := st.beginArray32()
+		if m := f.encodeLevel(st, i+1, r, false); m > 0 {
+			st.endArray(at, m)
+			n++
+		} else {
+			st.w.b = st.w.b[:mark]
+		}
+		return n
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if skipLogger && a.Key == LoggerKey {
+			return true
+		}
+		n += st.attr(a)
+		return true
+	})
+	return n
+}
+
+// WithAttrs returns a handler whose records carry attrs. A top-level
+// string attribute with key LoggerKey sets the logger name instead.
+func (f *Forwarder) WithAttrs(attrs []slog.Attr) slog.Handler {
+	if len(attrs) == 0 {
+		return f
+	}
+	nf := &Forwarder{c: f.c, logger: f.logger, groups: append([]group(nil), f.groups...)}
+	last := &nf.groups[len(nf.groups)-1]
+	st := newEncState()
+	st.w.b = append(st.w.b, last.attrs...)
+	n := last.n
+	for _, a := range attrs {
+		if len(nf.groups) == 1 && a.Key == LoggerKey && a.Value.Kind() == slog.KindString {
+			nf.logger = a.Value.String()
+			continue
+		}
+		if f.c.opts.Format == FormatSiPyCo {
+			n += appendTextAttr(&st.w.b, nf.prefix(), a)
+		} else {
+			n += st.attr(a)
+		}
+	}
+	last.attrs, last.n = st.w.b, n
+	return nf
+}
+
+// WithGroup returns a handler that nests the attributes that follow in a
+// group called name.
+func (f *Forwarder) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return f
+	}
+	groups := make([]group, len(f.groups), len(f.groups)+1)
+	copy(groups, f.groups)
+	return &Forwarder{c: f.c, logger: f.logger, groups: append(groups, group{name: name})}
+}
+
+// Flush waits until every record handled before the call has been
+// acknowledged by the server (FormatNative) or written to it
+// (FormatSiPyCo), or was dropped. It returns ctx.Err() if ctx ends first
+// and ErrClosed once the forwarder is closed.
+func (f *Forwarder) Flush(ctx context.Context) error { return f.c.flush(ctx) }
+
+// Close stops the forwarder at once, dropping what is still queued, and
+// waits for its goroutines. Use Shutdown to deliver the queue first. It is
+// idempotent and always returns nil.
+func (f *Forwarder) Close() error { f.c.close(); return nil }
+
+// Shutdown flushes (see Flush) and then closes the forwarder, also when
+// the flush fails; it returns the flush's error.
+func (f *Forwarder) Shutdown(ctx context.Context) error {
+	err := f.c.flush(ctx)
+	f.c.close()
+	return err
+}
+
+// Stats is a snapshot of a Forwarder's counters.
+type Stats struct {
+	Queued     int    // records waiting to be sent now
+	Delivered  uint64 // records acknowledged (native) or written (SiPyCo)
+	Dropped    uint64 // records dropped: queue full, too large, or after Close
+	Reconnects uint64 // connections established after the first
+	Connected  bool   // a connection is up right now
+}
+
+// Stats returns the forwarder's counters.
+func (f *Forwarder) Stats() Stats { return f.c.stats() }
+
+var _ slog.Handler = (*Forwarder)(nil)

@@ -1,0 +1,454 @@
+package logfwd
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// The native protocol (docs/protocol-log.md): after the "SIGOCO log 1"
+// banner every frame is a msgpack array whose first element names it.
+const (
+	opHello  = "hello" // ["hello", {...}] both ways, once
+	opRecord = "rec"   // ["rec", time, level, logger, message, attrs]
+	opAck    = "ack"   // ["ack", n]: n records of this connection handled
+	opError  = "error" // ["error", reason], then the sender closes
+)
+
+// Attribute value kinds: every attribute is [key, kind, value].
+const (
+	kindString   = "s"
+	kindInt      = "i"
+	kindUint     = "u"
+	kindFloat    = "f"
+	kindBool     = "b"
+	kindDuration = "d" // int64 nanoseconds
+	kindTime     = "t" // msgpack timestamp, nil for the zero time
+	kindGroup    = "g" // array of attributes
+	kindJSON     = "j" // any other value, as JSON text
+)
+
+// controlFrameLimit bounds hello, ack and error frames.
+const controlFrameLimit = 64 << 10
+
+// maxGroupDepth bounds nested groups in a decoded record, so a hostile
+// frame cannot recurse the decoder into the ground.
+const maxGroupDepth = 64
+
+const (
+	mpArray32 = 0xdd // msgpack array32 code, used for counts patched later
+	mpNil     = 0xc0
+)
+
+// encState encodes native frames into a reusable buffer. It is not safe
+// for concurrent use; Forwarders keep them in a sync.Pool.
+type encState struct {
+	w   bufWriter
+	enc *msgpack.Encoder
+	tmp []byte // scratch for SiPyCo message text
+}
+
+func newEncState() *encState {
+	st := &encState{}
+	st.enc = msgpack.NewEncoder(&st.w)
+	return st
+}
+
+// bufWriter lets msgpack encode straight into a byte slice; it never fails,
+// so the encoder's errors are ignored below.
+type bufWriter struct{ b []byte }
+
+func (w *bufWriter) Write(p []byte) (int, error)       { w.b = append(w.b, p...); return len(p), nil }
+func (w *bufWriter) WriteByte(c byte) error            { w.b = append(w.b, c); return nil }
+func (w *bufWriter) WriteString(s string) (int, error) { w.b = append(w.b, s...); return len(s), nil }
+
+// beginFrame reserves a frame's length prefix and returns its offset.
+func (st *encState) beginFrame() int {
+	at := len(st.w.b)
+	st.w.b = append(st.w.b, 0, 0, 0, 0)
+	return at
+}
+
+// endFrame writes the length of the frame begun at at.
+func (st *encState) endFrame(at int) {
+	binary.BigEndian.PutUint32(st.w.b[at:], uint32(len(st.w.b)-at-4))
+}
+
+// beginArray32 writes an array header whose count is patched by endArray.
+func (st *encState) beginArray32() int {
+	at := len(st.w.b)
+	st.w.b = append(st.w.b, mpArray32, 0, 0, 0, 0)
+	return at
+}
+
+func (st *encState) endArray(at, n int) {
+	binary.BigEndian.PutUint32(st.w.b[at+1:], uint32(n))
+}
+
+// recordHead writes the start of a record frame's array, up to and
+// excluding the attribute array.
+func (st *encState) recordHead(t time.Time, level slog.Level, logger, msg string) {
+	st.w.b = append(st.w.b, 0x96, 0xa3, 'r', 'e', 'c') // fixarray(6), "rec"
+	if t.IsZero() {
+		st.w.b = append(st.w.b, mpNil)
+	} else {
+		st.enc.EncodeTime(t)
+	}
+	st.enc.EncodeInt(int64(level))
+	st.enc.EncodeString(logger)
+	st.enc.EncodeString(msg)
+}
+
+// attr encodes a (resolved first) and returns how many attributes it
+// wrote: 0 for an empty attribute or empty group, several for a group with
+// an empty key, whose members are inlined as slog prescribes.
+func (st *encState) attr(a slog.Attr) int {
+	a.Value = a.Value.Resolve()
+	if a.Equal(slog.Attr{}) {
+		return 0
+	}
+	v := a.Value
+	if v.Kind() == slog.KindGroup {
+		members := v.Group()
+		if a.Key == "" {
+			n := 0
+			for _, m := range members {
+				n += st.attr(m)
+			}
+			return n
+		}
+		mark := len(st.w.b)
+		st.attrHead(a.Key, kindGroup)
+		at := st.beginArray32()
+		n := 0
+		for _, m := range members {
+			n += st.attr(m)
+		}
+		if n == 0 {
+			st.w.b = st.w.b[:mark]
+			return 0
+		}
+		st.endArray(at, n)
+		return 1
+	}
+	switch v.Kind() {
+	case slog.KindString:
+		st.attrHead(a.Key, kindString)
+		st.enc.EncodeString(v.String())
+	case slog.KindInt64:
+		st.attrHead(a.Key, kindInt)
+		st.enc.EncodeInt(v.Int64())
+	case slog.KindUint64:
+		st.attrHead(a.Key, kindUint)
+		st.enc.EncodeUint(v.Uint64())
+	case slog.KindFloat64:
+		st.attrHead(a.Key, kindFloat)
+		st.enc.EncodeFloat64(v.Float64())
+	case slog.KindBool:
+		st.attrHead(a.Key, kindBool)
+		st.enc.EncodeBool(v.Bool())
+	case slog.KindDuration:
+		st.attrHead(a.Key, kindDuration)
+		st.enc.EncodeInt(int64(v.Duration()))
+	case slog.KindTime:
+		st.attrHead(a.Key, kindTime)
+		if t := v.Time(); t.IsZero() {
+			st.w.b = append(st.w.b, mpNil)
+		} else {
+			st.enc.EncodeTime(t)
+		}
+	default: // KindAny, or a LogValuer that resolved to itself too often
+		st.anyAttr(a.Key, v.Any())
+	}
+	return 1
+}
+
+func (st *encState) attrHead(key, kind string) {
+	st.w.b = append(st.w.b, 0x93) // fixarray(3)
+	st.enc.EncodeString(key)
+	st.w.b = append(st.w.b, 0xa1, kind[0]) // fixstr(1)
+}
+
+// anyAttr sends errors as their message and everything else as JSON, the
+// way slog.JSONHandler shows them; a value JSON cannot encode (a channel,
+// a function, a cycle) goes as its fmt text.
+func (st *encState) anyAttr(key string, x any) {
+	if err, ok := x.(error); ok && err != nil {
+		st.attrHead(key, kindString)
+		st.enc.EncodeString(err.Error())
+		return
+	}
+	js, err := json.Marshal(x)
+	if err != nil {
+		st.attrHead(key, kindString)
+		st.enc.EncodeString(fmt.Sprintf("%+v", x))
+		return
+	}
+	st.attrHead(key, kindJSON)
+	st.enc.EncodeBytes(js) // bin: the decoder takes it as JSON text
+}
+
+// helloFrame writes ["hello", {key: value...}] as one frame. Values are
+// strings or ints; keys are written in the order given (sorted by callers).
+func (st *encState) helloFrame(kv ...any) {
+	at := st.beginFrame()
+	st.w.b = append(st.w.b, 0x92)
+	st.enc.EncodeString(opHello)
+	st.enc.EncodeMapLen(len(kv) / 2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		st.enc.EncodeString(kv[i].(string))
+		switch v := kv[i+1].(type) {
+		case string:
+			st.enc.EncodeString(v)
+		case int:
+			st.enc.EncodeInt(int64(v))
+		}
+	}
+	st.endFrame(at)
+}
+
+func (st *encState) ackFrame(n uint64) {
+	at := st.beginFrame()
+	st.w.b = append(st.w.b, 0x92)
+	st.enc.EncodeString(opAck)
+	st.enc.EncodeUint(n)
+	st.endFrame(at)
+}
+
+func (st *encState) errorFrame(reason string) {
+	at := st.beginFrame()
+	st.w.b = append(st.w.b, 0x92)
+	st.enc.EncodeString(opError)
+	st.enc.EncodeString(reason)
+	st.endFrame(at)
+}
+
+// decoder decodes native frames. It never recurses deeper than
+// maxGroupDepth and never allocates more than the frame's size for a
+// count it has not seen the elements of.
+type decoder struct {
+	r bytes.Reader
+	d *msgpack.Decoder
+}
+
+func newDecoder() *decoder {
+	dc := &decoder{}
+	dc.d = msgpack.NewDecoder(&dc.r)
+	return dc
+}
+
+func badf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrBadRecord}, args...)...)
+}
+
+// frame starts decoding payload and returns its op and element count.
+func (dc *decoder) frame(payload []byte) (op string, n int, err error) {
+	dc.r.Reset(payload)
+	dc.d.ResetReader(&dc.r)
+	n, err = dc.d.DecodeArrayLen()
+	if err != nil || n < 1 {
+		return "", 0, badf("frame is not an array with an op")
+	}
+	op, err = dc.d.DecodeString()
+	if err != nil {
+		return "", 0, badf("op: %v", err)
+	}
+	return op, n, nil
+}
+
+// end checks that nothing trails the message.
+func (dc *decoder) end() error {
+	if dc.r.Len() != 0 {
+		return badf("%d bytes after the message", dc.r.Len())
+	}
+	return nil
+}
+
+// record decodes the rest of a "rec" frame of n elements into rec,
+// reusing rec.Attrs' memory. rec.Source is left alone.
+func (dc *decoder) record(n int, rec *Record) error {
+	if n != 6 {
+		return badf("record has %d elements, want 6", n)
+	}
+	d := dc.d
+	var err error
+	if rec.Time, err = dc.time(); err != nil {
+		return badf("time: %v", err)
+	}
+	level, err := d.DecodeInt64()
+	if err != nil || level < -1<<31 || level >= 1<<31 {
+		return badf("level: %v", err)
+	}
+	rec.Level = slog.Level(level)
+	if rec.Logger, err = d.DecodeString(); err != nil {
+		return badf("logger: %v", err)
+	}
+	if rec.Message, err = d.DecodeString(); err != nil {
+		return badf("message: %v", err)
+	}
+	if rec.Attrs, err = dc.attrs(rec.Attrs[:0], 0); err != nil {
+		return err
+	}
+	return dc.end()
+}
+
+func (dc *decoder) time() (time.Time, error) {
+	if c, err := dc.d.PeekCode(); err != nil {
+		return time.Time{}, err
+	} else if c == mpNil {
+		dc.d.DecodeNil()
+		return time.Time{}, nil
+	}
+	return dc.d.DecodeTime()
+}
+
+// attrs decodes an attribute array appended to dst.
+func (dc *decoder) attrs(dst []slog.Attr, depth int) ([]slog.Attr, error) {
+	if depth > maxGroupDepth {
+		return dst, badf("groups nested deeper than %d", maxGroupDepth)
+	}
+	n, err := dc.d.DecodeArrayLen()
+	if err != nil {
+		return dst, badf("attributes: %v", err)
+	}
+	if n > 0 && dst == nil {
+		// Every attribute takes at least 4 bytes: trust n only that far.
+		dst = make([]slog.Attr, 0, min(n, dc.r.Len()/4+1))
+	}
+	for range n {
+		a, err := dc.attr(depth)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, a)
+	}
+	return dst, nil
+}
+
+func (dc *decoder) attr(depth int) (slog.Attr, error) {
+	d := dc.d
+	if m, err := d.DecodeArrayLen(); err != nil || m != 3 {
+		return slog.Attr{}, badf("attribute is not [key, kind, value]")
+	}
+	key, err := d.DecodeString()
+	if err != nil {
+		return slog.Attr{}, badf("attribute key: %v", err)
+	}
+	kind, err := d.DecodeString()
+	if err != nil {
+		return slog.Attr{}, badf("attribute %q kind: %v", key, err)
+	}
+	var v slog.Value
+	switch kind {
+	case kindString:
+		var s string
+		s, err = d.DecodeString()
+		v = slog.StringValue(s)
+	case kindInt:
+		var i int64
+		i, err = d.DecodeInt64()
+		v = slog.Int64Value(i)
+	case kindUint:
+		var u uint64
+		u, err = d.DecodeUint64()
+		v = slog.Uint64Value(u)
+	case kindFloat:
+		var f float64
+		f, err = d.DecodeFloat64()
+		v = slog.Float64Value(f)
+	case kindBool:
+		var b bool
+		b, err = d.DecodeBool()
+		v = slog.BoolValue(b)
+	case kindDuration:
+		var i int64
+		i, err = d.DecodeInt64()
+		v = slog.DurationValue(time.Duration(i))
+	case kindTime:
+		var t time.Time
+		t, err = dc.time()
+		v = slog.TimeValue(t)
+	case kindGroup:
+		var members []slog.Attr
+		members, err = dc.attrs(nil, depth+1)
+		if err != nil {
+			return slog.Attr{}, err
+		}
+		v = slog.GroupValue(members...)
+	case kindJSON:
+		var js []byte
+		js, err = d.DecodeBytes()
+		if err == nil {
+			var x any
+			jd := json.NewDecoder(bytes.NewReader(js))
+			jd.UseNumber()
+			if err = jd.Decode(&x); err == nil && jd.More() {
+				err = fmt.Errorf("trailing data after JSON value")
+			}
+			v = slog.AnyValue(x)
+		}
+	default:
+		return slog.Attr{}, badf("attribute %q: unknown kind %q", key, kind)
+	}
+	if err != nil {
+		return slog.Attr{}, badf("attribute %q value: %v", key, err)
+	}
+	return slog.Attr{Key: key, Value: v}, nil
+}
+
+// hello decodes the map of a "hello" frame of n elements. Only string and
+// integer values are kept; others are skipped (hello frames are small, so
+// skipping cannot recurse far).
+func (dc *decoder) hello(n int) (map[string]any, error) {
+	if n != 2 {
+		return nil, badf("hello has %d elements, want 2", n)
+	}
+	m, err := dc.d.DecodeMapLen()
+	if err != nil {
+		return nil, badf("hello: %v", err)
+	}
+	out := make(map[string]any, min(max(m, 0), 16))
+	for range m {
+		k, err := dc.d.DecodeString()
+		if err != nil {
+			return nil, badf("hello key: %v", err)
+		}
+		v, err := dc.d.DecodeInterfaceLoose()
+		if err != nil {
+			return nil, badf("hello %q: %v", k, err)
+		}
+		switch v.(type) {
+		case string, int64, uint64:
+			out[k] = v
+		}
+	}
+	return out, dc.end()
+}
+
+// single decodes the one argument of an "ack" or "error" frame.
+func (dc *decoder) ack(n int) (uint64, error) {
+	if n != 2 {
+		return 0, badf("ack has %d elements, want 2", n)
+	}
+	v, err := dc.d.DecodeUint64()
+	if err != nil {
+		return 0, badf("ack: %v", err)
+	}
+	return v, dc.end()
+}
+
+func (dc *decoder) errorReason(n int) string {
+	if n < 2 {
+		return "(no reason given)"
+	}
+	s, err := dc.d.DecodeString()
+	if err != nil {
+		return "(unreadable reason)"
+	}
+	return s
+}

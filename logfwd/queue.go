@@ -1,0 +1,228 @@
+package logfwd
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// core is what a Forwarder and the handlers derived from it share: the
+// queue of encoded records, the writer goroutine and the counters.
+//
+// Handle encodes a record outside any lock and appends the bytes to q
+// under mu; the writer swaps q for an empty buffer and writes the whole
+// batch with one system call. That swap is what batches records under
+// load.
+type core struct {
+	addr string
+	opts ForwarderOptions
+	pool sync.Pool // *encState
+
+	life context.Context // ends at Close; internal, not a caller's context
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+	wake chan struct{} // capacity 1: new records or acknowledgements
+
+	qlen         atomic.Int64  // len of q in records, read without the lock by full
+	pendingDrops atomic.Uint64 // dropped since the last "records dropped" notice
+	dropped      atomic.Uint64 // dropped in total
+	delivered    atomic.Uint64
+	reconnects   atomic.Uint64
+
+	mu        sync.Mutex
+	q         []byte // encoded records waiting for the writer
+	qn        int    // records in q
+	spare     []byte // the writer's last batch buffer, for reuse
+	enqueued  uint64 // records accepted into q, ever
+	settled   uint64 // accepted records since delivered or dropped
+	progress  chan struct{}
+	closed    bool
+	conn      net.Conn // current connection, closed by close to interrupt I/O
+	connected bool
+	notice    *encState // encodes drop notices, under mu
+}
+
+func newCore(addr string, opts ForwarderOptions) *core {
+	c := &core{
+		addr:     addr,
+		opts:     opts,
+		wake:     make(chan struct{}, 1),
+		progress: make(chan struct{}),
+		notice:   newEncState(),
+	}
+	c.pool.New = func() any { return newEncState() }
+	c.life, c.stop = context.WithCancel(context.Background())
+	c.wg.Add(1)
+	go c.run()
+	return c
+}
+
+// full is a lock-free early out for Handle when the queue is full, so a
+// forwarder whose server is down costs its callers almost nothing.
+func (c *core) full() bool { return c.qlen.Load() >= int64(c.opts.QueueSize) }
+
+func (c *core) drop(n uint64) {
+	c.dropped.Add(n)
+	c.pendingDrops.Add(n)
+}
+
+// enqueue appends one encoded record, preceded by a drop notice if records
+// were dropped since the last one. It never blocks beyond the short lock.
+func (c *core) enqueue(rec []byte) {
+	c.mu.Lock()
+	if c.closed || c.qn >= c.opts.QueueSize || len(c.q)+len(rec) > c.opts.QueueBytes ||
+		len(rec) > c.opts.MaxRecordSize+4 {
+		c.mu.Unlock()
+		c.drop(1)
+		return
+	}
+	if pd := c.pendingDrops.Load(); pd > 0 {
+		notice := c.encodeNotice(pd)
+		if c.qn+2 > c.opts.QueueSize || len(c.q)+len(rec)+len(notice) > c.opts.QueueBytes {
+			c.mu.Unlock()
+			c.drop(1)
+			return
+		}
+		c.pendingDrops.Add(-pd)
+		c.q = append(c.q, notice...)
+		c.qn++
+		c.enqueued++
+	}
+	c.q = append(c.q, rec...)
+	c.qn++
+	c.enqueued++
+	c.qlen.Store(int64(c.qn))
+	c.mu.Unlock()
+	c.signal()
+}
+
+func (c *core) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// encodeNotice returns the "N records dropped" record, valid until the
+// next call. Called with mu held.
+func (c *core) encodeNotice(n uint64) []byte {
+	st := c.notice
+	st.w.b = st.w.b[:0]
+	msg := fmt.Sprintf("%d records dropped", n)
+	if c.opts.Format == FormatSiPyCo {
+		appendLineRecord(&st.w.b, c.opts.Source, slog.LevelWarn, "logfwd", msg)
+		return st.w.b
+	}
+	at := st.beginFrame()
+	st.recordHead(time.Now(), slog.LevelWarn, "logfwd", msg)
+	st.w.b = append(st.w.b, 0x91) // fixarray(1)
+	st.attr(slog.Uint64("dropped", n))
+	st.endFrame(at)
+	return st.w.b
+}
+
+// take hands the writer everything queued.
+func (c *core) take() ([]byte, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.qn == 0 {
+		return nil, 0
+	}
+	b, n := c.q, c.qn
+	c.q, c.spare, c.qn = c.spare[:0], nil, 0
+	c.qlen.Store(0)
+	return b, n
+}
+
+// giveBack returns a batch buffer for reuse, unless it grew huge.
+func (c *core) giveBack(b []byte) {
+	if cap(b) > 4<<20 {
+		return
+	}
+	c.mu.Lock()
+	if c.spare == nil {
+		c.spare = b[:0]
+	}
+	c.mu.Unlock()
+}
+
+// settle records n accepted records as done (delivered or dropped late)
+// and wakes Flush callers.
+func (c *core) settle(n uint64) {
+	if n == 0 {
+		return
+	}
+	c.mu.Lock()
+	c.settled += n
+	if !c.closed {
+		close(c.progress)
+		c.progress = make(chan struct{})
+	}
+	c.mu.Unlock()
+}
+
+func (c *core) flush(ctx context.Context) error {
+	c.mu.Lock()
+	target := c.enqueued
+	for {
+		if c.closed {
+			c.mu.Unlock()
+			return ErrClosed
+		}
+		if c.settled >= target {
+			c.mu.Unlock()
+			return nil
+		}
+		ch := c.progress
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		c.mu.Lock()
+	}
+}
+
+func (c *core) close() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		c.stop()
+		if c.conn != nil {
+			c.conn.Close()
+		}
+		close(c.progress)
+	}
+	c.mu.Unlock()
+	c.wg.Wait()
+}
+
+func (c *core) stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Stats{
+		Queued:     c.qn,
+		Delivered:  c.delivered.Load(),
+		Dropped:    c.dropped.Load(),
+		Reconnects: c.reconnects.Load(),
+		Connected:  c.connected,
+	}
+}
+
+// setConn publishes the current connection so close can interrupt it; it
+// fails (and closes conn) if the forwarder is already closed.
+func (c *core) setConn(conn net.Conn, connected bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed && conn != nil {
+		conn.Close()
+		return false
+	}
+	c.conn, c.connected = conn, connected
+	return true
+}

@@ -1,0 +1,288 @@
+package logfwd
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/sigoco/sigoco/wire"
+)
+
+// unacked holds the records written to the server but not yet
+// acknowledged (native format), or a batch whose write failed (SiPyCo
+// format), in order. They are sent again, first, on the next connection.
+type unacked struct {
+	buf []byte
+	off int // start of the first record still held
+	n   int // records held
+}
+
+func (u *unacked) size() int { return len(u.buf) - u.off }
+
+// trim forgets the first k frames.
+func (u *unacked) trim(k int) {
+	for ; k > 0 && u.n > 0; k-- {
+		u.off += 4 + int(binary.BigEndian.Uint32(u.buf[u.off:]))
+		u.n--
+	}
+	switch {
+	case u.n == 0:
+		u.reset()
+	case u.off > 1<<20 && u.off > len(u.buf)/2:
+		u.buf = u.buf[:copy(u.buf, u.buf[u.off:])]
+		u.off = 0
+	}
+}
+
+func (u *unacked) reset() {
+	if cap(u.buf) > 4<<20 {
+		u.buf = nil
+	}
+	u.buf, u.off, u.n = u.buf[:0], 0, 0
+}
+
+// run is the writer goroutine: connect, send until the connection breaks,
+// wait a jittered backoff, again, until Close.
+func (c *core) run() {
+	defer c.wg.Done()
+	var held unacked
+	var backoff time.Duration
+	first := true
+	for {
+		conn, maxRec, err := c.connect()
+		if err == nil {
+			if !first {
+				c.reconnects.Add(1)
+			}
+			first = false
+			backoff = 0
+			c.opts.Logger.Info("logfwd: connected to log server", "addr", c.addr)
+			err = c.session(conn, maxRec, &held)
+			c.setConn(nil, false)
+			if c.life.Err() == nil {
+				c.opts.Logger.Warn("logfwd: connection to log server lost", "addr", c.addr, "err", err)
+			}
+		} else if c.life.Err() == nil {
+			c.opts.Logger.Debug("logfwd: cannot reach log server", "addr", c.addr, "err", err)
+		}
+		if c.life.Err() != nil {
+			return
+		}
+		backoff = min(max(2*backoff, c.opts.MinBackoff), c.opts.MaxBackoff)
+		wait := backoff/2 + rand.N(backoff/2+1)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-c.life.Done():
+			t.Stop()
+			return
+		}
+	}
+}
+
+// connect dials, sends the banner and, for the native format, exchanges
+// hellos. It returns the largest record the server takes.
+func (c *core) connect() (*wire.Conn, int, error) {
+	ctx, cancel := context.WithTimeout(c.life, c.opts.DialTimeout)
+	defer cancel()
+	banner := wire.BannerLog
+	if c.opts.Format == FormatSiPyCo {
+		banner = wire.BannerSiPyCoLog
+	}
+	conn, err := wire.Dial(ctx, c.addr, c.opts.TLS, banner)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !c.setConn(conn, false) {
+		return nil, 0, ErrClosed
+	}
+	maxRec := c.opts.MaxRecordSize
+	if c.opts.Format == FormatNative {
+		deadline, _ := ctx.Deadline()
+		conn.SetDeadline(deadline)
+		limit, err := c.handshake(conn)
+		if err != nil {
+			conn.Close()
+			return nil, 0, err
+		}
+		conn.SetDeadline(time.Time{})
+		if limit > 0 {
+			maxRec = min(maxRec, limit)
+		}
+	}
+	c.setConn(conn, true)
+	return conn, maxRec, nil
+}
+
+func (c *core) handshake(conn *wire.Conn) (int, error) {
+	st := newEncState()
+	st.helloFrame("source", c.opts.Source)
+	if _, err := conn.Write(st.w.b); err != nil {
+		return 0, err
+	}
+	// A wire.Mux that does not serve our banner answers with a text line.
+	if p, err := conn.R.Peek(4); err == nil && string(p) == "SIGO" {
+		line, _ := wire.ReadLine(conn.R, wire.MaxBannerLen)
+		return 0, &PeerError{Message: strings.TrimPrefix(line, "SIGOCO error: ")}
+	}
+	frame, err := conn.ReadFrame(nil, controlFrameLimit)
+	if err != nil {
+		return 0, fmt.Errorf("%w: reading the server's hello: %w", ErrHandshake, err)
+	}
+	dc := newDecoder()
+	op, n, err := dc.frame(frame)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrHandshake, err)
+	}
+	switch op {
+	case opHello:
+		h, err := dc.hello(n)
+		if err != nil {
+			return 0, fmt.Errorf("%w: %w", ErrHandshake, err)
+		}
+		limit, _ := h["max_frame"].(int64)
+		if u, ok := h["max_frame"].(uint64); ok {
+			limit = int64(min(u, 1<<62))
+		}
+		return int(min(limit, 1<<31-1)), nil
+	case opError:
+		return 0, &PeerError{Message: dc.errorReason(n)}
+	default:
+		return 0, fmt.Errorf("%w: unexpected %q frame", ErrHandshake, op)
+	}
+}
+
+// session sends until the connection fails or the forwarder closes. Held
+// records go first; every record written joins them until acknowledged.
+func (c *core) session(conn *wire.Conn, maxRec int, held *unacked) error {
+	native := c.opts.Format == FormatNative
+	var acked atomic.Uint64
+	readerDone := make(chan error, 1)
+	go func() { readerDone <- c.readLoop(conn, &acked) }()
+	defer func() {
+		conn.Close()
+		if readerDone != nil {
+			<-readerDone
+		}
+	}()
+
+	if held.n > 0 {
+		if err := c.write(conn, held.buf[held.off:]); err != nil {
+			return err
+		}
+		if !native {
+			c.delivered.Add(uint64(held.n))
+			c.settle(uint64(held.n))
+			held.reset()
+		}
+	}
+	var ackBase uint64
+	for {
+		if a := acked.Load(); a > ackBase {
+			k := int(min(a-ackBase, uint64(held.n)))
+			held.trim(k)
+			ackBase = a
+			c.delivered.Add(uint64(k))
+			c.settle(uint64(k))
+		}
+		if held.n < c.opts.QueueSize && held.size() < c.opts.QueueBytes {
+			if batch, n := c.take(); n > 0 {
+				start := len(held.buf)
+				if native && maxRec < c.opts.MaxRecordSize {
+					held.buf, n = c.appendFitting(held.buf, batch, maxRec)
+				} else {
+					held.buf = append(held.buf, batch...)
+				}
+				held.n += n
+				c.giveBack(batch)
+				if err := c.write(conn, held.buf[start:]); err != nil {
+					return err
+				}
+				if !native {
+					c.delivered.Add(uint64(held.n))
+					c.settle(uint64(held.n))
+					held.reset()
+				}
+				continue
+			}
+		}
+		select {
+		case <-c.wake:
+		case err := <-readerDone:
+			readerDone = nil
+			if err == nil {
+				err = io.EOF
+			}
+			return err
+		case <-c.life.Done():
+			return ErrClosed
+		}
+	}
+}
+
+// appendFitting appends the frames of batch that the server accepts and
+// drops (and counts) the others. It returns the frames kept.
+func (c *core) appendFitting(dst, batch []byte, maxRec int) ([]byte, int) {
+	kept, late := 0, uint64(0)
+	for len(batch) >= 4 {
+		n := 4 + int(binary.BigEndian.Uint32(batch))
+		if n-4 <= maxRec {
+			dst = append(dst, batch[:n]...)
+			kept++
+		} else {
+			late++
+		}
+		batch = batch[n:]
+	}
+	if late > 0 {
+		c.drop(late)
+		c.settle(late)
+	}
+	return dst, kept
+}
+
+func (c *core) write(conn *wire.Conn, b []byte) error {
+	conn.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
+	_, err := conn.Write(b)
+	return err
+}
+
+// readLoop reads acknowledgements (native) or just waits for the server
+// to close (SiPyCo, whose server never writes).
+func (c *core) readLoop(conn *wire.Conn, acked *atomic.Uint64) error {
+	if c.opts.Format == FormatSiPyCo {
+		_, err := io.Copy(io.Discard, conn)
+		return err
+	}
+	dc := newDecoder()
+	var buf []byte
+	for {
+		var err error
+		buf, err = conn.ReadFrame(buf, controlFrameLimit)
+		if err != nil {
+			return err
+		}
+		op, n, err := dc.frame(buf)
+		if err != nil {
+			return err
+		}
+		switch op {
+		case opAck:
+			a, err := dc.ack(n)
+			if err != nil {
+				return err
+			}
+			acked.Store(a)
+			c.signal()
+		case opError:
+			return &PeerError{Message: dc.errorReason(n)}
+		default:
+			return fmt.Errorf("%w: unexpected %q frame from server", ErrBadRecord, op)
+		}
+	}
+}
