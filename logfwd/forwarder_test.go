@@ -192,7 +192,7 @@ func TestServerDownAtStart(t *testing.T) {
 
 	col := newCollector()
 	serve(t, col, transports[0], ServerOptions{}, addr)
-	flush(t, f) // the queued records arrive ...
+	flush(t, f)       // the queued records arrive ...
 	log.Info("after") // ... and a record logged now finds room, after the notice
 	flush(t, f)
 	recs := col.wait(t, 12)
