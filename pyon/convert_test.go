@@ -58,6 +58,8 @@ func TestConvert(t *testing.T) {
 		{"None to slice", nil, new([]int), []int(nil)},
 		{"None to pointer", nil, new(*int), (*int)(nil)},
 		{"to pointer", int64(3), new(*int), ptr(3)},
+		{"typed nil to pointer", (*float64)(nil), new(*int), (*int)(nil)},
+		{"Go pointer to value", ptr(int8(2)), new(int), 2},
 		{"ndarray to []float64", FromFloat64s([]float64{1, 2}), new([]float64), []float64{1, 2}},
 		{"ndarray to []int64", FromInt32s([]int32{1, 2}), new([]int64), []int64{1, 2}},
 		{"ndarray to []int32", FromInt32s([]int32{1, 2}), new([]int32), []int32{1, 2}},

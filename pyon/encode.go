@@ -24,7 +24,8 @@ import (
 // [N]byte (bytes); other slices and arrays (lists; nil slices as []);
 // maps (objects when keys are strings, sorted; otherwise a dict); structs
 // (objects keyed by field name, see structFields); pointers and interfaces
-// to those (nil is None); encoding.TextMarshaler values (strings).
+// to those (nil is None); encoding.TextMarshaler values and errors
+// (strings: the text, the message).
 // In a dict key or set item, where Python needs a hashable value, Go arrays
 // become tuples and lists, dicts and sets are refused.
 //
@@ -53,6 +54,7 @@ var (
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
 	bigIntType        = reflect.TypeFor[big.Int]()
 	bigRatType        = reflect.TypeFor[big.Rat]()
+	errorType         = reflect.TypeFor[error]()
 )
 
 func (e *encoder) value(v any) error {

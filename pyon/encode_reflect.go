@@ -29,6 +29,10 @@ func (e *encoder) reflect(v reflect.Value) error {
 		e.string(string(text))
 		return nil
 	}
+	if t.Implements(errorType) && (t.Kind() != reflect.Pointer || !v.IsNil()) {
+		e.string(v.Interface().(error).Error()) // as msgpack does: the message
+		return nil
+	}
 	switch t.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {

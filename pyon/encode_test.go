@@ -96,6 +96,7 @@ func TestEncode(t *testing.T) {
 		{"struct omitempty set", point{Opt: &n}, `{"x":0.0,"y":0.0,"name":"","opt":3,"user_id":0}`},
 		{"embedded", embedded{point: point{X: 1}, Extra: true}, `{"extra":true,"x":1.0,"y":0.0,"name":"","user_id":0}`},
 		{"text marshaler", textKey{"a"}, `"k:a"`},
+		{"error", errors.New("boom"), `"boom"`},
 		{"duration is an int", 2 * time.Second, "2000000000"},
 		{"infinities", []any{math.Inf(1), math.Inf(-1), math.NaN()}, "[Infinity,-Infinity,NaN]"},
 	} {
