@@ -108,15 +108,15 @@ func fromClassObject(obj map[string]any, c any) (any, error) {
 	}
 	pair, ok := c.([]any)
 	if !ok || len(pair) != 2 {
-		return nil, at(malformed("%s must be [name, [args...]], got %s", jsonClassKey, describeJSON(c)), jsonClassKey)
+		return nil, at(malformed("%s must be [name, [args...]], got %s", jsonClassKey, describe(c)), jsonClassKey)
 	}
 	name, ok := pair[0].(string)
 	if !ok {
-		return nil, at(at(malformed("class name must be a string, got %s", describeJSON(pair[0])), "0"), jsonClassKey)
+		return nil, at(at(malformed("class name must be a string, got %s", describe(pair[0])), "0"), jsonClassKey)
 	}
 	rawArgs, ok := pair[1].([]any)
 	if !ok {
-		return nil, at(at(malformed("%s arguments must be a list, got %s", name, describeJSON(pair[1])), "1"), jsonClassKey)
+		return nil, at(at(malformed("%s arguments must be a list, got %s", name, describe(pair[1])), "1"), jsonClassKey)
 	}
 	dec, ok := classDecoders[name]
 	if !ok {
@@ -169,4 +169,4 @@ func number(s string) (any, error) {
 }
 
 // describeJSON names a raw or decoded value for error messages.
-func describeJSON(v any) string { return describe(v) }
+func describe(v any) string { return describe(v) }
