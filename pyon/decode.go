@@ -167,6 +167,3 @@ func number(s string) (any, error) {
 	}
 	return b, nil
 }
-
-// describeJSON names a raw or decoded value for error messages.
-func describe(v any) string { return describe(v) }
