@@ -1,0 +1,149 @@
+package rpc
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+)
+
+// bindArgs decodes a call's positional arguments (an array) and keyword
+// arguments (a map or nil) from md, straight into values of m's parameter
+// types, and appends them to in. A wrong count, type or keyword is a
+// *RemoteError naming the method and the argument.
+func (m *method) bindArgs(md *msgDecoder, in []reflect.Value, hasKwargs bool) ([]reflect.Value, *RemoteError) {
+	base := len(in)
+	n, err := md.arrayLen()
+	if err != nil {
+		return in, badRequest(m.name+": arguments", err)
+	}
+	np := len(m.params)
+	if n > np && !m.variadic {
+		return in, m.badArgs("takes %s, got %d", plural(np, "%d argument"), n)
+	}
+	for i := 0; i < n; i++ {
+		p := &m.params[min(i, np-1)]
+		t := p.typ
+		if m.variadic && i >= np-1 {
+			t = t.Elem()
+		}
+		v := reflect.New(t).Elem()
+		start := md.offset()
+		if err := p.plan.decode(md, v); err != nil {
+			return in, m.argError(md, start, fmt.Sprintf("argument %d", i+1), t, err)
+		}
+		in = append(in, v)
+	}
+	nk := 0
+	if hasKwargs {
+		if nk, err = md.mapLen(); err != nil {
+			return in, badRequest(m.name+": keyword arguments", err)
+		}
+	}
+	fixed := np
+	if m.variadic {
+		fixed-- // the variadic slice never binds by keyword
+	}
+	// Positional arguments given so far, then room for the rest.
+	given := n
+	for len(in)-base < fixed {
+		in = append(in, reflect.Value{})
+	}
+	var opts reflect.Value // the trailing options struct, once a keyword needs it
+	for k := 0; k < nk; k++ {
+		key, err := md.d.DecodeString()
+		if err != nil {
+			return in, badRequest(m.name+": keyword arguments", err)
+		}
+		if j := m.paramIndex(key); j >= 0 && j < fixed {
+			if j < given || in[base+j].IsValid() {
+				return in, m.badArgs("argument %d (%s) given more than once", j+1, key)
+			}
+			v := reflect.New(m.params[j].typ).Elem()
+			start := md.offset()
+			if err := m.params[j].plan.decode(md, v); err != nil {
+				return in, m.argError(md, start, fmt.Sprintf("keyword argument %q", key), v.Type(), err)
+			}
+			in[base+j] = v
+			continue
+		}
+		if m.opts == nil || m.opts.fields[key] == nil {
+			return in, m.badArgs("unexpected keyword argument %q", key)
+		}
+		if !opts.IsValid() {
+			last := base + fixed - 1
+			if !in[last].IsValid() || (m.opts.ptr && in[last].IsNil()) {
+				if m.opts.ptr {
+					in[last] = reflect.New(m.opts.typ)
+				} else {
+					in[last] = reflect.New(m.opts.typ).Elem()
+				}
+			}
+			opts = in[last]
+			if m.opts.ptr {
+				opts = opts.Elem()
+			}
+		}
+		f := opts.FieldByIndex(m.opts.fields[key])
+		start := md.offset()
+		if err := m.opts.plans[key].decode(md, f); err != nil {
+			return in, m.argError(md, start, fmt.Sprintf("keyword argument %q", key), f.Type(), err)
+		}
+	}
+	for j := 0; j < fixed; j++ {
+		if in[base+j].IsValid() {
+			continue
+		}
+		if j == fixed-1 && m.opts != nil {
+			in[base+j] = reflect.Zero(m.params[j].typ) // options left out
+			continue
+		}
+		p := m.params[j]
+		what := typeName(p.typ)
+		if p.name != "" {
+			what = p.name + " " + what
+		}
+		return in, m.badArgs("missing argument %d (%s)", j+1, what)
+	}
+	return in, nil
+}
+
+// paramIndex finds a parameter by Go or snake_case name (known only with
+// generated docs), or -1.
+func (m *method) paramIndex(key string) int {
+	for j, p := range m.params {
+		if p.name != "" && (p.name == key || p.snake == key) {
+			return j
+		}
+	}
+	return -1
+}
+
+func (m *method) badArgs(format string, args ...any) *RemoteError {
+	return &RemoteError{Type: TypeBadArguments, Message: m.name + ": " + fmt.Sprintf(format, args...)}
+}
+
+// argError explains why the value at offset start did not decode into t:
+// `argument 1: cannot use string "x" as float64`. It decodes the value
+// again, untyped, to say what was received; msgpack that does not decode
+// at all is a bad request.
+func (m *method) argError(md *msgDecoder, start int, what string, t reflect.Type, err error) *RemoteError {
+	var me *mismatchError
+	if !errors.As(err, &me) {
+		return badRequest(m.name+": "+what, err)
+	}
+	md.seek(start)
+	got, err2 := md.decodeAny(0)
+	if err2 != nil {
+		return badRequest(m.name+": "+what, err2)
+	}
+	msg := fmt.Sprintf("%s: %s: cannot use %s as %s", m.name, what, describe(got), typeName(t))
+	if d := me.detail; d != "" && !strings.HasPrefix(d, "msgpack: invalid code") {
+		msg += " (" + d + ")"
+	}
+	return &RemoteError{Type: TypeBadArguments, Message: msg}
+}
+
+func badRequest(what string, err error) *RemoteError {
+	return &RemoteError{Type: TypeBadRequest, Message: fmt.Sprintf("%s: %v", what, err)}
+}

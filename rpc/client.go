@@ -1,0 +1,454 @@
+package rpc
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sigoco/sigoco/wire"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// ClientOptions configures a Client. The zero value is valid.
+type ClientOptions struct {
+	// TLS, if set, makes the connection TLS (see wire.TLSConfig.Client).
+	// Default: plain TCP.
+	TLS *tls.Config
+	// MaxFrameSize bounds every message in both directions.
+	// Default wire.DefaultMaxFrameSize.
+	MaxFrameSize int
+	// HandshakeTimeout bounds the handshake when the Dial context has no
+	// deadline. Default wire.DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+	// Logger receives debug records. Default: records are discarded.
+	Logger *slog.Logger
+}
+
+// Kwargs, as the last argument of a call, is sent as keyword arguments:
+// they bind to parameters by name (when the server has generated docs) or
+// fill the fields of a trailing options-struct parameter by snake_case name.
+type Kwargs map[string]any
+
+// Client is a connection to one target of a server. It is safe for use by
+// many goroutines at once: their calls are pipelined on the connection,
+// each with its own id, and their replies may come back in any order.
+type Client struct {
+	conn    *wire.Conn
+	opts    ClientOptions
+	addr    string
+	w       *writer
+	targets []string
+	desc    string
+
+	mu          sync.Mutex
+	target      string
+	selecting   bool
+	nextID      uint64
+	pending     map[uint64]*call
+	reading     bool   // some goroutine holds the read role
+	tenure      uint64 // counts read-role tenures, see lead
+	interrupted bool   // a read deadline was set to interrupt a leader
+	err         error  // why the connection is unusable, once it is
+	readers     sync.WaitGroup
+	closeOnce   sync.Once
+
+	// Owned by whoever holds the read role.
+	fr frameReader
+	md *msgDecoder
+}
+
+// Dial connects to the server at addr and selects target. An empty target
+// selects the only one the server has (ErrAmbiguousTarget, listing the
+// names, if it has several). An unknown target is an error wrapping
+// ErrIncompatibleServer that lists the valid names. ctx bounds the
+// connection and the handshake.
+func Dial(ctx context.Context, addr, target string, opts ClientOptions) (*Client, error) {
+	c, err := DialNoSelect(ctx, addr, opts)
+	if err != nil {
+		return nil, err
+	}
+	if target == "" {
+		switch len(c.targets) {
+		case 1:
+			target = c.targets[0]
+		default:
+			c.Close()
+			return nil, fmt.Errorf("%w: %s", ErrAmbiguousTarget, strings.Join(c.targets, ", "))
+		}
+	}
+	if err := c.SelectTarget(ctx, target); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// DialNoSelect connects without selecting a target: Targets and
+// Description are known, and SelectTarget must be called before any call.
+// The server closes a connection that selects nothing within its handshake
+// timeout.
+func DialNoSelect(ctx context.Context, addr string, opts ClientOptions) (*Client, error) {
+	if opts.MaxFrameSize <= 0 {
+		opts.MaxFrameSize = wire.DefaultMaxFrameSize
+	}
+	if opts.HandshakeTimeout <= 0 {
+		opts.HandshakeTimeout = wire.DefaultHandshakeTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	conn, err := wire.Dial(ctx, addr, opts.TLS, wire.BannerRPC)
+	if err != nil {
+		return nil, fmt.Errorf("rpc: %w", err)
+	}
+	c := &Client{
+		conn:    conn,
+		opts:    opts,
+		addr:    addr,
+		w:       newWriter(conn, opts.MaxFrameSize),
+		pending: map[uint64]*call{},
+		fr:      frameReader{r: conn.R, limit: opts.MaxFrameSize},
+		md:      newMsgDecoder(),
+	}
+	c.md.d.DisallowUnknownFields(false) // newer servers may send more
+	if err := c.handshakeIO(ctx, c.readHello); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// handshakeIO runs fn with the connection's deadline set from ctx (or the
+// handshake timeout) and interrupted when ctx ends.
+func (c *Client) handshakeIO(ctx context.Context, fn func() error) error {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Now().Add(c.opts.HandshakeTimeout)
+	}
+	c.conn.SetDeadline(dl)
+	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	err := fn()
+	if !stop() || ctx.Err() != nil {
+		if err == nil {
+			err = ctx.Err()
+		} else {
+			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+		}
+	}
+	c.conn.SetDeadline(time.Time{})
+	return err
+}
+
+func (c *Client) readHello() error {
+	// A server that does not accept the banner says why in one text line.
+	if b, err := c.conn.R.Peek(4); err == nil && string(b) == "SIGO" {
+		line, _ := wire.ReadLine(c.conn.R, wire.MaxBannerLen)
+		return fmt.Errorf("%w: %s", ErrIncompatibleServer, line)
+	}
+	md, kind, err := c.readHandshakeFrame()
+	if err != nil {
+		return err
+	}
+	if kind != msgHello {
+		return fmt.Errorf("%w: expected a hello, got message kind %d", ErrIncompatibleServer, kind)
+	}
+	var version int
+	if version, err = md.d.DecodeInt(); err == nil {
+		if c.desc, err = md.d.DecodeString(); err == nil {
+			var n int
+			if n, err = md.arrayLen(); err == nil {
+				for i := 0; i < n && err == nil; i++ {
+					var t string
+					t, err = md.d.DecodeString()
+					c.targets = append(c.targets, t)
+				}
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%w: malformed hello: %v", ErrIncompatibleServer, err)
+	}
+	if version < 1 {
+		return fmt.Errorf("%w: protocol version %d", ErrIncompatibleServer, version)
+	}
+	return nil
+}
+
+// readHandshakeFrame reads one message during the handshake; an error
+// message from the server becomes an ErrIncompatibleServer error.
+func (c *Client) readHandshakeFrame() (*msgDecoder, int, error) {
+	frame, err := c.fr.next()
+	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, 0, fmt.Errorf("%w: the server closed the connection (%v)", ErrIncompatibleServer, err)
+		}
+		if errors.Is(err, wire.ErrFrameTooLarge) {
+			return nil, 0, fmt.Errorf("%w: %v", ErrIncompatibleServer, err)
+		}
+		return nil, 0, fmt.Errorf("rpc: handshake with %s: %w", c.addr, err)
+	}
+	md := c.md
+	md.reset(frame)
+	n, kind, err := readHeader(md)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", ErrIncompatibleServer, err)
+	}
+	if kind == msgError && n >= 2 {
+		msg, _ := md.d.DecodeString()
+		return nil, 0, fmt.Errorf("%w: %s", ErrIncompatibleServer, msg)
+	}
+	return md, kind, nil
+}
+
+// SelectTarget selects the target that calls go to. It is done once per
+// connection. An unknown name is an error wrapping ErrIncompatibleServer
+// that lists the valid names.
+func (c *Client) SelectTarget(ctx context.Context, name string) error {
+	c.mu.Lock()
+	if c.target != "" || c.selecting {
+		c.mu.Unlock()
+		return fmt.Errorf("rpc: target already selected")
+	}
+	if c.err != nil {
+		c.mu.Unlock()
+		return c.err
+	}
+	c.selecting = true
+	c.mu.Unlock()
+	err := c.selectTarget(ctx, name)
+	c.mu.Lock()
+	c.selecting = false
+	if err == nil {
+		c.target = name
+	}
+	c.mu.Unlock()
+	return err
+}
+
+func (c *Client) selectTarget(ctx context.Context, name string) error {
+	if !slices.Contains(c.targets, name) {
+		return fmt.Errorf("%w: no target %q at %s; it has: %s", ErrIncompatibleServer, name, c.addr, strings.Join(c.targets, ", "))
+	}
+	if err := c.w.send(func(e *msgpack.Encoder) error { return encodeSelect(e, msgSelect, name) }); err != nil {
+		return err
+	}
+	return c.handshakeIO(ctx, func() error {
+		md, kind, err := c.readHandshakeFrame()
+		if err != nil {
+			return err
+		}
+		if kind != msgSelected {
+			return fmt.Errorf("%w: expected a selection, got message kind %d", ErrIncompatibleServer, kind)
+		}
+		if got, err := md.d.DecodeString(); err != nil || got != name {
+			return fmt.Errorf("%w: selection of %q answered with %q", ErrIncompatibleServer, name, got)
+		}
+		return nil
+	})
+}
+
+// Targets returns the target names the server announced.
+func (c *Client) Targets() []string { return append([]string(nil), c.targets...) }
+
+// Description returns the server's description.
+func (c *Client) Description() string { return c.desc }
+
+// Target returns the selected target, "" if none.
+func (c *Client) Target() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.target
+}
+
+// Call calls method with args and returns its result decoded untyped (see
+// CallInto for typed results): nil, bool, int64, float64, string, []byte,
+// []any, map[string]any. If the last argument is a Kwargs it is sent as
+// keyword arguments. An error returned or raised by the method is a
+// *RemoteError; a context that ends returns ctx.Err() at once (and the
+// server cancels the method's context); a lost connection fails with an
+// error wrapping net.ErrClosed and the cause.
+func (c *Client) Call(ctx context.Context, method string, args ...any) (any, error) {
+	cl := getCall()
+	cl.untyped = true
+	cl.method = method
+	err := c.do(ctx, cl, msgCall, args)
+	res := cl.res
+	putCall(cl)
+	return res, err
+}
+
+// CallInto is Call with the result decoded straight into result, a
+// non-nil pointer (or nil to discard the result).
+func (c *Client) CallInto(ctx context.Context, result any, method string, args ...any) error {
+	if result != nil {
+		if rv := reflect.ValueOf(result); rv.Kind() != reflect.Ptr || rv.IsNil() {
+			return fmt.Errorf("rpc: CallInto needs a non-nil pointer, not %T", result)
+		}
+	}
+	cl := getCall()
+	cl.into = result
+	cl.method = method
+	err := c.do(ctx, cl, msgCall, args)
+	putCall(cl)
+	return err
+}
+
+// ListMethods describes the selected target and its methods.
+func (c *Client) ListMethods(ctx context.Context) (*TargetInfo, error) {
+	info := &TargetInfo{}
+	cl := getCall()
+	cl.into = info
+	cl.method = "list-methods"
+	err := c.do(ctx, cl, msgMethods, nil)
+	putCall(cl)
+	if err != nil {
+		return nil, err
+	}
+	return info, nil
+}
+
+// Terminate calls the server's built-in terminate method (see
+// ServerOptions.BuiltinTerminate).
+func (c *Client) Terminate(ctx context.Context) error {
+	return c.CallInto(ctx, nil, terminateMethod)
+}
+
+// Close closes the connection; calls in flight fail with an error wrapping
+// ErrClosed. It waits for the client's goroutines and is idempotent.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		c.fail(&connLostError{why: "client closed"})
+	})
+	c.readers.Wait()
+	return nil
+}
+
+// do sends one request and waits for its reply.
+func (c *Client) do(ctx context.Context, cl *call, kind int, args []any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var timeout int64
+	if dl, ok := ctx.Deadline(); ok {
+		if timeout = int64(time.Until(dl)); timeout <= 0 {
+			return context.DeadlineExceeded
+		}
+	}
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return c.err
+	}
+	if c.target == "" {
+		c.mu.Unlock()
+		return ErrNoTarget
+	}
+	c.nextID++
+	id := c.nextID
+	cl.id = id
+	c.pending[id] = cl
+	c.mu.Unlock()
+
+	err := c.w.send(func(e *msgpack.Encoder) error {
+		if kind == msgCall {
+			return encodeCall(e, id, cl.method, args, timeout)
+		}
+		return encodeID(e, kind, id)
+	})
+	if err != nil {
+		if isWriteErr(err) {
+			c.fail(err)
+			return c.waitDone(cl)
+		}
+		c.mu.Lock()
+		delete(c.pending, id)
+		c.mu.Unlock()
+		return err // could not encode: nothing was sent
+	}
+	return c.wait(ctx, cl)
+}
+
+// waitDone waits for a call already failed or being delivered.
+func (c *Client) waitDone(cl *call) error {
+	<-cl.ch
+	return cl.err
+}
+
+// sendCancel tells the server to cancel the context of call id.
+func (c *Client) sendCancel(id uint64) {
+	c.w.send(func(e *msgpack.Encoder) error { return encodeID(e, msgCancel, id) })
+}
+
+// abandon removes a call whose context ended from the pending calls. It
+// returns false if the reply is being delivered right now.
+func (c *Client) abandon(cl *call) bool {
+	c.mu.Lock()
+	_, ok := c.pending[cl.id]
+	delete(c.pending, cl.id)
+	c.mu.Unlock()
+	if ok {
+		c.sendCancel(cl.id)
+	}
+	return ok
+}
+
+// fail makes the client unusable and fails every pending call with err.
+func (c *Client) fail(err error) {
+	var cle *connLostError
+	if !errors.As(err, &cle) {
+		err = &connLostError{why: "connection lost", cause: err}
+	}
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	for id, cl := range c.pending {
+		cl.err = c.err
+		cl.finish()
+		delete(c.pending, id)
+	}
+	c.mu.Unlock()
+	c.conn.Close()
+}
+
+// call is one request waiting for its reply. Calls are pooled.
+type call struct {
+	id      uint64
+	method  string
+	untyped bool // decode the result into res
+	res     any
+	into    any // *T for CallInto, or nil
+	err     error
+	done    bool          // guarded by Client.mu
+	ch      chan struct{} // receives one token when done (cap 1)
+}
+
+// finish marks the call done; called with Client.mu held.
+func (cl *call) finish() {
+	cl.done = true
+	select {
+	case cl.ch <- struct{}{}:
+	default:
+	}
+}
+
+var callPool = sync.Pool{New: func() any { return &call{ch: make(chan struct{}, 1)} }}
+
+func getCall() *call { return callPool.Get().(*call) }
+
+func putCall(cl *call) {
+	select { // a leader's own token, never received
+	case <-cl.ch:
+	default:
+	}
+	*cl = call{ch: cl.ch}
+	callPool.Put(cl)
+}

@@ -1,0 +1,319 @@
+package rpc
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/sigoco/sigoco/wire"
+	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
+)
+
+// maxDepth bounds the nesting of decoded values, so a frame of nested
+// one-byte arrays cannot exhaust the stack.
+const maxDepth = 1000
+
+// errMalformed marks msgpack that does not decode at all (as opposed to a
+// well-formed value of the wrong type).
+var errMalformed = errors.New("malformed msgpack")
+
+// frameEncoder encodes msgpack values as wire frames appended to a byte
+// slice, so a whole message costs one buffer and, once warm, no
+// allocation. The options match wire.Encoder: compact integers and sorted
+// map keys (the same value always gives the same bytes).
+type frameEncoder struct {
+	w     appendWriter
+	enc   *msgpack.Encoder
+	start int
+}
+
+func newFrameEncoder() *frameEncoder {
+	e := &frameEncoder{}
+	e.enc = msgpack.NewEncoder(&e.w)
+	e.enc.SetSortMapKeys(true)
+	e.enc.UseCompactInts(true)
+	return e
+}
+
+// begin starts a frame at the end of dst; encode with e.enc, then call end.
+func (e *frameEncoder) begin(dst []byte) {
+	e.start = len(dst)
+	e.w.b = append(dst, 0, 0, 0, 0)
+}
+
+// end writes the frame's length and returns the extended slice. A frame
+// over limit is removed again and reported as *wire.FrameTooLargeError.
+func (e *frameEncoder) end(limit int) ([]byte, error) {
+	b := e.w.b
+	e.w.b = nil
+	n := len(b) - e.start - 4
+	if n > limit {
+		return b[:e.start], &wire.FrameTooLargeError{Size: uint64(n), Limit: limit}
+	}
+	binary.BigEndian.PutUint32(b[e.start:], uint32(n))
+	return b, nil
+}
+
+// abort drops the frame begun last and returns the slice without it.
+func (e *frameEncoder) abort() []byte {
+	b := e.w.b[:e.start]
+	e.w.b = nil
+	return b
+}
+
+// appendWriter lets msgpack encode straight into a byte slice.
+type appendWriter struct{ b []byte }
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+func (w *appendWriter) WriteByte(c byte) error {
+	w.b = append(w.b, c)
+	return nil
+}
+
+func (w *appendWriter) WriteString(s string) (int, error) {
+	w.b = append(w.b, s...)
+	return len(s), nil
+}
+
+// msgDecoder decodes msgpack values from one frame held in memory. The
+// msgpack decoder reads the bytes.Reader directly (no read-ahead), so the
+// reader's position is the decoder's.
+type msgDecoder struct {
+	br bytes.Reader
+	d  *msgpack.Decoder
+	n  int // length of the current frame
+}
+
+func newMsgDecoder() *msgDecoder {
+	m := &msgDecoder{}
+	m.d = msgpack.NewDecoder(&m.br)
+	m.d.UseLooseInterfaceDecoding(true)
+	m.d.DisallowUnknownFields(true)
+	// Maps met by msgpack's own interface decoding come here, so their
+	// announced sizes are checked and non-string keys work.
+	m.d.SetMapDecoder(func(d *msgpack.Decoder) (any, error) { return m.decodeMap(0) })
+	return m
+}
+
+func (m *msgDecoder) reset(b []byte) {
+	m.br.Reset(b)
+	m.n = len(b)
+}
+
+// offset is the position of the next byte to decode in the frame.
+func (m *msgDecoder) offset() int { return m.n - m.br.Len() }
+
+// seek moves the decoder back to an earlier offset of the same frame.
+func (m *msgDecoder) seek(off int) { m.br.Seek(int64(off), 0) }
+
+func (m *msgDecoder) remaining() int { return m.br.Len() }
+
+// arrayLen decodes an array header whose length is checked against the
+// bytes left (every element takes at least one). -1 means nil.
+func (m *msgDecoder) arrayLen() (int, error) {
+	n, err := m.d.DecodeArrayLen()
+	if err != nil {
+		return 0, err
+	}
+	if n > m.br.Len() {
+		return 0, fmt.Errorf("%w: array of %d elements in %d bytes", errMalformed, n, m.br.Len())
+	}
+	return n, nil
+}
+
+func (m *msgDecoder) mapLen() (int, error) {
+	n, err := m.d.DecodeMapLen()
+	if err != nil {
+		return 0, err
+	}
+	if n > m.br.Len()/2 {
+		return 0, fmt.Errorf("%w: map of %d entries in %d bytes", errMalformed, n, m.br.Len())
+	}
+	return n, nil
+}
+
+// decodeAny decodes the next value into the plain Go values a caller can
+// expect from an untyped decode: nil, bool, int64 (uint64 only above
+// math.MaxInt64), float64, string, []byte, []any, map[string]any (map[any]any
+// when a key is not a string), or what a registered msgpack extension gives.
+func (m *msgDecoder) decodeAny(depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, fmt.Errorf("%w: nested deeper than %d", errMalformed, maxDepth)
+	}
+	c, err := m.d.PeekCode()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case c <= msgpcode.PosFixedNumHigh:
+		m.d.Skip()
+		return int64(c), nil
+	case c == msgpcode.Uint8 || c == msgpcode.Uint16 || c == msgpcode.Uint32 || c == msgpcode.Uint64:
+		u, err := m.d.DecodeUint64()
+		if err != nil {
+			return nil, err
+		}
+		if u <= math.MaxInt64 {
+			return int64(u), nil
+		}
+		return u, nil
+	case msgpcode.IsFixedNum(c) || c == msgpcode.Int8 || c == msgpcode.Int16 || c == msgpcode.Int32 || c == msgpcode.Int64:
+		return m.d.DecodeInt64()
+	case c == msgpcode.Float || c == msgpcode.Double:
+		return m.d.DecodeFloat64()
+	case msgpcode.IsString(c):
+		return m.d.DecodeString()
+	case msgpcode.IsBin(c):
+		return m.d.DecodeBytes()
+	case msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32:
+		n, err := m.arrayLen()
+		if err != nil || n < 0 {
+			return nil, err
+		}
+		s := make([]any, n)
+		for i := range s {
+			if s[i], err = m.decodeAny(depth + 1); err != nil {
+				return nil, err
+			}
+		}
+		return s, nil
+	case msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32:
+		return m.decodeMap(depth)
+	}
+	return m.d.DecodeInterfaceLoose()
+}
+
+func (m *msgDecoder) decodeMap(depth int) (any, error) {
+	n, err := m.mapLen()
+	if err != nil || n < 0 {
+		return nil, err
+	}
+	sm := make(map[string]any, n)
+	var am map[any]any // once a key is not a string
+	for i := 0; i < n; i++ {
+		k, err := m.decodeAny(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		v, err := m.decodeAny(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if ks, ok := k.(string); ok && am == nil {
+			sm[ks] = v
+			continue
+		}
+		if am == nil {
+			am = make(map[any]any, n)
+			for ks, v := range sm {
+				am[ks] = v
+			}
+		}
+		if k != nil && !reflect.TypeOf(k).Comparable() {
+			return nil, fmt.Errorf("%w: map key of type %T", errMalformed, k)
+		}
+		am[k] = v
+	}
+	if am != nil {
+		return am, nil
+	}
+	return sm, nil
+}
+
+// check walks the next value without decoding it, verifying that every
+// announced array and map length fits in the bytes left and that nesting is
+// bounded. msgpack's reflective decoding allocates from announced lengths,
+// so values of types that hold slices, maps or interfaces are checked first.
+func (m *msgDecoder) check(depth int) error {
+	if depth > maxDepth {
+		return fmt.Errorf("%w: nested deeper than %d", errMalformed, maxDepth)
+	}
+	c, err := m.d.PeekCode()
+	if err != nil {
+		return err
+	}
+	switch {
+	case msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32:
+		n, err := m.arrayLen()
+		if err != nil {
+			return err
+		}
+		for i := 0; i < n; i++ {
+			if err := m.check(depth + 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32:
+		n, err := m.mapLen()
+		if err != nil {
+			return err
+		}
+		for i := 0; i < 2*n; i++ {
+			if err := m.check(depth + 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return m.d.Skip()
+}
+
+// describe names a decoded value the way argument errors show it:
+// `string "x"`, `int 5`, `array of 3 elements`.
+func describe(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "nil"
+	case bool:
+		return "bool " + strconv.FormatBool(x)
+	case int64:
+		return "int " + strconv.FormatInt(x, 10)
+	case uint64:
+		return "int " + strconv.FormatUint(x, 10)
+	case float64:
+		return "float64 " + strconv.FormatFloat(x, 'g', -1, 64)
+	case string:
+		if len(x) > 40 {
+			return "string " + strconv.Quote(x[:40]) + "…"
+		}
+		return "string " + strconv.Quote(x)
+	case []byte:
+		return fmt.Sprintf("bytes of length %d", len(x))
+	case []any:
+		return plural(len(x), "array of %d element")
+	case map[string]any:
+		return plural(len(x), "map of %d entr")
+	case map[any]any:
+		return plural(len(x), "map of %d entr")
+	}
+	return fmt.Sprintf("%T value", v)
+}
+
+func plural(n int, format string) string {
+	s := fmt.Sprintf(format, n)
+	switch {
+	case strings.HasSuffix(format, "entr") && n == 1:
+		return s + "y"
+	case strings.HasSuffix(format, "entr"):
+		return s + "ies"
+	case n == 1:
+		return s
+	}
+	return s + "s"
+}
+
+// typeName is a Go type as listings and errors show it.
+func typeName(t reflect.Type) string {
+	return strings.ReplaceAll(t.String(), "interface {}", "any")
+}

@@ -1,0 +1,50 @@
+// Package rpc exposes Go objects over the network and calls them: a
+// reflective, multi-target RPC in the spirit of SiPyCo's pc_rpc, on
+// sigoco's native protocol (banner "SIGOCO rpc 1", then length-prefixed
+// msgpack frames; docs/protocol-rpc.md specifies every message).
+//
+// # Server
+//
+// NewServer takes named targets. The exported methods of a target are
+// found by reflection once, at registration, and are called by their
+// snake_case name (SetAttenuation as set_attenuation; the Go name works
+// too). Nothing else is callable: not unexported methods, not fields,
+// whatever the spelling. A method may take a context.Context first — it is
+// cancelled when the caller cancels, disconnects or passes its deadline —
+// then any msgpack-decodable parameters, a variadic last one included, and
+// return nothing, a value, an error, or (value, error). Arguments are
+// decoded straight into the parameter types; a wrong count or type is a
+// *RemoteError such as
+//
+//	set_attenuation: argument 1: cannot use string "x" as float64
+//
+// Keyword arguments bind to parameters by name when the names are known
+// (RegisterDoc, written by cmd/sigoco-gen) and otherwise fill the fields
+// of a trailing struct parameter by snake_case name; that parameter may be
+// left out entirely (its zero value is passed). A panic in a method is
+// reported to the caller with its stack; the server keeps serving.
+//
+// # Client
+//
+// Dial connects and selects a target; Call and CallInto call methods.
+// Remote failures are *RemoteError (errors.Is(err, ErrUnknownMethod),
+// ErrBadArguments), kept apart from transport failures, which wrap
+// net.ErrClosed. BestEffortClient is for servers that may be down.
+//
+// # Concurrency
+//
+// A Server is safe for concurrent use. By default, calls to one target are
+// serialised across all connections (SiPyCo's default; hardware drivers
+// are rarely safe for concurrent use); with ServerOptions.AllowParallel
+// they run concurrently, many per connection. Either way a method with a
+// context parameter runs on its own goroutine, so it sees cancellation
+// while it runs; a method without one, when its target is free, runs on
+// the connection's reader goroutine (cancel messages and disconnects are
+// noticed after it returns).
+//
+// A Client is safe for concurrent use by many goroutines; their calls are
+// pipelined on one connection. A call alone in flight reads its own reply
+// (no goroutine hand-off); under load a reader goroutine delivers replies
+// and requests from many goroutines are written together. Close and
+// Shutdown wait for every goroutine the package started.
+package rpc

@@ -1,0 +1,280 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"unicode"
+)
+
+var (
+	contextType = reflect.TypeOf((*context.Context)(nil)).Elem()
+	errorType   = reflect.TypeOf((*error)(nil)).Elem()
+)
+
+// resultShape is what a method returns.
+type resultShape uint8
+
+const (
+	resultNone     resultShape = iota // func(...)
+	resultValue                       // func(...) T
+	resultError                       // func(...) error
+	resultValueErr                    // func(...) (T, error)
+)
+
+// method is one exposed method, analysed once per receiver type.
+type method struct {
+	name     string // wire name, snake_case
+	goName   string
+	fn       reflect.Value // the method expression: receiver first
+	hasCtx   bool
+	params   []param // context.Context excluded
+	variadic bool    // the last param is variadic (its typ is the slice type)
+	shape    resultShape
+	result   *typePlan // resultValue, resultValueErr
+	opts     *optsStruct
+	info     MethodInfo
+}
+
+type param struct {
+	typ   reflect.Type
+	plan  *typePlan
+	name  string // Go name from generated docs, "" if unknown
+	snake string
+}
+
+// optsStruct describes a trailing struct parameter that keyword arguments
+// without a matching parameter name fill, field by field.
+type optsStruct struct {
+	ptr    bool                 // the parameter is *S
+	typ    reflect.Type         // S
+	fields map[string][]int     // keyword -> field index path
+	plans  map[string]*typePlan // keyword -> field plan
+}
+
+// methodTable is every exposed method of one receiver type.
+type methodTable struct {
+	typ    reflect.Type
+	byName map[string]*method // wire and Go names
+	list   []*method          // sorted by wire name
+	doc    string
+}
+
+var tables sync.Map // reflect.Type -> *methodTable
+
+// tableFor analyses the exported methods of t once. Methods whose
+// signature cannot be served (channel or function parameters, more than
+// two results, ...) are left out.
+func tableFor(t reflect.Type) (*methodTable, error) {
+	if tb, ok := tables.Load(t); ok {
+		return tb.(*methodTable), nil
+	}
+	docs := lookupDoc(t)
+	tb := &methodTable{typ: t, byName: map[string]*method{}, doc: docs.Doc}
+	for i := 0; i < t.NumMethod(); i++ {
+		rm := t.Method(i)
+		if !rm.IsExported() {
+			continue
+		}
+		m, ok := analyse(rm, docs.Methods[rm.Name])
+		if !ok {
+			continue
+		}
+		if other, dup := tb.byName[m.name]; dup {
+			return nil, fmt.Errorf("rpc: methods %s and %s of %s both map to the wire name %q", other.goName, m.goName, t, m.name)
+		}
+		tb.byName[m.name] = m
+		tb.byName[m.goName] = m
+		tb.list = append(tb.list, m)
+	}
+	sort.Slice(tb.list, func(i, j int) bool { return tb.list[i].name < tb.list[j].name })
+	actual, _ := tables.LoadOrStore(t, tb)
+	return actual.(*methodTable), nil
+}
+
+func analyse(rm reflect.Method, doc MethodDoc) (*method, bool) {
+	ft := rm.Type // receiver is In(0)
+	m := &method{name: snakeCase(rm.Name), goName: rm.Name, fn: rm.Func, variadic: ft.IsVariadic()}
+	first := 1
+	if ft.NumIn() > 1 && ft.In(1) == contextType {
+		m.hasCtx = true
+		first = 2
+	}
+	for i := first; i < ft.NumIn(); i++ {
+		pt := ft.In(i)
+		if !servable(pt) {
+			return nil, false
+		}
+		m.params = append(m.params, param{typ: pt, plan: planFor(pt)})
+	}
+	if m.variadic {
+		// Elements of the variadic slice are decoded one by one.
+		last := &m.params[len(m.params)-1]
+		last.plan = planFor(last.typ.Elem())
+	}
+	switch ft.NumOut() {
+	case 0:
+		m.shape = resultNone
+	case 1:
+		if ft.Out(0) == errorType {
+			m.shape = resultError
+		} else {
+			m.shape, m.result = resultValue, planFor(ft.Out(0))
+		}
+	case 2:
+		if ft.Out(1) != errorType {
+			return nil, false
+		}
+		m.shape, m.result = resultValueErr, planFor(ft.Out(0))
+	default:
+		return nil, false
+	}
+	for i := 0; i < ft.NumOut(); i++ {
+		if ft.Out(i) != errorType && !servable(ft.Out(i)) {
+			return nil, false
+		}
+	}
+	// Names from generated docs count only if they match the signature.
+	if len(doc.Params) == len(m.params) {
+		for i, n := range doc.Params {
+			if n != "" && n != "_" {
+				m.params[i].name = n
+				m.params[i].snake = snakeCase(n)
+			}
+		}
+	}
+	if n := len(m.params); n > 0 && !m.variadic {
+		m.opts = optsFor(m.params[n-1].typ)
+	}
+	m.info = methodInfo(m, ft, doc.Doc)
+	return m, true
+}
+
+// servable reports whether values of t can cross the wire.
+func servable(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Chan, reflect.Func, reflect.UnsafePointer, reflect.Complex64, reflect.Complex128:
+		return false
+	case reflect.Ptr, reflect.Slice, reflect.Array:
+		return servable(t.Elem())
+	case reflect.Map:
+		return servable(t.Key()) && servable(t.Elem())
+	}
+	return true
+}
+
+func optsFor(t reflect.Type) *optsStruct {
+	o := &optsStruct{typ: t}
+	if t.Kind() == reflect.Ptr {
+		o.ptr, o.typ = true, t.Elem()
+	}
+	if o.typ.Kind() != reflect.Struct {
+		return nil
+	}
+	o.fields = map[string][]int{}
+	o.plans = map[string]*typePlan{}
+	for _, f := range reflect.VisibleFields(o.typ) {
+		if !f.IsExported() || f.Anonymous || throughPointer(o.typ, f.Index) {
+			continue
+		}
+		names := []string{f.Name, snakeCase(f.Name)}
+		if tag := strings.Split(f.Tag.Get("msgpack"), ",")[0]; tag == "-" {
+			continue
+		} else if tag != "" {
+			names = append(names, tag)
+		}
+		for _, n := range names {
+			o.fields[n] = f.Index
+			o.plans[n] = planFor(f.Type)
+		}
+	}
+	if len(o.fields) == 0 {
+		return nil
+	}
+	return o
+}
+
+// throughPointer reports whether a promoted field is reached through an
+// embedded pointer, which may be nil.
+func throughPointer(t reflect.Type, index []int) bool {
+	for _, i := range index[:len(index)-1] {
+		t = t.Field(i).Type
+		if t.Kind() == reflect.Ptr {
+			return true
+		}
+	}
+	return false
+}
+
+// snakeCase turns a Go identifier into its wire name: SetAttenuation ->
+// set_attenuation, GetHTTPStatus -> get_http_status, ID -> id.
+func snakeCase(s string) string {
+	rs := []rune(s)
+	var b strings.Builder
+	for i, r := range rs {
+		if unicode.IsUpper(r) {
+			if i > 0 && rs[i-1] != '_' {
+				prev := rs[i-1]
+				nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
+				if unicode.IsLower(prev) || ((unicode.IsUpper(prev) || unicode.IsDigit(prev)) && nextLower) {
+					b.WriteByte('_')
+				}
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// suggest returns the method names closest to name, best first.
+func (tb *methodTable) suggest(name string) []string {
+	type cand struct {
+		name string
+		dist int
+	}
+	var cs []cand
+	lname := strings.ToLower(name)
+	for _, m := range tb.list {
+		d := min(editDistance(lname, m.name), editDistance(lname, strings.ToLower(m.goName)))
+		if d <= max(2, len(name)/3) {
+			cs = append(cs, cand{m.name, d})
+		}
+	}
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].dist < cs[j].dist })
+	var out []string
+	for i, c := range cs {
+		if i == 5 {
+			break
+		}
+		out = append(out, c.name)
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return max(len(a), len(b)) // not worth it; never "close"
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,350 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/sigoco/sigoco/wire"
+)
+
+// ServerOptions configures a Server. The zero value is valid.
+type ServerOptions struct {
+	// Description is announced to every client (list-targets shows it).
+	Description string
+	// AllowParallel lets calls to one target run concurrently, many per
+	// connection. Default false: calls to a target are serialised across
+	// all connections (hardware drivers are rarely safe for concurrent use).
+	AllowParallel bool
+	// BuiltinTerminate exposes a method "terminate" on every target that
+	// ends Serve and WaitTerminate, like SiPyCo's builtin_terminate.
+	BuiltinTerminate bool
+	// MaxFrameSize bounds every message in both directions.
+	// Default wire.DefaultMaxFrameSize.
+	MaxFrameSize int
+	// HandshakeTimeout bounds the banner, the TLS handshake and the
+	// selection of a target. Default wire.DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+	// Logger receives debug records about rejected connections and
+	// requests. Default: records are discarded.
+	Logger *slog.Logger
+}
+
+// Server serves named targets over the native protocol (docs/protocol-rpc.md).
+// It implements wire.ConnHandler, so it can sit behind a wire.Mux.
+type Server struct {
+	opts    ServerOptions
+	targets map[string]*target
+	names   []string
+
+	hardCtx   context.Context // cancelled by Close
+	hardStop  context.CancelFunc
+	quit      chan struct{} // closed by Shutdown, Close and terminate
+	quitOnce  sync.Once
+	term      chan struct{} // closed by terminate
+	termOnce  sync.Once
+	mu        sync.Mutex
+	closed    bool
+	draining  bool
+	listeners map[net.Listener]struct{}
+	conns     map[*serverConn]struct{}
+	wg        sync.WaitGroup // connection handlers
+}
+
+// target is one named target.
+type target struct {
+	name    string
+	value   reflect.Value // the object, or the factory
+	factory bool
+	table   *methodTable // nil for a factory returning an interface: per object
+	// sem serialises calls when AllowParallel is off: a channel, so that a
+	// call waiting its turn can give up when its context ends.
+	sem chan struct{}
+}
+
+// NewServer makes a server for targets: name → object. A target is any
+// value whose exported methods are to be called remotely (usually a
+// pointer), or a factory func() T or func() (T, error), called once per
+// connection that selects it. Names must be non-empty without whitespace.
+func NewServer(targets map[string]any, opts ServerOptions) (*Server, error) {
+	if opts.MaxFrameSize <= 0 {
+		opts.MaxFrameSize = wire.DefaultMaxFrameSize
+	}
+	if opts.HandshakeTimeout <= 0 {
+		opts.HandshakeTimeout = wire.DefaultHandshakeTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if len(targets) == 0 {
+		return nil, errors.New("rpc: a server needs at least one target")
+	}
+	s := &Server{
+		opts:      opts,
+		targets:   map[string]*target{},
+		quit:      make(chan struct{}),
+		term:      make(chan struct{}),
+		listeners: map[net.Listener]struct{}{},
+		conns:     map[*serverConn]struct{}{},
+	}
+	s.hardCtx, s.hardStop = context.WithCancel(context.Background())
+	for name, v := range targets {
+		if name == "" || strings.IndexFunc(name, unicode.IsSpace) >= 0 {
+			return nil, fmt.Errorf("rpc: invalid target name %q (empty or with whitespace)", name)
+		}
+		t, err := newTarget(name, v)
+		if err != nil {
+			return nil, err
+		}
+		s.targets[name] = t
+		s.names = append(s.names, name)
+	}
+	sort.Strings(s.names)
+	return s, nil
+}
+
+func newTarget(name string, v any) (*target, error) {
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() || (rv.Kind() == reflect.Ptr && rv.IsNil()) {
+		return nil, fmt.Errorf("rpc: target %q is nil", name)
+	}
+	t := &target{name: name, value: rv, sem: make(chan struct{}, 1)}
+	typ := rv.Type()
+	if typ.Kind() == reflect.Func {
+		if typ.NumIn() != 0 || typ.NumOut() < 1 || typ.NumOut() > 2 || (typ.NumOut() == 2 && typ.Out(1) != errorType) {
+			return nil, fmt.Errorf("rpc: target %q: a factory must be func() T or func() (T, error), not %s", name, typ)
+		}
+		t.factory = true
+		typ = typ.Out(0)
+		if typ.Kind() == reflect.Interface {
+			return t, nil // the table is found per object
+		}
+	}
+	tb, err := tableFor(typ)
+	if err != nil {
+		return nil, err
+	}
+	t.table = tb
+	return t, nil
+}
+
+// instance returns the object a new connection calls, and its methods.
+func (t *target) instance() (reflect.Value, *methodTable, error) {
+	if !t.factory {
+		return t.value, t.table, nil
+	}
+	var out []reflect.Value
+	if err := safeCall(func() { out = t.value.Call(nil) }); err != nil {
+		return reflect.Value{}, nil, err
+	}
+	if len(out) == 2 && !out[1].IsNil() {
+		return reflect.Value{}, nil, out[1].Interface().(error)
+	}
+	obj := out[0]
+	if obj.Kind() == reflect.Interface {
+		obj = obj.Elem()
+	}
+	if !obj.IsValid() || (obj.Kind() == reflect.Ptr && obj.IsNil()) {
+		return reflect.Value{}, nil, errors.New("factory returned nil")
+	}
+	if t.table != nil {
+		return obj, t.table, nil
+	}
+	tb, err := tableFor(obj.Type())
+	return obj, tb, err
+}
+
+// safeCall runs f, turning a panic into an error.
+func safeCall(f func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	f()
+	return nil
+}
+
+// Targets returns the target names, sorted.
+func (s *Server) Targets() []string { return append([]string(nil), s.names...) }
+
+// Serve accepts connections on ln and serves each on its own goroutine
+// until ctx is done, Shutdown or Close is called, or a client calls the
+// built-in terminate; it then returns nil (after a graceful shutdown for
+// terminate). Any other accept failure is returned. Serve closes ln. The
+// connections it accepted are finished when it returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed || s.draining {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+	}()
+
+	ctx, cancel := context.WithCancel(ctx)
+	var conns sync.WaitGroup
+	stopped := make(chan struct{})
+	go func() { // close the listener when Serve must stop
+		defer close(stopped)
+		select {
+		case <-ctx.Done():
+		case <-s.quit:
+		}
+		ln.Close()
+	}()
+	defer func() {
+		cancel()
+		<-stopped
+		conns.Wait()
+	}()
+
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-s.term:
+				// terminate: let calls in flight finish, then return.
+				return s.Shutdown(ctx)
+			case <-s.quit:
+				return nil
+			case <-ctx.Done():
+				return nil
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				select {
+				case <-time.After(delay):
+				case <-ctx.Done():
+				}
+				continue
+			}
+			return err
+		}
+		delay = 0
+		conns.Add(1)
+		go func() {
+			defer conns.Done()
+			s.ServeConn(ctx, nc)
+		}()
+	}
+}
+
+// ServeConn serves one connection: it reads the banner itself, so conn may
+// come straight from a listener or from a wire.Mux. It returns when the
+// connection ends, and soon after ctx is done (the connection is then
+// closed and the contexts of its calls cancelled).
+func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
+	s.mu.Lock()
+	if s.closed || s.draining {
+		s.mu.Unlock()
+		conn.Close()
+		return ErrClosed
+	}
+	s.wg.Add(1)
+	c := newServerConn(s, conn)
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		s.wg.Done()
+	}()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(s.hardCtx, cancel)
+	defer stop()
+	return c.serve(ctx)
+}
+
+// Shutdown stops accepting connections, lets the calls in flight finish
+// and their replies go out, then closes every connection. Requests not yet
+// read are dropped (their callers see the connection close). If ctx ends
+// first, Shutdown closes everything as Close does and returns ctx.Err().
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopAccepting()
+	s.mu.Lock()
+	s.draining = true
+	for c := range s.conns {
+		c.drain()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.Close()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting, closes every connection, cancels the contexts of
+// the calls in flight and waits for the connections' goroutines (and so
+// for the methods running) to return. It is idempotent.
+func (s *Server) Close() error {
+	s.stopAccepting()
+	s.mu.Lock()
+	s.closed = true
+	for c := range s.conns {
+		c.conn.Close()
+	}
+	s.mu.Unlock()
+	s.hardStop()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) stopAccepting() {
+	s.quitOnce.Do(func() { close(s.quit) })
+	s.mu.Lock()
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	s.mu.Unlock()
+}
+
+// WaitTerminate returns nil once a client has called the built-in
+// terminate, or ctx.Err() when ctx is done first.
+func (s *Server) WaitTerminate(ctx context.Context) error {
+	select {
+	case <-s.term:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// terminate is the built-in method: it wakes WaitTerminate and makes Serve
+// shut down gracefully (after this call's reply has gone out).
+func (s *Server) terminate() {
+	s.termOnce.Do(func() { close(s.term) })
+	s.mu.Lock()
+	for ln := range s.listeners {
+		ln.Close() // Serve sees term and shuts down
+	}
+	s.mu.Unlock()
+}

@@ -1,0 +1,447 @@
+package rpc
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"reflect"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sigoco/sigoco/wire"
+	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
+)
+
+// serverConn is the server side of one connection. One goroutine (serve)
+// reads requests. A call to a method without a context runs right there
+// when the target is free and calls are serialised: no goroutine, no
+// hand-off, and its reply is queued and written when no further request is
+// already buffered, so a burst of requests gets one write of replies. A
+// call with a context, a call in parallel mode, or one that must wait for
+// its target runs on its own goroutine, so cancel messages and disconnects
+// are still seen while it runs.
+type serverConn struct {
+	s    *Server
+	conn *wire.Conn
+	w    *writer
+	md   *msgDecoder
+	buf  []byte          // frame read buffer
+	name [256]byte       // method name scratch
+	in   []reflect.Value // argument scratch for calls run inline
+
+	tgt *target
+	obj reflect.Value
+	tb  *methodTable
+	ctx context.Context // ends with the connection (not when draining)
+
+	mu       sync.Mutex
+	draining bool
+	inflight map[uint64]context.CancelFunc
+	calls    sync.WaitGroup // calls running on their own goroutine
+}
+
+func newServerConn(s *Server, conn net.Conn) *serverConn {
+	wc := wire.NewConn(conn)
+	return &serverConn{
+		s:        s,
+		conn:     wc,
+		w:        newWriter(wc, s.opts.MaxFrameSize),
+		md:       newMsgDecoder(),
+		inflight: map[uint64]context.CancelFunc{},
+	}
+}
+
+// drain makes the connection stop reading requests; the calls in flight
+// finish and their replies go out before it closes.
+func (c *serverConn) drain() {
+	c.mu.Lock()
+	c.draining = true
+	c.mu.Unlock()
+	c.conn.SetReadDeadline(time.Now())
+}
+
+func (c *serverConn) isDraining() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.draining
+}
+
+func (c *serverConn) serve(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c.ctx = ctx
+	stop := context.AfterFunc(ctx, func() { c.conn.Close() })
+	defer stop()
+	defer c.conn.Close()
+
+	if err := c.handshake(); err != nil {
+		c.s.opts.Logger.Debug("rpc: handshake failed", "remote", c.conn.RemoteAddr().String(), "err", err)
+		return err
+	}
+	err := c.readLoop()
+	if !c.isDraining() {
+		cancel() // the client is gone: cancel its calls
+	}
+	c.calls.Wait()
+	c.w.flush()
+	return err
+}
+
+// handshake reads the banner, announces the targets and reads the
+// selection. A failure is explained to the client before the caller closes.
+func (c *serverConn) handshake() error {
+	c.conn.SetDeadline(time.Now().Add(c.s.opts.HandshakeTimeout))
+	banner, err := c.conn.ReadBanner()
+	if err != nil {
+		if errors.Is(err, wire.ErrLineTooLong) {
+			c.rejectBanner("banner line too long")
+		}
+		return err
+	}
+	if banner != wire.BannerRPC {
+		c.rejectBanner(fmt.Sprintf("unknown banner %q", truncate(banner, 64)))
+		return fmt.Errorf("%w %q", wire.ErrBadBanner, truncate(banner, 64))
+	}
+	if err := c.w.send(func(e *msgpack.Encoder) error {
+		return encodeHello(e, c.s.opts.Description, c.s.names)
+	}); err != nil {
+		return err
+	}
+	frame, err := wire.ReadFrame(c.conn.R, nil, c.s.opts.MaxFrameSize)
+	if err != nil {
+		if errors.Is(err, wire.ErrFrameTooLarge) {
+			c.fatal(err.Error())
+		}
+		return err
+	}
+	c.md.reset(frame)
+	n, kind, err := readHeader(c.md)
+	if err == nil && (kind != msgSelect || n < 2) {
+		err = fmt.Errorf("expected a target selection, got message kind %d", kind)
+	}
+	var name string
+	if err == nil {
+		name, err = c.md.d.DecodeString()
+	}
+	if err != nil {
+		c.fatal("handshake: " + err.Error())
+		return err
+	}
+	tgt := c.s.targets[name]
+	if tgt == nil {
+		msg := fmt.Sprintf("unknown target %q; this server has: %s", truncate(name, 64), strings.Join(c.s.names, ", "))
+		c.fatal(msg)
+		return errors.New(msg)
+	}
+	obj, tb, err := tgt.instance()
+	if err != nil {
+		c.fatal(fmt.Sprintf("target %q: %v", name, err))
+		return err
+	}
+	c.tgt, c.obj, c.tb = tgt, obj, tb
+	if err := c.w.send(func(e *msgpack.Encoder) error { return encodeSelect(e, msgSelected, name) }); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.draining {
+		return ErrClosed
+	}
+	c.conn.SetDeadline(time.Time{})
+	return nil
+}
+
+// rejectBanner answers a connection that does not speak this protocol
+// with one text line, as wire.Mux does.
+func (c *serverConn) rejectBanner(why string) {
+	c.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	fmt.Fprintf(c.conn, "SIGOCO error: %s; this port serves: %q\n", why, wire.BannerRPC)
+}
+
+// fatal sends an error message before the connection is closed.
+func (c *serverConn) fatal(msg string) {
+	c.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	c.w.send(func(e *msgpack.Encoder) error { return encodeError(e, msg) })
+}
+
+func (c *serverConn) readLoop() error {
+	limit := c.s.opts.MaxFrameSize
+	for {
+		if !c.frameBuffered() {
+			if err := c.w.flush(); err != nil {
+				return err
+			}
+		}
+		frame, err := wire.ReadFrame(c.conn.R, c.buf, limit)
+		if err != nil {
+			if errors.Is(err, wire.ErrFrameTooLarge) {
+				c.w.flush()
+				c.fatal(err.Error())
+			}
+			return err
+		}
+		if err := c.handle(frame); err != nil {
+			c.w.flush()
+			c.fatal(err.Error())
+			return err
+		}
+		if cap(frame) <= maxKeptBuffer {
+			c.buf = frame[:0]
+		} else {
+			c.buf = nil
+		}
+	}
+}
+
+// frameBuffered reports whether a whole frame is already buffered, so the
+// replies queued so far can wait for the next request's.
+func (c *serverConn) frameBuffered() bool {
+	r := c.conn.R
+	nb := r.Buffered()
+	if nb < 4 {
+		return false
+	}
+	hdr, _ := r.Peek(4)
+	return uint64(nb) >= 4+uint64(binary.BigEndian.Uint32(hdr))
+}
+
+// handle serves one message. An error is fatal to the connection: the
+// message could not even be read far enough to answer it.
+func (c *serverConn) handle(frame []byte) error {
+	md := c.md
+	md.reset(frame)
+	n, kind, err := readHeader(md)
+	if err != nil {
+		return err
+	}
+	if n < 2 {
+		return fmt.Errorf("%w: message kind %d without an id", errMalformed, kind)
+	}
+	id, err := md.d.DecodeUint64()
+	if err != nil {
+		return fmt.Errorf("%w: request id: %v", errMalformed, err)
+	}
+	switch kind {
+	case msgCall:
+		c.handleCall(md, n, id)
+	case msgCancel:
+		c.mu.Lock()
+		cancel := c.inflight[id]
+		c.mu.Unlock()
+		if cancel != nil {
+			cancel()
+		}
+	case msgMethods:
+		info := c.tb.info(c.tgt.name)
+		c.queue(id, func(e *msgpack.Encoder) error {
+			encodeResultHeader(e, id)
+			return e.Encode(info)
+		})
+	default:
+		c.queueFail(id, &RemoteError{Type: TypeBadRequest, Message: fmt.Sprintf("unknown message kind %d", kind)})
+	}
+	return nil
+}
+
+func (c *serverConn) handleCall(md *msgDecoder, n int, id uint64) {
+	if n < 4 {
+		c.queueFail(id, &RemoteError{Type: TypeBadRequest, Message: "a call needs a method name and arguments"})
+		return
+	}
+	code, err := md.d.PeekCode()
+	if err != nil || !msgpcode.IsString(code) {
+		c.queueFail(id, &RemoteError{Type: TypeBadRequest, Message: "the method name must be a string"})
+		return
+	}
+	l, err := md.d.DecodeBytesLen()
+	if err != nil || l < 0 || l > len(c.name) || l > md.remaining() {
+		c.queueFail(id, &RemoteError{Type: TypeUnknownMethod, Message: fmt.Sprintf("unknown method (a name of %d bytes) of target %q", l, c.tgt.name)})
+		return
+	}
+	nameb := c.name[:l]
+	md.d.ReadFull(nameb)
+	if c.s.opts.BuiltinTerminate && string(nameb) == terminateMethod {
+		c.queue(id, func(e *msgpack.Encoder) error {
+			encodeResultHeader(e, id)
+			return e.EncodeNil()
+		})
+		c.w.flush()
+		c.s.terminate()
+		return
+	}
+	m := c.tb.byName[string(nameb)]
+	if m == nil {
+		c.queueFail(id, c.unknownMethod(string(nameb)))
+		return
+	}
+	in := append(c.in[:0], c.obj)
+	if m.hasCtx {
+		in = append(in, reflect.Value{}) // set when the call starts
+	}
+	in, rerr := m.bindArgs(md, in, n >= 5)
+	var timeout int64
+	if rerr == nil && n >= 6 {
+		if timeout, err = md.d.DecodeInt64(); err != nil {
+			rerr = badRequest(m.name+": timeout", err)
+		}
+	}
+	if rerr != nil {
+		clear(in)
+		c.in = in[:0]
+		c.queueFail(id, rerr)
+		return
+	}
+	if !c.s.opts.AllowParallel && !m.hasCtx {
+		select {
+		case c.tgt.sem <- struct{}{}:
+			out, re := invoke(m, in)
+			<-c.tgt.sem
+			c.queue(id, func(e *msgpack.Encoder) error { return encodeReply(e, id, m, out, re) })
+			clear(in)
+			c.in = in[:0]
+			return
+		default: // the target is busy: wait on a goroutine
+		}
+	}
+	args := append([]reflect.Value(nil), in...)
+	clear(in)
+	c.in = in[:0]
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(c.ctx, time.Duration(timeout))
+	} else {
+		ctx, cancel = context.WithCancel(c.ctx)
+	}
+	c.mu.Lock()
+	c.inflight[id] = cancel
+	c.mu.Unlock()
+	c.calls.Add(1)
+	go c.runCall(ctx, cancel, id, m, args)
+}
+
+// runCall runs one call on its own goroutine.
+func (c *serverConn) runCall(ctx context.Context, cancel context.CancelFunc, id uint64, m *method, in []reflect.Value) {
+	defer c.calls.Done()
+	defer func() {
+		c.mu.Lock()
+		delete(c.inflight, id)
+		c.mu.Unlock()
+		cancel()
+	}()
+	if !c.s.opts.AllowParallel {
+		select {
+		case c.tgt.sem <- struct{}{}:
+		case <-ctx.Done():
+			c.send(id, func(e *msgpack.Encoder) error { return encodeFail(e, id, errorToRemote(ctx.Err())) })
+			return
+		}
+	}
+	if m.hasCtx {
+		in[1] = reflect.ValueOf(ctx)
+	}
+	out, re := invoke(m, in)
+	if !c.s.opts.AllowParallel {
+		<-c.tgt.sem
+	}
+	c.send(id, func(e *msgpack.Encoder) error { return encodeReply(e, id, m, out, re) })
+}
+
+// invoke calls the method; a panic becomes a remote error with its stack.
+func invoke(m *method, in []reflect.Value) (out []reflect.Value, re *RemoteError) {
+	defer func() {
+		if r := recover(); r != nil {
+			re = &RemoteError{Type: TypePanic, Message: m.name + ": " + fmt.Sprint(r), Traceback: string(debug.Stack())}
+		}
+	}()
+	out = m.fn.Call(in)
+	var errv reflect.Value
+	switch m.shape {
+	case resultError:
+		errv = out[0]
+	case resultValueErr:
+		errv = out[1]
+	}
+	if errv.IsValid() && !errv.IsNil() {
+		re = errorToRemote(errv.Interface().(error))
+	}
+	return out, re
+}
+
+func encodeReply(e *msgpack.Encoder, id uint64, m *method, out []reflect.Value, re *RemoteError) error {
+	if re != nil {
+		return encodeFail(e, id, re)
+	}
+	encodeResultHeader(e, id)
+	switch m.shape {
+	case resultValue, resultValueErr:
+		return m.result.encode(e, out[0])
+	}
+	return e.EncodeNil()
+}
+
+// queue queues a reply; if it cannot be encoded the caller gets why.
+func (c *serverConn) queue(id uint64, fn func(e *msgpack.Encoder) error) {
+	if err := c.w.queue(fn); err != nil && !isWriteErr(err) {
+		c.w.queue(func(e *msgpack.Encoder) error { return encodeFail(e, id, badResult(err)) })
+	}
+}
+
+// send is queue for calls on their own goroutine: it also writes.
+func (c *serverConn) send(id uint64, fn func(e *msgpack.Encoder) error) {
+	if err := c.w.send(fn); err != nil && !isWriteErr(err) {
+		c.w.send(func(e *msgpack.Encoder) error { return encodeFail(e, id, badResult(err)) })
+	}
+}
+
+func (c *serverConn) queueFail(id uint64, re *RemoteError) {
+	c.s.opts.Logger.Debug("rpc: request failed", "target", c.tgt.name, "type", re.Type, "message", re.Message)
+	c.w.queue(func(e *msgpack.Encoder) error { return encodeFail(e, id, re) })
+}
+
+func badResult(err error) *RemoteError {
+	return &RemoteError{Type: TypeBadResult, Message: "cannot send the result: " + err.Error()}
+}
+
+func (c *serverConn) unknownMethod(name string) *RemoteError {
+	msg := fmt.Sprintf("unknown method %q of target %q", truncate(name, 64), c.tgt.name)
+	switch s := c.tb.suggest(name); len(s) {
+	case 0:
+	case 1:
+		msg += "; did you mean " + s[0] + "?"
+	default:
+		msg += "; did you mean one of: " + strings.Join(s, ", ") + "?"
+	}
+	return &RemoteError{Type: TypeUnknownMethod, Message: msg}
+}
+
+// errorToRemote describes an error returned by a method.
+func errorToRemote(err error) *RemoteError {
+	var re *RemoteError
+	switch {
+	case errors.As(err, &re):
+		return re // e.g. a proxied call's remote error, passed on as it is
+	case errors.Is(err, context.Canceled):
+		return &RemoteError{Type: TypeCanceled, Message: err.Error()}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &RemoteError{Type: TypeDeadlineExceeded, Message: err.Error()}
+	}
+	typ := reflect.TypeOf(err).String()
+	switch typ {
+	case "*errors.errorString", "*fmt.wrapError", "*fmt.wrapErrors", "*errors.joinError":
+		typ = "error"
+	}
+	return &RemoteError{Type: strings.TrimPrefix(typ, "*"), Message: err.Error()}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,114 @@
+package rpc
+
+import (
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// maxKeptBuffer is the largest write buffer kept for reuse; a bigger one
+// (a huge result) is let go once written.
+const maxKeptBuffer = 1 << 20
+
+// writer coalesces the messages of many goroutines into few writes. A
+// message is encoded straight into the pending buffer under the lock. If
+// no goroutine is writing, the sender writes the buffer itself, in one
+// Write call; if one is, the sender returns at once and that goroutine
+// writes the new message with whatever else queued up during its own write
+// ("flush when nothing else is queued"). Alone, a message costs one
+// system call and no hand-off; under load, one system call carries many.
+type writer struct {
+	mu      sync.Mutex
+	conn    io.Writer
+	enc     *frameEncoder
+	limit   int
+	buf     []byte // frames waiting to be written
+	spare   []byte // the buffer being written, or free for reuse
+	writing bool
+	err     error // sticky write error
+}
+
+func newWriter(conn io.Writer, limit int) *writer {
+	return &writer{conn: conn, enc: newFrameEncoder(), limit: limit}
+}
+
+// appendLocked encodes one frame with fn at the end of the queue. On an
+// encoding error nothing is queued.
+func (w *writer) appendLocked(fn func(e *msgpack.Encoder) error) error {
+	if w.err != nil {
+		return w.err
+	}
+	w.enc.begin(w.buf)
+	if err := fn(w.enc.enc); err != nil {
+		w.buf = w.enc.abort()
+		return err
+	}
+	b, err := w.enc.end(w.limit)
+	w.buf = b
+	return err
+}
+
+// queue encodes a frame without writing it; a later send or flush writes it.
+func (w *writer) queue(fn func(e *msgpack.Encoder) error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.appendLocked(fn)
+}
+
+// send encodes a frame and makes sure it gets written: by this goroutine,
+// or by the one writing already.
+func (w *writer) send(fn func(e *msgpack.Encoder) error) error {
+	w.mu.Lock()
+	if err := w.appendLocked(fn); err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	return w.flushLocked()
+}
+
+// flush writes whatever is queued (unless another goroutine is writing).
+func (w *writer) flush() error {
+	w.mu.Lock()
+	return w.flushLocked()
+}
+
+func (w *writer) flushLocked() error {
+	if w.writing || len(w.buf) == 0 {
+		err := w.err
+		w.mu.Unlock()
+		return err
+	}
+	w.writing = true
+	for len(w.buf) > 0 && w.err == nil {
+		b := w.buf
+		w.buf = w.spare[:0]
+		w.spare = nil
+		w.mu.Unlock()
+		_, err := w.conn.Write(b)
+		w.mu.Lock()
+		if cap(b) <= maxKeptBuffer {
+			w.spare = b[:0]
+		}
+		if err != nil {
+			w.err = &writeError{err}
+			w.buf = w.buf[:0]
+		}
+	}
+	w.writing = false
+	err := w.err
+	w.mu.Unlock()
+	return err
+}
+
+// writeError is a failed write; the connection is broken.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return "rpc: write: " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+func isWriteErr(err error) bool {
+	var we *writeError
+	return errors.As(err, &we)
+}
