@@ -1,0 +1,226 @@
+package logfwd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sigoco/sigoco/wire"
+)
+
+// rawExchange connects to addr, sends data, half-closes and returns what
+// the server sent until it closed the connection.
+func rawExchange(t *testing.T, addr string, tlsCfg *tls.Config, data []byte) []byte {
+	t.Helper()
+	var d net.Dialer
+	conn, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	var c net.Conn = conn
+	if tlsCfg != nil {
+		c = tls.Client(conn, tlsCfg)
+	}
+	if _, err := c.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(c)
+	if err != nil && !errors.Is(err, net.ErrClosed) && !strings.Contains(err.Error(), "reset") {
+		t.Fatalf("reading the server's answer: %v", err)
+	}
+	return out
+}
+
+func frameOf(payload ...byte) []byte { return wire.AppendFrame(nil, payload) }
+
+func helloBytes(source string) []byte {
+	st := newEncState()
+	st.helloFrame("source", source)
+	return st.w.b
+}
+
+// frames splits a byte stream into decoded (op, detail) pairs.
+func frames(t *testing.T, b []byte) []string {
+	t.Helper()
+	r := bufio.NewReader(bytes.NewReader(b))
+	var out []string
+	for {
+		p, err := wire.ReadFrame(r, nil, 0)
+		if err != nil {
+			return out
+		}
+		dc := newDecoder()
+		op, n, err := dc.frame(p)
+		if err != nil {
+			t.Fatalf("server sent an undecodable frame %x: %v", p, err)
+		}
+		if op == opError {
+			op += ": " + dc.errorReason(n)
+		}
+		out = append(out, op)
+	}
+}
+
+func TestGarbageDisconnected(t *testing.T) {
+	hello := helloBytes("bad")
+	cases := []struct {
+		name string
+		data []byte
+		want string // substring of the last thing the server says
+	}{
+		{"hello not an array", append([]byte("SIGOCO log 1\n"), frameOf(0xa1, 'x')...), "error: logfwd: handshake failed"},
+		{"first frame not hello", append([]byte("SIGOCO log 1\n"), frameOf(0x92, 0xa3, 'a', 'c', 'k', 0x01)...), `error: logfwd: handshake failed: logfwd: malformed message: first frame is "ack"`},
+		{"hello frame too large", append([]byte("SIGOCO log 1\n"), 0, 1, 0, 1), "error: logfwd: handshake failed: hello: wire: frame of 65537 bytes"},
+		{"record not msgpack", append(append([]byte("SIGOCO log 1\n"), hello...), frameOf(0xc1, 0xc1)...), "error: logfwd: malformed message: frame is not an array"},
+		{"record too short", append(append([]byte("SIGOCO log 1\n"), hello...), frameOf(0x92, 0xa3, 'r', 'e', 'c', 0xc0)...), "error: logfwd: malformed message: record has 2 elements"},
+		{"record frame too large", append(append([]byte("SIGOCO log 1\n"), hello...), 0x7f, 0, 0, 0), "error: wire: frame of 2130706432 bytes exceeds the limit"},
+		{"unknown attr kind", append(append([]byte("SIGOCO log 1\n"), hello...),
+			frameOf(0x96, 0xa3, 'r', 'e', 'c', 0xc0, 0, 0xa0, 0xa1, 'm', 0x91, 0x93, 0xa1, 'k', 0xa1, 'z', 0x01)...), `unknown kind "z"`},
+		{"trailing bytes", append(append([]byte("SIGOCO log 1\n"), hello...),
+			frameOf(0x96, 0xa3, 'r', 'e', 'c', 0xc0, 0, 0xa0, 0xa1, 'm', 0x90, 0x00)...), "1 bytes after the message"},
+		{"unknown banner", []byte("SIGOCO log 2\n"), `SIGOCO error: unknown banner "SIGOCO log 2"`},
+	}
+	for _, tr := range []transport{transports[0], transports[2]} {
+		t.Run(tr.name, func(t *testing.T) {
+			col := newCollector()
+			warnings := newCollector()
+			addr, srv, _ := serve(t, col, tr, ServerOptions{Logger: slog.New(warnings)}, "")
+			good := forward(t, addr, ForwarderOptions{Source: "good"})
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					before := len(warnings.all())
+					out := rawExchange(t, addr, nil, tc.data)
+					var last string
+					if bytes.HasPrefix(out, []byte("SIGOCO error")) {
+						last = string(out)
+					} else if fs := frames(t, out); len(fs) > 0 {
+						last = fs[len(fs)-1]
+					}
+					if !strings.Contains(last, tc.want) {
+						t.Errorf("server said %q, want %q", last, tc.want)
+					}
+					if tc.name != "unknown banner" && len(warnings.all()) == before {
+						t.Error("no warning logged")
+					}
+					slog.New(good).Info(tc.name)
+					flush(t, good)
+				})
+			}
+			if got, want := len(col.all()), len(cases); got != want {
+				t.Errorf("the good forwarder delivered %d records, want %d", got, want)
+			}
+			if s := srv.Stats(); s.Rejected == 0 {
+				t.Errorf("stats %+v", s)
+			}
+		})
+	}
+}
+
+func TestHandshakeWithWrongServer(t *testing.T) {
+	// A Mux that serves only rpc answers the log banner with a text line;
+	// the forwarder reports it and keeps retrying.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := wire.NewMux(wire.MuxOptions{})
+	mux.Handle(wire.BannerRPC, NewServer(nil, ServerOptions{}))
+	done := make(chan struct{})
+	go func() { defer close(done); mux.Serve(context.Background(), ln) }()
+	t.Cleanup(func() { mux.Close(); <-done })
+
+	c := &core{addr: ln.Addr().String(), opts: ForwarderOptions{}, progress: make(chan struct{})}
+	c.opts.setDefaults()
+	c.life, c.stop = context.WithCancel(context.Background())
+	defer c.stop()
+	_, _, err = c.connect()
+	var pe *PeerError
+	if !errors.As(err, &pe) || !errors.Is(err, ErrHandshake) || !strings.Contains(pe.Message, `unknown banner "SIGOCO log 1"`) {
+		t.Fatalf("connect = %v", err)
+	}
+}
+
+func TestAckCountsEveryRecord(t *testing.T) {
+	// Hand-written forwarder: the server acknowledges the records it
+	// handled, cumulatively.
+	col := newCollector()
+	addr, _, _ := serve(t, col, transports[0], ServerOptions{}, "")
+	conn, err := wire.Dial(context.Background(), addr, nil, wire.BannerLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	st := newEncState()
+	st.helloFrame("source", "hand")
+	for range 3 {
+		at := st.beginFrame()
+		st.recordHead(time.Time{}, slog.LevelInfo, "", "m")
+		st.w.b = append(st.w.b, 0x90)
+		st.endFrame(at)
+	}
+	if _, err := conn.Write(st.w.b); err != nil {
+		t.Fatal(err)
+	}
+	dc := newDecoder()
+	var last uint64
+	for last < 3 {
+		p, err := conn.ReadFrame(nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		op, n, _ := dc.frame(p)
+		switch op {
+		case opHello:
+			h, err := dc.hello(n)
+			if err != nil || h["max_frame"] == nil {
+				t.Fatalf("hello %v %v", h, err)
+			}
+		case opAck:
+			a, err := dc.ack(n)
+			if err != nil || a <= last {
+				t.Fatalf("ack %d after %d: %v", a, last, err)
+			}
+			last = a
+		default:
+			t.Fatalf("unexpected %q", op)
+		}
+	}
+	if last != 3 || len(col.all()) != 3 {
+		t.Errorf("ack %d, %d records", last, len(col.all()))
+	}
+}
+
+func TestSourceFilter(t *testing.T) {
+	col := newCollector()
+	level := new(slog.LevelVar)
+	level.Set(slog.LevelWarn)
+	filtered := NewSourceFilter(col, level)
+	addr, _, _ := serve(t, filtered, transports[0], ServerOptions{}, "")
+	f := forward(t, addr, ForwarderOptions{Level: slog.LevelDebug})
+
+	local := slog.New(filtered)
+	local.Info("local info")    // below the local level: dropped
+	local.Warn("local warning") // passes
+	slog.New(f).Debug("remote debug")
+	flush(t, f)
+	level.Set(slog.LevelDebug)
+	local.WithGroup("g").With("a", 1).Debug("local debug")
+	got := strings.Join(col.messages(), ", ")
+	if want := "local warning, remote debug, local debug"; got != want {
+		t.Errorf("passed: %s, want %s", got, want)
+	}
+	if NewSourceFilter(col, nil).Enabled(context.Background(), slog.LevelDebug) {
+		t.Error("nil level does not mean Info")
+	}
+}

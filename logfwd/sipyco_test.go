@@ -1,0 +1,225 @@
+package logfwd
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// recorded returns the bytes the client sent in testdata/<name>.
+func recorded(t *testing.T, name string) []byte {
+	t.Helper()
+	f, err := os.Open("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []byte
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var chunk struct{ Dir, Data string }
+		if err := json.Unmarshal(sc.Bytes(), &chunk); err != nil {
+			t.Fatal(err)
+		}
+		if chunk.Dir == "client" {
+			out = append(out, chunk.Data...)
+		}
+	}
+	return out
+}
+
+// The records in sipyco_logging.jsonl, as a sigoco server re-emits them.
+var recordedRecords = []struct {
+	level   slog.Level
+	message string
+}{
+	{slog.LevelInfo, "attenuation set to 5.5 dB"},
+	{slog.LevelWarn, "temperature high: 71 C"},
+	{slog.LevelError, "first line\nsecond line\nthird line"},
+	{slog.LevelDebug, "debug: colon: inside"},
+}
+
+func TestSiPyCoReplay(t *testing.T) {
+	data := recorded(t, "sipyco_logging.jsonl")
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			col := newCollector()
+			addr, _, tlsCfg := serve(t, col, tr, ServerOptions{}, "")
+			start := time.Now()
+			if out := rawExchangeHalfClose(t, addr, tlsCfg, data); len(out) != 0 {
+				t.Errorf("the server answered %q; SiPyCo's never writes", out)
+			}
+			recs := col.wait(t, len(recordedRecords))
+			for i, want := range recordedRecords {
+				g := recs[i]
+				if g.rec.Level != want.level || g.rec.Message != want.message ||
+					g.str(SourceKey) != "ctl_lda" || g.str(LoggerKey) != "lda.driver" || g.forwarded != "ctl_lda" {
+					t.Errorf("record %d = %v %q %s (forwarded %q), want %v %q", i, g.rec.Level, g.rec.Message, flat(g.rec), g.forwarded, want.level, want.message)
+				}
+				if g.rec.Time.Before(start) {
+					t.Errorf("record %d not stamped with its arrival time: %v", i, g.rec.Time)
+				}
+			}
+		})
+	}
+}
+
+// rawExchangeHalfClose is rawExchange that closes its sending side, as a
+// SiPyCo forwarder that is done does.
+func rawExchangeHalfClose(t *testing.T, addr string, tlsCfg *tls.Config, data []byte) []byte {
+	t.Helper()
+	raw, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetDeadline(time.Now().Add(10 * time.Second))
+	conn := interface {
+		net.Conn
+		CloseWrite() error
+	}(raw.(*net.TCPConn))
+	if tlsCfg != nil {
+		conn = tls.Client(raw, tlsCfg)
+	}
+	if _, err := conn.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	conn.CloseWrite()
+	out, _ := io.ReadAll(conn)
+	return out
+}
+
+func TestSiPyCoForwarderMatchesRecording(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	received := make(chan []byte, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			received <- nil
+			return
+		}
+		defer conn.Close()
+		b, _ := io.ReadAll(conn)
+		received <- b
+	}()
+	f := forward(t, ln.Addr().String(), ForwarderOptions{Source: "ctl_lda", Format: FormatSiPyCo, Level: slog.LevelDebug})
+	log := slog.New(f).With(LoggerKey, "lda.driver")
+	for _, r := range recordedRecords {
+		log.Log(context.Background(), r.level, r.message)
+	}
+	flush(t, f)
+	f.Close()
+	got, want := string(<-received), string(recorded(t, "sipyco_logging.jsonl"))
+	if got != want {
+		t.Errorf("forwarder sent\n%q\nrecording has\n%q", got, want)
+	}
+}
+
+func TestSiPyCoForwarderToServer(t *testing.T) {
+	col := newCollector()
+	addr, _, _ := serve(t, col, transports[2], ServerOptions{}, "")
+	f := forward(t, addr, ForwarderOptions{Source: "a:b", Format: FormatSiPyCo, LoggerName: "drv"})
+	log := slog.New(f).With("unit", "dB").WithGroup("g")
+	log.Info("set", "value", 5.5, "note", "two words")
+	log.Error("multi\nline", "x", 1)
+	slog.New(f).Info("plain")
+	flush(t, f)
+	recs := col.wait(t, 3)
+	want := []string{
+		`INFO a_b drv set unit=dB g.value=5.5 g.note="two words"`,
+		"ERROR a_b drv multi\nline unit=dB g.x=1",
+		"INFO a_b drv plain",
+	}
+	for i, g := range recs {
+		s := g.rec.Level.String() + " " + g.str(SourceKey) + " " + g.str(LoggerKey) + " " + g.rec.Message
+		if s != want[i] {
+			t.Errorf("record %d = %q, want %q", i, s, want[i])
+		}
+	}
+}
+
+func TestParseSiPyCo(t *testing.T) {
+	cases := []struct {
+		in    string
+		extra int
+		level slog.Level
+		name  string
+		msg   string
+	}{
+		{"INFO:lda:hello", 0, slog.LevelInfo, "lda", "hello"},
+		{"ERROR<3>:lda:first", 2, slog.LevelError, "lda", "first"},
+		{"WARN::a:b:c", 0, slog.LevelWarn, "", "a:b:c"},
+		{"CRITICAL:x:y", 0, slog.LevelError + 4, "x", "y"},
+		{"TRACE:x:y", 0, slog.LevelDebug - 4, "x", "y"},
+		{"INFO<1>:x:y", 0, slog.LevelInfo, "x", "y"},
+		{"INFO<0>:x:y", 0, slog.LevelInfo, "x", "y"},
+		{"INFO<-2>:x:y", 0, slog.LevelInfo, "print", "INFO<-2>:x:y"},
+		{"INFO<>:x:y", 0, slog.LevelInfo, "print", "INFO<>:x:y"},
+		{"VERBOSE:x:y", 0, slog.LevelInfo, "print", "VERBOSE:x:y"},
+		{"INFO:no second colon", 0, slog.LevelInfo, "print", "INFO:no second colon"},
+		{"just text", 0, slog.LevelInfo, "print", "just text"},
+	}
+	for _, c := range cases {
+		t.Run(c.in, func(t *testing.T) {
+			extra, level, name, msg := parseSiPyCo(c.in)
+			if extra != c.extra || level != c.level || name != c.name || msg != c.msg {
+				t.Errorf("got %d %v %q %q", extra, level, name, msg)
+			}
+		})
+	}
+}
+
+func TestSiPyCoBadLines(t *testing.T) {
+	cases := []struct{ name, data string }{
+		{"no source", "ARTIQ logging\nno colon here\n"},
+		{"line too long", "ARTIQ logging\nsrc:INFO:x:" + strings.Repeat("y", 200) + "\n"},
+		{"multi-line too long", "ARTIQ logging\nsrc:INFO<1000>:x:y\n" + strings.Repeat("z\n", 200)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			col, warnings := newCollector(), newCollector()
+			addr, _, _ := serve(t, col, transports[0], ServerOptions{MaxLineSize: 100, Logger: slog.New(warnings)}, "")
+			rawExchangeHalfClose(t, addr, nil, []byte(c.data))
+			if len(warnings.all()) != 1 || len(col.all()) != 0 {
+				t.Errorf("%d warnings, %d records", len(warnings.all()), len(col.all()))
+			}
+		})
+	}
+}
+
+func FuzzLineParser(f *testing.F) {
+	f.Add(string(recordedLines()))
+	f.Add("src:ERROR<2>:n:a\nb\nsrc:INFO:n:c\n")
+	f.Add("src:INFO<99999999999999999999>:n:a\n")
+	f.Fuzz(func(t *testing.T, data string) {
+		p := lineParser{max: 1 << 10}
+		for _, line := range strings.Split(data, "\n") {
+			rec, err := p.feed(line)
+			if err != nil {
+				return
+			}
+			if rec != nil && len(rec.Message) > len(data) {
+				t.Fatalf("message longer than the input")
+			}
+		}
+	})
+}
+
+func recordedLines() []byte {
+	b, _ := os.ReadFile("testdata/sipyco_logging.jsonl")
+	var chunk struct{ Data string }
+	json.Unmarshal(b, &chunk)
+	return []byte(strings.TrimPrefix(chunk.Data, "ARTIQ logging\n"))
+}
