@@ -1,0 +1,398 @@
+package syncstruct
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Message types (the "t" field). A message without "t" is a mod.
+const (
+	msgSubscribe = "subscribe" // subscriber → publisher
+	msgPing      = "ping"      // both ways, when idle
+	msgSync      = "sync"      // answer to subscribe, and start of a resync
+	msgChunk     = "chunk"     // one piece of an init mod
+	msgSynced    = "synced"    // end of an initial sync
+	msgError     = "error"     // the publisher's last message on a failed connection
+)
+
+// Sync modes in a sync message.
+const (
+	ModeSnapshot = "snapshot" // an init mod follows
+	ModeResume   = "resume"   // the missed mods follow
+)
+
+// Reasons a sync message gives for a snapshot.
+const (
+	ReasonNew      = "new"      // the subscriber had no replica
+	ReasonEpoch    = "epoch"    // the replica is from another epoch (the publisher restarted)
+	ReasonHistory  = "history"  // the missed mods are no longer in the history
+	ReasonBehind   = "behind"   // the subscriber fell behind; its backlog was dropped
+	ReasonSeq      = "seq"      // the replica claims a sequence number the publisher never reached
+	ReasonOversize = "oversize" // a mod was too large to send as one message
+)
+
+// message is any protocol message, decoded. Mod fields are used by mods;
+// Seq also by subscribe, sync and synced.
+type message struct {
+	T string // "" for a mod
+	Mod
+	has uint16 // which mod fields were present (has* bits)
+
+	Notifier    string
+	Epoch       uint64
+	Mode        string
+	Reason      string
+	HeartbeatMS int64
+	Code        string
+	Message     string
+	D           []byte // chunk data; aliases the decoded buffer
+}
+
+const (
+	hasAction = 1 << iota
+	hasPath
+	hasKey
+	hasValue
+	hasX
+	hasI
+	hasStruct
+)
+
+// msgDecoder decodes messages from byte slices, reusing its state.
+type msgDecoder struct {
+	r   bytes.Reader
+	d   *msgpack.Decoder
+	key [16]byte
+}
+
+func newMsgDecoder() *msgDecoder {
+	md := &msgDecoder{}
+	md.d = newMsgpackDecoder(&md.r)
+	return md
+}
+
+// decode decodes one message that fills b exactly. m is overwritten.
+func (md *msgDecoder) decode(b []byte, m *message) error {
+	*m = message{}
+	md.r.Reset(b)
+	md.d.ResetReader(&md.r)
+	if err := md.decodeFields(m, b); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadMessage, err)
+	}
+	if md.r.Len() != 0 {
+		return fmt.Errorf("%w: %d bytes after the message", ErrBadMessage, md.r.Len())
+	}
+	if m.T == "" {
+		return m.checkMod()
+	}
+	return nil
+}
+
+func (md *msgDecoder) decodeFields(m *message, b []byte) error {
+	d := md.d
+	n, err := d.DecodeMapLen()
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		return fmt.Errorf("message is nil")
+	}
+	for range n {
+		kn, err := d.DecodeBytesLen()
+		if err != nil {
+			return fmt.Errorf("message key: %w", err)
+		}
+		if kn < 0 || kn > len(md.key) {
+			// No field has a long name: skip it.
+			if kn > md.r.Len() {
+				return fmt.Errorf("truncated")
+			}
+			md.r.Seek(int64(kn), 1)
+			if _, err := decodeValue(d, 1); err != nil {
+				return err
+			}
+			continue
+		}
+		k := md.key[:kn]
+		if err := d.ReadFull(k); err != nil {
+			return err
+		}
+		switch string(k) {
+		case "t":
+			m.T, err = d.DecodeString()
+		case "action":
+			var s string
+			s, err = d.DecodeString()
+			m.Action = internAction(s)
+			m.has |= hasAction
+		case "path":
+			var v any
+			v, err = decodeValue(d, 1)
+			if err == nil {
+				l, ok := v.([]any)
+				if !ok && v != nil {
+					return fmt.Errorf("path is a %s, not a list", typeName(v))
+				}
+				m.Path = l
+				m.has |= hasPath
+			}
+		case "key":
+			m.Key, err = decodeValue(d, 1)
+			m.has |= hasKey
+		case "value":
+			m.Value, err = decodeValue(d, 1)
+			m.has |= hasValue
+		case "x":
+			m.X, err = decodeValue(d, 1)
+			m.has |= hasX
+		case "struct":
+			m.Struct, err = decodeValue(d, 0)
+			m.has |= hasStruct
+		case "i":
+			var i int64
+			i, err = d.DecodeInt64()
+			if err == nil && (i < -1<<31 || i > 1<<31) {
+				return fmt.Errorf("index %d out of range", i)
+			}
+			m.I = int(i)
+			m.has |= hasI
+		case "seq":
+			m.Seq, err = d.DecodeUint64()
+		case "epoch":
+			m.Epoch, err = d.DecodeUint64()
+		case "notifier":
+			m.Notifier, err = d.DecodeString()
+		case "mode":
+			m.Mode, err = d.DecodeString()
+		case "reason":
+			m.Reason, err = d.DecodeString()
+		case "heartbeat_ms":
+			m.HeartbeatMS, err = d.DecodeInt64()
+		case "code":
+			m.Code, err = d.DecodeString()
+		case "message":
+			m.Message, err = d.DecodeString()
+		case "d":
+			// Chunk data is not copied: it aliases b.
+			var dn int
+			dn, err = d.DecodeBytesLen()
+			if err == nil {
+				if dn < 0 || dn > md.r.Len() {
+					return fmt.Errorf("chunk data truncated")
+				}
+				off := len(b) - md.r.Len()
+				m.D = b[off : off+dn]
+				md.r.Seek(int64(dn), 1)
+			}
+		default:
+			_, err = decodeValue(d, 1)
+		}
+		if err != nil {
+			return fmt.Errorf("field %q: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// internAction avoids keeping a fresh string per mod.
+func internAction(s string) Action {
+	switch s {
+	case "setitem":
+		return ActSetItem
+	case "append":
+		return ActAppend
+	case "delitem":
+		return ActDelItem
+	case "pop":
+		return ActPop
+	case "insert":
+		return ActInsert
+	case "init":
+		return ActInit
+	}
+	return Action(s)
+}
+
+// checkMod verifies that a message without "t" is a well-formed mod.
+func (m *message) checkMod() error {
+	if m.has&hasAction == 0 {
+		return fmt.Errorf("%w: message has neither \"t\" nor \"action\"", ErrBadMessage)
+	}
+	if err := m.Mod.validate(); err != nil {
+		return err
+	}
+	var need uint16
+	switch m.Action {
+	case ActInit:
+		need = hasStruct
+	case ActAppend:
+		need = hasPath | hasX
+	case ActInsert:
+		need = hasPath | hasI | hasX
+	case ActPop:
+		need = hasPath
+		if m.has&hasI == 0 {
+			m.I = -1
+		}
+	case ActSetItem:
+		need = hasPath | hasKey | hasValue
+	case ActDelItem:
+		need = hasPath | hasKey
+	}
+	if m.has&need != need {
+		return fmt.Errorf("%w: %s mod lacks a field", ErrBadMod, m.Action)
+	}
+	return nil
+}
+
+// DecodeMod decodes one mod in the native msgpack encoding (a frame's
+// payload, without its length prefix).
+func DecodeMod(b []byte) (*Mod, error) {
+	var m message
+	if err := newMsgDecoder().decode(b, &m); err != nil {
+		return nil, err
+	}
+	if m.T != "" {
+		return nil, fmt.Errorf("%w: a %q message, not a mod", ErrBadMessage, m.T)
+	}
+	mod := m.Mod
+	return &mod, nil
+}
+
+// encodeMod writes the native msgpack encoding of m: a map of the fields
+// its action uses (see Mod), then "seq".
+func encodeMod(e *msgpack.Encoder, m *Mod) error {
+	if err := m.validate(); err != nil {
+		return err
+	}
+	n := 2
+	switch m.Action {
+	case ActInit:
+		n += 1 // struct
+	case ActAppend, ActPop, ActDelItem:
+		n += 2 // path + x|i|key
+	case ActSetItem, ActInsert:
+		n += 3
+	}
+	enc := func(k string, v any) error {
+		if err := e.EncodeString(k); err != nil {
+			return err
+		}
+		return encodeValue(e, v, 1)
+	}
+	if err := e.EncodeMapLen(n); err != nil {
+		return err
+	}
+	if err := e.EncodeString("action"); err != nil {
+		return err
+	}
+	if err := e.EncodeString(string(m.Action)); err != nil {
+		return err
+	}
+	if m.Action == ActInit {
+		if err := e.EncodeString("struct"); err != nil {
+			return err
+		}
+		if err := encodeValue(e, m.Struct, 0); err != nil {
+			return err
+		}
+	} else {
+		if err := e.EncodeString("path"); err != nil {
+			return err
+		}
+		if err := e.EncodeArrayLen(len(m.Path)); err != nil {
+			return err
+		}
+		for _, p := range m.Path {
+			if err := encodeValue(e, p, 1); err != nil {
+				return err
+			}
+		}
+		var err error
+		switch m.Action {
+		case ActAppend:
+			err = enc("x", m.X)
+		case ActInsert:
+			if err = enc("i", int64(m.I)); err == nil {
+				err = enc("x", m.X)
+			}
+		case ActPop:
+			err = enc("i", int64(m.I))
+		case ActSetItem:
+			if err = enc("key", m.Key); err == nil {
+				err = enc("value", m.Value)
+			}
+		case ActDelItem:
+			err = enc("key", m.Key)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := e.EncodeString("seq"); err != nil {
+		return err
+	}
+	return e.EncodeUint(m.Seq)
+}
+
+// control is a non-mod message to encode.
+type control struct {
+	T           string
+	Notifier    string // subscribe
+	Epoch       uint64 // subscribe, sync
+	Seq         uint64 // subscribe, sync, synced
+	Mode        string // sync
+	Reason      string // sync
+	HeartbeatMS int64  // sync
+	Code        string // error
+	Message     string // error
+}
+
+// encodeControl writes c as a msgpack map holding only the fields its type
+// uses.
+func encodeControl(e *msgpack.Encoder, c *control) error {
+	type kv struct {
+		k string
+		v any
+	}
+	var f []kv
+	switch c.T {
+	case msgSubscribe:
+		f = []kv{{"notifier", c.Notifier}, {"epoch", c.Epoch}, {"seq", c.Seq}}
+	case msgSync:
+		f = []kv{{"epoch", c.Epoch}, {"seq", c.Seq}, {"mode", c.Mode}, {"reason", c.Reason}, {"heartbeat_ms", c.HeartbeatMS}}
+	case msgSynced:
+		f = []kv{{"seq", c.Seq}}
+	case msgError:
+		f = []kv{{"code", c.Code}, {"message", c.Message}}
+	}
+	if err := e.EncodeMapLen(1 + len(f)); err != nil {
+		return err
+	}
+	if err := e.EncodeString("t"); err != nil {
+		return err
+	}
+	if err := e.EncodeString(c.T); err != nil {
+		return err
+	}
+	for _, x := range f {
+		if err := e.EncodeString(x.k); err != nil {
+			return err
+		}
+		var err error
+		switch v := x.v.(type) {
+		case string:
+			err = e.EncodeString(v)
+		case uint64:
+			err = e.EncodeUint(v)
+		case int64:
+			err = e.EncodeInt(v)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

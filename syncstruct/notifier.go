@@ -1,0 +1,299 @@
+package syncstruct
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"sync"
+
+	"github.com/sigoco/sigoco/wire"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// NotifierOptions configures a Notifier. The zero value is valid.
+type NotifierOptions struct {
+	// HistoryBytes bounds the recent mods kept, by their msgpack size.
+	// They are the fan-out queue every subscriber reads from and the
+	// history a reconnecting subscriber resumes from. Default 4 MiB.
+	HistoryBytes int
+	// HistoryLen bounds the number of recent mods kept. Default 65536.
+	HistoryLen int
+	// MaxModSize is the largest encoded mod sent as a mod; subscribers get
+	// a fresh snapshot in place of a larger one. Default
+	// wire.DefaultMaxFrameSize (what a subscriber accepts by default).
+	MaxModSize int
+	// Epoch identifies this notifier's sequence of mods; 0 (the default)
+	// picks a random one, which is what every program wants. Fixed epochs
+	// are for replaying recorded exchanges in tests.
+	Epoch uint64
+}
+
+// Notifier owns a tree and records every change to it as a mod. All
+// mutations go through it (see Node); reads go through Read or Copy.
+//
+// A Notifier is safe for use by many goroutines. Mods are numbered and
+// published in the order the tree changed.
+type Notifier struct {
+	mu    sync.RWMutex // guards tree and the order of mods
+	tree  any
+	epoch uint64
+	opts  NotifierOptions
+	hist  *history
+	enc   *mpEnc // used under mu
+}
+
+// NewNotifier returns a Notifier owning a normalized deep copy of tree (see
+// Normalize); a nil tree starts as an empty dict.
+func NewNotifier(tree any, opts NotifierOptions) (*Notifier, error) {
+	if tree == nil {
+		tree = map[string]any{}
+	}
+	t, err := Normalize(tree)
+	if err != nil {
+		return nil, err
+	}
+	if opts.HistoryBytes <= 0 {
+		opts.HistoryBytes = 4 << 20
+	}
+	if opts.HistoryLen <= 0 {
+		opts.HistoryLen = 1 << 16
+	}
+	if opts.MaxModSize <= 0 {
+		opts.MaxModSize = wire.DefaultMaxFrameSize
+	}
+	if opts.Epoch == 0 {
+		opts.Epoch = newEpoch()
+	}
+	e := &mpEnc{}
+	e.enc = newMsgpackEncoder(&e.buf)
+	return &Notifier{
+		tree:  t,
+		epoch: opts.Epoch,
+		opts:  opts,
+		hist:  newHistory(opts.HistoryBytes, opts.HistoryLen),
+		enc:   e,
+	}, nil
+}
+
+// newEpoch returns a random epoch in [1, 2^53): exact as a JavaScript
+// number, so browsers can send it back.
+func newEpoch() uint64 {
+	var b [8]byte
+	rand.Read(b[:])
+	return binary.BigEndian.Uint64(b[:])&(1<<53-1) | 1
+}
+
+// Epoch returns the notifier's epoch.
+func (n *Notifier) Epoch() uint64 { return n.epoch }
+
+// Seq returns the sequence number of the last mod (0 before the first).
+func (n *Notifier) Seq() uint64 {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.hist.head
+}
+
+// Read calls fn with the tree, read-locked: fn must not modify the tree,
+// keep references into it, or call the Notifier's mutating methods.
+func (n *Notifier) Read(fn func(tree any)) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	fn(n.tree)
+}
+
+// Copy returns a deep copy of the tree.
+func (n *Notifier) Copy() any {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return Copy(n.tree)
+}
+
+// Root returns the node of the whole tree.
+func (n *Notifier) Root() Node { return Node{n: n} }
+
+// At returns the node at path (keys and list indices from the root). The
+// path is checked when the node is used, not here.
+func (n *Notifier) At(path ...any) Node { return Node{n: n}.At(path...) }
+
+// Set sets key to value in the root dict (or list, for an int key).
+func (n *Notifier) Set(key, value any) error { return n.Root().Set(key, value) }
+
+// Delete removes key from the root dict (or list).
+func (n *Notifier) Delete(key any) error { return n.Root().Delete(key) }
+
+// Append appends x to the root list.
+func (n *Notifier) Append(x any) error { return n.Root().Append(x) }
+
+// Insert inserts x at index i of the root list.
+func (n *Notifier) Insert(i int, x any) error { return n.Root().Insert(i, x) }
+
+// Pop removes and returns element i (-1: the last) of the root list.
+func (n *Notifier) Pop(i int) (any, error) { return n.Root().Pop(i) }
+
+// Node is a position in a Notifier's tree: a path from the root. Its
+// methods mutate the container at that position and publish the mod; they
+// return an error, and change nothing, when the path, index or types do not
+// fit. A Node is a small value; copy it freely.
+type Node struct {
+	n    *Notifier
+	path []any
+	err  error // a path element that cannot be a key
+}
+
+// At returns the node at path below this one.
+func (nd Node) At(path ...any) Node {
+	p := make([]any, len(nd.path), len(nd.path)+len(path))
+	copy(p, nd.path)
+	for _, k := range path {
+		nk, err := normalizeKey(k)
+		if err != nil && nd.err == nil {
+			nd.err = err
+		}
+		p = append(p, nk)
+	}
+	nd.path = p
+	return nd
+}
+
+// Path returns a copy of the node's path.
+func (nd Node) Path() []any { return append([]any(nil), nd.path...) }
+
+// Set sets key to value in the dict at this node (for a list, key is an
+// index). value is copied (see Normalize).
+func (nd Node) Set(key, value any) error {
+	k, err := normalizeKey(key)
+	if err != nil {
+		return err
+	}
+	v, err := Normalize(value)
+	if err != nil {
+		return err
+	}
+	_, err = nd.do(&Mod{Action: ActSetItem, Key: k, Value: v})
+	return err
+}
+
+// Delete removes key from the dict at this node (for a list, key is an
+// index).
+func (nd Node) Delete(key any) error {
+	k, err := normalizeKey(key)
+	if err != nil {
+		return err
+	}
+	_, err = nd.do(&Mod{Action: ActDelItem, Key: k})
+	return err
+}
+
+// Append appends x to the list at this node.
+func (nd Node) Append(x any) error {
+	v, err := Normalize(x)
+	if err != nil {
+		return err
+	}
+	_, err = nd.do(&Mod{Action: ActAppend, X: v})
+	return err
+}
+
+// Insert inserts x before index i of the list at this node (Python's
+// list.insert: i is clamped to the list).
+func (nd Node) Insert(i int, x any) error {
+	v, err := Normalize(x)
+	if err != nil {
+		return err
+	}
+	_, err = nd.do(&Mod{Action: ActInsert, I: i, X: v})
+	return err
+}
+
+// Pop removes and returns element i of the list at this node; -1 is the
+// last. The element is no longer part of the tree: it is the caller's.
+func (nd Node) Pop(i int) (any, error) {
+	return nd.do(&Mod{Action: ActPop, I: i})
+}
+
+// Get returns a deep copy of the value at this node.
+func (nd Node) Get() (any, error) {
+	if nd.err != nil {
+		return nil, nd.err
+	}
+	nd.n.mu.RLock()
+	defer nd.n.mu.RUnlock()
+	v := nd.n.tree
+	for i, k := range nd.path {
+		c, err := getChild(v, k)
+		if err != nil {
+			return nil, fmt.Errorf("%w: at depth %d: %w", ErrBadPath, i, err)
+		}
+		v = c
+	}
+	return Copy(v), nil
+}
+
+func (nd Node) do(m *Mod) (any, error) {
+	if nd.err != nil {
+		return nil, nd.err
+	}
+	m.Path = nd.path
+	if m.Path == nil {
+		m.Path = []any{}
+	}
+	n := nd.n
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.applyLocked(m)
+}
+
+// applyLocked applies m to the tree and publishes it. The caller holds
+// n.mu for writing.
+func (n *Notifier) applyLocked(m *Mod) (any, error) {
+	root, popped, err := apply(n.tree, m)
+	if err != nil {
+		return nil, err
+	}
+	n.tree = root
+	n.publishLocked(m)
+	return popped, nil
+}
+
+// publishLocked encodes m once and adds it to the history.
+func (n *Notifier) publishLocked(m *Mod) {
+	m.Seq = n.hist.head + 1
+	b, err := n.enc.appendFramed(n.enc.buf.b[:0], func(e *msgpack.Encoder) error { return encodeMod(e, m) })
+	var frame []byte
+	if err == nil && len(b)-4 <= n.opts.MaxModSize {
+		frame = append(make([]byte, 0, len(b)), b...)
+	}
+	if cap(b) <= 64<<10 {
+		n.enc.buf.b = b[:0] // keep the scratch buffer for the next mod
+	} else {
+		n.enc.buf.b = nil
+	}
+	n.hist.add(frame)
+}
+
+// snapshot encodes the tree with enc into pieces of at most chunkSize
+// bytes, read-locked, and returns them with the sequence number of the
+// last mod they include: a subscriber that continues from that number
+// misses nothing and gets nothing twice.
+func (n *Notifier) snapshot(enc Encoding, framed bool) ([][]byte, uint64, error) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	c := chunker{framed: framed}
+	seq := n.hist.head
+	if err := enc.WriteInit(&c, n.tree, seq); err != nil {
+		return nil, 0, err
+	}
+	return c.done(), seq, nil
+}
+
+// normalizeKey normalizes a key or path element.
+func normalizeKey(k any) (any, error) {
+	nk, err := Normalize(k)
+	if err != nil {
+		return nil, err
+	}
+	if !isKey(nk) {
+		return nil, fmt.Errorf("%w: %s", ErrBadKey, typeName(nk))
+	}
+	return nk, nil
+}

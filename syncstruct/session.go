@@ -1,0 +1,350 @@
+package syncstruct
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// session is one subscriber of one notifier, on the publisher's side. Its
+// writer (the goroutine that called run) reads the notifier's history from
+// its own cursor and writes what it finds; a reader goroutine takes the
+// subscriber's pings. The subscriber has no queue of its own: how far its
+// cursor lags is its queue, bounded by QueueBytes.
+type session struct {
+	p    *Publisher
+	name string
+	n    *Notifier
+	t    transport
+	enc  Encoding
+
+	cancel context.CancelFunc // cancels the context run was given
+
+	mu      sync.Mutex
+	ended   bool
+	endCode string // error code to send the subscriber when the session ends
+	endMsg  string
+}
+
+func newSession(p *Publisher, name string, n *Notifier, t transport, cancel context.CancelFunc) *session {
+	return &session{p: p, name: name, n: n, t: t, enc: t.encoding(), cancel: cancel}
+}
+
+// end records why the session ends (the first reason wins; code "" means
+// nothing is to be said) and stops it.
+func (s *session) end(code, msg string) {
+	s.mu.Lock()
+	if !s.ended {
+		s.ended, s.endCode, s.endMsg = true, code, msg
+	}
+	s.mu.Unlock()
+	s.cancel()
+}
+
+func (s *session) endReason() (string, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.endCode, s.endMsg
+}
+
+// batch is the scratch space of one write, pooled so idle sessions hold
+// none.
+type batch struct {
+	entries []*entry
+	msgs    [][]byte
+}
+
+var batchPool = sync.Pool{New: func() any { return &batch{} }}
+
+// maxBatchBytes bounds the mods taken from the history for one write.
+const maxBatchBytes = writeBufSize
+
+// closeGrace is how long a cancelled session may take to say goodbye
+// before its connection is closed under it.
+const closeGrace = time.Second
+
+// run serves the session until ctx (which s.cancel cancels) ends or the
+// subscriber leaves. parent is the context of the whole connection.
+func (s *session) run(parent, ctx context.Context, sub *message) error {
+	defer s.cancel()
+	stopP := context.AfterFunc(s.p.ctx, func() { s.end(CodeShutdown, "publisher closing") })
+	defer stopP()
+	stopParent := context.AfterFunc(parent, func() { s.end(CodeShutdown, "server closing") })
+	defer stopParent()
+
+	// A writer blocked on a subscriber that does not read is freed by
+	// closing the connection, once it has had closeGrace to finish.
+	var graceMu sync.Mutex
+	var grace *time.Timer
+	finished := false
+	stopGrace := context.AfterFunc(ctx, func() {
+		graceMu.Lock()
+		defer graceMu.Unlock()
+		if !finished {
+			grace = time.AfterFunc(closeGrace, func() { s.t.close() })
+		}
+	})
+	defer func() {
+		stopGrace()
+		graceMu.Lock()
+		finished = true
+		if grace != nil {
+			grace.Stop()
+		}
+		graceMu.Unlock()
+	}()
+
+	log := s.p.opts.Logger.With("notifier", s.name, "remote", s.t.remote())
+	s.t.setWriteDeadline(time.Time{})
+
+	var readerDone sync.WaitGroup
+	readerDone.Add(1)
+	go func() {
+		defer readerDone.Done()
+		s.readLoop(ctx)
+	}()
+	defer readerDone.Wait()
+	defer s.t.close()
+
+	err := s.writeLoop(ctx, sub)
+	code, msg := s.endReason()
+	if code != "" {
+		s.t.setWriteDeadline(time.Now().Add(closeGrace))
+		s.t.writeMsgs([][]byte{controlMsg(s.t, &control{T: msgError, Code: code, Message: msg})})
+	}
+	log.Debug("syncstruct: subscriber session ended", "code", code, "err", err)
+	if code == CodeInternal {
+		log.Warn("syncstruct: session failed", "err", msg)
+	}
+	return err
+}
+
+// readLoop takes the subscriber's messages: pings keep the session alive;
+// silence past the heartbeat timeout, or anything else, ends it.
+func (s *session) readLoop(ctx context.Context) {
+	var buf []byte
+	dec := newMsgDecoder()
+	for {
+		s.t.setReadDeadline(time.Now().Add(s.p.opts.HeartbeatTimeout))
+		b, err := s.t.readMsg(buf)
+		buf = b[:0]
+		if err != nil {
+			switch {
+			case ctx.Err() != nil:
+			case isTimeout(err):
+				s.end(CodeTimeout, fmt.Sprintf("no message from the subscriber for %v", s.p.opts.HeartbeatTimeout))
+			case isClosedErr(err):
+				s.end("", "")
+			default:
+				s.end(CodeBadRequest, err.Error())
+			}
+			return
+		}
+		t, err := messageType(s.t, dec, b)
+		if err != nil || t != msgPing {
+			if err == nil {
+				err = fmt.Errorf("%w: unexpected %q message from a subscriber", ErrBadMessage, t)
+			}
+			s.end(CodeBadRequest, err.Error())
+			return
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
+}
+
+// writeLoop sends the initial sync and then the mods, until ctx ends or a
+// write fails.
+func (s *session) writeLoop(ctx context.Context, sub *message) error {
+	h := s.n.hist
+	hb := s.p.opts.HeartbeatInterval
+	var cursor uint64
+	needSnap, reason := true, ReasonNew
+	var syncedAt uint64 // after a resume: send synced once the cursor reaches it
+	pendingSynced := false
+
+	switch {
+	case sub.Epoch == 0:
+	case sub.Epoch != s.n.epoch:
+		reason = ReasonEpoch
+	default:
+		head := s.n.Seq()
+		if sub.Seq > head {
+			reason = ReasonSeq
+		} else if h.resumable(sub.Seq, int64(s.p.opts.QueueBytes)) {
+			needSnap, cursor = false, sub.Seq
+			syncedAt, pendingSynced = head, true
+		} else {
+			reason = ReasonHistory
+		}
+	}
+	if !needSnap {
+		if err := s.t.writeMsgs([][]byte{s.control(&control{T: msgSync, Epoch: s.n.epoch, Seq: cursor, Mode: ModeResume, HeartbeatMS: hb.Milliseconds()})}); err != nil {
+			return err
+		}
+	}
+
+	timer := time.NewTimer(hb)
+	defer timer.Stop()
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if needSnap {
+			seq, err := s.sendSnapshot(reason)
+			if err != nil {
+				return err
+			}
+			cursor, needSnap, pendingSynced = seq, false, false
+			timer.Reset(hb)
+			continue
+		}
+		if pendingSynced && cursor >= syncedAt {
+			if err := s.t.writeMsgs([][]byte{s.control(&control{T: msgSynced, Seq: cursor})}); err != nil {
+				return err
+			}
+			pendingSynced = false
+		}
+		b := batchPool.Get().(*batch)
+		entries, wait, st := h.read(cursor, int64(s.p.opts.QueueBytes), maxBatchBytes, b.entries[:0])
+		switch st {
+		case readBehind:
+			batchPool.Put(b)
+			needSnap, reason = true, ReasonBehind
+			s.p.resyncs.Add(1)
+			continue
+		case readWait:
+			batchPool.Put(b)
+			select {
+			case <-wait:
+			case <-timer.C:
+				if err := s.t.writeMsgs([][]byte{s.control(&control{T: msgPing})}); err != nil {
+					return err
+				}
+				timer.Reset(hb)
+			case <-ctx.Done():
+				return nil
+			}
+			continue
+		}
+		msgs := b.msgs[:0]
+		var err error
+		for _, e := range entries {
+			if e.resync() {
+				needSnap, reason = true, ReasonOversize
+				s.p.resyncs.Add(1)
+				break
+			}
+			var m []byte
+			if m, err = e.bytesFor(s.enc); err != nil {
+				break
+			}
+			msgs = append(msgs, m)
+			cursor = e.seq
+			if pendingSynced && cursor == syncedAt {
+				msgs = append(msgs, s.control(&control{T: msgSynced, Seq: cursor}))
+				pendingSynced = false
+			}
+		}
+		if err == nil && len(msgs) > 0 {
+			err = s.t.writeMsgs(msgs)
+		}
+		clear(entries)
+		clear(msgs)
+		b.entries, b.msgs = entries[:0], msgs[:0]
+		batchPool.Put(b)
+		if err != nil {
+			return err
+		}
+		timer.Reset(hb)
+	}
+}
+
+// sendSnapshot sends sync (mode snapshot), the init mod and synced, and
+// returns the sequence number the snapshot stands at.
+func (s *session) sendSnapshot(reason string) (uint64, error) {
+	pieces, seq, err := s.n.snapshot(s.enc, s.t.chunkedInit())
+	if err != nil {
+		err = fmt.Errorf("syncstruct: encoding snapshot: %w", err)
+		s.end(CodeInternal, err.Error())
+		return 0, err
+	}
+	s.p.snapshots.Add(1)
+	hb := s.p.opts.HeartbeatInterval
+	if err := s.t.writeMsgs([][]byte{s.control(&control{T: msgSync, Epoch: s.n.epoch, Seq: seq, Mode: ModeSnapshot, Reason: reason, HeartbeatMS: hb.Milliseconds()})}); err != nil {
+		return 0, err
+	}
+	if err := s.t.writeInit(pieces); err != nil {
+		return 0, err
+	}
+	clear(pieces) // let the snapshot go as soon as it is written
+	if err := s.t.writeMsgs([][]byte{s.control(&control{T: msgSynced, Seq: seq})}); err != nil {
+		return 0, err
+	}
+	return seq, nil
+}
+
+func (s *session) control(c *control) []byte { return controlMsg(s.t, c) }
+
+// messageType decodes just enough of a subscriber's message to know its
+// type.
+func messageType(t transport, dec *msgDecoder, b []byte) (string, error) {
+	if t.encoding() == JSONEncoding {
+		var m struct {
+			T string `json:"t"`
+		}
+		if err := json.Unmarshal(b, &m); err != nil {
+			return "", fmt.Errorf("%w: %w", ErrBadMessage, err)
+		}
+		return m.T, nil
+	}
+	var m message
+	if err := dec.decode(b, &m); err != nil {
+		return "", err
+	}
+	return m.T, nil
+}
+
+// decodeSubscribe decodes and checks the subscribe message.
+func decodeSubscribe(t transport, b []byte) (*message, error) {
+	var m message
+	if t.encoding() == JSONEncoding {
+		var j struct {
+			T        string `json:"t"`
+			Notifier string `json:"notifier"`
+			Epoch    uint64 `json:"epoch"`
+			Seq      uint64 `json:"seq"`
+		}
+		if err := json.Unmarshal(b, &j); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadMessage, err)
+		}
+		m.T, m.Notifier, m.Epoch, m.Seq = j.T, j.Notifier, j.Epoch, j.Seq
+	} else if err := newMsgDecoder().decode(b, &m); err != nil {
+		return nil, err
+	}
+	if m.T != msgSubscribe {
+		return nil, fmt.Errorf("%w: expected a subscribe message, got %q", ErrBadMessage, truncate(m.T, 32))
+	}
+	if m.Notifier == "" {
+		return nil, fmt.Errorf("%w: subscribe names no notifier", ErrBadMessage)
+	}
+	return &m, nil
+}
+
+func readAllLimit(r io.Reader, limit int) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > limit {
+		return nil, fmt.Errorf("%w: message over %d bytes", ErrBadMessage, limit)
+	}
+	return b, nil
+}

@@ -1,0 +1,279 @@
+package syncstruct
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sigoco/sigoco/wire"
+)
+
+// SubscriberOptions configures a Subscriber. The zero value is valid.
+type SubscriberOptions struct {
+	// TLS, if set, is used to dial (TCP addresses) or for wss:// URLs.
+	TLS *tls.Config
+	// TargetBuilder, if set, receives every snapshot (the first one and
+	// each resync) and returns the tree to keep as the replica; mods are
+	// then applied to it with Apply, so it must be a plain tree. Default:
+	// the snapshot itself.
+	TargetBuilder func(snapshot any) any
+	// OnMod functions are called, in order, after each mod has been
+	// applied to the replica, init mods (snapshots) included. tree is the
+	// replica: read it there and then, do not keep it or change it. They
+	// run on the Subscriber's receiving goroutine: a slow callback slows
+	// the subscriber (and may earn it a resync).
+	OnMod []func(tree any, m *Mod)
+	// OnSynced is called at the end of every initial sync: after each
+	// (re)connection and after each resync.
+	OnSynced func(SyncInfo)
+	// OnResync is called when a snapshot replaces a replica that was
+	// already synced: the subscriber fell behind, missed too much while
+	// away, or the publisher restarted. info.Reason says which.
+	OnResync func(SyncInfo)
+	// OnDisconnect is called when an established connection is lost (not
+	// on Close). The replica is kept, and is stale until the next
+	// OnSynced: show "reconnecting".
+	OnDisconnect func(err error)
+	// MinBackoff and MaxBackoff bound the wait between reconnection
+	// attempts, which doubles from MinBackoff after each failure and is
+	// jittered (a random wait between half and all of it). Defaults
+	// 100 ms and 5 s.
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	// HandshakeTimeout bounds dialling and the publisher's first answer.
+	// Default wire.DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+	// MaxMessageSize bounds one message from the publisher (a mod, or a
+	// snapshot chunk). Default wire.DefaultMaxFrameSize.
+	MaxMessageSize int
+	// Logger receives a record per connection attempt and failure.
+	// Default: records are discarded.
+	Logger *slog.Logger
+}
+
+// SyncInfo describes the end of an initial sync.
+type SyncInfo struct {
+	Epoch   uint64
+	Seq     uint64 // sequence number of the last mod in the replica
+	Resumed bool   // true: the missed mods were replayed; false: a snapshot was received
+	Reason  string // why a snapshot was sent (Reason* constants); "" when resumed
+	First   bool   // the first sync of this Subscriber
+}
+
+// State is where a Subscriber stands.
+type State int
+
+const (
+	StateConnecting   State = iota // no replica yet
+	StateSynced                    // the replica is live
+	StateReconnecting              // the connection was lost; the replica is stale
+	StateClosed                    // Close was called
+)
+
+func (s State) String() string {
+	switch s {
+	case StateConnecting:
+		return "connecting"
+	case StateSynced:
+		return "synced"
+	case StateReconnecting:
+		return "reconnecting"
+	case StateClosed:
+		return "closed"
+	}
+	return fmt.Sprintf("State(%d)", int(s))
+}
+
+// Subscriber keeps a live replica of one notifier of a Publisher. It
+// connects by itself, resumes or resyncs after any disconnection, and
+// retries with jittered exponential backoff until Close.
+//
+// The replica may be read from any goroutine (Read, Copy) while mods
+// arrive. Callbacks run on the Subscriber's own goroutine, one at a time.
+type Subscriber struct {
+	addr, name string
+	opts       SubscriberOptions
+
+	mu      sync.RWMutex // guards the replica
+	tree    any
+	epoch   uint64 // 0: no replica to resume from
+	seq     uint64
+	synced  bool // a sync has completed at least once
+	state   State
+	lastErr error
+	change  chan struct{} // closed and replaced when state changes
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewSubscriber starts keeping a replica of the notifier called name at
+// addr: "host:port" for TCP (TLS with opts.TLS), or a "ws://" or "wss://"
+// URL of a Publisher's HTTP handler. It returns at once; use WaitSynced to
+// wait for the first sync, and Close to stop.
+func NewSubscriber(addr, name string, opts SubscriberOptions) *Subscriber {
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = 100 * time.Millisecond
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 5 * time.Second
+	}
+	opts.MaxBackoff = max(opts.MaxBackoff, opts.MinBackoff)
+	if opts.HandshakeTimeout <= 0 {
+		opts.HandshakeTimeout = wire.DefaultHandshakeTimeout
+	}
+	if opts.MaxMessageSize <= 0 {
+		opts.MaxMessageSize = wire.DefaultMaxFrameSize
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Subscriber{
+		addr:   addr,
+		name:   name,
+		opts:   opts,
+		change: make(chan struct{}),
+		cancel: cancel,
+		done:   make(chan struct{}),
+	}
+	go s.loop(ctx)
+	return s
+}
+
+// Read calls fn with the replica (nil before the first sync), read-locked:
+// fn must not modify it or keep references into it.
+func (s *Subscriber) Read(fn func(tree any)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	fn(s.tree)
+}
+
+// Copy returns a deep copy of the replica (nil before the first sync).
+func (s *Subscriber) Copy() any {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return Copy(s.tree)
+}
+
+// State returns the subscriber's state and the last connection error.
+func (s *Subscriber) State() (State, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.state, s.lastErr
+}
+
+// Position returns the epoch and sequence number the replica is at.
+func (s *Subscriber) Position() (epoch, seq uint64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.epoch, s.seq
+}
+
+// WaitSynced blocks until the replica is synced (now, if it is), ctx ends
+// (the error then includes the last connection error) or the Subscriber is
+// closed (ErrClosed).
+func (s *Subscriber) WaitSynced(ctx context.Context) error {
+	for {
+		s.mu.RLock()
+		st, ch, last := s.state, s.change, s.lastErr
+		s.mu.RUnlock()
+		switch st {
+		case StateSynced:
+			return nil
+		case StateClosed:
+			return ErrClosed
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			if last != nil {
+				return fmt.Errorf("syncstruct: waiting for %q at %s: %w (last error: %v)", s.name, s.addr, ctx.Err(), last)
+			}
+			return fmt.Errorf("syncstruct: waiting for %q at %s: %w", s.name, s.addr, ctx.Err())
+		}
+	}
+}
+
+// Close stops the subscriber and waits for its goroutines. It is
+// idempotent. OnDisconnect is not called.
+func (s *Subscriber) Close() error {
+	s.cancel()
+	<-s.done
+	return nil
+}
+
+// setState records a state change and wakes WaitSynced. Callers hold s.mu.
+func (s *Subscriber) setStateLocked(st State, err error) {
+	s.state = st
+	if err != nil {
+		s.lastErr = err
+	}
+	close(s.change)
+	s.change = make(chan struct{})
+}
+
+func (s *Subscriber) loop(ctx context.Context) {
+	defer close(s.done)
+	defer func() {
+		s.mu.Lock()
+		s.setStateLocked(StateClosed, nil)
+		s.mu.Unlock()
+	}()
+	log := s.opts.Logger.With("notifier", s.name, "addr", s.addr)
+	failures := 0
+	for {
+		synced, err := s.connect(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if synced {
+			failures = 0
+		}
+		log.Debug("syncstruct: subscriber disconnected", "err", err)
+		s.mu.Lock()
+		wasSynced := s.state == StateSynced
+		if s.synced {
+			s.setStateLocked(StateReconnecting, err)
+		} else {
+			s.setStateLocked(StateConnecting, err)
+		}
+		s.mu.Unlock()
+		if wasSynced && s.opts.OnDisconnect != nil {
+			s.opts.OnDisconnect(err)
+		}
+		d := backoff(failures, s.opts.MinBackoff, s.opts.MaxBackoff)
+		failures++
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+	}
+}
+
+// backoff returns the wait before attempt n+1: MinBackoff·2ⁿ capped at
+// MaxBackoff, jittered to between half and all of it.
+func backoff(n int, lo, hi time.Duration) time.Duration {
+	d := hi
+	if n < 30 {
+		d = min(lo<<n, hi)
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// isWebSocketAddr reports whether addr is a ws:// or wss:// URL.
+func isWebSocketAddr(addr string) bool {
+	return strings.HasPrefix(addr, "ws://") || strings.HasPrefix(addr, "wss://")
+}
+
+// errGap is a mod whose seq does not follow the replica's.
+var errGap = errors.New("syncstruct: gap in mod sequence")

@@ -1,0 +1,227 @@
+package syncstruct
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/sigoco/sigoco/wire"
+)
+
+// transport carries whole messages over one connection: length-prefixed
+// frames on TCP/TLS, one WebSocket message each on WebSocket. The
+// messages handed to writeMsgs are as the connection's Encoding produced
+// them (msgpack ones carry a frame header, which WebSocket drops).
+//
+// One goroutine may read while another writes; close may be called from
+// any goroutine, any number of times.
+type transport interface {
+	// readMsg returns the next message, reusing buf; the result is valid
+	// until the next call.
+	readMsg(buf []byte) ([]byte, error)
+	// writeMsgs writes messages in order, with as few system calls as it
+	// can.
+	writeMsgs(msgs [][]byte) error
+	// writeInit writes the pieces of one snapshot (see chunker).
+	writeInit(pieces [][]byte) error
+	setReadDeadline(t time.Time) error
+	setWriteDeadline(t time.Time) error
+	// chunkedInit reports whether snapshots are sent as chunk messages
+	// (true) or as one message written in pieces (false).
+	chunkedInit() bool
+	encoding() Encoding
+	close() error
+	remote() string
+}
+
+// writeBufSize is the size of the pooled buffer small messages are
+// gathered in, so several mods go out in one write.
+const writeBufSize = 64 << 10
+
+var writeBufPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, writeBufSize)
+	return &b
+}}
+
+// frameTransport is a transport over a stream: TCP or TLS.
+type frameTransport struct {
+	c     *wire.Conn
+	r     *bufio.Reader // larger reads than the wire.Conn's own buffer
+	limit int
+	once  sync.Once
+}
+
+func newFrameTransport(c *wire.Conn, limit, readBuf int) *frameTransport {
+	t := &frameTransport{c: c, limit: limit}
+	if readBuf > 0 {
+		t.r = bufio.NewReaderSize(c, readBuf)
+	} else {
+		t.r = c.R
+	}
+	return t
+}
+
+func (t *frameTransport) readMsg(buf []byte) ([]byte, error) {
+	return wire.ReadFrame(t.r, buf, t.limit)
+}
+
+func (t *frameTransport) writeMsgs(msgs [][]byte) error {
+	if len(msgs) == 1 {
+		_, err := t.c.Write(msgs[0])
+		return err
+	}
+	bp := writeBufPool.Get().(*[]byte)
+	defer writeBufPool.Put(bp)
+	buf := (*bp)[:0]
+	for _, m := range msgs {
+		if len(buf)+len(m) > cap(buf) && len(buf) > 0 {
+			if _, err := t.c.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+		if len(m) > cap(buf) {
+			if _, err := t.c.Write(m); err != nil {
+				return err
+			}
+			continue
+		}
+		buf = append(buf, m...)
+	}
+	if len(buf) > 0 {
+		_, err := t.c.Write(buf)
+		return err
+	}
+	return nil
+}
+
+func (t *frameTransport) writeInit(pieces [][]byte) error { return t.writeMsgs(pieces) }
+
+func (t *frameTransport) setReadDeadline(d time.Time) error  { return t.c.SetReadDeadline(d) }
+func (t *frameTransport) setWriteDeadline(d time.Time) error { return t.c.SetWriteDeadline(d) }
+func (t *frameTransport) chunkedInit() bool                  { return true }
+func (t *frameTransport) encoding() Encoding                 { return MsgpackEncoding }
+func (t *frameTransport) remote() string                     { return t.c.RemoteAddr().String() }
+
+func (t *frameTransport) close() error {
+	var err error
+	t.once.Do(func() { err = t.c.Close() })
+	return err
+}
+
+// wsTransport is a transport over a WebSocket: binary messages carry
+// msgpack (for Go), text messages JSON (for browsers).
+type wsTransport struct {
+	ws    *websocket.Conn
+	text  bool
+	limit int
+	once  sync.Once
+}
+
+func (t *wsTransport) readMsg(buf []byte) ([]byte, error) {
+	typ, r, err := t.ws.NextReader()
+	if err != nil {
+		return buf[:0], err
+	}
+	if (typ == websocket.TextMessage) != t.text {
+		return buf[:0], fmt.Errorf("%w: WebSocket message of the other type (text and binary mixed)", ErrBadMessage)
+	}
+	buf = buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+func (t *wsTransport) msgType() int {
+	if t.text {
+		return websocket.TextMessage
+	}
+	return websocket.BinaryMessage
+}
+
+// payload strips the frame header msgpack messages carry.
+func (t *wsTransport) payload(m []byte) []byte {
+	if t.text {
+		return m
+	}
+	return m[4:]
+}
+
+func (t *wsTransport) writeMsgs(msgs [][]byte) error {
+	for _, m := range msgs {
+		if err := t.ws.WriteMessage(t.msgType(), t.payload(m)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *wsTransport) writeInit(pieces [][]byte) error {
+	if !t.text {
+		return t.writeMsgs(pieces)
+	}
+	// JSON: one text message, written piece by piece (WebSocket fragments
+	// it), so a browser can JSON.parse it at once.
+	w, err := t.ws.NextWriter(websocket.TextMessage)
+	if err != nil {
+		return err
+	}
+	for _, p := range pieces {
+		if _, err := w.Write(p); err != nil {
+			w.Close()
+			return err
+		}
+	}
+	return w.Close()
+}
+
+func (t *wsTransport) setReadDeadline(d time.Time) error  { return t.ws.SetReadDeadline(d) }
+func (t *wsTransport) setWriteDeadline(d time.Time) error { return t.ws.SetWriteDeadline(d) }
+func (t *wsTransport) chunkedInit() bool                  { return !t.text }
+func (t *wsTransport) remote() string                     { return t.ws.RemoteAddr().String() }
+
+func (t *wsTransport) encoding() Encoding {
+	if t.text {
+		return JSONEncoding
+	}
+	return MsgpackEncoding
+}
+
+func (t *wsTransport) close() error {
+	var err error
+	t.once.Do(func() { err = t.ws.NetConn().Close() })
+	return err
+}
+
+// controlMsg encodes c for t's encoding.
+func controlMsg(t transport, c *control) []byte {
+	if t.encoding() == JSONEncoding {
+		return appendControlJSON(nil, c)
+	}
+	b, _ := appendControlFrame(nil, c) // control messages always encode
+	return b
+}
+
+// isClosedErr reports errors that just mean the connection is gone.
+func isClosedErr(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ce *websocket.CloseError
+	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ce)
+}

@@ -1,0 +1,500 @@
+package syncstruct
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"math/big"
+	"sort"
+
+	"github.com/sigoco/sigoco/pyon"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Normalize returns a deep copy of v in the normal form every tree is kept
+// in, so that a publisher's tree and its replicas compare equal with Equal
+// after any number of encodings:
+//
+//   - nil, bool, string, []byte, float64 (float32 widened), complex128;
+//   - int64 for every Go integer type (uint64 only above math.MaxInt64,
+//     *big.Int only outside the 64-bit range);
+//   - []any for lists, map[string]any for dicts whose keys are all strings,
+//     pyon.Dict for dicts with at least one other key (int, float, bool,
+//     nil, bytes, pyon.Tuple ...);
+//   - the PYON types pyon.Tuple, pyon.Set, pyon.OrderedDict, pyon.Fraction,
+//     pyon.Slice, pyon.NDArray and pyon.NPScalar, kept as they are (their
+//     contents normalized).
+//
+// Any other value (a struct, []string, map[int]float64, ...) is converted
+// through msgpack to the generic form above: a struct becomes a
+// map[string]any of its msgpack-tagged fields. A value msgpack cannot
+// encode returns an error wrapping ErrUnsupportedValue.
+func Normalize(v any) (any, error) {
+	return normalize(v, 0)
+}
+
+// maxDepth bounds nesting so hostile input cannot exhaust the stack.
+const maxDepth = 1000
+
+func normalize(v any, depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, fmt.Errorf("%w: nested deeper than %d", ErrUnsupportedValue, maxDepth)
+	}
+	switch x := v.(type) {
+	case nil, bool, string, float64, complex128:
+		return x, nil
+	case int64:
+		return x, nil
+	case int:
+		return int64(x), nil
+	case int8:
+		return int64(x), nil
+	case int16:
+		return int64(x), nil
+	case int32:
+		return int64(x), nil
+	case uint:
+		return normUint(uint64(x)), nil
+	case uint8:
+		return int64(x), nil
+	case uint16:
+		return int64(x), nil
+	case uint32:
+		return int64(x), nil
+	case uint64:
+		return normUint(x), nil
+	case float32:
+		return float64(x), nil
+	case complex64:
+		return complex128(x), nil
+	case []byte:
+		if x == nil {
+			return []byte{}, nil
+		}
+		return bytes.Clone(x), nil
+	case *big.Int:
+		if x == nil {
+			return nil, nil
+		}
+		return normBig(x), nil
+	case big.Int:
+		return normBig(&x), nil
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			n, err := normalize(e, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = n
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			n, err := normalize(e, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = n
+		}
+		return out, nil
+	case pyon.Tuple:
+		l, err := normalize([]any(x), depth)
+		if err != nil {
+			return nil, err
+		}
+		return pyon.Tuple(l.([]any)), nil
+	case pyon.Dict:
+		items, err := normItems(x, depth)
+		if err != nil {
+			return nil, err
+		}
+		return dictOf(items), nil
+	case pyon.OrderedDict:
+		items, err := normItems(pyon.Dict(x), depth)
+		if err != nil {
+			return nil, err
+		}
+		return pyon.OrderedDict(items), nil
+	case pyon.Set:
+		l, err := normalize(x.Items, depth)
+		if err != nil {
+			return nil, err
+		}
+		items := l.([]any)
+		for _, it := range items {
+			if !isKey(it) {
+				return nil, fmt.Errorf("%w: set element of type %T", ErrBadKey, it)
+			}
+		}
+		return pyon.Set{Items: items, Frozen: x.Frozen}, nil
+	case *pyon.Set:
+		if x == nil {
+			return nil, nil
+		}
+		return normalize(*x, depth)
+	case pyon.Fraction:
+		var f pyon.Fraction
+		f.Set(&x.Rat)
+		return f, nil
+	case *pyon.Fraction:
+		if x == nil {
+			return nil, nil
+		}
+		return normalize(*x, depth)
+	case pyon.Slice:
+		var s pyon.Slice
+		var err error
+		if s.Start, err = normalize(x.Start, depth+1); err != nil {
+			return nil, err
+		}
+		if s.Stop, err = normalize(x.Stop, depth+1); err != nil {
+			return nil, err
+		}
+		if s.Step, err = normalize(x.Step, depth+1); err != nil {
+			return nil, err
+		}
+		return s, nil
+	case pyon.NDArray:
+		return pyon.NDArray{Shape: append([]int{}, x.Shape...), DType: x.DType, Data: bytes.Clone(x.Data)}, nil
+	case *pyon.NDArray:
+		if x == nil {
+			return nil, nil
+		}
+		return normalize(*x, depth)
+	case pyon.NPScalar:
+		return pyon.NPScalar{DType: x.DType, Data: bytes.Clone(x.Data)}, nil
+	case *pyon.NPScalar:
+		if x == nil {
+			return nil, nil
+		}
+		return normalize(*x, depth)
+	}
+	// Anything else: let msgpack's reflection flatten it, then read it
+	// back in normal form.
+	b, err := msgpack.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %T: %v", ErrUnsupportedValue, v, err)
+	}
+	out, err := decodeValueBytes(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %T: %v", ErrUnsupportedValue, v, err)
+	}
+	return out, nil
+}
+
+func normUint(u uint64) any {
+	if u <= math.MaxInt64 {
+		return int64(u)
+	}
+	return u
+}
+
+func normBig(x *big.Int) any {
+	if x.IsInt64() {
+		return x.Int64()
+	}
+	if x.IsUint64() {
+		return x.Uint64()
+	}
+	return new(big.Int).Set(x)
+}
+
+func normItems(d pyon.Dict, depth int) (pyon.Dict, error) {
+	out := make(pyon.Dict, 0, len(d))
+	for _, it := range d {
+		k, err := normalize(it.Key, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		if !isKey(k) {
+			return nil, fmt.Errorf("%w: dict key of type %T", ErrBadKey, it.Key)
+		}
+		v, err := normalize(it.Value, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		if i := dictIndex(out, k); i >= 0 {
+			out[i].Value = v // a repeated key: the last one wins, as in Python
+			continue
+		}
+		out = append(out, pyon.Item{Key: k, Value: v})
+	}
+	return out, nil
+}
+
+// dictOf returns items as a map[string]any when every key is a string, else
+// as a pyon.Dict: the normal form of a dict.
+func dictOf(items pyon.Dict) any {
+	for _, it := range items {
+		if _, ok := it.Key.(string); !ok {
+			return items
+		}
+	}
+	m := make(map[string]any, len(items))
+	for _, it := range items {
+		m[it.Key.(string)] = it.Value
+	}
+	return m
+}
+
+// dictFromMap turns a string-keyed map into a pyon.Dict (keys sorted, so
+// the result does not depend on map iteration order).
+func dictFromMap(m map[string]any, extra int) pyon.Dict {
+	keys := sortedKeys(m)
+	d := make(pyon.Dict, 0, len(m)+extra)
+	for _, k := range keys {
+		d = append(d, pyon.Item{Key: k, Value: m[k]})
+	}
+	return d
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// isKey reports whether a normalized value may be a dict key: what Python
+// can hash among the normal-form types.
+func isKey(v any) bool {
+	switch x := v.(type) {
+	case nil, bool, int64, uint64, float64, string, []byte, complex128, *big.Int, pyon.Fraction:
+		return true
+	case pyon.Tuple:
+		for _, e := range x {
+			if !isKey(e) {
+				return false
+			}
+		}
+		return true
+	case pyon.Set:
+		return x.Frozen
+	}
+	return false
+}
+
+// dictIndex returns the index of key k in d, or -1.
+func dictIndex(d []pyon.Item, k any) int {
+	for i := range d {
+		if Equal(d[i].Key, k) {
+			return i
+		}
+	}
+	return -1
+}
+
+// Equal reports whether two normalized trees are equal: same types and
+// values, dicts and sets compared without regard to order, NaN equal to
+// NaN (so a replica of a tree holding NaN still equals it).
+func Equal(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case int64:
+		y, ok := b.(int64)
+		return ok && x == y
+	case uint64:
+		y, ok := b.(uint64)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && (x == y || (x != x && y != y))
+	case complex128:
+		y, ok := b.(complex128)
+		return ok && x == y
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case []byte:
+		y, ok := b.([]byte)
+		return ok && bytes.Equal(x, y)
+	case *big.Int:
+		y, ok := b.(*big.Int)
+		return ok && x.Cmp(y) == 0
+	case []any:
+		y, ok := b.([]any)
+		return ok && equalList(x, y)
+	case pyon.Tuple:
+		y, ok := b.(pyon.Tuple)
+		return ok && equalList(x, y)
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !Equal(v, w) {
+				return false
+			}
+		}
+		return true
+	case pyon.Dict:
+		y, ok := b.(pyon.Dict)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for _, it := range x {
+			i := dictIndex(y, it.Key)
+			if i < 0 || !Equal(it.Value, y[i].Value) {
+				return false
+			}
+		}
+		return true
+	case pyon.OrderedDict:
+		y, ok := b.(pyon.OrderedDict)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !Equal(x[i].Key, y[i].Key) || !Equal(x[i].Value, y[i].Value) {
+				return false
+			}
+		}
+		return true
+	case pyon.Set:
+		y, ok := b.(pyon.Set)
+		if !ok || x.Frozen != y.Frozen || len(x.Items) != len(y.Items) {
+			return false
+		}
+		for _, e := range x.Items {
+			found := false
+			for _, f := range y.Items {
+				if Equal(e, f) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return false
+			}
+		}
+		return true
+	case pyon.Fraction:
+		y, ok := b.(pyon.Fraction)
+		return ok && x.Cmp(&y.Rat) == 0
+	case pyon.Slice:
+		y, ok := b.(pyon.Slice)
+		return ok && Equal(x.Start, y.Start) && Equal(x.Stop, y.Stop) && Equal(x.Step, y.Step)
+	case pyon.NDArray:
+		y, ok := b.(pyon.NDArray)
+		if !ok || x.DType != y.DType || len(x.Shape) != len(y.Shape) || !bytes.Equal(x.Data, y.Data) {
+			return false
+		}
+		for i := range x.Shape {
+			if x.Shape[i] != y.Shape[i] {
+				return false
+			}
+		}
+		return true
+	case pyon.NPScalar:
+		y, ok := b.(pyon.NPScalar)
+		return ok && x.DType == y.DType && bytes.Equal(x.Data, y.Data)
+	}
+	return false
+}
+
+func equalList(x, y []any) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		if !Equal(x[i], y[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Copy returns a deep copy of a normalized tree. Immutable leaves (strings,
+// numbers, big numbers) are shared.
+func Copy(v any) any {
+	switch x := v.(type) {
+	case []byte:
+		return bytes.Clone(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = Copy(e)
+		}
+		return out
+	case pyon.Tuple:
+		return pyon.Tuple(Copy([]any(x)).([]any))
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = Copy(e)
+		}
+		return out
+	case pyon.Dict:
+		return pyon.Dict(copyItems(x))
+	case pyon.OrderedDict:
+		return pyon.OrderedDict(copyItems(pyon.Dict(x)))
+	case pyon.Set:
+		return pyon.Set{Items: Copy(x.Items).([]any), Frozen: x.Frozen}
+	case pyon.Slice:
+		return pyon.Slice{Start: Copy(x.Start), Stop: Copy(x.Stop), Step: Copy(x.Step)}
+	case pyon.NDArray:
+		return pyon.NDArray{Shape: append([]int{}, x.Shape...), DType: x.DType, Data: bytes.Clone(x.Data)}
+	case pyon.NPScalar:
+		return pyon.NPScalar{DType: x.DType, Data: bytes.Clone(x.Data)}
+	}
+	return v
+}
+
+func copyItems(d pyon.Dict) pyon.Dict {
+	out := make(pyon.Dict, len(d))
+	for i, it := range d {
+		out[i] = pyon.Item{Key: Copy(it.Key), Value: Copy(it.Value)}
+	}
+	return out
+}
+
+// isContainer reports whether v can change after it is stored (so a mod
+// must keep its own copy).
+func isContainer(v any) bool {
+	switch v.(type) {
+	case []any, map[string]any, pyon.Dict, pyon.OrderedDict, pyon.Tuple, pyon.Set, []byte, pyon.NDArray, pyon.NPScalar, pyon.Slice:
+		return true
+	}
+	return false
+}
+
+// toIndex converts a path element or key to an int when it is an integer.
+func toIndex(v any) (int, bool) {
+	switch x := v.(type) {
+	case int64:
+		return int(x), true
+	case int:
+		return x, true
+	case int32:
+		return int(x), true
+	case int16:
+		return int(x), true
+	case int8:
+		return int(x), true
+	case uint64:
+		if x <= math.MaxInt32 {
+			return int(x), true
+		}
+	case uint32:
+		return int(x), true
+	case uint16:
+		return int(x), true
+	case uint8:
+		return int(x), true
+	case uint:
+		if x <= math.MaxInt32 {
+			return int(x), true
+		}
+	}
+	return 0, false
+}
