@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -232,14 +233,49 @@ func (st *encState) errorFrame(reason string) {
 // maxGroupDepth and never allocates more than the frame's size for a
 // count it has not seen the elements of.
 type decoder struct {
-	r bytes.Reader
-	d *msgpack.Decoder
+	p      []byte // the frame being decoded
+	r      bytes.Reader
+	d      *msgpack.Decoder
+	intern [internSlots]string // short strings seen on this connection
 }
+
+// Keys, logger names and short repeated values are allocated once per
+// connection, not once per record: a direct-mapped cache of short strings
+// (a collision just allocates again).
+const (
+	internMaxLen = 32
+	internSlots  = 512
+)
 
 func newDecoder() *decoder {
 	dc := &decoder{}
 	dc.d = msgpack.NewDecoder(&dc.r)
 	return dc
+}
+
+// str decodes a string (the library reads the header, the bytes are taken
+// from the frame in place) and interns it if it is short.
+func (dc *decoder) str() (string, error) {
+	n, err := dc.d.DecodeBytesLen()
+	if err != nil || n <= 0 {
+		return "", err
+	}
+	if n > dc.r.Len() {
+		return "", io.ErrUnexpectedEOF
+	}
+	pos := len(dc.p) - dc.r.Len()
+	b := dc.p[pos : pos+n]
+	dc.r.Seek(int64(n), io.SeekCurrent)
+	if n == 1 || n > internMaxLen {
+		return string(b), nil // one byte strings never allocate
+	}
+	h := (uint(n)*131 + uint(b[0])*31 + uint(b[n/2])*7 + uint(b[n-1])) % internSlots
+	if s := dc.intern[h]; s == string(b) {
+		return s, nil
+	}
+	s := string(b)
+	dc.intern[h] = s
+	return s, nil
 }
 
 func badf(format string, args ...any) error {
@@ -248,13 +284,14 @@ func badf(format string, args ...any) error {
 
 // frame starts decoding payload and returns its op and element count.
 func (dc *decoder) frame(payload []byte) (op string, n int, err error) {
+	dc.p = payload
 	dc.r.Reset(payload)
 	dc.d.ResetReader(&dc.r)
 	n, err = dc.d.DecodeArrayLen()
 	if err != nil || n < 1 {
 		return "", 0, badf("frame is not an array with an op")
 	}
-	op, err = dc.d.DecodeString()
+	op, err = dc.str()
 	if err != nil {
 		return "", 0, badf("op: %v", err)
 	}
@@ -285,10 +322,10 @@ func (dc *decoder) record(n int, rec *Record) error {
 		return badf("level: %v", err)
 	}
 	rec.Level = slog.Level(level)
-	if rec.Logger, err = d.DecodeString(); err != nil {
+	if rec.Logger, err = dc.str(); err != nil {
 		return badf("logger: %v", err)
 	}
-	if rec.Message, err = d.DecodeString(); err != nil {
+	if rec.Message, err = dc.str(); err != nil {
 		return badf("message: %v", err)
 	}
 	if rec.Attrs, err = dc.attrs(rec.Attrs[:0], 0); err != nil {
@@ -335,11 +372,11 @@ func (dc *decoder) attr(depth int) (slog.Attr, error) {
 	if m, err := d.DecodeArrayLen(); err != nil || m != 3 {
 		return slog.Attr{}, badf("attribute is not [key, kind, value]")
 	}
-	key, err := d.DecodeString()
+	key, err := dc.str()
 	if err != nil {
 		return slog.Attr{}, badf("attribute key: %v", err)
 	}
-	kind, err := d.DecodeString()
+	kind, err := dc.str()
 	if err != nil {
 		return slog.Attr{}, badf("attribute %q kind: %v", key, err)
 	}
@@ -347,7 +384,7 @@ func (dc *decoder) attr(depth int) (slog.Attr, error) {
 	switch kind {
 	case kindString:
 		var s string
-		s, err = d.DecodeString()
+		s, err = dc.str()
 		v = slog.StringValue(s)
 	case kindInt:
 		var i int64
