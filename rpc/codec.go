@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"reflect"
 	"strconv"
@@ -91,7 +92,7 @@ func (w *appendWriter) WriteString(s string) (int, error) {
 type msgDecoder struct {
 	br bytes.Reader
 	d  *msgpack.Decoder
-	n  int // length of the current frame
+	b  []byte // the current frame
 }
 
 func newMsgDecoder() *msgDecoder {
@@ -107,11 +108,20 @@ func newMsgDecoder() *msgDecoder {
 
 func (m *msgDecoder) reset(b []byte) {
 	m.br.Reset(b)
-	m.n = len(b)
+	m.b = b
 }
 
 // offset is the position of the next byte to decode in the frame.
-func (m *msgDecoder) offset() int { return m.n - m.br.Len() }
+func (m *msgDecoder) offset() int { return len(m.b) - m.br.Len() }
+
+// peek returns the msgpack code of the next value, as d.PeekCode does,
+// without two calls through the reader.
+func (m *msgDecoder) peek() (byte, error) {
+	if off := m.offset(); off < len(m.b) {
+		return m.b[off], nil
+	}
+	return 0, io.ErrUnexpectedEOF
+}
 
 // seek moves the decoder back to an earlier offset of the same frame.
 func (m *msgDecoder) seek(off int) { m.br.Seek(int64(off), 0) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -147,7 +148,7 @@ func isArrayCode(c byte) bool {
 // (possibly wrapped); broken msgpack gives any other error.
 func (p *typePlan) decode(m *msgDecoder, v reflect.Value) error {
 	d := m.d
-	c, err := d.PeekCode()
+	c, err := m.peek()
 	if err != nil {
 		return err
 	}
@@ -277,7 +278,10 @@ func (p *typePlan) decodeSlice(m *msgDecoder, v reflect.Value) error {
 	case *[]int64:
 		*s = make([]int64, n)
 		for i := range *s {
-			c, _ := d.PeekCode()
+			c, err := m.peek()
+			if err != nil {
+				return err
+			}
 			if (*s)[i], err = decodeInt(d, c); err != nil {
 				return elemErr(i, err)
 			}
@@ -286,7 +290,10 @@ func (p *typePlan) decodeSlice(m *msgDecoder, v reflect.Value) error {
 	case *[]float64:
 		*s = make([]float64, n)
 		for i := range *s {
-			c, _ := d.PeekCode()
+			c, err := m.peek()
+			if err != nil {
+				return err
+			}
 			if !isFloatCode(c) && !isIntCode(c) {
 				return elemErr(i, errMismatch)
 			}
@@ -330,8 +337,14 @@ func (p *typePlan) encode(e *msgpack.Encoder, v reflect.Value) error {
 // encodeSlice writes the common number slices with one msgpack call per
 // element, the same bytes msgpack's reflection would give.
 func encodeSlice(e *msgpack.Encoder, x any) error {
-	if v := reflect.ValueOf(x); v.Kind() == reflect.Slice && v.IsNil() {
+	v := reflect.ValueOf(x)
+	if v.Kind() == reflect.Slice && v.IsNil() {
 		return e.EncodeNil()
+	}
+	// Room for the largest encoding of every element, so the buffer does
+	// not grow (and copy) as it goes.
+	if aw, ok := e.Writer().(*appendWriter); ok && v.Kind() == reflect.Slice {
+		aw.b = slices.Grow(aw.b, 5+9*v.Len())
 	}
 	switch s := x.(type) {
 	case []int64:

@@ -207,7 +207,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		ln.Close()
 	}()
+	// After Shutdown the connections drain before their contexts end;
+	// otherwise (ctx done, accept error) they end at once.
+	drain := false
 	defer func() {
+		if drain {
+			conns.Wait()
+		}
 		cancel()
 		<-stopped
 		conns.Wait()
@@ -222,6 +228,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 				// terminate: let calls in flight finish, then return.
 				return s.Shutdown(ctx)
 			case <-s.quit:
+				drain = true
 				return nil
 			case <-ctx.Done():
 				return nil
@@ -306,13 +313,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // the calls in flight and waits for the connections' goroutines (and so
 // for the methods running) to return. It is idempotent.
 func (s *Server) Close() error {
-	s.stopAccepting()
 	s.mu.Lock()
 	s.closed = true
 	for c := range s.conns {
 		c.conn.Close()
 	}
 	s.mu.Unlock()
+	s.stopAccepting()
 	s.hardStop()
 	s.wg.Wait()
 	return nil

@@ -1,0 +1,708 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"math"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestCall(t *testing.T) {
+	tests := []struct {
+		name   string
+		method string
+		args   []any
+		want   any
+	}{
+		{"int", "add", []any{1, 2}, int64(3)},
+		{"go name", "Add", []any{-1, 2}, int64(1)},
+		{"float", "ratio", []any{1.5}, 3.0},
+		{"int into float", "ratio", []any{2}, 4.0},
+		{"bool", "flag", []any{true}, false},
+		{"int8", "small", []any{-100}, int64(-100)},
+		{"uint", "unsigned", []any{uint64(math.MaxUint64)}, uint64(math.MaxUint64)},
+		{"no result", "ping", nil, nil},
+		{"variadic", "sum", []any{"t", 1, 2, 3}, "t=6"},
+		{"variadic empty", "sum", []any{"t"}, "t=0"},
+		{"echo nil", "echo", []any{nil}, nil},
+		{"echo big int", "echo", []any{int64(1) << 40}, int64(1) << 40},
+		{"echo negative", "echo", []any{-300}, int64(-300)},
+		{"echo string", "echo", []any{"héllo"}, "héllo"},
+		{"echo bytes", "echo", []any{[]byte{0, 1, 2}}, []byte{0, 1, 2}},
+		{"echo list", "echo", []any{[]any{1, "a", nil, 2.5}}, []any{int64(1), "a", nil, 2.5}},
+		{"echo map", "echo", []any{map[string]any{"a": 1, "b": []any{true}}}, map[string]any{"a": int64(1), "b": []any{true}}},
+		{"echo int keys", "echo", []any{map[int]string{1: "x"}}, map[any]any{int64(1): "x"}},
+		{"echo ints", "echo_ints", []any{[]int64{1, -2, 300, 1 << 40}}, []any{int64(1), int64(-2), int64(300), int64(1) << 40}},
+		{"bytes", "echo_bytes", []any{[]byte("abc")}, []byte("abc")},
+		{"struct", "echo_point", []any{Point{1, 2, "p"}}, map[string]any{"X": 1.0, "Y": 2.0, "Tag": "p"}},
+		{"struct from map", "echo_point", []any{map[string]any{"X": 1, "Tag": "q"}}, map[string]any{"X": 1.0, "Y": 0.0, "Tag": "q"}},
+		{"typed map", "echo_map", []any{map[string]int{"a": 1}}, map[string]any{"a": int64(1)}},
+		{"options left out", "greet", []any{"bob"}, "hello bob"},
+		{"options by keyword", "greet", []any{"bob", Kwargs{"greeting": "hi", "times": 2}}, "hi bob bob"},
+		{"options by Go field name", "greet", []any{"bob", Kwargs{"Greeting": "yo"}}, "yo bob"},
+		{"options by tag", "greet", []any{"bob", Kwargs{"shout": true}}, "hello bob"},
+		{"param by keyword", "greet", []any{Kwargs{"name": "ann"}}, "hello ann"},
+		{"param and options by keyword", "greet", []any{Kwargs{"times": 2, "name": "ann"}}, "hello ann ann"},
+		{"options given positionally", "greet", []any{"bob", map[string]any{"Times": 3}}, "hello bob bob bob"},
+		{"pointer options left out", "configure", nil, "defaults"},
+		{"pointer options by keyword", "configure", []any{Kwargs{"greeting": "g", "times": 3}}, "g/3"},
+		{"keyword by snake name", "set_attenuation", []any{Kwargs{"db": 7}}, nil},
+	}
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		ts := startServer(t, tr, map[string]any{"lda": newAttenuator()}, ServerOptions{})
+		c := ts.dial(t, "lda")
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got, err := c.Call(testCtx(t), tt.method, tt.args...)
+				if err != nil {
+					t.Fatalf("%s%v: %v", tt.method, tt.args, err)
+				}
+				if !reflect.DeepEqual(got, tt.want) {
+					t.Fatalf("%s%v = %#v, want %#v", tt.method, tt.args, got, tt.want)
+				}
+			})
+		}
+	})
+}
+
+func TestCallErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		method  string
+		args    []any
+		is      error  // errors.Is target, or nil
+		typ     string // RemoteError.Type
+		message string // exact message, or prefix when it ends with "…"
+	}{
+		{"wrong type", "set_attenuation", []any{"x"}, ErrBadArguments, TypeBadArguments, `set_attenuation: argument 1: cannot use string "x" as float64`},
+		{"nil for float", "set_attenuation", []any{nil}, ErrBadArguments, TypeBadArguments, `set_attenuation: argument 1: cannot use nil as float64`},
+		{"float for int", "add", []any{1, 2.5}, ErrBadArguments, TypeBadArguments, `add: argument 2: cannot use float64 2.5 as int`},
+		{"list for int", "add", []any{[]int{1}, 2}, ErrBadArguments, TypeBadArguments, `add: argument 1: cannot use array of 1 element as int`},
+		{"out of range", "small", []any{300}, ErrBadArguments, TypeBadArguments, `small: argument 1: cannot use int 300 as int8 (out of range)`},
+		{"negative unsigned", "unsigned", []any{-1}, ErrBadArguments, TypeBadArguments, `unsigned: argument 1: cannot use int -1 as uint (out of range)`},
+		{"bad element", "echo_ints", []any{[]any{1, "two"}}, ErrBadArguments, TypeBadArguments, `echo_ints: argument 1: cannot use array of 2 elements as []int64 (element 1: type mismatch)`},
+		{"bad variadic", "sum", []any{"t", 1, "x"}, ErrBadArguments, TypeBadArguments, `sum: argument 3: cannot use string "x" as int`},
+		{"missing", "add", []any{1}, ErrBadArguments, TypeBadArguments, `add: missing argument 2 (y int)`},
+		{"missing no docs", "scale", []any{1.5}, ErrBadArguments, TypeBadArguments, `scale: missing argument 2 (int)`},
+		{"too many", "add", []any{1, 2, 3}, ErrBadArguments, TypeBadArguments, `add: takes 2 arguments, got 3`},
+		{"unknown keyword", "greet", []any{"bob", Kwargs{"bogus": 1}}, ErrBadArguments, TypeBadArguments, `greet: unexpected keyword argument "bogus"`},
+		{"keyword twice", "add", []any{1, Kwargs{"x": 2}}, ErrBadArguments, TypeBadArguments, `add: argument 1 (x) given more than once`},
+		{"keyword without docs", "scale", []any{Kwargs{"x": 2}}, ErrBadArguments, TypeBadArguments, `scale: unexpected keyword argument "x"`},
+		{"keyword wrong type", "greet", []any{"bob", Kwargs{"times": "many"}}, ErrBadArguments, TypeBadArguments, `greet: keyword argument "times": cannot use string "many" as int`},
+		{"struct unknown field", "echo_point", []any{map[string]any{"Z": 1}}, ErrBadArguments, TypeBadArguments, `echo_point: argument 1: cannot use map of 1 entry as rpc.Point (msgpack: unknown field "Z")`},
+		{"typed error", "set_attenuation", []any{99}, nil, "rpc.RangeError", "99 dB out of range 0-63"},
+		{"plain error", "fail", nil, nil, "error", "attenuation out of range"},
+		{"value and error", "fail_typed", nil, nil, "rpc.RangeError", "99 dB out of range 0-63"},
+		{"panic", "panic", nil, nil, TypePanic, "panic: boom"},
+		{"unknown", "nope", nil, ErrUnknownMethod, TypeUnknownMethod, `unknown method "nope" of target "lda"`},
+	}
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		ts := startServer(t, tr, map[string]any{"lda": newAttenuator(), "plain": Plain{}}, ServerOptions{})
+		c := ts.dial(t, "lda")
+		cp := ts.dial(t, "plain")
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				cl := c
+				if tt.method == "scale" {
+					cl = cp
+				}
+				_, err := cl.Call(testCtx(t), tt.method, tt.args...)
+				var re *RemoteError
+				if !errors.As(err, &re) {
+					t.Fatalf("%s%v: err = %v, want a *RemoteError", tt.method, tt.args, err)
+				}
+				if tt.is != nil && !errors.Is(err, tt.is) {
+					t.Errorf("errors.Is(%v, %v) = false", err, tt.is)
+				}
+				if re.Type != tt.typ {
+					t.Errorf("Type = %q, want %q", re.Type, tt.typ)
+				}
+				if re.Message != tt.message {
+					t.Errorf("Message = %q\nwant      %q", re.Message, tt.message)
+				}
+				if tt.typ == TypePanic && !strings.Contains(re.Traceback, "(*Attenuator).Panic") {
+					t.Errorf("traceback does not show the panicking method:\n%s", re.Traceback)
+				}
+				if errors.Is(err, ErrClosed) {
+					t.Errorf("a remote error matches ErrClosed")
+				}
+			})
+		}
+		// The connection survives all of that.
+		if got, err := c.Call(testCtx(t), "add", 2, 2); err != nil || got != int64(4) {
+			t.Fatalf("add after errors = %v, %v", got, err)
+		}
+	})
+}
+
+func TestCallInto(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		ts := startServer(t, tr, map[string]any{"lda": newAttenuator()}, ServerOptions{})
+		c := ts.dial(t, "lda")
+		ctx := testCtx(t)
+
+		if err := c.CallInto(ctx, nil, "set_attenuation", 12.5); err != nil {
+			t.Fatal(err)
+		}
+		var db float64
+		if err := c.CallInto(ctx, &db, "get_attenuation"); err != nil || db != 12.5 {
+			t.Fatalf("get_attenuation = %v, %v", db, err)
+		}
+		in := make([]int64, 5000)
+		for i := range in {
+			in[i] = int64(i*i) - 1000
+		}
+		var out []int64
+		if err := c.CallInto(ctx, &out, "echo_ints", in); err != nil || !reflect.DeepEqual(in, out) {
+			t.Fatalf("echo_ints: %v (equal %v)", err, reflect.DeepEqual(in, out))
+		}
+		var floats []float64
+		if err := c.CallInto(ctx, &floats, "echo", []float64{1.5, -2}); err != nil || !reflect.DeepEqual(floats, []float64{1.5, -2}) {
+			t.Fatalf("echo floats = %v, %v", floats, err)
+		}
+		var p Point
+		if err := c.CallInto(ctx, &p, "echo_point", Point{3, 4, "t"}); err != nil || p != (Point{3, 4, "t"}) {
+			t.Fatalf("echo_point = %v, %v", p, err)
+		}
+		var s string
+		err := c.CallInto(ctx, &s, "add", 1, 2)
+		var re *RemoteError
+		if err == nil || errors.As(err, &re) || err.Error() != "rpc: add: result: cannot use int 3 as string" {
+			t.Fatalf("typed mismatch: %v", err)
+		}
+		if err := c.CallInto(ctx, s, "add", 1, 2); err == nil {
+			t.Fatal("CallInto with a non-pointer result succeeded")
+		}
+	})
+}
+
+func TestListMethods(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		ts := startServer(t, tr, map[string]any{"lda": newAttenuator(), "plain": Plain{}}, ServerOptions{Description: "test server"})
+		c := ts.dial(t, "lda")
+		if got := c.Description(); got != "test server" {
+			t.Errorf("Description = %q", got)
+		}
+		if got := c.Targets(); !reflect.DeepEqual(got, []string{"lda", "plain"}) {
+			t.Errorf("Targets = %v", got)
+		}
+		if got := c.Target(); got != "lda" {
+			t.Errorf("Target = %q", got)
+		}
+		info, err := c.ListMethods(testCtx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Name != "lda" || info.Doc != "Attenuator is the test target." {
+			t.Errorf("target info = %q, %q", info.Name, info.Doc)
+		}
+		byName := map[string]MethodInfo{}
+		var names []string
+		for _, m := range info.Methods {
+			byName[m.Name] = m
+			names = append(names, m.Name)
+		}
+		if !sortedStrings(names) {
+			t.Errorf("methods not sorted: %v", names)
+		}
+		for _, hidden := range []string{"reset", "exposed", "Exposed", "mu"} {
+			if _, ok := byName[hidden]; ok {
+				t.Errorf("%s is listed", hidden)
+			}
+		}
+		want := map[string]MethodInfo{
+			"set_attenuation": {Name: "set_attenuation", GoName: "SetAttenuation", Params: []Param{{"db", "float64"}}, Results: []string{"error"}, Doc: "SetAttenuation sets the attenuation in dB."},
+			"sum":             {Name: "sum", GoName: "Sum", Params: []Param{{"label", "string"}, {"xs", "...int"}}, Results: []string{"string"}, Variadic: true},
+			"block":           {Name: "block", GoName: "Block", Params: []Param{{"tag", "string"}}, Results: []string{"error"}},
+			"echo":            {Name: "echo", GoName: "Echo", Params: []Param{{"", "any"}}, Results: []string{"any"}},
+			"ping":            {Name: "ping", GoName: "Ping", Params: []Param{}, Results: []string{}},
+			"small":           {Name: "small", GoName: "Small", Params: []Param{{"", "int8"}}, Results: []string{"int8"}},
+			"fail_typed":      {Name: "fail_typed", GoName: "FailTyped", Params: []Param{}, Results: []string{"int", "error"}},
+			"configure":       {Name: "configure", GoName: "Configure", Params: []Param{{"", "*rpc.GreetOptions"}}, Results: []string{"string"}},
+		}
+		for name, w := range want {
+			if got := byName[name]; !reflect.DeepEqual(got, w) {
+				t.Errorf("%s:\n got %+v\nwant %+v", name, got, w)
+			}
+		}
+		cp := ts.dial(t, "plain")
+		pinfo, err := cp.ListMethods(testCtx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantPlain := &TargetInfo{Name: "plain", Methods: []MethodInfo{{Name: "scale", GoName: "Scale", Params: []Param{{"", "float64"}, {"", "int"}}, Results: []string{"float64"}}}}
+		if !reflect.DeepEqual(pinfo, wantPlain) {
+			t.Errorf("plain:\n got %+v\nwant %+v", pinfo, wantPlain)
+		}
+	})
+}
+
+func sortedStrings(s []string) bool {
+	for i := 1; i < len(s); i++ {
+		if s[i-1] > s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Counter is made per connection by a factory target.
+type Counter struct{ n int }
+
+func (c *Counter) Inc() int { c.n++; return c.n }
+
+func TestFactoryTarget(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		var made atomic.Int32
+		ts := startServer(t, tr, map[string]any{
+			"counter": func() *Counter { made.Add(1); return &Counter{} },
+			"iface":   func() (any, error) { return &Counter{n: 10}, nil },
+			"broken":  func() (*Counter, error) { return nil, errors.New("no device") },
+		}, ServerOptions{})
+		c1, c2 := ts.dial(t, "counter"), ts.dial(t, "counter")
+		for _, want := range []int64{1, 2} {
+			if got, err := c1.Call(testCtx(t), "inc"); err != nil || got != want {
+				t.Fatalf("c1 inc = %v, %v; want %d", got, err, want)
+			}
+		}
+		if got, err := c2.Call(testCtx(t), "inc"); err != nil || got != int64(1) {
+			t.Fatalf("c2 inc = %v, %v; want 1 (own object)", got, err)
+		}
+		if made.Load() != 2 {
+			t.Errorf("factory called %d times, want 2", made.Load())
+		}
+		ci := ts.dial(t, "iface")
+		if got, err := ci.Call(testCtx(t), "inc"); err != nil || got != int64(11) {
+			t.Fatalf("iface inc = %v, %v", got, err)
+		}
+		_, err := Dial(testCtx(t), ts.addr, "broken", ts.clientOpts(t))
+		if !errors.Is(err, ErrIncompatibleServer) || !strings.Contains(err.Error(), "no device") {
+			t.Fatalf("Dial broken = %v", err)
+		}
+	})
+}
+
+func TestNewServerErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		targets map[string]any
+	}{
+		{"none", map[string]any{}},
+		{"space in name", map[string]any{"a b": Plain{}}},
+		{"empty name", map[string]any{"": Plain{}}},
+		{"nil", map[string]any{"a": nil}},
+		{"nil pointer", map[string]any{"a": (*Attenuator)(nil)}},
+		{"bad factory", map[string]any{"a": func(int) *Counter { return nil }}},
+		{"bad factory results", map[string]any{"a": func() (*Counter, int) { return nil, 0 }}},
+		{"colliding names", map[string]any{"a": Colliding{}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if s, err := NewServer(tt.targets, ServerOptions{}); err == nil {
+				s.Close()
+				t.Fatal("NewServer succeeded")
+			}
+		})
+	}
+}
+
+// Colliding has two methods with the same wire name.
+type Colliding struct{}
+
+func (Colliding) GetID() int  { return 1 }
+func (Colliding) Get_id() int { return 2 }
+
+func TestSnakeCase(t *testing.T) {
+	for in, want := range map[string]string{
+		"SetAttenuation": "set_attenuation",
+		"Add":            "add",
+		"GetHTTPStatus":  "get_http_status",
+		"ID":             "id",
+		"GetID":          "get_id",
+		"Get_id":         "get_id",
+		"Sweep2D":        "sweep2d",
+		"Get2Values":     "get2_values",
+		"URLForName":     "url_for_name",
+		"x":              "x",
+	} {
+		if got := snakeCase(in); got != want {
+			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSerialisedByDefault(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		a := newAttenuator()
+		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{})
+		c1, c2 := ts.dial(t, "lda"), ts.dial(t, "lda")
+		ctx := testCtx(t)
+		var wg sync.WaitGroup
+		results := make(chan string, 2)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, _ := c1.Call(ctx, "hold", "first")
+			results <- r.(string)
+		}()
+		if got := <-a.started; got != "first" {
+			t.Fatalf("started %q", got)
+		}
+		// A second call on another connection, and a call with a context
+		// (which runs on its own goroutine), must wait for the first.
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			r, _ := c2.Call(ctx, "hold", "second")
+			results <- r.(string)
+		}()
+		go func() {
+			defer wg.Done()
+			c2.Call(ctx, "wait", "third")
+		}()
+		time.Sleep(50 * time.Millisecond) // give them a chance to run, wrongly
+		select {
+		case tag := <-a.started:
+			t.Fatalf("%q started while %q held the target", tag, "first")
+		default:
+		}
+		close(a.release)
+		wg.Wait()
+		<-a.started
+		<-a.started
+	})
+}
+
+func TestParallelAndOutOfOrder(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		a := newAttenuator()
+		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{AllowParallel: true})
+		c := ts.dial(t, "lda")
+		ctxA, cancelA := context.WithCancel(testCtx(t))
+		defer cancelA()
+		errA := make(chan error, 1)
+		go func() {
+			_, err := c.Call(ctxA, "block", "a")
+			errA <- err
+		}()
+		<-a.started
+		// Hold (no context) runs concurrently on the same connection, and its
+		// reply overtakes the call to block that is still running.
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Call(testCtx(t), "hold", "b")
+			done <- err
+		}()
+		if got := <-a.started; got != "b" {
+			t.Fatalf("started %q", got)
+		}
+		close(a.release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-errA:
+			t.Fatalf("block returned early: %v", err)
+		default:
+		}
+		cancelA()
+		if err := <-errA; !errors.Is(err, context.Canceled) {
+			t.Fatalf("block: %v", err)
+		}
+		if err := <-a.ended; !errors.Is(err, context.Canceled) {
+			t.Fatalf("server ctx: %v", err)
+		}
+	})
+}
+
+func TestConcurrentCalls(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		for _, parallel := range []bool{false, true} {
+			ts := startServer(t, tr, map[string]any{"lda": newAttenuator()}, ServerOptions{AllowParallel: parallel})
+			c := ts.dial(t, "lda")
+			var wg sync.WaitGroup
+			errs := make(chan error, 32)
+			for g := 0; g < 32; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < 50; i++ {
+						var r int
+						if err := c.CallInto(testCtx(t), &r, "add", g, i); err != nil || r != g+i {
+							errs <- errors.Join(err, errors.New("wrong sum"))
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+func TestCancelAndDeadline(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		a := newAttenuator()
+		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{})
+		c := ts.dial(t, "lda")
+
+		// Cancelled while running: the caller returns, the method's ctx ends.
+		ctx, cancel := context.WithCancel(testCtx(t))
+		errc := make(chan error, 1)
+		go func() {
+			_, err := c.Call(ctx, "block", "x")
+			errc <- err
+		}()
+		<-a.started
+		cancel()
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Fatalf("Call = %v, want context.Canceled", err)
+		}
+		if err := <-a.ended; !errors.Is(err, context.Canceled) {
+			t.Fatalf("method ctx = %v", err)
+		}
+
+		// A deadline returns DeadlineExceeded and cancels the method.
+		dctx, dcancel := context.WithTimeout(testCtx(t), 50*time.Millisecond)
+		defer dcancel()
+		if _, err := c.Call(dctx, "block", "y"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Call = %v, want DeadlineExceeded", err)
+		}
+		<-a.started
+		if err := <-a.ended; err == nil {
+			t.Fatal("method ctx not ended")
+		}
+
+		// The deadline travels with the call.
+		rctx, rcancel := context.WithTimeout(testCtx(t), 5*time.Second)
+		defer rcancel()
+		var left float64
+		if err := c.CallInto(rctx, &left, "remaining"); err != nil || left <= 0 || left > 5 {
+			t.Fatalf("remaining = %v, %v", left, err)
+		}
+		if err := c.CallInto(context.Background(), &left, "remaining"); err != nil || left != -1 {
+			t.Fatalf("remaining without deadline = %v, %v", left, err)
+		}
+
+		// Already done contexts return at once; the connection is fine.
+		if _, err := c.Call(ctx, "add", 1, 2); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Call with cancelled ctx = %v", err)
+		}
+		if got, err := c.Call(testCtx(t), "add", 1, 2); err != nil || got != int64(3) {
+			t.Fatalf("add after cancel = %v, %v", got, err)
+		}
+	})
+}
+
+// A caller reading its own reply (alone in flight) is interrupted by its
+// context while other calls keep going on the same connection.
+func TestCancelLeaderHandsOver(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		a := newAttenuator()
+		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{AllowParallel: true})
+		c := ts.dial(t, "lda")
+		ctx, cancel := context.WithCancel(testCtx(t))
+		errc := make(chan error, 1)
+		go func() {
+			_, err := c.Call(ctx, "block", "leader") // alone: reads for itself
+			errc <- err
+		}()
+		<-a.started
+		res := make(chan any, 1)
+		go func() {
+			r, err := c.Call(testCtx(t), "wait", "follower")
+			if err != nil {
+				r = err
+			}
+			res <- r
+		}()
+		<-a.started
+		cancel()
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Fatalf("leader = %v", err)
+		}
+		close(a.release)
+		if r := <-res; r != "follower" {
+			t.Fatalf("follower = %v", r)
+		}
+		<-a.ended
+	})
+}
+
+func TestDisconnectCancelsCalls(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		a := newAttenuator()
+		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{})
+		c, err := Dial(testCtx(t), ts.addr, "lda", ts.clientOpts(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		errc := make(chan error, 1)
+		go func() {
+			_, err := c.Call(testCtx(t), "block", "x")
+			errc <- err
+		}()
+		<-a.started
+		c.Close()
+		if err := <-errc; !errors.Is(err, ErrClosed) {
+			t.Fatalf("call in flight = %v, want ErrClosed", err)
+		}
+		if err := <-a.ended; !errors.Is(err, context.Canceled) {
+			t.Fatalf("method ctx = %v", err)
+		}
+		if _, err := c.Call(testCtx(t), "add", 1, 2); !errors.Is(err, ErrClosed) {
+			t.Fatalf("call after Close = %v", err)
+		}
+	})
+}
+
+func TestConnectionLost(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		a := newAttenuator()
+		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{})
+		c := ts.dial(t, "lda")
+		errs := make(chan error, 2)
+		for _, tag := range []string{"a", "b"} {
+			go func() {
+				_, err := c.Call(testCtx(t), "block", tag)
+				errs <- err
+			}()
+		}
+		<-a.started // one runs, the other waits for the target
+		ts.Close()
+		for i := 0; i < 2; i++ {
+			err := <-errs
+			var re *RemoteError
+			if !errors.Is(err, ErrClosed) || errors.As(err, &re) {
+				t.Fatalf("call in flight = %v, want a transport error wrapping ErrClosed", err)
+			}
+		}
+		if _, err := c.Call(testCtx(t), "add", 1, 2); !errors.Is(err, ErrClosed) {
+			t.Fatalf("later call = %v", err)
+		}
+	})
+}
+
+func TestTerminate(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		ts := startServer(t, tr, map[string]any{"lda": newAttenuator()}, ServerOptions{BuiltinTerminate: true})
+		c := ts.dial(t, "lda")
+		other := ts.dial(t, "lda")
+		waited := make(chan error, 1)
+		go func() { waited <- ts.WaitTerminate(testCtx(t)) }()
+		if err := c.Terminate(testCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-waited; err != nil {
+			t.Fatalf("WaitTerminate = %v", err)
+		}
+		if err := <-ts.done; err != nil {
+			t.Fatalf("Serve = %v", err)
+		}
+		ts.done <- nil // for the cleanup
+		if _, err := other.Call(testCtx(t), "add", 1, 2); !errors.Is(err, ErrClosed) {
+			t.Fatalf("call after terminate = %v", err)
+		}
+
+		ts2 := startServer(t, tr, map[string]any{"lda": newAttenuator()}, ServerOptions{})
+		c2 := ts2.dial(t, "lda")
+		if _, err := c2.Call(testCtx(t), "terminate"); !errors.Is(err, ErrUnknownMethod) {
+			t.Fatalf("terminate without BuiltinTerminate = %v", err)
+		}
+	})
+}
+
+func TestShutdown(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		a := newAttenuator()
+		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{})
+		c := ts.dial(t, "lda")
+		res := make(chan any, 1)
+		go func() {
+			r, err := c.Call(testCtx(t), "hold", "in flight")
+			if err != nil {
+				r = err
+			}
+			res <- r
+		}()
+		<-a.started
+		shut := make(chan error, 1)
+		go func() { shut <- ts.Shutdown(testCtx(t)) }()
+		select {
+		case err := <-shut:
+			t.Fatalf("Shutdown returned before the call finished: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		close(a.release)
+		if r := <-res; r != "in flight" {
+			t.Fatalf("call in flight = %v", r)
+		}
+		if err := <-shut; err != nil {
+			t.Fatalf("Shutdown = %v", err)
+		}
+		if err := <-ts.done; err != nil {
+			t.Fatalf("Serve = %v", err)
+		}
+		ts.done <- nil
+		if _, err := Dial(testCtx(t), ts.addr, "lda", ts.clientOpts(t)); err == nil {
+			t.Fatal("Dial after Shutdown succeeded")
+		}
+	})
+}
+
+func TestShutdownTimeout(t *testing.T) {
+	a := newAttenuator()
+	ts := startServer(t, transports[0], map[string]any{"lda": a}, ServerOptions{})
+	c := ts.dial(t, "lda")
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Call(testCtx(t), "block", "x")
+		errc <- err
+	}()
+	<-a.started
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := ts.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	if err := <-a.ended; !errors.Is(err, context.Canceled) {
+		t.Fatalf("method ctx = %v", err)
+	}
+	if err := <-errc; !errors.Is(err, ErrClosed) {
+		t.Fatalf("call = %v", err)
+	}
+}
+
+func TestServeContext(t *testing.T) {
+	srv, err := NewServer(map[string]any{"lda": newAttenuator()}, ServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ln := listen(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	c, err := Dial(testCtx(t), ln.Addr().String(), "", ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve = %v", err)
+	}
+	// Serve finished its connections before returning.
+	if _, err := c.Call(testCtx(t), "add", 1, 2); !errors.Is(err, ErrClosed) {
+		t.Fatalf("call after Serve returned = %v", err)
+	}
+}
