@@ -41,6 +41,9 @@ func (e *argError) Error() string {
 	if e.File != "" {
 		what += " (" + e.File + ")"
 	}
+	if e.Index == 0 && e.Name == "" {
+		return e.Err.Error() // the line as a whole, not one argument
+	}
 	return what + ": " + e.Err.Error()
 }
 

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// The command line is sipyco_rpctool's: HOST PORT come before the command,
+// flags may come anywhere, and after METHOD every word belongs to the
+// method. urfave/cli (like Go's flag package) stops reading flags at the
+// first positional word, so reorderArgs moves words, without interpreting
+// any flag value, into the order urfave/cli parses:
+//
+//	rpctool [global flags] COMMAND [command flags] -- HOST:PORT [ARGS...]
+//
+// It uses the flag definitions of the app only to know how many words each
+// flag takes; urfave/cli does all the parsing and validation.
+
+// completeCommand is the hidden command the shell completion scripts call.
+const completeCommand = "__complete"
+
+// addrCommands need HOST PORT; the others run without a server.
+var addrCommands = map[string]bool{"list-targets": true, "list-methods": true, "call": true, "interactive": true}
+
+var plainCommands = map[string]bool{"completion": true, "help": true, "h": true, completeCommand: true}
+
+// flagArity maps every name of flags to the number of words it takes.
+func flagArity(flags []cli.Flag, into map[string]int) map[string]int {
+	if into == nil {
+		into = map[string]int{"h": 0, "help": 0}
+	}
+	for _, f := range flags {
+		n := 1
+		switch f.(type) {
+		case *cli.BoolFlag:
+			n = 0
+		case sslFlag:
+			n = 3
+		}
+		for _, name := range f.Names() {
+			into[name] = n
+		}
+	}
+	return into
+}
+
+// flagName returns the name of a flag word ("--timeout=5s" → "timeout",
+// true) and whether it carries its value.
+func flagName(tok string) (string, bool) {
+	name := strings.TrimPrefix(strings.TrimPrefix(tok, "-"), "-")
+	name, _, hasValue := strings.Cut(name, "=")
+	return name, hasValue
+}
+
+func isFlagWord(tok string) bool { return len(tok) > 1 && tok[0] == '-' && tok != "--" }
+
+func reorderArgs(args []string, app *cli.App) ([]string, error) {
+	prog := "rpctool"
+	if len(args) > 0 {
+		prog, args = args[0], args[1:]
+	}
+	global := flagArity(app.Flags, nil)
+	perCmd := map[string]map[string]int{}
+	anyCmd := map[string]int{}
+	for _, c := range app.Commands {
+		perCmd[c.Name] = flagArity(c.Flags, nil)
+		flagArity(c.Flags, anyCmd)
+	}
+
+	var globals, local, pos, addr []string
+	cmd, addrDone, flagsDone := "", false, false
+	for i := 0; i < len(args); i++ {
+		tok := args[i]
+		if tok == "--" && !flagsDone {
+			flagsDone = true
+			continue
+		}
+		if isFlagWord(tok) && !flagsDone {
+			name, hasValue := flagName(tok)
+			n, isGlobal := global[name]
+			var isLocal bool
+			if !isGlobal {
+				if cmd != "" {
+					n, isLocal = perCmd[cmd][name]
+				} else {
+					n, isLocal = anyCmd[name]
+				}
+			}
+			words := []string{tok}
+			switch {
+			case hasValue && name == "ssl":
+				return nil, usagef("--ssl takes three files: --ssl CERT KEY PEER")
+			case name == "ssl":
+				if i+3 >= len(args) {
+					return nil, usagef("--ssl takes three files: --ssl CERT KEY PEER")
+				}
+				words = []string{"--ssl", args[i+1], "--ssl", args[i+2], "--ssl", args[i+3]}
+				i += 3
+			case !hasValue && n > 0 && i+n < len(args):
+				words = append(words, args[i+1:i+1+n]...)
+				i += n
+			}
+			if isGlobal || (!isLocal && cmd == "") {
+				globals = append(globals, words...)
+			} else {
+				local = append(local, words...)
+			}
+			continue
+		}
+		switch {
+		case cmd == "" && len(addr) == 0 && plainCommands[tok]:
+			// completion and help take the rest as they are
+			out := append([]string{prog}, globals...)
+			out = append(out, local...)
+			return append(append(out, tok), args[i+1:]...), nil
+		case !addrDone:
+			addr = append(addr, tok)
+			if len(addr) == 1 {
+				_, addrDone = splitAddr(tok)
+			} else {
+				addrDone = true
+			}
+		case cmd == "":
+			if !addrCommands[tok] {
+				return nil, usagef("unknown command %q (commands: list-targets, list-methods, call, interactive)", tok)
+			}
+			cmd = tok
+		default:
+			pos = append(pos, tok)
+			if cmd == "call" {
+				// after METHOD every word is an argument, "-5" included
+				pos = append(pos, args[i+1:]...)
+				i = len(args)
+			}
+		}
+	}
+	out := append([]string{prog}, globals...)
+	if len(addr) == 0 {
+		// no server named: --help, or the "missing HOST PORT" error
+		return append(out, local...), nil
+	}
+	hostport, err := joinAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	if cmd == "" {
+		cmd = "interactive"
+	}
+	out = append(out, cmd)
+	out = append(out, local...)
+	out = append(out, "--", hostport)
+	return append(out, pos...), nil
+}
+
+// splitAddr accepts "HOST:PORT" and "[IPv6]:PORT" as one word.
+func splitAddr(tok string) (string, bool) {
+	host, port, err := net.SplitHostPort(tok)
+	if err != nil || host == "" || !validPort(port) {
+		return "", false
+	}
+	return net.JoinHostPort(host, port), true
+}
+
+// joinAddr turns the address words (HOST:PORT, or HOST PORT with HOST
+// possibly a bare or bracketed IPv6 literal) into "host:port".
+func joinAddr(words []string) (string, error) {
+	if len(words) == 1 {
+		if a, ok := splitAddr(words[0]); ok {
+			return a, nil
+		}
+		if strings.Contains(words[0], ":") && !strings.Contains(words[0], "::") && strings.Count(words[0], ":") == 1 {
+			_, port, _ := strings.Cut(words[0], ":")
+			return "", usagef("invalid port %q in %q: want a number from 1 to 65535", port, words[0])
+		}
+		return "", usagef("missing PORT after HOST %q (give HOST PORT or HOST:PORT)", words[0])
+	}
+	host := strings.TrimSuffix(strings.TrimPrefix(words[0], "["), "]")
+	if host == "" {
+		return "", usagef("empty HOST")
+	}
+	if !validPort(words[1]) {
+		return "", usagef("invalid PORT %q: want a number from 1 to 65535", words[1])
+	}
+	return net.JoinHostPort(host, words[1]), nil
+}
+
+func validPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 1 && n <= 65535 && s[0] != '+'
+}

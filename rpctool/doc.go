@@ -1,0 +1,28 @@
+// Command rpctool lists the targets and methods of a sigoco (or SiPyCo)
+// RPC server and calls them from the shell, one call per command line, in
+// an interactive session, or from a script on standard input:
+//
+//	rpctool ::1 3253 list-targets
+//	rpctool ::1 3253 list-methods -t lda
+//	rpctool ::1 3253 call -t lda set_attenuation 5
+//	rpctool localhost:3253                 # interactive
+//
+// Arguments are Python literals read by a parser that never evaluates
+// anything (literal.go); results print as Python literals (format.go) or
+// as JSON with --json (jsonout.go). Exit codes are in exitcodes.go and in
+// rpctool --help.
+//
+// Files: argv.go puts sipyco_rpctool's word order into the order
+// urfave/cli parses; cli.go defines the app and its flags; commands.go,
+// connect.go the commands; interactive.go, callline.go, lineedit.go,
+// history.go and term_*.go the interactive mode; completion.go the shell
+// completion scripts.
+//
+// # Concurrency
+//
+// rpctool is a sequential program: one goroutine runs the command, and
+// each blocking step (dial, call) runs under a context that Ctrl-C and the
+// --timeout / --connect-timeout limits cancel. The only other goroutine
+// is the one that turns SIGINT into that cancellation, started and
+// stopped around each step (signals.go).
+package main

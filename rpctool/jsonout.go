@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"math"
+	"math/big"
+	"reflect"
+
+	"github.com/sigoco/sigoco/pyon"
+)
+
+const jsonHelp = `JSON OUTPUT (--json, -o json):
+   One JSON document on stdout per result (interactive mode: one per line).
+   None -> null; bool, int, float -> JSON booleans and numbers (ints keep all
+   their digits); inf, -inf, nan -> the strings "inf", "-inf", "nan";
+   str -> string; list, tuple, set, frozenset -> array; dict with string
+   keys -> object; any other dict -> array of [key, value] pairs;
+   bytes -> base64 string; complex -> {"real": R, "imag": I};
+   Fraction -> "num/den"; slice -> {"start", "stop", "step"};
+   numpy array -> nested arrays; numpy scalar -> its value.
+   Errors go to stderr as {"error": {"kind", "exit_code", "message",
+   "type", "traceback"}}; kind is remote, usage, connection, unknown,
+   timeout or interrupted.`
+
+// toJSON turns a result into values encoding/json writes as documented in
+// jsonHelp.
+func toJSON(v any, depth int) any {
+	if depth > maxFormatDepth {
+		return nil
+	}
+	d := depth + 1
+	switch v := v.(type) {
+	case nil, bool, string, int64, *big.Int:
+		return v
+	case float64:
+		return jsonFloat(v)
+	case float32:
+		return jsonFloat(float64(v))
+	case complex128:
+		return jsonObject{{"real", jsonFloat(real(v))}, {"imag", jsonFloat(imag(v))}}
+	case complex64:
+		return toJSON(complex128(v), depth)
+	case []byte:
+		return base64.StdEncoding.EncodeToString(v)
+	case []any:
+		return jsonAll(v, d)
+	case pyon.Tuple:
+		return jsonAll(v, d)
+	case pyon.Set:
+		return jsonAll(v.Items, d)
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, x := range v {
+			m[k] = toJSON(x, d)
+		}
+		return m
+	case pyon.Dict:
+		return jsonItems(v, d)
+	case pyon.OrderedDict:
+		return jsonItems(v, d)
+	case pyon.Fraction:
+		return v.Num().String() + "/" + v.Denom().String()
+	case *pyon.Fraction:
+		if v == nil {
+			return nil
+		}
+		return toJSON(*v, depth)
+	case pyon.Slice:
+		return jsonObject{{"start", toJSON(v.Start, d)}, {"stop", toJSON(v.Stop, d)}, {"step", toJSON(v.Step, d)}}
+	case pyon.NDArray:
+		if l, _, err := decodeNDArray(v); err == nil {
+			return toJSON(l, d)
+		}
+		return jsonObject{{"shape", v.Shape}, {"dtype", v.DType}, {"data", base64.StdEncoding.EncodeToString(v.Data)}}
+	case pyon.NPScalar:
+		if x, _, err := decodeNPScalar(v); err == nil {
+			return toJSON(x, d)
+		}
+		return jsonObject{{"dtype", v.DType}, {"data", base64.StdEncoding.EncodeToString(v.Data)}}
+	case error:
+		return v.Error()
+	}
+	return reflectJSON(reflect.ValueOf(v), d)
+}
+
+func reflectJSON(rv reflect.Value, depth int) any {
+	switch rv.Kind() {
+	case reflect.Invalid:
+		return nil
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return nil
+		}
+		return toJSON(rv.Elem().Interface(), depth)
+	case reflect.Bool:
+		return rv.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return rv.Uint()
+	case reflect.Float32, reflect.Float64:
+		return jsonFloat(rv.Float())
+	case reflect.Complex64, reflect.Complex128:
+		return toJSON(rv.Complex(), depth)
+	case reflect.String:
+		return rv.String()
+	case reflect.Slice, reflect.Array:
+		if rv.Kind() == reflect.Slice && rv.IsNil() {
+			return nil
+		}
+		if rv.Type().Elem().Kind() == reflect.Uint8 {
+			b := make([]byte, rv.Len())
+			reflect.Copy(reflect.ValueOf(b), rv)
+			return base64.StdEncoding.EncodeToString(b)
+		}
+		out := make([]any, rv.Len())
+		for i := range out {
+			out[i] = toJSON(rv.Index(i).Interface(), depth)
+		}
+		return out
+	case reflect.Map:
+		if rv.IsNil() {
+			return nil
+		}
+		if rv.Type().Key().Kind() == reflect.String {
+			m := make(map[string]any, rv.Len())
+			for it := rv.MapRange(); it.Next(); {
+				m[it.Key().String()] = toJSON(it.Value().Interface(), depth)
+			}
+			return m
+		}
+		var items []pyon.Item
+		for it := rv.MapRange(); it.Next(); {
+			items = append(items, pyon.Item{Key: it.Key().Interface(), Value: it.Value().Interface()})
+		}
+		return jsonItems(items, depth)
+	case reflect.Struct:
+		var obj jsonObject
+		t := rv.Type()
+		for i := 0; i < t.NumField(); i++ {
+			if t.Field(i).IsExported() {
+				obj = append(obj, jsonMember{t.Field(i).Name, toJSON(rv.Field(i).Interface(), depth)})
+			}
+		}
+		return obj
+	}
+	return repr(rv.Interface())
+}
+
+func jsonFloat(f float64) any {
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	return f
+}
+
+func jsonAll(vs []any, depth int) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = toJSON(v, depth)
+	}
+	return out
+}
+
+// jsonItems is an object when every key is a string (order kept), else an
+// array of [key, value] pairs.
+func jsonItems(items []pyon.Item, depth int) any {
+	obj := make(jsonObject, 0, len(items))
+	for _, it := range items {
+		k, ok := it.Key.(string)
+		if !ok {
+			pairs := make([]any, len(items))
+			for i, it := range items {
+				pairs[i] = []any{toJSON(it.Key, depth), toJSON(it.Value, depth)}
+			}
+			return pairs
+		}
+		obj = append(obj, jsonMember{k, toJSON(it.Value, depth)})
+	}
+	return obj
+}
+
+// jsonObject is a JSON object that keeps its members' order.
+type jsonObject []jsonMember
+
+type jsonMember struct {
+	Key   string
+	Value any
+}
+
+func (o jsonObject) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, m := range o {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		k, err := marshalJSON(m.Key)
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(k)
+		buf.WriteByte(':')
+		v, err := marshalJSON(m.Value)
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(v)
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// marshalJSON is json.Marshal without HTML escaping and without the
+// trailing newline.
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// encodeJSON writes v as one JSON document followed by a newline, indented
+// unless compact.
+func encodeJSON(v any, compact bool) ([]byte, error) {
+	b, err := marshalJSON(v)
+	if err != nil {
+		return nil, err
+	}
+	if !compact {
+		var out bytes.Buffer
+		if err := json.Indent(&out, b, "", "  "); err != nil {
+			return nil, err
+		}
+		b = out.Bytes()
+	}
+	return append(b, '\n'), nil
+}
