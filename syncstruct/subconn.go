@@ -164,7 +164,6 @@ func (c *subConn) receive(ctx context.Context) error {
 			c.info.First = !s.synced
 			resync := s.synced && !c.info.Resumed
 			s.synced = true
-			s.setStateLocked(StateSynced, nil)
 			s.mu.Unlock()
 			c.inSync, c.synced = false, true
 			if resync && s.opts.OnResync != nil {
@@ -173,6 +172,10 @@ func (c *subConn) receive(ctx context.Context) error {
 			if s.opts.OnSynced != nil {
 				s.opts.OnSynced(c.info)
 			}
+			// WaitSynced returns only after the callbacks have run.
+			s.mu.Lock()
+			s.setStateLocked(StateSynced, nil)
+			s.mu.Unlock()
 		case msgPing:
 		case msgError:
 			return &RemoteError{Code: m.Code, Message: m.Message}
@@ -416,4 +419,3 @@ func (r *chunkReader) UnreadByte() error {
 	r.pos--
 	return nil
 }
-

@@ -1,0 +1,291 @@
+package syncstruct
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/sigoco/sigoco/pyon"
+)
+
+func TestApply(t *testing.T) {
+	base := func() any {
+		return map[string]any{
+			"l": []any{int64(1), int64(2), int64(3)},
+			"d": map[string]any{"a": map[string]any{"b": int64(1)}},
+			"s": "x",
+		}
+	}
+	tests := []struct {
+		name string
+		mod  Mod
+		want any   // the whole tree after, if err is nil
+		err  error // else the sentinel
+	}{
+		{"append", Mod{Action: ActAppend, Path: []any{"l"}, X: int64(4)},
+			map[string]any{"l": []any{int64(1), int64(2), int64(3), int64(4)}, "d": map[string]any{"a": map[string]any{"b": int64(1)}}, "s": "x"}, nil},
+		{"insert front", Mod{Action: ActInsert, Path: []any{"l"}, I: 0, X: "z"},
+			map[string]any{"l": []any{"z", int64(1), int64(2), int64(3)}, "d": map[string]any{"a": map[string]any{"b": int64(1)}}, "s": "x"}, nil},
+		{"insert clamps like Python", Mod{Action: ActInsert, Path: []any{"l"}, I: 99, X: "z"},
+			map[string]any{"l": []any{int64(1), int64(2), int64(3), "z"}, "d": map[string]any{"a": map[string]any{"b": int64(1)}}, "s": "x"}, nil},
+		{"insert negative", Mod{Action: ActInsert, Path: []any{"l"}, I: -1, X: "z"},
+			map[string]any{"l": []any{int64(1), int64(2), "z", int64(3)}, "d": map[string]any{"a": map[string]any{"b": int64(1)}}, "s": "x"}, nil},
+		{"pop last", Mod{Action: ActPop, Path: []any{"l"}, I: -1},
+			map[string]any{"l": []any{int64(1), int64(2)}, "d": map[string]any{"a": map[string]any{"b": int64(1)}}, "s": "x"}, nil},
+		{"pop first", Mod{Action: ActPop, Path: []any{"l"}, I: 0},
+			map[string]any{"l": []any{int64(2), int64(3)}, "d": map[string]any{"a": map[string]any{"b": int64(1)}}, "s": "x"}, nil},
+		{"setitem deep", Mod{Action: ActSetItem, Path: []any{"d", "a"}, Key: "b", Value: int64(2)},
+			map[string]any{"l": []any{int64(1), int64(2), int64(3)}, "d": map[string]any{"a": map[string]any{"b": int64(2)}}, "s": "x"}, nil},
+		{"setitem list index", Mod{Action: ActSetItem, Path: []any{"l"}, Key: int64(-1), Value: "last"},
+			map[string]any{"l": []any{int64(1), int64(2), "last"}, "d": map[string]any{"a": map[string]any{"b": int64(1)}}, "s": "x"}, nil},
+		{"setitem tuple key makes a pyon.Dict", Mod{Action: ActSetItem, Path: []any{"d"}, Key: pyon.Tuple{int64(1), int64(2)}, Value: "t"},
+			map[string]any{"l": []any{int64(1), int64(2), int64(3)}, "d": pyon.Dict{{Key: "a", Value: map[string]any{"b": int64(1)}}, {Key: pyon.Tuple{int64(1), int64(2)}, Value: "t"}}, "s": "x"}, nil},
+		{"delitem", Mod{Action: ActDelItem, Path: []any{}, Key: "s"},
+			map[string]any{"l": []any{int64(1), int64(2), int64(3)}, "d": map[string]any{"a": map[string]any{"b": int64(1)}}}, nil},
+		{"delitem list index", Mod{Action: ActDelItem, Path: []any{"l"}, Key: int64(1)},
+			map[string]any{"l": []any{int64(1), int64(3)}, "d": map[string]any{"a": map[string]any{"b": int64(1)}}, "s": "x"}, nil},
+		{"init", Mod{Action: ActInit, Struct: []any{"new"}}, []any{"new"}, nil},
+
+		{"bad path", Mod{Action: ActSetItem, Path: []any{"nope"}, Key: "k", Value: 1}, nil, ErrBadPath},
+		{"path through a string", Mod{Action: ActSetItem, Path: []any{"s", "x"}, Key: "k", Value: 1}, nil, ErrType},
+		{"string index into list", Mod{Action: ActAppend, Path: []any{"l", "0"}, X: 1}, nil, ErrType},
+		{"append to dict", Mod{Action: ActAppend, Path: []any{"d"}, X: int64(1)}, nil, ErrType},
+		{"insert into dict", Mod{Action: ActInsert, Path: []any{"d"}, X: int64(1)}, nil, ErrType},
+		{"pop out of range", Mod{Action: ActPop, Path: []any{"l"}, I: 3}, nil, ErrIndex},
+		{"pop negative out of range", Mod{Action: ActPop, Path: []any{"l"}, I: -4}, nil, ErrIndex},
+		{"pop from dict", Mod{Action: ActPop, Path: []any{"d"}, I: 0}, nil, ErrType},
+		{"setitem list out of range", Mod{Action: ActSetItem, Path: []any{"l"}, Key: int64(5), Value: 1}, nil, ErrIndex},
+		{"setitem on scalar", Mod{Action: ActSetItem, Path: []any{"s"}, Key: "k", Value: 1}, nil, ErrType},
+		{"setitem list key", Mod{Action: ActSetItem, Path: []any{"d"}, Key: []any{int64(1)}, Value: 1}, nil, ErrBadKey},
+		{"delitem missing", Mod{Action: ActDelItem, Path: []any{"d"}, Key: "zz"}, nil, ErrNoKey},
+		{"delitem int key in str dict", Mod{Action: ActDelItem, Path: []any{"d"}, Key: int64(1)}, nil, ErrNoKey},
+		{"unknown action", Mod{Action: "frobnicate", Path: []any{}}, nil, ErrBadMod},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tree := base()
+			before := Copy(tree)
+			got, err := Apply(tree, &tc.mod)
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("err = %v, want %v", err, tc.err)
+				}
+				var me *ModError
+				if !errors.As(err, &me) {
+					t.Fatalf("err %T is not a *ModError", err)
+				}
+				if !Equal(tree, before) || !Equal(got, before) {
+					t.Fatalf("failed mod changed the tree: %#v", tree)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !Equal(got, tc.want) {
+				t.Fatalf("got  %#v\nwant %#v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDelitemLastOddKeyGivesMapBack(t *testing.T) {
+	tree := any(map[string]any{"a": int64(1)})
+	var err error
+	tree, err = Apply(tree, &Mod{Action: ActSetItem, Path: []any{}, Key: int64(7), Value: "seven"})
+	must(t, err)
+	if _, ok := tree.(pyon.Dict); !ok {
+		t.Fatalf("tree is %T, want pyon.Dict", tree)
+	}
+	tree, err = Apply(tree, &Mod{Action: ActDelItem, Path: []any{}, Key: int64(7)})
+	must(t, err)
+	if !Equal(tree, map[string]any{"a": int64(1)}) {
+		t.Fatalf("tree is %#v", tree)
+	}
+}
+
+// sipycoMods reads the mods SiPyCo's publisher sent in the recorded
+// session (testdata/sipyco_sync_struct.jsonl), as Mods.
+func sipycoMods(t *testing.T) []*Mod {
+	t.Helper()
+	f, err := os.Open("testdata/sipyco_sync_struct.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var server strings.Builder
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var rec struct{ Dir, Data string }
+		must(t, json.Unmarshal(sc.Bytes(), &rec))
+		if rec.Dir == "server" {
+			server.WriteString(rec.Data)
+		}
+	}
+	var mods []*Mod
+	for _, line := range strings.Split(strings.TrimSpace(server.String()), "\n") {
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.UseNumber()
+		var raw map[string]any
+		must(t, dec.Decode(&raw))
+		m := &Mod{Action: Action(raw["action"].(string))}
+		if p, ok := raw["path"]; ok {
+			m.Path = fromPYONJSON(p).([]any)
+		}
+		m.Key, m.Value, m.X = fromPYONJSON(raw["key"]), fromPYONJSON(raw["value"]), fromPYONJSON(raw["x"])
+		m.Struct = fromPYONJSON(raw["struct"])
+		if i, ok := raw["i"]; ok {
+			m.I = int(fromPYONJSON(i).(int64))
+		}
+		mods = append(mods, m)
+	}
+	return mods
+}
+
+// fromPYONJSON converts the little of PYON the recording uses (numbers,
+// tuples) to normal form.
+func fromPYONJSON(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case []any:
+		for i := range x {
+			x[i] = fromPYONJSON(x[i])
+		}
+		return x
+	case map[string]any:
+		if jc, ok := x["__jsonclass__"].([]any); ok && jc[0] == "tuple" {
+			return pyon.Tuple(fromPYONJSON(jc[1].([]any)[0]).([]any))
+		}
+		for k := range x {
+			x[k] = fromPYONJSON(x[k])
+		}
+		return x
+	}
+	return v
+}
+
+// TestSiPyCoRecordedMods applies the mods of a real SiPyCo session and
+// checks the replica SiPyCo's own subscriber ended with.
+func TestSiPyCoRecordedMods(t *testing.T) {
+	mods := sipycoMods(t)
+	var tree any
+	for _, m := range mods {
+		var err error
+		if tree, err = Apply(tree, m); err != nil {
+			t.Fatalf("%v: %v", m, err)
+		}
+	}
+	want := map[string]any{"runs": map[string]any{}, "counts": []any{int64(42)}, "status": "done", "extra": 1.5}
+	if !Equal(tree, want) {
+		t.Fatalf("replica %#v\nwant    %#v", tree, want)
+	}
+}
+
+// TestNotifierMakesSiPyCoMods makes the recorded session's changes through
+// a Notifier and checks it emits the very mods SiPyCo emitted.
+func TestNotifierMakesSiPyCoMods(t *testing.T) {
+	want := sipycoMods(t)
+	n := mustNotifier(t, map[string]any{"runs": map[string]any{}, "counts": []any{}, "status": "idle"}, NotifierOptions{})
+	must(t, n.Set("status", "running"))
+	must(t, n.At("runs").Set("r1", map[string]any{"params": map[string]any{"v": 100}, "step": 0}))
+	must(t, n.At("runs", "r1").Set("step", 1))
+	must(t, n.At("counts").Append(42))
+	must(t, n.At("counts").Append([]any{1, 2}))
+	must(t, n.At("counts", 1).Append(3))
+	must(t, n.At("counts").Insert(0, 7))
+	_, err := n.At("counts").Pop(0)
+	must(t, err)
+	_, err = n.At("counts").Pop(-1)
+	must(t, err)
+	must(t, n.At("runs").Set(pyon.Tuple{1, 2}, "tuple key"))
+	must(t, n.At("runs").Delete(pyon.Tuple{1, 2}))
+	must(t, n.At("runs", "r1").Delete("params"))
+	const direct = 12 // mods before update_from_dict
+	got := historyMods(t, n)
+	if len(got) != direct {
+		t.Fatalf("%d mods, want %d", len(got), direct)
+	}
+	for i := range got {
+		w := want[i+1] // want[0] is the init
+		w.Seq = uint64(i + 1)
+		if !modsEqual(got[i], w) {
+			t.Errorf("mod %d:\n got %+v\nwant %+v", i+1, got[i], w)
+		}
+	}
+	// SiPyCo's update_from_dict replaces "runs" wholesale; UpdateFrom goes
+	// down and deletes runs["r1"]. Both end in the same state.
+	must(t, UpdateFrom(n, map[string]any{"runs": map[string]any{}, "counts": []any{42}, "status": "done", "extra": 1.5}))
+	got = historyMods(t, n)[direct:]
+	wantUpdate := []Mod{
+		{Action: ActSetItem, Path: []any{}, Key: "extra", Value: 1.5}, // keys in sorted order
+		{Action: ActDelItem, Path: []any{"runs"}, Key: "r1"},
+		{Action: ActSetItem, Path: []any{}, Key: "status", Value: "done"},
+	}
+	if len(got) != len(wantUpdate) {
+		t.Fatalf("UpdateFrom made %d mods: %v", len(got), got)
+	}
+	for i := range got {
+		w := wantUpdate[i]
+		w.Seq = uint64(direct + i + 1)
+		if !modsEqual(got[i], &w) {
+			t.Errorf("update mod %d:\n got %+v\nwant %+v", i, got[i], w)
+		}
+	}
+	if !Equal(n.Copy(), map[string]any{"runs": map[string]any{}, "counts": []any{int64(42)}, "status": "done", "extra": 1.5}) {
+		t.Fatalf("tree %#v", n.Copy())
+	}
+}
+
+// historyMods decodes every mod kept in n's history.
+func historyMods(t *testing.T, n *Notifier) []*Mod {
+	t.Helper()
+	h := n.hist
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*Mod
+	for _, e := range h.entries[h.start:] {
+		m, err := DecodeMod(e.frame[4:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func modsEqual(a, b *Mod) bool {
+	return a.Action == b.Action && Equal(a.Path, b.Path) && Equal(a.Key, b.Key) && Equal(a.Value, b.Value) &&
+		Equal(a.X, b.X) && a.I == b.I && Equal(a.Struct, b.Struct) && a.Seq == b.Seq
+}
+
+func TestMsgpackModRoundTrip(t *testing.T) {
+	for _, m := range sipycoMods(t) {
+		m.Seq = 99
+		b, err := MsgpackEncoding.AppendMod(nil, m)
+		must(t, err)
+		got, err := DecodeMod(b[4:])
+		must(t, err)
+		if m.Action == ActPop && m.Path == nil {
+			m.Path = []any{}
+		}
+		if !modsEqual(got, m) {
+			t.Errorf("round trip:\n got %+v\nwant %+v", got, m)
+		}
+		// The JSON encoding is the recorded PYON line plus "seq".
+		j, err := JSONEncoding.AppendMod(nil, m)
+		must(t, err)
+		if !bytes.Contains(j, []byte(`"seq":99}`)) || !json.Valid(j) {
+			t.Errorf("JSON %s", j)
+		}
+	}
+}

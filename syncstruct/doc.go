@@ -1,0 +1,58 @@
+// Package syncstruct keeps live replicas of a mutable tree on any number of
+// Go programs and browsers, in the manner of SiPyCo's sync_struct.
+//
+// A tree is dicts, lists and scalar values nested arbitrarily, held in
+// normal form (see Normalize): map[string]any, []any, int64, float64,
+// string, []byte, bool, nil, and the PYON types of package pyon. A dict
+// with a key that is not a string (an int, a tuple, ...), which SiPyCo
+// allows, is a pyon.Dict.
+//
+// Its owner changes it only through a Notifier, which records each change
+// as a Mod — SiPyCo's mod dictionaries (init, append, insert, pop, setitem,
+// delitem, each with a path from the root) plus a sequence number. A
+// Publisher serves notifiers by name; a Subscriber keeps a replica of one,
+// applying mods with Apply.
+//
+//	n, _ := syncstruct.NewNotifier(map[string]any{"runs": map[string]any{}}, syncstruct.NotifierOptions{})
+//	n.At("runs").Set("r1", map[string]any{"step": 0})
+//	n.At("runs", "r1").Set("step", 1)
+//
+// # Delivery
+//
+// The snapshot a new subscriber gets and its place in the stream of mods
+// are taken under one lock, so no mod is lost or doubled between them. An
+// initial sync always ends with a "synced" marker, even for an empty tree.
+// Each mod is encoded once, when it is made; the same bytes go to every
+// subscriber, several small mods per write. A notifier keeps its recent
+// mods in a history bounded in bytes; each subscriber reads it from its own
+// cursor, so a subscriber's queue is just how far its cursor lags. One that
+// lags more than PublisherOptions.QueueBytes gets a fresh snapshot (a
+// resync) instead of its backlog, and is told so; a subscriber that stops
+// reading costs the publisher nothing more than the write it is blocked
+// in. A Subscriber that reconnects sends the epoch and sequence number of
+// its replica and gets either exactly the mods it missed, from the history,
+// or a fresh snapshot, and is told which. Both sides send heartbeats, so a
+// vanished peer is noticed within seconds.
+//
+// docs/protocol-sync.md describes the wire protocol: the "SIGOCO sync 1"
+// banner and length-prefixed msgpack frames on TCP/TLS, the same messages
+// one per WebSocket message (binary msgpack for Go, JSON text for
+// browsers).
+//
+// # Other encodings
+//
+// Mods are Go structs; the native msgpack and JSON encodings are
+// implementations of Encoding, kept apart from the queueing and fan-out.
+// Another wire format of the same mods (such as SiPyCo's PYON lines)
+// implements Encoding and gets the same encode-once fan-out.
+//
+// # Concurrency
+//
+// Notifier, Publisher and Subscriber are safe for use by many goroutines.
+// A Notifier's mutations are serialized; mods are numbered and published
+// in the order the tree changed. Read gives a read-locked view (do not
+// keep it); Copy a deep copy. Subscriber callbacks run one at a time on
+// the subscriber's own goroutine; the tree they receive may be read there
+// and then. Publisher.Close and Subscriber.Close stop every goroutine they
+// started and wait for them.
+package syncstruct
