@@ -31,6 +31,7 @@ type argError struct {
 	File   string // "@path" the literal came from, "" if typed inline
 	Source string // the literal text, for pointing at the error
 	Err    error  // *LiteralError or an I/O error
+	Hint   string // added to the message, may be ""
 }
 
 func (e *argError) Error() string {
@@ -41,10 +42,14 @@ func (e *argError) Error() string {
 	if e.File != "" {
 		what += " (" + e.File + ")"
 	}
-	if e.Index == 0 && e.Name == "" {
-		return e.Err.Error() // the line as a whole, not one argument
+	msg := e.Err.Error()
+	if e.Hint != "" {
+		msg += " (" + e.Hint + ")"
 	}
-	return what + ": " + e.Err.Error()
+	if e.Index == 0 && e.Name == "" {
+		return msg // the line as a whole, not one argument
+	}
+	return what + ": " + msg
 }
 
 func (e *argError) Unwrap() error { return e.Err }
@@ -147,6 +152,10 @@ func parseCallArgs(tokens []string, stdin io.Reader) (callArgs, error) {
 		}
 		v, err := r.literal(i+1, "", tok)
 		if err != nil {
+			var ae *argError
+			if len(tok) > 1 && tok[0] == '-' && (isIdentStart(tok[1]) || tok[1] == '-') && errors.As(err, &ae) {
+				ae.Hint = "flags go before METHOD: after it every word is an argument"
+			}
 			return a, err
 		}
 		a.pos = append(a.pos, v)

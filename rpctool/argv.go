@@ -116,6 +116,11 @@ func reorderArgs(args []string, app *cli.App) ([]string, error) {
 			out := append([]string{prog}, globals...)
 			out = append(out, local...)
 			return append(append(out, tok), args[i+1:]...), nil
+		case len(addr) == 0 && addrCommands[tok]:
+			if wantsHelp(args[i+1:]) {
+				return []string{prog, tok, "--help"}, nil
+			}
+			return nil, usagef("HOST PORT come before the command: rpctool HOST PORT %s ...", tok)
 		case !addrDone:
 			addr = append(addr, tok)
 			if len(addr) == 1 {
@@ -190,4 +195,17 @@ func joinAddr(words []string) (string, error) {
 func validPort(s string) bool {
 	n, err := strconv.Atoi(s)
 	return err == nil && n >= 1 && n <= 65535 && s[0] != '+'
+}
+
+// wantsHelp reports whether -h or --help is among the flag words.
+func wantsHelp(words []string) bool {
+	for _, w := range words {
+		if w == "--" {
+			return false
+		}
+		if w == "-h" || w == "--help" || w == "-help" {
+			return true
+		}
+	}
+	return false
 }

@@ -56,10 +56,9 @@ func run(ctx context.Context, args []string, e env) int {
 	return exitCode(err)
 }
 
-const targetUsage = "target name (not needed when the server has only one)"
 
 func targetFlag() cli.Flag {
-	return &cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: targetUsage, EnvVars: []string{"RPCTOOL_TARGET"}}
+	return &cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "`NAME` of the target (not needed when the server has only one)", EnvVars: []string{"RPCTOOL_TARGET"}}
 }
 
 // sslFlag is SiPyCo's "--ssl CERT KEY PEER". urfave/cli has no flag taking
@@ -68,7 +67,7 @@ func targetFlag() cli.Flag {
 type sslFlag struct{ *cli.StringSliceFlag }
 
 func (f sslFlag) String() string {
-	return "--ssl CERT KEY PEER  SiPyCo's form of --tls-cert CERT --tls-key KEY --tls-peer-cert PEER"
+	return "--ssl CERT KEY PEER\tSiPyCo's form of --tls-cert CERT --tls-key KEY --tls-peer-cert PEER"
 }
 
 func (t *tool) newApp() *cli.App {
@@ -85,11 +84,11 @@ func (t *tool) newApp() *cli.App {
 			"rpctool completion bash|zsh|fish",
 		Description: descriptionHelp,
 		Flags: []cli.Flag{
-			&cli.DurationFlag{Name: "timeout", Usage: "time limit for each call, e.g. `DURATION` 5s (0: none)", EnvVars: []string{"RPCTOOL_TIMEOUT"}},
-			&cli.DurationFlag{Name: "connect-timeout", Value: 10 * time.Second, Usage: "time limit for connecting and selecting the target", EnvVars: []string{"RPCTOOL_CONNECT_TIMEOUT"}},
+			&cli.DurationFlag{Name: "timeout", Usage: "time limit for each call, a `DURATION` such as 5s or 1m (0: none)", EnvVars: []string{"RPCTOOL_TIMEOUT"}},
+			&cli.DurationFlag{Name: "connect-timeout", Value: 10 * time.Second, Usage: "time limit (`DURATION`) for connecting and selecting the target", EnvVars: []string{"RPCTOOL_CONNECT_TIMEOUT"}},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "`FORMAT` of results and errors: text or json", EnvVars: []string{"RPCTOOL_OUTPUT"}},
 			&cli.BoolFlag{Name: "json", Usage: "same as --output json"},
-			&cli.StringFlag{Name: "color", Value: "auto", Usage: "colour output: auto (a terminal, and NO_COLOR unset), always, never", EnvVars: []string{"RPCTOOL_COLOR"}},
+			&cli.StringFlag{Name: "color", Value: "auto", Usage: "colour output `WHEN`: auto (on a terminal, unless NO_COLOR is set), always, never", EnvVars: []string{"RPCTOOL_COLOR"}},
 			&cli.PathFlag{Name: "tls-cert", Usage: "client certificate `FILE` (PEM), for servers that require one; turns TLS on", EnvVars: []string{"RPCTOOL_TLS_CERT"}},
 			&cli.PathFlag{Name: "tls-key", Usage: "client private key `FILE` (PEM)", EnvVars: []string{"RPCTOOL_TLS_KEY"}},
 			&cli.PathFlag{Name: "tls-peer-cert", Usage: "server certificate(s) to trust, `FILE` (PEM); the host name is then not checked; turns TLS on", EnvVars: []string{"RPCTOOL_TLS_PEER_CERT"}},

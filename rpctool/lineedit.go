@@ -24,7 +24,7 @@ type editor struct {
 	out      io.Writer
 	history  []string
 	complete func(before string) (start int, candidates []string) // start: rune index of the word completed
-	pending  []byte                                                // bytes read but not used yet
+	pending  []byte                                               // bytes read but not used yet
 }
 
 // Keys other than printable characters.

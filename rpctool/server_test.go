@@ -103,24 +103,33 @@ type testServer struct {
 
 type tlsFiles struct{ server, client testcert.Pair }
 
-// startServer serves the attenuator as "dev" (and as "aux" too when two is
-// set), over TLS with mutual authentication when useTLS is set.
-func startServer(t *testing.T, useTLS, two bool) *testServer {
+// serverOpts says how to run a test server.
+type serverOpts struct {
+	tls    bool   // TLS with mutual authentication
+	two    bool   // a second target, "aux"
+	listen string // default 127.0.0.1:0
+}
+
+// startServer serves the attenuator as "dev" (and "aux").
+func startServer(t *testing.T, o serverOpts) *testServer {
 	t.Helper()
 	ts := &testServer{dev: &attenuator{entered: make(chan struct{}, 1)}}
 	targets := map[string]any{"dev": ts.dev}
-	if two {
+	if o.two {
 		targets["aux"] = &attenuator{}
 	}
 	srv, err := rpc.NewServer(targets, rpc.ServerOptions{Description: "rpctool test server"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if o.listen == "" {
+		o.listen = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if useTLS {
+	if o.tls {
 		ts.tls = &tlsFiles{server: testcert.New(t, "server"), client: testcert.New(t, "client")}
 		cfg, err := wire.TLSConfig{CertFile: ts.tls.server.CertFile, KeyFile: ts.tls.server.KeyFile, PeerCertFile: ts.tls.client.CertFile}.Server()
 		if err != nil {
