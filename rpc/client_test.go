@@ -159,6 +159,9 @@ func TestBehindMux(t *testing.T) {
 			<-done
 		}()
 		ts := &testServer{Server: srv, addr: ln.Addr().String(), tr: tr}
+		if tr.client != nil {
+			ts.clientTLS = tr.client(t)
+		}
 		c, err := Dial(testCtx(t), ts.addr, "lda", ts.clientOpts(t))
 		if err != nil {
 			t.Fatal(err)

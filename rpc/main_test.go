@@ -74,9 +74,10 @@ func forEachTransport(t *testing.T, f func(t *testing.T, tr transport)) {
 // testServer is a server on a loopback listener, torn down by t.Cleanup.
 type testServer struct {
 	*Server
-	addr string
-	tr   transport
-	done chan error
+	addr      string
+	tr        transport
+	clientTLS *tls.Config // nil for TCP
+	done      chan error
 }
 
 func startServer(t testing.TB, tr transport, targets map[string]any, opts ServerOptions) *testServer {
@@ -93,6 +94,9 @@ func startServer(t testing.TB, tr transport, targets map[string]any, opts Server
 		ln = tls.NewListener(ln, tr.server(t))
 	}
 	ts := &testServer{Server: srv, addr: ln.Addr().String(), tr: tr, done: make(chan error, 1)}
+	if tr.client != nil {
+		ts.clientTLS = tr.client(t)
+	}
 	go func() { ts.done <- srv.Serve(context.Background(), ln) }()
 	t.Cleanup(func() {
 		srv.Close()
@@ -104,11 +108,7 @@ func startServer(t testing.TB, tr transport, targets map[string]any, opts Server
 }
 
 func (ts *testServer) clientOpts(t testing.TB) ClientOptions {
-	var opts ClientOptions
-	if ts.tr.client != nil {
-		opts.TLS = ts.tr.client(t)
-	}
-	return opts
+	return ClientOptions{TLS: ts.clientTLS}
 }
 
 // dial connects to target; the client is closed by t.Cleanup.

@@ -114,8 +114,12 @@ func (c *serverConn) handshake() error {
 	}
 	frame, err := wire.ReadFrame(c.conn.R, nil, c.s.opts.MaxFrameSize)
 	if err != nil {
-		if errors.Is(err, wire.ErrFrameTooLarge) {
+		var ne net.Error
+		switch {
+		case errors.Is(err, wire.ErrFrameTooLarge):
 			c.fatal(err.Error())
+		case errors.As(err, &ne) && ne.Timeout() && !c.isDraining():
+			c.fatal(fmt.Sprintf("handshake timeout: no target selected within %v", c.s.opts.HandshakeTimeout))
 		}
 		return err
 	}
