@@ -1,0 +1,96 @@
+// Command logserver collects the logs of sigoco programs (and of SiPyCo's
+// LogForwarder) and prints one line per record on standard output:
+//
+//	2024-05-06 07:08:09.123 ctl_lda INFO lda.driver attenuation set db=5.5
+//
+// that is local time, source, level, logger name ("-" if none), message
+// (line breaks shown as \n) and the record's attributes as key=value.
+//
+// Usage:
+//
+//	logserver [--bind 127.0.0.1] [--port 1066] [--tls-cert F --tls-key F [--tls-peer F]] [-v|-q ...]
+//
+// A controller forwards to it with logfwd.NewForwarder("HOST:1066", ...);
+// a Python program with sipyco.logging_tools.LogForwarder. The server's
+// own diagnostics (a forwarder disconnected for sending garbage) go to
+// standard error. Exit status: 0 after SIGINT/SIGTERM, 1 if the port
+// cannot be opened, 2 for bad usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/sigoco/sigoco/logfwd"
+	"github.com/sigoco/sigoco/wire"
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "logserver:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:                   "logserver",
+		Usage:                  "print the records of log forwarders, one line each",
+		UseShortOptionHandling: true,
+		Writer:                 stdout,
+		ErrWriter:              stderr,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "bind", Value: "127.0.0.1", Usage: "address to listen on"},
+			&cli.IntFlag{Name: "port", Value: 1066, Usage: "TCP port to listen on"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "serve TLS with this certificate (PEM)"},
+			&cli.StringFlag{Name: "tls-key", Usage: "key of --tls-cert (PEM)"},
+			&cli.StringFlag{Name: "tls-peer", Usage: "require client certificates signed by one in this file (PEM)"},
+		}, logfwd.VerbosityFlags()...),
+		Action: func(c *cli.Context) error {
+			var opts logfwd.ServerOptions
+			tlsFiles := wire.TLSConfig{CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"), PeerCertFile: c.String("tls-peer")}
+			if tlsFiles.Enabled() {
+				cfg, err := tlsFiles.Server()
+				if err != nil {
+					return usageError{err}
+				}
+				opts.TLS = cfg
+			}
+			diag := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logfwd.VerbosityLevel(c)}))
+			opts.Logger = diag
+			addr := net.JoinHostPort(c.String("bind"), strconv.Itoa(c.Int("port")))
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return err
+			}
+			diag.Info("logserver: listening", "addr", ln.Addr().String())
+			return serve(c.Context, ln, stdout, opts)
+		},
+	}
+}
+
+// usageError is a bad flag value (exit status 2). urfave/cli's own
+// ExitCoder is not used: it would exit from inside the library.
+type usageError struct{ error }
+
+// serve prints every record received on ln until ctx ends.
+func serve(ctx context.Context, ln net.Listener, out io.Writer, opts logfwd.ServerOptions) error {
+	srv := logfwd.NewServer(newPrinter(out), opts)
+	defer srv.Close()
+	return srv.Serve(ctx, ln)
+}
