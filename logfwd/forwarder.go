@@ -145,7 +145,7 @@ func (f *Forwarder) Enabled(_ context.Context, level slog.Level) bool {
 // and counted.
 func (f *Forwarder) Handle(_ context.Context, r slog.Record) error {
 	c := f.c
-	if c.full() {
+	if c.full() || len(r.Message) > c.opts.MaxRecordSize {
 		c.drop(1)
 		return nil
 	}

@@ -221,11 +221,21 @@ func (st *encState) ackFrame(n uint64) {
 	st.endFrame(at)
 }
 
-func (st *encState) errorFrame(reason string) {
+// errorFrame writes ["error", reason], or ["error", reason, handled] when
+// handled >= 0: the records of the connection handled before the one
+// rejected, so the forwarder can drop that one instead of resending it.
+func (st *encState) errorFrame(reason string, handled int64) {
 	at := st.beginFrame()
-	st.w.b = append(st.w.b, 0x92)
+	if handled >= 0 {
+		st.w.b = append(st.w.b, 0x93)
+	} else {
+		st.w.b = append(st.w.b, 0x92)
+	}
 	st.enc.EncodeString(opError)
 	st.enc.EncodeString(reason)
+	if handled >= 0 {
+		st.enc.EncodeUint(uint64(handled))
+	}
 	st.endFrame(at)
 }
 
@@ -480,12 +490,23 @@ func (dc *decoder) ack(n int) (uint64, error) {
 }
 
 func (dc *decoder) errorReason(n int) string {
+	reason, _, _ := dc.errorFrame(n)
+	return reason
+}
+
+// errorFrame decodes the rest of an "error" frame of n elements.
+func (dc *decoder) errorFrame(n int) (reason string, handled uint64, counted bool) {
 	if n < 2 {
-		return "(no reason given)"
+		return "(no reason given)", 0, false
 	}
-	s, err := dc.d.DecodeString()
+	reason, err := dc.d.DecodeString()
 	if err != nil {
-		return "(unreadable reason)"
+		return "(unreadable reason)", 0, false
 	}
-	return s
+	if n >= 3 {
+		if h, err := dc.d.DecodeUint64(); err == nil {
+			return reason, h, true
+		}
+	}
+	return reason, 0, false
 }

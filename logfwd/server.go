@@ -225,11 +225,13 @@ func (s *Server) quiet(ctx context.Context, err error) error {
 }
 
 // reject warns, tells the forwarder why in an error frame and returns err.
-func (s *Server) reject(c *wire.Conn, remote, source string, err error) error {
+// handled is the number of records handled on the connection, -1 during
+// the handshake.
+func (s *Server) reject(c *wire.Conn, remote, source string, handled int64, err error) error {
 	s.rejected.Add(1)
 	s.opts.Logger.Warn("logfwd: disconnecting forwarder", "remote", remote, SourceKey, source, "err", err)
 	st := newEncState()
-	st.errorFrame(err.Error())
+	st.errorFrame(err.Error(), handled)
 	c.SetWriteDeadline(time.Now().Add(time.Second))
 	c.Write(st.w.b)
 	return err
@@ -240,7 +242,7 @@ func (s *Server) serveNative(ctx context.Context, c *wire.Conn, remote string) e
 	frame, err := c.ReadFrame(nil, controlFrameLimit)
 	if err != nil {
 		if errors.Is(err, wire.ErrFrameTooLarge) {
-			return s.reject(c, remote, "", fmt.Errorf("%w: hello: %w", ErrHandshake, err))
+			return s.reject(c, remote, "", -1, fmt.Errorf("%w: hello: %w", ErrHandshake, err))
 		}
 		return err
 	}
@@ -253,7 +255,7 @@ func (s *Server) serveNative(ctx context.Context, c *wire.Conn, remote string) e
 		hello, err = dc.hello(n)
 	}
 	if err != nil {
-		return s.reject(c, remote, "", fmt.Errorf("%w: %w", ErrHandshake, err))
+		return s.reject(c, remote, "", -1, fmt.Errorf("%w: %w", ErrHandshake, err))
 	}
 	source, _ := hello["source"].(string)
 	st := newEncState()
@@ -273,7 +275,7 @@ func (s *Server) serveNative(ctx context.Context, c *wire.Conn, remote string) e
 		buf, err = wire.ReadFrame(br, buf, s.opts.MaxFrameSize)
 		if err != nil {
 			if errors.Is(err, wire.ErrFrameTooLarge) {
-				return s.reject(c, remote, source, err)
+				return s.reject(c, remote, source, int64(count), err)
 			}
 			return err
 		}
@@ -285,7 +287,7 @@ func (s *Server) serveNative(ctx context.Context, c *wire.Conn, remote string) e
 			err = dc.record(n, &rec)
 		}
 		if err != nil {
-			return s.reject(c, remote, source, err)
+			return s.reject(c, remote, source, int64(count), err)
 		}
 		s.emit(ctx, &rec)
 		count++

@@ -224,3 +224,37 @@ func TestSourceFilter(t *testing.T) {
 		t.Error("nil level does not mean Info")
 	}
 }
+
+func TestRejectedRecordIsDroppedNotResent(t *testing.T) {
+	// Groups nested deeper than the decoder allows: the server rejects
+	// the record, says how many it handled before it, and the forwarder
+	// drops that one record instead of resending it forever.
+	col, warnings := newCollector(), newCollector()
+	addr, _, _ := serve(t, col, transports[0], ServerOptions{Logger: slog.New(warnings)}, "")
+	f := forward(t, addr, ForwarderOptions{})
+	deep := slog.Int("leaf", 1)
+	for range maxGroupDepth + 5 {
+		deep = slog.Group("g", deep)
+	}
+	log := slog.New(f)
+	log.Info("before")
+	log.Info("deep", deep)
+	flush(t, f)
+	log.Info("after")
+	flush(t, f)
+	if got := strings.Join(col.messages(), ", "); got != "before, 1 records dropped, after" {
+		t.Errorf("server got %s", got)
+	}
+	if s := f.Stats(); s.Dropped != 1 || s.Reconnects != 1 {
+		t.Errorf("stats %+v", s)
+	}
+	n := 0
+	for _, w := range warnings.all() {
+		if w.rec.Level == slog.LevelWarn {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d warnings, want 1", n)
+	}
+}

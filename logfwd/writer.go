@@ -3,6 +3,7 @@ package logfwd
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -182,7 +183,7 @@ func (c *core) session(conn *wire.Conn, maxRec int, held *unacked) error {
 		}
 	}
 	var ackBase uint64
-	for {
+	applyAcks := func() {
 		if a := acked.Load(); a > ackBase {
 			k := int(min(a-ackBase, uint64(held.n)))
 			held.trim(k)
@@ -190,6 +191,9 @@ func (c *core) session(conn *wire.Conn, maxRec int, held *unacked) error {
 			c.delivered.Add(uint64(k))
 			c.settle(uint64(k))
 		}
+	}
+	for {
+		applyAcks()
 		if held.n < c.opts.QueueSize && held.size() < c.opts.QueueBytes {
 			if batch, n := c.take(); n > 0 {
 				start := len(held.buf)
@@ -217,6 +221,17 @@ func (c *core) session(conn *wire.Conn, maxRec int, held *unacked) error {
 			readerDone = nil
 			if err == nil {
 				err = io.EOF
+			}
+			var rej *rejectedError
+			if errors.As(err, &rej) && native {
+				// The server handled the records before the one it
+				// rejected: drop that one rather than resend it forever.
+				applyAcks()
+				if held.n > 0 {
+					held.trim(1)
+					c.drop(1)
+					c.settle(1)
+				}
 			}
 			return err
 		case <-c.life.Done():
@@ -252,6 +267,13 @@ func (c *core) write(conn *wire.Conn, b []byte) error {
 	return err
 }
 
+// rejectedError is a server's refusal of a record after the handshake.
+type rejectedError struct{ reason string }
+
+func (e *rejectedError) Error() string {
+	return "logfwd: server rejected a record (dropped): " + e.reason
+}
+
 // readLoop reads acknowledgements (native) or just waits for the server
 // to close (SiPyCo, whose server never writes).
 func (c *core) readLoop(conn *wire.Conn, acked *atomic.Uint64) error {
@@ -280,7 +302,12 @@ func (c *core) readLoop(conn *wire.Conn, acked *atomic.Uint64) error {
 			acked.Store(a)
 			c.signal()
 		case opError:
-			return &PeerError{Message: dc.errorReason(n)}
+			reason, handled, counted := dc.errorFrame(n)
+			if !counted {
+				return &PeerError{Message: reason}
+			}
+			acked.Store(handled)
+			return &rejectedError{reason: reason}
 		default:
 			return fmt.Errorf("%w: unexpected %q frame from server", ErrBadRecord, op)
 		}
