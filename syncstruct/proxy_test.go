@@ -68,9 +68,10 @@ func (p *proxy) accept() {
 			c.Close()
 			continue
 		}
-		// Small buffers, so that a stall backs up to the publisher soon.
-		up.(*net.TCPConn).SetReadBuffer(8 << 10)
-		c.(*net.TCPConn).SetWriteBuffer(8 << 10)
+		// A fixed buffer (no autotuning), so that a stall backs up to the
+		// publisher after a known amount; not below two loopback segments,
+		// which would throttle the connection once it flows again.
+		up.(*net.TCPConn).SetReadBuffer(128 << 10)
 		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
 		p.wg.Add(2)
 		p.mu.Unlock()
@@ -85,7 +86,7 @@ func (p *proxy) pipe(dst, src net.Conn, down bool) {
 	defer p.wg.Done()
 	defer dst.Close()
 	defer src.Close()
-	buf := make([]byte, 4<<10)
+	buf := make([]byte, 32<<10)
 	for {
 		if down {
 			p.mu.Lock()

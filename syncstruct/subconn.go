@@ -341,6 +341,7 @@ func (c *subConn) startPinger(every time.Duration) {
 	c.pingStop = make(chan struct{})
 	c.pingErr = make(chan error, 1)
 	ping := controlMsg(c.t, &control{T: msgPing})
+	timeout := c.timeout
 	c.pingWG.Add(1)
 	go func() {
 		defer c.pingWG.Done()
@@ -349,7 +350,7 @@ func (c *subConn) startPinger(every time.Duration) {
 		for {
 			select {
 			case <-tk.C:
-				c.t.setWriteDeadline(time.Now().Add(c.timeout))
+				c.t.setWriteDeadline(time.Now().Add(timeout))
 				if err := c.t.writeMsgs([][]byte{ping}); err != nil {
 					c.pingErr <- err
 					c.t.close() // wake the reader
