@@ -40,7 +40,7 @@ func TestStalledSubscriber(t *testing.T) {
 	}
 
 	px.stall()
-		value := strings.Repeat("v", 1000) // 10 MB in all: far more than socket buffers hold
+	value := strings.Repeat("v", 1000) // 10 MB in all: far more than socket buffers hold
 	var half uint64
 	for i := range mods {
 		if i == mods/2 {
