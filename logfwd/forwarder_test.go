@@ -296,7 +296,10 @@ func TestOversizeDropped(t *testing.T) {
 func TestFloodNeverBlocks(t *testing.T) {
 	col := newCollector()
 	col.block = make(chan struct{}) // the server stops reading: the network stalls
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(col.block) }) }
 	addr, _, _ := serve(t, col, transports[0], ServerOptions{}, "")
+	t.Cleanup(release) // runs before the server's cleanup, even on failure
 	f := forward(t, addr, ForwarderOptions{QueueSize: 100})
 	log := slog.New(f)
 	const goroutines, each = 4, 20000
@@ -324,7 +327,7 @@ func TestFloodNeverBlocks(t *testing.T) {
 	if dropped == 0 {
 		t.Fatal("nothing dropped although the server stalled")
 	}
-	close(col.block)
+	release()
 	flush(t, f)
 	log.Info("final") // carries the last drop notice
 	flush(t, f)
