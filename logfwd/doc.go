@@ -37,7 +37,8 @@
 // SourceFilter is SiPyCo's level rule for a process that both logs and
 // receives logs: the local level applies to local records, forwarded
 // records pass. VerbosityFlags and VerbosityLevel give urfave/cli programs
-// SiPyCo's repeatable -v/-q flags.
+// SiPyCo's repeatable -v/-q flags, and Tee sends records both to a local
+// handler and to a Forwarder.
 //
 // # Concurrency
 //

@@ -96,3 +96,35 @@ func ExampleVerbosityFlags() {
 	app.Run([]string{"ctl", "-vv"})
 	// Output: DEBUG
 }
+
+// A controller logs to standard error and, given --log-server, forwards
+// to a log server too, at the level its -v/-q flags ask for.
+func ExampleTee() {
+	app := &cli.App{
+		Name:                   "ctl_lda",
+		UseShortOptionHandling: true,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "log-server", Usage: "forward logs to this log server (HOST:PORT)"},
+		}, logfwd.VerbosityFlags()...),
+		Action: func(c *cli.Context) error {
+			level := logfwd.VerbosityLevel(c)
+			var h slog.Handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+			if addr := c.String("log-server"); addr != "" {
+				fwd, err := logfwd.NewForwarder(addr, logfwd.ForwarderOptions{Source: "ctl_lda", Level: level})
+				if err != nil {
+					return err
+				}
+				defer func() {
+					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+					defer cancel()
+					fwd.Shutdown(ctx) // deliver what is queued, but do not hang on exit
+				}()
+				h = logfwd.Tee(h, fwd)
+			}
+			log := slog.New(h)
+			log.Warn("controller started")
+			return nil
+		},
+	}
+	app.Run([]string{"ctl_lda", "-v", "--log-server", "127.0.0.1:1066"})
+}
