@@ -1,0 +1,42 @@
+// Package sipycotest runs real SiPyCo (the Python library behind ARTIQ)
+// against sigoco in optional integration tests. It is used only from the
+// tests of rpc, syncstruct, logfwd and rpctool.
+//
+// # Setting up SiPyCo
+//
+// The tests need a python3 with numpy that can import sipyco. None of it is
+// required in CI: without it every test that calls [Python] is skipped and
+// says why. On Debian 12:
+//
+//	apt-get install -y python3-numpy
+//	git clone https://github.com/m-labs/sipyco /work/sipyco-src   # any checkout
+//	export SIGOCO_SIPYCO_PATH=/work/sipyco-src   # not needed for that path
+//
+// [Python] looks for SiPyCo on PYTHONPATH=$SIGOCO_SIPYCO_PATH when that is
+// set (and only there), else in /work/sipyco-src when that directory
+// exists, else in python3's own packages; it tries $SIGOCO_PYTHON, python3
+// on PATH and /usr/bin/python3, in that order. `go test -short` skips.
+//
+// # Scripts
+//
+// The Python programs in scripts/ are sigoco's, written against SiPyCo's
+// public API; they mirror the programs that produced the recordings in
+// shared/sipyco-wire (see its README). Each script's docstring is its
+// manual: arguments, stdout format, exit status. Servers print
+// "ready PORT HOST" once listening and run until their stdin reaches EOF,
+// so a Python peer never outlives the test that started it. Results are
+// JSON, one object per stdout line; diagnostics go to stderr.
+//
+// SiPyCo since m-labs/sipyco f465349 needs numpy 1.25 (numpy.dtypes) while
+// Debian 12 ships 1.24; scripts/sipycotest_compat.py adds that one alias
+// on older numpy before SiPyCo is imported. No SiPyCo code is changed.
+//
+// # Concurrency
+//
+// An [Env] is a plain value, safe to copy and to use from parallel tests.
+// A [Proc] belongs to the test that started it: its methods may be called
+// from that test's goroutine (or one goroutine at a time); it is stopped by
+// t.Cleanup, which closes its stdin, waits a grace period, kills it if it
+// is still running and waits for it, so neither processes nor goroutines
+// outlive the test.
+package sipycotest

@@ -1,0 +1,409 @@
+package sipycotest
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sigoco/sigoco/internal/leakcheck"
+	"github.com/sigoco/sigoco/internal/testcert"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
+
+// described mirrors sipycotest_common.describe.
+type described struct {
+	Type  string `json:"type"`
+	Repr  string `json:"repr"`
+	JSON  any    `json:"json"`
+	PYON  string `json:"pyon"`
+	DType string `json:"dtype"`
+}
+
+type rpcSummary struct {
+	Client         string            `json:"client"`
+	Targets        []string          `json:"targets"`
+	Description    string            `json:"description"`
+	SelectedTarget string            `json:"selected_target"`
+	Signatures     map[string]string `json:"signatures"`
+	Steps          []string          `json:"steps"`
+	FailedSteps    []string          `json:"failed_steps"`
+	Results        map[string]struct {
+		Call      string     `json:"call"`
+		OK        bool       `json:"ok"`
+		Pass      bool       `json:"pass"`
+		Ret       *described `json:"ret"`
+		Exception *struct {
+			Class     string   `json:"class"`
+			Message   string   `json:"message"`
+			Traceback []string `json:"traceback"`
+			Remote    bool     `json:"remote"`
+		} `json:"exception"`
+	} `json:"results"`
+}
+
+func TestRPCPythonToPython(t *testing.T) {
+	env := Python(t)
+	t.Logf("SiPyCo in %s (%s)", env.SiPyCo, env.Versions)
+	srv := env.Serve(t, RPCServer)
+	for _, client := range []string{"sync", "async", "besteffort"} {
+		t.Run(client, func(t *testing.T) {
+			var out rpcSummary
+			env.RunJSON(t, &out, RPCClient, srv.Host, srv.PortArg(), "lda", "--client", client)
+			if len(out.FailedSteps) > 0 {
+				t.Errorf("failed steps %v against SiPyCo's own server", out.FailedSteps)
+			}
+			if len(out.Steps) < 50 || out.Client != client {
+				t.Errorf("client %q ran %d steps: %v", out.Client, len(out.Steps), out.Steps)
+			}
+			r := out.Results
+			if got := r["add_kw"].Ret; got == nil || got.Repr != "9" || got.Type != "int" {
+				t.Errorf("add(1, b=2, scale=3) = %+v, want int 9", got)
+			}
+			if e := r["fail"].Exception; e == nil || e.Class != "ValueError" || !e.Remote || len(e.Traceback) == 0 {
+				t.Errorf("fail() raised %+v", e)
+			}
+			if e := r["fail_custom"].Exception; e == nil || e.Class != "GenericRemoteException" ||
+				!strings.HasSuffix(e.Message, "DeviceError: device not responding") {
+				t.Errorf("fail_custom() raised %+v", e)
+			}
+			if e := r["no_such_method"].Exception; e == nil || e.Remote {
+				t.Errorf("no_such_method() raised %+v, want a local AttributeError", e)
+			}
+			if got := r["echo:ndarray_f8_2x2"].Ret; got == nil || got.Type != "numpy.ndarray" || got.DType != "<f8" {
+				t.Errorf("echo(ndarray) = %+v", got)
+			}
+			if client == "besteffort" {
+				return // BestEffortClient offers neither get_rpc_id nor get_rpc_method_list
+			}
+			if !slices.Equal(out.Targets, []string{"aux", "lda"}) || out.Description != "transcript server" ||
+				out.SelectedTarget != "lda" {
+				t.Errorf("identification: %v %q %q", out.Targets, out.Description, out.SelectedTarget)
+			}
+		})
+	}
+}
+
+// The scripts' server answers as the recorded one did.
+func TestRPCServerMatchesRecording(t *testing.T) {
+	env := Python(t)
+	rec := recording(t, "sipyco_pc_rpc.jsonl")
+	srv := env.Serve(t, RPCServer)
+	var out rpcSummary
+	env.RunJSON(t, &out, RPCClient, srv.Host, srv.PortArg(), "lda", "--only", "get_rpc_method_list,echo")
+	if want := "(self, a, b=1, *, scale=1)"; out.Signatures["add"] != want {
+		t.Errorf("add signature %q, want %q", out.Signatures["add"], want)
+	}
+	for step, request := range map[string]string{
+		"get_rpc_method_list": `"get_rpc_method_list"`,
+		"echo:recorded":       `"name":"echo","args":{"__jsonclass__":["tuple",[[[1,`,
+	} {
+		var want string // the recorded reply's "ret", as PYON text
+		for i, c := range rec {
+			if c.Dir == "client" && strings.Contains(c.Data, request) {
+				reply := strings.TrimSuffix(rec[i+1].Data, "\n")
+				if !strings.HasPrefix(reply, `{"status":"ok","ret":`) {
+					t.Fatalf("recorded reply %q", reply)
+				}
+				want = strings.TrimSuffix(strings.TrimPrefix(reply, `{"status":"ok","ret":`), "}")
+			}
+		}
+		res := out.Results[step]
+		if want == "" || res.Ret == nil {
+			t.Fatalf("%s: recorded %q, got %+v", step, want, res)
+		}
+		if res.Ret.PYON != want {
+			t.Errorf("%s returned\n%s\nrecorded\n%s", step, res.Ret.PYON, want)
+		}
+	}
+}
+
+func TestRPCTerminate(t *testing.T) {
+	env := Python(t)
+	srv := env.Serve(t, RPCServer, "--targets", "lda")
+	var out rpcSummary
+	env.RunJSON(t, &out, RPCClient, srv.Host, srv.PortArg(), "-", "--only", "add", "--terminate")
+	if !slices.Equal(out.Steps, []string{"add", "terminate"}) || len(out.FailedSteps) > 0 {
+		t.Errorf("steps %v, failed %v", out.Steps, out.FailedSteps)
+	}
+	r := srv.Wait(t)
+	if r.Err != nil || !strings.Contains(r.Stdout, "terminated") {
+		t.Errorf("server after terminate(): %s", r)
+	}
+}
+
+func TestRPCTLS(t *testing.T) {
+	env := Python(t)
+	server, client := testcert.New(t, "server"), testcert.New(t, "client")
+	srv := env.Serve(t, RPCServer, "--ssl", server.CertFile, server.KeyFile, client.CertFile)
+	var out rpcSummary
+	env.RunJSON(t, &out, RPCClient, srv.Host, srv.PortArg(), "lda", "--only", "add,fail",
+		"--ssl", client.CertFile, client.KeyFile, server.CertFile)
+	if len(out.Steps) != 2 || len(out.FailedSteps) > 0 {
+		t.Errorf("over TLS: steps %v, failed %v", out.Steps, out.FailedSteps)
+	}
+	// Without TLS the handshake fails, and the client says so.
+	if r := env.Run(t, RPCClient, srv.Host, srv.PortArg(), "lda", "--timeout", "2"); r.Err == nil {
+		t.Errorf("plain client against TLS server succeeded: %s", r)
+	}
+}
+
+func TestRPCTool(t *testing.T) {
+	env := Python(t)
+	srv := env.Serve(t, RPCServer, "--targets", "lda,aux,probe")
+	for _, tc := range []struct {
+		args []string
+		want []string // substrings of stdout
+		code int
+	}{
+		{[]string{"list-targets"}, []string{"Target(s):   aux, lda, probe", "Description: transcript server"}, 0},
+		{[]string{"list-methods", "-t", "lda"}, []string{"add(self, a, b=1, *, scale=1)\n    Return (a+b)*scale.",
+			"set_attenuation(self, db: 'float')", "terminate(self)"}, 0},
+		{[]string{"call", "-t", "lda", "add", "1", "2"}, []string{"3"}, 0},
+		{[]string{"call", "-t", "probe", "describe", "np.int32(7)"}, []string{"'type': 'numpy.int32'"}, 0},
+		{[]string{"call", "-t", "lda", "fail"}, nil, 1},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			r := env.RPCTool(t, append([]string{srv.Host, srv.PortArg()}, tc.args...)...)
+			if r.ExitCode != tc.code {
+				t.Fatalf("exit %d, want %d: %s", r.ExitCode, tc.code, r)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.Stdout, w) {
+					t.Errorf("stdout lacks %q: %s", w, r)
+				}
+			}
+		})
+	}
+}
+
+type syncEvent struct {
+	Event   string     `json:"event"`
+	Reason  string     `json:"reason"`
+	Mods    int        `json:"mods"`
+	Replica *described `json:"replica"`
+	PYON    string     `json:"pyon"`
+}
+
+const recordedFinal = `{"runs": {}, "counts": [42], "status": "done", "extra": 1.5}`
+
+func TestSyncPythonToPython(t *testing.T) {
+	env := Python(t)
+	pub := env.Serve(t, SyncPublisher)
+	sub := env.Start(t, SyncSubscriber, pub.Host, pub.PortArg(), "state", "--until", recordedFinal)
+	var ev syncEvent
+	sub.JSONLine(t, &ev)
+	if ev.Event != "init" || ev.Replica == nil || ev.Replica.PYON != `{"runs":{},"counts":[],"status":"idle"}` {
+		t.Fatalf("first event %+v", ev)
+	}
+	pub.Send(t, "mods")
+	pub.Expect(t, "ok mods")
+
+	var mods []string
+	for {
+		sub.JSONLine(t, &ev)
+		if ev.Event != "mod" {
+			break
+		}
+		mods = append(mods, ev.PYON)
+	}
+	if ev.Event != "done" || ev.Reason != "until" || ev.Mods != 15 {
+		t.Errorf("last event %+v", ev)
+	}
+	if r := sub.Wait(t); r.Err != nil {
+		t.Errorf("subscriber: %s", r)
+	}
+
+	// The same mods, in the same order, as in the recording.
+	var recorded []string
+	for _, c := range recording(t, "sipyco_sync_struct.jsonl") {
+		if c.Dir == "server" {
+			for _, l := range strings.Split(strings.TrimSpace(c.Data), "\n") {
+				if !strings.Contains(l, `"action":"init"`) {
+					recorded = append(recorded, l)
+				}
+			}
+		}
+	}
+	if !slices.Equal(mods, recorded) {
+		t.Errorf("mods\n%s\nrecorded\n%s", strings.Join(mods, "\n"), strings.Join(recorded, "\n"))
+	}
+
+	pub.Send(t, "dump state")
+	var dump described
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(pub.Expect(t, "dump "), "dump ")), &dump); err != nil {
+		t.Fatal(err)
+	}
+	if dump.PYON != ev.Replica.PYON {
+		t.Errorf("publisher holds %s, subscriber %s", dump.PYON, ev.Replica.PYON)
+	}
+}
+
+func TestSyncCommands(t *testing.T) {
+	env := Python(t)
+	pub := env.Serve(t, SyncPublisher)
+	for _, tc := range []struct{ cmd, reply string }{
+		{`mod other {"action":"append","path":[],"x":{"__jsonclass__":["tuple",[[1,2]]]}}`, "ok mod"},
+		{"burst other 3", "ok burst"},
+		{`mod other {"action":"pop","path":[],"i":1}`, "ok mod"},
+		{`update state {"status":"x"}`, "ok update"},
+		{"nonsense", "error nonsense: ValueError: unknown command"},
+		{`mod nowhere {}`, "error mod: KeyError: 'nowhere'"},
+	} {
+		pub.Send(t, tc.cmd)
+		if got := pub.Line(t); got != tc.reply {
+			t.Errorf("%s: got %q, want %q", tc.cmd, got, tc.reply)
+		}
+	}
+	var ev syncEvent
+	env.RunJSON(t, &ev, SyncSubscriber, pub.Host, pub.PortArg(), "other", "--mods", "0")
+	if ev.Reason != "mods" || ev.Replica.PYON != `[{"__jsonclass__":["tuple",[[1,2]]]},1,2]` {
+		t.Errorf("other: %+v %+v", ev, ev.Replica)
+	}
+	env.RunJSON(t, &ev, SyncSubscriber, pub.Host, pub.PortArg(), "state", "--until", `{"status":"x"}`)
+	if ev.Reason != "until" || ev.Mods != 0 {
+		t.Errorf("state: %+v", ev)
+	}
+}
+
+func TestSyncPublisherGone(t *testing.T) {
+	env := Python(t)
+	pub := env.Serve(t, SyncPublisher)
+	sub := env.Start(t, SyncSubscriber, pub.Host, pub.PortArg(), "state")
+	sub.Expect(t, `{"event": "init"`)
+	if r := pub.Stop(); r.Err != nil {
+		t.Errorf("publisher: %s", r)
+	}
+	r := sub.Wait(t)
+	var ev syncEvent
+	r.JSON(t, &ev)
+	if r.Err != nil || ev.Reason != "disconnected" {
+		t.Errorf("subscriber after the publisher stopped: %+v, %s", ev, r)
+	}
+}
+
+type logRecord struct {
+	Source    *string `json:"source"`
+	Name      string  `json:"name"`
+	Level     int     `json:"level"`
+	LevelName string  `json:"levelname"`
+	Message   string  `json:"message"`
+	Forwarded bool    `json:"forwarded"`
+}
+
+func TestLogPythonToPython(t *testing.T) {
+	env := Python(t)
+	srv := env.Serve(t, LogServer)
+	var done struct {
+		Event   string   `json:"event"`
+		Sent    []string `json:"sent"`
+		Drained bool     `json:"drained"`
+	}
+	env.RunJSON(t, &done, LogForwarder, srv.Host, srv.PortArg())
+	if !done.Drained || len(done.Sent) != 4 {
+		t.Fatalf("forwarder: %+v", done)
+	}
+	// The forwarder sent the recorded bytes.
+	var recorded string
+	for _, c := range recording(t, "sipyco_logging.jsonl") {
+		recorded += c.Data
+	}
+	if got := "ARTIQ logging\n" + strings.Join(done.Sent, "\n") + "\n"; got != recorded {
+		t.Errorf("sent %q, recorded %q", got, recorded)
+	}
+	want := []struct {
+		level   int
+		message string
+	}{{20, "attenuation set to 5.5 dB"}, {30, "temperature high: 71 C"},
+		{40, "first line\nsecond line\nthird line"}, {10, "debug: colon: inside"}}
+	for _, w := range want {
+		var rec logRecord
+		srv.JSONLine(t, &rec)
+		if rec.Source == nil || *rec.Source != "ctl_lda" || rec.Name != "lda.driver" ||
+			rec.Level != w.level || rec.Message != w.message || !rec.Forwarded {
+			t.Errorf("record %+v, want level %d %q from ctl_lda lda.driver", rec, w.level, w.message)
+		}
+	}
+}
+
+func TestLogForwarderStdin(t *testing.T) {
+	env := Python(t)
+	srv := env.Serve(t, LogServer)
+	fwd := env.Start(t, LogForwarder, srv.Host, srv.PortArg(), "--source", "ctl_x", "--logger", "x",
+		"--record", "TRACE:tr: a")
+	var queued struct {
+		Lines []string `json:"lines"`
+	}
+	fwd.JSONLine(t, &queued)
+	fwd.Send(t, `["CRITICAL", "two\nlines"]`)
+	fwd.JSONLine(t, &queued)
+	if !slices.Equal(queued.Lines, []string{"ctl_x:CRITICAL<2>:x:two\nlines"}) {
+		t.Errorf("queued %q", queued.Lines)
+	}
+	for _, want := range []logRecord{{Name: "x", Level: 5, LevelName: "TRACE", Message: "tr: a"},
+		{Name: "x", Level: 50, LevelName: "CRITICAL", Message: "two\nlines"}} {
+		var rec logRecord
+		srv.JSONLine(t, &rec)
+		if rec.Source == nil || *rec.Source != "ctl_x" || rec.Name != want.Name || rec.Level != want.Level ||
+			rec.LevelName != want.LevelName || rec.Message != want.Message {
+			t.Errorf("record %+v, want %+v", rec, want)
+		}
+	}
+	if r := fwd.Stop(); r.Err != nil {
+		t.Errorf("forwarder: %s", r)
+	}
+}
+
+// The skip message names the fix and what was tried; this runs whether or
+// not SiPyCo is installed.
+func TestSkipReason(t *testing.T) {
+	dir := t.TempDir()
+	if err := writeScripts(dir); err != nil {
+		t.Fatal(err)
+	}
+	res := probe(context.Background(), dir, filepath.Join(dir, "nonexistent"))
+	if res.reason == "" {
+		t.Skip("sipyco is installed in python3's own packages, so no path makes the probe fail")
+	}
+	if !strings.HasPrefix(res.reason, skipHint+"; tried with PYTHONPATH=") || !strings.Contains(res.reason, "nonexistent") {
+		t.Errorf("skip reason %q", res.reason)
+	}
+}
+
+type chunk struct {
+	Dir  string `json:"dir"`
+	Data string `json:"data"`
+}
+
+// recording reads a file of shared/sipyco-wire, skipping the test if the
+// shared directory is not beside the work tree.
+func recording(t *testing.T, name string) []chunk {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", "..", "shared", "sipyco-wire", name))
+	if os.IsNotExist(err) {
+		t.Skipf("skipping: recording %s not found beside the work tree", name)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []chunk
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var c chunk
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
