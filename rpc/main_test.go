@@ -82,11 +82,16 @@ type testServer struct {
 
 func startServer(t testing.TB, tr transport, targets map[string]any, opts ServerOptions) *testServer {
 	t.Helper()
+	return startServerAt(t, "127.0.0.1:0", tr, targets, opts)
+}
+
+func startServerAt(t testing.TB, addr string, tr transport, targets map[string]any, opts ServerOptions) *testServer {
+	t.Helper()
 	srv, err := NewServer(targets, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
