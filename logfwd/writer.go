@@ -160,28 +160,15 @@ func (c *core) handshake(conn *wire.Conn) (int, error) {
 
 // session sends until the connection fails or the forwarder closes. Held
 // records go first; every record written joins them until acknowledged.
+// However the session ends, the acknowledgements that arrived are applied
+// before it returns, so the next connection resends only what the server
+// has not handled.
 func (c *core) session(conn *wire.Conn, maxRec int, held *unacked) error {
 	native := c.opts.Format == FormatNative
 	var acked atomic.Uint64
 	readerDone := make(chan error, 1)
 	go func() { readerDone <- c.readLoop(conn, &acked) }()
-	defer func() {
-		conn.Close()
-		if readerDone != nil {
-			<-readerDone
-		}
-	}()
 
-	if held.n > 0 {
-		if err := c.write(conn, held.buf[held.off:]); err != nil {
-			return err
-		}
-		if !native {
-			c.delivered.Add(uint64(held.n))
-			c.settle(uint64(held.n))
-			held.reset()
-		}
-	}
 	var ackBase uint64
 	applyAcks := func() {
 		if a := acked.Load(); a > ackBase {
@@ -192,52 +179,70 @@ func (c *core) session(conn *wire.Conn, maxRec int, held *unacked) error {
 			c.settle(uint64(k))
 		}
 	}
-	for {
-		applyAcks()
-		if held.n < c.opts.QueueSize && held.size() < c.opts.QueueBytes {
-			if batch, n := c.take(); n > 0 {
-				start := len(held.buf)
-				if native && maxRec < c.opts.MaxRecordSize {
-					held.buf, n = c.appendFitting(held.buf, batch, maxRec)
-				} else {
-					held.buf = append(held.buf, batch...)
-				}
-				held.n += n
-				c.giveBack(batch)
-				if err := c.write(conn, held.buf[start:]); err != nil {
-					return err
-				}
-				if !native {
-					c.delivered.Add(uint64(held.n))
-					c.settle(uint64(held.n))
-					held.reset()
-				}
-				continue
-			}
-		}
-		select {
-		case <-c.wake:
-		case err := <-readerDone:
-			readerDone = nil
-			if err == nil {
-				err = io.EOF
-			}
-			var rej *rejectedError
-			if errors.As(err, &rej) && native {
-				// The server handled the records before the one it
-				// rejected: drop that one rather than resend it forever.
-				applyAcks()
-				if held.n > 0 {
-					held.trim(1)
-					c.drop(1)
-					c.settle(1)
-				}
-			}
-			return err
-		case <-c.life.Done():
-			return ErrClosed
+	written := func() { // SiPyCo: no acknowledgements, written is done
+		if !native {
+			c.delivered.Add(uint64(held.n))
+			c.settle(uint64(held.n))
+			held.reset()
 		}
 	}
+	var readerErr error
+	readerEnded := false
+	pump := func() error {
+		if held.n > 0 {
+			if err := c.write(conn, held.buf[held.off:]); err != nil {
+				return err
+			}
+			written()
+		}
+		for {
+			applyAcks()
+			if held.n < c.opts.QueueSize && held.size() < c.opts.QueueBytes {
+				if batch, n := c.take(); n > 0 {
+					start := len(held.buf)
+					if native && maxRec < c.opts.MaxRecordSize {
+						held.buf, n = c.appendFitting(held.buf, batch, maxRec)
+					} else {
+						held.buf = append(held.buf, batch...)
+					}
+					held.n += n
+					c.giveBack(batch)
+					if err := c.write(conn, held.buf[start:]); err != nil {
+						return err
+					}
+					written()
+					continue
+				}
+			}
+			select {
+			case <-c.wake:
+			case readerErr = <-readerDone:
+				readerEnded = true
+				if readerErr == nil {
+					return io.EOF
+				}
+				return readerErr
+			case <-c.life.Done():
+				return ErrClosed
+			}
+		}
+	}
+	err := pump()
+	conn.Close()
+	if !readerEnded {
+		readerErr = <-readerDone
+	}
+	applyAcks()
+	var rej *rejectedError
+	if errors.As(readerErr, &rej) && held.n > 0 {
+		// The server handled the records before the one it refused:
+		// drop that one rather than resend it forever.
+		held.trim(1)
+		c.drop(1)
+		c.settle(1)
+		err = rej
+	}
+	return err
 }
 
 // appendFitting appends the frames of batch that the server accepts and
