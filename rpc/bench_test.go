@@ -13,7 +13,7 @@ import (
 
 type benchTarget struct{}
 
-func (benchTarget) Add(a, b int) int         { return a + b }
+func (benchTarget) Add(a, b int) int       { return a + b }
 func (benchTarget) Echo(x []int64) []int64 { return x }
 
 func benchClient(b *testing.B, opts ServerOptions) *Client {
@@ -148,4 +148,3 @@ func BenchmarkNetRPCCall(b *testing.B) {
 	ln.Close()
 	<-done
 }
-
