@@ -31,6 +31,29 @@
 // Debian 12 ships 1.24; scripts/sipycotest_compat.py adds that one alias
 // on older numpy before SiPyCo is imported. No SiPyCo code is changed.
 //
+// # Use
+//
+// A Python client against a Go server (one-shot script, JSON summary):
+//
+//	env := sipycotest.Python(t) // skips, saying why, when SiPyCo is missing
+//	var out struct{ FailedSteps []string `json:"failed_steps"` }
+//	env.RunJSON(t, &out, sipycotest.RPCClient, "127.0.0.1", port, "lda", "--client", "async")
+//
+// A Go client against a Python server (stopped by t.Cleanup):
+//
+//	srv := env.Serve(t, sipycotest.RPCServer) // srv.Addr is "127.0.0.1:PORT"
+//	pub := env.Serve(t, sipycotest.SyncPublisher)
+//	pub.Send(t, "mods")
+//	pub.Expect(t, "ok mods")
+//
+// A long-running Python client whose events the test reads line by line:
+//
+//	sub := env.Start(t, sipycotest.SyncSubscriber, host, port, "state", "--until", want)
+//	sub.Expect(t, `{"event": "init"`)
+//	// ... change the Go publisher ...
+//	var done struct{ Reason string `json:"reason"` }
+//	sub.Wait(t).JSON(t, &done)
+//
 // # Concurrency
 //
 // An [Env] is a plain value, safe to copy and to use from parallel tests.

@@ -407,3 +407,38 @@ func recording(t *testing.T, name string) []chunk {
 	}
 	return out
 }
+
+func TestProcLifecycle(t *testing.T) {
+	env := Python(t)
+	t.Run("stop", func(t *testing.T) {
+		p := env.Serve(t, RPCServer)
+		if p.Host != "127.0.0.1" || p.Port <= 0 || p.Addr != "127.0.0.1:"+p.PortArg() {
+			t.Errorf("ready: host %q port %d addr %q", p.Host, p.Port, p.Addr)
+		}
+		r := p.Stop()
+		if r.Err != nil || r.ExitCode != 0 || strings.TrimSpace(r.Stdout) != "stdin closed" {
+			t.Errorf("stop: %s", r)
+		}
+		if again := p.Stop(); again.Stdout != r.Stdout || again.ExitCode != r.ExitCode {
+			t.Errorf("second Stop: %s", again)
+		}
+	})
+	t.Run("kill", func(t *testing.T) {
+		p := env.Serve(t, SyncPublisher)
+		if r := p.Kill(); r.ExitCode != -1 || r.Err == nil {
+			t.Errorf("kill: exit %d, %v", r.ExitCode, r.Err)
+		}
+	})
+	t.Run("bad arguments", func(t *testing.T) {
+		r := env.Start(t, RPCServer, "--targets", "bogus").Wait(t)
+		if r.ExitCode != 2 || !strings.Contains(r.Stderr, "unknown target kind 'bogus'") {
+			t.Errorf("bad target: %s", r)
+		}
+	})
+	t.Run("run", func(t *testing.T) {
+		r := env.Run(t, RPCClient, "127.0.0.1", "1", "lda", "--timeout", "2")
+		if r.ExitCode != 1 || !strings.Contains(r.Stderr, "ConnectionRefusedError") {
+			t.Errorf("client without a server: %s", r)
+		}
+	})
+}

@@ -172,8 +172,11 @@ def call_text(method, args, kwargs):
 
 
 def outcome(name, method, args, kwargs, check, expected, ok, value):
-    r = {"call": call_text(method, args, kwargs), "ok": ok,
-         "pass": bool(check(ok, value))}
+    try:
+        passed = bool(check(ok, value))
+    except Exception:  # e.g. a method list of the wrong shape
+        passed = False
+    r = {"call": call_text(method, args, kwargs), "ok": ok, "pass": passed}
     if ok:
         r["ret"] = common.describe(value)
         if name.startswith("echo:"):
@@ -194,12 +197,15 @@ def summary(kind, rpc_id, selected, results, order):
         out["targets"], out["description"] = rpc_id[0], rpc_id[1]
     ml = results.get("get_rpc_method_list")
     if ml is not None and ml["ok"] and formatargspec is not None:
-        doc = pyon.decode(ml["ret"]["pyon"])
-        for m, (argspec, _) in doc.get("methods", {}).items():
+        try:
+            methods = pyon.decode(ml["ret"]["pyon"]).get("methods", {})
+        except Exception:
+            methods = {}
+        for m, entry in methods.items():
             try:
-                out["signatures"][m] = signature(argspec)
+                out["signatures"][m] = signature(entry[0])
             except Exception as e:
-                out["signatures"][m] = "unformattable: {}".format(e)
+                out["signatures"][m] = "unformattable: {!r}".format(e)
     return out
 
 
