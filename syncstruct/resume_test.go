@@ -13,6 +13,7 @@ type recorder struct {
 	syncs       []SyncInfo
 	resyncs     []SyncInfo
 	disconnects int
+	errs        []error // disconnect errors
 }
 
 func (r *recorder) opts() SubscriberOptions {
@@ -32,9 +33,10 @@ func (r *recorder) opts() SubscriberOptions {
 			r.resyncs = append(r.resyncs, i)
 			r.mu.Unlock()
 		},
-		OnDisconnect: func(error) {
+		OnDisconnect: func(err error) {
 			r.mu.Lock()
 			r.disconnects++
+			r.errs = append(r.errs, err)
 			r.mu.Unlock()
 		},
 	}

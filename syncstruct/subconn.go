@@ -232,6 +232,7 @@ func (c *subConn) startSync() error {
 	m := &c.msg
 	if m.HeartbeatMS > 0 {
 		c.timeout = 3 * time.Duration(m.HeartbeatMS) * time.Millisecond
+		c.lastDL = time.Time{} // apply the new timeout at the next read
 		c.startPinger(time.Duration(m.HeartbeatMS) * time.Millisecond)
 	}
 	c.inSync = true
