@@ -283,12 +283,14 @@ func TestBadInputFromPublisher(t *testing.T) {
 		c.Write(frame(&control{T: msgSynced, Seq: seq}))
 	}
 	tests := []struct {
-		name string
-		bad  func(c *wire.Conn)
+		name   string
+		bad    func(c *wire.Conn)
 		want   string // in the error
 		broken bool   // the replica cannot be trusted: the next connection must ask for a snapshot
 	}{
-		{"malformed mod", func(c *wire.Conn) { c.Write(wire.AppendFrame(nil, []byte{0x81, 0xa6, 'a', 'c', 't', 'i', 'o', 'n', 0x01})) }, "bad message", false},
+		{"malformed mod", func(c *wire.Conn) {
+			c.Write(wire.AppendFrame(nil, []byte{0x81, 0xa6, 'a', 'c', 't', 'i', 'o', 'n', 0x01}))
+		}, "bad message", false},
 		{"unknown action", func(c *wire.Conn) {
 			e := mpEncPool.Get().(*mpEnc)
 			b, _ := e.appendFramed(nil, func(enc *msgpack.Encoder) error {
@@ -308,7 +310,9 @@ func TestBadInputFromPublisher(t *testing.T) {
 		{"mod that does not apply", func(c *wire.Conn) {
 			c.Write(mod(&Mod{Action: ActAppend, Path: []any{"x"}, X: int64(1), Seq: 11}))
 		}, "out of step", true},
-		{"gap", func(c *wire.Conn) { c.Write(mod(&Mod{Action: ActSetItem, Path: []any{}, Key: "k", Value: int64(1), Seq: 13})) }, "gap", true},
+		{"gap", func(c *wire.Conn) {
+			c.Write(mod(&Mod{Action: ActSetItem, Path: []any{}, Key: "k", Value: int64(1), Seq: 13}))
+		}, "gap", true},
 		{"unknown message", func(c *wire.Conn) { c.Write(frame(&control{T: "frobnicate"})) }, "unexpected", false},
 		{"silence", func(c *wire.Conn) {}, "heartbeat", false},
 		{"huge frame", func(c *wire.Conn) { c.Write([]byte{0x7f, 0, 0, 0}) }, "exceeds the limit", false},
