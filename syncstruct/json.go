@@ -1,6 +1,7 @@
 package syncstruct
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -22,6 +23,9 @@ type jsonBuf struct {
 	b   []byte
 	w   io.Writer
 	err error
+
+	scratch bytes.Buffer
+	enc     *json.Encoder // writes single strings into scratch, without HTML escaping
 }
 
 const jsonFlushAt = 32 << 10
@@ -42,8 +46,13 @@ func (j *jsonBuf) flush() error {
 }
 
 func (j *jsonBuf) str(s string) {
-	b, _ := json.Marshal(s) // cannot fail for a string
-	j.b = append(j.b, b...)
+	if j.enc == nil {
+		j.enc = json.NewEncoder(&j.scratch)
+		j.enc.SetEscapeHTML(false) // "<f8" stays "<f8"
+	}
+	j.scratch.Reset()
+	j.enc.Encode(s) // cannot fail for a string
+	j.b = append(j.b, bytes.TrimSuffix(j.scratch.Bytes(), []byte("\n"))...)
 }
 
 func (j *jsonBuf) class(name string) {

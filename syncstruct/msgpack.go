@@ -279,7 +279,7 @@ func decodeMap(d *msgpack.Decoder, n, depth int) (any, error) {
 			return nil, fmt.Errorf("%w: dict key of type %s", ErrBadMessage, typeName(k))
 		}
 		if items == nil {
-			items = dictFromMap(m, n-len(m))
+			items = dictFromMap(m, min(n-len(m), preallocLimit))
 		}
 		if i := dictIndex(items, k); i >= 0 {
 			items[i].Value = v
