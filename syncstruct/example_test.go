@@ -1,0 +1,72 @@
+package syncstruct_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/sigoco/sigoco/syncstruct"
+)
+
+// A controller publishes its state; a dashboard keeps a live replica.
+func Example() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	// Publisher side.
+	state, _ := syncstruct.NewNotifier(map[string]any{"attenuation": 0.0, "last": []any{}}, syncstruct.NotifierOptions{})
+	pub := syncstruct.NewPublisher(map[string]*syncstruct.Notifier{"state": state}, syncstruct.PublisherOptions{})
+	defer pub.Close()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	go pub.Serve(ctx, ln)
+
+	// Subscriber side.
+	changes := make(chan string, 16)
+	sub := syncstruct.NewSubscriber(ln.Addr().String(), "state", syncstruct.SubscriberOptions{
+		OnMod: []func(any, *syncstruct.Mod){func(tree any, m *syncstruct.Mod) {
+			changes <- fmt.Sprintf("%-7s %v -> %v", m.Action, m.Path, tree)
+		}},
+	})
+	defer sub.Close()
+	if err := sub.WaitSynced(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	state.Set("attenuation", 5.5)
+	state.At("last").Append(5.5)
+	for range 3 {
+		fmt.Println(<-changes)
+	}
+	// Output:
+	// init    [] -> map[attenuation:0 last:[]]
+	// setitem [] -> map[attenuation:5.5 last:[]]
+	// append  [last] -> map[attenuation:5.5 last:[5.5]]
+}
+
+// Apply is what a replica does with each mod.
+func ExampleApply() {
+	tree := any(map[string]any{"runs": map[string]any{}})
+	tree, _ = syncstruct.Apply(tree, &syncstruct.Mod{Action: syncstruct.ActSetItem, Path: []any{"runs"}, Key: "r1", Value: int64(0)})
+	_, err := syncstruct.Apply(tree, &syncstruct.Mod{Action: syncstruct.ActAppend, Path: []any{"runs"}, X: int64(1)})
+	fmt.Println(tree)
+	fmt.Println(err)
+	// Output:
+	// map[runs:map[r1:0]]
+	// syncstruct: wrong type: append to a dict (mod append path=[runs] seq=0)
+}
+
+// UpdateFrom sends only what changed, as deep in the tree as it changed.
+func ExampleUpdateFrom() {
+	n, _ := syncstruct.NewNotifier(map[string]any{
+		"runs": map[string]any{"r1": map[string]any{"step": 1, "status": "running"}},
+	}, syncstruct.NotifierOptions{})
+	seq := n.Seq()
+	syncstruct.UpdateFrom(n, map[string]any{
+		"runs": map[string]any{"r1": map[string]any{"step": 2, "status": "running"}},
+	})
+	fmt.Println(n.Seq()-seq, "mod")
+	// Output:
+	// 1 mod
+}
