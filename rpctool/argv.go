@@ -124,7 +124,8 @@ func reorderArgs(args []string, app *cli.App) ([]string, error) {
 		case !addrDone:
 			addr = append(addr, tok)
 			if len(addr) == 1 {
-				_, addrDone = splitAddr(tok)
+				_, ok := splitAddr(tok)
+				addrDone = ok || looksHostPort(tok)
 			} else {
 				addrDone = true
 			}
@@ -176,8 +177,8 @@ func joinAddr(words []string) (string, error) {
 		if a, ok := splitAddr(words[0]); ok {
 			return a, nil
 		}
-		if strings.Contains(words[0], ":") && !strings.Contains(words[0], "::") && strings.Count(words[0], ":") == 1 {
-			_, port, _ := strings.Cut(words[0], ":")
+		if looksHostPort(words[0]) {
+			port := words[0][strings.LastIndex(words[0], ":")+1:]
 			return "", usagef("invalid port %q in %q: want a number from 1 to 65535", port, words[0])
 		}
 		return "", usagef("missing PORT after HOST %q (give HOST PORT or HOST:PORT)", words[0])
@@ -190,6 +191,12 @@ func joinAddr(words []string) (string, error) {
 		return "", usagef("invalid PORT %q: want a number from 1 to 65535", words[1])
 	}
 	return net.JoinHostPort(host, words[1]), nil
+}
+
+// looksHostPort reports whether a word is meant as HOST:PORT, even with a
+// bad port: one colon (not an IPv6 address), or "[...]:".
+func looksHostPort(w string) bool {
+	return strings.Count(w, ":") == 1 || (strings.HasPrefix(w, "[") && strings.Contains(w, "]:"))
 }
 
 func validPort(s string) bool {

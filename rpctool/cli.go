@@ -56,7 +56,6 @@ func run(ctx context.Context, args []string, e env) int {
 	return exitCode(err)
 }
 
-
 func targetFlag() cli.Flag {
 	return &cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "`NAME` of the target (not needed when the server has only one)", EnvVars: []string{"RPCTOOL_TARGET"}}
 }

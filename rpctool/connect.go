@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sigoco/sigoco/rpc"
 )
@@ -93,7 +94,7 @@ func (t *tool) callMethod(ctx context.Context, c *rpc.Client, method string, a c
 	ctx, cancel := withTimeout(ctx, t.timeout, "calling "+method)
 	defer cancel()
 	v, err := c.Call(ctx, method, a.values(func(m map[string]any) any { return rpc.Kwargs(m) })...)
-	return v, ctxErr(ctx, err)
+	return v, timeoutErr(ctxErr(ctx, err), t.timeout, "calling "+method)
 }
 
 // listMethods fetches the target's methods within --timeout.
@@ -101,5 +102,15 @@ func (t *tool) methodList(ctx context.Context, c *rpc.Client) (*rpc.TargetInfo, 
 	ctx, cancel := withTimeout(ctx, t.timeout, "listing methods")
 	defer cancel()
 	info, err := c.ListMethods(ctx)
-	return info, ctxErr(ctx, err)
+	return info, timeoutErr(ctxErr(ctx, err), t.timeout, "listing methods")
+}
+
+// timeoutErr names our time limit when the server reports that the
+// deadline we sent it passed (it may notice before our own timer fires).
+func timeoutErr(err error, d time.Duration, what string) error {
+	var te *timeoutError
+	if d > 0 && errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &te) {
+		return &timeoutError{what: what, d: d}
+	}
+	return err
 }

@@ -67,8 +67,9 @@ func (a *attenuator) Fail() error { return errors.New("device not responding") }
 func (a *attenuator) Crash() { panic("driver bug") }
 
 func (a *attenuator) Block(ctx context.Context) error {
-	if a.entered != nil {
-		a.entered <- struct{}{}
+	select {
+	case a.entered <- struct{}{}:
+	default: // nobody is waiting for it
 	}
 	<-ctx.Done()
 	return ctx.Err()
