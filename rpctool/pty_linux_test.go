@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// openPTY opens a pseudo-terminal pair with an 80x24 window.
+func openPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals: %v", err)
+	}
+	var unlock int32
+	if err := ioctl(m, syscall.TIOCSPTLCK, unsafe.Pointer(&unlock)); err != nil {
+		m.Close()
+		t.Skipf("unlockpt: %v", err)
+	}
+	var n uint32
+	if err := ioctl(m, syscall.TIOCGPTN, unsafe.Pointer(&n)); err != nil {
+		m.Close()
+		t.Skipf("ptsname: %v", err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		m.Close()
+		t.Skipf("open slave: %v", err)
+	}
+	ws := struct{ Row, Col, X, Y uint16 }{24, 80, 0, 0}
+	if err := ioctl(s, syscall.TIOCSWINSZ, unsafe.Pointer(&ws)); err != nil {
+		t.Fatal(err)
+	}
+	return m, s
+}
+
+// terminal drives a program through the master side of a pty.
+type terminal struct {
+	t      *testing.T
+	master *os.File
+	mu     sync.Mutex
+	out    bytes.Buffer
+	seen   int // output before this offset was matched already
+	more   chan struct{}
+	done   chan struct{}
+}
+
+func newTerminal(t *testing.T, master *os.File) *terminal {
+	term := &terminal{t: t, master: master, more: make(chan struct{}, 1), done: make(chan struct{})}
+	go func() {
+		defer close(term.done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			term.mu.Lock()
+			term.out.Write(buf[:n])
+			term.mu.Unlock()
+			select {
+			case term.more <- struct{}{}:
+			default:
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return term
+}
+
+func (term *terminal) send(s string) {
+	term.t.Helper()
+	if _, err := term.master.Write([]byte(s)); err != nil {
+		term.t.Fatal(err)
+	}
+}
+
+// expect waits until s appears in the output after what was matched so
+// far. The time limit only guards against a hang.
+func (term *terminal) expect(s string) {
+	term.t.Helper()
+	limit := time.After(10 * time.Second)
+	for {
+		term.mu.Lock()
+		rest := term.out.String()[term.seen:]
+		if i := strings.Index(rest, s); i >= 0 {
+			term.seen += i + len(s)
+			term.mu.Unlock()
+			return
+		}
+		term.mu.Unlock()
+		select {
+		case <-term.more:
+		case <-limit:
+			term.t.Fatalf("timed out waiting for %q; output after the last match:\n%q", s, rest)
+		}
+	}
+}
+
+func TestInteractiveTerminal(t *testing.T) {
+	ts := startServer(t, serverOpts{})
+	master, slave := openPTY(t)
+	term := newTerminal(t, master)
+	state := t.TempDir()
+	sigs := &fakeSignals{}
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(t.Context(), []string{"rpctool", ts.addr}, env{
+			stdin: slave, stdout: slave, stderr: &stderr, signals: sigs,
+			getenv: func(k string) string {
+				if k == "XDG_STATE_HOME" {
+					return state
+				}
+				return ""
+			},
+		})
+	}()
+	prompt := ts.addr + " (dev)> "
+	term.expect(prompt)
+
+	term.send("add(1, 2)\r")
+	term.expect("\x1b[36m3\x1b[0m") // a number, coloured on a terminal
+	term.expect(prompt)
+
+	term.send("ad\t") // the only completion: "add "
+	term.expect("add ")
+	term.send("3 4\r")
+	term.expect("7")
+	term.expect(prompt)
+
+	term.send("\x1b[A") // Up: the previous line
+	term.expect("add 3 4")
+	term.send("\r")
+	term.expect("7")
+	term.expect(prompt)
+
+	// Backspace, Home, End, Left; Ctrl-A/E
+	term.send("add 1 9\x7f2\x1b[H\x1b[F\x01\x05\r")
+	term.expect("3")
+	term.expect(prompt)
+	term.send("echo 'ac'\x1b[D\x1b[Db\r")
+	term.expect("'abc'")
+	term.expect(prompt)
+
+	// Ctrl-C abandons the line.
+	term.send("add 1\x03")
+	term.expect("^C")
+	term.expect(prompt)
+
+	// Several completions: listed.
+	term.send("s\t")
+	term.expect("scale  set_attenuation")
+	term.send("\x15") // Ctrl-U
+	// Keyword names complete after the method.
+	term.send("add 1 y\t")
+	term.expect("y=")
+	term.send("5\r")
+	term.expect("6")
+	term.expect(prompt)
+
+	// An error does not end the session.
+	term.send("nope()\r")
+	term.expect(prompt)
+
+	// Ctrl-C during a call cancels the call only.
+	term.send("block()\r")
+	<-ts.dev.entered
+	if n := sigs.interrupt(); n != 1 {
+		t.Errorf("%d signal channels during the call, want 1", n)
+	}
+	term.expect(prompt)
+	term.send("help add\r")
+	term.expect("Add returns x+y.")
+	term.expect(prompt)
+
+	term.send("\x04") // Ctrl-D on an empty line
+	if code := <-done; code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	slave.Close()
+	master.Close()
+	<-term.done
+
+	errs := stderr.String()
+	for _, want := range []string{`error: rpc.UnknownMethod: unknown method "nope"`, "error: interrupted"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr %q lacks %q", errs, want)
+		}
+	}
+	hist, err := os.ReadFile(filepath.Join(state, "rpctool", "history"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHist := "add(1, 2)\nadd 3 4\nadd 1 2\necho 'abc'\nadd 1 y=5\nnope()\nblock()\nhelp add\n"
+	if string(hist) != wantHist {
+		t.Errorf("history file:\n%s\nwant:\n%s", hist, wantHist)
+	}
+
+	// The next session starts with that history: Up recalls "help add".
+	master, slave = openPTY(t)
+	term = newTerminal(t, master)
+	go func() {
+		done <- run(t.Context(), []string{"rpctool", "--color", "never", ts.addr}, env{
+			stdin: slave, stdout: slave, stderr: &stderr,
+			getenv: func(k string) string {
+				if k == "XDG_STATE_HOME" {
+					return state
+				}
+				return ""
+			},
+		})
+	}()
+	term.expect(prompt)
+	term.send("\x1b[A\x1b[A\x1b[B")
+	term.expect("help add")
+	term.send("\x15exit\r")
+	if code := <-done; code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	slave.Close()
+	master.Close()
+	<-term.done
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
