@@ -55,7 +55,9 @@ func parseLine(line string, r *argReader) (lineCmd, error) {
 	case isBuiltin(cmd.name):
 		cmd.builtin = true
 		rest, _, _ := strings.Cut(line[p.pos:], "#")
-		cmd.words = strings.Fields(rest)
+		if w := strings.Fields(rest); len(w) > 0 {
+			cmd.words = w
+		}
 		return cmd, nil
 	case !p.eof() && p.peek() != ' ' && p.peek() != '\t' && p.pos == start+len(cmd.name):
 		return cmd, &argError{Source: line, Err: p.unexpected(p.pos, "")}
