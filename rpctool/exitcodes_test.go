@@ -74,6 +74,8 @@ func TestExitCodes(t *testing.T) {
 		stderr string // a part of stderr
 	}{
 		{"ok", []string{plain.addr, "call", "ping"}, exitOK, ""},
+		{"ssl form", []string{secure.addr, "call", "--ssl", secure.tls.client.CertFile, secure.tls.client.KeyFile, secure.tls.server.CertFile, "ping"}, exitOK, ""},
+		{"tls flags", []string{"--tls-cert", secure.tls.client.CertFile, "--tls-key", secure.tls.client.KeyFile, "--tls-peer-cert", secure.tls.server.CertFile, secure.addr, "call", "ping"}, exitOK, ""},
 		{"help", []string{"--help"}, exitOK, ""},
 		{"command help", []string{"call", "--help"}, exitOK, ""},
 		{"help command", []string{"help", "call"}, exitOK, ""},

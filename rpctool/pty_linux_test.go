@@ -230,20 +230,54 @@ func TestInteractiveTerminal(t *testing.T) {
 	<-term.done
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// TestInteractiveTerminalInputOnly: standard input is a terminal but the
+// output is redirected, so lines are read plainly (the terminal's own
+// line editing) and the prompt goes to stderr.
+func TestInteractiveTerminalInputOnly(t *testing.T) {
+	ts := startServer(t, serverOpts{})
+	master, slave := openPTY(t)
+	term := newTerminal(t, master)
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(t.Context(), []string{"rpctool", "--no-history", ts.addr}, env{
+			stdin: slave, stdout: &out, stderr: &errb, getenv: func(string) string { return "" },
+		})
+	}()
+	prompt := ts.addr + " (dev)> "
+	errb.waitFor(t, prompt)
+	term.send("add 1 2\n")
+	out.waitFor(t, "3\n")
+	term.send("\x04") // end of input in the terminal's cooked mode
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if got := out.String(); got != "3\n" {
+		t.Fatalf("stdout %q: want the result only, uncoloured", got)
+	}
+	slave.Close()
+	master.Close()
+	<-term.done
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+func TestColourOnTerminal(t *testing.T) {
+	master, slave := openPTY(t)
+	defer master.Close()
+	defer slave.Close()
+	get := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+	for _, c := range []struct {
+		mode string
+		vars map[string]string
+		want bool
+	}{
+		{"auto", nil, true},
+		{"auto", map[string]string{"NO_COLOR": "1"}, false},
+		{"auto", map[string]string{"TERM": "dumb"}, false},
+		{"never", nil, false},
+		{"always", map[string]string{"NO_COLOR": "1"}, true},
+	} {
+		if got := useColour(c.mode, slave, get(c.vars)); got != c.want {
+			t.Errorf("useColour(%s, terminal, %v) = %v, want %v", c.mode, c.vars, got, c.want)
+		}
+	}
 }

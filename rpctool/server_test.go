@@ -97,6 +97,7 @@ func init() {
 
 // testServer is a running rpc server for one test.
 type testServer struct {
+	stop func() // closes the server; also done at cleanup
 	addr string
 	dev  *attenuator
 	tls  *tlsFiles // nil for plain TCP
@@ -141,12 +142,16 @@ func startServer(t *testing.T, o serverOpts) *testServer {
 	ts.addr = ln.Addr().String()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(context.Background(), ln) }()
-	t.Cleanup(func() {
-		srv.Close()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	var once sync.Once
+	ts.stop = func() {
+		once.Do(func() {
+			srv.Close()
+			if err := <-done; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(ts.stop)
 	return ts
 }
 
