@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -28,7 +29,7 @@ func (t *tool) dial(ctx context.Context, addr string) (*rpc.Client, error) {
 	defer cancel()
 	c, err := rpc.DialNoSelect(ctx, addr, opts)
 	if err != nil {
-		if err = ctxErr(ctx, err); !isCtxCause(err) {
+		if err = timeoutErr(ctxErr(ctx, err), t.connectTimeout, "connecting to "+addr); !isCtxCause(err) {
 			err = fmt.Errorf("connecting to %s: %w", addr, err)
 		}
 		return nil, err
@@ -81,7 +82,7 @@ func (t *tool) selectTarget(ctx context.Context, c *rpc.Client, want string) err
 	ctx, cancel := withTimeout(ctx, t.connectTimeout, "selecting target "+name)
 	defer cancel()
 	if err := c.SelectTarget(ctx, name); err != nil {
-		if err = ctxErr(ctx, err); !isCtxCause(err) {
+		if err = timeoutErr(ctxErr(ctx, err), t.connectTimeout, "selecting target "+name); !isCtxCause(err) {
 			err = fmt.Errorf("selecting target %s: %w", name, err)
 		}
 		return err
@@ -105,11 +106,12 @@ func (t *tool) methodList(ctx context.Context, c *rpc.Client) (*rpc.TargetInfo, 
 	return info, timeoutErr(ctxErr(ctx, err), t.timeout, "listing methods")
 }
 
-// timeoutErr names our time limit when the server reports that the
-// deadline we sent it passed (it may notice before our own timer fires).
+// timeoutErr names our time limit when the deadline we set shows up
+// before our timer fires: the server reports it passed, or a socket
+// deadline derived from it expired.
 func timeoutErr(err error, d time.Duration, what string) error {
 	var te *timeoutError
-	if d > 0 && errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &te) {
+	if d > 0 && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)) && !errors.As(err, &te) {
 		return &timeoutError{what: what, d: d}
 	}
 	return err
