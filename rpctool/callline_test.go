@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -71,4 +72,26 @@ func TestParseLine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParseLine checks that no interactive line makes the parser panic and
+// that every error carries a position inside the line.
+func FuzzParseLine(f *testing.F) {
+	for _, s := range []string{"add(1, 2)", "set_attenuation 5 db=3", "help add", "echo [1, 2] {'a': (1,)}",
+		"add(x=1, 2)", "add 1,2", "echo(1 + 2j)", "f(", "x=", "add x=", "5", "target aux # c", "echo @-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		_, err := parseLine(line, &argReader{})
+		if err == nil {
+			return
+		}
+		var le *LiteralError
+		if errors.As(err, &le) && (le.Offset < 0 || le.Offset > len(line)) {
+			t.Fatalf("error position %d outside the line: %v", le.Offset, err)
+		}
+		if ae, ok := err.(*argError); ok {
+			_ = ae.pointer()
+		}
+	})
 }

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"errors"
 	"os"
 	"syscall"
 	"unsafe"
@@ -59,4 +58,3 @@ func termWidth(f *os.File) int {
 	return int(ws.Col)
 }
 
-var errNoRawMode = errors.New("raw terminal mode not supported")
