@@ -57,4 +57,3 @@ func termWidth(f *os.File) int {
 	}
 	return int(ws.Col)
 }
-
