@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+//go:generate go run github.com/sigoco/sigoco/cmd/sigoco-gen -type Attenuator
+
+// Attenuator is a simulated programmable attenuator (0–63 dB), served as
+// the rpc target "lda".
+type Attenuator struct {
+	stepDelay time.Duration // how long one Sweep step takes
+
+	mu sync.Mutex
+	db float64
+}
+
+// NewAttenuator returns an attenuator at 0 dB whose sweeps take stepDelay
+// per step.
+func NewAttenuator(stepDelay time.Duration) *Attenuator {
+	return &Attenuator{stepDelay: stepDelay}
+}
+
+// MaxAttenuation is the top of the range, in dB.
+const MaxAttenuation = 63
+
+// SetAttenuation sets the attenuation in dB; values outside 0–63 dB are an error.
+func (d *Attenuator) SetAttenuation(db float64) error {
+	if db < 0 || db > MaxAttenuation {
+		return fmt.Errorf("attenuation %g dB out of range 0-%d dB", db, MaxAttenuation)
+	}
+	d.mu.Lock()
+	d.db = db
+	d.mu.Unlock()
+	return nil
+}
+
+// GetAttenuation returns the attenuation in dB.
+func (d *Attenuator) GetAttenuation() float64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.db
+}
+
+// Ping reports that the device answers.
+func (d *Attenuator) Ping() bool { return true }
+
+// Echo returns its argument unchanged.
+func (d *Attenuator) Echo(x any) any { return x }
+
+// Add returns a + b.
+func (d *Attenuator) Add(a, b int) int { return a + b }
+
+// Sweep steps the attenuation from from to to (inclusive) by step dB,
+// taking a while per step, and returns the values it set. It stops when the
+// call is cancelled, leaving the attenuation where it got to.
+func (d *Attenuator) Sweep(ctx context.Context, from, to, step float64) ([]float64, error) {
+	if step <= 0 {
+		return nil, fmt.Errorf("step must be positive, not %g", step)
+	}
+	for _, db := range []float64{from, to} {
+		if db < 0 || db > MaxAttenuation {
+			return nil, fmt.Errorf("sweep bound %g dB out of range 0-%d dB", db, MaxAttenuation)
+		}
+	}
+	dir := 1.0
+	if to < from {
+		dir = -1
+	}
+	var done []float64
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for i := 0; ; i++ {
+		db := from + dir*float64(i)*step
+		if dir*(db-to) > 1e-9 {
+			return done, nil
+		}
+		select {
+		case <-ctx.Done():
+			return done, ctx.Err()
+		case <-t.C:
+		}
+		d.SetAttenuation(db)
+		done = append(done, db)
+		t.Reset(d.stepDelay)
+	}
+}
