@@ -45,11 +45,11 @@ func (ts *testServer) raw(t testing.TB) *rawConn {
 func (rc *rawConn) handshake(target string) {
 	rc.t.Helper()
 	io.WriteString(rc, wire.BannerRPC+"\n")
-	if m := rc.readMsg(); len(m) < 4 || m[0] != int8(msgHello) {
+	if m := rc.readMsg(); len(m) < 4 || m[0] != "hello" {
 		rc.t.Fatalf("hello = %v", m)
 	}
-	rc.send([]any{msgSelect, target})
-	if m := rc.readMsg(); len(m) != 2 || m[0] != int8(msgSelected) {
+	rc.send([]any{"select", target})
+	if m := rc.readMsg(); len(m) != 2 || m[0] != "selected" {
 		rc.t.Fatalf("selected = %v", m)
 	}
 }
@@ -96,7 +96,7 @@ func (rc *rawConn) expectEOF() {
 func (rc *rawConn) expectFatal(want string) {
 	rc.t.Helper()
 	m := rc.readMsg()
-	if len(m) != 2 || m[0] != int8(msgError) || !strings.Contains(m[1].(string), want) {
+	if len(m) != 2 || m[0] != "error" || !strings.Contains(m[1].(string), want) {
 		rc.t.Fatalf("got %v, want an error message containing %q", m, want)
 	}
 	rc.expectEOF()
@@ -106,7 +106,7 @@ func (rc *rawConn) expectFatal(want string) {
 func (rc *rawConn) expectFail(id int, typ, want string) {
 	rc.t.Helper()
 	m := rc.readMsg()
-	if len(m) != 5 || m[0] != int8(msgFail) || toInt(m[1]) != id || m[2] != typ || !strings.Contains(m[3].(string), want) {
+	if len(m) != 5 || m[0] != "fail" || toInt(m[1]) != id || m[2] != typ || !strings.Contains(m[3].(string), want) {
 		rc.t.Fatalf("got %v, want a %s failure of call %d containing %q", m, typ, id, want)
 	}
 }
@@ -161,7 +161,7 @@ func TestHandshakeTimeout(t *testing.T) {
 		io.WriteString(silent, "")
 		undecided := ts.raw(t) // sends the banner but selects nothing
 		io.WriteString(undecided, wire.BannerRPC+"\n")
-		if m := undecided.readMsg(); m[0] != int8(msgHello) {
+		if m := undecided.readMsg(); m[0] != "hello" {
 			t.Fatalf("hello = %v", m)
 		}
 		undecided.expectFatal("timeout")
@@ -177,14 +177,14 @@ func TestBadHandshake(t *testing.T) {
 			rc := ts.raw(t)
 			io.WriteString(rc, wire.BannerRPC+"\n")
 			rc.readMsg()
-			rc.send([]any{msgSelect, "nope"})
+			rc.send([]any{"select", "nope"})
 			rc.expectFatal(`unknown target "nope"; this server has: aux, lda`)
 		})
 		t.Run("call before select", func(t *testing.T) {
 			rc := ts.raw(t)
 			io.WriteString(rc, wire.BannerRPC+"\n")
 			rc.readMsg()
-			rc.send([]any{msgCall, 1, "add", []any{1, 2}, nil, 0})
+			rc.send([]any{"call", 1, "add", []any{1, 2}, nil, 0})
 			rc.expectFatal("expected a target selection")
 		})
 		t.Run("garbage instead of select", func(t *testing.T) {
@@ -210,10 +210,11 @@ func TestBadFrames(t *testing.T) {
 			{"just over the limit", binary.BigEndian.AppendUint32(nil, 1<<16+1), "exceeds"},
 			{"undecodable", wire.AppendFrame(nil, []byte{0xc1}), "malformed"},
 			{"not an array", wire.AppendFrame(nil, []byte{0x05}), "malformed"},
+			{"kind not a string", mustFrame(t, []any{4, 1, "add", []any{}, nil, 0}), "message kind"},
 			{"empty array", wire.AppendFrame(nil, []byte{0x90}), "malformed"},
 			{"empty frame", wire.AppendFrame(nil, nil), "malformed"},
-			{"no id", wire.AppendFrame(nil, []byte{0x91, 0x04}), "without an id"},
-			{"string id", mustFrame(t, []any{msgCall, "one", "add", []any{}}), "request id"},
+			{"no id", mustFrame(t, []any{"call"}), "call message without an id"},
+			{"string id", mustFrame(t, []any{"call", "one", "add", []any{}}), "request id"},
 		}
 		for _, tt := range fatal {
 			t.Run(tt.name, func(t *testing.T) {
@@ -241,21 +242,21 @@ func TestBadFrames(t *testing.T) {
 			typ     string
 			want    string
 		}{
-			{"unknown kind", mustPayload(t, []any{42, 1}), TypeBadRequest, "unknown message kind 42"},
-			{"method not a string", mustPayload(t, []any{msgCall, 1, 5, []any{}}), TypeBadRequest, "method name must be a string"},
-			{"call too short", mustPayload(t, []any{msgCall, 1, "add"}), TypeBadRequest, "needs a method name and arguments"},
-			{"args not an array", mustPayload(t, []any{msgCall, 1, "add", 5, nil, 0}), TypeBadRequest, "add: arguments"},
-			{"args longer than the frame", append(msgPrefix(t, 6, msgCall, 1, "add"), huge(0xdd)...), TypeBadRequest, "add: arguments"},
-			{"argument not msgpack", append(msgPrefix(t, 6, msgCall, 1, "add"), 0x92, 0xc1, 0x01), TypeBadRequest, "add: argument 1"},
-			{"huge array argument", append(append(msgPrefix(t, 6, msgCall, 1, "echo_ints"), 0x91), huge(0xdd)...), TypeBadRequest, "echo_ints: argument 1"},
-			{"huge map argument", append(append(msgPrefix(t, 6, msgCall, 1, "echo_point"), 0x91), huge(0xdf)...), TypeBadRequest, "echo_point: argument 1"},
-			{"huge map for any", append(append(msgPrefix(t, 6, msgCall, 1, "echo"), 0x91), huge(0xdf)...), TypeBadRequest, "echo: argument 1"},
-			{"huge string", append(append(msgPrefix(t, 6, msgCall, 1, "echo"), 0x91), huge(0xdb)...), TypeBadRequest, "echo: argument 1"},
-			{"deep nesting", append(append(append(msgPrefix(t, 6, msgCall, 1, "echo"), 0x91), bytes.Repeat([]byte{0x91}, 20000)...), 0x01), TypeBadRequest, "nested deeper"},
-			{"deep nesting in a struct", append(append(append(msgPrefix(t, 6, msgCall, 1, "echo_map"), 0x91, 0x81, 0xa1, 'a'), bytes.Repeat([]byte{0x91}, 20000)...), 0x01), TypeBadRequest, "nested deeper"},
-			{"kwargs not a map", mustPayload(t, []any{msgCall, 1, "add", []any{1, 2}, "x", 0}), TypeBadRequest, "keyword arguments"},
-			{"keyword not a string", mustPayload(t, []any{msgCall, 1, "greet", []any{"a"}, map[int]int{1: 2}, 0}), TypeBadRequest, "keyword arguments"},
-			{"timeout not a number", mustPayload(t, []any{msgCall, 1, "add", []any{1, 2}, nil, "soon"}), TypeBadRequest, "timeout"},
+			{"unknown kind", mustPayload(t, []any{"bogus", 1}), TypeBadRequest, "unknown message kind"},
+			{"method not a string", mustPayload(t, []any{"call", 1, 5, []any{}}), TypeBadRequest, "method name must be a string"},
+			{"call too short", mustPayload(t, []any{"call", 1, "add"}), TypeBadRequest, "needs a method name and arguments"},
+			{"args not an array", mustPayload(t, []any{"call", 1, "add", 5, nil, 0}), TypeBadRequest, "add: arguments"},
+			{"args longer than the frame", append(msgPrefix(t, 6, "call", 1, "add"), huge(0xdd)...), TypeBadRequest, "add: arguments"},
+			{"argument not msgpack", append(msgPrefix(t, 6, "call", 1, "add"), 0x92, 0xc1, 0x01), TypeBadRequest, "add: argument 1"},
+			{"huge array argument", append(append(msgPrefix(t, 6, "call", 1, "echo_ints"), 0x91), huge(0xdd)...), TypeBadRequest, "echo_ints: argument 1"},
+			{"huge map argument", append(append(msgPrefix(t, 6, "call", 1, "echo_point"), 0x91), huge(0xdf)...), TypeBadRequest, "echo_point: argument 1"},
+			{"huge map for any", append(append(msgPrefix(t, 6, "call", 1, "echo"), 0x91), huge(0xdf)...), TypeBadRequest, "echo: argument 1"},
+			{"huge string", append(append(msgPrefix(t, 6, "call", 1, "echo"), 0x91), huge(0xdb)...), TypeBadRequest, "echo: argument 1"},
+			{"deep nesting", append(append(append(msgPrefix(t, 6, "call", 1, "echo"), 0x91), bytes.Repeat([]byte{0x91}, 20000)...), 0x01), TypeBadRequest, "nested deeper"},
+			{"deep nesting in a struct", append(append(append(msgPrefix(t, 6, "call", 1, "echo_map"), 0x91, 0x81, 0xa1, 'a'), bytes.Repeat([]byte{0x91}, 20000)...), 0x01), TypeBadRequest, "nested deeper"},
+			{"kwargs not a map", mustPayload(t, []any{"call", 1, "add", []any{1, 2}, "x", 0}), TypeBadRequest, "keyword arguments"},
+			{"keyword not a string", mustPayload(t, []any{"call", 1, "greet", []any{"a"}, map[int]int{1: 2}, 0}), TypeBadRequest, "keyword arguments"},
+			{"timeout not a number", mustPayload(t, []any{"call", 1, "add", []any{1, 2}, nil, "soon"}), TypeBadRequest, "timeout"},
 		}
 		rc := ts.raw(t)
 		rc.handshake("lda")
@@ -263,16 +264,16 @@ func TestBadFrames(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				rc.sendRaw(tt.payload)
 				rc.expectFail(1, tt.typ, tt.want)
-				rc.send([]any{msgCall, 2, "add", []any{2, 3}, nil, 0})
-				if m := rc.readMsg(); len(m) != 3 || m[0] != int8(msgResult) || toInt(m[2]) != 5 {
+				rc.send([]any{"call", 2, "add", []any{2, 3}, nil, 0})
+				if m := rc.readMsg(); len(m) != 3 || m[0] != "result" || toInt(m[2]) != 5 {
 					t.Fatalf("add after bad request = %v", m)
 				}
 			})
 		}
 		// A message kind the server ignores (cancel of an unknown id) and
 		// extra trailing fields are fine.
-		rc.send([]any{msgCancel, 99})
-		rc.send([]any{msgCall, 3, "add", []any{1, 1}, nil, 0, "future", "fields"})
+		rc.send([]any{"cancel", 99})
+		rc.send([]any{"call", 3, "add", []any{1, 1}, nil, 0, "future", "fields"})
 		if m := rc.readMsg(); len(m) != 3 || toInt(m[1]) != 3 || toInt(m[2]) != 2 {
 			t.Fatalf("reply = %v", m)
 		}
@@ -355,7 +356,7 @@ func TestClientDisconnectMidCall(t *testing.T) {
 		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{})
 		rc := ts.raw(t)
 		rc.handshake("lda")
-		rc.send([]any{msgCall, 1, "hold", []any{"gone"}, nil, 0})
+		rc.send([]any{"call", 1, "hold", []any{"gone"}, nil, 0})
 		<-a.started
 		rc.Close() // the server is still inside hold
 		close(a.release)
@@ -448,7 +449,7 @@ func openAndDrop(addr string, cfg *tls.Config, stage int) error {
 			return err
 		}
 	case 3:
-		c.Write(append([]byte(wire.BannerRPC+"\n"), mustPayloadNoT([]any{msgSelect, "lda"})...))
+		c.Write(append([]byte(wire.BannerRPC+"\n"), mustPayloadNoT([]any{"select", "lda"})...))
 	}
 	return nil
 }

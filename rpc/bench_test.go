@@ -102,7 +102,7 @@ func BenchmarkHandleCall(b *testing.B) {
 	c.tgt = srv.targets["bench"]
 	c.obj, c.tb, _ = c.tgt.instance()
 	c.ctx = context.Background()
-	req, _ := msgpack.Marshal([]any{msgCall, 1, "add", []any{1, 2}, nil, 0})
+	req, _ := msgpack.Marshal([]any{"call", 1, "add", []any{1, 2}, nil, 0})
 	b.ReportAllocs()
 	for b.Loop() {
 		c.handle(req)

@@ -158,7 +158,7 @@ func (c *Client) readHello() error {
 		return err
 	}
 	if kind != msgHello {
-		return fmt.Errorf("%w: expected a hello, got message kind %d", ErrIncompatibleServer, kind)
+		return fmt.Errorf("%w: expected a hello, got %s message", ErrIncompatibleServer, kindName(kind))
 	}
 	var version int
 	if version, err = md.d.DecodeInt(); err == nil {
@@ -246,7 +246,7 @@ func (c *Client) selectTarget(ctx context.Context, name string) error {
 			return err
 		}
 		if kind != msgSelected {
-			return fmt.Errorf("%w: expected a selection, got message kind %d", ErrIncompatibleServer, kind)
+			return fmt.Errorf("%w: expected a selection, got %s message", ErrIncompatibleServer, kindName(kind))
 		}
 		if got, err := md.d.DecodeString(); err != nil || got != name {
 			return fmt.Errorf("%w: selection of %q answered with %q", ErrIncompatibleServer, name, got)

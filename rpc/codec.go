@@ -93,6 +93,8 @@ type msgDecoder struct {
 	br bytes.Reader
 	d  *msgpack.Decoder
 	b  []byte // the current frame
+
+	scratch [64]byte
 }
 
 func newMsgDecoder() *msgDecoder {
@@ -127,6 +129,27 @@ func (m *msgDecoder) peek() (byte, error) {
 func (m *msgDecoder) seek(off int) { m.br.Seek(int64(off), 0) }
 
 func (m *msgDecoder) remaining() int { return m.br.Len() }
+
+// shortString reads a string of at most 64 bytes into scratch memory,
+// valid until the next call; for names compared without allocating.
+func (m *msgDecoder) shortString() ([]byte, error) {
+	c, err := m.peek()
+	if err != nil {
+		return nil, err
+	}
+	if !msgpcode.IsString(c) {
+		return nil, fmt.Errorf("expected a string, got code %#x", c)
+	}
+	n, err := m.d.DecodeBytesLen()
+	if err != nil {
+		return nil, err
+	}
+	if n < 0 || n > len(m.scratch) || n > m.br.Len() {
+		return nil, fmt.Errorf("string of %d bytes where a short name belongs", n)
+	}
+	b := m.scratch[:n]
+	return b, m.d.ReadFull(b)
+}
 
 // arrayLen decodes an array header whose length is checked against the
 // bytes left (every element takes at least one). -1 means nil.

@@ -52,21 +52,22 @@ func (c *captureConn) SetWriteDeadline(time.Time) error { return nil }
 
 func seedRequests(f *testing.F) {
 	for _, msg := range [][]any{
-		{msgCall, 1, "add", []any{1, 2}, nil, 0},
-		{msgCall, 2, "Add", []any{1, "x"}, nil, int64(time.Second)},
-		{msgCall, 3, "echo", []any{map[string]any{"a": []any{1, 2.5, nil, true}}}, nil, 0},
-		{msgCall, 4, "ints", []any{[]int64{1, -1, 1 << 40}}, nil, 0},
-		{msgCall, 5, "floats", []any{[]float64{1.5}, 2}, nil, 0},
-		{msgCall, 6, "strings", []any{[]string{"a"}, []byte{1}}, nil, 0},
-		{msgCall, 7, "pt", []any{Point{1, 2, "a"}, nil}, nil, 0},
-		{msgCall, 8, "greet", []any{"bob"}, map[string]any{"times": 2, "shout": true}, 0},
-		{msgCall, 9, "sum", []any{"t", 1, 2, 255}, nil, 0},
-		{msgCall, 10, "nested", []any{map[string][]float64{"a": {1}}, [][]any{{1, "x"}}}, nil, 0},
-		{msgCall, 11, "ctx", []any{1.5}, nil, 0},
-		{msgCall, 12, "panic", []any{"boom"}, nil, 0},
-		{msgCall, 13, "nope", []any{}, nil, 0},
-		{msgCancel, 11},
-		{msgMethods, 14},
+		{"call", 1, "add", []any{1, 2}, nil, 0},
+		{"call", 2, "Add", []any{1, "x"}, nil, int64(time.Second)},
+		{"call", 3, "echo", []any{map[string]any{"a": []any{1, 2.5, nil, true}}}, nil, 0},
+		{"call", 4, "ints", []any{[]int64{1, -1, 1 << 40}}, nil, 0},
+		{"call", 5, "floats", []any{[]float64{1.5}, 2}, nil, 0},
+		{"call", 6, "strings", []any{[]string{"a"}, []byte{1}}, nil, 0},
+		{"call", 7, "pt", []any{Point{1, 2, "a"}, nil}, nil, 0},
+		{"call", 8, "greet", []any{"bob"}, map[string]any{"times": 2, "shout": true}, 0},
+		{"call", 9, "sum", []any{"t", 1, 2, 255}, nil, 0},
+		{"call", 10, "nested", []any{map[string][]float64{"a": {1}}, [][]any{{1, "x"}}}, nil, 0},
+		{"call", 11, "ctx", []any{1.5}, nil, 0},
+		{"call", 12, "panic", []any{"boom"}, nil, 0},
+		{"call", 13, "nope", []any{}, nil, 0},
+		{"cancel", 11},
+		{"methods", 14},
+		{"bogus", 1},
 		{42, 1},
 	} {
 		b, err := msgpack.Marshal(msg)
@@ -117,8 +118,8 @@ func FuzzServerRequest(f *testing.F) {
 			if err != nil || len(m) < 3 || md.remaining() != 0 {
 				t.Fatalf("reply %x: %v", frame, err)
 			}
-			if k := toInt(m[0]); k != msgResult && k != msgFail {
-				t.Fatalf("reply kind %d", k)
+			if k := m[0]; k != "result" && k != "fail" {
+				t.Fatalf("reply kind %v", k)
 			}
 		}
 		if fatal != nil && cc.out.Len() > 0 {

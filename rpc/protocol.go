@@ -10,25 +10,48 @@ import (
 // in the banner (wire.BannerRPC); this one grows with compatible additions.
 const protocolVersion = 1
 
-// Message kinds: the first element of every message (a msgpack array).
+// Message kinds. On the wire every message is a msgpack array whose first
+// element is the kind's name (kindNames), as in sigoco's other protocols.
 // docs/protocol-rpc.md specifies each message.
 const (
-	msgHello    = 0 // S→C [0, version, description, [target...]]
-	msgSelect   = 1 // C→S [1, target]
-	msgSelected = 2 // S→C [2, target]
-	msgError    = 3 // S→C [3, message], then the server closes
-	msgCall     = 4 // C→S [4, id, method, [arg...], {keyword: arg}|nil, timeout_ns]
-	msgCancel   = 5 // C→S [5, id]
-	msgResult   = 6 // S→C [6, id, value]
-	msgFail     = 7 // S→C [7, id, type, message, traceback]
-	msgMethods  = 8 // C→S [8, id]; answered by a result holding a TargetInfo
+	msgHello    = iota // S→C ["hello", version, description, [target...]]
+	msgSelect          // C→S ["select", target]
+	msgSelected        // S→C ["selected", target]
+	msgError           // S→C ["error", message], then the server closes
+	msgCall            // C→S ["call", id, method, [arg...], {keyword: arg}|nil, timeout_ns]
+	msgCancel          // C→S ["cancel", id]
+	msgResult          // S→C ["result", id, value]
+	msgFail            // S→C ["fail", id, type, message, traceback]
+	msgMethods         // C→S ["methods", id]; answered by a result holding a TargetInfo
+	msgUnknown  = -1
 )
+
+var kindNames = [...]string{
+	msgHello:    "hello",
+	msgSelect:   "select",
+	msgSelected: "selected",
+	msgError:    "error",
+	msgCall:     "call",
+	msgCancel:   "cancel",
+	msgResult:   "result",
+	msgFail:     "fail",
+	msgMethods:  "methods",
+}
+
+// kindName is the wire name of a kind, or a description of an unknown one.
+func kindName(k int) string {
+	if k >= 0 && k < len(kindNames) {
+		return kindNames[k]
+	}
+	return "an unknown kind"
+}
 
 // terminateMethod is the built-in method of ServerOptions.BuiltinTerminate.
 const terminateMethod = "terminate"
 
-// readHeader decodes the array header and kind of a message. Messages may
-// carry more elements than this version knows; readers ignore the extra.
+// readHeader decodes the array header and kind of a message; a kind this
+// version does not know is msgUnknown. Messages may carry more elements
+// than this version knows; readers ignore the extra.
 func readHeader(md *msgDecoder) (n, kind int, err error) {
 	n, err = md.arrayLen()
 	if err != nil {
@@ -37,16 +60,25 @@ func readHeader(md *msgDecoder) (n, kind int, err error) {
 	if n < 1 {
 		return 0, 0, fmt.Errorf("%w: a message is a non-empty array", errMalformed)
 	}
-	k, err := md.d.DecodeInt()
+	name, err := md.shortString()
 	if err != nil {
 		return 0, 0, fmt.Errorf("%w: message kind: %v", errMalformed, err)
 	}
-	return n, k, nil
+	for k, kn := range kindNames {
+		if string(name) == kn {
+			return n, k, nil
+		}
+	}
+	return n, msgUnknown, nil
+}
+
+func encodeKind(e *msgpack.Encoder, n, kind int) {
+	e.EncodeArrayLen(n)
+	e.EncodeString(kindNames[kind])
 }
 
 func encodeHello(e *msgpack.Encoder, desc string, targets []string) error {
-	e.EncodeArrayLen(4)
-	e.EncodeInt(msgHello)
+	encodeKind(e, 4, msgHello)
 	e.EncodeInt(protocolVersion)
 	e.EncodeString(desc)
 	e.EncodeArrayLen(len(targets))
@@ -57,14 +89,12 @@ func encodeHello(e *msgpack.Encoder, desc string, targets []string) error {
 }
 
 func encodeSelect(e *msgpack.Encoder, kind int, target string) error {
-	e.EncodeArrayLen(2)
-	e.EncodeInt(int64(kind))
+	encodeKind(e, 2, kind)
 	return e.EncodeString(target)
 }
 
 func encodeError(e *msgpack.Encoder, msg string) error {
-	e.EncodeArrayLen(2)
-	e.EncodeInt(msgError)
+	encodeKind(e, 2, msgError)
 	return e.EncodeString(msg)
 }
 
@@ -76,8 +106,7 @@ func encodeCall(e *msgpack.Encoder, id uint64, method string, args []any, timeou
 			kw, args = k, args[:n-1]
 		}
 	}
-	e.EncodeArrayLen(6)
-	e.EncodeInt(msgCall)
+	encodeKind(e, 6, msgCall)
 	e.EncodeUint(id)
 	e.EncodeString(method)
 	e.EncodeArrayLen(len(args))
@@ -95,21 +124,18 @@ func encodeCall(e *msgpack.Encoder, id uint64, method string, args []any, timeou
 }
 
 func encodeID(e *msgpack.Encoder, kind int, id uint64) error {
-	e.EncodeArrayLen(2)
-	e.EncodeInt(int64(kind))
+	encodeKind(e, 2, kind)
 	return e.EncodeUint(id)
 }
 
 // encodeResultHeader starts a result; the value follows.
 func encodeResultHeader(e *msgpack.Encoder, id uint64) {
-	e.EncodeArrayLen(3)
-	e.EncodeInt(msgResult)
+	encodeKind(e, 3, msgResult)
 	e.EncodeUint(id)
 }
 
 func encodeFail(e *msgpack.Encoder, id uint64, re *RemoteError) error {
-	e.EncodeArrayLen(5)
-	e.EncodeInt(msgFail)
+	encodeKind(e, 5, msgFail)
 	e.EncodeUint(id)
 	e.EncodeString(re.Type)
 	e.EncodeString(re.Message)

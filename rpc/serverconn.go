@@ -126,7 +126,7 @@ func (c *serverConn) handshake() error {
 	c.md.reset(frame)
 	n, kind, err := readHeader(c.md)
 	if err == nil && (kind != msgSelect || n < 2) {
-		err = fmt.Errorf("expected a target selection, got message kind %d", kind)
+		err = fmt.Errorf("expected a target selection, got %s message", kindName(kind))
 	}
 	var name string
 	if err == nil {
@@ -224,7 +224,7 @@ func (c *serverConn) handle(frame []byte) error {
 		return err
 	}
 	if n < 2 {
-		return fmt.Errorf("%w: message kind %d without an id", errMalformed, kind)
+		return fmt.Errorf("%w: %s message without an id", errMalformed, kindName(kind))
 	}
 	id, err := md.d.DecodeUint64()
 	if err != nil {
@@ -247,7 +247,7 @@ func (c *serverConn) handle(frame []byte) error {
 			return e.Encode(info)
 		})
 	default:
-		c.queueFail(id, &RemoteError{Type: TypeBadRequest, Message: fmt.Sprintf("unknown message kind %d", kind)})
+		c.queueFail(id, &RemoteError{Type: TypeBadRequest, Message: "unknown message kind"})
 	}
 	return nil
 }
