@@ -3,8 +3,10 @@ package syncstruct
 import (
 	"bytes"
 	"fmt"
+	"io"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // Message types (the "t" field). A message without "t" is a mod.
@@ -60,22 +62,124 @@ const (
 	hasStruct
 )
 
-// msgDecoder decodes messages from byte slices, reusing its state.
+// msgDecoder decodes messages from byte slices, reusing its state. On the
+// subscriber's hot path most of the cost of a mod is allocation, so it
+// reads strings straight from the message and interns what repeats: paths
+// (shared between the mods that carry them: a Mod's Path must not be
+// modified) and short keys.
 type msgDecoder struct {
 	r   bytes.Reader
 	d   *msgpack.Decoder
+	src []byte // the message being decoded
 	key [16]byte
+
+	paths map[string][]any // by their encoding
+	strs  map[string]any   // short strings, boxed once
 }
 
+// Bounds of the intern tables; a full table is simply emptied.
+const (
+	maxInternedPaths   = 1024
+	maxInternedStrings = 4096
+	maxInternedLen     = 64
+)
+
 func newMsgDecoder() *msgDecoder {
-	md := &msgDecoder{}
+	md := &msgDecoder{paths: make(map[string][]any), strs: make(map[string]any)}
 	md.d = newMsgpackDecoder(&md.r)
 	return md
+}
+
+// pos is the offset of the next byte to decode in md.src.
+func (md *msgDecoder) pos() int { return len(md.src) - md.r.Len() }
+
+// value decodes a field value; a top-level string is read straight from
+// the message (one copy, no intermediate buffer) and interned if short
+// and intern is set.
+func (md *msgDecoder) value(intern bool) (any, error) {
+	c, err := md.d.PeekCode()
+	if err != nil {
+		return nil, err
+	}
+	if !msgpcode.IsString(c) {
+		return decodeValue(md.d, 1)
+	}
+	n, err := md.d.DecodeBytesLen()
+	if err != nil {
+		return nil, err
+	}
+	if n < 0 || n > md.r.Len() {
+		return nil, io.ErrUnexpectedEOF
+	}
+	p := md.pos()
+	b := md.src[p : p+n]
+	md.r.Seek(int64(n), io.SeekCurrent)
+	if !intern || n > maxInternedLen {
+		return string(b), nil
+	}
+	if v, ok := md.strs[string(b)]; ok {
+		return v, nil
+	}
+	if len(md.strs) >= maxInternedStrings {
+		clear(md.strs)
+	}
+	s := string(b)
+	var v any = s
+	md.strs[s] = v
+	return v, nil
+}
+
+// path decodes a mod's path, sharing the slice with earlier mods that had
+// the same path. Only paths of strings and integers are interned.
+func (md *msgDecoder) path() ([]any, error) {
+	start := md.pos()
+	n, err := md.d.DecodeArrayLen()
+	if err != nil {
+		return nil, err
+	}
+	flat := n >= 0 && n <= 16
+	for i := 0; flat && i < n; i++ {
+		c, err := md.d.PeekCode()
+		if err != nil {
+			return nil, err
+		}
+		if !msgpcode.IsString(c) && !msgpcode.IsFixedNum(c) && !(c >= msgpcode.Uint8 && c <= msgpcode.Int64) {
+			flat = false
+			break
+		}
+		if err := md.d.Skip(); err != nil {
+			return nil, err
+		}
+	}
+	if flat {
+		raw := md.src[start:md.pos()]
+		if p, ok := md.paths[string(raw)]; ok {
+			return p, nil
+		}
+	}
+	// Decode it properly, from the start.
+	md.r.Seek(int64(start), io.SeekStart)
+	v, err := decodeValue(md.d, 1)
+	if err != nil {
+		return nil, err
+	}
+	l, ok := v.([]any)
+	if !ok && v != nil {
+		return nil, fmt.Errorf("path is a %s, not a list", typeName(v))
+	}
+	if flat && l != nil {
+		if len(md.paths) >= maxInternedPaths {
+			clear(md.paths)
+		}
+		md.paths[string(md.src[start:md.pos()])] = l
+	}
+	return l, nil
 }
 
 // decode decodes one message that fills b exactly. m is overwritten.
 func (md *msgDecoder) decode(b []byte, m *message) error {
 	*m = message{}
+	md.src = b
 	md.r.Reset(b)
 	md.d.ResetReader(&md.r)
 	if err := md.decodeFields(m, b); err != nil {
@@ -128,24 +232,16 @@ func (md *msgDecoder) decodeFields(m *message, b []byte) error {
 			m.Action = internAction(s)
 			m.has |= hasAction
 		case "path":
-			var v any
-			v, err = decodeValue(d, 1)
-			if err == nil {
-				l, ok := v.([]any)
-				if !ok && v != nil {
-					return fmt.Errorf("path is a %s, not a list", typeName(v))
-				}
-				m.Path = l
-				m.has |= hasPath
-			}
+			m.Path, err = md.path()
+			m.has |= hasPath
 		case "key":
-			m.Key, err = decodeValue(d, 1)
+			m.Key, err = md.value(true)
 			m.has |= hasKey
 		case "value":
-			m.Value, err = decodeValue(d, 1)
+			m.Value, err = md.value(false)
 			m.has |= hasValue
 		case "x":
-			m.X, err = decodeValue(d, 1)
+			m.X, err = md.value(false)
 			m.has |= hasX
 		case "struct":
 			m.Struct, err = decodeValue(d, 0)

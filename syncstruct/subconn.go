@@ -216,11 +216,8 @@ func (c *subConn) applyMod() error {
 	}
 	s.tree, s.seq = tree, m.Seq
 	s.mu.Unlock()
-	if len(s.opts.OnMod) > 0 {
-		mod := m.Mod // callbacks may keep it; c.msg is reused
-		for _, fn := range s.opts.OnMod {
-			fn(tree, &mod)
-		}
+	for _, fn := range s.opts.OnMod {
+		fn(tree, &m.Mod)
 	}
 	return nil
 }

@@ -25,9 +25,11 @@ type SubscriberOptions struct {
 	TargetBuilder func(snapshot any) any
 	// OnMod functions are called, in order, after each mod has been
 	// applied to the replica, init mods (snapshots) included. tree is the
-	// replica: read it there and then, do not keep it or change it. They
-	// run on the Subscriber's receiving goroutine: a slow callback slows
-	// the subscriber (and may earn it a resync).
+	// replica: read it there and then, do not keep it or change it. The
+	// *Mod is reused for the next mod: copy the struct to keep it, and do
+	// not modify its Path (it may be shared with other mods). They run on
+	// the Subscriber's receiving goroutine: a slow callback slows the
+	// subscriber (and may earn it a resync).
 	OnMod []func(tree any, m *Mod)
 	// OnSynced is called at the end of every initial sync: after each
 	// (re)connection and after each resync.

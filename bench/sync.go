@@ -1,0 +1,322 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"context"
+	"fmt"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sigoco/sigoco/syncstruct"
+	"github.com/sigoco/sigoco/wire"
+)
+
+// The sync suite measures syncstruct on loopback TCP:
+//
+//   - sync.fanout100.deliveries_per_s: one publisher, 100 Subscribers,
+//     20,000 setitem mods of ~100 bytes; a delivery counts when a mod has
+//     been applied to a replica (target >= 3,000,000/s on 2 cores; SiPyCo
+//     does 60,000-80,000).
+//   - sync.idle_subscriber.kib: publisher memory (heap + goroutine stacks)
+//     per idle subscriber (target <= 64 KiB).
+//   - sync.stalled.max_heap_mib: the publisher's live heap growth, sampled,
+//     while one subscriber does not read during a fan-out run; printed
+//     with sync.stalled.bound_mib, the configured history bound plus one
+//     snapshot, which it must not exceed.
+func init() { register("sync", benchSync) }
+
+func benchSync(cfg config) ([]result, error) {
+	subs, mods := 100, 20000
+	idle := 1000
+	if cfg.quick {
+		mods, idle = 5000, 200
+	}
+	var out []result
+	rate, resyncs, err := syncFanout(subs, mods)
+	if err != nil {
+		return nil, fmt.Errorf("fanout: %w", err)
+	}
+	out = append(out, result{fmt.Sprintf("sync.fanout%d.deliveries_per_s", subs), rate, "1/s"},
+		result{fmt.Sprintf("sync.fanout%d.resyncs", subs), float64(resyncs), "count"})
+	kib, err := syncIdle(idle)
+	if err != nil {
+		return nil, fmt.Errorf("idle: %w", err)
+	}
+	out = append(out, result{"sync.idle_subscriber.kib", kib, "KiB"})
+	// Five times the mods: far more than socket buffers hold, so the
+	// stalled subscriber is truly stuck.
+	maxMiB, boundMiB, err := syncStalled(subs, 5*mods)
+	if err != nil {
+		return nil, fmt.Errorf("stalled: %w", err)
+	}
+	out = append(out, result{"sync.stalled.max_heap_mib", maxMiB, "MiB"}, result{"sync.stalled.bound_mib", boundMiB, "MiB"})
+	return out, nil
+}
+
+// fanoutSetup is a publisher with one notifier on loopback.
+type fanoutSetup struct {
+	n      *syncstruct.Notifier
+	p      *syncstruct.Publisher
+	addr   string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+const (
+	fanoutKeys  = 1000
+	historySize = 16 << 20
+)
+
+func newFanout() (*fanoutSetup, error) {
+	data := map[string]any{}
+	for i := range fanoutKeys {
+		data[fmt.Sprint("k", i)] = ""
+	}
+	n, err := syncstruct.NewNotifier(map[string]any{"data": data}, syncstruct.NotifierOptions{HistoryBytes: historySize})
+	if err != nil {
+		return nil, err
+	}
+	p := syncstruct.NewPublisher(map[string]*syncstruct.Notifier{"bench": n}, syncstruct.PublisherOptions{QueueBytes: historySize})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &fanoutSetup{n: n, p: p, addr: ln.Addr().String(), cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		p.Serve(ctx, ln)
+	}()
+	return f, nil
+}
+
+func (f *fanoutSetup) close() {
+	f.cancel()
+	f.p.Close()
+	<-f.done
+}
+
+// modValue is the value of every benchmark mod: with the path, key and
+// seq, an encoded setitem of about 100 bytes.
+var modValue = strings.Repeat("x", 64)
+
+func (f *fanoutSetup) publish(mods int) error {
+	data := f.n.At("data")
+	for i := range mods {
+		if err := data.Set(fmt.Sprint("k", i%fanoutKeys), modValue); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// counter counts the mods a subscriber applied and says when it has all.
+type counter struct {
+	mu     sync.Mutex
+	n      int
+	target int
+	done   chan struct{}
+}
+
+func (c *counter) onMod(_ any, m *syncstruct.Mod) {
+	if m.Action == syncstruct.ActInit {
+		return
+	}
+	c.mu.Lock()
+	c.n++
+	if c.n == c.target {
+		close(c.done)
+	}
+	c.mu.Unlock()
+}
+
+// syncFanout returns deliveries per second and the resyncs that happened.
+func syncFanout(subs, mods int) (float64, uint64, error) {
+	f, err := newFanout()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	counters := make([]*counter, subs)
+	for i := range subs {
+		counters[i] = &counter{target: mods, done: make(chan struct{})}
+		s := syncstruct.NewSubscriber(f.addr, "bench", syncstruct.SubscriberOptions{OnMod: []func(any, *syncstruct.Mod){counters[i].onMod}})
+		defer s.Close()
+		if err := s.WaitSynced(ctx); err != nil {
+			return 0, 0, err
+		}
+	}
+	runtime.GC()
+	start := time.Now()
+	if err := f.publish(mods); err != nil {
+		return 0, 0, err
+	}
+	for _, c := range counters {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return 0, 0, fmt.Errorf("a subscriber applied %d of %d mods (resyncs: %d)", c.n, mods, f.p.Stats().Resyncs)
+		}
+	}
+	elapsed := time.Since(start)
+	return float64(subs*mods) / elapsed.Seconds(), f.p.Stats().Resyncs, nil
+}
+
+// rawSubscriber subscribes and then never reads: the cheapest client, so
+// that what grows is the publisher.
+func rawSubscriber(addr string) (net.Conn, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	enc := wire.NewEncoder(0)
+	if err := wire.WriteBanner(c, wire.BannerSync); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := enc.Write(c, map[string]any{"t": "subscribe", "notifier": "bench", "epoch": 0, "seq": 0}); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// drainSync reads a raw subscriber's initial sync (up to the synced
+// marker).
+func drainSync(c net.Conn) error {
+	r := bufio.NewReader(c)
+	var buf []byte
+	for {
+		b, err := wire.ReadFrame(r, buf, 1<<20)
+		if err != nil {
+			return err
+		}
+		buf = b
+		if strings.Contains(string(b), "synced") {
+			return nil
+		}
+	}
+}
+
+func memNow() (heap, stacks uint64) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc, ms.StackInuse
+}
+
+// syncIdle returns the publisher's memory per idle subscriber in KiB.
+func syncIdle(n int) (float64, error) {
+	f, err := newFanout()
+	if err != nil {
+		return 0, err
+	}
+	defer f.close()
+	// The raw clients' own connections are in this process too: measure
+	// them alone first and take them out.
+	h0, s0 := memNow()
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := rawSubscriber(f.addr)
+		if err != nil {
+			return 0, err
+		}
+		conns = append(conns, c)
+		if err := drainSync(c); err != nil {
+			return 0, err
+		}
+	}
+	for f.p.Stats().Subscribers < n {
+		time.Sleep(time.Millisecond)
+	}
+	h1, s1 := memNow()
+	perSub := float64(int64(h1-h0)+int64(s1-s0)) / float64(n)
+	return perSub / 1024, nil
+}
+
+// syncStalled runs a fan-out with one subscriber that never reads and
+// returns the largest growth of the live heap seen and the bound, in MiB.
+// The other subscribers are raw connections read into io.Discard, so that
+// the heap measured is the publisher's.
+func syncStalled(subs, mods int) (float64, float64, error) {
+	f, err := newFanout()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.close()
+	var readers sync.WaitGroup
+	defer readers.Wait()
+	for range subs {
+		c, err := rawSubscriber(f.addr)
+		if err != nil {
+			return 0, 0, err
+		}
+		defer c.Close()
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			io.Copy(io.Discard, c)
+		}()
+	}
+	// Fill the history to its bound first, so the baseline includes it.
+	fill := 1 << 16 // the default HistoryLen
+	if err := f.publish(fill); err != nil {
+		return 0, 0, err
+	}
+	stalled, err := rawSubscriber(f.addr)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer stalled.Close()
+	for f.p.Stats().Subscribers < subs+1 {
+		time.Sleep(time.Millisecond)
+	}
+	base, _ := memNow()
+	var peak uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+				if h, _ := memNow(); h > peak {
+					peak = h
+				}
+			}
+		}
+	}()
+	err = f.publish(mods)
+	close(stop)
+	<-sampled
+	if h, _ := memNow(); h > peak {
+		peak = h
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	var snap int
+	f.n.Read(func(tree any) {
+		for k, v := range tree.(map[string]any)["data"].(map[string]any) {
+			snap += len(k) + len(v.(string)) + 4
+		}
+	})
+	growth := float64(int64(peak)-int64(base)) / (1 << 20)
+	bound := float64(historySize+snap) / (1 << 20)
+	return max(growth, 0), bound, nil
+}
