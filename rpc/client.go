@@ -134,9 +134,14 @@ func (c *Client) handshakeIO(ctx context.Context, fn func() error) error {
 		dl = time.Now().Add(c.opts.HandshakeTimeout)
 	}
 	c.conn.SetDeadline(dl)
-	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		c.conn.SetDeadline(time.Unix(1, 0)) // interrupt fn
+		close(fired)
+	})
 	err := fn()
-	if !stop() || ctx.Err() != nil {
+	if !stop() {
+		<-fired // so that the reset below comes after it
 		if err == nil {
 			err = ctx.Err()
 		} else {

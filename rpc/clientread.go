@@ -156,7 +156,8 @@ func (c *Client) readOne() error {
 		delete(c.pending, id)
 		c.mu.Unlock()
 		if cl == nil {
-			return nil // the late reply of an abandoned call
+			c.opts.Logger.Debug("rpc: dropped the reply to an abandoned call", "id", id)
+			return nil
 		}
 		var cerr error
 		if kind == msgResult {

@@ -3,8 +3,11 @@ package rpc
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/sigoco/sigoco/wire"
 )
 
 func TestTerminate(t *testing.T) {
@@ -120,4 +123,35 @@ func TestServeContext(t *testing.T) {
 	if _, err := c.Call(testCtx(t), "add", 1, 2); !errors.Is(err, ErrClosed) {
 		t.Fatalf("call after Serve returned = %v", err)
 	}
+}
+
+func TestFrameLimits(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		ts := startServer(t, tr, map[string]any{"lda": newAttenuator()}, ServerOptions{MaxFrameSize: 4096})
+		opts := ts.clientOpts(t)
+		opts.MaxFrameSize = 2048
+		c, err := Dial(testCtx(t), ts.addr, "lda", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		// A result over the server's limit is a remote error.
+		_, err = c.Call(testCtx(t), "zeros", 10000)
+		var re *RemoteError
+		if !errors.As(err, &re) || re.Type != TypeBadResult || !strings.Contains(re.Message, "exceeds the limit of 4096 bytes") {
+			t.Fatalf("big result = %v", err)
+		}
+		// A request over the client's own limit is not sent.
+		if _, err := c.Call(testCtx(t), "echo_bytes", make([]byte, 3000)); !errors.Is(err, wire.ErrFrameTooLarge) {
+			t.Fatalf("big request = %v", err)
+		}
+		if got, err := c.Call(testCtx(t), "add", 1, 2); err != nil || got != int64(3) {
+			t.Fatalf("add after = %v, %v", got, err)
+		}
+		// A reply over the client's limit ends the connection.
+		if _, err := c.Call(testCtx(t), "zeros", 3000); !errors.Is(err, ErrClosed) || !errors.Is(err, wire.ErrFrameTooLarge) {
+			t.Fatalf("reply over the client's limit = %v", err)
+		}
+		assertServes(t, ts)
+	})
 }

@@ -178,6 +178,7 @@ func (a *Attenuator) EchoBytes(b []byte) []byte               { return b }
 func (a *Attenuator) EchoPoint(p Point) Point                 { return p }
 func (a *Attenuator) EchoMap(m map[string]int) map[string]int { return m }
 func (a *Attenuator) Ping()                                   {}
+func (a *Attenuator) Zeros(n int) []byte                      { return make([]byte, n) }
 func (a *Attenuator) Sum(label string, xs ...int) string {
 	t := 0
 	for _, x := range xs {
