@@ -1,8 +1,11 @@
 package rpc
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -154,4 +157,35 @@ func TestFrameLimits(t *testing.T) {
 		}
 		assertServes(t, ts)
 	})
+}
+
+func TestServeConnResult(t *testing.T) {
+	srv, err := NewServer(map[string]any{"lda": newAttenuator()}, ServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	serveOne := func(client func(net.Conn)) error {
+		a, b := net.Pipe()
+		done := make(chan error, 1)
+		go func() { done <- srv.ServeConn(context.Background(), a) }()
+		client(b)
+		b.Close()
+		return <-done
+	}
+	if err := serveOne(func(c net.Conn) {
+		io.WriteString(c, "nonsense\n")
+		io.Copy(io.Discard, c)
+	}); !errors.Is(err, wire.ErrBadBanner) {
+		t.Fatalf("bad banner: ServeConn = %v", err)
+	}
+	if err := serveOne(func(c net.Conn) {
+		io.WriteString(c, wire.BannerRPC+"\n")
+		r := bufio.NewReader(c)
+		wire.ReadFrame(r, nil, 0)
+		c.Write(mustFrame(t, []any{"select", "lda"}))
+		wire.ReadFrame(r, nil, 0)
+	}); err != nil {
+		t.Fatalf("client hung up: ServeConn = %v", err)
+	}
 }

@@ -257,7 +257,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // ServeConn serves one connection: it reads the banner itself, so conn may
 // come straight from a listener or from a wire.Mux. It returns when the
 // connection ends, and soon after ctx is done (the connection is then
-// closed and the contexts of its calls cancelled).
+// closed and the contexts of its calls cancelled): nil when the client
+// hung up or the server stopped, otherwise why the connection failed (a bad
+// banner, a handshake error, a protocol error).
 func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
 	s.mu.Lock()
 	if s.closed || s.draining {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"reflect"
 	"runtime/debug"
@@ -71,8 +72,8 @@ func (c *serverConn) isDraining() bool {
 	return c.draining
 }
 
-func (c *serverConn) serve(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
+func (c *serverConn) serve(parent context.Context) error {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	c.ctx = ctx
 	stop := context.AfterFunc(ctx, func() { c.conn.Close() })
@@ -84,11 +85,15 @@ func (c *serverConn) serve(ctx context.Context) error {
 		return err
 	}
 	err := c.readLoop()
-	if !c.isDraining() {
+	draining := c.isDraining()
+	if !draining {
 		cancel() // the client is gone: cancel its calls
 	}
 	c.calls.Wait()
 	c.w.flush()
+	if draining || parent.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		return nil // an ordinary end
+	}
 	return err
 }
 
