@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,11 +38,28 @@ func benchSync(cfg config) ([]result, error) {
 		mods, idle = 5000, 200
 	}
 	var out []result
-	rate, resyncs, err := syncFanout(subs, mods)
-	if err != nil {
-		return nil, fmt.Errorf("fanout: %w", err)
+	runs := 3
+	if cfg.quick {
+		runs = 1
 	}
-	out = append(out, result{fmt.Sprintf("sync.fanout%d.deliveries_per_s", subs), rate, "1/s"},
+	// Median of a few runs, each beside a run of the peer: a naive Go
+	// port of SiPyCo's design (a queue per subscriber, each mod encoded as
+	// a JSON line for each subscriber, one write per mod).
+	var rates, ratios []float64
+	var resyncs uint64
+	for range runs {
+		rate, rs, err := syncFanout(subs, mods)
+		if err != nil {
+			return nil, fmt.Errorf("fanout: %w", err)
+		}
+		peer, err := naiveFanout(subs, mods/4)
+		if err != nil {
+			return nil, fmt.Errorf("naive fanout: %w", err)
+		}
+		rates, ratios, resyncs = append(rates, rate), append(ratios, rate/peer), resyncs+rs
+	}
+	out = append(out, result{fmt.Sprintf("sync.fanout%d.deliveries_per_s", subs), syncMedian(rates), "1/s"},
+		result{fmt.Sprintf("sync.fanout%d.vs_naive_json", subs), syncMedian(ratios), "x"},
 		result{fmt.Sprintf("sync.fanout%d.resyncs", subs), float64(resyncs), "count"})
 	kib, err := syncIdle(idle)
 	if err != nil {
@@ -170,6 +189,82 @@ func syncFanout(subs, mods int) (float64, uint64, error) {
 	return float64(subs*mods) / elapsed.Seconds(), f.p.Stats().Resyncs, nil
 }
 
+func syncMedian(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// naiveFanout is the peer: what a straightforward Go port of SiPyCo's
+// publisher does. Each subscriber has its own queue of mods; its writer
+// encodes every mod as a JSON line itself and writes it; the subscriber
+// decodes each line into a map and applies it. It returns deliveries per
+// second.
+func naiveFanout(subs, mods int) (float64, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	queues := make([]chan *syncstruct.Mod, subs)
+	var writers sync.WaitGroup
+	var applied sync.WaitGroup
+	applied.Add(subs)
+	for i := range subs {
+		queues[i] = make(chan *syncstruct.Mod, 1024)
+		client, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			return 0, err
+		}
+		defer client.Close()
+		server, err := ln.Accept()
+		if err != nil {
+			return 0, err
+		}
+		defer server.Close()
+		writers.Add(1)
+		go func(q chan *syncstruct.Mod) {
+			defer writers.Done()
+			w := bufio.NewWriter(server)
+			for m := range q {
+				line, _ := json.Marshal(map[string]any{"action": m.Action, "path": m.Path, "key": m.Key, "value": m.Value})
+				w.Write(append(line, '\n'))
+				if len(q) == 0 {
+					w.Flush()
+				}
+			}
+			w.Flush()
+		}(queues[i])
+		go func() {
+			defer applied.Done()
+			tree := any(map[string]any{"data": map[string]any{}})
+			sc := bufio.NewScanner(client)
+			for n := 0; n < mods && sc.Scan(); n++ {
+				var m map[string]any
+				if json.Unmarshal(sc.Bytes(), &m) != nil {
+					return
+				}
+				path, _ := m["path"].([]any)
+				tree, _ = syncstruct.Apply(tree, &syncstruct.Mod{Action: syncstruct.ActSetItem, Path: path, Key: m["key"], Value: m["value"]})
+			}
+		}()
+	}
+	start := time.Now()
+	for i := range mods {
+		m := &syncstruct.Mod{Action: syncstruct.ActSetItem, Path: []any{"data"}, Key: fmt.Sprint("k", i%fanoutKeys), Value: modValue}
+		for _, q := range queues {
+			q <- m
+		}
+	}
+	applied.Wait()
+	elapsed := time.Since(start)
+	for _, q := range queues {
+		close(q)
+	}
+	writers.Wait()
+	return float64(subs*mods) / elapsed.Seconds(), nil
+}
+
 // rawSubscriber subscribes and then never reads: the cheapest client, so
 // that what grows is the publisher.
 func rawSubscriber(addr string) (net.Conn, error) {
@@ -284,31 +379,22 @@ func syncStalled(subs, mods int) (float64, float64, error) {
 	for f.p.Stats().Subscribers < subs+1 {
 		time.Sleep(time.Millisecond)
 	}
+	// Sample the live heap at checkpoints, with the publishing loop
+	// paused: a sample taken while it allocates counts what it allocates
+	// during the collection as live.
 	base, _ := memNow()
 	var peak uint64
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(10 * time.Millisecond):
-				if h, _ := memNow(); h > peak {
-					peak = h
-				}
-			}
+	const checkpoints = 20
+	for range checkpoints {
+		if err := f.publish(mods / checkpoints); err != nil {
+			return 0, 0, err
 		}
-	}()
-	err = f.publish(mods)
-	close(stop)
-	<-sampled
-	if h, _ := memNow(); h > peak {
-		peak = h
+		if h, _ := memNow(); h > peak {
+			peak = h
+		}
 	}
-	if err != nil {
-		return 0, 0, err
+	if st := f.p.Stats(); st.Subscribers != subs+1 {
+		return 0, 0, fmt.Errorf("%d sessions open, want %d: the stalled subscriber was dropped", st.Subscribers, subs+1)
 	}
 	var snap int
 	f.n.Read(func(tree any) {

@@ -57,7 +57,7 @@ type history struct {
 	entries []*entry // entries[start:] are live, oldest first
 	start   int
 	head    uint64 // seq of the newest mod (0: none yet)
-	bytes   int64
+	bytes   int64 // memory of the entries kept (entrySize)
 	cum     int64 // cum of the newest entry
 
 	maxBytes int64
@@ -80,10 +80,10 @@ func (h *history) add(frame []byte) uint64 {
 	h.head++
 	h.cum += int64(len(frame))
 	h.entries = append(h.entries, &entry{seq: h.head, frame: frame, cum: h.cum})
-	h.bytes += int64(len(frame))
+	h.bytes += entrySize(frame)
 	for h.len() > 1 && (h.bytes > h.maxBytes || h.len() > h.maxLen) {
 		old := h.entries[h.start]
-		h.bytes -= int64(len(old.frame))
+		h.bytes -= entrySize(old.frame)
 		h.entries[h.start] = nil
 		h.start++
 	}
@@ -100,6 +100,13 @@ func (h *history) add(frame []byte) uint64 {
 	}
 	return h.head
 }
+
+// entryOverhead is what an entry costs beyond its frame's bytes: the
+// entry itself, its pointer in the log, and allocation rounding.
+const entryOverhead = 96
+
+// entrySize is the memory an entry is counted for.
+func entrySize(frame []byte) int64 { return int64(len(frame)) + entryOverhead }
 
 func (h *history) len() int { return len(h.entries) - h.start }
 

@@ -12,9 +12,10 @@ import (
 
 // NotifierOptions configures a Notifier. The zero value is valid.
 type NotifierOptions struct {
-	// HistoryBytes bounds the recent mods kept, by their msgpack size.
-	// They are the fan-out queue every subscriber reads from and the
-	// history a reconnecting subscriber resumes from. Default 4 MiB.
+	// HistoryBytes bounds the memory of the recent mods kept (their
+	// msgpack encoding plus about 100 bytes of bookkeeping each). They are
+	// the fan-out queue every subscriber reads from and the history a
+	// reconnecting subscriber resumes from. Default 4 MiB.
 	HistoryBytes int
 	// HistoryLen bounds the number of recent mods kept. Default 65536.
 	HistoryLen int
