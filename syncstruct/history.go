@@ -57,8 +57,8 @@ type history struct {
 	entries []*entry // entries[start:] are live, oldest first
 	start   int
 	head    uint64 // seq of the newest mod (0: none yet)
-	bytes   int64 // memory of the entries kept (entrySize)
-	cum     int64 // cum of the newest entry
+	bytes   int64  // memory of the entries kept (entrySize)
+	cum     int64  // cum of the newest entry
 
 	maxBytes int64
 	maxLen   int
