@@ -222,6 +222,10 @@ func (m *msgDecoder) decodeAny(depth int) (any, error) {
 		return s, nil
 	case msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32:
 		return m.decodeMap(depth)
+	case msgpcode.IsExt(c):
+		if v, ok, err := m.decodePacked(); ok || err != nil {
+			return v, err
+		}
 	}
 	return m.d.DecodeInterfaceLoose()
 }

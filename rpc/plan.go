@@ -152,6 +152,15 @@ func (p *typePlan) decode(m *msgDecoder, v reflect.Value) error {
 	if err != nil {
 		return err
 	}
+	if msgpcode.IsExt(c) {
+		packed, ok, err := m.decodePacked()
+		if ok || err != nil {
+			if err != nil {
+				return err
+			}
+			return assignPacked(v, packed)
+		}
+	}
 	if c == msgpcode.Nil {
 		if !p.nillable {
 			return errMismatch
@@ -334,12 +343,16 @@ func (p *typePlan) encode(e *msgpack.Encoder, v reflect.Value) error {
 	return e.EncodeValue(v)
 }
 
-// encodeSlice writes the common number slices with one msgpack call per
-// element, the same bytes msgpack's reflection would give.
+// encodeSlice writes []int64 and []float64 packed (see packed.go) and the
+// other common number slices with one msgpack call per element, the same
+// bytes msgpack's reflection would give.
 func encodeSlice(e *msgpack.Encoder, x any) error {
 	v := reflect.ValueOf(x)
 	if v.Kind() == reflect.Slice && v.IsNil() {
 		return e.EncodeNil()
+	}
+	if ok, err := encodePacked(e, x); ok {
+		return err
 	}
 	// Room for the largest encoding of every element, so the buffer does
 	// not grow (and copy) as it goes.
