@@ -177,10 +177,3 @@ func (h *history) read(cursor uint64, maxLag, maxBatch int64, dst []*entry) ([]*
 	}
 	return dst, nil, readOK
 }
-
-// stats returns the seq range and bytes kept.
-func (h *history) stats() (first, head uint64, bytes int64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.first(), h.head, h.bytes
-}

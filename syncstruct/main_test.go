@@ -17,7 +17,7 @@ import (
 func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // transports every end-to-end test runs over.
-var transports = []string{"tcp", "tls", "mux", "ws"}
+var transports = []string{"tcp", "tls", "mux", "ws", "wss"}
 
 // endpoint is a running publisher as a subscriber sees it.
 type endpoint struct {
@@ -69,6 +69,18 @@ func serve(t testing.TB, p *Publisher, kind string) endpoint {
 		close(done)
 		t.Cleanup(func() {
 			p.Close() // ends the hijacked WebSocket connections first
+			srv.Close()
+		})
+	case "wss":
+		ln.Close()
+		srv := httptest.NewUnstartedServer(p)
+		srvCfg, cliCfg := tlsPair(t)
+		srv.TLS = srvCfg
+		srv.StartTLS()
+		ep.addr, ep.tls = "wss"+strings.TrimPrefix(srv.URL, "https"), cliCfg
+		close(done)
+		t.Cleanup(func() {
+			p.Close()
 			srv.Close()
 		})
 	default:

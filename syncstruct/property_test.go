@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,6 +56,30 @@ func TestPropertyReplicasConverge(t *testing.T) {
 	for _, f := range fs {
 		waitSynced(t, f.s)
 	}
+	// Readers of the replicas, all along (the race detector watches),
+	// paced so as not to starve the rest of the test.
+	stopReaders := make(chan struct{})
+	var readers sync.WaitGroup
+	for _, f := range fs[:2] {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-stopReaders:
+					return
+				default:
+				}
+				f.s.Read(func(tree any) { Equal(tree, tree) })
+				f.s.Copy()
+				time.Sleep(time.Millisecond)
+			}
+		}()
+	}
+	defer func() {
+		close(stopReaders)
+		readers.Wait()
+	}()
 
 	// The schedule, in steps: two short cuts (the missed mods fit in the
 	// history: resume) and a long one (they do not: snapshot), and a

@@ -34,10 +34,10 @@ func newProxy(t testing.TB, ep endpoint) (*proxy, endpoint) {
 	target := ep.addr
 	out := ep
 	if isWebSocketAddr(ep.addr) {
-		rest := strings.TrimPrefix(ep.addr, "ws://")
+		scheme, rest, _ := strings.Cut(ep.addr, "://")
 		host, path, _ := strings.Cut(rest, "/")
 		target = host
-		out.addr = "ws://" + ln.Addr().String() + "/" + path
+		out.addr = scheme + "://" + ln.Addr().String() + "/" + path
 	} else {
 		out.addr = ln.Addr().String()
 	}

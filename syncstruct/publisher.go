@@ -274,7 +274,7 @@ func (p *Publisher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	t := &wsTransport{ws: ws, text: typ == websocket.TextMessage, limit: maxSubscribeSize}
+	t := &wsTransport{ws: ws, text: typ == websocket.TextMessage}
 	first, err := readAllLimit(rd, maxSubscribeSize)
 	if err != nil {
 		return

@@ -106,3 +106,32 @@ func TestUnknownNotifier(t *testing.T) {
 		})
 	}
 }
+
+// TestTargetBuilder: the builder sees every snapshot and its result is
+// the replica mods are applied to.
+func TestTargetBuilder(t *testing.T) {
+	n := mustNotifier(t, map[string]any{"v": 1}, NotifierOptions{})
+	p := NewPublisher(map[string]*Notifier{"s": n}, PublisherOptions{})
+	ep := serve(t, p, "tcp")
+	var mu sync.Mutex
+	var built []any
+	s := subscribe(t, ep, "s", SubscriberOptions{TargetBuilder: func(snapshot any) any {
+		mu.Lock()
+		built = append(built, Copy(snapshot))
+		mu.Unlock()
+		m := snapshot.(map[string]any)
+		m["local"] = true // the replica may carry what the builder adds
+		return m
+	}})
+	waitSynced(t, s)
+	must(t, n.Set("v", 2))
+	waitFor(t, "the mod", func() bool { _, seq := s.Position(); return seq == 1 })
+	if got := s.Copy(); !Equal(got, map[string]any{"v": int64(2), "local": true}) {
+		t.Fatalf("replica %#v", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(built) != 1 || !Equal(built[0], map[string]any{"v": int64(1)}) {
+		t.Fatalf("builder saw %#v", built)
+	}
+}

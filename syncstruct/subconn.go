@@ -31,7 +31,7 @@ func (s *Subscriber) dial(ctx context.Context) (transport, error) {
 			return nil, fmt.Errorf("syncstruct: dial %s: %w", s.addr, err)
 		}
 		ws.SetReadLimit(int64(s.opts.MaxMessageSize))
-		return &wsTransport{ws: ws, limit: s.opts.MaxMessageSize}, nil
+		return &wsTransport{ws: ws}, nil
 	}
 	c, err := wire.Dial(ctx, s.addr, s.opts.TLS, wire.BannerSync)
 	if err != nil {

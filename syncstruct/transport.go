@@ -117,10 +117,9 @@ func (t *frameTransport) close() error {
 // wsTransport is a transport over a WebSocket: binary messages carry
 // msgpack (for Go), text messages JSON (for browsers).
 type wsTransport struct {
-	ws    *websocket.Conn
-	text  bool
-	limit int
-	once  sync.Once
+	ws   *websocket.Conn
+	text bool
+	once sync.Once
 }
 
 func (t *wsTransport) readMsg(buf []byte) ([]byte, error) {

@@ -458,16 +458,6 @@ func copyItems(d pyon.Dict) pyon.Dict {
 	return out
 }
 
-// isContainer reports whether v can change after it is stored (so a mod
-// must keep its own copy).
-func isContainer(v any) bool {
-	switch v.(type) {
-	case []any, map[string]any, pyon.Dict, pyon.OrderedDict, pyon.Tuple, pyon.Set, []byte, pyon.NDArray, pyon.NPScalar, pyon.Slice:
-		return true
-	}
-	return false
-}
-
 // toIndex converts a path element or key to an int when it is an integer.
 func toIndex(v any) (int, bool) {
 	switch x := v.(type) {
