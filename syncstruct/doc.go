@@ -44,7 +44,11 @@
 // Mods are Go structs; the native msgpack and JSON encodings are
 // implementations of Encoding, kept apart from the queueing and fan-out.
 // Another wire format of the same mods (such as SiPyCo's PYON lines)
-// implements Encoding and gets the same encode-once fan-out.
+// implements Encoding and gets the same encode-once fan-out: inside this
+// package, a protocol adds a transport (how messages go on its stream;
+// control messages it lacks encode to nothing, and a peer that sends no
+// heartbeats says so) and hands each subscriber, after its own handshake,
+// to the Publisher's session engine (serveSession).
 //
 // # Concurrency
 //

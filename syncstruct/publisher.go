@@ -299,6 +299,13 @@ func (p *Publisher) serveFirst(ctx context.Context, t transport, first []byte) e
 		p.reject(t, CodeBadRequest, err.Error())
 		return err
 	}
+	return p.serveSession(ctx, t, sub)
+}
+
+// serveSession serves the subscriber sub describes (notifier, epoch, seq)
+// on t until it leaves. Another protocol (SiPyCo's sync_struct) enters
+// here with its own transport and encoding, after its own handshake.
+func (p *Publisher) serveSession(ctx context.Context, t transport, sub *message) error {
 	p.mu.Lock()
 	n := p.notifiers[sub.Notifier]
 	if n == nil || p.closed {
@@ -326,7 +333,7 @@ func (p *Publisher) serveFirst(ctx context.Context, t transport, first []byte) e
 func (p *Publisher) reject(t transport, code, msg string) {
 	p.opts.Logger.Debug("syncstruct: subscriber rejected", "remote", t.remote(), "code", code, "msg", msg)
 	t.setWriteDeadline(time.Now().Add(time.Second))
-	t.writeMsgs([][]byte{controlMsg(t, &control{T: msgError, Code: code, Message: msg})})
+	t.writeMsgs([][]byte{t.control(&control{T: msgError, Code: code, Message: msg})})
 }
 
 // Close ends every session (subscribers get a "shutdown" error message

@@ -114,7 +114,7 @@ func (s *session) run(parent, ctx context.Context, sub *message) error {
 	code, msg := s.endReason()
 	if code != "" {
 		s.t.setWriteDeadline(time.Now().Add(closeGrace))
-		s.t.writeMsgs([][]byte{controlMsg(s.t, &control{T: msgError, Code: code, Message: msg})})
+		s.t.writeMsgs([][]byte{s.t.control(&control{T: msgError, Code: code, Message: msg})})
 	}
 	log.Debug("syncstruct: subscriber session ended", "code", code, "err", err)
 	if code == CodeInternal {
@@ -129,7 +129,11 @@ func (s *session) readLoop(ctx context.Context) {
 	var buf []byte
 	dec := newMsgDecoder()
 	for {
-		s.t.setReadDeadline(time.Now().Add(s.p.opts.HeartbeatTimeout))
+		if s.t.pings() {
+			s.t.setReadDeadline(time.Now().Add(s.p.opts.HeartbeatTimeout))
+		} else {
+			s.t.setReadDeadline(time.Time{})
+		}
 		b, err := s.t.readMsg(buf)
 		buf = b[:0]
 		if err != nil {
@@ -291,7 +295,7 @@ func (s *session) sendSnapshot(reason string) (uint64, error) {
 	return seq, nil
 }
 
-func (s *session) control(c *control) []byte { return controlMsg(s.t, c) }
+func (s *session) control(c *control) []byte { return s.t.control(c) }
 
 // messageType decodes just enough of a subscriber's message to know its
 // type.

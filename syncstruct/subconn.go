@@ -58,7 +58,7 @@ func (s *Subscriber) connect(ctx context.Context) (synced bool, err error) {
 	epoch, seq := s.epoch, s.seq
 	s.mu.RUnlock()
 	t.setWriteDeadline(time.Now().Add(s.opts.HandshakeTimeout))
-	if err := t.writeMsgs([][]byte{controlMsg(t, &control{T: msgSubscribe, Notifier: s.name, Epoch: epoch, Seq: seq})}); err != nil {
+	if err := t.writeMsgs([][]byte{t.control(&control{T: msgSubscribe, Notifier: s.name, Epoch: epoch, Seq: seq})}); err != nil {
 		return false, fmt.Errorf("syncstruct: subscribe: %w", err)
 	}
 	t.setWriteDeadline(time.Time{})
@@ -338,7 +338,7 @@ func (c *subConn) startPinger(every time.Duration) {
 	}
 	c.pingStop = make(chan struct{})
 	c.pingErr = make(chan error, 1)
-	ping := controlMsg(c.t, &control{T: msgPing})
+	ping := c.t.control(&control{T: msgPing})
 	timeout := c.timeout
 	c.pingWG.Add(1)
 	go func() {

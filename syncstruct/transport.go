@@ -35,6 +35,12 @@ type transport interface {
 	// (true) or as one message written in pieces (false).
 	chunkedInit() bool
 	encoding() Encoding
+	// control encodes a control message, or returns nil when the protocol
+	// has no such message (writeMsgs skips nil messages).
+	control(c *control) []byte
+	// pings reports whether the peer sends heartbeats; if not, a silent
+	// peer is not dropped.
+	pings() bool
 	close() error
 	remote() string
 }
@@ -71,7 +77,7 @@ func (t *frameTransport) readMsg(buf []byte) ([]byte, error) {
 }
 
 func (t *frameTransport) writeMsgs(msgs [][]byte) error {
-	if len(msgs) == 1 {
+	if len(msgs) == 1 && len(msgs[0]) > 0 {
 		_, err := t.c.Write(msgs[0])
 		return err
 	}
@@ -106,7 +112,13 @@ func (t *frameTransport) setReadDeadline(d time.Time) error  { return t.c.SetRea
 func (t *frameTransport) setWriteDeadline(d time.Time) error { return t.c.SetWriteDeadline(d) }
 func (t *frameTransport) chunkedInit() bool                  { return true }
 func (t *frameTransport) encoding() Encoding                 { return MsgpackEncoding }
-func (t *frameTransport) remote() string                     { return t.c.RemoteAddr().String() }
+func (t *frameTransport) pings() bool                        { return true }
+
+func (t *frameTransport) control(c *control) []byte {
+	b, _ := appendControlFrame(nil, c) // control messages always encode
+	return b
+}
+func (t *frameTransport) remote() string { return t.c.RemoteAddr().String() }
 
 func (t *frameTransport) close() error {
 	var err error
@@ -163,6 +175,9 @@ func (t *wsTransport) payload(m []byte) []byte {
 
 func (t *wsTransport) writeMsgs(msgs [][]byte) error {
 	for _, m := range msgs {
+		if len(m) == 0 {
+			continue
+		}
 		if err := t.ws.WriteMessage(t.msgType(), t.payload(m)); err != nil {
 			return err
 		}
@@ -194,6 +209,16 @@ func (t *wsTransport) setWriteDeadline(d time.Time) error { return t.ws.SetWrite
 func (t *wsTransport) chunkedInit() bool                  { return !t.text }
 func (t *wsTransport) remote() string                     { return t.ws.RemoteAddr().String() }
 
+func (t *wsTransport) pings() bool { return true }
+
+func (t *wsTransport) control(c *control) []byte {
+	if t.text {
+		return appendControlJSON(nil, c)
+	}
+	b, _ := appendControlFrame(nil, c)
+	return b
+}
+
 func (t *wsTransport) encoding() Encoding {
 	if t.text {
 		return JSONEncoding
@@ -205,15 +230,6 @@ func (t *wsTransport) close() error {
 	var err error
 	t.once.Do(func() { err = t.ws.NetConn().Close() })
 	return err
-}
-
-// controlMsg encodes c for t's encoding.
-func controlMsg(t transport, c *control) []byte {
-	if t.encoding() == JSONEncoding {
-		return appendControlJSON(nil, c)
-	}
-	b, _ := appendControlFrame(nil, c) // control messages always encode
-	return b
 }
 
 // isClosedErr reports errors that just mean the connection is gone.
