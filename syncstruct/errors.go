@@ -34,6 +34,9 @@ var (
 	// ErrHeartbeat: the peer sent nothing for longer than the heartbeat
 	// timeout.
 	ErrHeartbeat = errors.New("syncstruct: peer silent past the heartbeat timeout")
+	// ErrGap: a mod whose sequence number does not follow the replica's.
+	// The subscriber drops the connection and asks for a fresh snapshot.
+	ErrGap = errors.New("syncstruct: gap in the mod sequence")
 	// ErrClosed is returned by a closed Subscriber; it wraps net.ErrClosed.
 	ErrClosed = fmt.Errorf("syncstruct: closed: %w", net.ErrClosed)
 )

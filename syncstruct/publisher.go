@@ -256,7 +256,10 @@ func (p *Publisher) ServeConn(ctx context.Context, conn net.Conn) error {
 
 // ServeHTTP upgrades the request to a WebSocket and serves one subscriber
 // on it. The subscriber's first message chooses the encoding: binary
-// (msgpack, for Go) or text (JSON, for browsers).
+// (msgpack, for Go) or text (JSON, for browsers). The session outlives the
+// request as far as net/http is concerned (http.Server.Close does not
+// close upgraded connections): Close the Publisher to end it (a wire.Mux
+// closes its connections itself).
 func (p *Publisher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !p.enter() {
 		http.Error(w, "syncstruct: publisher closed", http.StatusServiceUnavailable)

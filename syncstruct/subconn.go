@@ -158,7 +158,7 @@ func (c *subConn) receive(ctx context.Context) error {
 			if m.Seq != s.seq {
 				s.mu.Unlock()
 				s.invalidate()
-				return fmt.Errorf("%w: synced at %d, replica at %d", errGap, m.Seq, s.seq)
+				return fmt.Errorf("%w: synced at %d, replica at %d", ErrGap, m.Seq, s.seq)
 			}
 			c.info.Seq = s.seq
 			c.info.First = !s.synced
@@ -206,7 +206,7 @@ func (c *subConn) applyMod() error {
 		have := s.seq
 		s.mu.Unlock()
 		s.invalidate()
-		return fmt.Errorf("%w: got %d after %d", errGap, m.Seq, have)
+		return fmt.Errorf("%w: got %d after %d", ErrGap, m.Seq, have)
 	}
 	tree, err := Apply(s.tree, &m.Mod)
 	if err != nil {

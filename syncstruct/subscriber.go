@@ -3,7 +3,6 @@ package syncstruct
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -276,6 +275,3 @@ func backoff(n int, lo, hi time.Duration) time.Duration {
 func isWebSocketAddr(addr string) bool {
 	return strings.HasPrefix(addr, "ws://") || strings.HasPrefix(addr, "wss://")
 }
-
-// errGap is a mod whose seq does not follow the replica's.
-var errGap = errors.New("syncstruct: gap in mod sequence")
