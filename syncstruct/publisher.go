@@ -340,8 +340,9 @@ func (p *Publisher) reject(t transport, code, msg string) {
 }
 
 // Close ends every session (subscribers get a "shutdown" error message
-// when their connection can take it), stops every Serve and waits for them.
-// It is idempotent.
+// when their connection can take it), stops every Serve and waits for them;
+// a subscriber that does not read is given about a second before its
+// connection is closed under it. It is idempotent.
 func (p *Publisher) Close() error {
 	p.mu.Lock()
 	p.closed = true
