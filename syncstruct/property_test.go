@@ -85,6 +85,8 @@ func TestPropertyReplicasConverge(t *testing.T) {
 	// history: resume) and a long one (they do not: snapshot), and a
 	// stall of a quarter of the run.
 	cuts := [][2]int{{steps / 10, steps/10 + steps/50}, {2 * steps / 5, 3 * steps / 5}, {4 * steps / 5, 4*steps/5 + steps/50}}
+	// About 3 MB of blobs during the stall, whatever the step count.
+	blobSize := (3 << 20) / (steps / 8)
 	var applied, refused int
 	for step := range steps {
 		switch step {
@@ -106,7 +108,7 @@ func TestPropertyReplicasConverge(t *testing.T) {
 		if stall.stalled && step%2 == 0 {
 			// Large values while one subscriber is stalled: more than
 			// socket buffers hold, so it falls truly behind.
-			must(t, n.Set("blob", fmt.Sprintf("%d%04000d", step, 0)))
+			must(t, n.Set("blob", fmt.Sprintf("%d%0*d", step, blobSize, 0)))
 		}
 		if randomMutation(t, rng, n) {
 			applied++
