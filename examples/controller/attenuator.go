@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/sigoco/sigoco/syncstruct"
 )
 
 //go:generate go run github.com/sigoco/sigoco/cmd/sigoco-gen -type Attenuator
@@ -14,8 +17,18 @@ import (
 type Attenuator struct {
 	stepDelay time.Duration // how long one Sweep step takes
 
-	mu sync.Mutex
-	db float64
+	mu     sync.Mutex
+	db     float64
+	state  *syncstruct.Notifier // published state; nil: none
+	logger *slog.Logger         // nil: discard
+}
+
+// maxLastSettings bounds the list of last settings in the published state.
+const maxLastSettings = 10
+
+// newState returns the notifier the controller publishes as "state".
+func newState() (*syncstruct.Notifier, error) {
+	return syncstruct.NewNotifier(map[string]any{"attenuation": 0.0, "last_settings": []any{}}, syncstruct.NotifierOptions{})
 }
 
 // NewAttenuator returns an attenuator at 0 dB whose sweeps take stepDelay
@@ -33,8 +46,29 @@ func (d *Attenuator) SetAttenuation(db float64) error {
 		return fmt.Errorf("attenuation %g dB out of range 0-%d dB", db, MaxAttenuation)
 	}
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.db = db
-	d.mu.Unlock()
+	if d.logger != nil {
+		d.logger.Info("attenuation set", "db", db)
+	}
+	if d.state == nil {
+		return nil
+	}
+	// Under d.mu, so the published order is the order of the settings.
+	if err := d.state.Set("attenuation", db); err != nil {
+		return err
+	}
+	last := d.state.At("last_settings")
+	if err := last.Append(map[string]any{"db": db, "at": time.Now().UTC().Format(time.RFC3339Nano)}); err != nil {
+		return err
+	}
+	var n int
+	d.state.Read(func(tree any) { n = len(tree.(map[string]any)["last_settings"].([]any)) })
+	for ; n > maxLastSettings; n-- {
+		if _, err := last.Pop(0); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -4,7 +4,12 @@
 //	go run ./examples/controller --bind 127.0.0.1 --port 3253
 //
 // With --tls-cert and --tls-key it serves TLS; with --tls-peer-cert too,
-// only clients presenting that certificate are accepted. A client calling
+// only clients presenting that certificate are accepted. On the same port it
+// publishes its state (attenuation and the last settings) as the syncstruct
+// notifier "state", for Go subscribers and, over WebSocket at /sync, for
+// browsers; examples/dashboard prints it live. With --log-server HOST:PORT
+// its logs also go to a log server (examples/logserver); -v/-q raise or
+// lower the log level. A client calling
 // the built-in terminate stops it, as does SIGINT or SIGTERM. Diagnostics go
 // to stderr; the exit status is 0 after a clean stop, 1 on an error.
 package main
@@ -13,6 +18,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -22,6 +28,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/sigoco/sigoco/logfwd"
 	"github.com/sigoco/sigoco/wire"
 )
 
@@ -36,21 +43,40 @@ func main() {
 
 func newApp(stderr io.Writer) *cli.App {
 	return &cli.App{
-		Name:      "controller",
-		Usage:     "serve a simulated attenuator (rpc target lda)",
-		ErrWriter: stderr,
-		Flags: []cli.Flag{
+		Name:                   "controller",
+		Usage:                  "serve a simulated attenuator (rpc target lda)",
+		ErrWriter:              stderr,
+		UseShortOptionHandling: true, // -vv
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "bind", Value: "127.0.0.1", Usage: "address to listen on"},
 			&cli.IntFlag{Name: "port", Value: 3253, Usage: "TCP port (0 picks one)"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "server certificate (PEM); enables TLS"},
 			&cli.StringFlag{Name: "tls-key", Usage: "server key (PEM)"},
 			&cli.StringFlag{Name: "tls-peer-cert", Usage: "accept only clients with this certificate (PEM)"},
 			&cli.DurationFlag{Name: "step-delay", Value: 100 * time.Millisecond, Usage: "time per Sweep step"},
-		},
+			&cli.StringFlag{Name: "log-server", Usage: "also forward logs to this log server (HOST:PORT)"},
+		}, logfwd.VerbosityFlags()...),
 		Action: func(c *cli.Context) error {
+			level := logfwd.VerbosityLevel(c)
+			var h slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+			if addr := c.String("log-server"); addr != "" {
+				fwd, err := logfwd.NewForwarder(addr, logfwd.ForwarderOptions{Source: "controller_lda", Level: level})
+				if err != nil {
+					return err
+				}
+				defer func() {
+					// Deliver what is queued, but never hang on a dead server.
+					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+					defer cancel()
+					fwd.Shutdown(ctx)
+				}()
+				h = logfwd.Tee(h, fwd)
+			}
+			logger := slog.New(h).With(logfwd.LoggerKey, "lda")
 			ctrl, err := newServer(config{
 				TLS:       wire.TLSConfig{CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"), PeerCertFile: c.String("tls-peer-cert")},
 				StepDelay: c.Duration("step-delay"),
+				Logger:    logger,
 			})
 			if err != nil {
 				return err

@@ -5,9 +5,11 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/sigoco/sigoco/rpc"
+	"github.com/sigoco/sigoco/syncstruct"
 	"github.com/sigoco/sigoco/wire"
 )
 
@@ -18,10 +20,12 @@ type config struct {
 	Logger    *slog.Logger   // nil: discard
 }
 
-// controller serves the attenuator on one port through a wire.Mux, so that
-// other protocols (sync, logging, HTTP) can share the port later.
+// controller serves the attenuator on one port through a wire.Mux: rpc
+// (native and SiPyCo), its state as the notifier "state" (native sync, and
+// WebSocket at /sync for browsers).
 type controller struct {
 	rpc *rpc.Server
+	pub *syncstruct.Publisher
 	mux *wire.Mux
 }
 
@@ -33,7 +37,13 @@ func newServer(cfg config) (*controller, error) {
 			return nil, err
 		}
 	}
-	srv, err := rpc.NewServer(map[string]any{"lda": NewAttenuator(cfg.StepDelay)}, rpc.ServerOptions{
+	state, err := newState()
+	if err != nil {
+		return nil, err
+	}
+	att := NewAttenuator(cfg.StepDelay)
+	att.state, att.logger = state, cfg.Logger
+	srv, err := rpc.NewServer(map[string]any{"lda": att}, rpc.ServerOptions{
 		Description:      "simulated attenuator",
 		BuiltinTerminate: true,
 		Logger:           cfg.Logger,
@@ -43,7 +53,12 @@ func newServer(cfg config) (*controller, error) {
 	}
 	mux := wire.NewMux(wire.MuxOptions{TLS: tlsCfg, Logger: cfg.Logger})
 	mux.Handle(wire.BannerRPC, srv)
-	return &controller{rpc: srv, mux: mux}, nil
+	pub := syncstruct.NewPublisher(map[string]*syncstruct.Notifier{"state": state}, syncstruct.PublisherOptions{Logger: cfg.Logger})
+	mux.Handle(wire.BannerSync, pub)
+	web := http.NewServeMux()
+	web.Handle("/sync", pub) // WebSocket: ws://HOST:PORT/sync
+	mux.HandleHTTP(web)
+	return &controller{rpc: srv, pub: pub, mux: mux}, nil
 }
 
 // shutdownGrace is how long calls in flight may take to finish on exit.
@@ -66,6 +81,7 @@ func (c *controller) serve(ctx context.Context, ln net.Listener) error {
 	sctx, scancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer scancel()
 	c.rpc.Shutdown(sctx) // the reply to terminate goes out first
+	c.pub.Close()        // dashboards are told "shutdown"
 	c.mux.Close()
 	cancel()
 	if !served {
