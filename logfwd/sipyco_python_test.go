@@ -1,0 +1,68 @@
+package logfwd
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sigoco/sigoco/internal/sipycotest"
+)
+
+// Optional: real SiPyCo. A Python LogForwarder sends to the Go log server,
+// directly and behind a wire.Mux; skipped (saying why) without SiPyCo.
+func TestPythonForwarderToGoServer(t *testing.T) {
+	env := sipycotest.Python(t)
+	for _, tr := range []transport{transports[0], transports[2]} {
+		t.Run(tr.name, func(t *testing.T) {
+			col := newCollector()
+			addr, _, _ := serve(t, col, tr, ServerOptions{}, "")
+			host, port, _ := strings.Cut(addr, ":")
+			res := env.Run(t, sipycotest.LogForwarder, host, port)
+			if res.ExitCode != 0 {
+				t.Fatalf("log_forwarder.py failed: %s", res)
+			}
+			recs := col.wait(t, len(recordedRecords))
+			for i, want := range recordedRecords {
+				g := recs[i]
+				if g.rec.Level != want.level || g.rec.Message != want.message ||
+					g.str(SourceKey) != "ctl_lda" || g.str(LoggerKey) != "lda.driver" {
+					t.Errorf("record %d = %v %q %s, want %v %q from ctl_lda/lda.driver", i, g.rec.Level, g.rec.Message, flat(g.rec), want.level, want.message)
+				}
+			}
+		})
+	}
+}
+
+// Optional: real SiPyCo. The Go Forwarder in SiPyCo's format sends to
+// SiPyCo's own log server (what an ARTIQ master runs).
+func TestGoForwarderToPythonServer(t *testing.T) {
+	env := sipycotest.Python(t)
+	srv := env.Serve(t, sipycotest.LogServer)
+	f := forward(t, srv.Addr, ForwarderOptions{Source: "ctl_lda", Format: FormatSiPyCo, Level: slog.LevelDebug})
+	log := slog.New(f).With(LoggerKey, "lda.driver")
+	for _, r := range recordedRecords {
+		log.Log(context.Background(), r.level, r.message)
+	}
+	flush(t, f)
+	pyLevel := map[slog.Level]int{slog.LevelDebug: 10, slog.LevelInfo: 20, slog.LevelWarn: 30, slog.LevelError: 40}
+	for i, want := range recordedRecords {
+		var got struct {
+			Source    *string `json:"source"`
+			Name      string  `json:"name"`
+			Level     int     `json:"level"`
+			Message   string  `json:"message"`
+			Forwarded bool    `json:"forwarded"`
+		}
+		line := srv.Line(t)
+		if err := json.Unmarshal([]byte(line), &got); err != nil {
+			t.Fatalf("record %d: %v in %q", i, err, line)
+		}
+		if got.Source == nil || *got.Source != "ctl_lda" || got.Name != "lda.driver" ||
+			got.Level != pyLevel[want.level] || got.Message != want.message || !got.Forwarded {
+			t.Errorf("SiPyCo received record %d as %s; want level %s message %q", i, line, strconv.Itoa(pyLevel[want.level]), want.message)
+		}
+	}
+}
