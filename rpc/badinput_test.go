@@ -134,7 +134,7 @@ func TestBadBanner(t *testing.T) {
 		{"garbage", []byte("hello there\n"), `unknown banner "hello there"`},
 		{"binary", []byte{0, 1, 2, 0xff, '\n'}, "unknown banner"},
 		{"other protocol", []byte("SIGOCO sync 1\n"), `unknown banner "SIGOCO sync 1"`},
-		{"sipyco", []byte("ARTIQ pc_rpc\n"), "unknown banner"},
+		{"other sipyco protocol", []byte("ARTIQ sync_struct\n"), `unknown banner "ARTIQ sync_struct"`},
 		{"too long", bytes.Repeat([]byte("x"), 5000), "banner line too long"},
 	}
 	forEachTransport(t, func(t *testing.T, tr transport) {

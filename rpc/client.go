@@ -30,6 +30,14 @@ type ClientOptions struct {
 	HandshakeTimeout time.Duration
 	// Logger receives debug records. Default: records are discarded.
 	Logger *slog.Logger
+	// Protocol selects sigoco's native protocol, SiPyCo's pc_rpc (to call
+	// SiPyCo's Python servers), or either. Default ProtocolAuto: native,
+	// falling back to SiPyCo's when the server refuses the native banner
+	// as SiPyCo servers do. Over SiPyCo's protocol calls are serialised
+	// (one at a time per connection), deadlines do not travel, and a call
+	// whose context ends returns at once and closes the connection (the
+	// next call connects again); see docs/sipyco.md.
+	Protocol Protocol
 }
 
 // Kwargs, as the last argument of a call, is sent as keyword arguments:
@@ -63,6 +71,8 @@ type Client struct {
 	// Owned by whoever holds the read role.
 	fr frameReader
 	md *msgDecoder
+
+	sp *sipycoClient // non-nil when the client speaks SiPyCo's protocol
 }
 
 // Dial connects to the server at addr and selects target. An empty target
@@ -105,6 +115,9 @@ func DialNoSelect(ctx context.Context, addr string, opts ClientOptions) (*Client
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Protocol == ProtocolSiPyCo {
+		return dialSiPyCo(ctx, addr, opts)
+	}
 	conn, err := wire.Dial(ctx, addr, opts.TLS, wire.BannerRPC)
 	if err != nil {
 		return nil, fmt.Errorf("rpc: %w", err)
@@ -121,6 +134,14 @@ func DialNoSelect(ctx context.Context, addr string, opts ClientOptions) (*Client
 	c.md.d.DisallowUnknownFields(false) // newer servers may send more
 	if err := c.handshakeIO(ctx, c.readHello); err != nil {
 		conn.Close()
+		if opts.Protocol == ProtocolAuto && errors.Is(err, errSilentClose) {
+			opts.Logger.Debug("rpc: native handshake refused; trying SiPyCo's protocol", "addr", addr, "err", err)
+			sc, serr := dialSiPyCo(ctx, addr, opts)
+			if serr != nil {
+				return nil, fmt.Errorf("%w; with SiPyCo's protocol: %w", err, serr)
+			}
+			return sc, nil
+		}
 		return nil, err
 	}
 	return c, nil
@@ -154,9 +175,16 @@ func (c *Client) handshakeIO(ctx context.Context, fn func() error) error {
 
 func (c *Client) readHello() error {
 	// A server that does not accept the banner says why in one text line.
-	if b, err := c.conn.R.Peek(4); err == nil && string(b) == "SIGO" {
+	b, err := c.conn.R.Peek(4)
+	if err == nil && string(b) == "SIGO" {
 		line, _ := wire.ReadLine(c.conn.R, wire.MaxBannerLen)
+		if refusalOffersSiPyCo(line) {
+			return fmt.Errorf("%w (%s)", errSilentClose, line)
+		}
 		return fmt.Errorf("%w: %s", ErrIncompatibleServer, line)
+	}
+	if len(b) == 0 && isSilentClose(err) {
+		return fmt.Errorf("%w (%v)", errSilentClose, err)
 	}
 	md, kind, err := c.readHandshakeFrame()
 	if err != nil {
@@ -239,6 +267,9 @@ func (c *Client) SelectTarget(ctx context.Context, name string) error {
 }
 
 func (c *Client) selectTarget(ctx context.Context, name string) error {
+	if c.sp != nil {
+		return c.sp.selectTarget(ctx, name, c.targets)
+	}
 	if !slices.Contains(c.targets, name) {
 		return fmt.Errorf("%w: no target %q at %s; it has: %s", ErrIncompatibleServer, name, c.addr, strings.Join(c.targets, ", "))
 	}
@@ -330,6 +361,10 @@ func (c *Client) Terminate(ctx context.Context) error {
 // ErrClosed. It waits for the client's goroutines and is idempotent.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
+		if c.sp != nil {
+			c.sp.close()
+			return
+		}
 		c.fail(&connLostError{why: "client closed"})
 	})
 	c.readers.Wait()
@@ -338,6 +373,9 @@ func (c *Client) Close() error {
 
 // do sends one request and waits for its reply.
 func (c *Client) do(ctx context.Context, cl *call, kind int, args []any) error {
+	if c.sp != nil {
+		return c.sp.do(ctx, cl, kind, args)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

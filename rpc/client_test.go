@@ -82,7 +82,7 @@ func TestDialErrors(t *testing.T) {
 			c.Close()
 		}
 	}()
-	_, err = Dial(testCtx(t), ln2.Addr().String(), "", ClientOptions{})
+	_, err = Dial(testCtx(t), ln2.Addr().String(), "", ClientOptions{Protocol: ProtocolNative})
 	if !errors.Is(err, ErrIncompatibleServer) {
 		t.Fatalf("Dial to a silent server = %v", err)
 	}

@@ -25,6 +25,14 @@ var (
 	// ErrBadArguments matches (errors.Is) a *RemoteError reporting a wrong
 	// argument count, type or keyword.
 	ErrBadArguments = errors.New("rpc: bad arguments")
+	// ErrValue marks an error a method returns for an argument that is
+	// out of range or otherwise invalid, e.g.
+	// fmt.Errorf("%w: %g dB is outside 0-31.5 dB", rpc.ErrValue, db).
+	// SiPyCo clients see it as Python's ValueError, with this sentinel's
+	// own text left out of the message; native clients see the error as
+	// any other (docs/sipyco.md lists the mapping of errors to Python
+	// classes).
+	ErrValue = errors.New("rpc: invalid value")
 	// ErrNoTarget is returned by calls made on a client that has not
 	// selected a target yet (see DialNoSelect).
 	ErrNoTarget = errors.New("rpc: no target selected")

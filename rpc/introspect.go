@@ -69,6 +69,10 @@ type MethodInfo struct {
 	Results  []string `msgpack:"results"` // Go type names, error included
 	Variadic bool     `msgpack:"variadic"`
 	Doc      string   `msgpack:"doc"`
+	// Signature is set for methods of SiPyCo servers only: the Python
+	// signature sipyco_rpctool prints after the name, from SiPyCo's
+	// argspec, e.g. "(self, a, b=1, *, scale=1)".
+	Signature string `msgpack:"signature,omitempty"`
 }
 
 // Param is one parameter of a method.

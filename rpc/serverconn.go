@@ -80,11 +80,16 @@ func (c *serverConn) serve(parent context.Context) error {
 	defer stop()
 	defer c.conn.Close()
 
-	if err := c.handshake(); err != nil {
+	c.conn.SetDeadline(time.Now().Add(c.s.opts.HandshakeTimeout))
+	banner, err := c.conn.ReadBanner()
+	if err == nil && banner == wire.BannerSiPyCoRPC {
+		return c.serveSiPyCo(parent, cancel)
+	}
+	if err := c.handshake(banner, err); err != nil {
 		c.s.opts.Logger.Debug("rpc: handshake failed", "remote", c.conn.RemoteAddr().String(), "err", err)
 		return err
 	}
-	err := c.readLoop()
+	err = c.readLoop()
 	draining := c.isDraining()
 	if !draining {
 		cancel() // the client is gone: cancel its calls
@@ -97,11 +102,10 @@ func (c *serverConn) serve(parent context.Context) error {
 	return err
 }
 
-// handshake reads the banner, announces the targets and reads the
-// selection. A failure is explained to the client before the caller closes.
-func (c *serverConn) handshake() error {
-	c.conn.SetDeadline(time.Now().Add(c.s.opts.HandshakeTimeout))
-	banner, err := c.conn.ReadBanner()
+// handshake checks the banner (read by serve, with err the reading's
+// error), announces the targets and reads the selection. A failure is
+// explained to the client before the caller closes.
+func (c *serverConn) handshake(banner string, err error) error {
 	if err != nil {
 		if errors.Is(err, wire.ErrLineTooLong) {
 			c.rejectBanner("banner line too long")
@@ -169,7 +173,7 @@ func (c *serverConn) handshake() error {
 // with one text line, as wire.Mux does.
 func (c *serverConn) rejectBanner(why string) {
 	c.conn.SetWriteDeadline(time.Now().Add(time.Second))
-	fmt.Fprintf(c.conn, "SIGOCO error: %s; this port serves: %q\n", why, wire.BannerRPC)
+	fmt.Fprintf(c.conn, "SIGOCO error: %s; this port serves: %q, %q\n", why, wire.BannerSiPyCoRPC, wire.BannerRPC)
 }
 
 // fatal sends an error message before the connection is closed.

@@ -1,0 +1,305 @@
+package rpc
+
+import (
+	"encoding"
+	"fmt"
+	"math/big"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/sigoco/sigoco/pyon"
+)
+
+// bindPyon binds the decoded PYON arguments of a SiPyCo call to m's
+// parameters with the native rules (bindArgs), values converted by
+// pyon.DecodeInto, and appends them to in. One addition: a parameter whose
+// name is unknown (no generated docs) is listed to SiPyCo as arg0, arg1,
+// ..., and accepted by that name as a keyword.
+func (m *method) bindPyon(in []reflect.Value, args []any, kwargs map[string]any) ([]reflect.Value, *RemoteError) {
+	base := len(in)
+	np, n := len(m.params), len(args)
+	if n > np && !m.variadic {
+		return in, m.badArgs("takes %s, got %d", plural(np, "%d argument"), n)
+	}
+	for i, a := range args {
+		t := m.params[min(i, np-1)].typ
+		if m.variadic && i >= np-1 {
+			t = t.Elem()
+		}
+		v := reflect.New(t).Elem()
+		if err := pyon.DecodeInto(a, v); err != nil {
+			return in, m.badArgs("argument %d: %v", i+1, err)
+		}
+		in = append(in, v)
+	}
+	fixed := np
+	if m.variadic {
+		fixed-- // the variadic slice never binds by keyword
+	}
+	for len(in)-base < fixed {
+		in = append(in, reflect.Value{})
+	}
+	keys := make([]string, 0, len(kwargs))
+	for k := range kwargs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // the same error for the same call
+	var opts reflect.Value
+	for _, key := range keys {
+		val := kwargs[key]
+		if j := m.sipycoParamIndex(key); j >= 0 && j < fixed {
+			if j < n || in[base+j].IsValid() {
+				return in, m.badArgs("argument %d (%s) given more than once", j+1, key)
+			}
+			v := reflect.New(m.params[j].typ).Elem()
+			if err := pyon.DecodeInto(val, v); err != nil {
+				return in, m.badArgs("keyword argument %q: %v", key, err)
+			}
+			in[base+j] = v
+			continue
+		}
+		if m.opts == nil || m.opts.fields[key] == nil {
+			return in, m.badArgs("unexpected keyword argument %q", key)
+		}
+		if !opts.IsValid() {
+			last := base + fixed - 1
+			if !in[last].IsValid() || (m.opts.ptr && in[last].IsNil()) {
+				if m.opts.ptr {
+					in[last] = reflect.New(m.opts.typ)
+				} else {
+					in[last] = reflect.New(m.opts.typ).Elem()
+				}
+			}
+			opts = in[last]
+			if m.opts.ptr {
+				opts = opts.Elem()
+			}
+		}
+		f := opts.FieldByIndex(m.opts.fields[key])
+		if err := pyon.DecodeInto(val, f); err != nil {
+			return in, m.badArgs("keyword argument %q: %v", key, err)
+		}
+	}
+	for j := 0; j < fixed; j++ {
+		if in[base+j].IsValid() {
+			continue
+		}
+		if j == fixed-1 && m.opts != nil {
+			in[base+j] = reflect.Zero(m.params[j].typ) // options left out
+			continue
+		}
+		p := m.params[j]
+		what := typeName(p.typ)
+		if p.name != "" {
+			what = p.name + " " + what
+		}
+		return in, m.badArgs("missing argument %d (%s)", j+1, what)
+	}
+	return in, nil
+}
+
+// sipycoParamIndex is paramIndex, plus the argN names of unnamed
+// parameters.
+func (m *method) sipycoParamIndex(key string) int {
+	if j := m.paramIndex(key); j >= 0 {
+		return j
+	}
+	if s, ok := strings.CutPrefix(key, "arg"); ok {
+		if j, err := strconv.Atoi(s); err == nil && j >= 0 && j < len(m.params) && m.params[j].name == "" && strconv.Itoa(j) == s {
+			return j
+		}
+	}
+	return -1
+}
+
+// sipycoParamName is a parameter's name in SiPyCo listings.
+func sipycoParamName(p param, i int) string {
+	if p.snake != "" {
+		return p.snake
+	}
+	return "arg" + strconv.Itoa(i)
+}
+
+// sipycoArgspec describes m as Python's inspect.getfullargspec describes
+// a bound method, which is what sipyco_rpctool list-methods formats:
+// positional parameters in args (after "self"), a variadic one in varargs,
+// the fields of a trailing options struct as keyword-only arguments whose
+// defaults are the fields' zero values (what the method gets when they
+// are left out), and Python class names of the Go types as annotations.
+// Go has no default values, so defaults is always None.
+func sipycoArgspec(m *method) map[string]any {
+	args := []any{"self"}
+	ann := map[string]any{}
+	var varargs any
+	np := len(m.params)
+	last := np
+	if m.opts != nil {
+		last-- // listed as keyword-only arguments below
+	}
+	for i := 0; i < last; i++ {
+		p := m.params[i]
+		name, t := sipycoParamName(p, i), p.typ
+		if m.variadic && i == np-1 {
+			varargs, t = name, t.Elem()
+		} else {
+			args = append(args, name)
+		}
+		if a := pyTypeName(t); a != "" {
+			ann[name] = a
+		}
+	}
+	kwonly := []any{}
+	var kwdefaults any
+	if m.opts != nil {
+		defaults := map[string]any{}
+		for _, f := range optsFields(m.opts.typ) {
+			kwonly = append(kwonly, f.name)
+			if a := pyTypeName(f.typ); a != "" {
+				ann[f.name] = a
+			}
+			zero := reflect.Zero(f.typ).Interface()
+			if _, err := pyon.Encode(zero); err == nil {
+				defaults[f.name] = zero
+			}
+		}
+		kwdefaults = defaults
+	}
+	if m.result != nil {
+		if a := pyTypeName(m.result.typ); a != "" {
+			ann["return"] = a
+		}
+	}
+	return map[string]any{
+		"args": args, "varargs": varargs, "varkw": nil, "defaults": nil,
+		"kwonlyargs": kwonly, "kwonlydefaults": kwdefaults, "annotations": ann,
+	}
+}
+
+type optsField struct {
+	name string
+	typ  reflect.Type
+}
+
+// optsFields lists the keyword arguments of an options struct in field
+// order, each by one name: its msgpack tag, else its snake_case name. The
+// fields are those optsFor accepts.
+func optsFields(t reflect.Type) []optsField {
+	var out []optsField
+	for _, f := range reflect.VisibleFields(t) {
+		if !f.IsExported() || f.Anonymous || throughPointer(t, f.Index) {
+			continue
+		}
+		name := snakeCase(f.Name)
+		if tag := strings.Split(f.Tag.Get("msgpack"), ",")[0]; tag == "-" {
+			continue
+		} else if tag != "" {
+			name = tag
+		}
+		out = append(out, optsField{name, f.Type})
+	}
+	return out
+}
+
+var (
+	bigIntType   = reflect.TypeFor[big.Int]()
+	bigRatType   = reflect.TypeFor[big.Rat]()
+	textUnmType  = reflect.TypeFor[encoding.TextUnmarshaler]()
+	pyTypeByType = map[reflect.Type]string{
+		reflect.TypeFor[pyon.Tuple]():       "tuple",
+		reflect.TypeFor[pyon.Set]():         "set",
+		reflect.TypeFor[pyon.Dict]():        "dict",
+		reflect.TypeFor[pyon.OrderedDict](): "OrderedDict",
+		reflect.TypeFor[pyon.Fraction]():    "Fraction",
+		reflect.TypeFor[pyon.Slice]():       "slice",
+		reflect.TypeFor[pyon.NDArray]():     "ndarray",
+		reflect.TypeFor[pyon.NPScalar]():    "", // any numpy scalar type
+		bigIntType:                          "int",
+		bigRatType:                          "Fraction",
+	}
+)
+
+// pyTypeName is the Python class a Go parameter type takes (the
+// annotation in a SiPyCo listing), or "" when any value goes (any) or
+// there is no single class (a numpy scalar).
+func pyTypeName(t reflect.Type) string {
+	for t.Kind() == reflect.Ptr {
+		t = t.Elem()
+	}
+	if s, ok := pyTypeByType[t]; ok {
+		return s
+	}
+	if reflect.PointerTo(t).Implements(textUnmType) {
+		return "str" // netip.Addr, time.Time, ...
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "bool"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "int"
+	case reflect.Float32, reflect.Float64:
+		return "float"
+	case reflect.Complex64, reflect.Complex128:
+		return "complex"
+	case reflect.String:
+		return "str"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "bytes"
+		}
+		return "list"
+	case reflect.Map, reflect.Struct:
+		return "dict"
+	}
+	return ""
+}
+
+// sipycoMethodList is the reply to get_rpc_method_list: the shape of
+// SiPyCo's, {"docstring", "methods": {name: (argspec, doc)}}.
+func (c *serverConn) sipycoMethodList() map[string]any {
+	methods := map[string]any{}
+	for _, m := range c.tb.list {
+		methods[m.name] = pyon.Tuple{sipycoArgspec(m), docOrNone(m.info.Doc)}
+	}
+	if c.s.opts.BuiltinTerminate {
+		// Exactly what SiPyCo's server lists for its built-in terminate.
+		methods[terminateMethod] = pyon.Tuple{map[string]any{
+			"args": []any{"self"}, "defaults": nil, "varargs": nil, "varkw": nil,
+			"kwonlyargs": []any{}, "kwonlydefaults": []any{},
+		}, "Terminate the server."}
+	}
+	return map[string]any{"docstring": docOrNone(c.tb.doc), "methods": methods}
+}
+
+func docOrNone(doc string) any {
+	if doc = strings.TrimSpace(doc); doc != "" {
+		return doc
+	}
+	return nil
+}
+
+// describePy names a decoded PYON value's Python class, for messages.
+func describePy(v any) string {
+	switch v.(type) {
+	case nil:
+		return "NoneType"
+	case bool:
+		return "bool"
+	case int64, *big.Int:
+		return "int"
+	case float64:
+		return "float"
+	case string:
+		return "str"
+	case []any:
+		return "list"
+	case map[string]any, pyon.Dict:
+		return "dict"
+	}
+	if s := pyTypeName(reflect.TypeOf(v)); s != "" {
+		return s
+	}
+	return fmt.Sprintf("%T", v)
+}
