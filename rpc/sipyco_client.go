@@ -164,6 +164,7 @@ func toStrings(v any) []string {
 // connection is in an unknown state: the caller leaves it.
 func (sp *sipycoClient) io(ctx context.Context, conn *wire.Conn, handshake bool, fn func() error) error {
 	dl, ok := ctx.Deadline()
+	fromCtx := ok
 	if !ok && handshake {
 		dl, ok = time.Now().Add(sp.opts.HandshakeTimeout), true
 	}
@@ -186,8 +187,14 @@ func (sp *sipycoClient) io(ctx context.Context, conn *wire.Conn, handshake bool,
 			err = ctx.Err()
 		}
 	}
-	if err != nil && ctx.Err() != nil && isTimeout(err) {
-		err = ctx.Err()
+	if err != nil && isTimeout(err) {
+		switch {
+		case ctx.Err() != nil:
+			err = ctx.Err()
+		case fromCtx && !time.Now().Before(dl):
+			// The socket deadline, set from ctx's, fired first.
+			err = context.DeadlineExceeded
+		}
 	}
 	conn.SetDeadline(time.Time{})
 	return err
@@ -225,8 +232,8 @@ func (sp *sipycoClient) usable(ctx context.Context) (*wire.Conn, error) {
 		}
 	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err() // try again with the next call
+		if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+			return nil, err // try again with the next call
 		}
 		return nil, sp.lost(fmt.Errorf("reconnecting after an abandoned call: %w", err))
 	}
@@ -381,9 +388,9 @@ func (sp *sipycoClient) do(ctx context.Context, cl *call, kind int, args []any) 
 	})
 	sp.out = keepBuffer(out)
 	if err != nil {
-		if ctx.Err() != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			sp.abandon()
-			return ctx.Err()
+			return err
 		}
 		return sp.lost(err)
 	}
