@@ -58,6 +58,7 @@ func serve(t testing.TB, p *Publisher, kind string) endpoint {
 	case "mux":
 		mux := wire.NewMux(wire.MuxOptions{})
 		mux.Handle(wire.BannerSync, p)
+		mux.Handle(wire.BannerSiPyCoSync, p)
 		mux.HandleHTTP(p)
 		ep.addr = ln.Addr().String()
 		go func() { defer close(done); mux.Serve(ctx, ln) }()

@@ -33,6 +33,11 @@ const (
 	ReasonBehind   = "behind"   // the subscriber fell behind; its backlog was dropped
 	ReasonSeq      = "seq"      // the replica claims a sequence number the publisher never reached
 	ReasonOversize = "oversize" // a mod was too large to send as one message
+
+	// Reasons a Subscriber reports for snapshots from a SiPyCo publisher,
+	// which sends no reason (and no sync message).
+	ReasonSiPyCo = "sipyco" // a reconnection: SiPyCo cannot resume, every connection starts with a snapshot
+	ReasonReinit = "reinit" // a further init on the same connection (a sigoco publisher sends one to a SiPyCo subscriber that fell behind)
 )
 
 // message is any protocol message, decoded. Mod fields are used by mods;

@@ -47,8 +47,9 @@ type PublisherOptions struct {
 }
 
 // Publisher serves named notifiers to subscribers over TCP/TLS (the
-// "SIGOCO sync 1" banner, on its own listener with Serve or behind a
-// wire.Mux as a wire.ConnHandler) and over WebSocket (as an http.Handler).
+// "SIGOCO sync 1" banner, and SiPyCo's "ARTIQ sync_struct" for Python
+// subscribers, on its own listener with Serve or behind a wire.Mux as a
+// wire.ConnHandler) and over WebSocket (as an http.Handler).
 // Notifiers can be added and removed while it serves.
 //
 // All methods are safe for concurrent use.
@@ -225,9 +226,17 @@ func (p *Publisher) enter() bool {
 }
 
 // ServeConn serves one connection that starts with the "SIGOCO sync 1"
-// banner (still unread, as wire.Mux hands it over). It returns when the
-// subscriber leaves, ctx is cancelled or the Publisher is closed; the
-// connection is closed on return. It implements wire.ConnHandler.
+// banner or SiPyCo's "ARTIQ sync_struct" (still unread, as wire.Mux hands
+// it over; register the Publisher for both banners on a Mux). It returns
+// when the subscriber leaves, ctx is cancelled or the Publisher is closed;
+// the connection is closed on return. It implements wire.ConnHandler.
+//
+// After "ARTIQ sync_struct" it speaks SiPyCo's protocol, so SiPyCo's
+// Python Subscriber (ARTIQ's dashboard, for one) keeps an exact replica:
+// the notifier name line, then SiPyCo's init line and mod lines in PYON v2
+// (see SiPyCoEncoding), nothing else. Such a subscriber cannot resume: each
+// connection starts with an init, and one that falls behind gets a fresh
+// init on the same connection.
 func (p *Publisher) ServeConn(ctx context.Context, conn net.Conn) error {
 	if !p.enter() {
 		conn.Close()
@@ -246,12 +255,14 @@ func (p *Publisher) ServeConn(ctx context.Context, conn net.Conn) error {
 	if err != nil {
 		return fmt.Errorf("syncstruct: reading banner: %w", err)
 	}
-	if banner != wire.BannerSync {
-		fmt.Fprintf(c, "SIGOCO error: unknown banner %q; this port serves %q\n", truncate(banner, 64), wire.BannerSync)
-		return fmt.Errorf("%w: %q", wire.ErrBadBanner, truncate(banner, 64))
+	switch banner {
+	case wire.BannerSync:
+		return p.serve(ctx, newFrameTransport(c, maxSubscribeSize, 0))
+	case wire.BannerSiPyCoSync:
+		return p.serveSiPyCo(ctx, c)
 	}
-	t := newFrameTransport(c, maxSubscribeSize, 0)
-	return p.serve(ctx, t)
+	fmt.Fprintf(c, "SIGOCO error: unknown banner %q; this port serves %q, %q\n", truncate(banner, 64), wire.BannerSiPyCoSync, wire.BannerSync)
+	return fmt.Errorf("%w: %q", wire.ErrBadBanner, truncate(banner, 64))
 }
 
 // ServeHTTP upgrades the request to a WebSocket and serves one subscriber

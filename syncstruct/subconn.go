@@ -40,10 +40,11 @@ func (s *Subscriber) dial(ctx context.Context) (transport, error) {
 	return newFrameTransport(c, s.opts.MaxMessageSize, subReadBuf), nil
 }
 
-// connect runs one connection: subscribe, initial sync, then mods until
-// the connection fails or ctx ends. synced reports whether an initial sync
-// completed on it.
-func (s *Subscriber) connect(ctx context.Context) (synced bool, err error) {
+// connectNative runs one connection: subscribe, initial sync, then mods
+// until the connection fails or ctx ends. synced reports whether an
+// initial sync completed on it. A TCP connection the publisher closes
+// before its first message fails with errNoAnswer.
+func (s *Subscriber) connectNative(ctx context.Context) (synced bool, err error) {
 	hctx, cancel := context.WithTimeout(ctx, s.opts.HandshakeTimeout)
 	t, err := s.dial(hctx)
 	cancel()
@@ -59,6 +60,9 @@ func (s *Subscriber) connect(ctx context.Context) (synced bool, err error) {
 	s.mu.RUnlock()
 	t.setWriteDeadline(time.Now().Add(s.opts.HandshakeTimeout))
 	if err := t.writeMsgs([][]byte{t.control(&control{T: msgSubscribe, Notifier: s.name, Epoch: epoch, Seq: seq})}); err != nil {
+		if _, ok := t.(*frameTransport); ok && isSilentClose(err) {
+			return false, fmt.Errorf("%w: subscribe: %w", errNoAnswer, err)
+		}
 		return false, fmt.Errorf("syncstruct: subscribe: %w", err)
 	}
 	t.setWriteDeadline(time.Time{})
@@ -81,6 +85,7 @@ type subConn struct {
 	msg     message
 	timeout time.Duration // silence allowed before giving up
 	lastDL  time.Time     // when the read deadline was last pushed back
+	gotAny  bool          // a message has arrived on this connection
 
 	synced bool     // an initial sync completed on this connection
 	inSync bool     // between sync and synced
@@ -102,6 +107,9 @@ func (c *subConn) read() error {
 	b, err := c.t.readMsg(c.buf)
 	c.buf = b[:0]
 	if err != nil {
+		if _, ok := c.t.(*frameTransport); ok && !c.gotAny && isSilentClose(err) {
+			return fmt.Errorf("%w: %w", errNoAnswer, err)
+		}
 		if isTimeout(err) {
 			return fmt.Errorf("%w (%v): %w", ErrHeartbeat, c.timeout, err)
 		}
@@ -113,6 +121,7 @@ func (c *subConn) read() error {
 		}
 		return err
 	}
+	c.gotAny = true
 	return c.dec.decode(b, &c.msg)
 }
 

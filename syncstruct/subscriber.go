@@ -17,6 +17,13 @@ import (
 type SubscriberOptions struct {
 	// TLS, if set, is used to dial (TCP addresses) or for wss:// URLs.
 	TLS *tls.Config
+	// Protocol chooses the protocol spoken to a TCP address: sigoco's own
+	// (which resumes after a reconnection), SiPyCo's sync_struct (to
+	// follow a Python Publisher, such as an ARTIQ master's schedule or
+	// datasets), or ProtocolAuto, the default: sigoco's, and SiPyCo's
+	// when the publisher closes the connection without answering, as
+	// SiPyCo's does. ws:// and wss:// URLs are always sigoco's.
+	Protocol Protocol
 	// TargetBuilder, if set, receives every snapshot (the first one and
 	// each resync) and returns the tree to keep as the replica; mods are
 	// then applied to it with Apply, so it must be a plain tree. Default:
@@ -35,7 +42,9 @@ type SubscriberOptions struct {
 	OnSynced func(SyncInfo)
 	// OnResync is called when a snapshot replaces a replica that was
 	// already synced: the subscriber fell behind, missed too much while
-	// away, or the publisher restarted. info.Reason says which.
+	// away, or the publisher restarted. info.Reason says which. With a
+	// SiPyCo publisher every reconnection is such a full resync
+	// (ReasonSiPyCo): SiPyCo cannot resume.
 	OnResync func(SyncInfo)
 	// OnDisconnect is called when an established connection is lost (not
 	// on Close). The replica is kept, and is stale until the next
@@ -51,14 +60,17 @@ type SubscriberOptions struct {
 	// Default wire.DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
 	// MaxMessageSize bounds one message from the publisher (a mod, or a
-	// snapshot chunk). Default wire.DefaultMaxFrameSize.
+	// snapshot chunk; from a SiPyCo publisher, one line, and its init line
+	// holds the whole tree). Default wire.DefaultMaxFrameSize, and 100 MiB
+	// for SiPyCo lines (what SiPyCo's own Subscriber accepts).
 	MaxMessageSize int
 	// Logger receives a record per connection attempt and failure.
 	// Default: records are discarded.
 	Logger *slog.Logger
 }
 
-// SyncInfo describes the end of an initial sync.
+// SyncInfo describes the end of an initial sync. From a SiPyCo publisher,
+// which has neither epochs nor sequence numbers, Epoch and Seq are 0.
 type SyncInfo struct {
 	Epoch   uint64
 	Seq     uint64 // sequence number of the last mod in the replica
@@ -100,6 +112,7 @@ func (s State) String() string {
 type Subscriber struct {
 	addr, name string
 	opts       SubscriberOptions
+	lineLimit  int // for SiPyCo lines
 
 	mu      sync.RWMutex // guards the replica
 	tree    any
@@ -115,7 +128,8 @@ type Subscriber struct {
 }
 
 // NewSubscriber starts keeping a replica of the notifier called name at
-// addr: "host:port" for TCP (TLS with opts.TLS), or a "ws://" or "wss://"
+// addr: "host:port" for TCP (TLS with opts.TLS) to a sigoco Publisher or
+// a SiPyCo one (see SubscriberOptions.Protocol), or a "ws://" or "wss://"
 // URL of a Publisher's HTTP handler. It returns at once; use WaitSynced to
 // wait for the first sync, and Close to stop.
 func NewSubscriber(addr, name string, opts SubscriberOptions) *Subscriber {
@@ -129,6 +143,10 @@ func NewSubscriber(addr, name string, opts SubscriberOptions) *Subscriber {
 	if opts.HandshakeTimeout <= 0 {
 		opts.HandshakeTimeout = wire.DefaultHandshakeTimeout
 	}
+	lineLimit := opts.MaxMessageSize
+	if lineLimit <= 0 {
+		lineLimit = sipycoMaxLine
+	}
 	if opts.MaxMessageSize <= 0 {
 		opts.MaxMessageSize = wire.DefaultMaxFrameSize
 	}
@@ -137,12 +155,13 @@ func NewSubscriber(addr, name string, opts SubscriberOptions) *Subscriber {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Subscriber{
-		addr:   addr,
-		name:   name,
-		opts:   opts,
-		change: make(chan struct{}),
-		cancel: cancel,
-		done:   make(chan struct{}),
+		addr:      addr,
+		name:      name,
+		opts:      opts,
+		lineLimit: lineLimit,
+		change:    make(chan struct{}),
+		cancel:    cancel,
+		done:      make(chan struct{}),
 	}
 	go s.loop(ctx)
 	return s
@@ -170,7 +189,9 @@ func (s *Subscriber) State() (State, error) {
 	return s.state, s.lastErr
 }
 
-// Position returns the epoch and sequence number the replica is at.
+// Position returns the epoch and sequence number the replica is at (for a
+// replica of a SiPyCo publisher: 0 and the number of mods since the last
+// snapshot).
 func (s *Subscriber) Position() (epoch, seq uint64) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

@@ -1,0 +1,241 @@
+package syncstruct
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sigoco/sigoco/wire"
+)
+
+// Protocol is the protocol a Subscriber speaks to a TCP address.
+type Protocol int
+
+const (
+	// ProtocolAuto speaks sigoco's own protocol and falls back to
+	// SiPyCo's, on a new connection, when the publisher closes the
+	// connection without a word, which is what SiPyCo's Publisher does
+	// with a banner it does not know. The choice is made again at every
+	// connection, so a replica resumes whenever the publisher can.
+	ProtocolAuto Protocol = iota
+	// ProtocolNative speaks only "SIGOCO sync 1".
+	ProtocolNative
+	// ProtocolSiPyCo speaks only SiPyCo's "ARTIQ sync_struct" (TCP and
+	// TLS; SiPyCo has no WebSocket transport).
+	ProtocolSiPyCo
+)
+
+func (p Protocol) String() string {
+	switch p {
+	case ProtocolAuto:
+		return "auto"
+	case ProtocolNative:
+		return "native"
+	case ProtocolSiPyCo:
+		return "sipyco"
+	}
+	return fmt.Sprintf("Protocol(%d)", int(p))
+}
+
+// sipycoMaxLine is the default line limit for SiPyCo publishers: what
+// SiPyCo's own Subscriber accepts (its init line holds the whole tree).
+const sipycoMaxLine = 100 << 20
+
+// errNoAnswer marks a native handshake the publisher closed without
+// answering: not a sigoco publisher (ProtocolAuto then tries SiPyCo's).
+var errNoAnswer = errors.New("syncstruct: the publisher closed the connection without answering (not a sigoco publisher?)")
+
+// isSilentClose reports how a peer that closed the connection shows: an
+// end of stream, or a reset when it closed with our bytes still unread.
+func isSilentClose(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// connect runs one connection in the configured protocol.
+func (s *Subscriber) connect(ctx context.Context) (synced bool, err error) {
+	if s.opts.Protocol == ProtocolSiPyCo {
+		return s.connectSiPyCo(ctx)
+	}
+	synced, err = s.connectNative(ctx)
+	if s.opts.Protocol == ProtocolAuto && errors.Is(err, errNoAnswer) && ctx.Err() == nil {
+		s.opts.Logger.Debug("syncstruct: no answer to the native handshake; trying SiPyCo's sync_struct", "addr", s.addr, "err", err)
+		return s.connectSiPyCo(ctx)
+	}
+	return synced, err
+}
+
+// connectSiPyCo runs one connection to a SiPyCo Publisher: the banner and
+// the notifier name, then one PYON line per mod, the first an init. Every
+// init (one per connection, and any later one on the same connection)
+// replaces the replica: SiPyCo cannot resume.
+func (s *Subscriber) connectSiPyCo(ctx context.Context) (synced bool, err error) {
+	if isWebSocketAddr(s.addr) {
+		return false, fmt.Errorf("syncstruct: SiPyCo's sync_struct runs over TCP, not WebSocket (%s)", s.addr)
+	}
+	if !validSiPyCoName(s.name) {
+		return false, fmt.Errorf("syncstruct: notifier name %q cannot be sent to a SiPyCo publisher", truncate(s.name, 64))
+	}
+	hctx, cancel := context.WithTimeout(ctx, s.opts.HandshakeTimeout)
+	c, err := wire.Dial(hctx, s.addr, s.opts.TLS, wire.BannerSiPyCoSync)
+	cancel()
+	if err != nil {
+		return false, fmt.Errorf("syncstruct: dial %s: %w", s.addr, err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+
+	c.SetDeadline(time.Now().Add(s.opts.HandshakeTimeout))
+	if _, err := io.WriteString(c, s.name+"\n"); err != nil {
+		return false, fmt.Errorf("syncstruct: sending the notifier name: %w", err)
+	}
+	c.SetWriteDeadline(time.Time{}) // nothing more is written
+
+	lr := lineReader{r: bufio.NewReaderSize(c, subReadBuf), limit: s.lineLimit}
+	// Until the init has arrived, silence is bounded by HandshakeTimeout
+	// (pushed back while a long init line keeps arriving); after it the
+	// connection may idle for ever: SiPyCo sends no heartbeats, and a dead
+	// publisher is left to TCP keepalive.
+	lr.progress = func() { c.SetReadDeadline(time.Now().Add(s.opts.HandshakeTimeout)) }
+	inits := 0
+	for {
+		line, err := lr.next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return synced, nil
+			}
+			if inits == 0 && isSilentClose(err) {
+				return false, fmt.Errorf("syncstruct: the SiPyCo publisher closed the connection before sending %q (as SiPyCo does for an unknown notifier name): %w", truncate(s.name, 64), err)
+			}
+			if isTimeout(err) {
+				return synced, fmt.Errorf("syncstruct: no init from the SiPyCo publisher within %v: %w", s.opts.HandshakeTimeout, err)
+			}
+			return synced, err
+		}
+		m, err := decodeSiPyCoMod(line)
+		lr.release()
+		if err != nil {
+			return synced, fmt.Errorf("syncstruct: SiPyCo line: %w", err)
+		}
+		if m.Action == ActInit {
+			if inits == 0 {
+				lr.progress = nil
+				c.SetReadDeadline(time.Time{})
+			}
+			inits++
+			s.sipycoInit(m, inits > 1)
+			synced = true
+			continue
+		}
+		if inits == 0 {
+			return false, fmt.Errorf("%w: a %s mod before the init", ErrBadMessage, m.Action)
+		}
+		if err := s.sipycoMod(m); err != nil {
+			return synced, err
+		}
+	}
+}
+
+// sipycoInit replaces the replica with an init's tree and reports the
+// sync. again: a second init on the same connection.
+func (s *Subscriber) sipycoInit(m *Mod, again bool) {
+	tree := m.Struct
+	if s.opts.TargetBuilder != nil {
+		tree = s.opts.TargetBuilder(tree)
+	}
+	s.mu.Lock()
+	s.tree, s.epoch, s.seq = tree, 0, 0
+	info := SyncInfo{First: !s.synced, Reason: ReasonNew}
+	resync := s.synced
+	switch {
+	case again:
+		info.Reason = ReasonReinit
+	case resync:
+		info.Reason = ReasonSiPyCo
+	}
+	s.synced = true
+	s.mu.Unlock()
+	m.Struct = tree
+	for _, fn := range s.opts.OnMod {
+		fn(tree, m)
+	}
+	if resync && s.opts.OnResync != nil {
+		s.opts.OnResync(info)
+	}
+	if s.opts.OnSynced != nil {
+		s.opts.OnSynced(info)
+	}
+	s.mu.Lock()
+	s.setStateLocked(StateSynced, nil)
+	s.mu.Unlock()
+}
+
+// sipycoMod applies a mod to the replica; its Seq counts the mods since
+// the last init.
+func (s *Subscriber) sipycoMod(m *Mod) error {
+	s.mu.Lock()
+	tree, err := Apply(s.tree, m)
+	if err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("syncstruct: replica out of step: %w", err)
+	}
+	s.seq++
+	s.tree, m.Seq = tree, s.seq
+	s.mu.Unlock()
+	for _, fn := range s.opts.OnMod {
+		fn(tree, m)
+	}
+	return nil
+}
+
+// lineReader reads newline-terminated lines of at most limit bytes,
+// reusing its buffer.
+type lineReader struct {
+	r        *bufio.Reader
+	limit    int
+	buf      []byte
+	progress func() // if set, called each time part of a long line arrives
+}
+
+// next returns the next line without its newline; it is valid until the
+// next call.
+func (lr *lineReader) next() ([]byte, error) {
+	lr.buf = lr.buf[:0]
+	for {
+		chunk, err := lr.r.ReadSlice('\n')
+		if len(lr.buf)+len(chunk) > lr.limit+1 {
+			return nil, fmt.Errorf("%w: a line over %d bytes (SubscriberOptions.MaxMessageSize)", ErrBadMessage, lr.limit)
+		}
+		lr.buf = append(lr.buf, chunk...)
+		switch err {
+		case nil:
+			return lr.buf[:len(lr.buf)-1], nil
+		case bufio.ErrBufferFull:
+			if lr.progress != nil {
+				lr.progress()
+			}
+		default:
+			if err == io.EOF && len(lr.buf) > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+}
+
+// release drops a buffer a large line (an init) left behind.
+func (lr *lineReader) release() {
+	if cap(lr.buf) > 1<<20 {
+		lr.buf = nil
+	}
+}
+
+// validSiPyCoName reports whether name can be sent on SiPyCo's name line.
+func validSiPyCoName(name string) bool {
+	return name != "" && !strings.ContainsAny(name, "\r\n")
+}

@@ -1,0 +1,649 @@
+package syncstruct
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"math/big"
+	"net"
+	"os"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sigoco/sigoco/pyon"
+	"github.com/sigoco/sigoco/wire"
+)
+
+// sipycoRecording is testdata/sipyco_sync_struct.jsonl: what SiPyCo's
+// Subscriber sent, and SiPyCo's Publisher's answer as it was chunked and
+// as lines.
+type sipycoRecording struct {
+	client string
+	chunks []string
+	lines  []string
+}
+
+func readSiPyCoRecording(t testing.TB) sipycoRecording {
+	t.Helper()
+	f, err := os.Open("testdata/sipyco_sync_struct.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rec sipycoRecording
+	var server strings.Builder
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var c struct{ Dir, Data string }
+		must(t, json.Unmarshal(sc.Bytes(), &c))
+		if c.Dir == "client" {
+			rec.client += c.Data
+		} else {
+			rec.chunks = append(rec.chunks, c.Data)
+			server.WriteString(c.Data)
+		}
+	}
+	must(t, sc.Err())
+	rec.lines = strings.SplitAfter(server.String(), "\n")
+	rec.lines = rec.lines[:len(rec.lines)-1] // after the last newline
+	return rec
+}
+
+// jsonValue decodes a line as plain JSON, numbers kept as written (so 1
+// and 1.0 differ, as they do in Python).
+func jsonValue(t testing.TB, line string) any {
+	t.Helper()
+	d := json.NewDecoder(strings.NewReader(line))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		t.Fatalf("%q: %v", line, err)
+	}
+	return v
+}
+
+// sipycoFinal is the replica SiPyCo's subscriber ended the recording with.
+var sipycoFinal = map[string]any{"runs": map[string]any{}, "counts": []any{int64(42)}, "status": "done", "extra": 1.5}
+
+// makeRecordedMods makes, through n, the changes the recording's SiPyCo
+// notifier made. SiPyCo's update_from_dict is done as it does it: the
+// top-level members that changed are set, in the source's order.
+func makeRecordedMods(t testing.TB, n *Notifier) {
+	t.Helper()
+	must(t, n.Set("status", "running"))
+	must(t, n.At("runs").Set("r1", map[string]any{"params": map[string]any{"v": 100}, "step": 0}))
+	must(t, n.At("runs", "r1").Set("step", 1))
+	must(t, n.At("counts").Append(42))
+	must(t, n.At("counts").Append([]any{1, 2}))
+	must(t, n.At("counts", 1).Append(3))
+	must(t, n.At("counts").Insert(0, 7))
+	_, err := n.At("counts").Pop(0)
+	must(t, err)
+	_, err = n.At("counts").Pop(-1)
+	must(t, err)
+	must(t, n.At("runs").Set(pyon.Tuple{1, 2}, "tuple key"))
+	must(t, n.At("runs").Delete(pyon.Tuple{1, 2}))
+	must(t, n.At("runs", "r1").Delete("params"))
+	must(t, n.Set("runs", map[string]any{}))
+	must(t, n.Set("status", "done"))
+	must(t, n.Set("extra", 1.5))
+}
+
+// sipycoClient is a SiPyCo Subscriber done by hand.
+type sipycoClient struct {
+	t  testing.TB
+	c  net.Conn
+	lr *lineReader
+}
+
+func dialSiPyCo(t testing.TB, addr, raw string) *sipycoClient {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	return &sipycoClient{t: t, c: c, lr: &lineReader{r: bufio.NewReader(c), limit: 16 << 20}}
+}
+
+// line returns the next line, newline included.
+func (sc *sipycoClient) line() string {
+	sc.t.Helper()
+	l, err := sc.lr.next()
+	if err != nil {
+		sc.t.Fatalf("reading a line: %v", err)
+	}
+	return string(l) + "\n"
+}
+
+// TestSiPyCoRecordedPublisher replays the recorded SiPyCo session against
+// the Go publisher: the subscriber's bytes as recorded, the notifier's
+// changes as the recording made them, and the lines must be SiPyCo's.
+func TestSiPyCoRecordedPublisher(t *testing.T) {
+	rec := readSiPyCoRecording(t)
+	n := mustNotifier(t, map[string]any{"runs": map[string]any{}, "counts": []any{}, "status": "idle"}, NotifierOptions{})
+	other := mustNotifier(t, []any{}, NotifierOptions{})
+	p := NewPublisher(map[string]*Notifier{"state": n, "other": other}, PublisherOptions{})
+	ep := serve(t, p, "tcp")
+
+	sc := dialSiPyCo(t, ep.addr, rec.client)
+	check := func(i int, got string) {
+		t.Helper()
+		want := rec.lines[i]
+		if !strings.HasSuffix(got, "\n") || strings.Count(got, "\n") != 1 {
+			t.Fatalf("line %d is not one line: %q", i, got)
+		}
+		if strings.Contains(got, `"seq"`) {
+			t.Errorf("line %d carries a sigoco field: %s", i, got)
+		}
+		if g, w := jsonValue(t, got), jsonValue(t, want); !reflect.DeepEqual(g, w) {
+			t.Errorf("line %d:\n got %s want %s", i, got, want)
+		}
+	}
+	check(0, sc.line()) // the init comes before any change
+	makeRecordedMods(t, n)
+	for i := 1; i < len(rec.lines); i++ {
+		check(i, sc.line())
+	}
+	if len(rec.lines) != int(n.Seq())+1 {
+		t.Fatalf("recording has %d lines for %d mods", len(rec.lines), n.Seq())
+	}
+}
+
+// fakeSiPyCoPublisher serves connections like SiPyCo's Publisher: a
+// connection whose first line is not SiPyCo's banner is closed without a
+// word; otherwise script gets the connection (numbered from 1) and the
+// notifier name, and the connection is closed when it returns.
+func fakeSiPyCoPublisher(t *testing.T, script func(conn int, c net.Conn, name string)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		conns := 0
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wc := wire.NewConn(c)
+			if b, err := wc.ReadBanner(); err != nil || b != wire.BannerSiPyCoSync {
+				c.Close()
+				continue
+			}
+			name, err := wire.ReadLine(wc.R, 4096)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			conns++
+			wg.Add(1)
+			go func(conn int) {
+				defer wg.Done()
+				defer c.Close()
+				script(conn, wc, name)
+			}(conns)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	return ln.Addr().String()
+}
+
+// holdOpen keeps a fake publisher's connection open until the subscriber
+// leaves (or 10 s pass).
+func holdOpen(c net.Conn) {
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	io.Copy(io.Discard, c)
+}
+
+// TestSiPyCoRecordedSubscriber feeds the recorded publisher chunks, as
+// they were chunked, to the Go Subscriber, which must end with the replica
+// SiPyCo's own subscriber ended with.
+func TestSiPyCoRecordedSubscriber(t *testing.T) {
+	rec := readSiPyCoRecording(t)
+	for _, proto := range []Protocol{ProtocolSiPyCo, ProtocolAuto} {
+		t.Run(proto.String(), func(t *testing.T) {
+			names := make(chan string, 1)
+			addr := fakeSiPyCoPublisher(t, func(conn int, c net.Conn, name string) {
+				select {
+				case names <- name:
+				default:
+					t.Errorf("subscriber connected again")
+				}
+				for _, ch := range rec.chunks {
+					if _, err := io.WriteString(c, ch); err != nil {
+						return
+					}
+				}
+				holdOpen(c)
+			})
+			mods := len(rec.lines) - 1
+			done := make(chan struct{})
+			var rc recorder
+			o := rc.opts()
+			o.Protocol = proto
+			o.OnMod = append(o.OnMod, func(_ any, m *Mod) {
+				if m.Seq == uint64(mods) {
+					close(done)
+				}
+			})
+			s := NewSubscriber(addr, "state", o)
+			defer s.Close()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				st, err := s.State()
+				t.Fatalf("replica not complete: %v, %v", st, err)
+			}
+			if name := <-names; name+"\n" != strings.TrimPrefix(rec.client, wire.BannerSiPyCoSync+"\n") {
+				t.Errorf("subscriber sent notifier name %q; recording %q", name, rec.client)
+			}
+			if got := s.Copy(); !Equal(got, sipycoFinal) {
+				t.Fatalf("replica %#v\nwant    %#v", got, sipycoFinal)
+			}
+			if e, seq := s.Position(); e != 0 || seq != uint64(mods) {
+				t.Errorf("position %d/%d, want 0/%d", e, seq, mods)
+			}
+			rc.mu.Lock()
+			defer rc.mu.Unlock()
+			if len(rc.syncs) != 1 || !rc.syncs[0].First || rc.syncs[0].Reason != ReasonNew || len(rc.resyncs) != 0 {
+				t.Errorf("syncs %+v, resyncs %+v", rc.syncs, rc.resyncs)
+			}
+			if len(rc.mods) != mods+1 || rc.mods[0].Action != ActInit {
+				t.Errorf("%d mods reported, first %v", len(rc.mods), rc.mods[0].Action)
+			}
+		})
+	}
+}
+
+// TestSiPyCoSubscriberResyncs: every reconnection to a SiPyCo publisher is
+// a full resync, and so is a further init on the same connection; both
+// are reported as such.
+func TestSiPyCoSubscriberResyncs(t *testing.T) {
+	second := make(chan struct{})
+	addr := fakeSiPyCoPublisher(t, func(conn int, c net.Conn, name string) {
+		switch conn {
+		case 1:
+			io.WriteString(c, `{"action":"init","struct":{"a":1}}`+"\n"+`{"action":"setitem","path":[],"key":"b","value":2}`+"\n")
+			// and close: a publisher restart
+		case 2:
+			io.WriteString(c, `{"action":"init","struct":{"a":10}}`+"\n")
+			<-second
+			io.WriteString(c, `{"action":"init","struct":[1,2]}`+"\n"+`{"action":"append","path":[],"x":3}`+"\n")
+			holdOpen(c)
+		}
+	})
+	var rc recorder
+	o := rc.opts()
+	o.Protocol, o.MinBackoff, o.MaxBackoff = ProtocolSiPyCo, time.Millisecond, 5*time.Millisecond
+	synced := make(chan SyncInfo, 3)
+	o.OnSynced = func(i SyncInfo) { synced <- i }
+	s := NewSubscriber(addr, "x", o)
+	defer s.Close()
+	want := []string{ReasonNew, ReasonSiPyCo, ReasonReinit}
+	for i, reason := range want {
+		if i == 2 {
+			close(second)
+		}
+		select {
+		case info := <-synced:
+			if info.Reason != reason || info.First != (i == 0) || info.Epoch != 0 || info.Seq != 0 || info.Resumed {
+				t.Fatalf("sync %d: %+v, want reason %q", i, info, reason)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no sync %d", i)
+		}
+	}
+	waitFor(t, "the mod after the second init", func() bool { return Equal(s.Copy(), []any{int64(1), int64(2), int64(3)}) })
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.resyncs) != 2 || rc.resyncs[0].Reason != ReasonSiPyCo || rc.resyncs[1].Reason != ReasonReinit {
+		t.Errorf("resyncs %+v", rc.resyncs)
+	}
+	if rc.disconnects != 1 {
+		t.Errorf("%d disconnects, want 1", rc.disconnects)
+	}
+}
+
+// TestSiPyCoBadLines: a line that is not a SiPyCo mod, or does not apply,
+// ends the connection with an error saying why; the subscriber starts over
+// from a fresh init.
+func TestSiPyCoBadLines(t *testing.T) {
+	tests := []struct {
+		name, lines, want string
+	}{
+		{"not JSON", "{\"action\n", "bad message"},
+		{"PYON v1", "{'action': 'init', 'struct': (1, 2)}\n", "PYON v1"},
+		{"mod before init", `{"action":"append","path":[],"x":1}` + "\n", "before the init"},
+		{"mod that does not apply", `{"action":"init","struct":{}}` + "\n" + `{"action":"append","path":["x"],"x":1}` + "\n", "out of step"},
+		{"line too long", `{"action":"init","struct":"` + strings.Repeat("x", 2000) + `"}` + "\n", "over 1024 bytes"},
+		{"unknown notifier (closed at once)", "", "unknown notifier"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := fakeSiPyCoPublisher(t, func(conn int, c net.Conn, name string) {
+				if conn == 1 {
+					io.WriteString(c, tc.lines)
+					if tc.lines == "" {
+						return
+					}
+				} else {
+					io.WriteString(c, `{"action":"init","struct":{"ok":true}}`+"\n")
+				}
+				holdOpen(c)
+			})
+			s := NewSubscriber(addr, "x", SubscriberOptions{Protocol: ProtocolSiPyCo, MaxMessageSize: 1024,
+				MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
+			defer s.Close()
+			waitFor(t, "the sync on the second connection", func() bool { return Equal(s.Copy(), map[string]any{"ok": true}) })
+			st, err := s.State() // err: the last connection error, the first connection's
+			if st != StateSynced || err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("state %v, error %v; want it to mention %q", st, err, tc.want)
+			}
+		})
+	}
+}
+
+// sipycoExotic is a tree with every kind of PYON value.
+func sipycoExotic() map[string]any {
+	big70 := new(big.Int).Lsh(big.NewInt(1), 70)
+	return map[string]any{
+		"tuple":   pyon.Tuple{int64(1), "a", 2.5},
+		"bytes":   []byte{0, 1, 2, 255},
+		"complex": complex(1, -2),
+		"frac":    pyon.NewFraction(1, 3),
+		"big":     big70,
+		"u64":     uint64(1<<63 + 5),
+		"set":     pyon.Set{Items: []any{int64(1), "two"}},
+		"keys":    pyon.Dict{{Key: int64(1), Value: "one"}, {Key: pyon.Tuple{int64(1), int64(2)}, Value: "pair"}, {Key: "s", Value: nil}},
+		"ordered": pyon.OrderedDict{{Key: "b", Value: int64(1)}, {Key: "a", Value: int64(2)}},
+		"array":   pyon.FromFloat64s([]float64{1.5, -2.5}),
+		"scalar":  must2(pyon.ScalarOf(int32(7))),
+		"inf":     math.Inf(-1),
+		"nan":     math.NaN(),
+		"float":   1.0,
+		"text":    "héllo ✓ \u2028 \"q\"",
+		"slice":   pyon.Slice{Start: int64(1), Step: int64(2)},
+		"nested":  map[string]any{"l": []any{map[string]any{}, []any{}, nil, true}},
+	}
+}
+
+func must2[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// exoticMods changes n (holding sipycoExotic) with every action and every
+// kind of value, UpdateFrom included.
+func exoticMods(t testing.TB, n *Notifier) {
+	t.Helper()
+	must(t, n.At("keys").Set(pyon.Tuple{int64(3), "x"}, []byte("v")))
+	must(t, n.At("keys").Delete(int64(1)))
+	must(t, n.At("nested", "l").Insert(-1, complex(0, 1)))
+	must(t, n.At("nested", "l").Append(pyon.Set{Items: []any{pyon.Tuple{int64(1)}}}))
+	_, err := n.At("nested", "l").Pop(0)
+	must(t, err)
+	must(t, n.Set(pyon.Tuple{true, nil}, "odd key at the root"))
+	must(t, n.Delete(pyon.Tuple{true, nil}))
+	src := sipycoExotic()
+	src["text"] = "changed"
+	src["array"] = pyon.FromInt64s([]int64{1, 2, 3})
+	src["nested"] = map[string]any{"l": []any{int64(1)}, "new": math.Inf(1)}
+	delete(src, "slice")
+	must(t, UpdateFrom(n, src))
+}
+
+// TestSiPyCoGoPublisherGoSubscriber: the Go Subscriber speaking SiPyCo's
+// protocol to the Go Publisher keeps an exact replica of every kind of
+// value, over TCP, TLS and a Mux, and follows a notifier removed and
+// added again.
+func TestSiPyCoGoPublisherGoSubscriber(t *testing.T) {
+	for _, kind := range []string{"tcp", "tls", "mux"} {
+		t.Run(kind, func(t *testing.T) {
+			n := mustNotifier(t, sipycoExotic(), NotifierOptions{})
+			p := NewPublisher(map[string]*Notifier{"x": n}, PublisherOptions{})
+			ep := serve(t, p, kind)
+			var rc recorder
+			o := rc.opts()
+			o.Protocol = ProtocolSiPyCo
+			s := subscribe(t, ep, "x", o)
+			waitSynced(t, s)
+			if !Equal(s.Copy(), n.Copy()) {
+				t.Fatalf("snapshot differs:\n got %#v\nwant %#v", s.Copy(), n.Copy())
+			}
+			exoticMods(t, n)
+			waitFor(t, "the replica to follow", func() bool { return Equal(s.Copy(), n.Copy()) })
+			if _, seq := s.Position(); seq != n.Seq() {
+				t.Errorf("replica counted %d mods, notifier made %d", seq, n.Seq())
+			}
+
+			// Removed: the SiPyCo subscriber is just disconnected; it
+			// retries until the name is back, and resyncs.
+			p.Remove("x")
+			waitFor(t, "the disconnection", func() bool { st, _ := s.State(); return st == StateReconnecting })
+			n2 := mustNotifier(t, []any{"again"}, NotifierOptions{})
+			must(t, p.Add("x", n2))
+			waitFor(t, "the resync", func() bool { return Equal(s.Copy(), n2.Copy()) })
+			rc.mu.Lock()
+			defer rc.mu.Unlock()
+			if len(rc.resyncs) != 1 || rc.resyncs[0].Reason != ReasonSiPyCo {
+				t.Errorf("resyncs %+v", rc.resyncs)
+			}
+		})
+	}
+}
+
+// TestSiPyCoAutoPrefersNative: ProtocolAuto against a sigoco publisher
+// speaks the native protocol (and so resumes).
+func TestSiPyCoAutoPrefersNative(t *testing.T) {
+	n := mustNotifier(t, nil, NotifierOptions{})
+	p := NewPublisher(map[string]*Notifier{"x": n}, PublisherOptions{})
+	ep := serve(t, p, "tcp")
+	var rc recorder
+	s := subscribe(t, ep, "x", rc.opts())
+	waitSynced(t, s)
+	if e, _ := s.Position(); e != n.Epoch() {
+		t.Fatalf("epoch %d: not the native protocol", e)
+	}
+}
+
+// logRecorder is a slog.Handler keeping records' messages by level.
+type logRecorder struct {
+	mu   sync.Mutex
+	recs []string
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recs = append(l.recs, r.Level.String()+" "+r.Message)
+	return nil
+}
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler      { return l }
+
+func (l *logRecorder) has(s string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, r := range l.recs {
+		if strings.Contains(r, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSiPyCoUnknownNotifier: as SiPyCo does, the publisher closes the
+// connection without a word, and logs a warning.
+func TestSiPyCoUnknownNotifier(t *testing.T) {
+	var logs logRecorder
+	n := mustNotifier(t, nil, NotifierOptions{})
+	p := NewPublisher(map[string]*Notifier{"x": n}, PublisherOptions{Logger: slog.New(&logs)})
+	ep := serve(t, p, "tcp")
+	sc := dialSiPyCo(t, ep.addr, wire.BannerSiPyCoSync+"\nnope\n")
+	if b, err := io.ReadAll(sc.c); err != nil || len(b) != 0 {
+		t.Fatalf("got %q, %v; want a silent close", b, err)
+	}
+	waitFor(t, "the warning", func() bool { return logs.has("WARN syncstruct: SiPyCo subscriber asked for an unknown notifier") })
+}
+
+// TestSiPyCoFallsBehind: a SiPyCo subscriber that stops reading costs the
+// publisher no more than QueueBytes of lag; when it reads again it gets a
+// fresh init line on the same connection instead of its backlog, and its
+// replica is exact. A mod over MaxModSize also comes as a fresh init.
+func TestSiPyCoFallsBehind(t *testing.T) {
+	n := mustNotifier(t, map[string]any{"k": map[string]any{}}, NotifierOptions{MaxModSize: 64 << 10})
+	p := NewPublisher(map[string]*Notifier{"s": n}, PublisherOptions{QueueBytes: 128 << 10})
+	ep := serve(t, p, "tcp") // 256 KiB send buffer
+	sc := dialSiPyCo(t, ep.addr, wire.BannerSiPyCoSync+"\ns\n")
+	sc.c.(*net.TCPConn).SetReadBuffer(64 << 10)
+	sc.c.SetDeadline(time.Now().Add(30 * time.Second))
+
+	var tree any
+	inits := 0
+	apply := func() *Mod {
+		t.Helper()
+		m, err := decodeSiPyCoMod([]byte(sc.line()))
+		must(t, err)
+		if m.Action == ActInit {
+			inits++
+		}
+		tree, err = Apply(tree, m)
+		must(t, err)
+		return m
+	}
+	apply()
+	value := strings.Repeat("v", 10000) // 4 MB in all: far past the buffers and the queue
+	for i := range 400 {
+		must(t, n.At("k").Set(string(rune('a'+i%20)), value))
+	}
+	// The last change is unique: once the replica has it, the session
+	// has sent everything and nothing more is on its way.
+	must(t, n.Set("caught up", true))
+	for !Equal(tree, n.Copy()) {
+		apply()
+	}
+	resyncs := p.Stats().Resyncs
+	if inits < 2 || resyncs < 1 || int(resyncs) != inits-1 {
+		// (It may take several: each fresh init it can still write lags
+		// behind the next mods again.)
+		t.Fatalf("%d inits, stats %+v; want fresh inits after falling behind", inits, p.Stats())
+	}
+	before := inits
+	must(t, n.Set("big", strings.Repeat("b", 100<<10))) // over MaxModSize
+	must(t, n.Set("end", true))
+	for !Equal(tree, n.Copy()) {
+		apply()
+	}
+	if inits != before+1 || p.Stats().Resyncs != resyncs+1 {
+		t.Fatalf("%d inits, stats %+v; want one fresh init in place of the large mod", inits-before, p.Stats())
+	}
+}
+
+// TestSiPyCoEncodingRoundTrip: every mod SiPyCoEncoding writes decodes to
+// the same mod, and the init line carries no sigoco field.
+func TestSiPyCoEncodingRoundTrip(t *testing.T) {
+	tree, err := Normalize(sipycoExotic())
+	must(t, err)
+	var w strings.Builder
+	must(t, SiPyCoEncoding.WriteInit(&w, tree, 99))
+	if strings.Count(w.String(), "\n") != 1 || !strings.HasSuffix(w.String(), "\n") || strings.Contains(w.String(), `"seq"`) {
+		t.Fatalf("init line %q", w.String())
+	}
+	m, err := decodeSiPyCoMod([]byte(w.String()))
+	must(t, err)
+	if m.Action != ActInit || !Equal(m.Struct, tree) {
+		t.Fatalf("init round trip:\n got %#v\nwant %#v", m.Struct, tree)
+	}
+	// A tree larger than one flush goes out in pieces, unchanged.
+	large := map[string]any{"l": make([]any, 20000)}
+	for i := range 20000 {
+		large["l"].([]any)[i] = "item"
+	}
+	w.Reset()
+	must(t, SiPyCoEncoding.WriteInit(&w, large, 0))
+	m, err = decodeSiPyCoMod([]byte(w.String()))
+	must(t, err)
+	if !Equal(m.Struct, large) {
+		t.Fatal("large init round trip differs")
+	}
+
+	n := mustNotifier(t, sipycoExotic(), NotifierOptions{})
+	exoticMods(t, n)
+	for _, want := range historyMods(t, n) {
+		b, err := SiPyCoEncoding.AppendMod([]byte("prefix"), want)
+		must(t, err)
+		line := strings.TrimPrefix(string(b), "prefix")
+		if !strings.HasSuffix(line, "}\n") || strings.Count(line, "\n") != 1 || strings.Contains(line, `"seq"`) {
+			t.Fatalf("mod line %q", line)
+		}
+		got, err := decodeSiPyCoMod([]byte(line))
+		must(t, err)
+		got.Seq = want.Seq
+		if !modsEqual(got, want) {
+			t.Errorf("round trip of %s:\n got %+v\nwant %+v", line, got, want)
+		}
+	}
+}
+
+func TestSiPyCoDecodeErrors(t *testing.T) {
+	tests := []struct {
+		line string
+		want error
+	}{
+		{`[1]`, ErrBadMessage},
+		{`{"path":[]}`, ErrBadMod},
+		{`{"action":"frobnicate","path":[]}`, ErrBadMod},
+		{`{"action":"init"}`, ErrBadMod},
+		{`{"action":"append","path":[]}`, ErrBadMod},
+		{`{"action":"append","x":1}`, ErrBadMod},
+		{`{"action":"append","path":"a","x":1}`, ErrBadMod},
+		{`{"action":"append","path":[[1]],"x":1}`, ErrBadKey},
+		{`{"action":"insert","path":[],"x":1}`, ErrBadMod},
+		{`{"action":"insert","path":[],"i":1.5,"x":1}`, ErrBadMod},
+		{`{"action":"pop","path":[],"i":99999999999}`, ErrBadMod},
+		{`{"action":"setitem","path":[],"key":[1],"value":1}`, ErrBadKey},
+		{`{"action":"setitem","path":[],"key":"k"}`, ErrBadMod},
+		{`{"action":"delitem","path":[]}`, ErrBadMod},
+		{`{"action":"init","struct":{"__jsonclass__":["nope",[]]}}`, pyon.ErrUnknownClass},
+		{`{"action":"init","struct":1} 2`, pyon.ErrSyntax},
+	}
+	for _, tc := range tests {
+		if _, err := decodeSiPyCoMod([]byte(tc.line)); !errors.Is(err, tc.want) {
+			t.Errorf("%s: error %v, want %v", tc.line, err, tc.want)
+		}
+	}
+	// pop without i is pop(-1); a dict with repeated keys keeps the last.
+	m, err := decodeSiPyCoMod([]byte(`{"action":"pop","path":[]}`))
+	if err != nil || m.I != -1 {
+		t.Errorf("pop without i: %+v, %v", m, err)
+	}
+	m, err = decodeSiPyCoMod([]byte(`{"action":"init","struct":{"__jsonclass__":["dict",[[[1,"a"],[1,"b"],[{"__jsonclass__":["Fraction",[1,2]]},"c"]]]]}}`))
+	must(t, err)
+	want := pyon.Dict{{Key: int64(1), Value: "b"}, {Key: *pyon.NewFraction(1, 2), Value: "c"}}
+	if !Equal(m.Struct, want) {
+		t.Errorf("dict %#v, want %#v", m.Struct, want)
+	}
+}
