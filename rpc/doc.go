@@ -31,6 +31,27 @@
 // ErrBadArguments), kept apart from transport failures, which wrap
 // net.ErrClosed. BestEffortClient is for servers that may be down.
 //
+// # SiPyCo
+//
+// The server also speaks SiPyCo's pc_rpc, on the banner "ARTIQ pc_rpc",
+// on the same listener (or wire.Mux port) and at the same time as the
+// native protocol: SiPyCo's Client, AsyncioClient, BestEffortClient and
+// sipyco_rpctool call a Go target as they call a Python one. Values travel
+// as PYON v2 (package pyon), method names are the snake_case ones,
+// get_rpc_method_list returns SiPyCo's argspecs (a trailing options
+// struct's fields as keyword-only arguments), and errors become Python
+// exceptions: bad arguments a TypeError, an unknown method an
+// AttributeError, an error wrapping ErrValue a ValueError, an error with a
+// PythonClass() string method that class when Python has it as a builtin,
+// anything else GenericRemoteException("GoType: message").
+//
+// The client calls SiPyCo's Python servers with ClientOptions.Protocol
+// set to ProtocolSiPyCo, or by itself (ProtocolAuto, the default) when the
+// server closes the connection on the native banner as SiPyCo servers do.
+// SiPyCo has no request ids: such a client makes one call at a time, and
+// a call whose context ends returns at once and leaves its connection
+// (the next call connects again). docs/sipyco.md has the details.
+//
 // # Concurrency
 //
 // A Server is safe for concurrent use. By default, calls to one target are

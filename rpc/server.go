@@ -34,12 +34,16 @@ type ServerOptions struct {
 	// selection of a target. Default wire.DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
 	// Logger receives debug records about rejected connections and
-	// requests. Default: records are discarded.
+	// requests, and a warning for each SiPyCo client refused at its
+	// target line (PYON v1 only, or an unknown feature), which SiPyCo's
+	// protocol cannot tell the client. Default: records are discarded.
 	Logger *slog.Logger
 }
 
-// Server serves named targets over the native protocol (docs/protocol-rpc.md).
-// It implements wire.ConnHandler, so it can sit behind a wire.Mux.
+// Server serves named targets over the native protocol (docs/protocol-rpc.md)
+// and SiPyCo's pc_rpc (docs/sipyco.md), told apart by the banner. It
+// implements wire.ConnHandler, so it can sit behind a wire.Mux (register
+// it for wire.BannerRPC and wire.BannerSiPyCoRPC).
 type Server struct {
 	opts    ServerOptions
 	targets map[string]*target
