@@ -39,16 +39,29 @@
 // one per WebSocket message (binary msgpack for Go, JSON text for
 // browsers).
 //
+// # SiPyCo
+//
+// The Publisher also answers SiPyCo's "ARTIQ sync_struct" banner: SiPyCo's
+// Python Subscriber (ARTIQ's dashboard, for one) then gets SiPyCo's init
+// line and mod lines in PYON v2 (SiPyCoEncoding) and keeps an exact
+// replica. SiPyCo cannot resume: each of its connections starts with an
+// init, and one that falls behind gets a fresh init on the same
+// connection. A Subscriber follows a SiPyCo Python Publisher (an ARTIQ
+// master's schedule or datasets) with SubscriberOptions.Protocol set to
+// ProtocolSiPyCo, or by itself with ProtocolAuto, the default; every
+// reconnection is then a full resync (ReasonSiPyCo). docs/sipyco.md has
+// the details.
+//
 // # Other encodings
 //
-// Mods are Go structs; the native msgpack and JSON encodings are
-// implementations of Encoding, kept apart from the queueing and fan-out.
-// Another wire format of the same mods (such as SiPyCo's PYON lines)
-// implements Encoding and gets the same encode-once fan-out: inside this
+// Mods are Go structs; the native msgpack and JSON encodings and SiPyCo's
+// PYON lines are implementations of Encoding, kept apart from the queueing
+// and fan-out, and all get the same encode-once fan-out. Inside this
 // package, a protocol adds a transport (how messages go on its stream;
 // control messages it lacks encode to nothing, and a peer that sends no
 // heartbeats says so) and hands each subscriber, after its own handshake,
-// to the Publisher's session engine (serveSession).
+// to the Publisher's session engine (serveSession), as the SiPyCo
+// protocol does (sipyco_publisher.go).
 //
 // # Concurrency
 //

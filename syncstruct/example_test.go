@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/sigoco/sigoco/pyon"
 	"github.com/sigoco/sigoco/syncstruct"
 )
 
@@ -69,4 +70,34 @@ func ExampleUpdateFrom() {
 	fmt.Println(n.Seq()-seq, "mod")
 	// Output:
 	// 1 mod
+}
+
+// SiPyCoEncoding is what a SiPyCo subscriber gets from a Publisher: one
+// PYON line per mod, SiPyCo's mod dictionary and nothing else.
+func ExampleSiPyCoEncoding() {
+	line, _ := syncstruct.SiPyCoEncoding.AppendMod(nil, &syncstruct.Mod{
+		Action: syncstruct.ActSetItem, Path: []any{"runs"}, Key: pyon.Tuple{int64(1), int64(2)}, Value: 0.5, Seq: 7,
+	})
+	fmt.Print(string(line))
+	// Output:
+	// {"action":"setitem","path":["runs"],"key":{"__jsonclass__":["tuple",[[1,2]]]},"value":0.5}
+}
+
+// A Go dashboard follows an ARTIQ master's schedule (SiPyCo's Python
+// Publisher, port 3250): every (re)connection gets the whole schedule.
+func ExampleSubscriber_siPyCo() {
+	sub := syncstruct.NewSubscriber("artiq-master:3250", "schedule", syncstruct.SubscriberOptions{
+		Protocol: syncstruct.ProtocolSiPyCo, // or the default, ProtocolAuto
+		OnSynced: func(info syncstruct.SyncInfo) { fmt.Println("schedule synced:", info.Reason) },
+		OnMod: []func(any, *syncstruct.Mod){func(tree any, m *syncstruct.Mod) {
+			// Runs are keyed by RID, an int: a schedule with runs is a
+			// pyon.Dict (an empty one, a map[string]any).
+			runs := 0
+			if d, ok := tree.(pyon.Dict); ok {
+				runs = len(d)
+			}
+			fmt.Println(m.Action, m.Path, runs, "runs scheduled")
+		}},
+	})
+	defer sub.Close()
 }
