@@ -15,7 +15,10 @@ type NotifierOptions struct {
 	// HistoryBytes bounds the memory of the recent mods kept (their
 	// msgpack encoding plus about 100 bytes of bookkeeping each). They are
 	// the fan-out queue every subscriber reads from and the history a
-	// reconnecting subscriber resumes from. Default 4 MiB.
+	// reconnecting subscriber resumes from. Each other encoding in use
+	// (JSON for browsers, PYON lines for SiPyCo subscribers) adds its own
+	// copy of the kept mods it has sent, made once per mod, of about the
+	// same size. Default 4 MiB.
 	HistoryBytes int
 	// HistoryLen bounds the number of recent mods kept. Default 65536.
 	HistoryLen int
