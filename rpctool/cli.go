@@ -26,6 +26,9 @@ type tool struct {
 	connectTimeout time.Duration
 	tls            wire.TLSConfig
 	forceTLS       bool
+	sipyco         bool   // --sipyco: speak only SiPyCo's pc_rpc
+	completing     bool   // shell completion: no notes on stderr
+	noted          bool   // the protocol fallback was reported
 	historyFile    string // "" when history is off
 }
 
@@ -92,6 +95,7 @@ func (t *tool) newApp() *cli.App {
 			&cli.PathFlag{Name: "tls-key", Usage: "client private key `FILE` (PEM)", EnvVars: []string{"RPCTOOL_TLS_KEY"}},
 			&cli.PathFlag{Name: "tls-peer-cert", Usage: "server certificate(s) to trust, `FILE` (PEM); the host name is then not checked; turns TLS on", EnvVars: []string{"RPCTOOL_TLS_PEER_CERT"}},
 			&cli.BoolFlag{Name: "tls", Usage: "use TLS with the system's roots even without certificate files", EnvVars: []string{"RPCTOOL_TLS"}},
+			&cli.BoolFlag{Name: "sipyco", Usage: "speak only SiPyCo's pc_rpc (Python/ARTIQ controllers); without it rpctool tries sigoco's protocol first and falls back by itself", EnvVars: []string{"RPCTOOL_SIPYCO"}},
 			sslFlag{&cli.StringSliceFlag{Name: "ssl"}},
 			&cli.StringFlag{Name: "history", Usage: "interactive history `FILE` (default: rpctool/history under $XDG_STATE_HOME or the user state directory)", EnvVars: []string{"RPCTOOL_HISTORY"}},
 			&cli.BoolFlag{Name: "no-history", Usage: "do not read or write the interactive history"},
@@ -190,6 +194,7 @@ func (t *tool) setup(c *cli.Context) error {
 		return usagef("--tls-cert and --tls-key go together")
 	}
 	t.forceTLS = c.Bool("tls")
+	t.sipyco = c.Bool("sipyco")
 	if !c.Bool("no-history") {
 		t.historyFile = c.String("history")
 		if t.historyFile == "" {
@@ -204,7 +209,9 @@ them from the shell. The command line of sipyco_rpctool works unchanged:
    rpctool ::1 3253 call -t lda set_attenuation 5
 Flags go before or after the command; after METHOD every word is an
 argument of the method (call add -5 3). With several targets, name one
-with -t; with a single target it is picked automatically.`
+with -t; with a single target it is picked automatically. A SiPyCo server
+(a Python ARTIQ controller) is recognised by itself, with a note on
+stderr; --sipyco speaks its protocol from the start.`
 
 const argumentsHelp = `ARGUMENTS:
    Each ARG is one Python literal, read safely (never evaluated): 5, -5,

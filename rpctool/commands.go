@@ -85,6 +85,9 @@ func (t *tool) printMethods(info *rpc.TargetInfo, names []string, withDoc bool) 
 			}
 			list[i] = jsonObject{{"name", m.Name}, {"go_name", m.GoName}, {"params", params},
 				{"results", nonNil(m.Results)}, {"variadic", m.Variadic}, {"doc", m.Doc}}
+			if m.Signature != "" { // SiPyCo servers
+				list[i] = append(list[i].(jsonObject), jsonMember{"signature", m.Signature})
+			}
 		}
 		if !withDoc {
 			return t.out.writeJSON(list)
@@ -120,8 +123,13 @@ func findMethod(info *rpc.TargetInfo, name string) (rpc.MethodInfo, bool) {
 	return rpc.MethodInfo{}, false
 }
 
-// signature renders "name(a int64, b float64) (float64, error)".
+// signature renders "name(a int64, b float64) (float64, error)", or for
+// a SiPyCo server the Python signature sipyco_rpctool prints:
+// "add(self, a, b=1, *, scale=1)".
 func (t *tool) signature(m rpc.MethodInfo) string {
+	if m.Signature != "" {
+		return paint(t.out.pr.colour, "1", m.Name) + m.Signature
+	}
 	params := make([]string, len(m.Params))
 	for i, p := range m.Params {
 		params[i] = strings.TrimSpace(p.Name + " " + p.Type)

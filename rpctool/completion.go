@@ -67,6 +67,7 @@ const completeTimeout = 2 * time.Second
 
 // complete prints the candidates for the last word.
 func (t *tool) complete(c *cli.Context) error {
+	t.completing = true
 	words := c.Args().Slice()
 	if len(words) == 0 {
 		return nil

@@ -17,6 +17,9 @@ import (
 // --connect-timeout.
 func (t *tool) dial(ctx context.Context, addr string) (*rpc.Client, error) {
 	var opts rpc.ClientOptions
+	if t.sipyco {
+		opts.Protocol = rpc.ProtocolSiPyCo
+	}
 	if t.tls.Enabled() || t.forceTLS {
 		host, _, _ := net.SplitHostPort(addr)
 		cfg, err := t.tls.Client(host)
@@ -33,6 +36,12 @@ func (t *tool) dial(ctx context.Context, addr string) (*rpc.Client, error) {
 			err = fmt.Errorf("connecting to %s: %w", addr, err)
 		}
 		return nil, err
+	}
+	if !t.sipyco && c.Protocol() == rpc.ProtocolSiPyCo && !t.noted && !t.completing && !t.out.json {
+		// Say so once: the fallback costs a connection, and a reader of
+		// the output may wonder which protocol answered.
+		t.noted = true
+		fmt.Fprintf(t.out.stderr, "rpctool: note: %s closed the connection on sigoco's handshake; speaking SiPyCo's pc_rpc (--sipyco skips the first attempt)\n", addr)
 	}
 	return c, nil
 }

@@ -27,7 +27,8 @@ const exitCodesHelp = `EXIT CODES:
    0    success
    1    the remote method failed (script mode: a line failed)
    2    usage error: bad flag or command line, ill-formed literal,
-        or arguments the method does not accept
+        or arguments the method does not accept (a SiPyCo server
+        reports those as a remote TypeError: 1)
    3    connection, TLS or protocol failure
    4    unknown target or method
    5    timed out (--timeout, --connect-timeout)
