@@ -3,6 +3,7 @@ package syncstruct
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -246,9 +247,13 @@ func TestSiPyCoPythonPublisher(t *testing.T) {
 	for _, proto := range []Protocol{ProtocolAuto, ProtocolSiPyCo} {
 		t.Run(proto.String(), func(t *testing.T) {
 			pub := env.Serve(t, sipycotest.SyncPublisher)
-			s := NewSubscriber(pub.Addr, "state", opts(SubscriberOptions{Protocol: proto}))
+			var logs logRecorder
+			s := NewSubscriber(pub.Addr, "state", opts(SubscriberOptions{Protocol: proto, Logger: slog.New(&logs)}))
 			defer s.Close()
 			waitSynced(t, s)
+			if fellBack := logs.has("no answer to the native handshake"); fellBack != (proto == ProtocolAuto) {
+				t.Errorf("fell back from the native protocol: %v", fellBack)
+			}
 			if !Equal(s.Copy(), pyDump(t, pub, "state")) {
 				t.Fatalf("snapshot %#v", s.Copy())
 			}
@@ -263,6 +268,18 @@ func TestSiPyCoPythonPublisher(t *testing.T) {
 			waitPyReplica(t, s, pyDump(t, pub, "state"))
 		})
 	}
+
+	t.Run("tls", func(t *testing.T) {
+		srv, cli := testcert.New(t, "server"), testcert.New(t, "client")
+		cfg, err := wire.TLSConfig{CertFile: cli.CertFile, KeyFile: cli.KeyFile, PeerCertFile: srv.CertFile}.Client("")
+		must(t, err)
+		pub := env.Serve(t, sipycotest.SyncPublisher, "--ssl", srv.CertFile, srv.KeyFile, cli.CertFile)
+		s := NewSubscriber(pub.Addr, "state", opts(SubscriberOptions{TLS: cfg})) // ProtocolAuto
+		defer s.Close()
+		waitSynced(t, s)
+		pyCommand(t, pub, "mods")
+		waitPyReplica(t, s, sipycoFinal)
+	})
 
 	t.Run("burst", func(t *testing.T) {
 		pub := env.Serve(t, sipycotest.SyncPublisher)
