@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/sigoco/sigoco/pyon"
 )
@@ -60,7 +61,13 @@ func (m *method) bindPyon(in []reflect.Value, args []any, kwargs map[string]any)
 			in[base+j] = v
 			continue
 		}
-		if m.opts == nil || m.opts.fields[key] == nil {
+		var field []int
+		if m.opts != nil {
+			if field = m.opts.fields[key]; field == nil {
+				field = m.sipycoOptsField(key)
+			}
+		}
+		if field == nil {
 			return in, m.badArgs("unexpected keyword argument %q", key)
 		}
 		if !opts.IsValid() {
@@ -77,7 +84,7 @@ func (m *method) bindPyon(in []reflect.Value, args []any, kwargs map[string]any)
 				opts = opts.Elem()
 			}
 		}
-		f := opts.FieldByIndex(m.opts.fields[key])
+		f := opts.FieldByIndex(field)
 		if err := pyon.DecodeInto(val, f); err != nil {
 			return in, m.badArgs("keyword argument %q: %v", key, err)
 		}
@@ -100,26 +107,69 @@ func (m *method) bindPyon(in []reflect.Value, args []any, kwargs map[string]any)
 	return in, nil
 }
 
-// sipycoParamIndex is paramIndex, plus the argN names of unnamed
-// parameters.
+// sipycoParamIndex is paramIndex, plus the names SiPyCo listings give
+// (sipycoParamName).
 func (m *method) sipycoParamIndex(key string) int {
 	if j := m.paramIndex(key); j >= 0 {
 		return j
 	}
-	if s, ok := strings.CutPrefix(key, "arg"); ok {
-		if j, err := strconv.Atoi(s); err == nil && j >= 0 && j < len(m.params) && m.params[j].name == "" && strconv.Itoa(j) == s {
+	for j, p := range m.params {
+		if sipycoParamName(p, j) == key {
 			return j
 		}
 	}
 	return -1
 }
 
-// sipycoParamName is a parameter's name in SiPyCo listings.
+// sipycoOptsField finds an options-struct field by the name SiPyCo
+// listings give it, when that differs from the native names.
+func (m *method) sipycoOptsField(key string) []int {
+	for _, f := range optsFields(m.opts.typ) {
+		if f.name == key {
+			return f.index
+		}
+	}
+	return nil
+}
+
+// sipycoParamName is a parameter's name in SiPyCo listings: its
+// snake_case name, or arg0, arg1, ... without generated docs; a Python
+// keyword gets a trailing underscore (from → from_).
 func sipycoParamName(p param, i int) string {
 	if p.snake != "" {
-		return p.snake
+		return pyIdent(p.snake)
 	}
 	return "arg" + strconv.Itoa(i)
+}
+
+// pyKeywords are the names Python does not accept as parameter names
+// (keywords), and self, which the listing gives the receiver.
+var pyKeywords = map[string]bool{}
+
+func init() {
+	for _, k := range strings.Fields(`False None True and as assert async
+		await break class continue def del elif else except finally for
+		from global if import in is lambda nonlocal not or pass raise
+		return try while with yield self`) {
+		pyKeywords[k] = true
+	}
+}
+
+// pyIdent makes name a valid Python parameter name, as PEP 8 suggests:
+// a keyword gets a trailing underscore, other characters than letters,
+// digits and underscores become underscores.
+func pyIdent(name string) string {
+	b := []rune(name)
+	for i, r := range b {
+		if r != '_' && !unicode.IsLetter(r) && (i == 0 || !unicode.IsDigit(r)) {
+			b[i] = '_'
+		}
+	}
+	s := string(b)
+	if s == "" || pyKeywords[s] {
+		s += "_"
+	}
+	return s
 }
 
 // sipycoArgspec describes m as Python's inspect.getfullargspec describes
@@ -155,6 +205,9 @@ func sipycoArgspec(m *method) map[string]any {
 	if m.opts != nil {
 		defaults := map[string]any{}
 		for _, f := range optsFields(m.opts.typ) {
+			if slices.Contains(args, any(f.name)) || f.name == varargs {
+				continue // the keyword binds the parameter, not the field
+			}
 			kwonly = append(kwonly, f.name)
 			if a := pyTypeName(f.typ); a != "" {
 				ann[f.name] = a
@@ -178,13 +231,14 @@ func sipycoArgspec(m *method) map[string]any {
 }
 
 type optsField struct {
-	name string
-	typ  reflect.Type
+	name  string
+	typ   reflect.Type
+	index []int
 }
 
 // optsFields lists the keyword arguments of an options struct in field
-// order, each by one name: its msgpack tag, else its snake_case name. The
-// fields are those optsFor accepts.
+// order, each by one name: its msgpack tag, else its snake_case name, as
+// a Python identifier (pyIdent). The fields are those optsFor accepts.
 func optsFields(t reflect.Type) []optsField {
 	var out []optsField
 	for _, f := range reflect.VisibleFields(t) {
@@ -197,7 +251,7 @@ func optsFields(t reflect.Type) []optsField {
 		} else if tag != "" {
 			name = tag
 		}
-		out = append(out, optsField{name, f.Type})
+		out = append(out, optsField{pyIdent(name), f.Type, f.Index})
 	}
 	return out
 }

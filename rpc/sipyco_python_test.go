@@ -171,6 +171,13 @@ func TestSiPyCoPythonRPCTool(t *testing.T) {
 			}
 		})
 	}
+	// Go names Python would refuse as parameter names are made valid.
+	ks := startServer(t, transports[0], map[string]any{"k": kwTarget{}}, ServerOptions{})
+	khost, kport := splitAddr(t, ks.addr)
+	if r := env.RPCTool(t, khost, kport, "list-methods"); r.ExitCode != 0 ||
+		!strings.Contains(r.Stdout, "sweep(self, from_: 'float', to: 'float', *, max_rate: 'float' = 0.0) -> 'str'\n") {
+		t.Errorf("list-methods of kwTarget: %s", r)
+	}
 	// The remote exception, as sipyco_rpctool shows it.
 	if r := env.RPCTool(t, host, port, "call", "-t", "lda", "fail"); !strings.Contains(r.Stderr, "ValueError: attenuation out of range") {
 		t.Errorf("fail(): %s", r)

@@ -477,3 +477,38 @@ func TestSiPyCoLifecycle(t *testing.T) {
 		ts.done <- nil // for the cleanup
 	})
 }
+
+// kwTarget has parameter names Python does not accept as they are.
+type kwTarget struct{}
+
+// SweepOptions has a field by a name that is not a Python identifier, and
+// one shadowed by a parameter.
+type SweepOptions struct {
+	MaxRate float64 `msgpack:"max-rate"`
+	To      float64
+}
+
+func (kwTarget) Sweep(from, to float64, opts SweepOptions) string {
+	return fmt.Sprint(from, to, opts.MaxRate, opts.To)
+}
+
+func init() {
+	RegisterDoc(kwTarget{}, TargetDoc{Methods: map[string]MethodDoc{"Sweep": {Params: []string{"from", "to", "opts"}}}})
+}
+
+func TestSiPyCoPythonNames(t *testing.T) {
+	tb, err := tableFor(reflect.TypeOf(kwTarget{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := pyon.Encode(sipycoArgspec(tb.byName["sweep"]))
+	spec, _ := pyon.Decode(b)
+	if got, want := formatArgspec(spec.(map[string]any)), "(self, from_: 'float', to: 'float', *, max_rate: 'float' = 0.0) -> 'str'"; got != want {
+		t.Fatalf("signature %s, want %s", got, want)
+	}
+	ts := startServer(t, transports[0], map[string]any{"k": kwTarget{}}, ServerOptions{})
+	rc, _ := ts.sipycoRaw(t)
+	rc.sipycoSelect("k")
+	expectOK(t, rc.request(pyCall("sweep", "", `"from_": 1, "to": 2, "max_rate": 3`)), "1 2 3 0")
+	expectOK(t, rc.request(pyCall("sweep", "1, 2", `"max-rate": 3, "To": 4`)), "1 2 3 4") // native names too
+}

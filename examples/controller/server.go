@@ -53,6 +53,7 @@ func newServer(cfg config) (*controller, error) {
 	}
 	mux := wire.NewMux(wire.MuxOptions{TLS: tlsCfg, Logger: cfg.Logger})
 	mux.Handle(wire.BannerRPC, srv)
+	mux.Handle(wire.BannerSiPyCoRPC, srv) // SiPyCo's clients and sipyco_rpctool, as for a Python controller
 	pub := syncstruct.NewPublisher(map[string]*syncstruct.Notifier{"state": state}, syncstruct.PublisherOptions{Logger: cfg.Logger})
 	mux.Handle(wire.BannerSync, pub)
 	web := http.NewServeMux()
