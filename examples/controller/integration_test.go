@@ -13,19 +13,23 @@ import (
 	"github.com/sigoco/sigoco/wire"
 )
 
-// The controller publishes its state on its own port, over TCP and
-// WebSocket, and every setting shows up in the replicas.
+// The controller publishes its state on its own port, over TCP, WebSocket
+// and SiPyCo's sync_struct, and every setting shows up in the replicas.
 func TestControllerPublishesState(t *testing.T) {
 	addr, _ := start(t)
 	c := dial(t, addr, wire.TLSConfig{})
-	for _, sub := range []struct{ name, addr string }{
-		{"tcp", addr},
-		{"websocket", "ws://" + addr + "/sync"},
+	for _, sub := range []struct {
+		name, addr string
+		protocol   syncstruct.Protocol
+	}{
+		{"tcp", addr, syncstruct.ProtocolNative},
+		{"websocket", "ws://" + addr + "/sync", syncstruct.ProtocolNative},
+		{"sipyco", addr, syncstruct.ProtocolSiPyCo},
 	} {
 		t.Run(sub.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			s := syncstruct.NewSubscriber(sub.addr, "state", syncstruct.SubscriberOptions{})
+			s := syncstruct.NewSubscriber(sub.addr, "state", syncstruct.SubscriberOptions{Protocol: sub.protocol})
 			defer s.Close()
 			if err := s.WaitSynced(ctx); err != nil {
 				t.Fatal(err)

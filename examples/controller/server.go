@@ -56,6 +56,7 @@ func newServer(cfg config) (*controller, error) {
 	mux.Handle(wire.BannerSiPyCoRPC, srv) // SiPyCo's clients and sipyco_rpctool, as for a Python controller
 	pub := syncstruct.NewPublisher(map[string]*syncstruct.Notifier{"state": state}, syncstruct.PublisherOptions{Logger: cfg.Logger})
 	mux.Handle(wire.BannerSync, pub)
+	mux.Handle(wire.BannerSiPyCoSync, pub) // SiPyCo Subscribers (ARTIQ dashboards)
 	web := http.NewServeMux()
 	web.Handle("/sync", pub) // WebSocket: ws://HOST:PORT/sync
 	mux.HandleHTTP(web)
