@@ -512,3 +512,13 @@ func TestSiPyCoPythonNames(t *testing.T) {
 	expectOK(t, rc.request(pyCall("sweep", "", `"from_": 1, "to": 2, "max_rate": 3`)), "1 2 3 0")
 	expectOK(t, rc.request(pyCall("sweep", "1, 2", `"max-rate": 3, "To": 4`)), "1 2 3 4") // native names too
 }
+
+func (kwTarget) Unsendable() any { return make(chan int) }
+
+func TestSiPyCoUnsendableResult(t *testing.T) {
+	ts := startServer(t, transports[0], map[string]any{"k": kwTarget{}}, ServerOptions{})
+	rc, _ := ts.sipycoRaw(t)
+	rc.sipycoSelect("k")
+	expectFailed(t, rc.request(pyCall("unsendable", "", "")), "TypeError", "cannot send the result: pyon: unsupported value")
+	expectOK(t, rc.request(pyCall("sweep", "1, 2", "")), "1 2 0 0")
+}
