@@ -64,7 +64,7 @@
 // noticed after it returns).
 //
 // A Client is safe for concurrent use by many goroutines; their calls are
-// pipelined on one connection. A call alone in flight reads its own reply
+// pipelined on one connection (over SiPyCo's protocol they take turns). A call alone in flight reads its own reply
 // (no goroutine hand-off); under load a reader goroutine delivers replies
 // and requests from many goroutines are written together. Close and
 // Shutdown wait for every goroutine the package started.

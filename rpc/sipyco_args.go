@@ -217,7 +217,9 @@ func sipycoArgspec(m *method) map[string]any {
 				defaults[f.name] = zero
 			}
 		}
-		kwdefaults = defaults
+		if len(kwonly) > 0 {
+			kwdefaults = defaults // None without keyword-only arguments, as in Python
+		}
 	}
 	if m.result != nil {
 		if a := pyTypeName(m.result.typ); a != "" {
