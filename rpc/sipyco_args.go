@@ -221,8 +221,8 @@ func sipycoArgspec(m *method) map[string]any {
 			kwdefaults = defaults // None without keyword-only arguments, as in Python
 		}
 	}
-	if m.result != nil {
-		if a := pyTypeName(m.result.typ); a != "" {
+	if m.shape == resultValue || m.shape == resultValueErr {
+		if a := pyTypeName(m.fn.Type().Out(0)); a != "" {
 			ann["return"] = a
 		}
 	}
