@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/syncstruct"
 )
 
@@ -43,7 +44,7 @@ const MaxAttenuation = 63
 // SetAttenuation sets the attenuation in dB; values outside 0–63 dB are an error.
 func (d *Attenuator) SetAttenuation(db float64) error {
 	if db < 0 || db > MaxAttenuation {
-		return fmt.Errorf("attenuation %g dB out of range 0-%d dB", db, MaxAttenuation)
+		return fmt.Errorf("%w: attenuation %g dB out of range 0-%d dB", rpc.ErrValue, db, MaxAttenuation)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -93,11 +94,11 @@ func (d *Attenuator) Add(a, b int) int { return a + b }
 // call is cancelled, leaving the attenuation where it got to.
 func (d *Attenuator) Sweep(ctx context.Context, from, to, step float64) ([]float64, error) {
 	if step <= 0 {
-		return nil, fmt.Errorf("step must be positive, not %g", step)
+		return nil, fmt.Errorf("%w: step must be positive, not %g", rpc.ErrValue, step)
 	}
 	for _, db := range []float64{from, to} {
 		if db < 0 || db > MaxAttenuation {
-			return nil, fmt.Errorf("sweep bound %g dB out of range 0-%d dB", db, MaxAttenuation)
+			return nil, fmt.Errorf("%w: sweep bound %g dB out of range 0-%d dB", rpc.ErrValue, db, MaxAttenuation)
 		}
 	}
 	dir := 1.0
