@@ -90,12 +90,18 @@ func (m *method) bindArgs(md *msgDecoder, in []reflect.Value, hasKwargs bool) ([
 			return in, m.argError(md, start, fmt.Sprintf("keyword argument %q", key), f.Type(), err)
 		}
 	}
-	for j := 0; j < fixed; j++ {
-		if in[base+j].IsValid() {
+	return in, m.fillMissing(in[base : base+fixed])
+}
+
+// fillMissing checks that every fixed parameter got a value (params holds
+// them in order); a trailing options struct left out becomes its zero value.
+func (m *method) fillMissing(params []reflect.Value) *RemoteError {
+	for j, v := range params {
+		if v.IsValid() {
 			continue
 		}
-		if j == fixed-1 && m.opts != nil {
-			in[base+j] = reflect.Zero(m.params[j].typ) // options left out
+		if j == len(params)-1 && m.opts != nil {
+			params[j] = reflect.Zero(m.params[j].typ) // options left out
 			continue
 		}
 		p := m.params[j]
@@ -103,9 +109,9 @@ func (m *method) bindArgs(md *msgDecoder, in []reflect.Value, hasKwargs bool) ([
 		if p.name != "" {
 			what = p.name + " " + what
 		}
-		return in, m.badArgs("missing argument %d (%s)", j+1, what)
+		return m.badArgs("missing argument %d (%s)", j+1, what)
 	}
-	return in, nil
+	return nil
 }
 
 // paramIndex finds a parameter by Go or snake_case name (known only with

@@ -373,6 +373,14 @@ func invoke(m *method, in []reflect.Value) (out []reflect.Value, re *RemoteError
 		}
 	}()
 	out = m.fn.Call(in)
+	if err := m.resultErr(out); err != nil {
+		re = errorToRemote(err)
+	}
+	return out, re
+}
+
+// resultErr returns the error a call returned, if the method returns one.
+func (m *method) resultErr(out []reflect.Value) error {
 	var errv reflect.Value
 	switch m.shape {
 	case resultError:
@@ -381,9 +389,9 @@ func invoke(m *method, in []reflect.Value) (out []reflect.Value, re *RemoteError
 		errv = out[1]
 	}
 	if errv.IsValid() && !errv.IsNil() {
-		re = errorToRemote(errv.Interface().(error))
+		return errv.Interface().(error)
 	}
-	return out, re
+	return nil
 }
 
 func encodeReply(e *msgpack.Encoder, id uint64, m *method, out []reflect.Value, re *RemoteError) error {

@@ -89,22 +89,7 @@ func (m *method) bindPyon(in []reflect.Value, args []any, kwargs map[string]any)
 			return in, m.badArgs("keyword argument %q: %v", key, err)
 		}
 	}
-	for j := 0; j < fixed; j++ {
-		if in[base+j].IsValid() {
-			continue
-		}
-		if j == fixed-1 && m.opts != nil {
-			in[base+j] = reflect.Zero(m.params[j].typ) // options left out
-			continue
-		}
-		p := m.params[j]
-		what := typeName(p.typ)
-		if p.name != "" {
-			what = p.name + " " + what
-		}
-		return in, m.badArgs("missing argument %d (%s)", j+1, what)
-	}
-	return in, nil
+	return in, m.fillMissing(in[base : base+fixed])
 }
 
 // sipycoParamIndex is paramIndex, plus the names SiPyCo listings give

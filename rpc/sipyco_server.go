@@ -337,15 +337,8 @@ func sipycoInvoke(m *method, in []reflect.Value) (out []reflect.Value, exc *pyEx
 		}
 	}()
 	out = m.fn.Call(in)
-	var errv reflect.Value
-	switch m.shape {
-	case resultError:
-		errv = out[0]
-	case resultValueErr:
-		errv = out[1]
-	}
-	if errv.IsValid() && !errv.IsNil() {
-		exc = sipycoException(errv.Interface().(error))
+	if err := m.resultErr(out); err != nil {
+		exc = sipycoException(err)
 	}
 	return out, exc
 }
