@@ -16,7 +16,7 @@ import (
 )
 
 // Protocol is the protocol a Client speaks (ClientOptions.Protocol).
-type Protocol int
+type Protocol = wire.Protocol
 
 const (
 	// ProtocolAuto speaks sigoco's native protocol, and falls back to
@@ -24,25 +24,13 @@ const (
 	// server does: by closing the connection without a word (or, for a
 	// sigoco wire.Mux, by naming only "ARTIQ pc_rpc" among its banners).
 	// The fallback costs one extra connection.
-	ProtocolAuto Protocol = iota
+	ProtocolAuto = wire.ProtocolAuto
 	// ProtocolNative speaks only sigoco's protocol ("SIGOCO rpc 1").
-	ProtocolNative
+	ProtocolNative = wire.ProtocolNative
 	// ProtocolSiPyCo speaks only SiPyCo's pc_rpc ("ARTIQ pc_rpc"), the
 	// protocol of SiPyCo's Python servers (ARTIQ controllers).
-	ProtocolSiPyCo
+	ProtocolSiPyCo = wire.ProtocolSiPyCo
 )
-
-func (p Protocol) String() string {
-	switch p {
-	case ProtocolAuto:
-		return "auto"
-	case ProtocolNative:
-		return "native"
-	case ProtocolSiPyCo:
-		return "sipyco"
-	}
-	return fmt.Sprintf("Protocol(%d)", int(p))
-}
 
 // Protocol returns the protocol the client speaks: ProtocolNative or
 // ProtocolSiPyCo (after an automatic fallback too).

@@ -14,7 +14,7 @@ import (
 )
 
 // Protocol is the protocol a Subscriber speaks to a TCP address.
-type Protocol int
+type Protocol = wire.Protocol
 
 const (
 	// ProtocolAuto speaks sigoco's own protocol and falls back to
@@ -22,25 +22,13 @@ const (
 	// connection without a word, which is what SiPyCo's Publisher does
 	// with a banner it does not know. The choice is made again at every
 	// connection, so a replica resumes whenever the publisher can.
-	ProtocolAuto Protocol = iota
+	ProtocolAuto = wire.ProtocolAuto
 	// ProtocolNative speaks only "SIGOCO sync 1".
-	ProtocolNative
+	ProtocolNative = wire.ProtocolNative
 	// ProtocolSiPyCo speaks only SiPyCo's "ARTIQ sync_struct" (TCP and
 	// TLS; SiPyCo has no WebSocket transport).
-	ProtocolSiPyCo
+	ProtocolSiPyCo = wire.ProtocolSiPyCo
 )
-
-func (p Protocol) String() string {
-	switch p {
-	case ProtocolAuto:
-		return "auto"
-	case ProtocolNative:
-		return "native"
-	case ProtocolSiPyCo:
-		return "sipyco"
-	}
-	return fmt.Sprintf("Protocol(%d)", int(p))
-}
 
 // sipycoMaxLine is the default line limit for SiPyCo publishers: what
 // SiPyCo's own Subscriber accepts (its init line holds the whole tree).
