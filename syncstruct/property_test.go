@@ -41,7 +41,14 @@ func TestPropertyReplicasConverge(t *testing.T) {
 	var fs []follower
 	add := func(name string, ep endpoint, cut bool) {
 		rec := &recorder{}
-		fs = append(fs, follower{name, subscribe(t, ep, "state", rec.opts()), rec, cut})
+		o := rec.opts()
+		if cut {
+			// Reconnect promptly: this test is about what a reconnection
+			// delivers, and the default backoff (up to 5 s, jittered)
+			// after the long cut can outlast waitReplica on a loaded machine.
+			o.MinBackoff, o.MaxBackoff = 10*time.Millisecond, 200*time.Millisecond
+		}
+		fs = append(fs, follower{name, subscribe(t, ep, "state", o), rec, cut})
 	}
 	for i := range 3 {
 		add(fmt.Sprint("tcp", i), tcp, false)
@@ -128,6 +135,7 @@ func TestPropertyReplicasConverge(t *testing.T) {
 	cutWS.restore()
 	t.Logf("%d mods applied, %d invalid mutations refused, seq %d", applied, refused, n.Seq())
 	for _, f := range fs {
+		t.Logf("checking %s", f.name)
 		waitReplica(t, f.s, n)
 		_, _, disc := f.rec.count()
 		if !f.cut && disc != 0 {
