@@ -30,6 +30,10 @@
 // Remote failures are *RemoteError (errors.Is(err, ErrUnknownMethod),
 // ErrBadArguments), kept apart from transport failures, which wrap
 // net.ErrClosed. BestEffortClient is for servers that may be down.
+// A []int64 or []float64 argument or result travels packed (one msgpack
+// extension value of little-endian words), so bulk numeric data costs a
+// copy rather than per-element encoding; an untyped Call returns such a
+// result as []int64 or []float64.
 //
 // # SiPyCo
 //
@@ -64,8 +68,9 @@
 // noticed after it returns).
 //
 // A Client is safe for concurrent use by many goroutines; their calls are
-// pipelined on one connection (over SiPyCo's protocol they take turns). A call alone in flight reads its own reply
-// (no goroutine hand-off); under load a reader goroutine delivers replies
+// pipelined on one connection (over SiPyCo's protocol they take turns).
+// A call alone in flight reads its own reply (no goroutine hand-off);
+// under load a reader goroutine delivers replies
 // and requests from many goroutines are written together. Close and
 // Shutdown wait for every goroutine the package started.
 package rpc
