@@ -245,6 +245,10 @@ func (p *Publisher) ServeConn(ctx context.Context, conn net.Conn) error {
 	defer p.wg.Done()
 	c := wire.NewConn(conn)
 	defer c.Close()
+	// Close must not wait out the handshake of a silent peer: until the
+	// session starts (and takes over shutdown), Close closes the connection.
+	hs := context.AfterFunc(p.ctx, func() { c.Close() })
+	defer hs()
 	c.SetDeadline(time.Now().Add(p.opts.HandshakeTimeout))
 	if tc, ok := c.NetConn().(*tls.Conn); ok {
 		if err := tc.HandshakeContext(ctx); err != nil {
@@ -257,9 +261,9 @@ func (p *Publisher) ServeConn(ctx context.Context, conn net.Conn) error {
 	}
 	switch banner {
 	case wire.BannerSync:
-		return p.serve(ctx, newFrameTransport(c, maxSubscribeSize, 0))
+		return p.serve(ctx, newFrameTransport(c, maxSubscribeSize, 0), hs)
 	case wire.BannerSiPyCoSync:
-		return p.serveSiPyCo(ctx, c)
+		return p.serveSiPyCo(ctx, c, hs)
 	}
 	fmt.Fprintf(c, "SIGOCO error: unknown banner %q; this port serves %q, %q\n", truncate(banner, 64), wire.BannerSiPyCoSync, wire.BannerSync)
 	return fmt.Errorf("%w: %q", wire.ErrBadBanner, truncate(banner, 64))
@@ -282,6 +286,8 @@ func (p *Publisher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered the request
 	}
 	defer ws.NetConn().Close()
+	hs := context.AfterFunc(p.ctx, func() { ws.NetConn().Close() }) // see ServeConn
+	defer hs()
 	ws.SetReadLimit(maxSubscribeSize)
 	ws.SetReadDeadline(time.Now().Add(p.opts.HandshakeTimeout))
 	typ, rd, err := ws.NextReader()
@@ -293,33 +299,36 @@ func (p *Publisher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	p.serveFirst(r.Context(), t, first)
+	p.serveFirst(r.Context(), t, first, hs)
 }
 
 // serve reads the subscribe message from t and serves the session.
-func (p *Publisher) serve(ctx context.Context, t transport) error {
+func (p *Publisher) serve(ctx context.Context, t transport, hs func() bool) error {
 	defer t.close()
 	first, err := t.readMsg(nil)
 	if err != nil {
 		return fmt.Errorf("syncstruct: reading subscribe: %w", err)
 	}
-	return p.serveFirst(ctx, t, first)
+	return p.serveFirst(ctx, t, first, hs)
 }
 
-func (p *Publisher) serveFirst(ctx context.Context, t transport, first []byte) error {
+func (p *Publisher) serveFirst(ctx context.Context, t transport, first []byte, hs func() bool) error {
 	defer t.close()
 	sub, err := decodeSubscribe(t, first)
 	if err != nil {
 		p.reject(t, CodeBadRequest, err.Error())
 		return err
 	}
-	return p.serveSession(ctx, t, sub)
+	return p.serveSession(ctx, t, sub, hs)
 }
 
 // serveSession serves the subscriber sub describes (notifier, epoch, seq)
 // on t until it leaves. Another protocol (SiPyCo's sync_struct) enters
 // here with its own transport and encoding, after its own handshake.
-func (p *Publisher) serveSession(ctx context.Context, t transport, sub *message) error {
+// hs stops the closing of the connection on Close during the handshake:
+// the session says goodbye itself.
+func (p *Publisher) serveSession(ctx context.Context, t transport, sub *message, hs func() bool) error {
+	hs()
 	p.mu.Lock()
 	n := p.notifiers[sub.Notifier]
 	if n == nil || p.closed {

@@ -3,10 +3,16 @@ package syncstruct
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/sigoco/sigoco/wire"
 )
 
 func TestSubscribeAndFollow(t *testing.T) {
@@ -133,5 +139,74 @@ func TestTargetBuilder(t *testing.T) {
 	defer mu.Unlock()
 	if len(built) != 1 || !Equal(built[0], map[string]any{"v": int64(1)}) {
 		t.Fatalf("builder saw %#v", built)
+	}
+}
+
+// acceptSignal reports each accepted connection on ch.
+type acceptSignal struct {
+	net.Listener
+	ch chan struct{}
+}
+
+func (l acceptSignal) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.ch <- struct{}{}
+	}
+	return c, err
+}
+
+// TestCloseDuringHandshake: a peer that connects and then says nothing
+// (no banner, or no subscribe) must not hold Close for the handshake
+// timeout.
+func TestCloseDuringHandshake(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		write string // what the peer sends before falling silent
+		ws    bool
+	}{
+		{name: "no banner"},
+		{name: "no subscribe", write: wire.BannerSync + "\n"},
+		{name: "no SiPyCo name", write: wire.BannerSiPyCoSync + "\n"},
+		{name: "websocket no subscribe", ws: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := mustNotifier(t, nil, NotifierOptions{})
+			p := NewPublisher(map[string]*Notifier{"s": n}, PublisherOptions{HandshakeTimeout: time.Hour})
+			if tc.ws {
+				srv := httptest.NewServer(p)
+				t.Cleanup(srv.Close)
+				ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { ws.Close() })
+			} else {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				accepted := make(chan struct{}, 1)
+				served := make(chan struct{})
+				go func() { defer close(served); p.Serve(context.Background(), acceptSignal{ln, accepted}) }()
+				t.Cleanup(func() { <-served })
+				c, err := net.Dial("tcp", ln.Addr().String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+				if _, err := io.WriteString(c, tc.write); err != nil {
+					t.Fatal(err)
+				}
+				<-accepted
+			}
+			closed := make(chan struct{})
+			go func() { p.Close(); close(closed) }()
+			select {
+			case <-closed:
+			case <-time.After(5 * time.Second):
+				t.Fatal("Close waits for a silent peer's handshake")
+			}
+		})
 	}
 }

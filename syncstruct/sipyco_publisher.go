@@ -14,7 +14,7 @@ import (
 // SiPyCo's PYON lines. SiPyCo has no error message: a subscriber asking
 // for an unknown notifier is just disconnected, as SiPyCo's Publisher
 // does (and a warning is logged here).
-func (p *Publisher) serveSiPyCo(ctx context.Context, c *wire.Conn) error {
+func (p *Publisher) serveSiPyCo(ctx context.Context, c *wire.Conn, hs func() bool) error {
 	name, err := wire.ReadLine(c.R, maxSubscribeSize)
 	if err != nil {
 		return fmt.Errorf("syncstruct: reading the SiPyCo notifier name: %w", err)
@@ -29,7 +29,7 @@ func (p *Publisher) serveSiPyCo(ctx context.Context, c *wire.Conn) error {
 	}
 	t := &sipycoTransport{newFrameTransport(c, 0, 0)}
 	defer t.close()
-	return p.serveSession(ctx, t, &message{Notifier: name})
+	return p.serveSession(ctx, t, &message{Notifier: name}, hs)
 }
 
 // sipycoTransport carries SiPyCo's sync_struct on a stream: the init and
