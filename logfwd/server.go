@@ -134,7 +134,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		if s.opts.TLS != nil {
 			c = tls.Server(c, s.opts.TLS)
 		}
+		s.mu.Lock()
+		if s.closed { // no Add once Close may be in Wait
+			s.mu.Unlock()
+			c.Close()
+			return nil
+		}
 		s.wg.Add(1)
+		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
 			s.ServeConn(ctx, c)
@@ -166,6 +173,10 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// track registers a connection and its goroutine (Close closes the one
+// and waits for the other, also behind a wire.Mux, whose goroutines they
+// are); it fails once Close has been called. Each success is paired with
+// an untrack.
 func (s *Server) track(c net.Conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -173,6 +184,7 @@ func (s *Server) track(c net.Conn) bool {
 		return false
 	}
 	s.conns[c] = struct{}{}
+	s.wg.Add(1)
 	return true
 }
 
@@ -180,6 +192,7 @@ func (s *Server) untrack(c net.Conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+	s.wg.Done()
 }
 
 // ServeConn serves one forwarder connection whose banner is still unread

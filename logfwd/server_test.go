@@ -258,3 +258,42 @@ func TestRejectedRecordIsDroppedNotResent(t *testing.T) {
 		t.Errorf("%d warnings, want 1", n)
 	}
 }
+
+// blockingHandler blocks every Handle until release is closed.
+type blockingHandler struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h *blockingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *blockingHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *blockingHandler) WithGroup(string) slog.Handler            { return h }
+func (h *blockingHandler) Handle(context.Context, slog.Record) error {
+	select {
+	case h.entered <- struct{}{}:
+	default:
+	}
+	<-h.release
+	return nil
+}
+
+// TestCloseWaitsForMuxConnections: behind a wire.Mux the connection
+// goroutines are the Mux's, but Close must still wait for them, so that no
+// record reaches the handler after Close returns.
+func TestCloseWaitsForMuxConnections(t *testing.T) {
+	h := &blockingHandler{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	addr, srv, cliTLS := serve(t, h, transport{"mux-tcp", true, false}, ServerOptions{}, "")
+	f := forward(t, addr, ForwarderOptions{TLS: cliTLS})
+	slog.New(f).Info("held")
+	<-h.entered
+	closed := make(chan struct{})
+	go func() { srv.Close(); close(closed) }()
+	select {
+	case <-closed:
+		close(h.release)
+		t.Fatal("Close returned while a connection was still in the handler")
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(h.release)
+	<-closed
+}
