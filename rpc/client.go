@@ -400,7 +400,9 @@ func (c *Client) do(ctx context.Context, cl *call, kind int, args []any) error {
 	c.pending[id] = cl
 	c.mu.Unlock()
 
-	err := c.w.send(func(e *msgpack.Encoder) error {
+	// The write is interrupted if ctx ends while it blocks (a server that
+	// does not read), which breaks the connection but returns at once.
+	err := c.w.sendCtx(ctx, func(e *msgpack.Encoder) error {
 		if kind == msgCall {
 			return encodeCall(e, id, cl.method, args, timeout)
 		}
@@ -409,7 +411,11 @@ func (c *Client) do(ctx context.Context, cl *call, kind int, args []any) error {
 	if err != nil {
 		if isWriteErr(err) {
 			c.fail(err)
-			return c.waitDone(cl)
+			err = c.waitDone(cl)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
 		}
 		c.mu.Lock()
 		delete(c.pending, id)

@@ -1,9 +1,11 @@
 package rpc
 
 import (
+	"context"
 	"errors"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -28,6 +30,9 @@ type writer struct {
 	spare   []byte // the buffer being written, or free for reuse
 	writing bool
 	err     error // sticky write error
+
+	tenure      uint64 // counts interruptible write tenures, see sendCtx
+	interrupted bool   // a write deadline was set to interrupt a tenure
 }
 
 func newWriter(conn io.Writer, limit int) *writer {
@@ -68,19 +73,55 @@ func (w *writer) send(fn func(e *msgpack.Encoder) error) error {
 	return w.flushLocked()
 }
 
+// sendCtx is send for a caller that must return when ctx ends: if ctx
+// ends while this goroutine is still writing (the peer does not read and
+// the socket buffers are full), the write is cut short by a past write
+// deadline. That breaks the connection (a frame may be cut; the error is
+// a sticky *writeError) but frees the caller.
+func (w *writer) sendCtx(ctx context.Context, fn func(e *msgpack.Encoder) error) error {
+	w.mu.Lock()
+	if err := w.appendLocked(fn); err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	if ctx.Done() == nil {
+		return w.flushLocked()
+	}
+	return w.flushLockedCtx(ctx)
+}
+
 // flush writes whatever is queued (unless another goroutine is writing).
 func (w *writer) flush() error {
 	w.mu.Lock()
 	return w.flushLocked()
 }
 
-func (w *writer) flushLocked() error {
+func (w *writer) flushLocked() error { return w.flushLockedCtx(nil) }
+
+// flushLockedCtx is flushLocked; a non-nil ctx interrupts the writes when
+// it ends (see sendCtx).
+func (w *writer) flushLockedCtx(ctx context.Context) error {
 	if w.writing || len(w.buf) == 0 {
 		err := w.err
 		w.mu.Unlock()
 		return err
 	}
 	w.writing = true
+	var stop func() bool
+	if ctx != nil {
+		if dc, ok := w.conn.(interface{ SetWriteDeadline(time.Time) error }); ok {
+			w.tenure++
+			tenure := w.tenure
+			stop = context.AfterFunc(ctx, func() {
+				w.mu.Lock()
+				if w.writing && w.tenure == tenure {
+					w.interrupted = true
+					dc.SetWriteDeadline(time.Unix(1, 0))
+				}
+				w.mu.Unlock()
+			})
+		}
+	}
 	for len(w.buf) > 0 && w.err == nil {
 		b := w.buf
 		w.buf = w.spare[:0]
@@ -97,8 +138,18 @@ func (w *writer) flushLocked() error {
 		}
 	}
 	w.writing = false
+	if stop != nil {
+		w.tenure++ // disarms this tenure's interrupt
+		if w.interrupted {
+			w.interrupted = false
+			w.conn.(interface{ SetWriteDeadline(time.Time) error }).SetWriteDeadline(time.Time{})
+		}
+	}
 	err := w.err
 	w.mu.Unlock()
+	if stop != nil {
+		stop() // a late run finds the tenure over and does nothing
+	}
 	return err
 }
 

@@ -1,0 +1,53 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// stallTarget's Stall, run on the server's reader goroutine (no context,
+// serialised), stops the server reading until release is closed.
+type stallTarget struct {
+	started chan struct{}
+	release chan struct{}
+}
+
+func (s *stallTarget) Stall() {
+	close(s.started)
+	<-s.release
+}
+
+func (s *stallTarget) Echo(b []byte) int { return len(b) }
+
+// TestCancelWhileWriteBlocked: a call whose request cannot be written (the
+// server stopped reading and the socket buffers are full) returns when its
+// context ends, instead of blocking in the write.
+func TestCancelWhileWriteBlocked(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		st := &stallTarget{started: make(chan struct{}), release: make(chan struct{})}
+		ts := startServer(t, tr, map[string]any{"s": st}, ServerOptions{})
+		c := ts.dial(t, "s")
+		stalled := make(chan error, 1)
+		go func() { stalled <- c.CallInto(context.Background(), nil, "stall") }()
+		t.Cleanup(func() {
+			close(st.release)
+			<-stalled
+		})
+		<-st.started
+
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		done := make(chan error, 1)
+		go func() { done <- c.CallInto(ctx, nil, "echo", make([]byte, 48<<20)) }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("got %v, want context.DeadlineExceeded", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the call did not return when its context ended: blocked in the write")
+		}
+	})
+}
