@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // The native protocol (docs/protocol-log.md): after the "SIGOCO log 1"
@@ -449,8 +450,8 @@ func (dc *decoder) attr(depth int) (slog.Attr, error) {
 }
 
 // hello decodes the map of a "hello" frame of n elements. Only string and
-// integer values are kept; others are skipped (hello frames are small, so
-// skipping cannot recurse far).
+// integer values are kept; others are skipped without being decoded (a
+// container's count is the peer's word: decoding one would allocate it).
 func (dc *decoder) hello(n int) (map[string]any, error) {
 	if n != 2 {
 		return nil, badf("hello has %d elements, want 2", n)
@@ -465,7 +466,15 @@ func (dc *decoder) hello(n int) (map[string]any, error) {
 		if err != nil {
 			return nil, badf("hello key: %v", err)
 		}
-		v, err := dc.d.DecodeInterfaceLoose()
+		c, err := dc.d.PeekCode()
+		var v any
+		if err == nil {
+			if msgpcode.IsString(c) || msgpcode.IsFixedNum(c) || c >= msgpcode.Uint8 && c <= msgpcode.Int64 {
+				v, err = dc.d.DecodeInterfaceLoose()
+			} else {
+				err = dc.d.Skip()
+			}
+		}
 		if err != nil {
 			return nil, badf("hello %q: %v", k, err)
 		}

@@ -80,6 +80,7 @@ func TestGarbageDisconnected(t *testing.T) {
 	}{
 		{"hello not an array", append([]byte("SIGOCO log 1\n"), frameOf(0xa1, 'x')...), "error: logfwd: handshake failed"},
 		{"first frame not hello", append([]byte("SIGOCO log 1\n"), frameOf(0x92, 0xa3, 'a', 'c', 'k', 0x01)...), `error: logfwd: handshake failed: logfwd: malformed message: first frame is "ack"`},
+		{"hello value of a huge count", append([]byte("SIGOCO log 1\n"), frameOf(0x92, 0xa5, 'h', 'e', 'l', 'l', 'o', 0x81, 0xa1, 'x', 0xdd, 0xdd, 0xdd, 0xdd, 0xdd)...), `error: logfwd: handshake failed: logfwd: malformed message: hello "x"`},
 		{"hello frame too large", append([]byte("SIGOCO log 1\n"), 0, 1, 0, 1), "error: logfwd: handshake failed: hello: wire: frame of 65537 bytes"},
 		{"record not msgpack", append(append([]byte("SIGOCO log 1\n"), hello...), frameOf(0xc1, 0xc1)...), "error: logfwd: malformed message: frame is not an array"},
 		{"record too short", append(append([]byte("SIGOCO log 1\n"), hello...), frameOf(0x92, 0xa3, 'r', 'e', 'c', 0xc0)...), "error: logfwd: malformed message: record has 2 elements"},
