@@ -52,7 +52,7 @@ func NewNotifier(tree any, opts NotifierOptions) (*Notifier, error) {
 	if tree == nil {
 		tree = map[string]any{}
 	}
-	t, err := Normalize(tree)
+	t, err := normalize(tree, treeDepth)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +169,7 @@ func (nd Node) Set(key, value any) error {
 	if err != nil {
 		return err
 	}
-	v, err := Normalize(value)
+	v, err := nd.normalize(value)
 	if err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func (nd Node) Delete(key any) error {
 
 // Append appends x to the list at this node.
 func (nd Node) Append(x any) error {
-	v, err := Normalize(x)
+	v, err := nd.normalize(x)
 	if err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ func (nd Node) Append(x any) error {
 // Insert inserts x before index i of the list at this node (Python's
 // list.insert: i is clamped to the list).
 func (nd Node) Insert(i int, x any) error {
-	v, err := Normalize(x)
+	v, err := nd.normalize(x)
 	if err != nil {
 		return err
 	}
@@ -213,6 +213,17 @@ func (nd Node) Insert(i int, x any) error {
 // last. The element is no longer part of the tree: it is the caller's.
 func (nd Node) Pop(i int) (any, error) {
 	return nd.do(&Mod{Action: ActPop, I: i})
+}
+
+// treeDepth is the depth at which a tree is normalized: one level is kept
+// free because JSON encodes a tree one level down (in its init mod), and a
+// tree some encoding cannot snapshot would lock every subscriber out.
+const treeDepth = 1
+
+// normalize normalizes a value to be put in the container at this node,
+// so that the tree stays within the depth every encoding can snapshot.
+func (nd Node) normalize(v any) (any, error) {
+	return normalize(v, treeDepth+len(nd.path)+1)
 }
 
 // Get returns a deep copy of the value at this node.

@@ -141,3 +141,71 @@ func TestUpdateFromIsRecursive(t *testing.T) {
 		t.Fatalf("dict from list: %v", err)
 	}
 }
+
+// nested returns d lists nested around an int.
+func nested(d int) any {
+	var v any = int64(1)
+	for range d {
+		v = []any{v}
+	}
+	return v
+}
+
+// TestTreeStaysSnapshottable: a change that would make the tree too deep
+// to encode is refused. Accepted, it would make every snapshot fail, and
+// every subscriber, new or resyncing, would reconnect for ever without a
+// replica.
+func TestTreeStaysSnapshottable(t *testing.T) {
+	tests := []struct {
+		name string
+		do   func(n *Notifier, d int) error
+	}{
+		{"set at the root", func(n *Notifier, d int) error { return n.Set("k", nested(d)) }},
+		{"set below a path", func(n *Notifier, d int) error {
+			if err := n.Set("a", map[string]any{"b": map[string]any{}}); err != nil {
+				return err
+			}
+			return n.At("a", "b").Set("k", nested(d))
+		}},
+		{"append", func(n *Notifier, d int) error {
+			if err := n.Set("l", []any{}); err != nil {
+				return err
+			}
+			return n.At("l").Append(nested(d))
+		}},
+		{"update", func(n *Notifier, d int) error { return UpdateFrom(n, map[string]any{"k": nested(d)}) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for d := 990; d <= 1001; d++ {
+				n := mustNotifier(t, nil, NotifierOptions{})
+				if err := tc.do(n, d); err != nil {
+					if d == 990 || !errors.Is(err, ErrUnsupportedValue) {
+						t.Fatalf("depth %d: %v", d, err)
+					}
+					continue
+				}
+				for _, enc := range []Encoding{MsgpackEncoding, JSONEncoding, SiPyCoEncoding} {
+					if _, _, err := n.snapshot(enc, false); err != nil {
+						t.Fatalf("depth %d accepted, but its %T snapshot fails: %v", d, enc, err)
+					}
+				}
+			}
+		})
+	}
+	if _, err := NewNotifier(map[string]any{"k": nested(999)}, NotifierOptions{}); err == nil {
+		t.Error("NewNotifier accepted a tree too deep to snapshot")
+	}
+}
+
+// TestTooDeepSetKeepsSubscribers: end to end over TCP, a refused deep
+// value leaves the subscribers able to sync.
+func TestTooDeepSetKeepsSubscribers(t *testing.T) {
+	n := mustNotifier(t, nil, NotifierOptions{})
+	p := NewPublisher(map[string]*Notifier{"s": n}, PublisherOptions{})
+	ep := serve(t, p, "tcp")
+	n.Set("k", nested(1000))
+	s := subscribe(t, ep, "s", SubscriberOptions{})
+	waitSynced(t, s)
+	waitReplica(t, s, n)
+}

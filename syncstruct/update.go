@@ -18,7 +18,7 @@ import (
 // dict, or a list); otherwise UpdateFrom returns an error wrapping ErrType
 // and changes nothing.
 func UpdateFrom(n *Notifier, source any) error {
-	src, err := Normalize(source)
+	src, err := normalize(source, treeDepth)
 	if err != nil {
 		return err
 	}
