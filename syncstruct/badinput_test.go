@@ -397,3 +397,25 @@ func TestHeartbeatTimeoutError(t *testing.T) {
 		t.Fatal("silent publisher not noticed")
 	}
 }
+
+// TestAbsurdHeartbeatFromPublisher: a heartbeat interval whose timeout
+// overflows a time.Duration is refused, not a panic (a non-positive ticker
+// interval) or an instant timeout.
+func TestAbsurdHeartbeatFromPublisher(t *testing.T) {
+	for _, hb := range []int64{1 << 53, 1<<63 - 1} {
+		t.Run(fmt.Sprint(hb), func(t *testing.T) {
+			addr := fakePublisher(t, func(c *wire.Conn, sub *message) {
+				b, _ := appendControlFrame(nil, &control{T: msgSync, Epoch: 1, Mode: ModeSnapshot, HeartbeatMS: hb})
+				c.Write(b)
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				io.Copy(io.Discard, c)
+			})
+			s := NewSubscriber(addr, "s", SubscriberOptions{MinBackoff: time.Hour, MaxBackoff: time.Hour})
+			defer s.Close()
+			waitFor(t, "the connection to fail", func() bool { _, err := s.State(); return err != nil })
+			if _, err := s.State(); !errors.Is(err, ErrBadMessage) {
+				t.Fatalf("error %v, want ErrBadMessage", err)
+			}
+		})
+	}
+}

@@ -76,6 +76,10 @@ func (s *Subscriber) connectNative(ctx context.Context) (synced bool, err error)
 	return c.synced, err
 }
 
+// maxHeartbeatMS is the longest heartbeat interval a publisher may ask
+// for: a day.
+const maxHeartbeatMS = 24 * 60 * 60 * 1000
+
 // subConn is the receiving side of one connection.
 type subConn struct {
 	s       *Subscriber
@@ -236,6 +240,10 @@ func (c *subConn) applyMod() error {
 func (c *subConn) startSync() error {
 	s := c.s
 	m := &c.msg
+	if m.HeartbeatMS > maxHeartbeatMS {
+		// Its timeout would overflow a time.Duration.
+		return fmt.Errorf("%w: heartbeat interval of %d ms", ErrBadMessage, m.HeartbeatMS)
+	}
 	if m.HeartbeatMS > 0 {
 		c.timeout = 3 * time.Duration(m.HeartbeatMS) * time.Millisecond
 		c.lastDL = time.Time{} // apply the new timeout at the next read
