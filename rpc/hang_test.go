@@ -3,6 +3,8 @@ package rpc
 import (
 	"context"
 	"errors"
+	"github.com/sigoco/sigoco/wire"
+	"github.com/vmihailenco/msgpack/v5"
 	"testing"
 	"time"
 )
@@ -48,6 +50,34 @@ func TestCancelWhileWriteBlocked(t *testing.T) {
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatal("the call did not return when its context ended: blocked in the write")
+		}
+	})
+}
+
+// TestReplyNotHeldBySlowerCall: the reply to a quick call goes out while a
+// slow call sent right behind it (in the same write) is still running.
+func TestReplyNotHeldBySlowerCall(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		st := &stallTarget{started: make(chan struct{}), release: make(chan struct{})}
+		ts := startServer(t, tr, map[string]any{"s": st}, ServerOptions{})
+		rc := ts.raw(t)
+		rc.handshake("s")
+		t.Cleanup(func() { close(st.release) })
+		var burst []byte
+		burst = wire.AppendFrame(burst, mustPayload(t, []any{"call", 1, "echo", []any{[]byte("x")}}))
+		burst = wire.AppendFrame(burst, mustPayload(t, []any{"call", 2, "stall", []any{}}))
+		if _, err := rc.Write(burst); err != nil {
+			t.Fatal(err)
+		}
+		<-st.started
+		rc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		frame, err := wire.ReadFrame(rc.r, nil, 0)
+		if err != nil {
+			t.Fatalf("no reply to call 1 while call 2 runs: %v", err)
+		}
+		var m []any
+		if err := msgpack.Unmarshal(frame, &m); err != nil || len(m) < 3 || m[0] != "result" || toInt(m[1]) != 1 {
+			t.Fatalf("got %v (%v), want the result of call 1", m, err)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sigoco/sigoco/wire"
@@ -22,7 +23,8 @@ import (
 // reads requests. A call to a method without a context runs right there
 // when the target is free and calls are serialised: no goroutine, no
 // hand-off, and its reply is queued and written when no further request is
-// already buffered, so a burst of requests gets one write of replies. A
+// already buffered, so a burst of requests gets one write of replies (a
+// timer writes them if a later call of the burst runs long). A
 // call with a context, a call in parallel mode, or one that must wait for
 // its target runs on its own goroutine, so cancel messages and disconnects
 // are still seen while it runs.
@@ -44,6 +46,11 @@ type serverConn struct {
 	draining bool
 	inflight map[uint64]context.CancelFunc
 	calls    sync.WaitGroup // calls running on their own goroutine
+
+	late      *time.Timer // see flushBehind; set by the reader goroutine
+	lateArmed atomic.Bool // late will run
+	lateMu    sync.Mutex  // held by the timer's run
+	lateDone  bool        // guarded by lateMu: the connection is ending
 }
 
 func newServerConn(s *Server, conn net.Conn) *serverConn {
@@ -90,6 +97,7 @@ func (c *serverConn) serve(parent context.Context) error {
 		return err
 	}
 	err = c.readLoop()
+	c.stopLateFlush()
 	draining := c.isDraining()
 	if !draining {
 		cancel() // the client is gone: cancel its calls
@@ -312,6 +320,7 @@ func (c *serverConn) handleCall(md *msgDecoder, n int, id uint64) {
 	if !c.s.opts.AllowParallel && !m.hasCtx {
 		select {
 		case c.tgt.sem <- struct{}{}:
+			c.flushBehind()
 			out, re := invoke(m, in)
 			<-c.tgt.sem
 			c.queue(id, func(e *msgpack.Encoder) error { return encodeReply(e, id, m, out, re) })
@@ -337,6 +346,44 @@ func (c *serverConn) handleCall(md *msgDecoder, n int, id uint64) {
 	c.calls.Add(1)
 	go c.runCall(ctx, cancel, id, m, args)
 }
+
+// flushBehind makes sure the replies queued so far go out even if the
+// call about to run inline takes long: their callers must not wait for
+// it. A timer writes whatever is queued within lateFlushDelay; writing
+// here instead would cost a write per call in a burst of quick calls.
+// Called by the reader goroutine.
+func (c *serverConn) flushBehind() {
+	if c.lateArmed.Load() || !c.w.queued() {
+		return
+	}
+	c.lateArmed.Store(true)
+	if c.late == nil {
+		c.late = time.AfterFunc(lateFlushDelay, func() {
+			c.lateArmed.Store(false)
+			c.lateMu.Lock()
+			defer c.lateMu.Unlock()
+			if !c.lateDone {
+				c.w.flush()
+			}
+		})
+		return
+	}
+	c.late.Reset(lateFlushDelay)
+}
+
+// stopLateFlush disarms flushBehind's timer for good; a run already
+// started does nothing more once this returns.
+func (c *serverConn) stopLateFlush() {
+	c.lateMu.Lock()
+	c.lateDone = true
+	c.lateMu.Unlock()
+	if c.late != nil {
+		c.late.Stop()
+	}
+}
+
+// lateFlushDelay is how long replies may wait behind a call run inline.
+const lateFlushDelay = 200 * time.Microsecond
 
 // runCall runs one call on its own goroutine.
 func (c *serverConn) runCall(ctx context.Context, cancel context.CancelFunc, id uint64, m *method, in []reflect.Value) {

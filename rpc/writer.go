@@ -90,6 +90,13 @@ func (w *writer) sendCtx(ctx context.Context, fn func(e *msgpack.Encoder) error)
 	return w.flushLockedCtx(ctx)
 }
 
+// queued reports whether frames are waiting to be written.
+func (w *writer) queued() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.buf) > 0
+}
+
 // flush writes whatever is queued (unless another goroutine is writing).
 func (w *writer) flush() error {
 	w.mu.Lock()
