@@ -189,16 +189,20 @@ func (c *core) flush(ctx context.Context) error {
 }
 
 func (c *core) close() {
+	var conn net.Conn
 	c.mu.Lock()
 	if !c.closed {
 		c.closed = true
 		c.stop()
-		if c.conn != nil {
-			c.conn.Close()
-		}
+		conn = c.conn
 		close(c.progress)
 	}
 	c.mu.Unlock()
+	// Outside the lock: closing a TLS connection writes an alert, which may
+	// wait on a full send buffer, and Handle must never wait on c.mu for it.
+	if conn != nil {
+		conn.Close()
+	}
 	c.wg.Wait()
 }
 
