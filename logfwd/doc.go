@@ -6,7 +6,8 @@
 // never blocks on the network and never fails. When the queue is full the
 // record is dropped and counted, and once there is room again a warning
 // "N records dropped" (attribute dropped=N) is queued in its place, so the
-// server sees the gap where it happened. One writer goroutine per
+// server sees the gap where it happened (Flush and Shutdown queue it too,
+// so drops are reported even when no record follows). One writer goroutine per
 // Forwarder sends everything queued in one write, so records keep their
 // order and many records share a system call under load.
 //

@@ -381,3 +381,27 @@ func TestCloseWhileFlushing(t *testing.T) {
 		t.Errorf("Flush interrupted by Close = %v", err)
 	}
 }
+
+// Drops are reported even when no record follows them: Flush (and so
+// Shutdown) queues the notice itself.
+func TestDropNoticeOnShutdown(t *testing.T) {
+	addr := freeAddr(t)
+	f := forward(t, addr, ForwarderOptions{QueueSize: 3})
+	log := slog.New(f)
+	for i := range 7 {
+		log.Info(fmt.Sprintf("r%d", i))
+	}
+	col := newCollector()
+	serve(t, col, transports[0], ServerOptions{}, addr)
+	flush(t, f) // the three queued records; no room for the notice yet
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	col.wait(t, 4)
+	want := "r0 r1 r2 4 records dropped"
+	if got := strings.Join(col.messages(), " "); got != want {
+		t.Fatalf("messages = %s\nwant %s", got, want)
+	}
+}

@@ -80,17 +80,10 @@ func (c *core) enqueue(rec []byte) {
 		c.drop(1)
 		return
 	}
-	if pd := c.pendingDrops.Load(); pd > 0 {
-		notice := c.encodeNotice(pd)
-		if c.qn+2 > c.opts.QueueSize || len(c.q)+len(rec)+len(notice) > c.opts.QueueBytes {
-			c.mu.Unlock()
-			c.drop(1)
-			return
-		}
-		c.pendingDrops.Add(-pd)
-		c.q = append(c.q, notice...)
-		c.qn++
-		c.enqueued++
+	if !c.appendNoticeLocked(1, len(rec)) {
+		c.mu.Unlock()
+		c.drop(1)
+		return
 	}
 	c.q = append(c.q, rec...)
 	c.qn++
@@ -98,6 +91,26 @@ func (c *core) enqueue(rec []byte) {
 	c.qlen.Store(int64(c.qn))
 	c.mu.Unlock()
 	c.signal()
+}
+
+// appendNoticeLocked queues the "N records dropped" notice when records
+// were dropped since the last one, if the queue has room for it and for
+// extraN more records of extraBytes; it reports false when a notice is due
+// and does not fit. Called with mu held.
+func (c *core) appendNoticeLocked(extraN, extraBytes int) bool {
+	pd := c.pendingDrops.Load()
+	if pd == 0 {
+		return true
+	}
+	notice := c.encodeNotice(pd)
+	if c.qn+1+extraN > c.opts.QueueSize || len(c.q)+len(notice)+extraBytes > c.opts.QueueBytes {
+		return false
+	}
+	c.pendingDrops.Add(-pd)
+	c.q = append(c.q, notice...)
+	c.qn++
+	c.enqueued++
+	return true
 }
 
 func (c *core) signal() {
@@ -167,6 +180,13 @@ func (c *core) settle(n uint64) {
 
 func (c *core) flush(ctx context.Context) error {
 	c.mu.Lock()
+	// Drops since the last record would otherwise be reported only with
+	// the next record, which may never come (Shutdown flushes too).
+	notified := false
+	if !c.closed && c.pendingDrops.Load() > 0 && c.appendNoticeLocked(0, 0) {
+		c.qlen.Store(int64(c.qn))
+		notified = true
+	}
 	target := c.enqueued
 	for {
 		if c.closed {
@@ -179,6 +199,10 @@ func (c *core) flush(ctx context.Context) error {
 		}
 		ch := c.progress
 		c.mu.Unlock()
+		if notified {
+			c.signal()
+			notified = false
+		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
