@@ -51,6 +51,7 @@ const (
 	TypeBadRequest       = "rpc.BadRequest"   // a request that could not be decoded
 	TypePanic            = "rpc.Panic"        // the method panicked; Traceback holds the stack
 	TypeBadResult        = "rpc.BadResult"    // the result could not be encoded or is too large
+	TypeTooManyCalls     = "rpc.TooManyCalls" // the connection has ServerOptions.MaxCallsPerConn calls in flight
 	TypeCanceled         = "context.Canceled" // the method returned context.Canceled
 	TypeDeadlineExceeded = "context.DeadlineExceeded"
 )

@@ -33,12 +33,21 @@ type ServerOptions struct {
 	// HandshakeTimeout bounds the banner, the TLS handshake and the
 	// selection of a target. Default wire.DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+	// MaxCallsPerConn bounds the calls one native connection may have
+	// running or waiting for a busy target; a call beyond it fails at once
+	// with a RemoteError of type TypeTooManyCalls. It keeps one client from
+	// holding unbounded goroutines and arguments on the server. Default
+	// DefaultMaxCallsPerConn.
+	MaxCallsPerConn int
 	// Logger receives debug records about rejected connections and
 	// requests, and a warning for each SiPyCo client refused at its
 	// target line (PYON v1 only, or an unknown feature), which SiPyCo's
 	// protocol cannot tell the client. Default: records are discarded.
 	Logger *slog.Logger
 }
+
+// DefaultMaxCallsPerConn is ServerOptions.MaxCallsPerConn when left 0.
+const DefaultMaxCallsPerConn = 1024
 
 // Server serves named targets over the native protocol (docs/protocol-rpc.md)
 // and SiPyCo's pc_rpc (docs/sipyco.md), told apart by the banner. It
@@ -84,6 +93,9 @@ func NewServer(targets map[string]any, opts ServerOptions) (*Server, error) {
 	}
 	if opts.HandshakeTimeout <= 0 {
 		opts.HandshakeTimeout = wire.DefaultHandshakeTimeout
+	}
+	if opts.MaxCallsPerConn <= 0 {
+		opts.MaxCallsPerConn = DefaultMaxCallsPerConn
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

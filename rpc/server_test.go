@@ -1,12 +1,14 @@
 package rpc
 
 import (
+	"context"
 	"errors"
 	"math"
 	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestCall(t *testing.T) {
@@ -332,4 +334,40 @@ func TestSnakeCase(t *testing.T) {
 			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// One connection cannot pile up calls without bound: past MaxCallsPerConn
+// a call fails at once, and the connection keeps working.
+func TestMaxCallsPerConn(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		att := newAttenuator()
+		ts := startServer(t, tr, map[string]any{"lda": att}, ServerOptions{MaxCallsPerConn: 1})
+		c := ts.dial(t, "lda")
+		ctx := testCtx(t)
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Call(ctx, "wait", "first")
+			done <- err
+		}()
+		<-att.started // the first call is running, so it is in flight
+		// Without the limit this call would wait for the first one.
+		short, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_, err := c.Call(short, "add", 1, 2)
+		var re *RemoteError
+		if !errors.As(err, &re) || re.Type != TypeTooManyCalls {
+			t.Fatalf("second call: %v, want a %s remote error", err, TypeTooManyCalls)
+		}
+		close(att.release)
+		if err := <-done; err != nil {
+			t.Fatalf("first call: %v", err)
+		}
+		for i := range 20 { // each reply frees its slot before it is sent
+			var got string
+			if err := c.CallInto(ctx, &got, "wait", "again"); err != nil || got != "again" {
+				t.Fatalf("call %d after the first finished: %q, %v", i, got, err)
+			}
+			<-att.started
+		}
+	})
 }

@@ -330,6 +330,16 @@ func (c *serverConn) handleCall(md *msgDecoder, n int, id uint64) {
 		default: // the target is busy: wait on a goroutine
 		}
 	}
+	c.mu.Lock()
+	busy := len(c.inflight) >= c.s.opts.MaxCallsPerConn
+	c.mu.Unlock()
+	if busy {
+		clear(in)
+		c.in = in[:0]
+		c.queueFail(id, &RemoteError{Type: TypeTooManyCalls, Message: fmt.Sprintf(
+			"%s: %d calls already in flight on this connection", m.name, c.s.opts.MaxCallsPerConn)})
+		return
+	}
 	args := append([]reflect.Value(nil), in...)
 	clear(in)
 	c.in = in[:0]
@@ -388,17 +398,22 @@ const lateFlushDelay = 200 * time.Microsecond
 // runCall runs one call on its own goroutine.
 func (c *serverConn) runCall(ctx context.Context, cancel context.CancelFunc, id uint64, m *method, in []reflect.Value) {
 	defer c.calls.Done()
-	defer func() {
+	// The call leaves the in-flight set before its reply goes out, so a
+	// client that sends its next call on seeing the reply is never counted
+	// against MaxCallsPerConn twice.
+	finish := func() {
 		c.mu.Lock()
 		delete(c.inflight, id)
 		c.mu.Unlock()
 		cancel()
-	}()
+	}
 	if !c.s.opts.AllowParallel {
 		select {
 		case c.tgt.sem <- struct{}{}:
 		case <-ctx.Done():
-			c.send(id, func(e *msgpack.Encoder) error { return encodeFail(e, id, errorToRemote(ctx.Err())) })
+			err := ctx.Err()
+			finish()
+			c.send(id, func(e *msgpack.Encoder) error { return encodeFail(e, id, errorToRemote(err)) })
 			return
 		}
 	}
@@ -409,6 +424,7 @@ func (c *serverConn) runCall(ctx context.Context, cancel context.CancelFunc, id 
 	if !c.s.opts.AllowParallel {
 		<-c.tgt.sem
 	}
+	finish()
 	c.send(id, func(e *msgpack.Encoder) error { return encodeReply(e, id, m, out, re) })
 }
 
