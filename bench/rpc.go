@@ -74,7 +74,7 @@ func runRPCSuite(cfg config) ([]result, error) {
 	if cfg.quick {
 		seqN, seqRounds = 3000, 3
 		parDur, parRounds = 300*time.Millisecond, 2
-		echoN, echoRounds = 4, 2
+		echoN, echoRounds = 5, 3
 	}
 	// Warm up connections, buffers and pools.
 	if _, err := b.rpcSeq(1000); err != nil {
@@ -112,6 +112,13 @@ func runRPCSuite(cfg config) ([]result, error) {
 	data := make([]int64, 100000)
 	for i := range data {
 		data[i] = int64(i) * 7919
+	}
+	// Warm up the large buffers on both sides, for both peers.
+	if _, err := b.echo(2, data, b.rpcEcho); err != nil {
+		return nil, err
+	}
+	if _, err := b.echo(2, data, b.netEcho); err != nil {
+		return nil, err
 	}
 	for r := 0; r < echoRounds; r++ {
 		v, err := b.echo(echoN, data, b.rpcEcho)
