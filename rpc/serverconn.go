@@ -68,8 +68,8 @@ func newServerConn(s *Server, conn net.Conn) *serverConn {
 // finish and their replies go out before it closes.
 func (c *serverConn) drain() {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.draining = true
-	c.mu.Unlock()
 	c.conn.SetReadDeadline(time.Now())
 }
 
@@ -87,7 +87,15 @@ func (c *serverConn) serve(parent context.Context) error {
 	defer stop()
 	defer c.conn.Close()
 
+	// Under mu, and not if a drain already came in: drain's deadline must
+	// not be overwritten, or Shutdown would wait for the handshake timeout.
+	c.mu.Lock()
+	if c.draining {
+		c.mu.Unlock()
+		return nil
+	}
 	c.conn.SetDeadline(time.Now().Add(c.s.opts.HandshakeTimeout))
+	c.mu.Unlock()
 	banner, err := c.conn.ReadBanner()
 	if err == nil && banner == wire.BannerSiPyCoRPC {
 		return c.serveSiPyCo(parent, cancel)
