@@ -165,11 +165,18 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 func waitReplica(t testing.TB, s *Subscriber, n *Notifier) {
 	t.Helper()
 	want := n.Seq()
-	waitFor(t, "replica to catch up", func() bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
 		_, seq := s.Position()
-		st, _ := s.State()
-		return seq == want && st == StateSynced
-	})
+		st, err := s.State()
+		if seq == want && st == StateSynced {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for replica to catch up: at seq %d of %d, state %v, last error %v", seq, want, st, err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 	got, exp := s.Copy(), n.Copy()
 	if !Equal(got, exp) {
 		t.Fatalf("replica differs:\n got %#v\nwant %#v", got, exp)
