@@ -4,28 +4,23 @@
 //
 // # Setting up SiPyCo
 //
-// The tests need a python3 with numpy that can import sipyco. None of it is
-// required in CI: without it every test that calls [Python] is skipped and
-// says why. On Debian 12:
+// The tests need a python3 with numpy that can import sipyco. SiPyCo is not
+// on the package registries these machines reach: an unmodified source tree
+// is kept in ../shared/sipyco beside the work tree (CI clones the
+// repository with ../shared beside it) and found there without any
+// setting. numpy comes from Debian (.ci/run installs it when missing):
 //
 //	apt-get install -y python3-numpy
-//	git clone https://github.com/m-labs/sipyco /work/sipyco-src   # any checkout
-//	export SIGOCO_SIPYCO_PATH=/work/sipyco-src   # not needed for that path
+//	export SIGOCO_SIPYCO_PATH=/path/to/sipyco   # only for another tree
 //
 // [Python] looks for SiPyCo on PYTHONPATH=$SIGOCO_SIPYCO_PATH when that is
-// set (and only there), else in /work/sipyco-src when that directory
-// exists, else in python3's own packages; it tries $SIGOCO_PYTHON, python3
-// on PATH and /usr/bin/python3, in that order. `go test -short` skips.
-//
-// # Scripts
-//
-// The Python programs in scripts/ are sigoco's, written against SiPyCo's
-// public API; they mirror the programs that produced the recordings in
-// shared/sipyco-wire (see its README). Each script's docstring is its
-// manual: arguments, stdout format, exit status. Servers print
-// "ready PORT HOST" once listening and run until their stdin reaches EOF,
-// so a Python peer never outlives the test that started it. Results are
-// JSON, one object per stdout line; diagnostics go to stderr.
+// set and not empty (and only there), else in [SharedDir] relative to the
+// module root (the nearest go.mod above the test's working directory),
+// else in python3's own packages; it tries $SIGOCO_PYTHON, python3 on PATH
+// and /usr/bin/python3, in that order, and takes the first that imports
+// sipyco and numpy. Without one, a test that needs SiPyCo is skipped,
+// saying why — except in CI (CI=true), where it fails with that reason:
+// CI never passes without having run real SiPyCo. `go test -short` skips.
 //
 // SiPyCo since m-labs/sipyco f465349 needs numpy 1.25 (numpy.dtypes) while
 // Debian 12 ships 1.24; scripts/sipycotest_compat.py adds that one alias

@@ -14,14 +14,18 @@ import (
 	"time"
 )
 
-// DefaultSrcDir is where [Python] looks for a SiPyCo checkout when
-// SIGOCO_SIPYCO_PATH is not set.
-const DefaultSrcDir = "/work/sipyco-src"
+// SharedDir is where [Python] looks for a SiPyCo source tree when
+// SIGOCO_SIPYCO_PATH is unset or empty: relative to the module root (the
+// nearest directory above the test's working directory holding a go.mod),
+// so ../shared/sipyco beside the work tree. CI checks the repository out
+// with ../shared beside it.
+const SharedDir = "../shared/sipyco"
 
 // DefaultTimeout bounds each wait of an [Env] whose Timeout is zero.
 const DefaultTimeout = 30 * time.Second
 
-const skipHint = "skipping: python3 cannot import sipyco (set SIGOCO_SIPYCO_PATH to a SiPyCo source checkout)"
+const skipHint = "python3 cannot import sipyco with numpy (install python3-numpy; put a SiPyCo source tree at " +
+	SharedDir + " beside the module root or set SIGOCO_SIPYCO_PATH to one)"
 
 // Env is a python3 that can import SiPyCo, with sigoco's scripts written
 // out beside it. Get one from [Python].
@@ -44,12 +48,17 @@ var (
 	probeCache = map[string]probeResult{}
 )
 
-// Python returns an Env for the test, or skips it: in -short mode, or when
-// no python3 can import SiPyCo (the message says what was tried). SiPyCo is
-// looked for on PYTHONPATH=$SIGOCO_SIPYCO_PATH if that variable is set,
-// else in DefaultSrcDir if it exists, else among python3's own packages.
-// The interpreters tried are $SIGOCO_PYTHON, python3 on PATH and
-// /usr/bin/python3. The check runs once per test binary.
+// Python returns an Env for the test. When SiPyCo cannot be run it skips
+// the test saying why — or, in CI (the CI environment variable is true, as
+// .ci/run and every CI service set it), fails it with that reason, so
+// that CI never passes without running real SiPyCo. `go test -short`
+// skips, in CI too.
+//
+// SiPyCo is looked for on PYTHONPATH=$SIGOCO_SIPYCO_PATH if that variable
+// is set and not empty, else in [SharedDir] if that holds a sipyco
+// package, else among python3's own packages. The interpreters tried are
+// $SIGOCO_PYTHON, python3 on PATH and /usr/bin/python3; the first that
+// imports sipyco and numpy is used. The check runs once per test binary.
 func Python(t testing.TB) Env {
 	t.Helper()
 	if testing.Short() {
@@ -59,27 +68,74 @@ func Python(t testing.TB) Env {
 	if err := writeScripts(dir); err != nil {
 		t.Fatalf("sipycotest: writing scripts: %v", err)
 	}
-	path, explicit := os.LookupEnv("SIGOCO_SIPYCO_PATH")
-	if !explicit {
-		path = ""
-		if st, err := os.Stat(DefaultSrcDir); err == nil && st.IsDir() {
-			path = DefaultSrcDir
-		}
-	}
+	path, where := sipycoPath()
 	key := path + "\x00" + os.Getenv("SIGOCO_PYTHON")
 	probeMu.Lock()
 	res, ok := probeCache[key]
 	if !ok {
 		res = probe(context.Background(), dir, path)
+		if res.reason != "" && path == "" {
+			res.reason += " (" + where + ")"
+		}
 		probeCache[key] = res
 	}
 	probeMu.Unlock()
 	if res.reason != "" {
-		t.Skip(res.reason)
+		if InCI() {
+			t.Fatalf("sipycotest: CI=%s, so a test that needs SiPyCo fails instead of skipping: %s",
+				os.Getenv("CI"), res.reason)
+		}
+		t.Skip("skipping: " + res.reason)
 	}
 	e := res.env
 	e.dir = dir
 	return e
+}
+
+// InCI reports whether the tests run in CI: the CI environment variable
+// is true (true, 1, yes; as CI services and .ci/run set it).
+func InCI() bool {
+	switch strings.ToLower(strings.TrimSpace(os.Getenv("CI"))) {
+	case "true", "1", "yes":
+		return true
+	}
+	return false
+}
+
+// sipycoPath returns the directory to put on PYTHONPATH ("" for none) and,
+// when it is "", a note on where SiPyCo was looked for.
+func sipycoPath() (path, where string) {
+	if p := os.Getenv("SIGOCO_SIPYCO_PATH"); p != "" {
+		return p, ""
+	}
+	if p, ok := sharedTree(); ok {
+		return p, ""
+	}
+	return "", "SIGOCO_SIPYCO_PATH unset, no " + SharedDir + " beside the module root"
+}
+
+// sharedTree finds SharedDir relative to the module root: the nearest
+// directory holding a go.mod at or above the working directory. When that
+// module has none beside it (a nested module such as bench/), the next
+// module root up is tried.
+func sharedTree() (string, bool) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", false
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			p := filepath.Clean(filepath.Join(dir, filepath.FromSlash(SharedDir)))
+			if st, err := os.Stat(filepath.Join(p, "sipyco", "__init__.py")); err == nil && !st.IsDir() {
+				return p, true
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false
+		}
+		dir = parent
+	}
 }
 
 // probe tries each interpreter with path on PYTHONPATH.
@@ -115,7 +171,7 @@ func probe(ctx context.Context, dir, path string) probeResult {
 	}
 	where := "with PYTHONPATH=" + path
 	if path == "" {
-		where = "with no SiPyCo checkout (SIGOCO_SIPYCO_PATH unset, " + DefaultSrcDir + " absent)"
+		where = "with no SiPyCo tree on PYTHONPATH"
 	}
 	return probeResult{reason: skipHint + "; tried " + where + ": " + strings.Join(tried, "; ")}
 }

@@ -4,17 +4,18 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/sigoco/sigoco/internal/leakcheck"
 	"github.com/sigoco/sigoco/internal/testcert"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // described mirrors sipycotest_common.describe.
 type described struct {
@@ -441,4 +442,88 @@ func TestProcLifecycle(t *testing.T) {
 			t.Errorf("client without a server: %s", r)
 		}
 	})
+}
+
+// SiPyCo is found in ../shared/sipyco beside the module root when
+// SIGOCO_SIPYCO_PATH is unset or empty.
+func TestSharedTree(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(filepath.Dir(root), "shared", "sipyco")
+	if _, err := os.Stat(filepath.Join(want, "sipyco", "__init__.py")); err != nil {
+		if InCI() {
+			t.Fatalf("CI: no SiPyCo tree at %s: %v", want, err)
+		}
+		t.Skipf("skipping: no SiPyCo tree at %s", want)
+	}
+	for _, v := range []string{"", "unset"} {
+		if v == "unset" {
+			t.Setenv("SIGOCO_SIPYCO_PATH", "")
+			os.Unsetenv("SIGOCO_SIPYCO_PATH")
+		} else {
+			t.Setenv("SIGOCO_SIPYCO_PATH", v)
+		}
+		if got, _ := sipycoPath(); got != want {
+			t.Errorf("SIGOCO_SIPYCO_PATH %q: path %q, want %q", v, got, want)
+		}
+	}
+	t.Setenv("SIGOCO_SIPYCO_PATH", "/elsewhere")
+	if got, _ := sipycoPath(); got != "/elsewhere" {
+		t.Errorf("SIGOCO_SIPYCO_PATH set: path %q", got)
+	}
+}
+
+// ciRecorder records how Python ended a test instead of ending it.
+type ciRecorder struct {
+	testing.TB
+	fatal, skip string
+}
+
+type stopped struct{}
+
+func (r *ciRecorder) Fatalf(format string, args ...any) {
+	r.fatal = fmt.Sprintf(format, args...)
+	panic(stopped{})
+}
+
+func (r *ciRecorder) Skip(args ...any) {
+	r.skip = fmt.Sprint(args...)
+	panic(stopped{})
+}
+
+// Without SiPyCo, a test fails in CI and skips elsewhere, with the reason.
+func TestMissingSiPyCoInCI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: runs python3 (the -short skip comes first in Python)")
+	}
+	t.Setenv("SIGOCO_SIPYCO_PATH", filepath.Join(t.TempDir(), "nonexistent"))
+	run := func() *ciRecorder {
+		r := &ciRecorder{TB: t}
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					if _, ok := v.(stopped); !ok {
+						panic(v)
+					}
+				}
+			}()
+			Python(r)
+		}()
+		return r
+	}
+	t.Setenv("CI", "true")
+	r := run()
+	if r.fatal == "" && r.skip == "" {
+		t.Skip("sipyco is installed in python3's own packages, so no path makes the probe fail")
+	}
+	if r.skip != "" || !strings.Contains(r.fatal, "fails instead of skipping") || !strings.Contains(r.fatal, "nonexistent") {
+		t.Errorf("CI=true: fatal %q, skip %q", r.fatal, r.skip)
+	}
+	t.Setenv("CI", "")
+	r = run()
+	if r.fatal != "" || !strings.HasPrefix(r.skip, "skipping: "+skipHint) {
+		t.Errorf("CI unset: fatal %q, skip %q", r.fatal, r.skip)
+	}
 }
