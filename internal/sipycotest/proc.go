@@ -28,6 +28,7 @@ type Proc struct {
 
 	timeout time.Duration
 	cancel  context.CancelFunc
+	stdinMu sync.Mutex // serializes writes to stdin (Send, WriteLine)
 	stdin   io.WriteCloser
 	exited  chan struct{} // closed when Wait has returned
 	waitErr error         // set before exited is closed
@@ -152,9 +153,20 @@ func (p *Proc) JSONLine(t testing.TB, v any) {
 // Send writes line and a newline to the script's stdin.
 func (p *Proc) Send(t testing.TB, line string) {
 	t.Helper()
-	if _, err := io.WriteString(p.stdin, line+"\n"); err != nil {
+	if err := p.WriteLine(line); err != nil {
 		t.Fatalf("sipycotest: writing to %s: %v\n--- stderr:\n%s", p.Script, err, p.Stderr())
 	}
+}
+
+// WriteLine writes line and a newline to the script's stdin and returns
+// the error instead of failing a test. Unlike the other methods it may be
+// called from any goroutine, concurrently with Send: each line is written
+// whole (a server goroutine reporting events to the script, say).
+func (p *Proc) WriteLine(line string) error {
+	p.stdinMu.Lock()
+	defer p.stdinMu.Unlock()
+	_, err := io.WriteString(p.stdin, line+"\n")
+	return err
 }
 
 // Stderr returns what the script has written to stderr so far.

@@ -17,6 +17,7 @@ const (
 	SyncSubscriber = "sync_subscriber.py" // Subscriber, JSON events and final replica
 	LogForwarder   = "log_forwarder.py"   // LogForwarder sending the recorded records
 	LogServer      = "log_server.py"      // logs.Server printing records as JSON lines
+	Suite          = "sipyco_suite.py"    // one of SiPyCo's own unittest cases against sigoco peers (internal/sipycosuite)
 )
 
 const probeScript = "probe.py"
