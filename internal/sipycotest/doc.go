@@ -1,6 +1,8 @@
 // Package sipycotest runs real SiPyCo (the Python library behind ARTIQ)
-// against sigoco in optional integration tests. It is used only from the
-// tests of rpc, syncstruct, logfwd and rpctool.
+// against sigoco in integration tests, which run in CI (see Setting up
+// SiPyCo). It is used only from the tests of rpc, syncstruct, logfwd,
+// rpctool and internal/sipycosuite (SiPyCo's own test cases, through the
+// [Suite] harness).
 //
 // # Setting up SiPyCo
 //
