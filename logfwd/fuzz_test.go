@@ -37,7 +37,23 @@ func FuzzDecodeRecord(f *testing.F) {
 	st.helloFrame("source", "x", "max_frame", 10)
 	f.Add(st.w.b[4:])
 	f.Add([]byte{0x96, 0xa3, 'r', 'e', 'c', 0xc0, 0, 0xa0, 0xa0, 0xdd, 0xff, 0xff, 0xff, 0xff}) // huge count, no data
+	// Issue 9: lengths announced beyond the frame (bin32, str32, ext32).
+	rec := []byte{0x96, 0xa3, 'r', 'e', 'c', 0xc0, 0, 0xa0, 0xa0, 0x91, 0x93, 0xa1, 'k', 0xa1}
+	f.Add(append(append([]byte{}, rec...), 'j', 0xc6, 0xff, 0xff, 0xff, 0xff, 'x'))
+	f.Add(append(append([]byte{}, rec...), 's', 0xdb, 0xff, 0xff, 0xff, 0xff, 'x'))
+	f.Add(append(append([]byte{}, rec...), 't', 0xc9, 0xff, 0xff, 0xff, 0xff, 0xff, 'x'))
 	f.Fuzz(func(t *testing.T, payload []byte) {
+		// Bounds, not only "no panic": what one decode allocates is a
+		// small multiple of the input, and it takes little time.
+		var err error
+		start := time.Now()
+		if n := allocated(func() { err = decodeAny(payload) }); n > decodeBound(len(payload)) {
+			t.Fatalf("decoding %d bytes allocated %d (bound %d)", len(payload), n, decodeBound(len(payload)))
+		}
+		if d := time.Since(start); d > time.Second+time.Duration(len(payload))*time.Microsecond {
+			t.Fatalf("decoding %d bytes took %v", len(payload), d)
+		}
+		_ = err
 		dc := newDecoder()
 		op, n, err := dc.frame(payload)
 		if err != nil {
