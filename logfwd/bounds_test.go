@@ -38,7 +38,7 @@ func decodeAny(payload []byte) error {
 	case opError:
 		dc.errorFrame(n)
 	case opRecord:
-		var rec Record
+		var rec record
 		err = dc.record(n, &rec)
 	}
 	return err

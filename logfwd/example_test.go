@@ -59,7 +59,7 @@ func ExampleServer_mux() {
 	defer mux.Close()
 
 	// Python LogForwarders can connect here too; a Go forwarder can speak
-	// their format with Format: logfwd.FormatSiPyCo.
+	// their protocol with Protocol: wire.ProtocolSiPyCo.
 	fwd, _ := logfwd.NewForwarder(ln.Addr().String(), logfwd.ForwarderOptions{
 		Source: "sim", LoggerName: "worker",
 	})

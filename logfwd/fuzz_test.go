@@ -8,7 +8,7 @@ import (
 )
 
 // encodeRecord is the forwarder's encoding of rec, as one frame payload.
-func encodeRecord(rec *Record) []byte {
+func encodeRecord(rec *record) []byte {
 	st := newEncState()
 	st.recordHead(rec.Time, rec.Level, rec.Logger, rec.Message)
 	at := st.beginArray32()
@@ -22,7 +22,7 @@ func encodeRecord(rec *Record) []byte {
 
 func FuzzDecodeRecord(f *testing.F) {
 	when := time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC)
-	for _, rec := range []Record{
+	for _, rec := range []record{
 		{},
 		{Time: when, Level: slog.LevelWarn, Logger: "lda.driver", Message: "attenuation set\nsecond line"},
 		{Message: "all kinds", Attrs: []slog.Attr{
@@ -73,7 +73,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		default:
 			return
 		}
-		var rec Record
+		var rec record
 		if err := dc.record(n, &rec); err != nil {
 			if !errors.Is(err, ErrBadRecord) {
 				t.Fatalf("error %v does not wrap ErrBadRecord", err)
@@ -81,7 +81,7 @@ func FuzzDecodeRecord(f *testing.F) {
 			return
 		}
 		// What decodes must survive our own encoding unchanged.
-		var again Record
+		var again record
 		op, n, err = dc.frame(encodeRecord(&rec))
 		if err != nil || op != opRecord {
 			t.Fatalf("re-encoded frame: %q %v", op, err)
@@ -90,7 +90,7 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("re-encoded record does not decode: %v", err)
 		}
 		if !again.Time.Equal(rec.Time) || again.Level != rec.Level || again.Logger != rec.Logger ||
-			again.Message != rec.Message || flat(again.Slog()) != flat(rec.Slog()) {
+			again.Message != rec.Message || flat(again.toSlog()) != flat(rec.toSlog()) {
 			t.Fatalf("round trip changed the record:\n%+v\n%+v", rec, again)
 		}
 	})

@@ -413,7 +413,7 @@ func (dc *decoder) end() error {
 
 // record decodes the rest of a "rec" frame of n elements into rec,
 // reusing rec.Attrs' memory. rec.Source is left alone.
-func (dc *decoder) record(n int, rec *Record) error {
+func (dc *decoder) record(n int, rec *record) error {
 	if n != 6 {
 		return badf("record has %d elements, want 6", n)
 	}

@@ -85,7 +85,7 @@ func parseSiPyCo(rest string) (extra int, level slog.Level, name, msg string) {
 // lineParser reassembles SiPyCo records from lines (LogParser in SiPyCo).
 type lineParser struct {
 	max     int // bound on one record's message
-	pending Record
+	pending record
 	extra   int // continuation lines still expected
 	msg     strings.Builder
 }
@@ -93,7 +93,7 @@ type lineParser struct {
 // feed takes one line (without its newline). It returns a complete record
 // (valid until the next call) or nil while a multi-line record is
 // incomplete.
-func (p *lineParser) feed(line string) (*Record, error) {
+func (p *lineParser) feed(line string) (*record, error) {
 	if p.extra > 0 {
 		if p.msg.Len()+1+len(line) > p.max {
 			return nil, fmt.Errorf("%w: multi-line record over %d bytes", ErrBadRecord, p.max)
@@ -112,7 +112,7 @@ func (p *lineParser) feed(line string) (*Record, error) {
 		return nil, fmt.Errorf("%w: line without a source: %q", ErrBadRecord, truncate(line, 64))
 	}
 	extra, level, name, msg := parseSiPyCo(rest)
-	p.pending = Record{Time: time.Now(), Level: level, Source: source, Logger: name, Message: msg}
+	p.pending = record{Time: time.Now(), Level: level, Source: source, Logger: name, Message: msg}
 	if extra == 0 {
 		return &p.pending, nil
 	}

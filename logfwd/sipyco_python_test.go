@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sigoco/sigoco/internal/sipycotest"
+	"github.com/sigoco/sigoco/wire"
 )
 
 // Optional: real SiPyCo. A Python LogForwarder sends to the Go log server,
@@ -41,7 +42,7 @@ func TestPythonForwarderToGoServer(t *testing.T) {
 func TestGoForwarderToPythonServer(t *testing.T) {
 	env := sipycotest.Python(t)
 	srv := env.Serve(t, sipycotest.LogServer)
-	f := forward(t, srv.Addr, ForwarderOptions{Source: "ctl_lda", Format: FormatSiPyCo, Level: slog.LevelDebug})
+	f := forward(t, srv.Addr, ForwarderOptions{Source: "ctl_lda", Protocol: wire.ProtocolSiPyCo, Level: slog.LevelDebug})
 	log := slog.New(f).With(LoggerKey, "lda.driver")
 	for _, r := range recordedRecords {
 		log.Log(context.Background(), r.level, r.message)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sigoco/sigoco/wire"
 )
 
 // recorded returns the bytes the client sent in testdata/<name>.
@@ -114,7 +116,7 @@ func TestSiPyCoForwarderMatchesRecording(t *testing.T) {
 		b, _ := io.ReadAll(conn)
 		received <- b
 	}()
-	f := forward(t, ln.Addr().String(), ForwarderOptions{Source: "ctl_lda", Format: FormatSiPyCo, Level: slog.LevelDebug})
+	f := forward(t, ln.Addr().String(), ForwarderOptions{Source: "ctl_lda", Protocol: wire.ProtocolSiPyCo, Level: slog.LevelDebug})
 	log := slog.New(f).With(LoggerKey, "lda.driver")
 	for _, r := range recordedRecords {
 		log.Log(context.Background(), r.level, r.message)
@@ -130,7 +132,7 @@ func TestSiPyCoForwarderMatchesRecording(t *testing.T) {
 func TestSiPyCoForwarderToServer(t *testing.T) {
 	col := newCollector()
 	addr, _, _ := serve(t, col, transports[2], ServerOptions{}, "")
-	f := forward(t, addr, ForwarderOptions{Source: "a:b", Format: FormatSiPyCo, LoggerName: "drv"})
+	f := forward(t, addr, ForwarderOptions{Source: "a:b", Protocol: wire.ProtocolSiPyCo, LoggerName: "drv"})
 	log := slog.New(f).With("unit", "dB").WithGroup("g")
 	log.Info("set", "value", 5.5, "note", "two words")
 	log.Error("multi\nline", "x", 1)

@@ -11,11 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigoco/sigoco/internal/leakcheck"
 	"github.com/sigoco/sigoco/logfwd"
+	"github.com/sigoco/sigoco/wire"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestPrinterLine(t *testing.T) {
 	when := time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.Local)
@@ -105,12 +106,12 @@ func TestServeForwarders(t *testing.T) {
 
 	flushCtx, cancelFlush := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancelFlush()
-	for _, format := range []logfwd.Format{logfwd.FormatNative, logfwd.FormatSiPyCo} {
-		f, err := logfwd.NewForwarder(ln.Addr().String(), logfwd.ForwarderOptions{Source: "ctl", Format: format})
+	for i, proto := range []wire.Protocol{wire.ProtocolNative, wire.ProtocolSiPyCo} {
+		f, err := logfwd.NewForwarder(ln.Addr().String(), logfwd.ForwarderOptions{Source: "ctl", Protocol: proto})
 		if err != nil {
 			t.Fatal(err)
 		}
-		slog.New(f).With(logfwd.LoggerKey, "drv").Info("hello\nworld", "n", format)
+		slog.New(f).With(logfwd.LoggerKey, "drv").Info("hello\nworld", "n", i)
 		if err := f.Shutdown(flushCtx); err != nil {
 			t.Fatal(err)
 		}
