@@ -225,3 +225,26 @@ func recordedLines() []byte {
 	json.Unmarshal(b, &chunk)
 	return []byte(strings.TrimPrefix(chunk.Data, "ARTIQ logging\n"))
 }
+
+// Issue 10: invalid UTF-8 is replaced as Python's errors="replace" does
+// (the expectations were produced by CPython 3.11's bytes.decode).
+func TestValidUTF8LikePython(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"plain", "plain"},
+		{"\xff", "\ufffd"},
+		{"\xe2\x82", "\ufffd"},
+		{"\xe2\x82x", "\ufffdx"},
+		{"\xf0\x9f\x98", "\ufffd"},
+		{"\xed\xa0\x80", "\ufffd\ufffd\ufffd"},
+		{"\xc0\xaf", "\ufffd\ufffd"},
+		{"\xf4\x90\x80\x80", "\ufffd\ufffd\ufffd\ufffd"},
+		{"a\xffb\xfe", "a\ufffdb\ufffd"},
+		{"\xe0\x80\x80", "\ufffd\ufffd\ufffd"},
+		{"\xf0\x80\x80\x80", "\ufffd\ufffd\ufffd\ufffd"},
+		{"\xe2\x82\xac\xe2", "€\ufffd"},
+	} {
+		if got := string(appendValidUTF8(nil, tc.in)); got != tc.want {
+			t.Errorf("%q → %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
