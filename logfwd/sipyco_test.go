@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sigoco/sigoco/wire"
 )
@@ -206,15 +207,45 @@ func FuzzLineParser(f *testing.F) {
 	f.Add("src:ERROR<2>:n:a\nb\nsrc:INFO:n:c\n")
 	f.Add("src:INFO<99999999999999999999>:n:a\n")
 	f.Fuzz(func(t *testing.T, data string) {
-		p := lineParser{max: 1 << 10}
-		for _, line := range strings.Split(data, "\n") {
-			rec, err := p.feed(line)
-			if err != nil {
-				return
+		lines := strings.Split(data, "\n")
+		start := time.Now()
+		n := allocated(func() {
+			p := lineParser{max: 1 << 10}
+			for _, line := range lines {
+				rec, err := p.feed(line)
+				if err != nil {
+					return
+				}
+				if rec != nil && len(rec.Message) > len(data) {
+					t.Fatalf("message longer than the input")
+				}
 			}
-			if rec != nil && len(rec.Message) > len(data) {
-				t.Fatalf("message longer than the input")
-			}
+		})
+		if n > decodeBound(len(data)) {
+			t.Fatalf("parsing %d bytes allocated %d (bound %d)", len(data), n, decodeBound(len(data)))
+		}
+		if d := time.Since(start); d > time.Second+time.Duration(len(data))*time.Microsecond {
+			t.Fatalf("parsing %d bytes took %v", len(data), d)
+		}
+	})
+}
+
+// The SiPyCo text a forwarder writes is valid UTF-8 whatever it was
+// given, and valid text is left alone.
+func FuzzValidUTF8(f *testing.F) {
+	for _, s := range []string{"plain", "\xff", "\xe2\x82x", "\xed\xa0\x80", "€\xe2", "\xf4\x90\x80\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := appendValidUTF8(nil, s)
+		if !utf8.Valid(out) {
+			t.Fatalf("%q → %q is not valid UTF-8", s, out)
+		}
+		if utf8.ValidString(s) && string(out) != s {
+			t.Fatalf("valid %q changed to %q", s, out)
+		}
+		if len(out) > 3*len(s) {
+			t.Fatalf("%q grew to %d bytes", s, len(out))
 		}
 	})
 }
