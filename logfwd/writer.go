@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sigoco/sigoco/internal/backoff"
@@ -72,7 +73,7 @@ func (c *core) run() {
 				c.opts.Logger.Warn("logfwd: connection to log server lost; reconnecting", "addr", c.addr, "err", err)
 			}
 		} else if c.life.Err() == nil {
-			msg, level := connectFailure(err), slog.LevelDebug
+			msg, level := c.connectFailure(err), slog.LevelDebug
 			if failures == 0 {
 				level = slog.LevelWarn
 				msg += "; will keep retrying, records wait in the queue"
@@ -94,10 +95,19 @@ func (c *core) run() {
 }
 
 // connectFailure says what kind of failure err is: the address reaches
-// nothing, or something that is not a log server.
-func connectFailure(err error) string {
+// nothing, or something that is not a log server (or, without TLS, maybe
+// a log server that wants TLS: it hangs up on a plaintext banner too).
+func (c *core) connectFailure(err error) string {
 	var pe *PeerError
-	if errors.Is(err, ErrHandshake) || errors.As(err, &pe) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	switch {
+	case errors.As(err, &pe):
+		return "logfwd: not a log server (the port answers, but not as a log server of this protocol)"
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET):
+		if c.opts.TLS == nil {
+			return "logfwd: not a log server, or one that requires TLS (the port closed the connection without a word)"
+		}
+		return "logfwd: not a log server (the port closed the connection without a word)"
+	case errors.Is(err, ErrHandshake):
 		return "logfwd: not a log server (the port answers, but not as a log server of this protocol)"
 	}
 	return "logfwd: cannot reach log server"
