@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"strings"
-	"unicode"
+
+	"github.com/sigoco/sigoco/internal/snake"
 )
 
 var (
@@ -46,7 +46,7 @@ func methodTable(target reflect.Value) map[string]*method {
 			mm.errOut = n - 1
 		}
 		table[m.Name] = mm
-		table[snakeCase(m.Name)] = mm
+		table[snake.Case(m.Name)] = mm
 	}
 	return table
 }
@@ -109,25 +109,3 @@ func convert(a any, t reflect.Type) (reflect.Value, error) {
 func isNumber(k reflect.Kind) bool { return k >= reflect.Int && k <= reflect.Float64 }
 
 func isFloat(k reflect.Kind) bool { return k == reflect.Float32 || k == reflect.Float64 }
-
-// snakeCase is the rpc package's wire name for a Go method name:
-// SetAttenuation → set_attenuation, GetURL → get_url, HTTPServer →
-// http_server.
-func snakeCase(s string) string {
-	rs := []rune(s)
-	var b strings.Builder
-	for i, r := range rs {
-		if unicode.IsUpper(r) {
-			if i > 0 && rs[i-1] != '_' {
-				prev := rs[i-1]
-				nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
-				if unicode.IsLower(prev) || ((unicode.IsUpper(prev) || unicode.IsDigit(prev)) && nextLower) {
-					b.WriteByte('_')
-				}
-			}
-			r = unicode.ToLower(r)
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}

@@ -81,6 +81,9 @@ type Proxy struct {
 
 	accepted, succeeded, failed, dropped atomic.Uint64
 
+	// mu guards pending, busy, idle and closed: the calls waiting, whether
+	// one runs, the channel Join waits on and the end of the Proxy.
+	// Nothing blocking happens under it (the target runs outside it).
 	mu      sync.Mutex
 	pending []call
 	busy    bool

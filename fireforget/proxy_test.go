@@ -9,10 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigoco/sigoco/internal/leakcheck"
+	"github.com/sigoco/sigoco/internal/snake"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // device is a local target whose Set blocks until the test lets it go.
 type device struct {
@@ -331,13 +332,39 @@ func TestCallerTarget(t *testing.T) {
 	}
 }
 
-func TestSnakeCase(t *testing.T) {
-	for in, want := range map[string]string{
-		"SetAttenuation": "set_attenuation", "GetURL": "get_url", "HTTPServer": "http_server",
-		"ID": "id", "Ping": "ping", "Set2DPosition": "set2d_position", "Already_Snake": "already_snake",
-	} {
-		if got := snakeCase(in); got != want {
-			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
+// wireNames has methods whose wire names need the one snake_case rule
+// (internal/snake) that rpc and pyon use too.
+type wireNames struct {
+	mu    sync.Mutex // guards calls
+	calls []string
+}
+
+func (w *wireNames) Set2DPosition(x int) { w.record("Set2DPosition") }
+func (w *wireNames) GetHTTPStatus()      { w.record("GetHTTPStatus") }
+func (w *wireNames) Sweep2DFast(n int)   { w.record("Sweep2DFast") }
+func (w *wireNames) record(name string)  { w.mu.Lock(); w.calls = append(w.calls, name); w.mu.Unlock() }
+
+func TestWireNames(t *testing.T) {
+	w := &wireNames{}
+	p, err := New(w, Options{Policy: Queue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	for _, name := range []string{"Set2DPosition", "GetHTTPStatus", "Sweep2DFast"} {
+		wire := snake.Case(name)
+		var args []any
+		if name != "GetHTTPStatus" {
+			args = []any{1}
 		}
+		if err := p.Call(wire, args...); err != nil {
+			t.Errorf("Call(%q): %v", wire, err)
+		}
+		join(t, p)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if got := strings.Join(w.calls, " "); got != "Set2DPosition GetHTTPStatus Sweep2DFast" {
+		t.Errorf("calls %q", got)
 	}
 }

@@ -18,8 +18,15 @@
 // when the connection breaks (server restarted, network down) it
 // reconnects with a jittered, doubling backoff and sends them again: no
 // record is lost, and a record can arrive twice only if the server handled
-// it but the connection broke before its acknowledgement got back. Flush
-// waits for the acknowledgements of everything logged before it.
+// it but the connection broke before its acknowledgement got back. A
+// server that stops acknowledging (AckTimeout) is treated as a broken
+// connection. Flush waits for the acknowledgements of everything logged
+// before it.
+//
+// NewForwarder refuses a malformed address (ErrAddress); everything else
+// about the server (nothing listening, not a log server, TLS refused) is
+// found out in the background and told once, as a warning with the
+// reason, on ForwarderOptions.Logger.
 //
 // The logger name (SiPyCo's record.name) is taken from a top-level string
 // attribute with key LoggerKey, else ForwarderOptions.LoggerName.
@@ -32,14 +39,17 @@
 // ServerOptions.Logger and an error frame; the others keep flowing.
 //
 // SiPyCo's own line protocol ("ARTIQ logging") is served too, and a
-// Forwarder speaks it with FormatSiPyCo, so Python LogForwarders can send
-// to a sigoco Server and Go programs to artiq_ctlmgr or artiq_master.
+// Forwarder speaks it with Protocol wire.ProtocolSiPyCo (invalid UTF-8
+// replaced by U+FFFD, which SiPyCo's server needs), so Python
+// LogForwarders can send to a sigoco Server and Go programs to
+// artiq_ctlmgr or artiq_master.
 //
 // SourceFilter is SiPyCo's level rule for a process that both logs and
 // receives logs: the local level applies to local records, forwarded
-// records pass. VerbosityFlags and VerbosityLevel give urfave/cli programs
-// SiPyCo's repeatable -v/-q flags, and Tee sends records both to a local
-// handler and to a Forwarder.
+// records pass. Tee sends records both to a local handler and to a
+// Forwarder. SiPyCo's repeatable -v/-q flags for urfave/cli programs are in
+// the subpackage logfwd/logflag, so a program that only logs does not
+// import a CLI framework.
 //
 // # Concurrency
 //

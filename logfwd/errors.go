@@ -15,6 +15,9 @@ var (
 	// ErrHandshake is wrapped when the peer is not a log server (or not a
 	// forwarder) of a version this side speaks.
 	ErrHandshake = errors.New("logfwd: handshake failed")
+	// ErrAddress is wrapped by NewForwarder's error for a malformed
+	// server address.
+	ErrAddress = errors.New("logfwd: bad server address")
 )
 
 // PeerError is a reason the other side sent in an error frame (or in a

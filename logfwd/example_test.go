@@ -10,7 +10,6 @@ import (
 
 	"github.com/sigoco/sigoco/logfwd"
 	"github.com/sigoco/sigoco/wire"
-	"github.com/urfave/cli/v2"
 )
 
 // printer writes records without their time, so the output is stable.
@@ -59,7 +58,7 @@ func ExampleServer_mux() {
 	defer mux.Close()
 
 	// Python LogForwarders can connect here too; a Go forwarder can speak
-	// their format with Format: logfwd.FormatSiPyCo.
+	// their protocol with Protocol: wire.ProtocolSiPyCo.
 	fwd, _ := logfwd.NewForwarder(ln.Addr().String(), logfwd.ForwarderOptions{
 		Source: "sim", LoggerName: "worker",
 	})
@@ -82,49 +81,29 @@ func ExampleSourceFilter() {
 	// level=WARN msg="local warning"
 }
 
-// SiPyCo's -v/-q flags for a urfave/cli program.
-func ExampleVerbosityFlags() {
-	app := &cli.App{
-		Name:                   "ctl",
-		Flags:                  logfwd.VerbosityFlags(),
-		UseShortOptionHandling: true,
-		Action: func(c *cli.Context) error {
-			fmt.Println(logfwd.VerbosityLevel(c))
-			return nil
-		},
-	}
-	app.Run([]string{"ctl", "-vv"})
-	// Output: DEBUG
-}
-
-// A controller logs to standard error and, given --log-server, forwards
-// to a log server too, at the level its -v/-q flags ask for.
+// A controller logs to standard error and, given a log server address,
+// forwards to it too. The forwarder's own Logger is the local handler
+// (never the Tee): a wrong address or a port that is not a log server is
+// told there once, with the reason ("logfwd: cannot reach log server",
+// "logfwd: not a log server"), while records wait in the queue.
 func ExampleTee() {
-	app := &cli.App{
-		Name:                   "ctl_lda",
-		UseShortOptionHandling: true,
-		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "log-server", Usage: "forward logs to this log server (HOST:PORT)"},
-		}, logfwd.VerbosityFlags()...),
-		Action: func(c *cli.Context) error {
-			level := logfwd.VerbosityLevel(c)
-			var h slog.Handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
-			if addr := c.String("log-server"); addr != "" {
-				fwd, err := logfwd.NewForwarder(addr, logfwd.ForwarderOptions{Source: "ctl_lda", Level: level})
-				if err != nil {
-					return err
-				}
-				defer func() {
-					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-					defer cancel()
-					fwd.Shutdown(ctx) // deliver what is queued, but do not hang on exit
-				}()
-				h = logfwd.Tee(h, fwd)
-			}
-			log := slog.New(h)
-			log.Warn("controller started")
-			return nil
-		},
+	level := slog.LevelInfo // e.g. from logflag.Level(c)
+	local := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+	var h slog.Handler = local
+	if addr := "127.0.0.1:1066"; addr != "" { // e.g. from --log-server
+		fwd, err := logfwd.NewForwarder(addr, logfwd.ForwarderOptions{
+			Source: "ctl_lda", Level: level, Logger: slog.New(local),
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err) // a malformed address
+			return
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			fwd.Shutdown(ctx) // deliver what is queued, but do not hang on exit
+		}()
+		h = logfwd.Tee(local, fwd)
 	}
-	app.Run([]string{"ctl_lda", "-v", "--log-server", "127.0.0.1:1066"})
+	slog.New(h).Warn("controller started")
 }

@@ -3,28 +3,15 @@ package logfwd
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
-)
 
-// Format selects what a Forwarder speaks on the wire.
-type Format int
-
-const (
-	// FormatNative is "SIGOCO log 1": msgpack frames carrying time, level,
-	// logger, message and structured attributes, acknowledged by the
-	// server so nothing is lost when a connection breaks.
-	FormatNative Format = iota
-	// FormatSiPyCo is SiPyCo's "ARTIQ logging" text lines, for a SiPyCo
-	// log server (artiq_ctlmgr, artiq_master). Attributes are appended to
-	// the message as key=value text; the server stamps its own time; there
-	// are no acknowledgements, so records written into a connection that
-	// breaks before the failure is noticed can be lost.
-	FormatSiPyCo
+	"github.com/sigoco/sigoco/wire"
 )
 
 // ForwarderOptions configures a Forwarder. The zero value works.
@@ -37,8 +24,20 @@ type ForwarderOptions struct {
 	LoggerName string
 	// Level is the minimum level forwarded. Default: slog.LevelInfo.
 	Level slog.Leveler
-	// Format is the wire format. Default: FormatNative.
-	Format Format
+	// Protocol is what the forwarder speaks. wire.ProtocolNative is
+	// "SIGOCO log 1": msgpack frames carrying time, level, logger,
+	// message and structured attributes, acknowledged by the server so
+	// nothing is lost when a connection breaks. wire.ProtocolSiPyCo is
+	// SiPyCo's "ARTIQ logging" text lines, for a SiPyCo log server
+	// (artiq_ctlmgr, artiq_master): attributes are appended to the message
+	// as key=value text, invalid UTF-8 is replaced by U+FFFD (SiPyCo's
+	// server drops the connection otherwise), the server stamps its own
+	// time, and there are no acknowledgements, so records written into a
+	// connection that breaks before the failure is noticed can be lost.
+	// Default (wire.ProtocolAuto): native. A forwarder cannot tell a
+	// SiPyCo log server (which closes without a word) from a failing one,
+	// so it never falls back by itself.
+	Protocol wire.Protocol
 	// TLS, if set, wraps the connection in TLS (see wire.TLSConfig.Client).
 	TLS *tls.Config
 	// QueueSize bounds the records waiting to be sent; records logged
@@ -48,23 +47,35 @@ type ForwarderOptions struct {
 	// separately that of the records sent but not yet acknowledged.
 	// Default: 32 MiB.
 	QueueBytes int
-	// MaxRecordSize is the largest encoded record accepted; larger ones
+	// MaxFrameSize is the largest encoded record accepted; larger ones
 	// are dropped and counted. A server announcing a smaller limit lowers
 	// it. Default: 4 MiB.
-	MaxRecordSize int
-	// DialTimeout bounds connecting and the handshake. Default: 5 s.
-	DialTimeout time.Duration
+	MaxFrameSize int
+	// HandshakeTimeout bounds connecting, the banner and the hello
+	// exchange. Default: 5 s.
+	HandshakeTimeout time.Duration
 	// WriteTimeout bounds one write to the server; a server that stalls
 	// longer is disconnected and its unacknowledged records are resent to
 	// the next connection. Default: 30 s.
 	WriteTimeout time.Duration
+	// AckTimeout bounds the wait for an acknowledgement (native protocol)
+	// while records written are unacknowledged: a server that accepts
+	// records but does not acknowledge them for this long is disconnected
+	// and they are sent again on the next connection. Default: 30 s.
+	AckTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the jittered, doubling wait between
 	// connection attempts. Defaults: 100 ms and 5 s (SiPyCo's fixed
 	// reconnect timer).
 	MinBackoff, MaxBackoff time.Duration
-	// Logger receives the forwarder's own diagnostics (connected,
-	// connection lost). It must not lead back into this Forwarder.
-	// Default: discards.
+	// Logger receives the forwarder's own diagnostics. The first failed
+	// attempt to connect (at start, or after a connection was lost) is a
+	// warning saying why: "logfwd: cannot reach log server" (nothing
+	// listens, unknown host, timeout), or "logfwd: not a log server" (the
+	// port answers but not as a log server, or refused the hello); the
+	// retries that follow are debug records until a connection succeeds
+	// ("logfwd: connected to log server", info) or is lost (warning). It
+	// must not lead back into this Forwarder (give it the program's local
+	// handler, not a Tee that includes the Forwarder). Default: discards.
 	Logger *slog.Logger
 }
 
@@ -81,14 +92,17 @@ func (o *ForwarderOptions) setDefaults() {
 	if o.QueueBytes <= 0 {
 		o.QueueBytes = 32 << 20
 	}
-	if o.MaxRecordSize <= 0 {
-		o.MaxRecordSize = 4 << 20
+	if o.MaxFrameSize <= 0 {
+		o.MaxFrameSize = 4 << 20
 	}
-	if o.DialTimeout <= 0 {
-		o.DialTimeout = 5 * time.Second
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = 5 * time.Second
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 30 * time.Second
+	}
+	if o.AckTimeout <= 0 {
+		o.AckTimeout = 30 * time.Second
 	}
 	if o.MinBackoff <= 0 {
 		o.MinBackoff = 100 * time.Millisecond
@@ -120,15 +134,21 @@ type group struct {
 }
 
 // NewForwarder starts a forwarder to the log server at addr (host:port).
-// It returns at once: connecting, and reconnecting whenever the
-// connection is lost, happen in the background, and records logged
-// meanwhile wait in the queue. Call Close to stop it.
+// A malformed address (no port, a port that is not a number or service
+// name) is an error wrapping ErrAddress; whether the host exists and
+// something listens is found out in the background, like everything about
+// the connection. NewForwarder returns at once: connecting, and
+// reconnecting whenever the connection is lost, happen in the background,
+// and records logged meanwhile wait in the queue (see
+// ForwarderOptions.Logger to hear about failures). Call Close to stop it.
 func NewForwarder(addr string, opts ForwarderOptions) (*Forwarder, error) {
-	if addr == "" {
-		return nil, errors.New("logfwd: no server address")
+	if err := checkAddr(addr); err != nil {
+		return nil, err
 	}
-	if opts.Format != FormatNative && opts.Format != FormatSiPyCo {
-		return nil, fmt.Errorf("logfwd: unknown format %d", opts.Format)
+	switch opts.Protocol {
+	case wire.ProtocolAuto, wire.ProtocolNative, wire.ProtocolSiPyCo:
+	default:
+		return nil, fmt.Errorf("logfwd: unknown protocol %d", opts.Protocol)
 	}
 	opts.setDefaults()
 	c := newCore(addr, opts)
@@ -136,6 +156,27 @@ func NewForwarder(addr string, opts ForwarderOptions) (*Forwarder, error) {
 }
 
 // Enabled reports whether level is at or above the forwarder's Level.
+// checkAddr validates a host:port address without resolving the host.
+func checkAddr(addr string) error {
+	if addr == "" {
+		return fmt.Errorf("%w: empty (want host:port, e.g. 127.0.0.1:1066)", ErrAddress)
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return fmt.Errorf("%w: %q: want host:port, e.g. 127.0.0.1:1066", ErrAddress, addr)
+	}
+	if n, err := strconv.Atoi(port); err == nil {
+		if n <= 0 || n > 65535 {
+			return fmt.Errorf("%w: %q: port %d out of range", ErrAddress, addr, n)
+		}
+		return nil
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Errorf("%w: %q: port %q is not a number", ErrAddress, addr, port)
+	}
+	return nil
+}
+
 func (f *Forwarder) Enabled(_ context.Context, level slog.Level) bool {
 	return level >= f.c.opts.Level.Level()
 }
@@ -145,7 +186,7 @@ func (f *Forwarder) Enabled(_ context.Context, level slog.Level) bool {
 // and counted.
 func (f *Forwarder) Handle(_ context.Context, r slog.Record) error {
 	c := f.c
-	if c.full() || len(r.Message) > c.opts.MaxRecordSize {
+	if c.full() || len(r.Message) > c.opts.MaxFrameSize {
 		c.drop(1)
 		return nil
 	}
@@ -160,7 +201,7 @@ func (f *Forwarder) Handle(_ context.Context, r slog.Record) error {
 			return true
 		})
 	}
-	if c.opts.Format == FormatSiPyCo {
+	if c.sipyco {
 		f.appendLine(st, r, logger, skipLogger)
 	} else {
 		at := st.beginFrame()
@@ -220,7 +261,7 @@ func (f *Forwarder) WithAttrs(attrs []slog.Attr) slog.Handler {
 			nf.logger = a.Value.String()
 			continue
 		}
-		if f.c.opts.Format == FormatSiPyCo {
+		if f.c.sipyco {
 			n += appendTextAttr(&st.w.b, nf.prefix(), a)
 		} else {
 			n += st.attr(a)
@@ -242,8 +283,8 @@ func (f *Forwarder) WithGroup(name string) slog.Handler {
 }
 
 // Flush waits until every record handled before the call has been
-// acknowledged by the server (FormatNative) or written to it
-// (FormatSiPyCo), or was dropped. It returns ctx.Err() if ctx ends first
+// acknowledged by the server (native protocol) or written to it
+// (SiPyCo's), or was dropped. It returns ctx.Err() if ctx ends first
 // and ErrClosed once the forwarder is closed.
 func (f *Forwarder) Flush(ctx context.Context) error { return f.c.flush(ctx) }
 

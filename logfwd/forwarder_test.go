@@ -169,7 +169,7 @@ func TestOptionsRejected(t *testing.T) {
 	if _, err := NewForwarder("", ForwarderOptions{}); err == nil {
 		t.Error("empty address accepted")
 	}
-	if _, err := NewForwarder("x:1", ForwarderOptions{Format: 7}); err == nil {
+	if _, err := NewForwarder("x:1", ForwarderOptions{Protocol: 7}); err == nil {
 		t.Error("unknown format accepted")
 	}
 }
@@ -274,10 +274,10 @@ func TestOversizeDropped(t *testing.T) {
 	// The server takes frames of at most 1000 bytes; the forwarder learns
 	// it in the handshake.
 	addr, _, _ := serve(t, col, transports[0], ServerOptions{MaxFrameSize: 1000}, "")
-	f := forward(t, addr, ForwarderOptions{MaxRecordSize: 5000})
+	f := forward(t, addr, ForwarderOptions{MaxFrameSize: 5000})
 	log := slog.New(f)
 	log.Info("one")
-	log.Info(strings.Repeat("x", 10000)) // over MaxRecordSize: dropped in Handle
+	log.Info(strings.Repeat("x", 10000)) // over MaxFrameSize: dropped in Handle
 	flush(t, f)
 	log.Info(strings.Repeat("y", 2000)) // over the server's limit: dropped by the writer
 	flush(t, f)

@@ -8,7 +8,7 @@ import (
 )
 
 // encodeRecord is the forwarder's encoding of rec, as one frame payload.
-func encodeRecord(rec *Record) []byte {
+func encodeRecord(rec *record) []byte {
 	st := newEncState()
 	st.recordHead(rec.Time, rec.Level, rec.Logger, rec.Message)
 	at := st.beginArray32()
@@ -22,7 +22,7 @@ func encodeRecord(rec *Record) []byte {
 
 func FuzzDecodeRecord(f *testing.F) {
 	when := time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC)
-	for _, rec := range []Record{
+	for _, rec := range []record{
 		{},
 		{Time: when, Level: slog.LevelWarn, Logger: "lda.driver", Message: "attenuation set\nsecond line"},
 		{Message: "all kinds", Attrs: []slog.Attr{
@@ -37,7 +37,23 @@ func FuzzDecodeRecord(f *testing.F) {
 	st.helloFrame("source", "x", "max_frame", 10)
 	f.Add(st.w.b[4:])
 	f.Add([]byte{0x96, 0xa3, 'r', 'e', 'c', 0xc0, 0, 0xa0, 0xa0, 0xdd, 0xff, 0xff, 0xff, 0xff}) // huge count, no data
+	// Issue 9: lengths announced beyond the frame (bin32, str32, ext32).
+	rec := []byte{0x96, 0xa3, 'r', 'e', 'c', 0xc0, 0, 0xa0, 0xa0, 0x91, 0x93, 0xa1, 'k', 0xa1}
+	f.Add(append(append([]byte{}, rec...), 'j', 0xc6, 0xff, 0xff, 0xff, 0xff, 'x'))
+	f.Add(append(append([]byte{}, rec...), 's', 0xdb, 0xff, 0xff, 0xff, 0xff, 'x'))
+	f.Add(append(append([]byte{}, rec...), 't', 0xc9, 0xff, 0xff, 0xff, 0xff, 0xff, 'x'))
 	f.Fuzz(func(t *testing.T, payload []byte) {
+		// Bounds, not only "no panic": what one decode allocates is a
+		// small multiple of the input, and it takes little time.
+		var err error
+		start := time.Now()
+		if n := allocated(func() { err = decodeAny(payload) }); n > decodeBound(len(payload)) {
+			t.Fatalf("decoding %d bytes allocated %d (bound %d)", len(payload), n, decodeBound(len(payload)))
+		}
+		if d := time.Since(start); d > time.Second+time.Duration(len(payload))*time.Microsecond {
+			t.Fatalf("decoding %d bytes took %v", len(payload), d)
+		}
+		_ = err
 		dc := newDecoder()
 		op, n, err := dc.frame(payload)
 		if err != nil {
@@ -57,7 +73,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		default:
 			return
 		}
-		var rec Record
+		var rec record
 		if err := dc.record(n, &rec); err != nil {
 			if !errors.Is(err, ErrBadRecord) {
 				t.Fatalf("error %v does not wrap ErrBadRecord", err)
@@ -65,7 +81,7 @@ func FuzzDecodeRecord(f *testing.F) {
 			return
 		}
 		// What decodes must survive our own encoding unchanged.
-		var again Record
+		var again record
 		op, n, err = dc.frame(encodeRecord(&rec))
 		if err != nil || op != opRecord {
 			t.Fatalf("re-encoded frame: %q %v", op, err)
@@ -74,7 +90,7 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("re-encoded record does not decode: %v", err)
 		}
 		if !again.Time.Equal(rec.Time) || again.Level != rec.Level || again.Logger != rec.Logger ||
-			again.Message != rec.Message || flat(again.Slog()) != flat(rec.Slog()) {
+			again.Message != rec.Message || flat(again.toSlog()) != flat(rec.toSlog()) {
 			t.Fatalf("round trip changed the record:\n%+v\n%+v", rec, again)
 		}
 	})

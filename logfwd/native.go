@@ -264,19 +264,78 @@ func newDecoder() *decoder {
 	return dc
 }
 
-// str decodes a string (the library reads the header, the bytes are taken
-// from the frame in place) and interns it if it is short.
-func (dc *decoder) str() (string, error) {
+// need checks the header of the next value: a string, bin or ext may not
+// announce more bytes than remain in the frame. msgpack's decoder would
+// allocate the announced length before finding the bytes missing, so
+// every string, bin or ext is checked here first: nothing is allocated
+// from what a peer announces, only from what it sent (issue 9).
+func (dc *decoder) need() error {
+	p := dc.p[len(dc.p)-dc.r.Len():]
+	if len(p) == 0 {
+		return io.ErrUnexpectedEOF
+	}
+	var hdr, n int
+	switch c := p[0]; {
+	case c >= 0xa0 && c <= 0xbf: // fixstr
+		hdr, n = 1, int(c&0x1f)
+	case c == msgpcode.Str8 || c == msgpcode.Bin8:
+		hdr = 2
+	case c == msgpcode.Str16 || c == msgpcode.Bin16:
+		hdr = 3
+	case c == msgpcode.Str32 || c == msgpcode.Bin32:
+		hdr = 5
+	case c >= msgpcode.FixExt1 && c <= msgpcode.FixExt16: // type byte, 1..16 bytes
+		hdr, n = 2, 1<<(c-msgpcode.FixExt1)
+	case c == msgpcode.Ext8:
+		hdr = 3
+	case c == msgpcode.Ext16:
+		hdr = 4
+	case c == msgpcode.Ext32:
+		hdr = 6
+	default:
+		return nil
+	}
+	if len(p) < hdr {
+		return io.ErrUnexpectedEOF
+	}
+	switch p[0] {
+	case msgpcode.Str8, msgpcode.Bin8, msgpcode.Ext8:
+		n = int(p[1])
+	case msgpcode.Str16, msgpcode.Bin16, msgpcode.Ext16:
+		n = int(binary.BigEndian.Uint16(p[1:]))
+	case msgpcode.Str32, msgpcode.Bin32, msgpcode.Ext32:
+		n = int(binary.BigEndian.Uint32(p[1:]))
+	}
+	if n > len(p)-hdr {
+		return fmt.Errorf("%w: a value announces %d bytes, %d remain in the frame", io.ErrUnexpectedEOF, n, len(p)-hdr)
+	}
+	return nil
+}
+
+// raw decodes a string or bin and returns its bytes in place in the frame
+// (valid until the next frame).
+func (dc *decoder) raw() ([]byte, error) {
+	if err := dc.need(); err != nil {
+		return nil, err
+	}
 	n, err := dc.d.DecodeBytesLen()
 	if err != nil || n <= 0 {
-		return "", err
-	}
-	if n > dc.r.Len() {
-		return "", io.ErrUnexpectedEOF
+		return nil, err
 	}
 	pos := len(dc.p) - dc.r.Len()
 	b := dc.p[pos : pos+n]
 	dc.r.Seek(int64(n), io.SeekCurrent)
+	return b, nil
+}
+
+// str decodes a string (the bytes are taken from the frame in place, see
+// raw) and interns it if it is short.
+func (dc *decoder) str() (string, error) {
+	b, err := dc.raw()
+	n := len(b)
+	if err != nil || n == 0 {
+		return "", err
+	}
 	if n == 1 || n > internMaxLen {
 		return string(b), nil // one byte strings never allocate
 	}
@@ -287,6 +346,41 @@ func (dc *decoder) str() (string, error) {
 	s := string(b)
 	dc.intern[h] = s
 	return s, nil
+}
+
+// skip skips one value of any kind, checking every length inside it (see
+// need) and nesting no deeper than maxGroupDepth.
+func (dc *decoder) skip(depth int) error {
+	if depth > maxGroupDepth {
+		return fmt.Errorf("values nested deeper than %d", maxGroupDepth)
+	}
+	c, err := dc.d.PeekCode()
+	if err != nil {
+		return err
+	}
+	var n int
+	switch {
+	case msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32:
+		if n, err = dc.d.DecodeArrayLen(); err != nil {
+			return err
+		}
+	case msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32:
+		if n, err = dc.d.DecodeMapLen(); err != nil {
+			return err
+		}
+		n *= 2
+	default:
+		if err := dc.need(); err != nil {
+			return err
+		}
+		return dc.d.Skip()
+	}
+	for range n { // every element takes a byte: a false count ends at EOF
+		if err := dc.skip(depth + 1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func badf(format string, args ...any) error {
@@ -319,7 +413,7 @@ func (dc *decoder) end() error {
 
 // record decodes the rest of a "rec" frame of n elements into rec,
 // reusing rec.Attrs' memory. rec.Source is left alone.
-func (dc *decoder) record(n int, rec *Record) error {
+func (dc *decoder) record(n int, rec *record) error {
 	if n != 6 {
 		return badf("record has %d elements, want 6", n)
 	}
@@ -352,6 +446,9 @@ func (dc *decoder) time() (time.Time, error) {
 		dc.d.DecodeNil()
 		return time.Time{}, nil
 	}
+	if err := dc.need(); err != nil {
+		return time.Time{}, err
+	}
 	return dc.d.DecodeTime()
 }
 
@@ -365,8 +462,10 @@ func (dc *decoder) attrs(dst []slog.Attr, depth int) ([]slog.Attr, error) {
 		return dst, badf("attributes: %v", err)
 	}
 	if n > 0 && dst == nil {
-		// Every attribute takes at least 4 bytes: trust n only that far.
-		dst = make([]slog.Attr, 0, min(n, dc.r.Len()/4+1))
+		// n is the peer's word: start small, append grows with what is
+		// really there (nested groups would each reserve a multiple of
+		// the frame otherwise).
+		dst = make([]slog.Attr, 0, min(n, 8))
 	}
 	for range n {
 		a, err := dc.attr(depth)
@@ -430,7 +529,7 @@ func (dc *decoder) attr(depth int) (slog.Attr, error) {
 		v = slog.GroupValue(members...)
 	case kindJSON:
 		var js []byte
-		js, err = d.DecodeBytes()
+		js, err = dc.raw()
 		if err == nil {
 			var x any
 			jd := json.NewDecoder(bytes.NewReader(js))
@@ -462,17 +561,20 @@ func (dc *decoder) hello(n int) (map[string]any, error) {
 	}
 	out := make(map[string]any, min(max(m, 0), 16))
 	for range m {
-		k, err := dc.d.DecodeString()
+		k, err := dc.str()
 		if err != nil {
 			return nil, badf("hello key: %v", err)
 		}
 		c, err := dc.d.PeekCode()
 		var v any
 		if err == nil {
-			if msgpcode.IsString(c) || msgpcode.IsFixedNum(c) || c >= msgpcode.Uint8 && c <= msgpcode.Int64 {
+			switch {
+			case msgpcode.IsString(c):
+				v, err = dc.str()
+			case msgpcode.IsFixedNum(c) || c >= msgpcode.Uint8 && c <= msgpcode.Int64:
 				v, err = dc.d.DecodeInterfaceLoose()
-			} else {
-				err = dc.d.Skip()
+			default:
+				err = dc.skip(0)
 			}
 		}
 		if err != nil {
@@ -508,7 +610,7 @@ func (dc *decoder) errorFrame(n int) (reason string, handled uint64, counted boo
 	if n < 2 {
 		return "(no reason given)", 0, false
 	}
-	reason, err := dc.d.DecodeString()
+	reason, err := dc.str()
 	if err != nil {
 		return "(unreadable reason)", 0, false
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sigoco/sigoco/wire"
 )
 
 // core is what a Forwarder and the handlers derived from it share: the
@@ -18,9 +20,10 @@ import (
 // batch with one system call. That swap is what batches records under
 // load.
 type core struct {
-	addr string
-	opts ForwarderOptions
-	pool sync.Pool // *encState
+	addr   string
+	opts   ForwarderOptions
+	sipyco bool      // opts.Protocol is wire.ProtocolSiPyCo
+	pool   sync.Pool // *encState
 
 	life context.Context // ends at Close; internal, not a caller's context
 	stop context.CancelFunc
@@ -33,6 +36,10 @@ type core struct {
 	delivered    atomic.Uint64
 	reconnects   atomic.Uint64
 
+	// mu guards the fields below it: the queue (q, qn, spare), the
+	// enqueued/settled counts Flush compares, the progress channel, closed,
+	// and the current connection. Handle holds it only to copy one encoded
+	// record in; nothing blocking happens under it.
 	mu        sync.Mutex
 	q         []byte // encoded records waiting for the writer
 	qn        int    // records in q
@@ -50,6 +57,7 @@ func newCore(addr string, opts ForwarderOptions) *core {
 	c := &core{
 		addr:     addr,
 		opts:     opts,
+		sipyco:   opts.Protocol == wire.ProtocolSiPyCo,
 		wake:     make(chan struct{}, 1),
 		progress: make(chan struct{}),
 		notice:   newEncState(),
@@ -75,7 +83,7 @@ func (c *core) drop(n uint64) {
 func (c *core) enqueue(rec []byte) {
 	c.mu.Lock()
 	if c.closed || c.qn >= c.opts.QueueSize || len(c.q)+len(rec) > c.opts.QueueBytes ||
-		len(rec) > c.opts.MaxRecordSize+4 {
+		len(rec) > c.opts.MaxFrameSize+4 {
 		c.mu.Unlock()
 		c.drop(1)
 		return
@@ -126,7 +134,7 @@ func (c *core) encodeNotice(n uint64) []byte {
 	st := c.notice
 	st.w.b = st.w.b[:0]
 	msg := fmt.Sprintf("%d records dropped", n)
-	if c.opts.Format == FormatSiPyCo {
+	if c.sipyco {
 		appendLineRecord(&st.w.b, c.opts.Source, slog.LevelWarn, "logfwd", msg)
 		return st.w.b
 	}

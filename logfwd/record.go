@@ -18,10 +18,10 @@ const (
 	LoggerKey = "logger"
 )
 
-// Record is one log record as it travels from a Forwarder to a Server,
+// record is one log record as it travels from a Forwarder to a Server,
 // independent of how it is encoded on the wire (native msgpack frames or
 // SiPyCo text lines).
-type Record struct {
+type record struct {
 	Time    time.Time  // zero when the sender gave none
 	Level   slog.Level // slog levels; SiPyCo's map to the nearest one
 	Source  string     // the forwarder's source name
@@ -30,10 +30,10 @@ type Record struct {
 	Attrs   []slog.Attr // structured attributes (native wire only)
 }
 
-// Slog returns the record as a slog.Record carrying SourceKey, then
+// toSlog returns the record as a slog.Record carrying SourceKey, then
 // LoggerKey (when Logger is not empty), then Attrs. Time and level are
 // the record's own. The Attrs slice is copied, not retained.
-func (r *Record) Slog() slog.Record {
+func (r *record) toSlog() slog.Record {
 	sr := slog.NewRecord(r.Time, r.Level, r.Message, 0)
 	if r.Logger != "" {
 		sr.AddAttrs(slog.String(SourceKey, r.Source), slog.String(LoggerKey, r.Logger))

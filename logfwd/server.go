@@ -49,11 +49,13 @@ type Server struct {
 	records  atomic.Uint64
 	rejected atomic.Uint64
 
+	// mu guards closed, listeners and conns, and orders wg.Add after a
+	// check of closed so that Close's Wait never races an Add.
 	mu        sync.Mutex
 	closed    bool
 	listeners map[net.Listener]struct{}
 	conns     map[net.Conn]struct{}
-	wg        sync.WaitGroup
+	wg        sync.WaitGroup // one per connection goroutine (Serve's and ServeConn's)
 }
 
 // NewServer returns a server that re-emits every record into h (records
@@ -281,7 +283,7 @@ func (s *Server) serveNative(ctx context.Context, c *wire.Conn, remote string) e
 
 	ctx = withForwarded(ctx, source)
 	br := bufio.NewReaderSize(c.R, 64<<10)
-	rec := Record{Source: source}
+	rec := record{Source: source}
 	var buf []byte
 	var count, ackedAt uint64
 	for {
@@ -320,12 +322,12 @@ func (s *Server) serveNative(ctx context.Context, c *wire.Conn, remote string) e
 	}
 }
 
-func (s *Server) emit(ctx context.Context, rec *Record) {
+func (s *Server) emit(ctx context.Context, rec *record) {
 	s.records.Add(1)
 	if !s.h.Enabled(ctx, rec.Level) {
 		return
 	}
-	if err := s.h.Handle(ctx, rec.Slog()); err != nil {
+	if err := s.h.Handle(ctx, rec.toSlog()); err != nil {
 		s.opts.Logger.Debug("logfwd: handler failed", "err", err)
 	}
 }

@@ -89,6 +89,9 @@ func TestGarbageDisconnected(t *testing.T) {
 			frameOf(0x96, 0xa3, 'r', 'e', 'c', 0xc0, 0, 0xa0, 0xa1, 'm', 0x91, 0x93, 0xa1, 'k', 0xa1, 'z', 0x01)...), `unknown kind "z"`},
 		{"trailing bytes", append(append([]byte("SIGOCO log 1\n"), hello...),
 			frameOf(0x96, 0xa3, 'r', 'e', 'c', 0xc0, 0, 0xa0, 0xa1, 'm', 0x90, 0x00)...), "1 bytes after the message"},
+		{"attribute announcing 4 GiB (issue 9)", append(append([]byte("SIGOCO log 1\n"), hello...),
+			frameOf(0x96, 0xa3, 'r', 'e', 'c', 0xc0, 0, 0xa0, 0xa0, 0x91, 0x93, 0xa1, 'k', 0xa1, 'j', 0xc6, 0xff, 0xff, 0xff, 0xff, 'x')...),
+			"a value announces 4294967295 bytes, 1 remain in the frame"},
 		{"unknown banner", []byte("SIGOCO log 2\n"), `SIGOCO error: unknown banner "SIGOCO log 2"`},
 	}
 	for _, tr := range []transport{transports[0], transports[2]} {

@@ -85,7 +85,7 @@ func parseSiPyCo(rest string) (extra int, level slog.Level, name, msg string) {
 // lineParser reassembles SiPyCo records from lines (LogParser in SiPyCo).
 type lineParser struct {
 	max     int // bound on one record's message
-	pending Record
+	pending record
 	extra   int // continuation lines still expected
 	msg     strings.Builder
 }
@@ -93,7 +93,7 @@ type lineParser struct {
 // feed takes one line (without its newline). It returns a complete record
 // (valid until the next call) or nil while a multi-line record is
 // incomplete.
-func (p *lineParser) feed(line string) (*Record, error) {
+func (p *lineParser) feed(line string) (*record, error) {
 	if p.extra > 0 {
 		if p.msg.Len()+1+len(line) > p.max {
 			return nil, fmt.Errorf("%w: multi-line record over %d bytes", ErrBadRecord, p.max)
@@ -112,7 +112,7 @@ func (p *lineParser) feed(line string) (*Record, error) {
 		return nil, fmt.Errorf("%w: line without a source: %q", ErrBadRecord, truncate(line, 64))
 	}
 	extra, level, name, msg := parseSiPyCo(rest)
-	p.pending = Record{Time: time.Now(), Level: level, Source: source, Logger: name, Message: msg}
+	p.pending = record{Time: time.Now(), Level: level, Source: source, Logger: name, Message: msg}
 	if extra == 0 {
 		return &p.pending, nil
 	}
@@ -147,9 +147,12 @@ func (s *Server) serveLines(ctx context.Context, c *wire.Conn, remote string) er
 }
 
 // appendLineRecord appends one SiPyCo record, continuation lines included.
+// Invalid UTF-8 is replaced (see appendValidUTF8): SiPyCo's server decodes
+// each line strictly and drops the connection on the first bad byte,
+// losing that record and every one after it.
 func appendLineRecord(dst *[]byte, source string, level slog.Level, name, msg string) {
 	b := *dst
-	b = append(b, sanitizeField(source)...)
+	b = appendValidUTF8(b, sanitizeField(source))
 	b = append(b, ':')
 	b = append(b, sipycoLevelName(level)...)
 	if n := strings.Count(msg, "\n"); n > 0 {
@@ -158,10 +161,70 @@ func appendLineRecord(dst *[]byte, source string, level slog.Level, name, msg st
 		b = append(b, '>')
 	}
 	b = append(b, ':')
-	b = append(b, sanitizeField(name)...)
+	b = appendValidUTF8(b, sanitizeField(name))
 	b = append(b, ':')
-	b = append(b, msg...)
+	b = appendValidUTF8(b, msg)
 	*dst = append(b, '\n')
+}
+
+// appendValidUTF8 appends s with every ill-formed UTF-8 sequence replaced
+// by U+FFFD exactly as Python's bytes.decode("utf-8", errors="replace")
+// does: one replacement per maximal subpart (the longest prefix of a valid
+// sequence, or a single byte), so a record reads the same as it would if
+// Python had logged those bytes.
+func appendValidUTF8(b []byte, s string) []byte {
+	if utf8.ValidString(s) {
+		return append(b, s...)
+	}
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			b = append(b, c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r != utf8.RuneError || n > 1 {
+			b = append(b, s[i:i+n]...)
+			i += n
+			continue
+		}
+		b = append(b, "\uFFFD"...)
+		i += maximalSubpart(s[i:])
+	}
+	return b
+}
+
+// maximalSubpart is the length of the ill-formed sequence that starts s
+// (Unicode's "maximal subpart", W3C/WHATWG and CPython): a lead byte and
+// the continuation bytes that could still have completed it.
+func maximalSubpart(s string) int {
+	lo, hi, need := byte(0x80), byte(0xbf), 0
+	switch c := s[0]; {
+	case c >= 0xc2 && c <= 0xdf:
+		need = 1
+	case c == 0xe0:
+		lo, need = 0xa0, 2
+	case c == 0xed:
+		hi, need = 0x9f, 2
+	case c >= 0xe1 && c <= 0xef:
+		need = 2
+	case c == 0xf0:
+		lo, need = 0x90, 3
+	case c == 0xf4:
+		hi, need = 0x8f, 3
+	case c >= 0xf1 && c <= 0xf3:
+		need = 3
+	default:
+		return 1
+	}
+	n := 1
+	for ; n <= need && n < len(s); n++ {
+		if s[n] < lo || s[n] > hi {
+			break
+		}
+		lo, hi = 0x80, 0xbf
+	}
+	return n
 }
 
 // sanitizeField keeps a source or logger name from breaking the line

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sigoco/sigoco/internal/sipycotest"
+	"github.com/sigoco/sigoco/wire"
 )
 
 // Optional: real SiPyCo. A Python LogForwarder sends to the Go log server,
@@ -41,7 +42,7 @@ func TestPythonForwarderToGoServer(t *testing.T) {
 func TestGoForwarderToPythonServer(t *testing.T) {
 	env := sipycotest.Python(t)
 	srv := env.Serve(t, sipycotest.LogServer)
-	f := forward(t, srv.Addr, ForwarderOptions{Source: "ctl_lda", Format: FormatSiPyCo, Level: slog.LevelDebug})
+	f := forward(t, srv.Addr, ForwarderOptions{Source: "ctl_lda", Protocol: wire.ProtocolSiPyCo, Level: slog.LevelDebug})
 	log := slog.New(f).With(LoggerKey, "lda.driver")
 	for _, r := range recordedRecords {
 		log.Log(context.Background(), r.level, r.message)
@@ -63,6 +64,39 @@ func TestGoForwarderToPythonServer(t *testing.T) {
 		if got.Source == nil || *got.Source != "ctl_lda" || got.Name != "lda.driver" ||
 			got.Level != pyLevel[want.level] || got.Message != want.message || !got.Forwarded {
 			t.Errorf("SiPyCo received record %d as %s; want level %s message %q", i, line, strconv.Itoa(pyLevel[want.level]), want.message)
+		}
+	}
+}
+
+// Issue 10, real SiPyCo: invalid UTF-8 (in the message, the source, the
+// logger name and an attribute) used to make SiPyCo's log server drop the
+// connection, losing that record and the ones after it. It is replaced as
+// Python's errors="replace" would, and nothing is lost.
+func TestGoForwarderInvalidUTF8ToPythonServer(t *testing.T) {
+	env := sipycotest.Python(t)
+	srv := env.Serve(t, sipycotest.LogServer)
+	f := forward(t, srv.Addr, ForwarderOptions{Source: "ctl\xfe", Protocol: wire.ProtocolSiPyCo})
+	log := slog.New(f).With(LoggerKey, "drv\xe2\x82")
+	log.Info("bad \xff byte\nsecond \xed\xa0\x80 line", "raw", "v\xff")
+	log.Info("after")
+	flush(t, f)
+	want := []struct{ source, name, message string }{
+		{"ctl\ufffd", "drv\ufffd", "bad \ufffd byte\nsecond \ufffd\ufffd\ufffd line raw=\"v\\xff\""},
+		{"ctl\ufffd", "drv\ufffd", "after"},
+	}
+	for i, w := range want {
+		var got struct {
+			Source    *string `json:"source"`
+			Name      string  `json:"name"`
+			Message   string  `json:"message"`
+			Forwarded bool    `json:"forwarded"`
+		}
+		line := srv.Line(t)
+		if err := json.Unmarshal([]byte(line), &got); err != nil {
+			t.Fatalf("record %d: %v in %q", i, err, line)
+		}
+		if got.Source == nil || *got.Source != w.source || got.Name != w.name || got.Message != w.message || !got.Forwarded {
+			t.Errorf("SiPyCo received record %d as %s; want source %q name %q message %q", i, line, w.source, w.name, w.message)
 		}
 	}
 }

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/sigoco/sigoco/wire"
 )
 
 // recorded returns the bytes the client sent in testdata/<name>.
@@ -114,7 +117,7 @@ func TestSiPyCoForwarderMatchesRecording(t *testing.T) {
 		b, _ := io.ReadAll(conn)
 		received <- b
 	}()
-	f := forward(t, ln.Addr().String(), ForwarderOptions{Source: "ctl_lda", Format: FormatSiPyCo, Level: slog.LevelDebug})
+	f := forward(t, ln.Addr().String(), ForwarderOptions{Source: "ctl_lda", Protocol: wire.ProtocolSiPyCo, Level: slog.LevelDebug})
 	log := slog.New(f).With(LoggerKey, "lda.driver")
 	for _, r := range recordedRecords {
 		log.Log(context.Background(), r.level, r.message)
@@ -130,7 +133,7 @@ func TestSiPyCoForwarderMatchesRecording(t *testing.T) {
 func TestSiPyCoForwarderToServer(t *testing.T) {
 	col := newCollector()
 	addr, _, _ := serve(t, col, transports[2], ServerOptions{}, "")
-	f := forward(t, addr, ForwarderOptions{Source: "a:b", Format: FormatSiPyCo, LoggerName: "drv"})
+	f := forward(t, addr, ForwarderOptions{Source: "a:b", Protocol: wire.ProtocolSiPyCo, LoggerName: "drv"})
 	log := slog.New(f).With("unit", "dB").WithGroup("g")
 	log.Info("set", "value", 5.5, "note", "two words")
 	log.Error("multi\nline", "x", 1)
@@ -204,15 +207,45 @@ func FuzzLineParser(f *testing.F) {
 	f.Add("src:ERROR<2>:n:a\nb\nsrc:INFO:n:c\n")
 	f.Add("src:INFO<99999999999999999999>:n:a\n")
 	f.Fuzz(func(t *testing.T, data string) {
-		p := lineParser{max: 1 << 10}
-		for _, line := range strings.Split(data, "\n") {
-			rec, err := p.feed(line)
-			if err != nil {
-				return
+		lines := strings.Split(data, "\n")
+		start := time.Now()
+		n := allocated(func() {
+			p := lineParser{max: 1 << 10}
+			for _, line := range lines {
+				rec, err := p.feed(line)
+				if err != nil {
+					return
+				}
+				if rec != nil && len(rec.Message) > len(data) {
+					t.Fatalf("message longer than the input")
+				}
 			}
-			if rec != nil && len(rec.Message) > len(data) {
-				t.Fatalf("message longer than the input")
-			}
+		})
+		if n > decodeBound(len(data)) {
+			t.Fatalf("parsing %d bytes allocated %d (bound %d)", len(data), n, decodeBound(len(data)))
+		}
+		if d := time.Since(start); d > time.Second+time.Duration(len(data))*time.Microsecond {
+			t.Fatalf("parsing %d bytes took %v", len(data), d)
+		}
+	})
+}
+
+// The SiPyCo text a forwarder writes is valid UTF-8 whatever it was
+// given, and valid text is left alone.
+func FuzzValidUTF8(f *testing.F) {
+	for _, s := range []string{"plain", "\xff", "\xe2\x82x", "\xed\xa0\x80", "€\xe2", "\xf4\x90\x80\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := appendValidUTF8(nil, s)
+		if !utf8.Valid(out) {
+			t.Fatalf("%q → %q is not valid UTF-8", s, out)
+		}
+		if utf8.ValidString(s) && string(out) != s {
+			t.Fatalf("valid %q changed to %q", s, out)
+		}
+		if len(out) > 3*len(s) {
+			t.Fatalf("%q grew to %d bytes", s, len(out))
 		}
 	})
 }
@@ -222,4 +255,27 @@ func recordedLines() []byte {
 	var chunk struct{ Data string }
 	json.Unmarshal(b, &chunk)
 	return []byte(strings.TrimPrefix(chunk.Data, "ARTIQ logging\n"))
+}
+
+// Issue 10: invalid UTF-8 is replaced as Python's errors="replace" does
+// (the expectations were produced by CPython 3.11's bytes.decode).
+func TestValidUTF8LikePython(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"plain", "plain"},
+		{"\xff", "\ufffd"},
+		{"\xe2\x82", "\ufffd"},
+		{"\xe2\x82x", "\ufffdx"},
+		{"\xf0\x9f\x98", "\ufffd"},
+		{"\xed\xa0\x80", "\ufffd\ufffd\ufffd"},
+		{"\xc0\xaf", "\ufffd\ufffd"},
+		{"\xf4\x90\x80\x80", "\ufffd\ufffd\ufffd\ufffd"},
+		{"a\xffb\xfe", "a\ufffdb\ufffd"},
+		{"\xe0\x80\x80", "\ufffd\ufffd\ufffd"},
+		{"\xf0\x80\x80\x80", "\ufffd\ufffd\ufffd\ufffd"},
+		{"\xe2\x82\xac\xe2", "€\ufffd"},
+	} {
+		if got := string(appendValidUTF8(nil, tc.in)); got != tc.want {
+			t.Errorf("%q → %q, want %q", tc.in, got, tc.want)
+		}
+	}
 }

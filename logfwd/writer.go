@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"log/slog"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
+	"github.com/sigoco/sigoco/internal/backoff"
 	"github.com/sigoco/sigoco/wire"
 )
 
@@ -48,11 +50,13 @@ func (u *unacked) reset() {
 }
 
 // run is the writer goroutine: connect, send until the connection breaks,
-// wait a jittered backoff, again, until Close.
+// wait a jittered backoff, again, until Close. The first failure of an
+// outage is a warning with its reason, the retries debug records, so a
+// wrong address or a port that is not a log server is said once, clearly.
 func (c *core) run() {
 	defer c.wg.Done()
 	var held unacked
-	var backoff time.Duration
+	failures := 0 // failed attempts since the last connection
 	first := true
 	for {
 		conn, maxRec, err := c.connect()
@@ -61,22 +65,26 @@ func (c *core) run() {
 				c.reconnects.Add(1)
 			}
 			first = false
-			backoff = 0
+			failures = 0
 			c.opts.Logger.Info("logfwd: connected to log server", "addr", c.addr)
 			err = c.session(conn, maxRec, &held)
 			c.setConn(nil, false)
 			if c.life.Err() == nil {
-				c.opts.Logger.Warn("logfwd: connection to log server lost", "addr", c.addr, "err", err)
+				c.opts.Logger.Warn("logfwd: connection to log server lost; reconnecting", "addr", c.addr, "err", err)
 			}
 		} else if c.life.Err() == nil {
-			c.opts.Logger.Debug("logfwd: cannot reach log server", "addr", c.addr, "err", err)
+			msg, level := c.connectFailure(err), slog.LevelDebug
+			if failures == 0 {
+				level = slog.LevelWarn
+				msg += "; will keep retrying, records wait in the queue"
+			}
+			c.opts.Logger.Log(context.Background(), level, msg, "addr", c.addr, "err", err)
+			failures++
 		}
 		if c.life.Err() != nil {
 			return
 		}
-		backoff = min(max(2*backoff, c.opts.MinBackoff), c.opts.MaxBackoff)
-		wait := backoff/2 + rand.N(backoff/2+1)
-		t := time.NewTimer(wait)
+		t := time.NewTimer(backoff.Wait(max(failures-1, 0), c.opts.MinBackoff, c.opts.MaxBackoff))
 		select {
 		case <-t.C:
 		case <-c.life.Done():
@@ -86,13 +94,32 @@ func (c *core) run() {
 	}
 }
 
+// connectFailure says what kind of failure err is: the address reaches
+// nothing, or something that is not a log server (or, without TLS, maybe
+// a log server that wants TLS: it hangs up on a plaintext banner too).
+func (c *core) connectFailure(err error) string {
+	var pe *PeerError
+	switch {
+	case errors.As(err, &pe):
+		return "logfwd: not a log server (the port answers, but not as a log server of this protocol)"
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET):
+		if c.opts.TLS == nil {
+			return "logfwd: not a log server, or one that requires TLS (the port closed the connection without a word)"
+		}
+		return "logfwd: not a log server (the port closed the connection without a word)"
+	case errors.Is(err, ErrHandshake):
+		return "logfwd: not a log server (the port answers, but not as a log server of this protocol)"
+	}
+	return "logfwd: cannot reach log server"
+}
+
 // connect dials, sends the banner and, for the native format, exchanges
 // hellos. It returns the largest record the server takes.
 func (c *core) connect() (*wire.Conn, int, error) {
-	ctx, cancel := context.WithTimeout(c.life, c.opts.DialTimeout)
+	ctx, cancel := context.WithTimeout(c.life, c.opts.HandshakeTimeout)
 	defer cancel()
 	banner := wire.BannerLog
-	if c.opts.Format == FormatSiPyCo {
+	if c.sipyco {
 		banner = wire.BannerSiPyCoLog
 	}
 	conn, err := wire.Dial(ctx, c.addr, c.opts.TLS, banner)
@@ -102,8 +129,8 @@ func (c *core) connect() (*wire.Conn, int, error) {
 	if !c.setConn(conn, false) {
 		return nil, 0, ErrClosed
 	}
-	maxRec := c.opts.MaxRecordSize
-	if c.opts.Format == FormatNative {
+	maxRec := c.opts.MaxFrameSize
+	if !c.sipyco {
 		deadline, _ := ctx.Deadline()
 		conn.SetDeadline(deadline)
 		limit, err := c.handshake(conn)
@@ -164,19 +191,38 @@ func (c *core) handshake(conn *wire.Conn) (int, error) {
 // before it returns, so the next connection resends only what the server
 // has not handled.
 func (c *core) session(conn *wire.Conn, maxRec int, held *unacked) error {
-	native := c.opts.Format == FormatNative
+	native := !c.sipyco
 	var acked atomic.Uint64
 	readerDone := make(chan error, 1)
 	go func() { readerDone <- c.readLoop(conn, &acked) }()
 
+	// The ack timer runs while written records wait for their ack; every
+	// ack that advances restarts it. A server that takes records but never
+	// acknowledges them would otherwise stall delivery for good.
+	ackTimer := time.NewTimer(c.opts.AckTimeout)
+	ackTimer.Stop()
+	defer ackTimer.Stop()
+	ackArmed := false
 	var ackBase uint64
 	applyAcks := func() {
+		advanced := false
 		if a := acked.Load(); a > ackBase {
 			k := int(min(a-ackBase, uint64(held.n)))
 			held.trim(k)
 			ackBase = a
 			c.delivered.Add(uint64(k))
 			c.settle(uint64(k))
+			advanced = true
+		}
+		switch {
+		case !native || held.n == 0:
+			if ackArmed {
+				ackTimer.Stop()
+				ackArmed = false
+			}
+		case advanced || !ackArmed:
+			ackTimer.Reset(c.opts.AckTimeout)
+			ackArmed = true
 		}
 	}
 	written := func() { // SiPyCo: no acknowledgements, written is done
@@ -200,7 +246,7 @@ func (c *core) session(conn *wire.Conn, maxRec int, held *unacked) error {
 			if held.n < c.opts.QueueSize && held.size() < c.opts.QueueBytes {
 				if batch, n := c.take(); n > 0 {
 					start := len(held.buf)
-					if native && maxRec < c.opts.MaxRecordSize {
+					if native && maxRec < c.opts.MaxFrameSize {
 						held.buf, n = c.appendFitting(held.buf, batch, maxRec)
 					} else {
 						held.buf = append(held.buf, batch...)
@@ -216,6 +262,8 @@ func (c *core) session(conn *wire.Conn, maxRec int, held *unacked) error {
 			}
 			select {
 			case <-c.wake:
+			case <-ackTimer.C:
+				return fmt.Errorf("%w: no acknowledgement for %v", errAckTimeout, c.opts.AckTimeout)
 			case readerErr = <-readerDone:
 				readerEnded = true
 				if readerErr == nil {
@@ -272,6 +320,9 @@ func (c *core) write(conn *wire.Conn, b []byte) error {
 	return err
 }
 
+// errAckTimeout ends a session whose server stopped acknowledging.
+var errAckTimeout = errors.New("logfwd: the server stopped acknowledging records")
+
 // rejectedError is a server's refusal of a record after the handshake.
 type rejectedError struct{ reason string }
 
@@ -282,7 +333,7 @@ func (e *rejectedError) Error() string {
 // readLoop reads acknowledgements (native) or just waits for the server
 // to close (SiPyCo, whose server never writes).
 func (c *core) readLoop(conn *wire.Conn, acked *atomic.Uint64) error {
-	if c.opts.Format == FormatSiPyCo {
+	if c.sipyco {
 		_, err := io.Copy(io.Discard, conn)
 		return err
 	}

@@ -8,13 +8,17 @@
 //
 // Usage:
 //
-//	logserver [--bind 127.0.0.1] [--port 1066] [--tls-cert F --tls-key F [--tls-peer F]] [-v|-q ...]
+//	logserver [--bind 127.0.0.1] [--port 1066] [--tls-cert F --tls-key F [--tls-peer-cert F]] [-v|-q ...]
 //
 // A controller forwards to it with logfwd.NewForwarder("HOST:1066", ...);
-// a Python program with sipyco.logging_tools.LogForwarder. The server's
-// own diagnostics (a forwarder disconnected for sending garbage) go to
-// standard error. Exit status: 0 after SIGINT/SIGTERM, 1 if the port
-// cannot be opened, 2 for bad usage.
+// a Python program with sipyco.logging_tools.LogForwarder. Once listening
+// it says so on standard error ("logserver: listening on
+// 127.0.0.1:1066 ..."); its own diagnostics go there too, at INFO and
+// above by default (-v adds forwarders connecting, -q only warnings such
+// as a forwarder disconnected for sending garbage). Every record received
+// is printed whatever its level: the forwarders filter. (--tls-peer is
+// still accepted for --tls-peer-cert.) Exit status: 0 after
+// SIGINT/SIGTERM, 1 if the port cannot be opened, 2 for bad usage.
 package main
 
 import (
@@ -30,6 +34,7 @@ import (
 	"syscall"
 
 	"github.com/sigoco/sigoco/logfwd"
+	"github.com/sigoco/sigoco/logfwd/logflag"
 	"github.com/sigoco/sigoco/wire"
 	"github.com/urfave/cli/v2"
 )
@@ -48,7 +53,7 @@ func main() {
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	return logflag.PlainHelp(&cli.App{
 		Name:                   "logserver",
 		Usage:                  "print the records of log forwarders, one line each",
 		UseShortOptionHandling: true,
@@ -59,11 +64,16 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.IntFlag{Name: "port", Value: 1066, Usage: "TCP port to listen on"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serve TLS with this certificate (PEM)"},
 			&cli.StringFlag{Name: "tls-key", Usage: "key of --tls-cert (PEM)"},
-			&cli.StringFlag{Name: "tls-peer", Usage: "require client certificates signed by one in this file (PEM)"},
-		}, logfwd.VerbosityFlags()...),
+			&cli.StringFlag{Name: "tls-peer-cert", Usage: "require client certificates signed by one in this file (PEM)"},
+			&cli.StringFlag{Name: "tls-peer", Hidden: true}, // the old name of --tls-peer-cert
+		}, logflag.Flags()...),
 		Action: func(c *cli.Context) error {
 			var opts logfwd.ServerOptions
-			tlsFiles := wire.TLSConfig{CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"), PeerCertFile: c.String("tls-peer")}
+			peer := c.String("tls-peer-cert")
+			if peer == "" {
+				peer = c.String("tls-peer")
+			}
+			tlsFiles := wire.TLSConfig{CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"), PeerCertFile: peer}
 			if tlsFiles.Enabled() {
 				cfg, err := tlsFiles.Server()
 				if err != nil {
@@ -71,17 +81,27 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				}
 				opts.TLS = cfg
 			}
-			diag := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logfwd.VerbosityLevel(c)}))
+			diag := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: diagLevel(c)}))
 			opts.Logger = diag
 			addr := net.JoinHostPort(c.String("bind"), strconv.Itoa(c.Int("port")))
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return err
 			}
-			diag.Info("logserver: listening", "addr", ln.Addr().String())
+			tlsNote := ""
+			if opts.TLS != nil {
+				tlsNote = " with TLS"
+			}
+			fmt.Fprintf(stderr, "logserver: listening on %s%s for sigoco and SiPyCo log forwarders; records follow on standard output\n", ln.Addr(), tlsNote)
 			return serve(c.Context, ln, stdout, opts)
 		},
-	}
+	})
+}
+
+// diagLevel is the level of logserver's own diagnostics: INFO by default
+// (not SiPyCo's WARNING), one step per -v/-q.
+func diagLevel(c *cli.Context) slog.Level {
+	return logflag.LevelFrom(slog.LevelInfo, c.Count(logflag.VerboseFlag), c.Count(logflag.QuietFlag))
 }
 
 // usageError is a bad flag value (exit status 2). urfave/cli's own

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -11,11 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigoco/sigoco/internal/leakcheck"
 	"github.com/sigoco/sigoco/logfwd"
+	"github.com/sigoco/sigoco/wire"
+	"github.com/urfave/cli/v2"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestPrinterLine(t *testing.T) {
 	when := time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.Local)
@@ -105,12 +108,12 @@ func TestServeForwarders(t *testing.T) {
 
 	flushCtx, cancelFlush := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancelFlush()
-	for _, format := range []logfwd.Format{logfwd.FormatNative, logfwd.FormatSiPyCo} {
-		f, err := logfwd.NewForwarder(ln.Addr().String(), logfwd.ForwarderOptions{Source: "ctl", Format: format})
+	for i, proto := range []wire.Protocol{wire.ProtocolNative, wire.ProtocolSiPyCo} {
+		f, err := logfwd.NewForwarder(ln.Addr().String(), logfwd.ForwarderOptions{Source: "ctl", Protocol: proto})
 		if err != nil {
 			t.Fatal(err)
 		}
-		slog.New(f).With(logfwd.LoggerKey, "drv").Info("hello\nworld", "n", format)
+		slog.New(f).With(logfwd.LoggerKey, "drv").Info("hello\nworld", "n", i)
 		if err := f.Shutdown(flushCtx); err != nil {
 			t.Fatal(err)
 		}
@@ -132,16 +135,65 @@ func TestServeForwarders(t *testing.T) {
 func TestApp(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // listen, then stop at once
+	// Issue 12: it says where it listens without -v.
 	var stdout, stderr syncBuffer
-	if err := newApp(&stdout, &stderr).RunContext(ctx, []string{"logserver", "--bind", "127.0.0.1", "--port", "0", "-v"}); err != nil {
+	if err := newApp(&stdout, &stderr).RunContext(ctx, []string{"logserver", "--bind", "127.0.0.1", "--port", "0"}); err != nil {
 		t.Fatalf("run: %v (stderr %q)", err, stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "logserver: listening") {
-		t.Errorf("stderr %q", stderr.String())
+	if got := stderr.String(); !strings.HasPrefix(got, "logserver: listening on 127.0.0.1:") || !strings.Contains(got, "forwarders") {
+		t.Errorf("stderr %q, want the address it listens on", got)
 	}
 	err := newApp(&stdout, &stderr).RunContext(ctx, []string{"logserver", "--tls-cert", "/nonexistent.pem"})
 	var ue usageError
 	if !errors.As(err, &ue) {
 		t.Errorf("bad TLS files: %v", err)
+	}
+}
+
+// Issue 12: INFO diagnostics show by default, -q hides them.
+func TestDefaultLevelInfo(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{{nil, true}, {[]string{"-q"}, false}} {
+		app := newApp(io.Discard, io.Discard)
+		var level slog.Level
+		app.Action = func(c *cli.Context) error {
+			level = diagLevel(c)
+			return nil
+		}
+		if err := app.Run(append([]string{"logserver"}, tc.args...)); err != nil {
+			t.Fatal(err)
+		}
+		if got := level <= slog.LevelInfo; got != tc.want {
+			t.Errorf("%v: level %v", tc.args, level)
+		}
+	}
+}
+
+// Issue 12: one name for the flag, --tls-peer-cert, the old --tls-peer
+// hidden; --help without urfave/cli's boilerplate.
+func TestHelp(t *testing.T) {
+	var stdout, stderr syncBuffer
+	if err := newApp(&stdout, &stderr).Run([]string{"logserver", "--help"}); err != nil {
+		t.Fatal(err)
+	}
+	help := stdout.String()
+	for _, bad := range []string{"[global options]", "COMMANDS", "(default: false)", "--tls-peer value"} {
+		if strings.Contains(help, bad) {
+			t.Errorf("help shows %q:\n%s", bad, help)
+		}
+	}
+	for _, want := range []string{"logserver [options]", "--tls-peer-cert value", "--verbose, -v"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help lacks %q:\n%s", want, help)
+		}
+	}
+	for _, flag := range []string{"--tls-peer-cert", "--tls-peer"} {
+		err := newApp(&stdout, &stderr).Run([]string{"logserver", "--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key", flag, "/nonexistent.pem"})
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%s: %v", flag, err)
+		}
 	}
 }

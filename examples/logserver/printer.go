@@ -15,7 +15,7 @@ import (
 // printer is a slog.Handler writing one line per record: time, source,
 // level, logger, message, then the other attributes as key=value.
 type printer struct {
-	mu  *sync.Mutex
+	mu  *sync.Mutex // guards buf and writes to out: the server calls Handle from one goroutine per connection
 	out io.Writer
 	buf []byte
 }
