@@ -37,9 +37,14 @@ func (c *Conn) Read(p []byte) (int, error) { return c.R.Read(p) }
 func (c *Conn) ReadBanner() (string, error) { return ReadLine(c.R, MaxBannerLen) }
 
 // ReadFrame reads one frame into dst; see the package function ReadFrame.
+//
+// Deprecated: use c.FrameReader.
 func (c *Conn) ReadFrame(dst []byte, limit int) ([]byte, error) {
-	return ReadFrame(c.R, dst, limit)
+	return ReadFrame(c.R, dst, limit) //nolint:staticcheck // kept until callers move to FrameReader
 }
 
 // NetConn returns the wrapped connection (a *tls.Conn for TLS).
 func (c *Conn) NetConn() net.Conn { return c.Conn }
+
+// FrameReader returns a resumable FrameReader on c's buffered reader.
+func (c *Conn) FrameReader(limit int) *FrameReader { return NewFrameReader(c.R, limit) }

@@ -2,22 +2,18 @@ package wire
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/binary"
 	"errors"
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sigoco/sigoco/internal/leakcheck"
 	"github.com/sigoco/sigoco/internal/testcert"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
@@ -60,113 +56,6 @@ func TestPeekLineLeavesLineUnread(t *testing.T) {
 	if _, err := PeekLine(bufio.NewReaderSize(strings.NewReader(strings.Repeat("x", 100)), 16)); !errors.Is(err, ErrLineTooLong) {
 		t.Fatalf("PeekLine of a long line: %v, want ErrLineTooLong", err)
 	}
-}
-
-func frame(payload []byte) []byte { return AppendFrame(nil, payload) }
-
-func TestReadFrame(t *testing.T) {
-	big := bytes.Repeat([]byte{7}, 300_000)
-	tests := []struct {
-		name  string
-		in    []byte
-		limit int
-		want  []byte
-		err   error
-	}{
-		{"small", frame([]byte("hello")), 100, []byte("hello"), nil},
-		{"empty payload", frame(nil), 100, []byte{}, nil},
-		{"bigger than one chunk", frame(big), 1 << 20, big, nil},
-		{"over limit", frame([]byte("hello")), 4, nil, ErrFrameTooLarge},
-		{"truncated payload", frame([]byte("hello"))[:7], 100, nil, io.ErrUnexpectedEOF},
-		{"truncated header", []byte{0, 0}, 100, nil, io.ErrUnexpectedEOF},
-		{"clean eof", nil, 100, nil, io.EOF},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := ReadFrame(bufio.NewReader(bytes.NewReader(tt.in)), nil, tt.limit)
-			if !errors.Is(err, tt.err) {
-				t.Fatalf("err = %v, want %v", err, tt.err)
-			}
-			if tt.err == nil && !bytes.Equal(got, tt.want) {
-				t.Fatalf("payload of %d bytes, want %d", len(got), len(tt.want))
-			}
-		})
-	}
-}
-
-// A peer announcing a huge frame and sending a few bytes must not make the
-// reader allocate the announced size.
-func TestReadFrameAllocatesAsBytesArrive(t *testing.T) {
-	in := binary.BigEndian.AppendUint32(nil, 60<<20)
-	in = append(in, "only a few bytes"...)
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	_, err := ReadFrame(bufio.NewReader(bytes.NewReader(in)), nil, DefaultMaxFrameSize)
-	runtime.ReadMemStats(&after)
-	if !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Fatalf("err = %v, want io.ErrUnexpectedEOF", err)
-	}
-	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
-		t.Fatalf("reading a truncated 60 MiB frame allocated %d bytes", n)
-	}
-}
-
-func TestReadFrameReusesBuffer(t *testing.T) {
-	var in []byte
-	in = append(in, frame([]byte("first"))...)
-	in = append(in, frame([]byte("2nd"))...)
-	r := bufio.NewReader(bytes.NewReader(in))
-	buf, err := ReadFrame(r, nil, 100)
-	if err != nil || string(buf) != "first" {
-		t.Fatal(string(buf), err)
-	}
-	buf2, err := ReadFrame(r, buf, 100)
-	if err != nil || string(buf2) != "2nd" || &buf2[0] != &buf[0] {
-		t.Fatalf("second frame %q, %v; reused buffer: %v", buf2, err, &buf2[0] == &buf[0])
-	}
-}
-
-func TestEncoder(t *testing.T) {
-	e := NewEncoder(64)
-	var out bytes.Buffer
-	if err := e.Write(&out, map[string]any{"b": 1, "a": "x"}); err != nil {
-		t.Fatal(err)
-	}
-	payload, err := ReadFrame(bufio.NewReader(&out), nil, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got map[string]any
-	if err := msgpack.Unmarshal(payload, &got); err != nil || got["a"] != "x" {
-		t.Fatalf("decoded %v, %v", got, err)
-	}
-	if _, err := e.Append(nil, strings.Repeat("x", 100)); !errors.Is(err, ErrFrameTooLarge) {
-		t.Fatalf("oversized value: %v, want ErrFrameTooLarge", err)
-	}
-	if _, err := e.Append(nil, make(chan int)); err == nil {
-		t.Fatal("encoding a channel succeeded")
-	}
-}
-
-func FuzzReadFrame(f *testing.F) {
-	f.Add(frame([]byte("hello")))
-	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 1})
-	f.Add([]byte{0, 0, 0})
-	f.Add(append(frame([]byte{0x81, 0xa1, 'a', 1}), frame(nil)...))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		r := bufio.NewReader(bytes.NewReader(in))
-		var buf []byte
-		for {
-			var err error
-			buf, err = ReadFrame(r, buf, 1024)
-			if err != nil {
-				return
-			}
-			if len(buf) > 1024 {
-				t.Fatalf("frame of %d bytes passed a 1024 limit", len(buf))
-			}
-		}
-	})
 }
 
 // echoHandler answers with its banner and echoes one line.
