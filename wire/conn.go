@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bufio"
+	"crypto/tls"
 	"net"
 	"time"
 )
@@ -26,6 +27,13 @@ type Conn struct {
 func NewConn(c net.Conn) *Conn {
 	if wc, ok := c.(*Conn); ok {
 		return wc
+	}
+	if tc, ok := c.(*tls.Conn); ok {
+		// Reads explain TLS failures (an untrusted certificate) in words.
+		// A server's handshake is done (and explained) by ServerHandshake
+		// before its reads, so what a read meets is a client's failure.
+		r := tlsReader{c: tc}
+		return &Conn{Conn: c, R: bufio.NewReaderSize(r, connBufferSize)}
 	}
 	return &Conn{Conn: c, R: bufio.NewReaderSize(c, connBufferSize)}
 }

@@ -20,7 +20,7 @@ func (greeter) ServeConn(ctx context.Context, conn net.Conn) error {
 	if _, err := c.ReadBanner(); err != nil {
 		return err
 	}
-	frame, err := c.ReadFrame(nil, 1024)
+	frame, err := c.FrameReader(1024).Next()
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func ExampleMux() {
 	if err := wire.NewEncoder(0).Write(c, "lab"); err != nil {
 		panic(err)
 	}
-	reply, err := c.ReadFrame(nil, 0)
+	reply, err := c.FrameReader(0).Next()
 	if err != nil {
 		panic(err)
 	}
@@ -70,5 +70,5 @@ func ExampleMux() {
 	fmt.Print(line)
 	// Output:
 	// hello lab
-	// SIGOCO error: unknown banner "HELLO"; this port serves: "SIGOCO rpc 1"
+	// SIGOCO error: unknown banner "HELLO"; this port serves: "SIGOCO rpc 2"
 }

@@ -91,8 +91,8 @@ func startMux(t *testing.T, opts MuxOptions) (*Mux, string) {
 	go func() { done <- m.Serve(context.Background(), ln) }()
 	t.Cleanup(func() {
 		m.Close()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
+		if err := <-done; !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Serve after Close: %v, want net.ErrClosed", err)
 		}
 	})
 	return m, ln.Addr().String()
@@ -111,7 +111,7 @@ func roundTrip(t *testing.T, conn net.Conn, send string) string {
 func TestMuxDispatch(t *testing.T) {
 	_, addr := startMux(t, MuxOptions{})
 	tests := []struct{ name, send, want string }{
-		{"native", BannerRPC + "\nhello\n", "rpc SIGOCO rpc 1 hello\n"},
+		{"native", BannerRPC + "\nhello\n", "rpc SIGOCO rpc 2 hello\n"},
 		{"sipyco", BannerSiPyCoRPC + "\nlda\n", "sipyco ARTIQ pc_rpc lda\n"},
 		{"http", "GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", "http /x"},
 		{"garbage", "\x00\x01garbage\n", "SIGOCO error: unknown banner"},
@@ -135,7 +135,7 @@ func TestMuxDispatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if got := roundTrip(t, conn, BannerRPC+"\nagain\n"); got != "rpc SIGOCO rpc 1 again\n" {
+	if got := roundTrip(t, conn, BannerRPC+"\nagain\n"); got != "rpc SIGOCO rpc 2 again\n" {
 		t.Fatalf("after bad peers: %q", got)
 	}
 }
@@ -148,7 +148,7 @@ func TestMuxRejectionListsBanners(t *testing.T) {
 	}
 	defer conn.Close()
 	got := roundTrip(t, conn, "SIGOCO rpc 99\n")
-	for _, want := range []string{`"SIGOCO rpc 1"`, `"ARTIQ pc_rpc"`, "HTTP"} {
+	for _, want := range []string{`"SIGOCO rpc 2"`, `"ARTIQ pc_rpc"`, "HTTP"} {
 		if !strings.Contains(got, want) {
 			t.Fatalf("rejection %q does not name %s", got, want)
 		}
@@ -196,7 +196,7 @@ func TestMuxTLSMutualAuth(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		if got := roundTrip(t, c, "hi\n"); got != "rpc SIGOCO rpc 1 hi\n" {
+		if got := roundTrip(t, c, "hi\n"); got != "rpc SIGOCO rpc 2 hi\n" {
 			t.Fatalf("got %q", got)
 		}
 	})
@@ -260,8 +260,8 @@ func TestMuxCloseStopsHandlers(t *testing.T) {
 	defer c.Close()
 	<-started
 	m.Close()
-	if err := <-done; err != nil {
-		t.Fatalf("Serve after Close: %v", err)
+	if err := <-done; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Serve after Close: %v, want net.ErrClosed", err)
 	}
 	m.Close() // idempotent
 }
