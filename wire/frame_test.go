@@ -301,7 +301,7 @@ func FuzzFrameReader(f *testing.F) {
 			}
 		}
 		runtime.ReadMemStats(&after)
-		if n, bound := after.TotalAlloc-before.TotalAlloc, uint64(4*len(in)+2*readChunk+4096); n > bound {
+		if n, bound := after.TotalAlloc-before.TotalAlloc, uint64(4*len(in)+3*readChunk+8192); n > bound {
 			t.Fatalf("%d input bytes (%d frames) allocated %d bytes, bound %d", len(in), frames, n, bound)
 		}
 		if d := time.Since(start); d > time.Second {

@@ -302,29 +302,33 @@ func (m *Mux) Shutdown(ctx context.Context) error {
 			errs <- err
 		}()
 	}
+	n := len(drainers)
+	if srv != nil {
+		n++
+	}
 	var first error
-	for range len(drainers) + btoi(srv != nil) {
-		if err := <-errs; err != nil && first == nil {
-			first = err
+	for range n {
+		select {
+		case err := <-errs:
+			if err != nil && first == nil {
+				first = err
+			}
+		case <-ctx.Done():
+			// A handler that does not give up when ctx ends is not waited
+			// for: Close stops everything.
+			m.Close()
+			return ctx.Err()
 		}
 	}
 	if err := m.loop.Wait(ctx); err != nil {
 		m.Close()
 		return err
 	}
-	if first != nil && ctx.Err() != nil {
-		m.Close()
+	m.Close() // nothing left but the goroutines to account for
+	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	m.Close() // nothing left but the goroutines to account for
 	return first
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // Close stops every Serve, closes every connection (handlers see their
