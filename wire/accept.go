@@ -50,7 +50,7 @@ type AcceptOptions struct {
 	// keepalive off.
 	KeepAlive time.Duration
 	// Logger receives a warning for each refused connection, a warning
-	// for failed TLS handshakes (see LogTLSError) and the accept errors
+	// for failed TLS handshakes (see ServerHandshake) and the accept errors
 	// Serve retries. Default: records are discarded.
 	Logger *slog.Logger
 }

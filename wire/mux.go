@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -264,8 +265,8 @@ func (m *Mux) Shutdown(ctx context.Context) error {
 	m.draining = true
 	drainers := map[Shutdowner]bool{}
 	for _, h := range m.handlers {
-		if sd, ok := h.(Shutdowner); ok {
-			drainers[sd] = true
+		if sd, ok := h.(Shutdowner); ok && reflect.TypeOf(sd).Comparable() {
+			drainers[sd] = true // once per handler, even if it serves two banners
 		}
 	}
 	for _, e := range m.entries {
@@ -273,7 +274,7 @@ func (m *Mux) Shutdown(ctx context.Context) error {
 		case e.h == nil && !e.isHTTP:
 			e.c.Close() // still in its banner phase
 		case e.h != nil:
-			if _, ok := e.h.(Shutdowner); !ok {
+			if sd, ok := e.h.(Shutdowner); !ok || !reflect.TypeOf(sd).Comparable() || !drainers[sd] {
 				e.cancel()
 			}
 		}

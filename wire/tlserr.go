@@ -140,12 +140,6 @@ func isHTTPMethodStart(b []byte) bool {
 	return false
 }
 
-// LogTLSError logs a TLS failure at Warn with its explanation; for servers
-// that run their own handshakes.
-func LogTLSError(logger *slog.Logger, remote string, err error) {
-	logger.Warn("wire: TLS handshake failed", "remote", remote, "err", ExplainTLS(err, true))
-}
-
 // tlsReader explains the TLS errors of reads through a *Conn.
 type tlsReader struct {
 	c      *tls.Conn
