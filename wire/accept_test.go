@@ -187,7 +187,7 @@ func TestAcceptLoopMaxConns(t *testing.T) {
 
 func TestAcceptLoopIdleTimeout(t *testing.T) {
 	served := make(chan error, 4)
-	_, addr, _ := startLoop(t, AcceptOptions{IdleTimeout: 150 * time.Millisecond}, func(ctx context.Context, c net.Conn) {
+	_, addr, _ := startLoop(t, AcceptOptions{IdleTimeout: 300 * time.Millisecond}, func(ctx context.Context, c net.Conn) {
 		r := bufio.NewReader(c)
 		for {
 			line, err := r.ReadString('\n')
@@ -196,7 +196,7 @@ func TestAcceptLoopIdleTimeout(t *testing.T) {
 				return
 			}
 			if line == "slow\n" {
-				time.Sleep(400 * time.Millisecond) // not reading: never idle
+				time.Sleep(700 * time.Millisecond) // not reading: never idle
 			}
 			io.WriteString(c, line)
 		}
@@ -216,7 +216,7 @@ func TestAcceptLoopIdleTimeout(t *testing.T) {
 	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		t.Fatal("idle connection still open after 10 s")
 	}
-	if d := time.Since(start); d < 100*time.Millisecond {
+	if d := time.Since(start); d < 200*time.Millisecond {
 		t.Fatalf("closed after %v, before the idle timeout", d)
 	}
 	if err := <-served; !errors.Is(err, ErrIdleTimeout) || !errors.Is(err, net.ErrClosed) {
