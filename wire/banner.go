@@ -10,15 +10,41 @@ import (
 
 // Banners that open a connection. The native ones carry a protocol version;
 // the ARTIQ ones are SiPyCo's and are answered in SiPyCo's own protocol.
+//
+// Version 2 carries sigoco's one value model (docs/protocol.md): version 1
+// peers are refused with a line naming the version this side speaks.
 const (
-	BannerRPC  = "SIGOCO rpc 1"
-	BannerSync = "SIGOCO sync 1"
-	BannerLog  = "SIGOCO log 1"
+	BannerRPC  = "SIGOCO rpc " + ProtocolVersion
+	BannerSync = "SIGOCO sync " + ProtocolVersion
+	BannerLog  = "SIGOCO log " + ProtocolVersion
 
 	BannerSiPyCoRPC  = "ARTIQ pc_rpc"
 	BannerSiPyCoSync = "ARTIQ sync_struct"
 	BannerSiPyCoLog  = "ARTIQ logging"
 )
+
+// ProtocolVersion is the version of the native protocols, the last word of
+// their banners.
+const ProtocolVersion = "2"
+
+// nativeBanners maps a native protocol's name to its banner.
+var nativeBanners = map[string]string{"rpc": BannerRPC, "sync": BannerSync, "log": BannerLog}
+
+// otherVersion reports whether line is a native banner of another version
+// than this side's ("SIGOCO rpc 1"), and returns this side's banner for it.
+func otherVersion(line string) (string, bool) {
+	f := strings.Fields(line)
+	if len(f) != 3 || f[0] != "SIGOCO" || f[2] == ProtocolVersion || strings.Join(f, " ") != line {
+		return "", false
+	}
+	b, ok := nativeBanners[f[1]]
+	return b, ok
+}
+
+// BannerMismatch explains why a server refuses banner, for a server's
+// "SIGOCO error: …" line: "unknown banner \"…\"", and for a native banner
+// of another version, which version this side speaks.
+func BannerMismatch(banner string) string { return unknownBannerReason(banner) }
 
 // MaxBannerLen is the longest banner line accepted, newline excluded. It is
 // large enough for an HTTP request line, which Mux also dispatches on.

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bufio"
+	"crypto/tls"
 	"net"
 	"time"
 )
@@ -27,6 +28,13 @@ func NewConn(c net.Conn) *Conn {
 	if wc, ok := c.(*Conn); ok {
 		return wc
 	}
+	if tc, ok := c.(*tls.Conn); ok {
+		// Reads explain TLS failures (an untrusted certificate) in words.
+		// A server's handshake is done (and explained) by ServerHandshake
+		// before its reads, so what a read meets is a client's failure.
+		r := tlsReader{c: tc}
+		return &Conn{Conn: c, R: bufio.NewReaderSize(r, connBufferSize)}
+	}
 	return &Conn{Conn: c, R: bufio.NewReaderSize(c, connBufferSize)}
 }
 
@@ -37,9 +45,14 @@ func (c *Conn) Read(p []byte) (int, error) { return c.R.Read(p) }
 func (c *Conn) ReadBanner() (string, error) { return ReadLine(c.R, MaxBannerLen) }
 
 // ReadFrame reads one frame into dst; see the package function ReadFrame.
+//
+// Deprecated: use c.FrameReader.
 func (c *Conn) ReadFrame(dst []byte, limit int) ([]byte, error) {
-	return ReadFrame(c.R, dst, limit)
+	return ReadFrame(c.R, dst, limit) //nolint:staticcheck // kept until callers move to FrameReader
 }
 
 // NetConn returns the wrapped connection (a *tls.Conn for TLS).
 func (c *Conn) NetConn() net.Conn { return c.Conn }
+
+// FrameReader returns a resumable FrameReader on c's buffered reader.
+func (c *Conn) FrameReader(limit int) *FrameReader { return NewFrameReader(c.R, limit) }

@@ -27,7 +27,7 @@ func Dial(ctx context.Context, addr string, tlsConfig *tls.Config, banner string
 		tc := tls.Client(raw, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			raw.Close()
-			return nil, fmt.Errorf("wire: TLS handshake with %s: %w", addr, err)
+			return nil, fmt.Errorf("wire: TLS handshake with %s: %w", addr, ExplainTLS(err, false))
 		}
 		nc = tc
 	}

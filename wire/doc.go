@@ -5,17 +5,28 @@
 //
 // # Framing
 //
-// After a native banner ("SIGOCO rpc 1", "SIGOCO sync 1", "SIGOCO log 1")
+// After a native banner ("SIGOCO rpc 2", "SIGOCO sync 2", "SIGOCO log 2")
 // every message is a frame: a 4-byte big-endian payload length followed by
-// the payload (a msgpack value). A reader checks the announced length
+// the payload (a msgpack value). Encoder is the one frame writer and
+// FrameReader the one (resumable) frame reader; Chunker cuts a large
+// snapshot into chunk frames. A reader checks the announced length
 // against its limit before allocating anything, and grows its buffer as
 // bytes actually arrive, so a peer that announces 4 GiB and sends nothing
 // costs nothing.
+//
+// # Serving
+//
+// AcceptLoop is the one accept loop: servers and Mux share its tracking of
+// listeners, connections and goroutines, its MaxConns, IdleTimeout, TCP
+// keepalive and TLS handshake (ServerHandshake, which answers a plaintext
+// client in plaintext). Mux.Shutdown is graceful; Close and cancelling
+// Serve's context are hard stops.
 //
 // # Concurrency
 //
 // A Conn may be read by one goroutine and written by another; two
 // concurrent readers (or two concurrent writers) must synchronise
-// themselves. Mux is safe for concurrent use; register handlers before
-// calling Serve.
+// themselves. Mux and AcceptLoop are safe for concurrent use; register
+// handlers before calling Serve. Encoder, FrameReader and Chunker are
+// not: one per goroutine (or per lock).
 package wire

@@ -3,6 +3,7 @@ package wire_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 
@@ -20,7 +21,7 @@ func (greeter) ServeConn(ctx context.Context, conn net.Conn) error {
 	if _, err := c.ReadBanner(); err != nil {
 		return err
 	}
-	frame, err := c.ReadFrame(nil, 1024)
+	frame, err := c.FrameReader(1024).Next()
 	if err != nil {
 		return err
 	}
@@ -51,7 +52,7 @@ func ExampleMux() {
 	if err := wire.NewEncoder(0).Write(c, "lab"); err != nil {
 		panic(err)
 	}
-	reply, err := c.ReadFrame(nil, 0)
+	reply, err := c.FrameReader(0).Next()
 	if err != nil {
 		panic(err)
 	}
@@ -70,5 +71,58 @@ func ExampleMux() {
 	fmt.Print(line)
 	// Output:
 	// hello lab
-	// SIGOCO error: unknown banner "HELLO"; this port serves: "SIGOCO rpc 1"
+	// SIGOCO error: unknown banner "HELLO"; this port serves: "SIGOCO rpc 2"
+}
+
+// lineServer shows how a server uses the one accept loop: Serve for its
+// own listeners, Track/Untrack in ServeConn for what a Mux hands over.
+type lineServer struct{ loop *wire.AcceptLoop }
+
+func (s *lineServer) Serve(ctx context.Context, ln net.Listener) error {
+	return s.loop.Serve(ctx, ln, s.serve) // accepted connections are tracked
+}
+
+func (s *lineServer) ServeConn(ctx context.Context, c net.Conn) error {
+	defer c.Close()
+	if err := s.loop.Track(c); err != nil {
+		if errors.Is(err, wire.ErrTooManyConns) {
+			wire.RefuseConn(c, "too many connections")
+		}
+		return err
+	}
+	defer s.loop.Untrack(c)
+	s.serve(ctx, c)
+	return nil
+}
+
+func (s *lineServer) serve(ctx context.Context, c net.Conn) {
+	wc := wire.NewConn(c)
+	if line, err := wc.ReadBanner(); err == nil {
+		fmt.Fprintf(wc, "you said %s\n", line)
+	}
+}
+
+func ExampleAcceptLoop() {
+	s := &lineServer{loop: wire.NewAcceptLoop(wire.AcceptOptions{MaxConns: 100})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(context.Background(), ln) }()
+
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "%s\n", wire.BannerLog)
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	fmt.Print(line)
+
+	s.loop.Close()
+	fmt.Println(errors.Is(<-done, net.ErrClosed))
+	// Output:
+	// you said SIGOCO log 2
+	// true
 }

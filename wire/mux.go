@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -22,16 +23,37 @@ type ConnHandler interface {
 	ServeConn(ctx context.Context, conn net.Conn) error
 }
 
+// Shutdowner is a ConnHandler that can drain: Shutdown stops it taking new
+// connections, lets the work in flight finish, closes its connections and
+// returns; when ctx ends first it stops hard and returns ctx.Err().
+// rpc.Server is one. Mux.Shutdown calls it.
+type Shutdowner interface {
+	Shutdown(ctx context.Context) error
+}
+
 // MuxOptions configures a Mux. The zero value is valid.
 type MuxOptions struct {
 	// TLS, if set, makes every accepted connection a TLS server
-	// connection (see TLSConfig.Server); the banner is read inside TLS.
+	// connection (see TLSConfig.Server); the banner is read inside TLS. A
+	// client speaking plaintext is told so in plaintext.
 	TLS *tls.Config
 	// HandshakeTimeout bounds the TLS handshake and the arrival of the
 	// banner line. Default DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
-	// Logger receives one debug record per rejected connection.
-	// Default: records are discarded.
+	// MaxConns bounds the connections open at once on all listeners; one
+	// past it is refused in one line (HTTP: a 503 response) and closed.
+	// Default 0: no limit. See AcceptOptions.MaxConns.
+	MaxConns int
+	// IdleTimeout closes a connection whose peer has sent nothing for this
+	// long while it was being read (see WithIdleTimeout). Default 0: never
+	// (SiPyCo rpc clients legitimately sit idle for days).
+	IdleTimeout time.Duration
+	// KeepAlive is the TCP keepalive period of accepted connections.
+	// Default DefaultKeepAlive; negative turns it off.
+	KeepAlive time.Duration
+	// Logger receives a warning per failed TLS handshake and per refused
+	// connection, and a debug record per unknown banner. Default: records
+	// are discarded.
 	Logger *slog.Logger
 }
 
@@ -41,20 +63,31 @@ type MuxOptions struct {
 // connection with an unknown banner is told which banners this port serves
 // and closed; the listener keeps serving.
 //
+// Stopping: Shutdown is graceful (handlers that implement Shutdowner drain
+// their work in flight); Close, and cancelling the context given to Serve,
+// are hard stops (every connection's context is cancelled and the
+// connection closed).
+//
 // Register handlers before Serve. Mux is safe for concurrent use.
 type Mux struct {
-	opts     MuxOptions
-	handlers map[string]ConnHandler
+	opts MuxOptions
+	loop *AcceptLoop
 
+	// mu guards the fields below.
 	mu        sync.Mutex
-	closed    bool
-	listeners map[net.Listener]struct{}
-	conns     map[net.Conn]struct{}
+	handlers  map[string]ConnHandler
+	entries   map[net.Conn]*muxEntry // by the accepted connection
+	draining  bool                   // Shutdown called
 	http      *http.Server
 	httpConns *chanListener
-	cancel    context.CancelFunc
-	ctx       context.Context
-	wg        sync.WaitGroup
+}
+
+// muxEntry is what Shutdown needs to know of a connection.
+type muxEntry struct {
+	c      net.Conn
+	cancel context.CancelFunc
+	h      ConnHandler // nil until dispatched
+	isHTTP bool
 }
 
 // NewMux returns a Mux with no handlers.
@@ -65,14 +98,18 @@ func NewMux(opts MuxOptions) *Mux {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	return &Mux{
-		opts:      opts,
-		handlers:  make(map[string]ConnHandler),
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[net.Conn]struct{}),
-		ctx:       ctx,
-		cancel:    cancel,
+		opts: opts,
+		loop: NewAcceptLoop(AcceptOptions{
+			TLS:              opts.TLS,
+			HandshakeTimeout: opts.HandshakeTimeout,
+			MaxConns:         opts.MaxConns,
+			IdleTimeout:      opts.IdleTimeout,
+			KeepAlive:        opts.KeepAlive,
+			Logger:           opts.Logger,
+		}),
+		handlers: make(map[string]ConnHandler),
+		entries:  make(map[net.Conn]*muxEntry),
 	}
 }
 
@@ -86,147 +123,114 @@ func (m *Mux) Handle(banner string, h ConnHandler) {
 // HandleHTTP routes connections that open with an HTTP/1.x request line to
 // h, served by an http.Server inside the Mux (WebSocket upgrades included).
 func (m *Mux) HandleHTTP(h http.Handler) {
+	if !m.loop.Enter() {
+		return
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.httpConns = newChanListener()
-	m.http = &http.Server{Handler: h, ReadHeaderTimeout: m.opts.HandshakeTimeout}
+	m.http = &http.Server{Handler: h, ReadHeaderTimeout: m.opts.HandshakeTimeout, ErrorLog: slog.NewLogLogger(m.opts.Logger.Handler(), slog.LevelDebug)}
 	srv, ln := m.http, m.httpConns
-	m.wg.Add(1)
 	go func() {
-		defer m.wg.Done()
+		defer m.loop.Leave()
 		srv.Serve(ln)
 	}()
 }
 
-// Serve accepts connections on ln until ctx is cancelled or Close is
-// called; it then returns nil. Any other accept failure is returned. Serve
-// may be called for several listeners at once.
+// Serve accepts connections on ln and serves them until Shutdown or Close
+// is called (then it returns net.ErrClosed) or ctx is cancelled (then it
+// returns nil). Cancelling ctx is a hard stop: every connection accepted
+// on ln has its context cancelled and is closed; for a graceful stop call
+// Shutdown instead. Serve returns once the connections it accepted are
+// finished; any other accept failure is returned. Serve may be called for
+// several listeners at once.
 func (m *Mux) Serve(ctx context.Context, ln net.Listener) error {
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		ln.Close()
-		return net.ErrClosed
-	}
-	m.listeners[ln] = struct{}{}
-	m.mu.Unlock()
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	defer func() {
-		m.mu.Lock()
-		delete(m.listeners, ln)
-		m.mu.Unlock()
-		ln.Close()
-	}()
-	var delay time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || m.isClosed() {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Out of file descriptors and the like: back off, keep serving.
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
-			return err
-		}
-		delay = 0
-		if !m.track(c) {
-			c.Close()
-			return nil
-		}
-		m.wg.Add(1)
-		go m.dispatch(ctx, c)
-	}
+	return m.loop.Serve(ctx, ln, m.dispatch)
 }
 
-func (m *Mux) isClosed() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.closed
-}
-
-func (m *Mux) track(c net.Conn) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return false
-	}
-	m.conns[c] = struct{}{}
-	return true
-}
-
-func (m *Mux) untrack(c net.Conn) {
-	m.mu.Lock()
-	delete(m.conns, c)
-	m.mu.Unlock()
-}
-
-func (m *Mux) dispatch(ctx context.Context, raw net.Conn) {
-	defer m.wg.Done()
-	handedToHTTP := false
-	defer func() {
-		if !handedToHTTP {
-			raw.Close()
-			m.untrack(raw)
-		}
-	}()
+func (m *Mux) dispatch(ctx context.Context, c net.Conn) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stop := context.AfterFunc(m.ctx, cancel)
-	defer stop()
-
-	raw.SetDeadline(time.Now().Add(m.opts.HandshakeTimeout))
-	var nc net.Conn = raw
-	if m.opts.TLS != nil {
-		tc := tls.Server(raw, m.opts.TLS)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			m.opts.Logger.Debug("wire: TLS handshake failed", "remote", raw.RemoteAddr().String(), "err", err)
-			return
-		}
-		nc = tc
+	e := &muxEntry{c: c, cancel: cancel}
+	m.mu.Lock()
+	if m.draining {
+		m.mu.Unlock()
+		return
 	}
-	c := NewConn(nc)
-	line, err := PeekLine(c.R)
+	m.entries[c] = e
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.entries, c)
+		m.mu.Unlock()
+	}()
+
+	c.SetDeadline(time.Now().Add(m.opts.HandshakeTimeout))
+	wc := NewConn(c)
+	line, err := PeekLine(wc.R)
 	if err != nil {
 		if !errors.Is(err, net.ErrClosed) {
-			m.opts.Logger.Debug("wire: no banner", "remote", raw.RemoteAddr().String(), "err", err)
+			m.opts.Logger.Debug("wire: no banner", "remote", c.RemoteAddr().String(), "err", err)
 			if errors.Is(err, ErrLineTooLong) {
-				m.reject(c, "banner line too long")
+				m.reject(wc, "banner line too long")
 			}
 		}
 		return
 	}
-	raw.SetDeadline(time.Time{})
+	c.SetDeadline(time.Time{})
 
 	m.mu.Lock()
 	h := m.handlers[line]
 	httpLn := m.httpConns
+	if m.draining {
+		m.mu.Unlock()
+		return
+	}
+	switch {
+	case h != nil:
+		e.h = h
+	case httpLn != nil && isHTTPRequestLine(line):
+		e.isHTTP = true
+	}
 	m.mu.Unlock()
+
 	switch {
 	case h != nil:
 		// The handler sets its own handshake deadline for what follows.
-		h.ServeConn(ctx, c)
-	case httpLn != nil && isHTTPRequestLine(line):
-		// The http.Server owns the connection from here; untrack it when
-		// it closes so Close does not touch a connection twice.
-		handedToHTTP = true
-		httpLn.push(&trackedConn{Conn: c, onClose: func() { m.untrack(raw) }})
+		h.ServeConn(ctx, wc)
+	case e.isHTTP:
+		// The http.Server (or a handler that hijacks the connection) owns
+		// it from here; this goroutine waits for it to be closed, so
+		// Close and Shutdown account for it like any other.
+		closed := make(chan struct{})
+		httpLn.push(&trackedConn{Conn: wc, onClose: func() { close(closed) }})
+		select {
+		case <-closed:
+		case <-ctx.Done():
+		}
 	default:
-		m.opts.Logger.Debug("wire: unknown banner", "remote", raw.RemoteAddr().String(), "banner", line)
-		m.reject(c, fmt.Sprintf("unknown banner %q", truncate(line, 64)))
+		m.opts.Logger.Debug("wire: unknown banner", "remote", c.RemoteAddr().String(), "banner", line)
+		m.reject(wc, unknownBannerReason(line))
 	}
+}
+
+// unknownBannerReason says what is wrong with a banner nobody serves; a
+// native banner of another version says which version this side speaks.
+func unknownBannerReason(line string) string {
+	why := fmt.Sprintf("unknown banner %q", truncate(line, 64))
+	if v, ok := otherVersion(line); ok {
+		why += fmt.Sprintf(" (this server speaks version %s of the protocol, %q: upgrade the peer)", ProtocolVersion, v)
+	}
+	return why
 }
 
 // reject writes a one-line explanation, readable by a person with netcat
 // and by any sigoco client, then the caller closes the connection.
 func (m *Mux) reject(c *Conn, why string) {
-	c.SetWriteDeadline(time.Now().Add(time.Second))
+	deadline := time.Now().Add(refuseTimeout)
+	c.SetWriteDeadline(deadline)
 	fmt.Fprintf(c, "SIGOCO error: %s; this port serves: %s\n", why, strings.Join(m.Banners(), ", "))
+	lingerClose(c, deadline)
 }
 
 // Banners lists the banners this Mux serves, sorted, plus "HTTP" if an HTTP
@@ -245,31 +249,101 @@ func (m *Mux) Banners() []string {
 	return out
 }
 
+// Shutdown stops the Mux gracefully: it stops accepting, closes the
+// connections still in their banner phase, calls Shutdown(ctx) on every
+// handler that implements Shutdowner (each once, concurrently) and on the
+// HTTP server, cancels the connections of handlers that cannot drain, and
+// waits for every connection to finish. If ctx ends first it closes
+// everything as Close does and returns ctx.Err(). Calls in flight on a
+// draining handler (an rpc.Server) finish and their replies go out.
+//
+// Shutdown does not cancel the context given to Serve (that would be a
+// hard stop); Serve returns net.ErrClosed once its connections are done.
+func (m *Mux) Shutdown(ctx context.Context) error {
+	m.loop.StopAccepting()
+	m.mu.Lock()
+	m.draining = true
+	drainers := map[Shutdowner]bool{}
+	for _, h := range m.handlers {
+		if sd, ok := h.(Shutdowner); ok && reflect.TypeOf(sd).Comparable() {
+			drainers[sd] = true // once per handler, even if it serves two banners
+		}
+	}
+	for _, e := range m.entries {
+		switch {
+		case e.h == nil && !e.isHTTP:
+			e.c.Close() // still in its banner phase
+		case e.h != nil:
+			if sd, ok := e.h.(Shutdowner); !ok || !reflect.TypeOf(sd).Comparable() || !drainers[sd] {
+				e.cancel()
+			}
+		}
+	}
+	srv := m.http
+	if m.httpConns != nil {
+		m.httpConns.Close()
+	}
+	m.mu.Unlock()
+
+	errs := make(chan error, len(drainers)+1)
+	for sd := range drainers {
+		go func() { errs <- sd.Shutdown(ctx) }()
+	}
+	if srv != nil {
+		go func() {
+			err := srv.Shutdown(ctx)
+			// Hijacked connections (WebSocket sessions) are not drained.
+			m.mu.Lock()
+			for _, e := range m.entries {
+				if e.isHTTP {
+					e.cancel()
+				}
+			}
+			m.mu.Unlock()
+			errs <- err
+		}()
+	}
+	n := len(drainers)
+	if srv != nil {
+		n++
+	}
+	var first error
+	for range n {
+		select {
+		case err := <-errs:
+			if err != nil && first == nil {
+				first = err
+			}
+		case <-ctx.Done():
+			// A handler that does not give up when ctx ends is not waited
+			// for: Close stops everything.
+			m.Close()
+			return ctx.Err()
+		}
+	}
+	if err := m.loop.Wait(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	m.Close() // nothing left but the goroutines to account for
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return first
+}
+
 // Close stops every Serve, closes every connection (handlers see their
 // contexts cancelled and their connections fail) and waits for the
 // handlers to return. It is idempotent.
 func (m *Mux) Close() error {
 	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		m.wg.Wait()
-		return nil
-	}
-	m.closed = true
-	for ln := range m.listeners {
-		ln.Close()
-	}
-	for c := range m.conns {
-		c.Close()
-	}
 	srv := m.http
+	m.draining = true
 	m.mu.Unlock()
-	m.cancel()
 	if srv != nil {
 		srv.Close()
 	}
-	m.wg.Wait()
-	return nil
+	return m.loop.Close()
 }
 
 func isHTTPRequestLine(line string) bool {

@@ -62,6 +62,11 @@ func (c TLSConfig) Client(serverName string) (*tls.Config, error) {
 			return nil, fmt.Errorf("wire: TLS client certificate: %w", err)
 		}
 		cfg.Certificates = []tls.Certificate{cert}
+		// Always present the certificate, as SiPyCo (OpenSSL) does: Go would
+		// send none when its issuer is not among the CAs the server names,
+		// and both sides would then say "certificate required" when the
+		// truth is that the server does not trust it.
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
 	}
 	if c.PeerCertFile != "" {
 		pool, err := loadPool(c.PeerCertFile)

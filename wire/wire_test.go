@@ -2,25 +2,21 @@ package wire
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/binary"
 	"errors"
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sigoco/sigoco/internal/leakcheck"
 	"github.com/sigoco/sigoco/internal/testcert"
-	"github.com/vmihailenco/msgpack/v5"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestReadLine(t *testing.T) {
 	tests := []struct {
@@ -62,113 +58,6 @@ func TestPeekLineLeavesLineUnread(t *testing.T) {
 	}
 }
 
-func frame(payload []byte) []byte { return AppendFrame(nil, payload) }
-
-func TestReadFrame(t *testing.T) {
-	big := bytes.Repeat([]byte{7}, 300_000)
-	tests := []struct {
-		name  string
-		in    []byte
-		limit int
-		want  []byte
-		err   error
-	}{
-		{"small", frame([]byte("hello")), 100, []byte("hello"), nil},
-		{"empty payload", frame(nil), 100, []byte{}, nil},
-		{"bigger than one chunk", frame(big), 1 << 20, big, nil},
-		{"over limit", frame([]byte("hello")), 4, nil, ErrFrameTooLarge},
-		{"truncated payload", frame([]byte("hello"))[:7], 100, nil, io.ErrUnexpectedEOF},
-		{"truncated header", []byte{0, 0}, 100, nil, io.ErrUnexpectedEOF},
-		{"clean eof", nil, 100, nil, io.EOF},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := ReadFrame(bufio.NewReader(bytes.NewReader(tt.in)), nil, tt.limit)
-			if !errors.Is(err, tt.err) {
-				t.Fatalf("err = %v, want %v", err, tt.err)
-			}
-			if tt.err == nil && !bytes.Equal(got, tt.want) {
-				t.Fatalf("payload of %d bytes, want %d", len(got), len(tt.want))
-			}
-		})
-	}
-}
-
-// A peer announcing a huge frame and sending a few bytes must not make the
-// reader allocate the announced size.
-func TestReadFrameAllocatesAsBytesArrive(t *testing.T) {
-	in := binary.BigEndian.AppendUint32(nil, 60<<20)
-	in = append(in, "only a few bytes"...)
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	_, err := ReadFrame(bufio.NewReader(bytes.NewReader(in)), nil, DefaultMaxFrameSize)
-	runtime.ReadMemStats(&after)
-	if !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Fatalf("err = %v, want io.ErrUnexpectedEOF", err)
-	}
-	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
-		t.Fatalf("reading a truncated 60 MiB frame allocated %d bytes", n)
-	}
-}
-
-func TestReadFrameReusesBuffer(t *testing.T) {
-	var in []byte
-	in = append(in, frame([]byte("first"))...)
-	in = append(in, frame([]byte("2nd"))...)
-	r := bufio.NewReader(bytes.NewReader(in))
-	buf, err := ReadFrame(r, nil, 100)
-	if err != nil || string(buf) != "first" {
-		t.Fatal(string(buf), err)
-	}
-	buf2, err := ReadFrame(r, buf, 100)
-	if err != nil || string(buf2) != "2nd" || &buf2[0] != &buf[0] {
-		t.Fatalf("second frame %q, %v; reused buffer: %v", buf2, err, &buf2[0] == &buf[0])
-	}
-}
-
-func TestEncoder(t *testing.T) {
-	e := NewEncoder(64)
-	var out bytes.Buffer
-	if err := e.Write(&out, map[string]any{"b": 1, "a": "x"}); err != nil {
-		t.Fatal(err)
-	}
-	payload, err := ReadFrame(bufio.NewReader(&out), nil, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got map[string]any
-	if err := msgpack.Unmarshal(payload, &got); err != nil || got["a"] != "x" {
-		t.Fatalf("decoded %v, %v", got, err)
-	}
-	if _, err := e.Append(nil, strings.Repeat("x", 100)); !errors.Is(err, ErrFrameTooLarge) {
-		t.Fatalf("oversized value: %v, want ErrFrameTooLarge", err)
-	}
-	if _, err := e.Append(nil, make(chan int)); err == nil {
-		t.Fatal("encoding a channel succeeded")
-	}
-}
-
-func FuzzReadFrame(f *testing.F) {
-	f.Add(frame([]byte("hello")))
-	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 1})
-	f.Add([]byte{0, 0, 0})
-	f.Add(append(frame([]byte{0x81, 0xa1, 'a', 1}), frame(nil)...))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		r := bufio.NewReader(bytes.NewReader(in))
-		var buf []byte
-		for {
-			var err error
-			buf, err = ReadFrame(r, buf, 1024)
-			if err != nil {
-				return
-			}
-			if len(buf) > 1024 {
-				t.Fatalf("frame of %d bytes passed a 1024 limit", len(buf))
-			}
-		}
-	})
-}
-
 // echoHandler answers with its banner and echoes one line.
 type echoHandler struct{ name string }
 
@@ -202,8 +91,8 @@ func startMux(t *testing.T, opts MuxOptions) (*Mux, string) {
 	go func() { done <- m.Serve(context.Background(), ln) }()
 	t.Cleanup(func() {
 		m.Close()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
+		if err := <-done; !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Serve after Close: %v, want net.ErrClosed", err)
 		}
 	})
 	return m, ln.Addr().String()
@@ -222,7 +111,7 @@ func roundTrip(t *testing.T, conn net.Conn, send string) string {
 func TestMuxDispatch(t *testing.T) {
 	_, addr := startMux(t, MuxOptions{})
 	tests := []struct{ name, send, want string }{
-		{"native", BannerRPC + "\nhello\n", "rpc SIGOCO rpc 1 hello\n"},
+		{"native", BannerRPC + "\nhello\n", "rpc SIGOCO rpc 2 hello\n"},
 		{"sipyco", BannerSiPyCoRPC + "\nlda\n", "sipyco ARTIQ pc_rpc lda\n"},
 		{"http", "GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", "http /x"},
 		{"garbage", "\x00\x01garbage\n", "SIGOCO error: unknown banner"},
@@ -246,7 +135,7 @@ func TestMuxDispatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if got := roundTrip(t, conn, BannerRPC+"\nagain\n"); got != "rpc SIGOCO rpc 1 again\n" {
+	if got := roundTrip(t, conn, BannerRPC+"\nagain\n"); got != "rpc SIGOCO rpc 2 again\n" {
 		t.Fatalf("after bad peers: %q", got)
 	}
 }
@@ -259,7 +148,7 @@ func TestMuxRejectionListsBanners(t *testing.T) {
 	}
 	defer conn.Close()
 	got := roundTrip(t, conn, "SIGOCO rpc 99\n")
-	for _, want := range []string{`"SIGOCO rpc 1"`, `"ARTIQ pc_rpc"`, "HTTP"} {
+	for _, want := range []string{`"SIGOCO rpc 2"`, `"ARTIQ pc_rpc"`, "HTTP"} {
 		if !strings.Contains(got, want) {
 			t.Fatalf("rejection %q does not name %s", got, want)
 		}
@@ -307,7 +196,7 @@ func TestMuxTLSMutualAuth(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		if got := roundTrip(t, c, "hi\n"); got != "rpc SIGOCO rpc 1 hi\n" {
+		if got := roundTrip(t, c, "hi\n"); got != "rpc SIGOCO rpc 2 hi\n" {
 			t.Fatalf("got %q", got)
 		}
 	})
@@ -371,8 +260,8 @@ func TestMuxCloseStopsHandlers(t *testing.T) {
 	defer c.Close()
 	<-started
 	m.Close()
-	if err := <-done; err != nil {
-		t.Fatalf("Serve after Close: %v", err)
+	if err := <-done; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Serve after Close: %v, want net.ErrClosed", err)
 	}
 	m.Close() // idempotent
 }
