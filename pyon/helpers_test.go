@@ -11,10 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sigoco/sigoco/internal/leakcheck"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // recordedLines returns every PYON line of a recording in testdata/: the
 // chunks of each direction joined, split into lines, banner and target
