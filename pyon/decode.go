@@ -161,6 +161,11 @@ func number(s string) (any, error) {
 	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return i, nil
 	}
+	// Parsing decimal digits is quadratic in their number: bound them, as
+	// Python's int() does.
+	if digits := len(strings.TrimPrefix(s, "-")); digits > DefaultLimits.MaxIntDigits {
+		return nil, limitErr("integer of %d digits, more than %d", digits, DefaultLimits.MaxIntDigits)
+	}
 	b, ok := new(big.Int).SetString(s, 10)
 	if !ok {
 		return nil, malformed("bad integer %q", s)

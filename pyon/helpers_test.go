@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -72,6 +73,9 @@ func equal(a, b any) bool {
 		return ok && x.Cmp(y) == 0
 	case *Fraction:
 		y, ok := b.(*Fraction)
+		return ok && x.Cmp(&y.Rat) == 0
+	case Fraction:
+		y, ok := b.(Fraction)
 		return ok && x.Cmp(&y.Rat) == 0
 	case []any:
 		y, ok := b.([]any)
@@ -149,4 +153,14 @@ func jsonTree(t testing.TB, s string) any {
 		t.Fatalf("not JSON after the Infinity/NaN rewrite: %v\n%s", err, s)
 	}
 	return v
+}
+
+// allocBytes returns the bytes f allocates.
+func allocBytes(f func()) uint64 {
+	var a, b runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&a)
+	f()
+	runtime.ReadMemStats(&b)
+	return b.TotalAlloc - a.TotalAlloc
 }
