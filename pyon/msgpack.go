@@ -2,6 +2,7 @@ package pyon
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/big"
 	"reflect"
@@ -45,11 +46,12 @@ const (
 	ExtSlice       int8 = 10
 )
 
-// EncodeMsgpackValue writes v with enc in the mapping above. It appends
-// straight to enc's writer's buffer when that writer has an
-// AppendMsgpack-able form; see AppendMsgpack for the values accepted.
+// EncodeMsgpackValue writes v to enc's writer in the mapping above. It
+// takes what AppendMsgpack takes and, anywhere inside v, any other value
+// msgpack's reflection encodes (structs, typed slices and maps; the pyon
+// types inside them through their EncodeMsgpack methods).
 func EncodeMsgpackValue(enc *msgpack.Encoder, v any) error {
-	b, err := AppendMsgpack(nil, v)
+	b, err := appendValue(nil, v, 0, true)
 	if err != nil {
 		return err
 	}
@@ -57,16 +59,15 @@ func EncodeMsgpackValue(enc *msgpack.Encoder, v any) error {
 	return err
 }
 
-// AppendMsgpack appends v to b in the mapping above. It takes the
-// decoded types, any Go integer, float, complex or string kind, []byte,
-// *big.Int/big.Int, *Fraction/*big.Rat, pointers to the pyon types, and
-// falls back to msgpack.Marshal (which uses the pyon types' EncodeMsgpack
-// methods and the registered extensions) for anything else: structs,
-// typed slices and maps. String-keyed maps are written with sorted keys,
-// so equal values give equal bytes.
-func AppendMsgpack(b []byte, v any) ([]byte, error) { return appendValue(b, v, 0) }
+// AppendMsgpack appends v to b in the mapping above. It takes the value
+// model's types (what MsgpackDecoder gives), the Go integer, float and
+// complex types, big.Int, *Fraction, *big.Rat and pointers to the pyon
+// types; anything else is an error wrapping ErrUnsupported (see
+// EncodeMsgpackValue). String-keyed maps are written with sorted keys,
+// so equal values give equal bytes. Nesting is bounded (ErrTooDeep).
+func AppendMsgpack(b []byte, v any) ([]byte, error) { return appendValue(b, v, 0, false) }
 
-func appendValue(b []byte, v any, depth int) ([]byte, error) {
+func appendValue(b []byte, v any, depth int, lax bool) ([]byte, error) {
 	if depth > maxDepth {
 		return b, ErrTooDeep
 	}
@@ -107,7 +108,7 @@ func appendValue(b []byte, v any, depth int) ([]byte, error) {
 	case []byte:
 		return append(appendBinHeader(b, len(x)), x...), nil
 	case []any:
-		return appendList(appendArrayHeader(b, len(x)), x, depth)
+		return appendList(appendArrayHeader(b, len(x)), x, depth, lax)
 	case map[string]any:
 		b = appendMapHeader(b, len(x))
 		keys := make([]string, 0, len(x))
@@ -118,31 +119,31 @@ func appendValue(b []byte, v any, depth int) ([]byte, error) {
 		var err error
 		for _, k := range keys {
 			b = append(appendStrHeader(b, len(k)), k...)
-			if b, err = appendValue(b, x[k], depth+1); err != nil {
+			if b, err = appendValue(b, x[k], depth+1, lax); err != nil {
 				return b, err
 			}
 		}
 		return b, nil
 	case Dict:
-		return appendPairs(appendMapHeader(b, len(x)), x, depth)
+		return appendPairs(appendMapHeader(b, len(x)), x, depth, lax)
 	case *Dict:
-		return appendPtr(b, x, depth)
+		return appendPtr(b, x, depth, lax)
 	case Tuple:
 		return appendExt(b, ExtTuple, depth, func(b []byte) ([]byte, error) {
-			return appendList(appendArrayHeader(b, len(x)), x, depth+1)
+			return appendList(appendArrayHeader(b, len(x)), x, depth+1, lax)
 		})
 	case *Tuple:
-		return appendPtr(b, x, depth)
+		return appendPtr(b, x, depth, lax)
 	case Set:
 		id := ExtSet
 		if x.Frozen {
 			id = ExtFrozenSet
 		}
 		return appendExt(b, id, depth, func(b []byte) ([]byte, error) {
-			return appendList(appendArrayHeader(b, len(x.Items)), x.Items, depth+1)
+			return appendList(appendArrayHeader(b, len(x.Items)), x.Items, depth+1, lax)
 		})
 	case *Set:
-		return appendPtr(b, x, depth)
+		return appendPtr(b, x, depth, lax)
 	case complex128:
 		return appendComplex(b, x), nil
 	case complex64:
@@ -179,33 +180,36 @@ func appendValue(b []byte, v any, depth int) ([]byte, error) {
 			return append(appendBinHeader(b, len(x.Data)), x.Data...), nil
 		})
 	case *NDArray:
-		return appendPtr(b, x, depth)
+		return appendPtr(b, x, depth, lax)
 	case NPScalar:
 		return appendExt(b, ExtNPScalar, depth, func(b []byte) ([]byte, error) {
 			b = append(appendStrHeader(append(b, 0x92), len(x.DType)), x.DType...)
 			return append(appendBinHeader(b, len(x.Data)), x.Data...), nil
 		})
 	case *NPScalar:
-		return appendPtr(b, x, depth)
+		return appendPtr(b, x, depth, lax)
 	case OrderedDict:
 		return appendExt(b, ExtOrderedDict, depth, func(b []byte) ([]byte, error) {
 			b = appendArrayHeader(b, len(x))
 			var err error
 			for _, it := range x {
-				if b, err = appendPairs(append(b, 0x92), []Item{it}, depth+1); err != nil {
+				if b, err = appendPairs(append(b, 0x92), []Item{it}, depth+1, lax); err != nil {
 					return b, err
 				}
 			}
 			return b, nil
 		})
 	case *OrderedDict:
-		return appendPtr(b, x, depth)
+		return appendPtr(b, x, depth, lax)
 	case Slice:
 		return appendExt(b, ExtSlice, depth, func(b []byte) ([]byte, error) {
-			return appendList(append(b, 0x93), []any{x.Start, x.Stop, x.Step}, depth+1)
+			return appendList(append(b, 0x93), []any{x.Start, x.Stop, x.Step}, depth+1, lax)
 		})
 	case *Slice:
-		return appendPtr(b, x, depth)
+		return appendPtr(b, x, depth, lax)
+	}
+	if !lax {
+		return b, fmt.Errorf("%w: %T is not in the value model", ErrUnsupported, v)
 	}
 	enc, err := msgpack.Marshal(v)
 	if err != nil {
@@ -214,17 +218,17 @@ func appendValue(b []byte, v any, depth int) ([]byte, error) {
 	return append(b, enc...), nil
 }
 
-func appendPtr[T any](b []byte, p *T, depth int) ([]byte, error) {
+func appendPtr[T any](b []byte, p *T, depth int, lax bool) ([]byte, error) {
 	if p == nil {
 		return append(b, 0xc0), nil
 	}
-	return appendValue(b, *p, depth)
+	return appendValue(b, *p, depth, lax)
 }
 
-func appendList(b []byte, l []any, depth int) ([]byte, error) {
+func appendList(b []byte, l []any, depth int, lax bool) ([]byte, error) {
 	var err error
 	for _, e := range l {
-		if b, err = appendValue(b, e, depth+1); err != nil {
+		if b, err = appendValue(b, e, depth+1, lax); err != nil {
 			return b, err
 		}
 	}
@@ -233,13 +237,13 @@ func appendList(b []byte, l []any, depth int) ([]byte, error) {
 
 // appendPairs appends keys and values (the pairs of a map or of one
 // OrderedDict entry; the header is the caller's).
-func appendPairs(b []byte, items []Item, depth int) ([]byte, error) {
+func appendPairs(b []byte, items []Item, depth int, lax bool) ([]byte, error) {
 	var err error
 	for _, it := range items {
-		if b, err = appendValue(b, it.Key, depth+1); err != nil {
+		if b, err = appendValue(b, it.Key, depth+1, lax); err != nil {
 			return b, err
 		}
-		if b, err = appendValue(b, it.Value, depth+1); err != nil {
+		if b, err = appendValue(b, it.Value, depth+1, lax); err != nil {
 			return b, err
 		}
 	}
