@@ -70,7 +70,7 @@ const (
 	costScalar = 8  // a boxed int64/float64 (small ints are not boxed, counted anyway)
 	costString = 16 // string header
 	costSlice  = 24 // slice header
-	costMapEnt = 48 // per entry of a map[string]any beyond key and value slots
+	costMapEnt = 64 // per entry of a map[string]any beyond key and value slots
 	costItem   = 32 // one Item of a Dict
 	costBig    = 40 // *big.Int header and struct
 )

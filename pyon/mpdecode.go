@@ -368,16 +368,18 @@ func (r *mpReader) mapOf(n, depth int) (any, error) {
 	if !allStr || r.keepOrder && depth == 0 {
 		return Dict(items), nil
 	}
+	if err := r.charge(int64(len(items)) * costMapEnt); err != nil {
+		return nil, err
+	}
 	m := make(map[string]any, len(items))
 	for _, it := range items {
 		m[it.Key.(string)] = it.Value
 	}
-	return m, r.charge(int64(len(items)) * (costMapEnt - costItem))
+	return m, nil
 }
 
 func (r *mpReader) pairs(n, c, depth int) (items []Item, allStr bool, err error) {
 	items = make([]Item, 0, c)
-	var seen map[any]int // index of each comparable key
 	allStr = true
 	for range n {
 		k, err := r.value(depth + 1)
@@ -391,25 +393,42 @@ func (r *mpReader) pairs(n, c, depth int) (items []Item, allStr bool, err error)
 		if !hashable(k) {
 			return nil, false, malformed("msgpack: unhashable dict key %s", describe(k))
 		}
-		if err := r.charge(costItem - 2*costSlot); err != nil {
+		if err := r.charge(costItem); err != nil {
 			return nil, false, err
 		}
 		if _, ok := k.(string); !ok {
 			allStr = false
 		}
-		if kk, ok := comparableKey(k); ok {
-			if seen == nil {
-				seen = make(map[any]int, c)
-			}
-			if i, dup := seen[kk]; dup {
-				items[i].Value = v
-				continue
-			}
-			seen[kk] = len(items)
-		}
 		items = append(items, Item{Key: k, Value: v})
 	}
+	if !allStr || r.keepOrder && depth == 0 {
+		items = dedupe(items)
+	}
 	return items, allStr, nil
+}
+
+// dedupe merges repeated scalar keys (first place, last value). A map of
+// strings needs none: the Go map merges them.
+func dedupe(items []Item) []Item {
+	var seen map[any]int
+	out := items[:0]
+	for _, it := range items {
+		kk, ok := comparableKey(it.Key)
+		if !ok {
+			out = append(out, it)
+			continue
+		}
+		if seen == nil {
+			seen = make(map[any]int, len(items))
+		}
+		if i, dup := seen[kk]; dup {
+			out[i].Value = it.Value
+			continue
+		}
+		seen[kk] = len(out)
+		out = append(out, it)
+	}
+	return out
 }
 
 // comparableKey returns a Go map key standing for k when k is a scalar.
