@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/big"
+	"slices"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -77,6 +77,7 @@ type mpReader struct {
 	md      *msgpack.Decoder
 	lenr    interface{ Len() int }
 	scratch [16]byte
+	stack   []Item // pairs of the maps being decoded
 
 	keepOrder bool
 }
@@ -357,16 +358,15 @@ func (r *mpReader) mapOf(n, depth int) (any, error) {
 	if err := r.charge(costSlot + costSlice); err != nil {
 		return nil, err
 	}
-	c := n
-	if r.remaining() < 0 {
-		c = min(n, 1024)
-	}
-	items, allStr, err := r.pairs(n, c, depth)
+	start := len(r.stack)
+	defer func() { clear(r.stack[start:]); r.stack = r.stack[:start] }()
+	allStr, err := r.pairs(n, depth)
 	if err != nil {
 		return nil, err
 	}
+	items := r.stack[start:]
 	if !allStr || r.keepOrder && depth == 0 {
-		return Dict(items), nil
+		return Dict(dedupe(slices.Clone(items))), nil
 	}
 	if err := r.charge(int64(len(items)) * costMapEnt); err != nil {
 		return nil, err
@@ -378,33 +378,31 @@ func (r *mpReader) mapOf(n, depth int) (any, error) {
 	return m, nil
 }
 
-func (r *mpReader) pairs(n, c, depth int) (items []Item, allStr bool, err error) {
-	items = make([]Item, 0, c)
+// pairs appends n decoded pairs to r.stack (a scratch stack shared by the
+// maps being decoded, so a map of strings costs no pair slice of its own).
+func (r *mpReader) pairs(n, depth int) (allStr bool, err error) {
 	allStr = true
 	for range n {
 		k, err := r.value(depth + 1)
 		if err != nil {
-			return nil, false, err
+			return false, err
 		}
 		v, err := r.value(depth + 1)
 		if err != nil {
-			return nil, false, err
+			return false, err
 		}
 		if !hashable(k) {
-			return nil, false, malformed("msgpack: unhashable dict key %s", describe(k))
+			return false, malformed("msgpack: unhashable dict key %s", describe(k))
 		}
 		if err := r.charge(costItem); err != nil {
-			return nil, false, err
+			return false, err
 		}
 		if _, ok := k.(string); !ok {
 			allStr = false
 		}
-		items = append(items, Item{Key: k, Value: v})
+		r.stack = append(r.stack, Item{Key: k, Value: v})
 	}
-	if !allStr || r.keepOrder && depth == 0 {
-		items = dedupe(items)
-	}
-	return items, allStr, nil
+	return allStr, nil
 }
 
 // dedupe merges repeated scalar keys (first place, last value). A map of
@@ -491,155 +489,4 @@ func (r *mpReader) digits() (any, error) {
 		return nil, limitErr("integer of %d digits, more than %d", len(r.b)-r.off, r.lim.MaxIntDigits)
 	}
 	return r.value(0)
-}
-
-func malformedExt(id int8) error {
-	return malformed("msgpack: malformed extension %d", id)
-}
-
-func extOf(id int8, p any, lim Limits) (any, error) {
-	l, _ := p.([]any)
-	switch id {
-	case ExtTuple:
-		if l == nil {
-			return nil, malformedExt(id)
-		}
-		return Tuple(l), nil
-	case ExtSet, ExtFrozenSet:
-		if l == nil {
-			return nil, malformedExt(id)
-		}
-		for _, e := range l {
-			if !hashable(e) {
-				return nil, malformed("msgpack: unhashable set item %s", describe(e))
-			}
-		}
-		return Set{Items: l, Frozen: id == ExtFrozenSet}, nil
-	case ExtComplex:
-		if len(l) == 2 {
-			re, ok1 := l[0].(float64)
-			im, ok2 := l[1].(float64)
-			if ok1 && ok2 {
-				return complex(re, im), nil
-			}
-		}
-	case ExtBigInt:
-		if s, ok := p.(string); ok {
-			x, err := parseInt(s, lim.MaxIntDigits)
-			if err == nil {
-				return normBig(x), nil
-			}
-			return nil, err
-		}
-	case ExtFraction:
-		if len(l) == 2 {
-			ns, ok1 := l[0].(string)
-			ds, ok2 := l[1].(string)
-			if ok1 && ok2 {
-				num, err := parseInt(ns, lim.MaxIntDigits)
-				if err != nil {
-					return nil, err
-				}
-				den, err := parseInt(ds, lim.MaxIntDigits)
-				if err != nil {
-					return nil, err
-				}
-				if den.Sign() != 0 {
-					var f Fraction
-					f.SetFrac(num, den)
-					return f, nil
-				}
-			}
-		}
-	case ExtNDArray:
-		if len(l) == 3 {
-			return ndarrayOf(l, lim)
-		}
-	case ExtNPScalar:
-		if len(l) == 2 {
-			dt, ok1 := l[0].(string)
-			data, ok2 := l[1].([]byte)
-			if ok1 && ok2 {
-				s := NPScalar{DType: dt, Data: data}
-				d, err := parseDType(dt)
-				if err != nil {
-					return nil, err
-				}
-				if d.size != len(data) {
-					return nil, malformed("msgpack: numpy scalar of dtype %s with %d bytes", dt, len(data))
-				}
-				return s, nil
-			}
-		}
-	case ExtOrderedDict:
-		if l == nil {
-			return nil, malformedExt(id)
-		}
-		od := make(OrderedDict, 0, len(l))
-		for _, e := range l {
-			kv, ok := e.([]any)
-			if !ok || len(kv) != 2 || !hashable(kv[0]) {
-				return nil, malformedExt(id)
-			}
-			od = append(od, Item{Key: kv[0], Value: kv[1]})
-		}
-		return od, nil
-	case ExtSlice:
-		if len(l) == 3 {
-			return Slice{Start: l[0], Stop: l[1], Step: l[2]}, nil
-		}
-	}
-	return nil, malformedExt(id)
-}
-
-func ndarrayOf(l []any, lim Limits) (any, error) {
-	shapeL, ok1 := l[0].([]any)
-	dt, ok2 := l[1].(string)
-	data, ok3 := l[2].([]byte)
-	if !ok1 || !ok2 || !ok3 {
-		return nil, malformedExt(ExtNDArray)
-	}
-	if len(shapeL) > 32 {
-		return nil, malformed("msgpack: numpy array of %d dimensions, more than 32", len(shapeL))
-	}
-	shape := make([]int, len(shapeL))
-	for i, s := range shapeL {
-		n, ok := s.(int64)
-		if !ok || n < 0 || n > math.MaxInt32 {
-			return nil, malformed("msgpack: numpy shape %v", shapeL)
-		}
-		shape[i] = int(n)
-	}
-	a := NDArray{Shape: shape, DType: dt, Data: data}
-	if err := a.validate(lim.MaxElements); err != nil {
-		return nil, err
-	}
-	return a, nil
-}
-
-// parseInt parses a decimal integer of at most maxDigits digits.
-func parseInt(s string, maxDigits int) (*big.Int, error) {
-	digits := len(s)
-	if digits > 0 && (s[0] == '-' || s[0] == '+') {
-		digits--
-	}
-	if digits > maxDigits {
-		return nil, limitErr("integer of %d digits, more than %d", digits, maxDigits)
-	}
-	x, ok := new(big.Int).SetString(s, 10)
-	if !ok {
-		return nil, malformed("bad integer %q", s)
-	}
-	return x, nil
-}
-
-// normBig gives x as int64 or uint64 when it fits.
-func normBig(x *big.Int) any {
-	if x.IsInt64() {
-		return x.Int64()
-	}
-	if x.IsUint64() {
-		return x.Uint64()
-	}
-	return x
 }

@@ -111,7 +111,8 @@ func appendValue(b []byte, v any, depth int, lax bool) ([]byte, error) {
 		return appendList(appendArrayHeader(b, len(x)), x, depth, lax)
 	case map[string]any:
 		b = appendMapHeader(b, len(x))
-		keys := make([]string, 0, len(x))
+		var small [16]string
+		keys := small[:0]
 		for k := range x {
 			keys = append(keys, k)
 		}
