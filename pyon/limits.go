@@ -128,6 +128,10 @@ func sizeOf(v any, depth int) int64 {
 		return costSlot + costSlice + costString + int64(len(x.DType)+len(x.Data))
 	case complex128:
 		return costSlot + 16
+	case []int64:
+		return costSlot + costSlice + 8*int64(len(x))
+	case []float64:
+		return costSlot + costSlice + 8*int64(len(x))
 	}
 	return costSlot + costScalar
 }

@@ -446,6 +446,9 @@ func (r *mpReader) ext(n, depth int) (any, error) {
 		return nil, err
 	}
 	id := int8(s[0])
+	if id == ExtPackedInt64 || id == ExtPackedFloat64 {
+		return r.packed(id, n)
+	}
 	payload, err := r.take(n)
 	if err != nil {
 		return nil, err
@@ -489,4 +492,34 @@ func (r *mpReader) digits() (any, error) {
 		return nil, limitErr("integer of %d digits, more than %d", len(r.b)-r.off, r.lim.MaxIntDigits)
 	}
 	return r.value(0)
+}
+
+// packed reads a packed list (ExtPackedInt64, ExtPackedFloat64) of n bytes.
+func (r *mpReader) packed(id int8, n int) (any, error) {
+	if n%8 != 0 {
+		return nil, malformed("msgpack: packed list of %d bytes", n)
+	}
+	if err := r.fits(n); err != nil {
+		return nil, err
+	}
+	if err := r.count(n/8, 8); err != nil {
+		return nil, err
+	}
+	if err := r.charge(costSlot + costSlice + int64(n/8)*(costSlot+costScalar)); err != nil {
+		return nil, err
+	}
+	data, err := r.take(n)
+	if err != nil {
+		return nil, err
+	}
+	l := make([]any, n/8)
+	for i := range l {
+		u := binary.LittleEndian.Uint64(data[8*i:])
+		if id == ExtPackedInt64 {
+			l[i] = int64(u)
+		} else {
+			l[i] = math.Float64frombits(u)
+		}
+	}
+	return l, nil
 }

@@ -55,6 +55,9 @@ func msgpackValues(t *testing.T) []struct {
 		{"ndarray", mustMatrix(t, [][]float64{{1, 2}, {3, 4}}), mustMatrix(t, [][]float64{{1, 2}, {3, 4}})},
 		{"empty ndarray", NDArray{Shape: []int{3, 0}, DType: "<i4", Data: []byte{}}, NDArray{Shape: []int{3, 0}, DType: "<i4", Data: []byte{}}},
 		{"npscalar", NPScalar{DType: "<i4", Data: []byte{7, 0, 0, 0}}, NPScalar{DType: "<i4", Data: []byte{7, 0, 0, 0}}},
+		{"packed ints", []int64{1, -1 << 40}, []any{int64(1), int64(-1 << 40)}},
+		{"packed floats", []float64{0.5, math.Inf(1)}, []any{0.5, math.Inf(1)}},
+		{"empty packed", []float64{}, []any{}},
 		{"nested", []any{map[string]any{"t": Tuple{Set{Items: []any{}}}}}, []any{map[string]any{"t": Tuple{Set{Items: []any{}}}}}},
 	}
 }
@@ -238,6 +241,8 @@ func TestMsgpackBounds(t *testing.T) {
 		{"unknown extension", []byte{0xd4, 99, 0}, false},
 		{"unused code", []byte{0xc1}, false},
 		{"truncated float", []byte{0xcb, 0, 0}, false},
+		{"packed list of 2 GiB", []byte{0xc9, 0x7f, 0xff, 0xff, 0xf8, byte(ExtPackedFloat64), 0}, false},
+		{"packed list of 7 bytes", []byte{0xc7, 7, byte(ExtPackedInt64), 0, 0, 0, 0, 0, 0, 0}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
