@@ -2,11 +2,11 @@ package pyon
 
 import (
 	"bytes"
-	"io"
 	"encoding"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/big"
 	"reflect"

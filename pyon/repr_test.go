@@ -75,7 +75,6 @@ func TestRepr(t *testing.T) {
 	}
 }
 
-
 func TestReprMore(t *testing.T) {
 	for _, tt := range []struct {
 		v    any
