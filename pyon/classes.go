@@ -310,8 +310,8 @@ func decodeNPScalar(args []any) (any, error) {
 // hashable reports whether Python could use v as a dict key or set item.
 func hashable(v any) bool {
 	switch x := v.(type) {
-	case nil, bool, int64, *big.Int, float64, string, []byte, complex128,
-		*Fraction, NPScalar, Slice:
+	case nil, bool, int64, uint64, *big.Int, float64, string, []byte, complex128,
+		*Fraction, Fraction, NPScalar, Slice:
 		return true
 	case Tuple:
 		for _, e := range x {

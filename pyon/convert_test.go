@@ -152,7 +152,7 @@ func TestSnakeCase(t *testing.T) {
 		"SetAttenuation": "set_attenuation", "HTTPServer": "http_server",
 		"UserID": "user_id", "Base64Data": "base64_data", "X": "x",
 		"getRPCMethodList": "get_rpc_method_list", "already_snake": "already_snake",
-		"Float64s2D": "float64s2_d",
+		"Float64s2D": "float64s2d",
 	} {
 		if got := SnakeCase(in); got != want {
 			t.Errorf("SnakeCase(%q) = %q, want %q", in, got, want)

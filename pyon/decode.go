@@ -28,8 +28,11 @@ const jsonClassKey = "__jsonclass__"
 //	Fraction → *Fraction, slice → Slice, nparray → NDArray,
 //	npscalar → NPScalar.
 //
-// Errors are *DecodeError wrapping ErrSyntax, ErrV1, ErrUnknownClass or
-// ErrMalformed, with a JSON Pointer to the offending value.
+// Errors are *DecodeError wrapping ErrSyntax, ErrV1, ErrUnknownClass,
+// ErrMalformed or ErrLimit (an integer of more than
+// DefaultLimits.MaxIntDigits digits, a numpy array past the limits in
+// NDArray.Validate), with a JSON Pointer to the offending value. Decoding
+// allocates about 14–24 times the length of data (docs/protocol.md).
 func Decode(data []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(rewriteNonFinite(data)))
 	dec.UseNumber()
@@ -160,6 +163,11 @@ func number(s string) (any, error) {
 	}
 	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return i, nil
+	}
+	// Parsing decimal digits is quadratic in their number: bound them, as
+	// Python's int() does.
+	if digits := len(strings.TrimPrefix(s, "-")); digits > DefaultLimits.MaxIntDigits {
+		return nil, limitErr("integer of %d digits, more than %d", digits, DefaultLimits.MaxIntDigits)
 	}
 	b, ok := new(big.Int).SetString(s, 10)
 	if !ok {

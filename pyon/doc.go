@@ -25,10 +25,28 @@
 // Decode returns ErrV1 for it, and IsV1 tells a line apart, so a server can
 // refuse such a peer with a clear message.
 //
-// The pyon types are also encodable with github.com/vmihailenco/msgpack/v5
-// for sigoco's native protocol: see the mapping in msgpack.go and
-// docs/sipyco.md. Importing the package registers msgpack extension ids
-// 70–72 (complex128, Fraction, Slice).
+// # The msgpack mapping
+//
+// The same values travel in sigoco's native protocols (version 2) as
+// msgpack, in one mapping defined in msgpack.go and docs/protocol.md
+// ("Values"): AppendMsgpack and EncodeMsgpackValue encode, a
+// MsgpackDecoder (or DecodeMsgpack) decodes into exactly the types above,
+// with extension ids 1–10 for tuple, set, frozenset, complex, big int,
+// Fraction, numpy array, numpy scalar, OrderedDict and slice. The pyon
+// types also have EncodeMsgpack/DecodeMsgpack methods, and complex128 and
+// *big.Int registered extensions, for msgpack's reflection.
+//
+// # Limits
+//
+// Every decoder bounds what a peer can make it allocate: lengths are
+// checked against the input that remains and against Limits (depth,
+// elements, integer digits — 4300 as in Python — and decoded size, see
+// SizeOf) before anything is allocated; numpy shapes are checked against
+// their data, and an empty array may not describe more than 65536
+// sub-arrays. Errors from a limit wrap ErrLimit.
+//
+// Repr shows any value as Python's repr would; Encoder streams PYON text
+// (EncodeOptions.StrictJSON for browsers).
 //
 // # Concurrency
 //

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/big"
 	"reflect"
@@ -48,6 +49,35 @@ type encoder struct {
 	buf   []byte
 	depth int
 	key   bool // inside a dict key or set item: Python needs it hashable
+
+	strict bool      // EncodeOptions.StrictJSON
+	w      io.Writer // when set, buf is written to w whenever it passes flushAt
+	werr   error     // the first error writing to w
+}
+
+// flushAt is how much an Encoder buffers before writing to its writer.
+const flushAt = 32 << 10
+
+// maybeFlush hands the buffer to w once it is large, so a large value is
+// never held in memory as one piece.
+func (e *encoder) maybeFlush() error {
+	if e.w == nil || len(e.buf) < flushAt {
+		return nil
+	}
+	if e.werr == nil {
+		_, e.werr = e.w.Write(e.buf)
+	}
+	e.buf = e.buf[:0]
+	return e.werr
+}
+
+// float writes f as Python does, or, in strict JSON, NaN and ±Inf as null.
+func (e *encoder) float(f float64, bits int) {
+	if e.strict && (math.IsNaN(f) || math.IsInf(f, 0)) {
+		e.buf = append(e.buf, "null"...)
+		return
+	}
+	e.buf = appendPyFloat(e.buf, f, bits)
 }
 
 var (
@@ -72,9 +102,9 @@ func (e *encoder) value(v any) error {
 	case uint64:
 		e.buf = strconv.AppendUint(e.buf, x, 10)
 	case float64:
-		e.buf = appendPyFloat(e.buf, x, 64)
+		e.float(x, 64)
 	case float32:
-		e.buf = appendPyFloat(e.buf, float64(x), 32)
+		e.float(float64(x), 32)
 	case string:
 		e.string(x)
 	case []byte:
@@ -187,9 +217,9 @@ func (e *encoder) bytes(b []byte) {
 
 func (e *encoder) complex(c complex128, bits int) {
 	e.classStart("complex")
-	e.buf = appendPyFloat(e.buf, real(c), bits)
+	e.float(real(c), bits)
 	e.buf = append(e.buf, ',')
-	e.buf = appendPyFloat(e.buf, imag(c), bits)
+	e.float(imag(c), bits)
 	e.classEnd()
 }
 
@@ -215,6 +245,9 @@ func (e *encoder) list(l []any) error {
 		}
 		if err := e.value(x); err != nil {
 			return atIndex(err, i)
+		}
+		if err := e.maybeFlush(); err != nil {
+			return err
 		}
 	}
 	e.buf = append(e.buf, ']')
@@ -245,9 +278,13 @@ func (e *encoder) tuple(t Tuple) error {
 // set writes a Set. A frozen one is written as "set" too, because SiPyCo
 // registers no frozenset class and would refuse it — except where Python
 // needs a hashable value (a dict key, a set item), where a set would be
-// refused anyway: there it is "frozenset", which sigoco reads back.
+// refused anyway: there it is "frozenset", which sigoco reads back. In
+// strict JSON (for browsers, not SiPyCo) it is always "frozenset".
 func (e *encoder) set(s Set) error {
 	class := "set"
+	if s.Frozen && e.strict {
+		class = "frozenset"
+	}
 	if e.key {
 		if !s.Frozen {
 			return e.unhashable("set")
@@ -305,6 +342,9 @@ func (e *encoder) stringMap(m map[string]any) error {
 		if err := e.value(m[k]); err != nil {
 			return at(err, k)
 		}
+		if err := e.maybeFlush(); err != nil {
+			return err
+		}
 	}
 	e.buf = append(e.buf, '}')
 	e.leave()
@@ -357,6 +397,9 @@ func (e *encoder) dict(class string, items []Item) error {
 			return inClass(atIndex(atIndex(err, 1), i), 0)
 		}
 		e.buf = append(e.buf, ']')
+		if err := e.maybeFlush(); err != nil {
+			return err
+		}
 	}
 	e.buf = append(e.buf, ']')
 	e.classEnd()

@@ -52,9 +52,9 @@ func (e *encoder) reflect(v reflect.Value) error {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		e.buf = strconv.AppendUint(e.buf, v.Uint(), 10)
 	case reflect.Float32:
-		e.buf = appendPyFloat(e.buf, v.Float(), 32)
+		e.float(v.Float(), 32)
 	case reflect.Float64:
-		e.buf = appendPyFloat(e.buf, v.Float(), 64)
+		e.float(v.Float(), 64)
 	case reflect.Complex64:
 		e.complex(v.Complex(), 32)
 	case reflect.Complex128:

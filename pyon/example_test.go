@@ -76,3 +76,19 @@ func ExampleIsV1() {
 	// true true
 	// pyon: PYON v1 is not supported (Python-literal syntax); the peer must use PYON v2, SiPyCo's "pyon_v2" feature
 }
+
+// A native peer's value in the one msgpack mapping, decoded within a
+// budget that a whole request shares.
+func ExampleMsgpackDecoder() {
+	b, _ := pyon.AppendMsgpack(nil, []any{pyon.Tuple{int64(1), "a"}, pyon.Set{Items: []any{2.5}, Frozen: true}, complex(1, 2)})
+	d := pyon.MsgpackDecoder{Limits: pyon.Limits{MaxDecodedSize: 1 << 20}}
+	v, n, err := d.Decode(b)
+	fmt.Println(pyon.Repr(v), n == len(b), err, d.Used > 0)
+
+	// Six bytes announcing a 2 GiB string cost nothing.
+	_, err = pyon.DecodeMsgpack([]byte{0xdb, 0x7f, 0xff, 0xff, 0xff, 'a'})
+	fmt.Println(err)
+	// Output:
+	// [(1, 'a'), frozenset({2.5}), (1+2j)] true <nil> true
+	// pyon: malformed value: msgpack value truncated (unexpected EOF)
+}

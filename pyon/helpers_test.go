@@ -8,13 +8,14 @@ import (
 	"math/big"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
-	"github.com/sigoco/sigoco/internal/leakcheck"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // recordedLines returns every PYON line of a recording in testdata/: the
 // chunks of each direction joined, split into lines, banner and target
@@ -72,6 +73,9 @@ func equal(a, b any) bool {
 		return ok && x.Cmp(y) == 0
 	case *Fraction:
 		y, ok := b.(*Fraction)
+		return ok && x.Cmp(&y.Rat) == 0
+	case Fraction:
+		y, ok := b.(Fraction)
 		return ok && x.Cmp(&y.Rat) == 0
 	case []any:
 		y, ok := b.([]any)
@@ -149,4 +153,14 @@ func jsonTree(t testing.TB, s string) any {
 		t.Fatalf("not JSON after the Infinity/NaN rewrite: %v\n%s", err, s)
 	}
 	return v
+}
+
+// allocBytes returns the bytes f allocates (TotalAlloc counts every
+// allocation, collected or not, so no GC is needed around f).
+func allocBytes(f func()) uint64 {
+	var a, b runtime.MemStats
+	runtime.ReadMemStats(&a)
+	f()
+	runtime.ReadMemStats(&b)
+	return b.TotalAlloc - a.TotalAlloc
 }

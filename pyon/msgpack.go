@@ -6,83 +6,407 @@ import (
 	"math"
 	"math/big"
 	"reflect"
+	"slices"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// Native msgpack (github.com/vmihailenco/msgpack/v5) mapping, so PYON
-// values — typed by an rpctool user, or received from a SiPyCo peer — can
-// be sent to native sigoco peers. Where msgpack has a natural form it is
-// used, so the receiver can decode straight into ordinary Go types:
+// sigoco's one mapping of the value model onto msgpack (native protocol
+// version 2; docs/protocol.md "Values"). Where msgpack has the type it is
+// used: nil, bool, integers (smallest encoding; uint64 beyond int64's
+// range as uint 64), float64 (float 64; float32 decodes to float64), str,
+// bin, array ([]any), map (map[string]any when all keys are strings, else
+// Dict, in order). The other PYON types are extensions whose payload is
+// one msgpack value in this same mapping:
 //
-//	Tuple, Set        → array (a Set decodes back from an array)
-//	Dict, OrderedDict → map, in order (keys of any type)
-//	NDArray           → nested arrays following Shape (numeric dtypes)
-//	NPScalar          → its value (bool, int, uint, float, ext complex, bin, str)
+//	id  type         payload
+//	1   Tuple        array of items
+//	2   Set          array of items
+//	3   frozenset    array of items (Set{Frozen: true})
+//	4   complex128   [real, imag] as float 64
+//	5   *big.Int     decimal str (only beyond the uint64/int64 ranges)
+//	6   Fraction     [numerator, denominator] as decimal strs
+//	7   NDArray      [shape (array of int), dtype str, data bin]
+//	8   NPScalar     [dtype str, data bin]
+//	9   OrderedDict  array of [key, value] arrays
+//	10  Slice        [start, stop, step]
+//	16  []int64      raw: the elements as little-endian 8-byte words
+//	17  []float64    raw: the elements as little-endian IEEE 754 binary64
 //
-// Values msgpack lacks are extension types, registered at init so that
-// decoding into `any` (or into the Go type) gives them back:
+// 16 and 17 are lists (of ints, of floats) packed for speed: large
+// numeric slices cost one copy instead of one msgpack number per element.
+// They decode to []any like any list (a native rpc server binding a
+// []int64 or []float64 parameter may read them in place).
 //
-//	complex128 → ext 70, 16 bytes: real, imag as big-endian float64
-//	Fraction   → ext 71, the text "num/den"; decodes to *Fraction
-//	Slice      → ext 72, a msgpack array [start, stop, step]
-//
-// complex64 has no mapping (the library allows one type per extension id).
+// Decoding gives exactly these Go types back (a Fraction as the value
+// Fraction, a big int as int64, uint64 or *big.Int by size).
 const (
-	ExtComplex  int8 = 70
-	ExtFraction int8 = 71
-	ExtSlice    int8 = 72
+	ExtTuple       int8 = 1
+	ExtSet         int8 = 2
+	ExtFrozenSet   int8 = 3
+	ExtComplex     int8 = 4
+	ExtBigInt      int8 = 5
+	ExtFraction    int8 = 6
+	ExtNDArray     int8 = 7
+	ExtNPScalar    int8 = 8
+	ExtOrderedDict int8 = 9
+	ExtSlice       int8 = 10
+
+	ExtPackedInt64   int8 = 16
+	ExtPackedFloat64 int8 = 17
 )
 
-func init() {
-	msgpack.RegisterExtEncoder(ExtComplex, complex128(0), func(_ *msgpack.Encoder, v reflect.Value) ([]byte, error) {
-		c := v.Complex()
-		b := binary.BigEndian.AppendUint64(make([]byte, 0, 16), math.Float64bits(real(c)))
-		return binary.BigEndian.AppendUint64(b, math.Float64bits(imag(c))), nil
-	})
-	msgpack.RegisterExtDecoder(ExtComplex, complex128(0), func(d *msgpack.Decoder, v reflect.Value, n int) error {
-		if n != 16 {
-			return fmt.Errorf("pyon: msgpack complex extension of %d bytes, want 16", n)
-		}
-		var b [16]byte
-		if err := d.ReadFull(b[:]); err != nil {
-			return err
-		}
-		v.SetComplex(complex(math.Float64frombits(binary.BigEndian.Uint64(b[:])), math.Float64frombits(binary.BigEndian.Uint64(b[8:]))))
-		return nil
-	})
-	msgpack.RegisterExtDecoder(ExtFraction, (*Fraction)(nil), func(d *msgpack.Decoder, v reflect.Value, n int) error {
-		b := make([]byte, n)
-		if err := d.ReadFull(b); err != nil {
-			return err
-		}
-		if v.Kind() == reflect.Pointer {
-			if v.IsNil() {
-				v.Set(reflect.New(v.Type().Elem()))
-			}
-			v = v.Elem()
-		}
-		f := v.Addr().Interface().(*Fraction)
-		if err := f.UnmarshalText(b); err != nil {
-			return fmt.Errorf("pyon: msgpack Fraction extension: %w", err)
-		}
-		return nil
-	})
-	msgpack.RegisterExtDecoder(ExtSlice, Slice{}, func(d *msgpack.Decoder, v reflect.Value, n int) error {
-		b := make([]byte, n)
-		if err := d.ReadFull(b); err != nil {
-			return err
-		}
-		var parts []any
-		if err := msgpack.Unmarshal(b, &parts); err != nil || len(parts) != 3 {
-			return fmt.Errorf("pyon: msgpack slice extension is not [start, stop, step]")
-		}
-		v.Set(reflect.ValueOf(Slice{Start: parts[0], Stop: parts[1], Step: parts[2]}))
-		return nil
-	})
+// EncodeMsgpackValue writes v to enc's writer in the mapping above. It
+// takes what AppendMsgpack takes and, anywhere inside v, any other value
+// msgpack's reflection encodes (structs, typed slices and maps; the pyon
+// types inside them through their EncodeMsgpack methods).
+func EncodeMsgpackValue(enc *msgpack.Encoder, v any) error {
+	b, err := appendValue(nil, v, 0, true)
+	if err != nil {
+		return err
+	}
+	_, err = enc.Writer().Write(b)
+	return err
 }
 
+// AppendMsgpack appends v to b in the mapping above. It takes the value
+// model's types (what MsgpackDecoder gives), the Go integer, float and
+// complex types, big.Int, *Fraction, *big.Rat and pointers to the pyon
+// types; anything else is an error wrapping ErrUnsupported (see
+// EncodeMsgpackValue). String-keyed maps are written with sorted keys,
+// so equal values give equal bytes. Nesting is bounded (ErrTooDeep).
+func AppendMsgpack(b []byte, v any) ([]byte, error) { return appendValue(b, v, 0, false) }
+
+func appendValue(b []byte, v any, depth int, lax bool) ([]byte, error) {
+	if depth > maxDepth {
+		return b, ErrTooDeep
+	}
+	switch x := v.(type) {
+	case nil:
+		return append(b, 0xc0), nil
+	case bool:
+		if x {
+			return append(b, 0xc3), nil
+		}
+		return append(b, 0xc2), nil
+	case int64:
+		return appendInt(b, x), nil
+	case int:
+		return appendInt(b, int64(x)), nil
+	case int32:
+		return appendInt(b, int64(x)), nil
+	case int16:
+		return appendInt(b, int64(x)), nil
+	case int8:
+		return appendInt(b, int64(x)), nil
+	case uint64:
+		return appendUint(b, x), nil
+	case uint:
+		return appendUint(b, uint64(x)), nil
+	case uint32:
+		return appendUint(b, uint64(x)), nil
+	case uint16:
+		return appendUint(b, uint64(x)), nil
+	case uint8:
+		return appendUint(b, uint64(x)), nil
+	case float64:
+		return binary.BigEndian.AppendUint64(append(b, 0xcb), math.Float64bits(x)), nil
+	case float32:
+		return binary.BigEndian.AppendUint64(append(b, 0xcb), math.Float64bits(float64(x))), nil
+	case string:
+		return append(appendStrHeader(b, len(x)), x...), nil
+	case []byte:
+		return append(appendBinHeader(b, len(x)), x...), nil
+	case []any:
+		return appendList(appendArrayHeader(b, len(x)), x, depth, lax)
+	case []int64:
+		b = appendExtHeader(b, ExtPackedInt64, 8*len(x))
+		for _, e := range x {
+			b = binary.LittleEndian.AppendUint64(b, uint64(e))
+		}
+		return b, nil
+	case []float64:
+		b = appendExtHeader(b, ExtPackedFloat64, 8*len(x))
+		for _, e := range x {
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(e))
+		}
+		return b, nil
+	case map[string]any:
+		b = appendMapHeader(b, len(x))
+		var small [16]string
+		keys := small[:0]
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var err error
+		for _, k := range keys {
+			b = append(appendStrHeader(b, len(k)), k...)
+			if b, err = appendValue(b, x[k], depth+1, lax); err != nil {
+				return b, err
+			}
+		}
+		return b, nil
+	case Dict:
+		return appendPairs(appendMapHeader(b, len(x)), x, depth, lax)
+	case *Dict:
+		return appendPtr(b, x, depth, lax)
+	case Tuple:
+		return appendExt(b, ExtTuple, depth, func(b []byte) ([]byte, error) {
+			return appendList(appendArrayHeader(b, len(x)), x, depth+1, lax)
+		})
+	case *Tuple:
+		return appendPtr(b, x, depth, lax)
+	case Set:
+		id := ExtSet
+		if x.Frozen {
+			id = ExtFrozenSet
+		}
+		return appendExt(b, id, depth, func(b []byte) ([]byte, error) {
+			return appendList(appendArrayHeader(b, len(x.Items)), x.Items, depth+1, lax)
+		})
+	case *Set:
+		return appendPtr(b, x, depth, lax)
+	case complex128:
+		return appendComplex(b, x), nil
+	case complex64:
+		return appendComplex(b, complex128(x)), nil
+	case *big.Int:
+		if x == nil {
+			return append(b, 0xc0), nil
+		}
+		return appendBig(b, x), nil
+	case big.Int:
+		return appendBig(b, &x), nil
+	case Fraction:
+		return appendFraction(b, &x.Rat), nil
+	case *Fraction:
+		if x == nil {
+			return append(b, 0xc0), nil
+		}
+		return appendFraction(b, &x.Rat), nil
+	case *big.Rat:
+		if x == nil {
+			return append(b, 0xc0), nil
+		}
+		return appendFraction(b, x), nil
+	case NDArray:
+		if err := x.Validate(); err != nil {
+			return b, err
+		}
+		return appendExt(b, ExtNDArray, depth, func(b []byte) ([]byte, error) {
+			b = appendArrayHeader(append(b, 0x93), len(x.Shape))
+			for _, n := range x.Shape {
+				b = appendInt(b, int64(n))
+			}
+			b = append(appendStrHeader(b, len(x.DType)), x.DType...)
+			return append(appendBinHeader(b, len(x.Data)), x.Data...), nil
+		})
+	case *NDArray:
+		return appendPtr(b, x, depth, lax)
+	case NPScalar:
+		return appendExt(b, ExtNPScalar, depth, func(b []byte) ([]byte, error) {
+			b = append(appendStrHeader(append(b, 0x92), len(x.DType)), x.DType...)
+			return append(appendBinHeader(b, len(x.Data)), x.Data...), nil
+		})
+	case *NPScalar:
+		return appendPtr(b, x, depth, lax)
+	case OrderedDict:
+		return appendExt(b, ExtOrderedDict, depth, func(b []byte) ([]byte, error) {
+			b = appendArrayHeader(b, len(x))
+			var err error
+			for _, it := range x {
+				if b, err = appendPairs(append(b, 0x92), []Item{it}, depth+1, lax); err != nil {
+					return b, err
+				}
+			}
+			return b, nil
+		})
+	case *OrderedDict:
+		return appendPtr(b, x, depth, lax)
+	case Slice:
+		return appendExt(b, ExtSlice, depth, func(b []byte) ([]byte, error) {
+			return appendList(append(b, 0x93), []any{x.Start, x.Stop, x.Step}, depth+1, lax)
+		})
+	case *Slice:
+		return appendPtr(b, x, depth, lax)
+	}
+	if !lax {
+		return b, fmt.Errorf("%w: %T is not in the value model", ErrUnsupported, v)
+	}
+	enc, err := msgpack.Marshal(v)
+	if err != nil {
+		return b, &EncodeError{Err: err}
+	}
+	return append(b, enc...), nil
+}
+
+func appendPtr[T any](b []byte, p *T, depth int, lax bool) ([]byte, error) {
+	if p == nil {
+		return append(b, 0xc0), nil
+	}
+	return appendValue(b, *p, depth, lax)
+}
+
+func appendList(b []byte, l []any, depth int, lax bool) ([]byte, error) {
+	var err error
+	for _, e := range l {
+		if b, err = appendValue(b, e, depth+1, lax); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// appendPairs appends keys and values (the pairs of a map or of one
+// OrderedDict entry; the header is the caller's).
+func appendPairs(b []byte, items []Item, depth int, lax bool) ([]byte, error) {
+	var err error
+	for _, it := range items {
+		if b, err = appendValue(b, it.Key, depth+1, lax); err != nil {
+			return b, err
+		}
+		if b, err = appendValue(b, it.Value, depth+1, lax); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// appendExt appends an extension whose payload body writes; the header is
+// sized afterwards (msgpack's shortest form, as msgpack.Encoder writes it).
+func appendExt(b []byte, id int8, depth int, body func([]byte) ([]byte, error)) ([]byte, error) {
+	const room = 6 // ext 32 header
+	start := len(b)
+	b = append(b, make([]byte, room)...)
+	b, err := body(b)
+	if err != nil {
+		return b, err
+	}
+	n := len(b) - start - room
+	h := appendExtHeader(make([]byte, 0, room), id, n)
+	copy(b[start:], h)
+	copy(b[start+len(h):], b[start+room:])
+	return b[:len(b)-room+len(h)], nil
+}
+
+// appendExtHeader appends the header of an extension of n bytes.
+func appendExtHeader(b []byte, id int8, n int) []byte {
+	var h []byte
+	switch {
+	case n == 1 || n == 2 || n == 4 || n == 8 || n == 16:
+		h = []byte{0xd4 + byte(bitsLen(n)), byte(id)}
+	case n <= math.MaxUint8:
+		h = []byte{0xc7, byte(n), byte(id)}
+	case n <= math.MaxUint16:
+		h = []byte{0xc8, byte(n >> 8), byte(n), byte(id)}
+	default:
+		h = []byte{0xc9, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n), byte(id)}
+	}
+	return append(b, h...)
+}
+
+func bitsLen(n int) int { // 1→0, 2→1, 4→2, 8→3, 16→4
+	k := 0
+	for n > 1 {
+		n >>= 1
+		k++
+	}
+	return k
+}
+
+func appendComplex(b []byte, c complex128) []byte {
+	b = append(b, 0xc7, 19, byte(ExtComplex), 0x92, 0xcb)
+	b = binary.BigEndian.AppendUint64(b, math.Float64bits(real(c)))
+	return binary.BigEndian.AppendUint64(append(b, 0xcb), math.Float64bits(imag(c)))
+}
+
+func appendBig(b []byte, x *big.Int) []byte {
+	if x.IsInt64() {
+		return appendInt(b, x.Int64())
+	}
+	if x.IsUint64() {
+		return appendUint(b, x.Uint64())
+	}
+	b, _ = appendExt(b, ExtBigInt, 0, func(b []byte) ([]byte, error) {
+		s := x.String()
+		return append(appendStrHeader(b, len(s)), s...), nil
+	})
+	return b
+}
+
+func appendFraction(b []byte, r *big.Rat) []byte {
+	b, _ = appendExt(b, ExtFraction, 0, func(b []byte) ([]byte, error) {
+		n, d := r.Num().String(), r.Denom().String()
+		b = append(appendStrHeader(append(b, 0x92), len(n)), n...)
+		return append(appendStrHeader(b, len(d)), d...), nil
+	})
+	return b
+}
+
+func appendInt(b []byte, i int64) []byte {
+	switch {
+	case i >= 0:
+		return appendUint(b, uint64(i))
+	case i >= -32:
+		return append(b, byte(i))
+	case i >= math.MinInt8:
+		return append(b, 0xd0, byte(i))
+	case i >= math.MinInt16:
+		return binary.BigEndian.AppendUint16(append(b, 0xd1), uint16(i))
+	case i >= math.MinInt32:
+		return binary.BigEndian.AppendUint32(append(b, 0xd2), uint32(i))
+	}
+	return binary.BigEndian.AppendUint64(append(b, 0xd3), uint64(i))
+}
+
+func appendUint(b []byte, u uint64) []byte {
+	switch {
+	case u <= 0x7f:
+		return append(b, byte(u))
+	case u <= math.MaxUint8:
+		return append(b, 0xcc, byte(u))
+	case u <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(b, 0xcd), uint16(u))
+	case u <= math.MaxUint32:
+		return binary.BigEndian.AppendUint32(append(b, 0xce), uint32(u))
+	}
+	return binary.BigEndian.AppendUint64(append(b, 0xcf), u)
+}
+
+func appendLen(b []byte, n int, fix, fixMax int, c8, c16, c32 byte) []byte {
+	switch {
+	case n <= fixMax:
+		return append(b, byte(fix|n))
+	case c8 != 0 && n <= math.MaxUint8:
+		return append(b, c8, byte(n))
+	case n <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(b, c16), uint16(n))
+	}
+	return binary.BigEndian.AppendUint32(append(b, c32), uint32(n))
+}
+
+func appendStrHeader(b []byte, n int) []byte   { return appendLen(b, n, 0xa0, 31, 0xd9, 0xda, 0xdb) }
+func appendArrayHeader(b []byte, n int) []byte { return appendLen(b, n, 0x90, 15, 0, 0xdc, 0xdd) }
+func appendMapHeader(b []byte, n int) []byte   { return appendLen(b, n, 0x80, 15, 0, 0xde, 0xdf) }
+func appendBinHeader(b []byte, n int) []byte {
+	if n <= math.MaxUint8 {
+		return append(b, 0xc4, byte(n))
+	}
+	return appendLen(b, n, 0, -1, 0, 0xc5, 0xc6)
+}
+
+// The pyon types also encode and decode through msgpack's reflection (a
+// struct field of type Tuple, a []pyon.Set, ...), in the same mapping,
+// with their EncodeMsgpack/DecodeMsgpack methods; complex128 and *big.Int
+// through the extensions registered below. msgpack.Decoder.DecodeInterface
+// knows only those two extensions (and allocates whatever a bin or str
+// header announces): decode untrusted input into `any` with
+// MsgpackDecoder. The decoding methods read within DefaultLimits, checking
+// lengths against the input that remains when the reader reports it.
 var (
+	_ msgpack.CustomEncoder = Tuple{}
+	_ msgpack.CustomDecoder = (*Tuple)(nil)
 	_ msgpack.CustomEncoder = Set{}
 	_ msgpack.CustomDecoder = (*Set)(nil)
 	_ msgpack.CustomEncoder = Dict{}
@@ -94,163 +418,145 @@ var (
 	_ msgpack.CustomEncoder = NPScalar{}
 	_ msgpack.CustomDecoder = (*NPScalar)(nil)
 	_ msgpack.CustomEncoder = Fraction{}
+	_ msgpack.CustomDecoder = (*Fraction)(nil)
 	_ msgpack.CustomEncoder = Slice{}
+	_ msgpack.CustomDecoder = (*Slice)(nil)
 )
 
-// EncodeMsgpack writes the items as a msgpack array.
-func (s Set) EncodeMsgpack(enc *msgpack.Encoder) error {
-	if err := enc.EncodeArrayLen(len(s.Items)); err != nil {
-		return err
+func init() {
+	msgpack.RegisterExtEncoder(ExtComplex, complex128(0), func(_ *msgpack.Encoder, v reflect.Value) ([]byte, error) {
+		return appendComplex(nil, v.Complex())[3:], nil
+	})
+	msgpack.RegisterExtEncoder(ExtBigInt, (*big.Int)(nil), func(_ *msgpack.Encoder, v reflect.Value) ([]byte, error) {
+		s := v.Interface().(*big.Int).String()
+		return append(appendStrHeader(nil, len(s)), s...), nil
+	})
+	// Only the two types without methods get extension decoders:
+	// registering one for a type makes msgpack decode that type from its
+	// extension id only, bypassing its DecodeMsgpack method (so a Set
+	// field could not take a frozenset, nor an NDArray a list).
+	reg := func(id int8, zero any) {
+		msgpack.RegisterExtDecoder(id, zero, func(d *msgpack.Decoder, v reflect.Value, n int) error {
+			var md MsgpackDecoder
+			x, err := md.readExt(d, id, n)
+			if err != nil {
+				return err
+			}
+			return setDecoded(v, x)
+		})
 	}
-	for _, it := range s.Items {
-		if err := enc.Encode(it); err != nil {
-			return err
-		}
-	}
-	return nil
+	reg(ExtComplex, complex128(0))
+	reg(ExtBigInt, (*big.Int)(nil))
 }
 
-// DecodeMsgpack reads a msgpack array as a (non-frozen) set.
-func (s *Set) DecodeMsgpack(dec *msgpack.Decoder) error {
-	var items []any
-	if err := dec.Decode(&items); err != nil {
-		return err
+// readExt decodes the payload of an extension whose header d has read.
+func (md *MsgpackDecoder) readExt(d *msgpack.Decoder, id int8, n int) (any, error) {
+	r := mpReader{lim: md.Limits.resolved(), used: &md.Used, md: d}
+	if l, ok := d.Buffered().(interface{ Len() int }); ok {
+		r.lenr = l
 	}
-	if items == nil {
-		items = []any{}
-	}
-	*s = Set{Items: items}
-	return nil
-}
-
-func encodeItems(enc *msgpack.Encoder, items []Item) error {
-	if err := enc.EncodeMapLen(len(items)); err != nil {
-		return err
-	}
-	for _, it := range items {
-		if err := enc.Encode(it.Key); err != nil {
-			return err
-		}
-		if err := enc.Encode(it.Value); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func decodeItems(dec *msgpack.Decoder) ([]Item, error) {
-	n, err := dec.DecodeMapLen()
+	payload, err := r.take(n)
 	if err != nil {
 		return nil, err
 	}
-	if n < 0 {
-		return nil, nil
-	}
-	items := make([]Item, 0, min(n, 1024)) // n is untrusted
-	for range n {
-		k, err := dec.DecodeInterface()
-		if err != nil {
-			return nil, err
+	sub := mpReader{lim: r.lim, used: r.used, b: payload}
+	return sub.extValue(id, 0)
+}
+
+// setDecoded stores x in v, converting a big int that fits to *big.Int,
+// else by assignment.
+func setDecoded(v reflect.Value, x any) error {
+	if v.Kind() == reflect.Pointer && v.Type() != reflect.TypeFor[*big.Int]() {
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
 		}
-		v, err := dec.DecodeInterface()
-		if err != nil {
-			return nil, err
+		v = v.Elem()
+	}
+	switch v.Type() {
+	case reflect.TypeFor[*big.Int]():
+		i, ok := bigOf(x)
+		if !ok {
+			return malformedExt(ExtBigInt)
 		}
-		items = append(items, Item{k, v})
+		v.Set(reflect.ValueOf(i))
+		return nil
 	}
-	return items, nil
-}
-
-// EncodeMsgpack writes the pairs as a msgpack map, in order.
-func (d Dict) EncodeMsgpack(enc *msgpack.Encoder) error { return encodeItems(enc, d) }
-
-// DecodeMsgpack reads a msgpack map, keeping its order.
-func (d *Dict) DecodeMsgpack(dec *msgpack.Decoder) error {
-	items, err := decodeItems(dec)
-	*d = items
-	return err
-}
-
-// EncodeMsgpack writes the pairs as a msgpack map, in order.
-func (d OrderedDict) EncodeMsgpack(enc *msgpack.Encoder) error { return encodeItems(enc, d) }
-
-// DecodeMsgpack reads a msgpack map, keeping its order.
-func (d *OrderedDict) DecodeMsgpack(dec *msgpack.Decoder) error {
-	items, err := decodeItems(dec)
-	*d = items
-	return err
-}
-
-// EncodeMsgpack writes the array as nested msgpack arrays following its
-// shape (numpy's tolist()), so a receiver can decode it into []float64,
-// [][]float64 and the like. Non-numeric dtypes are an error.
-func (a NDArray) EncodeMsgpack(enc *msgpack.Encoder) error {
-	l, err := a.ToList()
-	if err != nil {
-		return err
+	xv := reflect.ValueOf(x)
+	if !xv.Type().AssignableTo(v.Type()) {
+		return malformed("msgpack: extension holds %s, not %s", describe(x), v.Type())
 	}
-	return enc.Encode(l)
-}
-
-// DecodeMsgpack reads nested arrays of numbers (see ListToNDArray).
-func (a *NDArray) DecodeMsgpack(dec *msgpack.Decoder) error {
-	v, err := dec.DecodeInterface()
-	if err != nil {
-		return err
-	}
-	x, err := ListToNDArray(v)
-	if err != nil {
-		return fmt.Errorf("pyon: msgpack value is not a numpy array: %w", err)
-	}
-	*a = x
+	v.Set(xv)
 	return nil
 }
 
-// EncodeMsgpack writes the scalar's value (see NPScalar.Value).
-func (s NPScalar) EncodeMsgpack(enc *msgpack.Encoder) error {
-	v, err := s.Value()
+// decodeAs reads the next value from dec into *dst, which must be of type
+// T after decoding (or convertible with Convert).
+func decodeAs[T any](dec *msgpack.Decoder, dst *T) error {
+	md := MsgpackDecoder{keepOrder: true}
+	v, err := md.Read(dec)
 	if err != nil {
 		return err
 	}
-	return enc.Encode(v)
+	if d, ok := v.(Dict); ok {
+		if _, want := any(dst).(*OrderedDict); want {
+			v = OrderedDict(d)
+		}
+	}
+	if x, ok := v.(T); ok {
+		*dst = x
+		return nil
+	}
+	return Convert(v, dst)
 }
 
-// DecodeMsgpack reads a number or bool as the numpy scalar ScalarOf makes.
-func (s *NPScalar) DecodeMsgpack(dec *msgpack.Decoder) error {
-	v, err := dec.DecodeInterface()
-	if err != nil {
-		return err
-	}
-	x, err := ScalarOf(v)
-	if err != nil {
-		return err
-	}
-	*s = x
-	return nil
-}
+// EncodeMsgpack writes the tuple as extension ExtTuple.
+func (t Tuple) EncodeMsgpack(enc *msgpack.Encoder) error { return EncodeMsgpackValue(enc, t) }
 
-// EncodeMsgpack writes extension ExtFraction holding "num/den".
-func (f Fraction) EncodeMsgpack(enc *msgpack.Encoder) error {
-	text := []byte(f.Rat.String())
-	if err := enc.EncodeExtHeader(ExtFraction, len(text)); err != nil {
-		return err
-	}
-	_, err := enc.Writer().Write(text)
-	return err
-}
+// DecodeMsgpack reads a tuple (or any sequence).
+func (t *Tuple) DecodeMsgpack(dec *msgpack.Decoder) error { return decodeAs(dec, t) }
 
-// EncodeMsgpack writes extension ExtSlice holding [start, stop, step].
-func (s Slice) EncodeMsgpack(enc *msgpack.Encoder) error {
-	b, err := msgpack.Marshal([]any{s.Start, s.Stop, s.Step})
-	if err != nil {
-		return err
-	}
-	if err := enc.EncodeExtHeader(ExtSlice, len(b)); err != nil {
-		return err
-	}
-	_, err = enc.Writer().Write(b)
-	return err
-}
+// EncodeMsgpack writes the set as extension ExtSet or ExtFrozenSet.
+func (s Set) EncodeMsgpack(enc *msgpack.Encoder) error { return EncodeMsgpackValue(enc, s) }
+
+// DecodeMsgpack reads a set (or any sequence, as a non-frozen set).
+func (s *Set) DecodeMsgpack(dec *msgpack.Decoder) error { return decodeAs(dec, s) }
+
+// EncodeMsgpack writes the pairs as a msgpack map, in order.
+func (d Dict) EncodeMsgpack(enc *msgpack.Encoder) error { return EncodeMsgpackValue(enc, d) }
+
+// DecodeMsgpack reads a map, keeping its order.
+func (d *Dict) DecodeMsgpack(dec *msgpack.Decoder) error { return decodeAs(dec, d) }
+
+// EncodeMsgpack writes extension ExtOrderedDict.
+func (d OrderedDict) EncodeMsgpack(enc *msgpack.Encoder) error { return EncodeMsgpackValue(enc, d) }
+
+// DecodeMsgpack reads an OrderedDict (or a map, in its order).
+func (d *OrderedDict) DecodeMsgpack(dec *msgpack.Decoder) error { return decodeAs(dec, d) }
+
+// EncodeMsgpack writes extension ExtNDArray.
+func (a NDArray) EncodeMsgpack(enc *msgpack.Encoder) error { return EncodeMsgpackValue(enc, a) }
+
+// DecodeMsgpack reads an NDArray, or nested arrays of numbers (see
+// ListToNDArray).
+func (a *NDArray) DecodeMsgpack(dec *msgpack.Decoder) error { return decodeAs(dec, a) }
+
+// EncodeMsgpack writes extension ExtNPScalar.
+func (s NPScalar) EncodeMsgpack(enc *msgpack.Encoder) error { return EncodeMsgpackValue(enc, s) }
+
+// DecodeMsgpack reads a numpy scalar, or a number as ScalarOf makes it.
+func (s *NPScalar) DecodeMsgpack(dec *msgpack.Decoder) error { return decodeAs(dec, s) }
+
+// EncodeMsgpack writes extension ExtFraction.
+func (f Fraction) EncodeMsgpack(enc *msgpack.Encoder) error { return EncodeMsgpackValue(enc, f) }
+
+// DecodeMsgpack reads a Fraction (or an integer).
+func (f *Fraction) DecodeMsgpack(dec *msgpack.Decoder) error { return decodeAs(dec, f) }
+
+// EncodeMsgpack writes extension ExtSlice.
+func (s Slice) EncodeMsgpack(enc *msgpack.Encoder) error { return EncodeMsgpackValue(enc, s) }
+
+// DecodeMsgpack reads a Slice.
+func (s *Slice) DecodeMsgpack(dec *msgpack.Decoder) error { return decodeAs(dec, s) }
 
 // NewFraction returns num/den; den must not be zero.
 func NewFraction(num, den int64) *Fraction {

@@ -6,10 +6,14 @@ import (
 	"math"
 )
 
-// Validate checks that a's dtype is one numpy could have written and that
-// Data holds exactly the elements Shape calls for. Decode only returns
-// arrays that pass.
-func (a NDArray) Validate() error {
+// Validate checks that a's dtype is one numpy could have written, that
+// Data holds exactly the elements Shape calls for, that there are at most
+// DefaultLimits.MaxElements of them and, for an empty array, that its shape
+// describes at most 65536 sub-arrays (so no conversion allocates more than
+// the data justifies). Decode only returns arrays that pass.
+func (a NDArray) Validate() error { return a.validate(DefaultLimits.MaxElements) }
+
+func (a NDArray) validate(maxElements int) error {
 	d, err := parseDType(a.DType)
 	if err != nil {
 		return err
@@ -18,15 +22,22 @@ func (a NDArray) Validate() error {
 	if err != nil {
 		return err
 	}
+	if n > maxElements {
+		return limitErr("nparray of shape %v has %d elements, more than %d", a.Shape, n, maxElements)
+	}
 	if len(a.Data) != n*d.size { // n ≤ MaxInt32 and size ≤ 1<<20: no overflow
 		return malformed("nparray of shape %v and dtype %s needs %d bytes of data, got %d", a.Shape, a.DType, n*d.size, len(a.Data))
 	}
 	return nil
 }
 
-// count is the number of elements: the product of Shape (1 for a 0-d array).
+// count is the number of elements: the product of Shape (1 for a 0-d
+// array). It refuses a shape whose sub-arrays (the products of its leading
+// dimensions, which nested conversions allocate one by one) outnumber
+// max(elements, maxEmptyCells): [2147483647, 0] has no element but would
+// cost 2^31 slice headers as [][]float64.
 func (a NDArray) count() (int, error) {
-	n := 1
+	n, cells := 1, 1
 	for _, s := range a.Shape {
 		if s < 0 {
 			return 0, malformed("nparray with negative dimension in shape %v", a.Shape)
@@ -34,7 +45,13 @@ func (a NDArray) count() (int, error) {
 		if s != 0 && n > math.MaxInt32/s {
 			return 0, malformed("nparray shape %v too large", a.Shape)
 		}
+		if n != 0 {
+			cells = n
+		}
 		n *= s
+	}
+	if n == 0 && cells > maxEmptyCells {
+		return 0, limitErr("empty nparray of shape %v describes %d sub-arrays, more than %d", a.Shape, cells, maxEmptyCells)
 	}
 	return n, nil
 }

@@ -1,34 +1,17 @@
 package pyon
 
 import (
+	"github.com/sigoco/sigoco/internal/snake"
 	"reflect"
 	"strings"
 	"sync"
-	"unicode"
 )
 
 // SnakeCase turns a Go identifier into the Python-style name used on the
 // wire: SetAttenuation → set_attenuation, HTTPServer → http_server,
-// UserID → user_id, Base64Data → base64_data.
-func SnakeCase(name string) string {
-	rs := []rune(name)
-	var b strings.Builder
-	b.Grow(len(name) + 4)
-	for i, r := range rs {
-		if unicode.IsUpper(r) {
-			if i > 0 {
-				prev := rs[i-1]
-				nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
-				if unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && nextLower) {
-					b.WriteByte('_')
-				}
-			}
-			r = unicode.ToLower(r)
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+// UserID → user_id, Get2D → get2d. It is internal/snake's Case, the one
+// rule every sigoco package uses.
+func SnakeCase(name string) string { return snake.Case(name) }
 
 // field is one struct field as PYON sees it.
 type field struct {

@@ -2,22 +2,20 @@ package syncstruct
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"math"
-	"math/big"
-	"sort"
 	"strconv"
 
 	"github.com/sigoco/sigoco/pyon"
 )
 
-// jsonBuf builds JSON text for browsers. Values that JSON has no type for
-// are written the way SiPyCo's PYON v2 writes them,
-// {"__jsonclass__": [name, args]}, so a browser can tell a tuple from a
-// list. When w is set, the buffer is handed to w whenever it passes
+// jsonBuf builds the JSON messages for browsers: the framing (mods,
+// control messages) here, the values with pyon's one PYON encoder, so
+// values that JSON has no type for are written the way SiPyCo's PYON v2
+// writes them, {"__jsonclass__": [name, args]}, and a browser can tell a
+// tuple from a list. When w is set, the buffer is handed to w whenever it passes
 // jsonFlushAt, so a large tree never sits in memory as one piece.
 type jsonBuf struct {
 	b   []byte
@@ -63,181 +61,33 @@ func (j *jsonBuf) class(name string) {
 
 func (j *jsonBuf) endClass() { j.b = append(j.b, "]}"...) }
 
+// value writes a normalized tree with pyon's encoder, in strict JSON
+// (NaN and infinities as null: a browser's JSON.parse has no tokens for
+// them). depth is unused: Normalize has bounded the nesting.
 func (j *jsonBuf) value(v any, depth int) error {
-	if depth > maxDepth {
-		return fmt.Errorf("%w: nested deeper than %d", ErrUnsupportedValue, maxDepth)
-	}
 	if j.err != nil {
 		return j.err
 	}
-	switch x := v.(type) {
-	case nil:
-		j.b = append(j.b, "null"...)
-	case bool:
-		j.b = strconv.AppendBool(j.b, x)
-	case int64:
-		j.b = strconv.AppendInt(j.b, x, 10)
-	case uint64:
-		j.b = strconv.AppendUint(j.b, x, 10)
-	case *big.Int:
-		j.b = x.Append(j.b, 10)
-	case float64:
-		j.float(x)
-	case string:
-		j.str(x)
-	case []byte:
-		j.class("bytes")
-		j.b = append(j.b, '[')
-		j.str(base64.StdEncoding.EncodeToString(x))
-		j.b = append(j.b, ']')
-		j.endClass()
-	case complex128:
-		j.class("complex")
-		j.b = append(j.b, '[')
-		j.float(real(x))
-		j.b = append(j.b, ',')
-		j.float(imag(x))
-		j.b = append(j.b, ']')
-		j.endClass()
-	case []any:
-		return j.list(x, depth)
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		j.b = append(j.b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				j.b = append(j.b, ',')
-			}
-			j.str(k)
-			j.b = append(j.b, ':')
-			if err := j.value(x[k], depth+1); err != nil {
-				return err
-			}
-			j.maybeFlush()
-		}
-		j.b = append(j.b, '}')
-	case pyon.Dict:
-		return j.items("dict", x, depth)
-	case pyon.OrderedDict:
-		return j.items("OrderedDict", pyon.Dict(x), depth)
-	case pyon.Tuple:
-		return j.wrapList("tuple", x, depth)
-	case pyon.Set:
-		name := "set"
-		if x.Frozen {
-			name = "frozenset"
-		}
-		return j.wrapList(name, x.Items, depth)
-	case pyon.Fraction:
-		j.class("Fraction")
-		j.b = append(j.b, '[')
-		j.b = x.Num().Append(j.b, 10)
-		j.b = append(j.b, ',')
-		j.b = x.Denom().Append(j.b, 10)
-		j.b = append(j.b, ']')
-		j.endClass()
-	case pyon.Slice:
-		j.class("slice")
-		if err := j.list([]any{x.Start, x.Stop, x.Step}, depth); err != nil {
+	var err error
+	if j.w != nil {
+		if err := j.flush(); err != nil {
 			return err
 		}
-		j.endClass()
-	case pyon.NDArray:
-		j.class("nparray")
-		j.b = append(j.b, "[["...)
-		for i, n := range x.Shape {
-			if i > 0 {
-				j.b = append(j.b, ',')
-			}
-			j.b = strconv.AppendInt(j.b, int64(n), 10)
+		err = pyon.NewEncoder(j.w, browserJSON).Encode(v)
+		if err != nil && !errors.As(err, new(*pyon.EncodeError)) {
+			j.err = err // the writer failed
+			return err
 		}
-		j.b = append(j.b, "],"...)
-		j.str(x.DType)
-		j.b = append(j.b, ',')
-		j.str(base64.StdEncoding.EncodeToString(x.Data))
-		j.b = append(j.b, ']')
-		j.endClass()
-	case pyon.NPScalar:
-		j.class("npscalar")
-		j.b = append(j.b, '[')
-		j.str(x.DType)
-		j.b = append(j.b, ',')
-		j.str(base64.StdEncoding.EncodeToString(x.Data))
-		j.b = append(j.b, ']')
-		j.endClass()
-	default:
-		return fmt.Errorf("%w: %T (normalize the tree first)", ErrUnsupportedValue, v)
+	} else {
+		j.b, err = pyon.AppendWith(j.b, v, browserJSON)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUnsupportedValue, err)
 	}
 	return nil
 }
 
-// float writes x; JSON has no NaN or infinity, so those become null.
-func (j *jsonBuf) float(x float64) {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		j.b = append(j.b, "null"...)
-		return
-	}
-	b, _ := json.Marshal(x)
-	j.b = append(j.b, b...)
-	if x == math.Trunc(x) && math.Abs(x) < 1e21 {
-		j.b = append(j.b, ".0"...) // keep 1.0 a float for the reader
-	}
-}
-
-func (j *jsonBuf) list(l []any, depth int) error {
-	j.b = append(j.b, '[')
-	for i, e := range l {
-		if i > 0 {
-			j.b = append(j.b, ',')
-		}
-		if err := j.value(e, depth+1); err != nil {
-			return err
-		}
-		j.maybeFlush()
-	}
-	j.b = append(j.b, ']')
-	return nil
-}
-
-// wrapList writes {"__jsonclass__": [name, [[items...]]]}.
-func (j *jsonBuf) wrapList(name string, l []any, depth int) error {
-	j.class(name)
-	j.b = append(j.b, '[')
-	if err := j.list(l, depth); err != nil {
-		return err
-	}
-	j.b = append(j.b, ']')
-	j.endClass()
-	return nil
-}
-
-// items writes {"__jsonclass__": [name, [[[key, value], ...]]]}.
-func (j *jsonBuf) items(name string, d pyon.Dict, depth int) error {
-	j.class(name)
-	j.b = append(j.b, "[["...)
-	for i, it := range d {
-		if i > 0 {
-			j.b = append(j.b, ',')
-		}
-		j.b = append(j.b, '[')
-		if err := j.value(it.Key, depth+1); err != nil {
-			return err
-		}
-		j.b = append(j.b, ',')
-		if err := j.value(it.Value, depth+1); err != nil {
-			return err
-		}
-		j.b = append(j.b, ']')
-		j.maybeFlush()
-	}
-	j.b = append(j.b, "]]"...)
-	j.endClass()
-	return nil
-}
+var browserJSON = pyon.EncodeOptions{StrictJSON: true}
 
 // mod writes m as a JSON object with SiPyCo's field names plus "seq".
 func (j *jsonBuf) mod(m *Mod) error {
