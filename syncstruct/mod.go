@@ -25,9 +25,12 @@ const (
 //	init     Struct
 //	append   Path, X
 //	insert   Path, I, X
-//	pop      Path, I
+//	pop      Path, I (a list), or Key (a dict: dict.pop; Key nil: I is the key)
 //	setitem  Path, Key, Value
 //	delitem  Path, Key
+//
+// Key may be a pyon.Slice for a list (x[1:3] = [...], del x[:2]), and
+// an index, a slice or a tuple of them for a numpy array.
 //
 // Path lists the keys (strings or other scalars) and list indices (int64)
 // that lead from the root to the container the mod changes.
