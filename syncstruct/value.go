@@ -280,6 +280,24 @@ func isKey(v any) bool {
 	return false
 }
 
+// isIndexKey reports whether k may be the key of a setitem or delitem: a
+// dict key, a slice (of a list or numpy array), or a tuple of integers
+// and slices (a numpy index).
+func isIndexKey(k any) bool {
+	switch x := k.(type) {
+	case pyon.Slice:
+		return true
+	case pyon.Tuple:
+		for _, e := range x {
+			if _, ok := e.(pyon.Slice); !ok && !isKey(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return isKey(k)
+}
+
 // dictIndex returns the index of key k in d, or -1.
 func dictIndex(d []pyon.Item, k any) int {
 	for i := range d {
