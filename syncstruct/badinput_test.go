@@ -132,6 +132,10 @@ func TestBadInputFromSubscribers(t *testing.T) {
 			b, _ := appendControlFrame(nil, &control{T: msgSubscribe, Notifier: "s"})
 			rc.send(b)
 		}, CodeBadRequest},
+		{"first frame announcing 1 GiB", func(rc *rawClient) {
+			rc.send([]byte(wire.BannerSync + "\n"))
+			rc.send([]byte{0x40, 0, 0, 0})
+		}, CodeBadRequest},
 		{"frame announcing 1 GiB", func(rc *rawClient) {
 			rc.subscribe("s")
 			rc.send([]byte{0x40, 0, 0, 0})

@@ -307,6 +307,12 @@ func (p *Publisher) serve(ctx context.Context, t transport, hs func() bool) erro
 	defer t.close()
 	first, err := t.readMsg(nil)
 	if err != nil {
+		var tooLarge *wire.FrameTooLargeError
+		if errors.As(err, &tooLarge) {
+			// As documented: a subscribe frame past the limit is a bad
+			// request, answered before the connection closes.
+			p.reject(t, CodeBadRequest, fmt.Sprintf("subscribe frame of %d bytes exceeds the limit of %d", tooLarge.Size, tooLarge.Limit))
+		}
 		return fmt.Errorf("syncstruct: reading subscribe: %w", err)
 	}
 	return p.serveFirst(ctx, t, first, hs)
