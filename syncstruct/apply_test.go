@@ -255,7 +255,7 @@ func historyMods(t *testing.T, n *Notifier) []*Mod {
 	defer h.mu.Unlock()
 	var out []*Mod
 	for _, e := range h.entries[h.start:] {
-		m, err := DecodeMod(e.frame[4:])
+		m, err := decodeMod(e.frame[4:])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -272,9 +272,9 @@ func modsEqual(a, b *Mod) bool {
 func TestMsgpackModRoundTrip(t *testing.T) {
 	for _, m := range sipycoMods(t) {
 		m.Seq = 99
-		b, err := MsgpackEncoding.AppendMod(nil, m)
+		b, err := encMsgpack.AppendMod(nil, m)
 		must(t, err)
-		got, err := DecodeMod(b[4:])
+		got, err := decodeMod(b[4:])
 		must(t, err)
 		if m.Action == ActPop && m.Path == nil {
 			m.Path = []any{}
@@ -283,7 +283,7 @@ func TestMsgpackModRoundTrip(t *testing.T) {
 			t.Errorf("round trip:\n got %+v\nwant %+v", got, m)
 		}
 		// The JSON encoding is the recorded PYON line plus "seq".
-		j, err := JSONEncoding.AppendMod(nil, m)
+		j, err := encJSON.AppendMod(nil, m)
 		must(t, err)
 		if !bytes.Contains(j, []byte(`"seq":99}`)) || !json.Valid(j) {
 			t.Errorf("JSON %s", j)

@@ -1,6 +1,7 @@
 package syncstruct
 
 import (
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -72,4 +73,28 @@ func TestAutoNoDowngradeAfterSilentClose(t *testing.T) {
 	// And it stays native: a mod arrives with its sequence number.
 	must(t, n.Set("b", int64(2)))
 	waitFor(t, "the mod", func() bool { e, q := s.Position(); return e == n.Epoch() && q == n.Seq() })
+}
+
+// TestNewSubscriberBadAddress: an address no connection can use is an
+// error from NewSubscriber, not a reconnection loop for ever.
+func TestNewSubscriberBadAddress(t *testing.T) {
+	for _, tc := range []struct {
+		addr, name string
+		proto      Protocol
+	}{
+		{"localhost", "x", ProtocolAuto},
+		{"localhost:", "x", ProtocolAuto},
+		{"ws://", "x", ProtocolAuto},
+		{"127.0.0.1:1", "", ProtocolAuto},
+		{"ws://127.0.0.1:1/sync", "x", ProtocolSiPyCo},
+		{"127.0.0.1:1", "a\nb", ProtocolSiPyCo},
+	} {
+		s, err := NewSubscriber(tc.addr, tc.name, SubscriberOptions{Protocol: tc.proto})
+		if !errors.Is(err, ErrBadAddress) {
+			if s != nil {
+				s.Close()
+			}
+			t.Errorf("NewSubscriber(%q, %q): %v, want ErrBadAddress", tc.addr, tc.name, err)
+		}
+	}
 }

@@ -45,7 +45,7 @@ func checkBounds(t *testing.T, n int, fn func()) {
 func FuzzSnapshotChunks(f *testing.F) {
 	var ch chunker
 	ch.framed = false
-	MsgpackEncoding.WriteInit(&ch, map[string]any{"x": []any{int64(1), "s", 2.5}, "big": bytes.Repeat([]byte{7}, 300)}, 9)
+	encMsgpack.WriteInit(&ch, map[string]any{"x": []any{int64(1), "s", 2.5}, "big": bytes.Repeat([]byte{7}, 300)}, 9)
 	f.Add(uint16(7), bytes.Join(ch.done(), nil))
 	f.Add(uint16(1), []byte{0x83, 0xa6, 'a', 'c', 't', 'i', 'o', 'n', 0xa4, 'i', 'n', 'i', 't', 0xa6, 's', 't', 'r', 'u', 'c', 't', 0xdd, 0xff, 0xff, 0xff, 0xff})
 	f.Add(uint16(3), []byte{0x81, 0xa6, 's', 't', 'r', 'u', 'c', 't', 0xc6, 0xff, 0xff, 0xff, 0xff}) // bin32 announcing 4 GiB

@@ -25,11 +25,11 @@ func fuzzSeeds(t testing.TB) [][]byte {
 		{Action: ActDelItem, Path: []any{"a"}, Key: "k", Seq: 8},
 		{Action: ActSetItem, Path: []any{}, Key: "v", Value: []any{complex(1, 2), uint64(1 << 63), pyon.Set{Items: []any{int64(1)}}, pyon.NDArray{Shape: []int{1}, DType: "<i4", Data: []byte{1, 0, 0, 0}}}, Seq: 9},
 	} {
-		add(MsgpackEncoding.AppendMod(nil, m))
+		add(encMsgpack.AppendMod(nil, m))
 	}
 	for _, c := range []*control{
 		{T: msgSubscribe, Notifier: "state", Epoch: 5, Seq: 9},
-		{T: msgSync, Epoch: 5, Seq: 9, Mode: ModeSnapshot, Reason: ReasonBehind, HeartbeatMS: 2000},
+		{T: msgSync, Epoch: 5, Seq: 9, Mode: modeSnapshot, Reason: ReasonBehind, HeartbeatMS: 2000},
 		{T: msgSynced, Seq: 9},
 		{T: msgPing},
 		{T: msgError, Code: CodeBadRequest, Message: "no"},
@@ -38,7 +38,7 @@ func fuzzSeeds(t testing.TB) [][]byte {
 	}
 	var ch chunker
 	ch.framed = true
-	MsgpackEncoding.WriteInit(&ch, map[string]any{"x": int64(1)}, 2)
+	encMsgpack.WriteInit(&ch, map[string]any{"x": int64(1)}, 2)
 	out = append(out, ch.done()[0][4:])
 	return out
 }
@@ -60,18 +60,18 @@ func FuzzDecodeMessage(f *testing.F) {
 		if m.T != "" {
 			return
 		}
-		enc, err := MsgpackEncoding.AppendMod(nil, &m.Mod)
+		enc, err := encMsgpack.AppendMod(nil, &m.Mod)
 		if err != nil {
 			t.Fatalf("decoded mod %v does not encode: %v", &m.Mod, err)
 		}
-		back, err := DecodeMod(enc[4:])
+		back, err := decodeMod(enc[4:])
 		if err != nil {
 			t.Fatalf("re-encoded mod does not decode: %v", err)
 		}
 		if !modsEqual(back, &m.Mod) {
 			t.Fatalf("round trip changed the mod:\n%+v\n%+v", back, &m.Mod)
 		}
-		if _, err := JSONEncoding.AppendMod(nil, &m.Mod); err != nil {
+		if _, err := encJSON.AppendMod(nil, &m.Mod); err != nil {
 			t.Fatalf("decoded mod does not encode as JSON: %v", err)
 		}
 	})
@@ -85,7 +85,7 @@ func FuzzApply(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := DecodeMod(b)
+		m, err := decodeMod(b)
 		if err != nil {
 			return
 		}
@@ -103,7 +103,7 @@ func FuzzApply(f *testing.F) {
 			return
 		}
 		// What Apply produced is a tree the encoders accept.
-		if _, err := MsgpackEncoding.AppendMod(nil, &Mod{Action: ActInit, Struct: out}); err != nil {
+		if _, err := encMsgpack.AppendMod(nil, &Mod{Action: ActInit, Struct: out}); err != nil {
 			t.Fatalf("tree after %v does not encode: %v", m, err)
 		}
 	})

@@ -17,7 +17,7 @@ type entry struct {
 }
 
 type altBytes struct {
-	enc Encoding
+	enc modEncoding
 	b   []byte
 	err error
 }
@@ -27,8 +27,8 @@ type altBytes struct {
 func (e *entry) resync() bool { return e.frame == nil }
 
 // bytesFor returns the mod in enc, encoding it on first use.
-func (e *entry) bytesFor(enc Encoding) ([]byte, error) {
-	if enc == MsgpackEncoding {
+func (e *entry) bytesFor(enc modEncoding) ([]byte, error) {
+	if enc == encMsgpack {
 		return e.frame, nil
 	}
 	e.mu.Lock()
@@ -38,7 +38,7 @@ func (e *entry) bytesFor(enc Encoding) ([]byte, error) {
 			return a.b, a.err
 		}
 	}
-	m, err := DecodeMod(e.frame[4:])
+	m, err := decodeMod(e.frame[4:])
 	var b []byte
 	if err == nil {
 		b, err = enc.AppendMod(nil, m)

@@ -21,8 +21,8 @@ const (
 
 // Sync modes in a sync message.
 const (
-	ModeSnapshot = "snapshot" // an init mod follows
-	ModeResume   = "resume"   // the missed mods follow
+	modeSnapshot = "snapshot" // an init mod follows
+	modeResume   = "resume"   // the missed mods follow
 )
 
 // Reasons a sync message gives for a snapshot.
@@ -358,9 +358,9 @@ func (m *message) checkMod() error {
 	return nil
 }
 
-// DecodeMod decodes one mod in the native msgpack encoding (a frame's
+// decodeMod decodes one mod in the native msgpack encoding (a frame's
 // payload, without its length prefix).
-func DecodeMod(b []byte) (*Mod, error) {
+func decodeMod(b []byte) (*Mod, error) {
 	var m message
 	if err := newMsgDecoder().decode(b, &m); err != nil {
 		return nil, err

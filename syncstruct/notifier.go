@@ -324,7 +324,7 @@ func (n *Notifier) publishLocked(m *Mod) {
 // bytes, read-locked, and returns them with the sequence number of the
 // last mod they include: a subscriber that continues from that number
 // misses nothing and gets nothing twice.
-func (n *Notifier) snapshot(enc Encoding, framed bool) ([][]byte, uint64, error) {
+func (n *Notifier) snapshot(enc modEncoding, framed bool) ([][]byte, uint64, error) {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	c := chunker{framed: framed}

@@ -185,7 +185,7 @@ func TestTreeStaysSnapshottable(t *testing.T) {
 					}
 					continue
 				}
-				for _, enc := range []Encoding{MsgpackEncoding, JSONEncoding, SiPyCoEncoding} {
+				for _, enc := range []modEncoding{encMsgpack, encJSON, encSiPyCo} {
 					if _, _, err := n.snapshot(enc, false); err != nil {
 						t.Fatalf("depth %d accepted, but its %T snapshot fails: %v", d, enc, err)
 					}

@@ -234,7 +234,7 @@ func (p *Publisher) enter() bool {
 // After "ARTIQ sync_struct" it speaks SiPyCo's protocol, so SiPyCo's
 // Python Subscriber (ARTIQ's dashboard, for one) keeps an exact replica:
 // the notifier name line, then SiPyCo's init line and mod lines in PYON v2
-// (see SiPyCoEncoding), nothing else. Such a subscriber cannot resume: each
+// (see encSiPyCo), nothing else. Such a subscriber cannot resume: each
 // connection starts with an init, and one that falls behind gets a fresh
 // init on the same connection.
 func (p *Publisher) ServeConn(ctx context.Context, conn net.Conn) error {

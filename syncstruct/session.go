@@ -20,7 +20,7 @@ type session struct {
 	name string
 	n    *Notifier
 	t    transport
-	enc  Encoding
+	enc  modEncoding
 
 	cancel context.CancelFunc // cancels the context run was given
 
@@ -190,7 +190,7 @@ func (s *session) writeLoop(ctx context.Context, sub *message) error {
 		}
 	}
 	if !needSnap {
-		if err := s.t.writeMsgs([][]byte{s.control(&control{T: msgSync, Epoch: s.n.epoch, Seq: cursor, Mode: ModeResume, HeartbeatMS: hb.Milliseconds()})}); err != nil {
+		if err := s.t.writeMsgs([][]byte{s.control(&control{T: msgSync, Epoch: s.n.epoch, Seq: cursor, Mode: modeResume, HeartbeatMS: hb.Milliseconds()})}); err != nil {
 			return err
 		}
 	}
@@ -282,7 +282,7 @@ func (s *session) sendSnapshot(reason string) (uint64, error) {
 	}
 	s.p.snapshots.Add(1)
 	hb := s.p.opts.HeartbeatInterval
-	if err := s.t.writeMsgs([][]byte{s.control(&control{T: msgSync, Epoch: s.n.epoch, Seq: seq, Mode: ModeSnapshot, Reason: reason, HeartbeatMS: hb.Milliseconds()})}); err != nil {
+	if err := s.t.writeMsgs([][]byte{s.control(&control{T: msgSync, Epoch: s.n.epoch, Seq: seq, Mode: modeSnapshot, Reason: reason, HeartbeatMS: hb.Milliseconds()})}); err != nil {
 		return 0, err
 	}
 	if err := s.t.writeInit(pieces); err != nil {
@@ -300,7 +300,7 @@ func (s *session) control(c *control) []byte { return s.t.control(c) }
 // messageType decodes just enough of a subscriber's message to know its
 // type.
 func messageType(t transport, dec *msgDecoder, b []byte) (string, error) {
-	if t.encoding() == JSONEncoding {
+	if t.encoding() == encJSON {
 		var m struct {
 			T string `json:"t"`
 		}
@@ -319,7 +319,7 @@ func messageType(t transport, dec *msgDecoder, b []byte) (string, error) {
 // decodeSubscribe decodes and checks the subscribe message.
 func decodeSubscribe(t transport, b []byte) (*message, error) {
 	var m message
-	if t.encoding() == JSONEncoding {
+	if t.encoding() == encJSON {
 		var j struct {
 			T        string `json:"t"`
 			Notifier string `json:"notifier"`

@@ -8,7 +8,7 @@ import (
 	"github.com/sigoco/sigoco/pyon"
 )
 
-// SiPyCoEncoding is SiPyCo's sync_struct wire format: each mod is one
+// encSiPyCo is SiPyCo's sync_struct wire format: each mod is one
 // line of PYON v2 holding SiPyCo's mod dictionary and nothing else (no
 // sequence number), e.g.
 //
@@ -16,7 +16,7 @@ import (
 //
 // and the init mod is {"action":"init","struct":...} on one line. It is
 // what a Publisher sends after the "ARTIQ sync_struct" banner.
-var SiPyCoEncoding Encoding = sipycoEncoding{}
+var encSiPyCo modEncoding = sipycoEncoding{}
 
 type sipycoEncoding struct{}
 

@@ -293,7 +293,7 @@ func (lr *lineReader) next() ([]byte, error) {
 	for {
 		chunk, err := lr.r.ReadSlice('\n')
 		if len(lr.buf)+len(chunk) > lr.limit+1 {
-			return nil, fmt.Errorf("%w: a line over %d bytes (SubscriberOptions.MaxMessageSize)", ErrBadMessage, lr.limit)
+			return nil, fmt.Errorf("%w: a line over %d bytes (SubscriberOptions.MaxFrameSize)", ErrBadMessage, lr.limit)
 		}
 		lr.buf = append(lr.buf, chunk...)
 		switch err {
