@@ -57,7 +57,7 @@ type Publisher struct {
 	opts     PublisherOptions
 	upgrader websocket.Upgrader
 
-	mu        sync.Mutex
+	mu        sync.Mutex // guards notifiers, sessions and closed (and orders wg.Add against Close: see enter)
 	notifiers map[string]*Notifier
 	sessions  map[*session]struct{}
 	closed    bool

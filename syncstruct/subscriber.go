@@ -116,7 +116,7 @@ type Subscriber struct {
 	opts       SubscriberOptions
 	lineLimit  int // for SiPyCo lines
 
-	mu      sync.RWMutex // guards the replica
+	mu      sync.RWMutex // guards tree, epoch, seq, synced, state, lastErr and change
 	tree    any
 	epoch   uint64 // 0: no replica to resume from
 	seq     uint64
