@@ -23,6 +23,11 @@ func fuzzSeeds(t testing.TB) [][]byte {
 		{Action: ActPop, Path: []any{"a", int64(0)}, I: 2, Seq: 6},
 		{Action: ActSetItem, Path: []any{}, Key: pyon.Tuple{int64(1), "k"}, Value: pyon.Dict{{Key: int64(1), Value: nil}}, Seq: 7},
 		{Action: ActDelItem, Path: []any{"a"}, Key: "k", Seq: 8},
+		{Action: ActSetItem, Path: []any{"a"}, Key: pyon.Slice{Start: int64(1), Step: int64(-1)}, Value: []any{int64(1)}, Seq: 8},
+		{Action: ActDelItem, Path: []any{"a"}, Key: pyon.Slice{Stop: int64(-1), Step: int64(2)}, Seq: 8},
+		{Action: ActSetItem, Path: []any{"n"}, Key: pyon.Tuple{int64(1), pyon.Slice{}}, Value: []any{int64(3), 2.5}, Seq: 8},
+		{Action: ActSetItem, Path: []any{"f"}, Key: pyon.Slice{Start: int64(-2)}, Value: pyon.FromInt64s([]int64{4, 5}), Seq: 8},
+		{Action: ActPop, Path: []any{"d"}, Key: int64(1), Seq: 8},
 		{Action: ActSetItem, Path: []any{}, Key: "v", Value: []any{complex(1, 2), uint64(1 << 63), pyon.Set{Items: []any{int64(1)}}, pyon.NDArray{Shape: []int{1}, DType: "<i4", Data: []byte{1, 0, 0, 0}}}, Seq: 9},
 	} {
 		add(encMsgpack.AppendMod(nil, m))
@@ -93,6 +98,8 @@ func FuzzApply(f *testing.F) {
 			"a": []any{int64(1), map[string]any{"k": "v"}, []any{}},
 			"d": pyon.Dict{{Key: int64(1), Value: []any{"x"}}, {Key: "s", Value: nil}},
 			"t": pyon.Tuple{[]any{int64(2)}},
+			"n": pyon.NDArray{Shape: []int{2, 2}, DType: "<i4", Data: make([]byte, 16)},
+			"f": pyon.FromFloat64s([]float64{1, 2, 3}),
 		})
 		before := Copy(tree)
 		out, err := Apply(tree, m)
