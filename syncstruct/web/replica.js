@@ -519,7 +519,10 @@ export class Replica {
     this._inSync = false;
     this._silence = this.opts.handshakeTimeoutMs;
     this._touch();
-    ws.onopen = () => ws.send(JSON.stringify({ t: "subscribe", notifier: this.notifier, epoch: this.epoch, seq: this.seq }));
+    ws.onopen = () => {
+      if (this._ws !== ws) return;
+      try { ws.send(JSON.stringify({ t: "subscribe", notifier: this.notifier, epoch: this.epoch, seq: this.seq })); } catch (e) { this._drop(e); }
+    };
     ws.onmessage = (ev) => {
       this._touch();
       try { this._message(JSON.parse(ev.data)); } catch (e) { this._drop(e); }
@@ -595,7 +598,7 @@ export class Replica {
 
   _lost(err) {
     if (this._closed || !this._ws) return;
-    this._ws.onclose = this._ws.onmessage = null;
+    this._ws.onopen = this._ws.onclose = this._ws.onmessage = null;
     this._ws = null;
     clearTimeout(this._readTimer);
     clearInterval(this._pinger);
@@ -615,7 +618,7 @@ export class Replica {
     clearInterval(this._pinger);
     const ws = this._ws;
     this._ws = null;
-    if (ws) { ws.onclose = ws.onmessage = null; try { ws.close(); } catch (_) { /* ignore */ } }
+    if (ws) { ws.onopen = ws.onclose = ws.onmessage = null; try { ws.close(); } catch (_) { /* ignore */ } }
     this._setState("closed");
   }
 }
