@@ -48,7 +48,8 @@
 // init, and one that falls behind gets a fresh init on the same
 // connection. A Subscriber follows a SiPyCo Python Publisher (an ARTIQ
 // master's schedule or datasets) with SubscriberOptions.Protocol set to
-// ProtocolSiPyCo, or by itself with ProtocolAuto, the default; every
+// ProtocolSiPyCo, or by itself with ProtocolAuto, the default, which
+// falls back to SiPyCo's protocol only on positive evidence; every
 // reconnection is then a full resync (ReasonSiPyCo). docs/sipyco.md has
 // the details.
 //

@@ -22,9 +22,12 @@ type SubscriberOptions struct {
 	// Protocol chooses the protocol spoken to a TCP address: sigoco's own
 	// (which resumes after a reconnection), SiPyCo's sync_struct (to
 	// follow a Python Publisher, such as an ARTIQ master's schedule or
-	// datasets), or ProtocolAuto, the default: sigoco's, and SiPyCo's
-	// when the publisher closes the connection without answering, as
-	// SiPyCo's does. ws:// and wss:// URLs are always sigoco's.
+	// datasets), or ProtocolAuto, the default: sigoco's, tried first at
+	// every connection, and SiPyCo's only on positive evidence of a SiPyCo
+	// publisher (see ProtocolAuto). ws:// and wss:// URLs are always
+	// sigoco's. A SiPyCo connection has no heartbeats: it is watched by
+	// TCP keepalive, and a vanished publisher is noticed within about 20 s
+	// (docs/protocol-sync.md, "Liveness of SiPyCo connections").
 	Protocol Protocol
 	// TargetBuilder, if set, receives every snapshot (the first one and
 	// each resync) and returns the tree to keep as the replica; mods are
