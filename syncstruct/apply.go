@@ -15,8 +15,12 @@ import (
 // The tree and the mod's values should be in normal form (see Normalize;
 // decoded mods always are). Apply stores the mod's values in the tree
 // without copying them. List semantics are Python's: negative indices count
-// from the end, and insert clamps its index to the list, as list.insert
-// does.
+// from the end, insert clamps its index to the list, as list.insert
+// does, and a slice key (setitem, delitem) changes a slice of a list.
+// A pop on a dict is dict.pop: its key is Key, or I when Key is nil
+// (SiPyCo sends it as "i"). setitem on a numpy array (pyon.NDArray)
+// changes its elements in place, as numpy does (see ndarray.go). Dict
+// keys follow Python's key equality (True == 1 == 1.0; see keys.go).
 func Apply(tree any, m *Mod) (any, error) {
 	out, _, err := apply(tree, m)
 	return out, err
@@ -153,6 +157,15 @@ func mutate(node any, m *Mod) (any, any, error) {
 		l[i] = m.X
 		return l, nil, nil
 	case ActPop:
+		switch node.(type) {
+		case map[string]any, pyon.Dict, pyon.OrderedDict:
+			// dict.pop(key): SiPyCo sends the key as "i".
+			k := m.Key
+			if k == nil {
+				k = int64(m.I)
+			}
+			return delItem(node, k)
+		}
 		l, ok := node.([]any)
 		if !ok {
 			return node, nil, fmt.Errorf("%w: pop from a %s", ErrType, typeName(node))
@@ -205,12 +218,19 @@ func setItem(node, k, v any) (any, any, error) {
 		}
 		return append(x, pyon.Item{Key: k, Value: v}), nil, nil
 	case []any:
+		if sl, ok := k.(pyon.Slice); ok {
+			l, err := listSetSlice(x, sl, v)
+			return l, nil, err
+		}
 		i, err := listIndex(len(x), k)
 		if err != nil {
 			return node, nil, err
 		}
 		x[i] = v
 		return x, nil, nil
+	case pyon.NDArray:
+		a, err := ndSetItem(x, k, v)
+		return a, nil, err
 	}
 	return node, nil, fmt.Errorf("%w: setitem on a %s", ErrType, typeName(node))
 }
@@ -245,6 +265,10 @@ func delItem(node, k any) (any, any, error) {
 		v := x[i].Value
 		return append(x[:i:i], x[i+1:]...), v, nil
 	case []any:
+		if sl, ok := k.(pyon.Slice); ok {
+			l, err := listDelSlice(x, sl)
+			return l, nil, err
+		}
 		i, err := listIndex(len(x), k)
 		if err != nil {
 			return node, nil, err
@@ -267,6 +291,10 @@ func typeName(v any) string {
 		return "OrderedDict"
 	case []any:
 		return "list"
+	case pyon.NDArray:
+		return "numpy array"
+	case pyon.Slice:
+		return "slice"
 	case pyon.Tuple:
 		return "tuple"
 	case string:

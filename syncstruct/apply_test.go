@@ -57,7 +57,8 @@ func TestApply(t *testing.T) {
 		{"insert into dict", Mod{Action: ActInsert, Path: []any{"d"}, X: int64(1)}, nil, ErrType},
 		{"pop out of range", Mod{Action: ActPop, Path: []any{"l"}, I: 3}, nil, ErrIndex},
 		{"pop negative out of range", Mod{Action: ActPop, Path: []any{"l"}, I: -4}, nil, ErrIndex},
-		{"pop from dict", Mod{Action: ActPop, Path: []any{"d"}, I: 0}, nil, ErrType},
+		{"pop from dict: dict.pop(0), a missing key", Mod{Action: ActPop, Path: []any{"d"}, I: 0}, nil, ErrNoKey},
+		{"pop from a string", Mod{Action: ActPop, Path: []any{"s"}, I: 0}, nil, ErrType},
 		{"setitem list out of range", Mod{Action: ActSetItem, Path: []any{"l"}, Key: int64(5), Value: 1}, nil, ErrIndex},
 		{"setitem on scalar", Mod{Action: ActSetItem, Path: []any{"s"}, Key: "k", Value: 1}, nil, ErrType},
 		{"setitem list key", Mod{Action: ActSetItem, Path: []any{"d"}, Key: []any{int64(1)}, Value: 1}, nil, ErrBadKey},
@@ -254,7 +255,7 @@ func historyMods(t *testing.T, n *Notifier) []*Mod {
 	defer h.mu.Unlock()
 	var out []*Mod
 	for _, e := range h.entries[h.start:] {
-		m, err := DecodeMod(e.frame[4:])
+		m, err := decodeMod(e.frame[4:])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -271,9 +272,9 @@ func modsEqual(a, b *Mod) bool {
 func TestMsgpackModRoundTrip(t *testing.T) {
 	for _, m := range sipycoMods(t) {
 		m.Seq = 99
-		b, err := MsgpackEncoding.AppendMod(nil, m)
+		b, err := encMsgpack.AppendMod(nil, m)
 		must(t, err)
-		got, err := DecodeMod(b[4:])
+		got, err := decodeMod(b[4:])
 		must(t, err)
 		if m.Action == ActPop && m.Path == nil {
 			m.Path = []any{}
@@ -282,7 +283,7 @@ func TestMsgpackModRoundTrip(t *testing.T) {
 			t.Errorf("round trip:\n got %+v\nwant %+v", got, m)
 		}
 		// The JSON encoding is the recorded PYON line plus "seq".
-		j, err := JSONEncoding.AppendMod(nil, m)
+		j, err := encJSON.AppendMod(nil, m)
 		must(t, err)
 		if !bytes.Contains(j, []byte(`"seq":99}`)) || !json.Valid(j) {
 			t.Errorf("JSON %s", j)

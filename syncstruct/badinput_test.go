@@ -119,7 +119,7 @@ func TestBadInputFromSubscribers(t *testing.T) {
 		}, CodeBadRequest},
 		{"a mod instead of subscribe", func(rc *rawClient) {
 			rc.send([]byte(wire.BannerSync + "\n"))
-			b, _ := MsgpackEncoding.AppendMod(nil, &Mod{Action: ActAppend, Path: []any{}, X: int64(1)})
+			b, _ := encMsgpack.AppendMod(nil, &Mod{Action: ActAppend, Path: []any{}, X: int64(1)})
 			rc.send(b)
 		}, CodeBadRequest},
 		{"unknown notifier", func(rc *rawClient) { rc.subscribe("nope") }, CodeUnknownNotifier},
@@ -131,6 +131,10 @@ func TestBadInputFromSubscribers(t *testing.T) {
 			rc.subscribe("s")
 			b, _ := appendControlFrame(nil, &control{T: msgSubscribe, Notifier: "s"})
 			rc.send(b)
+		}, CodeBadRequest},
+		{"first frame announcing 1 GiB", func(rc *rawClient) {
+			rc.send([]byte(wire.BannerSync + "\n"))
+			rc.send([]byte{0x40, 0, 0, 0})
 		}, CodeBadRequest},
 		{"frame announcing 1 GiB", func(rc *rawClient) {
 			rc.subscribe("s")
@@ -211,12 +215,12 @@ func TestHugeSnapshot(t *testing.T) {
 	tree = nil
 	p := NewPublisher(map[string]*Notifier{"s": n}, PublisherOptions{})
 	ep := serve(t, p, "tcp")
-	s := subscribe(t, ep, "s", SubscriberOptions{MaxMessageSize: 1 << 20}) // far below the snapshot
+	s := subscribe(t, ep, "s", SubscriberOptions{MaxFrameSize: 1 << 20}) // far below the snapshot
 	waitSynced(t, s)
 	must(t, n.Set("after", true))
 	waitReplica(t, s, n)
 
-	pieces, _, err := n.snapshot(MsgpackEncoding, true)
+	pieces, _, err := n.snapshot(encMsgpack, true)
 	must(t, err)
 	for _, pc := range pieces {
 		if len(pc) > chunkSize+chunkHeadroom {
@@ -272,11 +276,11 @@ func fakePublisher(t *testing.T, script func(c *wire.Conn, sub *message)) string
 // and start over with a fresh snapshot; it never panics.
 func TestBadInputFromPublisher(t *testing.T) {
 	frame := func(c *control) []byte { b, _ := appendControlFrame(nil, c); return b }
-	mod := func(m *Mod) []byte { b, _ := MsgpackEncoding.AppendMod(nil, m); return b }
+	mod := func(m *Mod) []byte { b, _ := encMsgpack.AppendMod(nil, m); return b }
 	snapshot := func(c *wire.Conn, tree any, seq uint64) {
 		ch := chunker{framed: true}
-		MsgpackEncoding.WriteInit(&ch, tree, seq)
-		c.Write(frame(&control{T: msgSync, Epoch: 7, Seq: seq, Mode: ModeSnapshot, Reason: ReasonNew, HeartbeatMS: 50}))
+		encMsgpack.WriteInit(&ch, tree, seq)
+		c.Write(frame(&control{T: msgSync, Epoch: 7, Seq: seq, Mode: modeSnapshot, Reason: ReasonNew, HeartbeatMS: 50}))
 		for _, p := range ch.done() {
 			c.Write(p)
 		}
@@ -317,7 +321,7 @@ func TestBadInputFromPublisher(t *testing.T) {
 		{"silence", func(c *wire.Conn) {}, "heartbeat", false},
 		{"huge frame", func(c *wire.Conn) { c.Write([]byte{0x7f, 0, 0, 0}) }, "exceeds the limit", false},
 		{"truncated snapshot", func(c *wire.Conn) {
-			c.Write(frame(&control{T: msgSync, Epoch: 7, Seq: 10, Mode: ModeSnapshot}))
+			c.Write(frame(&control{T: msgSync, Epoch: 7, Seq: 10, Mode: modeSnapshot}))
 			c.Write(frame(&control{T: msgSynced, Seq: 10}))
 		}, "snapshot", false},
 	}
@@ -341,7 +345,7 @@ func TestBadInputFromPublisher(t *testing.T) {
 			})
 			var rec recorder
 			o := rec.opts()
-			s := NewSubscriber(addr, "s", SubscriberOptions{OnMod: o.OnMod, OnSynced: o.OnSynced, OnDisconnect: o.OnDisconnect, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
+			s := must2(NewSubscriber(addr, "s", SubscriberOptions{OnMod: o.OnMod, OnSynced: o.OnSynced, OnDisconnect: o.OnDisconnect, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}))
 			defer s.Close()
 			waitFor(t, "the reconnection's sync", func() bool { _, k, _ := rec.count(); return k >= 2 })
 			rec.mu.Lock()
@@ -368,8 +372,8 @@ func TestHeartbeatTimeoutError(t *testing.T) {
 	got := make(chan error, 1)
 	addr := fakePublisher(t, func(c *wire.Conn, sub *message) {
 		ch := chunker{framed: true}
-		MsgpackEncoding.WriteInit(&ch, map[string]any{}, 0)
-		b, _ := appendControlFrame(nil, &control{T: msgSync, Epoch: 1, Mode: ModeSnapshot, HeartbeatMS: 30})
+		encMsgpack.WriteInit(&ch, map[string]any{}, 0)
+		b, _ := appendControlFrame(nil, &control{T: msgSync, Epoch: 1, Mode: modeSnapshot, HeartbeatMS: 30})
 		c.Write(b)
 		for _, p := range ch.done() {
 			c.Write(p)
@@ -379,12 +383,12 @@ func TestHeartbeatTimeoutError(t *testing.T) {
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		io.Copy(io.Discard, c)
 	})
-	s := NewSubscriber(addr, "s", SubscriberOptions{OnDisconnect: func(err error) {
+	s := must2(NewSubscriber(addr, "s", SubscriberOptions{OnDisconnect: func(err error) {
 		select {
 		case got <- err:
 		default:
 		}
-	}})
+	}}))
 	defer s.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -405,12 +409,12 @@ func TestAbsurdHeartbeatFromPublisher(t *testing.T) {
 	for _, hb := range []int64{1 << 53, 1<<63 - 1} {
 		t.Run(fmt.Sprint(hb), func(t *testing.T) {
 			addr := fakePublisher(t, func(c *wire.Conn, sub *message) {
-				b, _ := appendControlFrame(nil, &control{T: msgSync, Epoch: 1, Mode: ModeSnapshot, HeartbeatMS: hb})
+				b, _ := appendControlFrame(nil, &control{T: msgSync, Epoch: 1, Mode: modeSnapshot, HeartbeatMS: hb})
 				c.Write(b)
 				c.SetReadDeadline(time.Now().Add(5 * time.Second))
 				io.Copy(io.Discard, c)
 			})
-			s := NewSubscriber(addr, "s", SubscriberOptions{MinBackoff: time.Hour, MaxBackoff: time.Hour})
+			s := must2(NewSubscriber(addr, "s", SubscriberOptions{MinBackoff: time.Hour, MaxBackoff: time.Hour}))
 			defer s.Close()
 			waitFor(t, "the connection to fail", func() bool { _, err := s.State(); return err != nil })
 			if _, err := s.State(); !errors.Is(err, ErrBadMessage) {

@@ -36,9 +36,9 @@ func everyType() any {
 
 func TestMsgpackTreeRoundTrip(t *testing.T) {
 	tree := everyType()
-	b, err := MsgpackEncoding.AppendMod(nil, &Mod{Action: ActInit, Struct: tree, Seq: 1})
+	b, err := encMsgpack.AppendMod(nil, &Mod{Action: ActInit, Struct: tree, Seq: 1})
 	must(t, err)
-	m, err := DecodeMod(b[4:])
+	m, err := decodeMod(b[4:])
 	must(t, err)
 	if !Equal(m.Struct, tree) {
 		t.Fatalf("round trip:\n got %#v\nwant %#v", m.Struct, tree)
@@ -83,7 +83,7 @@ func TestNormalize(t *testing.T) {
 // TestJSONIsPYON checks the JSON browsers get: plain JSON where JSON has
 // the type, PYON's __jsonclass__ where it does not.
 func TestJSONIsPYON(t *testing.T) {
-	b, err := JSONEncoding.AppendMod(nil, &Mod{Action: ActSetItem, Path: []any{"runs"}, Key: pyon.Tuple{int64(1), int64(2)}, Value: everyType(), Seq: 5})
+	b, err := encJSON.AppendMod(nil, &Mod{Action: ActSetItem, Path: []any{"runs"}, Key: pyon.Tuple{int64(1), int64(2)}, Value: everyType(), Seq: 5})
 	must(t, err)
 	var got map[string]any
 	must(t, json.Unmarshal(b, &got))

@@ -43,19 +43,21 @@
 //
 // The Publisher also answers SiPyCo's "ARTIQ sync_struct" banner: SiPyCo's
 // Python Subscriber (ARTIQ's dashboard, for one) then gets SiPyCo's init
-// line and mod lines in PYON v2 (SiPyCoEncoding) and keeps an exact
+// line and mod lines in PYON v2 and keeps an exact
 // replica. SiPyCo cannot resume: each of its connections starts with an
 // init, and one that falls behind gets a fresh init on the same
 // connection. A Subscriber follows a SiPyCo Python Publisher (an ARTIQ
 // master's schedule or datasets) with SubscriberOptions.Protocol set to
-// ProtocolSiPyCo, or by itself with ProtocolAuto, the default; every
+// ProtocolSiPyCo, or by itself with ProtocolAuto, the default, which
+// falls back to SiPyCo's protocol only on positive evidence; every
 // reconnection is then a full resync (ReasonSiPyCo). docs/sipyco.md has
 // the details.
 //
 // # Other encodings
 //
-// Mods are Go structs; the native msgpack and JSON encodings and SiPyCo's
-// PYON lines are implementations of Encoding, kept apart from the queueing
+// Mods are Go structs (Mod; MarshalJSON prints one as the JSON protocol
+// sends it); the native msgpack and JSON encodings and SiPyCo's PYON
+// lines are internal encodings, kept apart from the queueing
 // and fan-out, and all get the same encode-once fan-out. Inside this
 // package, a protocol adds a transport (how messages go on its stream;
 // control messages it lacks encode to nothing, and a peer that sends no

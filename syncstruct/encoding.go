@@ -8,14 +8,14 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// Encoding is a wire format for mods. The Publisher keeps each mod once,
-// in the native msgpack encoding, and asks an Encoding for its bytes at
+// modEncoding is a wire format for mods. The Publisher keeps each mod once,
+// in the native msgpack encoding, and asks an modEncoding for its bytes at
 // most once per mod: every subscriber that uses the encoding gets the same
-// bytes. MsgpackEncoding and JSONEncoding are the native formats; another
-// protocol (SiPyCo's PYON lines) plugs in by implementing Encoding.
+// bytes. encMsgpack and encJSON are the native formats; another
+// protocol (SiPyCo's PYON lines) plugs in by implementing modEncoding.
 //
 // Implementations must be safe for concurrent use.
-type Encoding interface {
+type modEncoding interface {
 	// AppendMod appends m to dst as one message, exactly as it goes on
 	// the stream (framing included).
 	AppendMod(dst []byte, m *Mod) ([]byte, error)
@@ -26,14 +26,14 @@ type Encoding interface {
 	WriteInit(w io.Writer, tree any, seq uint64) error
 }
 
-// MsgpackEncoding is the native binary encoding: each mod is one wire
+// encMsgpack is the native binary encoding: each mod is one wire
 // frame (4-byte big-endian length, then a msgpack map).
-var MsgpackEncoding Encoding = msgpackEncoding{}
+var encMsgpack modEncoding = msgpackEncoding{}
 
-// JSONEncoding is the encoding for browsers: each mod is one JSON object
+// encJSON is the encoding for browsers: each mod is one JSON object
 // (a WebSocket text message). Values JSON lacks are written as PYON does,
 // {"__jsonclass__": [name, args]}.
-var JSONEncoding Encoding = jsonEncoding{}
+var encJSON modEncoding = jsonEncoding{}
 
 type msgpackEncoding struct{}
 

@@ -37,6 +37,9 @@ var (
 	// ErrGap: a mod whose sequence number does not follow the replica's.
 	// The subscriber drops the connection and asks for a fresh snapshot.
 	ErrGap = errors.New("syncstruct: gap in the mod sequence")
+	// ErrBadAddress: NewSubscriber was given an address (or notifier
+	// name) it can never connect with.
+	ErrBadAddress = errors.New("syncstruct: bad subscriber address")
 	// ErrClosed is returned by a closed Subscriber; it wraps net.ErrClosed.
 	ErrClosed = fmt.Errorf("syncstruct: closed: %w", net.ErrClosed)
 )

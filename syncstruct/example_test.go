@@ -2,6 +2,7 @@ package syncstruct_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"time"
@@ -24,11 +25,15 @@ func Example() {
 
 	// Subscriber side.
 	changes := make(chan string, 16)
-	sub := syncstruct.NewSubscriber(ln.Addr().String(), "state", syncstruct.SubscriberOptions{
+	sub, err := syncstruct.NewSubscriber(ln.Addr().String(), "state", syncstruct.SubscriberOptions{
 		OnMod: []func(any, *syncstruct.Mod){func(tree any, m *syncstruct.Mod) {
 			changes <- fmt.Sprintf("%-7s %v -> %v", m.Action, m.Path, tree)
 		}},
 	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer sub.Close()
 	if err := sub.WaitSynced(ctx); err != nil {
 		fmt.Println(err)
@@ -72,21 +77,21 @@ func ExampleUpdateFrom() {
 	// 1 mod
 }
 
-// SiPyCoEncoding is what a SiPyCo subscriber gets from a Publisher: one
-// PYON line per mod, SiPyCo's mod dictionary and nothing else.
-func ExampleSiPyCoEncoding() {
-	line, _ := syncstruct.SiPyCoEncoding.AppendMod(nil, &syncstruct.Mod{
+// A program that prints mods marshals them as JSON: SiPyCo's mod
+// dictionary plus "seq", values JSON lacks written as PYON does.
+func ExampleMod_MarshalJSON() {
+	b, _ := json.Marshal(&syncstruct.Mod{
 		Action: syncstruct.ActSetItem, Path: []any{"runs"}, Key: pyon.Tuple{int64(1), int64(2)}, Value: 0.5, Seq: 7,
 	})
-	fmt.Print(string(line))
+	fmt.Println(string(b))
 	// Output:
-	// {"action":"setitem","path":["runs"],"key":{"__jsonclass__":["tuple",[[1,2]]]},"value":0.5}
+	// {"action":"setitem","path":["runs"],"key":{"__jsonclass__":["tuple",[[1,2]]]},"value":0.5,"seq":7}
 }
 
 // A Go dashboard follows an ARTIQ master's schedule (SiPyCo's Python
 // Publisher, port 3250): every (re)connection gets the whole schedule.
 func ExampleSubscriber_siPyCo() {
-	sub := syncstruct.NewSubscriber("artiq-master:3250", "schedule", syncstruct.SubscriberOptions{
+	sub, err := syncstruct.NewSubscriber("artiq-master:3250", "schedule", syncstruct.SubscriberOptions{
 		Protocol: syncstruct.ProtocolSiPyCo, // or the default, ProtocolAuto
 		OnSynced: func(info syncstruct.SyncInfo) { fmt.Println("schedule synced:", info.Reason) },
 		OnMod: []func(any, *syncstruct.Mod){func(tree any, m *syncstruct.Mod) {
@@ -99,5 +104,9 @@ func ExampleSubscriber_siPyCo() {
 			fmt.Println(m.Action, m.Path, runs, "runs scheduled")
 		}},
 	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer sub.Close()
 }

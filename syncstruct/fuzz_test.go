@@ -23,13 +23,18 @@ func fuzzSeeds(t testing.TB) [][]byte {
 		{Action: ActPop, Path: []any{"a", int64(0)}, I: 2, Seq: 6},
 		{Action: ActSetItem, Path: []any{}, Key: pyon.Tuple{int64(1), "k"}, Value: pyon.Dict{{Key: int64(1), Value: nil}}, Seq: 7},
 		{Action: ActDelItem, Path: []any{"a"}, Key: "k", Seq: 8},
+		{Action: ActSetItem, Path: []any{"a"}, Key: pyon.Slice{Start: int64(1), Step: int64(-1)}, Value: []any{int64(1)}, Seq: 8},
+		{Action: ActDelItem, Path: []any{"a"}, Key: pyon.Slice{Stop: int64(-1), Step: int64(2)}, Seq: 8},
+		{Action: ActSetItem, Path: []any{"n"}, Key: pyon.Tuple{int64(1), pyon.Slice{}}, Value: []any{int64(3), 2.5}, Seq: 8},
+		{Action: ActSetItem, Path: []any{"f"}, Key: pyon.Slice{Start: int64(-2)}, Value: pyon.FromInt64s([]int64{4, 5}), Seq: 8},
+		{Action: ActPop, Path: []any{"d"}, Key: int64(1), Seq: 8},
 		{Action: ActSetItem, Path: []any{}, Key: "v", Value: []any{complex(1, 2), uint64(1 << 63), pyon.Set{Items: []any{int64(1)}}, pyon.NDArray{Shape: []int{1}, DType: "<i4", Data: []byte{1, 0, 0, 0}}}, Seq: 9},
 	} {
-		add(MsgpackEncoding.AppendMod(nil, m))
+		add(encMsgpack.AppendMod(nil, m))
 	}
 	for _, c := range []*control{
 		{T: msgSubscribe, Notifier: "state", Epoch: 5, Seq: 9},
-		{T: msgSync, Epoch: 5, Seq: 9, Mode: ModeSnapshot, Reason: ReasonBehind, HeartbeatMS: 2000},
+		{T: msgSync, Epoch: 5, Seq: 9, Mode: modeSnapshot, Reason: ReasonBehind, HeartbeatMS: 2000},
 		{T: msgSynced, Seq: 9},
 		{T: msgPing},
 		{T: msgError, Code: CodeBadRequest, Message: "no"},
@@ -38,7 +43,7 @@ func fuzzSeeds(t testing.TB) [][]byte {
 	}
 	var ch chunker
 	ch.framed = true
-	MsgpackEncoding.WriteInit(&ch, map[string]any{"x": int64(1)}, 2)
+	encMsgpack.WriteInit(&ch, map[string]any{"x": int64(1)}, 2)
 	out = append(out, ch.done()[0][4:])
 	return out
 }
@@ -60,18 +65,18 @@ func FuzzDecodeMessage(f *testing.F) {
 		if m.T != "" {
 			return
 		}
-		enc, err := MsgpackEncoding.AppendMod(nil, &m.Mod)
+		enc, err := encMsgpack.AppendMod(nil, &m.Mod)
 		if err != nil {
 			t.Fatalf("decoded mod %v does not encode: %v", &m.Mod, err)
 		}
-		back, err := DecodeMod(enc[4:])
+		back, err := decodeMod(enc[4:])
 		if err != nil {
 			t.Fatalf("re-encoded mod does not decode: %v", err)
 		}
 		if !modsEqual(back, &m.Mod) {
 			t.Fatalf("round trip changed the mod:\n%+v\n%+v", back, &m.Mod)
 		}
-		if _, err := JSONEncoding.AppendMod(nil, &m.Mod); err != nil {
+		if _, err := encJSON.AppendMod(nil, &m.Mod); err != nil {
 			t.Fatalf("decoded mod does not encode as JSON: %v", err)
 		}
 	})
@@ -85,7 +90,7 @@ func FuzzApply(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := DecodeMod(b)
+		m, err := decodeMod(b)
 		if err != nil {
 			return
 		}
@@ -93,6 +98,8 @@ func FuzzApply(f *testing.F) {
 			"a": []any{int64(1), map[string]any{"k": "v"}, []any{}},
 			"d": pyon.Dict{{Key: int64(1), Value: []any{"x"}}, {Key: "s", Value: nil}},
 			"t": pyon.Tuple{[]any{int64(2)}},
+			"n": pyon.NDArray{Shape: []int{2, 2}, DType: "<i4", Data: make([]byte, 16)},
+			"f": pyon.FromFloat64s([]float64{1, 2, 3}),
 		})
 		before := Copy(tree)
 		out, err := Apply(tree, m)
@@ -103,7 +110,7 @@ func FuzzApply(f *testing.F) {
 			return
 		}
 		// What Apply produced is a tree the encoders accept.
-		if _, err := MsgpackEncoding.AppendMod(nil, &Mod{Action: ActInit, Struct: out}); err != nil {
+		if _, err := encMsgpack.AppendMod(nil, &Mod{Action: ActInit, Struct: out}); err != nil {
 			t.Fatalf("tree after %v does not encode: %v", m, err)
 		}
 	})

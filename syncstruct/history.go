@@ -12,12 +12,12 @@ type entry struct {
 	frame []byte // the mod as one msgpack frame; nil when it could not be sent (see resync)
 	cum   int64  // bytes of all frames up to and including this one
 
-	mu  sync.Mutex
+	mu  sync.Mutex // guards alt
 	alt []altBytes // other encodings of the same mod, made on demand
 }
 
 type altBytes struct {
-	enc Encoding
+	enc modEncoding
 	b   []byte
 	err error
 }
@@ -27,8 +27,8 @@ type altBytes struct {
 func (e *entry) resync() bool { return e.frame == nil }
 
 // bytesFor returns the mod in enc, encoding it on first use.
-func (e *entry) bytesFor(enc Encoding) ([]byte, error) {
-	if enc == MsgpackEncoding {
+func (e *entry) bytesFor(enc modEncoding) ([]byte, error) {
+	if enc == encMsgpack {
 		return e.frame, nil
 	}
 	e.mu.Lock()
@@ -38,7 +38,7 @@ func (e *entry) bytesFor(enc Encoding) ([]byte, error) {
 			return a.b, a.err
 		}
 	}
-	m, err := DecodeMod(e.frame[4:])
+	m, err := decodeMod(e.frame[4:])
 	var b []byte
 	if err == nil {
 		b, err = enc.AppendMod(nil, m)
@@ -53,8 +53,8 @@ func (e *entry) bytesFor(enc Encoding) ([]byte, error) {
 // which a reconnecting subscriber resumes. It is bounded in bytes and in
 // entries; what falls off the front is gone for everyone.
 type history struct {
-	mu      sync.Mutex
-	entries []*entry // entries[start:] are live, oldest first
+	mu      sync.Mutex // guards entries, start, head, bytes, cum and wake
+	entries []*entry   // entries[start:] are live, oldest first
 	start   int
 	head    uint64 // seq of the newest mod (0: none yet)
 	bytes   int64  // memory of the entries kept (entrySize)

@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigoco/sigoco/internal/leakcheck"
 	"github.com/sigoco/sigoco/internal/testcert"
 	"github.com/sigoco/sigoco/wire"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // transports every end-to-end test runs over.
 var transports = []string{"tcp", "tls", "mux", "ws", "wss"}
@@ -133,7 +133,7 @@ func mustNotifier(t testing.TB, tree any, o NotifierOptions) *Notifier {
 
 func subscribe(t testing.TB, ep endpoint, name string, o SubscriberOptions) *Subscriber {
 	t.Helper()
-	s := NewSubscriber(ep.addr, name, ep.subOpts(o))
+	s := must2(NewSubscriber(ep.addr, name, ep.subOpts(o)))
 	t.Cleanup(func() { s.Close() })
 	return s
 }

@@ -21,8 +21,8 @@ const (
 
 // Sync modes in a sync message.
 const (
-	ModeSnapshot = "snapshot" // an init mod follows
-	ModeResume   = "resume"   // the missed mods follow
+	modeSnapshot = "snapshot" // an init mod follows
+	modeResume   = "resume"   // the missed mods follow
 )
 
 // Reasons a sync message gives for a snapshot.
@@ -252,13 +252,23 @@ func (md *msgDecoder) decodeFields(m *message, b []byte) error {
 			m.Struct, err = decodeValue(d, 0)
 			m.has |= hasStruct
 		case "i":
-			var i int64
-			i, err = d.DecodeInt64()
-			if err == nil && (i < -1<<31 || i > 1<<31) {
-				return fmt.Errorf("index %d out of range", i)
+			var v any
+			if v, err = md.value(true); err != nil {
+				break
 			}
-			m.I = int(i)
 			m.has |= hasI
+			if i, ok := v.(int64); ok {
+				if i < -1<<31 || i > 1<<31 {
+					return fmt.Errorf("index %d out of range", i)
+				}
+				m.I = int(i)
+				break
+			}
+			// A dict pop's key travels as "i".
+			if v == nil || !isKey(v) {
+				return fmt.Errorf("\"i\" is a %s, not an index or a key", typeName(v))
+			}
+			m.Key = v
 		case "seq":
 			m.Seq, err = d.DecodeUint64()
 		case "epoch":
@@ -348,9 +358,9 @@ func (m *message) checkMod() error {
 	return nil
 }
 
-// DecodeMod decodes one mod in the native msgpack encoding (a frame's
+// decodeMod decodes one mod in the native msgpack encoding (a frame's
 // payload, without its length prefix).
-func DecodeMod(b []byte) (*Mod, error) {
+func decodeMod(b []byte) (*Mod, error) {
 	var m message
 	if err := newMsgDecoder().decode(b, &m); err != nil {
 		return nil, err
@@ -420,7 +430,11 @@ func encodeMod(e *msgpack.Encoder, m *Mod) error {
 				err = enc("x", m.X)
 			}
 		case ActPop:
-			err = enc("i", int64(m.I))
+			if m.Key != nil {
+				err = enc("i", m.Key)
+			} else {
+				err = enc("i", int64(m.I))
+			}
 		case ActSetItem:
 			if err = enc("key", m.Key); err == nil {
 				err = enc("value", m.Value)

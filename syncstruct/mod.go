@@ -1,6 +1,7 @@
 package syncstruct
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 )
@@ -25,15 +26,18 @@ const (
 //	init     Struct
 //	append   Path, X
 //	insert   Path, I, X
-//	pop      Path, I
+//	pop      Path, I (a list), or Key (a dict: dict.pop; Key nil: I is the key)
 //	setitem  Path, Key, Value
 //	delitem  Path, Key
+//
+// Key may be a pyon.Slice for a list (x[1:3] = [...], del x[:2]), and
+// an index, a slice or a tuple of them for a numpy array.
 //
 // Path lists the keys (strings or other scalars) and list indices (int64)
 // that lead from the root to the container the mod changes.
 //
 // The struct is independent of any encoding: the native msgpack and JSON
-// encodings (and SiPyCo's PYON lines) are produced from it by an Encoding.
+// encodings (and SiPyCo's PYON lines) are produced from it by an modEncoding.
 type Mod struct {
 	Action Action
 	Path   []any
@@ -46,6 +50,19 @@ type Mod struct {
 	// mod after the notifier was created, +1 for every mod. An init mod
 	// carries the sequence number of the last mod the tree includes.
 	Seq uint64
+}
+
+// MarshalJSON writes the mod as the WebSocket JSON protocol does: SiPyCo's
+// mod dictionary ("action", "path", "key", "value", "x", "i", "struct")
+// plus "seq", with the values JSON lacks written as PYON v2 writes them,
+// {"__jsonclass__": [name, args]}. Values must be in normal form (decoded
+// mods always are).
+func (m Mod) MarshalJSON() ([]byte, error) {
+	b, err := encJSON.AppendMod(nil, &m)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b, "\n"), nil
 }
 
 // validate checks that the action is known.

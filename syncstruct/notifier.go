@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"github.com/sigoco/sigoco/pyon"
 	"sync"
 
 	"github.com/sigoco/sigoco/wire"
@@ -215,6 +216,39 @@ func (nd Node) Pop(i int) (any, error) {
 	return nd.do(&Mod{Action: ActPop, I: i})
 }
 
+// PopKey removes key from the dict at this node and returns its value
+// (Python's dict.pop(key); a missing key is ErrNoKey). It is published as
+// a delitem, which every replica (SiPyCo's included) applies the same way.
+func (nd Node) PopKey(key any) (any, error) {
+	k, err := normalizeKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if !isKey(k) {
+		return nil, fmt.Errorf("%w: %s", ErrBadKey, typeName(k))
+	}
+	return nd.do(&Mod{Action: ActDelItem, Key: k})
+}
+
+// SetSlice replaces elements lo to hi (Python's x[lo:hi] = values; the
+// bounds follow Python's slice rules) of the list at this node with
+// values, a list or tuple of any length.
+func (nd Node) SetSlice(lo, hi int, values any) error {
+	v, err := nd.normalize(values)
+	if err != nil {
+		return err
+	}
+	_, err = nd.do(&Mod{Action: ActSetItem, Key: pyon.Slice{Start: int64(lo), Stop: int64(hi)}, Value: v})
+	return err
+}
+
+// DeleteSlice removes elements lo to hi of the list at this node
+// (Python's del x[lo:hi]).
+func (nd Node) DeleteSlice(lo, hi int) error {
+	_, err := nd.do(&Mod{Action: ActDelItem, Key: pyon.Slice{Start: int64(lo), Stop: int64(hi)}})
+	return err
+}
+
 // treeDepth is the depth at which a tree is normalized: one level is kept
 // free because JSON encodes a tree one level down (in its init mod), and a
 // tree some encoding cannot snapshot would lock every subscriber out.
@@ -290,7 +324,7 @@ func (n *Notifier) publishLocked(m *Mod) {
 // bytes, read-locked, and returns them with the sequence number of the
 // last mod they include: a subscriber that continues from that number
 // misses nothing and gets nothing twice.
-func (n *Notifier) snapshot(enc Encoding, framed bool) ([][]byte, uint64, error) {
+func (n *Notifier) snapshot(enc modEncoding, framed bool) ([][]byte, uint64, error) {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	c := chunker{framed: framed}
@@ -307,7 +341,7 @@ func normalizeKey(k any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !isKey(nk) {
+	if !isIndexKey(nk) {
 		return nil, fmt.Errorf("%w: %s", ErrBadKey, typeName(nk))
 	}
 	return nk, nil

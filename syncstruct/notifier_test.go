@@ -20,7 +20,7 @@ func TestNodeErrorsChangeNothing(t *testing.T) {
 		{"set under a missing key", func() error { return n.At("nope").Set("k", 1) }, ErrBadPath},
 		{"append to a dict", func() error { return n.At("d").Append(1) }, ErrType},
 		{"insert into a string", func() error { return n.At("s").Insert(0, 1) }, ErrType},
-		{"pop from an empty list", func() error { _, err := n.At("d").Pop(0); return err }, ErrType},
+		{"pop a missing int key from a dict", func() error { _, err := n.At("d").Pop(0); return err }, ErrNoKey},
 		{"pop out of range", func() error { _, err := n.At("l").Pop(5); return err }, ErrIndex},
 		{"delete a missing key", func() error { return n.At("d").Delete("k") }, ErrNoKey},
 		{"list as key", func() error { return n.Set([]any{1}, 1) }, ErrBadKey},
@@ -185,7 +185,7 @@ func TestTreeStaysSnapshottable(t *testing.T) {
 					}
 					continue
 				}
-				for _, enc := range []Encoding{MsgpackEncoding, JSONEncoding, SiPyCoEncoding} {
+				for _, enc := range []modEncoding{encMsgpack, encJSON, encSiPyCo} {
 					if _, _, err := n.snapshot(enc, false); err != nil {
 						t.Fatalf("depth %d accepted, but its %T snapshot fails: %v", d, enc, err)
 					}

@@ -57,7 +57,7 @@ type Publisher struct {
 	opts     PublisherOptions
 	upgrader websocket.Upgrader
 
-	mu        sync.Mutex
+	mu        sync.Mutex // guards notifiers, sessions and closed (and orders wg.Add against Close: see enter)
 	notifiers map[string]*Notifier
 	sessions  map[*session]struct{}
 	closed    bool
@@ -234,7 +234,7 @@ func (p *Publisher) enter() bool {
 // After "ARTIQ sync_struct" it speaks SiPyCo's protocol, so SiPyCo's
 // Python Subscriber (ARTIQ's dashboard, for one) keeps an exact replica:
 // the notifier name line, then SiPyCo's init line and mod lines in PYON v2
-// (see SiPyCoEncoding), nothing else. Such a subscriber cannot resume: each
+// (see encSiPyCo), nothing else. Such a subscriber cannot resume: each
 // connection starts with an init, and one that falls behind gets a fresh
 // init on the same connection.
 func (p *Publisher) ServeConn(ctx context.Context, conn net.Conn) error {
@@ -307,6 +307,12 @@ func (p *Publisher) serve(ctx context.Context, t transport, hs func() bool) erro
 	defer t.close()
 	first, err := t.readMsg(nil)
 	if err != nil {
+		var tooLarge *wire.FrameTooLargeError
+		if errors.As(err, &tooLarge) {
+			// As documented: a subscribe frame past the limit is a bad
+			// request, answered before the connection closes.
+			p.reject(t, CodeBadRequest, fmt.Sprintf("subscribe frame of %d bytes exceeds the limit of %d", tooLarge.Size, tooLarge.Limit))
+		}
 		return fmt.Errorf("syncstruct: reading subscribe: %w", err)
 	}
 	return p.serveFirst(ctx, t, first, hs)

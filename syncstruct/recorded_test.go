@@ -148,7 +148,7 @@ func describe(t *testing.T, b []byte) any {
 		var m message
 		must(t, newMsgDecoder().decode(f, &m))
 		if m.T == msgChunk {
-			init, err := DecodeMod(m.D)
+			init, err := decodeMod(m.D)
 			must(t, err)
 			out = append(out, map[string]any{"t": "chunk", "d": fmt.Sprintf("<%d bytes: %s>", len(m.D), jsonText(t, init))})
 			continue
@@ -172,7 +172,7 @@ func describe(t *testing.T, b []byte) any {
 }
 
 func jsonText(t *testing.T, m *Mod) string {
-	b, err := JSONEncoding.AppendMod(nil, m)
+	b, err := encJSON.AppendMod(nil, m)
 	must(t, err)
 	return string(b)
 }
@@ -200,7 +200,7 @@ func TestRecordedSessionDrivesSubscriber(t *testing.T) {
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		io.Copy(io.Discard, c)
 	})
-	s := NewSubscriber(addr, "state", SubscriberOptions{})
+	s := must2(NewSubscriber(addr, "state", SubscriberOptions{}))
 	defer s.Close()
 	waitSynced(t, s)
 	want := map[string]any{"counts": []any{int64(42)}, "runs": map[string]any{}, "status": "running"}

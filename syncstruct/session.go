@@ -20,11 +20,11 @@ type session struct {
 	name string
 	n    *Notifier
 	t    transport
-	enc  Encoding
+	enc  modEncoding
 
 	cancel context.CancelFunc // cancels the context run was given
 
-	mu      sync.Mutex
+	mu      sync.Mutex // guards ended, endCode and endMsg
 	ended   bool
 	endCode string // error code to send the subscriber when the session ends
 	endMsg  string
@@ -78,7 +78,7 @@ func (s *session) run(parent, ctx context.Context, sub *message) error {
 
 	// A writer blocked on a subscriber that does not read is freed by
 	// closing the connection, once it has had closeGrace to finish.
-	var graceMu sync.Mutex
+	var graceMu sync.Mutex // guards grace and finished
 	var grace *time.Timer
 	finished := false
 	stopGrace := context.AfterFunc(ctx, func() {
@@ -167,65 +167,40 @@ func isTimeout(err error) bool {
 // writeLoop sends the initial sync and then the mods, until ctx ends or a
 // write fails.
 func (s *session) writeLoop(ctx context.Context, sub *message) error {
-	h := s.n.hist
 	hb := s.p.opts.HeartbeatInterval
-	var cursor uint64
-	needSnap, reason := true, ReasonNew
-	var syncedAt uint64 // after a resume: send synced once the cursor reaches it
-	pendingSynced := false
-
-	switch {
-	case sub.Epoch == 0:
-	case sub.Epoch != s.n.epoch:
-		reason = ReasonEpoch
-	default:
-		head := s.n.Seq()
-		if sub.Seq > head {
-			reason = ReasonSeq
-		} else if h.resumable(sub.Seq, int64(s.p.opts.QueueBytes)) {
-			needSnap, cursor = false, sub.Seq
-			syncedAt, pendingSynced = head, true
-		} else {
-			reason = ReasonHistory
-		}
-	}
-	if !needSnap {
-		if err := s.t.writeMsgs([][]byte{s.control(&control{T: msgSync, Epoch: s.n.epoch, Seq: cursor, Mode: ModeResume, HeartbeatMS: hb.Milliseconds()})}); err != nil {
+	w := s.startPosition(sub)
+	if !w.needSnap {
+		if err := s.t.writeMsgs([][]byte{s.control(&control{T: msgSync, Epoch: s.n.epoch, Seq: w.cursor, Mode: modeResume, HeartbeatMS: hb.Milliseconds()})}); err != nil {
 			return err
 		}
 	}
-
 	timer := time.NewTimer(hb)
 	defer timer.Stop()
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if needSnap {
-			seq, err := s.sendSnapshot(reason)
+		if w.needSnap {
+			seq, err := s.sendSnapshot(w.reason)
 			if err != nil {
 				return err
 			}
-			cursor, needSnap, pendingSynced = seq, false, false
+			w.cursor, w.needSnap, w.pendingSynced = seq, false, false
 			timer.Reset(hb)
 			continue
 		}
-		if pendingSynced && cursor >= syncedAt {
-			if err := s.t.writeMsgs([][]byte{s.control(&control{T: msgSynced, Seq: cursor})}); err != nil {
+		if w.pendingSynced && w.cursor >= w.syncedAt {
+			if err := s.t.writeMsgs([][]byte{s.control(&control{T: msgSynced, Seq: w.cursor})}); err != nil {
 				return err
 			}
-			pendingSynced = false
+			w.pendingSynced = false
 		}
-		b := batchPool.Get().(*batch)
-		entries, wait, st := h.read(cursor, int64(s.p.opts.QueueBytes), maxBatchBytes, b.entries[:0])
-		switch st {
-		case readBehind:
-			batchPool.Put(b)
-			needSnap, reason = true, ReasonBehind
-			s.p.resyncs.Add(1)
-			continue
-		case readWait:
-			batchPool.Put(b)
+		wait, sent, err := s.sendBatch(&w)
+		switch {
+		case err != nil:
+			return err
+		case wait != nil:
+			// Nothing new: wait for a mod, sending pings while idle.
 			select {
 			case <-wait:
 			case <-timer.C:
@@ -236,39 +211,86 @@ func (s *session) writeLoop(ctx context.Context, sub *message) error {
 			case <-ctx.Done():
 				return nil
 			}
-			continue
+		case sent:
+			timer.Reset(hb)
 		}
-		msgs := b.msgs[:0]
-		var err error
-		for _, e := range entries {
-			if e.resync() {
-				needSnap, reason = true, ReasonOversize
-				s.p.resyncs.Add(1)
-				break
-			}
-			var m []byte
-			if m, err = e.bytesFor(s.enc); err != nil {
-				break
-			}
-			msgs = append(msgs, m)
-			cursor = e.seq
-			if pendingSynced && cursor == syncedAt {
-				msgs = append(msgs, s.control(&control{T: msgSynced, Seq: cursor}))
-				pendingSynced = false
-			}
-		}
-		if err == nil && len(msgs) > 0 {
-			err = s.t.writeMsgs(msgs)
-		}
-		clear(entries)
-		clear(msgs)
-		b.entries, b.msgs = entries[:0], msgs[:0]
-		batchPool.Put(b)
-		if err != nil {
-			return err
-		}
-		timer.Reset(hb)
 	}
+}
+
+// writePos is where a session's writer stands in its notifier's stream.
+type writePos struct {
+	cursor        uint64 // sequence number of the last mod sent (or in the snapshot)
+	needSnap      bool   // a snapshot must be sent next, for reason
+	reason        string
+	syncedAt      uint64 // after a resume: send synced once the cursor reaches it
+	pendingSynced bool
+}
+
+// startPosition decides from the subscribe message whether the
+// subscriber resumes (from the history) or needs a snapshot, and why.
+func (s *session) startPosition(sub *message) writePos {
+	w := writePos{needSnap: true, reason: ReasonNew}
+	switch {
+	case sub.Epoch == 0:
+	case sub.Epoch != s.n.epoch:
+		w.reason = ReasonEpoch
+	default:
+		head := s.n.Seq()
+		switch {
+		case sub.Seq > head:
+			w.reason = ReasonSeq
+		case s.n.hist.resumable(sub.Seq, int64(s.p.opts.QueueBytes)):
+			w = writePos{cursor: sub.Seq, syncedAt: head, pendingSynced: true}
+		default:
+			w.reason = ReasonHistory
+		}
+	}
+	return w
+}
+
+// sendBatch sends the mods after w.cursor that the history holds, in one
+// write, and moves w on. It returns a channel to wait on when there is
+// nothing to send, and sets w.needSnap when the subscriber must be resynced
+// instead (it fell behind, or a mod was too large to keep); sent reports
+// whether anything was written.
+func (s *session) sendBatch(w *writePos) (wait <-chan struct{}, sent bool, err error) {
+	b := batchPool.Get().(*batch)
+	defer batchPool.Put(b)
+	entries, wait, st := s.n.hist.read(w.cursor, int64(s.p.opts.QueueBytes), maxBatchBytes, b.entries[:0])
+	switch st {
+	case readBehind:
+		w.needSnap, w.reason = true, ReasonBehind
+		s.p.resyncs.Add(1)
+		return nil, false, nil
+	case readWait:
+		return wait, false, nil
+	}
+	msgs := b.msgs[:0]
+	for _, e := range entries {
+		if e.resync() {
+			w.needSnap, w.reason = true, ReasonOversize
+			s.p.resyncs.Add(1)
+			break
+		}
+		var m []byte
+		if m, err = e.bytesFor(s.enc); err != nil {
+			break
+		}
+		msgs = append(msgs, m)
+		w.cursor = e.seq
+		if w.pendingSynced && w.cursor == w.syncedAt {
+			msgs = append(msgs, s.control(&control{T: msgSynced, Seq: w.cursor}))
+			w.pendingSynced = false
+		}
+	}
+	if err == nil && len(msgs) > 0 {
+		err = s.t.writeMsgs(msgs)
+		sent = true
+	}
+	clear(entries)
+	clear(msgs)
+	b.entries, b.msgs = entries[:0], msgs[:0]
+	return nil, sent, err
 }
 
 // sendSnapshot sends sync (mode snapshot), the init mod and synced, and
@@ -282,7 +304,7 @@ func (s *session) sendSnapshot(reason string) (uint64, error) {
 	}
 	s.p.snapshots.Add(1)
 	hb := s.p.opts.HeartbeatInterval
-	if err := s.t.writeMsgs([][]byte{s.control(&control{T: msgSync, Epoch: s.n.epoch, Seq: seq, Mode: ModeSnapshot, Reason: reason, HeartbeatMS: hb.Milliseconds()})}); err != nil {
+	if err := s.t.writeMsgs([][]byte{s.control(&control{T: msgSync, Epoch: s.n.epoch, Seq: seq, Mode: modeSnapshot, Reason: reason, HeartbeatMS: hb.Milliseconds()})}); err != nil {
 		return 0, err
 	}
 	if err := s.t.writeInit(pieces); err != nil {
@@ -300,7 +322,7 @@ func (s *session) control(c *control) []byte { return s.t.control(c) }
 // messageType decodes just enough of a subscriber's message to know its
 // type.
 func messageType(t transport, dec *msgDecoder, b []byte) (string, error) {
-	if t.encoding() == JSONEncoding {
+	if t.encoding() == encJSON {
 		var m struct {
 			T string `json:"t"`
 		}
@@ -319,7 +341,7 @@ func messageType(t transport, dec *msgDecoder, b []byte) (string, error) {
 // decodeSubscribe decodes and checks the subscribe message.
 func decodeSubscribe(t transport, b []byte) (*message, error) {
 	var m message
-	if t.encoding() == JSONEncoding {
+	if t.encoding() == encJSON {
 		var j struct {
 			T        string `json:"t"`
 			Notifier string `json:"notifier"`

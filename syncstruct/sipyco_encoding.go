@@ -8,7 +8,7 @@ import (
 	"github.com/sigoco/sigoco/pyon"
 )
 
-// SiPyCoEncoding is SiPyCo's sync_struct wire format: each mod is one
+// encSiPyCo is SiPyCo's sync_struct wire format: each mod is one
 // line of PYON v2 holding SiPyCo's mod dictionary and nothing else (no
 // sequence number), e.g.
 //
@@ -16,7 +16,7 @@ import (
 //
 // and the init mod is {"action":"init","struct":...} on one line. It is
 // what a Publisher sends after the "ARTIQ sync_struct" banner.
-var SiPyCoEncoding Encoding = sipycoEncoding{}
+var encSiPyCo modEncoding = sipycoEncoding{}
 
 type sipycoEncoding struct{}
 
@@ -54,7 +54,11 @@ func (sipycoEncoding) AppendMod(dst []byte, m *Mod) ([]byte, error) {
 			field("i", int64(m.I))
 			field("x", m.X)
 		case ActPop:
-			field("i", int64(m.I))
+			if m.Key != nil {
+				field("i", m.Key)
+			} else {
+				field("i", int64(m.I))
+			}
 		case ActSetItem:
 			field("key", m.Key)
 			field("value", m.Value)
@@ -184,6 +188,18 @@ func decodeSiPyCoMod(line []byte) (*Mod, error) {
 			return nil
 		}
 		i, ok := v.(int64)
+		if !ok && m.Action == ActPop {
+			// dict.pop(key): the key travels as "i".
+			k, err := adoptPYON(v, 1)
+			if err != nil {
+				return fmt.Errorf("%w: field \"i\": %w", ErrBadMod, err)
+			}
+			if k == nil || !isKey(k) {
+				return fmt.Errorf("%w: pop of a %s key is not supported", ErrBadMod, typeName(k))
+			}
+			m.Key = k
+			return nil
+		}
 		if !ok || i < -1<<31 || i > 1<<31 {
 			return fmt.Errorf("%w: index %v is not a small integer", ErrBadMod, truncate(fmt.Sprint(v), 32))
 		}
@@ -228,7 +244,7 @@ func decodeSiPyCoMod(line []byte) (*Mod, error) {
 		return nil, err
 	}
 	if m.Action == ActSetItem || m.Action == ActDelItem {
-		if !isKey(m.Key) {
+		if !isIndexKey(m.Key) {
 			return nil, fmt.Errorf("%w: %w: %s", ErrBadMod, ErrBadKey, typeName(m.Key))
 		}
 	}

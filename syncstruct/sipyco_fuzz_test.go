@@ -8,7 +8,7 @@ import (
 )
 
 // FuzzSiPyCoLine: whatever line a SiPyCo publisher sends, decoding it never
-// panics; a line that decodes is a mod that SiPyCoEncoding writes back to
+// panics; a line that decodes is a mod that encSiPyCo writes back to
 // a line decoding to the same mod, and that Apply takes or refuses without
 // panicking.
 func FuzzSiPyCoLine(f *testing.F) {
@@ -36,7 +36,7 @@ func FuzzSiPyCoLine(f *testing.F) {
 		if err != nil {
 			return
 		}
-		b, err := SiPyCoEncoding.AppendMod(nil, m)
+		b, err := encSiPyCo.AppendMod(nil, m)
 		if err != nil {
 			t.Fatalf("decoded mod %v does not encode: %v", m, err)
 		}

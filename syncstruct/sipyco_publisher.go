@@ -33,7 +33,7 @@ func (p *Publisher) serveSiPyCo(ctx context.Context, c *wire.Conn, hs func() boo
 }
 
 // sipycoTransport carries SiPyCo's sync_struct on a stream: the init and
-// each mod as one PYON line (SiPyCoEncoding), and nothing else. SiPyCo has
+// each mod as one PYON line (encSiPyCo), and nothing else. SiPyCo has
 // no control messages (no sync or synced marker, no heartbeat, no error
 // message): they encode to nothing. A subscriber that falls behind gets a
 // fresh init line on the same connection, which SiPyCo's Subscriber takes
@@ -52,7 +52,7 @@ func (t *sipycoTransport) readMsg(buf []byte) ([]byte, error) {
 }
 
 func (t *sipycoTransport) chunkedInit() bool         { return false }
-func (t *sipycoTransport) encoding() Encoding        { return SiPyCoEncoding }
+func (t *sipycoTransport) encoding() modEncoding     { return encSiPyCo }
 func (t *sipycoTransport) control(c *control) []byte { return nil }
 
 // pings: SiPyCo's peers send no heartbeats (they rely on TCP keepalive),

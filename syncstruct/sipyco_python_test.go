@@ -248,7 +248,7 @@ func TestSiPyCoPythonPublisher(t *testing.T) {
 		t.Run(proto.String(), func(t *testing.T) {
 			pub := env.Serve(t, sipycotest.SyncPublisher)
 			var logs logRecorder
-			s := NewSubscriber(pub.Addr, "state", opts(SubscriberOptions{Protocol: proto, Logger: slog.New(&logs)}))
+			s := must2(NewSubscriber(pub.Addr, "state", opts(SubscriberOptions{Protocol: proto, Logger: slog.New(&logs)})))
 			defer s.Close()
 			waitSynced(t, s)
 			if fellBack := logs.has("no answer to the native handshake"); fellBack != (proto == ProtocolAuto) {
@@ -274,7 +274,7 @@ func TestSiPyCoPythonPublisher(t *testing.T) {
 		cfg, err := wire.TLSConfig{CertFile: cli.CertFile, KeyFile: cli.KeyFile, PeerCertFile: srv.CertFile}.Client("")
 		must(t, err)
 		pub := env.Serve(t, sipycotest.SyncPublisher, "--ssl", srv.CertFile, srv.KeyFile, cli.CertFile)
-		s := NewSubscriber(pub.Addr, "state", opts(SubscriberOptions{TLS: cfg})) // ProtocolAuto
+		s := must2(NewSubscriber(pub.Addr, "state", opts(SubscriberOptions{TLS: cfg}))) // ProtocolAuto
 		defer s.Close()
 		waitSynced(t, s)
 		pyCommand(t, pub, "mods")
@@ -283,7 +283,7 @@ func TestSiPyCoPythonPublisher(t *testing.T) {
 
 	t.Run("burst", func(t *testing.T) {
 		pub := env.Serve(t, sipycotest.SyncPublisher)
-		s := NewSubscriber(pub.Addr, "other", opts(SubscriberOptions{Protocol: ProtocolSiPyCo}))
+		s := must2(NewSubscriber(pub.Addr, "other", opts(SubscriberOptions{Protocol: ProtocolSiPyCo})))
 		defer s.Close()
 		waitSynced(t, s)
 		const n = 5000
@@ -301,7 +301,7 @@ func TestSiPyCoPythonPublisher(t *testing.T) {
 	t.Run("restart", func(t *testing.T) {
 		pub := env.Serve(t, sipycotest.SyncPublisher)
 		var rc recorder
-		s := NewSubscriber(pub.Addr, "state", opts(rc.opts()))
+		s := must2(NewSubscriber(pub.Addr, "state", opts(rc.opts())))
 		defer s.Close()
 		waitSynced(t, s)
 		pyCommand(t, pub, "mods")

@@ -3,9 +3,11 @@ package syncstruct
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"syscall"
 	"time"
@@ -18,10 +20,15 @@ type Protocol = wire.Protocol
 
 const (
 	// ProtocolAuto speaks sigoco's own protocol and falls back to
-	// SiPyCo's, on a new connection, when the publisher closes the
-	// connection without a word, which is what SiPyCo's Publisher does
-	// with a banner it does not know. The choice is made again at every
-	// connection, so a replica resumes whenever the publisher can.
+	// SiPyCo's only on positive evidence of a SiPyCo publisher: the
+	// native handshake closed without a word (what SiPyCo's Publisher does
+	// with a banner it does not know), SiPyCo's handshake answered with an
+	// init, and a second native probe closed without a word again. A
+	// sigoco publisher that answers the probe (one that merely dropped a
+	// connection while restarting, or a proxy that did) gets the SiPyCo
+	// connection closed and a native one at once, so its subscribers keep
+	// epochs, resumption and heartbeats. The choice is made again at every
+	// connection: native is always tried first.
 	ProtocolAuto = wire.ProtocolAuto
 	// ProtocolNative speaks only "SIGOCO sync 1".
 	ProtocolNative = wire.ProtocolNative
@@ -52,7 +59,64 @@ func (s *Subscriber) connect(ctx context.Context) (synced bool, err error) {
 	synced, err = s.connectNative(ctx)
 	if s.opts.Protocol == ProtocolAuto && errors.Is(err, errNoAnswer) && ctx.Err() == nil {
 		s.opts.Logger.Debug("syncstruct: no answer to the native handshake; trying SiPyCo's sync_struct", "addr", s.addr, "err", err)
-		return s.connectSiPyCo(ctx)
+		return s.connectSiPyCoAuto(ctx)
+	}
+	return synced, err
+}
+
+// errNativeAnswered ends a SiPyCo connection made by ProtocolAuto when the
+// publisher answered the native probe after all: it is a sigoco publisher,
+// and the subscriber reconnects natively at once.
+var errNativeAnswered = errors.New("syncstruct: the publisher answered the native handshake; reconnecting natively")
+
+// probeName is the notifier a native probe subscribes to: no publisher
+// serves it (it cannot be sent on SiPyCo's name line), so a sigoco
+// publisher answers with an unknown_notifier error right away, without
+// sending any snapshot.
+const probeName = "\nsigoco-probe"
+
+// probeNative reports whether the publisher answers the native handshake
+// (any message: a sigoco publisher), as opposed to closing the connection
+// without a word (a SiPyCo publisher). Other failures are no evidence
+// either way and report false.
+func (s *Subscriber) probeNative(ctx context.Context) bool {
+	hctx, cancel := context.WithTimeout(ctx, s.opts.HandshakeTimeout)
+	defer cancel()
+	t, err := s.dial(hctx)
+	if err != nil {
+		return false
+	}
+	defer t.close()
+	stop := context.AfterFunc(hctx, func() { t.close() })
+	defer stop()
+	t.setWriteDeadline(time.Now().Add(s.opts.HandshakeTimeout))
+	if err := t.writeMsgs([][]byte{t.control(&control{T: msgSubscribe, Notifier: probeName})}); err != nil {
+		return false
+	}
+	t.setReadDeadline(time.Now().Add(s.opts.HandshakeTimeout))
+	b, err := t.readMsg(nil)
+	if err != nil {
+		return false
+	}
+	var m message
+	return newMsgDecoder().decode(b, &m) == nil && m.T != ""
+}
+
+// connectSiPyCoAuto is connectSiPyCo for ProtocolAuto: when the init
+// has arrived, and before it replaces the replica, a native probe must be
+// closed without a word again; a publisher that answers it is a sigoco
+// publisher (the first close was a restart or a proxy), and the SiPyCo
+// connection ends with errNativeAnswered, the replica and its position
+// untouched, so that the native reconnection resumes.
+func (s *Subscriber) connectSiPyCoAuto(ctx context.Context) (bool, error) {
+	native := false
+	synced, err := s.sipycoConn(ctx, func() bool {
+		native = s.probeNative(ctx)
+		return !native
+	})
+	if native && ctx.Err() == nil {
+		s.opts.Logger.Debug("syncstruct: the publisher answered the native probe; leaving SiPyCo's protocol", "addr", s.addr)
+		return synced, errNativeAnswered
 	}
 	return synced, err
 }
@@ -62,6 +126,34 @@ func (s *Subscriber) connect(ctx context.Context) (synced bool, err error) {
 // init (one per connection, and any later one on the same connection)
 // replaces the replica: SiPyCo cannot resume.
 func (s *Subscriber) connectSiPyCo(ctx context.Context) (synced bool, err error) {
+	return s.sipycoConn(ctx, nil)
+}
+
+// SiPyCo connections have no heartbeats: a publisher that vanishes without
+// closing (its host down, a cable out) is noticed by TCP keepalive,
+// within sipycoKeepIdle + sipycoKeepCount·sipycoKeepInterval (20 s) of its
+// last byte. docs/sipyco.md states this staleness rule.
+const (
+	sipycoKeepIdle     = 5 * time.Second
+	sipycoKeepInterval = 5 * time.Second
+	sipycoKeepCount    = 3
+)
+
+// setKeepAlive turns on TCP keepalive with the SiPyCo staleness rule.
+func setKeepAlive(c *wire.Conn) {
+	nc := c.NetConn()
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: sipycoKeepIdle, Interval: sipycoKeepInterval, Count: sipycoKeepCount})
+	}
+}
+
+// sipycoConn runs one SiPyCo connection; confirm, if set, is called when
+// the first init has arrived, before it is applied, and the connection
+// ends if it returns false.
+func (s *Subscriber) sipycoConn(ctx context.Context, confirm func() bool) (synced bool, err error) {
 	if isWebSocketAddr(s.addr) {
 		return false, fmt.Errorf("syncstruct: SiPyCo's sync_struct runs over TCP, not WebSocket (%s)", s.addr)
 	}
@@ -77,6 +169,7 @@ func (s *Subscriber) connectSiPyCo(ctx context.Context) (synced bool, err error)
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
+	setKeepAlive(c)
 
 	c.SetDeadline(time.Now().Add(s.opts.HandshakeTimeout))
 	if _, err := io.WriteString(c, s.name+"\n"); err != nil {
@@ -114,6 +207,9 @@ func (s *Subscriber) connectSiPyCo(ctx context.Context) (synced bool, err error)
 			if inits == 0 {
 				lr.progress = nil
 				c.SetReadDeadline(time.Time{})
+				if confirm != nil && !confirm() {
+					return false, nil
+				}
 			}
 			inits++
 			s.sipycoInit(m, inits > 1)
@@ -197,7 +293,7 @@ func (lr *lineReader) next() ([]byte, error) {
 	for {
 		chunk, err := lr.r.ReadSlice('\n')
 		if len(lr.buf)+len(chunk) > lr.limit+1 {
-			return nil, fmt.Errorf("%w: a line over %d bytes (SubscriberOptions.MaxMessageSize)", ErrBadMessage, lr.limit)
+			return nil, fmt.Errorf("%w: a line over %d bytes (SubscriberOptions.MaxFrameSize)", ErrBadMessage, lr.limit)
 		}
 		lr.buf = append(lr.buf, chunk...)
 		switch err {

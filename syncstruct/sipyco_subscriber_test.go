@@ -97,7 +97,7 @@ func TestSiPyCoRecordedSubscriber(t *testing.T) {
 					close(done)
 				}
 			})
-			s := NewSubscriber(addr, "state", o)
+			s := must2(NewSubscriber(addr, "state", o))
 			defer s.Close()
 			select {
 			case <-done:
@@ -148,7 +148,7 @@ func TestSiPyCoSubscriberResyncs(t *testing.T) {
 	o.Protocol, o.MinBackoff, o.MaxBackoff = ProtocolSiPyCo, time.Millisecond, 5*time.Millisecond
 	synced := make(chan SyncInfo, 3)
 	o.OnSynced = func(i SyncInfo) { synced <- i }
-	s := NewSubscriber(addr, "x", o)
+	s := must2(NewSubscriber(addr, "x", o))
 	defer s.Close()
 	want := []string{ReasonNew, ReasonSiPyCo, ReasonReinit}
 	for i, reason := range want {
@@ -202,8 +202,8 @@ func TestSiPyCoBadLines(t *testing.T) {
 				}
 				holdOpen(c)
 			})
-			s := NewSubscriber(addr, "x", SubscriberOptions{Protocol: ProtocolSiPyCo, MaxMessageSize: 1024,
-				MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
+			s := must2(NewSubscriber(addr, "x", SubscriberOptions{Protocol: ProtocolSiPyCo, MaxFrameSize: 1024,
+				MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}))
 			defer s.Close()
 			waitFor(t, "the sync on the second connection", func() bool { return Equal(s.Copy(), map[string]any{"ok": true}) })
 			st, err := s.State() // err: the last connection error, the first connection's

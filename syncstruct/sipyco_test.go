@@ -348,13 +348,13 @@ func TestSiPyCoFallsBehind(t *testing.T) {
 	}
 }
 
-// TestSiPyCoEncodingRoundTrip: every mod SiPyCoEncoding writes decodes to
+// TestSiPyCoEncodingRoundTrip: every mod encSiPyCo writes decodes to
 // the same mod, and the init line carries no sigoco field.
 func TestSiPyCoEncodingRoundTrip(t *testing.T) {
 	tree, err := Normalize(sipycoExotic())
 	must(t, err)
 	var w strings.Builder
-	must(t, SiPyCoEncoding.WriteInit(&w, tree, 99))
+	must(t, encSiPyCo.WriteInit(&w, tree, 99))
 	if strings.Count(w.String(), "\n") != 1 || !strings.HasSuffix(w.String(), "\n") || strings.Contains(w.String(), `"seq"`) {
 		t.Fatalf("init line %q", w.String())
 	}
@@ -369,7 +369,7 @@ func TestSiPyCoEncodingRoundTrip(t *testing.T) {
 		large["l"].([]any)[i] = "item"
 	}
 	w.Reset()
-	must(t, SiPyCoEncoding.WriteInit(&w, large, 0))
+	must(t, encSiPyCo.WriteInit(&w, large, 0))
 	m, err = decodeSiPyCoMod([]byte(w.String()))
 	must(t, err)
 	if !Equal(m.Struct, large) {
@@ -379,7 +379,7 @@ func TestSiPyCoEncodingRoundTrip(t *testing.T) {
 	n := mustNotifier(t, sipycoExotic(), NotifierOptions{})
 	exoticMods(t, n)
 	for _, want := range historyMods(t, n) {
-		b, err := SiPyCoEncoding.AppendMod([]byte("prefix"), want)
+		b, err := encSiPyCo.AppendMod([]byte("prefix"), want)
 		must(t, err)
 		line := strings.TrimPrefix(string(b), "prefix")
 		if !strings.HasSuffix(line, "}\n") || strings.Count(line, "\n") != 1 || strings.Contains(line, `"seq"`) {

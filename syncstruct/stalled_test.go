@@ -67,7 +67,7 @@ func TestStalledSubscriber(t *testing.T) {
 	t.Logf("heap growth over the last %d mods while stalled: %d KiB (a queue would hold %d KiB)", mods/2, growth>>10, backlog>>10)
 	// The bound: the queue bound plus one snapshot (which the
 	// stalled session may be blocked writing), plus slack for the runtime.
-	pieces, _, err := n.snapshot(MsgpackEncoding, true)
+	pieces, _, err := n.snapshot(encMsgpack, true)
 	must(t, err)
 	snapshot := 0
 	for _, p := range pieces {

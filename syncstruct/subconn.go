@@ -30,14 +30,14 @@ func (s *Subscriber) dial(ctx context.Context) (transport, error) {
 		if err != nil {
 			return nil, fmt.Errorf("syncstruct: dial %s: %w", s.addr, err)
 		}
-		ws.SetReadLimit(int64(s.opts.MaxMessageSize))
+		ws.SetReadLimit(int64(s.opts.MaxFrameSize))
 		return &wsTransport{ws: ws}, nil
 	}
 	c, err := wire.Dial(ctx, s.addr, s.opts.TLS, wire.BannerSync)
 	if err != nil {
 		return nil, fmt.Errorf("syncstruct: dial %s: %w", s.addr, err)
 	}
-	return newFrameTransport(c, s.opts.MaxMessageSize, subReadBuf), nil
+	return newFrameTransport(c, s.opts.MaxFrameSize, subReadBuf), nil
 }
 
 // connectNative runs one connection: subscribe, initial sync, then mods
@@ -250,9 +250,9 @@ func (c *subConn) startSync() error {
 		c.startPinger(time.Duration(m.HeartbeatMS) * time.Millisecond)
 	}
 	c.inSync = true
-	c.info = SyncInfo{Epoch: m.Epoch, Seq: m.Seq, Resumed: m.Mode == ModeResume, Reason: m.Reason}
+	c.info = SyncInfo{Epoch: m.Epoch, Seq: m.Seq, Resumed: m.Mode == modeResume, Reason: m.Reason}
 	switch m.Mode {
-	case ModeResume:
+	case modeResume:
 		s.mu.RLock()
 		ok := s.epoch == m.Epoch && s.seq == m.Seq
 		s.mu.RUnlock()
@@ -261,7 +261,7 @@ func (c *subConn) startSync() error {
 			return fmt.Errorf("%w: resume at %d/%d does not match the replica", ErrBadMessage, m.Epoch, m.Seq)
 		}
 		return nil
-	case ModeSnapshot:
+	case modeSnapshot:
 	default:
 		return fmt.Errorf("%w: sync mode %q", ErrBadMessage, truncate(m.Mode, 32))
 	}

@@ -5,11 +5,13 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
+	"net"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/sigoco/sigoco/internal/backoff"
 	"github.com/sigoco/sigoco/wire"
 )
 
@@ -20,9 +22,12 @@ type SubscriberOptions struct {
 	// Protocol chooses the protocol spoken to a TCP address: sigoco's own
 	// (which resumes after a reconnection), SiPyCo's sync_struct (to
 	// follow a Python Publisher, such as an ARTIQ master's schedule or
-	// datasets), or ProtocolAuto, the default: sigoco's, and SiPyCo's
-	// when the publisher closes the connection without answering, as
-	// SiPyCo's does. ws:// and wss:// URLs are always sigoco's.
+	// datasets), or ProtocolAuto, the default: sigoco's, tried first at
+	// every connection, and SiPyCo's only on positive evidence of a SiPyCo
+	// publisher (see ProtocolAuto). ws:// and wss:// URLs are always
+	// sigoco's. A SiPyCo connection has no heartbeats: it is watched by
+	// TCP keepalive, and a vanished publisher is noticed within about 20 s
+	// (docs/protocol-sync.md, "Liveness of SiPyCo connections").
 	Protocol Protocol
 	// TargetBuilder, if set, receives every snapshot (the first one and
 	// each resync) and returns the tree to keep as the replica; mods are
@@ -59,11 +64,11 @@ type SubscriberOptions struct {
 	// HandshakeTimeout bounds dialling and the publisher's first answer.
 	// Default wire.DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
-	// MaxMessageSize bounds one message from the publisher (a mod, or a
+	// MaxFrameSize bounds one message from the publisher (a mod, or a
 	// snapshot chunk; from a SiPyCo publisher, one line, and its init line
 	// holds the whole tree). Default wire.DefaultMaxFrameSize, and 100 MiB
 	// for SiPyCo lines (what SiPyCo's own Subscriber accepts).
-	MaxMessageSize int
+	MaxFrameSize int
 	// Logger receives a record per connection attempt and failure.
 	// Default: records are discarded.
 	Logger *slog.Logger
@@ -114,7 +119,7 @@ type Subscriber struct {
 	opts       SubscriberOptions
 	lineLimit  int // for SiPyCo lines
 
-	mu      sync.RWMutex // guards the replica
+	mu      sync.RWMutex // guards tree, epoch, seq, synced, state, lastErr and change
 	tree    any
 	epoch   uint64 // 0: no replica to resume from
 	seq     uint64
@@ -131,8 +136,13 @@ type Subscriber struct {
 // addr: "host:port" for TCP (TLS with opts.TLS) to a sigoco Publisher or
 // a SiPyCo one (see SubscriberOptions.Protocol), or a "ws://" or "wss://"
 // URL of a Publisher's HTTP handler. It returns at once; use WaitSynced to
-// wait for the first sync, and Close to stop.
-func NewSubscriber(addr, name string, opts SubscriberOptions) *Subscriber {
+// wait for the first sync, and Close to stop. A malformed address (no
+// port, a URL without a host), an empty name or a ProtocolSiPyCo
+// subscriber to a WebSocket URL is an error, not a reconnection loop.
+func NewSubscriber(addr, name string, opts SubscriberOptions) (*Subscriber, error) {
+	if err := checkSubscriberAddr(addr, name, opts.Protocol); err != nil {
+		return nil, err
+	}
 	if opts.MinBackoff <= 0 {
 		opts.MinBackoff = 100 * time.Millisecond
 	}
@@ -143,12 +153,12 @@ func NewSubscriber(addr, name string, opts SubscriberOptions) *Subscriber {
 	if opts.HandshakeTimeout <= 0 {
 		opts.HandshakeTimeout = wire.DefaultHandshakeTimeout
 	}
-	lineLimit := opts.MaxMessageSize
+	lineLimit := opts.MaxFrameSize
 	if lineLimit <= 0 {
 		lineLimit = sipycoMaxLine
 	}
-	if opts.MaxMessageSize <= 0 {
-		opts.MaxMessageSize = wire.DefaultMaxFrameSize
+	if opts.MaxFrameSize <= 0 {
+		opts.MaxFrameSize = wire.DefaultMaxFrameSize
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -164,7 +174,38 @@ func NewSubscriber(addr, name string, opts SubscriberOptions) *Subscriber {
 		done:      make(chan struct{}),
 	}
 	go s.loop(ctx)
-	return s
+	return s, nil
+}
+
+// checkSubscriberAddr validates what NewSubscriber is given.
+func checkSubscriberAddr(addr, name string, proto Protocol) error {
+	if name == "" {
+		return fmt.Errorf("%w: empty notifier name", ErrBadAddress)
+	}
+	if isWebSocketAddr(addr) {
+		u, err := url.Parse(addr)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrBadAddress, err)
+		}
+		if u.Host == "" {
+			return fmt.Errorf("%w: %q has no host", ErrBadAddress, addr)
+		}
+		if proto == ProtocolSiPyCo {
+			return fmt.Errorf("%w: SiPyCo's sync_struct runs over TCP, not WebSocket (%s)", ErrBadAddress, addr)
+		}
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%w: %q: %w (want host:port or a ws:// URL)", ErrBadAddress, addr, err)
+	}
+	if port == "" {
+		return fmt.Errorf("%w: %q has no port", ErrBadAddress, addr)
+	}
+	if proto == ProtocolSiPyCo && !validSiPyCoName(name) {
+		return fmt.Errorf("%w: notifier name %q cannot be sent to a SiPyCo publisher", ErrBadAddress, truncate(name, 64))
+	}
+	return nil
 }
 
 // Read calls fn with the replica (nil before the first sync), read-locked:
@@ -270,7 +311,7 @@ func (s *Subscriber) loop(ctx context.Context) {
 		if wasSynced && s.opts.OnDisconnect != nil {
 			s.opts.OnDisconnect(err)
 		}
-		d := backoff(failures, s.opts.MinBackoff, s.opts.MaxBackoff)
+		d := backoff.Wait(failures, s.opts.MinBackoff, s.opts.MaxBackoff)
 		failures++
 		t := time.NewTimer(d)
 		select {
@@ -280,16 +321,6 @@ func (s *Subscriber) loop(ctx context.Context) {
 			return
 		}
 	}
-}
-
-// backoff returns the wait before attempt n+1: MinBackoff·2ⁿ capped at
-// MaxBackoff, jittered to between half and all of it.
-func backoff(n int, lo, hi time.Duration) time.Duration {
-	d := hi
-	if n < 30 {
-		d = min(lo<<n, hi)
-	}
-	return d/2 + rand.N(d/2+1)
 }
 
 // isWebSocketAddr reports whether addr is a ws:// or wss:// URL.

@@ -15,7 +15,7 @@ import (
 
 // transport carries whole messages over one connection: length-prefixed
 // frames on TCP/TLS, one WebSocket message each on WebSocket. The
-// messages handed to writeMsgs are as the connection's Encoding produced
+// messages handed to writeMsgs are as the connection's modEncoding produced
 // them (msgpack ones carry a frame header, which WebSocket drops).
 //
 // One goroutine may read while another writes; close may be called from
@@ -34,7 +34,7 @@ type transport interface {
 	// chunkedInit reports whether snapshots are sent as chunk messages
 	// (true) or as one message written in pieces (false).
 	chunkedInit() bool
-	encoding() Encoding
+	encoding() modEncoding
 	// control encodes a control message, or returns nil when the protocol
 	// has no such message (writeMsgs skips nil messages).
 	control(c *control) []byte
@@ -111,7 +111,7 @@ func (t *frameTransport) writeInit(pieces [][]byte) error { return t.writeMsgs(p
 func (t *frameTransport) setReadDeadline(d time.Time) error  { return t.c.SetReadDeadline(d) }
 func (t *frameTransport) setWriteDeadline(d time.Time) error { return t.c.SetWriteDeadline(d) }
 func (t *frameTransport) chunkedInit() bool                  { return true }
-func (t *frameTransport) encoding() Encoding                 { return MsgpackEncoding }
+func (t *frameTransport) encoding() modEncoding              { return encMsgpack }
 func (t *frameTransport) pings() bool                        { return true }
 
 func (t *frameTransport) control(c *control) []byte {
@@ -219,11 +219,11 @@ func (t *wsTransport) control(c *control) []byte {
 	return b
 }
 
-func (t *wsTransport) encoding() Encoding {
+func (t *wsTransport) encoding() modEncoding {
 	if t.text {
-		return JSONEncoding
+		return encJSON
 	}
-	return MsgpackEncoding
+	return encMsgpack
 }
 
 func (t *wsTransport) close() error {

@@ -265,6 +265,8 @@ func isKey(v any) bool {
 	switch x := v.(type) {
 	case nil, bool, int64, uint64, float64, string, []byte, complex128, *big.Int, pyon.Fraction:
 		return true
+	case pyon.NPScalar:
+		return x.Validate() == nil
 	case pyon.Tuple:
 		for _, e := range x {
 			if !isKey(e) {
@@ -278,10 +280,28 @@ func isKey(v any) bool {
 	return false
 }
 
+// isIndexKey reports whether k may be the key of a setitem or delitem: a
+// dict key, a slice (of a list or numpy array), or a tuple of integers
+// and slices (a numpy index).
+func isIndexKey(k any) bool {
+	switch x := k.(type) {
+	case pyon.Slice:
+		return true
+	case pyon.Tuple:
+		for _, e := range x {
+			if _, ok := e.(pyon.Slice); !ok && !isKey(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return isKey(k)
+}
+
 // dictIndex returns the index of key k in d, or -1.
 func dictIndex(d []pyon.Item, k any) int {
 	for i := range d {
-		if Equal(d[i].Key, k) {
+		if keyEqual(d[i].Key, k) {
 			return i
 		}
 	}
@@ -308,8 +328,10 @@ func Equal(a, b any) bool {
 		y, ok := b.(float64)
 		return ok && (x == y || (x != x && y != y))
 	case complex128:
+		// Each part compared as a float64 is (NaN equal to NaN), as
+		// replicas compare (the browser's replica too).
 		y, ok := b.(complex128)
-		return ok && x == y
+		return ok && Equal(real(x), real(y)) && Equal(imag(x), imag(y))
 	case string:
 		y, ok := b.(string)
 		return ok && x == y
@@ -458,9 +480,24 @@ func copyItems(d pyon.Dict) pyon.Dict {
 	return out
 }
 
-// toIndex converts a path element or key to an int when it is an integer.
+// toIndex converts a path element or key to an int when Python can use it
+// as a list index: an integer, a bool, or a numpy integer scalar.
 func toIndex(v any) (int, bool) {
 	switch x := v.(type) {
+	case bool:
+		if x {
+			return 1, true
+		}
+		return 0, true
+	case pyon.NPScalar:
+		if len(x.DType) < 2 || (x.DType[1] != 'i' && x.DType[1] != 'u') {
+			return 0, false
+		}
+		e, err := x.Value()
+		if err != nil {
+			return 0, false
+		}
+		return toIndex(e)
 	case int64:
 		return int(x), true
 	case int:

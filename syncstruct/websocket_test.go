@@ -103,7 +103,7 @@ func TestBrowserJSON(t *testing.T) {
 
 	b := openBrowser(t, ep.addr, `{"t":"subscribe","notifier":"state"}`)
 	b.follow(0)
-	if b.sync["mode"] != ModeSnapshot || b.sync["reason"] != ReasonNew || b.sync["epoch"] != int64(n.Epoch()) {
+	if b.sync["mode"] != modeSnapshot || b.sync["reason"] != ReasonNew || b.sync["epoch"] != int64(n.Epoch()) {
 		t.Fatalf("sync message %v", b.sync)
 	}
 	for i := range 20 {
@@ -127,7 +127,7 @@ func TestBrowserJSON(t *testing.T) {
 	b2 := openBrowser(t, ep.addr, `{"t":"subscribe","notifier":"state","epoch":`+jsonNum(n.Epoch())+`,"seq":`+jsonNum(seq)+`}`)
 	b2.tree = b.tree
 	b2.follow(int64(n.Seq()))
-	if b2.sync["mode"] != ModeResume {
+	if b2.sync["mode"] != modeResume {
 		t.Fatalf("reconnecting browser got %v", b2.sync)
 	}
 	if !Equal(b2.tree, asJSON(t, n.Copy())) {
