@@ -127,7 +127,7 @@ func (h *harness) forward(req *request) error {
 		}
 		host, _ := req.Addr[0].(string)
 		port, _ := req.Addr[1].(float64)
-		opts := logfwd.ForwarderOptions{Source: req.Source, Format: logfwd.FormatSiPyCo, Level: slog.Level(-8)}
+		opts := logfwd.ForwarderOptions{Source: req.Source, Protocol: wire.ProtocolSiPyCo, Level: slog.Level(-8)}
 		if req.SSL != nil {
 			if len(req.SSL) != 3 {
 				return fmt.Errorf("ssl: want cert, key, peer cert; got %q", req.SSL)

@@ -87,9 +87,10 @@ func (h *harness) syncMod(req *request) error {
 			err = node.Insert(i, m["x"])
 		}
 	case "pop":
-		var i int
-		if i, err = index(m["i"]); err == nil {
+		if i, ierr := index(m["i"]); ierr == nil {
 			_, err = node.Pop(i)
+		} else {
+			_, err = node.PopKey(m["i"]) // dict.pop(key)
 		}
 	default:
 		err = fmt.Errorf("action %v", act)
