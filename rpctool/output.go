@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sigoco/sigoco/rpc"
+	"golang.org/x/term"
 )
 
 // output writes results to stdout and diagnostics to stderr, as text or
@@ -20,15 +21,14 @@ type output struct {
 	errColour      bool
 }
 
-// isTerminal reports whether f is a character device (a terminal), using
-// only the standard library.
+// isTerminal reports whether f is a terminal. A character device is not
+// enough (/dev/null is one): the terminal ioctl must succeed.
 func isTerminal(f any) bool {
 	file, ok := f.(*os.File)
 	if !ok || file == nil {
 		return false
 	}
-	st, err := file.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(file.Fd()))
 }
 
 // useColour decides colour for one stream: mode is auto, always or never;
