@@ -159,30 +159,32 @@ func TestInteractiveTerminal(t *testing.T) {
 	term.send("ad\t") // the only completion: "add "
 	term.expect("add ")
 	term.send("3 4\r")
-	term.expect("7")
+	term.expect("7\x1b[0m")
 	term.expect(prompt)
 
 	term.send("\x1b[A") // Up: the previous line
 	term.expect("add 3 4")
 	term.send("\r")
-	term.expect("7")
+	term.expect("7\x1b[0m")
 	term.expect(prompt)
 
 	// Backspace, Home, End, Left; Ctrl-A/E
 	term.send("add 1 9\x7f2\x1b[H\x1b[F\x01\x05\r")
-	term.expect("3")
+	term.expect("3\x1b[0m")
 	term.expect(prompt)
 	term.send("echo 'ac'\x1b[D\x1b[Db\r")
-	term.expect("'abc'")
+	term.expect("'abc'\x1b[0m")
 	term.expect(prompt)
 
 	// Wide characters: the cursor lands where the character is.
 	term.send("echo '世界'\x1b[D\x1b[D!\r")
-	term.expect("'世!界'")
+	term.expect("'世!界'\x1b[0m")
 	term.expect(prompt)
 
 	// Ctrl-C drops the line.
-	term.send("add 1\x03")
+	term.send("add 1")
+	term.expect("add 1") // echoed: the editor reads keys, Ctrl-C is no signal now
+	term.send("\x03")
 	term.expect(prompt)
 
 	// Several completions: a second Tab lists them.
@@ -195,7 +197,7 @@ func TestInteractiveTerminal(t *testing.T) {
 	term.send("add 1 y\t")
 	term.expect("y=")
 	term.send("5\r")
-	term.expect("6")
+	term.expect("6\x1b[0m")
 	term.expect(prompt)
 
 	// An error does not end the session.
