@@ -60,11 +60,12 @@ func main() {
 
 func newApp(stderr io.Writer) *cli.App {
 	return &cli.App{
-		Name:            "browser",
-		Usage:           "serve a web page that shows the example controller's state live",
-		UsageText:       "browser [--bind ADDR] [--port PORT] [--controller HOST:PORT]",
-		HideHelpCommand: true,
-		ErrWriter:       stderr,
+		Name:                  "browser",
+		Usage:                 "serve a web page that shows the example controller's state live",
+		UsageText:             "browser [--bind ADDR] [--port PORT] [--controller HOST:PORT]",
+		HideHelpCommand:       true,
+		CustomAppHelpTemplate: helpTemplate,
+		ErrWriter:             stderr,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "bind", Value: "127.0.0.1", Usage: "address to listen on"},
 			&cli.IntFlag{Name: "port", Value: 8000, Usage: "TCP port (0 picks one)"},

@@ -18,6 +18,9 @@ type config struct {
 	TLS       wire.TLSConfig // empty: plain TCP
 	StepDelay time.Duration  // per Sweep step
 	Logger    *slog.Logger   // nil: discard
+	// AllowOrigins are the web page origins, besides the controller's own,
+	// that may open the WebSocket at /sync ("*": any).
+	AllowOrigins []string
 }
 
 // controller serves the attenuator on one port through a wire.Mux: rpc
@@ -55,7 +58,7 @@ func newServer(cfg config) (*controller, error) {
 	mux := wire.NewMux(wire.MuxOptions{TLS: tlsCfg, Logger: cfg.Logger})
 	mux.Handle(wire.BannerRPC, srv)
 	mux.Handle(wire.BannerSiPyCoRPC, srv) // SiPyCo's clients and sipyco_rpctool, as for a Python controller
-	pub := syncstruct.NewPublisher(map[string]*syncstruct.Notifier{"state": state}, syncstruct.PublisherOptions{Logger: cfg.Logger})
+	pub := syncstruct.NewPublisher(map[string]*syncstruct.Notifier{"state": state}, syncstruct.PublisherOptions{Logger: cfg.Logger, CheckOrigin: checkOrigin(cfg.AllowOrigins)})
 	mux.Handle(wire.BannerSync, pub)
 	mux.Handle(wire.BannerSiPyCoSync, pub) // SiPyCo Subscribers (ARTIQ dashboards)
 	web := http.NewServeMux()

@@ -61,11 +61,14 @@ type usageError struct{ error }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
-		Name:      "dashboard",
-		Usage:     "print a controller's published state and every change to it",
-		Writer:    stdout,
-		ErrWriter: stderr,
-		Flags: []cli.Flag{
+		Name:                  "dashboard",
+		Usage:                 "print a controller's published state and every change to it",
+		UsageText:             "dashboard [--host HOST] [--port PORT] [--notifier NAME] [--ws] [--tls-peer-cert FILE [--tls-cert FILE --tls-key FILE]] [--json] [--once [--timeout D]]",
+		CustomAppHelpTemplate: helpTemplate,
+		HideHelpCommand:       true,
+		Writer:                stdout,
+		ErrWriter:             stderr,
+		Flags: quietBools([]cli.Flag{
 			&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "controller host"},
 			&cli.IntFlag{Name: "port", Value: 3253, Usage: "controller port"},
 			&cli.StringFlag{Name: "notifier", Value: "state", Usage: "name of the notifier to follow"},
@@ -76,7 +79,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.BoolFlag{Name: "json", Usage: "print each mod as a JSON line"},
 			&cli.BoolFlag{Name: "once", Usage: "print the state after the first sync, then exit"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "with --once: how long to try"},
-		},
+		}),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usageError{fmt.Errorf("unexpected argument %q", c.Args().First())}

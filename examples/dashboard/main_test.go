@@ -234,3 +234,16 @@ func TestFailuresAreReported(t *testing.T) {
 		}
 	}
 }
+
+// TestHelp: --help shows no urfave/cli boilerplate.
+func TestHelp(t *testing.T) {
+	var out, diag lockedBuffer
+	if err := newApp(&out, &diag).Run([]string{"dashboard", "--help"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"[global options]", "COMMANDS:", "(default: false)", "GLOBAL OPTIONS"} {
+		if strings.Contains(out.String(), bad) {
+			t.Errorf("--help shows %q:\n%s", bad, out.String())
+		}
+	}
+}
