@@ -19,6 +19,7 @@ type output struct {
 	compact        bool    // JSON on one line (interactive mode)
 	pr             printer // for stdout
 	errColour      bool
+	errTerminal    bool // stderr is a terminal (where Ctrl-C echoed "^C")
 }
 
 // isTerminal reports whether f is a terminal. A character device is not
@@ -92,6 +93,9 @@ func (o *output) error(err error, prefix string) {
 		return
 	}
 	var sb strings.Builder
+	if o.errTerminal && errors.Is(err, errInterrupted) {
+		sb.WriteString("\n") // start after the terminal's "^C"
+	}
 	if isRemote && re.Traceback != "" {
 		sb.WriteString(paint(o.errColour, "2", "Remote traceback:") + "\n")
 		for _, line := range strings.Split(strings.TrimRight(re.Traceback, "\n"), "\n") {
