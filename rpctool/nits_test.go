@@ -45,3 +45,16 @@ func splitHostPortT(t *testing.T, addr string) (string, string) {
 	i := strings.LastIndex(addr, ":")
 	return addr[:i], addr[i+1:]
 }
+
+// TestInterruptStartsOnNewLine: on a terminal, "interrupted" comes after
+// the "^C" the terminal echoed, on a line of its own.
+func TestInterruptStartsOnNewLine(t *testing.T) {
+	for _, term := range []bool{false, true} {
+		var b strings.Builder
+		o := &output{stdout: &b, stderr: &b, errTerminal: term}
+		o.error(errInterrupted, "rpctool: ")
+		if got := strings.HasPrefix(b.String(), "\n"); got != term {
+			t.Errorf("terminal=%v: %q", term, b.String())
+		}
+	}
+}
