@@ -26,7 +26,9 @@ func probeLogServer(addr string, timeout time.Duration) error {
 		return fmt.Errorf("cannot reach the log server: %w", err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(timeout))
+	// A Mux or another server answers a banner it does not serve at once;
+	// a quarter of a second of silence is a log server.
+	c.SetDeadline(time.Now().Add(min(timeout, 250*time.Millisecond)))
 	if _, err := c.Write([]byte(wire.BannerLog + "\n")); err != nil {
 		return fmt.Errorf("cannot reach the log server: %w", err)
 	}
