@@ -94,6 +94,7 @@ func kwName(tok string) (string, bool) {
 type argReader struct {
 	stdin     io.Reader // nil: "@-" is refused
 	stdinUsed bool
+	shell     bool // the words came through a shell: hints say how to quote there
 }
 
 func (r *argReader) literal(index int, name, tok string) (any, error) {
@@ -122,6 +123,9 @@ func (r *argReader) literal(index int, name, tok string) (any, error) {
 	}
 	v, err := parseLiteral(src)
 	if err != nil {
+		if r.shell && file == "" {
+			withShellHint(err)
+		}
 		return nil, &argError{Index: index, Name: name, File: file, Source: src, Err: err}
 	}
 	return v, nil
@@ -130,7 +134,7 @@ func (r *argReader) literal(index int, name, tok string) (any, error) {
 // parseCallArgs reads command-line arguments: literals, then NAME=literal
 // keyword arguments.
 func parseCallArgs(tokens []string, stdin io.Reader) (callArgs, error) {
-	r := &argReader{stdin: stdin}
+	r := &argReader{stdin: stdin, shell: true}
 	var a callArgs
 	for i, tok := range tokens {
 		if name, ok := kwName(tok); ok {

@@ -57,108 +57,144 @@ func flagName(tok string) (string, bool) {
 
 func isFlagWord(tok string) bool { return len(tok) > 1 && tok[0] == '-' && tok != "--" }
 
+// reorderer is the state of one reorderArgs pass over the words.
+type reorderer struct {
+	args   []string
+	global map[string]int            // arity of the global flags
+	perCmd map[string]map[string]int // arity of each command's flags
+	anyCmd map[string]int            // arity of every command's flags (no command seen yet)
+
+	globals, local, pos, addr []string
+	cmd                       string
+	addrDone, flagsDone       bool
+}
+
 func reorderArgs(args []string, app *cli.App) ([]string, error) {
 	prog := "rpctool"
 	if len(args) > 0 {
 		prog, args = args[0], args[1:]
 	}
-	global := flagArity(app.Flags, nil)
-	perCmd := map[string]map[string]int{}
-	anyCmd := map[string]int{}
+	r := &reorderer{args: args, global: flagArity(app.Flags, nil), perCmd: map[string]map[string]int{}, anyCmd: map[string]int{}}
 	for _, c := range app.Commands {
-		perCmd[c.Name] = flagArity(c.Flags, nil)
-		flagArity(c.Flags, anyCmd)
+		r.perCmd[c.Name] = flagArity(c.Flags, nil)
+		flagArity(c.Flags, r.anyCmd)
 	}
-
-	var globals, local, pos, addr []string
-	cmd, addrDone, flagsDone := "", false, false
 	for i := 0; i < len(args); i++ {
 		tok := args[i]
-		if tok == "--" && !flagsDone {
-			flagsDone = true
+		if tok == "--" && !r.flagsDone {
+			r.flagsDone = true
 			continue
 		}
-		if isFlagWord(tok) && !flagsDone {
-			name, hasValue := flagName(tok)
-			n, isGlobal := global[name]
-			var isLocal bool
-			if !isGlobal {
-				if cmd != "" {
-					n, isLocal = perCmd[cmd][name]
-				} else {
-					n, isLocal = anyCmd[name]
-				}
-			}
-			words := []string{tok}
-			switch {
-			case hasValue && name == "ssl":
-				return nil, usagef("--ssl takes three files: --ssl CERT KEY PEER")
-			case name == "ssl":
-				if i+3 >= len(args) {
-					return nil, usagef("--ssl takes three files: --ssl CERT KEY PEER")
-				}
-				words = []string{"--ssl", args[i+1], "--ssl", args[i+2], "--ssl", args[i+3]}
-				i += 3
-			case !hasValue && n > 0 && i+n < len(args):
-				words = append(words, args[i+1:i+1+n]...)
-				i += n
-			}
-			if isGlobal || (!isLocal && cmd == "") {
-				globals = append(globals, words...)
-			} else {
-				local = append(local, words...)
+		var err error
+		if isFlagWord(tok) && !r.flagsDone {
+			i, err = r.flag(i)
+			if err != nil {
+				return nil, err
 			}
 			continue
 		}
-		switch {
-		case cmd == "" && len(addr) == 0 && plainCommands[tok]:
-			// completion and help take the rest as they are
-			out := append([]string{prog}, globals...)
-			out = append(out, local...)
-			return append(append(out, tok), args[i+1:]...), nil
-		case len(addr) == 0 && addrCommands[tok]:
-			if wantsHelp(args[i+1:]) {
-				return []string{prog, tok, "--help"}, nil
-			}
-			return nil, usagef("HOST PORT come before the command: rpctool HOST PORT %s ...", tok)
-		case !addrDone:
-			addr = append(addr, tok)
-			if len(addr) == 1 {
-				_, ok := splitAddr(tok)
-				addrDone = ok || looksHostPort(tok)
-			} else {
-				addrDone = true
-			}
-		case cmd == "":
-			if !addrCommands[tok] {
-				return nil, usagef("unknown command %q (commands: list-targets, list-methods, call, interactive)", tok)
-			}
-			cmd = tok
-		default:
-			pos = append(pos, tok)
-			if cmd == "call" {
-				// after METHOD every word is an argument, "-5" included
-				pos = append(pos, args[i+1:]...)
-				i = len(args)
-			}
+		var out []string
+		if i, out, err = r.word(prog, i); err != nil || out != nil {
+			return out, err
 		}
 	}
-	out := append([]string{prog}, globals...)
-	if len(addr) == 0 {
+	return r.result(prog)
+}
+
+// flag takes the flag at args[i] with its values and returns the index of
+// its last word.
+func (r *reorderer) flag(i int) (int, error) {
+	args, tok := r.args, r.args[i]
+	name, hasValue := flagName(tok)
+	n, isGlobal := r.global[name]
+	var isLocal bool
+	if !isGlobal {
+		if r.cmd != "" {
+			n, isLocal = r.perCmd[r.cmd][name]
+		} else {
+			n, isLocal = r.anyCmd[name]
+		}
+	}
+	words := []string{tok}
+	switch {
+	case hasValue && name == "ssl":
+		return i, usagef("--ssl takes three files: --ssl CERT KEY PEER")
+	case name == "ssl":
+		if i+3 >= len(args) {
+			return i, usagef("--ssl takes three files: --ssl CERT KEY PEER")
+		}
+		words = []string{"--ssl", args[i+1], "--ssl", args[i+2], "--ssl", args[i+3]}
+		i += 3
+	case !hasValue && n > 0 && i+n < len(args):
+		words = append(words, args[i+1:i+1+n]...)
+		i += n
+	}
+	if isGlobal || (!isLocal && r.cmd == "") {
+		r.globals = append(r.globals, words...)
+	} else {
+		r.local = append(r.local, words...)
+	}
+	return i, nil
+}
+
+// word takes the positional word args[i]: the address, the command or an
+// argument. A non-nil out is the final argument list (help, completion).
+func (r *reorderer) word(prog string, i int) (next int, out []string, err error) {
+	args, tok := r.args, r.args[i]
+	switch {
+	case r.cmd == "" && len(r.addr) == 0 && plainCommands[tok]:
+		// completion and help take the rest as they are
+		out := append([]string{prog}, r.globals...)
+		out = append(out, r.local...)
+		return i, append(append(out, tok), args[i+1:]...), nil
+	case len(r.addr) == 0 && addrCommands[tok]:
+		if wantsHelp(args[i+1:]) {
+			return i, []string{prog, tok, "--help"}, nil
+		}
+		return i, nil, usagef("HOST PORT come before the command: rpctool HOST PORT %s ...", tok)
+	case !r.addrDone:
+		r.addr = append(r.addr, tok)
+		if len(r.addr) == 1 {
+			_, ok := splitAddr(tok)
+			r.addrDone = ok || looksHostPort(tok)
+		} else {
+			r.addrDone = true
+		}
+	case r.cmd == "":
+		if !addrCommands[tok] {
+			return i, nil, usagef("unknown command %q (commands: list-targets, list-methods, call, interactive)", tok)
+		}
+		r.cmd = tok
+	default:
+		r.pos = append(r.pos, tok)
+		if r.cmd == "call" {
+			// after METHOD every word is an argument, "-5" included
+			r.pos = append(r.pos, args[i+1:]...)
+			i = len(args)
+		}
+	}
+	return i, nil, nil
+}
+
+// result is the reordered command line.
+func (r *reorderer) result(prog string) ([]string, error) {
+	out := append([]string{prog}, r.globals...)
+	if len(r.addr) == 0 {
 		// no server named: --help, or the "missing HOST PORT" error
-		return append(out, local...), nil
+		return append(out, r.local...), nil
 	}
-	hostport, err := joinAddr(addr)
+	hostport, err := joinAddr(r.addr)
 	if err != nil {
 		return nil, err
 	}
+	cmd := r.cmd
 	if cmd == "" {
 		cmd = "interactive"
 	}
 	out = append(out, cmd)
-	out = append(out, local...)
+	out = append(out, r.local...)
 	out = append(out, "--", hostport)
-	return append(out, pos...), nil
+	return append(out, r.pos...), nil
 }
 
 // splitAddr accepts "HOST:PORT" and "[IPv6]:PORT" as one word.

@@ -48,7 +48,7 @@ func TestParseLine(t *testing.T) {
 		{line: "add 1,2", err: "argument 1: literal: unexpected ',' at column 6; separate arguments with blanks, or call as method(a, b)"},
 		{line: "add x= 1", err: "keyword argument x: literal: missing value at column 7; a keyword argument needs a value: NAME=VALUE"},
 		{line: "add x=", err: "keyword argument x: literal: unexpected end of input at column 7; a keyword argument needs a value: NAME=VALUE"},
-		{line: "echo hello", err: `argument 1: literal: bare word hello is not a literal at column 6; to pass it as a string, quote it: "hello" (in a shell: '"hello"')`, pointer: "  echo hello\n       ^"},
+		{line: "echo hello", err: `argument 1: literal: bare word hello is not a literal at column 6; to pass it as a string, quote it: "hello"`, pointer: "  echo hello\n       ^"},
 		{line: "echo @", err: "argument 1 (@): @ needs a file name (@path, or @- for standard input)"},
 		{line: "echo @-", err: "argument 1 (@-): standard input is not available here"},
 		{line: "echo \xff", err: "literal: invalid UTF-8 at column 6"},

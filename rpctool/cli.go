@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/sigoco/sigoco/wire"
@@ -41,12 +43,13 @@ func (e *silentError) Error() string { return fmt.Sprintf("exit status %d", e.co
 // exit code.
 func run(ctx context.Context, args []string, e env) int {
 	t := &tool{env: &e}
-	t.out = &output{stdout: e.stdout, stderr: e.stderr, errColour: useColour("auto", e.stderr, e.getenv)}
+	t.out = &output{stdout: e.stdout, stderr: e.stderr, errColour: useColour("auto", e.stderr, e.getenv), errTerminal: isTerminal(e.stderr)}
 	app := t.newApp()
 	argv, err := reorderArgs(args, app)
 	if err == nil {
 		err = app.RunContext(ctx, argv)
 	}
+	err = explainFlagError(err, app)
 	if err != nil {
 		if se, ok := err.(*silentError); ok {
 			return se.code
@@ -241,4 +244,42 @@ func ctxOf(c *cli.Context) context.Context {
 		return c.Context
 	}
 	return context.Background()
+}
+
+// flagValueError matches urfave/cli's message for a flag value it cannot
+// parse.
+var flagValueError = regexp.MustCompile(`^invalid value "([^"]*)" for flag -{1,2}([A-Za-z0-9-]+): `)
+
+// explainFlagError turns urfave/cli's "parse error" for a duration given
+// without a unit (--timeout 5) into what to type instead.
+func explainFlagError(err error, app *cli.App) error {
+	if err == nil {
+		return nil
+	}
+	m := flagValueError.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	if _, nerr := strconv.ParseFloat(m[1], 64); nerr != nil || !isDurationFlag(app, m[2]) {
+		return err
+	}
+	return usagef("--%s %s: a duration needs a unit: --%s %ss (or 500ms, 2m)", m[2], m[1], m[2], m[1])
+}
+
+func isDurationFlag(app *cli.App, name string) bool {
+	flags := append([]cli.Flag(nil), app.Flags...)
+	for _, c := range app.Commands {
+		flags = append(flags, c.Flags...)
+	}
+	for _, f := range flags {
+		if _, ok := f.(*cli.DurationFlag); !ok {
+			continue
+		}
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }

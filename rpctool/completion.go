@@ -74,7 +74,7 @@ func (t *tool) complete(c *cli.Context) error {
 	}
 	cur, prev := words[len(words)-1], words[:len(words)-1]
 	var cands []string
-	if isFlagWord(cur) || cur == "-" {
+	if isFlagWord(cur) || cur == "-" || cur == "--" {
 		cands = t.flagCandidates()
 	} else {
 		cands = t.wordCandidates(ctxOf(c), prev)

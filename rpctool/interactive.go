@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sort"
 	"strings"
 
@@ -116,29 +115,28 @@ func (r *repl) runScript(ctx context.Context) error {
 	return nil
 }
 
-// runTerminal reads lines with the line editor (or plainly where raw mode
-// is not available) until exit, quit or Ctrl-D.
+// runTerminal reads lines with the line editor (or plainly where it cannot
+// run) until exit, quit or Ctrl-D.
 func (r *repl) runTerminal(ctx context.Context) error {
-	stdin, _ := r.t.env.stdin.(*os.File)
 	var hist *history
 	if r.t.historyFile != "" {
 		hist = openHistory(r.t.historyFile)
 	}
-	ed := &editor{in: stdin, out: r.t.env.stdout, complete: r.complete}
-	if hist != nil {
-		ed.history = hist.lines
+	var ed *lineEditor
+	if canEdit(r.t.env.stdin, r.t.env.stdout) {
+		var lines []string
+		if hist != nil {
+			lines = hist.lines
+		}
+		ed = newLineEditor(lines, r.complete)
+		defer ed.Close()
 	}
-	useEditor := isTerminal(r.t.env.stdout)
 	plain := bufio.NewReader(r.t.env.stdin)
 	for {
 		var line string
 		var err error
-		if useEditor {
+		if ed != nil {
 			line, err = ed.readLine(r.prompt())
-			if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, errLineCancelled) {
-				useEditor = false // no raw mode here: read plain lines
-				continue
-			}
 		} else {
 			fmt.Fprint(r.t.env.stderr, r.prompt())
 			line, err = plain.ReadString('\n')
@@ -150,14 +148,21 @@ func (r *repl) runTerminal(ctx context.Context) error {
 		case errors.Is(err, errLineCancelled):
 			continue
 		case errors.Is(err, io.EOF):
+			if ed != nil {
+				fmt.Fprintln(r.t.env.stdout)
+			}
 			return nil
 		case err != nil:
 			return err
 		}
 		line = strings.TrimRight(line, "\r\n")
-		if strings.TrimSpace(line) != "" && hist != nil {
-			hist.add(line)
-			ed.history = hist.lines
+		if strings.TrimSpace(line) != "" {
+			if hist != nil {
+				hist.add(line)
+			}
+			if ed != nil {
+				ed.add(line)
+			}
 		}
 		quit, lerr := r.exec(ctx, line)
 		if lerr != nil {
@@ -339,6 +344,9 @@ func (r *repl) complete(before string) (int, []string) {
 		}
 	}
 	sort.Strings(out)
+	if len(out) == 1 && !strings.HasSuffix(out[0], "=") {
+		out[0] += " "
+	}
 	return start, out
 }
 

@@ -119,3 +119,19 @@ func (s *syncBuffer) waitFor(t *testing.T, text string) {
 		}
 	}
 }
+
+// TestDevNullIsNoTerminal: /dev/null is a character device but not a
+// terminal, so `rpctool HOST PORT < /dev/null` runs as a script (no prompt).
+func TestDevNullIsNoTerminal(t *testing.T) {
+	ts := startServer(t, serverOpts{})
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer null.Close()
+	var out, errb syncBuffer
+	code := run(t.Context(), []string{"rpctool", ts.addr}, env{stdin: null, stdout: &out, stderr: &errb, getenv: func(string) string { return "" }})
+	if code != 0 || strings.Contains(errb.String(), ">") {
+		t.Fatalf("exit %d, stderr %q: want 0 and no prompt", code, errb.String())
+	}
+}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/sigoco/sigoco/pyon"
@@ -28,6 +30,22 @@ type LiteralError struct {
 	Msg       string // what is wrong
 	Hint      string // how to fix it, may be ""
 	multiline bool   // the input had several lines: show Line too
+	bareWord  string // the unquoted word, for the shell hint (withShellHint)
+}
+
+// withShellHint adds how to quote a bare word in a shell, for arguments
+// that came through one (not for lines typed in interactive mode).
+func withShellHint(err error) {
+	var le *LiteralError
+	if errors.As(err, &le) && le.bareWord != "" {
+		le.Hint += fmt.Sprintf(" (in a shell: '\"%s\"')", le.bareWord)
+	}
+}
+
+// startsLetter reports whether s starts with a non-ASCII letter.
+func startsLetter(s string) bool {
+	r, _ := utf8.DecodeRuneInString(s)
+	return r >= utf8.RuneSelf && unicode.IsLetter(r)
 }
 
 func (e *LiteralError) Error() string {
@@ -166,7 +184,7 @@ func (p *litParser) value(depth int) (any, error) {
 		return p.str("", p.pos)
 	case isDigit(c) || c == '.' || c == '+' || c == '-':
 		return p.number(depth)
-	case isIdentStart(c):
+	case isIdentStart(c) || startsLetter(p.src[p.pos:]):
 		return p.name(depth)
 	default:
 		return nil, p.unexpected(p.pos, "")
@@ -325,8 +343,16 @@ func (p *litParser) set(depth, open, off int, first any) (any, error) {
 // or a bare word, which is an error.
 func (p *litParser) name(depth int) (any, error) {
 	start := p.pos
-	for p.pos < len(p.src) && isIdentChar(p.src[p.pos]) {
-		p.pos++
+	for p.pos < len(p.src) {
+		if isIdentChar(p.src[p.pos]) {
+			p.pos++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(p.src[p.pos:])
+		if r < utf8.RuneSelf || !(unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)) {
+			break
+		}
+		p.pos += n // Python identifiers may be any letters: héllo, 世界
 	}
 	word := p.src[start:p.pos]
 	if p.peek() == '\'' || p.peek() == '"' {
@@ -358,11 +384,15 @@ func (p *litParser) name(depth int) (any, error) {
 	if c, ok := specialImag(word); ok {
 		return c, nil
 	}
-	hint := fmt.Sprintf("to pass it as a string, quote it: \"%s\" (in a shell: '\"%s\"')", word, word)
+	hint := fmt.Sprintf("to pass it as a string, quote it: \"%s\"", word)
 	if p.peek() == '(' || p.peek() == '.' {
 		hint = "names, calls and expressions are not evaluated"
 	}
-	return nil, p.errAt(start, fmt.Sprintf("bare word %s is not a literal", word), hint)
+	e := p.errAt(start, fmt.Sprintf("bare word %s is not a literal", word), hint)
+	if p.peek() != '(' && p.peek() != '.' {
+		e.bareWord = word
+	}
+	return nil, e
 }
 
 // setCall reads set() and frozenset(ITERABLE-LITERAL), the forms Python

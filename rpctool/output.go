@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sigoco/sigoco/rpc"
+	"golang.org/x/term"
 )
 
 // output writes results to stdout and diagnostics to stderr, as text or
@@ -18,17 +19,17 @@ type output struct {
 	compact        bool    // JSON on one line (interactive mode)
 	pr             printer // for stdout
 	errColour      bool
+	errTerminal    bool // stderr is a terminal (where Ctrl-C echoed "^C")
 }
 
-// isTerminal reports whether f is a character device (a terminal), using
-// only the standard library.
+// isTerminal reports whether f is a terminal. A character device is not
+// enough (/dev/null is one): the terminal ioctl must succeed.
 func isTerminal(f any) bool {
 	file, ok := f.(*os.File)
 	if !ok || file == nil {
 		return false
 	}
-	st, err := file.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(file.Fd()))
 }
 
 // useColour decides colour for one stream: mode is auto, always or never;
@@ -92,6 +93,9 @@ func (o *output) error(err error, prefix string) {
 		return
 	}
 	var sb strings.Builder
+	if o.errTerminal && errors.Is(err, errInterrupted) {
+		sb.WriteString("\n") // start after the terminal's "^C"
+	}
 	if isRemote && re.Traceback != "" {
 		sb.WriteString(paint(o.errColour, "2", "Remote traceback:") + "\n")
 		for _, line := range strings.Split(strings.TrimRight(re.Traceback, "\n"), "\n") {

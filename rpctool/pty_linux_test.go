@@ -2,15 +2,19 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // openPTY opens a pseudo-terminal pair with an 80x24 window.
@@ -20,13 +24,12 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 	if err != nil {
 		t.Skipf("no pseudo-terminals: %v", err)
 	}
-	var unlock int32
-	if err := ioctl(m, syscall.TIOCSPTLCK, unsafe.Pointer(&unlock)); err != nil {
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
 		m.Close()
 		t.Skipf("unlockpt: %v", err)
 	}
-	var n uint32
-	if err := ioctl(m, syscall.TIOCGPTN, unsafe.Pointer(&n)); err != nil {
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
 		m.Close()
 		t.Skipf("ptsname: %v", err)
 	}
@@ -35,11 +38,46 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 		m.Close()
 		t.Skipf("open slave: %v", err)
 	}
-	ws := struct{ Row, Col, X, Y uint16 }{24, 80, 0, 0}
-	if err := ioctl(s, syscall.TIOCSWINSZ, unsafe.Pointer(&ws)); err != nil {
+	if err := unix.IoctlSetWinsize(int(s.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 80}); err != nil {
 		t.Fatal(err)
 	}
 	return m, s
+}
+
+// startOnPTY starts this test binary as rpctool (see TestMain) with args,
+// the pty's slave as its controlling terminal, standard input and output,
+// so Ctrl-C typed between prompts reaches it as SIGINT.
+func startOnPTY(t *testing.T, slave *os.File, stderr io.Writer, state string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Args[0] = "rpctool"
+	cmd.Env = append(os.Environ(), "RPCTOOL_TEST_MAIN=1", "TERM=xterm", "XDG_STATE_HOME="+state, "NO_COLOR=")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill() // no-op once it has exited
+		if t.Failed() {
+			t.Logf("rpctool's stderr:\n%s", stderr)
+		}
+	})
+	return cmd
+}
+
+// exitCodeOf waits for cmd and returns its exit code.
+func exitCodeOf(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0
 }
 
 // terminal drives a program through the master side of a pty.
@@ -109,20 +147,8 @@ func TestInteractiveTerminal(t *testing.T) {
 	master, slave := openPTY(t)
 	term := newTerminal(t, master)
 	state := t.TempDir()
-	sigs := &fakeSignals{}
 	var stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(t.Context(), []string{"rpctool", ts.addr}, env{
-			stdin: slave, stdout: slave, stderr: &stderr, signals: sigs,
-			getenv: func(k string) string {
-				if k == "XDG_STATE_HOME" {
-					return state
-				}
-				return ""
-			},
-		})
-	}()
+	cmd := startOnPTY(t, slave, &stderr, state, ts.addr)
 	prompt := ts.addr + " (dev)> "
 	term.expect(prompt)
 
@@ -133,56 +159,62 @@ func TestInteractiveTerminal(t *testing.T) {
 	term.send("ad\t") // the only completion: "add "
 	term.expect("add ")
 	term.send("3 4\r")
-	term.expect("7")
+	term.expect("7\x1b[0m")
 	term.expect(prompt)
 
 	term.send("\x1b[A") // Up: the previous line
 	term.expect("add 3 4")
 	term.send("\r")
-	term.expect("7")
+	term.expect("7\x1b[0m")
 	term.expect(prompt)
 
 	// Backspace, Home, End, Left; Ctrl-A/E
 	term.send("add 1 9\x7f2\x1b[H\x1b[F\x01\x05\r")
-	term.expect("3")
+	term.expect("3\x1b[0m")
 	term.expect(prompt)
 	term.send("echo 'ac'\x1b[D\x1b[Db\r")
-	term.expect("'abc'")
+	term.expect("'abc'\x1b[0m")
 	term.expect(prompt)
 
-	// Ctrl-C abandons the line.
-	term.send("add 1\x03")
-	term.expect("^C")
+	// Wide characters: the cursor lands where the character is.
+	term.send("echo '世界'\x1b[D\x1b[D!\r")
+	term.expect("'世!界'\x1b[0m")
 	term.expect(prompt)
 
-	// Several completions: listed.
-	term.send("s\t")
-	term.expect("scale  set_attenuation")
+	// Ctrl-C drops the line.
+	term.send("add 1")
+	term.expect("add 1") // echoed: the editor reads keys, Ctrl-C is no signal now
+	term.send("\x03")
+	term.expect(prompt)
+
+	// Several completions: a second Tab lists them.
+	term.send("s\t\t")
+	term.expect("scale")
+	term.expect("set_attenuation")
+	term.expect(prompt)
 	term.send("\x15") // Ctrl-U
-	// Keyword names complete after the method.
+	// Keyword names complete after the method, once.
 	term.send("add 1 y\t")
 	term.expect("y=")
 	term.send("5\r")
-	term.expect("6")
+	term.expect("6\x1b[0m")
 	term.expect(prompt)
 
 	// An error does not end the session.
 	term.send("nope()\r")
 	term.expect(prompt)
 
-	// Ctrl-C during a call cancels the call only.
+	// Ctrl-C during a call cancels the call only (SIGINT from the terminal).
 	term.send("block()\r")
 	<-ts.dev.entered
-	if n := sigs.interrupt(); n != 1 {
-		t.Errorf("%d signal channels during the call, want 1", n)
-	}
+	term.send("\x03")
 	term.expect(prompt)
 	term.send("help add\r")
 	term.expect("Add returns x+y.")
 	term.expect(prompt)
 
 	term.send("\x04") // Ctrl-D on an empty line
-	if code := <-done; code != 0 {
+	if code := exitCodeOf(t, cmd); code != 0 {
 		t.Errorf("exit code %d, want 0", code)
 	}
 	slave.Close()
@@ -199,7 +231,7 @@ func TestInteractiveTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantHist := "add(1, 2)\nadd 3 4\nadd 1 2\necho 'abc'\nadd 1 y=5\nnope()\nblock()\nhelp add\n"
+	wantHist := "add(1, 2)\nadd 3 4\nadd 1 2\necho 'abc'\necho '世!界'\nadd 1 y=5\nnope()\nblock()\nhelp add\n"
 	if string(hist) != wantHist {
 		t.Errorf("history file:\n%s\nwant:\n%s", hist, wantHist)
 	}
@@ -207,22 +239,12 @@ func TestInteractiveTerminal(t *testing.T) {
 	// The next session starts with that history: Up recalls "help add".
 	master, slave = openPTY(t)
 	term = newTerminal(t, master)
-	go func() {
-		done <- run(t.Context(), []string{"rpctool", "--color", "never", ts.addr}, env{
-			stdin: slave, stdout: slave, stderr: &stderr,
-			getenv: func(k string) string {
-				if k == "XDG_STATE_HOME" {
-					return state
-				}
-				return ""
-			},
-		})
-	}()
+	cmd = startOnPTY(t, slave, &stderr, state, "--color", "never", ts.addr)
 	term.expect(prompt)
 	term.send("\x1b[A\x1b[A\x1b[B")
 	term.expect("help add")
 	term.send("\x15exit\r")
-	if code := <-done; code != 0 {
+	if code := exitCodeOf(t, cmd); code != 0 {
 		t.Errorf("exit code %d, want 0", code)
 	}
 	slave.Close()

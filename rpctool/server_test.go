@@ -6,17 +6,26 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"testing"
 
-	"github.com/sigoco/sigoco/internal/leakcheck"
 	"github.com/sigoco/sigoco/internal/testcert"
 	"github.com/sigoco/sigoco/pyon"
 	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/wire"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+// TestMain runs rpctool itself when RPCTOOL_TEST_MAIN is 1 (the terminal
+// tests start this binary as rpctool on a pseudo-terminal), else the tests
+// with a goroutine-leak check.
+func TestMain(m *testing.M) {
+	if os.Getenv("RPCTOOL_TEST_MAIN") == "1" {
+		main()
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // attenuator is the test target: a little of everything a lab device has.
 type attenuator struct {

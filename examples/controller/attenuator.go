@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -43,8 +44,8 @@ const MaxAttenuation = 63
 
 // SetAttenuation sets the attenuation in dB; values outside 0–63 dB are an error.
 func (d *Attenuator) SetAttenuation(db float64) error {
-	if db < 0 || db > MaxAttenuation {
-		return fmt.Errorf("%w: attenuation %g dB out of range 0-%d dB", rpc.ErrValue, db, MaxAttenuation)
+	if err := checkDB("attenuation", db); err != nil {
+		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -73,6 +74,22 @@ func (d *Attenuator) SetAttenuation(db float64) error {
 	return nil
 }
 
+// checkDB refuses NaN, infinities and values outside 0–63 dB. (NaN fails
+// every comparison, so a range check alone lets it through.)
+func checkDB(what string, db float64) error {
+	if math.IsNaN(db) || math.IsInf(db, 0) {
+		return fmt.Errorf("%w: %s must be a number of dB, not %g", rpc.ErrValue, what, db)
+	}
+	if db < 0 || db > MaxAttenuation {
+		return fmt.Errorf("%w: %s %g dB out of range 0-%d dB", rpc.ErrValue, what, db, MaxAttenuation)
+	}
+	return nil
+}
+
+// MaxSweepSteps bounds the number of steps of one Sweep, so that a tiny
+// step cannot hold the device for ever.
+const MaxSweepSteps = 10000
+
 // GetAttenuation returns the attenuation in dB.
 func (d *Attenuator) GetAttenuation() float64 {
 	d.mu.Lock()
@@ -90,16 +107,22 @@ func (d *Attenuator) Echo(x any) any { return x }
 func (d *Attenuator) Add(a, b int) int { return a + b }
 
 // Sweep steps the attenuation from from to to (inclusive) by step dB,
-// taking a while per step, and returns the values it set. It stops when the
+// taking a while per step, and returns the values it set; at most
+// MaxSweepSteps steps. It stops when the
 // call is cancelled, leaving the attenuation where it got to.
 func (d *Attenuator) Sweep(ctx context.Context, from, to, step float64) ([]float64, error) {
-	if step <= 0 {
-		return nil, fmt.Errorf("%w: step must be positive, not %g", rpc.ErrValue, step)
+	if math.IsNaN(step) || math.IsInf(step, 0) || step <= 0 {
+		return nil, fmt.Errorf("%w: step must be a positive number of dB, not %g", rpc.ErrValue, step)
 	}
-	for _, db := range []float64{from, to} {
-		if db < 0 || db > MaxAttenuation {
-			return nil, fmt.Errorf("%w: sweep bound %g dB out of range 0-%d dB", rpc.ErrValue, db, MaxAttenuation)
-		}
+	if err := checkDB("sweep start", from); err != nil {
+		return nil, err
+	}
+	if err := checkDB("sweep end", to); err != nil {
+		return nil, err
+	}
+	if n := math.Floor(math.Abs(to-from)/step+1e-9) + 1; n > MaxSweepSteps {
+		return nil, fmt.Errorf("%w: sweep from %g to %g by %g dB takes %.0f steps, more than %d: use a larger step",
+			rpc.ErrValue, from, to, step, n, MaxSweepSteps)
 	}
 	dir := 1.0
 	if to < from {

@@ -3,7 +3,8 @@
 //
 //	go run ./examples/controller --bind 127.0.0.1 --port 3253
 //
-// With --tls-cert and --tls-key it serves TLS; with --tls-peer-cert too,
+// Pages from another origin may subscribe with --allow-origin ORIGIN
+// (see examples/browser). With --tls-cert and --tls-key it serves TLS; with --tls-peer-cert too,
 // only clients presenting that certificate are accepted. On the same port it
 // publishes its state (attenuation and the last settings) as the syncstruct
 // notifier "state", for Go subscribers and, over WebSocket at /sync, for
@@ -45,9 +46,12 @@ func newApp(stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:                   "controller",
 		Usage:                  "serve a simulated attenuator (rpc target lda)",
+		UsageText:              "controller [--bind ADDR] [--port PORT] [--tls-cert FILE --tls-key FILE [--tls-peer-cert FILE]] [--log-server HOST:PORT] [--allow-origin ORIGIN] [-v|-q]",
+		CustomAppHelpTemplate:  helpTemplate,
+		HideHelpCommand:        true,
 		ErrWriter:              stderr,
 		UseShortOptionHandling: true, // -vv
-		Flags: append([]cli.Flag{
+		Flags: quietBools(append([]cli.Flag{
 			&cli.StringFlag{Name: "bind", Value: "127.0.0.1", Usage: "address to listen on"},
 			&cli.IntFlag{Name: "port", Value: 3253, Usage: "TCP port (0 picks one)"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "server certificate (PEM); enables TLS"},
@@ -55,11 +59,15 @@ func newApp(stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "tls-peer-cert", Usage: "accept only clients with this certificate (PEM)"},
 			&cli.DurationFlag{Name: "step-delay", Value: 100 * time.Millisecond, Usage: "time per Sweep step"},
 			&cli.StringFlag{Name: "log-server", Usage: "also forward logs to this log server (HOST:PORT)"},
-		}, logfwd.VerbosityFlags()...),
+			&cli.StringSliceFlag{Name: "allow-origin", Usage: "also accept WebSocket (/sync) connections from web pages of this `ORIGIN` (e.g. http://127.0.0.1:8000; * for any; repeatable)"},
+		}, logfwd.VerbosityFlags()...)),
 		Action: func(c *cli.Context) error {
 			level := logfwd.VerbosityLevel(c)
 			var h slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
 			if addr := c.String("log-server"); addr != "" {
+				if err := probeLogServer(addr, time.Second); err != nil {
+					fmt.Fprintf(stderr, "controller: warning: --log-server %s: %v; logs go to stderr only until it answers\n", addr, err)
+				}
 				fwd, err := logfwd.NewForwarder(addr, logfwd.ForwarderOptions{Source: "controller_lda", Level: level})
 				if err != nil {
 					return err
@@ -74,9 +82,10 @@ func newApp(stderr io.Writer) *cli.App {
 			}
 			logger := slog.New(h).With(logfwd.LoggerKey, "lda")
 			ctrl, err := newServer(config{
-				TLS:       wire.TLSConfig{CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"), PeerCertFile: c.String("tls-peer-cert")},
-				StepDelay: c.Duration("step-delay"),
-				Logger:    logger,
+				TLS:          wire.TLSConfig{CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"), PeerCertFile: c.String("tls-peer-cert")},
+				StepDelay:    c.Duration("step-delay"),
+				AllowOrigins: c.StringSlice("allow-origin"),
+				Logger:       logger,
 			})
 			if err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"reflect"
 	"strings"
@@ -12,13 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigoco/sigoco/internal/leakcheck"
 	"github.com/sigoco/sigoco/internal/testcert"
 	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/wire"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type certs struct{ server, client, stranger testcert.Pair }
 
@@ -127,7 +128,7 @@ func TestController(t *testing.T) {
 			// A long sweep honours cancellation, and the controller goes on.
 			sctx, scancel := context.WithTimeout(ctx, 50*time.Millisecond)
 			defer scancel()
-			if _, err := c.Call(sctx, "sweep", 0, 63, 0.001); !errors.Is(err, context.DeadlineExceeded) {
+			if _, err := c.Call(sctx, "sweep", 0, 63, 0.01); !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("long sweep = %v", err)
 			}
 			if call("ping") != true {
@@ -206,4 +207,88 @@ func TestBadFlags(t *testing.T) {
 			t.Errorf("%v: no error", args)
 		}
 	}
+}
+
+// TestBadNumbers: NaN and infinities are refused (a range check alone lets
+// NaN through), and a sweep too fine to end is refused up front.
+func TestBadNumbers(t *testing.T) {
+	addr, _ := start(t)
+	c := dial(t, addr, wire.TLSConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		method string
+		args   []any
+		want   string
+	}{
+		{"set_attenuation", []any{math.NaN()}, "attenuation must be a number of dB, not NaN"},
+		{"set_attenuation", []any{math.Inf(1)}, "attenuation must be a number of dB, not +Inf"},
+		{"set_attenuation", []any{math.Inf(-1)}, "not -Inf"},
+		{"sweep", []any{math.NaN(), 3, 1}, "sweep start must be a number"},
+		{"sweep", []any{0, math.Inf(1), 1}, "sweep end must be a number"},
+		{"sweep", []any{0, 3, math.NaN()}, "step must be a positive number"},
+		{"sweep", []any{0, 63, 1e-300}, "more than 10000: use a larger step"},
+	} {
+		_, err := c.Call(ctx, tc.method, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s%v = %v, want an error containing %q", tc.method, tc.args, err, tc.want)
+		}
+	}
+	if r, err := c.Call(ctx, "get_attenuation"); err != nil || r != 0.0 {
+		t.Fatalf("get_attenuation = %v, %v: want 0 (nothing was set)", r, err)
+	}
+	d := NewAttenuator(0)
+	if err := d.SetAttenuation(math.NaN()); !errors.Is(err, rpc.ErrValue) {
+		t.Errorf("SetAttenuation(NaN) = %v, want rpc.ErrValue", err)
+	}
+	if _, err := d.Sweep(ctx, 0, 63, 1e-300); !errors.Is(err, rpc.ErrValue) {
+		t.Errorf("Sweep(0, 63, 1e-300) = %v, want rpc.ErrValue", err)
+	}
+}
+
+// TestShutdownFinishesCalls: SIGINT (ctx cancelled) while a sweep is in
+// flight lets the sweep finish and its reply reach the caller.
+func TestShutdownFinishesCalls(t *testing.T) {
+	srv, err := newServer(config{StepDelay: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	c := dial(t, ln.Addr().String(), wire.TLSConfig{})
+	cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer ccancel()
+	type reply struct {
+		v   []float64
+		err error
+	}
+	got := make(chan reply, 1)
+	go func() {
+		var r reply
+		r.err = c.CallInto(cctx, &r.v, "sweep", 1, 6, 1)
+		got <- r
+	}()
+	// The sweep sets 1 dB at once, then takes 100 ms per step: it is in
+	// flight once the attenuation has moved.
+	// (Calls to one target run one at a time, so the published state, not
+	// another call, shows the sweep's progress.)
+	for moved := false; !moved; time.Sleep(time.Millisecond) {
+		srv.state.Read(func(tree any) { moved = tree.(map[string]any)["attenuation"] != 0.0 })
+	}
+	cancel() // as SIGINT does through signal.NotifyContext
+	r := <-got
+	if r.err != nil || !reflect.DeepEqual(r.v, []float64{1, 2, 3, 4, 5, 6}) {
+		t.Fatalf("sweep in flight during shutdown = %v, %v; want [1 2 3 4 5 6] and no error", r.v, r.err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("serve = %v", err)
+	}
+	done <- nil // for the cleanup
 }

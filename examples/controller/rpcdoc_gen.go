@@ -13,7 +13,7 @@ func init() {
 			"GetAttenuation": {Params: []string{}, Doc: "GetAttenuation returns the attenuation in dB."},
 			"Ping":           {Params: []string{}, Doc: "Ping reports that the device answers."},
 			"SetAttenuation": {Params: []string{"db"}, Doc: "SetAttenuation sets the attenuation in dB; values outside 0–63 dB are an error."},
-			"Sweep":          {Params: []string{"from", "to", "step"}, Doc: "Sweep steps the attenuation from from to to (inclusive) by step dB,\ntaking a while per step, and returns the values it set. It stops when the\ncall is cancelled, leaving the attenuation where it got to."},
+			"Sweep":          {Params: []string{"from", "to", "step"}, Doc: "Sweep steps the attenuation from from to to (inclusive) by step dB,\ntaking a while per step, and returns the values it set; at most\nMaxSweepSteps steps. It stops when the\ncall is cancelled, leaving the attenuation where it got to."},
 		},
 	})
 }

@@ -18,15 +18,19 @@ type config struct {
 	TLS       wire.TLSConfig // empty: plain TCP
 	StepDelay time.Duration  // per Sweep step
 	Logger    *slog.Logger   // nil: discard
+	// AllowOrigins are the web page origins, besides the controller's own,
+	// that may open the WebSocket at /sync ("*": any).
+	AllowOrigins []string
 }
 
 // controller serves the attenuator on one port through a wire.Mux: rpc
 // (native and SiPyCo), its state as the notifier "state" (native sync, and
 // WebSocket at /sync for browsers).
 type controller struct {
-	rpc *rpc.Server
-	pub *syncstruct.Publisher
-	mux *wire.Mux
+	rpc   *rpc.Server
+	pub   *syncstruct.Publisher
+	mux   *wire.Mux
+	state *syncstruct.Notifier // what pub publishes as "state"
 }
 
 func newServer(cfg config) (*controller, error) {
@@ -54,38 +58,49 @@ func newServer(cfg config) (*controller, error) {
 	mux := wire.NewMux(wire.MuxOptions{TLS: tlsCfg, Logger: cfg.Logger})
 	mux.Handle(wire.BannerRPC, srv)
 	mux.Handle(wire.BannerSiPyCoRPC, srv) // SiPyCo's clients and sipyco_rpctool, as for a Python controller
-	pub := syncstruct.NewPublisher(map[string]*syncstruct.Notifier{"state": state}, syncstruct.PublisherOptions{Logger: cfg.Logger})
+	pub := syncstruct.NewPublisher(map[string]*syncstruct.Notifier{"state": state}, syncstruct.PublisherOptions{Logger: cfg.Logger, CheckOrigin: checkOrigin(cfg.AllowOrigins)})
 	mux.Handle(wire.BannerSync, pub)
 	mux.Handle(wire.BannerSiPyCoSync, pub) // SiPyCo Subscribers (ARTIQ dashboards)
 	web := http.NewServeMux()
 	web.Handle("/sync", pub) // WebSocket: ws://HOST:PORT/sync
 	mux.HandleHTTP(web)
-	return &controller{rpc: srv, pub: pub, mux: mux}, nil
+	return &controller{rpc: srv, pub: pub, mux: mux, state: state}, nil
 }
 
 // shutdownGrace is how long calls in flight may take to finish on exit.
 const shutdownGrace = 5 * time.Second
 
-// serve serves ln until ctx is done or a client calls terminate, then lets
-// the calls in flight finish and closes everything.
+// serve serves ln until ctx is done (SIGINT, SIGTERM) or a client calls
+// terminate, then lets the calls in flight finish (up to shutdownGrace) and
+// closes everything.
+//
+// ctx only says when to stop: the Mux serves under a context of its own,
+// because cancelling Serve's context is a hard stop that ends every
+// connection (and would lose the calls in flight).
 func (c *controller) serve(ctx context.Context, ln net.Listener) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	serveCtx, hardStop := context.WithCancel(context.Background())
+	defer hardStop()
 	errc := make(chan error, 1)
-	go func() { errc <- c.mux.Serve(ctx, ln) }()
+	go func() { errc <- c.mux.Serve(serveCtx, ln) }()
 	var err error
 	served := false
 	select {
 	case err = <-errc:
 		served = true
-	case <-waitTerminate(ctx, c.rpc):
+	case <-ctx.Done():
+	case <-waitTerminate(serveCtx, c.rpc):
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer scancel()
-	c.rpc.Shutdown(sctx) // the reply to terminate goes out first
-	c.pub.Close()        // dashboards are told "shutdown"
+	// Calls in flight finish and their replies go out (the reply to
+	// terminate first of all); then dashboards are told "shutdown".
+	// TODO(after wire.Mux.Shutdown lands): c.mux.Shutdown(sctx) here drains
+	// every handler that has a Shutdown and stops accepting, instead of the
+	// three steps below.
+	c.rpc.Shutdown(sctx)
+	c.pub.Close()
 	c.mux.Close()
-	cancel()
+	hardStop()
 	if !served {
 		err = <-errc
 	}

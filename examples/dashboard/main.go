@@ -61,11 +61,14 @@ type usageError struct{ error }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
-		Name:      "dashboard",
-		Usage:     "print a controller's published state and every change to it",
-		Writer:    stdout,
-		ErrWriter: stderr,
-		Flags: []cli.Flag{
+		Name:                  "dashboard",
+		Usage:                 "print a controller's published state and every change to it",
+		UsageText:             "dashboard [--host HOST] [--port PORT] [--notifier NAME] [--ws] [--tls-peer-cert FILE [--tls-cert FILE --tls-key FILE]] [--json] [--once [--timeout D]]",
+		CustomAppHelpTemplate: helpTemplate,
+		HideHelpCommand:       true,
+		Writer:                stdout,
+		ErrWriter:             stderr,
+		Flags: quietBools([]cli.Flag{
 			&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "controller host"},
 			&cli.IntFlag{Name: "port", Value: 3253, Usage: "controller port"},
 			&cli.StringFlag{Name: "notifier", Value: "state", Usage: "name of the notifier to follow"},
@@ -76,7 +79,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.BoolFlag{Name: "json", Usage: "print each mod as a JSON line"},
 			&cli.BoolFlag{Name: "once", Usage: "print the state after the first sync, then exit"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "with --once: how long to try"},
-		},
+		}),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usageError{fmt.Errorf("unexpected argument %q", c.Args().First())}
@@ -119,22 +122,92 @@ func (d *dashboard) run(ctx context.Context, addr string, opts syncstruct.Subscr
 	if !once {
 		opts.OnMod = []func(any, *syncstruct.Mod){d.printMod}
 		opts.OnSynced = d.printSynced
-		opts.OnDisconnect = func(err error) { d.status("reconnecting: %v", err) }
+		opts.OnDisconnect = func(err error) { d.status("connection lost, reconnecting: %v", err) }
 	}
 	sub := syncstruct.NewSubscriber(addr, d.name, opts)
 	defer sub.Close()
+	if !once {
+		d.status("following %q at %s", d.name, addr)
+	}
+	wctx, cancel := context.WithCancel(ctx)
 	if once {
-		wctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		if err := sub.WaitSynced(wctx); err != nil {
+		wctx, cancel = context.WithTimeout(ctx, timeout)
+	}
+	defer cancel()
+	refused := make(chan error, 1)
+	go func() { refused <- d.watch(wctx, sub) }()
+	defer func() { cancel(); <-refused }()
+	if !once {
+		select {
+		case err := <-refused:
+			refused <- nil // for the deferred receive
+			return err
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	synced := make(chan error, 1)
+	go func() { synced <- sub.WaitSynced(wctx) }()
+	select {
+	case err := <-refused:
+		refused <- nil // for the deferred receive
+		if err != nil {
+			cancel()
+		}
+		serr := <-synced // the time out, when watch saw it first
+		if err == nil {
+			err = serr
+		}
+		if err != nil {
 			return err
 		}
-		sub.Read(func(tree any) { d.printTree(tree) })
-		return nil
+	case err := <-synced:
+		if err != nil {
+			return err
+		}
 	}
-	d.status("following %q at %s", d.name, addr)
-	<-ctx.Done()
+	_, seq := sub.Position()
+	sub.Read(func(tree any) { d.printTree(tree, seq) })
 	return nil
+}
+
+// failureEvery rate-limits the report of a failure that repeats.
+const failureEvery = 10 * time.Second
+
+// watch reports failed connection attempts on standard error — each new
+// error at once, the same error again at most every failureEvery — and
+// returns a definitive refusal (the publisher has no such notifier). It
+// returns nil when ctx ends.
+//
+// The Subscriber tells of failed attempts only through State, so watch
+// polls it.
+func (d *dashboard) watch(ctx context.Context, sub *syncstruct.Subscriber) error {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	var lastAt time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		st, err := sub.State()
+		if st == syncstruct.StateSynced || st == syncstruct.StateClosed || err == nil {
+			last = nil
+			continue
+		}
+		if errors.Is(err, syncstruct.ErrUnknownNotifier) {
+			return fmt.Errorf("%w (check --notifier; the example controller publishes \"state\")", err)
+		}
+		if last != nil && err.Error() == last.Error() && time.Since(lastAt) < failureEvery {
+			continue
+		}
+		if last == nil || err.Error() != last.Error() || time.Since(lastAt) >= failureEvery {
+			d.status("cannot sync %q, retrying: %v", d.name, err)
+			last, lastAt = err, time.Now()
+		}
+	}
 }
 
 func stamp() string { return time.Now().Format("15:04:05.000") }
@@ -145,12 +218,28 @@ func (d *dashboard) status(format string, args ...any) {
 	fmt.Fprintf(d.diag, "%s %s\n", stamp(), fmt.Sprintf(format, args...))
 }
 
+// snapshotWhy says why a publisher sent a full snapshot.
+var snapshotWhy = map[string]string{
+	syncstruct.ReasonNew:      "first connection",
+	syncstruct.ReasonEpoch:    "the publisher restarted",
+	syncstruct.ReasonHistory:  "too much was missed",
+	syncstruct.ReasonBehind:   "this dashboard fell behind",
+	syncstruct.ReasonSeq:      "the replica was ahead of the publisher",
+	syncstruct.ReasonOversize: "a change was too large to send",
+	syncstruct.ReasonSiPyCo:   "a SiPyCo publisher cannot resume",
+	syncstruct.ReasonReinit:   "the publisher sent a fresh snapshot",
+}
+
 func (d *dashboard) printSynced(info syncstruct.SyncInfo) {
-	how := "snapshot: " + info.Reason
 	if info.Resumed {
-		how = "resumed"
+		d.status("synced %q at seq %d: resumed, missed changes replayed", d.name, info.Seq)
+		return
 	}
-	d.status("synced %s at seq %d (%s)", d.name, info.Seq, how)
+	why := snapshotWhy[info.Reason]
+	if why == "" {
+		why = info.Reason
+	}
+	d.status("synced %q at seq %d: full snapshot (%s)", d.name, info.Seq, why)
 }
 
 func (d *dashboard) printMod(tree any, m *syncstruct.Mod) {
@@ -168,8 +257,8 @@ func (d *dashboard) printMod(tree any, m *syncstruct.Mod) {
 	at := pathString(m.Path)
 	switch m.Action {
 	case syncstruct.ActInit:
-		fmt.Fprintf(d.out, "%s state of %s:\n", stamp(), d.name)
-		d.printTreeLocked(m.Struct)
+		fmt.Fprintf(d.out, "%s %s at seq %d:\n", stamp(), d.name, m.Seq)
+		d.printTreeLocked(m.Struct, m.Seq)
 	case syncstruct.ActSetItem:
 		fmt.Fprintf(d.out, "%s %s = %s\n", stamp(), join(at, keyString(m.Key)), valueString(m.Value))
 	case syncstruct.ActDelItem:
@@ -183,16 +272,19 @@ func (d *dashboard) printMod(tree any, m *syncstruct.Mod) {
 	}
 }
 
-func (d *dashboard) printTree(tree any) {
+func (d *dashboard) printTree(tree any, seq uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.printTreeLocked(tree)
+	if !d.json {
+		fmt.Fprintf(d.out, "%s at seq %d:\n", d.name, seq)
+	}
+	d.printTreeLocked(tree, seq)
 }
 
 // printTreeLocked prints the top level of the tree one member per line.
-func (d *dashboard) printTreeLocked(tree any) {
+func (d *dashboard) printTreeLocked(tree any, seq uint64) {
 	if d.json {
-		b, _ := syncstruct.JSONEncoding.AppendMod(nil, &syncstruct.Mod{Action: syncstruct.ActInit, Struct: tree})
+		b, _ := syncstruct.JSONEncoding.AppendMod(nil, &syncstruct.Mod{Action: syncstruct.ActInit, Struct: tree, Seq: seq})
 		d.out.Write(append(b, '\n'))
 		return
 	}
@@ -251,10 +343,15 @@ func keyString(k any) string {
 	return "[" + valueString(k) + "]"
 }
 
-// valueString renders a value as JSON where it can, else with %v.
+// valueString renders a value as --json does (PYON's JSON: 6.0 for a
+// float), else with %v.
 func valueString(v any) string {
-	if b, err := json.Marshal(v); err == nil {
-		return string(b)
+	b, err := syncstruct.JSONEncoding.AppendMod(nil, &syncstruct.Mod{Action: syncstruct.ActSetItem, Path: []any{}, Key: "v", Value: v})
+	if err == nil {
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(b, &fields) == nil && fields["value"] != nil {
+			return string(fields["value"])
+		}
 	}
 	return fmt.Sprintf("%v", v)
 }

@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigoco/sigoco/internal/leakcheck"
 	"github.com/sigoco/sigoco/syncstruct"
 	"github.com/sigoco/sigoco/wire"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // controller stands in for examples/controller: a "state" notifier served
 // on one port through a wire.Mux, TCP and WebSocket (/sync).
@@ -111,9 +111,9 @@ func TestOnce(t *testing.T) {
 		flags []string
 		want  string
 	}{
-		{nil, "  attenuation = 5.5\n  last_settings = [{\"db\":5.5}]\n"},
-		{[]string{"--ws"}, "  attenuation = 5.5\n  last_settings = [{\"db\":5.5}]\n"},
-		{[]string{"--json"}, `{"action":"init","struct":{"attenuation":5.5,"last_settings":[{"db":5.5}]},"seq":0}` + "\n"},
+		{nil, "state at seq 2:\n  attenuation = 5.5\n  last_settings = [{\"db\":5.5}]\n"},
+		{[]string{"--ws"}, "state at seq 2:\n  attenuation = 5.5\n  last_settings = [{\"db\":5.5}]\n"},
+		{[]string{"--json"}, `{"action":"init","struct":{"attenuation":5.5,"last_settings":[{"db":5.5}]},"seq":2}` + "\n"},
 	} {
 		t.Run(strings.Join(tc.flags, " "), func(t *testing.T) {
 			var out, diag lockedBuffer
@@ -134,14 +134,15 @@ func TestLive(t *testing.T) {
 			state, host, port := controller(t)
 			var out, diag lockedBuffer
 			ctx, cancel := context.WithCancel(context.Background())
+			t.Cleanup(cancel) // a failed assertion must not leave the dashboard running
 			errc := make(chan error, 1)
 			args := []string{"dashboard", "--host", host, "--port", port}
 			if ws {
 				args = append(args, "--ws")
 			}
 			go func() { errc <- newApp(&out, &diag).RunContext(ctx, args) }()
-			waitOutput(t, &diag, "synced state at seq 0 (snapshot: new)")
-			waitOutput(t, &out, "state of state:\n  attenuation = 0\n  last_settings = []\n")
+			waitOutput(t, &diag, `synced "state" at seq 0: full snapshot (first connection)`)
+			waitOutput(t, &out, " state at seq 0:\n  attenuation = 0.0\n  last_settings = []\n")
 			setAttenuation(t, state, 12.25)
 			if _, err := state.At("last_settings").Pop(0); err != nil {
 				t.Fatal(err)
@@ -197,6 +198,52 @@ func TestPathString(t *testing.T) {
 	} {
 		if got := pathString(tc.path); got != tc.want {
 			t.Errorf("pathString(%v) = %q, want %q", tc.path, got, tc.want)
+		}
+	}
+}
+
+// TestFailuresAreReported: a port with no publisher is reported (and the
+// dashboard keeps trying); an unknown notifier is a definitive refusal.
+func TestFailuresAreReported(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close() // nothing listens there now
+	var out, diag lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel) // a failed assertion must not leave the dashboard running
+	errc := make(chan error, 1)
+	go func() { errc <- newApp(&out, &diag).RunContext(ctx, []string{"dashboard", "--port", port}) }()
+	waitOutput(t, &diag, `cannot sync "state", retrying: `, "connection refused")
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("after SIGINT: %v", err)
+	}
+
+	_, host, cport := controller(t)
+	for _, once := range []bool{false, true} {
+		args := []string{"dashboard", "--host", host, "--port", cport, "--notifier", "unknown_notifier"}
+		if once {
+			args = append(args, "--once")
+		}
+		err := newApp(&out, &diag).Run(args)
+		if !errors.Is(err, syncstruct.ErrUnknownNotifier) || !strings.Contains(err.Error(), "--notifier") {
+			t.Errorf("once=%v: err = %v, want the unknown notifier and a hint", once, err)
+		}
+	}
+}
+
+// TestHelp: --help shows no urfave/cli boilerplate.
+func TestHelp(t *testing.T) {
+	var out, diag lockedBuffer
+	if err := newApp(&out, &diag).Run([]string{"dashboard", "--help"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"[global options]", "COMMANDS:", "(default: false)", "GLOBAL OPTIONS"} {
+		if strings.Contains(out.String(), bad) {
+			t.Errorf("--help shows %q:\n%s", bad, out.String())
 		}
 	}
 }

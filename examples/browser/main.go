@@ -1,0 +1,99 @@
+// Command browser serves a web page that shows the example controller's
+// state live: the page subscribes to the notifier "state" over WebSocket
+// (ws://HOST:PORT/sync on the controller's port) and applies every change.
+//
+//	go run ./examples/controller --allow-origin http://127.0.0.1:8000
+//	go run ./examples/browser --port 8000
+//	# open http://127.0.0.1:8000/?ws=ws://127.0.0.1:3253/sync
+//
+// The page (index.html, about 90 lines of plain JavaScript) is the whole
+// example: it speaks the JSON form of the sync protocol
+// (docs/protocol-sync.md) — send {"t":"subscribe",...}, receive a "sync"
+// message, the init mod (the whole tree), "synced", then one mod per
+// change; send {"t":"ping"} within every heartbeat.
+//
+// A browser sends the page's origin with the WebSocket request, and the
+// controller accepts only its own origin unless told otherwise: since this
+// page comes from another port, the controller needs --allow-origin with
+// the page's origin. The exit status is 0 after SIGINT/SIGTERM, 1 on an
+// error.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+)
+
+//go:embed index.html
+var page []byte
+
+// handler serves the page at "/".
+func handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(page)
+	})
+	return mux
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newApp(os.Stderr).RunContext(ctx, os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "browser:", err)
+		os.Exit(1)
+	}
+}
+
+func newApp(stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:                  "browser",
+		Usage:                 "serve a web page that shows the example controller's state live",
+		UsageText:             "browser [--bind ADDR] [--port PORT] [--controller HOST:PORT]",
+		HideHelpCommand:       true,
+		CustomAppHelpTemplate: helpTemplate,
+		ErrWriter:             stderr,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "bind", Value: "127.0.0.1", Usage: "address to listen on"},
+			&cli.IntFlag{Name: "port", Value: 8000, Usage: "TCP port (0 picks one)"},
+			&cli.StringFlag{Name: "controller", Value: "127.0.0.1:3253", Usage: "the controller the page connects to (HOST:PORT)"},
+		},
+		Action: func(c *cli.Context) error {
+			ln, err := net.Listen("tcp", net.JoinHostPort(c.String("bind"), strconv.Itoa(c.Int("port"))))
+			if err != nil {
+				return err
+			}
+			origin := "http://" + ln.Addr().String()
+			fmt.Fprintf(stderr, "browser: open %s/?ws=ws://%s/sync\n", origin, c.String("controller"))
+			fmt.Fprintf(stderr, "browser: (the controller must run with --allow-origin %s)\n", origin)
+			srv := &http.Server{Handler: handler(), ReadHeaderTimeout: 10 * time.Second}
+			errc := make(chan error, 1)
+			go func() { errc <- srv.Serve(ln) }()
+			select {
+			case err := <-errc:
+				return err
+			case <-c.Context.Done():
+			}
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			srv.Shutdown(sctx)
+			if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+}
