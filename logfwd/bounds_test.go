@@ -1,6 +1,7 @@
 package logfwd
 
 import (
+	"bytes"
 	"errors"
 	"runtime"
 	"testing"
@@ -25,7 +26,7 @@ func decodeBound(n int) uint64 { return uint64(64*n + 64<<10) }
 // decodeAny decodes payload as a forwarder's or a server's frame,
 // whatever its op, and returns the error (nil if it decoded).
 func decodeAny(payload []byte) error {
-	dc := newDecoder()
+	dc := newDecoder(0)
 	op, n, err := dc.frame(payload)
 	if err != nil {
 		return err
@@ -54,8 +55,13 @@ func TestAnnouncedLengthsBounded(t *testing.T) {
 		name    string
 		payload []byte
 	}{
-		{"json bin32", append(append([]byte{}, rec...), 'j', 0xc6, 0xff, 0xff, 0xff, 0xff, 'x')},
-		{"json bin16", append(append([]byte{}, rec...), 'j', 0xc5, 0xff, 0xff, 'x')},
+		{"value bin32", append(append([]byte{}, rec...), 'v', 0xc6, 0xff, 0xff, 0xff, 0xff, 'x')},
+		{"value bin16", append(append([]byte{}, rec...), 'v', 0xc5, 0xff, 0xff, 'x')},
+		{"value array32", append(append([]byte{}, rec...), 'v', 0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0)},
+		{"value map32", append(append([]byte{}, rec...), 'v', 0xdf, 0xff, 0xff, 0xff, 0xff, 0xc0)},
+		{"value ext32 tuple", append(append([]byte{}, rec...), 'v', 0xc9, 0xff, 0xff, 0xff, 0xff, 1, 0xc0)},
+		{"value tuple of a huge count", append(append([]byte{}, rec...), 'v', 0xd5, 1, 0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0)},
+		{"value nested deep", append(append(append([]byte{}, rec...), 'v'), bytes.Repeat([]byte{0x91}, 5000)...)},
 		{"string str32", append(append([]byte{}, rec...), 's', 0xdb, 0xff, 0xff, 0xff, 0xff, 'x')},
 		{"time ext32", append(append([]byte{}, rec...), 't', 0xc9, 0xff, 0xff, 0xff, 0xff, 0xff, 'x')},
 		{"time str32", append(append([]byte{}, rec...), 't', 0xdb, 0xff, 0xff, 0xff, 0xff, 'x')},
