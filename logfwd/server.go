@@ -196,9 +196,10 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) error {
 		err = s.serveLines(ctx, c, remote)
 	default:
 		s.rejected.Add(1)
-		fmt.Fprintf(c, "SIGOCO error: unknown banner %q; this port serves: %q, %q\n",
-			truncate(banner, 64), wire.BannerLog, wire.BannerSiPyCoLog)
-		return fmt.Errorf("%w: unknown banner %q", ErrHandshake, truncate(banner, 64))
+		why := wire.BannerMismatch(banner)
+		c.SetWriteDeadline(time.Now().Add(time.Second))
+		fmt.Fprintf(c, "SIGOCO error: %s; this port serves: %q, %q\n", why, wire.BannerSiPyCoLog, wire.BannerLog)
+		return fmt.Errorf("%w: %s", ErrHandshake, why)
 	}
 	return s.quiet(ctx, err)
 }
