@@ -206,6 +206,9 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) error {
 
 // quiet turns the ordinary ends of a connection into nil.
 func (s *Server) quiet(ctx context.Context, err error) error {
+	if errors.Is(err, wire.ErrIdleTimeout) {
+		s.opts.Logger.Debug("logfwd: closed an idle connection", "idle_timeout", s.opts.IdleTimeout)
+	}
 	if err == nil || errors.Is(err, io.EOF) || ctx.Err() != nil || s.loop.Stopping() || errors.Is(err, net.ErrClosed) {
 		return nil
 	}
