@@ -3,9 +3,12 @@ package logfwd
 import (
 	"bytes"
 	"errors"
+	"log/slog"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/sigoco/sigoco/pyon"
 )
 
 // allocated returns the bytes f allocates (all goroutines: run it while
@@ -91,5 +94,35 @@ func TestAnnouncedLengthsBounded(t *testing.T) {
 				t.Errorf("error %v, want one wrapping ErrBadRecord", err)
 			}
 		})
+	}
+}
+
+// Issue 9: the decoded size of one record's values is bounded (16 ×
+// MaxFrameSize on a server), per record: a small frame cannot make the
+// server hold many times its size, and the bound does not add up across
+// the records of a connection.
+func TestDecodedSizeBoundedPerRecord(t *testing.T) {
+	withList := func(n int) []byte {
+		st := newEncState(0)
+		st.recordHead(time.Time{}, 0, "", "m")
+		st.e.B = append(st.e.B, 0x91)
+		st.attr(slog.Any("k", make([]any, n)))
+		return st.e.B
+	}
+	dc := newDecoder(4 << 10)
+	for i := range 3 { // each alone fits
+		op, n, err := dc.frame(withList(100))
+		var rec record
+		if err == nil && op == opRecord {
+			err = dc.record(n, &rec)
+		}
+		if err != nil {
+			t.Fatalf("record %d of 100 nils: %v", i, err)
+		}
+	}
+	_, n, _ := dc.frame(withList(1000)) // 1 KiB sent, ≥ 16 KiB decoded
+	var rec record
+	if err := dc.record(n, &rec); !errors.Is(err, ErrBadRecord) || !errors.Is(err, pyon.ErrLimit) {
+		t.Fatalf("a record of 1000 nils under a 4 KiB decoded bound: %v, want ErrBadRecord wrapping pyon.ErrLimit", err)
 	}
 }

@@ -549,7 +549,7 @@ func (dc *decoder) attr(depth int) (slog.Attr, error) {
 		return slog.Attr{}, badf("attribute %q: unknown kind %q", key, kind)
 	}
 	if err != nil {
-		return slog.Attr{}, badf("attribute %q value: %v", key, err)
+		return slog.Attr{}, badf("attribute %q value: %w", key, err)
 	}
 	return slog.Attr{Key: key, Value: v}, nil
 }
