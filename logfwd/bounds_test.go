@@ -1,10 +1,14 @@
 package logfwd
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/sigoco/sigoco/pyon"
 )
 
 // allocated returns the bytes f allocates (all goroutines: run it while
@@ -25,7 +29,7 @@ func decodeBound(n int) uint64 { return uint64(64*n + 64<<10) }
 // decodeAny decodes payload as a forwarder's or a server's frame,
 // whatever its op, and returns the error (nil if it decoded).
 func decodeAny(payload []byte) error {
-	dc := newDecoder()
+	dc := newDecoder(0)
 	op, n, err := dc.frame(payload)
 	if err != nil {
 		return err
@@ -54,8 +58,13 @@ func TestAnnouncedLengthsBounded(t *testing.T) {
 		name    string
 		payload []byte
 	}{
-		{"json bin32", append(append([]byte{}, rec...), 'j', 0xc6, 0xff, 0xff, 0xff, 0xff, 'x')},
-		{"json bin16", append(append([]byte{}, rec...), 'j', 0xc5, 0xff, 0xff, 'x')},
+		{"value bin32", append(append([]byte{}, rec...), 'v', 0xc6, 0xff, 0xff, 0xff, 0xff, 'x')},
+		{"value bin16", append(append([]byte{}, rec...), 'v', 0xc5, 0xff, 0xff, 'x')},
+		{"value array32", append(append([]byte{}, rec...), 'v', 0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0)},
+		{"value map32", append(append([]byte{}, rec...), 'v', 0xdf, 0xff, 0xff, 0xff, 0xff, 0xc0)},
+		{"value ext32 tuple", append(append([]byte{}, rec...), 'v', 0xc9, 0xff, 0xff, 0xff, 0xff, 1, 0xc0)},
+		{"value tuple of a huge count", append(append([]byte{}, rec...), 'v', 0xd5, 1, 0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0)},
+		{"value nested deep", append(append(append([]byte{}, rec...), 'v'), bytes.Repeat([]byte{0x91}, 5000)...)},
 		{"string str32", append(append([]byte{}, rec...), 's', 0xdb, 0xff, 0xff, 0xff, 0xff, 'x')},
 		{"time ext32", append(append([]byte{}, rec...), 't', 0xc9, 0xff, 0xff, 0xff, 0xff, 0xff, 'x')},
 		{"time str32", append(append([]byte{}, rec...), 't', 0xdb, 0xff, 0xff, 0xff, 0xff, 'x')},
@@ -85,5 +94,35 @@ func TestAnnouncedLengthsBounded(t *testing.T) {
 				t.Errorf("error %v, want one wrapping ErrBadRecord", err)
 			}
 		})
+	}
+}
+
+// Issue 9: the decoded size of one record's values is bounded (16 ×
+// MaxFrameSize on a server), per record: a small frame cannot make the
+// server hold many times its size, and the bound does not add up across
+// the records of a connection.
+func TestDecodedSizeBoundedPerRecord(t *testing.T) {
+	withList := func(n int) []byte {
+		st := newEncState(0)
+		st.recordHead(time.Time{}, 0, "", "m")
+		st.e.B = append(st.e.B, 0x91)
+		st.attr(slog.Any("k", make([]any, n)))
+		return st.e.B
+	}
+	dc := newDecoder(4 << 10)
+	for i := range 3 { // each alone fits
+		op, n, err := dc.frame(withList(100))
+		var rec record
+		if err == nil && op == opRecord {
+			err = dc.record(n, &rec)
+		}
+		if err != nil {
+			t.Fatalf("record %d of 100 nils: %v", i, err)
+		}
+	}
+	_, n, _ := dc.frame(withList(1000)) // 1 KiB sent, ≥ 16 KiB decoded
+	var rec record
+	if err := dc.record(n, &rec); !errors.Is(err, ErrBadRecord) || !errors.Is(err, pyon.ErrLimit) {
+		t.Fatalf("a record of 1000 nils under a 4 KiB decoded bound: %v, want ErrBadRecord wrapping pyon.ErrLimit", err)
 	}
 }

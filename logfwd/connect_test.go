@@ -70,7 +70,7 @@ func TestFailedConnectWarnsOnce(t *testing.T) {
 	}{
 		{"nothing listens", freeAddr(t), "logfwd: cannot reach log server"},
 		{"not a log server", notLog.Addr().String(), "logfwd: not a log server"},
-		{"a TLS log server", tlsAddr, "logfwd: not a log server, or one that requires TLS"},
+		{"a TLS log server", tlsAddr, "logfwd: the server refused the connection"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			diag := newCollector()

@@ -11,10 +11,12 @@
 // Forwarder sends everything queued in one write, so records keep their
 // order and many records share a system call under load.
 //
-// The native protocol ("SIGOCO log 1", docs/protocol-log.md) carries
-// time, level, logger name, message and the structured attributes
-// (groups included) in msgpack frames, and the server acknowledges what it
-// has handled. The forwarder keeps records until they are acknowledged, so
+// The native protocol (wire.BannerLog, "SIGOCO log 2",
+// docs/protocol-log.md) carries time, level, logger name, message and the
+// structured attributes (groups included; values of any other type in
+// pyon's one value model, so a tuple, a set, a big int or a numpy array
+// arrives as itself) in msgpack frames, and the server acknowledges what
+// it has handled. The forwarder keeps records until they are acknowledged, so
 // when the connection breaks (server restarted, network down) it
 // reconnects with a jittered, doubling backoff and sends them again: no
 // record is lost, and a record can arrive twice only if the server handled
@@ -36,7 +38,12 @@
 // wire.BannerSiPyCoLog) and re-emits every record into a slog.Handler with
 // its original time and level and SourceKey and LoggerKey attributes in
 // front. A forwarder that sends garbage is disconnected with a warning on
-// ServerOptions.Logger and an error frame; the others keep flowing.
+// ServerOptions.Logger and an error frame; the others keep flowing. The
+// server's connections go through wire's one accept loop: at most
+// MaxConns at once (a connection past it is told so and closed), an
+// optional IdleTimeout (off by default: SiPyCo forwarders stay silent
+// while nothing is logged; a sigoco Forwarder pings every
+// HeartbeatInterval), TCP keepalive.
 //
 // SiPyCo's own line protocol ("ARTIQ logging") is served too, and a
 // Forwarder speaks it with Protocol wire.ProtocolSiPyCo (invalid UTF-8

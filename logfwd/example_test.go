@@ -85,7 +85,8 @@ func ExampleSourceFilter() {
 // forwards to it too. The forwarder's own Logger is the local handler
 // (never the Tee): a wrong address or a port that is not a log server is
 // told there once, with the reason ("logfwd: cannot reach log server",
-// "logfwd: not a log server"), while records wait in the queue.
+// "logfwd: the server refused the connection", "logfwd: not a log
+// server"), while records wait in the queue.
 func ExampleTee() {
 	level := slog.LevelInfo // e.g. from logflag.Level(c)
 	local := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})

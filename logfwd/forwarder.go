@@ -25,7 +25,7 @@ type ForwarderOptions struct {
 	// Level is the minimum level forwarded. Default: slog.LevelInfo.
 	Level slog.Leveler
 	// Protocol is what the forwarder speaks. wire.ProtocolNative is
-	// "SIGOCO log 1": msgpack frames carrying time, level, logger,
+	// wire.BannerLog ("SIGOCO log 2"): msgpack frames carrying time, level, logger,
 	// message and structured attributes, acknowledged by the server so
 	// nothing is lost when a connection breaks. wire.ProtocolSiPyCo is
 	// SiPyCo's "ARTIQ logging" text lines, for a SiPyCo log server
@@ -63,6 +63,12 @@ type ForwarderOptions struct {
 	// records but does not acknowledge them for this long is disconnected
 	// and they are sent again on the next connection. Default: 30 s.
 	AckTimeout time.Duration
+	// HeartbeatInterval (native protocol): after this long with nothing
+	// written, the forwarder sends a ping, which the server answers with
+	// an acknowledgement, so a quiet but healthy forwarder is never cut by
+	// a server's IdleTimeout (set it a few times higher). Default: 30 s;
+	// negative sends no pings.
+	HeartbeatInterval time.Duration
 	// MinBackoff and MaxBackoff bound the jittered, doubling wait between
 	// connection attempts. Defaults: 100 ms and 5 s (SiPyCo's fixed
 	// reconnect timer).
@@ -70,8 +76,11 @@ type ForwarderOptions struct {
 	// Logger receives the forwarder's own diagnostics. The first failed
 	// attempt to connect (at start, or after a connection was lost) is a
 	// warning saying why: "logfwd: cannot reach log server" (nothing
-	// listens, unknown host, timeout), or "logfwd: not a log server" (the
-	// port answers but not as a log server, or refused the hello); the
+	// listens, unknown host, timeout), "logfwd: the server refused the
+	// connection" (it said why, in err: a port that speaks TLS, too many
+	// connections, a wire.Mux without the log banner, a refused hello),
+	// or "logfwd: not a log server" (the port answers but not as a log
+	// server, or closes without a word); the
 	// retries that follow are debug records until a connection succeeds
 	// ("logfwd: connected to log server", info) or is lost (warning). It
 	// must not lead back into this Forwarder (give it the program's local
@@ -103,6 +112,9 @@ func (o *ForwarderOptions) setDefaults() {
 	}
 	if o.AckTimeout <= 0 {
 		o.AckTimeout = 30 * time.Second
+	}
+	if o.HeartbeatInterval == 0 {
+		o.HeartbeatInterval = 30 * time.Second
 	}
 	if o.MinBackoff <= 0 {
 		o.MinBackoff = 100 * time.Millisecond
@@ -191,7 +203,8 @@ func (f *Forwarder) Handle(_ context.Context, r slog.Record) error {
 		return nil
 	}
 	st := c.pool.Get().(*encState)
-	st.w.b = st.w.b[:0]
+	defer c.putEncState(st)
+	st.e.B = st.e.B[:0]
 	logger, skipLogger := f.logger, false
 	if len(f.groups) == 1 && r.NumAttrs() > 0 {
 		r.Attrs(func(a slog.Attr) bool {
@@ -204,16 +217,16 @@ func (f *Forwarder) Handle(_ context.Context, r slog.Record) error {
 	if c.sipyco {
 		f.appendLine(st, r, logger, skipLogger)
 	} else {
-		at := st.beginFrame()
+		at := st.e.Begin()
 		st.recordHead(r.Time, r.Level, logger, r.Message)
 		arr := st.beginArray32()
 		st.endArray(arr, f.encodeLevel(st, 0, r, skipLogger))
-		st.endFrame(at)
+		if st.e.End(at) != nil { // over MaxFrameSize
+			c.drop(1)
+			return nil
+		}
 	}
-	c.enqueue(st.w.b)
-	if cap(st.w.b) <= 64<<10 {
-		c.pool.Put(st)
-	}
+	c.enqueue(st.e.B)
 	return nil
 }
 
@@ -222,16 +235,16 @@ func (f *Forwarder) Handle(_ context.Context, r slog.Record) error {
 func (f *Forwarder) encodeLevel(st *encState, i int, r slog.Record, skipLogger bool) int {
 	g := &f.groups[i]
 	n := g.n
-	st.w.b = append(st.w.b, g.attrs...)
+	st.e.B = append(st.e.B, g.attrs...)
 	if i+1 < len(f.groups) {
-		mark := len(st.w.b)
+		mark := len(st.e.B)
 		st.attrHead(f.groups[i+1].name, kindGroup)
 		at := st.beginArray32()
 		if m := f.encodeLevel(st, i+1, r, false); m > 0 {
 			st.endArray(at, m)
 			n++
 		} else {
-			st.w.b = st.w.b[:mark]
+			st.e.B = st.e.B[:mark]
 		}
 		return n
 	}
@@ -253,8 +266,8 @@ func (f *Forwarder) WithAttrs(attrs []slog.Attr) slog.Handler {
 	}
 	nf := &Forwarder{c: f.c, logger: f.logger, groups: append([]group(nil), f.groups...)}
 	last := &nf.groups[len(nf.groups)-1]
-	st := newEncState()
-	st.w.b = append(st.w.b, last.attrs...)
+	st := newEncState(f.c.opts.MaxFrameSize)
+	st.e.B = append(st.e.B, last.attrs...)
 	n := last.n
 	for _, a := range attrs {
 		if len(nf.groups) == 1 && a.Key == LoggerKey && a.Value.Kind() == slog.KindString {
@@ -262,12 +275,12 @@ func (f *Forwarder) WithAttrs(attrs []slog.Attr) slog.Handler {
 			continue
 		}
 		if f.c.sipyco {
-			n += appendTextAttr(&st.w.b, nf.prefix(), a)
+			n += appendTextAttr(&st.e.B, nf.prefix(), a)
 		} else {
 			n += st.attr(a)
 		}
 	}
-	last.attrs, last.n = st.w.b, n
+	last.attrs, last.n = st.e.B, n
 	return nf
 }
 

@@ -5,11 +5,13 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/sigoco/sigoco/pyon"
 )
 
 // encodeRecord is the forwarder's encoding of rec, as one frame payload.
 func encodeRecord(rec *record) []byte {
-	st := newEncState()
+	st := newEncState(0)
 	st.recordHead(rec.Time, rec.Level, rec.Logger, rec.Message)
 	at := st.beginArray32()
 	n := 0
@@ -17,7 +19,7 @@ func encodeRecord(rec *record) []byte {
 		n += st.attr(a)
 	}
 	st.endArray(at, n)
-	return st.w.b
+	return st.e.B
 }
 
 func FuzzDecodeRecord(f *testing.F) {
@@ -28,18 +30,19 @@ func FuzzDecodeRecord(f *testing.F) {
 		{Message: "all kinds", Attrs: []slog.Attr{
 			slog.String("s", "x"), slog.Int("i", -1), slog.Uint64("u", 1<<64-1), slog.Float64("f", 0.5),
 			slog.Bool("b", true), slog.Duration("d", time.Second), slog.Time("t", when), slog.Time("z", time.Time{}),
-			slog.Any("j", map[string]any{"a": []int{1, 2}}), slog.Group("g", slog.Group("h", slog.Int("x", 1))),
+			slog.Any("j", map[string]any{"a": []int{1, 2}}), slog.Any("v", pyon.Tuple{int64(1), "x"}), slog.Group("g", slog.Group("h", slog.Int("x", 1))),
 		}},
 	} {
 		f.Add(encodeRecord(&rec))
 	}
-	st := newEncState()
+	st := newEncState(0)
 	st.helloFrame("source", "x", "max_frame", 10)
-	f.Add(st.w.b[4:])
+	f.Add(st.e.B[4:])
 	f.Add([]byte{0x96, 0xa3, 'r', 'e', 'c', 0xc0, 0, 0xa0, 0xa0, 0xdd, 0xff, 0xff, 0xff, 0xff}) // huge count, no data
 	// Issue 9: lengths announced beyond the frame (bin32, str32, ext32).
 	rec := []byte{0x96, 0xa3, 'r', 'e', 'c', 0xc0, 0, 0xa0, 0xa0, 0x91, 0x93, 0xa1, 'k', 0xa1}
-	f.Add(append(append([]byte{}, rec...), 'j', 0xc6, 0xff, 0xff, 0xff, 0xff, 'x'))
+	f.Add(append(append([]byte{}, rec...), 'v', 0xc6, 0xff, 0xff, 0xff, 0xff, 'x'))
+	f.Add(append(append([]byte{}, rec...), 'v', 0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0))
 	f.Add(append(append([]byte{}, rec...), 's', 0xdb, 0xff, 0xff, 0xff, 0xff, 'x'))
 	f.Add(append(append([]byte{}, rec...), 't', 0xc9, 0xff, 0xff, 0xff, 0xff, 0xff, 'x'))
 	f.Fuzz(func(t *testing.T, payload []byte) {
@@ -54,7 +57,7 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("decoding %d bytes took %v", len(payload), d)
 		}
 		_ = err
-		dc := newDecoder()
+		dc := newDecoder(0)
 		op, n, err := dc.frame(payload)
 		if err != nil {
 			if !errors.Is(err, ErrBadRecord) {

@@ -67,22 +67,22 @@ func (m *mute) serve(nc net.Conn) {
 	if _, err := c.ReadBanner(); err != nil {
 		return
 	}
-	if _, err := c.ReadFrame(nil, controlFrameLimit); err != nil {
+	if _, err := c.FrameReader(controlFrameLimit).Next(); err != nil {
 		return
 	}
-	st := newEncState()
+	st := newEncState(0)
 	st.helloFrame("max_frame", 1<<20)
-	if _, err := c.Write(st.w.b); err != nil {
+	if _, err := c.Write(st.e.B); err != nil {
 		return
 	}
 	m.mu.Lock()
 	m.conns++
 	m.mu.Unlock()
-	dc := newDecoder()
-	var buf []byte
+	dc := newDecoder(0)
+	fr := c.FrameReader(1 << 20)
 	for {
-		var err error
-		if buf, err = c.ReadFrame(buf, 1<<20); err != nil {
+		buf, err := fr.Next()
+		if err != nil {
 			return
 		}
 		_, n, err := dc.frame(buf)

@@ -3,23 +3,25 @@ package logfwd
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"time"
 
+	"github.com/sigoco/sigoco/pyon"
+	"github.com/sigoco/sigoco/wire"
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
-// The native protocol (docs/protocol-log.md): after the "SIGOCO log 1"
-// banner every frame is a msgpack array whose first element names it.
+// The native protocol (docs/protocol-log.md): after the wire.BannerLog
+// banner ("SIGOCO log 2") every frame is a msgpack array whose first element names it.
 const (
 	opHello  = "hello" // ["hello", {...}] both ways, once
 	opRecord = "rec"   // ["rec", time, level, logger, message, attrs]
 	opAck    = "ack"   // ["ack", n]: n records of this connection handled
 	opError  = "error" // ["error", reason], then the sender closes
+	opPing   = "ping"  // ["ping"]: an idle forwarder's heartbeat, answered by an ack
 )
 
 // Attribute value kinds: every attribute is [key, kind, value].
@@ -32,11 +34,14 @@ const (
 	kindDuration = "d" // int64 nanoseconds
 	kindTime     = "t" // msgpack timestamp, nil for the zero time
 	kindGroup    = "g" // array of attributes
-	kindJSON     = "j" // any other value, as JSON text
+	kindValue    = "v" // any other value, in pyon's msgpack mapping
 )
 
-// controlFrameLimit bounds hello, ack and error frames.
+// controlFrameLimit bounds hello, ack, ping and error frames.
 const controlFrameLimit = 64 << 10
+
+// maxReason bounds the reason in an error frame (it may quote the peer).
+const maxReason = 1 << 10
 
 // maxGroupDepth bounds nested groups in a decoded record, so a hostile
 // frame cannot recurse the decoder into the ground.
@@ -47,57 +52,38 @@ const (
 	mpNil     = 0xc0
 )
 
-// encState encodes native frames into a reusable buffer. It is not safe
-// for concurrent use; Forwarders keep them in a sync.Pool.
+// encState encodes native frames with wire's one frame writer into a
+// reusable buffer (e.B). It is not safe for concurrent use; Forwarders keep
+// them in a sync.Pool.
 type encState struct {
-	w   bufWriter
-	enc *msgpack.Encoder
-	tmp []byte // scratch for SiPyCo message text
+	e   *wire.Encoder
+	enc *msgpack.Encoder // e.Msgpack()
+	tmp []byte           // scratch for SiPyCo message text
 }
 
-func newEncState() *encState {
-	st := &encState{}
-	st.enc = msgpack.NewEncoder(&st.w)
-	return st
-}
-
-// bufWriter lets msgpack encode straight into a byte slice; it never fails,
-// so the encoder's errors are ignored below.
-type bufWriter struct{ b []byte }
-
-func (w *bufWriter) Write(p []byte) (int, error)       { w.b = append(w.b, p...); return len(p), nil }
-func (w *bufWriter) WriteByte(c byte) error            { w.b = append(w.b, c); return nil }
-func (w *bufWriter) WriteString(s string) (int, error) { w.b = append(w.b, s...); return len(s), nil }
-
-// beginFrame reserves a frame's length prefix and returns its offset.
-func (st *encState) beginFrame() int {
-	at := len(st.w.b)
-	st.w.b = append(st.w.b, 0, 0, 0, 0)
-	return at
-}
-
-// endFrame writes the length of the frame begun at at.
-func (st *encState) endFrame(at int) {
-	binary.BigEndian.PutUint32(st.w.b[at:], uint32(len(st.w.b)-at-4))
+// newEncState returns an encState whose frames may hold limit bytes.
+func newEncState(limit int) *encState {
+	e := wire.NewEncoder(limit)
+	return &encState{e: e, enc: e.Msgpack()}
 }
 
 // beginArray32 writes an array header whose count is patched by endArray.
 func (st *encState) beginArray32() int {
-	at := len(st.w.b)
-	st.w.b = append(st.w.b, mpArray32, 0, 0, 0, 0)
+	at := len(st.e.B)
+	st.e.B = append(st.e.B, mpArray32, 0, 0, 0, 0)
 	return at
 }
 
 func (st *encState) endArray(at, n int) {
-	binary.BigEndian.PutUint32(st.w.b[at+1:], uint32(n))
+	binary.BigEndian.PutUint32(st.e.B[at+1:], uint32(n))
 }
 
 // recordHead writes the start of a record frame's array, up to and
 // excluding the attribute array.
 func (st *encState) recordHead(t time.Time, level slog.Level, logger, msg string) {
-	st.w.b = append(st.w.b, 0x96, 0xa3, 'r', 'e', 'c') // fixarray(6), "rec"
+	st.e.B = append(st.e.B, 0x96, 0xa3, 'r', 'e', 'c') // fixarray(6), "rec"
 	if t.IsZero() {
-		st.w.b = append(st.w.b, mpNil)
+		st.e.B = append(st.e.B, mpNil)
 	} else {
 		st.enc.EncodeTime(t)
 	}
@@ -124,7 +110,7 @@ func (st *encState) attr(a slog.Attr) int {
 			}
 			return n
 		}
-		mark := len(st.w.b)
+		mark := len(st.e.B)
 		st.attrHead(a.Key, kindGroup)
 		at := st.beginArray32()
 		n := 0
@@ -132,7 +118,7 @@ func (st *encState) attr(a slog.Attr) int {
 			n += st.attr(m)
 		}
 		if n == 0 {
-			st.w.b = st.w.b[:mark]
+			st.e.B = st.e.B[:mark]
 			return 0
 		}
 		st.endArray(at, n)
@@ -160,7 +146,7 @@ func (st *encState) attr(a slog.Attr) int {
 	case slog.KindTime:
 		st.attrHead(a.Key, kindTime)
 		if t := v.Time(); t.IsZero() {
-			st.w.b = append(st.w.b, mpNil)
+			st.e.B = append(st.e.B, mpNil)
 		} else {
 			st.enc.EncodeTime(t)
 		}
@@ -171,35 +157,35 @@ func (st *encState) attr(a slog.Attr) int {
 }
 
 func (st *encState) attrHead(key, kind string) {
-	st.w.b = append(st.w.b, 0x93) // fixarray(3)
+	st.e.B = append(st.e.B, 0x93) // fixarray(3)
 	st.enc.EncodeString(key)
-	st.w.b = append(st.w.b, 0xa1, kind[0]) // fixstr(1)
+	st.e.B = append(st.e.B, 0xa1, kind[0]) // fixstr(1)
 }
 
-// anyAttr sends errors as their message and everything else as JSON, the
-// way slog.JSONHandler shows them; a value JSON cannot encode (a channel,
-// a function, a cycle) goes as its fmt text.
+// anyAttr sends errors as their message and everything else in the one
+// value model (pyon's msgpack mapping), so a tuple, a set, a big int or a
+// numpy array arrives as itself; a value it cannot encode (a channel, a
+// function, a cycle) goes as its fmt text.
 func (st *encState) anyAttr(key string, x any) {
 	if err, ok := x.(error); ok && err != nil {
 		st.attrHead(key, kindString)
 		st.enc.EncodeString(err.Error())
 		return
 	}
-	js, err := json.Marshal(x)
-	if err != nil {
+	mark := len(st.e.B)
+	st.attrHead(key, kindValue)
+	if err := pyon.EncodeMsgpackValue(st.enc, x); err != nil {
+		st.e.B = st.e.B[:mark]
 		st.attrHead(key, kindString)
 		st.enc.EncodeString(fmt.Sprintf("%+v", x))
-		return
 	}
-	st.attrHead(key, kindJSON)
-	st.enc.EncodeBytes(js) // bin: the decoder takes it as JSON text
 }
 
 // helloFrame writes ["hello", {key: value...}] as one frame. Values are
 // strings or ints; keys are written in the order given (sorted by callers).
 func (st *encState) helloFrame(kv ...any) {
-	at := st.beginFrame()
-	st.w.b = append(st.w.b, 0x92)
+	at := st.e.Begin()
+	st.e.B = append(st.e.B, 0x92)
 	st.enc.EncodeString(opHello)
 	st.enc.EncodeMapLen(len(kv) / 2)
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -211,33 +197,42 @@ func (st *encState) helloFrame(kv ...any) {
 			st.enc.EncodeInt(int64(v))
 		}
 	}
-	st.endFrame(at)
+	_ = st.e.End(at) // control frames stay far below controlFrameLimit
 }
 
 func (st *encState) ackFrame(n uint64) {
-	at := st.beginFrame()
-	st.w.b = append(st.w.b, 0x92)
+	at := st.e.Begin()
+	st.e.B = append(st.e.B, 0x92)
 	st.enc.EncodeString(opAck)
 	st.enc.EncodeUint(n)
-	st.endFrame(at)
+	_ = st.e.End(at) // control frames stay far below controlFrameLimit
+}
+
+// pingFrame writes ["ping"].
+func (st *encState) pingFrame() {
+	at := st.e.Begin()
+	st.e.B = append(st.e.B, 0x91)
+	st.enc.EncodeString(opPing)
+	_ = st.e.End(at) // control frames stay far below controlFrameLimit
 }
 
 // errorFrame writes ["error", reason], or ["error", reason, handled] when
 // handled >= 0: the records of the connection handled before the one
 // rejected, so the forwarder can drop that one instead of resending it.
 func (st *encState) errorFrame(reason string, handled int64) {
-	at := st.beginFrame()
+	reason = truncate(reason, maxReason)
+	at := st.e.Begin()
 	if handled >= 0 {
-		st.w.b = append(st.w.b, 0x93)
+		st.e.B = append(st.e.B, 0x93)
 	} else {
-		st.w.b = append(st.w.b, 0x92)
+		st.e.B = append(st.e.B, 0x92)
 	}
 	st.enc.EncodeString(opError)
 	st.enc.EncodeString(reason)
 	if handled >= 0 {
 		st.enc.EncodeUint(uint64(handled))
 	}
-	st.endFrame(at)
+	_ = st.e.End(at) // control frames stay far below controlFrameLimit
 }
 
 // decoder decodes native frames. It never recurses deeper than
@@ -247,6 +242,7 @@ type decoder struct {
 	p      []byte // the frame being decoded
 	r      bytes.Reader
 	d      *msgpack.Decoder
+	vals   pyon.MsgpackDecoder // kindValue attributes; Used is reset per record
 	intern [internSlots]string // short strings seen on this connection
 }
 
@@ -258,10 +254,27 @@ const (
 	internSlots  = 512
 )
 
-func newDecoder() *decoder {
+// newDecoder returns a decoder whose attribute values of one record may
+// take at most maxDecoded bytes decoded (pyon.SizeOf's model; 0 means
+// pyon's default).
+func newDecoder(maxDecoded int64) *decoder {
 	dc := &decoder{}
 	dc.d = msgpack.NewDecoder(&dc.r)
+	dc.vals.Limits.MaxDecodedSize = maxDecoded
 	return dc
+}
+
+// value decodes one value of the value model from the frame in place,
+// within dc.vals.Limits: every length inside it is checked against what
+// remains of the frame before anything is allocated.
+func (dc *decoder) value() (any, error) {
+	pos := len(dc.p) - dc.r.Len()
+	v, n, err := dc.vals.Decode(dc.p[pos:])
+	if err != nil {
+		return nil, err
+	}
+	dc.r.Seek(int64(n), io.SeekCurrent)
+	return v, nil
 }
 
 // need checks the header of the next value: a string, bin or ext may not
@@ -418,6 +431,7 @@ func (dc *decoder) record(n int, rec *record) error {
 		return badf("record has %d elements, want 6", n)
 	}
 	d := dc.d
+	dc.vals.Used = 0
 	var err error
 	if rec.Time, err = dc.time(); err != nil {
 		return badf("time: %v", err)
@@ -527,23 +541,15 @@ func (dc *decoder) attr(depth int) (slog.Attr, error) {
 			return slog.Attr{}, err
 		}
 		v = slog.GroupValue(members...)
-	case kindJSON:
-		var js []byte
-		js, err = dc.raw()
-		if err == nil {
-			var x any
-			jd := json.NewDecoder(bytes.NewReader(js))
-			jd.UseNumber()
-			if err = jd.Decode(&x); err == nil && jd.More() {
-				err = fmt.Errorf("trailing data after JSON value")
-			}
-			v = slog.AnyValue(x)
-		}
+	case kindValue:
+		var x any
+		x, err = dc.value()
+		v = slog.AnyValue(x)
 	default:
 		return slog.Attr{}, badf("attribute %q: unknown kind %q", key, kind)
 	}
 	if err != nil {
-		return slog.Attr{}, badf("attribute %q value: %v", key, err)
+		return slog.Attr{}, badf("attribute %q value: %w", key, err)
 	}
 	return slog.Attr{Key: key, Value: v}, nil
 }
@@ -572,7 +578,7 @@ func (dc *decoder) hello(n int) (map[string]any, error) {
 			case msgpcode.IsString(c):
 				v, err = dc.str()
 			case msgpcode.IsFixedNum(c) || c >= msgpcode.Uint8 && c <= msgpcode.Int64:
-				v, err = dc.d.DecodeInterfaceLoose()
+				v, err = dc.value()
 			default:
 				err = dc.skip(0)
 			}

@@ -60,13 +60,20 @@ func newCore(addr string, opts ForwarderOptions) *core {
 		sipyco:   opts.Protocol == wire.ProtocolSiPyCo,
 		wake:     make(chan struct{}, 1),
 		progress: make(chan struct{}),
-		notice:   newEncState(),
+		notice:   newEncState(opts.MaxFrameSize),
 	}
-	c.pool.New = func() any { return newEncState() }
+	c.pool.New = func() any { return newEncState(opts.MaxFrameSize) }
 	c.life, c.stop = context.WithCancel(context.Background())
 	c.wg.Add(1)
 	go c.run()
 	return c
+}
+
+// putEncState returns st to the pool unless its buffer grew large.
+func (c *core) putEncState(st *encState) {
+	if cap(st.e.B) <= 64<<10 {
+		c.pool.Put(st)
+	}
 }
 
 // full is a lock-free early out for Handle when the queue is full, so a
@@ -132,18 +139,18 @@ func (c *core) signal() {
 // next call. Called with mu held.
 func (c *core) encodeNotice(n uint64) []byte {
 	st := c.notice
-	st.w.b = st.w.b[:0]
+	st.e.B = st.e.B[:0]
 	msg := fmt.Sprintf("%d records dropped", n)
 	if c.sipyco {
-		appendLineRecord(&st.w.b, c.opts.Source, slog.LevelWarn, "logfwd", msg)
-		return st.w.b
+		appendLineRecord(&st.e.B, c.opts.Source, slog.LevelWarn, "logfwd", msg)
+		return st.e.B
 	}
-	at := st.beginFrame()
+	at := st.e.Begin()
 	st.recordHead(time.Now(), slog.LevelWarn, "logfwd", msg)
-	st.w.b = append(st.w.b, 0x91) // fixarray(1)
+	st.e.B = append(st.e.B, 0x91) // fixarray(1)
 	st.attr(slog.Uint64("dropped", n))
-	st.endFrame(at)
-	return st.w.b
+	_ = st.e.End(at) // a few dozen bytes
+	return st.e.B
 }
 
 // take hands the writer everything queued.

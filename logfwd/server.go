@@ -9,11 +9,20 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/sigoco/sigoco/pyon"
 	"github.com/sigoco/sigoco/wire"
+)
+
+// Defaults of ServerOptions.
+const (
+	// DefaultServerMaxFrameSize is ServerOptions.MaxFrameSize when left
+	// 0: the forwarders' own default record limit.
+	DefaultServerMaxFrameSize = 4 << 20
+	// DefaultMaxConns is ServerOptions.MaxConns when left 0.
+	DefaultMaxConns = 1024
 )
 
 // ServerOptions configures a Server. The zero value works.
@@ -22,40 +31,58 @@ type ServerOptions struct {
 	// (Behind a wire.Mux, the Mux does TLS.)
 	TLS *tls.Config
 	// MaxFrameSize bounds one native record frame; it is announced to
-	// forwarders, which drop larger records. Default
-	// wire.DefaultMaxFrameSize.
+	// forwarders, which drop larger records. A forwarder that sends a
+	// larger frame anyway is told so in an error frame and disconnected.
+	// The attribute values of one record may take at most 16 times this
+	// decoded (capped at pyon's default of 512 MiB). Default
+	// DefaultServerMaxFrameSize (4 MiB).
 	MaxFrameSize int
 	// MaxLineSize bounds one SiPyCo record (all its lines). Default 4 MiB.
 	MaxLineSize int
-	// HandshakeTimeout bounds the banner and hello of a new connection.
-	// Default wire.DefaultHandshakeTimeout.
+	// HandshakeTimeout bounds the TLS handshake, the banner and the hello
+	// of a new connection. Default wire.DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
-	// AckTimeout bounds a write of an acknowledgement; a forwarder that
-	// does not read them for this long is disconnected. Default 30 s.
-	AckTimeout time.Duration
+	// WriteTimeout bounds one write to a forwarder (an acknowledgement);
+	// a forwarder that does not read them for this long is disconnected.
+	// Default 30 s.
+	WriteTimeout time.Duration
+	// MaxConns bounds the connections served at once (on every listener
+	// and behind a wire.Mux together). A connection past it is told
+	// "SIGOCO error: too many connections (limit N); try again later" and
+	// closed; a sigoco Forwarder reports that and retries with its
+	// backoff, and the server keeps serving the others. Default
+	// DefaultMaxConns (1024); negative means no limit.
+	MaxConns int
+	// IdleTimeout closes a connection accepted by Serve whose peer has
+	// sent nothing for this long (wire.WithIdleTimeout; behind a wire.Mux
+	// the Mux's own IdleTimeout applies). A sigoco Forwarder that has
+	// nothing to send pings every ForwarderOptions.HeartbeatInterval
+	// (30 s by default), so an IdleTimeout of a few times that (2 min or
+	// more) never cuts a healthy one. SiPyCo's LogForwarder sends nothing
+	// while its program logs nothing — for days, on a quiet controller —
+	// and never reads, so it learns of the close only by losing the next
+	// record it writes. Default 0: no idle timeout; dead peers are still
+	// found by TCP keepalive (wire.DefaultKeepAlive).
+	IdleTimeout time.Duration
 	// Logger receives the server's own diagnostics: a warning per
-	// forwarder disconnected for sending garbage, debug records for
-	// connections. Default: discards.
+	// forwarder disconnected for sending garbage or refused past
+	// MaxConns, debug records for connections. Default: discards.
 	Logger *slog.Logger
 }
 
 // Server receives records from forwarders and re-emits them into a
-// slog.Handler. It serves both "SIGOCO log 1" and SiPyCo's "ARTIQ
-// logging"; register it for both banners on a wire.Mux.
+// slog.Handler. It serves both wire.BannerLog ("SIGOCO log 2") and
+// SiPyCo's wire.BannerSiPyCoLog ("ARTIQ logging"); register it for both
+// banners on a wire.Mux.
 type Server struct {
 	h    slog.Handler
 	opts ServerOptions
+	loop *wire.AcceptLoop // listeners, connections and their goroutines
+
+	maxDecoded int64 // decoded size bound of one record's attribute values
 
 	records  atomic.Uint64
 	rejected atomic.Uint64
-
-	// mu guards closed, listeners and conns, and orders wg.Add after a
-	// check of closed so that Close's Wait never races an Add.
-	mu        sync.Mutex
-	closed    bool
-	listeners map[net.Listener]struct{}
-	conns     map[net.Conn]struct{}
-	wg        sync.WaitGroup // one per connection goroutine (Serve's and ServeConn's)
 }
 
 // NewServer returns a server that re-emits every record into h (records
@@ -67,7 +94,7 @@ func NewServer(h slog.Handler, opts ServerOptions) *Server {
 		h = slog.DiscardHandler
 	}
 	if opts.MaxFrameSize <= 0 {
-		opts.MaxFrameSize = wire.DefaultMaxFrameSize
+		opts.MaxFrameSize = DefaultServerMaxFrameSize
 	}
 	if opts.MaxLineSize <= 0 {
 		opts.MaxLineSize = 4 << 20
@@ -75,17 +102,30 @@ func NewServer(h slog.Handler, opts ServerOptions) *Server {
 	if opts.HandshakeTimeout <= 0 {
 		opts.HandshakeTimeout = wire.DefaultHandshakeTimeout
 	}
-	if opts.AckTimeout <= 0 {
-		opts.AckTimeout = 30 * time.Second
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 30 * time.Second
+	}
+	switch {
+	case opts.MaxConns == 0:
+		opts.MaxConns = DefaultMaxConns
+	case opts.MaxConns < 0:
+		opts.MaxConns = 0 // the accept loop's "no limit"
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	maxDecoded := min(16*int64(opts.MaxFrameSize), pyon.DefaultLimits.MaxDecodedSize)
 	return &Server{
-		h:         h,
-		opts:      opts,
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[net.Conn]struct{}),
+		h:          h,
+		opts:       opts,
+		maxDecoded: maxDecoded,
+		loop: wire.NewAcceptLoop(wire.AcceptOptions{
+			TLS:              opts.TLS,
+			HandshakeTimeout: opts.HandshakeTimeout,
+			MaxConns:         opts.MaxConns,
+			IdleTimeout:      opts.IdleTimeout,
+			Logger:           opts.Logger,
+		}),
 	}
 }
 
@@ -100,112 +140,44 @@ func (s *Server) Stats() ServerStats {
 	return ServerStats{Records: s.records.Load(), Rejected: s.rejected.Load()}
 }
 
-// Serve accepts connections on ln until ctx ends or Close is called, then
-// returns nil; another accept failure is returned. It may be called for
-// several listeners at once.
+// Serve accepts connections on ln (TLS first, if ServerOptions.TLS is
+// set) and serves each on its own goroutine until ctx ends (a hard stop:
+// then it returns nil) or Close is called (then ErrClosed). It returns
+// once the connections it accepted are finished; another accept failure
+// is returned. It may be called for several listeners at once.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		ln.Close()
-		return ErrClosed
-	}
-	s.listeners[ln] = struct{}{}
-	s.mu.Unlock()
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, ln)
-		s.mu.Unlock()
-		ln.Close()
-	}()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || s.isClosed() {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond) // out of descriptors: keep serving
-				continue
-			}
-			return err
-		}
-		if s.opts.TLS != nil {
-			c = tls.Server(c, s.opts.TLS)
-		}
-		s.mu.Lock()
-		if s.closed { // no Add once Close may be in Wait
-			s.mu.Unlock()
-			c.Close()
-			return nil
-		}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			s.ServeConn(ctx, c)
-		}()
-	}
-}
-
-func (s *Server) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
+	return s.loop.Serve(ctx, ln, func(ctx context.Context, c net.Conn) {
+		s.serveConn(ctx, c)
+	})
 }
 
 // Close stops every Serve, closes every connection and waits for their
 // goroutines. It is idempotent.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		for ln := range s.listeners {
-			ln.Close()
-		}
-		for c := range s.conns {
-			c.Close()
-		}
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	return nil
-}
-
-// track registers a connection and its goroutine (Close closes the one
-// and waits for the other, also behind a wire.Mux, whose goroutines they
-// are); it fails once Close has been called. Each success is paired with
-// an untrack.
-func (s *Server) track(c net.Conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.conns[c] = struct{}{}
-	s.wg.Add(1)
-	return true
-}
-
-func (s *Server) untrack(c net.Conn) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
-	s.wg.Done()
-}
+func (s *Server) Close() error { return s.loop.Close() }
 
 // ServeConn serves one forwarder connection whose banner is still unread
-// (it implements wire.ConnHandler). It returns nil when the forwarder
-// hangs up or ctx ends, and the reason when the connection was rejected.
+// (it implements wire.ConnHandler, for a wire.Mux, which does TLS and the
+// idle timeout). It counts towards MaxConns: past it the forwarder is told
+// so and ServeConn returns an error wrapping wire.ErrTooManyConns. It
+// returns nil when the forwarder hangs up or ctx ends, ErrClosed after
+// Close, and the reason when the connection was rejected.
 func (s *Server) ServeConn(ctx context.Context, nc net.Conn) error {
 	defer nc.Close()
-	if !s.track(nc) {
+	if err := s.loop.Track(nc); err != nil {
+		if errors.Is(err, wire.ErrTooManyConns) {
+			why := fmt.Sprintf("too many connections (limit %d); try again later", s.opts.MaxConns)
+			s.opts.Logger.Warn("logfwd: connection refused", "remote", nc.RemoteAddr().String(), "why", why)
+			wire.RefuseConn(nc, why)
+			return fmt.Errorf("logfwd: %w (limit %d)", err, s.opts.MaxConns)
+		}
 		return ErrClosed
 	}
-	defer s.untrack(nc)
+	defer s.loop.Untrack(nc)
+	return s.serveConn(ctx, nc)
+}
+
+// serveConn serves a tracked connection.
+func (s *Server) serveConn(ctx context.Context, nc net.Conn) error {
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	defer stop()
 
@@ -224,16 +196,20 @@ func (s *Server) ServeConn(ctx context.Context, nc net.Conn) error {
 		err = s.serveLines(ctx, c, remote)
 	default:
 		s.rejected.Add(1)
-		fmt.Fprintf(c, "SIGOCO error: unknown banner %q; this port serves: %q, %q\n",
-			truncate(banner, 64), wire.BannerLog, wire.BannerSiPyCoLog)
-		return fmt.Errorf("%w: unknown banner %q", ErrHandshake, truncate(banner, 64))
+		why := wire.BannerMismatch(banner)
+		c.SetWriteDeadline(time.Now().Add(time.Second))
+		fmt.Fprintf(c, "SIGOCO error: %s; this port serves: %q, %q\n", why, wire.BannerSiPyCoLog, wire.BannerLog)
+		return fmt.Errorf("%w: %s", ErrHandshake, why)
 	}
 	return s.quiet(ctx, err)
 }
 
 // quiet turns the ordinary ends of a connection into nil.
 func (s *Server) quiet(ctx context.Context, err error) error {
-	if err == nil || errors.Is(err, io.EOF) || ctx.Err() != nil || s.isClosed() || errors.Is(err, net.ErrClosed) {
+	if errors.Is(err, wire.ErrIdleTimeout) {
+		s.opts.Logger.Debug("logfwd: closed an idle connection", "idle_timeout", s.opts.IdleTimeout)
+	}
+	if err == nil || errors.Is(err, io.EOF) || ctx.Err() != nil || s.loop.Stopping() || errors.Is(err, net.ErrClosed) {
 		return nil
 	}
 	return err
@@ -245,16 +221,16 @@ func (s *Server) quiet(ctx context.Context, err error) error {
 func (s *Server) reject(c *wire.Conn, remote, source string, handled int64, err error) error {
 	s.rejected.Add(1)
 	s.opts.Logger.Warn("logfwd: disconnecting forwarder", "remote", remote, SourceKey, source, "err", err)
-	st := newEncState()
+	st := newEncState(controlFrameLimit)
 	st.errorFrame(err.Error(), handled)
 	c.SetWriteDeadline(time.Now().Add(time.Second))
-	c.Write(st.w.b)
+	c.Write(st.e.B)
 	return err
 }
 
 func (s *Server) serveNative(ctx context.Context, c *wire.Conn, remote string) error {
-	dc := newDecoder()
-	frame, err := c.ReadFrame(nil, controlFrameLimit)
+	dc := newDecoder(s.maxDecoded)
+	frame, err := c.FrameReader(controlFrameLimit).Next()
 	if err != nil {
 		if errors.Is(err, wire.ErrFrameTooLarge) {
 			return s.reject(c, remote, "", -1, fmt.Errorf("%w: hello: %w", ErrHandshake, err))
@@ -273,48 +249,52 @@ func (s *Server) serveNative(ctx context.Context, c *wire.Conn, remote string) e
 		return s.reject(c, remote, "", -1, fmt.Errorf("%w: %w", ErrHandshake, err))
 	}
 	source, _ := hello["source"].(string)
-	st := newEncState()
+	st := newEncState(controlFrameLimit)
 	st.helloFrame("max_frame", s.opts.MaxFrameSize)
-	if _, err := c.Write(st.w.b); err != nil {
+	if _, err := c.Write(st.e.B); err != nil {
 		return err
 	}
 	c.SetDeadline(time.Time{})
 	s.opts.Logger.Debug("logfwd: forwarder connected", "remote", remote, SourceKey, source)
 
 	ctx = withForwarded(ctx, source)
+	// A larger buffer than c.R's (sized for a banner), so records that
+	// arrive together are read with one system call.
 	br := bufio.NewReaderSize(c.R, 64<<10)
+	fr := wire.NewFrameReader(br, s.opts.MaxFrameSize)
 	rec := record{Source: source}
-	var buf []byte
 	var count, ackedAt uint64
 	for {
-		buf, err = wire.ReadFrame(br, buf, s.opts.MaxFrameSize)
+		frame, err := fr.Next()
 		if err != nil {
 			if errors.Is(err, wire.ErrFrameTooLarge) {
 				return s.reject(c, remote, source, int64(count), err)
 			}
 			return err
 		}
-		op, n, err := dc.frame(buf)
-		if err == nil && op != opRecord {
+		op, n, err := dc.frame(frame)
+		switch {
+		case err != nil:
+		case op == opRecord:
+			if err = dc.record(n, &rec); err == nil {
+				s.emit(ctx, &rec)
+				count++
+			}
+		case op == opPing:
+			err = dc.end()
+		default:
 			err = fmt.Errorf("%w: unexpected %q frame", ErrBadRecord, op)
-		}
-		if err == nil {
-			err = dc.record(n, &rec)
 		}
 		if err != nil {
 			return s.reject(c, remote, source, int64(count), err)
 		}
-		s.emit(ctx, &rec)
-		count++
-		if cap(buf) > 1<<20 {
-			buf = nil // do not keep the memory of one huge record
-		}
-		// Acknowledge once the records that arrived together are handled.
+		// Acknowledge once the records that arrived together are handled
+		// (a ping, too, is answered by an ack).
 		if br.Buffered() == 0 && c.R.Buffered() == 0 || count-ackedAt >= 512 {
-			st.w.b = st.w.b[:0]
+			st.e.B = st.e.B[:0]
 			st.ackFrame(count)
-			c.SetWriteDeadline(time.Now().Add(s.opts.AckTimeout))
-			if _, err := c.Write(st.w.b); err != nil {
+			c.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
+			if _, err := c.Write(st.e.B); err != nil {
 				return err
 			}
 			ackedAt = count

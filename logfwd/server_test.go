@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -44,9 +45,9 @@ func rawExchange(t *testing.T, addr string, tlsCfg *tls.Config, data []byte) []b
 func frameOf(payload ...byte) []byte { return wire.AppendFrame(nil, payload) }
 
 func helloBytes(source string) []byte {
-	st := newEncState()
+	st := newEncState(0)
 	st.helloFrame("source", source)
-	return st.w.b
+	return st.e.B
 }
 
 // frames splits a byte stream into decoded (op, detail) pairs.
@@ -55,11 +56,11 @@ func frames(t *testing.T, b []byte) []string {
 	r := bufio.NewReader(bytes.NewReader(b))
 	var out []string
 	for {
-		p, err := wire.ReadFrame(r, nil, 0)
+		p, err := wire.NewFrameReader(r, 0).Next()
 		if err != nil {
 			return out
 		}
-		dc := newDecoder()
+		dc := newDecoder(0)
 		op, n, err := dc.frame(p)
 		if err != nil {
 			t.Fatalf("server sent an undecodable frame %x: %v", p, err)
@@ -78,21 +79,25 @@ func TestGarbageDisconnected(t *testing.T) {
 		data []byte
 		want string // substring of the last thing the server says
 	}{
-		{"hello not an array", append([]byte("SIGOCO log 1\n"), frameOf(0xa1, 'x')...), "error: logfwd: handshake failed"},
-		{"first frame not hello", append([]byte("SIGOCO log 1\n"), frameOf(0x92, 0xa3, 'a', 'c', 'k', 0x01)...), `error: logfwd: handshake failed: logfwd: malformed message: first frame is "ack"`},
-		{"hello value of a huge count", append([]byte("SIGOCO log 1\n"), frameOf(0x92, 0xa5, 'h', 'e', 'l', 'l', 'o', 0x81, 0xa1, 'x', 0xdd, 0xdd, 0xdd, 0xdd, 0xdd)...), `error: logfwd: handshake failed: logfwd: malformed message: hello "x"`},
-		{"hello frame too large", append([]byte("SIGOCO log 1\n"), 0, 1, 0, 1), "error: logfwd: handshake failed: hello: wire: frame of 65537 bytes"},
-		{"record not msgpack", append(append([]byte("SIGOCO log 1\n"), hello...), frameOf(0xc1, 0xc1)...), "error: logfwd: malformed message: frame is not an array"},
-		{"record too short", append(append([]byte("SIGOCO log 1\n"), hello...), frameOf(0x92, 0xa3, 'r', 'e', 'c', 0xc0)...), "error: logfwd: malformed message: record has 2 elements"},
-		{"record frame too large", append(append([]byte("SIGOCO log 1\n"), hello...), 0x7f, 0, 0, 0), "error: wire: frame of 2130706432 bytes exceeds the limit"},
-		{"unknown attr kind", append(append([]byte("SIGOCO log 1\n"), hello...),
+		{"hello not an array", append([]byte(wire.BannerLog+"\n"), frameOf(0xa1, 'x')...), "error: logfwd: handshake failed"},
+		{"first frame not hello", append([]byte(wire.BannerLog+"\n"), frameOf(0x92, 0xa3, 'a', 'c', 'k', 0x01)...), `error: logfwd: handshake failed: logfwd: malformed message: first frame is "ack"`},
+		{"hello value of a huge count", append([]byte(wire.BannerLog+"\n"), frameOf(0x92, 0xa5, 'h', 'e', 'l', 'l', 'o', 0x81, 0xa1, 'x', 0xdd, 0xdd, 0xdd, 0xdd, 0xdd)...), `error: logfwd: handshake failed: logfwd: malformed message: hello "x"`},
+		{"hello frame too large", append([]byte(wire.BannerLog+"\n"), 0, 1, 0, 1), "error: logfwd: handshake failed: hello: wire: frame of 65537 bytes"},
+		{"record not msgpack", append(append([]byte(wire.BannerLog+"\n"), hello...), frameOf(0xc1, 0xc1)...), "error: logfwd: malformed message: frame is not an array"},
+		{"record too short", append(append([]byte(wire.BannerLog+"\n"), hello...), frameOf(0x92, 0xa3, 'r', 'e', 'c', 0xc0)...), "error: logfwd: malformed message: record has 2 elements"},
+		{"record frame too large", append(append([]byte(wire.BannerLog+"\n"), hello...), 0x7f, 0, 0, 0), "error: wire: frame of 2130706432 bytes exceeds the limit"},
+		{"unknown attr kind", append(append([]byte(wire.BannerLog+"\n"), hello...),
 			frameOf(0x96, 0xa3, 'r', 'e', 'c', 0xc0, 0, 0xa0, 0xa1, 'm', 0x91, 0x93, 0xa1, 'k', 0xa1, 'z', 0x01)...), `unknown kind "z"`},
-		{"trailing bytes", append(append([]byte("SIGOCO log 1\n"), hello...),
+		{"trailing bytes", append(append([]byte(wire.BannerLog+"\n"), hello...),
 			frameOf(0x96, 0xa3, 'r', 'e', 'c', 0xc0, 0, 0xa0, 0xa1, 'm', 0x90, 0x00)...), "1 bytes after the message"},
-		{"attribute announcing 4 GiB (issue 9)", append(append([]byte("SIGOCO log 1\n"), hello...),
-			frameOf(0x96, 0xa3, 'r', 'e', 'c', 0xc0, 0, 0xa0, 0xa0, 0x91, 0x93, 0xa1, 'k', 0xa1, 'j', 0xc6, 0xff, 0xff, 0xff, 0xff, 'x')...),
+		{"attribute announcing 4 GiB (issue 9)", append(append([]byte(wire.BannerLog+"\n"), hello...),
+			frameOf(0x96, 0xa3, 'r', 'e', 'c', 0xc0, 0, 0xa0, 0xa0, 0x91, 0x93, 0xa1, 'k', 0xa1, 's', 0xdb, 0xff, 0xff, 0xff, 0xff, 'x')...),
 			"a value announces 4294967295 bytes, 1 remain in the frame"},
-		{"unknown banner", []byte("SIGOCO log 2\n"), `SIGOCO error: unknown banner "SIGOCO log 2"`},
+		{"value announcing 4 GiB (issue 9)", append(append([]byte(wire.BannerLog+"\n"), hello...),
+			frameOf(0x96, 0xa3, 'r', 'e', 'c', 0xc0, 0, 0xa0, 0xa0, 0x91, 0x93, 0xa1, 'k', 0xa1, 'v', 0xc6, 0xff, 0xff, 0xff, 0xff, 'x')...),
+			`attribute "k" value`},
+		{"unknown banner", []byte("HELLO\n"), `SIGOCO error: unknown banner "HELLO"`},
+		{"version 1 banner", []byte("SIGOCO log 1\n"), `SIGOCO error: unknown banner "SIGOCO log 1" (this server speaks version 2 of the protocol, "SIGOCO log 2": upgrade the peer)`},
 	}
 	for _, tr := range []transport{transports[0], transports[2]} {
 		t.Run(tr.name, func(t *testing.T) {
@@ -113,7 +118,7 @@ func TestGarbageDisconnected(t *testing.T) {
 					if !strings.Contains(last, tc.want) {
 						t.Errorf("server said %q, want %q", last, tc.want)
 					}
-					if tc.name != "unknown banner" && len(warnings.all()) == before {
+					if !strings.HasSuffix(tc.name, "banner") && len(warnings.all()) == before {
 						t.Error("no warning logged")
 					}
 					slog.New(good).Info(tc.name)
@@ -149,7 +154,7 @@ func TestHandshakeWithWrongServer(t *testing.T) {
 	defer c.stop()
 	_, _, err = c.connect()
 	var pe *PeerError
-	if !errors.As(err, &pe) || !errors.Is(err, ErrHandshake) || !strings.Contains(pe.Message, `unknown banner "SIGOCO log 1"`) {
+	if !errors.As(err, &pe) || !errors.Is(err, ErrHandshake) || !strings.Contains(pe.Message, fmt.Sprintf("unknown banner %q", wire.BannerLog)) {
 		t.Fatalf("connect = %v", err)
 	}
 }
@@ -165,21 +170,22 @@ func TestAckCountsEveryRecord(t *testing.T) {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	st := newEncState()
+	st := newEncState(0)
 	st.helloFrame("source", "hand")
 	for range 3 {
-		at := st.beginFrame()
+		at := st.e.Begin()
 		st.recordHead(time.Time{}, slog.LevelInfo, "", "m")
-		st.w.b = append(st.w.b, 0x90)
-		st.endFrame(at)
+		st.e.B = append(st.e.B, 0x90)
+		st.e.End(at)
 	}
-	if _, err := conn.Write(st.w.b); err != nil {
+	if _, err := conn.Write(st.e.B); err != nil {
 		t.Fatal(err)
 	}
-	dc := newDecoder()
+	dc := newDecoder(0)
+	fr := conn.FrameReader(0)
 	var last uint64
 	for last < 3 {
-		p, err := conn.ReadFrame(nil, 0)
+		p, err := fr.Next()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -251,7 +251,7 @@ func (f *Forwarder) appendLine(st *encState, r slog.Record, logger string, skipL
 		return true
 	})
 	st.tmp = msg
-	appendLineRecord(&st.w.b, f.c.opts.Source, r.Level, logger, string(msg))
+	appendLineRecord(&st.e.B, f.c.opts.Source, r.Level, logger, string(msg))
 }
 
 // prefix is the dotted group path of attributes added at this level.

@@ -95,13 +95,16 @@ func (c *core) run() {
 }
 
 // connectFailure says what kind of failure err is: the address reaches
-// nothing, or something that is not a log server (or, without TLS, maybe
-// a log server that wants TLS: it hangs up on a plaintext banner too).
+// nothing, a server that refused in words, or something that is not a log
+// server (or, without TLS, maybe a log server that wants TLS: a SiPyCo one
+// hangs up on a plaintext banner).
 func (c *core) connectFailure(err error) string {
 	var pe *PeerError
 	switch {
 	case errors.As(err, &pe):
-		return "logfwd: not a log server (the port answers, but not as a log server of this protocol)"
+		// The peer said why in words (err): a wire.Mux without our banner,
+		// a TLS port, a server past its MaxConns, a refused hello.
+		return "logfwd: the server refused the connection"
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET):
 		if c.opts.TLS == nil {
 			return "logfwd: not a log server, or one that requires TLS (the port closed the connection without a word)"
@@ -148,9 +151,9 @@ func (c *core) connect() (*wire.Conn, int, error) {
 }
 
 func (c *core) handshake(conn *wire.Conn) (int, error) {
-	st := newEncState()
+	st := newEncState(controlFrameLimit)
 	st.helloFrame("source", c.opts.Source)
-	if _, err := conn.Write(st.w.b); err != nil {
+	if _, err := conn.Write(st.e.B); err != nil {
 		return 0, err
 	}
 	// A wire.Mux that does not serve our banner answers with a text line.
@@ -158,11 +161,11 @@ func (c *core) handshake(conn *wire.Conn) (int, error) {
 		line, _ := wire.ReadLine(conn.R, wire.MaxBannerLen)
 		return 0, &PeerError{Message: strings.TrimPrefix(line, "SIGOCO error: ")}
 	}
-	frame, err := conn.ReadFrame(nil, controlFrameLimit)
+	frame, err := conn.FrameReader(controlFrameLimit).Next()
 	if err != nil {
 		return 0, fmt.Errorf("%w: reading the server's hello: %w", ErrHandshake, err)
 	}
-	dc := newDecoder()
+	dc := newDecoder(0)
 	op, n, err := dc.frame(frame)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrHandshake, err)
@@ -232,11 +235,26 @@ func (c *core) session(conn *wire.Conn, maxRec int, held *unacked) error {
 			held.reset()
 		}
 	}
+	// The heartbeat timer restarts with every write; when it fires, a
+	// ping keeps a server's idle timeout from cutting a quiet forwarder.
+	var heartbeat <-chan time.Time
+	var hbTimer *time.Timer
+	if native && c.opts.HeartbeatInterval > 0 {
+		hbTimer = time.NewTimer(c.opts.HeartbeatInterval)
+		defer hbTimer.Stop()
+		heartbeat = hbTimer.C
+	}
+	send := func(b []byte) error {
+		if hbTimer != nil {
+			hbTimer.Reset(c.opts.HeartbeatInterval)
+		}
+		return c.write(conn, b)
+	}
 	var readerErr error
 	readerEnded := false
 	pump := func() error {
 		if held.n > 0 {
-			if err := c.write(conn, held.buf[held.off:]); err != nil {
+			if err := send(held.buf[held.off:]); err != nil {
 				return err
 			}
 			written()
@@ -253,7 +271,7 @@ func (c *core) session(conn *wire.Conn, maxRec int, held *unacked) error {
 					}
 					held.n += n
 					c.giveBack(batch)
-					if err := c.write(conn, held.buf[start:]); err != nil {
+					if err := send(held.buf[start:]); err != nil {
 						return err
 					}
 					written()
@@ -262,6 +280,10 @@ func (c *core) session(conn *wire.Conn, maxRec int, held *unacked) error {
 			}
 			select {
 			case <-c.wake:
+			case <-heartbeat:
+				if err := send(pingBytes); err != nil {
+					return err
+				}
 			case <-ackTimer.C:
 				return fmt.Errorf("%w: no acknowledgement for %v", errAckTimeout, c.opts.AckTimeout)
 			case readerErr = <-readerDone:
@@ -320,6 +342,13 @@ func (c *core) write(conn *wire.Conn, b []byte) error {
 	return err
 }
 
+// pingBytes is the ["ping"] frame.
+var pingBytes = func() []byte {
+	st := newEncState(controlFrameLimit)
+	st.pingFrame()
+	return st.e.B
+}()
+
 // errAckTimeout ends a session whose server stopped acknowledging.
 var errAckTimeout = errors.New("logfwd: the server stopped acknowledging records")
 
@@ -337,15 +366,14 @@ func (c *core) readLoop(conn *wire.Conn, acked *atomic.Uint64) error {
 		_, err := io.Copy(io.Discard, conn)
 		return err
 	}
-	dc := newDecoder()
-	var buf []byte
+	dc := newDecoder(0)
+	fr := conn.FrameReader(controlFrameLimit)
 	for {
-		var err error
-		buf, err = conn.ReadFrame(buf, controlFrameLimit)
+		frame, err := fr.Next()
 		if err != nil {
 			return err
 		}
-		op, n, err := dc.frame(buf)
+		op, n, err := dc.frame(frame)
 		if err != nil {
 			return err
 		}

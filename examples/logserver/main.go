@@ -66,9 +66,14 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "tls-key", Usage: "key of --tls-cert (PEM)"},
 			&cli.StringFlag{Name: "tls-peer-cert", Usage: "require client certificates signed by one in this file (PEM)"},
 			&cli.StringFlag{Name: "tls-peer", Hidden: true}, // the old name of --tls-peer-cert
+			&cli.IntFlag{Name: "max-conns", Value: logfwd.DefaultMaxConns, Usage: "refuse connections past this many at once (-1: no limit)"},
+			&cli.DurationFlag{Name: "idle-timeout", Usage: "close connections silent this long (0: never; SiPyCo forwarders stay silent while nothing is logged)"},
 		}, logflag.Flags()...),
 		Action: func(c *cli.Context) error {
-			var opts logfwd.ServerOptions
+			opts := logfwd.ServerOptions{MaxConns: c.Int("max-conns"), IdleTimeout: c.Duration("idle-timeout")}
+			if opts.MaxConns == 0 {
+				return usageError{errors.New("--max-conns 0: give a positive limit, or -1 for none")}
+			}
 			peer := c.String("tls-peer-cert")
 			if peer == "" {
 				peer = c.String("tls-peer")

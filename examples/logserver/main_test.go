@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sigoco/sigoco/logfwd"
+	"github.com/sigoco/sigoco/pyon"
 	"github.com/sigoco/sigoco/wire"
 	"github.com/urfave/cli/v2"
 	"go.uber.org/goleak"
@@ -38,6 +39,12 @@ func TestPrinterLine(t *testing.T) {
 			r.AddAttrs(slog.String("source", "sim"))
 			return r
 		}, `- sim ERROR - first\nsecond\\`},
+		{"values", func() slog.Record {
+			r := slog.NewRecord(time.Time{}, slog.LevelInfo, "v", 0)
+			r.AddAttrs(slog.String("source", "sim"), slog.Any("t", pyon.Tuple{int64(1), "a"}),
+				slog.Any("s", pyon.Set{Items: []any{int64(2)}}))
+			return r
+		}, `- sim INFO - v t="(1, 'a')" s={2}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sigoco/sigoco/logfwd"
+	"github.com/sigoco/sigoco/pyon"
 )
 
 // printer is a slog.Handler writing one line per record: time, source,
@@ -90,9 +91,16 @@ func appendAttr(b []byte, prefix string, a slog.Attr) []byte {
 		}
 		return b
 	}
-	v := a.Value.String()
-	if a.Value.Kind() == slog.KindTime {
+	var v string
+	switch a.Value.Kind() {
+	case slog.KindTime:
 		v = a.Value.Time().Format(time.RFC3339Nano)
+	case slog.KindAny:
+		// The value model's types (a tuple, a set, a numpy array) as
+		// Python shows them, as SiPyCo's log server would.
+		v = pyon.Repr(a.Value.Any())
+	default:
+		v = a.Value.String()
 	}
 	b = append(b, ' ')
 	b = append(b, prefix...)
