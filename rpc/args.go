@@ -51,7 +51,7 @@ func (m *method) bindArgs(md *msgDecoder, in []reflect.Value, hasKwargs bool) ([
 	}
 	var opts reflect.Value // the trailing options struct, once a keyword needs it
 	for k := 0; k < nk; k++ {
-		key, err := md.d.DecodeString()
+		key, err := md.decodeString()
 		if err != nil {
 			return in, badRequest(m.name+": keyword arguments", err)
 		}
@@ -151,5 +151,8 @@ func (m *method) argError(md *msgDecoder, start int, what string, t reflect.Type
 }
 
 func badRequest(what string, err error) *RemoteError {
+	if errors.Is(err, errDecodedTooLarge) {
+		return &RemoteError{Type: TypeRequestTooLarge, Message: fmt.Sprintf("%s: %v", what, err)}
+	}
 	return &RemoteError{Type: TypeBadRequest, Message: fmt.Sprintf("%s: %v", what, err)}
 }

@@ -195,12 +195,12 @@ func (c *Client) readHello() error {
 	}
 	var version int
 	if version, err = md.d.DecodeInt(); err == nil {
-		if c.desc, err = md.d.DecodeString(); err == nil {
+		if c.desc, err = md.decodeString(); err == nil {
 			var n int
 			if n, err = md.arrayLen(); err == nil {
 				for i := 0; i < n && err == nil; i++ {
 					var t string
-					t, err = md.d.DecodeString()
+					t, err = md.decodeString()
 					c.targets = append(c.targets, t)
 				}
 			}
@@ -235,7 +235,7 @@ func (c *Client) readHandshakeFrame() (*msgDecoder, int, error) {
 		return nil, 0, fmt.Errorf("%w: %v", ErrIncompatibleServer, err)
 	}
 	if kind == msgError && n >= 2 {
-		msg, _ := md.d.DecodeString()
+		msg, _ := md.decodeString()
 		return nil, 0, fmt.Errorf("%w: %s", ErrIncompatibleServer, msg)
 	}
 	return md, kind, nil
@@ -276,19 +276,22 @@ func (c *Client) selectTarget(ctx context.Context, name string) error {
 	if err := c.w.send(func(e *msgpack.Encoder) error { return encodeSelect(e, msgSelect, name) }); err != nil {
 		return err
 	}
-	return c.handshakeIO(ctx, func() error {
-		md, kind, err := c.readHandshakeFrame()
-		if err != nil {
-			return err
-		}
-		if kind != msgSelected {
-			return fmt.Errorf("%w: expected a selection, got %s message", ErrIncompatibleServer, kindName(kind))
-		}
-		if got, err := md.d.DecodeString(); err != nil || got != name {
-			return fmt.Errorf("%w: selection of %q answered with %q", ErrIncompatibleServer, name, got)
-		}
-		return nil
-	})
+	return c.handshakeIO(ctx, func() error { return c.readSelected(name) })
+}
+
+// readSelected reads the server's answer to the selection of name.
+func (c *Client) readSelected(name string) error {
+	md, kind, err := c.readHandshakeFrame()
+	if err != nil {
+		return err
+	}
+	if kind != msgSelected {
+		return fmt.Errorf("%w: expected a selection, got %s message", ErrIncompatibleServer, kindName(kind))
+	}
+	if got, err := md.decodeString(); err != nil || got != name {
+		return fmt.Errorf("%w: selection of %q answered with %q", ErrIncompatibleServer, name, truncate(got, 64))
+	}
+	return nil
 }
 
 // Targets returns the target names the server announced.

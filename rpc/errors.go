@@ -48,11 +48,13 @@ var (
 const (
 	TypeUnknownMethod    = "rpc.UnknownMethod"
 	TypeBadArguments     = "rpc.BadArguments"
-	TypeBadRequest       = "rpc.BadRequest"   // a request that could not be decoded
-	TypePanic            = "rpc.Panic"        // the method panicked; Traceback holds the stack
-	TypeBadResult        = "rpc.BadResult"    // the result could not be encoded or is too large
-	TypeTooManyCalls     = "rpc.TooManyCalls" // the connection has ServerOptions.MaxCallsPerConn calls in flight
-	TypeCanceled         = "context.Canceled" // the method returned context.Canceled
+	TypeBadRequest       = "rpc.BadRequest"      // a request that could not be decoded
+	TypePanic            = "rpc.Panic"           // the method panicked; Traceback holds the stack
+	TypeBadResult        = "rpc.BadResult"       // the result could not be encoded or is too large
+	TypeTooManyCalls     = "rpc.TooManyCalls"    // the connection has ServerOptions.MaxCallsPerConn calls in flight
+	TypeRequestTooLarge  = "rpc.RequestTooLarge" // the arguments decode to more than ServerOptions.MaxDecodedSize
+	TypeDuplicateID      = "rpc.DuplicateID"     // a call reused the id of a call still in flight
+	TypeCanceled         = "context.Canceled"    // the method returned context.Canceled
 	TypeDeadlineExceeded = "context.DeadlineExceeded"
 )
 

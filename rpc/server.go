@@ -39,6 +39,15 @@ type ServerOptions struct {
 	// holding unbounded goroutines and arguments on the server. Default
 	// DefaultMaxCallsPerConn.
 	MaxCallsPerConn int
+	// MaxDecodedSize bounds the memory the arguments of one call may take
+	// once decoded (estimated as docs/protocol-rpc.md's cost model says:
+	// bytes of strings and bins, 8 per packed number, 16 per untyped
+	// element, 64 per map entry). A call beyond it fails with a
+	// RemoteError of type TypeRequestTooLarge and the connection goes on.
+	// Arguments are decoded only when the target can take the call, so
+	// the calls waiting for a busy target hold their frames, not their
+	// decoded values. Default DefaultMaxDecodedSize.
+	MaxDecodedSize int
 	// Logger receives debug records about rejected connections and
 	// requests, and a warning for each SiPyCo client refused at its
 	// target line (PYON v1 only, or an unknown feature), which SiPyCo's
@@ -46,8 +55,11 @@ type ServerOptions struct {
 	Logger *slog.Logger
 }
 
-// DefaultMaxCallsPerConn is ServerOptions.MaxCallsPerConn when left 0.
-const DefaultMaxCallsPerConn = 1024
+// Defaults of ServerOptions fields left 0.
+const (
+	DefaultMaxCallsPerConn = 1024      // MaxCallsPerConn
+	DefaultMaxDecodedSize  = 256 << 20 // MaxDecodedSize: 256 MiB
+)
 
 // Server serves named targets over the native protocol (docs/protocol-rpc.md)
 // and SiPyCo's pc_rpc (docs/sipyco.md), told apart by the banner. It
@@ -96,6 +108,9 @@ func NewServer(targets map[string]any, opts ServerOptions) (*Server, error) {
 	}
 	if opts.MaxCallsPerConn <= 0 {
 		opts.MaxCallsPerConn = DefaultMaxCallsPerConn
+	}
+	if opts.MaxDecodedSize <= 0 {
+		opts.MaxDecodedSize = DefaultMaxDecodedSize
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -42,10 +42,11 @@ type serverConn struct {
 	tb  *methodTable
 	ctx context.Context // ends with the connection (not when draining)
 
+	// mu guards draining, inflight and the deadlines set on conn.
 	mu       sync.Mutex
 	draining bool
-	inflight map[uint64]context.CancelFunc
-	calls    sync.WaitGroup // calls running on their own goroutine
+	inflight map[uint64]context.CancelFunc // calls on their own goroutine, by id
+	calls    sync.WaitGroup                // calls running on their own goroutine
 
 	late      *time.Timer // see flushBehind; set by the reader goroutine
 	lateArmed atomic.Bool // late will run
@@ -55,13 +56,39 @@ type serverConn struct {
 
 func newServerConn(s *Server, conn net.Conn) *serverConn {
 	wc := wire.NewConn(conn)
-	return &serverConn{
+	c := &serverConn{
 		s:        s,
 		conn:     wc,
 		w:        newWriter(wc, s.opts.MaxFrameSize),
 		md:       newMsgDecoder(),
 		inflight: map[uint64]context.CancelFunc{},
 	}
+	c.md.limit = s.opts.MaxDecodedSize
+	return c
+}
+
+// decodeID decodes a request id: a non-negative integer. A negative one
+// (which msgpack would read as a huge unsigned one) is a protocol error.
+func decodeID(md *msgDecoder) (uint64, error) {
+	c, err := md.peek()
+	if err != nil {
+		return 0, fmt.Errorf("%w: request id: %v", errMalformed, err)
+	}
+	if !isUintCode(c) && c > msgpcode.PosFixedNumHigh {
+		n, err := md.d.DecodeInt64()
+		if err != nil {
+			return 0, fmt.Errorf("%w: request id: %v", errMalformed, err)
+		}
+		if n < 0 {
+			return 0, fmt.Errorf("%w: request id %d is negative", errMalformed, n)
+		}
+		return uint64(n), nil
+	}
+	id, err := md.d.DecodeUint64()
+	if err != nil {
+		return 0, fmt.Errorf("%w: request id: %v", errMalformed, err)
+	}
+	return id, nil
 }
 
 // drain makes the connection stop reading requests; the calls in flight
@@ -155,7 +182,7 @@ func (c *serverConn) handshake(banner string, err error) error {
 	}
 	var name string
 	if err == nil {
-		name, err = c.md.d.DecodeString()
+		name, err = c.md.decodeString()
 	}
 	if err != nil {
 		c.fatal("handshake: " + err.Error())
@@ -251,16 +278,16 @@ func (c *serverConn) handle(frame []byte) error {
 	if n < 2 {
 		return fmt.Errorf("%w: %s message without an id", errMalformed, kindName(kind))
 	}
-	id, err := md.d.DecodeUint64()
+	id, err := decodeID(md)
 	if err != nil {
-		return fmt.Errorf("%w: request id: %v", errMalformed, err)
+		return err
 	}
 	switch kind {
 	case msgCall:
 		c.handleCall(md, n, id)
 	case msgCancel:
 		c.mu.Lock()
-		cancel := c.inflight[id]
+		cancel := c.inflight[id] // nil while the call is being admitted
 		c.mu.Unlock()
 		if cancel != nil {
 			cancel()
@@ -277,20 +304,77 @@ func (c *serverConn) handle(frame []byte) error {
 	return nil
 }
 
+// handleCall serves a call message, positioned after its id. A call to a
+// serialised target that is free runs right here (inline); otherwise it
+// gets a goroutine. Its arguments are decoded only when the target can
+// take it: a call waiting for a busy target holds its frame, not its
+// decoded arguments.
 func (c *serverConn) handleCall(md *msgDecoder, n int, id uint64) {
+	m, ok := c.callMethod(md, n, id)
+	if !ok {
+		return
+	}
+	serial := !c.s.opts.AllowParallel
+	if serial && !m.hasCtx {
+		select {
+		case c.tgt.sem <- struct{}{}:
+			c.runInline(md, n, id, m)
+			return
+		default: // the target is busy: wait on a goroutine
+		}
+	}
+	if re := c.admit(id, m); re != nil {
+		c.queueFail(id, re)
+		return
+	}
+	var req *request
+	if serial {
+		// Decoded once the target is ours (runCall): keep the frame.
+		req = &request{frame: append([]byte(nil), md.b...), args: md.offset(), n: n}
+		timeout, re := requestTimeout(md, m, n)
+		if re != nil {
+			c.release(id)
+			c.queueFail(id, re)
+			return
+		}
+		req.timeout = timeout
+	} else {
+		args, timeout, re := c.decodeArgs(md, m, n, nil)
+		if re != nil {
+			c.release(id)
+			c.queueFail(id, re)
+			return
+		}
+		req = &request{in: args, timeout: timeout}
+	}
+	c.start(id, m, req)
+}
+
+// request is a call handed to its own goroutine: its decoded arguments,
+// or (for a serialised target) its frame and the offset of its arguments.
+type request struct {
+	in      []reflect.Value
+	frame   []byte
+	args, n int
+	timeout int64
+}
+
+// callMethod reads a call's method name and finds the method. It answers
+// calls it cannot serve (and the built-in terminate) itself.
+func (c *serverConn) callMethod(md *msgDecoder, n int, id uint64) (*method, bool) {
 	if n < 4 {
 		c.queueFail(id, &RemoteError{Type: TypeBadRequest, Message: "a call needs a method name and arguments"})
-		return
+		return nil, false
 	}
 	code, err := md.d.PeekCode()
 	if err != nil || !msgpcode.IsString(code) {
 		c.queueFail(id, &RemoteError{Type: TypeBadRequest, Message: "the method name must be a string"})
-		return
+		return nil, false
 	}
 	l, err := md.d.DecodeBytesLen()
 	if err != nil || l < 0 || l > len(c.name) || l > md.remaining() {
 		c.queueFail(id, &RemoteError{Type: TypeUnknownMethod, Message: fmt.Sprintf("unknown method (a name of %d bytes) of target %q", l, c.tgt.name)})
-		return
+		return nil, false
 	}
 	nameb := c.name[:l]
 	md.d.ReadFull(nameb)
@@ -301,60 +385,108 @@ func (c *serverConn) handleCall(md *msgDecoder, n int, id uint64) {
 		})
 		c.w.flush()
 		c.s.terminate()
-		return
+		return nil, false
 	}
 	m := c.tb.byName[string(nameb)]
 	if m == nil {
 		c.queueFail(id, c.unknownMethod(string(nameb)))
-		return
+		return nil, false
 	}
-	in := append(c.in[:0], c.obj)
+	return m, true
+}
+
+// decodeArgs decodes a call's arguments (md positioned at them) and its
+// timeout, in the receiver, the context slot (when the method has one)
+// and the arguments; into is reused scratch memory.
+func (c *serverConn) decodeArgs(md *msgDecoder, m *method, n int, into []reflect.Value) ([]reflect.Value, int64, *RemoteError) {
+	in := append(into[:0], c.obj)
 	if m.hasCtx {
 		in = append(in, reflect.Value{}) // set when the call starts
 	}
-	in, rerr := m.bindArgs(md, in, n >= 5)
+	in, re := m.bindArgs(md, in, n >= 5)
 	var timeout int64
-	if rerr == nil && n >= 6 {
+	if re == nil && n >= 6 {
+		var err error
 		if timeout, err = md.d.DecodeInt64(); err != nil {
-			rerr = badRequest(m.name+": timeout", err)
+			re = badRequest(m.name+": timeout", err)
 		}
 	}
-	if rerr != nil {
+	if re != nil {
 		clear(in)
-		c.in = in[:0]
-		c.queueFail(id, rerr)
-		return
+		return in[:0], 0, re
 	}
-	if !c.s.opts.AllowParallel && !m.hasCtx {
-		select {
-		case c.tgt.sem <- struct{}{}:
-			c.flushBehind()
-			out, re := invoke(m, in)
-			<-c.tgt.sem
-			c.queue(id, func(e *msgpack.Encoder) error { return encodeReply(e, id, m, out, re) })
-			clear(in)
-			c.in = in[:0]
-			return
-		default: // the target is busy: wait on a goroutine
+	return in, timeout, nil
+}
+
+// requestTimeout reads a call's timeout without decoding its arguments
+// (md positioned at them; they are checked and skipped).
+func requestTimeout(md *msgDecoder, m *method, n int) (int64, *RemoteError) {
+	limit := md.limit
+	md.limit = 0 // the arguments are charged when they are decoded
+	defer func() { md.limit = limit }()
+	for i := 3; i < min(n, 5); i++ { // the arguments, the keywords
+		if err := md.check(0); err != nil {
+			return 0, badRequest(m.name+": arguments", err)
 		}
 	}
-	c.mu.Lock()
-	busy := len(c.inflight) >= c.s.opts.MaxCallsPerConn
-	c.mu.Unlock()
-	if busy {
-		clear(in)
-		c.in = in[:0]
-		c.queueFail(id, &RemoteError{Type: TypeTooManyCalls, Message: fmt.Sprintf(
-			"%s: %d calls already in flight on this connection", m.name, c.s.opts.MaxCallsPerConn)})
-		return
+	md.used = 0
+	if n < 6 {
+		return 0, nil
 	}
-	args := append([]reflect.Value(nil), in...)
+	t, err := md.d.DecodeInt64()
+	if err != nil {
+		return 0, badRequest(m.name+": timeout", err)
+	}
+	return t, nil
+}
+
+// runInline decodes and runs a call on the reader goroutine; the caller
+// holds the target's semaphore, which runInline releases.
+func (c *serverConn) runInline(md *msgDecoder, n int, id uint64, m *method) {
+	in, _, re := c.decodeArgs(md, m, n, c.in)
+	var out []reflect.Value
+	if re == nil {
+		c.flushBehind()
+		out, re = invoke(m, in)
+	}
+	<-c.tgt.sem
+	c.queue(id, func(e *msgpack.Encoder) error { return encodeReply(e, id, m, out, re) })
 	clear(in)
 	c.in = in[:0]
+}
+
+// admit enters a call that runs on its own goroutine in the in-flight
+// set, unless its id is already there or the connection has
+// MaxCallsPerConn calls in flight. Every such call counts.
+func (c *serverConn) admit(id uint64, m *method) *RemoteError {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, dup := c.inflight[id]; dup {
+		return &RemoteError{Type: TypeDuplicateID, Message: fmt.Sprintf(
+			"%s: request id %d is already in flight on this connection", m.name, id)}
+	}
+	if len(c.inflight) >= c.s.opts.MaxCallsPerConn {
+		return &RemoteError{Type: TypeTooManyCalls, Message: fmt.Sprintf(
+			"%s: %d calls already in flight on this connection", m.name, c.s.opts.MaxCallsPerConn)}
+	}
+	c.inflight[id] = nil // its cancel func comes with start
+	return nil
+}
+
+// release removes an admitted call from the in-flight set.
+func (c *serverConn) release(id uint64) {
+	c.mu.Lock()
+	delete(c.inflight, id)
+	c.mu.Unlock()
+}
+
+// start runs an admitted call on its own goroutine, under a context that
+// ends with the connection, a cancel message or the call's timeout.
+func (c *serverConn) start(id uint64, m *method, req *request) {
 	var ctx context.Context
 	var cancel context.CancelFunc
-	if timeout > 0 {
-		ctx, cancel = context.WithTimeout(c.ctx, time.Duration(timeout))
+	if req.timeout > 0 {
+		ctx, cancel = context.WithTimeout(c.ctx, time.Duration(req.timeout))
 	} else {
 		ctx, cancel = context.WithCancel(c.ctx)
 	}
@@ -362,7 +494,7 @@ func (c *serverConn) handleCall(md *msgDecoder, n int, id uint64) {
 	c.inflight[id] = cancel
 	c.mu.Unlock()
 	c.calls.Add(1)
-	go c.runCall(ctx, cancel, id, m, args)
+	go c.runCall(ctx, cancel, id, m, req)
 }
 
 // flushBehind makes sure the replies queued so far go out even if the
@@ -403,19 +535,20 @@ func (c *serverConn) stopLateFlush() {
 // lateFlushDelay is how long replies may wait behind a call run inline.
 const lateFlushDelay = 200 * time.Microsecond
 
-// runCall runs one call on its own goroutine.
-func (c *serverConn) runCall(ctx context.Context, cancel context.CancelFunc, id uint64, m *method, in []reflect.Value) {
+// runCall runs one call on its own goroutine. A call to a serialised
+// target decodes its arguments (from its own copy of the frame) once the
+// target is its own.
+func (c *serverConn) runCall(ctx context.Context, cancel context.CancelFunc, id uint64, m *method, req *request) {
 	defer c.calls.Done()
 	// The call leaves the in-flight set before its reply goes out, so a
 	// client that sends its next call on seeing the reply is never counted
 	// against MaxCallsPerConn twice.
 	finish := func() {
-		c.mu.Lock()
-		delete(c.inflight, id)
-		c.mu.Unlock()
+		c.release(id)
 		cancel()
 	}
-	if !c.s.opts.AllowParallel {
+	serial := !c.s.opts.AllowParallel
+	if serial {
 		select {
 		case c.tgt.sem <- struct{}{}:
 		case <-ctx.Done():
@@ -425,11 +558,24 @@ func (c *serverConn) runCall(ctx context.Context, cancel context.CancelFunc, id 
 			return
 		}
 	}
-	if m.hasCtx {
-		in[1] = reflect.ValueOf(ctx)
+	in := req.in
+	var out []reflect.Value
+	var re *RemoteError
+	if req.frame != nil {
+		md := newMsgDecoder()
+		md.limit = c.s.opts.MaxDecodedSize
+		md.reset(req.frame)
+		md.seek(req.args)
+		in, _, re = c.decodeArgs(md, m, req.n, nil)
+		req.frame = nil
 	}
-	out, re := invoke(m, in)
-	if !c.s.opts.AllowParallel {
+	if re == nil {
+		if m.hasCtx {
+			in[1] = reflect.ValueOf(ctx)
+		}
+		out, re = invoke(m, in)
+	}
+	if serial {
 		<-c.tgt.sem
 	}
 	finish()
