@@ -70,7 +70,7 @@ func (b *BestEffortClient) client() (*Client, error) {
 	case b.closed:
 		return nil, ErrClosed
 	case b.c == nil:
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, b.lastErr)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, b.lastErr)
 	}
 	return b.c, nil
 }

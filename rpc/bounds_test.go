@@ -2,6 +2,8 @@ package rpc
 
 import (
 	"context"
+	"errors"
+	"os"
 	"runtime"
 	"testing"
 )
@@ -154,4 +156,22 @@ func TestDecodeOnlyWhenTargetFree(t *testing.T) {
 	if m := rc.readMsg(); m[0] != "result" || m[2] != "x" {
 		t.Fatalf("after a request too large: %v", m)
 	}
+}
+
+// Issue 12: an error wrapping ErrValue reaches a native caller as a
+// ValueError matching ErrValue, without the sentinel's text doubled in.
+func TestValueErrorOverNative(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		ts := startController(t, tr, ServerOptions{})
+		c := ts.dial(t, "lda")
+		_, err := c.Call(testCtx(t), "fail")
+		var re *RemoteError
+		if !errors.As(err, &re) || re.Type != "ValueError" || !errors.Is(err, ErrValue) ||
+			err.Error() != "ValueError: attenuation out of range" {
+			t.Fatalf("fail() = %#v (%v)", err, err)
+		}
+		if errors.Is(err, ErrBadArguments) || errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("fail() matches other sentinels: %v", err)
+		}
+	})
 }

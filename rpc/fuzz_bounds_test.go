@@ -115,4 +115,3 @@ func FuzzClientReply(f *testing.F) {
 		})
 	})
 }
-

@@ -2,12 +2,17 @@ package rpc
 
 import (
 	"context"
+	"encoding"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
 	"strings"
 	"sync"
 	"unicode"
+
+	"github.com/sigoco/sigoco/pyon"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 var (
@@ -171,7 +176,7 @@ func optsFor(t reflect.Type) *optsStruct {
 	if t.Kind() == reflect.Ptr {
 		o.ptr, o.typ = true, t.Elem()
 	}
-	if o.typ.Kind() != reflect.Struct {
+	if o.typ.Kind() != reflect.Struct || !expandable(o.typ) {
 		return nil
 	}
 	o.fields = map[string][]int{}
@@ -196,6 +201,33 @@ func optsFor(t reflect.Type) *optsStruct {
 	}
 	return o
 }
+
+// expandable reports whether a struct type is a plain options struct of
+// the program's own, whose fields become keyword arguments: not one of
+// pyon's value types (pyon.NDArray is one value, not keywords shape,
+// d_type, data) and not a type with an encoding of its own.
+func expandable(t reflect.Type) bool {
+	if t.PkgPath() == pyonPkg {
+		return false
+	}
+	for _, it := range ownEncodings {
+		if t.Implements(it) || reflect.PointerTo(t).Implements(it) {
+			return false
+		}
+	}
+	return true
+}
+
+var (
+	pyonPkg      = reflect.TypeFor[pyon.NDArray]().PkgPath()
+	ownEncodings = []reflect.Type{
+		reflect.TypeFor[msgpack.CustomDecoder](),
+		reflect.TypeFor[msgpack.Unmarshaler](),
+		reflect.TypeFor[encoding.TextUnmarshaler](),
+		reflect.TypeFor[encoding.BinaryUnmarshaler](),
+		reflect.TypeFor[json.Unmarshaler](),
+	}
+)
 
 // throughPointer reports whether a promoted field is reached through an
 // embedded pointer, which may be nil.

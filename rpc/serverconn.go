@@ -669,6 +669,15 @@ func errorToRemote(err error) *RemoteError {
 	case errors.Is(err, context.DeadlineExceeded):
 		return &RemoteError{Type: TypeDeadlineExceeded, Message: err.Error()}
 	}
+	// The classes SiPyCo callers get, so that native callers can match
+	// the sentinels (errors.Is(err, rpc.ErrValue)) on their side too.
+	var pc pythonClasser
+	if errors.As(err, &pc) && pyBuiltins[pc.PythonClass()] {
+		return &RemoteError{Type: pc.PythonClass(), Message: err.Error()}
+	}
+	if cls, msg, ok := sentinelClass(err); ok {
+		return &RemoteError{Type: cls, Message: msg}
+	}
 	typ := reflect.TypeOf(err).String()
 	switch typ {
 	case "*errors.errorString", "*fmt.wrapError", "*fmt.wrapErrors", "*errors.joinError":

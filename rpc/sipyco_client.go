@@ -220,8 +220,17 @@ func (sp *sipycoClient) usable(ctx context.Context) (*wire.Conn, error) {
 		}
 	}
 	if err != nil {
-		if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
-			return nil, err // try again with the next call
+		// The call's context ending (its deadline, at any step of the
+		// reconnection: a dial timeout is "i/o timeout", a read's is
+		// os.ErrDeadlineExceeded) fails this call only; the next call
+		// connects again.
+		switch {
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+			if _, ok := ctx.Deadline(); ok {
+				return nil, context.DeadlineExceeded
+			}
 		}
 		return nil, sp.lost(fmt.Errorf("reconnecting after an abandoned call: %w", err))
 	}
