@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -174,4 +175,28 @@ func TestValueErrorOverNative(t *testing.T) {
 			t.Fatalf("fail() matches other sentinels: %v", err)
 		}
 	})
+}
+
+// Issue 12: Serve with a nil listener (a failed net.Listen ignored) is an
+// error, not a panic.
+func TestServeNilListener(t *testing.T) {
+	srv, err := NewServer(map[string]any{"t": fuzzTarget{}}, ServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if err := srv.Serve(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "nil") {
+		t.Fatalf("Serve(ctx, nil) = %v", err)
+	}
+}
+
+// Issue 12: a keyword naming a parameter the server cannot know (no
+// generated docs) says how to make the names known.
+func TestKeywordWithoutNamesHint(t *testing.T) {
+	ts := startServer(t, transports[0], map[string]any{"t": fuzzTarget{}}, ServerOptions{})
+	c := ts.dial(t, "t")
+	_, err := c.Call(testCtx(t), "add", 1, Kwargs{"b": 2})
+	if !errors.Is(err, ErrBadArguments) || !strings.Contains(err.Error(), "sigoco-gen -type fuzzTarget") || !strings.Contains(err.Error(), "go generate") {
+		t.Fatalf("add(1, b=2) = %v", err)
+	}
 }

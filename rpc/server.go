@@ -213,6 +213,9 @@ func (s *Server) Targets() []string { return append([]string(nil), s.names...) }
 // terminate). Any other accept failure is returned. Serve closes ln. The
 // connections it accepted are finished when it returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if ln == nil {
+		return errors.New("rpc: Serve needs a listener, got nil (did net.Listen fail?)")
+	}
 	s.mu.Lock()
 	if s.closed || s.draining {
 		s.mu.Unlock()

@@ -92,7 +92,7 @@ func TestCallErrors(t *testing.T) {
 		{"too many", "add", []any{1, 2, 3}, ErrBadArguments, TypeBadArguments, `add: takes 2 arguments, got 3`},
 		{"unknown keyword", "greet", []any{"bob", Kwargs{"bogus": 1}}, ErrBadArguments, TypeBadArguments, `greet: unexpected keyword argument "bogus"`},
 		{"keyword twice", "add", []any{1, Kwargs{"x": 2}}, ErrBadArguments, TypeBadArguments, `add: argument 1 (x) given more than once`},
-		{"keyword without docs", "scale", []any{Kwargs{"x": 2}}, ErrBadArguments, TypeBadArguments, `scale: unexpected keyword argument "x"`},
+		{"keyword without docs", "scale", []any{Kwargs{"x": 2}}, ErrBadArguments, TypeBadArguments, `scale: unexpected keyword argument "x": this server does not know the parameter names of scale (pass the arguments by position, or have the server generate its names: add //go:generate go run github.com/sigoco/sigoco/cmd/sigoco-gen -type Plain to the package that defines Plain and run go generate)`},
 		{"keyword wrong type", "greet", []any{"bob", Kwargs{"times": "many"}}, ErrBadArguments, TypeBadArguments, `greet: keyword argument "times": cannot use string "many" as int`},
 		{"struct unknown field", "echo_point", []any{map[string]any{"Z": 1}}, ErrBadArguments, TypeBadArguments, `echo_point: argument 1: cannot use map of 1 entry as rpc.Point (msgpack: unknown field "Z")`},
 		{"typed error", "set_attenuation", []any{99}, nil, "rpc.RangeError", "99 dB out of range 0-63"},

@@ -68,7 +68,7 @@ func (m *method) bindPyon(in []reflect.Value, args []any, kwargs map[string]any)
 			}
 		}
 		if field == nil {
-			return in, m.badArgs("unexpected keyword argument %q", key)
+			return in, m.unexpectedKeyword(key)
 		}
 		if !opts.IsValid() {
 			last := base + fixed - 1
