@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	"reflect"
 	"strconv"
 	"strings"
 
+	"github.com/sigoco/sigoco/pyon"
 	"github.com/sigoco/sigoco/wire"
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
@@ -265,9 +267,11 @@ func (m *msgDecoder) mapLen() (int, error) {
 }
 
 // decodeAny decodes the next value into the plain Go values a caller can
-// expect from an untyped decode: nil, bool, int64 (uint64 only above
-// math.MaxInt64), float64, string, []byte, []any, map[string]any (map[any]any
-// when a key is not a string), or what a registered msgpack extension gives.
+// expect from an untyped decode: nil, bool, int64 (*big.Int above
+// math.MaxInt64), float64, string, []byte, []any, map[string]any
+// (pyon.Dict when a key is not a string), []int64 / []float64 for packed
+// arrays, or what a registered msgpack extension gives (complex128,
+// *pyon.Fraction, pyon.Slice and pyon's other types).
 func (m *msgDecoder) decodeAny(depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("%w: nested deeper than %d", errMalformed, maxDepth)
@@ -288,7 +292,7 @@ func (m *msgDecoder) decodeAny(depth int) (any, error) {
 		if u <= math.MaxInt64 {
 			return int64(u), nil
 		}
-		return u, nil
+		return new(big.Int).SetUint64(u), nil // as pyon gives ints beyond int64
 	case msgpcode.IsFixedNum(c) || c == msgpcode.Int8 || c == msgpcode.Int16 || c == msgpcode.Int32 || c == msgpcode.Int64:
 		return m.d.DecodeInt64()
 	case c == msgpcode.Float || c == msgpcode.Double:
@@ -326,6 +330,7 @@ func (m *msgDecoder) decodeAny(depth int) (any, error) {
 }
 
 func (m *msgDecoder) decodeMap(depth int) (any, error) {
+	start := m.offset()
 	n, err := m.mapLen()
 	if err != nil || n < 0 {
 		return nil, err
@@ -334,35 +339,42 @@ func (m *msgDecoder) decodeMap(depth int) (any, error) {
 		return nil, err
 	}
 	sm := make(map[string]any, n)
-	var am map[any]any // once a key is not a string
 	for i := 0; i < n; i++ {
 		k, err := m.decodeAny(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		v, err := m.decodeAny(depth + 1)
-		if err != nil {
+		ks, ok := k.(string)
+		if !ok {
+			// Not a str-keyed map: decoded again, in order, as pyon.Dict.
+			m.seek(start)
+			return m.decodeDict(depth)
+		}
+		if sm[ks], err = m.decodeAny(depth + 1); err != nil {
 			return nil, err
 		}
-		if ks, ok := k.(string); ok && am == nil {
-			sm[ks] = v
-			continue
-		}
-		if am == nil {
-			am = make(map[any]any, n)
-			for ks, v := range sm {
-				am[ks] = v
-			}
-		}
-		if k != nil && !reflect.TypeOf(k).Comparable() {
-			return nil, fmt.Errorf("%w: map key of type %T", errMalformed, k)
-		}
-		am[k] = v
-	}
-	if am != nil {
-		return am, nil
 	}
 	return sm, nil
+}
+
+// decodeDict decodes a map with keys that are not all strings as a
+// pyon.Dict, its entries in wire order (the value model's form for such
+// maps, as SiPyCo's protocol gives them).
+func (m *msgDecoder) decodeDict(depth int) (any, error) {
+	n, err := m.mapLen()
+	if err != nil {
+		return nil, err
+	}
+	d := make(pyon.Dict, n)
+	for i := range d {
+		if d[i].Key, err = m.decodeAny(depth + 1); err != nil {
+			return nil, err
+		}
+		if d[i].Value, err = m.decodeAny(depth + 1); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
 }
 
 // check walks the next value without decoding it, verifying that every
@@ -423,8 +435,6 @@ func describe(v any) string {
 		return "bool " + strconv.FormatBool(x)
 	case int64:
 		return "int " + strconv.FormatInt(x, 10)
-	case uint64:
-		return "int " + strconv.FormatUint(x, 10)
 	case float64:
 		return "float64 " + strconv.FormatFloat(x, 'g', -1, 64)
 	case string:
@@ -438,8 +448,10 @@ func describe(v any) string {
 		return plural(len(x), "array of %d element")
 	case map[string]any:
 		return plural(len(x), "map of %d entr")
-	case map[any]any:
+	case pyon.Dict:
 		return plural(len(x), "map of %d entr")
+	case *big.Int:
+		return "int " + x.String()
 	}
 	return fmt.Sprintf("%T value", v)
 }

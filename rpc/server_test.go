@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/big"
 	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sigoco/sigoco/internal/snake"
+	"github.com/sigoco/sigoco/pyon"
 )
 
 func TestCall(t *testing.T) {
@@ -24,7 +28,7 @@ func TestCall(t *testing.T) {
 		{"int into float", "ratio", []any{2}, 4.0},
 		{"bool", "flag", []any{true}, false},
 		{"int8", "small", []any{-100}, int64(-100)},
-		{"uint", "unsigned", []any{uint64(math.MaxUint64)}, uint64(math.MaxUint64)},
+		{"uint", "unsigned", []any{uint64(math.MaxUint64)}, new(big.Int).SetUint64(math.MaxUint64)},
 		{"no result", "ping", nil, nil},
 		{"variadic", "sum", []any{"t", 1, 2, 3}, "t=6"},
 		{"variadic empty", "sum", []any{"t"}, "t=0"},
@@ -35,7 +39,7 @@ func TestCall(t *testing.T) {
 		{"echo bytes", "echo", []any{[]byte{0, 1, 2}}, []byte{0, 1, 2}},
 		{"echo list", "echo", []any{[]any{1, "a", nil, 2.5}}, []any{int64(1), "a", nil, 2.5}},
 		{"echo map", "echo", []any{map[string]any{"a": 1, "b": []any{true}}}, map[string]any{"a": int64(1), "b": []any{true}}},
-		{"echo int keys", "echo", []any{map[int]string{1: "x"}}, map[any]any{int64(1): "x"}},
+		{"echo int keys", "echo", []any{map[int]string{1: "x"}}, pyon.Dict{{Key: int64(1), Value: "x"}}},
 		{"echo ints", "echo_ints", []any{[]int64{1, -2, 300, 1 << 40}}, []int64{1, -2, 300, 1 << 40}},
 		{"echo ints sent unpacked", "echo_ints", []any{[]any{1, -2}}, []int64{1, -2}},
 		{"bytes", "echo_bytes", []any{[]byte("abc")}, []byte("abc")},
@@ -330,8 +334,8 @@ func TestSnakeCase(t *testing.T) {
 		"URLForName":     "url_for_name",
 		"x":              "x",
 	} {
-		if got := snakeCase(in); got != want {
-			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
+		if got := snake.Case(in); got != want {
+			t.Errorf("snake.Case(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/sigoco/sigoco/internal/snake"
 	"github.com/sigoco/sigoco/pyon"
 )
 
@@ -232,7 +233,7 @@ func optsFields(t reflect.Type) []optsField {
 		if !f.IsExported() || f.Anonymous || throughPointer(t, f.Index) {
 			continue
 		}
-		name := snakeCase(f.Name)
+		name := snake.Case(f.Name)
 		if tag := strings.Split(f.Tag.Get("msgpack"), ",")[0]; tag == "-" {
 			continue
 		} else if tag != "" {

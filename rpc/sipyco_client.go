@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sigoco/sigoco/internal/snake"
 	"github.com/sigoco/sigoco/pyon"
 	"github.com/sigoco/sigoco/wire"
 )
@@ -328,8 +329,8 @@ func (sp *sipycoClient) resolve(name string) string {
 	switch {
 	case sp.methods[name]:
 		return name
-	case sp.methods[snakeCase(name)]:
-		return snakeCase(name)
+	case sp.methods[snake.Case(name)]:
+		return snake.Case(name)
 	}
 	return ""
 }
