@@ -105,7 +105,7 @@ func (b *blockTarget) Echo(x any) any { return x }
 // first call's entry, so MaxCallsPerConn never counted the others), and a
 // negative id is a protocol error.
 func TestDuplicateAndNegativeIDs(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		bt := newBlockTarget(t)
 		ts := startServer(t, tr, map[string]any{"b": bt}, ServerOptions{MaxCallsPerConn: 3})
 		rc := ts.raw(t)
@@ -162,7 +162,7 @@ func TestDecodeOnlyWhenTargetFree(t *testing.T) {
 // Issue 12: an error wrapping ErrValue reaches a native caller as a
 // ValueError matching ErrValue, without the sentinel's text doubled in.
 func TestValueErrorOverNative(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		ts := startController(t, tr, ServerOptions{})
 		c := ts.dial(t, "lda")
 		_, err := c.Call(testCtx(t), "fail")

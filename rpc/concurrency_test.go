@@ -9,7 +9,7 @@ import (
 )
 
 func TestSerialisedByDefault(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		a := newAttenuator()
 		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{})
 		c1, c2 := ts.dial(t, "lda"), ts.dial(t, "lda")
@@ -51,7 +51,7 @@ func TestSerialisedByDefault(t *testing.T) {
 }
 
 func TestParallelAndOutOfOrder(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		a := newAttenuator()
 		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{AllowParallel: true})
 		c := ts.dial(t, "lda")
@@ -93,7 +93,7 @@ func TestParallelAndOutOfOrder(t *testing.T) {
 }
 
 func TestConcurrentCalls(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		for _, parallel := range []bool{false, true} {
 			ts := startServer(t, tr, map[string]any{"lda": newAttenuator()}, ServerOptions{AllowParallel: parallel})
 			c := ts.dial(t, "lda")
@@ -122,7 +122,7 @@ func TestConcurrentCalls(t *testing.T) {
 }
 
 func TestCancelAndDeadline(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		a := newAttenuator()
 		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{})
 		c := ts.dial(t, "lda")
@@ -178,7 +178,7 @@ func TestCancelAndDeadline(t *testing.T) {
 // A caller reading its own reply (alone in flight) is interrupted by its
 // context while other calls keep going on the same connection.
 func TestCancelLeaderHandsOver(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		a := newAttenuator()
 		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{AllowParallel: true})
 		c := ts.dial(t, "lda")
@@ -211,7 +211,7 @@ func TestCancelLeaderHandsOver(t *testing.T) {
 }
 
 func TestDisconnectCancelsCalls(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		a := newAttenuator()
 		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{})
 		c, err := Dial(testCtx(t), ts.addr, "lda", ts.clientOpts(t))
@@ -238,7 +238,7 @@ func TestDisconnectCancelsCalls(t *testing.T) {
 }
 
 func TestConnectionLost(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		a := newAttenuator()
 		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{})
 		c := ts.dial(t, "lda")

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,13 @@ import (
 type ServerOptions struct {
 	// Description is announced to every client (list-targets shows it).
 	Description string
+	// TLS, if set, makes every connection Serve accepts a TLS server
+	// connection (see wire.TLSConfig.Server; mutual authentication when it
+	// names the client certificates to trust). The banner is read inside
+	// TLS and HandshakeTimeout bounds the TLS handshake too. ServeConn
+	// takes connections as they are: behind a wire.Mux, the Mux does TLS
+	// (wire.MuxOptions.TLS). Default: plain TCP.
+	TLS *tls.Config
 	// AllowParallel lets calls to one target run concurrently, many per
 	// connection. Default false: calls to a target are serialised across
 	// all connections (hardware drivers are rarely safe for concurrent use).
@@ -70,12 +78,13 @@ type Server struct {
 	targets map[string]*target
 	names   []string
 
-	hardCtx   context.Context // cancelled by Close
-	hardStop  context.CancelFunc
-	quit      chan struct{} // closed by Shutdown, Close and terminate
-	quitOnce  sync.Once
-	term      chan struct{} // closed by terminate
-	termOnce  sync.Once
+	hardCtx  context.Context // cancelled by Close
+	hardStop context.CancelFunc
+	quit     chan struct{} // closed by Shutdown, Close and terminate
+	quitOnce sync.Once
+	term     chan struct{} // closed by terminate
+	termOnce sync.Once
+	// mu guards closed, draining, listeners and conns.
 	mu        sync.Mutex
 	closed    bool
 	draining  bool
@@ -280,6 +289,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 		delay = 0
+		if s.opts.TLS != nil {
+			nc = tls.Server(nc, s.opts.TLS) // the handshake runs on the first read, under the handshake deadline
+		}
 		conns.Add(1)
 		go func() {
 			defer conns.Done()

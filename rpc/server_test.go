@@ -57,7 +57,7 @@ func TestCall(t *testing.T) {
 		{"pointer options by keyword", "configure", []any{Kwargs{"greeting": "g", "times": 3}}, "g/3"},
 		{"keyword by snake name", "set_attenuation", []any{Kwargs{"db": 7}}, nil},
 	}
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		ts := startServer(t, tr, map[string]any{"lda": newAttenuator()}, ServerOptions{})
 		c := ts.dial(t, "lda")
 		for _, tt := range tests {
@@ -105,7 +105,7 @@ func TestCallErrors(t *testing.T) {
 		{"panic", "panic", nil, nil, TypePanic, "panic: boom"},
 		{"unknown", "nope", nil, ErrUnknownMethod, TypeUnknownMethod, `unknown method "nope" of target "lda"`},
 	}
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		ts := startServer(t, tr, map[string]any{"lda": newAttenuator(), "plain": Plain{}}, ServerOptions{})
 		c := ts.dial(t, "lda")
 		cp := ts.dial(t, "plain")
@@ -145,7 +145,7 @@ func TestCallErrors(t *testing.T) {
 }
 
 func TestCallInto(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		ts := startServer(t, tr, map[string]any{"lda": newAttenuator()}, ServerOptions{})
 		c := ts.dial(t, "lda")
 		ctx := testCtx(t)
@@ -186,7 +186,7 @@ func TestCallInto(t *testing.T) {
 }
 
 func TestListMethods(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		ts := startServer(t, tr, map[string]any{"lda": newAttenuator(), "plain": Plain{}}, ServerOptions{Description: "test server"})
 		c := ts.dial(t, "lda")
 		if got := c.Description(); got != "test server" {
@@ -261,7 +261,7 @@ type Counter struct{ n int }
 func (c *Counter) Inc() int { c.n++; return c.n }
 
 func TestFactoryTarget(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		var made atomic.Int32
 		ts := startServer(t, tr, map[string]any{
 			"counter": func() *Counter { made.Add(1); return &Counter{} },
@@ -343,7 +343,7 @@ func TestSnakeCase(t *testing.T) {
 // One connection cannot pile up calls without bound: past MaxCallsPerConn
 // a call fails at once, and the connection keeps working.
 func TestMaxCallsPerConn(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		att := newAttenuator()
 		ts := startServer(t, tr, map[string]any{"lda": att}, ServerOptions{MaxCallsPerConn: 1})
 		c := ts.dial(t, "lda")
