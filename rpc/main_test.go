@@ -10,12 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigoco/sigoco/internal/leakcheck"
 	"github.com/sigoco/sigoco/internal/testcert"
 	"github.com/sigoco/sigoco/wire"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+// TestMain fails the run if any goroutine outlives the tests.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // transport is how a test server listens and a test client dials.
 type transport struct {
