@@ -12,6 +12,7 @@ func TestSerialisedByDefault(t *testing.T) {
 	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		a := newAttenuator()
 		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{})
+		release := releaseOnCleanup(t, a.release) // a failing assertion must not leave it blocked
 		c1, c2 := ts.dial(t, "lda"), ts.dial(t, "lda")
 		ctx := testCtx(t)
 		var wg sync.WaitGroup
@@ -43,7 +44,7 @@ func TestSerialisedByDefault(t *testing.T) {
 			t.Fatalf("%q started while %q held the target", tag, "first")
 		default:
 		}
-		close(a.release)
+		release()
 		wg.Wait()
 		<-a.started
 		<-a.started
@@ -54,6 +55,7 @@ func TestParallelAndOutOfOrder(t *testing.T) {
 	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		a := newAttenuator()
 		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{AllowParallel: true})
+		release := releaseOnCleanup(t, a.release) // a failing assertion must not leave it blocked
 		c := ts.dial(t, "lda")
 		ctxA, cancelA := context.WithCancel(testCtx(t))
 		defer cancelA()
@@ -73,7 +75,7 @@ func TestParallelAndOutOfOrder(t *testing.T) {
 		if got := <-a.started; got != "b" {
 			t.Fatalf("started %q", got)
 		}
-		close(a.release)
+		release()
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
@@ -181,6 +183,7 @@ func TestCancelLeaderHandsOver(t *testing.T) {
 	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		a := newAttenuator()
 		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{AllowParallel: true})
+		release := releaseOnCleanup(t, a.release) // a failing assertion must not leave it blocked
 		c := ts.dial(t, "lda")
 		ctx, cancel := context.WithCancel(testCtx(t))
 		errc := make(chan error, 1)
@@ -202,7 +205,7 @@ func TestCancelLeaderHandsOver(t *testing.T) {
 		if err := <-errc; !errors.Is(err, context.Canceled) {
 			t.Fatalf("leader = %v", err)
 		}
-		close(a.release)
+		release()
 		if r := <-res; r != "follower" {
 			t.Fatalf("follower = %v", r)
 		}

@@ -314,3 +314,15 @@ func listen(t testing.TB) net.Listener {
 	}
 	return ln
 }
+
+// releaseOnCleanup returns a function that closes release once; it is also
+// registered with t.Cleanup, so a test that fails before releasing a
+// blocked target fails instead of hanging Server.Close. Call it after
+// starting the server: cleanups run last-registered first, and the
+// release must come before the server's Close.
+func releaseOnCleanup(t testing.TB, release chan struct{}) func() {
+	var once sync.Once
+	f := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(f)
+	return f
+}

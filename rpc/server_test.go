@@ -346,6 +346,7 @@ func TestMaxCallsPerConn(t *testing.T) {
 	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		att := newAttenuator()
 		ts := startServer(t, tr, map[string]any{"lda": att}, ServerOptions{MaxCallsPerConn: 1})
+		release := releaseOnCleanup(t, att.release) // a failing assertion must not leave it blocked
 		c := ts.dial(t, "lda")
 		ctx := testCtx(t)
 		done := make(chan error, 1)
@@ -362,7 +363,7 @@ func TestMaxCallsPerConn(t *testing.T) {
 		if !errors.As(err, &re) || re.Type != TypeTooManyCalls {
 			t.Fatalf("second call: %v, want a %s remote error", err, TypeTooManyCalls)
 		}
-		close(att.release)
+		release()
 		if err := <-done; err != nil {
 			t.Fatalf("first call: %v", err)
 		}
