@@ -28,6 +28,11 @@
 // left out entirely (its zero value is passed). A panic in a method is
 // reported to the caller with its stack; the server keeps serving.
 //
+// Server.AddMethod and Server.RemoveMethod add funcs to a live target as
+// methods (analysed, decoded, listed and documented as Go methods are) and
+// take them away again, for services whose functions appear at some stage
+// of their life.
+//
 // # Client
 //
 // Dial connects and selects a target; Call and CallInto call methods.

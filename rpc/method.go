@@ -42,6 +42,7 @@ type method struct {
 	result   *typePlan // resultValue, resultValueErr
 	opts     *optsStruct
 	info     MethodInfo
+	added    bool // by Server.AddMethod: fn takes the receiver and drops it
 }
 
 type param struct {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -84,6 +85,9 @@ type Server struct {
 	quitOnce sync.Once
 	term     chan struct{} // closed by terminate
 	termOnce sync.Once
+	// tablesMu serialises AddMethod and RemoveMethod (each target's live
+	// table is read without it).
+	tablesMu sync.Mutex
 	// mu guards closed, draining, listeners and conns.
 	mu        sync.Mutex
 	closed    bool
@@ -99,6 +103,9 @@ type target struct {
 	value   reflect.Value // the object, or the factory
 	factory bool
 	table   *methodTable // nil for a factory returning an interface: per object
+	// live is the table calls use for a target that is not a factory: the
+	// type's table, replaced (copy on write) by AddMethod and RemoveMethod.
+	live atomic.Pointer[methodTable]
 	// sem serialises calls when AllowParallel is off: a channel, so that a
 	// call waiting its turn can give up when its context ends.
 	sem chan struct{}
@@ -173,6 +180,9 @@ func newTarget(name string, v any) (*target, error) {
 		return nil, err
 	}
 	t.table = tb
+	if !t.factory {
+		t.live.Store(tb)
+	}
 	return t, nil
 }
 

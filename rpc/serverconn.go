@@ -67,6 +67,16 @@ func newServerConn(s *Server, conn net.Conn) *serverConn {
 	return c
 }
 
+// methods is the method table calls of this connection use: the
+// target's live one (which AddMethod and RemoveMethod change), or for a
+// factory's object the one found at selection.
+func (c *serverConn) methods() *methodTable {
+	if tb := c.tgt.live.Load(); tb != nil {
+		return tb
+	}
+	return c.tb
+}
+
 // decodeID decodes a request id: a non-negative integer. A negative one
 // (which msgpack would read as a huge unsigned one) is a protocol error.
 func decodeID(md *msgDecoder) (uint64, error) {
@@ -293,7 +303,7 @@ func (c *serverConn) handle(frame []byte) error {
 			cancel()
 		}
 	case msgMethods:
-		info := c.tb.info(c.tgt.name)
+		info := c.methods().info(c.tgt.name)
 		c.queue(id, func(e *msgpack.Encoder) error {
 			encodeResultHeader(e, id)
 			return e.Encode(info)
@@ -387,7 +397,7 @@ func (c *serverConn) callMethod(md *msgDecoder, n int, id uint64) (*method, bool
 		c.s.terminate()
 		return nil, false
 	}
-	m := c.tb.byName[string(nameb)]
+	m := c.methods().byName[string(nameb)]
 	if m == nil {
 		c.queueFail(id, c.unknownMethod(string(nameb)))
 		return nil, false
@@ -648,7 +658,7 @@ func badResult(err error) *RemoteError {
 
 func (c *serverConn) unknownMethod(name string) *RemoteError {
 	msg := fmt.Sprintf("unknown method %q of target %q", truncate(name, 64), c.tgt.name)
-	switch s := c.tb.suggest(name); len(s) {
+	switch s := c.methods().suggest(name); len(s) {
 	case 0:
 	case 1:
 		msg += "; did you mean " + s[0] + "?"

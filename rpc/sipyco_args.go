@@ -302,7 +302,7 @@ func pyTypeName(t reflect.Type) string {
 // SiPyCo's, {"docstring", "methods": {name: (argspec, doc)}}.
 func (c *serverConn) sipycoMethodList() map[string]any {
 	methods := map[string]any{}
-	for _, m := range c.tb.list {
+	for _, m := range c.methods().list {
 		methods[m.name] = pyon.Tuple{sipycoArgspec(m), docOrNone(m.info.Doc)}
 	}
 	if c.s.opts.BuiltinTerminate {
@@ -312,7 +312,7 @@ func (c *serverConn) sipycoMethodList() map[string]any {
 			"kwonlyargs": []any{}, "kwonlydefaults": []any{},
 		}, "Terminate the server."}
 	}
-	return map[string]any{"docstring": docOrNone(c.tb.doc), "methods": methods}
+	return map[string]any{"docstring": docOrNone(c.methods().doc), "methods": methods}
 }
 
 func docOrNone(doc string) any {

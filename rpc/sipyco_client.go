@@ -352,10 +352,13 @@ func (sp *sipycoClient) do(ctx context.Context, cl *call, kind int, args []any) 
 		return ErrNoTarget
 	}
 	req := map[string]any{"action": "get_rpc_method_list"}
+	unlisted := false // a call to a method the selection did not list
 	if kind == msgCall {
 		name := sp.resolve(cl.method)
 		if name == "" {
-			return &RemoteError{Type: TypeUnknownMethod, Message: fmt.Sprintf("unknown method %q of target %q", truncate(cl.method, 64), sp.target)}
+			// Not listed when the target was selected: it may have been
+			// added since (Server.AddMethod); the server decides.
+			name, unlisted = cl.method, true
 		}
 		kw := map[string]any{}
 		if n := len(args); n > 0 {
@@ -398,6 +401,10 @@ func (sp *sipycoClient) do(ctx context.Context, cl *call, kind int, args []any) 
 		return sp.lost(err)
 	}
 	if rerr != nil {
+		if unlisted && rerr.Type == "AttributeError" {
+			// What SiPyCo answers for a method its target lacks.
+			return &RemoteError{Type: TypeUnknownMethod, Message: fmt.Sprintf("unknown method %q of target %q", truncate(cl.method, 64), sp.target), Traceback: rerr.Traceback}
+		}
 		return rerr
 	}
 	switch {
