@@ -28,8 +28,8 @@ type BestEffortClient struct {
 	addr, target string
 	opts         BestEffortOptions
 
-	mu           sync.Mutex
-	c            *Client // nil while down
+	mu           sync.Mutex // guards the fields below, up to stop
+	c            *Client    // nil while down
 	lastErr      error
 	closed       bool
 	reconnecting bool

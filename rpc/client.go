@@ -56,6 +56,8 @@ type Client struct {
 	targets []string
 	desc    string
 
+	// mu guards the fields from here to closeOnce (readers counts the
+	// reader goroutines and is not guarded by it).
 	mu          sync.Mutex
 	target      string
 	selecting   bool

@@ -76,7 +76,7 @@ type sipycoClient struct {
 	redial  bool // the connection was left behind by an abandoned call
 	in, out []byte
 
-	mu     sync.Mutex
+	mu     sync.Mutex // guards closed and err, and the closing of conn
 	closed bool
 	err    error // why the client cannot be used, once it cannot
 }
