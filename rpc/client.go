@@ -186,6 +186,11 @@ func (c *Client) readHello() error {
 		return fmt.Errorf("%w: %s", ErrIncompatibleServer, line)
 	}
 	if len(b) == 0 && isSilentClose(err) {
+		if c.opts.TLS != nil && (len(c.opts.TLS.Certificates) > 0 || c.opts.TLS.GetClientCertificate != nil) {
+			// Over TLS 1.3 a server that refuses the client's certificate
+			// closes after the client's side of the handshake has completed.
+			return fmt.Errorf("%w (%v; over TLS this is also how a sigoco or SiPyCo server refuses a client certificate it does not trust)", errSilentClose, err)
+		}
 		return fmt.Errorf("%w (%v)", errSilentClose, err)
 	}
 	md, kind, err := c.readHandshakeFrame()

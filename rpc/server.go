@@ -300,7 +300,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		delay = 0
 		if s.opts.TLS != nil {
-			nc = tls.Server(nc, s.opts.TLS) // the handshake runs on the first read, under the handshake deadline
+			nc = s.serverTLS(nc) // the handshake runs on the first read, under the handshake deadline
 		}
 		conns.Add(1)
 		go func() {
