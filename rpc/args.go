@@ -51,7 +51,7 @@ func (m *method) bindArgs(md *msgDecoder, in []reflect.Value, hasKwargs bool) ([
 	}
 	var opts reflect.Value // the trailing options struct, once a keyword needs it
 	for k := 0; k < nk; k++ {
-		key, err := md.d.DecodeString()
+		key, err := md.decodeString()
 		if err != nil {
 			return in, badRequest(m.name+": keyword arguments", err)
 		}
@@ -68,7 +68,7 @@ func (m *method) bindArgs(md *msgDecoder, in []reflect.Value, hasKwargs bool) ([
 			continue
 		}
 		if m.opts == nil || m.opts.fields[key] == nil {
-			return in, m.badArgs("unexpected keyword argument %q", key)
+			return in, m.unexpectedKeyword(key)
 		}
 		if !opts.IsValid() {
 			last := base + fixed - 1
@@ -125,6 +125,34 @@ func (m *method) paramIndex(key string) int {
 	return -1
 }
 
+// unexpectedKeyword refuses a keyword argument no parameter or option
+// field takes. When the server does not know the method's parameter names
+// (no generated docs), it says how to make them known.
+func (m *method) unexpectedKeyword(key string) *RemoteError {
+	named := false
+	for _, p := range m.params {
+		named = named || p.name != ""
+	}
+	fixed := len(m.params)
+	if m.variadic {
+		fixed--
+	}
+	if m.opts != nil {
+		fixed--
+	}
+	if named || fixed <= 0 {
+		return m.badArgs("unexpected keyword argument %q", key)
+	}
+	recv := m.fn.Type().In(0)
+	for recv.Kind() == reflect.Ptr {
+		recv = recv.Elem()
+	}
+	return m.badArgs("unexpected keyword argument %q: this server does not know the parameter names of %s "+
+		"(pass the arguments by position, or have the server generate its names: add "+
+		"//go:generate go run github.com/sigoco/sigoco/cmd/sigoco-gen -type %s "+
+		"to the package that defines %s and run go generate)", key, m.name, recv.Name(), recv.Name())
+}
+
 func (m *method) badArgs(format string, args ...any) *RemoteError {
 	return &RemoteError{Type: TypeBadArguments, Message: m.name + ": " + fmt.Sprintf(format, args...)}
 }
@@ -151,5 +179,8 @@ func (m *method) argError(md *msgDecoder, start int, what string, t reflect.Type
 }
 
 func badRequest(what string, err error) *RemoteError {
+	if errors.Is(err, errDecodedTooLarge) {
+		return &RemoteError{Type: TypeRequestTooLarge, Message: fmt.Sprintf("%s: %v", what, err)}
+	}
 	return &RemoteError{Type: TypeBadRequest, Message: fmt.Sprintf("%s: %v", what, err)}
 }

@@ -354,12 +354,13 @@ func TestClientDisconnectMidCall(t *testing.T) {
 	forEachTransport(t, func(t *testing.T, tr transport) {
 		a := newAttenuator()
 		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{})
+		release := releaseOnCleanup(t, a.release) // a failing assertion must not leave it blocked
 		rc := ts.raw(t)
 		rc.handshake("lda")
 		rc.send([]any{"call", 1, "hold", []any{"gone"}, nil, 0})
 		<-a.started
 		rc.Close() // the server is still inside hold
-		close(a.release)
+		release()
 		assertServes(t, ts)
 	})
 }

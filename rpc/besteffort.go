@@ -28,8 +28,8 @@ type BestEffortClient struct {
 	addr, target string
 	opts         BestEffortOptions
 
-	mu           sync.Mutex
-	c            *Client // nil while down
+	mu           sync.Mutex // guards the fields below, up to stop
+	c            *Client    // nil while down
 	lastErr      error
 	closed       bool
 	reconnecting bool
@@ -70,7 +70,7 @@ func (b *BestEffortClient) client() (*Client, error) {
 	case b.closed:
 		return nil, ErrClosed
 	case b.c == nil:
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, b.lastErr)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, b.lastErr)
 	}
 	return b.c, nil
 }

@@ -56,6 +56,8 @@ type Client struct {
 	targets []string
 	desc    string
 
+	// mu guards the fields from here to closeOnce (readers counts the
+	// reader goroutines and is not guarded by it).
 	mu          sync.Mutex
 	target      string
 	selecting   bool
@@ -184,6 +186,11 @@ func (c *Client) readHello() error {
 		return fmt.Errorf("%w: %s", ErrIncompatibleServer, line)
 	}
 	if len(b) == 0 && isSilentClose(err) {
+		if c.opts.TLS != nil && (len(c.opts.TLS.Certificates) > 0 || c.opts.TLS.GetClientCertificate != nil) {
+			// Over TLS 1.3 a server that refuses the client's certificate
+			// closes after the client's side of the handshake has completed.
+			return fmt.Errorf("%w (%v; over TLS this is also how a sigoco or SiPyCo server refuses a client certificate it does not trust)", errSilentClose, err)
+		}
 		return fmt.Errorf("%w (%v)", errSilentClose, err)
 	}
 	md, kind, err := c.readHandshakeFrame()
@@ -195,12 +202,12 @@ func (c *Client) readHello() error {
 	}
 	var version int
 	if version, err = md.d.DecodeInt(); err == nil {
-		if c.desc, err = md.d.DecodeString(); err == nil {
+		if c.desc, err = md.decodeString(); err == nil {
 			var n int
 			if n, err = md.arrayLen(); err == nil {
 				for i := 0; i < n && err == nil; i++ {
 					var t string
-					t, err = md.d.DecodeString()
+					t, err = md.decodeString()
 					c.targets = append(c.targets, t)
 				}
 			}
@@ -235,7 +242,7 @@ func (c *Client) readHandshakeFrame() (*msgDecoder, int, error) {
 		return nil, 0, fmt.Errorf("%w: %v", ErrIncompatibleServer, err)
 	}
 	if kind == msgError && n >= 2 {
-		msg, _ := md.d.DecodeString()
+		msg, _ := md.decodeString()
 		return nil, 0, fmt.Errorf("%w: %s", ErrIncompatibleServer, msg)
 	}
 	return md, kind, nil
@@ -276,19 +283,22 @@ func (c *Client) selectTarget(ctx context.Context, name string) error {
 	if err := c.w.send(func(e *msgpack.Encoder) error { return encodeSelect(e, msgSelect, name) }); err != nil {
 		return err
 	}
-	return c.handshakeIO(ctx, func() error {
-		md, kind, err := c.readHandshakeFrame()
-		if err != nil {
-			return err
-		}
-		if kind != msgSelected {
-			return fmt.Errorf("%w: expected a selection, got %s message", ErrIncompatibleServer, kindName(kind))
-		}
-		if got, err := md.d.DecodeString(); err != nil || got != name {
-			return fmt.Errorf("%w: selection of %q answered with %q", ErrIncompatibleServer, name, got)
-		}
-		return nil
-	})
+	return c.handshakeIO(ctx, func() error { return c.readSelected(name) })
+}
+
+// readSelected reads the server's answer to the selection of name.
+func (c *Client) readSelected(name string) error {
+	md, kind, err := c.readHandshakeFrame()
+	if err != nil {
+		return err
+	}
+	if kind != msgSelected {
+		return fmt.Errorf("%w: expected a selection, got %s message", ErrIncompatibleServer, kindName(kind))
+	}
+	if got, err := md.decodeString(); err != nil || got != name {
+		return fmt.Errorf("%w: selection of %q answered with %q", ErrIncompatibleServer, name, truncate(got, 64))
+	}
+	return nil
 }
 
 // Targets returns the target names the server announced.
@@ -305,8 +315,13 @@ func (c *Client) Target() string {
 }
 
 // Call calls method with args and returns its result decoded untyped (see
-// CallInto for typed results): nil, bool, int64, float64, string, []byte,
-// []any, map[string]any. If the last argument is a Kwargs it is sent as
+// CallInto for typed results). From a sigoco server: nil, bool, int64
+// (*big.Int beyond the int64 range), float64, string, []byte, []any,
+// map[string]any (pyon.Dict when a key is not a string), []int64 and
+// []float64 (packed arrays), complex128, *pyon.Fraction and pyon.Slice.
+// From a SiPyCo server: the values pyon.Decode gives (the above, and
+// pyon.Tuple, pyon.Set, pyon.NDArray, pyon.NPScalar, pyon.OrderedDict).
+// Structs arrive as map[string]any. If the last argument is a Kwargs it is sent as
 // keyword arguments. An error returned or raised by the method is a
 // *RemoteError; a context that ends returns ctx.Err() at once (and the
 // server cancels the method's context); a lost connection fails with an

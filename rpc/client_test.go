@@ -13,7 +13,7 @@ import (
 )
 
 func TestDialTargets(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		one := startServer(t, tr, map[string]any{"lda": newAttenuator()}, ServerOptions{})
 		two := startServer(t, tr, map[string]any{"lda": newAttenuator(), "aux": Plain{}}, ServerOptions{})
 
@@ -139,7 +139,7 @@ func TestTLSRefusesWrongCertificate(t *testing.T) {
 }
 
 func TestBehindMux(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		srv, err := NewServer(map[string]any{"lda": newAttenuator()}, ServerOptions{})
 		if err != nil {
 			t.Fatal(err)

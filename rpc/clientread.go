@@ -170,7 +170,7 @@ func (c *Client) readOne() error {
 		cl.finish()
 		c.mu.Unlock()
 	case msgError:
-		msg, _ := md.d.DecodeString()
+		msg, _ := md.decodeString()
 		return &connLostError{why: "the server closed the connection", cause: errors.New(msg)}
 	default:
 		// A kind from a newer protocol version: ignore it.
@@ -212,9 +212,9 @@ func (c *Client) decodeResult(md *msgDecoder, cl *call) error {
 func decodeFail(md *msgDecoder, n int) error {
 	re := &RemoteError{}
 	var err error
-	if re.Type, err = md.d.DecodeString(); err == nil && n >= 4 {
-		if re.Message, err = md.d.DecodeString(); err == nil && n >= 5 {
-			re.Traceback, err = md.d.DecodeString()
+	if re.Type, err = md.decodeString(); err == nil && n >= 4 {
+		if re.Message, err = md.decodeString(); err == nil && n >= 5 {
+			re.Traceback, err = md.decodeString()
 		}
 	}
 	if err != nil {

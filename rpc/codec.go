@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	"reflect"
 	"strconv"
 	"strings"
 
+	"github.com/sigoco/sigoco/pyon"
 	"github.com/sigoco/sigoco/wire"
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
@@ -94,7 +96,33 @@ type msgDecoder struct {
 	d  *msgpack.Decoder
 	b  []byte // the current frame
 
+	// limit bounds the memory the values decoded from one frame may take
+	// (0: no bound); used is the estimate so far (see charge).
+	limit, used int
+
 	scratch [64]byte
+}
+
+// Estimated memory of decoded values, charged against msgDecoder.limit:
+// the bytes of strings and bins, the elements of slices, an interface slot
+// per untyped element, and per map entry its two slots plus the map's own
+// overhead. docs/protocol-rpc.md states this cost model.
+const (
+	costSlot     = 16 // one interface value
+	costMapEntry = 64 // two slots and a map entry's share of buckets
+)
+
+// errDecodedTooLarge is a request whose decoded values would take more
+// memory than ServerOptions.MaxDecodedSize.
+var errDecodedTooLarge = errors.New("decoded size over the limit")
+
+// charge counts n more bytes of decoded values against the limit.
+func (m *msgDecoder) charge(n int) error {
+	m.used += n
+	if m.limit > 0 && m.used > m.limit {
+		return fmt.Errorf("%w: the request decodes to more than %d bytes (ServerOptions.MaxDecodedSize)", errDecodedTooLarge, m.limit)
+	}
+	return nil
 }
 
 func newMsgDecoder() *msgDecoder {
@@ -111,6 +139,7 @@ func newMsgDecoder() *msgDecoder {
 func (m *msgDecoder) reset(b []byte) {
 	m.br.Reset(b)
 	m.b = b
+	m.used = 0
 }
 
 // offset is the position of the next byte to decode in the frame.
@@ -129,6 +158,68 @@ func (m *msgDecoder) peek() (byte, error) {
 func (m *msgDecoder) seek(off int) { m.br.Seek(int64(off), 0) }
 
 func (m *msgDecoder) remaining() int { return m.br.Len() }
+
+// lenOK checks that the str, bin or ext value at the decoder's position
+// fits in the bytes left of the frame, so that msgpack, which allocates
+// the announced length before reading, only allocates what was sent.
+// Other values pass (their lengths are checked where they are decoded).
+func (m *msgDecoder) lenOK() error {
+	off := m.offset()
+	if off >= len(m.b) {
+		return io.ErrUnexpectedEOF
+	}
+	b := m.b[off:]
+	c := b[0]
+	var hdr, size int // header bytes, length field bytes
+	switch {
+	case msgpcode.IsFixedString(c):
+		if 1+int(c&msgpcode.FixedStrMask) > len(b) {
+			return fmt.Errorf("%w: string of %d bytes in %d bytes", errMalformed, c&msgpcode.FixedStrMask, len(b)-1)
+		}
+		return nil
+	case c == msgpcode.Str8 || c == msgpcode.Bin8:
+		hdr, size = 2, 1
+	case c == msgpcode.Str16 || c == msgpcode.Bin16:
+		hdr, size = 3, 2
+	case c == msgpcode.Str32 || c == msgpcode.Bin32:
+		hdr, size = 5, 4
+	case c == msgpcode.Ext8:
+		hdr, size = 3, 1
+	case c == msgpcode.Ext16:
+		hdr, size = 4, 2
+	case c == msgpcode.Ext32:
+		hdr, size = 6, 4
+	default:
+		return nil
+	}
+	if len(b) < hdr {
+		return io.ErrUnexpectedEOF
+	}
+	var n uint64
+	for _, x := range b[1 : 1+size] {
+		n = n<<8 | uint64(x)
+	}
+	if n > uint64(len(b)-hdr) {
+		return fmt.Errorf("%w: a value of %d bytes announced with %d left", errMalformed, n, len(b)-hdr)
+	}
+	return m.charge(int(n))
+}
+
+// decodeString and decodeBytes decode a string or bin whose announced
+// length is first checked against the bytes left (lenOK).
+func (m *msgDecoder) decodeString() (string, error) {
+	if err := m.lenOK(); err != nil {
+		return "", err
+	}
+	return m.d.DecodeString()
+}
+
+func (m *msgDecoder) decodeBytes() ([]byte, error) {
+	if err := m.lenOK(); err != nil {
+		return nil, err
+	}
+	return m.d.DecodeBytes()
+}
 
 // shortString reads a string of at most 64 bytes into scratch memory,
 // valid until the next call; for names compared without allocating.
@@ -176,9 +267,11 @@ func (m *msgDecoder) mapLen() (int, error) {
 }
 
 // decodeAny decodes the next value into the plain Go values a caller can
-// expect from an untyped decode: nil, bool, int64 (uint64 only above
-// math.MaxInt64), float64, string, []byte, []any, map[string]any (map[any]any
-// when a key is not a string), or what a registered msgpack extension gives.
+// expect from an untyped decode: nil, bool, int64 (*big.Int above
+// math.MaxInt64), float64, string, []byte, []any, map[string]any
+// (pyon.Dict when a key is not a string), []int64 / []float64 for packed
+// arrays, or what a registered msgpack extension gives (complex128,
+// *pyon.Fraction, pyon.Slice and pyon's other types).
 func (m *msgDecoder) decodeAny(depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("%w: nested deeper than %d", errMalformed, maxDepth)
@@ -199,18 +292,21 @@ func (m *msgDecoder) decodeAny(depth int) (any, error) {
 		if u <= math.MaxInt64 {
 			return int64(u), nil
 		}
-		return u, nil
+		return new(big.Int).SetUint64(u), nil // as pyon gives ints beyond int64
 	case msgpcode.IsFixedNum(c) || c == msgpcode.Int8 || c == msgpcode.Int16 || c == msgpcode.Int32 || c == msgpcode.Int64:
 		return m.d.DecodeInt64()
 	case c == msgpcode.Float || c == msgpcode.Double:
 		return m.d.DecodeFloat64()
 	case msgpcode.IsString(c):
-		return m.d.DecodeString()
+		return m.decodeString()
 	case msgpcode.IsBin(c):
-		return m.d.DecodeBytes()
+		return m.decodeBytes()
 	case msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32:
 		n, err := m.arrayLen()
 		if err != nil || n < 0 {
+			return nil, err
+		}
+		if err := m.charge(n * costSlot); err != nil {
 			return nil, err
 		}
 		s := make([]any, n)
@@ -226,45 +322,59 @@ func (m *msgDecoder) decodeAny(depth int) (any, error) {
 		if v, ok, err := m.decodePacked(); ok || err != nil {
 			return v, err
 		}
+		if err := m.lenOK(); err != nil {
+			return nil, err
+		}
 	}
 	return m.d.DecodeInterfaceLoose()
 }
 
 func (m *msgDecoder) decodeMap(depth int) (any, error) {
+	start := m.offset()
 	n, err := m.mapLen()
 	if err != nil || n < 0 {
 		return nil, err
 	}
+	if err := m.charge(n * costMapEntry); err != nil {
+		return nil, err
+	}
 	sm := make(map[string]any, n)
-	var am map[any]any // once a key is not a string
 	for i := 0; i < n; i++ {
 		k, err := m.decodeAny(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		v, err := m.decodeAny(depth + 1)
-		if err != nil {
+		ks, ok := k.(string)
+		if !ok {
+			// Not a str-keyed map: decoded again, in order, as pyon.Dict.
+			m.seek(start)
+			return m.decodeDict(depth)
+		}
+		if sm[ks], err = m.decodeAny(depth + 1); err != nil {
 			return nil, err
 		}
-		if ks, ok := k.(string); ok && am == nil {
-			sm[ks] = v
-			continue
-		}
-		if am == nil {
-			am = make(map[any]any, n)
-			for ks, v := range sm {
-				am[ks] = v
-			}
-		}
-		if k != nil && !reflect.TypeOf(k).Comparable() {
-			return nil, fmt.Errorf("%w: map key of type %T", errMalformed, k)
-		}
-		am[k] = v
-	}
-	if am != nil {
-		return am, nil
 	}
 	return sm, nil
+}
+
+// decodeDict decodes a map with keys that are not all strings as a
+// pyon.Dict, its entries in wire order (the value model's form for such
+// maps, as SiPyCo's protocol gives them).
+func (m *msgDecoder) decodeDict(depth int) (any, error) {
+	n, err := m.mapLen()
+	if err != nil {
+		return nil, err
+	}
+	d := make(pyon.Dict, n)
+	for i := range d {
+		if d[i].Key, err = m.decodeAny(depth + 1); err != nil {
+			return nil, err
+		}
+		if d[i].Value, err = m.decodeAny(depth + 1); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
 }
 
 // check walks the next value without decoding it, verifying that every
@@ -285,6 +395,9 @@ func (m *msgDecoder) check(depth int) error {
 		if err != nil {
 			return err
 		}
+		if err := m.charge(n * costSlot); err != nil {
+			return err
+		}
 		for i := 0; i < n; i++ {
 			if err := m.check(depth + 1); err != nil {
 				return err
@@ -296,12 +409,18 @@ func (m *msgDecoder) check(depth int) error {
 		if err != nil {
 			return err
 		}
+		if err := m.charge(n * costMapEntry); err != nil {
+			return err
+		}
 		for i := 0; i < 2*n; i++ {
 			if err := m.check(depth + 1); err != nil {
 				return err
 			}
 		}
 		return nil
+	}
+	if err := m.lenOK(); err != nil {
+		return err
 	}
 	return m.d.Skip()
 }
@@ -316,8 +435,6 @@ func describe(v any) string {
 		return "bool " + strconv.FormatBool(x)
 	case int64:
 		return "int " + strconv.FormatInt(x, 10)
-	case uint64:
-		return "int " + strconv.FormatUint(x, 10)
 	case float64:
 		return "float64 " + strconv.FormatFloat(x, 'g', -1, 64)
 	case string:
@@ -331,8 +448,10 @@ func describe(v any) string {
 		return plural(len(x), "array of %d element")
 	case map[string]any:
 		return plural(len(x), "map of %d entr")
-	case map[any]any:
+	case pyon.Dict:
 		return plural(len(x), "map of %d entr")
+	case *big.Int:
+		return "int " + x.String()
 	}
 	return fmt.Sprintf("%T value", v)
 }

@@ -9,9 +9,10 @@ import (
 )
 
 func TestSerialisedByDefault(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		a := newAttenuator()
 		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{})
+		release := releaseOnCleanup(t, a.release) // a failing assertion must not leave it blocked
 		c1, c2 := ts.dial(t, "lda"), ts.dial(t, "lda")
 		ctx := testCtx(t)
 		var wg sync.WaitGroup
@@ -43,7 +44,7 @@ func TestSerialisedByDefault(t *testing.T) {
 			t.Fatalf("%q started while %q held the target", tag, "first")
 		default:
 		}
-		close(a.release)
+		release()
 		wg.Wait()
 		<-a.started
 		<-a.started
@@ -51,9 +52,10 @@ func TestSerialisedByDefault(t *testing.T) {
 }
 
 func TestParallelAndOutOfOrder(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		a := newAttenuator()
 		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{AllowParallel: true})
+		release := releaseOnCleanup(t, a.release) // a failing assertion must not leave it blocked
 		c := ts.dial(t, "lda")
 		ctxA, cancelA := context.WithCancel(testCtx(t))
 		defer cancelA()
@@ -73,7 +75,7 @@ func TestParallelAndOutOfOrder(t *testing.T) {
 		if got := <-a.started; got != "b" {
 			t.Fatalf("started %q", got)
 		}
-		close(a.release)
+		release()
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +95,7 @@ func TestParallelAndOutOfOrder(t *testing.T) {
 }
 
 func TestConcurrentCalls(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		for _, parallel := range []bool{false, true} {
 			ts := startServer(t, tr, map[string]any{"lda": newAttenuator()}, ServerOptions{AllowParallel: parallel})
 			c := ts.dial(t, "lda")
@@ -122,7 +124,7 @@ func TestConcurrentCalls(t *testing.T) {
 }
 
 func TestCancelAndDeadline(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		a := newAttenuator()
 		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{})
 		c := ts.dial(t, "lda")
@@ -178,9 +180,10 @@ func TestCancelAndDeadline(t *testing.T) {
 // A caller reading its own reply (alone in flight) is interrupted by its
 // context while other calls keep going on the same connection.
 func TestCancelLeaderHandsOver(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		a := newAttenuator()
 		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{AllowParallel: true})
+		release := releaseOnCleanup(t, a.release) // a failing assertion must not leave it blocked
 		c := ts.dial(t, "lda")
 		ctx, cancel := context.WithCancel(testCtx(t))
 		errc := make(chan error, 1)
@@ -202,7 +205,7 @@ func TestCancelLeaderHandsOver(t *testing.T) {
 		if err := <-errc; !errors.Is(err, context.Canceled) {
 			t.Fatalf("leader = %v", err)
 		}
-		close(a.release)
+		release()
 		if r := <-res; r != "follower" {
 			t.Fatalf("follower = %v", r)
 		}
@@ -211,7 +214,7 @@ func TestCancelLeaderHandsOver(t *testing.T) {
 }
 
 func TestDisconnectCancelsCalls(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		a := newAttenuator()
 		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{})
 		c, err := Dial(testCtx(t), ts.addr, "lda", ts.clientOpts(t))
@@ -238,7 +241,7 @@ func TestDisconnectCancelsCalls(t *testing.T) {
 }
 
 func TestConnectionLost(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		a := newAttenuator()
 		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{})
 		c := ts.dial(t, "lda")

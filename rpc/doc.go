@@ -11,8 +11,12 @@
 // too). Nothing else is callable: not unexported methods, not fields,
 // whatever the spelling. A method may take a context.Context first — it is
 // cancelled when the caller cancels, disconnects or passes its deadline —
-// then any msgpack-decodable parameters, a variadic last one included, and
-// return nothing, a value, an error, or (value, error). Arguments are
+// then any parameters that can cross the wire (not channels, functions,
+// unsafe pointers or complex64; complex128 can), a variadic last one
+// included, and return nothing, a value, an error, or (value, error).
+// NewServer fails, naming the method and why, for any exported method
+// that does not fit, and for a target with nothing to call (a value whose
+// methods have pointer receivers: pass a pointer). Arguments are
 // decoded straight into the parameter types; a wrong count or type is a
 // *RemoteError such as
 //
@@ -24,12 +28,18 @@
 // left out entirely (its zero value is passed). A panic in a method is
 // reported to the caller with its stack; the server keeps serving.
 //
+// Server.AddMethod and Server.RemoveMethod add funcs to a live target as
+// methods (analysed, decoded, listed and documented as Go methods are) and
+// take them away again, for services whose functions appear at some stage
+// of their life.
+//
 // # Client
 //
 // Dial connects and selects a target; Call and CallInto call methods.
 // Remote failures are *RemoteError (errors.Is(err, ErrUnknownMethod),
-// ErrBadArguments), kept apart from transport failures, which wrap
-// net.ErrClosed. BestEffortClient is for servers that may be down.
+// ErrBadArguments, ErrValue for a method's error wrapping it), kept apart
+// from transport failures, which wrap net.ErrClosed. Client.Call's doc
+// lists the Go types of untyped results. BestEffortClient is for servers that may be down.
 // A []int64 or []float64 argument or result travels packed (one msgpack
 // extension value of little-endian words), so bulk numeric data costs a
 // copy rather than per-element encoding; an untyped Call returns such a

@@ -28,10 +28,10 @@ var (
 	// ErrValue marks an error a method returns for an argument that is
 	// out of range or otherwise invalid, e.g.
 	// fmt.Errorf("%w: %g dB is outside 0-31.5 dB", rpc.ErrValue, db).
-	// SiPyCo clients see it as Python's ValueError, with this sentinel's
-	// own text left out of the message; native clients see the error as
-	// any other (docs/sipyco.md lists the mapping of errors to Python
-	// classes).
+	// Callers over either protocol get a RemoteError of Type
+	// "ValueError" (Python's class), with this sentinel's own text left
+	// out of the message, and errors.Is(err, ErrValue) holds for it on
+	// their side (docs/sipyco.md lists the mapping of errors to classes).
 	ErrValue = errors.New("rpc: invalid value")
 	// ErrNoTarget is returned by calls made on a client that has not
 	// selected a target yet (see DialNoSelect).
@@ -48,11 +48,13 @@ var (
 const (
 	TypeUnknownMethod    = "rpc.UnknownMethod"
 	TypeBadArguments     = "rpc.BadArguments"
-	TypeBadRequest       = "rpc.BadRequest"   // a request that could not be decoded
-	TypePanic            = "rpc.Panic"        // the method panicked; Traceback holds the stack
-	TypeBadResult        = "rpc.BadResult"    // the result could not be encoded or is too large
-	TypeTooManyCalls     = "rpc.TooManyCalls" // the connection has ServerOptions.MaxCallsPerConn calls in flight
-	TypeCanceled         = "context.Canceled" // the method returned context.Canceled
+	TypeBadRequest       = "rpc.BadRequest"      // a request that could not be decoded
+	TypePanic            = "rpc.Panic"           // the method panicked; Traceback holds the stack
+	TypeBadResult        = "rpc.BadResult"       // the result could not be encoded or is too large
+	TypeTooManyCalls     = "rpc.TooManyCalls"    // the connection has ServerOptions.MaxCallsPerConn calls in flight
+	TypeRequestTooLarge  = "rpc.RequestTooLarge" // the arguments decode to more than ServerOptions.MaxDecodedSize
+	TypeDuplicateID      = "rpc.DuplicateID"     // a call reused the id of a call still in flight
+	TypeCanceled         = "context.Canceled"    // the method returned context.Canceled
 	TypeDeadlineExceeded = "context.DeadlineExceeded"
 )
 
@@ -71,7 +73,11 @@ func (e *RemoteError) Error() string { return e.Type + ": " + e.Message }
 
 // Is makes errors.Is(err, ErrUnknownMethod), errors.Is(err,
 // ErrBadArguments), errors.Is(err, context.Canceled) and errors.Is(err,
-// context.DeadlineExceeded) hold for remote errors of those kinds.
+// context.DeadlineExceeded) hold for remote errors of those kinds, and
+// errors.Is(err, ErrValue) for Type "ValueError" (also os.ErrNotExist for
+// "FileNotFoundError", os.ErrExist "FileExistsError", os.ErrPermission
+// "PermissionError", errors.ErrUnsupported "NotImplementedError"): the
+// sentinels a method's error wraps survive the wire.
 func (e *RemoteError) Is(target error) bool {
 	switch target {
 	case ErrUnknownMethod:
@@ -82,6 +88,11 @@ func (e *RemoteError) Is(target error) bool {
 		return e.Type == TypeCanceled
 	case context.DeadlineExceeded:
 		return e.Type == TypeDeadlineExceeded
+	}
+	for _, sc := range sentinelClasses {
+		if target == sc.err {
+			return e.Type == sc.class
+		}
 	}
 	return false
 }

@@ -98,8 +98,11 @@ func FuzzServerRequest(f *testing.F) {
 		c.obj, c.tb, _ = c.tgt.instance()
 		ctx, cancel := context.WithCancel(context.Background())
 		c.ctx = ctx
-		fatal := c.handle(payload)
-		c.calls.Wait()
+		var fatal error
+		checkAlloc(t, payload, func() {
+			fatal = c.handle(payload)
+			c.calls.Wait()
+		})
 		cancel()
 		c.w.flush()
 		r := bufio.NewReader(bytes.NewReader(cc.out.Bytes()))
@@ -149,6 +152,17 @@ func FuzzDecodeValue(f *testing.F) {
 		reflect.TypeFor[Point](), reflect.TypeFor[*Point](), reflect.TypeFor[map[string]int](), reflect.TypeFor[[]any](),
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// No allocation from announced lengths (issue 9): bounded by the
+		// input's size, for every type.
+		checkAlloc(t, data, func() {
+			md := newMsgDecoder()
+			for _, typ := range types {
+				md.reset(data)
+				planFor(typ).decode(md, reflect.New(typ).Elem())
+			}
+			md.reset(data)
+			md.decodeAny(0)
+		})
 		md := newMsgDecoder()
 		for _, typ := range types {
 			md.reset(data)

@@ -27,7 +27,7 @@ func (s *stallTarget) Echo(b []byte) int { return len(b) }
 // server stopped reading and the socket buffers are full) returns when its
 // context ends, instead of blocking in the write.
 func TestCancelWhileWriteBlocked(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		st := &stallTarget{started: make(chan struct{}), release: make(chan struct{})}
 		ts := startServer(t, tr, map[string]any{"s": st}, ServerOptions{})
 		c := ts.dial(t, "s")
@@ -57,7 +57,7 @@ func TestCancelWhileWriteBlocked(t *testing.T) {
 // TestReplyNotHeldBySlowerCall: the reply to a quick call goes out while a
 // slow call sent right behind it (in the same write) is still running.
 func TestReplyNotHeldBySlowerCall(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, tr transport) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
 		st := &stallTarget{started: make(chan struct{}), release: make(chan struct{})}
 		ts := startServer(t, tr, map[string]any{"s": st}, ServerOptions{})
 		rc := ts.raw(t)

@@ -46,6 +46,7 @@ func TestShutdown(t *testing.T) {
 	forEachTransport(t, func(t *testing.T, tr transport) {
 		a := newAttenuator()
 		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{})
+		release := releaseOnCleanup(t, a.release) // a failing assertion must not leave it blocked
 		c := ts.dial(t, "lda")
 		res := make(chan any, 1)
 		go func() {
@@ -63,7 +64,7 @@ func TestShutdown(t *testing.T) {
 			t.Fatalf("Shutdown returned before the call finished: %v", err)
 		case <-time.After(20 * time.Millisecond):
 		}
-		close(a.release)
+		release()
 		if r := <-res; r != "in flight" {
 			t.Fatalf("call in flight = %v", r)
 		}

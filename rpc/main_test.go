@@ -10,16 +10,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigoco/sigoco/internal/leakcheck"
 	"github.com/sigoco/sigoco/internal/testcert"
 	"github.com/sigoco/sigoco/wire"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+// TestMain fails the run if any goroutine outlives the tests.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // transport is how a test server listens and a test client dials.
 type transport struct {
 	name   string
+	mux    bool                           // served behind a wire.Mux
 	server func(t testing.TB) *tls.Config // nil: plain TCP
 	client func(t testing.TB) *tls.Config
 }
@@ -63,8 +65,26 @@ var transports = []transport{
 	},
 }
 
+// The same server behind a wire.Mux, over TCP and over TLS (the Mux does
+// TLS: the transport's server config goes to MuxOptions, not to the rpc
+// server).
+var muxTransports = []transport{
+	{name: "mux-tcp", mux: true},
+	{name: "mux-tls", mux: true, server: transports[1].server, client: transports[1].client},
+}
+
+// forEachTransportMux is forEachTransport, and behind a wire.Mux over TCP
+// and TLS; for tests that do not depend on Serve's own lifecycle
+// (terminate, Shutdown, Serve's result) or on the server's own banner
+// and handshake refusals, which the Mux answers itself.
+func forEachTransportMux(t *testing.T, f func(t *testing.T, tr transport)) {
+	for _, tr := range append(append([]transport(nil), transports...), muxTransports...) {
+		t.Run(tr.name, func(t *testing.T) { f(t, tr) })
+	}
+}
+
 // forEachTransport runs f as a subtest over TCP and over TLS with mutual
-// authentication.
+// authentication (ServerOptions.TLS).
 func forEachTransport(t *testing.T, f func(t *testing.T, tr transport)) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) { f(t, tr) })
@@ -87,6 +107,13 @@ func startServer(t testing.TB, tr transport, targets map[string]any, opts Server
 
 func startServerAt(t testing.TB, addr string, tr transport, targets map[string]any, opts ServerOptions) *testServer {
 	t.Helper()
+	var serverTLS *tls.Config
+	if tr.server != nil {
+		serverTLS = tr.server(t)
+	}
+	if !tr.mux {
+		opts.TLS = serverTLS
+	}
 	srv, err := NewServer(targets, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -95,19 +122,30 @@ func startServerAt(t testing.TB, addr string, tr transport, targets map[string]a
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr.server != nil {
-		ln = tls.NewListener(ln, tr.server(t))
-	}
 	ts := &testServer{Server: srv, addr: ln.Addr().String(), tr: tr, done: make(chan error, 1)}
 	if tr.client != nil {
 		ts.clientTLS = tr.client(t)
 	}
-	go func() { ts.done <- srv.Serve(context.Background(), ln) }()
+	if !tr.mux {
+		go func() { ts.done <- srv.Serve(context.Background(), ln) }()
+		t.Cleanup(func() {
+			srv.Close()
+			if err := <-ts.done; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		})
+		return ts
+	}
+	mux := wire.NewMux(wire.MuxOptions{TLS: serverTLS})
+	mux.Handle(wire.BannerRPC, srv)
+	mux.Handle(wire.BannerSiPyCoRPC, srv)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { ts.done <- mux.Serve(ctx, ln) }()
 	t.Cleanup(func() {
 		srv.Close()
-		if err := <-ts.done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
+		cancel()
+		mux.Close()
+		<-ts.done
 	})
 	return ts
 }
@@ -275,4 +313,16 @@ func listen(t testing.TB) net.Listener {
 		t.Fatal(err)
 	}
 	return ln
+}
+
+// releaseOnCleanup returns a function that closes release once; it is also
+// registered with t.Cleanup, so a test that fails before releasing a
+// blocked target fails instead of hanging Server.Close. Call it after
+// starting the server: cleanups run last-registered first, and the
+// release must come before the server's Close.
+func releaseOnCleanup(t testing.TB, release chan struct{}) func() {
+	var once sync.Once
+	f := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(f)
+	return f
 }

@@ -2,12 +2,17 @@ package rpc
 
 import (
 	"context"
+	"encoding"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
 	"strings"
 	"sync"
-	"unicode"
+
+	"github.com/sigoco/sigoco/internal/snake"
+	"github.com/sigoco/sigoco/pyon"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 var (
@@ -37,6 +42,7 @@ type method struct {
 	result   *typePlan // resultValue, resultValueErr
 	opts     *optsStruct
 	info     MethodInfo
+	added    bool // by Server.AddMethod: fn takes the receiver and drops it
 }
 
 type param struct {
@@ -65,9 +71,10 @@ type methodTable struct {
 
 var tables sync.Map // reflect.Type -> *methodTable
 
-// tableFor analyses the exported methods of t once. Methods whose
-// signature cannot be served (channel or function parameters, more than
-// two results, ...) are left out.
+// tableFor analyses the exported methods of t once. A method whose
+// signature cannot be served (a channel or function parameter, more than
+// two results, ...) is an error naming it and why, and so is a type with
+// no method to call: nothing is left out silently.
 func tableFor(t reflect.Type) (*methodTable, error) {
 	if tb, ok := tables.Load(t); ok {
 		return tb.(*methodTable), nil
@@ -79,9 +86,9 @@ func tableFor(t reflect.Type) (*methodTable, error) {
 		if !rm.IsExported() {
 			continue
 		}
-		m, ok := analyse(rm, docs.Methods[rm.Name])
-		if !ok {
-			continue
+		m, err := analyse(rm, docs.Methods[rm.Name])
+		if err != nil {
+			return nil, fmt.Errorf("rpc: %s.%s cannot be served: %w", typeName(t), rm.Name, err)
 		}
 		if other, dup := tb.byName[m.name]; dup {
 			return nil, fmt.Errorf("rpc: methods %s and %s of %s both map to the wire name %q", other.goName, m.goName, t, m.name)
@@ -90,14 +97,21 @@ func tableFor(t reflect.Type) (*methodTable, error) {
 		tb.byName[m.goName] = m
 		tb.list = append(tb.list, m)
 	}
+	if len(tb.list) == 0 {
+		why := "it has no exported methods"
+		if t.Kind() != reflect.Ptr && t.Kind() != reflect.Interface && reflect.PointerTo(t).NumMethod() > 0 {
+			why = fmt.Sprintf("its methods have pointer receivers: pass a *%s", typeName(t))
+		}
+		return nil, fmt.Errorf("rpc: %s has nothing to call: %s", typeName(t), why)
+	}
 	sort.Slice(tb.list, func(i, j int) bool { return tb.list[i].name < tb.list[j].name })
 	actual, _ := tables.LoadOrStore(t, tb)
 	return actual.(*methodTable), nil
 }
 
-func analyse(rm reflect.Method, doc MethodDoc) (*method, bool) {
+func analyse(rm reflect.Method, doc MethodDoc) (*method, error) {
 	ft := rm.Type // receiver is In(0)
-	m := &method{name: snakeCase(rm.Name), goName: rm.Name, fn: rm.Func, variadic: ft.IsVariadic()}
+	m := &method{name: snake.Case(rm.Name), goName: rm.Name, fn: rm.Func, variadic: ft.IsVariadic()}
 	first := 1
 	if ft.NumIn() > 1 && ft.In(1) == contextType {
 		m.hasCtx = true
@@ -105,8 +119,8 @@ func analyse(rm reflect.Method, doc MethodDoc) (*method, bool) {
 	}
 	for i := first; i < ft.NumIn(); i++ {
 		pt := ft.In(i)
-		if !servable(pt) {
-			return nil, false
+		if why := unservable(pt); why != "" {
+			return nil, fmt.Errorf("parameter %d is a %s: %s", i-first+1, typeName(pt), why)
 		}
 		m.params = append(m.params, param{typ: pt, plan: planFor(pt)})
 	}
@@ -126,15 +140,18 @@ func analyse(rm reflect.Method, doc MethodDoc) (*method, bool) {
 		}
 	case 2:
 		if ft.Out(1) != errorType {
-			return nil, false
+			return nil, fmt.Errorf("two results (%s, %s): the second of two results must be an error", typeName(ft.Out(0)), typeName(ft.Out(1)))
 		}
 		m.shape, m.result = resultValueErr, planFor(ft.Out(0))
 	default:
-		return nil, false
+		return nil, fmt.Errorf("%d results: a method returns nothing, a value, an error, or (value, error)", ft.NumOut())
 	}
 	for i := 0; i < ft.NumOut(); i++ {
-		if ft.Out(i) != errorType && !servable(ft.Out(i)) {
-			return nil, false
+		if ft.Out(i) == errorType {
+			continue
+		}
+		if why := unservable(ft.Out(i)); why != "" {
+			return nil, fmt.Errorf("its result is a %s: %s", typeName(ft.Out(i)), why)
 		}
 	}
 	// Names from generated docs count only if they match the signature.
@@ -142,7 +159,7 @@ func analyse(rm reflect.Method, doc MethodDoc) (*method, bool) {
 		for i, n := range doc.Params {
 			if n != "" && n != "_" {
 				m.params[i].name = n
-				m.params[i].snake = snakeCase(n)
+				m.params[i].snake = snake.Case(n)
 			}
 		}
 	}
@@ -150,20 +167,31 @@ func analyse(rm reflect.Method, doc MethodDoc) (*method, bool) {
 		m.opts = optsFor(m.params[n-1].typ)
 	}
 	m.info = methodInfo(m, ft, doc.Doc)
-	return m, true
+	return m, nil
 }
 
-// servable reports whether values of t can cross the wire.
-func servable(t reflect.Type) bool {
+// unservable says why values of t cannot cross the wire, or "" if they can.
+func unservable(t reflect.Type) string {
 	switch t.Kind() {
-	case reflect.Chan, reflect.Func, reflect.UnsafePointer, reflect.Complex64, reflect.Complex128:
-		return false
+	case reflect.Chan:
+		return "channels cannot cross the wire"
+	case reflect.Func:
+		return "functions cannot cross the wire"
+	case reflect.UnsafePointer:
+		return "unsafe pointers cannot cross the wire"
+	case reflect.Complex64:
+		return "complex64 is not supported; use complex128"
 	case reflect.Ptr, reflect.Slice, reflect.Array:
-		return servable(t.Elem())
+		if why := unservable(t.Elem()); why != "" {
+			return why
+		}
 	case reflect.Map:
-		return servable(t.Key()) && servable(t.Elem())
+		if why := unservable(t.Key()); why != "" {
+			return why
+		}
+		return unservable(t.Elem())
 	}
-	return true
+	return ""
 }
 
 func optsFor(t reflect.Type) *optsStruct {
@@ -171,7 +199,7 @@ func optsFor(t reflect.Type) *optsStruct {
 	if t.Kind() == reflect.Ptr {
 		o.ptr, o.typ = true, t.Elem()
 	}
-	if o.typ.Kind() != reflect.Struct {
+	if o.typ.Kind() != reflect.Struct || !expandable(o.typ) {
 		return nil
 	}
 	o.fields = map[string][]int{}
@@ -180,7 +208,7 @@ func optsFor(t reflect.Type) *optsStruct {
 		if !f.IsExported() || f.Anonymous || throughPointer(o.typ, f.Index) {
 			continue
 		}
-		names := []string{f.Name, snakeCase(f.Name)}
+		names := []string{f.Name, snake.Case(f.Name)}
 		if tag := strings.Split(f.Tag.Get("msgpack"), ",")[0]; tag == "-" {
 			continue
 		} else if tag != "" {
@@ -197,6 +225,33 @@ func optsFor(t reflect.Type) *optsStruct {
 	return o
 }
 
+// expandable reports whether a struct type is a plain options struct of
+// the program's own, whose fields become keyword arguments: not one of
+// pyon's value types (pyon.NDArray is one value, not keywords shape,
+// d_type, data) and not a type with an encoding of its own.
+func expandable(t reflect.Type) bool {
+	if t.PkgPath() == pyonPkg {
+		return false
+	}
+	for _, it := range ownEncodings {
+		if t.Implements(it) || reflect.PointerTo(t).Implements(it) {
+			return false
+		}
+	}
+	return true
+}
+
+var (
+	pyonPkg      = reflect.TypeFor[pyon.NDArray]().PkgPath()
+	ownEncodings = []reflect.Type{
+		reflect.TypeFor[msgpack.CustomDecoder](),
+		reflect.TypeFor[msgpack.Unmarshaler](),
+		reflect.TypeFor[encoding.TextUnmarshaler](),
+		reflect.TypeFor[encoding.BinaryUnmarshaler](),
+		reflect.TypeFor[json.Unmarshaler](),
+	}
+)
+
 // throughPointer reports whether a promoted field is reached through an
 // embedded pointer, which may be nil.
 func throughPointer(t reflect.Type, index []int) bool {
@@ -207,27 +262,6 @@ func throughPointer(t reflect.Type, index []int) bool {
 		}
 	}
 	return false
-}
-
-// snakeCase turns a Go identifier into its wire name: SetAttenuation ->
-// set_attenuation, GetHTTPStatus -> get_http_status, ID -> id.
-func snakeCase(s string) string {
-	rs := []rune(s)
-	var b strings.Builder
-	for i, r := range rs {
-		if unicode.IsUpper(r) {
-			if i > 0 && rs[i-1] != '_' {
-				prev := rs[i-1]
-				nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
-				if unicode.IsLower(prev) || ((unicode.IsUpper(prev) || unicode.IsDigit(prev)) && nextLower) {
-					b.WriteByte('_')
-				}
-			}
-			r = unicode.ToLower(r)
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // suggest returns the method names closest to name, best first.

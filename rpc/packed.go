@@ -77,6 +77,9 @@ func (m *msgDecoder) decodePacked() (v any, ok bool, err error) {
 	if n%8 != 0 || n > m.remaining() {
 		return nil, true, fmt.Errorf("%w: packed array of %d bytes with %d left", errMalformed, n, m.remaining())
 	}
+	if err := m.charge(n); err != nil {
+		return nil, true, err
+	}
 	off := m.offset()
 	data := m.b[off : off+n]
 	m.seek(off + n)

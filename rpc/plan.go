@@ -22,7 +22,7 @@ type typePlan struct {
 	typ      reflect.Type
 	kind     planKind
 	elem     reflect.Kind // element kind of the slice plans
-	check    bool         // planMsgpack: run msgDecoder.check first
+	check    bool         // planMsgpack: run msgDecoder.check first (always, today)
 	nillable bool         // msgpack nil is a valid value of the type
 }
 
@@ -86,35 +86,12 @@ func planFor(t reflect.Type) *typePlan {
 		}
 	}
 	if p.kind == planMsgpack {
-		p.check = needsCheck(t, map[reflect.Type]bool{})
+		// Always: any type may hold strings, whose announced lengths
+		// msgpack allocates (see msgDecoder.lenOK).
+		p.check = true
 	}
 	plans.Store(t, p)
 	return p
-}
-
-// needsCheck reports whether msgpack's decoding of t could allocate from an
-// announced length or recurse without bound.
-func needsCheck(t reflect.Type, onPath map[reflect.Type]bool) bool {
-	switch t.Kind() {
-	case reflect.Slice:
-		return t.Elem().Kind() != reflect.Uint8 || t.Elem().PkgPath() != ""
-	case reflect.Map, reflect.Interface:
-		return true
-	case reflect.Array, reflect.Ptr:
-		return needsCheck(t.Elem(), onPath)
-	case reflect.Struct:
-		if onPath[t] {
-			return true // recursive type
-		}
-		onPath[t] = true
-		defer delete(onPath, t)
-		for i := 0; i < t.NumField(); i++ {
-			if needsCheck(t.Field(i).Type, onPath) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // mismatchError is a well-formed value that does not fit the Go type.
@@ -217,14 +194,14 @@ func (p *typePlan) decode(m *msgDecoder, v reflect.Value) error {
 		if !msgpcode.IsString(c) && !msgpcode.IsBin(c) {
 			return errMismatch
 		}
-		s, err := d.DecodeString()
+		s, err := m.decodeString()
 		v.SetString(s)
 		return err
 	case planBytes:
 		if !msgpcode.IsString(c) && !msgpcode.IsBin(c) {
 			return errMismatch
 		}
-		b, err := d.DecodeBytes()
+		b, err := m.decodeBytes()
 		v.SetBytes(b)
 		return err
 	case planIntSlice, planUintSlice, planFloatSlice, planStringSlice:
@@ -282,6 +259,9 @@ func (p *typePlan) decodeSlice(m *msgDecoder, v reflect.Value) error {
 		return err
 	}
 	d := m.d
+	if err := m.charge(n * int(p.typ.Elem().Size())); err != nil {
+		return err
+	}
 	// Fill the common slice types without reflection per element.
 	switch s := v.Addr().Interface().(type) {
 	case *[]int64:

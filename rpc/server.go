@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -20,6 +22,13 @@ import (
 type ServerOptions struct {
 	// Description is announced to every client (list-targets shows it).
 	Description string
+	// TLS, if set, makes every connection Serve accepts a TLS server
+	// connection (see wire.TLSConfig.Server; mutual authentication when it
+	// names the client certificates to trust). The banner is read inside
+	// TLS and HandshakeTimeout bounds the TLS handshake too. ServeConn
+	// takes connections as they are: behind a wire.Mux, the Mux does TLS
+	// (wire.MuxOptions.TLS). Default: plain TCP.
+	TLS *tls.Config
 	// AllowParallel lets calls to one target run concurrently, many per
 	// connection. Default false: calls to a target are serialised across
 	// all connections (hardware drivers are rarely safe for concurrent use).
@@ -39,6 +48,15 @@ type ServerOptions struct {
 	// holding unbounded goroutines and arguments on the server. Default
 	// DefaultMaxCallsPerConn.
 	MaxCallsPerConn int
+	// MaxDecodedSize bounds the memory the arguments of one call may take
+	// once decoded (estimated as docs/protocol-rpc.md's cost model says:
+	// bytes of strings and bins, 8 per packed number, 16 per untyped
+	// element, 64 per map entry). A call beyond it fails with a
+	// RemoteError of type TypeRequestTooLarge and the connection goes on.
+	// Arguments are decoded only when the target can take the call, so
+	// the calls waiting for a busy target hold their frames, not their
+	// decoded values. Default DefaultMaxDecodedSize.
+	MaxDecodedSize int
 	// Logger receives debug records about rejected connections and
 	// requests, and a warning for each SiPyCo client refused at its
 	// target line (PYON v1 only, or an unknown feature), which SiPyCo's
@@ -46,8 +64,11 @@ type ServerOptions struct {
 	Logger *slog.Logger
 }
 
-// DefaultMaxCallsPerConn is ServerOptions.MaxCallsPerConn when left 0.
-const DefaultMaxCallsPerConn = 1024
+// Defaults of ServerOptions fields left 0.
+const (
+	DefaultMaxCallsPerConn = 1024      // MaxCallsPerConn
+	DefaultMaxDecodedSize  = 256 << 20 // MaxDecodedSize: 256 MiB
+)
 
 // Server serves named targets over the native protocol (docs/protocol-rpc.md)
 // and SiPyCo's pc_rpc (docs/sipyco.md), told apart by the banner. It
@@ -58,12 +79,16 @@ type Server struct {
 	targets map[string]*target
 	names   []string
 
-	hardCtx   context.Context // cancelled by Close
-	hardStop  context.CancelFunc
-	quit      chan struct{} // closed by Shutdown, Close and terminate
-	quitOnce  sync.Once
-	term      chan struct{} // closed by terminate
-	termOnce  sync.Once
+	hardCtx  context.Context // cancelled by Close
+	hardStop context.CancelFunc
+	quit     chan struct{} // closed by Shutdown, Close and terminate
+	quitOnce sync.Once
+	term     chan struct{} // closed by terminate
+	termOnce sync.Once
+	// tablesMu serialises AddMethod and RemoveMethod (each target's live
+	// table is read without it).
+	tablesMu sync.Mutex
+	// mu guards closed, draining, listeners and conns.
 	mu        sync.Mutex
 	closed    bool
 	draining  bool
@@ -78,6 +103,9 @@ type target struct {
 	value   reflect.Value // the object, or the factory
 	factory bool
 	table   *methodTable // nil for a factory returning an interface: per object
+	// live is the table calls use for a target that is not a factory: the
+	// type's table, replaced (copy on write) by AddMethod and RemoveMethod.
+	live atomic.Pointer[methodTable]
 	// sem serialises calls when AllowParallel is off: a channel, so that a
 	// call waiting its turn can give up when its context ends.
 	sem chan struct{}
@@ -96,6 +124,9 @@ func NewServer(targets map[string]any, opts ServerOptions) (*Server, error) {
 	}
 	if opts.MaxCallsPerConn <= 0 {
 		opts.MaxCallsPerConn = DefaultMaxCallsPerConn
+	}
+	if opts.MaxDecodedSize <= 0 {
+		opts.MaxDecodedSize = DefaultMaxDecodedSize
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -149,6 +180,9 @@ func newTarget(name string, v any) (*target, error) {
 		return nil, err
 	}
 	t.table = tb
+	if !t.factory {
+		t.live.Store(tb)
+	}
 	return t, nil
 }
 
@@ -198,6 +232,9 @@ func (s *Server) Targets() []string { return append([]string(nil), s.names...) }
 // terminate). Any other accept failure is returned. Serve closes ln. The
 // connections it accepted are finished when it returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if ln == nil {
+		return errors.New("rpc: Serve needs a listener, got nil (did net.Listen fail?)")
+	}
 	s.mu.Lock()
 	if s.closed || s.draining {
 		s.mu.Unlock()
@@ -262,6 +299,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 		delay = 0
+		if s.opts.TLS != nil {
+			nc = s.serverTLS(nc) // the handshake runs on the first read, under the handshake deadline
+		}
 		conns.Add(1)
 		go func() {
 			defer conns.Done()

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"reflect"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,10 +41,11 @@ type serverConn struct {
 	tb  *methodTable
 	ctx context.Context // ends with the connection (not when draining)
 
+	// mu guards draining, inflight and the deadlines set on conn.
 	mu       sync.Mutex
 	draining bool
-	inflight map[uint64]context.CancelFunc
-	calls    sync.WaitGroup // calls running on their own goroutine
+	inflight map[uint64]context.CancelFunc // calls on their own goroutine, by id
+	calls    sync.WaitGroup                // calls running on their own goroutine
 
 	late      *time.Timer // see flushBehind; set by the reader goroutine
 	lateArmed atomic.Bool // late will run
@@ -55,13 +55,49 @@ type serverConn struct {
 
 func newServerConn(s *Server, conn net.Conn) *serverConn {
 	wc := wire.NewConn(conn)
-	return &serverConn{
+	c := &serverConn{
 		s:        s,
 		conn:     wc,
 		w:        newWriter(wc, s.opts.MaxFrameSize),
 		md:       newMsgDecoder(),
 		inflight: map[uint64]context.CancelFunc{},
 	}
+	c.md.limit = s.opts.MaxDecodedSize
+	return c
+}
+
+// methods is the method table calls of this connection use: the
+// target's live one (which AddMethod and RemoveMethod change), or for a
+// factory's object the one found at selection.
+func (c *serverConn) methods() *methodTable {
+	if tb := c.tgt.live.Load(); tb != nil {
+		return tb
+	}
+	return c.tb
+}
+
+// decodeID decodes a request id: a non-negative integer. A negative one
+// (which msgpack would read as a huge unsigned one) is a protocol error.
+func decodeID(md *msgDecoder) (uint64, error) {
+	c, err := md.peek()
+	if err != nil {
+		return 0, fmt.Errorf("%w: request id: %v", errMalformed, err)
+	}
+	if !isUintCode(c) && c > msgpcode.PosFixedNumHigh {
+		n, err := md.d.DecodeInt64()
+		if err != nil {
+			return 0, fmt.Errorf("%w: request id: %v", errMalformed, err)
+		}
+		if n < 0 {
+			return 0, fmt.Errorf("%w: request id %d is negative", errMalformed, n)
+		}
+		return uint64(n), nil
+	}
+	id, err := md.d.DecodeUint64()
+	if err != nil {
+		return 0, fmt.Errorf("%w: request id: %v", errMalformed, err)
+	}
+	return id, nil
 }
 
 // drain makes the connection stop reading requests; the calls in flight
@@ -155,7 +191,7 @@ func (c *serverConn) handshake(banner string, err error) error {
 	}
 	var name string
 	if err == nil {
-		name, err = c.md.d.DecodeString()
+		name, err = c.md.decodeString()
 	}
 	if err != nil {
 		c.fatal("handshake: " + err.Error())
@@ -251,22 +287,22 @@ func (c *serverConn) handle(frame []byte) error {
 	if n < 2 {
 		return fmt.Errorf("%w: %s message without an id", errMalformed, kindName(kind))
 	}
-	id, err := md.d.DecodeUint64()
+	id, err := decodeID(md)
 	if err != nil {
-		return fmt.Errorf("%w: request id: %v", errMalformed, err)
+		return err
 	}
 	switch kind {
 	case msgCall:
 		c.handleCall(md, n, id)
 	case msgCancel:
 		c.mu.Lock()
-		cancel := c.inflight[id]
+		cancel := c.inflight[id] // nil while the call is being admitted
 		c.mu.Unlock()
 		if cancel != nil {
 			cancel()
 		}
 	case msgMethods:
-		info := c.tb.info(c.tgt.name)
+		info := c.methods().info(c.tgt.name)
 		c.queue(id, func(e *msgpack.Encoder) error {
 			encodeResultHeader(e, id)
 			return e.Encode(info)
@@ -275,94 +311,6 @@ func (c *serverConn) handle(frame []byte) error {
 		c.queueFail(id, &RemoteError{Type: TypeBadRequest, Message: "unknown message kind"})
 	}
 	return nil
-}
-
-func (c *serverConn) handleCall(md *msgDecoder, n int, id uint64) {
-	if n < 4 {
-		c.queueFail(id, &RemoteError{Type: TypeBadRequest, Message: "a call needs a method name and arguments"})
-		return
-	}
-	code, err := md.d.PeekCode()
-	if err != nil || !msgpcode.IsString(code) {
-		c.queueFail(id, &RemoteError{Type: TypeBadRequest, Message: "the method name must be a string"})
-		return
-	}
-	l, err := md.d.DecodeBytesLen()
-	if err != nil || l < 0 || l > len(c.name) || l > md.remaining() {
-		c.queueFail(id, &RemoteError{Type: TypeUnknownMethod, Message: fmt.Sprintf("unknown method (a name of %d bytes) of target %q", l, c.tgt.name)})
-		return
-	}
-	nameb := c.name[:l]
-	md.d.ReadFull(nameb)
-	if c.s.opts.BuiltinTerminate && string(nameb) == terminateMethod {
-		c.queue(id, func(e *msgpack.Encoder) error {
-			encodeResultHeader(e, id)
-			return e.EncodeNil()
-		})
-		c.w.flush()
-		c.s.terminate()
-		return
-	}
-	m := c.tb.byName[string(nameb)]
-	if m == nil {
-		c.queueFail(id, c.unknownMethod(string(nameb)))
-		return
-	}
-	in := append(c.in[:0], c.obj)
-	if m.hasCtx {
-		in = append(in, reflect.Value{}) // set when the call starts
-	}
-	in, rerr := m.bindArgs(md, in, n >= 5)
-	var timeout int64
-	if rerr == nil && n >= 6 {
-		if timeout, err = md.d.DecodeInt64(); err != nil {
-			rerr = badRequest(m.name+": timeout", err)
-		}
-	}
-	if rerr != nil {
-		clear(in)
-		c.in = in[:0]
-		c.queueFail(id, rerr)
-		return
-	}
-	if !c.s.opts.AllowParallel && !m.hasCtx {
-		select {
-		case c.tgt.sem <- struct{}{}:
-			c.flushBehind()
-			out, re := invoke(m, in)
-			<-c.tgt.sem
-			c.queue(id, func(e *msgpack.Encoder) error { return encodeReply(e, id, m, out, re) })
-			clear(in)
-			c.in = in[:0]
-			return
-		default: // the target is busy: wait on a goroutine
-		}
-	}
-	c.mu.Lock()
-	busy := len(c.inflight) >= c.s.opts.MaxCallsPerConn
-	c.mu.Unlock()
-	if busy {
-		clear(in)
-		c.in = in[:0]
-		c.queueFail(id, &RemoteError{Type: TypeTooManyCalls, Message: fmt.Sprintf(
-			"%s: %d calls already in flight on this connection", m.name, c.s.opts.MaxCallsPerConn)})
-		return
-	}
-	args := append([]reflect.Value(nil), in...)
-	clear(in)
-	c.in = in[:0]
-	var ctx context.Context
-	var cancel context.CancelFunc
-	if timeout > 0 {
-		ctx, cancel = context.WithTimeout(c.ctx, time.Duration(timeout))
-	} else {
-		ctx, cancel = context.WithCancel(c.ctx)
-	}
-	c.mu.Lock()
-	c.inflight[id] = cancel
-	c.mu.Unlock()
-	c.calls.Add(1)
-	go c.runCall(ctx, cancel, id, m, args)
 }
 
 // flushBehind makes sure the replies queued so far go out even if the
@@ -403,80 +351,6 @@ func (c *serverConn) stopLateFlush() {
 // lateFlushDelay is how long replies may wait behind a call run inline.
 const lateFlushDelay = 200 * time.Microsecond
 
-// runCall runs one call on its own goroutine.
-func (c *serverConn) runCall(ctx context.Context, cancel context.CancelFunc, id uint64, m *method, in []reflect.Value) {
-	defer c.calls.Done()
-	// The call leaves the in-flight set before its reply goes out, so a
-	// client that sends its next call on seeing the reply is never counted
-	// against MaxCallsPerConn twice.
-	finish := func() {
-		c.mu.Lock()
-		delete(c.inflight, id)
-		c.mu.Unlock()
-		cancel()
-	}
-	if !c.s.opts.AllowParallel {
-		select {
-		case c.tgt.sem <- struct{}{}:
-		case <-ctx.Done():
-			err := ctx.Err()
-			finish()
-			c.send(id, func(e *msgpack.Encoder) error { return encodeFail(e, id, errorToRemote(err)) })
-			return
-		}
-	}
-	if m.hasCtx {
-		in[1] = reflect.ValueOf(ctx)
-	}
-	out, re := invoke(m, in)
-	if !c.s.opts.AllowParallel {
-		<-c.tgt.sem
-	}
-	finish()
-	c.send(id, func(e *msgpack.Encoder) error { return encodeReply(e, id, m, out, re) })
-}
-
-// invoke calls the method; a panic becomes a remote error with its stack.
-func invoke(m *method, in []reflect.Value) (out []reflect.Value, re *RemoteError) {
-	defer func() {
-		if r := recover(); r != nil {
-			re = &RemoteError{Type: TypePanic, Message: m.name + ": " + fmt.Sprint(r), Traceback: string(debug.Stack())}
-		}
-	}()
-	out = m.fn.Call(in)
-	if err := m.resultErr(out); err != nil {
-		re = errorToRemote(err)
-	}
-	return out, re
-}
-
-// resultErr returns the error a call returned, if the method returns one.
-func (m *method) resultErr(out []reflect.Value) error {
-	var errv reflect.Value
-	switch m.shape {
-	case resultError:
-		errv = out[0]
-	case resultValueErr:
-		errv = out[1]
-	}
-	if errv.IsValid() && !errv.IsNil() {
-		return errv.Interface().(error)
-	}
-	return nil
-}
-
-func encodeReply(e *msgpack.Encoder, id uint64, m *method, out []reflect.Value, re *RemoteError) error {
-	if re != nil {
-		return encodeFail(e, id, re)
-	}
-	encodeResultHeader(e, id)
-	switch m.shape {
-	case resultValue, resultValueErr:
-		return m.result.encode(e, out[0])
-	}
-	return e.EncodeNil()
-}
-
 // queue queues a reply; if it cannot be encoded the caller gets why.
 func (c *serverConn) queue(id uint64, fn func(e *msgpack.Encoder) error) {
 	if err := c.w.queue(fn); err != nil && !isWriteErr(err) {
@@ -502,7 +376,7 @@ func badResult(err error) *RemoteError {
 
 func (c *serverConn) unknownMethod(name string) *RemoteError {
 	msg := fmt.Sprintf("unknown method %q of target %q", truncate(name, 64), c.tgt.name)
-	switch s := c.tb.suggest(name); len(s) {
+	switch s := c.methods().suggest(name); len(s) {
 	case 0:
 	case 1:
 		msg += "; did you mean " + s[0] + "?"
@@ -522,6 +396,15 @@ func errorToRemote(err error) *RemoteError {
 		return &RemoteError{Type: TypeCanceled, Message: err.Error()}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &RemoteError{Type: TypeDeadlineExceeded, Message: err.Error()}
+	}
+	// The classes SiPyCo callers get, so that native callers can match
+	// the sentinels (errors.Is(err, rpc.ErrValue)) on their side too.
+	var pc pythonClasser
+	if errors.As(err, &pc) && pyBuiltins[pc.PythonClass()] {
+		return &RemoteError{Type: pc.PythonClass(), Message: err.Error()}
+	}
+	if cls, msg, ok := sentinelClass(err); ok {
+		return &RemoteError{Type: cls, Message: msg}
 	}
 	typ := reflect.TypeOf(err).String()
 	switch typ {

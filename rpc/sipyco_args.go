@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/sigoco/sigoco/internal/snake"
 	"github.com/sigoco/sigoco/pyon"
 )
 
@@ -68,7 +69,7 @@ func (m *method) bindPyon(in []reflect.Value, args []any, kwargs map[string]any)
 			}
 		}
 		if field == nil {
-			return in, m.badArgs("unexpected keyword argument %q", key)
+			return in, m.unexpectedKeyword(key)
 		}
 		if !opts.IsValid() {
 			last := base + fixed - 1
@@ -232,7 +233,7 @@ func optsFields(t reflect.Type) []optsField {
 		if !f.IsExported() || f.Anonymous || throughPointer(t, f.Index) {
 			continue
 		}
-		name := snakeCase(f.Name)
+		name := snake.Case(f.Name)
 		if tag := strings.Split(f.Tag.Get("msgpack"), ",")[0]; tag == "-" {
 			continue
 		} else if tag != "" {
@@ -301,7 +302,7 @@ func pyTypeName(t reflect.Type) string {
 // SiPyCo's, {"docstring", "methods": {name: (argspec, doc)}}.
 func (c *serverConn) sipycoMethodList() map[string]any {
 	methods := map[string]any{}
-	for _, m := range c.tb.list {
+	for _, m := range c.methods().list {
 		methods[m.name] = pyon.Tuple{sipycoArgspec(m), docOrNone(m.info.Doc)}
 	}
 	if c.s.opts.BuiltinTerminate {
@@ -311,7 +312,7 @@ func (c *serverConn) sipycoMethodList() map[string]any {
 			"kwonlyargs": []any{}, "kwonlydefaults": []any{},
 		}, "Terminate the server."}
 	}
-	return map[string]any{"docstring": docOrNone(c.tb.doc), "methods": methods}
+	return map[string]any{"docstring": docOrNone(c.methods().doc), "methods": methods}
 }
 
 func docOrNone(doc string) any {

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sigoco/sigoco/internal/snake"
 	"github.com/sigoco/sigoco/pyon"
 	"github.com/sigoco/sigoco/wire"
 )
@@ -75,7 +76,7 @@ type sipycoClient struct {
 	redial  bool // the connection was left behind by an abandoned call
 	in, out []byte
 
-	mu     sync.Mutex
+	mu     sync.Mutex // guards closed and err, and the closing of conn
 	closed bool
 	err    error // why the client cannot be used, once it cannot
 }
@@ -220,8 +221,17 @@ func (sp *sipycoClient) usable(ctx context.Context) (*wire.Conn, error) {
 		}
 	}
 	if err != nil {
-		if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
-			return nil, err // try again with the next call
+		// The call's context ending (its deadline, at any step of the
+		// reconnection: a dial timeout is "i/o timeout", a read's is
+		// os.ErrDeadlineExceeded) fails this call only; the next call
+		// connects again.
+		switch {
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+			if _, ok := ctx.Deadline(); ok {
+				return nil, context.DeadlineExceeded
+			}
 		}
 		return nil, sp.lost(fmt.Errorf("reconnecting after an abandoned call: %w", err))
 	}
@@ -319,8 +329,8 @@ func (sp *sipycoClient) resolve(name string) string {
 	switch {
 	case sp.methods[name]:
 		return name
-	case sp.methods[snakeCase(name)]:
-		return snakeCase(name)
+	case sp.methods[snake.Case(name)]:
+		return snake.Case(name)
 	}
 	return ""
 }
@@ -342,10 +352,13 @@ func (sp *sipycoClient) do(ctx context.Context, cl *call, kind int, args []any) 
 		return ErrNoTarget
 	}
 	req := map[string]any{"action": "get_rpc_method_list"}
+	unlisted := false // a call to a method the selection did not list
 	if kind == msgCall {
 		name := sp.resolve(cl.method)
 		if name == "" {
-			return &RemoteError{Type: TypeUnknownMethod, Message: fmt.Sprintf("unknown method %q of target %q", truncate(cl.method, 64), sp.target)}
+			// Not listed when the target was selected: it may have been
+			// added since (Server.AddMethod); the server decides.
+			name, unlisted = cl.method, true
 		}
 		kw := map[string]any{}
 		if n := len(args); n > 0 {
@@ -388,6 +401,10 @@ func (sp *sipycoClient) do(ctx context.Context, cl *call, kind int, args []any) 
 		return sp.lost(err)
 	}
 	if rerr != nil {
+		if unlisted && rerr.Type == "AttributeError" {
+			// What SiPyCo answers for a method its target lacks.
+			return &RemoteError{Type: TypeUnknownMethod, Message: fmt.Sprintf("unknown method %q of target %q", truncate(cl.method, 64), sp.target), Traceback: rerr.Traceback}
+		}
 		return rerr
 	}
 	switch {

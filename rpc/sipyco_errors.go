@@ -73,25 +73,48 @@ func sipycoException(err error) *pyException {
 		return pyClass(pc.PythonClass(), msg, nil)
 	}
 	var re *RemoteError
-	switch {
-	case errors.Is(err, ErrValue):
-		return &pyException{Class: "ValueError", Message: stripValuePrefix(msg)}
-	case errors.Is(err, strconv.ErrRange), errors.Is(err, strconv.ErrSyntax):
-		return &pyException{Class: "ValueError", Message: msg}
-	case errors.As(err, &re):
+	if errors.As(err, &re) {
 		return remoteToPy(re)
+	}
+	if cls, m, ok := sentinelClass(err); ok {
+		return &pyException{Class: cls, Message: m}
+	}
+	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 		return &pyException{Class: "TimeoutError", Message: msg}
-	case errors.Is(err, errors.ErrUnsupported):
-		return &pyException{Class: "NotImplementedError", Message: msg}
-	case errors.Is(err, os.ErrNotExist):
-		return &pyException{Class: "FileNotFoundError", Message: msg}
-	case errors.Is(err, os.ErrExist):
-		return &pyException{Class: "FileExistsError", Message: msg}
-	case errors.Is(err, os.ErrPermission):
-		return &pyException{Class: "PermissionError", Message: msg}
 	}
 	return pyClass(errorToRemote(err).Type, msg, nil)
+}
+
+// sentinelClasses are the sentinel errors that cross the wire as a Python
+// builtin class, for SiPyCo and native clients alike; RemoteError.Is
+// matches them back (errors.Is(err, rpc.ErrValue) on the caller's side).
+var sentinelClasses = []struct {
+	err   error
+	class string
+}{
+	{ErrValue, "ValueError"},
+	{strconv.ErrRange, "ValueError"},
+	{strconv.ErrSyntax, "ValueError"},
+	{errors.ErrUnsupported, "NotImplementedError"},
+	{os.ErrNotExist, "FileNotFoundError"},
+	{os.ErrExist, "FileExistsError"},
+	{os.ErrPermission, "PermissionError"},
+}
+
+// sentinelClass returns the class of an error wrapping one of
+// sentinelClasses, and its message (ErrValue's own text left out).
+func sentinelClass(err error) (class, msg string, ok bool) {
+	for _, sc := range sentinelClasses {
+		if errors.Is(err, sc.err) {
+			msg = err.Error()
+			if sc.err == ErrValue {
+				msg = stripValuePrefix(msg)
+			}
+			return sc.class, msg, true
+		}
+	}
+	return "", "", false
 }
 
 // pyClass is an exception of class cls: itself when Python has it as a

@@ -92,6 +92,6 @@ func ExampleErrValue() {
 		c.Close()
 	}
 	// Output:
-	// native: error: rpc: invalid value: 40 dB is outside 0-31.5 dB
+	// native: ValueError: 40 dB is outside 0-31.5 dB
 	// sipyco: ValueError: 40 dB is outside 0-31.5 dB
 }

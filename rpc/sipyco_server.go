@@ -189,7 +189,7 @@ func (c *serverConn) sipycoCall(dst []byte, req map[string]any) ([]byte, bool) {
 	if c.s.opts.BuiltinTerminate && name == terminateMethod {
 		return c.appendOK(dst, nil), true
 	}
-	m := c.tb.byName[name]
+	m := c.methods().byName[name]
 	if m == nil {
 		re := c.unknownMethod(name)
 		c.s.opts.Logger.Debug("rpc: request failed", "target", c.tgt.name, "type", re.Type, "message", re.Message)

@@ -399,6 +399,7 @@ func TestSiPyCoAndNativeTogether(t *testing.T) {
 func TestSiPyCoSerialised(t *testing.T) {
 	a := newAttenuator()
 	ts := startServer(t, transports[0], map[string]any{"lda": a}, ServerOptions{})
+	release := releaseOnCleanup(t, a.release) // a failing assertion must not leave it blocked
 	native := ts.dial(t, "lda")
 	ctx := testCtx(t)
 	var wg sync.WaitGroup
@@ -423,7 +424,7 @@ func TestSiPyCoSerialised(t *testing.T) {
 		t.Fatalf("%q started while a native call held the target", tag)
 	default:
 	}
-	close(a.release)
+	release()
 	expectOK(t, rc.readPyon().(map[string]any), "sipyco")
 	expectOK(t, rc2.readPyon().(map[string]any), "sipyco ctx")
 }
@@ -446,6 +447,7 @@ func TestSiPyCoLifecycle(t *testing.T) {
 	t.Run("shutdown", func(t *testing.T) {
 		a := newAttenuator()
 		ts := startServer(t, transports[0], map[string]any{"lda": a}, ServerOptions{})
+		release := releaseOnCleanup(t, a.release) // a failing assertion must not leave it blocked
 		rc, _ := ts.sipycoRaw(t)
 		rc.sipycoSelect("lda")
 		idle, _ := ts.sipycoRaw(t)
@@ -455,7 +457,7 @@ func TestSiPyCoLifecycle(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- ts.Shutdown(testCtx(t)) }()
 		idle.expectEOF() // an idle connection is closed at once
-		close(a.release)
+		release()
 		expectOK(t, rc.readPyon().(map[string]any), "x")
 		rc.expectEOF()
 		if err := <-done; err != nil {

@@ -22,7 +22,7 @@ const maxKeptBuffer = 1 << 20
 // ("flush when nothing else is queued"). Alone, a message costs one
 // system call and no hand-off; under load, one system call carries many.
 type writer struct {
-	mu      sync.Mutex
+	mu      sync.Mutex // guards every field below
 	conn    io.Writer
 	enc     *frameEncoder
 	limit   int
