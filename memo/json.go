@@ -14,7 +14,7 @@ import (
 // DIR/NAME/PARAMS.HASH.json (names as in DirStorage):
 //
 //	{"name": "poly_y", "params": "1, 2", "computed": "2026-12-03T09:00:00.123Z",
-//	 "duration": "1.5s", "run": "", "value": [1.0, 4.0, 9.0]}
+//	 "duration": "1.5s", "run": "", "value": [1.0,4.0,9.0]}
 //
 // The value is in PYON v2 (JSON, plus {"__jsonclass__": ...} objects for
 // tuples, sets, complex numbers, ... and NaN/Infinity, which Python's json
@@ -120,4 +120,3 @@ func (s *JSONStorage) Delete(ctx context.Context, key Key) error {
 	}
 	return nil
 }
-
