@@ -79,11 +79,34 @@ func keyFromText(name string, k []byte) Key {
 	return Key{Name: name, Params: string(k[len(name)+1 : len(k)-1])}
 }
 
-// call is the typed functions' path: a memory hit without allocating
-// beyond the key, else Cache.entry.
+// fastHit is the typed functions' hot path: the key built in a stack
+// buffer (for parameters appendFast handles) and looked up in memory,
+// without allocating. ok is false on a miss or another kind of parameter.
+func fastHit[R any](c *Cache, name string, params ...any) (r R, ok bool) {
+	var buf [96]byte
+	k := append(buf[:0], name...)
+	k = append(k, '(')
+	for i, p := range params {
+		if i > 0 {
+			k = append(k, ", "...)
+		}
+		if k, ok = appendFast(k, p); !ok {
+			return r, false
+		}
+	}
+	k = append(k, ')')
+	v, ok := c.hit(k)
+	if !ok {
+		return r, false
+	}
+	r, ok = v.(R)
+	return r, ok
+}
+
+// call is the typed functions' path after fastHit: key, memory, then
+// Cache.entry.
 func call[R any](ctx context.Context, c *Cache, m *metric, params ...any) (R, error) {
-	var buf [128]byte
-	k, err := keyOf(buf[:0], m.name, params...)
+	k, err := keyOf(nil, m.name, params...)
 	if err != nil {
 		var zero R
 		return zero, err
@@ -123,7 +146,12 @@ func Func0[R any](c *Cache, name string, fn func(ctx context.Context) (R, error)
 		bind: func(p []any) ([]any, error) { return p, nil },
 		conv: conv[R],
 	})
-	return func(ctx context.Context) (R, error) { return call[R](ctx, c, m) }
+	return func(ctx context.Context) (R, error) {
+		if r, ok := fastHit[R](c, name); ok {
+			return r, nil
+		}
+		return call[R](ctx, c, m)
+	}
 }
 
 // Func1 is Func0 for a function of one parameter. The parameter is part
@@ -139,7 +167,12 @@ func Func1[A, R any](c *Cache, name string, fn func(ctx context.Context, a A) (R
 		},
 		conv: conv[R],
 	})
-	return func(ctx context.Context, a A) (R, error) { return call[R](ctx, c, m, a) }
+	return func(ctx context.Context, a A) (R, error) {
+		if r, ok := fastHit[R](c, name, a); ok {
+			return r, nil
+		}
+		return call[R](ctx, c, m, a)
+	}
 }
 
 // Func2 is Func1 for a function of two parameters.
@@ -154,7 +187,12 @@ func Func2[A, B, R any](c *Cache, name string, fn func(ctx context.Context, a A,
 		},
 		conv: conv[R],
 	})
-	return func(ctx context.Context, a A, b B) (R, error) { return call[R](ctx, c, m, a, b) }
+	return func(ctx context.Context, a A, b B) (R, error) {
+		if r, ok := fastHit[R](c, name, a, b); ok {
+			return r, nil
+		}
+		return call[R](ctx, c, m, a, b)
+	}
 }
 
 // Func3 is Func1 for a function of three parameters.
@@ -170,7 +208,12 @@ func Func3[A, B, C, R any](c *Cache, name string, fn func(ctx context.Context, a
 		},
 		conv: conv[R],
 	})
-	return func(ctx context.Context, a A, b B, x C) (R, error) { return call[R](ctx, c, m, a, b, x) }
+	return func(ctx context.Context, a A, b B, x C) (R, error) {
+		if r, ok := fastHit[R](c, name, a, b, x); ok {
+			return r, nil
+		}
+		return call[R](ctx, c, m, a, b, x)
+	}
 }
 
 // FuncN is Func1 for a function of any number of parameters, given as a

@@ -7,6 +7,9 @@ package memo
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math"
+	"unsafe"
 	"fmt"
 	"reflect"
 	"slices"
@@ -21,30 +24,40 @@ import (
 // ignores; Go maps are sorted by pyon already). Ints, bools and plain ASCII
 // strings take a fast path that writes exactly what pyon would.
 func appendParam(dst []byte, v any) ([]byte, error) {
-	switch x := v.(type) {
-	case int:
-		return appendInt(dst, int64(x)), nil
-	case int64:
-		return appendInt(dst, x), nil
-	case int32:
-		return appendInt(dst, int64(x)), nil
-	case bool:
-		if x {
-			return append(dst, "true"...), nil
-		}
-		return append(dst, "false"...), nil
-	case string:
-		if plainASCII(x) {
-			dst = append(dst, '"')
-			dst = append(dst, x...)
-			return append(dst, '"'), nil
-		}
+	if out, ok := appendFast(dst, v); ok {
+		return out, nil
 	}
 	out, err := pyon.Append(dst, canonical(v))
 	if err != nil {
 		return dst, fmt.Errorf("%w: %v", ErrParams, err)
 	}
 	return out, nil
+}
+
+// appendFast is appendParam's fast path; ok is false for values it does
+// not handle. It does not let dst or v escape, so callers can build keys
+// in a stack buffer.
+func appendFast(dst []byte, v any) ([]byte, bool) {
+	switch x := v.(type) {
+	case int:
+		return appendInt(dst, int64(x)), true
+	case int64:
+		return appendInt(dst, x), true
+	case int32:
+		return appendInt(dst, int64(x)), true
+	case bool:
+		if x {
+			return append(dst, "true"...), true
+		}
+		return append(dst, "false"...), true
+	case string:
+		if plainASCII(x) {
+			dst = append(dst, '"')
+			dst = append(dst, x...)
+			return append(dst, '"'), true
+		}
+	}
+	return dst, false
 }
 
 func appendInt(dst []byte, i int64) []byte {
@@ -136,6 +149,12 @@ func convertTo[R any](v any) (R, error) {
 		return r, nil
 	}
 	var r R
+	if nd, ok := v.(pyon.NDArray); ok && nd.DType == "<f8" && len(nd.Shape) == 1 {
+		if p, ok := any(&r).(*[]float64); ok {
+			*p = float64s(nd.Data)
+			return r, nil
+		}
+	}
 	if v == nil {
 		return r, nil // nil converts to R's zero value
 	}
@@ -341,3 +360,23 @@ func encodePYON(v any) ([]byte, error) {
 
 // decodePYON parses PYON v2 text.
 func decodePYON(b []byte) (any, error) { return pyon.Decode(b) }
+
+// float64s returns little-endian float64 data as a []float64: the bytes
+// themselves when this machine is little-endian and they are aligned (a
+// file read into memory is), else a decoded copy.
+func float64s(b []byte) []float64 {
+	n := len(b) / 8
+	if n == 0 {
+		return []float64{}
+	}
+	if littleEndian && uintptr(unsafe.Pointer(&b[0]))%8 == 0 {
+		return unsafe.Slice((*float64)(unsafe.Pointer(&b[0])), n)
+	}
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+	}
+	return out
+}
+
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
