@@ -8,12 +8,12 @@ package memo
 import (
 	"bytes"
 	"encoding/binary"
-	"math"
-	"unsafe"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/sigoco/sigoco/pyon"
 	"github.com/vmihailenco/msgpack/v5"
