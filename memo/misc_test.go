@@ -1,0 +1,115 @@
+package memo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os/exec"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestProgressBar(t *testing.T) {
+	var buf bytes.Buffer
+	c := New(Options{Progress: &buf})
+	Func1(c, "f", func(ctx context.Context, a int) (int, error) { return a, nil })
+	c.Declare("f", []any{1}, []any{2}, []any{3})
+	if _, err := c.GetAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); !strings.Contains(out, "memo") || !strings.Contains(out, "3/3") {
+		t.Fatalf("progress output %q", out)
+	}
+	// Not a terminal and no writer: no bar (nothing to check but no panic).
+	c2 := New(Options{})
+	Func0(c2, "g", func(ctx context.Context) (int, error) { return 1, nil })
+	if res, err := c2.GetAll(context.Background()); err != nil || res.Computed != 1 {
+		t.Fatal(res, err)
+	}
+}
+
+func TestMoreParams(t *testing.T) {
+	ctx := context.Background()
+	c, _ := newDirCache(t, Options{})
+	f3 := Func3(c, "f3", func(ctx context.Context, a int, b string, x []float64) (string, error) {
+		return b + strings.Repeat("!", a) + "x", nil
+	})
+	if v, err := f3(ctx, 2, "hi", []float64{1.5}); err != nil || v != "hi!!x" {
+		t.Fatal(v, err)
+	}
+	if v, err := c.Get(ctx, "f3", 2, "hi", []any{1.5}); err != nil || v != "hi!!x" {
+		t.Fatal(v, err)
+	}
+	if _, err := c.Get(ctx, "f3", 2); !errors.Is(err, ErrParams) {
+		t.Fatal(err)
+	}
+	var calls int
+	fn := FuncN(c, "fn", func(ctx context.Context, p ...any) (int, error) { calls++; return len(p), nil })
+	for _, p := range [][]any{{}, {1}, {1, 2}, {1, 2}, {1}} {
+		if v, err := fn(ctx, p...); err != nil || v != len(p) {
+			t.Fatal(v, err)
+		}
+	}
+	if calls != 3 {
+		t.Fatalf("%d calls, want 3", calls)
+	}
+}
+
+func TestLoadUnregistered(t *testing.T) {
+	ctx := context.Background()
+	c, st := newDirCache(t, Options{})
+	Func1(c, "f", func(ctx context.Context, a int) (map[string]float64, error) { return map[string]float64{"a": float64(a)}, nil })
+	if _, err := c.Get(ctx, "f", 3); err != nil {
+		t.Fatal(err)
+	}
+	other := New(Options{Storage: st}) // a program that does not know f
+	e, err := other.Load(ctx, "f", 3)
+	if err != nil || !reflect.DeepEqual(e.Value, map[string]any{"a": 3.0}) {
+		t.Fatalf("%+v %v", e, err)
+	}
+	if _, err := other.Load(ctx, "f", 4); !errors.Is(err, ErrNotFound) {
+		t.Fatal(err)
+	}
+	if _, err := other.Load(ctx, "../x"); !errors.Is(err, ErrParams) {
+		t.Fatal(err)
+	}
+}
+
+func TestRegisterPanics(t *testing.T) {
+	c := New(Options{})
+	Func0(c, "a", func(ctx context.Context) (int, error) { return 0, nil })
+	for _, name := range []string{"a", "", ".x", "a/b", "a(b", strings.Repeat("x", 101)} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("name %q accepted", name)
+				}
+			}()
+			Func0(c, name, func(ctx context.Context) (int, error) { return 0, nil })
+		}()
+	}
+}
+
+func TestPythonReadsJSON(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("no python3")
+	}
+	ctx := context.Background()
+	st, err := OpenJSON(t.TempDir(), DirOptions{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(Options{Storage: st})
+	Func1(c, "f", func(ctx context.Context, a int) (map[string]any, error) {
+		return map[string]any{"list": []float64{1, 2}, "n": a}, nil
+	})
+	if _, err := c.Get(ctx, "f", 5); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("python3", "-c", "import json, sys; d = json.load(open(sys.argv[1])); print(d['params'], d['value'])",
+		st.Path(Key{"f", "5"})).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "5 {'list': [1.0, 2.0], 'n': 5}" {
+		t.Fatalf("%s %v", out, err)
+	}
+}
