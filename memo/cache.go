@@ -319,3 +319,10 @@ func chainString(ctx context.Context, ks string) string {
 	}
 	return s
 }
+
+// inFlight reports whether the entry ks is being computed (for tests).
+func (c *Cache) inFlight(ks string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.flights[ks] != nil
+}

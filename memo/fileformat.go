@@ -321,8 +321,10 @@ func (p *lit) tuple() ([]int, bool) {
 // maxDepth, that extensions are the value model's, and that nothing
 // follows the value. After it, decoding b allocates at most a small
 // multiple of len(b).
-func checkMsgpack(b []byte) error {
-	n, err := skipMsgpack(b, 0, 0)
+func checkMsgpack(b []byte) error { return checkMsgpackDepth(b, 0) }
+
+func checkMsgpackDepth(b []byte, depth int) error {
+	n, err := skipMsgpack(b, 0, depth)
 	if err != nil {
 		return err
 	}
@@ -385,7 +387,7 @@ func skipMsgpack(b []byte, i, depth int) (int, error) {
 		switch {
 		case typ == 70 && n == 16, typ == 71, typ == -1 && (n == 4 || n == 8 || n == 12):
 		case typ == 72:
-			if err := checkMsgpack(data); err != nil {
+			if err := checkMsgpackDepth(data, depth+1); err != nil {
 				return 0, err
 			}
 		default:

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -111,5 +112,38 @@ func TestPythonReadsJSON(t *testing.T) {
 		st.Path(Key{"f", "5"})).CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "5 {'list': [1.0, 2.0], 'n': 5}" {
 		t.Fatalf("%s %v", out, err)
+	}
+}
+
+func TestPanicReleasesWaiters(t *testing.T) {
+	c := New(Options{})
+	started, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int64
+	f := Func0(c, "p", func(ctx context.Context) (int, error) {
+		if calls.Add(1) > 1 {
+			return 1, nil
+		}
+		close(started)
+		<-release
+		panic("boom")
+	})
+	panicked := make(chan any, 1)
+	go func() {
+		defer func() { panicked <- recover() }()
+		f(context.Background())
+	}()
+	<-started
+	waiter := make(chan error, 1)
+	go func() { _, err := c.Get(context.Background(), "p"); waiter <- err }()
+	// The waiter may join the flight or start after it; either way it must
+	// not hang. Give it the chance to join, then let the metric panic.
+	for i := 0; i < 100 && !c.inFlight("p()"); i++ {
+	}
+	close(release)
+	if r := <-panicked; r != "boom" {
+		t.Fatalf("recovered %v", r)
+	}
+	if err := <-waiter; err == nil && calls.Load() != 2 {
+		t.Fatal("waiter got no error and computed nothing")
 	}
 }
