@@ -54,3 +54,16 @@ func BenchmarkDirHit(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHitFloat is BenchmarkHit with float64 parameters (the key goes
+// through pyon's float formatting).
+func BenchmarkHitFloat(b *testing.B) {
+	c := New(Options{})
+	f := Func2(c, "poly_y", func(ctx context.Context, a, b float64) (float64, error) { return a + b, nil })
+	ctx := context.Background()
+	f(ctx, 1.5, 2)
+	b.ReportAllocs()
+	for b.Loop() {
+		f(ctx, 1.5, 2)
+	}
+}

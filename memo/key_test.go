@@ -12,6 +12,8 @@ import (
 func TestAppendParamMatchesPyon(t *testing.T) {
 	for _, v := range []any{
 		0, 1, 9, 10, -1, -10, math.MaxInt64, math.MinInt64, int32(math.MinInt32), int64(42),
+		0.0, -0.0, 1.0, 1.5, 1e-4, 1e-5, 1e15, 1e16, 123456789012345678.0, math.Pi, -2.5e-300,
+		math.Inf(1), math.Inf(-1), math.NaN(), math.MaxFloat64, math.SmallestNonzeroFloat64,
 		true, false, "", "abc", "a b-c_d.e", "a<b", "é", "a\"b", "a\\b", "\n", "\x7f", "&",
 	} {
 		fast, err := appendParam(nil, v)
@@ -29,10 +31,10 @@ func TestAppendParamMatchesPyon(t *testing.T) {
 }
 
 func FuzzAppendParam(f *testing.F) {
-	f.Add("abc", int64(-5))
-	f.Add("a<b\u2028", int64(1<<62))
-	f.Fuzz(func(t *testing.T, s string, i int64) {
-		for _, v := range []any{s, i} {
+	f.Add("abc", int64(-5), 1.5)
+	f.Add("a<b\u2028", int64(1<<62), 1e-7)
+	f.Fuzz(func(t *testing.T, s string, i int64, x float64) {
+		for _, v := range []any{s, i, x} {
 			fast, err := appendParam(nil, v)
 			if err != nil {
 				return

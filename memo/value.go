@@ -12,6 +12,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -45,6 +46,8 @@ func appendFast(dst []byte, v any) ([]byte, bool) {
 		return appendInt(dst, x), true
 	case int32:
 		return appendInt(dst, int64(x)), true
+	case float64:
+		return appendFloat(dst, x), true
 	case bool:
 		if x {
 			return append(dst, "true"...), true
@@ -58,6 +61,64 @@ func appendFast(dst []byte, v any) ([]byte, bool) {
 		}
 	}
 	return dst, false
+}
+
+// appendFloat writes f as pyon (and Python's repr) does: shortest digits,
+// exponent form below 1e-4 and from 1e16, else a decimal with at least
+// ".0". It mirrors pyon's appendPyFloat without allocating; the fuzz test
+// FuzzAppendParam holds the two together.
+func appendFloat(dst []byte, f float64) []byte {
+	switch {
+	case math.IsInf(f, 1):
+		return append(dst, "Infinity"...)
+	case math.IsInf(f, -1):
+		return append(dst, "-Infinity"...)
+	case math.IsNaN(f):
+		return append(dst, "NaN"...)
+	}
+	var tmp [32]byte
+	s := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64)
+	i := bytes.IndexByte(s, 'e')
+	exp := 0
+	for _, c := range s[i+2:] {
+		exp = exp*10 + int(c-'0')
+	}
+	if s[i+1] == '-' {
+		exp = -exp
+	}
+	if exp < -4 || exp >= 16 {
+		return append(dst, s...)
+	}
+	// The same shortest digits in decimal form, as 'f' would write them.
+	if s[0] == '-' {
+		dst = append(dst, '-')
+		s = s[1:]
+		i--
+	}
+	var d [24]byte
+	digits := append(d[:0], s[0])
+	if i > 1 {
+		digits = append(digits, s[2:i]...)
+	}
+	if exp < 0 {
+		dst = append(dst, "0."...)
+		for range -exp - 1 {
+			dst = append(dst, '0')
+		}
+		return append(dst, digits...)
+	}
+	for k := 0; k <= exp; k++ {
+		if k < len(digits) {
+			dst = append(dst, digits[k])
+		} else {
+			dst = append(dst, '0')
+		}
+	}
+	dst = append(dst, '.')
+	if len(digits) > exp+1 {
+		return append(dst, digits[exp+1:]...)
+	}
+	return append(dst, '0')
 }
 
 func appendInt(dst []byte, i int64) []byte {
