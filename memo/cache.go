@@ -183,6 +183,13 @@ func (c *Cache) entry(ctx context.Context, m *metric, key Key, params []any, for
 		}
 		f := &flight{done: make(chan struct{})}
 		c.flights[ks] = f
+		if el, ok := c.entries[ks]; force && ok {
+			// Callers from now on wait for the new value rather than
+			// getting the old one from memory.
+			c.used -= el.Value.(*Entry).Size
+			c.lru.Remove(el)
+			delete(c.entries, ks)
+		}
 		c.mu.Unlock()
 		c.fly(ctx, f, m, key, params, force)
 		return f.entry, f.err

@@ -60,7 +60,9 @@ func TestMoreParams(t *testing.T) {
 func TestLoadUnregistered(t *testing.T) {
 	ctx := context.Background()
 	c, st := newDirCache(t, Options{})
-	Func1(c, "f", func(ctx context.Context, a int) (map[string]float64, error) { return map[string]float64{"a": float64(a)}, nil })
+	Func1(c, "f", func(ctx context.Context, a int) (map[string]float64, error) {
+		return map[string]float64{"a": float64(a)}, nil
+	})
 	if _, err := c.Get(ctx, "f", 3); err != nil {
 		t.Fatal(err)
 	}
@@ -145,5 +147,35 @@ func TestPanicReleasesWaiters(t *testing.T) {
 	}
 	if err := <-waiter; err == nil && calls.Load() != 2 {
 		t.Fatal("waiter got no error and computed nothing")
+	}
+}
+
+func TestForceMakesCallersWait(t *testing.T) {
+	ctx := context.Background()
+	c := New(Options{})
+	var n atomic.Int64
+	inForce, release := make(chan struct{}), make(chan struct{})
+	f := Func0(c, "f", func(ctx context.Context) (int64, error) {
+		v := n.Add(1)
+		if v == 2 {
+			close(inForce)
+			<-release
+		}
+		return v, nil
+	})
+	if v, _ := f(ctx); v != 1 {
+		t.Fatal(v)
+	}
+	forced := make(chan any, 1)
+	go func() { v, _ := c.Force(ctx, "f"); forced <- v }()
+	<-inForce
+	got := make(chan int64, 1)
+	go func() { v, _ := f(ctx); got <- v }()
+	close(release)
+	if v := <-forced; v != int64(2) {
+		t.Fatalf("Force returned %v", v)
+	}
+	if v := <-got; v != 2 {
+		t.Fatalf("a call during Force got %d, want the new value 2", v)
 	}
 }
