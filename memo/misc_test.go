@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestProgressBar(t *testing.T) {
@@ -171,6 +172,13 @@ func TestForceMakesCallersWait(t *testing.T) {
 	<-inForce
 	got := make(chan int64, 1)
 	go func() { v, _ := f(ctx); got <- v }()
+	// The call must wait for the Force; give it time to (wrongly) return.
+	// This cannot flake: with the right behaviour nothing arrives here.
+	select {
+	case v := <-got:
+		t.Fatalf("a call during Force returned %d before the new value existed", v)
+	case <-time.After(50 * time.Millisecond):
+	}
 	close(release)
 	if v := <-forced; v != int64(2) {
 		t.Fatalf("Force returned %v", v)
