@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -185,5 +187,57 @@ func TestForceMakesCallersWait(t *testing.T) {
 	}
 	if v := <-got; v != 2 {
 		t.Fatalf("a call during Force got %d, want the new value 2", v)
+	}
+}
+
+// TestConcurrentMix runs calls, Force, Clear, Delete and Load on a few
+// keys from many goroutines over a small memory bound, for the race
+// detector, and checks every value returned is the key's.
+func TestConcurrentMix(t *testing.T) {
+	ctx := context.Background()
+	c, _ := newDirCache(t, Options{MaxMemory: 2000})
+	f := Func1(c, "f", func(ctx context.Context, a int) ([]int64, error) {
+		return []int64{int64(a), int64(a) * 2}, nil
+	})
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				a := (g + i) % 5
+				var err error
+				switch i % 7 {
+				case 0:
+					_, err = c.Force(ctx, "f", a)
+				case 1:
+					c.Clear()
+				case 2:
+					err = c.Delete(ctx, "f", a)
+				case 3:
+					if _, e := c.Load(ctx, "f", a); e != nil && !errors.Is(e, ErrNotFound) {
+						err = e
+					}
+				default:
+					var v []int64
+					if v, err = f(ctx, a); err == nil && (len(v) != 2 || v[0] != int64(a) || v[1] != int64(2*a)) {
+						err = fmt.Errorf("f(%d) = %v", a, v)
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if c.MemoryUsed() > 2000 || c.MemoryUsed() < 0 {
+		t.Fatalf("memory used %d", c.MemoryUsed())
 	}
 }
