@@ -385,7 +385,11 @@ func skipMsgpack(b []byte, i, depth int) (int, error) {
 		typ := int8(b[i])
 		data := b[i+1 : i+1+n]
 		switch {
-		case typ == 70 && n == 16, typ == 71, typ == -1 && (n == 4 || n == 8 || n == 12):
+		case typ == 70 && n == 16, typ == -1 && (n == 4 || n == 8 || n == 12):
+		case typ == 71:
+			if !fractionText(data) {
+				return 0, errors.New("msgpack: Fraction extension is not num/den")
+			}
 		case typ == 72:
 			if err := checkMsgpackDepth(data, depth+1); err != nil {
 				return 0, err
@@ -463,4 +467,22 @@ func lenN(b []byte, i *int, size int) (int, error) {
 	}
 	*i += size
 	return n, nil
+}
+
+// fractionText: the "num/den" text pyon writes for a Fraction (big.Rat
+// would also take exponents such as 1e99999, slow to expand).
+func fractionText(b []byte) bool {
+	if len(b) > 0 && b[0] == '-' {
+		b = b[1:]
+	}
+	num, den, slash := bytes.Cut(b, []byte("/"))
+	digits := func(d []byte) bool {
+		for _, c := range d {
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+		return len(d) > 0
+	}
+	return digits(num) && (!slash || digits(den))
 }

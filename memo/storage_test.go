@@ -227,3 +227,26 @@ func TestJSONReadable(t *testing.T) {
 		t.Fatalf("truncated JSON: %v", err)
 	}
 }
+
+func TestFractionsAndComplexInFiles(t *testing.T) {
+	ctx := context.Background()
+	st, err := OpenDir(t.TempDir(), DirOptions{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := []any{pyon.NewFraction(-1, 3), complex(1, -2), pyon.Slice{Start: int64(1), Stop: nil, Step: int64(2)}}
+	if err := st.Save(ctx, &Entry{Key: Key{"x", ""}, Value: v, Computed: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := st.Load(ctx, Key{"x", ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.Value.([]any)
+	if f, ok := got[0].(*pyon.Fraction); !ok || f.String() != "-1/3" || got[1] != complex(1, -2) {
+		t.Fatalf("%#v", got)
+	}
+	if !fractionText([]byte("-12/7")) || fractionText([]byte("1e99999")) || fractionText([]byte("/")) {
+		t.Fatal("fractionText")
+	}
+}
