@@ -163,8 +163,8 @@ func (c *Cache) entry(ctx context.Context, m *metric, key Key, params []any, for
 		}
 		if f := c.flights[ks]; f != nil {
 			c.mu.Unlock()
-			if inChain(ctx, ks) {
-				return nil, fmt.Errorf("%w: %s needs itself (%s)", ErrCycle, ks, chainString(ctx, ks))
+			if c.inChain(ctx, ks) {
+				return nil, fmt.Errorf("%w: %s needs itself (%s)", ErrCycle, ks, c.chainString(ctx, ks))
 			}
 			select {
 			case <-f.done:
@@ -279,7 +279,7 @@ func (c *Cache) loadStored(ctx context.Context, m *metric, key Key) (*Entry, err
 
 func (c *Cache) compute(ctx context.Context, m *metric, key Key, params []any) (*Entry, error) {
 	start := time.Now()
-	v, err := m.call(withChain(ctx, key.String()), params)
+	v, err := m.call(c.withChain(ctx, key.String()), params)
 	end := time.Now()
 	if err != nil {
 		return nil, &ComputeError{Key: key, Err: err}
@@ -296,31 +296,32 @@ func (c *Cache) compute(ctx context.Context, m *metric, key Key, params []any) (
 
 // chain is the list of entries a ctx is computing, innermost first.
 type chain struct {
+	cache  *Cache
 	key    string
 	parent *chain
 }
 
 type chainKey struct{}
 
-func withChain(ctx context.Context, ks string) context.Context {
+func (c *Cache) withChain(ctx context.Context, ks string) context.Context {
 	parent, _ := ctx.Value(chainKey{}).(*chain)
-	return context.WithValue(ctx, chainKey{}, &chain{ks, parent})
+	return context.WithValue(ctx, chainKey{}, &chain{c, ks, parent})
 }
 
-func inChain(ctx context.Context, ks string) bool {
+func (c *Cache) inChain(ctx context.Context, ks string) bool {
 	for ch, _ := ctx.Value(chainKey{}).(*chain); ch != nil; ch = ch.parent {
-		if ch.key == ks {
+		if ch.cache == c && ch.key == ks {
 			return true
 		}
 	}
 	return false
 }
 
-func chainString(ctx context.Context, ks string) string {
+func (c *Cache) chainString(ctx context.Context, ks string) string {
 	s := ks
 	for ch, _ := ctx.Value(chainKey{}).(*chain); ch != nil; ch = ch.parent {
 		s = ch.key + " → " + s
-		if ch.key == ks {
+		if ch.cache == c && ch.key == ks {
 			break
 		}
 	}
