@@ -8,6 +8,7 @@ package memo
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -285,7 +286,7 @@ func asArray(v any) (array, bool) {
 	default:
 		return array{}, false
 	}
-	if a.Validate() != nil {
+	if checkArray(a) != nil {
 		return array{}, false
 	}
 	return array{shape: a.Shape, dtype: a.DType, data: a.Data}, true
@@ -294,10 +295,41 @@ func asArray(v any) (array, bool) {
 // arrayValue is the decoded form of a stored array.
 func arrayValue(a array) (any, error) {
 	nd := pyon.NDArray{Shape: a.shape, DType: a.dtype, Data: a.data}
-	if err := nd.Validate(); err != nil {
+	if err := checkArray(nd); err != nil {
 		return nil, err
 	}
 	return nd, nil
+}
+
+// numericSizes are the item sizes of numpy's plain numeric dtypes.
+var numericSizes = map[byte][]int{'b': {1}, 'i': {1, 2, 4, 8}, 'u': {1, 2, 4, 8}, 'f': {2, 4, 8}, 'c': {8, 16}}
+
+// checkArray checks that a's data holds exactly the elements its shape
+// and dtype call for. Plain numeric dtypes ("<f8", "|b1", ...) are checked
+// here, with no bound on the element count (a metric may be large); other
+// dtypes go to pyon's Validate.
+func checkArray(a pyon.NDArray) error {
+	d := a.DType
+	size := 0
+	if len(d) >= 3 && strings.ContainsRune("<>|=", rune(d[0])) {
+		if n, err := strconv.Atoi(d[2:]); err == nil && slices.Contains(numericSizes[d[1]], n) {
+			size = n
+		}
+	}
+	if size == 0 {
+		return a.Validate()
+	}
+	n := 1
+	for _, s := range a.Shape {
+		if s < 0 || (s > 0 && n > len(a.Data)/s) {
+			return errors.New("memo: array shape does not match its data")
+		}
+		n *= s
+	}
+	if n*size != len(a.Data) {
+		return errors.New("memo: array shape does not match its data")
+	}
+	return nil
 }
 
 // sizeOf estimates the bytes v holds, for the memory bound: data bytes of
@@ -360,12 +392,15 @@ func encodeMsgpack(buf *bytes.Buffer, v any) error {
 	return nil
 }
 
-// decodeMsgpack decodes one msgpack value into the value model's decoded
-// form: int64/uint64, float64, string, []byte, []any, map[string]any (a
-// pyon.Dict if a key is not a string), and pyon's extension types. The
-// caller has checked b with checkMsgpack, so no length in it exceeds its
-// size.
+// decodeMsgpack decodes one msgpack value (all of b) into the value
+// model's decoded form: int64/uint64, float64, string, []byte, []any,
+// map[string]any (a pyon.Dict if a key is not a string), and pyon's
+// extension types. b is checked first (checkMsgpack), so no length in it
+// exceeds its size and decoding allocates a small multiple of len(b).
 func decodeMsgpack(b []byte) (any, error) {
+	if err := checkMsgpack(b); err != nil {
+		return nil, err
+	}
 	dec := msgpack.NewDecoder(bytes.NewReader(b))
 	dec.UseLooseInterfaceDecoding(true)
 	dec.SetMapDecoder(decodeMap)
