@@ -243,7 +243,14 @@ func TestFractionsAndComplexInFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := e.Value.([]any)
-	if f, ok := got[0].(*pyon.Fraction); !ok || f.String() != "-1/3" || got[1] != complex(1, -2) {
+	var frac string
+	switch f := got[0].(type) { // a pointer or a value, depending on pyon's version
+	case *pyon.Fraction:
+		frac = f.String()
+	case pyon.Fraction:
+		frac = f.String()
+	}
+	if frac != "-1/3" || got[1] != complex(1, -2) {
 		t.Fatalf("%#v", got)
 	}
 	if !fractionText([]byte("-12/7")) || fractionText([]byte("1e99999")) || fractionText([]byte("/")) {
