@@ -368,3 +368,48 @@ func TestMemoryBound(t *testing.T) {
 		t.Fatalf("evicted entry not read from storage: %v, %d calls", err, calls.Load())
 	}
 }
+
+func TestGetAllBoundedAndInterrupted(t *testing.T) {
+	ctx := context.Background()
+	c, st := newDirCache(t, Options{Quiet: true, Parallel: 2})
+	var running, peak, calls atomic.Int64
+	gctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	Func1(c, "g", func(ctx context.Context, a int) (int, error) {
+		n := running.Add(1)
+		defer running.Add(-1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		if calls.Add(1) == 4 {
+			cancel() // interrupt the overnight run after 4 entries started
+		}
+		return a, nil
+	})
+	grid := Product([]any{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
+	c.Declare("g", grid...)
+	res, err := c.GetAll(gctx)
+	if !errors.Is(err, context.Canceled) || res.Computed+res.Failed >= 10 {
+		t.Fatalf("interrupted GetAll: %+v %v", res, err)
+	}
+	if peak.Load() > 2 {
+		t.Fatalf("%d entries computed at once, Parallel is 2", peak.Load())
+	}
+	// Resume in a new cache: only the entries not stored are computed.
+	stored := 0
+	for i := range 10 {
+		if ok, _ := st.Exists(ctx, Key{"g", fmt.Sprint(i)}); ok {
+			stored++
+		}
+	}
+	c2 := New(Options{Storage: st, Quiet: true})
+	Func1(c2, "g", func(ctx context.Context, a int) (int, error) { return a, nil })
+	c2.Declare("g", grid...)
+	res, err = c2.GetAll(ctx)
+	if err != nil || res.Skipped != stored || res.Computed != 10-stored {
+		t.Fatalf("resumed: %+v %v, %d were stored", res, err, stored)
+	}
+}
