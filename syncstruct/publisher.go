@@ -305,7 +305,7 @@ func (p *Publisher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve reads the subscribe message from t and serves the session.
 func (p *Publisher) serve(ctx context.Context, t transport, hs func() bool) error {
 	defer t.close()
-	first, err := t.readMsg(nil)
+	first, err := t.readMsg()
 	if err != nil {
 		var tooLarge *wire.FrameTooLargeError
 		if errors.As(err, &tooLarge) {

@@ -94,7 +94,7 @@ func (s *Subscriber) probeNative(ctx context.Context) bool {
 		return false
 	}
 	t.setReadDeadline(time.Now().Add(s.opts.HandshakeTimeout))
-	b, err := t.readMsg(nil)
+	b, err := t.readMsg()
 	if err != nil {
 		return false
 	}

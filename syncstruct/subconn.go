@@ -85,7 +85,6 @@ type subConn struct {
 	s       *Subscriber
 	t       transport
 	dec     *msgDecoder
-	buf     []byte
 	msg     message
 	timeout time.Duration // silence allowed before giving up
 	lastDL  time.Time     // when the read deadline was last pushed back
@@ -108,8 +107,7 @@ func (c *subConn) read() error {
 		c.t.setReadDeadline(now.Add(c.timeout))
 		c.lastDL = now
 	}
-	b, err := c.t.readMsg(c.buf)
-	c.buf = b[:0]
+	b, err := c.t.readMsg()
 	if err != nil {
 		if _, ok := c.t.(*frameTransport); ok && !c.gotAny && isSilentClose(err) {
 			return fmt.Errorf("%w: %w", errNoAnswer, err)
