@@ -34,7 +34,7 @@
 // or a fresh snapshot, and is told which. Both sides send heartbeats, so a
 // vanished peer is noticed within seconds.
 //
-// docs/protocol-sync.md describes the wire protocol: the "SIGOCO sync 1"
+// docs/protocol-sync.md describes the wire protocol: the "SIGOCO sync 2"
 // banner and length-prefixed msgpack frames on TCP/TLS, the same messages
 // one per WebSocket message (binary msgpack for Go, JSON text for
 // browsers).
