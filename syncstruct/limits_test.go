@@ -3,6 +3,7 @@ package syncstruct
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -137,5 +138,42 @@ func TestMuxShutdownDrainsPublisher(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("Serve did not return")
+	}
+}
+
+// TestLongBanner: a banner line past wire.MaxBannerLen is answered in one
+// line, as docs/protocol-sync.md says, and the publisher keeps serving.
+func TestLongBanner(t *testing.T) {
+	n := mustNotifier(t, nil, NotifierOptions{})
+	p := NewPublisher(map[string]*Notifier{"s": n}, PublisherOptions{})
+	ep := serve(t, p, "tcp")
+	check := healthy(t, ep, n)
+	rc := dialRaw(t, ep.addr)
+	rc.send([]byte(strings.Repeat("x", wire.MaxBannerLen+10) + "\n"))
+	line, err := rc.r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "SIGOCO error: banner line too long") {
+		t.Fatalf("read %q, %v", line, err)
+	}
+	check()
+}
+
+// TestSnapshotCutShortSaysWhy: a publisher that goes silent in the middle
+// of a chunked snapshot is reported as silent (ErrHeartbeat), not as a
+// malformed snapshot.
+func TestSnapshotCutShortSaysWhy(t *testing.T) {
+	addr := fakePublisher(t, func(c *wire.Conn, sub *message) {
+		ch := newChunker(true)
+		encMsgpack.WriteInit(ch, map[string]any{"b": make([]byte, 3*wire.DefaultChunkSize)}, 0)
+		b, _ := appendControlFrame(nil, &control{T: msgSync, Epoch: 1, Mode: modeSnapshot, HeartbeatMS: 30})
+		c.Write(b)
+		c.Write(ch.Pieces()[0]) // then silence
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		io.Copy(io.Discard, c)
+	})
+	s := subscribe(t, endpoint{addr: addr}, "s", SubscriberOptions{})
+	var last error
+	waitFor(t, "the subscriber to give up", func() bool { _, last = s.State(); return last != nil })
+	if !errors.Is(last, ErrHeartbeat) {
+		t.Fatalf("error %v, want ErrHeartbeat", last)
 	}
 }

@@ -241,6 +241,9 @@ func (p *Publisher) serveConn(ctx context.Context, conn net.Conn) error {
 	c.SetDeadline(time.Now().Add(p.opts.HandshakeTimeout))
 	banner, err := c.ReadBanner()
 	if err != nil {
+		if errors.Is(err, wire.ErrLineTooLong) {
+			fmt.Fprintf(c, "SIGOCO error: banner line too long; this port serves %q, %q\n", wire.BannerSiPyCoSync, wire.BannerSync)
+		}
 		return fmt.Errorf("syncstruct: reading banner: %w", err)
 	}
 	switch banner {

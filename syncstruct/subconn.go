@@ -301,6 +301,11 @@ func (c *subConn) readInit() (*Mod, error) {
 	}}
 	m, err := decodeInit(msgpack.NewDecoder(cr))
 	if err != nil {
+		if cr.err != nil {
+			// The connection failed: say so, not what the decoder made of
+			// the missing bytes ("truncated").
+			err = cr.err
+		}
 		return nil, fmt.Errorf("syncstruct: reading snapshot: %w", err)
 	}
 	if cr.pos != len(cr.cur) {
@@ -389,6 +394,7 @@ type chunkReader struct {
 	next func() ([]byte, error)
 	cur  []byte
 	pos  int
+	err  error // the error next returned, if any
 }
 
 func (r *chunkReader) fill() error {
@@ -398,6 +404,7 @@ func (r *chunkReader) fill() error {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
+			r.err = err
 			return err
 		}
 		r.cur, r.pos = b, 0
