@@ -83,39 +83,47 @@ func TestValueModelRoundTrip(t *testing.T) {
 	}
 }
 
+// rewrite replaces, inside v, every value for which f returns true
+// (containers are rewritten in place).
+func rewrite(v any, f func(any) (any, bool)) any {
+	if out, ok := f(v); ok {
+		return out
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = rewrite(e, f)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = rewrite(e, f)
+		}
+	case pyon.Tuple:
+		for i, e := range x {
+			x[i] = rewrite(e, f)
+		}
+	case pyon.Dict:
+		for i := range x {
+			x[i].Value = rewrite(x[i].Value, f)
+		}
+	case pyon.OrderedDict:
+		for i := range x {
+			x[i].Value = rewrite(x[i].Value, f)
+		}
+	}
+	return v
+}
+
 // jsonView is what a PYON reader makes of the browser JSON of v: strict
 // JSON has no NaN or infinities, so they arrive as null; numpy arrays keep
 // their NaN elements (their data travels as base64 bytes). Everything
 // else arrives exactly (JavaScript's own numbers lose integers beyond
-// 2^53; replica.js keeps the JSON text's value only up to that).
+// 2^53).
 func jsonView(v any) any {
-	switch x := v.(type) {
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil
-		}
-	case map[string]any:
-		for k, e := range x {
-			x[k] = jsonView(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = jsonView(e)
-		}
-	case pyon.Tuple:
-		for i, e := range x {
-			x[i] = jsonView(e)
-		}
-	case pyon.Dict:
-		for i := range x {
-			x[i].Value = jsonView(x[i].Value)
-		}
-	case pyon.OrderedDict:
-		for i := range x {
-			x[i].Value = jsonView(x[i].Value)
-		}
-	}
-	return v
+	return rewrite(v, func(v any) (any, bool) {
+		f, ok := v.(float64)
+		return nil, ok && (math.IsNaN(f) || math.IsInf(f, 0))
+	})
 }
 
 // sipycoLinesView is v as it arrives over SiPyCo's PYON lines: SiPyCo
@@ -125,31 +133,18 @@ func jsonView(v any) any {
 // where a numpy float64 scalar is a float (numpy.float64 subclasses float,
 // and SiPyCo's encoder writes it as one).
 func sipycoLinesView(v any, python bool) any {
-	switch x := v.(type) {
-	case pyon.Set:
-		x.Frozen = false
-		return x
-	case pyon.NPScalar:
-		if python && x.DType == "<f8" {
-			f, err := x.Float64()
-			if err == nil {
-				return f
+	return rewrite(v, func(v any) (any, bool) {
+		switch x := v.(type) {
+		case pyon.Set:
+			x.Frozen = false
+			return x, true
+		case pyon.NPScalar:
+			if f, err := x.Float64(); python && x.DType == "<f8" && err == nil {
+				return f, true
 			}
 		}
-	case map[string]any:
-		for k, e := range x {
-			x[k] = sipycoLinesView(e, python)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = sipycoLinesView(e, python)
-		}
-	case pyon.Tuple:
-		for i, e := range x {
-			x[i] = sipycoLinesView(e, python)
-		}
-	}
-	return v
+		return nil, false
+	})
 }
 
 // TestValueModelBrowserJSON: the JSON text a browser gets, read by a PYON
