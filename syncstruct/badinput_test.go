@@ -20,8 +20,8 @@ type rawClient struct {
 	t   testing.TB
 	c   net.Conn
 	r   *bufio.Reader
+	fr  *wire.FrameReader
 	dec *msgDecoder
-	buf []byte
 }
 
 func dialRaw(t testing.TB, addr string) *rawClient {
@@ -32,7 +32,8 @@ func dialRaw(t testing.TB, addr string) *rawClient {
 	}
 	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	return &rawClient{t: t, c: c, r: bufio.NewReader(c), dec: newMsgDecoder()}
+	r := bufio.NewReader(c)
+	return &rawClient{t: t, c: c, r: r, fr: wire.NewFrameReader(r, 1<<20), dec: newMsgDecoder()}
 }
 
 func (rc *rawClient) send(b []byte) {
@@ -50,8 +51,7 @@ func (rc *rawClient) subscribe(name string) {
 
 // next reads and decodes one message.
 func (rc *rawClient) next() (*message, error) {
-	b, err := wire.ReadFrame(rc.r, rc.buf, 1<<20)
-	rc.buf = b[:0]
+	b, err := rc.fr.Next()
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +223,7 @@ func TestHugeSnapshot(t *testing.T) {
 	pieces, _, err := n.snapshot(encMsgpack, true)
 	must(t, err)
 	for _, pc := range pieces {
-		if len(pc) > chunkSize+chunkHeadroom {
+		if len(pc) > wire.DefaultChunkSize+64 {
 			t.Fatalf("a snapshot piece of %d bytes", len(pc))
 		}
 	}
@@ -253,7 +253,7 @@ func fakePublisher(t *testing.T, script func(c *wire.Conn, sub *message)) string
 				c.Close()
 				continue
 			}
-			f, err := wc.ReadFrame(nil, 4096)
+			f, err := wc.FrameReader(4096).Next()
 			var sub message
 			if err == nil {
 				err = newMsgDecoder().decode(f, &sub)
@@ -278,10 +278,10 @@ func TestBadInputFromPublisher(t *testing.T) {
 	frame := func(c *control) []byte { b, _ := appendControlFrame(nil, c); return b }
 	mod := func(m *Mod) []byte { b, _ := encMsgpack.AppendMod(nil, m); return b }
 	snapshot := func(c *wire.Conn, tree any, seq uint64) {
-		ch := chunker{framed: true}
-		encMsgpack.WriteInit(&ch, tree, seq)
+		ch := newChunker(true)
+		encMsgpack.WriteInit(ch, tree, seq)
 		c.Write(frame(&control{T: msgSync, Epoch: 7, Seq: seq, Mode: modeSnapshot, Reason: ReasonNew, HeartbeatMS: 50}))
-		for _, p := range ch.done() {
+		for _, p := range ch.Pieces() {
 			c.Write(p)
 		}
 		c.Write(frame(&control{T: msgSynced, Seq: seq}))
@@ -296,8 +296,7 @@ func TestBadInputFromPublisher(t *testing.T) {
 			c.Write(wire.AppendFrame(nil, []byte{0x81, 0xa6, 'a', 'c', 't', 'i', 'o', 'n', 0x01}))
 		}, "bad message", false},
 		{"unknown action", func(c *wire.Conn) {
-			e := mpEncPool.Get().(*mpEnc)
-			b, _ := e.appendFramed(nil, func(enc *msgpack.Encoder) error {
+			b, _ := appendFrame(nil, func(enc *msgpack.Encoder) error {
 				enc.EncodeMapLen(3)
 				enc.EncodeString("action")
 				enc.EncodeString("frobnicate")
@@ -371,11 +370,11 @@ func TestBadInputFromPublisher(t *testing.T) {
 func TestHeartbeatTimeoutError(t *testing.T) {
 	got := make(chan error, 1)
 	addr := fakePublisher(t, func(c *wire.Conn, sub *message) {
-		ch := chunker{framed: true}
-		encMsgpack.WriteInit(&ch, map[string]any{}, 0)
+		ch := newChunker(true)
+		encMsgpack.WriteInit(ch, map[string]any{}, 0)
 		b, _ := appendControlFrame(nil, &control{T: msgSync, Epoch: 1, Mode: modeSnapshot, HeartbeatMS: 30})
 		c.Write(b)
-		for _, p := range ch.done() {
+		for _, p := range ch.Pieces() {
 			c.Write(p)
 		}
 		b, _ = appendControlFrame(nil, &control{T: msgSynced})

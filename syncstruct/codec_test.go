@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sigoco/sigoco/pyon"
+	"github.com/sigoco/sigoco/wire"
 )
 
 func bigFraction(a, b int64) pyon.Fraction {
@@ -95,14 +96,14 @@ func TestJSONIsPYON(t *testing.T) {
 
 func TestChunkerPieces(t *testing.T) {
 	for _, framed := range []bool{true, false} {
-		c := chunker{framed: framed}
-		data := make([]byte, 3*chunkSize+17)
+		c := newChunker(framed)
+		data := make([]byte, 3*wire.DefaultChunkSize+17)
 		for i := range data {
 			data[i] = byte(i)
 		}
 		c.Write(data[:10])
 		c.Write(data[10:])
-		pieces := c.done()
+		pieces := c.Pieces()
 		if len(pieces) != 4 {
 			t.Fatalf("%d pieces", len(pieces))
 		}
@@ -123,5 +124,27 @@ func TestChunkerPieces(t *testing.T) {
 		if string(joined) != string(data) {
 			t.Fatal("pieces do not add up to the data")
 		}
+	}
+}
+
+// TestStreamedInitMatchesFrame: a snapshot streamed element by element
+// into a chunker has the bytes of the same init mod encoded in one frame.
+func TestStreamedInitMatchesFrame(t *testing.T) {
+	long := string(make([]byte, 300))
+	tree, err := Normalize(map[string]any{
+		"a": []any{int64(1), long, map[string]any{"z": 1.5, long: pyon.Tuple{int64(2)}}},
+		"b": map[any]any{int64(1): "one"}, "c": []byte{1, 2}, "d": pyon.Set{Items: []any{int64(3)}},
+	})
+	must(t, err)
+	c := newChunker(false)
+	must(t, encMsgpack.WriteInit(c, tree, 5))
+	var streamed []byte
+	for _, p := range c.Pieces() {
+		streamed = append(streamed, p...)
+	}
+	framed, err := encMsgpack.AppendMod(nil, &Mod{Action: ActInit, Struct: tree, Seq: 5})
+	must(t, err)
+	if string(streamed) != string(framed[wire.FrameHeaderLen:]) {
+		t.Fatalf("streamed %x\n framed %x", streamed, framed[wire.FrameHeaderLen:])
 	}
 }

@@ -34,7 +34,7 @@
 // or a fresh snapshot, and is told which. Both sides send heartbeats, so a
 // vanished peer is noticed within seconds.
 //
-// docs/protocol-sync.md describes the wire protocol: the "SIGOCO sync 1"
+// docs/protocol-sync.md describes the wire protocol: the "SIGOCO sync 2"
 // banner and length-prefixed msgpack frames on TCP/TLS, the same messages
 // one per WebSocket message (binary msgpack for Go, JSON text for
 // browsers).
@@ -73,5 +73,9 @@
 // keep it); Copy a deep copy. Subscriber callbacks run one at a time on
 // the subscriber's own goroutine; the tree they receive may be read there
 // and then. Publisher.Close and Subscriber.Close stop every goroutine they
-// started and wait for them.
+// started and wait for them. Publisher.Shutdown(ctx) is the graceful stop
+// (a wire.Shutdowner, which wire.Mux.Shutdown calls): it stops accepting,
+// tells every subscriber "shutdown" and waits for the sessions, falling
+// back to Close when ctx ends. The Publisher accepts through wire's one
+// accept loop (wire.AcceptLoop): TLS, MaxConns and IdleTimeout are its.
 package syncstruct

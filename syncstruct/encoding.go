@@ -5,6 +5,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/sigoco/sigoco/wire"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -37,36 +38,19 @@ var encJSON modEncoding = jsonEncoding{}
 
 type msgpackEncoding struct{}
 
-// mpEnc is a reusable msgpack encoder appending to a buffer.
-type mpEnc struct {
-	buf appendBuffer
-	enc *msgpack.Encoder
-}
+// encPool holds the frame encoders of AppendMod and appendControlFrame.
+var encPool = sync.Pool{New: func() any { return wire.NewEncoder(0) }}
 
-var mpEncPool = sync.Pool{New: func() any {
-	e := &mpEnc{}
-	e.enc = newMsgpackEncoder(&e.buf)
-	return e
-}}
-
-// appendFramed appends one frame whose payload fn writes with e.
-func (e *mpEnc) appendFramed(dst []byte, fn func(*msgpack.Encoder) error) ([]byte, error) {
-	start := len(dst)
-	e.buf.b = append(dst, 0, 0, 0, 0)
-	err := fn(e.enc)
-	out := e.buf.b
-	e.buf.b = nil
-	if err != nil {
-		return dst[:start], err
-	}
-	binary.BigEndian.PutUint32(out[start:], uint32(len(out)-start-4))
-	return out, nil
+// appendFrame appends one frame whose payload fn writes, with a pooled
+// wire.Encoder.
+func appendFrame(dst []byte, fn func(*msgpack.Encoder) error) ([]byte, error) {
+	e := encPool.Get().(*wire.Encoder)
+	defer encPool.Put(e)
+	return e.Append(dst, fn)
 }
 
 func (msgpackEncoding) AppendMod(dst []byte, m *Mod) ([]byte, error) {
-	e := mpEncPool.Get().(*mpEnc)
-	defer mpEncPool.Put(e)
-	return e.appendFramed(dst, func(enc *msgpack.Encoder) error { return encodeMod(enc, m) })
+	return appendFrame(dst, func(enc *msgpack.Encoder) error { return encodeMod(enc, m) })
 }
 
 func (msgpackEncoding) WriteInit(w io.Writer, tree any, seq uint64) error {
@@ -75,9 +59,7 @@ func (msgpackEncoding) WriteInit(w io.Writer, tree any, seq uint64) error {
 
 // appendControlFrame appends c as one msgpack frame.
 func appendControlFrame(dst []byte, c *control) ([]byte, error) {
-	e := mpEncPool.Get().(*mpEnc)
-	defer mpEncPool.Put(e)
-	return e.appendFramed(dst, func(enc *msgpack.Encoder) error { return encodeControl(enc, c) })
+	return appendFrame(dst, func(enc *msgpack.Encoder) error { return encodeControl(enc, c) })
 }
 
 type jsonEncoding struct{}
@@ -106,84 +88,29 @@ func appendControlJSON(dst []byte, c *control) []byte {
 	return j.b
 }
 
-// chunkSize is the payload size of one snapshot chunk.
-const chunkSize = 64 << 10
-
-// chunkHeadroom is room left before a chunk's data for its frame header
-// and the msgpack prefix of a chunk message.
-const chunkHeadroom = 32
-
-// chunker collects a snapshot encoding as a list of pieces of at most
-// chunkSize bytes, so no snapshot is ever one giant allocation. framed
-// pieces are complete chunk frames ({"t":"chunk","d":bytes} with the frame
-// header); raw pieces are bare slices of the encoding.
-type chunker struct {
-	framed bool
-	pieces [][]byte
-	cur    []byte
-	bytes  int // total data bytes
-}
-
-func (c *chunker) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		if c.cur == nil {
-			c.cur = make([]byte, chunkHeadroom, chunkHeadroom+chunkSize)
-		}
-		k := min(len(p), chunkHeadroom+chunkSize-len(c.cur))
-		c.cur = append(c.cur, p[:k]...)
-		p = p[k:]
-		if len(c.cur) == chunkHeadroom+chunkSize {
-			c.finish()
-		}
+// newChunker returns the wire.Chunker a snapshot is cut into: with framed,
+// each piece is a complete chunk message, {"t":"chunk","d":<bin>} with its
+// frame header; otherwise pieces are bare slices of the encoding.
+func newChunker(framed bool) *wire.Chunker {
+	c := &wire.Chunker{}
+	if framed {
+		c.Prefix = appendChunkPrefix
 	}
-	c.bytes += n
-	return n, nil
+	return c
 }
 
-func (c *chunker) WriteByte(b byte) error {
-	_, err := c.Write([]byte{b})
-	return err
-}
-
-func (c *chunker) WriteString(s string) (int, error) {
-	// Copy through a small stack buffer to avoid a []byte(s) allocation.
-	var buf [256]byte
-	n := len(s)
-	for len(s) > 0 {
-		k := copy(buf[:], s)
-		c.Write(buf[:k])
-		s = s[k:]
+// appendChunkPrefix appends the msgpack bytes of a chunk message that
+// come before its n data bytes: map header, "t": "chunk", "d" and the bin
+// header.
+func appendChunkPrefix(dst []byte, n int) []byte {
+	dst = append(dst, 0x82, 0xa1, 't', 0xa0|byte(len(msgChunk)))
+	dst = append(dst, msgChunk...)
+	dst = append(dst, 0xa1, 'd')
+	switch {
+	case n <= 0xff:
+		return append(dst, 0xc4, byte(n))
+	case n <= 0xffff:
+		return binary.BigEndian.AppendUint16(append(dst, 0xc5), uint16(n))
 	}
-	return n, nil
-}
-
-// finish closes the current piece.
-func (c *chunker) finish() {
-	if c.cur == nil {
-		return
-	}
-	data := len(c.cur) - chunkHeadroom
-	start := chunkHeadroom
-	if c.framed {
-		var pre appendBuffer
-		pre.b = make([]byte, 4, chunkHeadroom)
-		e := msgpack.NewEncoder(&pre)
-		e.EncodeMapLen(2)
-		e.EncodeString("t")
-		e.EncodeString(msgChunk)
-		e.EncodeString("d")
-		e.EncodeBytesLen(data)
-		binary.BigEndian.PutUint32(pre.b, uint32(len(pre.b)-4+data))
-		start = chunkHeadroom - len(pre.b)
-		copy(c.cur[start:], pre.b)
-	}
-	c.pieces = append(c.pieces, c.cur[start:])
-	c.cur = nil
-}
-
-// done finishes the last piece and returns them all.
-func (c *chunker) done() [][]byte {
-	c.finish()
-	return c.pieces
+	return binary.BigEndian.AppendUint32(append(dst, 0xc6), uint32(n))
 }

@@ -43,10 +43,9 @@ func checkBounds(t *testing.T, n int, fn func()) {
 // chunk messages from a publisher would arrive: an error or an init mod,
 // never a panic, within the allocation and time bounds.
 func FuzzSnapshotChunks(f *testing.F) {
-	var ch chunker
-	ch.framed = false
-	encMsgpack.WriteInit(&ch, map[string]any{"x": []any{int64(1), "s", 2.5}, "big": bytes.Repeat([]byte{7}, 300)}, 9)
-	f.Add(uint16(7), bytes.Join(ch.done(), nil))
+	ch := newChunker(false)
+	encMsgpack.WriteInit(ch, map[string]any{"x": []any{int64(1), "s", 2.5}, "big": bytes.Repeat([]byte{7}, 300)}, 9)
+	f.Add(uint16(7), bytes.Join(ch.Pieces(), nil))
 	f.Add(uint16(1), []byte{0x83, 0xa6, 'a', 'c', 't', 'i', 'o', 'n', 0xa4, 'i', 'n', 'i', 't', 0xa6, 's', 't', 'r', 'u', 'c', 't', 0xdd, 0xff, 0xff, 0xff, 0xff})
 	f.Add(uint16(3), []byte{0x81, 0xa6, 's', 't', 'r', 'u', 'c', 't', 0xc6, 0xff, 0xff, 0xff, 0xff}) // bin32 announcing 4 GiB
 	f.Fuzz(func(t *testing.T, cut uint16, b []byte) {

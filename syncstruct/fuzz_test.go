@@ -41,10 +41,9 @@ func fuzzSeeds(t testing.TB) [][]byte {
 	} {
 		add(appendControlFrame(nil, c))
 	}
-	var ch chunker
-	ch.framed = true
-	encMsgpack.WriteInit(&ch, map[string]any{"x": int64(1)}, 2)
-	out = append(out, ch.done()[0][4:])
+	ch := newChunker(true)
+	encMsgpack.WriteInit(ch, map[string]any{"x": int64(1)}, 2)
+	out = append(out, ch.Pieces()[0][4:])
 	return out
 }
 

@@ -120,7 +120,11 @@ func (j *jsonBuf) mod(m *Mod) error {
 					err = field("x", m.X)
 				}
 			case ActPop:
-				err = field("i", int64(m.I))
+				if m.Key != nil {
+					err = field("i", m.Key) // dict.pop(key), as SiPyCo writes it
+				} else {
+					err = field("i", int64(m.I))
+				}
 			case ActSetItem:
 				if err = field("key", m.Key); err == nil {
 					err = field("value", m.Value)

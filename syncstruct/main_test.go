@@ -53,6 +53,7 @@ func serve(t testing.TB, p *Publisher, kind string) endpoint {
 	case "tls":
 		srvCfg, cliCfg := tlsPair(t)
 		p.opts.TLS = srvCfg
+		p.loop = p.newAcceptLoop()
 		ep.addr, ep.tls = ln.Addr().String(), cliCfg
 		go func() { defer close(done); p.Serve(ctx, ln) }()
 	case "mux":

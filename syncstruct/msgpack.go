@@ -6,30 +6,13 @@ import (
 	"io"
 
 	"github.com/sigoco/sigoco/pyon"
+	"github.com/sigoco/sigoco/wire"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Tree values travel in pyon's one msgpack mapping of the value model
 // (pyon.AppendMsgpack, pyon.MsgpackDecoder; docs/protocol.md "Values").
 // This file only adapts it to the encoders and decoders of this package.
-
-// appendBuffer lets a msgpack.Encoder append to a byte slice.
-type appendBuffer struct{ b []byte }
-
-func (w *appendBuffer) Write(p []byte) (int, error) {
-	w.b = append(w.b, p...)
-	return len(p), nil
-}
-
-func (w *appendBuffer) WriteByte(c byte) error {
-	w.b = append(w.b, c)
-	return nil
-}
-
-func (w *appendBuffer) WriteString(s string) (int, error) {
-	w.b = append(w.b, s...)
-	return len(s), nil
-}
 
 // newMsgpackEncoder returns an encoder with the options every tree
 // encoding uses.
@@ -41,20 +24,61 @@ func newMsgpackEncoder(w io.Writer) *msgpack.Encoder {
 
 // encodeValue writes a normalized tree (depth is unused: Normalize has
 // bounded the nesting). String-keyed maps are written with sorted keys so
-// equal trees give equal bytes.
+// equal trees give equal bytes. Into a frame (a wire.Buffer) the value is
+// appended in place; into a stream (a snapshot's wire.Chunker) dicts and
+// lists are written element by element, so a large tree never exists as
+// one encoded piece.
 func encodeValue(e *msgpack.Encoder, v any, depth int) error {
 	var err error
-	if w, ok := e.Writer().(*appendBuffer); ok {
-		w.b, err = pyon.AppendMsgpack(w.b, v)
+	if w, ok := e.Writer().(*wire.Buffer); ok {
+		w.B, err = pyon.AppendMsgpack(w.B, v)
 	} else {
-		var b []byte
-		if b, err = pyon.AppendMsgpack(nil, v); err == nil {
-			_, err = e.Writer().Write(b)
-		}
+		var scratch []byte
+		err = streamValue(e, v, &scratch)
 	}
 	if err != nil && !errors.Is(err, ErrUnsupportedValue) {
 		return fmt.Errorf("%w: %w", ErrUnsupportedValue, err)
 	}
+	return err
+}
+
+// streamValue writes v to e's writer as pyon.AppendMsgpack encodes it (the
+// same bytes: a plain msgpack map with sorted string keys, a plain
+// array), one leaf at a time through scratch.
+func streamValue(e *msgpack.Encoder, v any, scratch *[]byte) error {
+	switch x := v.(type) {
+	case map[string]any:
+		if err := e.EncodeMapLen(len(x)); err != nil {
+			return err
+		}
+		for _, k := range sortedKeys(x) {
+			if err := e.EncodeString(k); err != nil {
+				return err
+			}
+			if err := streamValue(e, x[k], scratch); err != nil {
+				return err
+			}
+		}
+		return nil
+	case []any:
+		if err := e.EncodeArrayLen(len(x)); err != nil {
+			return err
+		}
+		for _, el := range x {
+			if err := streamValue(e, el, scratch); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	b, err := pyon.AppendMsgpack((*scratch)[:0], v)
+	if err != nil {
+		return err
+	}
+	if cap(b) <= 1<<20 {
+		*scratch = b
+	}
+	_, err = e.Writer().Write(b)
 	return err
 }
 

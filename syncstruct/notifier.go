@@ -44,7 +44,7 @@ type Notifier struct {
 	epoch uint64
 	opts  NotifierOptions
 	hist  *history
-	enc   *mpEnc // used under mu
+	enc   *wire.Encoder // encodes mods under mu, limited to MaxModSize
 }
 
 // NewNotifier returns a Notifier owning a normalized deep copy of tree (see
@@ -69,14 +69,12 @@ func NewNotifier(tree any, opts NotifierOptions) (*Notifier, error) {
 	if opts.Epoch == 0 {
 		opts.Epoch = newEpoch()
 	}
-	e := &mpEnc{}
-	e.enc = newMsgpackEncoder(&e.buf)
 	return &Notifier{
 		tree:  t,
 		epoch: opts.Epoch,
 		opts:  opts,
 		hist:  newHistory(opts.HistoryBytes, opts.HistoryLen),
-		enc:   e,
+		enc:   wire.NewEncoder(opts.MaxModSize),
 	}, nil
 }
 
@@ -304,35 +302,32 @@ func (n *Notifier) applyLocked(m *Mod) (any, error) {
 	return popped, nil
 }
 
-// publishLocked encodes m once and adds it to the history.
+// publishLocked encodes m once and adds it to the history. A mod over
+// MaxModSize is kept as a nil frame: its readers are resynced.
 func (n *Notifier) publishLocked(m *Mod) {
 	m.Seq = n.hist.head + 1
-	b, err := n.enc.appendFramed(n.enc.buf.b[:0], func(e *msgpack.Encoder) error { return encodeMod(e, m) })
+	b, err := n.enc.Append(n.enc.B[:0], func(e *msgpack.Encoder) error { return encodeMod(e, m) })
 	var frame []byte
-	if err == nil && len(b)-4 <= n.opts.MaxModSize {
+	if err == nil {
 		frame = append(make([]byte, 0, len(b)), b...)
 	}
-	if cap(b) <= 64<<10 {
-		n.enc.buf.b = b[:0] // keep the scratch buffer for the next mod
-	} else {
-		n.enc.buf.b = nil
-	}
+	n.enc.Keep(b) // the scratch buffer for the next mod
 	n.hist.add(frame)
 }
 
-// snapshot encodes the tree with enc into pieces of at most chunkSize
-// bytes, read-locked, and returns them with the sequence number of the
+// snapshot encodes the tree with enc into pieces of at most
+// wire.DefaultChunkSize bytes, read-locked, and returns them with the sequence number of the
 // last mod they include: a subscriber that continues from that number
 // misses nothing and gets nothing twice.
 func (n *Notifier) snapshot(enc modEncoding, framed bool) ([][]byte, uint64, error) {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	c := chunker{framed: framed}
+	c := newChunker(framed)
 	seq := n.hist.head
-	if err := enc.WriteInit(&c, n.tree, seq); err != nil {
+	if err := enc.WriteInit(c, n.tree, seq); err != nil {
 		return nil, 0, err
 	}
-	return c.done(), seq, nil
+	return c.Pieces(), seq, nil
 }
 
 // normalizeKey normalizes a key or path element.

@@ -29,7 +29,14 @@ func TestPropertyReplicasConverge(t *testing.T) {
 
 	n := mustNotifier(t, map[string]any{"runs": map[string]any{}, "counts": []any{}, "status": "idle"},
 		NotifierOptions{HistoryLen: steps / 10}) // small: reconnecting subscribers sometimes resume, sometimes resync
-	p := NewPublisher(map[string]*Notifier{"state": n}, PublisherOptions{QueueBytes: 256 << 10})
+	// A heartbeat far longer than the run: the stall below withholds the
+	// publisher's bytes, pings included, for a quarter of the steps, which
+	// on a loaded machine (-race, -count=20, other processes) can last
+	// longer than the default heartbeat timeout (6 s), and the stalled
+	// subscriber then rightly gives up on a publisher that seems dead.
+	// This test is about what replicas converge to, not about heartbeats
+	// (TestHeartbeatTimeoutError and stalled_test.go are).
+	p := NewPublisher(map[string]*Notifier{"state": n}, PublisherOptions{QueueBytes: 256 << 10, HeartbeatInterval: time.Minute})
 	tcp, ws := serve(t, p, "tcp"), serve(t, p, "ws")
 
 	type follower struct {

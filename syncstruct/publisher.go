@@ -22,6 +22,22 @@ type PublisherOptions struct {
 	// TLS, if set, makes Serve accept TLS connections. (Behind a
 	// wire.Mux, TLS is the Mux's business.)
 	TLS *tls.Config
+	// MaxConns bounds the TCP/TLS connections served at once (by Serve,
+	// and by ServeConn for a wire.Mux). One past it is told "SIGOCO
+	// error: too many connections (limit N); try again later" in one line
+	// and closed; the others keep being served. WebSocket subscribers
+	// are bounded by the HTTP server (or the wire.Mux) in front. Default 0:
+	// no limit.
+	MaxConns int
+	// IdleTimeout closes a connection accepted by Serve whose peer has
+	// sent nothing for this long (wire.WithIdleTimeout). Native
+	// subscribers ping every HeartbeatInterval and are already dropped
+	// after HeartbeatTimeout of silence, whichever of the two is shorter
+	// applies; SiPyCo subscribers send nothing after their notifier name,
+	// so for them IdleTimeout is a bound on the connection's life (they do
+	// not reconnect by themselves): leave it 0 where they connect. Behind
+	// a wire.Mux, the Mux's IdleTimeout applies. Default 0: never.
+	IdleTimeout time.Duration
 	// QueueBytes bounds how far, in bytes of encoded mods, a subscriber
 	// may fall behind. One that falls further gets a fresh snapshot (a
 	// resync) instead of its backlog. The mods themselves are stored once
@@ -47,7 +63,7 @@ type PublisherOptions struct {
 }
 
 // Publisher serves named notifiers to subscribers over TCP/TLS (the
-// "SIGOCO sync 1" banner, and SiPyCo's "ARTIQ sync_struct" for Python
+// wire.BannerSync banner, "SIGOCO sync 2", and SiPyCo's "ARTIQ sync_struct" for Python
 // subscribers, on its own listener with Serve or behind a wire.Mux as a
 // wire.ConnHandler) and over WebSocket (as an http.Handler).
 // Notifiers can be added and removed while it serves.
@@ -57,13 +73,18 @@ type Publisher struct {
 	opts     PublisherOptions
 	upgrader websocket.Upgrader
 
-	mu        sync.Mutex // guards notifiers, sessions and closed (and orders wg.Add against Close: see enter)
+	// loop owns the listeners and connections and counts every goroutine
+	// serving one (Serve's, ServeConn's Track, ServeHTTP's Enter), so
+	// Close waits for them all.
+	loop *wire.AcceptLoop
+
+	mu        sync.Mutex // guards notifiers and sessions
 	notifiers map[string]*Notifier
 	sessions  map[*session]struct{}
-	closed    bool
-	wg        sync.WaitGroup // sessions and Serve loops
 
-	ctx    context.Context // cancelled by Close
+	// ctx is cancelled by Shutdown and Close: sessions end with a
+	// "shutdown" message, handshakes are cut short.
+	ctx    context.Context
 	cancel context.CancelFunc
 
 	resyncs   atomic.Uint64
@@ -99,6 +120,7 @@ func NewPublisher(notifiers map[string]*Notifier, opts PublisherOptions) *Publis
 		ctx:       ctx,
 		cancel:    cancel,
 	}
+	p.loop = p.newAcceptLoop()
 	for name, n := range notifiers {
 		p.notifiers[name] = n
 	}
@@ -167,69 +189,25 @@ func (p *Publisher) Stats() PublisherStats {
 	return PublisherStats{Subscribers: n, Snapshots: p.snapshots.Load(), Resyncs: p.resyncs.Load()}
 }
 
-// Serve accepts connections on ln until ctx is cancelled or Close is
-// called, and then returns nil; any other accept error is returned.
+// Serve accepts connections on ln (TLS ones if PublisherOptions.TLS is
+// set) and serves each as ServeConn does, with wire's accept loop, until
+// ctx is cancelled (then it returns nil; cancelling ctx is a hard stop:
+// sessions end with a "shutdown" message) or Shutdown or Close is called
+// (then it returns net.ErrClosed); any other accept error is returned.
+// Serve returns once the connections it accepted are finished.
 func (p *Publisher) Serve(ctx context.Context, ln net.Listener) error {
-	if !p.enter() {
-		ln.Close()
-		return net.ErrClosed
-	}
-	defer p.wg.Done()
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	stopP := context.AfterFunc(p.ctx, func() { ln.Close() })
-	defer stopP()
-	defer ln.Close()
-	var delay time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || p.ctx.Err() != nil {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				select {
-				case <-time.After(delay):
-				case <-ctx.Done():
-				case <-p.ctx.Done():
-				}
-				continue
-			}
-			return err
-		}
-		delay = 0
-		if !p.enter() {
-			c.Close()
-			return nil
-		}
-		go func() {
-			defer p.wg.Done()
-			if p.opts.TLS != nil {
-				c = tls.Server(c, p.opts.TLS)
-			}
-			p.ServeConn(ctx, c)
-		}()
-	}
+	return p.loop.Serve(ctx, ln, func(ctx context.Context, c net.Conn) { p.serveConn(ctx, c) })
 }
 
-// enter registers one more goroutine unless the publisher is closed.
-func (p *Publisher) enter() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return false
-	}
-	p.wg.Add(1)
-	return true
-}
-
-// ServeConn serves one connection that starts with the "SIGOCO sync 1"
-// banner or SiPyCo's "ARTIQ sync_struct" (still unread, as wire.Mux hands
-// it over; register the Publisher for both banners on a Mux). It returns
-// when the subscriber leaves, ctx is cancelled or the Publisher is closed;
-// the connection is closed on return. It implements wire.ConnHandler.
+// ServeConn serves one connection that starts with the wire.BannerSync
+// banner ("SIGOCO sync 2") or SiPyCo's "ARTIQ sync_struct" (still unread,
+// as wire.Mux hands it over; register the Publisher for both banners on a
+// Mux). It returns when the subscriber leaves, ctx is cancelled or the
+// Publisher is shut down or closed; the connection is closed on return.
+// It implements wire.ConnHandler. Past MaxConns the connection is refused
+// with a line "SIGOCO error: too many connections (limit N); try again
+// later" (wire.RefuseConn) and ServeConn returns wire.ErrTooManyConns;
+// after Shutdown or Close it returns net.ErrClosed.
 //
 // After "ARTIQ sync_struct" it speaks SiPyCo's protocol, so SiPyCo's
 // Python Subscriber (ARTIQ's dashboard, for one) keeps an exact replica:
@@ -238,25 +216,34 @@ func (p *Publisher) enter() bool {
 // connection starts with an init, and one that falls behind gets a fresh
 // init on the same connection.
 func (p *Publisher) ServeConn(ctx context.Context, conn net.Conn) error {
-	if !p.enter() {
+	if err := p.loop.Track(conn); err != nil {
+		if errors.Is(err, wire.ErrTooManyConns) {
+			p.opts.Logger.Warn("syncstruct: subscriber refused", "remote", conn.RemoteAddr().String(), "err", err, "max_conns", p.opts.MaxConns)
+			wire.RefuseConn(conn, fmt.Sprintf("too many connections (limit %d); try again later", p.opts.MaxConns))
+		}
 		conn.Close()
-		return net.ErrClosed
+		return err
 	}
-	defer p.wg.Done()
+	defer p.loop.Untrack(conn)
+	return p.serveConn(ctx, conn)
+}
+
+// serveConn serves a tracked connection (its TLS handshake, if any, is
+// done: by the accept loop, or by a wire.Mux).
+func (p *Publisher) serveConn(ctx context.Context, conn net.Conn) error {
 	c := wire.NewConn(conn)
 	defer c.Close()
 	// Close must not wait out the handshake of a silent peer: until the
-	// session starts (and takes over shutdown), Close closes the connection.
+	// session starts (and takes over shutdown), stopping closes the
+	// connection.
 	hs := context.AfterFunc(p.ctx, func() { c.Close() })
 	defer hs()
 	c.SetDeadline(time.Now().Add(p.opts.HandshakeTimeout))
-	if tc, ok := c.NetConn().(*tls.Conn); ok {
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return fmt.Errorf("syncstruct: TLS handshake: %w", err)
-		}
-	}
 	banner, err := c.ReadBanner()
 	if err != nil {
+		if errors.Is(err, wire.ErrLineTooLong) {
+			fmt.Fprintf(c, "SIGOCO error: banner line too long; this port serves %q, %q\n", wire.BannerSiPyCoSync, wire.BannerSync)
+		}
 		return fmt.Errorf("syncstruct: reading banner: %w", err)
 	}
 	switch banner {
@@ -276,11 +263,11 @@ func (p *Publisher) ServeConn(ctx context.Context, conn net.Conn) error {
 // close upgraded connections): Close the Publisher to end it (a wire.Mux
 // closes its connections itself).
 func (p *Publisher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !p.enter() {
+	if p.ctx.Err() != nil || !p.loop.Enter() {
 		http.Error(w, "syncstruct: publisher closed", http.StatusServiceUnavailable)
 		return
 	}
-	defer p.wg.Done()
+	defer p.loop.Leave()
 	ws, err := p.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered the request
@@ -305,7 +292,7 @@ func (p *Publisher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve reads the subscribe message from t and serves the session.
 func (p *Publisher) serve(ctx context.Context, t transport, hs func() bool) error {
 	defer t.close()
-	first, err := t.readMsg(nil)
+	first, err := t.readMsg()
 	if err != nil {
 		var tooLarge *wire.FrameTooLargeError
 		if errors.As(err, &tooLarge) {
@@ -337,7 +324,7 @@ func (p *Publisher) serveSession(ctx context.Context, t transport, sub *message,
 	hs()
 	p.mu.Lock()
 	n := p.notifiers[sub.Notifier]
-	if n == nil || p.closed {
+	if n == nil || p.ctx.Err() != nil {
 		p.mu.Unlock()
 		if n == nil {
 			p.reject(t, CodeUnknownNotifier, fmt.Sprintf("no notifier %q; this publisher serves %q", truncate(sub.Notifier, 64), p.Names()))
@@ -365,15 +352,39 @@ func (p *Publisher) reject(t transport, code, msg string) {
 	t.writeMsgs([][]byte{t.control(&control{T: msgError, Code: code, Message: msg})})
 }
 
-// Close ends every session (subscribers get a "shutdown" error message
-// when their connection can take it), stops every Serve and waits for them;
-// a subscriber that does not read is given about a second before its
-// connection is closed under it. It is idempotent.
-func (p *Publisher) Close() error {
-	p.mu.Lock()
-	p.closed = true
-	p.mu.Unlock()
+// newAcceptLoop returns the accept loop for p's options.
+func (p *Publisher) newAcceptLoop() *wire.AcceptLoop {
+	return wire.NewAcceptLoop(wire.AcceptOptions{
+		TLS:              p.opts.TLS,
+		HandshakeTimeout: p.opts.HandshakeTimeout,
+		MaxConns:         p.opts.MaxConns,
+		IdleTimeout:      p.opts.IdleTimeout,
+		Logger:           p.opts.Logger,
+	})
+}
+
+// Shutdown stops the Publisher gracefully (it is a wire.Shutdowner, so
+// wire.Mux.Shutdown drains it): it stops accepting, tells every
+// subscriber "shutdown" in an error message (they reconnect, to this
+// publisher's successor), and waits for the sessions to end. A subscriber
+// that does not read is given about a second before its connection is
+// closed under it. If ctx ends first, Shutdown closes everything as Close
+// does and returns ctx.Err(). Serve returns net.ErrClosed.
+func (p *Publisher) Shutdown(ctx context.Context) error {
+	p.loop.StopAccepting()
 	p.cancel()
-	p.wg.Wait()
+	err := p.loop.Wait(ctx)
+	p.loop.Close()
+	return err
+}
+
+// Close ends every session as Shutdown does (subscribers get a "shutdown"
+// error message when their connection can take it), stops every Serve and
+// waits for them; a subscriber that does not read is given about a second
+// before its connection is closed under it. It is idempotent.
+func (p *Publisher) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*closeGrace)
+	defer cancel()
+	p.Shutdown(ctx)
 	return nil
 }

@@ -91,7 +91,7 @@ func TestRecordedNativeSession(t *testing.T) {
 			}
 		}
 		for range st.read {
-			b, err := wire.ReadFrame(rc.r, nil, 1<<20)
+			b, err := rc.fr.Next()
 			must(t, err)
 			f := wire.AppendFrame(nil, b)
 			lines = append(lines, exchangeLine{Conn: st.conn, Dir: "server", Msg: describe(t, f), Hex: hex.EncodeToString(f)})
@@ -139,9 +139,9 @@ func describe(t *testing.T, b []byte) any {
 		out = append(out, "banner "+wire.BannerSync)
 		b = []byte(s)
 	}
-	r := bufio.NewReader(bytes.NewReader(b))
+	fr := wire.NewFrameReader(bufio.NewReader(bytes.NewReader(b)), 1<<20)
 	for {
-		f, err := wire.ReadFrame(r, nil, 1<<20)
+		f, err := fr.Next()
 		if err != nil {
 			break
 		}

@@ -126,7 +126,6 @@ func (s *session) run(parent, ctx context.Context, sub *message) error {
 // readLoop takes the subscriber's messages: pings keep the session alive;
 // silence past the heartbeat timeout, or anything else, ends it.
 func (s *session) readLoop(ctx context.Context) {
-	var buf []byte
 	dec := newMsgDecoder()
 	for {
 		if s.t.pings() {
@@ -134,8 +133,7 @@ func (s *session) readLoop(ctx context.Context) {
 		} else {
 			s.t.setReadDeadline(time.Time{})
 		}
-		b, err := s.t.readMsg(buf)
-		buf = b[:0]
+		b, err := s.t.readMsg()
 		if err != nil {
 			switch {
 			case ctx.Err() != nil:

@@ -70,6 +70,7 @@ func TestSiPyCoPythonSubscriber(t *testing.T) {
 			cfg, err := wire.TLSConfig{CertFile: srv.CertFile, KeyFile: srv.KeyFile, PeerCertFile: cli.CertFile}.Server()
 			must(t, err)
 			p.opts.TLS = cfg
+			p.loop = p.newAcceptLoop()
 			sslArgs = []string{"--ssl", cli.CertFile, cli.KeyFile, srv.CertFile}
 		}
 		ep := serve(t, p, "tcp")

@@ -30,7 +30,7 @@ const (
 	// epochs, resumption and heartbeats. The choice is made again at every
 	// connection: native is always tried first.
 	ProtocolAuto = wire.ProtocolAuto
-	// ProtocolNative speaks only "SIGOCO sync 1".
+	// ProtocolNative speaks only "SIGOCO sync 2".
 	ProtocolNative = wire.ProtocolNative
 	// ProtocolSiPyCo speaks only SiPyCo's "ARTIQ sync_struct" (TCP and
 	// TLS; SiPyCo has no WebSocket transport).
@@ -94,7 +94,7 @@ func (s *Subscriber) probeNative(ctx context.Context) bool {
 		return false
 	}
 	t.setReadDeadline(time.Now().Add(s.opts.HandshakeTimeout))
-	b, err := t.readMsg(nil)
+	b, err := t.readMsg()
 	if err != nil {
 		return false
 	}

@@ -85,7 +85,6 @@ type subConn struct {
 	s       *Subscriber
 	t       transport
 	dec     *msgDecoder
-	buf     []byte
 	msg     message
 	timeout time.Duration // silence allowed before giving up
 	lastDL  time.Time     // when the read deadline was last pushed back
@@ -108,8 +107,7 @@ func (c *subConn) read() error {
 		c.t.setReadDeadline(now.Add(c.timeout))
 		c.lastDL = now
 	}
-	b, err := c.t.readMsg(c.buf)
-	c.buf = b[:0]
+	b, err := c.t.readMsg()
 	if err != nil {
 		if _, ok := c.t.(*frameTransport); ok && !c.gotAny && isSilentClose(err) {
 			return fmt.Errorf("%w: %w", errNoAnswer, err)
@@ -303,6 +301,11 @@ func (c *subConn) readInit() (*Mod, error) {
 	}}
 	m, err := decodeInit(msgpack.NewDecoder(cr))
 	if err != nil {
+		if cr.err != nil {
+			// The connection failed: say so, not what the decoder made of
+			// the missing bytes ("truncated").
+			err = cr.err
+		}
 		return nil, fmt.Errorf("syncstruct: reading snapshot: %w", err)
 	}
 	if cr.pos != len(cr.cur) {
@@ -391,6 +394,7 @@ type chunkReader struct {
 	next func() ([]byte, error)
 	cur  []byte
 	pos  int
+	err  error // the error next returned, if any
 }
 
 func (r *chunkReader) fill() error {
@@ -400,6 +404,7 @@ func (r *chunkReader) fill() error {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
+			r.err = err
 			return err
 		}
 		r.cur, r.pos = b, 0

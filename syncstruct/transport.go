@@ -21,13 +21,12 @@ import (
 // One goroutine may read while another writes; close may be called from
 // any goroutine, any number of times.
 type transport interface {
-	// readMsg returns the next message, reusing buf; the result is valid
-	// until the next call.
-	readMsg(buf []byte) ([]byte, error)
+	// readMsg returns the next message, valid until the next call.
+	readMsg() ([]byte, error)
 	// writeMsgs writes messages in order, with as few system calls as it
 	// can.
 	writeMsgs(msgs [][]byte) error
-	// writeInit writes the pieces of one snapshot (see chunker).
+	// writeInit writes the pieces of one snapshot (see newChunker).
 	writeInit(pieces [][]byte) error
 	setReadDeadline(t time.Time) error
 	setWriteDeadline(t time.Time) error
@@ -54,27 +53,25 @@ var writeBufPool = sync.Pool{New: func() any {
 	return &b
 }}
 
-// frameTransport is a transport over a stream: TCP or TLS.
+// frameTransport is a transport over a stream: TCP or TLS, with wire's
+// frame reader (limit bounds each frame; 0 is wire.DefaultMaxFrameSize).
 type frameTransport struct {
-	c     *wire.Conn
-	r     *bufio.Reader // larger reads than the wire.Conn's own buffer
-	limit int
-	once  sync.Once
+	c    *wire.Conn
+	r    *bufio.Reader // larger reads than the wire.Conn's own buffer, or c.R
+	fr   *wire.FrameReader
+	once sync.Once
 }
 
 func newFrameTransport(c *wire.Conn, limit, readBuf int) *frameTransport {
-	t := &frameTransport{c: c, limit: limit}
+	t := &frameTransport{c: c, r: c.R}
 	if readBuf > 0 {
 		t.r = bufio.NewReaderSize(c, readBuf)
-	} else {
-		t.r = c.R
 	}
+	t.fr = wire.NewFrameReader(t.r, limit)
 	return t
 }
 
-func (t *frameTransport) readMsg(buf []byte) ([]byte, error) {
-	return wire.ReadFrame(t.r, buf, t.limit)
-}
+func (t *frameTransport) readMsg() ([]byte, error) { return t.fr.Next() }
 
 func (t *frameTransport) writeMsgs(msgs [][]byte) error {
 	if len(msgs) == 1 && len(msgs[0]) > 0 {
@@ -131,18 +128,20 @@ func (t *frameTransport) close() error {
 type wsTransport struct {
 	ws   *websocket.Conn
 	text bool
+	buf  []byte // the last message read, reused by the reader
 	once sync.Once
 }
 
-func (t *wsTransport) readMsg(buf []byte) ([]byte, error) {
+func (t *wsTransport) readMsg() ([]byte, error) {
 	typ, r, err := t.ws.NextReader()
 	if err != nil {
-		return buf[:0], err
+		return nil, err
 	}
 	if (typ == websocket.TextMessage) != t.text {
-		return buf[:0], fmt.Errorf("%w: WebSocket message of the other type (text and binary mixed)", ErrBadMessage)
+		return nil, fmt.Errorf("%w: WebSocket message of the other type (text and binary mixed)", ErrBadMessage)
 	}
-	buf = buf[:0]
+	buf := t.buf[:0]
+	defer func() { t.buf = buf[:0] }()
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
