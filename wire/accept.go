@@ -96,10 +96,10 @@ var ErrTooManyConns = errors.New("wire: too many connections")
 // All methods are safe for concurrent use.
 type AcceptLoop struct {
 	opts       AcceptOptions
-	tlsConfig  *tls.Config // the handshakes' configuration (see deferClientAuth)
-	clientAuth *tls.Config // checked after the handshake, if not nil
-	ctx    context.Context // cancelled by Close
-	cancel context.CancelFunc
+	tlsConfig  *tls.Config     // the handshakes' configuration (see deferClientAuth)
+	clientAuth *tls.Config     // checked after the handshake, if not nil
+	ctx        context.Context // cancelled by Close
+	cancel     context.CancelFunc
 
 	// mu guards everything below; wg.Add happens only under mu while
 	// closed is false.
@@ -132,11 +132,11 @@ func NewAcceptLoop(opts AcceptOptions) *AcceptLoop {
 		opts:       opts,
 		tlsConfig:  hs,
 		clientAuth: check,
-		ctx:       ctx,
-		cancel:    cancel,
-		stop:      make(chan struct{}),
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[net.Conn]bool),
+		ctx:        ctx,
+		cancel:     cancel,
+		stop:       make(chan struct{}),
+		listeners:  make(map[net.Listener]struct{}),
+		conns:      make(map[net.Conn]bool),
 	}
 }
 
