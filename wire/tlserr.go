@@ -209,12 +209,16 @@ func (r *tlsReader) sniffRefusal() {
 				return
 			}
 		}
+		if r.err != nil { // what was held is returned first, then the error
+			r.sniff = false
+			return
+		}
+		// A read may return bytes and an error together (io.EOF after a
+		// close_notify that came with them): the bytes are looked at first.
 		n, err := r.c.Read(buf[:])
 		r.held = append(r.held, buf[:n]...)
 		if err != nil {
 			r.err = ExplainTLS(err, r.server)
-			r.sniff = false
-			return
 		}
 	}
 }
