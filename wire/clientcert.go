@@ -124,7 +124,7 @@ func refuseClientCert(ctx context.Context, c *Conn, why error, logger *slog.Logg
 	// The refusal and the linger after it take at most refuseTimeout more.
 	deadline := time.Now().Add(refuseTimeout)
 	c.SetDeadline(deadline)
-	answer := certUntrustedLine + " (" + certReason(why) + "); connect with a certificate this server trusts"
+	answer := certUntrustedLine + " (" + certReason(why) + ")"
 	if errors.Is(why, ErrTLSClientCertMissing) {
 		answer = certMissingLine + " (none was sent)"
 	}
@@ -164,12 +164,16 @@ func certReason(err error) string {
 // sent in place of its first bytes into the error a TLS alert would have
 // given; ok is false for any other line.
 func clientRefusal(line string) (err error, ok bool) {
-	said := strings.TrimPrefix(line, "SIGOCO error: ")
-	switch {
-	case strings.HasPrefix(line, certUntrustedLine):
-		return fmt.Errorf("%w (the server said: %s)", ErrTLSClientCertUntrusted, said), true
-	case strings.HasPrefix(line, certMissingLine):
-		return fmt.Errorf("%w (the server said: %s)", ErrTLSClientCertMissing, said), true
+	for _, r := range []struct {
+		prefix string
+		err    error
+	}{{certUntrustedLine, ErrTLSClientCertUntrusted}, {certMissingLine, ErrTLSClientCertMissing}} {
+		if rest, ok := strings.CutPrefix(line, r.prefix); ok {
+			if rest = strings.TrimSpace(rest); rest != "" && r.err == ErrTLSClientCertUntrusted {
+				return fmt.Errorf("%w %s", r.err, rest), true // "(why)"
+			}
+			return r.err, true
+		}
 	}
 	return nil, false
 }
