@@ -30,10 +30,27 @@ type AcceptOptions struct {
 	// TLS, if set, makes every connection Serve accepts a TLS server
 	// connection; the serve function gets it after a completed handshake
 	// (a failed one is answered and logged by ServerHandshake).
+	//
+	// When TLS requires (or verifies) client certificates, the loop
+	// checks the client certificate itself after the handshake, as
+	// crypto/tls would have (ClientCAs, VerifyPeerCertificate,
+	// VerifyConnection: see clientcert.go), so that a refusal reaches
+	// each kind of client as it can show it: a client that then sends a
+	// SiPyCo banner ("ARTIQ …") is closed without a word, as SiPyCo's
+	// servers do, an HTTP request gets "403 Forbidden", anything else
+	// (a native banner) the line "SIGOCO error: client certificate not
+	// trusted (…)", which Dial's connections read as
+	// ErrTLSClientCertUntrusted; the refusal is logged at Warn. A refused
+	// peer is never served: the serve function is not called. A serve
+	// function sees the client's PeerCertificates but no VerifiedChains.
+	// (With GetConfigForClient set, crypto/tls checks as usual.)
 	TLS *tls.Config
-	// HandshakeTimeout bounds the TLS handshake of an accepted
-	// connection, done (by ServerHandshake) before the serve function is
-	// called. Default DefaultHandshakeTimeout.
+	// HandshakeTimeout bounds the TLS handshake of an accepted connection
+	// (done by the loop before the serve function is called) and the
+	// arrival of its banner line, together: both must be done within
+	// HandshakeTimeout of the accept. A serve function finds that
+	// deadline with HandshakeDeadline (a Mux uses it for the banner).
+	// Default DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
 	// MaxConns bounds the connections tracked at once (accepted by Serve
 	// or registered with Track). A connection past it is refused: it is
@@ -78,9 +95,11 @@ var ErrTooManyConns = errors.New("wire: too many connections")
 //
 // All methods are safe for concurrent use.
 type AcceptLoop struct {
-	opts   AcceptOptions
-	ctx    context.Context // cancelled by Close
-	cancel context.CancelFunc
+	opts       AcceptOptions
+	tlsConfig  *tls.Config     // the handshakes' configuration (see deferClientAuth)
+	clientAuth *tls.Config     // checked after the handshake, if not nil
+	ctx        context.Context // cancelled by Close
+	cancel     context.CancelFunc
 
 	// mu guards everything below; wg.Add happens only under mu while
 	// closed is false.
@@ -108,13 +127,16 @@ func NewAcceptLoop(opts AcceptOptions) *AcceptLoop {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	hs, check := deferClientAuth(opts.TLS)
 	return &AcceptLoop{
-		opts:      opts,
-		ctx:       ctx,
-		cancel:    cancel,
-		stop:      make(chan struct{}),
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[net.Conn]bool),
+		opts:       opts,
+		tlsConfig:  hs,
+		clientAuth: check,
+		ctx:        ctx,
+		cancel:     cancel,
+		stop:       make(chan struct{}),
+		listeners:  make(map[net.Listener]struct{}),
+		conns:      make(map[net.Conn]bool),
 	}
 }
 
@@ -193,18 +215,51 @@ func (l *AcceptLoop) Serve(ctx context.Context, ln net.Listener, serve func(ctx 
 			continue
 		}
 		own.Add(1)
+		deadline := time.Now().Add(l.opts.HandshakeTimeout)
 		go func(ctx context.Context) {
 			defer own.Done()
 			defer l.done(closer)
 			defer closer.Close()
+			ctx = context.WithValue(ctx, handshakeDeadlineKey{}, deadline)
 			if tc, ok := c.(*tls.Conn); ok {
-				if ServerHandshake(ctx, tc, l.opts.HandshakeTimeout, l.opts.Logger) != nil {
+				if !l.handshake(ctx, tc, deadline) {
 					return
 				}
 			}
 			serve(ctx, c)
 		}(cctx)
 	}
+}
+
+// handshake runs the TLS handshake of an accepted connection and the
+// check of its client certificate (see AcceptOptions.TLS), and reports
+// whether the connection may be served. The deadline is cleared after a
+// success.
+func (l *AcceptLoop) handshake(ctx context.Context, tc *tls.Conn, deadline time.Time) bool {
+	if serverHandshake(ctx, tc, deadline, l.opts.Logger) != nil {
+		return false
+	}
+	if l.clientAuth != nil {
+		if err := checkClientCert(l.clientAuth, tc.ConnectionState()); err != nil {
+			tc.NetConn().SetDeadline(deadline) // the banner, too, by the handshake deadline
+			refuseClientCert(ctx, NewConn(tc), err, l.opts.Logger)
+			return false
+		}
+	}
+	return true
+}
+
+// handshakeDeadlineKey is the context key of HandshakeDeadline.
+type handshakeDeadlineKey struct{}
+
+// HandshakeDeadline returns the deadline by which the connection that a
+// serve function of AcceptLoop.Serve (or a handler behind a Mux) was
+// given must have completed its TLS handshake and sent its banner:
+// HandshakeTimeout after the accept. ok is false for a context from
+// elsewhere.
+func HandshakeDeadline(ctx context.Context) (deadline time.Time, ok bool) {
+	deadline, ok = ctx.Value(handshakeDeadlineKey{}).(time.Time)
+	return deadline, ok
 }
 
 // retryable reports whether an accept error may pass by itself.
@@ -234,8 +289,8 @@ func (l *AcceptLoop) prepare(raw net.Conn) (closer, c net.Conn) {
 		closer = WithIdleTimeout(raw, l.opts.IdleTimeout)
 	}
 	c = closer
-	if l.opts.TLS != nil {
-		c = tls.Server(closer, l.opts.TLS)
+	if l.tlsConfig != nil {
+		c = tls.Server(closer, l.tlsConfig)
 	}
 	return closer, c
 }

@@ -283,3 +283,37 @@ func TestAcceptLoopTrack(t *testing.T) {
 	l.Untrack(NewConn(a))
 	<-done
 }
+
+// The serve function learns the deadline that bounds the handshake and
+// the banner: HandshakeTimeout after the accept.
+func TestAcceptLoopHandshakeDeadline(t *testing.T) {
+	const timeout = 3 * time.Second
+	l := NewAcceptLoop(AcceptOptions{HandshakeTimeout: timeout})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan time.Time, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.Serve(context.Background(), ln, func(ctx context.Context, c net.Conn) {
+			d, _ := HandshakeDeadline(ctx)
+			got <- d
+		})
+	}()
+	t.Cleanup(func() { l.Close(); <-done })
+	before := time.Now()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	d := <-got
+	if after := time.Now(); d.Before(before.Add(timeout)) || d.After(after.Add(timeout)) {
+		t.Fatalf("HandshakeDeadline = %v, want between %v and %v", d, before.Add(timeout), after.Add(timeout))
+	}
+	if _, ok := HandshakeDeadline(context.Background()); ok {
+		t.Fatal("HandshakeDeadline found a deadline in a context from elsewhere")
+	}
+}

@@ -32,10 +32,18 @@ func NewConn(c net.Conn) *Conn {
 		// Reads explain TLS failures (an untrusted certificate) in words.
 		// A server's handshake is done (and explained) by ServerHandshake
 		// before its reads, so what a read meets is a client's failure.
-		r := tlsReader{c: tc}
+		r := &tlsReader{c: tc}
 		return &Conn{Conn: c, R: bufio.NewReaderSize(r, connBufferSize)}
 	}
 	return &Conn{Conn: c, R: bufio.NewReaderSize(c, connBufferSize)}
+}
+
+// newClientConn wraps a client's TLS connection (Dial's): its reads also
+// turn a server's refusal of the client certificate into the error it
+// means (ErrTLSClientCertUntrusted, ErrTLSClientCertMissing).
+func newClientConn(tc *tls.Conn) *Conn {
+	r := &tlsReader{c: tc, sniff: true}
+	return &Conn{Conn: tc, R: bufio.NewReaderSize(r, connBufferSize)}
 }
 
 // Read reads through the buffered reader.

@@ -10,13 +10,19 @@ import (
 // Dial connects to addr over TCP (TLS when tlsConfig is non-nil), writes
 // banner and returns the connection. ctx bounds the dial and the TLS
 // handshake only.
+//
+// Over TLS, a server of this package that refuses the client certificate
+// answers a native banner with a line saying so (see AcceptOptions.TLS);
+// reads from the returned connection return it as an error wrapping
+// ErrTLSClientCertUntrusted (or ErrTLSClientCertMissing), as they return a
+// TLS alert saying the same (errors.Is works alike for both).
 func Dial(ctx context.Context, addr string, tlsConfig *tls.Config, banner string) (*Conn, error) {
 	var d net.Dialer
 	raw, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	var nc net.Conn = raw
+	var c *Conn
 	if tlsConfig != nil {
 		cfg := tlsConfig
 		if cfg.ServerName == "" {
@@ -29,12 +35,13 @@ func Dial(ctx context.Context, addr string, tlsConfig *tls.Config, banner string
 			raw.Close()
 			return nil, fmt.Errorf("wire: TLS handshake with %s: %w", addr, ExplainTLS(err, false))
 		}
-		nc = tc
+		c = newClientConn(tc)
+	} else {
+		c = NewConn(raw)
 	}
 	if tc, ok := raw.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	c := NewConn(nc)
 	if err := WriteBanner(c, banner); err != nil {
 		c.Close()
 		return nil, err

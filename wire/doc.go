@@ -19,8 +19,20 @@
 // AcceptLoop is the one accept loop: servers and Mux share its tracking of
 // listeners, connections and goroutines, its MaxConns, IdleTimeout, TCP
 // keepalive and TLS handshake (ServerHandshake, which answers a plaintext
-// client in plaintext). Mux.Shutdown is graceful; Close and cancelling
-// Serve's context are hard stops.
+// client in plaintext). HandshakeTimeout bounds the TLS handshake and the
+// banner together (HandshakeDeadline). Mux.Shutdown is graceful; Close and
+// cancelling Serve's context are hard stops.
+//
+// # Client certificates
+//
+// Where TLS requires client certificates, AcceptLoop (and so Mux) checks
+// them itself after the handshake, and refuses one it does not trust by
+// what the peer sends next: after a SiPyCo banner it closes the
+// connection without a word, as SiPyCo's servers do; after a native
+// banner it says so in one line, which Dial's connections read as an
+// error wrapping ErrTLSClientCertUntrusted (or ErrTLSClientCertMissing);
+// either way the peer is served nothing and the refusal is logged at Warn
+// (see AcceptOptions.TLS).
 //
 // # Concurrency
 //

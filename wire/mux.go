@@ -35,10 +35,14 @@ type Shutdowner interface {
 type MuxOptions struct {
 	// TLS, if set, makes every accepted connection a TLS server
 	// connection (see TLSConfig.Server); the banner is read inside TLS. A
-	// client speaking plaintext is told so in plaintext.
+	// client speaking plaintext is told so in plaintext; a client
+	// certificate the configuration does not trust is refused as
+	// AcceptOptions.TLS says (SiPyCo's clients: closed without a word;
+	// native ones: a line read as ErrTLSClientCertUntrusted).
 	TLS *tls.Config
 	// HandshakeTimeout bounds the TLS handshake and the arrival of the
-	// banner line. Default DefaultHandshakeTimeout.
+	// banner line together: both must be done within HandshakeTimeout of
+	// the accept. Default DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
 	// MaxConns bounds the connections open at once on all listeners; one
 	// past it is refused in one line (HTTP: a 503 response) and closed.
@@ -165,7 +169,13 @@ func (m *Mux) dispatch(ctx context.Context, c net.Conn) {
 		m.mu.Unlock()
 	}()
 
-	c.SetDeadline(time.Now().Add(m.opts.HandshakeTimeout))
+	// The banner must arrive by the deadline that bounded the TLS
+	// handshake: HandshakeTimeout bounds both together.
+	deadline, ok := HandshakeDeadline(ctx)
+	if !ok {
+		deadline = time.Now().Add(m.opts.HandshakeTimeout)
+	}
+	c.SetDeadline(deadline)
 	wc := NewConn(c)
 	line, err := PeekLine(wc.R)
 	if err != nil {

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -91,12 +92,21 @@ func ExplainTLS(err error, server bool) error {
 // "400 Bad Request" saying the port speaks TLS, anything else the line
 // "SIGOCO error: this port speaks TLS; connect with TLS". It returns the
 // explained error; the caller closes tc.
+//
+// ServerHandshake does not check client certificates itself: tc's
+// configuration does (with a TLS alert). AcceptLoop and Mux check them
+// after the handshake instead (see AcceptOptions.TLS).
 func ServerHandshake(ctx context.Context, tc *tls.Conn, timeout time.Duration, logger *slog.Logger) error {
 	if timeout <= 0 {
 		timeout = DefaultHandshakeTimeout
 	}
+	return serverHandshake(ctx, tc, time.Now().Add(timeout), logger)
+}
+
+// serverHandshake is ServerHandshake with a deadline.
+func serverHandshake(ctx context.Context, tc *tls.Conn, deadline time.Time, logger *slog.Logger) error {
 	raw := tc.NetConn()
-	raw.SetDeadline(time.Now().Add(timeout))
+	raw.SetDeadline(deadline)
 	err := tc.HandshakeContext(ctx)
 	if err == nil {
 		raw.SetDeadline(time.Time{})
@@ -140,16 +150,75 @@ func isHTTPMethodStart(b []byte) bool {
 	return false
 }
 
-// tlsReader explains the TLS errors of reads through a *Conn.
+// tlsReader explains the TLS errors of reads through a *Conn. On a
+// client's connection (Dial's) it also reads a refusal of the client's
+// certificate (see refuseClientCert) that the server sends in place of its
+// first bytes as the error that refusal means.
 type tlsReader struct {
 	c      *tls.Conn
 	server bool
+
+	// For Dial's connections: sniff is set until the first bytes are known
+	// not to be a certificate refusal; held keeps the bytes read while
+	// deciding (returned before anything else), and err what ends them.
+	sniff bool
+	held  []byte
+	err   error
 }
 
-func (r tlsReader) Read(p []byte) (int, error) {
+func (r *tlsReader) Read(p []byte) (int, error) {
+	if r.sniff {
+		r.sniffRefusal()
+	}
+	if len(r.held) > 0 {
+		n := copy(p, r.held)
+		r.held = r.held[n:]
+		return n, nil
+	}
+	if r.err != nil {
+		return 0, r.err
+	}
 	n, err := r.c.Read(p)
 	if err != nil {
 		err = ExplainTLS(err, r.server)
 	}
 	return n, err
+}
+
+// sniffRefusal reads until the first bytes either cannot be a refusal line
+// (held keeps them) or are one (err becomes what it means).
+func (r *tlsReader) sniffRefusal() {
+	const prefix = "SIGOCO error: client certificate "
+	var buf [512]byte
+	for {
+		k := min(len(r.held), len(prefix))
+		switch {
+		case string(r.held[:k]) != prefix[:k]:
+			r.sniff = false
+			return
+		case k == len(prefix):
+			if i := bytes.IndexByte(r.held, '\n'); i >= 0 {
+				if err, ok := clientRefusal(strings.TrimSuffix(string(r.held[:i]), "\r")); ok {
+					r.held, r.err = nil, err
+				}
+				r.sniff = false
+				return
+			}
+			if len(r.held) > MaxBannerLen {
+				r.sniff = false
+				return
+			}
+		}
+		if r.err != nil { // what was held is returned first, then the error
+			r.sniff = false
+			return
+		}
+		// A read may return bytes and an error together (io.EOF after a
+		// close_notify that came with them): the bytes are looked at first.
+		n, err := r.c.Read(buf[:])
+		r.held = append(r.held, buf[:n]...)
+		if err != nil {
+			r.err = ExplainTLS(err, r.server)
+		}
+	}
 }
