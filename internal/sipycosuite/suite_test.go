@@ -18,7 +18,6 @@ type suiteCase struct {
 	id      string // below sipyco.test: module.Class.method
 	variant string // which sigoco peer, when a case can meet several
 	skip    string // why the case cannot apply to a sigoco peer
-	known   string // the issue-10 defect it fails on until that is fixed
 }
 
 func (c suiteCase) name() string {
@@ -38,17 +37,17 @@ var cases = []suiteCase{
 	{id: "test_pc_rpc.RPCCase.test_blocking_echo"},
 	{id: "test_pc_rpc.RPCCase.test_blocking_echo_autotarget"},
 	{id: "test_pc_rpc.RPCCase.test_blocking_echo_ssl"},
-	{id: "test_pc_rpc.RPCCase.test_blocking_echo_ssl_invalid_certs", known: knownTLS},
+	{id: "test_pc_rpc.RPCCase.test_blocking_echo_ssl_invalid_certs"},
 	{id: "test_pc_rpc.RPCCase.test_sys_exit"},
 	{id: "test_pc_rpc.RPCCase.test_asyncio_echo"},
 	{id: "test_pc_rpc.RPCCase.test_asyncio_echo_autotarget"},
 	{id: "test_pc_rpc.RPCCase.test_asyncio_echo_ssl"},
-	{id: "test_pc_rpc.RPCCase.test_asyncio_echo_ssl_invalid_certs", known: knownTLS},
+	{id: "test_pc_rpc.RPCCase.test_asyncio_echo_ssl_invalid_certs"},
 	{id: "test_pc_rpc.RPCCase.test_rpc_encode_function", skip: "tests pc_rpc.Server._document_function on a " +
 		"Python function (argspec, PYON round trip) in-process; no peer is involved. The Go server's " +
 		"method listing is exercised by every echo case (the client's method check) and by rpc's own tests"},
-	{id: "test_sync_struct.SyncStructCase.test_recv", known: knownSync},
-	{id: "test_sync_struct.SyncStructCase.test_recv_ssl", known: knownSync},
+	{id: "test_sync_struct.SyncStructCase.test_recv"},
+	{id: "test_sync_struct.SyncStructCase.test_recv_ssl"},
 	{id: "test_logging.LoggingCase.test_logging", variant: "go-server"},
 	{id: "test_logging.LoggingCase.test_logging", variant: "go-forwarder"},
 	{id: "test_logging.LoggingCase.test_logging_ssl", variant: "go-server"},
@@ -56,12 +55,6 @@ var cases = []suiteCase{
 	{id: "test_rpctool.TestRPCTool.test_rpc"},
 	{id: "test_rpctool.TestRPCTool.test_rpc_ssl"},
 }
-
-// The defects of issue 10 that cases fail on today (fixes in progress).
-const (
-	knownTLS  = "known defect (issue 10, \"a rejected client certificate should look to a SiPyCo client as SiPyCo's own server behaves\"): the Go TLS server (wire.Mux) rejects the wrong client certificate with a TLS alert, so SiPyCo's client raises ssl.SSLError where SiPyCo's own server gives EOFError/BrokenPipeError/ConnectionResetError"
-	knownSync = "known defect (issue 10, \"legal SiPyCo mods the Go Subscriber cannot apply\"; the Go Notifier offers them too): the Go Notifier refuses setitem with a slice key (x[:] = ...), pop with a dict key and setitem into a numpy array, so SiPyCo's replica differs"
-)
 
 // suiteResult is the harness's last line.
 type suiteResult struct {
@@ -109,16 +102,10 @@ func TestSiPyCoSuite(t *testing.T) {
 			res := runCase(t, env, c)
 			switch res.Outcome {
 			case "pass":
-				if c.known != "" {
-					t.Logf("passes now: update the suite's list and docs/sipyco.md (it was listed as a %s)", c.known)
-				}
 			case "skip":
 				t.Skipf("SiPyCo skipped it: %s", res.Details)
 			default:
 				why := "a sigoco peer does not behave as SiPyCo's"
-				if c.known != "" {
-					why = c.known
-				}
 				t.Errorf("SiPyCo's %s against sigoco: %s — %s\n%s", c.id, strings.ToUpper(res.Outcome), why, res.Details)
 			}
 		})
