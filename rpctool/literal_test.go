@@ -319,18 +319,18 @@ func FuzzParseLiteral(f *testing.F) {
 			}
 			return
 		}
-		r := repr(v)
+		r := pyon.Repr(v)
 		v2, err := parseLiteral(r)
 		if err != nil {
 			t.Fatalf("repr %q of %q does not parse: %v", r, s, err)
 		}
-		if r2 := repr(v2); r2 != r {
+		if r2 := pyon.Repr(v2); r2 != r {
 			t.Fatalf("round trip of %q: %q then %q", s, r, r2)
 		}
 		// The multi-line layout must parse back too.
 		if p := (printer{width: 10}).format(v); p != r {
 			v3, err := parseLiteral(p)
-			if err != nil || repr(v3) != r {
+			if err != nil || pyon.Repr(v3) != r {
 				t.Fatalf("pretty form %q of %q does not round-trip: %v", p, s, err)
 			}
 		}

@@ -4,11 +4,16 @@
 //
 //	go run ./examples/dashboard --host 127.0.0.1 --port 3253
 //
-//	07:08:09.123 synced state at seq 0 (snapshot: new)
-//	  attenuation = 0
+//	07:08:09.121 following "state" at 127.0.0.1:3253
+//	07:08:09.123 state at seq 0:
+//	  attenuation = 0.0
 //	  last_settings = []
+//	07:08:09.123 synced "state" at seq 0: full snapshot (first connection)
 //	07:08:11.456 attenuation = 5.5
-//	07:08:11.456 last_settings += {"db":5.5}
+//	07:08:11.456 last_settings += {"at":"2024-05-06T07:08:11.456Z","db":5.5}
+//
+// Values are written as --json writes them (PYON's JSON: 5.5, 6.0,
+// {"__jsonclass__": ["tuple", [...]]}).
 //
 // By default it subscribes to the notifier "state" over TCP; --ws uses the
 // controller's WebSocket endpoint (ws://HOST:PORT/sync) instead, and the
