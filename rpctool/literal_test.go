@@ -223,9 +223,9 @@ func TestParseLiteralErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("parseLiteral(%q) = %#v, want error %q", tt.in, v, tt.want)
 			}
-			var le *LiteralError
+			var le *literalError
 			if !errors.As(err, &le) {
-				t.Fatalf("error %T is not a *LiteralError", err)
+				t.Fatalf("error %T is not a *literalError", err)
 			}
 			if err.Error() != tt.want {
 				t.Fatalf("parseLiteral(%q)\n got error %q\nwant error %q", tt.in, err, tt.want)
@@ -310,9 +310,9 @@ func FuzzParseLiteral(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		v, err := parseLiteral(s)
 		if err != nil {
-			var le *LiteralError
+			var le *literalError
 			if !errors.As(err, &le) {
-				t.Fatalf("error %T is not a *LiteralError: %v", err, err)
+				t.Fatalf("error %T is not a *literalError: %v", err, err)
 			}
 			if le.Offset < 0 || le.Offset > len(s) || le.Col < 1 || le.Line < 1 {
 				t.Fatalf("bad position in %v", le)
