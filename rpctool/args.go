@@ -30,7 +30,7 @@ type argError struct {
 	Name   string // keyword name, "" for a positional argument
 	File   string // "@path" the literal came from, "" if typed inline
 	Source string // the literal text, for pointing at the error
-	Err    error  // *LiteralError or an I/O error
+	Err    error  // *literalError or an I/O error
 	Hint   string // added to the message, may be ""
 }
 
@@ -57,14 +57,14 @@ func (e *argError) Unwrap() error { return e.Err }
 // pointer returns the offending line of the literal with a caret under the
 // error position, or "" when there is nothing useful to show.
 func (e *argError) pointer() string {
-	var le *LiteralError
+	var le *literalError
 	if !errors.As(e.Err, &le) {
 		return ""
 	}
 	return caret(e.Source, le)
 }
 
-func caret(src string, le *LiteralError) string {
+func caret(src string, le *literalError) string {
 	lines := strings.Split(src, "\n")
 	if le.Line < 1 || le.Line > len(lines) {
 		return ""

@@ -86,7 +86,7 @@ func FuzzParseLine(f *testing.F) {
 		if err == nil {
 			return
 		}
-		var le *LiteralError
+		var le *literalError
 		if errors.As(err, &le) && (le.Offset < 0 || le.Offset > len(line)) {
 			t.Fatalf("error position %d outside the line: %v", le.Offset, err)
 		}

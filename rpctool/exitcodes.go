@@ -103,7 +103,7 @@ func exitCode(err error) int {
 		re  *rpc.RemoteError
 		ue  *usageError
 		ae  *argError
-		le  *LiteralError
+		le  *literalError
 		uk  *unknownError
 		ec  cli.ExitCoder
 		te  *timeoutError

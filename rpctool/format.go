@@ -2,21 +2,21 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"math/big"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/sigoco/sigoco/pyon"
 )
 
 // Results are shown the way Python's repr shows them, so what rpctool
-// prints can be pasted back as an argument. A value that does not fit in
-// the width is laid out one item per line, still as a valid literal.
+// prints can be pasted back as an argument: on one line, exactly
+// pyon.Repr; a value that does not fit in the width is laid out one item
+// per line, still as a valid literal, with the atoms pyon.Repr writes
+// (pyon.PyFloat, PyStr, ...).
 
 // printer formats values; the zero value prints without colour in 80
 // columns.
@@ -47,13 +47,6 @@ func (pr printer) format(v any) string {
 	}
 	var sb strings.Builder
 	pr.layout(&sb, pr.build(v, 0), 0, w)
-	return sb.String()
-}
-
-// repr returns v on one line without colour.
-func repr(v any) string {
-	var sb strings.Builder
-	printer{}.flat(&sb, printer{}.build(v, 0))
 	return sb.String()
 }
 
@@ -172,17 +165,17 @@ func (pr printer) build(v any, depth int) node {
 		}
 		return pr.atom(v.String(), ansiNumber)
 	case float64:
-		return pr.atom(pyFloat(v), ansiNumber)
+		return pr.atom(pyon.PyFloat(v), ansiNumber)
 	case float32:
-		return pr.atom(pyFloat(float64(v)), ansiNumber)
+		return pr.atom(pyon.PyFloat(float64(v)), ansiNumber)
 	case complex128:
-		return pr.atom(pyComplex(v), ansiNumber)
+		return pr.atom(pyon.PyComplex(v), ansiNumber)
 	case complex64:
-		return pr.atom(pyComplex(complex128(v)), ansiNumber)
+		return pr.atom(pyon.PyComplex(complex128(v)), ansiNumber)
 	case string:
-		return pr.atom(pyStr(v), ansiString)
+		return pr.atom(pyon.PyStr(v), ansiString)
 	case []byte:
-		return pr.atom(pyBytes(v), ansiString)
+		return pr.atom(pyon.PyBytes(v), ansiString)
 	case []any:
 		return seqNode("[", "]", pr.buildAll(v, d))
 	case pyon.Tuple:
@@ -225,18 +218,23 @@ func (pr printer) build(v any, depth int) node {
 			return pr.atom("None", ansiConst)
 		}
 		return pr.build(*v, depth)
+	case *big.Rat:
+		if v == nil {
+			return pr.atom("None", ansiConst)
+		}
+		return pr.atom(fmt.Sprintf("Fraction(%s, %s)", v.Num(), v.Denom()), ansiNumber)
 	case pyon.Slice:
 		return seqNode("slice(", ")", pr.buildAll([]any{v.Start, v.Stop, v.Step}, d))
 	case pyon.NDArray:
 		return pr.ndarray(v, d)
 	case pyon.NPScalar:
-		val, name, err := decodeNPScalar(v)
+		val, err := v.Value()
 		if err != nil {
-			return pr.atom(fmt.Sprintf("np.generic(dtype=%s, data=%s)", pyStr(v.DType), pyBytes(v.Data)), "")
+			return pr.atom(fmt.Sprintf("np.generic(dtype=%s, data=%s)", pyon.PyStr(v.DType), pyon.PyBytes(v.Data)), "")
 		}
-		return seqNode("np."+name+"(", ")", []node{pr.build(val, d)})
+		return seqNode("np."+pyon.NumpyName(v.DType)+"(", ")", []node{pr.build(val, d)})
 	case error:
-		return pr.atom(pyStr(v.Error()), ansiString)
+		return pr.atom(pyon.PyStr(v.Error()), ansiString)
 	}
 	return pr.reflectBuild(reflect.ValueOf(v), d)
 }
@@ -265,12 +263,12 @@ func (pr printer) entries(items []pyon.Item, depth int) []node {
 }
 
 func (pr printer) ndarray(a pyon.NDArray, depth int) node {
-	val, name, err := decodeNDArray(a)
+	val, err := a.ToList()
 	if err != nil {
-		return pr.atom(fmt.Sprintf("array(shape=%v, dtype=%s, %d bytes)", a.Shape, pyStr(a.DType), len(a.Data)), "")
+		return pr.atom(fmt.Sprintf("array(shape=%v, dtype=%s, %d bytes)", a.Shape, pyon.PyStr(a.DType), len(a.Data)), "")
 	}
 	items := []node{pr.build(val, depth)}
-	if name != "float64" && name != "int64" && name != "bool" {
+	if name := pyon.NumpyName(a.DType); name != "float64" && name != "int64" && name != "bool" {
 		items = append(items, pr.atom("dtype="+name, ""))
 	}
 	return seqNode("array(", ")", items)
@@ -294,11 +292,11 @@ func (pr printer) reflectBuild(rv reflect.Value, depth int) node {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		return pr.atom(strconv.FormatUint(rv.Uint(), 10), ansiNumber)
 	case reflect.Float32, reflect.Float64:
-		return pr.atom(pyFloat(rv.Float()), ansiNumber)
+		return pr.atom(pyon.PyFloat(rv.Float()), ansiNumber)
 	case reflect.Complex64, reflect.Complex128:
-		return pr.atom(pyComplex(rv.Complex()), ansiNumber)
+		return pr.atom(pyon.PyComplex(rv.Complex()), ansiNumber)
 	case reflect.String:
-		return pr.atom(pyStr(rv.String()), ansiString)
+		return pr.atom(pyon.PyStr(rv.String()), ansiString)
 	case reflect.Slice, reflect.Array:
 		if rv.Kind() == reflect.Slice && rv.IsNil() {
 			return pr.atom("None", ansiConst)
@@ -306,7 +304,7 @@ func (pr printer) reflectBuild(rv reflect.Value, depth int) node {
 		if rv.Type().Elem().Kind() == reflect.Uint8 {
 			b := make([]byte, rv.Len())
 			reflect.Copy(reflect.ValueOf(b), rv)
-			return pr.atom(pyBytes(b), ansiString)
+			return pr.atom(pyon.PyBytes(b), ansiString)
 		}
 		items := make([]node, rv.Len())
 		for i := range items {
@@ -323,7 +321,7 @@ func (pr printer) reflectBuild(rv reflect.Value, depth int) node {
 		}
 		var all []kv
 		for it := rv.MapRange(); it.Next(); {
-			all = append(all, kv{it.Key().Interface(), it.Value().Interface(), repr(it.Key().Interface())})
+			all = append(all, kv{it.Key().Interface(), it.Value().Interface(), pyon.Repr(it.Key().Interface())})
 		}
 		sort.Slice(all, func(i, j int) bool { return all[i].s < all[j].s })
 		items := make([]node, len(all))
@@ -349,131 +347,4 @@ func (pr printer) reflectBuild(rv reflect.Value, depth int) node {
 		return seqNode(t.Name()+"(", ")", items)
 	}
 	return pr.atom(fmt.Sprintf("<%v>", rv.Interface()), "")
-}
-
-// pyFloat formats f as Python's repr does: shortest round-trip digits,
-// fixed notation for exponents -4..15, always a '.' or an exponent.
-func pyFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	s := strconv.FormatFloat(f, 'e', -1, 64) // d.ddde±XX
-	mant, expStr, _ := strings.Cut(s, "e")
-	exp, _ := strconv.Atoi(expStr)
-	neg := strings.HasPrefix(mant, "-")
-	mant = strings.TrimPrefix(mant, "-")
-	digits := strings.Replace(mant, ".", "", 1)
-	sign := ""
-	if neg {
-		sign = "-"
-	}
-	if exp < -4 || exp >= 16 {
-		m := digits[:1]
-		if len(digits) > 1 {
-			m += "." + digits[1:]
-		}
-		es := "+"
-		if exp < 0 {
-			es = "-"
-			exp = -exp
-		}
-		return fmt.Sprintf("%s%se%s%02d", sign, m, es, exp)
-	}
-	if exp < 0 {
-		return sign + "0." + strings.Repeat("0", -exp-1) + digits
-	}
-	if len(digits) <= exp+1 {
-		return sign + digits + strings.Repeat("0", exp+1-len(digits)) + ".0"
-	}
-	return sign + digits[:exp+1] + "." + digits[exp+1:]
-}
-
-// pyComplex formats c as Python's repr: "2j", "(1+2j)", "(-0-1j)".
-func pyComplex(c complex128) string {
-	part := func(f float64) string { return strings.TrimSuffix(pyFloat(f), ".0") }
-	re, im := real(c), imag(c)
-	if re == 0 && !math.Signbit(re) {
-		return part(im) + "j"
-	}
-	sign := "+"
-	if math.Signbit(im) && !math.IsNaN(im) {
-		sign = "-"
-		im = -im
-	}
-	return "(" + part(re) + sign + part(im) + "j)"
-}
-
-func pickQuote(s string) byte {
-	if strings.Contains(s, "'") && !strings.Contains(s, "\"") {
-		return '"'
-	}
-	return '\''
-}
-
-// pyStr formats s as Python's repr of a str.
-func pyStr(s string) string {
-	q := pickQuote(s)
-	var sb strings.Builder
-	sb.WriteByte(q)
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&sb, "\\x%02x", s[i-1]) // invalid UTF-8 from a Go server
-		case r == rune(q) || r == '\\':
-			sb.WriteByte('\\')
-			sb.WriteRune(r)
-		case r == '\n':
-			sb.WriteString("\\n")
-		case r == '\r':
-			sb.WriteString("\\r")
-		case r == '\t':
-			sb.WriteString("\\t")
-		case r == ' ' || (r < utf8.RuneSelf && r > ' ' && r != 0x7f):
-			sb.WriteRune(r)
-		case unicode.IsPrint(r):
-			sb.WriteRune(r)
-		case r <= 0xff:
-			fmt.Fprintf(&sb, "\\x%02x", r)
-		case r <= 0xffff:
-			fmt.Fprintf(&sb, "\\u%04x", r)
-		default:
-			fmt.Fprintf(&sb, "\\U%08x", r)
-		}
-	}
-	sb.WriteByte(q)
-	return sb.String()
-}
-
-// pyBytes formats b as Python's repr of bytes.
-func pyBytes(b []byte) string {
-	q := pickQuote(string(b))
-	var sb strings.Builder
-	sb.WriteString("b")
-	sb.WriteByte(q)
-	for _, c := range b {
-		switch {
-		case c == q || c == '\\':
-			sb.WriteByte('\\')
-			sb.WriteByte(c)
-		case c == '\n':
-			sb.WriteString("\\n")
-		case c == '\r':
-			sb.WriteString("\\r")
-		case c == '\t':
-			sb.WriteString("\\t")
-		case c >= ' ' && c < 0x7f:
-			sb.WriteByte(c)
-		default:
-			fmt.Fprintf(&sb, "\\x%02x", c)
-		}
-	}
-	sb.WriteByte(q)
-	return sb.String()
 }

@@ -11,26 +11,9 @@ import (
 	"github.com/sigoco/sigoco/pyon"
 )
 
-func TestPyFloat(t *testing.T) {
-	// Expected strings are Python's repr() of the same floats.
-	tests := []struct {
-		f    float64
-		want string
-	}{
-		{0, "0.0"}, {math.Copysign(0, -1), "-0.0"}, {1, "1.0"}, {-2.5, "-2.5"}, {0.1, "0.1"},
-		{1e-4, "0.0001"}, {1e-5, "1e-05"}, {1.5e-7, "1.5e-07"}, {123456.789, "123456.789"},
-		{1e15, "1000000000000000.0"}, {1e16, "1e+16"}, {123456789012345678.0, "1.2345678901234568e+17"},
-		{1e300, "1e+300"}, {5e-324, "5e-324"}, {math.MaxFloat64, "1.7976931348623157e+308"},
-		{math.Inf(1), "inf"}, {math.Inf(-1), "-inf"}, {math.NaN(), "nan"}, {1.0 / 3, "0.3333333333333333"},
-	}
-	for _, tt := range tests {
-		if got := pyFloat(tt.f); got != tt.want {
-			t.Errorf("pyFloat(%v) = %q, want %q", tt.f, got, tt.want)
-		}
-	}
-}
-
-func TestRepr(t *testing.T) {
+// TestFlatIsRepr: on one line, the layout printer writes exactly what
+// pyon.Repr writes (the expected strings are Python's repr).
+func TestFlatIsRepr(t *testing.T) {
 	frac := pyon.NewFraction(1, 3)
 	f8 := make([]byte, 32)
 	for i, v := range []float64{1, 2, 3, 4} {
@@ -70,10 +53,14 @@ func TestRepr(t *testing.T) {
 			priv int
 		}{"x", 3, 0}, "(Name='x', N=3)"},
 		{(*int)(nil), "None"}, {[]string(nil), "None"}, {errors.New("boom"), "'boom'"},
+		{big.NewRat(-2, 6), "Fraction(-1, 3)"}, {uint64(1 << 63), "9223372036854775808"},
 	}
 	for _, tt := range tests {
-		if got := repr(tt.v); got != tt.want {
-			t.Errorf("repr(%#v) = %s, want %s", tt.v, got, tt.want)
+		if got := pyon.Repr(tt.v); got != tt.want {
+			t.Errorf("pyon.Repr(%#v) = %s, want %s", tt.v, got, tt.want)
+		}
+		if got := (printer{width: 1 << 20}).format(tt.v); got != tt.want {
+			t.Errorf("printer.format(%#v) = %s, want %s", tt.v, got, tt.want)
 		}
 	}
 }
@@ -118,7 +105,7 @@ func TestPrettyLayout(t *testing.T) {
 		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
 	}
 	back, err := parseLiteral(got)
-	if err != nil || repr(back) != repr(v) {
+	if err != nil || pyon.Repr(back) != pyon.Repr(v) {
 		t.Fatalf("the layout does not parse back: %v", err)
 	}
 	if got := (printer{}).format(pyon.Tuple{int64(1)}); got != "(1,)" {

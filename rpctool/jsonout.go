@@ -70,12 +70,12 @@ func toJSON(v any, depth int) any {
 	case pyon.Slice:
 		return jsonObject{{"start", toJSON(v.Start, d)}, {"stop", toJSON(v.Stop, d)}, {"step", toJSON(v.Step, d)}}
 	case pyon.NDArray:
-		if l, _, err := decodeNDArray(v); err == nil {
+		if l, err := v.ToList(); err == nil {
 			return toJSON(l, d)
 		}
 		return jsonObject{{"shape", v.Shape}, {"dtype", v.DType}, {"data", base64.StdEncoding.EncodeToString(v.Data)}}
 	case pyon.NPScalar:
-		if x, _, err := decodeNPScalar(v); err == nil {
+		if x, err := v.Value(); err == nil {
 			return toJSON(x, d)
 		}
 		return jsonObject{{"dtype", v.DType}, {"data", base64.StdEncoding.EncodeToString(v.Data)}}
@@ -146,7 +146,7 @@ func reflectJSON(rv reflect.Value, depth int) any {
 		}
 		return obj
 	}
-	return repr(rv.Interface())
+	return pyon.Repr(rv.Interface())
 }
 
 func jsonFloat(f float64) any {

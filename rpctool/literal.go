@@ -22,9 +22,9 @@ import (
 // maxDepth bounds nesting so hostile input cannot exhaust the stack.
 const maxDepth = 200
 
-// LiteralError is an ill-formed literal. Line and Col are 1-based; Col
+// literalError is an ill-formed literal. Line and Col are 1-based; Col
 // counts characters (runes), not bytes.
-type LiteralError struct {
+type literalError struct {
 	Offset    int    // byte offset in the input
 	Line, Col int    // position for people
 	Msg       string // what is wrong
@@ -36,7 +36,7 @@ type LiteralError struct {
 // withShellHint adds how to quote a bare word in a shell, for arguments
 // that came through one (not for lines typed in interactive mode).
 func withShellHint(err error) {
-	var le *LiteralError
+	var le *literalError
 	if errors.As(err, &le) && le.bareWord != "" {
 		le.Hint += fmt.Sprintf(" (in a shell: '\"%s\"')", le.bareWord)
 	}
@@ -48,7 +48,7 @@ func startsLetter(s string) bool {
 	return r >= utf8.RuneSelf && unicode.IsLetter(r)
 }
 
-func (e *LiteralError) Error() string {
+func (e *literalError) Error() string {
 	pos := fmt.Sprintf("column %d", e.Col)
 	if e.multiline {
 		pos = fmt.Sprintf("line %d, column %d", e.Line, e.Col)
@@ -136,7 +136,7 @@ func (p *litParser) skipBlanks() {
 	}
 }
 
-func (p *litParser) errAt(off int, msg, hint string) *LiteralError {
+func (p *litParser) errAt(off int, msg, hint string) *literalError {
 	if off > len(p.src) {
 		off = len(p.src)
 	}
@@ -149,12 +149,12 @@ func (p *litParser) errAt(off int, msg, hint string) *LiteralError {
 			col++
 		}
 	}
-	return &LiteralError{Offset: off, Line: line, Col: col, Msg: msg, Hint: hint,
+	return &literalError{Offset: off, Line: line, Col: col, Msg: msg, Hint: hint,
 		multiline: strings.Contains(strings.TrimRight(p.src, "\n"), "\n")}
 }
 
 // unexpected reports the character at off (or the end of input).
-func (p *litParser) unexpected(off int, hint string) *LiteralError {
+func (p *litParser) unexpected(off int, hint string) *literalError {
 	if off >= len(p.src) {
 		return p.errAt(off, "unexpected end of input", hint)
 	}

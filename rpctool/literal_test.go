@@ -223,9 +223,9 @@ func TestParseLiteralErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("parseLiteral(%q) = %#v, want error %q", tt.in, v, tt.want)
 			}
-			var le *LiteralError
+			var le *literalError
 			if !errors.As(err, &le) {
-				t.Fatalf("error %T is not a *LiteralError", err)
+				t.Fatalf("error %T is not a *literalError", err)
 			}
 			if err.Error() != tt.want {
 				t.Fatalf("parseLiteral(%q)\n got error %q\nwant error %q", tt.in, err, tt.want)
@@ -310,27 +310,27 @@ func FuzzParseLiteral(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		v, err := parseLiteral(s)
 		if err != nil {
-			var le *LiteralError
+			var le *literalError
 			if !errors.As(err, &le) {
-				t.Fatalf("error %T is not a *LiteralError: %v", err, err)
+				t.Fatalf("error %T is not a *literalError: %v", err, err)
 			}
 			if le.Offset < 0 || le.Offset > len(s) || le.Col < 1 || le.Line < 1 {
 				t.Fatalf("bad position in %v", le)
 			}
 			return
 		}
-		r := repr(v)
+		r := pyon.Repr(v)
 		v2, err := parseLiteral(r)
 		if err != nil {
 			t.Fatalf("repr %q of %q does not parse: %v", r, s, err)
 		}
-		if r2 := repr(v2); r2 != r {
+		if r2 := pyon.Repr(v2); r2 != r {
 			t.Fatalf("round trip of %q: %q then %q", s, r, r2)
 		}
 		// The multi-line layout must parse back too.
 		if p := (printer{width: 10}).format(v); p != r {
 			v3, err := parseLiteral(p)
-			if err != nil || repr(v3) != r {
+			if err != nil || pyon.Repr(v3) != r {
 				t.Fatalf("pretty form %q of %q does not round-trip: %v", p, s, err)
 			}
 		}

@@ -6,11 +6,12 @@
 //	go run ./examples/browser --port 8000
 //	# open http://127.0.0.1:8000/?ws=ws://127.0.0.1:3253/sync
 //
-// The page (index.html, about 90 lines of plain JavaScript) is the whole
-// example: it speaks the JSON form of the sync protocol
-// (docs/protocol-sync.md) — send {"t":"subscribe",...}, receive a "sync"
-// message, the init mod (the whole tree), "synced", then one mod per
-// change; send {"t":"ping"} within every heartbeat.
+// The page (index.html, a dozen lines of plain JavaScript) imports
+// syncstruct's browser replica module (syncstruct.WebReplicaJS, served here
+// at /replica.js), which speaks the JSON form of the sync protocol
+// (docs/protocol-sync.md): it subscribes, applies the snapshot and every
+// change as Go's syncstruct.Apply does, sends the heartbeats, resumes after
+// a reconnection, and reports the states live / reconnecting / offline.
 //
 // A browser sends the page's origin with the WebSocket request, and the
 // controller accepts only its own origin unless told otherwise: since this
@@ -34,14 +35,19 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/sigoco/sigoco/logfwd/logflag"
+	"github.com/sigoco/sigoco/syncstruct"
 )
 
 //go:embed index.html
 var page []byte
 
-// handler serves the page at "/".
+// handler serves the page at "/" and the browser replica module it
+// imports, syncstruct.WebReplicaJS, at "/replica.js".
 func handler() http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("/replica.js", syncstruct.WebReplicaHandler)
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
@@ -59,13 +65,11 @@ func main() {
 }
 
 func newApp(stderr io.Writer) *cli.App {
-	return &cli.App{
-		Name:                  "browser",
-		Usage:                 "serve a web page that shows the example controller's state live",
-		UsageText:             "browser [--bind ADDR] [--port PORT] [--controller HOST:PORT]",
-		HideHelpCommand:       true,
-		CustomAppHelpTemplate: helpTemplate,
-		ErrWriter:             stderr,
+	return logflag.PlainHelp(&cli.App{
+		Name:      "browser",
+		Usage:     "serve a web page that shows the example controller's state live",
+		UsageText: "browser [--bind ADDR] [--port PORT] [--controller HOST:PORT]",
+		ErrWriter: stderr,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "bind", Value: "127.0.0.1", Usage: "address to listen on"},
 			&cli.IntFlag{Name: "port", Value: 8000, Usage: "TCP port (0 picks one)"},
@@ -95,5 +99,5 @@ func newApp(stderr io.Writer) *cli.App {
 			}
 			return nil
 		},
-	}
+	})
 }

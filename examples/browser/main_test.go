@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,6 +67,27 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// profileDir is a profile directory for Chromium, removed after the test.
+// Not t.TempDir: Chromium's helper processes may still be writing to it
+// for a moment after the browser was stopped, and t.TempDir fails the test
+// when its removal does.
+func profileDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "sigoco-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 50 {
+			if err = os.RemoveAll(dir); err == nil {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Logf("leaving %s: %v", dir, err)
+	})
+	return dir
+}
+
 // TestPageShowsStateLive loads the page in headless Chromium and checks it
 // shows the state, then a change.
 func TestPageShowsStateLive(t *testing.T) {
@@ -76,7 +99,7 @@ func TestPageShowsStateLive(t *testing.T) {
 	actx, acancel := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(profileDir(t)))
 	t.Cleanup(acancel)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(cancel)
@@ -109,12 +132,21 @@ func TestPageShowsStateLive(t *testing.T) {
 	}
 }
 
-// TestPageServed: the page at "/", nothing else.
+// TestPageServed: the page at "/", syncstruct's replica module at
+// "/replica.js", nothing else.
 func TestPageServed(t *testing.T) {
 	rec := httptest.NewRecorder()
 	handler().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != "text/html; charset=utf-8" || rec.Body.Len() != len(page) {
 		t.Fatalf("GET / = %d %q, %d bytes", rec.Code, rec.Header().Get("Content-Type"), rec.Body.Len())
+	}
+	rec = httptest.NewRecorder()
+	handler().ServeHTTP(rec, httptest.NewRequest("GET", "/replica.js", nil))
+	if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/javascript") || !bytes.Equal(rec.Body.Bytes(), syncstruct.WebReplicaJS) {
+		t.Fatalf("GET /replica.js = %d %q, %d bytes", rec.Code, rec.Header().Get("Content-Type"), rec.Body.Len())
+	}
+	if !bytes.Contains(page, []byte(`from "./replica.js"`)) {
+		t.Error("the page does not import ./replica.js")
 	}
 	rec = httptest.NewRecorder()
 	handler().ServeHTTP(rec, httptest.NewRequest("GET", "/other", nil))

@@ -9,8 +9,10 @@
 // publishes its state (attenuation and the last settings) as the syncstruct
 // notifier "state", for Go subscribers and, over WebSocket at /sync, for
 // browsers; examples/dashboard prints it live. With --log-server HOST:PORT
-// its logs also go to a log server (examples/logserver); -v/-q raise or
-// lower the log level. A client calling
+// its logs (INFO and above; DEBUG too with -vv) also go to a log server
+// (examples/logserver), and a log server that cannot be reached is said
+// once on stderr; -v/-q raise or lower the level shown on stderr
+// (WARNING by default). A client calling
 // the built-in terminate stops it, as does SIGINT or SIGTERM. Diagnostics go
 // to stderr; the exit status is 0 after a clean stop, 1 on an error.
 package main
@@ -30,6 +32,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/sigoco/sigoco/logfwd"
+	"github.com/sigoco/sigoco/logfwd/logflag"
 	"github.com/sigoco/sigoco/wire"
 )
 
@@ -43,34 +46,38 @@ func main() {
 }
 
 func newApp(stderr io.Writer) *cli.App {
-	return &cli.App{
+	return logflag.PlainHelp(&cli.App{
 		Name:                   "controller",
 		Usage:                  "serve a simulated attenuator (rpc target lda)",
 		UsageText:              "controller [--bind ADDR] [--port PORT] [--tls-cert FILE --tls-key FILE [--tls-peer-cert FILE]] [--log-server HOST:PORT] [--allow-origin ORIGIN] [-v|-q]",
-		CustomAppHelpTemplate:  helpTemplate,
-		HideHelpCommand:        true,
 		ErrWriter:              stderr,
 		UseShortOptionHandling: true, // -vv
-		Flags: quietBools(append([]cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "bind", Value: "127.0.0.1", Usage: "address to listen on"},
 			&cli.IntFlag{Name: "port", Value: 3253, Usage: "TCP port (0 picks one)"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "server certificate (PEM); enables TLS"},
 			&cli.StringFlag{Name: "tls-key", Usage: "server key (PEM)"},
 			&cli.StringFlag{Name: "tls-peer-cert", Usage: "accept only clients with this certificate (PEM)"},
 			&cli.DurationFlag{Name: "step-delay", Value: 100 * time.Millisecond, Usage: "time per Sweep step"},
-			&cli.StringFlag{Name: "log-server", Usage: "also forward logs to this log server (HOST:PORT)"},
+			&cli.StringFlag{Name: "log-server", Usage: "also forward logs (INFO and above, more with -v) to this log server (HOST:PORT)"},
 			&cli.StringSliceFlag{Name: "allow-origin", Usage: "also accept WebSocket (/sync) connections from web pages of this `ORIGIN` (e.g. http://127.0.0.1:8000; * for any; repeatable)"},
-		}, logfwd.VerbosityFlags()...)),
+		}, logflag.Flags()...),
 		Action: func(c *cli.Context) error {
-			level := logfwd.VerbosityLevel(c)
-			var h slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+			level := logflag.Level(c)
+			local := slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+			var h slog.Handler = local
 			if addr := c.String("log-server"); addr != "" {
-				if err := probeLogServer(addr, time.Second); err != nil {
-					fmt.Fprintf(stderr, "controller: warning: --log-server %s: %v; logs go to stderr only until it answers\n", addr, err)
-				}
-				fwd, err := logfwd.NewForwarder(addr, logfwd.ForwarderOptions{Source: "controller_lda", Level: level})
+				fwd, err := logfwd.NewForwarder(addr, logfwd.ForwarderOptions{
+					Source: "controller_lda",
+					// The log server gets INFO and above whatever -q
+					// says (it filters for itself), DEBUG too with -vv.
+					Level: min(level, slog.LevelInfo),
+					// The forwarder's own warnings ("logfwd: cannot reach
+					// log server", once per outage) go to stderr only.
+					Logger: slog.New(local),
+				})
 				if err != nil {
-					return err
+					return fmt.Errorf("--log-server: %w", err)
 				}
 				defer func() {
 					// Deliver what is queued, but never hang on a dead server.
@@ -78,7 +85,7 @@ func newApp(stderr io.Writer) *cli.App {
 					defer cancel()
 					fwd.Shutdown(ctx)
 				}()
-				h = logfwd.Tee(h, fwd)
+				h = logfwd.Tee(local, fwd)
 			}
 			logger := slog.New(h).With(logfwd.LoggerKey, "lda")
 			ctrl, err := newServer(config{
@@ -97,5 +104,5 @@ func newApp(stderr io.Writer) *cli.App {
 			fmt.Fprintf(stderr, "controller: serving target lda on %s\n", ln.Addr())
 			return ctrl.serve(c.Context, ln)
 		},
-	}
+	})
 }

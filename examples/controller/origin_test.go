@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/sigoco/sigoco/logfwd"
 )
 
 // TestAllowOrigin: a page from another origin may subscribe only when
@@ -47,7 +50,8 @@ func TestAllowOrigin(t *testing.T) {
 }
 
 // TestLogServerWarning: a --log-server that cannot be reached, or that is
-// not a log server, is told once on stderr at start.
+// not a log server, is told once on stderr (the forwarder's first-failure
+// warning, given the local handler); a malformed one is an error at start.
 func TestLogServerWarning(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -57,24 +61,59 @@ func TestLogServerWarning(t *testing.T) {
 	ln.Close()
 	other, _ := start(t) // a controller: its Mux answers the log banner with an error
 	for _, tc := range []struct{ addr, want string }{
-		{closed, "cannot reach the log server"},
-		{other, "is not a log server"},
-		{"nonsense", "want HOST:PORT"},
+		{closed, "logfwd: cannot reach log server"},
+		{other, "logfwd: the server refused the connection"},
 	} {
-		ctx, cancel := context.WithCancel(context.Background())
-		pr, pw := io.Pipe()
-		done := make(chan error, 1)
-		go func() {
-			done <- newApp(pw).RunContext(ctx, []string{"controller", "--bind", "127.0.0.1", "--port", "0", "--log-server", tc.addr})
-			pw.Close()
-		}()
-		line, _ := bufio.NewReader(pr).ReadString('\n')
-		go io.Copy(io.Discard, pr)
-		cancel()
-		<-done
-		if !strings.Contains(line, "warning: --log-server "+tc.addr) || !strings.Contains(line, tc.want) {
-			t.Errorf("--log-server %s: first line %q, want a warning with %q", tc.addr, line, tc.want)
-		}
+		t.Run(tc.want, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			pr, pw := io.Pipe()
+			done := make(chan error, 1)
+			go func() {
+				// -vv shows the retries (debug records), so the test can
+				// tell that they, unlike the first failure, do not warn.
+				done <- newApp(pw).RunContext(ctx, []string{"controller", "--bind", "127.0.0.1", "--port", "0", "-vv", "--log-server", tc.addr})
+				pw.Close()
+			}()
+			defer func() {
+				cancel()
+				go io.Copy(io.Discard, pr)
+				<-done
+			}()
+			lines := make(chan string)
+			go func() {
+				defer close(lines)
+				sc := bufio.NewScanner(pr)
+				for sc.Scan() {
+					lines <- sc.Text()
+				}
+			}()
+			timeout := time.After(20 * time.Second) // only against a hang
+			var warned []string
+			for retries := 0; retries < 2; {
+				select {
+				case line, ok := <-lines:
+					if !ok {
+						t.Fatalf("stderr ended (%v)", <-done)
+					}
+					switch {
+					case !strings.Contains(line, "logfwd:"):
+					case strings.Contains(line, "level=WARN"):
+						warned = append(warned, line)
+					case strings.Contains(line, "level=DEBUG"):
+						retries++
+					}
+				case <-timeout:
+					t.Fatalf("no warning and two retries on stderr; warnings: %q", warned)
+				}
+			}
+			if len(warned) != 1 || !strings.Contains(warned[0], tc.want) || !strings.Contains(warned[0], "addr="+tc.addr) {
+				t.Errorf("--log-server %s: warnings %q, want one with %q and the address", tc.addr, warned, tc.want)
+			}
+		})
+	}
+	err = newApp(io.Discard).RunContext(context.Background(), []string{"controller", "--bind", "127.0.0.1", "--port", "0", "--log-server", "nonsense"})
+	if !errors.Is(err, logfwd.ErrAddress) || !strings.Contains(err.Error(), "--log-server") || !strings.Contains(err.Error(), "want host:port") {
+		t.Errorf("--log-server nonsense: %v, want an error wrapping logfwd.ErrAddress that names the flag and says host:port", err)
 	}
 }
 

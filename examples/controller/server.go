@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -71,8 +73,9 @@ func newServer(cfg config) (*controller, error) {
 const shutdownGrace = 5 * time.Second
 
 // serve serves ln until ctx is done (SIGINT, SIGTERM) or a client calls
-// terminate, then lets the calls in flight finish (up to shutdownGrace) and
-// closes everything.
+// terminate, then shuts down gracefully: the calls in flight finish (up
+// to shutdownGrace) and their replies go out, the reply to terminate
+// first of all; then everything is closed.
 //
 // ctx only says when to stop: the Mux serves under a context of its own,
 // because cancelling Serve's context is a hard stop that ends every
@@ -82,27 +85,25 @@ func (c *controller) serve(ctx context.Context, ln net.Listener) error {
 	defer hardStop()
 	errc := make(chan error, 1)
 	go func() { errc <- c.mux.Serve(serveCtx, ln) }()
-	var err error
-	served := false
 	select {
-	case err = <-errc:
-		served = true
+	case err := <-errc: // the listener failed
+		c.pub.Close()
+		return err
 	case <-ctx.Done():
 	case <-waitTerminate(serveCtx, c.rpc):
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer scancel()
-	// Calls in flight finish and their replies go out (the reply to
-	// terminate first of all); then dashboards are told "shutdown".
-	// TODO(after wire.Mux.Shutdown lands): c.mux.Shutdown(sctx) here drains
-	// every handler that has a Shutdown and stops accepting, instead of the
-	// three steps below.
-	c.rpc.Shutdown(sctx)
-	c.pub.Close()
-	c.mux.Close()
-	hardStop()
-	if !served {
-		err = <-errc
+	// The Mux stops accepting and drains its handlers that can (the rpc
+	// server: calls in flight finish); the others' connections (sync
+	// subscribers) are closed. Past shutdownGrace it closes everything.
+	err := c.mux.Shutdown(sctx)
+	c.pub.Close() // the publisher's own goroutines
+	if serr := <-errc; serr != nil && !errors.Is(serr, net.ErrClosed) {
+		return serr
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("calls still running after %v were cut short", shutdownGrace)
 	}
 	return err
 }

@@ -4,11 +4,16 @@
 //
 //	go run ./examples/dashboard --host 127.0.0.1 --port 3253
 //
-//	07:08:09.123 synced state at seq 0 (snapshot: new)
-//	  attenuation = 0
+//	07:08:09.121 following "state" at 127.0.0.1:3253
+//	07:08:09.123 state at seq 0:
+//	  attenuation = 0.0
 //	  last_settings = []
+//	07:08:09.123 synced "state" at seq 0: full snapshot (first connection)
 //	07:08:11.456 attenuation = 5.5
-//	07:08:11.456 last_settings += {"db":5.5}
+//	07:08:11.456 last_settings += {"at":"2024-05-06T07:08:11.456Z","db":5.5}
+//
+// Values are written as --json writes them (PYON's JSON: 5.5, 6.0,
+// {"__jsonclass__": ["tuple", [...]]}).
 //
 // By default it subscribes to the notifier "state" over TCP; --ws uses the
 // controller's WebSocket endpoint (ws://HOST:PORT/sync) instead, and the
@@ -38,6 +43,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sigoco/sigoco/logfwd/logflag"
+	"github.com/sigoco/sigoco/pyon"
 	"github.com/sigoco/sigoco/syncstruct"
 	"github.com/sigoco/sigoco/wire"
 	"github.com/urfave/cli/v2"
@@ -60,15 +67,13 @@ func main() {
 type usageError struct{ error }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
-		Name:                  "dashboard",
-		Usage:                 "print a controller's published state and every change to it",
-		UsageText:             "dashboard [--host HOST] [--port PORT] [--notifier NAME] [--ws] [--tls-peer-cert FILE [--tls-cert FILE --tls-key FILE]] [--json] [--once [--timeout D]]",
-		CustomAppHelpTemplate: helpTemplate,
-		HideHelpCommand:       true,
-		Writer:                stdout,
-		ErrWriter:             stderr,
-		Flags: quietBools([]cli.Flag{
+	return logflag.PlainHelp(&cli.App{
+		Name:      "dashboard",
+		Usage:     "print a controller's published state and every change to it",
+		UsageText: "dashboard [--host HOST] [--port PORT] [--notifier NAME] [--ws] [--tls-peer-cert FILE [--tls-cert FILE --tls-key FILE]] [--json] [--once [--timeout D]]",
+		Writer:    stdout,
+		ErrWriter: stderr,
+		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "controller host"},
 			&cli.IntFlag{Name: "port", Value: 3253, Usage: "controller port"},
 			&cli.StringFlag{Name: "notifier", Value: "state", Usage: "name of the notifier to follow"},
@@ -79,10 +84,13 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.BoolFlag{Name: "json", Usage: "print each mod as a JSON line"},
 			&cli.BoolFlag{Name: "once", Usage: "print the state after the first sync, then exit"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "with --once: how long to try"},
-		}),
+		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usageError{fmt.Errorf("unexpected argument %q", c.Args().First())}
+			}
+			if p := c.Int("port"); p < 1 || p > 65535 {
+				return usageError{fmt.Errorf("--port %d: want a TCP port, 1-65535", p)}
 			}
 			host, port := c.String("host"), strconv.Itoa(c.Int("port"))
 			addr := net.JoinHostPort(host, port)
@@ -105,7 +113,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			d := &dashboard{out: stdout, diag: stderr, json: c.Bool("json"), name: c.String("notifier")}
 			return d.run(c.Context, addr, opts, c.Bool("once"), c.Duration("timeout"))
 		},
-	}
+	})
 }
 
 // dashboard prints what its Subscriber sees. Its callbacks run on the
@@ -124,7 +132,10 @@ func (d *dashboard) run(ctx context.Context, addr string, opts syncstruct.Subscr
 		opts.OnSynced = d.printSynced
 		opts.OnDisconnect = func(err error) { d.status("connection lost, reconnecting: %v", err) }
 	}
-	sub := syncstruct.NewSubscriber(addr, d.name, opts)
+	sub, err := syncstruct.NewSubscriber(addr, d.name, opts)
+	if err != nil {
+		return usageError{err}
+	}
 	defer sub.Close()
 	if !once {
 		d.status("following %q at %s", d.name, addr)
@@ -246,12 +257,9 @@ func (d *dashboard) printMod(tree any, m *syncstruct.Mod) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.json {
-		b, err := syncstruct.JSONEncoding.AppendMod(nil, m)
-		if err != nil {
+		if err := d.printJSON(m); err != nil {
 			fmt.Fprintf(d.diag, "%s cannot print mod %d: %v\n", stamp(), m.Seq, err)
-			return
 		}
-		d.out.Write(append(b, '\n'))
 		return
 	}
 	at := pathString(m.Path)
@@ -284,8 +292,9 @@ func (d *dashboard) printTree(tree any, seq uint64) {
 // printTreeLocked prints the top level of the tree one member per line.
 func (d *dashboard) printTreeLocked(tree any, seq uint64) {
 	if d.json {
-		b, _ := syncstruct.JSONEncoding.AppendMod(nil, &syncstruct.Mod{Action: syncstruct.ActInit, Struct: tree, Seq: seq})
-		d.out.Write(append(b, '\n'))
+		if err := d.printJSON(&syncstruct.Mod{Action: syncstruct.ActInit, Struct: tree, Seq: seq}); err != nil {
+			fmt.Fprintf(d.diag, "%s cannot print the state: %v\n", stamp(), err)
+		}
 		return
 	}
 	switch t := tree.(type) {
@@ -343,15 +352,20 @@ func keyString(k any) string {
 	return "[" + valueString(k) + "]"
 }
 
-// valueString renders a value as --json does (PYON's JSON: 6.0 for a
-// float), else with %v.
+// printJSON writes m as one JSON line, as the WebSocket protocol sends it
+// (Mod's MarshalJSON), without HTML escaping ("<f8" stays "<f8").
+func (d *dashboard) printJSON(m *syncstruct.Mod) error {
+	enc := json.NewEncoder(d.out)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(m)
+}
+
+// valueString renders a value as --json does (PYON's JSON for browsers:
+// 6.0 for a float, {"__jsonclass__": ...} for a tuple), else with %v.
 func valueString(v any) string {
-	b, err := syncstruct.JSONEncoding.AppendMod(nil, &syncstruct.Mod{Action: syncstruct.ActSetItem, Path: []any{}, Key: "v", Value: v})
-	if err == nil {
-		var fields map[string]json.RawMessage
-		if json.Unmarshal(b, &fields) == nil && fields["value"] != nil {
-			return string(fields["value"])
-		}
+	b, err := pyon.AppendWith(nil, v, pyon.EncodeOptions{StrictJSON: true})
+	if err != nil {
+		return fmt.Sprintf("%v", v)
 	}
-	return fmt.Sprintf("%v", v)
+	return string(b)
 }

@@ -180,6 +180,12 @@ func TestUsage(t *testing.T) {
 	if !errors.As(err, &ue) {
 		t.Fatalf("err = %v, want a usage error", err)
 	}
+	for _, port := range []string{"0", "70000", "-1"} {
+		err = newApp(&out, &diag).Run([]string{"dashboard", "--port", port, "--once"})
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "1-65535") {
+			t.Errorf("--port %s: err = %v, want a usage error", port, err)
+		}
+	}
 	err = newApp(&out, &diag).Run([]string{"dashboard", "--tls-peer-cert", "/nonexistent.pem", "--once"})
 	if !errors.As(err, &ue) {
 		t.Fatalf("err = %v, want a usage error for a missing certificate", err)
