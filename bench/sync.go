@@ -165,7 +165,10 @@ func syncFanout(subs, mods int) (float64, uint64, error) {
 	counters := make([]*counter, subs)
 	for i := range subs {
 		counters[i] = &counter{target: mods, done: make(chan struct{})}
-		s := syncstruct.NewSubscriber(f.addr, "bench", syncstruct.SubscriberOptions{OnMod: []func(any, *syncstruct.Mod){counters[i].onMod}})
+		s, err := syncstruct.NewSubscriber(f.addr, "bench", syncstruct.SubscriberOptions{OnMod: []func(any, *syncstruct.Mod){counters[i].onMod}})
+		if err != nil {
+			return 0, 0, err
+		}
 		defer s.Close()
 		if err := s.WaitSynced(ctx); err != nil {
 			return 0, 0, err
