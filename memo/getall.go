@@ -92,6 +92,12 @@ func (c *Cache) GetAll(ctx context.Context, names ...string) (GetAllResult, erro
 	sem := make(chan struct{}, par)
 loop:
 	for _, j := range jobs {
+		// Checked first: select picks at random when a slot is free
+		// and ctx is done, which would start more entries after
+		// an interruption.
+		if ctx.Err() != nil {
+			break loop
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():

@@ -74,7 +74,10 @@ func TestMaxConnsRawRefusal(t *testing.T) {
 func TestIdleTimeout(t *testing.T) {
 	n := mustNotifier(t, nil, NotifierOptions{})
 	p := NewPublisher(map[string]*Notifier{"s": n}, PublisherOptions{
-		IdleTimeout: 2 * time.Second, HeartbeatInterval: 50 * time.Millisecond, HandshakeTimeout: time.Minute,
+		// Pings every second keep the subscriber 3 s ahead of the idle
+		// timeout, with margin for a loaded machine (a heartbeat
+		// timeout of 3 intervals is the subscriber's own bound).
+		IdleTimeout: 4 * time.Second, HeartbeatInterval: time.Second, HandshakeTimeout: time.Minute,
 	})
 	ep := serve(t, p, "tcp")
 	s := subscribe(t, ep, "s", SubscriberOptions{})
@@ -87,7 +90,7 @@ func TestIdleTimeout(t *testing.T) {
 	if _, err := c.Read(make([]byte, 1)); err == nil || isTimeout(err) {
 		t.Fatalf("idle connection: read %v, want it closed", err)
 	}
-	time.Sleep(2500 * time.Millisecond) // > IdleTimeout: the subscriber must still be there
+	time.Sleep(4500 * time.Millisecond) // > IdleTimeout: the subscriber must still be there
 	must(t, n.Set("x", true))
 	waitReplica(t, s, n)
 	if _, err := s.State(); err != nil {
