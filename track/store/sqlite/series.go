@@ -1,0 +1,167 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/sigoco/sigoco/track/store"
+)
+
+// Series implements store.Store.
+func (s *Store) Series(ctx context.Context, run, key string, q store.SeriesQuery) (*store.Series, error) {
+	var scalar int
+	var n int64
+	err := s.r.QueryRowContext(ctx, `SELECT scalar, n FROM series WHERE run = ? AND key = ?`, run, key).Scan(&scalar, &n)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := s.r.ExecContext(ctx, "SELECT 1"); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+		var one int
+		if err := s.r.QueryRowContext(ctx, `SELECT 1 FROM runs WHERE id = ?`, run).Scan(&one); err != nil {
+			return nil, fmt.Errorf("%w %q", store.ErrUnknownRun, run)
+		}
+		return nil, fmt.Errorf("%w: run %s has no series %q", store.ErrNotFound, run, key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	ranged := q.MinStep != 0 || q.MaxStep != 0
+	sql := `SELECT data FROM chunks WHERE run = ? AND key = ?`
+	args := []any{run, key}
+	if ranged {
+		sql += ` AND max_step >= ? AND min_step <= ?`
+		args = append(args, q.MinStep, q.MaxStep)
+	}
+	sql += ` ORDER BY first_seq`
+	rows, err := s.r.QueryContext(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	defer rows.Close()
+	var c store.Chunk
+	if scalar == 0 {
+		c.Values = [][]byte{}
+	}
+	c.Seq = make([]int64, 0, n)
+	c.Step = make([]int64, 0, n)
+	c.Time = make([]int64, 0, n)
+	if scalar != 0 {
+		c.Value = make([]float64, 0, n)
+	}
+	var data []byte
+	for rows.Next() {
+		data = data[:0]
+		if err := rows.Scan(&data); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+		if scalar == 0 {
+			data = append([]byte(nil), data...) // values alias the chunk
+		}
+		if err := store.DecodeChunk(data, &c); err != nil {
+			return nil, fmt.Errorf("sqlite: series %q of run %s: %w", key, run, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if ranged {
+		filterSteps(&c, q.MinStep, q.MaxStep)
+	}
+	out := &store.Series{Run: run, Key: key, Len: n}
+	if q.MaxPoints > 0 && c.Len() > q.MaxPoints {
+		c = downsample(&c, q.MaxPoints)
+		out.Downsampled = true
+	}
+	out.Seq, out.Step, out.Time = c.Seq, c.Step, c.Time
+	if scalar != 0 {
+		out.Value = c.Value
+	} else {
+		out.Values = make([]any, len(c.Values))
+		for i, b := range c.Values {
+			if out.Values[i], err = store.DecodeValue(b); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+func filterSteps(c *store.Chunk, lo, hi int64) {
+	var out store.Chunk
+	if !c.Scalar() {
+		out.Values = [][]byte{}
+	}
+	for i := range c.Seq {
+		if c.Step[i] >= lo && c.Step[i] <= hi {
+			appendPoints(&out, c, i, i+1)
+		}
+	}
+	*c = out
+}
+
+// downsample keeps at most maxPoints points: the step range is cut into
+// maxPoints/2 buckets and each keeps its minimum and maximum, in seq order.
+// Non-scalar series keep the first and last point of each bucket.
+func downsample(c *store.Chunk, maxPoints int) store.Chunk {
+	var out store.Chunk
+	if !c.Scalar() {
+		out.Values = [][]byte{}
+	}
+	buckets := max(maxPoints/2, 1)
+	lo, hi := c.Step[0], c.Step[0]
+	for _, s := range c.Step {
+		lo, hi = min(lo, s), max(hi, s)
+	}
+	width := float64(hi-lo+1) / float64(buckets)
+	// Points arrive in seq order; with steps that increase (the usual case)
+	// each bucket is a contiguous run of points.
+	start := 0
+	bucketOf := func(s int64) int { return min(int(float64(s-lo)/width), buckets-1) }
+	emit := func(from, to int) {
+		if to-from <= 2 {
+			appendPoints(&out, c, from, to)
+			return
+		}
+		a, b := from, to-1
+		if c.Scalar() {
+			for i := from; i < to; i++ {
+				if c.Value[i] < c.Value[a] {
+					a = i
+				}
+				if c.Value[i] > c.Value[b] {
+					b = i
+				}
+			}
+		}
+		if a > b {
+			a, b = b, a
+		}
+		appendPoints(&out, c, a, a+1)
+		if b != a {
+			appendPoints(&out, c, b, b+1)
+		}
+	}
+	cur := bucketOf(c.Step[0])
+	for i := 1; i < len(c.Step); i++ {
+		if bk := bucketOf(c.Step[i]); bk != cur {
+			emit(start, i)
+			start, cur = i, bk
+		}
+	}
+	emit(start, len(c.Step))
+	if out.Len() > maxPoints { // steps that go back and forth make more runs than buckets
+		step := float64(out.Len()) / float64(maxPoints)
+		var thin store.Chunk
+		if !c.Scalar() {
+			thin.Values = [][]byte{}
+		}
+		for k := 0; k < maxPoints; k++ {
+			i := int(float64(k) * step)
+			appendPoints(&thin, &out, i, i+1)
+		}
+		return thin
+	}
+	return out
+}
