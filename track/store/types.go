@@ -98,34 +98,35 @@ type Rejected struct {
 // Ack is a store's answer to a batch, given once its transaction committed.
 type Ack struct {
 	Run      string     `msgpack:"run"`
-	HighSeq  int64      `msgpack:"high_seq"`  // the highest record number applied for the run
-	Applied  int        `msgpack:"applied"`   // records and points stored by this batch
-	Skipped  int        `msgpack:"skipped"`   // already stored (a replay)
-	Rejected []Rejected `msgpack:"rejected"`  // refused, with the reason
+	Prev     int64      `msgpack:"prev"`          // the run's highest record number before this batch
+	HighSeq  int64      `msgpack:"high_seq"`      // the highest record number applied for the run
+	Applied  int        `msgpack:"applied"`       // records and points stored by this batch
+	Skipped  int        `msgpack:"skipped"`       // already stored (a replay)
+	Rejected []Rejected `msgpack:"rejected"`      // refused, with the reason
 	Gap      int64      `msgpack:"gap,omitempty"` // records missing before this batch (a spool cut short)
 }
 
 // Run is one run as stored.
 type Run struct {
-	ID       string            `msgpack:"id" json:"id"`
-	Project  string            `msgpack:"project" json:"project"`
-	Name     string            `msgpack:"name" json:"name"`
-	Status   Status            `msgpack:"status" json:"status"`
-	Message  string            `msgpack:"message,omitempty" json:"message,omitempty"`
-	Progress float64           `msgpack:"progress" json:"progress"`
-	Step     int64             `msgpack:"step" json:"step"`
-	Start    time.Time         `msgpack:"start" json:"start"`
-	Updated  time.Time         `msgpack:"updated" json:"updated"`
-	End      time.Time         `msgpack:"end,omitempty" json:"end,omitzero"`
-	Tags     []string          `msgpack:"tags" json:"tags"`
-	Params   map[string]any    `msgpack:"params,omitempty" json:"params,omitempty"`
-	Metadata map[string]any    `msgpack:"metadata,omitempty" json:"metadata,omitempty"`
-	Notes    []Note            `msgpack:"notes,omitempty" json:"notes,omitempty"`
-	Latest   map[string]Latest `msgpack:"latest,omitempty" json:"latest,omitempty"`
-	Series   []SeriesInfo      `msgpack:"series,omitempty" json:"series,omitempty"`
-	Artifacts []Artifact       `msgpack:"artifacts,omitempty" json:"artifacts,omitempty"`
-	Counts   map[string]any    `msgpack:"counts,omitempty" json:"counts,omitempty"`
-	HighSeq  int64             `msgpack:"high_seq" json:"high_seq"`
+	ID        string            `msgpack:"id" json:"id"`
+	Project   string            `msgpack:"project" json:"project"`
+	Name      string            `msgpack:"name" json:"name"`
+	Status    Status            `msgpack:"status" json:"status"`
+	Message   string            `msgpack:"message,omitempty" json:"message,omitempty"`
+	Progress  float64           `msgpack:"progress" json:"progress"`
+	Step      int64             `msgpack:"step" json:"step"`
+	Start     time.Time         `msgpack:"start" json:"start"`
+	Updated   time.Time         `msgpack:"updated" json:"updated"`
+	End       time.Time         `msgpack:"end,omitempty" json:"end,omitzero"`
+	Tags      []string          `msgpack:"tags" json:"tags"`
+	Params    map[string]any    `msgpack:"params,omitempty" json:"params,omitempty"`
+	Metadata  map[string]any    `msgpack:"metadata,omitempty" json:"metadata,omitempty"`
+	Notes     []Note            `msgpack:"notes,omitempty" json:"notes,omitempty"`
+	Latest    map[string]Latest `msgpack:"latest,omitempty" json:"latest,omitempty"`
+	Series    []SeriesInfo      `msgpack:"series,omitempty" json:"series,omitempty"`
+	Artifacts []Artifact        `msgpack:"artifacts,omitempty" json:"artifacts,omitempty"`
+	Counts    map[string]any    `msgpack:"counts,omitempty" json:"counts,omitempty"`
+	HighSeq   int64             `msgpack:"high_seq" json:"high_seq"`
 }
 
 // Note is a free-text note.
@@ -208,8 +209,8 @@ type Series struct {
 	Len         int64     `msgpack:"len" json:"len"` // points stored in total
 	Downsampled bool      `msgpack:"downsampled" json:"downsampled"`
 	Step        []int64   `msgpack:"step" json:"step"`
-	Time        []int64   `msgpack:"time" json:"time"`            // Unix ns
-	Value       []float64 `msgpack:"value,omitempty" json:"value,omitempty"` // scalar series
+	Time        []int64   `msgpack:"time" json:"time"`                         // Unix ns
+	Value       []float64 `msgpack:"value,omitempty" json:"value,omitempty"`   // scalar series
 	Values      []any     `msgpack:"values,omitempty" json:"values,omitempty"` // non-scalar series
 	Seq         []int64   `msgpack:"seq" json:"seq"`
 }
@@ -245,4 +246,22 @@ type LogPage struct {
 type BlobState struct {
 	Present  bool  `msgpack:"present"`  // complete and verified
 	Received int64 `msgpack:"received"` // bytes of an unfinished upload (resume from here)
+}
+
+// BannerExpose opens the connection a run dials to the tracking server to
+// offer its exposed objects: after this banner line the roles swap, the
+// server speaks as an rpc client (wire.BannerRPC first) and the run serves
+// the objects with an rpc server on the connection it dialled, so no port
+// is opened in the simulation. The run's rpc server Description is the
+// JSON object {"run": RUN_ID, "name": OBJECT_NAME}.
+//
+// (It belongs with the other banners in package wire; it lives here until
+// wire has it.)
+const BannerExpose = "SIGOCO track-expose 1"
+
+// ExposeHello is the Description a run's rpc server announces on an
+// expose connection.
+type ExposeHello struct {
+	Run  string `json:"run"`
+	Name string `json:"name"`
 }

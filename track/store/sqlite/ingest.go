@@ -102,6 +102,7 @@ func (s *Store) Ingest(ctx context.Context, b *store.Batch) (*store.Ack, error) 
 		last := &in.ack.Rejected[len(in.ack.Rejected)-1]
 		last.Error += fmt.Sprintf(" (and %d more records rejected)", in.nrej-len(in.ack.Rejected))
 	}
+	in.ack.Prev = in.row.highSeq
 	in.row.highSeq = maxSeq
 	if in.ack.Applied > 0 {
 		in.row.update = time.Now().UnixNano()
