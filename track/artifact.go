@@ -30,7 +30,8 @@ type uploader struct {
 	cond    *sync.Cond
 	jobs    []artifactJob
 	busy    bool
-	pending int // jobs queued or running
+	pending    int // jobs queued or running
+	unrecorded int // jobs whose artifact record is not enqueued yet
 }
 
 type artifactJob struct {
@@ -52,8 +53,29 @@ func (u *uploader) add(j artifactJob) {
 	u.mu.Lock()
 	u.jobs = append(u.jobs, j)
 	u.pending++
+	u.unrecorded++
 	u.cond.Broadcast()
 	u.mu.Unlock()
+}
+
+// recorded notes that a job's record is enqueued (or will never be).
+func (u *uploader) recorded() {
+	u.mu.Lock()
+	u.unrecorded--
+	u.cond.Broadcast()
+	u.mu.Unlock()
+}
+
+// waitRecorded waits until every queued artifact has its record enqueued
+// (staging is local: this does not depend on the server), or ctx ends.
+func (u *uploader) waitRecorded(ctx context.Context) {
+	stop := context.AfterFunc(ctx, func() { u.mu.Lock(); u.cond.Broadcast(); u.mu.Unlock() })
+	defer stop()
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for u.unrecorded > 0 && ctx.Err() == nil {
+		u.cond.Wait()
+	}
 }
 
 // wait waits until every queued artifact is uploaded, or ctx ends.
@@ -178,12 +200,14 @@ func (u *uploader) do(ctx context.Context, j *artifactJob) bool {
 		f, err := os.Open(j.path)
 		if err != nil {
 			r.fail(fmt.Errorf("track: artifact %q: %w", j.name, err))
+			u.recorded()
 			return true
 		}
 		sj, err := r.stage(j.name, f)
 		f.Close()
 		if err != nil {
 			r.fail(err)
+			u.recorded()
 			return true
 		}
 		j.path, j.staged, j.sha, j.size = sj.path, true, sj.sha, sj.size
@@ -193,6 +217,7 @@ func (u *uploader) do(ctx context.Context, j *artifactJob) bool {
 			"sha256": j.sha, "size": j.size, "content_type": j.ctype, "result": j.result,
 		}})
 		j.name = "" // recorded once
+		u.recorded()
 	}
 	c := r.snd.client()
 	if c == nil {

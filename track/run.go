@@ -471,6 +471,7 @@ func (r *Run) End(ctx context.Context, status Status, message ...string) error {
 		return ErrEnded
 	}
 	r.mu.Unlock()
+	r.up.waitRecorded(ctx)
 	for name, c := range r.counts.snapshot() {
 		r.record(store.Record{Kind: store.KindCount, Key: name, Value: c})
 	}

@@ -188,6 +188,14 @@ func (l *Live) touch(id string) bool {
 	return lr.crashed
 }
 
+// stored reports whether the run's first batch has been stored.
+func (l *Live) stored(id string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lr, ok := l.state[id]
+	return ok && lr.entry != nil
+}
+
 func (l *Live) known(id string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -35,7 +35,15 @@ type logQueue struct {
 	pending []store.LogEntry
 	dropped uint64
 	wake    chan struct{}
+
+	// waiting holds records of runs whose first batch has not been stored
+	// yet (a run's log forwarder may connect before its sender); used by
+	// flush only. They wait up to logWaitMax.
+	waiting []store.LogEntry
 }
+
+// logWaitMax is how long records of a run not (yet) stored are kept.
+const logWaitMax = 30 * time.Second
 
 func newLogSink(s *Server) *logSink {
 	return &logSink{s: s, q: &logQueue{wake: make(chan struct{}, 1)}}
@@ -147,9 +155,35 @@ func (h *logSink) flush(ctx context.Context) {
 	dropped := q.dropped
 	q.dropped = 0
 	q.mu.Unlock()
-	if dropped > 0 {
-		h.s.log.Warn("track: log records dropped (queue full)", "dropped", dropped)
+	defer func() {
+		if dropped > 0 {
+			h.s.log.Warn("track: log records dropped (queue full, or their run never appeared)", "dropped", dropped)
+		}
+	}()
+	batch = append(q.waiting, batch...)
+	q.waiting = nil
+	known := map[string]bool{}
+	ready := batch[:0:0]
+	for _, e := range batch {
+		ok, seen := known[e.Run]
+		if !seen {
+			ok = h.s.live.stored(e.Run)
+			if !ok {
+				_, err := h.s.st.GetRun(ctx, e.Run)
+				ok = err == nil
+			}
+			known[e.Run] = ok
+		}
+		switch {
+		case ok:
+			ready = append(ready, e)
+		case time.Since(e.Time) < logWaitMax && len(q.waiting) < logQueueMax:
+			q.waiting = append(q.waiting, e)
+		default:
+			dropped++
+		}
 	}
+	batch = ready
 	if len(batch) == 0 {
 		return
 	}

@@ -1,0 +1,192 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/sigoco/sigoco/rpc"
+	"github.com/sigoco/sigoco/syncstruct"
+	"github.com/sigoco/sigoco/track/server"
+	"github.com/sigoco/sigoco/track/store"
+	"github.com/sigoco/sigoco/track/store/sqlite"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"))
+}
+
+func start(t *testing.T, opts server.Options) (string, *server.Server) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(ctx, st, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(context.Background(), ln) }()
+	t.Cleanup(func() { srv.Close(); <-done; st.Close() })
+	return ln.Addr().String(), srv
+}
+
+func dial(t *testing.T, addr string) *rpc.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := rpc.Dial(ctx, addr, server.TargetName, rpc.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func logBatch(ctx context.Context, c *rpc.Client, b store.Batch) (*store.Ack, error) {
+	var ack store.Ack
+	err := c.CallInto(ctx, &ack, "log_batch", b, []string{}, []int64{}, []int64{}, []int64{}, []int64{}, []float64{})
+	return &ack, err
+}
+
+func startRecords(run string) store.Batch {
+	return store.Batch{Run: run, Records: []store.Record{
+		{Seq: 1, Kind: store.KindStart, Key: "p", Value: "n", Time: time.Now().UnixNano()},
+		{Seq: 2, Kind: store.KindStatus, Key: "running", Time: time.Now().UnixNano()},
+	}}
+}
+
+func TestUnknownRunAndBadBlob(t *testing.T) {
+	addr, _ := start(t, server.Options{})
+	c := dial(t, addr)
+	ctx := ctxT(t)
+	_, err := logBatch(ctx, c, store.Batch{Run: "nobody", Records: []store.Record{{Seq: 5, Kind: store.KindNote, Value: "x"}}})
+	var re *rpc.RemoteError
+	if !errors.As(err, &re) || !strings.Contains(re.Message, "unknown run") {
+		t.Fatalf("batch for an unknown run: %v", err)
+	}
+	sha := strings.Repeat("ab", 32)
+	var n int64
+	if err := c.CallInto(ctx, &n, "write_blob", sha, int64(0), []byte("not what the name says")); err != nil {
+		t.Fatal(err)
+	}
+	err = c.CallInto(ctx, &n, "commit_blob", sha)
+	if !errors.As(err, &re) || !strings.Contains(re.Message, "sha256 mismatch") {
+		t.Fatalf("corrupted upload: %v", err)
+	}
+	// The server keeps serving.
+	if _, err := logBatch(ctx, c, startRecords("r1")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHeartbeatStopMarksCrashed(t *testing.T) {
+	addr, srv := start(t, server.Options{HeartbeatTimeout: 300 * time.Millisecond, LiveInterval: 20 * time.Millisecond})
+	c := dial(t, addr)
+	ctx := ctxT(t)
+	if _, err := logBatch(ctx, c, startRecords("r1")); err != nil {
+		t.Fatal(err)
+	}
+	status := func() store.Status {
+		r, err := srv.Store().GetRun(ctx, "r1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Status
+	}
+	for status() != store.StatusCrashed {
+		if ctx.Err() != nil {
+			t.Fatal("never marked crashed")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The live list says so too.
+	sub := syncstruct.NewSubscriber(addr, server.RunsNotifier, syncstruct.SubscriberOptions{})
+	defer sub.Close()
+	if err := sub.WaitSynced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		var st any
+		sub.Read(func(tree any) {
+			if e, ok := tree.(map[string]any)["r1"].(map[string]any); ok {
+				st = e["status"]
+			}
+		})
+		if st == "crashed" {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("live status %v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A heartbeat brings it back.
+	if err := c.CallInto(ctx, nil, "heartbeat", "r1"); err != nil {
+		t.Fatal(err)
+	}
+	if s := status(); s != store.StatusRunning {
+		t.Fatalf("after a heartbeat: %s", s)
+	}
+}
+
+func TestRunNotifierAndExport(t *testing.T) {
+	addr, _ := start(t, server.Options{LiveInterval: 20 * time.Millisecond})
+	c := dial(t, addr)
+	ctx := ctxT(t)
+	b := startRecords("r2")
+	b.Records = append(b.Records, store.Record{Seq: 3, Kind: store.KindParam, Key: "omega", Value: 2.5, Time: 1})
+	var ack store.Ack
+	err := c.CallInto(ctx, &ack, "log_batch", b, []string{"x"}, []int64{0, 0, 0}, []int64{4, 5, 6}, []int64{0, 1, 2}, []int64{1, 2, 3}, []float64{1, 2, 3})
+	if err != nil || ack.Applied != 6 {
+		t.Fatalf("%v %+v", err, ack)
+	}
+	var name string
+	if err := c.CallInto(ctx, &name, "watch", "r2"); err != nil {
+		t.Fatal(err)
+	}
+	sub := syncstruct.NewSubscriber(addr, name, syncstruct.SubscriberOptions{})
+	defer sub.Close()
+	if err := sub.WaitSynced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		var ok bool
+		sub.Read(func(tree any) {
+			m := tree.(map[string]any)
+			p, _ := m["params"].(map[string]any)
+			s, _ := m["series"].(map[string]any)
+			x, _ := s["x"].(map[string]any)
+			v, _ := x["value"].([]any)
+			ok = p["omega"] == 2.5 && len(v) == 3
+		})
+		if ok {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("run notifier %v", sub.Copy())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var doc string
+	if err := c.CallInto(ctx, &doc, "export_run", "r2"); err != nil || !strings.Contains(doc, `"omega": 2.5`) {
+		t.Fatalf("export %v %s", err, doc)
+	}
+}
