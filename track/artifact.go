@@ -26,10 +26,10 @@ const BlobChunk = 1 << 20
 type uploader struct {
 	r *Run
 
-	mu      sync.Mutex // guards jobs, busy, errs
-	cond    *sync.Cond
-	jobs    []artifactJob
-	busy    bool
+	mu         sync.Mutex // guards jobs, busy, errs
+	cond       *sync.Cond
+	jobs       []artifactJob
+	busy       bool
 	pending    int // jobs queued or running
 	unrecorded int // jobs whose artifact record is not enqueued yet
 }

@@ -504,12 +504,14 @@ type Stats struct {
 	Spooled  int64 // batches written to the spool
 	Replayed int64 // batches replayed from the spool
 	Errors   int   // record errors so far
+	Logged   int64 // records and points logged (the last sequence number)
+	Acked    int64 // records the server has acknowledged (or that are lost, with an error)
 }
 
 // Stats returns the run's counters.
 func (r *Run) Stats() Stats {
 	r.dmu.Lock()
-	n := len(r.errs)
+	n, acked := len(r.errs), r.acked
 	r.dmu.Unlock()
-	return Stats{Sent: r.stats.sent.Load(), Spooled: r.stats.spooledN.Load(), Replayed: r.stats.replayed.Load(), Errors: n}
+	return Stats{Sent: r.stats.sent.Load(), Spooled: r.stats.spooledN.Load(), Replayed: r.stats.replayed.Load(), Errors: n, Logged: r.lastSeq(), Acked: acked}
 }

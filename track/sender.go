@@ -280,6 +280,15 @@ func (s *sender) replay(ctx context.Context) {
 	sr := newSpoolReader(io.NewSectionReader(s.spool, 0, 1<<62))
 	for {
 		b, err := sr.next()
+		if err == io.EOF && sr.off < s.spoolSize {
+			// Frames were appended after the reader saw the end of the
+			// file (bufio reports an EOF once even if the file grew): read
+			// on from where the last frame ended.
+			off := sr.off
+			sr = newSpoolReader(io.NewSectionReader(s.spool, off, 1<<62))
+			sr.off = off
+			continue
+		}
 		if err == io.EOF {
 			break
 		}

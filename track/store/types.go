@@ -195,7 +195,8 @@ type RunPage struct {
 // SeriesQuery selects points of a series.
 type SeriesQuery struct {
 	// Steps in [MinStep, MaxStep]; both 0 means all.
-	MinStep, MaxStep int64 `msgpack:"min_step,omitempty"`
+	MinStep int64 `msgpack:"min_step,omitempty"`
+	MaxStep int64 `msgpack:"max_step,omitempty"`
 	// MaxPoints > 0 downsamples to at most that many points: the step range
 	// is cut into MaxPoints/2 buckets and each keeps its minimum and its
 	// maximum (in step order), so peaks survive.
