@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -68,8 +69,53 @@ func (b *wireBatch) minSeq() int64 {
 	return m
 }
 
+// spoolPayload is a batch as stored in a spool frame: the point columns
+// packed as little-endian words (key, seq, step, time, value), which costs a
+// copy instead of per-number msgpack coding.
+type spoolPayload struct {
+	Batch store.Batch `msgpack:"batch"`
+	Keys  []string    `msgpack:"keys"`
+	N     int         `msgpack:"n"`
+	Cols  []byte      `msgpack:"cols"`
+}
+
+func packColumns(b *wireBatch) []byte {
+	n := len(b.Seq)
+	out := make([]byte, 0, 40*n)
+	for _, col := range [][]int64{b.Key, b.Seq, b.Step, b.Time} {
+		for _, v := range col {
+			out = binary.LittleEndian.AppendUint64(out, uint64(v))
+		}
+	}
+	for _, v := range b.Value {
+		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(v))
+	}
+	return out
+}
+
+func unpackColumns(p *spoolPayload) (*wireBatch, error) {
+	n := p.N
+	if n < 0 || len(p.Cols) != 40*n {
+		return nil, fmt.Errorf("%d bytes of columns for %d points", len(p.Cols), n)
+	}
+	b := &wireBatch{Batch: p.Batch, Keys: p.Keys}
+	cols := make([][]int64, 4)
+	for c := range cols {
+		cols[c] = make([]int64, n)
+		for i := range n {
+			cols[c][i] = int64(binary.LittleEndian.Uint64(p.Cols[8*(c*n+i):]))
+		}
+	}
+	b.Key, b.Seq, b.Step, b.Time = cols[0], cols[1], cols[2], cols[3]
+	b.Value = make([]float64, n)
+	for i := range n {
+		b.Value[i] = math.Float64frombits(binary.LittleEndian.Uint64(p.Cols[8*(4*n+i):]))
+	}
+	return b, nil
+}
+
 func appendSpoolFrame(dst []byte, b *wireBatch) ([]byte, error) {
-	payload, err := msgpack.Marshal(b)
+	payload, err := msgpack.Marshal(&spoolPayload{Batch: b.Batch, Keys: b.Keys, N: len(b.Seq), Cols: packColumns(b)})
 	if err != nil {
 		return dst, fmt.Errorf("track: encoding a spool frame: %w", err)
 	}
@@ -114,12 +160,16 @@ func (sr *spoolReader) next() (*wireBatch, error) {
 	if crc32.ChecksumIEEE(sr.buf) != binary.BigEndian.Uint32(hdr[4:]) {
 		return nil, fmt.Errorf("%w: checksum mismatch in the frame at byte %d", ErrSpoolCorrupt, sr.off)
 	}
-	var b wireBatch
-	if err := msgpack.Unmarshal(sr.buf, &b); err != nil {
+	var p spoolPayload
+	if err := msgpack.Unmarshal(sr.buf, &p); err != nil {
+		return nil, fmt.Errorf("%w: the frame at byte %d: %v", ErrSpoolCorrupt, sr.off, err)
+	}
+	b, err := unpackColumns(&p)
+	if err != nil {
 		return nil, fmt.Errorf("%w: the frame at byte %d: %v", ErrSpoolCorrupt, sr.off, err)
 	}
 	sr.off += 8 + int64(size)
-	return &b, nil
+	return b, nil
 }
 
 // openSpool opens (creating) a spool file for appending and reading.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Series are stored in chunks of up to ChunkPoints points each, so a long
@@ -97,42 +98,23 @@ func DecodeChunk(b []byte, c *Chunk) error {
 	}
 	b = b[k:]
 	n := int(n64)
-	readCol := func(dst []int64, signed bool) ([]int64, error) {
-		var prev int64
-		for i := 0; i < n; i++ {
-			var d int64
-			if signed {
-				v, k := binary.Varint(b)
-				if k <= 0 {
-					return dst, errCorruptChunk
-				}
-				d, b = v, b[k:]
-			} else {
-				v, k := binary.Uvarint(b)
-				if k <= 0 {
-					return dst, errCorruptChunk
-				}
-				d, b = int64(v), b[k:]
-			}
-			prev += d
-			dst = append(dst, prev)
-		}
-		return dst, nil
-	}
 	var err error
-	if c.Seq, err = readCol(c.Seq, false); err != nil {
+	pos := 0
+	if c.Seq, pos, err = readColumn(b, pos, n, c.Seq, false); err != nil {
 		return err
 	}
-	if c.Step, err = readCol(c.Step, true); err != nil {
+	if c.Step, pos, err = readColumn(b, pos, n, c.Step, true); err != nil {
 		return err
 	}
-	if c.Time, err = readCol(c.Time, true); err != nil {
+	if c.Time, pos, err = readColumn(b, pos, n, c.Time, true); err != nil {
 		return err
 	}
+	b = b[pos:]
 	if format == chunkScalar {
 		if len(b) != 8*n {
 			return errCorruptChunk
 		}
+		c.Value = slices.Grow(c.Value, n)
 		for i := 0; i < n; i++ {
 			c.Value = append(c.Value, math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:])))
 		}
@@ -153,4 +135,39 @@ func DecodeChunk(b []byte, c *Chunk) error {
 		return errCorruptChunk
 	}
 	return nil
+}
+
+// readColumn decodes n delta-coded values from b at pos, appending their
+// running sums to dst.
+func readColumn(b []byte, pos, n int, dst []int64, signed bool) ([]int64, int, error) {
+	dst = slices.Grow(dst, n)
+	var prev int64
+	for i := 0; i < n; i++ {
+		if pos < len(b) && b[pos] < 0x80 { // one-byte varint: the common case
+			d := int64(b[pos])
+			if signed {
+				d = int64(uint64(d)>>1) ^ -(d & 1)
+			}
+			prev += d
+			pos++
+			dst = append(dst, prev)
+			continue
+		}
+		var d int64
+		var k int
+		if signed {
+			d, k = binary.Varint(b[pos:])
+		} else {
+			var u uint64
+			u, k = binary.Uvarint(b[pos:])
+			d = int64(u)
+		}
+		if k <= 0 {
+			return dst, pos, errCorruptChunk
+		}
+		pos += k
+		prev += d
+		dst = append(dst, prev)
+	}
+	return dst, pos, nil
 }

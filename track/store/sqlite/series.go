@@ -28,6 +28,9 @@ func (s *Store) Series(ctx context.Context, run, key string, q store.SeriesQuery
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	ranged := q.MinStep != 0 || q.MaxStep != 0
+	if q.MaxPoints > 0 && n > int64(q.MaxPoints) {
+		return s.downsampled(ctx, run, key, scalar != 0, n, q)
+	}
 	sql := `SELECT data FROM chunks WHERE run = ? AND key = ?`
 	args := []any{run, key}
 	if ranged {
@@ -164,4 +167,104 @@ func downsample(c *store.Chunk, maxPoints int) store.Chunk {
 		return thin
 	}
 	return out
+}
+
+// bucketPoint is a point kept by streaming downsampling.
+type bucketPoint struct {
+	seq, step, time int64
+	value           float64
+	raw             []byte
+	set             bool
+}
+
+// downsampled reads a series chunk by chunk, keeping only the minimum and
+// maximum of each bucket (first and last for non-scalar series), so memory
+// stays at one chunk plus the buckets.
+func (s *Store) downsampled(ctx context.Context, run, key string, scalar bool, n int64, q store.SeriesQuery) (*store.Series, error) {
+	lo, hi := q.MinStep, q.MaxStep
+	if lo == 0 && hi == 0 {
+		if err := s.r.QueryRowContext(ctx, `SELECT min(min_step), max(max_step) FROM chunks WHERE run = ? AND key = ?`, run, key).Scan(&lo, &hi); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	buckets := max(q.MaxPoints/2, 1)
+	width := float64(hi-lo+1) / float64(buckets)
+	mins := make([]bucketPoint, buckets)
+	maxs := make([]bucketPoint, buckets)
+	rows, err := s.r.QueryContext(ctx, `SELECT data FROM chunks WHERE run = ? AND key = ? AND max_step >= ? AND min_step <= ? ORDER BY first_seq`, run, key, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	defer rows.Close()
+	var c store.Chunk
+	var data []byte
+	for rows.Next() {
+		if err := rows.Scan(&data); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+		c.Seq, c.Step, c.Time, c.Value = c.Seq[:0], c.Step[:0], c.Time[:0], c.Value[:0]
+		if !scalar {
+			c.Values = [][]byte{}
+		}
+		if err := store.DecodeChunk(data, &c); err != nil {
+			return nil, fmt.Errorf("sqlite: series %q of run %s: %w", key, run, err)
+		}
+		for i, st := range c.Step {
+			if st < lo || st > hi {
+				continue
+			}
+			b := min(int(float64(st-lo)/width), buckets-1)
+			p := bucketPoint{seq: c.Seq[i], step: st, time: c.Time[i], set: true}
+			mn, mx := &mins[b], &maxs[b]
+			if scalar {
+				p.value = c.Value[i]
+				if !mn.set || p.value < mn.value {
+					*mn = p
+				}
+				if !mx.set || p.value > mx.value {
+					*mx = p
+				}
+				continue
+			}
+			p.raw = append([]byte(nil), c.Values[i]...)
+			if !mn.set {
+				*mn = p // first
+			}
+			*mx = p // last
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	out := &store.Series{Run: run, Key: key, Len: n, Downsampled: true}
+	add := func(p *bucketPoint) error {
+		out.Seq = append(out.Seq, p.seq)
+		out.Step = append(out.Step, p.step)
+		out.Time = append(out.Time, p.time)
+		if scalar {
+			out.Value = append(out.Value, p.value)
+			return nil
+		}
+		v, err := store.DecodeValue(p.raw)
+		out.Values = append(out.Values, v)
+		return err
+	}
+	for b := range mins {
+		a, z := &mins[b], &maxs[b]
+		if !a.set {
+			continue
+		}
+		if a.seq > z.seq {
+			a, z = z, a
+		}
+		if err := add(a); err != nil {
+			return nil, err
+		}
+		if z.seq != a.seq {
+			if err := add(z); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
 }
