@@ -195,13 +195,35 @@ func (s *Store) downsampled(ctx context.Context, run, key string, scalar bool, n
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	defer rows.Close()
-	var c store.Chunk
-	var data []byte
-	for rows.Next() {
-		if err := rows.Scan(&data); err != nil {
-			return nil, fmt.Errorf("sqlite: %w", err)
+	// Reading the chunks (SQLite) and decoding them overlap: one goroutine
+	// scans rows while this one decodes and buckets.
+	blobs := make(chan []byte, 8)
+	scanErr := make(chan error, 1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(blobs)
+		defer rows.Close()
+		for rows.Next() {
+			var data []byte
+			if err := rows.Scan(&data); err != nil {
+				scanErr <- err
+				return
+			}
+			select {
+			case blobs <- data:
+			case <-stop:
+				return
+			}
 		}
+		scanErr <- rows.Err()
+	}()
+	defer func() {
+		close(stop)
+		for range blobs { // let the scanner finish and close the rows
+		}
+	}()
+	var c store.Chunk
+	for data := range blobs {
 		c.Seq, c.Step, c.Time, c.Value = c.Seq[:0], c.Step[:0], c.Time[:0], c.Value[:0]
 		if !scalar {
 			c.Values = [][]byte{}
@@ -226,14 +248,14 @@ func (s *Store) downsampled(ctx context.Context, run, key string, scalar bool, n
 				}
 				continue
 			}
-			p.raw = append([]byte(nil), c.Values[i]...)
+			p.raw = c.Values[i] // data is not reused
 			if !mn.set {
 				*mn = p // first
 			}
 			*mx = p // last
 		}
 	}
-	if err := rows.Err(); err != nil {
+	if err := <-scanErr; err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	out := &store.Series{Run: run, Key: key, Len: n, Downsampled: true}
