@@ -178,3 +178,24 @@ func TestBadInputIsReported(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroValues: zeros are values (a regression: omitempty turned a param
+// of 0 into nil and a progress of 0 into an error).
+func TestZeroValues(t *testing.T) {
+	ts := startServer(t, "", "", server.Options{})
+	ctx := ctxT(t, 30*time.Second)
+	run, err := track.Start(ctx, track.Options{Addr: ts.addr, SpoolDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.LogParams(map[string]any{"zero": 0, "f": 0.0, "s": "", "b": false})
+	run.SetProgress(0)
+	run.LogResult("v", []float64{}, 0)
+	if err := run.End(ctx, track.StatusFinished); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := ts.st.GetRun(ctx, run.ID())
+	if r.Params["zero"] != int64(0) || r.Params["f"] != 0.0 || r.Params["s"] != "" || r.Params["b"] != false {
+		t.Fatalf("params %#v", r.Params)
+	}
+}

@@ -61,7 +61,7 @@ type Record struct {
 	Seq   int64  `msgpack:"seq"`
 	Kind  Kind   `msgpack:"kind"`
 	Key   string `msgpack:"key,omitempty"`
-	Value any    `msgpack:"value,omitempty"`
+	Value any    `msgpack:"value"` // not omitempty: a zero is a value
 	Step  int64  `msgpack:"step,omitempty"`
 	Time  int64  `msgpack:"time"`
 }
