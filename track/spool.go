@@ -2,6 +2,7 @@ package track
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -128,6 +129,7 @@ func appendSpoolFrame(dst []byte, b *wireBatch) ([]byte, error) {
 type spoolReader struct {
 	r   *bufio.Reader
 	off int64
+	bb  bytes.Buffer
 	buf []byte
 }
 
@@ -150,13 +152,12 @@ func (sr *spoolReader) next() (*wireBatch, error) {
 	if size > maxSpoolFrame {
 		return nil, fmt.Errorf("%w: a frame of %d bytes at byte %d", ErrSpoolCorrupt, size, sr.off)
 	}
-	if cap(sr.buf) < int(size) {
-		sr.buf = make([]byte, size)
-	}
-	sr.buf = sr.buf[:size]
-	if n, err := io.ReadFull(sr.r, sr.buf); err != nil {
+	// Grow the buffer as bytes arrive, never from the announced size alone.
+	sr.bb.Reset()
+	if n, err := io.CopyN(&sr.bb, sr.r, int64(size)); err != nil {
 		return nil, fmt.Errorf("%w: the frame at byte %d has %d of its %d bytes (the file was cut short)", ErrSpoolCorrupt, sr.off, n, size)
 	}
+	sr.buf = sr.bb.Bytes()
 	if crc32.ChecksumIEEE(sr.buf) != binary.BigEndian.Uint32(hdr[4:]) {
 		return nil, fmt.Errorf("%w: checksum mismatch in the frame at byte %d", ErrSpoolCorrupt, sr.off)
 	}
