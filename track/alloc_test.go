@@ -16,7 +16,7 @@ func TestLogResultDoesNotAllocate(t *testing.T) {
 	}
 	ts := startServer(t, "", "", server.Options{})
 	ctx := ctxT(t, 30*time.Second)
-	run, err := track.Start(ctx, track.Options{Addr: ts.addr, SpoolDir: t.TempDir(), FlushInterval: time.Hour, HeartbeatInterval: time.Hour, BatchSize: 10_000_000, NoMetadata: true})
+	run, err := track.Start(ctx, track.Options{Addr: ts.addr, SpoolDir: t.TempDir(), NoSource: true, FlushInterval: time.Hour, HeartbeatInterval: time.Hour, BatchSize: 10_000_000, NoMetadata: true})
 	if err != nil {
 		t.Fatal(err)
 	}

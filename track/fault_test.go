@@ -29,7 +29,7 @@ func freeAddr(t *testing.T) string {
 // returns the run id. Everything is left in the spool.
 func downRun(t *testing.T, addr, spool string, n int) string {
 	ctx := ctxT(t, 30*time.Second)
-	run, err := track.Start(ctx, track.Options{Project: "down", Name: "offline", Addr: addr, SpoolDir: spool, FlushInterval: 5 * time.Millisecond, BatchSize: 100})
+	run, err := track.Start(ctx, track.Options{Project: "down", Name: "offline", Addr: addr, SpoolDir: spool, NoSource: true, FlushInterval: 5 * time.Millisecond, BatchSize: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestNextStartReplaysSpool(t *testing.T) {
 	id := downRun(t, addr, spool, 300)
 	ts := startServer(t, "", addr, server.Options{})
 	ctx := ctxT(t, 30*time.Second)
-	run, err := track.Start(ctx, track.Options{Addr: ts.addr, SpoolDir: spool})
+	run, err := track.Start(ctx, track.Options{Addr: ts.addr, SpoolDir: spool, NoSource: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestTruncatedSpool(t *testing.T) {
 func TestBadInputIsReported(t *testing.T) {
 	ts := startServer(t, "", "", server.Options{})
 	ctx := ctxT(t, 30*time.Second)
-	run, err := track.Start(ctx, track.Options{Addr: ts.addr, SpoolDir: t.TempDir()})
+	run, err := track.Start(ctx, track.Options{Addr: ts.addr, SpoolDir: t.TempDir(), NoSource: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestBadInputIsReported(t *testing.T) {
 func TestZeroValues(t *testing.T) {
 	ts := startServer(t, "", "", server.Options{})
 	ctx := ctxT(t, 30*time.Second)
-	run, err := track.Start(ctx, track.Options{Addr: ts.addr, SpoolDir: t.TempDir()})
+	run, err := track.Start(ctx, track.Options{Addr: ts.addr, SpoolDir: t.TempDir(), NoSource: true})
 	if err != nil {
 		t.Fatal(err)
 	}

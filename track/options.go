@@ -60,8 +60,19 @@ type Options struct {
 	// LogToStderr makes Logger also write to stderr.
 	LogToStderr bool
 	// NoMetadata turns off the automatic metadata (build info, host,
-	// command line) and end statistics.
+	// command line), the source snapshot and the end statistics.
 	NoMetadata bool
+	// NoSource turns off the source snapshot: when the program runs from
+	// its module's tree (a git checkout), a tar.gz of the files git tracks
+	// (artifact source.tar.gz) and, with local changes, their diff
+	// (source.diff), made in the background.
+	NoSource bool
+	// MaxSourceBytes bounds the files in the source snapshot. Default
+	// DefaultMaxSourceBytes (8 MiB).
+	MaxSourceBytes int64
+	// CPUProfile records a CPU profile (pprof) from Start to End, attached
+	// as the artifact cpu.pprof.
+	CPUProfile bool
 	// Logger receives the client's own diagnostics (server down, spooling,
 	// replays). Default: discarded.
 	Logger *slog.Logger
@@ -106,6 +117,9 @@ func (o *Options) defaults() {
 	}
 	if o.CallTimeout <= 0 {
 		o.CallTimeout = 30 * time.Second
+	}
+	if o.MaxSourceBytes <= 0 {
+		o.MaxSourceBytes = DefaultMaxSourceBytes
 	}
 	if o.LogLevel == nil {
 		o.LogLevel = slog.LevelInfo

@@ -102,9 +102,11 @@ type Run struct {
 	errs     []error
 	reported int // errs[:reported] were returned by Flush or End
 
-	counts countSet
-	fwd    *logfwd.Forwarder
-	logger *slog.Logger
+	counts  countSet
+	profile *os.File      // the CPU profile being written, if any
+	srcDone chan struct{} // closed when the source snapshot is recorded; nil without one
+	fwd     *logfwd.Forwarder
+	logger  *slog.Logger
 
 	snd *sender
 	up  *uploader
@@ -159,6 +161,12 @@ func Start(ctx context.Context, opts Options) (*Run, error) {
 	go func() { defer r.wg.Done(); r.snd.run(r.ctx) }()
 	go func() { defer r.wg.Done(); r.up.run(r.ctx) }()
 	r.startOrphanReplay()
+	if !opts.NoMetadata && !opts.NoSource {
+		r.snapshotSource(opts.MaxSourceBytes)
+	}
+	if opts.CPUProfile {
+		r.startProfile()
+	}
 	return r, nil
 }
 
@@ -471,6 +479,15 @@ func (r *Run) End(ctx context.Context, status Status, message ...string) error {
 		return ErrEnded
 	}
 	r.mu.Unlock()
+	r.stopProfile()
+	if r.srcDone != nil {
+		select {
+		case <-r.srcDone:
+		case <-ctx.Done():
+			r.cancel() // the snapshot gives up; its records are dropped
+			<-r.srcDone
+		}
+	}
 	r.up.waitRecorded(ctx)
 	for name, c := range r.counts.snapshot() {
 		r.record(store.Record{Kind: store.KindCount, Key: name, Value: c})

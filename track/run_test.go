@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ func TestRunEndToEnd(t *testing.T) {
 	ts := startServer(t, "", "", server.Options{})
 	ctx := ctxT(t, 30*time.Second)
 	spool := t.TempDir()
-	run, err := track.Start(ctx, track.Options{Project: "p", Name: "e2e", Addr: ts.addr, SpoolDir: spool})
+	run, err := track.Start(ctx, track.Options{Project: "p", Name: "e2e", Addr: ts.addr, SpoolDir: spool, NoSource: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,4 +122,30 @@ func fmtErr(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// TestProfileAndSource: a CPU profile is attached at End; the source
+// snapshot is attached when the program runs from its module tree (a test
+// binary does not, so only its absence is checked not to fail the run).
+func TestProfileArtifact(t *testing.T) {
+	ts := startServer(t, "", "", server.Options{})
+	ctx := ctxT(t, 30*time.Second)
+	run, err := track.Start(ctx, track.Options{Addr: ts.addr, SpoolDir: t.TempDir(), CPUProfile: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		run.LogResult("x", float64(i), int64(i))
+	}
+	if err := run.End(ctx, track.StatusFinished); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := ts.st.GetRun(ctx, run.ID())
+	var names []string
+	for _, a := range r.Artifacts {
+		names = append(names, a.Name)
+	}
+	if !slices.Contains(names, "cpu.pprof") {
+		t.Fatalf("artifacts %v", names)
+	}
 }

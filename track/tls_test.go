@@ -25,7 +25,7 @@ func TestMutualTLS(t *testing.T) {
 	}
 	ts := startServer(t, "", "", server.Options{TLS: stls})
 	ctx := ctxT(t, 30*time.Second)
-	run, err := track.Start(ctx, track.Options{Addr: ts.addr, TLS: ctls, SpoolDir: t.TempDir()})
+	run, err := track.Start(ctx, track.Options{Addr: ts.addr, TLS: ctls, SpoolDir: t.TempDir(), NoSource: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func TestRun(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Serve(ctx, ln) }()
 	defer func() { srv.Close(); <-done }()
-	err = simulation.Run(ctx, track.Options{Addr: ln.Addr().String(), SpoolDir: t.TempDir(), Name: "test"},
+	err = simulation.Run(ctx, track.Options{Addr: ln.Addr().String(), SpoolDir: t.TempDir(), NoSource: true, Name: "test"},
 		simulation.Config{Steps: 2000, Every: 10, Sleep: func(time.Duration) {}})
 	if err != nil {
 		t.Fatal(err)
