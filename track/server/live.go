@@ -56,6 +56,7 @@ type liveRun struct {
 	dirtyExpose bool
 
 	n          *syncstruct.Notifier // the run's own notifier, nil when not published
+	nlogs      int                  // entries in n's log tail
 	watchUntil time.Time
 	endedAt    time.Time
 }
@@ -463,24 +464,23 @@ func (l *Live) flush(ctx context.Context) {
 		clear(lr.dirtySeries)
 		for _, e := range lr.logs {
 			lr.n.At("logs").Append(e)
+			lr.nlogs++
 		}
 		lr.logs = lr.logs[:0]
+		for ; lr.nlogs > l.s.opts.LogTail; lr.nlogs-- {
+			lr.n.At("logs").Pop(0)
+		}
 		if lr.dirtyExpose {
 			lr.n.Set("exposed", lr.exposed)
 			lr.dirtyExpose = false
 		}
-		if c, ok := lr.n.At("logs").Get(); ok == nil {
-			if list, _ := c.([]any); len(list) > l.s.opts.LogTail {
-				for range len(list) - l.s.opts.LogTail {
-					lr.n.At("logs").Pop(0)
-				}
-			}
-		}
 		if !lr.open && now.After(lr.watchUntil) && now.Sub(lr.endedAt) > l.s.opts.RunLinger {
 			remove = append(remove, id)
-			lr.n = nil
+			lr.n, lr.nlogs = nil, 0
+			clear(lr.recent) // only the run's own notifier shows them
 		}
 	}
+	l.pruneLocked()
 	l.mu.Unlock()
 	for _, id := range remove {
 		l.s.pub.Remove(RunNotifier(id))
@@ -546,4 +546,27 @@ func (l *Live) flushEntryLocked(lr *liveRun) {
 	}
 	lr.dirtyEntry = false
 	clear(lr.dirtyLatest)
+}
+
+// pruneLocked keeps the memory and the "runs" notifier bounded: beyond
+// RunsInLive finished runs, the oldest (ids are time-ordered) that have no
+// notifier of their own are forgotten. They stay in the store.
+func (l *Live) pruneLocked() {
+	var done []string
+	for id, lr := range l.state {
+		if !lr.open && lr.n == nil && !lr.crashed {
+			done = append(done, id)
+		}
+	}
+	if len(done) <= l.s.opts.RunsInLive {
+		return
+	}
+	slices.Sort(done)
+	for _, id := range done[:len(done)-l.s.opts.RunsInLive] {
+		lr := l.state[id]
+		if lr.listed {
+			l.runs.Delete(id)
+		}
+		delete(l.state, id)
+	}
 }

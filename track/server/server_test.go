@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -188,5 +189,42 @@ func TestRunNotifierAndExport(t *testing.T) {
 	var doc string
 	if err := c.CallInto(ctx, &doc, "export_run", "r2"); err != nil || !strings.Contains(doc, `"omega": 2.5`) {
 		t.Fatalf("export %v %s", err, doc)
+	}
+}
+
+// TestRunsListBounded: beyond RunsInLive finished runs, the oldest leave
+// the live list (they stay in the store).
+func TestRunsListBounded(t *testing.T) {
+	addr, srv := start(t, server.Options{RunsInLive: 2, LiveInterval: 10 * time.Millisecond, RunLinger: time.Millisecond})
+	c := dial(t, addr)
+	ctx := ctxT(t)
+	for _, id := range []string{"a1", "a2", "a3", "a4", "a5"} {
+		b := startRecords(id)
+		b.Records = append(b.Records, store.Record{Seq: 3, Kind: store.KindStatus, Key: "finished", Time: time.Now().UnixNano()})
+		if _, err := logBatch(ctx, c, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		var ids []string
+		srv.Live().Runs().Read(func(tree any) {
+			for id := range tree.(map[string]any) {
+				ids = append(ids, id)
+			}
+		})
+		if len(ids) == 2 {
+			slices.Sort(ids)
+			if ids[0] != "a4" || ids[1] != "a5" {
+				t.Fatalf("kept %v", ids)
+			}
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("live list %v", ids)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if page, _ := srv.Store().ListRuns(ctx, store.RunFilter{}); len(page.Runs) != 5 {
+		t.Fatalf("store lost runs: %d", len(page.Runs))
 	}
 }
