@@ -228,3 +228,33 @@ func TestRunsListBounded(t *testing.T) {
 		t.Fatalf("store lost runs: %d", len(page.Runs))
 	}
 }
+
+// TestSiPyCoProtocol: the tracker target answers SiPyCo's pc_rpc (what
+// Python's Client(host, 3250, "tracker") speaks), here from the Go client
+// in SiPyCo mode.
+func TestSiPyCoProtocol(t *testing.T) {
+	addr, _ := start(t, server.Options{})
+	ctx := ctxT(t)
+	if _, err := logBatch(ctx, dial(t, addr), startRecords("py1")); err != nil {
+		t.Fatal(err)
+	}
+	c, err := rpc.Dial(ctx, addr, server.TargetName, rpc.ClientOptions{Protocol: rpc.ProtocolSiPyCo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	page, err := c.Call(ctx, "list_runs", map[string]any{"project": "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := page.(map[string]any)["runs"].([]any)
+	if len(runs) != 1 || runs[0].(map[string]any)["id"] != "py1" {
+		t.Fatalf("list_runs over SiPyCo: %#v", page)
+	}
+	if _, err := c.Call(ctx, "get_run", "py1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CallInto(ctx, nil, "add_note", "py1", "from Python"); err != nil {
+		t.Fatal(err)
+	}
+}
