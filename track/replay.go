@@ -93,7 +93,8 @@ func runDirs(dir string) ([]string, error) {
 }
 
 func isRunDir(d string) bool {
-	for _, f := range []string{SpoolFile, "blobs", "lock"} {
+	// Not "lock" alone: that is a run starting right now.
+	for _, f := range []string{SpoolFile, "blobs"} {
 		if _, err := os.Stat(filepath.Join(d, f)); err == nil {
 			return true
 		}

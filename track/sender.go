@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sigoco/sigoco/internal/backoff"
@@ -37,10 +38,29 @@ type sender struct {
 	failures  int
 	nextTry   time.Time
 	lastSent  time.Time
+
+	hbServer atomic.Int64 // the heartbeat interval the server asked for, ms (0: none yet)
+}
+
+// heartbeat returns the interval between heartbeats: Options.HeartbeatInterval,
+// or shorter if the server asks for it.
+func (s *sender) heartbeat() time.Duration {
+	d := s.r.opts.HeartbeatInterval
+	if ms := s.hbServer.Load(); ms > 0 {
+		d = min(d, time.Duration(ms)*time.Millisecond)
+	}
+	return d
 }
 
 func newSender(r *Run) (*sender, error) {
 	unlock, ok := lockDir(r.dir)
+	if !ok {
+		// A replay in another process may have removed the directory just
+		// made (it looked empty): make it again and retry once.
+		if err := os.MkdirAll(r.dir, 0o755); err == nil {
+			unlock, ok = lockDir(r.dir)
+		}
+	}
 	if !ok {
 		return nil, fmt.Errorf("track: run %s is already in use by another process (lock in %s)", r.id, r.dir)
 	}
@@ -192,7 +212,7 @@ func (s *sender) cycle(ctx context.Context) {
 	if s.spoolSize > 0 && s.connect(ctx) != nil {
 		s.replay(ctx)
 	}
-	if c := s.client(); c != nil && time.Since(s.lastSent) > s.r.opts.HeartbeatInterval {
+	if c := s.client(); c != nil && time.Since(s.lastSent) > s.heartbeat() {
 		hctx, cancel := context.WithTimeout(ctx, s.r.opts.CallTimeout)
 		err := c.CallInto(hctx, nil, "heartbeat", s.r.id)
 		cancel()
@@ -239,6 +259,9 @@ func (s *sender) send(ctx context.Context, b *wireBatch) error {
 	}
 	for _, rj := range ack.Rejected {
 		r.errs = append(r.errs, &RecordError{Run: r.id, Seq: rj.Seq, Err: rj.Error})
+	}
+	if ack.HeartbeatMs > 0 {
+		s.hbServer.Store(ack.HeartbeatMs)
 	}
 	r.acked = max(r.acked, b.maxSeq())
 	r.spooled = max(r.spooled, r.acked)

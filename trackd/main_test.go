@@ -71,6 +71,11 @@ func runChild(spec string) int {
 		return 1
 	}
 	run.LogParam("index", idx)
+	if len(parts) > 3 && parts[3] == "hang" { // logs, then waits to be killed
+		run.Flush(ctx)
+		fmt.Println("ready", run.ID())
+		select {}
+	}
 	for i := range 2000 {
 		run.LogResult("x", float64(idx*1_000_000+i), int64(i))
 	}
@@ -364,4 +369,53 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// TestKilledRunIsCrashed: a run whose process is SIGKILLed stops sending
+// heartbeats and is marked crashed.
+func TestKilledRunIsCrashed(t *testing.T) {
+	port, data := freePort(t), t.TempDir()
+	addr := "127.0.0.1:" + port
+	d := startTrackd(t, port, data, "--heartbeat-timeout", "1s")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s,7,%s,hang", childEnv, addr, t.TempDir()))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var ready, id string
+	if _, err := fmt.Fscan(out, &ready, &id); err != nil || ready != "ready" {
+		t.Fatalf("child: %q %v", ready, err)
+	}
+	ctx := ctxT(t, 30*time.Second)
+	rd, err := track.Open(ctx, addr, track.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	time.Sleep(1500 * time.Millisecond) // heartbeats keep a live run open past the timeout
+	if info, err := rd.GetRun(ctx, id); err != nil || info.Status == store.StatusCrashed {
+		t.Fatalf("a live run: %v %v", err, info.Status)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	for {
+		info, err := rd.GetRun(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Status == store.StatusCrashed {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("status %s, not crashed", info.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rd.Close()
+	d.stop(t)
 }

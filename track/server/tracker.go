@@ -30,6 +30,7 @@ func (t *Tracker) LogBatch(ctx context.Context, b store.Batch, keys []string, ke
 		return nil, err
 	}
 	s.live.batch(ctx, &b, ack)
+	ack.HeartbeatMs = max(s.opts.HeartbeatTimeout.Milliseconds()/4, 1)
 	return ack, nil
 }
 

@@ -104,6 +104,9 @@ type Ack struct {
 	Skipped  int        `msgpack:"skipped"`       // already stored (a replay)
 	Rejected []Rejected `msgpack:"rejected"`      // refused, with the reason
 	Gap      int64      `msgpack:"gap,omitempty"` // records missing before this batch (a spool cut short)
+	// HeartbeatMs is how often the server wants to hear from the run (a
+	// quarter of its heartbeat timeout); set by the server, not the store.
+	HeartbeatMs int64 `msgpack:"heartbeat_ms,omitempty"`
 }
 
 // Run is one run as stored.
