@@ -189,6 +189,16 @@ func (l *Live) touch(id string) bool {
 	return lr.crashed
 }
 
+// forgetUnstored drops the memory of a run that has no stored batch (a
+// refused batch for an unknown run), so garbage ids cost nothing.
+func (l *Live) forgetUnstored(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if lr, ok := l.state[id]; ok && lr.entry == nil && lr.n == nil {
+		delete(l.state, id)
+	}
+}
+
 // stored reports whether the run's first batch has been stored.
 func (l *Live) stored(id string) bool {
 	l.mu.Lock()

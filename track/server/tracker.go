@@ -27,6 +27,7 @@ func (t *Tracker) LogBatch(ctx context.Context, b store.Batch, keys []string, ke
 	s.alive(ctx, b.Run)
 	ack, err := s.st.Ingest(ctx, &b)
 	if err != nil {
+		s.live.forgetUnstored(b.Run) // a batch for no run leaves nothing behind
 		return nil, err
 	}
 	s.live.batch(ctx, &b, ack)

@@ -457,14 +457,18 @@ func cutFront(c *store.Chunk, n int) {
 // writeChunk writes c as chunk id (0: a new chunk).
 func (in *ingest) writeChunk(key string, id int64, c *store.Chunk) error {
 	data := c.AppendEncoded(nil)
+	var summary []byte
+	if c.Scalar() {
+		summary = c.AppendSummary(nil)
+	}
 	minStep, maxStep := slices.Min(c.Step), slices.Max(c.Step)
 	var err error
 	if id == 0 {
-		_, err = in.tx.ExecContext(in.ctx, `INSERT INTO chunks (run, key, first_seq, last_seq, min_step, max_step, n, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			in.run, key, c.Seq[0], c.Seq[len(c.Seq)-1], minStep, maxStep, c.Len(), data)
+		_, err = in.tx.ExecContext(in.ctx, `INSERT INTO chunks (run, key, first_seq, last_seq, min_step, max_step, n, data, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			in.run, key, c.Seq[0], c.Seq[len(c.Seq)-1], minStep, maxStep, c.Len(), data, summary)
 	} else {
-		_, err = in.tx.ExecContext(in.ctx, `UPDATE chunks SET last_seq = ?, min_step = ?, max_step = ?, n = ?, data = ? WHERE id = ?`,
-			c.Seq[len(c.Seq)-1], minStep, maxStep, c.Len(), data, id)
+		_, err = in.tx.ExecContext(in.ctx, `UPDATE chunks SET last_seq = ?, min_step = ?, max_step = ?, n = ?, data = ?, summary = ? WHERE id = ?`,
+			c.Seq[len(c.Seq)-1], minStep, maxStep, c.Len(), data, summary, id)
 	}
 	return fatal(err)
 }

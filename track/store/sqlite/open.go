@@ -147,6 +147,9 @@ var migrations = []string{
 	CREATE INDEX artifacts_sha ON artifacts(sha256);
 	CREATE TABLE counts (run TEXT NOT NULL, name TEXT NOT NULL, value BLOB NOT NULL,
 		PRIMARY KEY (run, name)) WITHOUT ROWID;`,
+	// 2: chunk summaries (store.SummaryBlock) for downsampled reads; NULL
+	// for chunks written before, which are decoded instead.
+	`ALTER TABLE chunks ADD COLUMN summary BLOB;`,
 }
 
 // SchemaVersion is the schema version this package writes.

@@ -191,26 +191,37 @@ func (s *Store) downsampled(ctx context.Context, run, key string, scalar bool, n
 	width := float64(hi-lo+1) / float64(buckets)
 	mins := make([]bucketPoint, buckets)
 	maxs := make([]bucketPoint, buckets)
-	rows, err := s.r.QueryContext(ctx, `SELECT data FROM chunks WHERE run = ? AND key = ? AND max_step >= ? AND min_step <= ? ORDER BY first_seq`, run, key, lo, hi)
+	// With many blocks per bucket, read the chunk summaries instead of
+	// the points (chunks without one are decoded).
+	useSummary := scalar && q.MinStep == 0 && q.MaxStep == 0 && n/int64(buckets) >= 4*store.SummaryBlock
+	col := "data"
+	if useSummary {
+		col = "summary"
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, `+col+` FROM chunks WHERE run = ? AND key = ? AND max_step >= ? AND min_step <= ? ORDER BY first_seq`, run, key, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	// Reading the chunks (SQLite) and decoding them overlap: one goroutine
 	// scans rows while this one decodes and buckets.
-	blobs := make(chan []byte, 8)
+	type blob struct {
+		id   int64
+		data []byte
+	}
+	blobs := make(chan blob, 8)
 	scanErr := make(chan error, 1)
 	stop := make(chan struct{})
 	go func() {
 		defer close(blobs)
 		defer rows.Close()
 		for rows.Next() {
-			var data []byte
-			if err := rows.Scan(&data); err != nil {
+			var b blob
+			if err := rows.Scan(&b.id, &b.data); err != nil {
 				scanErr <- err
 				return
 			}
 			select {
-			case blobs <- data:
+			case blobs <- b:
 			case <-stop:
 				return
 			}
@@ -222,8 +233,42 @@ func (s *Store) downsampled(ctx context.Context, run, key string, scalar bool, n
 		for range blobs { // let the scanner finish and close the rows
 		}
 	}()
+	feed := func(p bucketPoint) {
+		b := min(int(float64(p.step-lo)/width), buckets-1)
+		mn, mx := &mins[b], &maxs[b]
+		if scalar {
+			if !mn.set || p.value < mn.value {
+				*mn = p
+			}
+			if !mx.set || p.value > mx.value {
+				*mx = p
+			}
+			return
+		}
+		if !mn.set {
+			*mn = p // first
+		}
+		*mx = p // last
+	}
 	var c store.Chunk
-	for data := range blobs {
+	var entries []store.SummaryEntry
+	for bl := range blobs {
+		data := bl.data
+		if useSummary {
+			if data != nil {
+				if entries, err = store.DecodeSummary(data, entries[:0]); err != nil {
+					return nil, fmt.Errorf("sqlite: series %q of run %s: %w", key, run, err)
+				}
+				for _, e := range entries {
+					feed(bucketPoint{seq: e.Min.Seq, step: e.Min.Step, time: e.Min.Time, value: e.Min.Value, set: true})
+					feed(bucketPoint{seq: e.Max.Seq, step: e.Max.Step, time: e.Max.Time, value: e.Max.Value, set: true})
+				}
+				continue
+			}
+			if err := s.r.QueryRowContext(ctx, `SELECT data FROM chunks WHERE id = ?`, bl.id).Scan(&data); err != nil {
+				return nil, fmt.Errorf("sqlite: %w", err)
+			}
+		}
 		c.Seq, c.Step, c.Time, c.Value = c.Seq[:0], c.Step[:0], c.Time[:0], c.Value[:0]
 		if !scalar {
 			c.Values = [][]byte{}
@@ -235,24 +280,13 @@ func (s *Store) downsampled(ctx context.Context, run, key string, scalar bool, n
 			if st < lo || st > hi {
 				continue
 			}
-			b := min(int(float64(st-lo)/width), buckets-1)
 			p := bucketPoint{seq: c.Seq[i], step: st, time: c.Time[i], set: true}
-			mn, mx := &mins[b], &maxs[b]
 			if scalar {
 				p.value = c.Value[i]
-				if !mn.set || p.value < mn.value {
-					*mn = p
-				}
-				if !mx.set || p.value > mx.value {
-					*mx = p
-				}
-				continue
+			} else {
+				p.raw = c.Values[i] // data is not reused
 			}
-			p.raw = c.Values[i] // data is not reused
-			if !mn.set {
-				*mn = p // first
-			}
-			*mx = p // last
+			feed(p)
 		}
 	}
 	if err := <-scanErr; err != nil {

@@ -189,3 +189,69 @@ func TestBlobs(t *testing.T) {
 		t.Fatalf("corrupt upload kept: %+v", st)
 	}
 }
+
+// TestDownsampleSummaries: a long series read through the chunk summaries
+// and through the points (chunks without summaries, as before schema 2)
+// keeps its peaks, returns only real points, at most MaxPoints.
+func TestDownsampleSummaries(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	if _, err := s.Ingest(ctx, startBatch(runID)); err != nil {
+		t.Fatal(err)
+	}
+	const n = 100_000
+	f := func(step int64) float64 { return float64((step * 7919) % 1000) } // a jagged signal
+	p := store.Points{Keys: []string{"x"}}
+	for i := range int64(n) {
+		p.Key, p.Seq, p.Step, p.Time, p.Value = append(p.Key, 0), append(p.Seq, 2+i), append(p.Step, i), append(p.Time, i), append(p.Value, f(i))
+	}
+	p.Value[54321] = 5000 // a peak
+	if _, err := s.Ingest(ctx, &store.Batch{Run: runID, Points: p}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(name string) {
+		ser, err := s.Series(ctx, runID, "x", store.SeriesQuery{MaxPoints: 100})
+		if err != nil || len(ser.Value) > 100 || !ser.Downsampled {
+			t.Fatalf("%s: %v, %d points", name, err, len(ser.Value))
+		}
+		peak, low := false, false
+		for i, v := range ser.Value {
+			if ser.Step[i] == 54321 {
+				peak = v == 5000
+			} else if v != f(ser.Step[i]) {
+				t.Fatalf("%s: point at step %d is %g, not a stored point", name, ser.Step[i], v)
+			}
+			low = low || v == 0
+			if i > 0 && ser.Seq[i] <= ser.Seq[i-1] {
+				t.Fatalf("%s: points out of order", name)
+			}
+		}
+		if !peak || !low {
+			t.Fatalf("%s: the peak (%v) or the minimum (%v) was lost", name, peak, low)
+		}
+	}
+	check("summaries")
+	if _, err := s.w.ExecContext(ctx, `UPDATE chunks SET summary = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	check("points")
+}
+
+func TestSchemaVersions(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	s.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	if v != SchemaVersion {
+		t.Fatalf("schema %d, want %d", v, SchemaVersion)
+	}
+	s.w.ExecContext(ctx, "PRAGMA user_version = 99")
+	s.Close()
+	if _, err := Open(ctx, dir, Options{}); err == nil || !strings.Contains(err.Error(), "schema version 99") {
+		t.Fatalf("a newer database was opened: %v", err)
+	}
+}
