@@ -173,6 +173,9 @@ func split(run string, q *queue, size int) []*wireBatch {
 	i, j := 0, 0 // next record, next point
 	for i < len(q.recs) || j < len(q.seq) {
 		b := &wireBatch{Batch: store.Batch{Run: run}}
+		if np := min(size, len(q.seq)-j); np > 0 { // at most this many points
+			b.Key, b.Seq, b.Step, b.Time, b.Value = make([]int64, 0, np), make([]int64, 0, np), make([]int64, 0, np), make([]int64, 0, np), make([]float64, 0, np)
+		}
 		keyMap := map[int64]int64{}
 		for n := 0; n < size && (i < len(q.recs) || j < len(q.seq)); n++ {
 			if j >= len(q.seq) || (i < len(q.recs) && q.recs[i].Seq < q.seq[j]) {

@@ -300,12 +300,21 @@ func (l *Live) batch(ctx context.Context, b *store.Batch, ack *store.Ack) {
 			lr.dirtyDetail = true
 		}
 	}
+	// Only the last RecentPoints points of each key can show: walk back
+	// from the end, then add those in order.
 	p := &b.Points
-	for i := range p.Seq {
-		if p.Seq[i] <= ack.Prev {
-			continue
+	keep := l.s.opts.RecentPoints
+	taken := make([]int, len(p.Keys))
+	var idx []int
+	for i := len(p.Seq) - 1; i >= 0 && p.Seq[i] > ack.Prev; i-- {
+		if k := p.Key[i]; taken[k] < keep {
+			taken[k]++
+			idx = append(idx, i)
 		}
-		lr.addPoint(p.Keys[p.Key[i]], p.Step[i], p.Value[i], l.s.opts.RecentPoints)
+	}
+	for j := len(idx) - 1; j >= 0; j-- {
+		i := idx[j]
+		lr.addPoint(p.Keys[p.Key[i]], p.Step[i], p.Value[i], keep)
 	}
 	if lr.n == nil && lr.open {
 		l.publishRunLocked(lr)

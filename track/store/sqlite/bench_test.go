@@ -31,3 +31,25 @@ func BenchmarkSeries1MDownsampled(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkIngest50k(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Ingest(ctx, startBatch(runID)); err != nil {
+		b.Fatal(err)
+	}
+	seq := int64(2)
+	b.ResetTimer()
+	for range b.N {
+		bt := &store.Batch{Run: runID, Points: points(seq, 50_000)}
+		seq += 50_000
+		if _, err := s.Ingest(ctx, bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*50_000/b.Elapsed().Seconds(), "points/s")
+}
