@@ -112,7 +112,7 @@ func TestReaderAPI(t *testing.T) {
 		{store.RunFilter{Project: "api", Params: []store.ParamFilter{{Key: "i", Eq: 3}}}, 1},
 		{store.RunFilter{Project: "api", Params: []store.ParamFilter{{Key: "i", Min: ptr(1.0), Max: ptr(2.0)}}}, 2},
 		{store.RunFilter{Project: "api", Text: "RUN 2"}, 1},
-		{store.RunFilter{Project: "api", Since: time.Now().Add(time.Hour)}, 0},
+		{store.RunFilter{Project: "api", Since: store.TimeOf(time.Now().Add(time.Hour))}, 0},
 	} {
 		page, err := rd.ListRuns(ctx, c.f)
 		if err != nil || len(page.Runs) != c.want {

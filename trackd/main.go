@@ -144,8 +144,11 @@ func serve(c *cli.Context) error {
 				}
 				topts.TLS = ct
 			}
-			fmt.Fprintf(stderr, "trackd: demo simulation running (steer it: rpctool %s tracker call_exposed RUN sim set_rate [100] {})\n", addr)
-			demoDone <- simulation.Run(c.Context, topts, simulation.Config{})
+			demoDone <- simulation.Run(c.Context, topts, simulation.Config{OnStart: func(run *track.Run) {
+				fmt.Fprintf(stderr, "trackd: demo simulation running as run %s; steer it with\n"+
+					"  rpctool %s call -t tracker call_exposed '\"%s\"' '\"sim\"' '\"set_rate\"' '[1000.0]' '{}'\n"+
+					"  rpctool %s call -t tracker call_exposed '\"%s\"' '\"sim\"' '\"stop\"' '[]' '{}'\n", run.ID(), addr, run.ID(), addr, run.ID())
+			}})
 		}()
 	}
 	select {

@@ -18,15 +18,18 @@ import (
 
 // Config is the model and its pacing.
 type Config struct {
-	Omega  float64 // natural angular frequency (rad/s); default 2π
-	Gamma  float64 // damping rate (1/s); default 0.1
-	Drive  float64 // drive amplitude; default 0.5
-	DriveW float64 // drive angular frequency; default 0.9 Omega
-	Dt     float64 // time step (s); default 1 ms
-	Steps  int64   // steps; 0 runs until stopped
-	Rate   float64 // steps per second of wall time; default 200
-	Every  int64   // log results every this many steps; default 1
-	Sleep  func(time.Duration)
+	Omega  float64             // natural angular frequency (rad/s); default 2π
+	Gamma  float64             // damping rate (1/s); default 0.1
+	Drive  float64             // drive amplitude; default 0.5
+	DriveW float64             // drive angular frequency; default 0.9 Omega
+	Dt     float64             // time step (s); default 1 ms
+	Steps  int64               // steps; 0 runs until stopped
+	Rate   float64             // steps per second of wall time; default 200
+	Every  int64               // log results every this many steps; default 1
+	Sleep  func(time.Duration) // default time.Sleep
+	// OnStart, if set, is called with the run once it is started and its
+	// Control exposed (trackd --demo prints how to steer it).
+	OnStart func(run *track.Run)
 }
 
 func (c *Config) defaults() {
@@ -104,6 +107,9 @@ func Run(ctx context.Context, opts track.Options, cfg Config) error {
 	if err := run.Expose("sim", ctl); err != nil {
 		run.End(context.Background(), track.StatusFailed, err.Error())
 		return err
+	}
+	if cfg.OnStart != nil {
+		cfg.OnStart(run)
 	}
 	run.LogParams(map[string]any{"omega": cfg.Omega, "gamma": cfg.Gamma, "drive": cfg.Drive, "drive_omega": cfg.DriveW, "dt": cfg.Dt, "steps": cfg.Steps})
 	run.AddTag("demo")

@@ -80,11 +80,11 @@ func newLive(s *Server) (*Live, error) {
 // Runs returns the "runs" notifier.
 func (l *Live) Runs() *syncstruct.Notifier { return l.runs }
 
-func unixSec(t time.Time) any {
-	if t.IsZero() {
+func unixSec(t store.Time) any {
+	if t == 0 {
 		return nil
 	}
-	return float64(t.UnixNano()) / 1e9
+	return float64(t)
 }
 
 func entryOf(r *store.Run) map[string]any {
@@ -266,7 +266,7 @@ func (l *Live) batch(ctx context.Context, b *store.Batch, ack *store.Ack) {
 	defer l.mu.Unlock()
 	lr.open, lr.dirtyEntry = true, true
 	e := lr.entry
-	e["updated"] = unixSec(time.Now())
+	e["updated"] = unixSec(store.Now())
 	for i := range b.Records {
 		r := &b.Records[i]
 		if rejected[r.Seq] || r.Seq <= ack.Prev {
@@ -278,7 +278,7 @@ func (l *Live) batch(ctx context.Context, b *store.Batch, ack *store.Ack) {
 			e["message"], _ = r.Value.(string)
 			if store.Status(r.Key).Final() {
 				lr.open, lr.endedAt = false, time.Now()
-				e["end"] = unixSec(time.Unix(0, r.Time))
+				e["end"] = unixSec(store.TimeOf(time.Unix(0, r.Time)))
 			}
 		case store.KindProgress:
 			if p, ok := store.ScalarOf(r.Value); ok {

@@ -88,7 +88,7 @@ func attrValue(v slog.Value) any {
 }
 
 func (h *logSink) Handle(ctx context.Context, r slog.Record) error {
-	e := store.LogEntry{Time: r.Time, Level: int(r.Level), Message: r.Message}
+	e := store.LogEntry{Time: store.TimeOf(r.Time), Level: int(r.Level), Message: r.Message}
 	if src, ok := logfwd.ForwardedSource(ctx); ok {
 		e.Run = src
 	}
@@ -177,7 +177,7 @@ func (h *logSink) flush(ctx context.Context) {
 		switch {
 		case ok:
 			ready = append(ready, e)
-		case time.Since(e.Time) < logWaitMax && len(q.waiting) < logQueueMax:
+		case time.Since(e.Time.Go()) < logWaitMax && len(q.waiting) < logQueueMax:
 			q.waiting = append(q.waiting, e)
 		default:
 			dropped++

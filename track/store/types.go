@@ -1,7 +1,5 @@
 package store
 
-import "time"
-
 // Status is a run's state. A client moves its run through SimService's
 // lifecycle; the server sets StatusCrashed when the client's heartbeats stop.
 type Status string
@@ -118,9 +116,9 @@ type Run struct {
 	Message   string            `msgpack:"message,omitempty" json:"message,omitempty"`
 	Progress  float64           `msgpack:"progress" json:"progress"`
 	Step      int64             `msgpack:"step" json:"step"`
-	Start     time.Time         `msgpack:"start" json:"start"`
-	Updated   time.Time         `msgpack:"updated" json:"updated"`
-	End       time.Time         `msgpack:"end,omitempty" json:"end,omitzero"`
+	Start     Time         `msgpack:"start" json:"start"`
+	Updated   Time         `msgpack:"updated" json:"updated"`
+	End       Time         `msgpack:"end,omitempty" json:"end,omitzero"`
 	Tags      []string          `msgpack:"tags" json:"tags"`
 	Params    map[string]any    `msgpack:"params,omitempty" json:"params,omitempty"`
 	Metadata  map[string]any    `msgpack:"metadata,omitempty" json:"metadata,omitempty"`
@@ -134,7 +132,7 @@ type Run struct {
 
 // Note is a free-text note.
 type Note struct {
-	Time time.Time `msgpack:"time" json:"time"`
+	Time Time `msgpack:"time" json:"time"`
 	Text string    `msgpack:"text" json:"text"`
 }
 
@@ -142,7 +140,7 @@ type Note struct {
 type Latest struct {
 	Value any       `msgpack:"value" json:"value"`
 	Step  int64     `msgpack:"step" json:"step"`
-	Time  time.Time `msgpack:"time" json:"time"`
+	Time  Time `msgpack:"time" json:"time"`
 }
 
 // SeriesInfo summarises one series.
@@ -160,7 +158,7 @@ type Artifact struct {
 	ContentType string    `msgpack:"content_type,omitempty" json:"content_type,omitempty"`
 	Result      bool      `msgpack:"result,omitempty" json:"result,omitempty"` // a result that is a file (LogResultFile)
 	Present     bool      `msgpack:"present" json:"present"`                   // the blob has been uploaded
-	Time        time.Time `msgpack:"time" json:"time"`
+	Time        Time `msgpack:"time" json:"time"`
 }
 
 // RunFilter selects runs. Empty fields do not filter.
@@ -171,8 +169,8 @@ type RunFilter struct {
 	// Params: equality (Eq) or numeric range (Min/Max, inclusive).
 	Params []ParamFilter `msgpack:"params,omitempty"`
 	// Runs started in [Since, Until); zero means unbounded.
-	Since time.Time `msgpack:"since,omitempty"`
-	Until time.Time `msgpack:"until,omitempty"`
+	Since Time `msgpack:"since,omitempty"`
+	Until Time `msgpack:"until,omitempty"`
 	// Text matches a substring of the name or of a note (case-insensitive).
 	Text string `msgpack:"text,omitempty"`
 	// Paging: runs newest first; After is the id of the last run of the
@@ -223,7 +221,7 @@ type Series struct {
 type LogEntry struct {
 	ID      int64          `msgpack:"id" json:"id"` // assigned by the store, increasing
 	Run     string         `msgpack:"run" json:"run"`
-	Time    time.Time      `msgpack:"time" json:"time"`
+	Time    Time      `msgpack:"time" json:"time"`
 	Level   int            `msgpack:"level" json:"level"` // slog level
 	Logger  string         `msgpack:"logger,omitempty" json:"logger,omitempty"`
 	Message string         `msgpack:"message" json:"message"`

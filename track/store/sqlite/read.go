@@ -6,16 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/sigoco/sigoco/track/store"
 )
 
-func ns(t int64) time.Time {
-	if t == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, t)
+func ns(t int64) store.Time {
+	return store.Time(float64(t) / 1e9)
 }
 
 const runCols = `id, project, name, status, message, crashed, progress, step, start_time, update_time, end_time, high_seq`
