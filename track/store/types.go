@@ -116,9 +116,9 @@ type Run struct {
 	Message   string            `msgpack:"message,omitempty" json:"message,omitempty"`
 	Progress  float64           `msgpack:"progress" json:"progress"`
 	Step      int64             `msgpack:"step" json:"step"`
-	Start     Time         `msgpack:"start" json:"start"`
-	Updated   Time         `msgpack:"updated" json:"updated"`
-	End       Time         `msgpack:"end,omitempty" json:"end,omitzero"`
+	Start     Time              `msgpack:"start" json:"start"`
+	Updated   Time              `msgpack:"updated" json:"updated"`
+	End       Time              `msgpack:"end,omitempty" json:"end,omitzero"`
 	Tags      []string          `msgpack:"tags" json:"tags"`
 	Params    map[string]any    `msgpack:"params,omitempty" json:"params,omitempty"`
 	Metadata  map[string]any    `msgpack:"metadata,omitempty" json:"metadata,omitempty"`
@@ -132,15 +132,15 @@ type Run struct {
 
 // Note is a free-text note.
 type Note struct {
-	Time Time `msgpack:"time" json:"time"`
-	Text string    `msgpack:"text" json:"text"`
+	Time Time   `msgpack:"time" json:"time"`
+	Text string `msgpack:"text" json:"text"`
 }
 
 // Latest is the last value of a series.
 type Latest struct {
-	Value any       `msgpack:"value" json:"value"`
-	Step  int64     `msgpack:"step" json:"step"`
-	Time  Time `msgpack:"time" json:"time"`
+	Value any   `msgpack:"value" json:"value"`
+	Step  int64 `msgpack:"step" json:"step"`
+	Time  Time  `msgpack:"time" json:"time"`
 }
 
 // SeriesInfo summarises one series.
@@ -152,13 +152,13 @@ type SeriesInfo struct {
 
 // Artifact is a file attached to a run; its content is the blob Sha256.
 type Artifact struct {
-	Name        string    `msgpack:"name" json:"name"`
-	Sha256      string    `msgpack:"sha256" json:"sha256"`
-	Size        int64     `msgpack:"size" json:"size"`
-	ContentType string    `msgpack:"content_type,omitempty" json:"content_type,omitempty"`
-	Result      bool      `msgpack:"result,omitempty" json:"result,omitempty"` // a result that is a file (LogResultFile)
-	Present     bool      `msgpack:"present" json:"present"`                   // the blob has been uploaded
-	Time        Time `msgpack:"time" json:"time"`
+	Name        string `msgpack:"name" json:"name"`
+	Sha256      string `msgpack:"sha256" json:"sha256"`
+	Size        int64  `msgpack:"size" json:"size"`
+	ContentType string `msgpack:"content_type,omitempty" json:"content_type,omitempty"`
+	Result      bool   `msgpack:"result,omitempty" json:"result,omitempty"` // a result that is a file (LogResultFile)
+	Present     bool   `msgpack:"present" json:"present"`                   // the blob has been uploaded
+	Time        Time   `msgpack:"time" json:"time"`
 }
 
 // RunFilter selects runs. Empty fields do not filter.
@@ -221,7 +221,7 @@ type Series struct {
 type LogEntry struct {
 	ID      int64          `msgpack:"id" json:"id"` // assigned by the store, increasing
 	Run     string         `msgpack:"run" json:"run"`
-	Time    Time      `msgpack:"time" json:"time"`
+	Time    Time           `msgpack:"time" json:"time"`
 	Level   int            `msgpack:"level" json:"level"` // slog level
 	Logger  string         `msgpack:"logger,omitempty" json:"logger,omitempty"`
 	Message string         `msgpack:"message" json:"message"`
