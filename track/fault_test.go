@@ -199,3 +199,44 @@ func TestZeroValues(t *testing.T) {
 		t.Fatalf("params %#v", r.Params)
 	}
 }
+
+// TestSlowServerSpills: with a small MaxQueued, a simulation logging faster
+// than batches go out spills its backlog to the spool; every result
+// accepted arrives once, in order (results logged while the queue is full
+// are dropped and reported).
+func TestSlowServerSpills(t *testing.T) {
+	ts := startServer(t, "", "", server.Options{})
+	ctx := ctxT(t, 60*time.Second)
+	run, err := track.Start(ctx, track.Options{Addr: ts.addr, SpoolDir: t.TempDir(), NoMetadata: true, MaxQueued: 20000, BatchSize: 500, FlushInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 100_000
+	for i := range n {
+		run.LogResult("x", float64(i), int64(i))
+		if i%3000 == 0 {
+			time.Sleep(2 * time.Millisecond) // stay under MaxQueued between two sender wake-ups
+		}
+	}
+	err = run.End(ctx, track.StatusFinished)
+	st := run.Stats()
+	t.Logf("stats %+v", st)
+	if err != nil && !errors.Is(err, track.ErrDropped) {
+		t.Fatal(err)
+	}
+	s, err := ts.st.Series(ctx, run.ID(), "x", store.SeriesQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(s.Seq); i++ {
+		if s.Seq[i] <= s.Seq[i-1] || s.Value[i] <= s.Value[i-1] {
+			t.Fatalf("out of order at %d", i)
+		}
+	}
+	if want := st.Logged - 3; int64(len(s.Value)) != want { // start, registered, finished
+		t.Fatalf("%d points stored, %d accepted", len(s.Value), want)
+	}
+	if st.Spooled == 0 {
+		t.Skip("the server kept up: nothing to spill on this machine")
+	}
+}

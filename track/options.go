@@ -46,9 +46,11 @@ type Options struct {
 	// BatchSize is the most records and points in one batch. Default
 	// 50,000 (the server accepts up to 200,000 by default).
 	BatchSize int
-	// MaxQueued bounds the records and points waiting in memory; when the
-	// sender falls behind this far, further results are dropped and
-	// counted. Default 1,000,000.
+	// MaxQueued bounds the records and points waiting in memory. When
+	// more than half of it waits after a batch was sent (the server is
+	// slower than the simulation), the backlog moves to the spool, in
+	// order; results logged while it is full are dropped and counted.
+	// Default 1,000,000.
 	MaxQueued int
 	// HeartbeatInterval is how often the run tells the server it is alive
 	// when it has nothing to send. Default 2 s.

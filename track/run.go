@@ -393,6 +393,13 @@ func (r *Run) SetStep(step int64) {
 	r.record(store.Record{Kind: store.KindStep, Step: step})
 }
 
+// queued returns the records and points waiting in memory.
+func (r *Run) queued() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.q.n()
+}
+
 // lastSeq returns the seq of the last record enqueued.
 func (r *Run) lastSeq() int64 {
 	r.mu.Lock()

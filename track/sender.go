@@ -202,7 +202,8 @@ func split(run string, q *queue, size int) []*wireBatch {
 }
 
 func (s *sender) cycle(ctx context.Context) {
-	for _, b := range s.take() {
+	bs := s.take()
+	for i, b := range bs {
 		if s.spoolSize > 0 || s.connect(ctx) == nil {
 			s.toSpool(b)
 			continue
@@ -210,6 +211,19 @@ func (s *sender) cycle(ctx context.Context) {
 		if err := s.send(ctx, b); err != nil {
 			s.setDown(err)
 			s.toSpool(b)
+			continue
+		}
+		if s.r.queued() > s.r.opts.MaxQueued/2 {
+			// The server is slower than the simulation: keep memory
+			// bounded by moving the backlog, in order, to the spool (it is
+			// replayed below, as fast as the server takes it).
+			for _, rest := range bs[i+1:] {
+				s.toSpool(rest)
+			}
+			for _, nb := range s.take() {
+				s.toSpool(nb)
+			}
+			break
 		}
 	}
 	if s.spoolSize > 0 && s.connect(ctx) != nil {
