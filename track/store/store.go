@@ -14,6 +14,12 @@ type Store interface {
 	// be applied at all (unknown run, too many records) returns an error
 	// and stores nothing.
 	Ingest(ctx context.Context, b *Batch) (*Ack, error)
+	// CreateRun creates a run before its client starts (a launcher such as
+	// trackd's jobs does, then hands the id to the process in
+	// SIGOCO_TRACK_RUN). It uses no record number, so the client's own
+	// records, from 1, are all applied; its start record finds the run.
+	// A run that exists is left as it is.
+	CreateRun(ctx context.Context, id, project, name string) error
 	// Edit applies unsequenced records (notes and tags from a reader, a
 	// status set by the server) to an existing run.
 	Edit(ctx context.Context, run string, recs []Record) error

@@ -623,3 +623,24 @@ func (s *Store) Edit(ctx context.Context, run string, recs []store.Record) error
 	}
 	return nil
 }
+
+// CreateRun implements store.Store.
+func (s *Store) CreateRun(ctx context.Context, id, project, name string) error {
+	b := &store.Batch{Run: id}
+	if err := s.checkBatchShape(b); err != nil {
+		return err
+	}
+	if err := s.limits.CheckKey("project", project); err != nil {
+		return err
+	}
+	if len(name) > s.limits.MaxKeyLen {
+		return &store.LimitError{Limit: "MaxKeyLen", Item: "run name", Size: int64(len(name)), Max: int64(s.limits.MaxKeyLen)}
+	}
+	now := time.Now().UnixNano()
+	_, err := s.w.ExecContext(ctx, `INSERT OR IGNORE INTO runs (id, project, name, status, start_time, update_time) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, project, name, store.StatusRegistered, now, now)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	return nil
+}

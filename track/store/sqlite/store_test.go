@@ -255,3 +255,23 @@ func TestSchemaVersions(t *testing.T) {
 		t.Fatalf("a newer database was opened: %v", err)
 	}
 }
+
+// TestCreateRunThenClient: a run made by a launcher, then its client's
+// records from seq 1: all applied.
+func TestCreateRunThenClient(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	if err := s.CreateRun(ctx, runID, "jobs", "job 1"); err != nil {
+		t.Fatal(err)
+	}
+	b := startBatch(runID)
+	b.Records = append(b.Records, store.Record{Seq: 2, Kind: store.KindParam, Key: "n", Value: int64(3)})
+	ack, err := s.Ingest(ctx, b)
+	if err != nil || ack.Applied != 2 || len(ack.Rejected) != 0 {
+		t.Fatalf("%v %+v", err, ack)
+	}
+	r, _ := s.GetRun(ctx, runID)
+	if r.Name != "job 1" || r.Params["n"] != int64(3) {
+		t.Fatalf("%+v", r)
+	}
+}
