@@ -149,6 +149,7 @@ func Start(ctx context.Context, opts Options) (*Run, error) {
 	fwd, err := logfwd.NewForwarder(opts.Addr, logfwd.ForwarderOptions{Source: r.id, Level: opts.LogLevel, TLS: opts.TLS, Logger: opts.Logger})
 	if err != nil {
 		r.cancel()
+		r.snd.close()
 		return nil, fmt.Errorf("track: log forwarder: %w", err)
 	}
 	r.fwd = fwd
