@@ -211,7 +211,7 @@ func TestSlowServerSpills(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 100_000
+	const n = 40_000
 	for i := range n {
 		run.LogResult("x", float64(i), int64(i))
 		if i%3000 == 0 {
