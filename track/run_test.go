@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigoco/sigoco/syncstruct"
 	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/track/server"
 	"github.com/sigoco/sigoco/track/store"
@@ -63,6 +64,29 @@ func TestRunEndToEnd(t *testing.T) {
 		}
 		if ctx.Err() != nil {
 			t.Fatal("the exposed object never appeared")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// ... and in the run's live state, with its methods.
+	name, err := rd.Watch(ctx, run.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := syncstruct.NewSubscriber(ts.addr, name, syncstruct.SubscriberOptions{})
+	defer sub.Close()
+	for {
+		var methods []any
+		sub.Read(func(tree any) {
+			m, _ := tree.(map[string]any)
+			ex, _ := m["exposed"].(map[string]any)
+			ctl, _ := ex["ctl"].(map[string]any)
+			methods, _ = ctl["methods"].([]any)
+		})
+		if len(methods) == 1 && methods[0].(map[string]any)["name"] == "set_rate" {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("live exposed state: %v", sub.Copy())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
