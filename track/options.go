@@ -1,0 +1,143 @@
+package track
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// DefaultAddr is the tracking server's address when neither
+// Options.Addr nor SIGOCO_TRACK_ADDR sets one.
+const DefaultAddr = "127.0.0.1:3250"
+
+// Environment variables read by Start.
+const (
+	EnvAddr = "SIGOCO_TRACK_ADDR" // the server's address
+	EnvRun  = "SIGOCO_TRACK_RUN"  // a run id chosen for this process (set by a launcher)
+)
+
+// Options configures Start. The zero value works: a run in project
+// "default" on the server at DefaultAddr.
+type Options struct {
+	// Project groups runs. Default "default".
+	Project string
+	// Name names the run. Default: the program's base name.
+	Name string
+	// ID is the run id. Default: $SIGOCO_TRACK_RUN, else a new UUIDv7.
+	ID string
+	// Addr is the server's host:port. Default $SIGOCO_TRACK_ADDR, else
+	// DefaultAddr.
+	Addr string
+	// TLS, if set, makes every connection to the server TLS.
+	TLS *tls.Config
+	// SpoolDir holds the runs' spools (records the server has not taken
+	// yet) and staged artifacts, one directory per run. Default
+	// $XDG_CACHE_HOME/sigoco/track-spool (os.UserCacheDir).
+	SpoolDir string
+	// MaxSpoolBytes bounds one run's spool file; records beyond it are
+	// dropped and counted (an error at Flush and End). Default 1 GiB.
+	MaxSpoolBytes int64
+	// FlushInterval is how often the queue is sent when it is not full.
+	// Default 100 ms.
+	FlushInterval time.Duration
+	// BatchSize is the most records and points in one batch. Default
+	// 50,000 (the server accepts up to 200,000 by default).
+	BatchSize int
+	// MaxQueued bounds the records and points waiting in memory. When
+	// more than half of it waits after a batch was sent (the server is
+	// slower than the simulation), the backlog moves to the spool, in
+	// order; results logged while it is full are dropped and counted.
+	// Default 1,000,000.
+	MaxQueued int
+	// HeartbeatInterval is how often the run tells the server it is alive
+	// when it has nothing to send. Default 2 s.
+	HeartbeatInterval time.Duration
+	// CallTimeout bounds one call to the server. Default 30 s.
+	CallTimeout time.Duration
+	// LogLevel is the lowest level Logger forwards. Default slog.LevelInfo.
+	LogLevel slog.Leveler
+	// LogToStderr makes Logger also write to stderr.
+	LogToStderr bool
+	// NoMetadata turns off the automatic metadata (build info, host,
+	// command line), the source snapshot and the end statistics.
+	NoMetadata bool
+	// NoSource turns off the source snapshot: when the program runs from
+	// its module's tree (a git checkout), a tar.gz of the files git tracks
+	// (artifact source.tar.gz) and, with local changes, their diff
+	// (source.diff), made in the background.
+	NoSource bool
+	// MaxSourceBytes bounds the files in the source snapshot. Default
+	// DefaultMaxSourceBytes (8 MiB).
+	MaxSourceBytes int64
+	// CPUProfile records a CPU profile (pprof) from Start to End, attached
+	// as the artifact cpu.pprof.
+	CPUProfile bool
+	// Logger receives the client's own diagnostics (server down, spooling,
+	// replays). Default: discarded.
+	Logger *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Project == "" {
+		o.Project = "default"
+	}
+	if o.Name == "" {
+		o.Name = filepath.Base(os.Args[0])
+	}
+	if o.ID == "" {
+		o.ID = os.Getenv(EnvRun)
+	}
+	if o.ID == "" {
+		o.ID = NewID()
+	}
+	if o.Addr == "" {
+		o.Addr = os.Getenv(EnvAddr)
+	}
+	if o.Addr == "" {
+		o.Addr = DefaultAddr
+	}
+	if o.SpoolDir == "" {
+		o.SpoolDir = DefaultSpoolDir()
+	}
+	if o.MaxSpoolBytes <= 0 {
+		o.MaxSpoolBytes = 1 << 30
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = 100 * time.Millisecond
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 50_000
+	}
+	if o.MaxQueued <= 0 {
+		o.MaxQueued = 1_000_000
+	}
+	if o.HeartbeatInterval <= 0 {
+		o.HeartbeatInterval = 2 * time.Second
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = 30 * time.Second
+	}
+	if o.MaxSourceBytes <= 0 {
+		o.MaxSourceBytes = DefaultMaxSourceBytes
+	}
+	if o.LogLevel == nil {
+		o.LogLevel = slog.LevelInfo
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// DefaultSpoolDir is Options.SpoolDir's default.
+func DefaultSpoolDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		d = os.TempDir()
+	}
+	return filepath.Join(d, "sigoco", "track-spool")
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

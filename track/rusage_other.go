@@ -1,0 +1,5 @@
+//go:build !unix
+
+package track
+
+func addRusage(map[string]any) {}

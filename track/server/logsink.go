@@ -1,0 +1,203 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sigoco/sigoco/logfwd"
+	"github.com/sigoco/sigoco/track/store"
+)
+
+// Log sink bounds.
+const (
+	logQueueMax   = 20000 // records waiting to be stored; more are dropped and counted
+	logFlushEvery = 50 * time.Millisecond
+)
+
+// logSink is the slog.Handler the logfwd server re-emits records into: each
+// record's source (the forwarder's Source, a run id for track's Logger) is
+// its run. Records are queued and stored in batches by run, one transaction
+// per flush; the forwarder has its acknowledgement when the record is
+// queued, so a server killed in the next 50 ms loses it (logs are
+// best-effort, results and params are not).
+type logSink struct {
+	s     *Server
+	attrs []slog.Attr
+	group string
+
+	q *logQueue
+}
+
+type logQueue struct {
+	mu      sync.Mutex // guards pending and dropped
+	pending []store.LogEntry
+	dropped uint64
+	wake    chan struct{}
+
+	// waiting holds records of runs whose first batch has not been stored
+	// yet (a run's log forwarder may connect before its sender); used by
+	// flush only. They wait up to logWaitMax.
+	waiting []store.LogEntry
+}
+
+// logWaitMax is how long records of a run not (yet) stored are kept.
+const logWaitMax = 30 * time.Second
+
+func newLogSink(s *Server) *logSink {
+	return &logSink{s: s, q: &logQueue{wake: make(chan struct{}, 1)}}
+}
+
+func (h *logSink) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *logSink) WithAttrs(attrs []slog.Attr) slog.Handler {
+	c := *h
+	c.attrs = append(append([]slog.Attr(nil), h.attrs...), attrs...)
+	return &c
+}
+
+func (h *logSink) WithGroup(name string) slog.Handler {
+	c := *h
+	c.group = name
+	return &c
+}
+
+func attrValue(v slog.Value) any {
+	v = v.Resolve()
+	switch v.Kind() {
+	case slog.KindGroup:
+		m := map[string]any{}
+		for _, a := range v.Group() {
+			m[a.Key] = attrValue(a.Value)
+		}
+		return m
+	case slog.KindInt64:
+		return v.Int64()
+	case slog.KindUint64:
+		return int64(v.Uint64())
+	case slog.KindFloat64:
+		return v.Float64()
+	case slog.KindBool:
+		return v.Bool()
+	case slog.KindString:
+		return v.String()
+	default:
+		return v.String()
+	}
+}
+
+func (h *logSink) Handle(ctx context.Context, r slog.Record) error {
+	e := store.LogEntry{Time: store.TimeOf(r.Time), Level: int(r.Level), Message: r.Message}
+	if src, ok := logfwd.ForwardedSource(ctx); ok {
+		e.Run = src
+	}
+	add := func(a slog.Attr) bool {
+		switch a.Key {
+		case logfwd.SourceKey:
+			if e.Run == "" {
+				e.Run = a.Value.String()
+			}
+			return true
+		case logfwd.LoggerKey:
+			e.Logger = a.Value.String()
+			return true
+		}
+		if e.Attrs == nil {
+			e.Attrs = map[string]any{}
+		}
+		e.Attrs[a.Key] = attrValue(a.Value)
+		return true
+	}
+	for _, a := range h.attrs {
+		add(a)
+	}
+	r.Attrs(add)
+	if e.Run == "" {
+		return nil
+	}
+	q := h.q
+	q.mu.Lock()
+	if len(q.pending) >= logQueueMax {
+		q.dropped++
+		q.mu.Unlock()
+		return nil
+	}
+	q.pending = append(q.pending, e)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// run stores queued records until ctx ends.
+func (h *logSink) run(ctx context.Context) {
+	t := time.NewTicker(logFlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		h.flush(ctx)
+	}
+}
+
+// flush stores everything queued.
+func (h *logSink) flush(ctx context.Context) {
+	q := h.q
+	q.mu.Lock()
+	batch := q.pending
+	q.pending = nil
+	dropped := q.dropped
+	q.dropped = 0
+	q.mu.Unlock()
+	defer func() {
+		if dropped > 0 {
+			h.s.log.Warn("track: log records dropped (queue full, or their run never appeared)", "dropped", dropped)
+		}
+	}()
+	batch = append(q.waiting, batch...)
+	q.waiting = nil
+	known := map[string]bool{}
+	ready := batch[:0:0]
+	for _, e := range batch {
+		ok, seen := known[e.Run]
+		if !seen {
+			ok = h.s.live.stored(e.Run)
+			if !ok {
+				_, err := h.s.st.GetRun(ctx, e.Run)
+				ok = err == nil
+			}
+			known[e.Run] = ok
+		}
+		switch {
+		case ok:
+			ready = append(ready, e)
+		case time.Since(e.Time.Go()) < logWaitMax && len(q.waiting) < logQueueMax:
+			q.waiting = append(q.waiting, e)
+		default:
+			dropped++
+		}
+	}
+	batch = ready
+	if len(batch) == 0 {
+		return
+	}
+	if _, err := h.s.st.AppendLogs(ctx, batch); err != nil {
+		h.s.log.Warn("track: storing logs", "records", len(batch), "err", err)
+		return
+	}
+	byRun := map[string][]any{}
+	for _, e := range batch {
+		byRun[e.Run] = append(byRun[e.Run], map[string]any{
+			"time": unixSec(e.Time), "level": int64(e.Level), "logger": e.Logger, "message": e.Message,
+		})
+	}
+	for run, es := range byRun {
+		h.s.live.logs(run, es)
+	}
+}

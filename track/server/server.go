@@ -1,0 +1,233 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/sigoco/sigoco/logfwd"
+	"github.com/sigoco/sigoco/rpc"
+	"github.com/sigoco/sigoco/syncstruct"
+	"github.com/sigoco/sigoco/track/store"
+	"github.com/sigoco/sigoco/wire"
+)
+
+// DefaultPort is the tracking server's port.
+const DefaultPort = 3250
+
+// TargetName is the rpc target of the tracking server.
+const TargetName = "tracker"
+
+// Options configures a Server. The zero value is valid.
+type Options struct {
+	// TLS, if set, makes every connection TLS (with client certificates
+	// checked when the config demands them).
+	TLS *tls.Config
+	// HandshakeTimeout bounds the TLS handshake and banner of a connection.
+	// Default wire.DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+	// MaxFrameSize bounds one rpc message. Default 64 MiB (a batch of
+	// 200,000 points is about 8 MiB).
+	MaxFrameSize int
+	// HeartbeatTimeout: a run that is not final and sent nothing (batch or
+	// heartbeat) for this long is marked crashed. Default 20 s.
+	HeartbeatTimeout time.Duration
+	// LiveInterval is how often live state (latest values, recent points,
+	// log tails) is published: changes in between coalesce, so a run
+	// logging a million points per second costs a few mods per interval.
+	// Default 100 ms.
+	LiveInterval time.Duration
+	// RecentPoints is how many recent points of each series a run's live
+	// state keeps. Default 200.
+	RecentPoints int
+	// LogTail is how many log records a run's live state keeps. Default 100.
+	LogTail int
+	// RunsInLive bounds the finished runs listed in the "runs" notifier
+	// (the newest; every open run is listed too). Default 500.
+	RunsInLive int
+	// RunLinger is how long a run's own notifier stays after the run ended
+	// or was last watched. Default 2 min.
+	RunLinger time.Duration
+	// Logger receives the server's diagnostics. Default: discarded.
+	Logger *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.MaxFrameSize <= 0 {
+		o.MaxFrameSize = 64 << 20
+	}
+	if o.HeartbeatTimeout <= 0 {
+		o.HeartbeatTimeout = 20 * time.Second
+	}
+	if o.LiveInterval <= 0 {
+		o.LiveInterval = 100 * time.Millisecond
+	}
+	if o.RecentPoints <= 0 {
+		o.RecentPoints = 200
+	}
+	if o.LogTail <= 0 {
+		o.LogTail = 100
+	}
+	if o.RunsInLive <= 0 {
+		o.RunsInLive = 500
+	}
+	if o.RunLinger <= 0 {
+		o.RunLinger = 2 * time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Server is a tracking server over a store.
+type Server struct {
+	opts    Options
+	st      store.Store
+	log     *slog.Logger
+	tracker *Tracker
+	rpc     *rpc.Server
+	pub     *syncstruct.Publisher
+	logs    *logfwd.Server
+	sink    *logSink
+	live    *Live
+	expose  *exposeRegistry
+	mux     *wire.Mux
+	http    *http.ServeMux
+
+	// ctx is the server's lifetime: cancelled by Close.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the goroutines New starts
+
+	closeOnce sync.Once
+}
+
+// New makes a server over st (which the caller keeps and closes after the
+// server). It starts the live-state and heartbeat goroutines; call Serve to
+// accept connections and Close to stop.
+func New(ctx context.Context, st store.Store, opts Options) (*Server, error) {
+	opts.defaults()
+	s := &Server{opts: opts, st: st, log: opts.Logger, http: http.NewServeMux()}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.pub = syncstruct.NewPublisher(nil, syncstruct.PublisherOptions{Logger: opts.Logger})
+	var err error
+	s.live, err = newLive(s)
+	if err != nil {
+		s.pub.Close()
+		return nil, err
+	}
+	if err := s.live.load(ctx); err != nil {
+		s.pub.Close()
+		return nil, err
+	}
+	s.expose = newExposeRegistry(s)
+	s.tracker = &Tracker{s: s}
+	s.rpc, err = rpc.NewServer(map[string]any{TargetName: s.tracker}, rpc.ServerOptions{
+		Description:      "sigoco tracking server",
+		AllowParallel:    true,
+		MaxFrameSize:     opts.MaxFrameSize,
+		HandshakeTimeout: opts.HandshakeTimeout,
+		Logger:           opts.Logger,
+	})
+	if err != nil {
+		s.pub.Close()
+		return nil, err
+	}
+	s.sink = newLogSink(s)
+	s.logs = logfwd.NewServer(s.sink, logfwd.ServerOptions{HandshakeTimeout: opts.HandshakeTimeout, Logger: opts.Logger})
+	s.mux = wire.NewMux(wire.MuxOptions{TLS: opts.TLS, HandshakeTimeout: opts.HandshakeTimeout, Logger: opts.Logger})
+	s.mux.Handle(wire.BannerRPC, s.rpc)
+	s.mux.Handle(wire.BannerSiPyCoRPC, s.rpc)
+	s.mux.Handle(wire.BannerSync, s.pub)
+	s.mux.Handle(wire.BannerSiPyCoSync, s.pub)
+	s.mux.Handle(wire.BannerLog, s.logs)
+	s.mux.Handle(wire.BannerSiPyCoLog, s.logs)
+	s.mux.Handle(store.BannerExpose, wire.ConnHandler(s.expose))
+	s.routes()
+	s.mux.HandleHTTP(s.http)
+	s.wg.Add(3)
+	go func() { defer s.wg.Done(); s.live.run(s.ctx) }()
+	go func() { defer s.wg.Done(); s.reap(s.ctx) }()
+	go func() { defer s.wg.Done(); s.sink.run(s.ctx) }()
+	return s, nil
+}
+
+// Store returns the server's store.
+func (s *Server) Store() store.Store { return s.st }
+
+// Live returns the owner of the server's notifiers.
+func (s *Server) Live() *Live { return s.live }
+
+// Publisher returns the syncstruct publisher of the live state (also
+// served as a WebSocket at /sync).
+func (s *Server) Publisher() *syncstruct.Publisher { return s.pub }
+
+// HandleHTTP adds an HTTP route (http.ServeMux pattern syntax) beside the
+// server's own (/, /artifacts/, /runs/, /sync). Call it before Serve.
+func (s *Server) HandleHTTP(pattern string, h http.Handler) { s.http.Handle(pattern, h) }
+
+// Serve accepts connections on ln until ctx ends or Close is called.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	return s.mux.Serve(ctx, ln)
+}
+
+// Shutdown lets rpc calls in flight finish (bounded by ctx), flushes the
+// logs received, then closes everything as Close does.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.rpc.Shutdown(ctx)
+	s.Close()
+	return err
+}
+
+// Close stops serving, closes every connection and waits for every
+// goroutine the server started. It is idempotent. The store is not closed.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.mux.Close()
+		s.rpc.Close()
+		s.logs.Close()
+		s.expose.close()
+		s.cancel()
+		s.wg.Wait()
+		s.sink.flush(context.Background())
+		s.pub.Close()
+	})
+	return nil
+}
+
+// reap marks runs crashed when their heartbeats stop.
+func (s *Server) reap(ctx context.Context) {
+	t := time.NewTicker(max(s.opts.HeartbeatTimeout/5, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, id := range s.live.silentRuns(time.Now().Add(-s.opts.HeartbeatTimeout)) {
+			err := s.st.Edit(ctx, id, []store.Record{{Kind: store.KindStatus, Key: string(store.StatusCrashed)}})
+			if err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Warn("track: marking a run crashed", "run", id, "err", err)
+				continue
+			}
+			s.log.Info("track: run crashed (no heartbeat)", "run", id, "timeout", s.opts.HeartbeatTimeout)
+			s.live.setCrashed(id, true)
+		}
+	}
+}
+
+// alive notes that a run was heard from, lifting a crash mark.
+func (s *Server) alive(ctx context.Context, run string) {
+	if s.live.touch(run) {
+		if err := s.st.Edit(ctx, run, []store.Record{{Kind: store.KindStatus, Key: "alive"}}); err != nil {
+			s.log.Warn("track: lifting a crash mark", "run", run, "err", err)
+		}
+		s.live.setCrashed(run, false)
+	}
+}

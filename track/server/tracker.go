@@ -1,0 +1,178 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/sigoco/sigoco/rpc"
+	"github.com/sigoco/sigoco/track/store"
+)
+
+// Tracker is the rpc target "tracker". Its methods are called by their
+// snake_case names (log_batch, list_runs, ...); docs/tracking.md lists them.
+type Tracker struct {
+	s *Server
+}
+
+// LogBatch stores a batch of one run and returns its acknowledgement once
+// it is committed. The scalar points travel as packed columns beside the
+// batch (keys names them by index).
+func (t *Tracker) LogBatch(ctx context.Context, b store.Batch, keys []string, key, seq, step, tm []int64, value []float64) (*store.Ack, error) {
+	b.Points = store.Points{Keys: keys, Key: key, Seq: seq, Step: step, Time: tm, Value: value}
+	s := t.s
+	unlock := s.live.lockRun(b.Run)
+	defer unlock()
+	s.alive(ctx, b.Run)
+	ack, err := s.st.Ingest(ctx, &b)
+	if err != nil {
+		s.live.forgetUnstored(b.Run) // a batch for no run leaves nothing behind
+		return nil, err
+	}
+	s.live.batch(ctx, &b, ack)
+	ack.HeartbeatMs = max(s.opts.HeartbeatTimeout.Milliseconds()/4, 1)
+	return ack, nil
+}
+
+// Heartbeat tells the server that a run is alive.
+func (t *Tracker) Heartbeat(ctx context.Context, run string) error {
+	if !t.s.live.known(run) {
+		if _, err := t.s.st.GetRun(ctx, run); err != nil {
+			return err
+		}
+	}
+	t.s.alive(ctx, run)
+	return nil
+}
+
+// ListRuns returns a page of runs matching the filter, newest first.
+func (t *Tracker) ListRuns(ctx context.Context, f store.RunFilter) (*store.RunPage, error) {
+	return t.s.st.ListRuns(ctx, f)
+}
+
+// GetRun returns a run with its params, metadata, notes, tags, latest
+// values, series, artifacts, counts and exposed objects.
+func (t *Tracker) GetRun(ctx context.Context, id string) (*RunInfo, error) {
+	r, err := t.s.st.GetRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &RunInfo{Run: *r, Exposed: t.s.expose.describe(id)}, nil
+}
+
+// RunInfo is a stored run plus what only the live server knows.
+type RunInfo struct {
+	store.Run `msgpack:",inline"`
+	// Exposed lists the objects the run exposes now, with their methods.
+	Exposed map[string]*rpc.TargetInfo `msgpack:"exposed" json:"exposed,omitempty"`
+}
+
+// Series returns the points of a series, downsampled to max_points when
+// set (min and max per bucket).
+func (t *Tracker) Series(ctx context.Context, run, key string, q store.SeriesQuery) (*store.Series, error) {
+	return t.s.st.Series(ctx, run, key, q)
+}
+
+// Logs returns a page of a run's log records.
+func (t *Tracker) Logs(ctx context.Context, q store.LogQuery) (*store.LogPage, error) {
+	return t.s.st.Logs(ctx, q)
+}
+
+// AddNote adds a note to a run (from a reader or the dashboard).
+func (t *Tracker) AddNote(ctx context.Context, run, text string) error {
+	return t.edit(ctx, run, store.Record{Kind: store.KindNote, Value: text})
+}
+
+// AddTag tags a run.
+func (t *Tracker) AddTag(ctx context.Context, run, tag string) error {
+	return t.edit(ctx, run, store.Record{Kind: store.KindTag, Key: tag})
+}
+
+// RemoveTag removes a tag from a run.
+func (t *Tracker) RemoveTag(ctx context.Context, run, tag string) error {
+	return t.edit(ctx, run, store.Record{Kind: store.KindUntag, Key: tag})
+}
+
+func (t *Tracker) edit(ctx context.Context, run string, r store.Record) error {
+	r.Time = time.Now().UnixNano()
+	if err := t.s.st.Edit(ctx, run, []store.Record{r}); err != nil {
+		return err
+	}
+	t.s.live.edited(ctx, run)
+	return nil
+}
+
+// DeleteRun deletes a run and its records (artifact contents are kept:
+// other runs may share them).
+func (t *Tracker) DeleteRun(ctx context.Context, id string) error {
+	if err := t.s.st.DeleteRun(ctx, id); err != nil {
+		return err
+	}
+	t.s.live.deleted(id)
+	return nil
+}
+
+// ExportRun returns a run with all its series and logs as a JSON document.
+func (t *Tracker) ExportRun(ctx context.Context, id string) (string, error) {
+	b, err := Export(ctx, t.s.st, id)
+	return string(b), err
+}
+
+// Watch makes sure the run's own notifier ("run/ID") is published, for a
+// finished run too, and returns its name. It stays for RunLinger after the
+// last Watch.
+func (t *Tracker) Watch(ctx context.Context, run string) (string, error) {
+	return t.s.live.watch(ctx, run)
+}
+
+// BlobState tells how much of an artifact's content the server holds.
+func (t *Tracker) BlobState(ctx context.Context, sha256 string) (store.BlobState, error) {
+	return t.s.st.BlobState(ctx, sha256)
+}
+
+// WriteBlob writes a chunk of an artifact's content at offset (the bytes
+// received so far) and returns the new count.
+func (t *Tracker) WriteBlob(ctx context.Context, sha256 string, offset int64, data []byte) (int64, error) {
+	return t.s.st.WriteBlob(ctx, sha256, offset, data)
+}
+
+// CommitBlob checks an uploaded artifact against its sha256 and keeps it.
+func (t *Tracker) CommitBlob(ctx context.Context, sha256 string) (int64, error) {
+	n, err := t.s.st.CommitBlob(ctx, sha256)
+	if err == nil {
+		t.s.live.blobCommitted(sha256)
+	}
+	return n, err
+}
+
+// MaxReadBlob bounds one ReadBlob.
+const MaxReadBlob = 4 << 20
+
+// ReadBlob reads up to n bytes (at most 4 MiB) of an artifact's content
+// from offset; fewer at the end.
+func (t *Tracker) ReadBlob(ctx context.Context, sha256 string, offset, n int64) ([]byte, error) {
+	f, size, err := t.s.st.OpenBlob(ctx, sha256)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if offset < 0 || offset > size {
+		return nil, fmt.Errorf("%w: offset %d of a %d-byte artifact", rpc.ErrValue, offset, size)
+	}
+	n = min(n, MaxReadBlob, size-offset)
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// CallExposed calls method of the object name that run exposes, over the
+// connection the run opened, and returns its result.
+func (t *Tracker) CallExposed(ctx context.Context, run, name, method string, args []any, kwargs map[string]any) (any, error) {
+	return t.s.expose.call(ctx, run, name, method, args, kwargs)
+}

@@ -1,0 +1,55 @@
+package sqlite
+
+import (
+	"context"
+	"testing"
+
+	"github.com/sigoco/sigoco/track/store"
+)
+
+func BenchmarkSeries1MDownsampled(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Ingest(ctx, startBatch(runID)); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 1_000_000; i += 100_000 {
+		bt := &store.Batch{Run: runID, Points: points(int64(2+i), 100_000)}
+		if _, err := s.Ingest(ctx, bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		ser, err := s.Series(ctx, runID, "x", store.SeriesQuery{MaxPoints: 1000})
+		if err != nil || len(ser.Value) > 1000 || ser.Len != 1_000_000 {
+			b.Fatal(err, len(ser.Value))
+		}
+	}
+}
+
+func BenchmarkIngest50k(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Ingest(ctx, startBatch(runID)); err != nil {
+		b.Fatal(err)
+	}
+	seq := int64(2)
+	b.ResetTimer()
+	for range b.N {
+		bt := &store.Batch{Run: runID, Points: points(seq, 50_000)}
+		seq += 50_000
+		if _, err := s.Ingest(ctx, bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*50_000/b.Elapsed().Seconds(), "points/s")
+}

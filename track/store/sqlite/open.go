@@ -1,0 +1,184 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+
+	"github.com/sigoco/sigoco/track/store"
+)
+
+// Options configures Open. The zero value is valid.
+type Options struct {
+	// Limits bounds what runs may store (store.DefaultLimits for zero
+	// fields).
+	Limits store.Limits
+	// Synchronous is SQLite's synchronous setting in WAL mode: "normal"
+	// (the default: a commit survives a crash of the process, the last
+	// ones may be lost if the machine loses power) or "full" (every commit
+	// is fsynced).
+	Synchronous string
+	// Logger receives warnings (a corrupt chunk, a gap in a run's
+	// records). Default: discarded.
+	Logger *slog.Logger
+}
+
+// Store is a store.Store in a data directory.
+type Store struct {
+	dir    string
+	w      *sql.DB // one connection: all writes
+	r      *sql.DB // read-only pool
+	limits store.Limits
+	log    *slog.Logger
+
+	blobMu sync.Mutex             // guards blobLocks
+	blobLk map[string]*sync.Mutex // one per upload in progress
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ store.Store = (*Store)(nil)
+
+// DBName is the database file in the data directory.
+const DBName = "track.db"
+
+// Open opens (creating it if needed) the store in dir.
+func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
+	syncMode := "NORMAL"
+	switch opts.Synchronous {
+	case "", "normal":
+	case "full":
+		syncMode = "FULL"
+	default:
+		return nil, fmt.Errorf("sqlite: Synchronous %q is neither normal nor full", opts.Synchronous)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	for _, d := range []string{dir, filepath.Join(dir, "blobs"), filepath.Join(dir, "uploads")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	path := filepath.Join(dir, DBName)
+	dsn := "file:" + path + "?_pragma=page_size(16384)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(" + syncMode + ")&_txlock=immediate"
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=mmap_size(1073741824)&_pragma=cache_size(-32768)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	r.SetMaxOpenConns(max(2, runtime.GOMAXPROCS(0)))
+	return &Store{dir: dir, w: w, r: r, limits: opts.Limits.WithDefaults(), log: opts.Logger, blobLk: map[string]*sync.Mutex{}}, nil
+}
+
+// Limits returns the limits in force.
+func (s *Store) Limits() store.Limits { return s.limits }
+
+// Dir returns the data directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Close closes the database. It is idempotent.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
+	})
+	return s.closeErr
+}
+
+// migrations[i] brings the schema from version i to i+1.
+var migrations = []string{
+	`CREATE TABLE runs (
+		id TEXT PRIMARY KEY,
+		project TEXT NOT NULL,
+		name TEXT NOT NULL,
+		status TEXT NOT NULL,
+		message TEXT NOT NULL DEFAULT '',
+		crashed INTEGER NOT NULL DEFAULT 0,
+		progress REAL NOT NULL DEFAULT 0,
+		step INTEGER NOT NULL DEFAULT 0,
+		start_time INTEGER NOT NULL,
+		update_time INTEGER NOT NULL,
+		end_time INTEGER NOT NULL DEFAULT 0,
+		high_seq INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX runs_project ON runs(project, id);
+	CREATE INDEX runs_start ON runs(start_time);
+	CREATE TABLE params (run TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, num REAL,
+		PRIMARY KEY (run, key)) WITHOUT ROWID;
+	CREATE INDEX params_key ON params(key, num);
+	CREATE TABLE metadata (run TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+		PRIMARY KEY (run, key)) WITHOUT ROWID;
+	CREATE TABLE tags (run TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (run, tag)) WITHOUT ROWID;
+	CREATE INDEX tags_tag ON tags(tag);
+	CREATE TABLE notes (id INTEGER PRIMARY KEY, run TEXT NOT NULL, time INTEGER NOT NULL, text TEXT NOT NULL);
+	CREATE INDEX notes_run ON notes(run, id);
+	CREATE TABLE series (run TEXT NOT NULL, key TEXT NOT NULL, scalar INTEGER NOT NULL, n INTEGER NOT NULL,
+		PRIMARY KEY (run, key)) WITHOUT ROWID;
+	CREATE TABLE chunks (id INTEGER PRIMARY KEY, run TEXT NOT NULL, key TEXT NOT NULL,
+		first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+		min_step INTEGER NOT NULL, max_step INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);
+	CREATE UNIQUE INDEX chunks_series ON chunks(run, key, first_seq);
+	CREATE TABLE latest (run TEXT NOT NULL, key TEXT NOT NULL, step INTEGER NOT NULL, time INTEGER NOT NULL,
+		value BLOB NOT NULL, PRIMARY KEY (run, key)) WITHOUT ROWID;
+	CREATE TABLE logs (id INTEGER PRIMARY KEY, run TEXT NOT NULL, time INTEGER NOT NULL, level INTEGER NOT NULL,
+		logger TEXT NOT NULL, message TEXT NOT NULL, attrs BLOB);
+	CREATE INDEX logs_run ON logs(run, id);
+	CREATE TABLE artifacts (run TEXT NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+		content_type TEXT NOT NULL, result INTEGER NOT NULL, time INTEGER NOT NULL,
+		PRIMARY KEY (run, name)) WITHOUT ROWID;
+	CREATE INDEX artifacts_sha ON artifacts(sha256);
+	CREATE TABLE counts (run TEXT NOT NULL, name TEXT NOT NULL, value BLOB NOT NULL,
+		PRIMARY KEY (run, name)) WITHOUT ROWID;`,
+	// 2: chunk summaries (store.SummaryBlock) for downsampled reads; NULL
+	// for chunks written before, which are decoded instead.
+	`ALTER TABLE chunks ADD COLUMN summary BLOB;`,
+}
+
+// SchemaVersion is the schema version this package writes.
+var SchemaVersion = len(migrations)
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	var v int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("sqlite: reading the schema version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("sqlite: the database has schema version %d; this program knows up to %d (a newer trackd made it)", v, len(migrations))
+	}
+	for ; v < len(migrations); v++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: migration to schema %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: %w", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlite: migration to schema %d: %w", v+1, err)
+		}
+	}
+	return nil
+}

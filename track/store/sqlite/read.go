@@ -1,0 +1,321 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/sigoco/sigoco/track/store"
+)
+
+func ns(t int64) store.Time {
+	return store.Time(float64(t) / 1e9)
+}
+
+const runCols = `id, project, name, status, message, crashed, progress, step, start_time, update_time, end_time, high_seq`
+
+func scanRun(sc interface{ Scan(...any) error }) (store.Run, error) {
+	var r store.Run
+	var crashed int
+	var start, upd, end int64
+	err := sc.Scan(&r.ID, &r.Project, &r.Name, &r.Status, &r.Message, &crashed, &r.Progress, &r.Step, &start, &upd, &end, &r.HighSeq)
+	if crashed != 0 && !r.Status.Final() {
+		r.Status = store.StatusCrashed
+	}
+	r.Start, r.Updated, r.End = ns(start), ns(upd), ns(end)
+	r.Tags = []string{}
+	return r, err
+}
+
+// ListRuns implements store.Store.
+func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) (*store.RunPage, error) {
+	var where []string
+	var args []any
+	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
+	if f.Project != "" {
+		add("r.project = ?", f.Project)
+	}
+	if len(f.Status) > 0 {
+		var ors []string
+		for _, st := range f.Status {
+			if st == store.StatusCrashed {
+				ors = append(ors, "(r.crashed = 1 AND r.status NOT IN ('finished','stopped','failed'))")
+			} else {
+				ors = append(ors, "(r.status = ? AND (r.crashed = 0 OR r.status IN ('finished','stopped','failed')))")
+				args = append(args, string(st))
+			}
+		}
+		where = append(where, "("+strings.Join(ors, " OR ")+")")
+	}
+	for _, t := range f.Tags {
+		add("EXISTS (SELECT 1 FROM tags t WHERE t.run = r.id AND t.tag = ?)", t)
+	}
+	for _, p := range f.Params {
+		if p.Eq != nil {
+			if num, ok := store.ScalarOf(p.Eq); ok {
+				add("EXISTS (SELECT 1 FROM params p WHERE p.run = r.id AND p.key = ? AND p.num = ?)", p.Key, num)
+			} else {
+				v, err := store.EncodeValue(p.Eq)
+				if err != nil {
+					return nil, err
+				}
+				add("EXISTS (SELECT 1 FROM params p WHERE p.run = r.id AND p.key = ? AND p.value = ?)", p.Key, v)
+			}
+		}
+		if p.Min != nil {
+			add("EXISTS (SELECT 1 FROM params p WHERE p.run = r.id AND p.key = ? AND p.num >= ?)", p.Key, *p.Min)
+		}
+		if p.Max != nil {
+			add("EXISTS (SELECT 1 FROM params p WHERE p.run = r.id AND p.key = ? AND p.num <= ?)", p.Key, *p.Max)
+		}
+		if p.Eq == nil && p.Min == nil && p.Max == nil {
+			add("EXISTS (SELECT 1 FROM params p WHERE p.run = r.id AND p.key = ?)", p.Key)
+		}
+	}
+	if !f.Since.IsZero() {
+		add("r.start_time >= ?", f.Since.UnixNano())
+	}
+	if !f.Until.IsZero() {
+		add("r.start_time < ?", f.Until.UnixNano())
+	}
+	if f.Text != "" {
+		pat := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(f.Text)) + "%"
+		add(`(lower(r.name) LIKE ? ESCAPE '\' OR EXISTS (SELECT 1 FROM notes n WHERE n.run = r.id AND lower(n.text) LIKE ? ESCAPE '\'))`, pat, pat)
+	}
+	if f.After != "" {
+		add("r.id < ?", f.After)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	q := "SELECT " + prefixCols("r.", runCols) + " FROM runs r"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY r.id DESC LIMIT ?"
+	args = append(args, limit+1)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	defer rows.Close()
+	page := &store.RunPage{Runs: []store.Run{}}
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+		page.Runs = append(page.Runs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if len(page.Runs) > limit {
+		page.Runs = page.Runs[:limit]
+		page.Next = page.Runs[limit-1].ID
+	}
+	for i := range page.Runs {
+		r := &page.Runs[i]
+		if err := s.loadTags(ctx, r); err != nil {
+			return nil, err
+		}
+		if err := s.loadLatest(ctx, r); err != nil {
+			return nil, err
+		}
+	}
+	return page, nil
+}
+
+func prefixCols(p, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i := range parts {
+		parts[i] = p + parts[i]
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (s *Store) loadTags(ctx context.Context, r *store.Run) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT tag FROM tags WHERE run = ? ORDER BY tag`, r.ID)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+		r.Tags = append(r.Tags, t)
+	}
+	return rows.Err()
+}
+
+func (s *Store) loadLatest(ctx context.Context, r *store.Run) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT key, step, time, value FROM latest WHERE run = ?`, r.ID)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	defer rows.Close()
+	r.Latest = map[string]store.Latest{}
+	for rows.Next() {
+		var k string
+		var step, t int64
+		var b []byte
+		if err := rows.Scan(&k, &step, &t, &b); err != nil {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+		v, err := store.DecodeValue(b)
+		if err != nil {
+			return err
+		}
+		r.Latest[k] = store.Latest{Value: v, Step: step, Time: ns(t)}
+	}
+	return rows.Err()
+}
+
+func (s *Store) loadKV(ctx context.Context, q, id string) (map[string]any, error) {
+	rows, err := s.r.QueryContext(ctx, q, id)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	defer rows.Close()
+	m := map[string]any{}
+	for rows.Next() {
+		var k string
+		var b []byte
+		if err := rows.Scan(&k, &b); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+		if m[k], err = store.DecodeValue(b); err != nil {
+			return nil, err
+		}
+	}
+	return m, rows.Err()
+}
+
+// GetRun implements store.Store.
+func (s *Store) GetRun(ctx context.Context, id string) (*store.Run, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, "SELECT "+runCols+" FROM runs WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w %q", store.ErrUnknownRun, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if err := s.loadTags(ctx, &r); err != nil {
+		return nil, err
+	}
+	if err := s.loadLatest(ctx, &r); err != nil {
+		return nil, err
+	}
+	if r.Params, err = s.loadKV(ctx, `SELECT key, value FROM params WHERE run = ? ORDER BY key`, id); err != nil {
+		return nil, err
+	}
+	if r.Metadata, err = s.loadKV(ctx, `SELECT key, value FROM metadata WHERE run = ? ORDER BY key`, id); err != nil {
+		return nil, err
+	}
+	if r.Counts, err = s.loadKV(ctx, `SELECT name, value FROM counts WHERE run = ? ORDER BY name`, id); err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT time, text FROM notes WHERE run = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	r.Notes = []store.Note{}
+	for rows.Next() {
+		var t int64
+		var n store.Note
+		if err := rows.Scan(&t, &n.Text); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+		n.Time = ns(t)
+		r.Notes = append(r.Notes, n)
+	}
+	rows.Close()
+	rows, err = s.r.QueryContext(ctx, `SELECT key, scalar, n FROM series WHERE run = ? ORDER BY key`, id)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	r.Series = []store.SeriesInfo{}
+	for rows.Next() {
+		var si store.SeriesInfo
+		var scalar int
+		if err := rows.Scan(&si.Key, &scalar, &si.Len); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+		si.Scalar = scalar != 0
+		r.Series = append(r.Series, si)
+	}
+	rows.Close()
+	rows, err = s.r.QueryContext(ctx, `SELECT name, sha256, size, content_type, result, time FROM artifacts WHERE run = ? ORDER BY name`, id)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	r.Artifacts = []store.Artifact{}
+	for rows.Next() {
+		var a store.Artifact
+		var res int
+		var t int64
+		if err := rows.Scan(&a.Name, &a.Sha256, &a.Size, &a.ContentType, &res, &t); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+		a.Result, a.Time = res != 0, ns(t)
+		r.Artifacts = append(r.Artifacts, a)
+	}
+	rows.Close()
+	for i := range r.Artifacts {
+		st, _ := s.BlobState(ctx, r.Artifacts[i].Sha256)
+		r.Artifacts[i].Present = st.Present
+	}
+	return &r, nil
+}
+
+// OpenRuns implements store.Store.
+func (s *Store) OpenRuns(ctx context.Context) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id FROM runs WHERE status NOT IN ('finished','stopped','failed') AND crashed = 0`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// DeleteRun implements store.Store.
+func (s *Store) DeleteRun(ctx context.Context, id string) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `DELETE FROM runs WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w %q", store.ErrUnknownRun, id)
+	}
+	for _, t := range []string{"params", "metadata", "tags", "notes", "series", "chunks", "latest", "logs", "artifacts", "counts"} {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE run = ?", id); err != nil {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,58 @@
+package store
+
+import (
+	"context"
+	"io"
+)
+
+// Store is the storage of the tracking server. Implementations must be safe
+// for concurrent use.
+type Store interface {
+	// Ingest applies a batch in one transaction and returns its Ack after
+	// the commit. A record that breaks a rule (a param conflict, a limit)
+	// is listed in Ack.Rejected and the rest is stored. A batch that cannot
+	// be applied at all (unknown run, too many records) returns an error
+	// and stores nothing.
+	Ingest(ctx context.Context, b *Batch) (*Ack, error)
+	// CreateRun creates a run before its client starts (a launcher such as
+	// trackd's jobs does, then hands the id to the process in
+	// SIGOCO_TRACK_RUN). It uses no record number, so the client's own
+	// records, from 1, are all applied; its start record finds the run.
+	// A run that exists is left as it is.
+	CreateRun(ctx context.Context, id, project, name string) error
+	// Edit applies unsequenced records (notes and tags from a reader, a
+	// status set by the server) to an existing run.
+	Edit(ctx context.Context, run string, recs []Record) error
+	// AppendLogs stores log records; records of unknown runs are dropped
+	// and counted in the returned number.
+	AppendLogs(ctx context.Context, logs []LogEntry) (dropped int, err error)
+
+	// ListRuns returns one page of runs matching f, newest first.
+	ListRuns(ctx context.Context, f RunFilter) (*RunPage, error)
+	// GetRun returns a run with its params, metadata, notes, latest values,
+	// series list, artifacts and counts.
+	GetRun(ctx context.Context, id string) (*Run, error)
+	// Series returns the points of one series.
+	Series(ctx context.Context, run, key string, q SeriesQuery) (*Series, error)
+	// Logs returns a page of a run's log records.
+	Logs(ctx context.Context, q LogQuery) (*LogPage, error)
+	// OpenRuns lists the runs whose status is not final.
+	OpenRuns(ctx context.Context) ([]string, error)
+	// DeleteRun deletes a run and everything it holds (blobs stay: others
+	// may share them).
+	DeleteRun(ctx context.Context, id string) error
+
+	// BlobState tells how much of a blob is stored.
+	BlobState(ctx context.Context, sha256 string) (BlobState, error)
+	// WriteBlob writes data at offset of an unfinished upload; offset must
+	// equal the bytes received so far. It returns the new count.
+	WriteBlob(ctx context.Context, sha256 string, offset int64, data []byte) (int64, error)
+	// CommitBlob verifies the upload against its sha256 and makes it
+	// present. A mismatch discards the upload and returns ErrChecksum.
+	CommitBlob(ctx context.Context, sha256 string) (size int64, err error)
+	// OpenBlob opens a present blob.
+	OpenBlob(ctx context.Context, sha256 string) (io.ReadSeekCloser, int64, error)
+
+	// Close closes the store. It is idempotent.
+	Close() error
+}

@@ -1,0 +1,269 @@
+package store
+
+// Status is a run's state. A client moves its run through SimService's
+// lifecycle; the server sets StatusCrashed when the client's heartbeats stop.
+type Status string
+
+// The statuses. Finished, stopped and failed are final; crashed is set by
+// the server and lifted if the client comes back.
+const (
+	StatusRegistered  Status = "registered"
+	StatusLoaded      Status = "loaded"
+	StatusInitialized Status = "initialized"
+	StatusStarted     Status = "started"
+	StatusRunning     Status = "running"
+	StatusFinished    Status = "finished"
+	StatusStopped     Status = "stopped"
+	StatusFailed      Status = "failed"
+	StatusCrashed     Status = "crashed"
+)
+
+// Final reports whether s ends a run.
+func (s Status) Final() bool {
+	return s == StatusFinished || s == StatusStopped || s == StatusFailed
+}
+
+// Valid reports whether s is a status a client may set.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusRegistered, StatusLoaded, StatusInitialized, StatusStarted, StatusRunning,
+		StatusFinished, StatusStopped, StatusFailed:
+		return true
+	}
+	return false
+}
+
+// Kind is the kind of a Record.
+type Kind string
+
+// Record kinds. The fields each uses are in the comments.
+const (
+	KindStart    Kind = "start"    // Key = project, Value = name; Time = start time. The first record of a run.
+	KindParam    Kind = "param"    // Key, Value (write-once)
+	KindMeta     Kind = "meta"     // Key, Value (last write wins)
+	KindResult   Kind = "result"   // Key, Value (non-scalar; scalars travel as Points), Step
+	KindNote     Kind = "note"     // Value = text
+	KindTag      Kind = "tag"      // Key = tag
+	KindUntag    Kind = "untag"    // Key = tag
+	KindStatus   Kind = "status"   // Key = Status; Value = optional message
+	KindProgress Kind = "progress" // Value = float64 0–100
+	KindStep     Kind = "step"     // Step
+	KindArtifact Kind = "artifact" // Key = name, Value = ArtifactRef as a map
+	KindCount    Kind = "count"    // Key = name, Value = map{calls, seconds}
+)
+
+// Record is one sequenced item of a run. Seq starts at 1 for a run's start
+// record and grows by one per record and per point; Time is Unix
+// nanoseconds on the client.
+type Record struct {
+	Seq   int64  `msgpack:"seq"`
+	Kind  Kind   `msgpack:"kind"`
+	Key   string `msgpack:"key,omitempty"`
+	Value any    `msgpack:"value"` // not omitempty: a zero is a value
+	Step  int64  `msgpack:"step,omitempty"`
+	Time  int64  `msgpack:"time"`
+}
+
+// Points are scalar results in columns (all slices of one length): point i
+// is result Keys[Key[i]] = Value[i] at Step[i], Time[i] (Unix ns), with
+// record number Seq[i]. Columns of numbers travel packed over rpc.
+type Points struct {
+	Keys  []string
+	Key   []int64
+	Seq   []int64
+	Step  []int64
+	Time  []int64
+	Value []float64
+}
+
+// Len returns the number of points.
+func (p *Points) Len() int { return len(p.Seq) }
+
+// Batch is what a client sends: records and points of one run. Records and
+// points are each in Seq order; together they hold a run's records in order.
+type Batch struct {
+	Run     string   `msgpack:"run"`
+	Records []Record `msgpack:"records"`
+	Points  Points   `msgpack:"-"` // sent as separate packed arguments
+}
+
+// Rejected is one record a store refused; the rest of its batch was stored.
+type Rejected struct {
+	Seq   int64  `msgpack:"seq"`
+	Error string `msgpack:"error"`
+}
+
+// Ack is a store's answer to a batch, given once its transaction committed.
+type Ack struct {
+	Run      string     `msgpack:"run"`
+	Prev     int64      `msgpack:"prev"`          // the run's highest record number before this batch
+	HighSeq  int64      `msgpack:"high_seq"`      // the highest record number applied for the run
+	Applied  int        `msgpack:"applied"`       // records and points stored by this batch
+	Skipped  int        `msgpack:"skipped"`       // already stored (a replay)
+	Rejected []Rejected `msgpack:"rejected"`      // refused, with the reason
+	Gap      int64      `msgpack:"gap,omitempty"` // records missing before this batch (a spool cut short)
+	// HeartbeatMs is how often the server wants to hear from the run (a
+	// quarter of its heartbeat timeout); set by the server, not the store.
+	HeartbeatMs int64 `msgpack:"heartbeat_ms,omitempty"`
+}
+
+// Run is one run as stored.
+type Run struct {
+	ID        string            `msgpack:"id" json:"id"`
+	Project   string            `msgpack:"project" json:"project"`
+	Name      string            `msgpack:"name" json:"name"`
+	Status    Status            `msgpack:"status" json:"status"`
+	Message   string            `msgpack:"message,omitempty" json:"message,omitempty"`
+	Progress  float64           `msgpack:"progress" json:"progress"`
+	Step      int64             `msgpack:"step" json:"step"`
+	Start     Time              `msgpack:"start" json:"start"`
+	Updated   Time              `msgpack:"updated" json:"updated"`
+	End       Time              `msgpack:"end,omitempty" json:"end,omitzero"`
+	Tags      []string          `msgpack:"tags" json:"tags"`
+	Params    map[string]any    `msgpack:"params,omitempty" json:"params,omitempty"`
+	Metadata  map[string]any    `msgpack:"metadata,omitempty" json:"metadata,omitempty"`
+	Notes     []Note            `msgpack:"notes,omitempty" json:"notes,omitempty"`
+	Latest    map[string]Latest `msgpack:"latest,omitempty" json:"latest,omitempty"`
+	Series    []SeriesInfo      `msgpack:"series,omitempty" json:"series,omitempty"`
+	Artifacts []Artifact        `msgpack:"artifacts,omitempty" json:"artifacts,omitempty"`
+	Counts    map[string]any    `msgpack:"counts,omitempty" json:"counts,omitempty"`
+	HighSeq   int64             `msgpack:"high_seq" json:"high_seq"`
+}
+
+// Note is a free-text note.
+type Note struct {
+	Time Time   `msgpack:"time" json:"time"`
+	Text string `msgpack:"text" json:"text"`
+}
+
+// Latest is the last value of a series.
+type Latest struct {
+	Value any   `msgpack:"value" json:"value"`
+	Step  int64 `msgpack:"step" json:"step"`
+	Time  Time  `msgpack:"time" json:"time"`
+}
+
+// SeriesInfo summarises one series.
+type SeriesInfo struct {
+	Key    string `msgpack:"key" json:"key"`
+	Scalar bool   `msgpack:"scalar" json:"scalar"`
+	Len    int64  `msgpack:"len" json:"len"`
+}
+
+// Artifact is a file attached to a run; its content is the blob Sha256.
+type Artifact struct {
+	Name        string `msgpack:"name" json:"name"`
+	Sha256      string `msgpack:"sha256" json:"sha256"`
+	Size        int64  `msgpack:"size" json:"size"`
+	ContentType string `msgpack:"content_type,omitempty" json:"content_type,omitempty"`
+	Result      bool   `msgpack:"result,omitempty" json:"result,omitempty"` // a result that is a file (LogResultFile)
+	Present     bool   `msgpack:"present" json:"present"`                   // the blob has been uploaded
+	Time        Time   `msgpack:"time" json:"time"`
+}
+
+// RunFilter selects runs. Empty fields do not filter.
+type RunFilter struct {
+	Project string   `msgpack:"project,omitempty"`
+	Status  []Status `msgpack:"status,omitempty"`
+	Tags    []string `msgpack:"tags,omitempty"` // every tag must be present
+	// Params: equality (Eq) or numeric range (Min/Max, inclusive).
+	Params []ParamFilter `msgpack:"params,omitempty"`
+	// Runs started in [Since, Until); zero means unbounded.
+	Since Time `msgpack:"since,omitempty"`
+	Until Time `msgpack:"until,omitempty"`
+	// Text matches a substring of the name or of a note (case-insensitive).
+	Text string `msgpack:"text,omitempty"`
+	// Paging: runs newest first; After is the id of the last run of the
+	// previous page; Limit defaults to 100, at most 1000.
+	After string `msgpack:"after,omitempty"`
+	Limit int    `msgpack:"limit,omitempty"`
+}
+
+// ParamFilter is one condition on a param.
+type ParamFilter struct {
+	Key string   `msgpack:"key"`
+	Eq  any      `msgpack:"eq,omitempty"`
+	Min *float64 `msgpack:"min,omitempty"`
+	Max *float64 `msgpack:"max,omitempty"`
+}
+
+// RunPage is one page of runs (without params, notes or series details).
+type RunPage struct {
+	Runs []Run  `msgpack:"runs"`
+	Next string `msgpack:"next,omitempty"` // After for the next page; "" at the end
+}
+
+// SeriesQuery selects points of a series.
+type SeriesQuery struct {
+	// Steps in [MinStep, MaxStep]; both 0 means all.
+	MinStep int64 `msgpack:"min_step,omitempty"`
+	MaxStep int64 `msgpack:"max_step,omitempty"`
+	// MaxPoints > 0 downsamples to at most that many points: the step range
+	// is cut into MaxPoints/2 buckets and each keeps its minimum and its
+	// maximum (in step order), so peaks survive.
+	MaxPoints int `msgpack:"max_points,omitempty"`
+}
+
+// Series is the points of one series.
+type Series struct {
+	Run         string    `msgpack:"run" json:"run"`
+	Key         string    `msgpack:"key" json:"key"`
+	Len         int64     `msgpack:"len" json:"len"` // points stored in total
+	Downsampled bool      `msgpack:"downsampled" json:"downsampled"`
+	Step        []int64   `msgpack:"step" json:"step"`
+	Time        []int64   `msgpack:"time" json:"time"`                         // Unix ns
+	Value       []float64 `msgpack:"value,omitempty" json:"value,omitempty"`   // scalar series
+	Values      []any     `msgpack:"values,omitempty" json:"values,omitempty"` // non-scalar series
+	Seq         []int64   `msgpack:"seq" json:"seq"`
+}
+
+// LogEntry is one log record of a run.
+type LogEntry struct {
+	ID      int64          `msgpack:"id" json:"id"` // assigned by the store, increasing
+	Run     string         `msgpack:"run" json:"run"`
+	Time    Time           `msgpack:"time" json:"time"`
+	Level   int            `msgpack:"level" json:"level"` // slog level
+	Logger  string         `msgpack:"logger,omitempty" json:"logger,omitempty"`
+	Message string         `msgpack:"message" json:"message"`
+	Attrs   map[string]any `msgpack:"attrs,omitempty" json:"attrs,omitempty"`
+}
+
+// LogQuery selects log records of a run.
+type LogQuery struct {
+	Run      string `msgpack:"run"`
+	MinLevel int    `msgpack:"min_level,omitempty"` // slog level; records below are left out (default: all, from debug-4)
+	After    int64  `msgpack:"after,omitempty"`     // id of the last record of the previous page
+	Limit    int    `msgpack:"limit,omitempty"`     // default 1000, at most 10,000
+	// Tail, if true, returns the last Limit records (After is ignored).
+	Tail bool `msgpack:"tail,omitempty"`
+}
+
+// LogPage is one page of log records, oldest first.
+type LogPage struct {
+	Logs []LogEntry `msgpack:"logs"`
+	Next int64      `msgpack:"next,omitempty"` // After for the next page; 0 at the end
+}
+
+// BlobState is how much of a blob the store holds.
+type BlobState struct {
+	Present  bool  `msgpack:"present"`  // complete and verified
+	Received int64 `msgpack:"received"` // bytes of an unfinished upload (resume from here)
+}
+
+// BannerExpose opens the connection a run dials to the tracking server to
+// offer its exposed objects: after this banner line the roles swap, the
+// server speaks as an rpc client (wire.BannerRPC first) and the run serves
+// the objects with an rpc server on the connection it dialled, so no port
+// is opened in the simulation. The run's rpc server Description is the
+// JSON object {"run": RUN_ID, "name": OBJECT_NAME}.
+//
+// (It belongs with the other banners in package wire; it lives here until
+// wire has it.)
+const BannerExpose = "SIGOCO track-expose 1"
+
+// ExposeHello is the Description a run's rpc server announces on an
+// expose connection.
+type ExposeHello struct {
+	Run  string `json:"run"`
+	Name string `json:"name"`
+}

@@ -1,0 +1,240 @@
+// Command trackd is the sigoco tracking server: it stores the runs that
+// simulations report with package track, publishes them live and serves
+// them to readers, rpctool and the dashboard, all on one port (default
+// 3250).
+//
+//	trackd [--bind 127.0.0.1] [--port 3250] [--data ./sigoco-data] [--demo]
+//	trackd replay DIR     send the spools left in DIR (a track spool directory)
+//	trackd export RUN     print a run as JSON (from the data directory)
+//
+// Exit codes: 0 success, 1 failure, 2 bad usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/sigoco/sigoco/examples/simulation"
+	"github.com/sigoco/sigoco/logfwd/logflag"
+	"github.com/sigoco/sigoco/track"
+	"github.com/sigoco/sigoco/track/server"
+	"github.com/sigoco/sigoco/track/store/sqlite"
+	"github.com/sigoco/sigoco/wire"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "trackd:", err)
+		var ec cli.ExitCoder
+		if errors.As(err, &ec) {
+			os.Exit(ec.ExitCode())
+		}
+		os.Exit(1)
+	}
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:                   "trackd",
+		Usage:                  "the sigoco tracking server",
+		Writer:                 stdout,
+		ErrWriter:              stderr,
+		UseShortOptionHandling: true,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "bind", Value: "127.0.0.1", Usage: "address to listen on"},
+			&cli.IntFlag{Name: "port", Value: server.DefaultPort, Usage: "TCP port (0 picks one)"},
+			&cli.StringFlag{Name: "data", Value: "./sigoco-data", Usage: "data directory (database and artifacts)"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "server certificate (PEM); enables TLS"},
+			&cli.StringFlag{Name: "tls-key", Usage: "server key (PEM)"},
+			&cli.StringFlag{Name: "tls-peer-cert", Usage: "accept only clients with this certificate (PEM)"},
+			&cli.BoolFlag{Name: "demo", Usage: "also run the demo simulation (examples/simulation)"},
+			&cli.DurationFlag{Name: "heartbeat-timeout", Value: 20 * time.Second, Usage: "mark a run crashed after this long without a heartbeat"},
+			&cli.StringFlag{Name: "synchronous", Value: "normal", Usage: "SQLite synchronous mode: normal or full"},
+		}, logflag.Flags()...),
+		Action: serve,
+		Commands: []*cli.Command{
+			{
+				Name:      "replay",
+				Usage:     "send the spools a run left in DIR to the server",
+				ArgsUsage: "DIR",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "addr", Usage: "server (default $SIGOCO_TRACK_ADDR or 127.0.0.1:3250)"},
+				},
+				Action: replay,
+			},
+			{
+				Name:      "export",
+				Usage:     "print a run as JSON",
+				ArgsUsage: "RUN",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "addr", Usage: "ask this server instead of reading --data"},
+				},
+				Action: export,
+			},
+		},
+	}
+}
+
+func serve(c *cli.Context) error {
+	level := logflag.Level(c)
+	stderr := c.App.ErrWriter
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	tcfg := wire.TLSConfig{CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"), PeerCertFile: c.String("tls-peer-cert")}
+	opts := server.Options{Logger: log, HeartbeatTimeout: c.Duration("heartbeat-timeout")}
+	if tcfg.Enabled() {
+		t, err := tcfg.Server()
+		if err != nil {
+			return cli.Exit(err.Error(), 2)
+		}
+		opts.TLS = t
+	}
+	st, err := sqlite.Open(c.Context, c.String("data"), sqlite.Options{Logger: log, Synchronous: c.String("synchronous")})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	srv, err := server.New(c.Context, st, opts)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", net.JoinHostPort(c.String("bind"), strconv.Itoa(c.Int("port"))))
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(c.String("bind")); opts.TLS == nil && (ip == nil || !ip.IsLoopback()) {
+		fmt.Fprintf(stderr, "trackd: WARNING: listening on %s without TLS: anyone who can reach it can read and change runs (use --tls-cert/--tls-key)\n", c.String("bind"))
+	}
+	scheme := "http"
+	if opts.TLS != nil {
+		scheme = "https"
+	}
+	abs, _ := filepath.Abs(c.String("data"))
+	fmt.Fprintf(stderr, "trackd: serving on %s (rpc target %q, sync, logs); data in %s\n", ln.Addr(), server.TargetName, abs)
+	fmt.Fprintf(stderr, "trackd: dashboard at %s://%s/\n", scheme, ln.Addr())
+	done := make(chan error, 1)
+	// The listener outlives the signal until the demo has ended its run.
+	go func() { done <- srv.Serve(context.WithoutCancel(c.Context), ln) }()
+	demoDone := make(chan error, 1)
+	if c.Bool("demo") {
+		go func() {
+			addr := ln.Addr().String()
+			var tlsc = opts.TLS
+			topts := track.Options{Addr: addr, LogToStderr: level <= slog.LevelInfo}
+			if tlsc != nil {
+				ct, err := wire.TLSConfig{CertFile: tcfg.CertFile, KeyFile: tcfg.KeyFile, PeerCertFile: tcfg.CertFile}.Client("")
+				if err != nil {
+					demoDone <- err
+					return
+				}
+				topts.TLS = ct
+			}
+			demoDone <- simulation.Run(c.Context, topts, simulation.Config{OnStart: func(run *track.Run) {
+				fmt.Fprintf(stderr, "trackd: demo simulation running as run %s; steer it with\n"+
+					"  rpctool %s call -t tracker call_exposed '\"%s\"' '\"sim\"' '\"set_rate\"' '[1000.0]' '{}'\n"+
+					"  rpctool %s call -t tracker call_exposed '\"%s\"' '\"sim\"' '\"stop\"' '[]' '{}'\n", run.ID(), addr, run.ID(), addr, run.ID())
+			}})
+		}()
+	}
+	select {
+	case err = <-done:
+	case <-c.Context.Done():
+	case derr := <-demoDone:
+		if derr != nil {
+			fmt.Fprintln(stderr, "trackd: demo:", derr)
+		}
+		demoDone <- derr
+		select {
+		case err = <-done:
+		case <-c.Context.Done():
+		}
+	}
+	fmt.Fprintln(stderr, "trackd: shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if c.Bool("demo") {
+		// The demo sees the same cancelled context; let it end its run
+		// while the server still takes the last batch.
+		select {
+		case derr := <-demoDone:
+			if derr != nil {
+				fmt.Fprintln(stderr, "trackd: demo:", derr)
+			}
+		case <-sctx.Done():
+		}
+	}
+	srv.Shutdown(sctx)
+	return err
+}
+
+func replay(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return cli.Exit("usage: trackd replay DIR", 2)
+	}
+	res, err := track.Replay(c.Context, c.Args().First(), track.ReplayOptions{Addr: c.String("addr")})
+	if err != nil {
+		return err
+	}
+	failed := false
+	for _, r := range res {
+		status := "ok"
+		if r.Err != nil {
+			status = r.Err.Error()
+			failed = true
+		}
+		fmt.Fprintf(c.App.Writer, "%s: %d batches, %d records stored, %d rejected, %d artifacts: %s\n", r.Run, r.Batches, r.Records, r.Rejected, r.Blobs, status)
+	}
+	if len(res) == 0 {
+		fmt.Fprintln(c.App.ErrWriter, "trackd: no spool to replay in", c.Args().First())
+	}
+	if failed {
+		return cli.Exit("", 1)
+	}
+	return nil
+}
+
+func export(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return cli.Exit("usage: trackd export RUN", 2)
+	}
+	id := c.Args().First()
+	if addr := c.String("addr"); addr != "" {
+		rd, err := track.Open(c.Context, addr, track.OpenOptions{})
+		if err != nil {
+			return err
+		}
+		defer rd.Close()
+		s, err := rd.Export(c.Context, id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.App.Writer, s)
+		return nil
+	}
+	st, err := sqlite.Open(c.Context, c.String("data"), sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	b, err := server.Export(c.Context, st, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.App.Writer, string(b))
+	return nil
+}
