@@ -10,6 +10,8 @@ import (
 	"github.com/sigoco/sigoco/track/store"
 )
 
+//go:generate go run github.com/sigoco/sigoco/cmd/sigoco-gen -type Tracker
+
 // Tracker is the rpc target "tracker". Its methods are called by their
 // snake_case names (log_batch, list_runs, ...); docs/tracking.md lists them.
 type Tracker struct {
