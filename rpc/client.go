@@ -71,7 +71,7 @@ type Client struct {
 	closeOnce   sync.Once
 
 	// Owned by whoever holds the read role.
-	fr frameReader
+	fr *wire.FrameReader
 	md *msgDecoder
 
 	sp *sipycoClient // non-nil when the client speaks SiPyCo's protocol
@@ -130,8 +130,8 @@ func DialNoSelect(ctx context.Context, addr string, opts ClientOptions) (*Client
 		addr:    addr,
 		w:       newWriter(conn, opts.MaxFrameSize),
 		pending: map[uint64]*call{},
-		fr:      frameReader{r: conn.R, limit: opts.MaxFrameSize},
-		md:      newMsgDecoder(),
+		fr:      conn.FrameReader(opts.MaxFrameSize),
+		md:      newMsgDecoder(0),
 	}
 	c.md.d.DisallowUnknownFields(false) // newer servers may send more
 	if err := c.handshakeIO(ctx, c.readHello); err != nil {
@@ -225,7 +225,7 @@ func (c *Client) readHello() error {
 // readHandshakeFrame reads one message during the handshake; an error
 // message from the server becomes an ErrIncompatibleServer error.
 func (c *Client) readHandshakeFrame() (*msgDecoder, int, error) {
-	frame, err := c.fr.next()
+	frame, err := c.fr.Next()
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, 0, fmt.Errorf("%w: the server closed the connection (%v)", ErrIncompatibleServer, err)
