@@ -7,7 +7,6 @@ import (
 	"net"
 	"reflect"
 	"time"
-
 )
 
 // Reading replies: one goroutine at a time holds the read role. A caller
