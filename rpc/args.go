@@ -167,7 +167,7 @@ func (m *method) argError(md *msgDecoder, start int, what string, t reflect.Type
 		return badRequest(m.name+": "+what, err)
 	}
 	md.seek(start)
-	got, err2 := md.decodeAny(0)
+	got, err2 := md.decodeAny()
 	if err2 != nil {
 		return badRequest(m.name+": "+what, err2)
 	}

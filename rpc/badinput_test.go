@@ -72,7 +72,7 @@ func (rc *rawConn) sendRaw(payload []byte) {
 
 func (rc *rawConn) readMsg() []any {
 	rc.t.Helper()
-	frame, err := wire.ReadFrame(rc.r, nil, 0)
+	frame, err := readFrame(rc.r, 0)
 	if err != nil {
 		rc.t.Fatalf("read: %v", err)
 	}
@@ -133,7 +133,8 @@ func TestBadBanner(t *testing.T) {
 	}{
 		{"garbage", []byte("hello there\n"), `unknown banner "hello there"`},
 		{"binary", []byte{0, 1, 2, 0xff, '\n'}, "unknown banner"},
-		{"other protocol", []byte("SIGOCO sync 1\n"), `unknown banner "SIGOCO sync 1"`},
+		{"other protocol", []byte("SIGOCO sync 2\n"), `unknown banner "SIGOCO sync 2"`},
+		{"older version", []byte("SIGOCO rpc 1\n"), `SIGOCO rpc 2`}, // wire.BannerMismatch names this side's version
 		{"other sipyco protocol", []byte("ARTIQ sync_struct\n"), `unknown banner "ARTIQ sync_struct"`},
 		{"too long", bytes.Repeat([]byte("x"), 5000), "banner line too long"},
 	}
@@ -446,7 +447,7 @@ func openAndDrop(addr string, cfg *tls.Config, stage int) error {
 	case 2:
 		io.WriteString(c, wire.BannerRPC+"\n")
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if _, err := wire.ReadFrame(bufio.NewReader(c), nil, 0); err != nil {
+		if _, err := readFrame(bufio.NewReader(c), 0); err != nil {
 			return err
 		}
 	case 3:

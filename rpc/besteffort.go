@@ -7,13 +7,16 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/sigoco/sigoco/wire"
 )
 
 // BestEffortOptions configures a BestEffortClient. The zero value is valid.
 type BestEffortOptions struct {
+	// ClientOptions configure each connection; its HandshakeTimeout also
+	// bounds each whole connection attempt (dial and handshake). Default
+	// wire.DefaultHandshakeTimeout.
 	ClientOptions
-	// FirstTimeout bounds each connection attempt. Default 10 s.
-	FirstTimeout time.Duration
 	// RetryInterval is the pause between connection attempts while the
 	// server is down. Default 5 s.
 	RetryInterval time.Duration
@@ -39,17 +42,17 @@ type BestEffortClient struct {
 }
 
 // NewBestEffortClient tries to connect to target at addr once, for at most
-// FirstTimeout (and while ctx lasts), and returns a client either way; if
+// HandshakeTimeout (and while ctx lasts), and returns a client either way; if
 // that attempt failed it keeps trying in the background.
 func NewBestEffortClient(ctx context.Context, addr, target string, opts BestEffortOptions) *BestEffortClient {
-	if opts.FirstTimeout <= 0 {
-		opts.FirstTimeout = 10 * time.Second
+	if opts.HandshakeTimeout <= 0 {
+		opts.HandshakeTimeout = wire.DefaultHandshakeTimeout
 	}
 	if opts.RetryInterval <= 0 {
 		opts.RetryInterval = 5 * time.Second
 	}
 	b := &BestEffortClient{addr: addr, target: target, opts: opts, stop: make(chan struct{})}
-	dctx, cancel := context.WithTimeout(ctx, opts.FirstTimeout)
+	dctx, cancel := context.WithTimeout(ctx, opts.HandshakeTimeout)
 	c, err := Dial(dctx, addr, target, opts.ClientOptions)
 	cancel()
 	b.mu.Lock()
@@ -141,7 +144,7 @@ func (b *BestEffortClient) reconnect() {
 			b.mu.Unlock()
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), b.opts.FirstTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), b.opts.HandshakeTimeout)
 		b.cancelDial = cancel
 		b.mu.Unlock()
 		c, err := Dial(ctx, b.addr, b.target, b.opts.ClientOptions)

@@ -18,8 +18,7 @@ func TestBestEffortClient(t *testing.T) {
 			clientTLS = tr.client(t)
 		}
 		b := NewBestEffortClient(testCtx(t), addr, "lda", BestEffortOptions{
-			ClientOptions: ClientOptions{TLS: clientTLS},
-			FirstTimeout:  2 * time.Second,
+			ClientOptions: ClientOptions{TLS: clientTLS, HandshakeTimeout: 2 * time.Second},
 			RetryInterval: 10 * time.Millisecond,
 		})
 		defer b.Close()

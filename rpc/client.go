@@ -71,7 +71,7 @@ type Client struct {
 	closeOnce   sync.Once
 
 	// Owned by whoever holds the read role.
-	fr frameReader
+	fr *wire.FrameReader
 	md *msgDecoder
 
 	sp *sipycoClient // non-nil when the client speaks SiPyCo's protocol
@@ -130,8 +130,8 @@ func DialNoSelect(ctx context.Context, addr string, opts ClientOptions) (*Client
 		addr:    addr,
 		w:       newWriter(conn, opts.MaxFrameSize),
 		pending: map[uint64]*call{},
-		fr:      frameReader{r: conn.R, limit: opts.MaxFrameSize},
-		md:      newMsgDecoder(),
+		fr:      conn.FrameReader(opts.MaxFrameSize),
+		md:      newMsgDecoder(0),
 	}
 	c.md.d.DisallowUnknownFields(false) // newer servers may send more
 	if err := c.handshakeIO(ctx, c.readHello); err != nil {
@@ -225,7 +225,7 @@ func (c *Client) readHello() error {
 // readHandshakeFrame reads one message during the handshake; an error
 // message from the server becomes an ErrIncompatibleServer error.
 func (c *Client) readHandshakeFrame() (*msgDecoder, int, error) {
-	frame, err := c.fr.next()
+	frame, err := c.fr.Next()
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, 0, fmt.Errorf("%w: the server closed the connection (%v)", ErrIncompatibleServer, err)
@@ -315,13 +315,15 @@ func (c *Client) Target() string {
 }
 
 // Call calls method with args and returns its result decoded untyped (see
-// CallInto for typed results). From a sigoco server: nil, bool, int64
-// (*big.Int beyond the int64 range), float64, string, []byte, []any,
-// map[string]any (pyon.Dict when a key is not a string), []int64 and
-// []float64 (packed arrays), complex128, *pyon.Fraction and pyon.Slice.
-// From a SiPyCo server: the values pyon.Decode gives (the above, and
-// pyon.Tuple, pyon.Set, pyon.NDArray, pyon.NPScalar, pyon.OrderedDict).
-// Structs arrive as map[string]any. If the last argument is a Kwargs it is sent as
+// CallInto for typed results), in the value model (docs/protocol.md
+// "Values"): nil, bool, int64 (uint64 or *big.Int beyond it), float64,
+// string, []byte, []any (packed arrays too), map[string]any (pyon.Dict
+// when a key is not a string), pyon.Tuple, pyon.Set, complex128,
+// pyon.Fraction, pyon.NDArray, pyon.NPScalar, pyon.OrderedDict and
+// pyon.Slice. From a SiPyCo server: the values pyon.Decode gives (the
+// same, with *big.Int for every int beyond int64, *pyon.Fraction, and no
+// frozenset). Structs arrive as map[string]any. Arguments of any type are
+// sent in the same model. If the last argument is a Kwargs it is sent as
 // keyword arguments. An error returned or raised by the method is a
 // *RemoteError; a context that ends returns ctx.Err() at once (and the
 // server cancels the method's context); a lost connection fails with an

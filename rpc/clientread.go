@@ -1,17 +1,12 @@
 package rpc
 
 import (
-	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"reflect"
 	"time"
-
-	"github.com/sigoco/sigoco/wire"
 )
 
 // Reading replies: one goroutine at a time holds the read role. A caller
@@ -132,7 +127,7 @@ func (c *Client) readLoop() {
 // connection cannot be used any more (or, for a leader, that its read was
 // interrupted).
 func (c *Client) readOne() error {
-	frame, err := c.fr.next()
+	frame, err := c.fr.Next()
 	if err != nil {
 		return err
 	}
@@ -180,7 +175,7 @@ func (c *Client) readOne() error {
 
 func (c *Client) decodeResult(md *msgDecoder, cl *call) error {
 	if cl.untyped {
-		v, err := md.decodeAny(0)
+		v, err := md.decodeAny()
 		if err != nil {
 			return fmt.Errorf("rpc: %s: result: %w", cl.method, err)
 		}
@@ -196,7 +191,7 @@ func (c *Client) decodeResult(md *msgDecoder, cl *call) error {
 		var me *mismatchError
 		if errors.As(err, &me) {
 			md.seek(start)
-			if got, err2 := md.decodeAny(0); err2 == nil {
+			if got, err2 := md.decodeAny(); err2 == nil {
 				msg := fmt.Sprintf("rpc: %s: result: cannot use %s as %s", cl.method, describe(got), typeName(rv.Type()))
 				if me.detail != "" {
 					msg += " (" + me.detail + ")"
@@ -226,54 +221,4 @@ func decodeFail(md *msgDecoder, n int) error {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// frameReader reads frames resumably: a read interrupted by a deadline
-// keeps what it has and the next call continues the same frame. Like
-// wire.ReadFrame it checks the announced length before allocating and
-// grows the buffer only as bytes arrive.
-type frameReader struct {
-	r       *bufio.Reader
-	limit   int
-	buf     []byte
-	need    int
-	inFrame bool
-}
-
-func (f *frameReader) next() ([]byte, error) {
-	if !f.inFrame {
-		hdr, err := f.r.Peek(4)
-		if err != nil {
-			if err == io.EOF && len(hdr) > 0 {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, err
-		}
-		n := binary.BigEndian.Uint32(hdr)
-		if uint64(n) > uint64(f.limit) {
-			return nil, &wire.FrameTooLargeError{Size: uint64(n), Limit: f.limit}
-		}
-		f.r.Discard(4)
-		f.inFrame, f.need = true, int(n)
-		if cap(f.buf) > maxKeptBuffer {
-			f.buf = nil
-		}
-		f.buf = f.buf[:0]
-	}
-	for len(f.buf) < f.need {
-		if len(f.buf) == cap(f.buf) {
-			grow := min(f.need-len(f.buf), max(len(f.buf), 64<<10))
-			f.buf = append(f.buf, make([]byte, grow)...)[:len(f.buf)]
-		}
-		m, err := f.r.Read(f.buf[len(f.buf):min(f.need, cap(f.buf))])
-		f.buf = f.buf[:len(f.buf)+m]
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, err
-		}
-	}
-	f.inFrame = false
-	return f.buf, nil
 }

@@ -88,8 +88,8 @@ func fuzzClient(data []byte) *Client {
 		opts:    ClientOptions{MaxFrameSize: 1 << 20, Logger: slog.New(slog.DiscardHandler)},
 		w:       newWriter(conn, 1<<20),
 		pending: map[uint64]*call{},
-		fr:      frameReader{r: bufio.NewReader(conn), limit: 1 << 20},
-		md:      newMsgDecoder(),
+		fr:      wire.NewFrameReader(bufio.NewReader(conn), 1<<20),
+		md:      newMsgDecoder(0),
 	}
 }
 

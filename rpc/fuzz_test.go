@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigoco/sigoco/wire"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -107,16 +106,16 @@ func FuzzServerRequest(f *testing.F) {
 		c.w.flush()
 		r := bufio.NewReader(bytes.NewReader(cc.out.Bytes()))
 		for {
-			frame, err := wire.ReadFrame(r, nil, 0)
+			frame, err := readFrame(r, 0)
 			if err == io.EOF {
 				break
 			}
 			if err != nil {
 				t.Fatalf("reply framing: %v", err)
 			}
-			md := newMsgDecoder()
+			md := newMsgDecoder(0)
 			md.reset(frame)
-			v, err := md.decodeAny(0)
+			v, err := md.decodeAny()
 			m, _ := v.([]any)
 			if err != nil || len(m) < 3 || md.remaining() != 0 {
 				t.Fatalf("reply %x: %v", frame, err)
@@ -155,15 +154,15 @@ func FuzzDecodeValue(f *testing.F) {
 		// No allocation from announced lengths (issue 9): bounded by the
 		// input's size, for every type.
 		checkAlloc(t, data, func() {
-			md := newMsgDecoder()
+			md := newMsgDecoder(0)
 			for _, typ := range types {
 				md.reset(data)
 				planFor(typ).decode(md, reflect.New(typ).Elem())
 			}
 			md.reset(data)
-			md.decodeAny(0)
+			md.decodeAny()
 		})
-		md := newMsgDecoder()
+		md := newMsgDecoder(0)
 		for _, typ := range types {
 			md.reset(data)
 			v := reflect.New(typ).Elem()
@@ -186,33 +185,7 @@ func FuzzDecodeValue(f *testing.F) {
 			}
 		}
 		md.reset(data)
-		md.decodeAny(0)
-	})
-}
-
-// FuzzFrameReader checks the client's resumable frame reader against
-// wire.ReadFrame on arbitrary streams, read in small pieces.
-func FuzzFrameReader(f *testing.F) {
-	f.Add([]byte{0, 0, 0, 1, 0x01, 0, 0, 0, 0})
-	f.Add([]byte{0, 0, 0, 5, 1, 2})
-	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		const limit = 64
-		want := bufio.NewReader(bytes.NewReader(data))
-		fr := frameReader{r: bufio.NewReaderSize(&chunkReader{data: data, n: 3}, 16), limit: limit}
-		for {
-			w, werr := wire.ReadFrame(want, nil, limit)
-			g, gerr := fr.next()
-			if (werr == nil) != (gerr == nil) {
-				t.Fatalf("wire: %v, frameReader: %v", werr, gerr)
-			}
-			if werr != nil {
-				return
-			}
-			if !bytes.Equal(w, g) {
-				t.Fatalf("wire %x, frameReader %x", w, g)
-			}
-		}
+		md.decodeAny()
 	})
 }
 

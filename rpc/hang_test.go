@@ -71,7 +71,7 @@ func TestReplyNotHeldBySlowerCall(t *testing.T) {
 		}
 		<-st.started
 		rc.SetReadDeadline(time.Now().Add(5 * time.Second))
-		frame, err := wire.ReadFrame(rc.r, nil, 0)
+		frame, err := readFrame(rc.r, 0)
 		if err != nil {
 			t.Fatalf("no reply to call 1 while call 2 runs: %v", err)
 		}

@@ -71,8 +71,8 @@ func TestShutdown(t *testing.T) {
 		if err := <-shut; err != nil {
 			t.Fatalf("Shutdown = %v", err)
 		}
-		if err := <-ts.done; err != nil {
-			t.Fatalf("Serve = %v", err)
+		if err := <-ts.done; !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Serve after Shutdown = %v, want net.ErrClosed", err)
 		}
 		ts.done <- nil
 		if _, err := Dial(testCtx(t), ts.addr, "lda", ts.clientOpts(t)); err == nil {
@@ -183,10 +183,24 @@ func TestServeConnResult(t *testing.T) {
 	if err := serveOne(func(c net.Conn) {
 		io.WriteString(c, wire.BannerRPC+"\n")
 		r := bufio.NewReader(c)
-		wire.ReadFrame(r, nil, 0)
+		readFrame(r, 0)
 		c.Write(mustFrame(t, []any{"select", "lda"}))
-		wire.ReadFrame(r, nil, 0)
+		readFrame(r, 0)
 	}); err != nil {
 		t.Fatalf("client hung up: ServeConn = %v", err)
 	}
+}
+
+// Serve after Close returns net.ErrClosed at once, as wire's accept loop
+// answers in every sigoco server.
+func TestServeAfterClose(t *testing.T) {
+	srv, err := NewServer(map[string]any{"lda": newAttenuator()}, ServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	if err := srv.Serve(context.Background(), listen(t)); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Serve after Close = %v, want net.ErrClosed", err)
+	}
+	srv.Close() // idempotent
 }

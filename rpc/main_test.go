@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -130,7 +131,7 @@ func startServerAt(t testing.TB, addr string, tr transport, targets map[string]a
 		go func() { ts.done <- srv.Serve(context.Background(), ln) }()
 		t.Cleanup(func() {
 			srv.Close()
-			if err := <-ts.done; err != nil {
+			if err := <-ts.done; err != nil && !errors.Is(err, net.ErrClosed) {
 				t.Errorf("Serve: %v", err)
 			}
 		})
@@ -325,4 +326,9 @@ func releaseOnCleanup(t testing.TB, release chan struct{}) func() {
 	f := func() { once.Do(func() { close(release) }) }
 	t.Cleanup(f)
 	return f
+}
+
+// readFrame reads one frame from r (limit <= 0: wire's default).
+func readFrame(r *bufio.Reader, limit int) ([]byte, error) {
+	return wire.NewFrameReader(r, limit).Next()
 }

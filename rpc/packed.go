@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 
+	"github.com/sigoco/sigoco/wire"
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
@@ -38,11 +39,11 @@ func encodePacked(e *msgpack.Encoder, s any) (bool, error) {
 	if err := e.EncodeExtHeader(id, 8*n); err != nil {
 		return true, err
 	}
-	aw, ok := e.Writer().(*appendWriter)
+	aw, ok := e.Writer().(*wire.Buffer)
 	if !ok {
 		return false, fmt.Errorf("rpc: packed array needs an in-memory writer")
 	}
-	b := aw.b
+	b := aw.B
 	switch s := s.(type) {
 	case []int64:
 		for _, x := range s {
@@ -53,7 +54,7 @@ func encodePacked(e *msgpack.Encoder, s any) (bool, error) {
 			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
 		}
 	}
-	aw.b = b
+	aw.B = b
 	return true, nil
 }
 

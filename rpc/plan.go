@@ -6,23 +6,28 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 
+	"github.com/sigoco/sigoco/pyon"
+	"github.com/sigoco/sigoco/wire"
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // A typePlan says how values of one Go type are decoded and encoded. The
 // common argument and result types (numbers, strings, bytes, slices of
-// numbers, any) take short paths built on msgpack's primitives, which check
+// numbers) take short paths built on msgpack's primitives, which check
 // ranges, never allocate from an announced length, and skip reflection per
-// element; everything else goes through msgpack's reflection, after a
-// bounds check where the type can hold slices, maps or interfaces.
+// element. Everything else is decoded in the value model by pyon's bounded
+// decoder and converted with pyon.DecodeInto (so a tuple or a set fills a
+// slice, a numpy array a [][]float64); a type with its own msgpack
+// decoding gets the value after pyon has checked it.
 type typePlan struct {
 	typ      reflect.Type
 	kind     planKind
 	elem     reflect.Kind // element kind of the slice plans
-	check    bool         // planMsgpack: run msgDecoder.check first (always, today)
+	custom   bool         // planMsgpack: the type decodes itself (msgpack.CustomDecoder, Unmarshaler)
 	nillable bool         // msgpack nil is a valid value of the type
 }
 
@@ -44,6 +49,11 @@ const (
 )
 
 var plans sync.Map // reflect.Type -> *typePlan
+
+var (
+	customDecoderType = reflect.TypeFor[msgpack.CustomDecoder]()
+	unmarshalerType   = reflect.TypeFor[msgpack.Unmarshaler]()
+)
 
 func planFor(t reflect.Type) *typePlan {
 	if p, ok := plans.Load(t); ok {
@@ -85,10 +95,9 @@ func planFor(t reflect.Type) *typePlan {
 			p.kind, p.elem = planStringSlice, ek
 		}
 	}
-	if p.kind == planMsgpack {
-		// Always: any type may hold strings, whose announced lengths
-		// msgpack allocates (see msgDecoder.lenOK).
-		p.check = true
+	if p.kind == planMsgpack && t.PkgPath() != pyonPkg {
+		pt := reflect.PointerTo(t)
+		p.custom = pt.Implements(customDecoderType) || pt.Implements(unmarshalerType)
 	}
 	plans.Store(t, p)
 	return p
@@ -129,13 +138,18 @@ func (p *typePlan) decode(m *msgDecoder, v reflect.Value) error {
 	if err != nil {
 		return err
 	}
-	if msgpcode.IsExt(c) {
+	if msgpcode.IsExt(c) && p.kind != planAny {
 		packed, ok, err := m.decodePacked()
 		if ok || err != nil {
 			if err != nil {
 				return err
 			}
 			return assignPacked(v, packed)
+		}
+		if p.kind != planMsgpack {
+			// A tuple, set, numpy array or scalar, big int ... for a
+			// plain Go type: converted in the value model.
+			return p.decodeModel(m, v)
 		}
 	}
 	if c == msgpcode.Nil {
@@ -148,7 +162,7 @@ func (p *typePlan) decode(m *msgDecoder, v reflect.Value) error {
 	}
 	switch p.kind {
 	case planAny:
-		x, err := m.decodeAny(0)
+		x, err := m.decodeAny()
 		if err != nil {
 			return err
 		}
@@ -210,16 +224,37 @@ func (p *typePlan) decode(m *msgDecoder, v reflect.Value) error {
 		}
 		return p.decodeSlice(m, v)
 	}
-	if p.check {
-		start := m.offset()
-		if err := m.check(0); err != nil {
-			return err
-		}
-		m.seek(start)
+	return p.decodeModel(m, v)
+}
+
+// decodeModel decodes the next value in the value model and converts it
+// to v's type (pyon.DecodeInto); a type with its own msgpack decoding
+// decodes the value itself once pyon has checked it.
+func (p *typePlan) decodeModel(m *msgDecoder, v reflect.Value) error {
+	d := m.d
+	start := m.offset()
+	x, err := m.decodeAny()
+	if err != nil {
+		return err
 	}
-	if err := d.DecodeValue(v); err != nil {
-		// msgpack reports wrong types and broken data alike; the caller
-		// tells them apart by decoding the value again untyped.
+	if p.custom {
+		m.seek(start)
+		if err := d.DecodeValue(v); err != nil {
+			// msgpack reports wrong types and broken data alike; the
+			// caller tells them apart by decoding the value again untyped.
+			return &mismatchError{err.Error()}
+		}
+		return nil
+	}
+	if err := pyon.DecodeInto(x, v); err != nil {
+		var ce *pyon.ConvertError
+		if errors.As(err, &ce) {
+			detail := ce.Reason
+			if ce.Path != "" {
+				detail = strings.TrimSpace(detail + " at " + ce.Path)
+			}
+			return &mismatchError{detail}
+		}
 		return &mismatchError{err.Error()}
 	}
 	return nil
@@ -311,7 +346,8 @@ func elemErr(i int, err error) error {
 	return err
 }
 
-// encode encodes v (of p.typ) with e.
+// encode encodes v (of p.typ) with e: plain Go types with msgpack's
+// primitives, everything else in the value model (encodeValue).
 func (p *typePlan) encode(e *msgpack.Encoder, v reflect.Value) error {
 	switch p.kind {
 	case planIntSlice, planUintSlice, planFloatSlice:
@@ -319,8 +355,33 @@ func (p *typePlan) encode(e *msgpack.Encoder, v reflect.Value) error {
 			return e.EncodeNil()
 		}
 		return encodeSlice(e, v.Interface())
+	case planAny, planMsgpack:
+		if !v.IsValid() || (p.nillable && v.IsNil()) {
+			return e.EncodeNil()
+		}
+		return encodeValue(e, v.Interface())
 	}
 	return e.EncodeValue(v)
+}
+
+// encodeValue writes x in the value model (pyon's msgpack mapping,
+// docs/protocol.md "Values"): straight into the frame when e writes into
+// a wire.Buffer and x is of the model's types, else through
+// pyon.EncodeMsgpackValue (which also takes structs and typed slices).
+func encodeValue(e *msgpack.Encoder, x any) error {
+	if wb, ok := e.Writer().(*wire.Buffer); ok {
+		n := len(wb.B)
+		b, err := pyon.AppendMsgpack(wb.B, x)
+		if err == nil {
+			wb.B = b
+			return nil
+		}
+		wb.B = wb.B[:n]
+		if !errors.Is(err, pyon.ErrUnsupported) {
+			return err
+		}
+	}
+	return pyon.EncodeMsgpackValue(e, x)
 }
 
 // encodeSlice writes []int64 and []float64 packed (see packed.go) and the
@@ -336,8 +397,8 @@ func encodeSlice(e *msgpack.Encoder, x any) error {
 	}
 	// Room for the largest encoding of every element, so the buffer does
 	// not grow (and copy) as it goes.
-	if aw, ok := e.Writer().(*appendWriter); ok && v.Kind() == reflect.Slice {
-		aw.b = slices.Grow(aw.b, 5+9*v.Len())
+	if aw, ok := e.Writer().(*wire.Buffer); ok && v.Kind() == reflect.Slice {
+		aw.B = slices.Grow(aw.B, 5+9*v.Len())
 	}
 	switch s := x.(type) {
 	case []int64:
@@ -371,16 +432,16 @@ func encodeSlice(e *msgpack.Encoder, x any) error {
 			e.EncodeFloat32(f)
 		}
 	default:
-		return e.Encode(x)
+		return encodeValue(e, x)
 	}
-	return nil // writes to an appendWriter cannot fail
+	return nil // writes to a wire.Buffer cannot fail
 }
 
-// encodeArg encodes one call argument given as any.
+// encodeArg encodes one call argument given as any, in the value model.
 func encodeArg(e *msgpack.Encoder, x any) error {
 	switch x.(type) {
 	case []int64, []int, []int32, []uint64, []float64, []float32:
 		return encodeSlice(e, x)
 	}
-	return e.Encode(x)
+	return encodeValue(e, x)
 }

@@ -8,7 +8,7 @@ import (
 
 // protocolVersion is announced in the server hello. The major version is
 // in the banner (wire.BannerRPC); this one grows with compatible additions.
-const protocolVersion = 1
+const protocolVersion = 2
 
 // Message kinds. On the wire every message is a msgpack array whose first
 // element is the kind's name (kindNames), as in sigoco's other protocols.

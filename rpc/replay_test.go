@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sigoco/sigoco/pyon"
 	"github.com/sigoco/sigoco/wire"
 )
 
@@ -80,6 +81,8 @@ var exchangeScript = []struct {
 	{"call get_attenuation()", "get_attenuation", nil, 5.5, ""},
 	{"call echo(every msgpack type)", "echo", []any{[]any{nil, true, -1, 300, 1.5, "s", []byte{1}, []any{1}, map[string]any{"a": 1}}},
 		[]any{nil, true, int64(-1), int64(300), 1.5, "s", []byte{1}, []any{int64(1)}, map[string]any{"a": int64(1)}}, ""},
+	{"call echo(value model types)", "echo", []any{[]any{pyon.Tuple{1, "a"}, pyon.Set{Items: []any{2}}, hugeInt(), complex(1, -2), pyon.Dict{{Key: 1, Value: "x"}}}},
+		[]any{pyon.Tuple{int64(1), "a"}, pyon.Set{Items: []any{int64(2)}}, hugeInt(), complex(1, -2), pyon.Dict{{Key: int64(1), Value: "x"}}}, ""},
 	{"call greet with keyword arguments", "greet", []any{"bob", Kwargs{"greeting": "hi", "times": 2}}, "hi bob bob", ""},
 	{"bad argument", "set_attenuation", []any{"x"}, nil, `rpc.BadArguments: set_attenuation: argument 1: cannot use string "x" as float64`},
 	{"method error", "set_attenuation", []any{99}, nil, "rpc.RangeError: 99 dB out of range 0-63"},
@@ -273,7 +276,7 @@ func recordExchange(t *testing.T) {
 // forwardFrames copies frames from r to w, recording each before it goes.
 func forwardFrames(r *bufio.Reader, w io.Writer, dir string, add func(string, []byte)) {
 	for {
-		payload, err := wire.ReadFrame(r, nil, 0)
+		payload, err := readFrame(r, 0)
 		if err != nil {
 			return
 		}

@@ -36,6 +36,21 @@ type ServerOptions struct {
 	// BuiltinTerminate exposes a method "terminate" on every target that
 	// ends Serve and WaitTerminate, like SiPyCo's builtin_terminate.
 	BuiltinTerminate bool
+	// MaxConns bounds the connections served at once (accepted by Serve
+	// or given to ServeConn). A connection past it is refused, the others
+	// keep being served: it gets the line "SIGOCO error: too many
+	// connections (limit N); try again later" and is closed (the Go client
+	// returns an error wrapping ErrIncompatibleServer with that line; a
+	// SiPyCo client sees the connection close, as SiPyCo clients see every
+	// refusal). Default DefaultMaxConns; negative means no limit.
+	MaxConns int
+	// IdleTimeout closes a connection accepted by Serve once its client
+	// has sent nothing for this long while the server waited to read (a
+	// long call never counts). Default 0: never, since SiPyCo clients
+	// legitimately sit idle for days; TCP keepalive (on, every 15 s) still
+	// finds peers that vanished. Behind a wire.Mux, MuxOptions.IdleTimeout
+	// applies.
+	IdleTimeout time.Duration
 	// MaxFrameSize bounds every message in both directions.
 	// Default wire.DefaultMaxFrameSize.
 	MaxFrameSize int
@@ -68,6 +83,7 @@ type ServerOptions struct {
 const (
 	DefaultMaxCallsPerConn = 1024      // MaxCallsPerConn
 	DefaultMaxDecodedSize  = 256 << 20 // MaxDecodedSize: 256 MiB
+	DefaultMaxConns        = 1024      // MaxConns
 )
 
 // Server serves named targets over the native protocol (docs/protocol-rpc.md)
@@ -79,22 +95,19 @@ type Server struct {
 	targets map[string]*target
 	names   []string
 
-	hardCtx  context.Context // cancelled by Close
-	hardStop context.CancelFunc
-	quit     chan struct{} // closed by Shutdown, Close and terminate
-	quitOnce sync.Once
+	// loop is wire's one accept loop: it owns the listeners, the
+	// connections (from Serve and ServeConn) and their goroutines.
+	loop     *wire.AcceptLoop
 	term     chan struct{} // closed by terminate
 	termOnce sync.Once
 	// tablesMu serialises AddMethod and RemoveMethod (each target's live
 	// table is read without it).
 	tablesMu sync.Mutex
-	// mu guards closed, draining, listeners and conns.
-	mu        sync.Mutex
-	closed    bool
-	draining  bool
-	listeners map[net.Listener]struct{}
-	conns     map[*serverConn]struct{}
-	wg        sync.WaitGroup // connection handlers
+	// mu guards draining and conns (the connections being served, which
+	// Shutdown tells to drain).
+	mu       sync.Mutex
+	draining bool
+	conns    map[*serverConn]struct{}
 }
 
 // target is one named target.
@@ -128,6 +141,9 @@ func NewServer(targets map[string]any, opts ServerOptions) (*Server, error) {
 	if opts.MaxDecodedSize <= 0 {
 		opts.MaxDecodedSize = DefaultMaxDecodedSize
 	}
+	if opts.MaxConns == 0 {
+		opts.MaxConns = DefaultMaxConns
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -135,14 +151,18 @@ func NewServer(targets map[string]any, opts ServerOptions) (*Server, error) {
 		return nil, errors.New("rpc: a server needs at least one target")
 	}
 	s := &Server{
-		opts:      opts,
-		targets:   map[string]*target{},
-		quit:      make(chan struct{}),
-		term:      make(chan struct{}),
-		listeners: map[net.Listener]struct{}{},
-		conns:     map[*serverConn]struct{}{},
+		opts:    opts,
+		targets: map[string]*target{},
+		term:    make(chan struct{}),
+		conns:   map[*serverConn]struct{}{},
+		loop: wire.NewAcceptLoop(wire.AcceptOptions{
+			TLS:              opts.TLS,
+			HandshakeTimeout: opts.HandshakeTimeout,
+			MaxConns:         max(opts.MaxConns, 0),
+			IdleTimeout:      opts.IdleTimeout,
+			Logger:           opts.Logger,
+		}),
 	}
-	s.hardCtx, s.hardStop = context.WithCancel(context.Background())
 	for name, v := range targets {
 		if name == "" || strings.IndexFunc(name, unicode.IsSpace) >= 0 {
 			return nil, fmt.Errorf("rpc: invalid target name %q (empty or with whitespace)", name)
@@ -227,87 +247,22 @@ func safeCall(f func()) (err error) {
 func (s *Server) Targets() []string { return append([]string(nil), s.names...) }
 
 // Serve accepts connections on ln and serves each on its own goroutine
-// until ctx is done, Shutdown or Close is called, or a client calls the
-// built-in terminate; it then returns nil (after a graceful shutdown for
-// terminate). Any other accept failure is returned. Serve closes ln. The
+// (wire's accept loop: TLS first when ServerOptions.TLS is set, MaxConns,
+// IdleTimeout, keepalive). It returns nil when ctx ends (a hard stop: the
+// connections are closed and the contexts of their calls cancelled) or
+// after a client called the built-in terminate (a graceful shutdown);
+// net.ErrClosed after Shutdown or Close (at once when called after them);
+// otherwise the accept error that stopped it. Serve closes ln. The
 // connections it accepted are finished when it returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if ln == nil {
 		return errors.New("rpc: Serve needs a listener, got nil (did net.Listen fail?)")
 	}
-	s.mu.Lock()
-	if s.closed || s.draining {
-		s.mu.Unlock()
-		ln.Close()
+	err := s.loop.Serve(ctx, ln, func(ctx context.Context, c net.Conn) { s.serveConn(ctx, c) })
+	if errors.Is(err, net.ErrClosed) && s.terminated() {
 		return nil
 	}
-	s.listeners[ln] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, ln)
-		s.mu.Unlock()
-	}()
-
-	ctx, cancel := context.WithCancel(ctx)
-	var conns sync.WaitGroup
-	stopped := make(chan struct{})
-	go func() { // close the listener when Serve must stop
-		defer close(stopped)
-		select {
-		case <-ctx.Done():
-		case <-s.quit:
-		}
-		ln.Close()
-	}()
-	// After Shutdown the connections drain before their contexts end;
-	// otherwise (ctx done, accept error) they end at once.
-	drain := false
-	defer func() {
-		if drain {
-			conns.Wait()
-		}
-		cancel()
-		<-stopped
-		conns.Wait()
-	}()
-
-	var delay time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			select {
-			case <-s.term:
-				// terminate: let calls in flight finish, then return.
-				return s.Shutdown(ctx)
-			case <-s.quit:
-				drain = true
-				return nil
-			case <-ctx.Done():
-				return nil
-			default:
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				select {
-				case <-time.After(delay):
-				case <-ctx.Done():
-				}
-				continue
-			}
-			return err
-		}
-		delay = 0
-		if s.opts.TLS != nil {
-			nc = s.serverTLS(nc) // the handshake runs on the first read, under the handshake deadline
-		}
-		conns.Add(1)
-		go func() {
-			defer conns.Done()
-			s.ServeConn(ctx, nc)
-		}()
-	}
+	return err
 }
 
 // ServeConn serves one connection: it reads the banner itself, so conn may
@@ -315,15 +270,32 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // connection ends, and soon after ctx is done (the connection is then
 // closed and the contexts of its calls cancelled): nil when the client
 // hung up or the server stopped, otherwise why the connection failed (a bad
-// banner, a handshake error, a protocol error).
+// banner, a handshake error, a protocol error). Past MaxConns the
+// connection is refused (see ServerOptions.MaxConns) and the error wraps
+// wire.ErrTooManyConns; after Shutdown or Close it is closed and the error
+// is ErrClosed.
 func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
+	if err := s.loop.Track(conn); err != nil {
+		if errors.Is(err, wire.ErrTooManyConns) {
+			wire.RefuseConn(conn, fmt.Sprintf("too many connections (limit %d); try again later", s.opts.MaxConns))
+			conn.Close()
+			return fmt.Errorf("rpc: %w", err)
+		}
+		conn.Close()
+		return ErrClosed
+	}
+	defer s.loop.Untrack(conn)
+	return s.serveConn(ctx, conn)
+}
+
+// serveConn serves a connection the loop tracks.
+func (s *Server) serveConn(ctx context.Context, conn net.Conn) error {
 	s.mu.Lock()
-	if s.closed || s.draining {
+	if s.draining {
 		s.mu.Unlock()
 		conn.Close()
 		return ErrClosed
 	}
-	s.wg.Add(1)
 	c := newServerConn(s, conn)
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
@@ -331,11 +303,10 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
 		s.mu.Lock()
 		delete(s.conns, c)
 		s.mu.Unlock()
-		s.wg.Done()
 	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stop := context.AfterFunc(s.hardCtx, cancel)
+	stop := context.AfterFunc(s.loop.Context(), cancel)
 	defer stop()
 	return c.serve(ctx)
 }
@@ -344,27 +315,28 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
 // and their replies go out, then closes every connection. Requests not yet
 // read are dropped (their callers see the connection close). If ctx ends
 // first, Shutdown closes everything as Close does and returns ctx.Err().
+// It makes Server a wire.Shutdowner: wire.Mux.Shutdown drains it.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.stopAccepting()
+	s.stopAndDrain()
+	if err := s.loop.Wait(ctx); err != nil {
+		s.Close()
+		return err
+	}
+	return nil
+}
+
+var _ wire.Shutdowner = (*Server)(nil)
+
+// stopAndDrain is the part of Shutdown that does not wait: no new
+// connections, and every connection stops reading requests.
+func (s *Server) stopAndDrain() {
+	s.loop.StopAccepting()
 	s.mu.Lock()
 	s.draining = true
 	for c := range s.conns {
 		c.drain()
 	}
 	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.Close()
-		<-done
-		return ctx.Err()
-	}
 }
 
 // Close stops accepting, closes every connection, cancels the contexts of
@@ -372,24 +344,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // for the methods running) to return. It is idempotent.
 func (s *Server) Close() error {
 	s.mu.Lock()
-	s.closed = true
-	for c := range s.conns {
-		c.conn.Close()
-	}
+	s.draining = true
 	s.mu.Unlock()
-	s.stopAccepting()
-	s.hardStop()
-	s.wg.Wait()
-	return nil
-}
-
-func (s *Server) stopAccepting() {
-	s.quitOnce.Do(func() { close(s.quit) })
-	s.mu.Lock()
-	for ln := range s.listeners {
-		ln.Close()
-	}
-	s.mu.Unlock()
+	return s.loop.Close()
 }
 
 // WaitTerminate returns nil once a client has called the built-in
@@ -403,13 +360,19 @@ func (s *Server) WaitTerminate(ctx context.Context) error {
 	}
 }
 
-// terminate is the built-in method: it wakes WaitTerminate and makes Serve
-// shut down gracefully (after this call's reply has gone out).
+// terminate is the built-in method: it wakes WaitTerminate and shuts the
+// server down gracefully (this call's reply has been queued and flushed;
+// its connection drains like the others), so Serve returns nil.
 func (s *Server) terminate() {
 	s.termOnce.Do(func() { close(s.term) })
-	s.mu.Lock()
-	for ln := range s.listeners {
-		ln.Close() // Serve sees term and shuts down
+	s.stopAndDrain()
+}
+
+func (s *Server) terminated() bool {
+	select {
+	case <-s.term:
+		return true
+	default:
+		return false
 	}
-	s.mu.Unlock()
 }

@@ -28,7 +28,8 @@ func TestCall(t *testing.T) {
 		{"int into float", "ratio", []any{2}, 4.0},
 		{"bool", "flag", []any{true}, false},
 		{"int8", "small", []any{-100}, int64(-100)},
-		{"uint", "unsigned", []any{uint64(math.MaxUint64)}, new(big.Int).SetUint64(math.MaxUint64)},
+		{"uint", "unsigned", []any{uint64(math.MaxUint64)}, uint64(math.MaxUint64)}, // the value model: uint64 beyond int64
+		{"echo huge int", "echo", []any{hugeInt()}, hugeInt()},
 		{"no result", "ping", nil, nil},
 		{"variadic", "sum", []any{"t", 1, 2, 3}, "t=6"},
 		{"variadic empty", "sum", []any{"t"}, "t=0"},
@@ -40,8 +41,12 @@ func TestCall(t *testing.T) {
 		{"echo list", "echo", []any{[]any{1, "a", nil, 2.5}}, []any{int64(1), "a", nil, 2.5}},
 		{"echo map", "echo", []any{map[string]any{"a": 1, "b": []any{true}}}, map[string]any{"a": int64(1), "b": []any{true}}},
 		{"echo int keys", "echo", []any{map[int]string{1: "x"}}, pyon.Dict{{Key: int64(1), Value: "x"}}},
-		{"echo ints", "echo_ints", []any{[]int64{1, -2, 300, 1 << 40}}, []int64{1, -2, 300, 1 << 40}},
-		{"echo ints sent unpacked", "echo_ints", []any{[]any{1, -2}}, []int64{1, -2}},
+		// A []int64 result travels packed and is a list untyped (CallInto
+		// with a []int64 gets it in place).
+		{"echo ints", "echo_ints", []any{[]int64{1, -2, 300, 1 << 40}}, []any{int64(1), int64(-2), int64(300), int64(1 << 40)}},
+		{"echo ints sent unpacked", "echo_ints", []any{[]any{1, -2}}, []any{int64(1), int64(-2)}},
+		{"tuple into slice", "echo_ints", []any{pyon.Tuple{1, 2}}, []any{int64(1), int64(2)}},
+		{"set into slice", "echo_ints", []any{pyon.Set{Items: []any{int64(3)}}}, []any{int64(3)}},
 		{"bytes", "echo_bytes", []any{[]byte("abc")}, []byte("abc")},
 		{"struct", "echo_point", []any{Point{1, 2, "p"}}, map[string]any{"X": 1.0, "Y": 2.0, "Tag": "p"}},
 		{"struct from map", "echo_point", []any{map[string]any{"X": 1, "Tag": "q"}}, map[string]any{"X": 1.0, "Y": 0.0, "Tag": "q"}},
@@ -98,7 +103,7 @@ func TestCallErrors(t *testing.T) {
 		{"keyword twice", "add", []any{1, Kwargs{"x": 2}}, ErrBadArguments, TypeBadArguments, `add: argument 1 (x) given more than once`},
 		{"keyword without docs", "scale", []any{Kwargs{"x": 2}}, ErrBadArguments, TypeBadArguments, `scale: unexpected keyword argument "x": this server does not know the parameter names of scale (pass the arguments by position, or have the server generate its names: add //go:generate go run github.com/sigoco/sigoco/cmd/sigoco-gen -type Plain to the package that defines Plain and run go generate)`},
 		{"keyword wrong type", "greet", []any{"bob", Kwargs{"times": "many"}}, ErrBadArguments, TypeBadArguments, `greet: keyword argument "times": cannot use string "many" as int`},
-		{"struct unknown field", "echo_point", []any{map[string]any{"Z": 1}}, ErrBadArguments, TypeBadArguments, `echo_point: argument 1: cannot use map of 1 entry as rpc.Point (msgpack: unknown field "Z")`},
+		{"struct unknown field", "echo_point", []any{map[string]any{"Z": 1}}, ErrBadArguments, TypeBadArguments, `echo_point: argument 1: cannot use map of 1 entry as rpc.Point (unknown field "Z")`},
 		{"typed error", "set_attenuation", []any{99}, nil, "rpc.RangeError", "99 dB out of range 0-63"},
 		{"plain error", "fail", nil, nil, "error", "attenuation out of range"},
 		{"value and error", "fail_typed", nil, nil, "rpc.RangeError", "99 dB out of range 0-63"},
@@ -375,4 +380,10 @@ func TestMaxCallsPerConn(t *testing.T) {
 			<-att.started
 		}
 	})
+}
+
+// hugeInt is 123456789012345678901234567890.
+func hugeInt() *big.Int {
+	x, _ := new(big.Int).SetString("123456789012345678901234567890", 10)
+	return x
 }

@@ -131,15 +131,12 @@ func (c *serverConn) decodeArgs(md *msgDecoder, m *method, n int, into []reflect
 // requestTimeout reads a call's timeout without decoding its arguments
 // (md positioned at them; they are checked and skipped).
 func requestTimeout(md *msgDecoder, m *method, n int) (int64, *RemoteError) {
-	limit := md.limit
-	md.limit = 0 // the arguments are charged when they are decoded
-	defer func() { md.limit = limit }()
 	for i := 3; i < min(n, 5); i++ { // the arguments, the keywords
-		if err := md.check(0); err != nil {
+		if err := md.skip(); err != nil {
 			return 0, badRequest(m.name+": arguments", err)
 		}
 	}
-	md.used = 0
+	md.pd.Used = 0 // charged again when they are decoded
 	if n < 6 {
 		return 0, nil
 	}
@@ -234,8 +231,7 @@ func (c *serverConn) runCall(ctx context.Context, cancel context.CancelFunc, id 
 	var out []reflect.Value
 	var re *RemoteError
 	if req.frame != nil {
-		md := newMsgDecoder()
-		md.limit = c.s.opts.MaxDecodedSize
+		md := newMsgDecoder(c.s.opts.MaxDecodedSize)
 		md.reset(req.frame)
 		md.seek(req.args)
 		in, _, re = c.decodeArgs(md, m, req.n, nil)

@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -32,7 +31,7 @@ type serverConn struct {
 	conn *wire.Conn
 	w    *writer
 	md   *msgDecoder
-	buf  []byte          // frame read buffer
+	fr   *wire.FrameReader
 	name [256]byte       // method name scratch
 	in   []reflect.Value // argument scratch for calls run inline
 
@@ -59,10 +58,10 @@ func newServerConn(s *Server, conn net.Conn) *serverConn {
 		s:        s,
 		conn:     wc,
 		w:        newWriter(wc, s.opts.MaxFrameSize),
-		md:       newMsgDecoder(),
+		md:       newMsgDecoder(s.opts.MaxDecodedSize),
+		fr:       wc.FrameReader(s.opts.MaxFrameSize),
 		inflight: map[uint64]context.CancelFunc{},
 	}
-	c.md.limit = s.opts.MaxDecodedSize
 	return c
 }
 
@@ -165,7 +164,7 @@ func (c *serverConn) handshake(banner string, err error) error {
 		return err
 	}
 	if banner != wire.BannerRPC {
-		c.rejectBanner(fmt.Sprintf("unknown banner %q", truncate(banner, 64)))
+		c.rejectBanner(wire.BannerMismatch(banner))
 		return fmt.Errorf("%w %q", wire.ErrBadBanner, truncate(banner, 64))
 	}
 	if err := c.w.send(func(e *msgpack.Encoder) error {
@@ -173,7 +172,7 @@ func (c *serverConn) handshake(banner string, err error) error {
 	}); err != nil {
 		return err
 	}
-	frame, err := wire.ReadFrame(c.conn.R, nil, c.s.opts.MaxFrameSize)
+	frame, err := c.fr.Next()
 	if err != nil {
 		var ne net.Error
 		switch {
@@ -235,14 +234,13 @@ func (c *serverConn) fatal(msg string) {
 }
 
 func (c *serverConn) readLoop() error {
-	limit := c.s.opts.MaxFrameSize
 	for {
-		if !c.frameBuffered() {
+		if !c.fr.Buffered() {
 			if err := c.w.flush(); err != nil {
 				return err
 			}
 		}
-		frame, err := wire.ReadFrame(c.conn.R, c.buf, limit)
+		frame, err := c.fr.Next()
 		if err != nil {
 			if errors.Is(err, wire.ErrFrameTooLarge) {
 				c.w.flush()
@@ -255,24 +253,7 @@ func (c *serverConn) readLoop() error {
 			c.fatal(err.Error())
 			return err
 		}
-		if cap(frame) <= maxKeptBuffer {
-			c.buf = frame[:0]
-		} else {
-			c.buf = nil
-		}
 	}
-}
-
-// frameBuffered reports whether a whole frame is already buffered, so the
-// replies queued so far can wait for the next request's.
-func (c *serverConn) frameBuffered() bool {
-	r := c.conn.R
-	nb := r.Buffered()
-	if nb < 4 {
-		return false
-	}
-	hdr, _ := r.Peek(4)
-	return uint64(nb) >= 4+uint64(binary.BigEndian.Uint32(hdr))
 }
 
 // handle serves one message. An error is fatal to the connection: the

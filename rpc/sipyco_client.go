@@ -44,7 +44,7 @@ func (c *Client) Protocol() Protocol {
 
 // errSilentClose is a server that closed the connection on the native
 // banner without a word, as SiPyCo servers do.
-var errSilentClose = fmt.Errorf("%w: the server closed the connection without a word (SiPyCo servers do that on sigoco's banner)", ErrIncompatibleServer)
+var errSilentClose = fmt.Errorf("%w: %w", ErrIncompatibleServer, wire.ErrClosedSilently)
 
 // isSilentClose reports whether a read that got no byte at all ended the
 // way a peer closing the connection ends it.

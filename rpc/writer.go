@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sigoco/sigoco/wire"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -24,8 +25,7 @@ const maxKeptBuffer = 1 << 20
 type writer struct {
 	mu      sync.Mutex // guards every field below
 	conn    io.Writer
-	enc     *frameEncoder
-	limit   int
+	enc     *wire.Encoder
 	buf     []byte // frames waiting to be written
 	spare   []byte // the buffer being written, or free for reuse
 	writing bool
@@ -36,7 +36,7 @@ type writer struct {
 }
 
 func newWriter(conn io.Writer, limit int) *writer {
-	return &writer{conn: conn, enc: newFrameEncoder(), limit: limit}
+	return &writer{conn: conn, enc: wire.NewEncoder(limit)}
 }
 
 // appendLocked encodes one frame with fn at the end of the queue. On an
@@ -45,13 +45,8 @@ func (w *writer) appendLocked(fn func(e *msgpack.Encoder) error) error {
 	if w.err != nil {
 		return w.err
 	}
-	w.enc.begin(w.buf)
-	if err := fn(w.enc.enc); err != nil {
-		w.buf = w.enc.abort()
-		return err
-	}
-	b, err := w.enc.end(w.limit)
-	w.buf = b
+	var err error
+	w.buf, err = w.enc.Append(w.buf, fn)
 	return err
 }
 

@@ -1,0 +1,6 @@
+//go:build race
+
+package rpc
+
+// raceEnabled: see TestIdleTimeoutClosesIdleConns.
+const raceEnabled = true
