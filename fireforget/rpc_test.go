@@ -144,7 +144,7 @@ func TestProxyAroundBestEffortClientWhileDown(t *testing.T) {
 	ln.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	be := rpc.NewBestEffortClient(ctx, addr, "lda", rpc.BestEffortOptions{FirstTimeout: 100 * time.Millisecond})
+	be := rpc.NewBestEffortClient(ctx, addr, "lda", rpc.BestEffortOptions{ClientOptions: rpc.ClientOptions{HandshakeTimeout: 100 * time.Millisecond}})
 	defer be.Close()
 	w := &warnings{}
 	p, err := fireforget.New(be, fireforget.Options{Logger: slog.New(w)})

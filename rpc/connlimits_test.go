@@ -17,12 +17,6 @@ import (
 // nothing after) are closed by the server; a client that keeps calling is
 // not.
 func TestIdleTimeoutClosesIdleConns(t *testing.T) {
-	if raceEnabled {
-		// wire.WithIdleTimeout assigns its timer after starting it
-		// (wire/idle.go: ic.timer = time.AfterFunc(d, ic.check)) and
-		// check reads it: a data race in wire, to be fixed there.
-		t.Skip("wire/idle.go races under -race (timer assigned outside its mutex)")
-	}
 	ts := startServer(t, transports[0], map[string]any{"lda": newAttenuator()}, ServerOptions{IdleTimeout: 300 * time.Millisecond, HandshakeTimeout: time.Minute, MaxConns: -1})
 	const n = 1000
 	conns := make([]net.Conn, 0, n)

@@ -155,7 +155,7 @@ func startServer(t *testing.T, o serverOpts) *testServer {
 	ts.stop = func() {
 		once.Do(func() {
 			srv.Close()
-			if err := <-done; err != nil {
+			if err := <-done; err != nil && !errors.Is(err, net.ErrClosed) {
 				t.Errorf("Serve: %v", err)
 			}
 		})

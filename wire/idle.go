@@ -35,7 +35,9 @@ func WithIdleTimeout(c net.Conn, d time.Duration) net.Conn {
 	}
 	ic := &idleConn{Conn: c, timeout: d}
 	ic.last.Store(time.Now().UnixNano())
+	ic.mu.Lock() // check may run before AfterFunc returns
 	ic.timer = time.AfterFunc(d, ic.check)
+	ic.mu.Unlock()
 	return ic
 }
 

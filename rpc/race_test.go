@@ -1,6 +1,0 @@
-//go:build race
-
-package rpc
-
-// raceEnabled: see TestIdleTimeoutClosesIdleConns.
-const raceEnabled = true
