@@ -69,7 +69,7 @@ func (c *serverConn) sipycoHandshake() error {
 		return fmt.Errorf("target %q: %w", name, err)
 	}
 	c.tgt, c.obj, c.tb = tgt, obj, tb
-	if err := c.writeLine(nil, sipycoMethodNames(tb, c.s.opts.BuiltinTerminate)); err != nil {
+	if err := c.writeLine(nil, sipycoMethodNames(c.methods(), c.s.opts.BuiltinTerminate)); err != nil {
 		return err
 	}
 	c.mu.Lock()
