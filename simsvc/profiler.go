@@ -3,6 +3,7 @@ package simsvc
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"runtime/pprof"
 	"sort"
@@ -41,6 +42,8 @@ type profiler struct {
 
 var procProfiler profiler
 
+var errProfilerOff = errors.New("simsvc: the profiler is off (Options.DisableProfiler)")
+
 func (p *profiler) acquire() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -74,7 +77,7 @@ func (p *profiler) snapshot() (*profile.Profile, time.Time, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.users == 0 {
-		return nil, time.Time{}, fmt.Errorf("simsvc: the profiler is off (Options.DisableProfiler)")
+		return nil, time.Time{}, errProfilerOff
 	}
 	if p.running {
 		pprof.StopCPUProfile()
@@ -105,6 +108,9 @@ func (p *profiler) snapshot() (*profile.Profile, time.Time, error) {
 // all services of the process included (their samples carry the label
 // "simsvc" with the service's name#serial).
 func (s *Server) Profile(ctx context.Context) ([]byte, error) {
+	if !s.prof {
+		return nil, errProfilerOff
+	}
 	prof, _, err := procProfiler.snapshot()
 	if err != nil {
 		return nil, err
@@ -121,6 +127,9 @@ func (s *Server) Profile(ctx context.Context) ([]byte, error) {
 // functions by flat time (in the function itself) and by cumulative time
 // (with what it called).
 func (s *Server) ProfilerReport(ctx context.Context) (string, error) {
+	if !s.prof {
+		return "", errProfilerOff
+	}
 	prof, since, err := procProfiler.snapshot()
 	if err != nil {
 		return "", err
