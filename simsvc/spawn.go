@@ -119,10 +119,10 @@ func Spawn(ctx context.Context, cmd *exec.Cmd, opts SpawnOptions) (*Proxy, error
 	dialErr := dctx.Err()
 	cancel()
 	if err != nil {
-		select {
-		case <-ch.exited:
-			return nil, ch.exitError()
-		default:
+		// A child that dies resets the connection: report its exit, once
+		// Wait has seen it.
+		if exit := ch.exitedWithin(time.Second); exit != nil {
+			return nil, exit
 		}
 		if dialErr != nil && ctx.Err() == nil {
 			err = ch.exitError()
