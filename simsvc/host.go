@@ -1,10 +1,12 @@
 package simsvc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"unicode"
@@ -139,12 +141,12 @@ func (s *Server) serialised(fn any) (any, error) {
 	if ft.IsVariadic() {
 		call = fv.CallSlice
 	}
-	w := reflect.MakeFunc(ft, func(args []reflect.Value) (out []reflect.Value) {
+	w := reflect.MakeFunc(ft, func(args []reflect.Value) []reflect.Value {
 		s.life <- struct{}{} // a service function waits for a step in progress
 		defer s.release()
 		if s.prof {
-			pprofDo(s.id, func() { out = call(args) })
-			return out
+			pprof.SetGoroutineLabels(s.labels)
+			defer pprof.SetGoroutineLabels(context.Background())
 		}
 		return call(args)
 	})

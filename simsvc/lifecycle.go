@@ -56,10 +56,14 @@ func (s *Server) release() { <-s.life }
 // serviceCtx is the context a service method runs with: the call's,
 // carrying the Host, and labelled for the profiler.
 func (s *Server) do(ctx context.Context, f func(ctx context.Context)) {
+	callCtx := ctx
 	ctx = context.WithValue(ctx, hostKey{}, s.host)
 	if s.prof {
-		pprof.Do(ctx, pprof.Labels(profLabel, s.id), f)
-		return
+		// pprof.Do without its per-call allocations: the goroutine's
+		// labels (which goroutines started from here inherit) are set
+		// from a context labelled once, and restored after.
+		pprof.SetGoroutineLabels(s.labels)
+		defer pprof.SetGoroutineLabels(callCtx)
 	}
 	f(ctx)
 }

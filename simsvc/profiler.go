@@ -22,10 +22,6 @@ import (
 // process.
 const profLabel = "simsvc"
 
-func pprofDo(id string, f func()) {
-	pprof.Do(context.Background(), pprof.Labels(profLabel, id), func(context.Context) { f() })
-}
-
 // profiler is the process's CPU profiler (runtime/pprof allows one), shared
 // by the servers of the process: it runs while any holds a reference. A
 // snapshot stops it, merges the samples so far and starts it again (the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -80,11 +81,12 @@ type Server struct {
 	id   string // the pprof label value of this server's work
 	host *Host
 
-	rpc  *rpc.Server
-	pub  *syncstruct.Publisher
-	note *syncstruct.Notifier
-	mux  *wire.Mux
-	prof bool // holds a reference on the process profiler
+	rpc    *rpc.Server
+	pub    *syncstruct.Publisher
+	note   *syncstruct.Notifier
+	mux    *wire.Mux
+	prof   bool            // holds a reference on the process profiler
+	labels context.Context // carries the pprof label of this server's work
 
 	// life serialises the calls into svc (a channel, so that a caller
 	// waiting its turn can give up when its context ends).
@@ -167,6 +169,7 @@ func NewServer(svc Service, opts Options) (*Server, error) {
 	}
 	if !opts.DisableProfiler {
 		s.prof = true
+		s.labels = pprof.WithLabels(context.Background(), pprof.Labels(profLabel, s.id))
 		procProfiler.acquire()
 	}
 	if r := opts.Recorder; r != nil {
