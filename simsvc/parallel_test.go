@@ -83,9 +83,11 @@ func TestParallelServices(t *testing.T) {
 		if err != nil {
 			t.Errorf("service %d: %v", i, err)
 		}
+		counters[i].mu.Lock()
 		if counters[i].steps != steps {
 			t.Errorf("service %d did %d steps", i, counters[i].steps)
 		}
+		counters[i].mu.Unlock()
 	}
 }
 

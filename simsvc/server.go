@@ -216,9 +216,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// Shutdown stops accepting, lets the calls in flight finish (a step
-// included) and closes every connection, then Close's the rest. If ctx
-// ends first, it stops hard and returns ctx.Err().
+// Shutdown ends the inside-run loop (after its step in progress), stops
+// accepting, lets the calls in flight finish (a step included), closes
+// every connection and then does what Close does. If ctx ends first, it
+// stops hard and returns ctx.Err(). The service itself is not stopped.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopInside()
 	err := s.mux.Shutdown(ctx)

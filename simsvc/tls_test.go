@@ -1,0 +1,32 @@
+package simsvc_test
+
+import (
+	"testing"
+
+	"github.com/sigoco/sigoco/internal/testcert"
+	"github.com/sigoco/sigoco/simsvc"
+	"github.com/sigoco/sigoco/wire"
+)
+
+// TestTLS: calls and the live status over TLS with mutual
+// authentication; a client without a trusted certificate is refused.
+func TestTLS(t *testing.T) {
+	srvPair, cliPair := testcert.New(t, "server"), testcert.New(t, "client")
+	srvTLS, err := wire.TLSConfig{CertFile: srvPair.CertFile, KeyFile: srvPair.KeyFile, PeerCertFile: cliPair.CertFile}.Server()
+	must(t, err)
+	cliTLS, err := wire.TLSConfig{CertFile: cliPair.CertFile, KeyFile: cliPair.KeyFile, PeerCertFile: srvPair.CertFile}.Client("127.0.0.1")
+	must(t, err)
+	_, addr := serve(t, newCounter(), simsvc.Options{TLS: srvTLS})
+	p := dial(t, addr, simsvc.DialOptions{TLS: cliTLS})
+	ctx := testCtx(t)
+	must(t, p.Run(ctx))
+	if _, err := p.WaitFor(ctx, func(u simsvc.Update) bool { return u.Status == simsvc.StatusLoaded }); err != nil {
+		t.Fatal(err)
+	}
+	strangerTLS, err := wire.TLSConfig{PeerCertFile: srvPair.CertFile}.Client("127.0.0.1")
+	must(t, err)
+	if p2, err := simsvc.Dial(ctx, addr, simsvc.DialOptions{TLS: strangerTLS}); err == nil {
+		p2.Close()
+		t.Fatal("a client without a certificate was served")
+	}
+}
