@@ -242,3 +242,28 @@ func TestProfilerDisabled(t *testing.T) {
 		t.Fatalf("report with the profiler off: %v", err)
 	}
 }
+
+// TestCallFunction: the fixed entry point call_function (for a tracker's
+// exposed object) reaches the service functions registered later.
+func TestCallFunction(t *testing.T) {
+	c := newCounter()
+	_, addr := serve(t, c, simsvc.Options{})
+	p := dial(t, addr, simsvc.DialOptions{})
+	ctx := testCtx(t)
+	if _, err := p.Client().Call(ctx, "call_function", "add", 1.0); err == nil || !strings.Contains(err.Error(), "not registered") {
+		t.Fatalf("call_function before init: %v", err)
+	}
+	must(t, simsvc.Execute(ctx, p, simsvc.ExecOptions{SkipFinish: true, SkipClose: true}, nil))
+	if v, err := p.Client().Call(ctx, "call_function", "add", 2.5); err != nil || v != 2.5 {
+		t.Fatalf("call_function add 2.5: %v %v", v, err)
+	}
+	if v, err := p.Client().Call(ctx, "call_function", "add", int64(2)); err != nil || v != 4.5 {
+		t.Fatalf("call_function add 2 (an int for a float64): %v %v", v, err)
+	}
+	if _, err := p.Client().Call(ctx, "call_function", "add", "x"); !errors.Is(err, rpc.ErrValue) {
+		t.Fatalf("call_function add \"x\": %v", err)
+	}
+	if _, err := p.Client().Call(ctx, "call_function", "add"); !errors.Is(err, rpc.ErrValue) {
+		t.Fatalf("call_function add (no argument): %v", err)
+	}
+}

@@ -53,6 +53,7 @@ func (h *Host) RegisterDoc(name string, fn any, doc rpc.MethodDoc) error {
 	}
 	s.mu.Lock()
 	s.funcs = append(s.funcs, wireName)
+	s.funcVals[wireName] = reflect.ValueOf(wrapped)
 	list := stringsAny(s.funcs)
 	s.mu.Unlock()
 	s.publish("functions", list)
@@ -77,6 +78,7 @@ func (h *Host) Unregister(name string) error {
 	}
 	s.mu.Lock()
 	s.funcs = slices.DeleteFunc(s.funcs, func(f string) bool { return f == wireName })
+	delete(s.funcVals, wireName)
 	list := stringsAny(s.funcs)
 	s.mu.Unlock()
 	s.publish("functions", list)

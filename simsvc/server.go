@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"reflect"
 	"runtime/pprof"
 	"strconv"
 	"sync"
@@ -98,9 +99,10 @@ type Server struct {
 	step     int
 	errMsg   string
 	progress float64
-	funcs    []string             // wire names of service functions, in order of registration
-	props    map[string]*Property // by name
-	inside   *insideRun           // the self-stepping loop, while it runs
+	funcs    []string                 // wire names of service functions, in order of registration
+	funcVals map[string]reflect.Value // the service functions (serialised) by wire name
+	props    map[string]*Property     // by name
+	inside   *insideRun               // the self-stepping loop, while it runs
 
 	ctx       context.Context // lifetime: cancelled by Close
 	cancel    context.CancelFunc
@@ -123,12 +125,13 @@ func NewServer(svc Service, opts Options) (*Server, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		svc:    svc,
-		opts:   opts,
-		id:     opts.Name + "#" + strconv.FormatUint(serverSeq.Add(1), 10),
-		life:   make(chan struct{}, 1),
-		status: StatusRegistered,
-		props:  map[string]*Property{},
+		svc:      svc,
+		opts:     opts,
+		id:       opts.Name + "#" + strconv.FormatUint(serverSeq.Add(1), 10),
+		life:     make(chan struct{}, 1),
+		status:   StatusRegistered,
+		props:    map[string]*Property{},
+		funcVals: map[string]reflect.Value{},
 	}
 	s.host = &Host{s: s}
 	s.ctx, s.cancel = context.WithCancel(context.Background())

@@ -40,6 +40,11 @@ func (t *target) Progress() float64 {
 	return t.s.progress
 }
 
+// CallFunction calls a service function by name (see Server.callFunction).
+func (t *target) CallFunction(ctx context.Context, name string, args ...any) (any, error) {
+	return t.s.callFunction(ctx, name, args)
+}
+
 func (t *target) Stop(ctx context.Context, opts StopOptions) error {
 	terminate := opts.TerminateSim == nil || *opts.TerminateSim
 	return t.s.stop(ctx, terminate)
@@ -63,6 +68,7 @@ func init() {
 			"Progress":         m("Progress, 0-100."),
 			"ProfilerReport":   m("Where the service spent its CPU since it was served: top functions, flat and cumulative."),
 			"Profile":          m("The raw CPU profile of the service's process (pprof format)."),
+			"CallFunction":     m("Call the service function name with args: the same as calling it by its name.", "name", "args"),
 			"ServiceFunctions": m("The names of the service functions registered so far."),
 			"Properties":       m("The properties: name, Go type, writable, doc; get_NAME and set_NAME access them."),
 		},
