@@ -9,7 +9,8 @@ import (
 // change (the message is the error of a failed call), SetStep after every
 // step, SetProgress when the progress changes, Expose once at NewServer
 // (the service's rpc target, so that the tracker can call status, steer,
-// profiler_report, … on it), and LogArtifactReader at finish and stop
+// profiler_report, … on it, and the service functions registered later
+// through its call_function(name, args…)), and LogArtifactReader at finish and stop
 // with "profiler_report.txt" and "cpu.pprof". Calls must not block (a
 // tracker enqueues and returns); they come from the goroutines of the
 // calls, one at a time for SetStatus, SetStep and SetProgress.

@@ -44,7 +44,8 @@ type SpawnOptions struct {
 // stops the simulation and exits), then SIGKILL after Grace. A child that
 // dies is reported as such: Spawn, the proxy's calls and WaitFor return an
 // error wrapping ErrChildExited, an *ExitError with its exit status and
-// last lines of stderr, instead of waiting.
+// last lines of stderr, instead of waiting. ctx bounds the start and the
+// connection only; the child lives until Proxy.Close (or its own end).
 func Spawn(ctx context.Context, cmd *exec.Cmd, opts SpawnOptions) (*Proxy, error) {
 	if cmd == nil || cmd.Process != nil {
 		return nil, errors.New("simsvc: Spawn needs a command not yet started")
