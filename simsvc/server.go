@@ -219,6 +219,35 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
+// ServeConn serves one connection (from a listener of the caller's, or
+// a wire.Mux) by its banner: rpc (native or SiPyCo) or the status
+// notifier (native or SiPyCo sync). It reads the banner within
+// Options.HandshakeTimeout and returns when the connection ends; an
+// unknown banner is an error (the connection is closed). Connections are
+// taken as they are: Options.TLS applies to Serve only.
+func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
+	wc := wire.NewConn(conn)
+	hs := s.opts.HandshakeTimeout
+	if hs <= 0 {
+		hs = wire.DefaultHandshakeTimeout
+	}
+	wc.SetReadDeadline(time.Now().Add(hs))
+	line, err := wire.PeekLine(wc.R)
+	wc.SetReadDeadline(time.Time{})
+	if err != nil {
+		wc.Close()
+		return fmt.Errorf("simsvc: reading the banner: %w", err)
+	}
+	switch line {
+	case wire.BannerRPC, wire.BannerSiPyCoRPC:
+		return s.rpc.ServeConn(ctx, wc)
+	case wire.BannerSync, wire.BannerSiPyCoSync:
+		return s.pub.ServeConn(ctx, wc)
+	}
+	wc.Close()
+	return fmt.Errorf("simsvc: %s", wire.BannerMismatch(line))
+}
+
 // Shutdown ends the inside-run loop (after its step in progress), stops
 // accepting, lets the calls in flight finish (a step included), closes
 // every connection and then does what Close does. If ctx ends first, it

@@ -1,7 +1,11 @@
 package simsvc_test
 
 import (
+	"context"
+	"net"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/sigoco/sigoco/internal/testcert"
 	"github.com/sigoco/sigoco/simsvc"
@@ -28,5 +32,43 @@ func TestTLS(t *testing.T) {
 	if p2, err := simsvc.Dial(ctx, addr, simsvc.DialOptions{TLS: strangerTLS}); err == nil {
 		p2.Close()
 		t.Fatal("a client without a certificate was served")
+	}
+}
+
+// TestServeConn: connections accepted by the caller are served by their
+// banner, rpc and the live status alike.
+func TestServeConn(t *testing.T) {
+	s, err := simsvc.NewServer(newCounter(), simsvc.Options{})
+	must(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); s.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); s.ServeConn(context.Background(), c) }()
+		}
+	}()
+	p := dial(t, ln.Addr().String(), simsvc.DialOptions{})
+	ctx := testCtx(t)
+	must(t, p.Run(ctx))
+	if _, err := p.WaitFor(ctx, func(u simsvc.Update) bool { return u.Status == simsvc.StatusLoaded }); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", ln.Addr().String())
+	must(t, err)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte("SIGOCO nonsense 9\n"))
+	buf := make([]byte, 10)
+	if n, _ := c.Read(buf); n != 0 {
+		t.Fatalf("an unknown banner got %q", buf[:n])
 	}
 }
