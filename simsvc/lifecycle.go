@@ -41,6 +41,15 @@ func hint(op string, st Status) string {
 
 // acquire waits for the service to be free (or ctx to end).
 func (s *Server) acquire(ctx context.Context) error {
+	select { // the usual case, without touching ctx.Done (which allocates)
+	case s.life <- struct{}{}:
+		if s.ctx.Err() != nil {
+			<-s.life
+			return ErrClosed
+		}
+		return nil
+	default:
+	}
 	select {
 	case s.life <- struct{}{}:
 		return nil
