@@ -3,6 +3,8 @@ package simsvc
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"time"
@@ -62,9 +64,17 @@ func (s *Server) acquire(ctx context.Context) error {
 
 func (s *Server) release() { <-s.life }
 
-// serviceCtx is the context a service method runs with: the call's,
-// carrying the Host, and labelled for the profiler.
-func (s *Server) do(ctx context.Context, f func(ctx context.Context)) {
+// do runs f, a call into the service, with the call's context carrying
+// the Host, under the profiler label. A panic in the service becomes an
+// error (the call fails, the status becomes SIM_FAILED); its stack goes
+// to the logger.
+func (s *Server) do(ctx context.Context, f func(ctx context.Context)) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+			s.opts.Logger.Warn("simsvc: the service panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
 	callCtx := ctx
 	ctx = context.WithValue(ctx, hostKey{}, s.host)
 	if s.prof {
@@ -75,6 +85,7 @@ func (s *Server) do(ctx context.Context, f func(ctx context.Context)) {
 		defer pprof.SetGoroutineLabels(callCtx)
 	}
 	f(ctx)
+	return nil
 }
 
 // transition runs one lifecycle call: it waits its turn, checks the
@@ -98,7 +109,9 @@ func (s *Server) transition(ctx context.Context, op string, fromInside bool, f f
 	}
 	var done bool
 	var err error
-	s.do(ctx, func(ctx context.Context) { done, err = f(ctx) })
+	if perr := s.do(ctx, func(ctx context.Context) { done, err = f(ctx) }); perr != nil {
+		done, err = false, perr
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {

@@ -291,3 +291,27 @@ func TestCancelWhileWaiting(t *testing.T) {
 	once.Do(func() { close(release) })
 	must(t, <-stepDone)
 }
+
+// TestPanickingStep: a panic in the service fails the call and the
+// simulation; the server serves on.
+func TestPanickingStep(t *testing.T) {
+	c := newCounter()
+	c.onStep = func(n int) {
+		if n == 2 {
+			panic("index out of range")
+		}
+	}
+	_, addr := serve(t, c, simsvc.Options{})
+	p := dial(t, addr, simsvc.DialOptions{})
+	ctx := testCtx(t)
+	err := simsvc.Execute(ctx, p, simsvc.ExecOptions{Steps: 3, SkipClose: true}, func(int) error { return p.Step(ctx) })
+	if err == nil || !strings.Contains(err.Error(), "panic: index out of range") {
+		t.Fatalf("Execute: %v", err)
+	}
+	if msg, _ := p.ErrorMessage(ctx); msg != "step: panic: index out of range" {
+		t.Fatalf("error_message %q", msg)
+	}
+	if st, _ := p.Status(ctx); st != simsvc.StatusStopped {
+		t.Fatalf("status %s", st)
+	}
+}
