@@ -14,8 +14,9 @@ import (
 //
 // Init and Start return false for "not yet, call again" (SimService's bool
 // results): the status stays where it was and the caller calls again. An
-// error from any method sets the status to SIM_FAILED and its text to
-// error_message, and is returned to the caller.
+// error from any method (or a panic, reported as "panic: …") sets the
+// status to SIM_FAILED and its text to error_message, and is returned to
+// the caller.
 //
 // The ctx of every call carries the service's Host (HostFrom), through
 // which a service registers service functions and properties at any stage
