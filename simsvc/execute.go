@@ -17,8 +17,9 @@ type ExecOptions struct {
 	SkipStart  bool // … already started
 	SkipFinish bool // leave it running (or let the body end it)
 	SkipClose  bool // keep the proxy (and a spawned process) open
-	// Steps, if > 0, is how many times body is called; otherwise body is
-	// called until it returns ErrDone.
+	// Steps, if > 0, is how many times body is called (a nil body: how
+	// many times Execute calls Step); otherwise body is called until it
+	// returns ErrDone (a nil body: no stepping).
 	Steps int
 	// RetryDelay is the pause before init or start is called again after
 	// "not yet" (false). Default 1 ms.
@@ -87,7 +88,13 @@ func Execute(ctx context.Context, p *Proxy, opts ExecOptions, body func(step int
 			return err
 		}
 		if body == nil {
-			break
+			if opts.Steps <= 0 {
+				break
+			}
+			if err := p.Step(ctx); err != nil {
+				return err
+			}
+			continue
 		}
 		if err := body(step); errors.Is(err, ErrDone) {
 			break

@@ -114,3 +114,16 @@ func TestExecuteFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestExecuteNilBody: with Steps and no body, Execute steps by itself.
+func TestExecuteNilBody(t *testing.T) {
+	c := newCounter()
+	_, addr := serve(t, c, simsvc.Options{})
+	p := dial(t, addr, simsvc.DialOptions{})
+	must(t, simsvc.Execute(testCtx(t), p, simsvc.ExecOptions{Steps: 5}, nil))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.steps != 5 {
+		t.Fatalf("%d steps, want 5", c.steps)
+	}
+}
