@@ -4,6 +4,7 @@ go 1.25.0
 
 require (
 	github.com/chromedp/chromedp v0.14.2
+	github.com/google/pprof v0.0.0-20260802141513-ef3492d7dac3
 	github.com/gorilla/websocket v1.5.3
 	github.com/peterh/liner v1.2.2
 	github.com/schollz/progressbar/v3 v3.18.0

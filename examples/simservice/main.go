@@ -1,0 +1,135 @@
+// Command simservice is a 2-D heat-diffusion simulation served as a
+// simsvc service, and a driver that spawns it, steps it, steers it and
+// reads its properties.
+//
+// Usage:
+//
+//	go run ./examples/simservice            # the driver: spawns itself as the service
+//	go run ./examples/simservice serve      # the service alone; it prints its address
+//
+// The service alone can be driven by any rpc client, e.g.
+//
+//	rpctool 127.0.0.1 PORT call run
+//	rpctool 127.0.0.1 PORT call init
+//	rpctool 127.0.0.1 PORT call mean_temperature
+//
+// or by SiPyCo's Python Client (target "heat").
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/sigoco/sigoco/rpc"
+	"github.com/sigoco/sigoco/simsvc"
+)
+
+func main() {
+	ctx := context.Background()
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		if err := simsvc.ServeChild(ctx, newHeat(size), simsvc.Options{Name: "heat", Steps: steps}); err != nil {
+			fmt.Fprintln(os.Stderr, "simservice:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	exe, err := os.Executable()
+	if err == nil {
+		err = drive(ctx, exec.Command(exe, "serve"), os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "simservice:", err)
+		os.Exit(1)
+	}
+}
+
+const (
+	size  = 192 // cells per side
+	steps = 400
+)
+
+// drive spawns the service (cmd), runs its lifecycle with Execute and
+// reports on out: the mean and centre temperatures as it diffuses, a
+// steering halfway, the properties, and the top of the profiler report.
+func drive(ctx context.Context, cmd *exec.Cmd, out io.Writer) error {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	p, err := simsvc.Spawn(ctx, cmd, simsvc.SpawnOptions{Dial: simsvc.DialOptions{Logger: logger}})
+	if err != nil {
+		return err
+	}
+	var report string
+	err = simsvc.Execute(ctx, p, simsvc.ExecOptions{Steps: steps, SkipClose: true}, func(step int) error {
+		if step == 0 {
+			fns, err := p.Functions(ctx)
+			if err != nil {
+				return err
+			}
+			for _, f := range fns {
+				fmt.Fprintf(out, "service function %s%s: %s\n", f.Name, params(f.Params), f.Doc)
+			}
+		}
+		if step == steps/2 {
+			if err := p.Set(ctx, "diffusivity", 0.05); err != nil {
+				return err
+			}
+			if err := p.Steer(ctx); err != nil {
+				return err
+			}
+			fmt.Fprintln(out, "steered: diffusivity 0.2 → 0.05")
+		}
+		if err := p.Step(ctx); err != nil {
+			return err
+		}
+		if (step+1)%100 == 0 {
+			var mean, centre float64
+			if err := p.CallInto(ctx, &mean, "mean_temperature"); err != nil {
+				return err
+			}
+			if err := p.CallInto(ctx, &centre, "temperature_at", size/2, size/2); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "step %3d: mean %.3f, centre %.3f\n", step+1, mean, centre)
+		}
+		return nil
+	})
+	if err == nil {
+		props, perr := p.Properties(ctx)
+		for _, pr := range props {
+			v, gerr := p.Get(ctx, pr.Name)
+			if gerr != nil {
+				perr = gerr
+				break
+			}
+			fmt.Fprintf(out, "property %s (%s) = %v\n", pr.Name, pr.Type, v)
+		}
+		err = perr
+	}
+	if err == nil {
+		st, _ := p.Status(ctx)
+		fmt.Fprintf(out, "status %s\n", st)
+		report, err = p.ProfilerReport(ctx)
+		lines := strings.Split(report, "\n")
+		fmt.Fprintln(out, strings.Join(lines[:min(len(lines), 8)], "\n"))
+	}
+	if cerr := p.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func params(ps []rpc.Param) string {
+	var b strings.Builder
+	b.WriteString("(")
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(p.Name + " " + p.Type)
+	}
+	return b.String() + ")"
+}
