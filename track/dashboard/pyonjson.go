@@ -350,7 +350,11 @@ func writeFloat(b *bytes.Buffer, f float64) {
 		b.WriteString("null")
 		return
 	}
-	s := strconv.FormatFloat(f, 'g', -1, 64)
+	format := byte('f') // as encoding/json: exponents only for the very small and large
+	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
+		format = 'g'
+	}
+	s := strconv.FormatFloat(f, format, -1, 64)
 	b.WriteString(s)
 	if f == math.Trunc(f) && !bytes.ContainsAny([]byte(s), ".e") {
 		b.WriteString(".0") // keep 1.0 a float for the reader
