@@ -77,7 +77,9 @@ func startStack(t *testing.T, dir, addr, dashAddr string, opts server.Options) *
 	back, _ := url.Parse("http://" + s.addr)
 	proxy := httputil.NewSingleHostReverseProxy(back)
 	proxy.ErrorLog = nil
-	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) { http.Error(w, err.Error(), http.StatusBadGateway) }
+	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+	}
 	h := dashboard.New(dashboard.Options{Tracker: s.tracker, Next: proxy})
 	dln := listen(t, dashAddr)
 	s.dashAddr = dln.Addr().String()

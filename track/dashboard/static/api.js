@@ -65,9 +65,10 @@ function changed() { const s = connectionState(); for (const fn of listeners) fn
 
 /**
  * replica opens a live replica of notifier; onChange(tree) runs (at most
- * once a frame) after mods. Close it with .close().
+ * once a frame) after mods; onState(state, err), if given, on every
+ * state change. Close it with .close().
  */
-export function replica(notifier, onChange) {
+export function replica(notifier, onChange, onState) {
   let pending = false;
   const r = new Replica(syncURL(), notifier, {
     onChange: () => {
@@ -75,7 +76,7 @@ export function replica(notifier, onChange) {
       pending = true;
       requestAnimationFrame(() => { pending = false; if (r.tree !== undefined) onChange(r.tree); });
     },
-    onState: () => changed(),
+    onState: (st, err) => { changed(); if (onState) onState(st, err); },
   });
   open.add(r);
   const close = r.close.bind(r);

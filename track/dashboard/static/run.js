@@ -62,7 +62,7 @@ export class RunView {
       return;
     }
     if (this.closed) return;
-    this.r = replica(name, (tree) => { this.tree = tree; this.render(); });
+    this.r = replica(name, (tree) => { this.tree = tree; this.render(); }, (st) => this._rewatch(st));
     // The history the live state does not hold: downsampled series, the log tail.
     try {
       const info = await call("get_run", this.id);
@@ -78,6 +78,17 @@ export class RunView {
       this.logs = mergeLogs((page.logs || []).map((e) => ({ ...e, time: typeof e.time === "number" ? e.time : 0 })), this.logs);
       this._renderLogs();
     }).catch(() => {});
+  }
+
+  // _rewatch asks the server again to publish the run's notifier while the
+  // replica cannot reach it: a restarted server publishes a finished run
+  // only when watched (an open run republishes itself when it logs).
+  _rewatch(state) {
+    clearTimeout(this._watchTimer);
+    if (this.closed || state === "live" || state === "closed") return;
+    this._watchTimer = setTimeout(() => {
+      call("watch", this.id).catch(() => {}).finally(() => this._rewatch(this.r ? this.r.state : "closed"));
+    }, 1000);
   }
 
   async _loadSeries(key) {
@@ -388,6 +399,7 @@ export class RunView {
   destroy() {
     this.closed = true;
     clearInterval(this._tick);
+    clearTimeout(this._watchTimer);
     if (this.r) this.r.close();
     for (const c of this.charts) c.chart.destroy();
   }
