@@ -283,6 +283,7 @@ func TestBrowser(t *testing.T) {
 		s = s.restart()
 		p.wait("live again", `document.getElementById("conn").dataset.state === "live" && !document.body.classList.contains("stale")`, 30*time.Second)
 		p.wait("the chart advances after the restart", pts+" > "+fmt.Sprint(n), 30*time.Second)
+		p.wait("no error left (history reloaded if it failed)", `!document.querySelector(".error-box .error")`, 20*time.Second)
 		var reloaded bool
 		p.eval(`performance.getEntriesByType("navigation").length !== 1`, &reloaded)
 		if reloaded {

@@ -21,7 +21,7 @@ function kvTable(obj, cls) {
   return h("table", { class: `kv ${cls || ""}` }, keys.map((k) => h("tr", { dataset: { key: k } }, h("th", {}, k), h("td", {}, fmtValue(obj[k], 400)))));
 }
 
-function errorText(e) { return e && e.type ? `${e.type}: ${e.message}` : String(e && e.message ? e.message : e); }
+function errorText(e) { return String(e && e.message ? e.message : e); }
 
 export class RunView {
   constructor(root, id, params) {
@@ -58,26 +58,40 @@ export class RunView {
     try {
       name = await call("watch", this.id);
     } catch (e) {
-      fill(this.el.error, h("p", { class: "error" }, `This run cannot be watched: ${errorText(e)}`));
+      fill(this.el.error, h("p", { class: "error" }, `This run cannot be watched: ${errorText(e)} (retrying)`));
+      if (!this.closed) this._startTimer = setTimeout(() => this._start(), 2000);
       return;
     }
     if (this.closed) return;
-    this.r = replica(name, (tree) => { this.tree = tree; this.render(); }, (st) => this._rewatch(st));
-    // The history the live state does not hold: downsampled series, the log tail.
+    fill(this.el.error);
+    this.r = replica(name, (tree) => { this.tree = tree; this.render(); }, (st) => { this._rewatch(st); if (st === "live" && !this._historyOK) this._loadHistory(); });
+    this._loadHistory();
+  }
+
+  // _loadHistory fetches what the live state does not hold: the series
+  // downsampled, the log tail. After a failure it runs again when the
+  // replica is live again.
+  async _loadHistory() {
+    if (this._loadingHistory) return;
+    this._loadingHistory = true;
     try {
       const info = await call("get_run", this.id);
       if (this.closed) return;
       this.info = info;
       const keys = (info.series || []).filter((s) => s.scalar).map((s) => s.key);
       this._ensureCharts(keys);
+      this._chartBars();
       await Promise.all(keys.map((k) => this._loadSeries(k)));
-    } catch (e) {
-      fill(this.el.error, h("p", { class: "error" }, `Loading the run: ${errorText(e)}`));
-    }
-    call("logs", { run: this.id, tail: true, limit: 300 }).then((page) => {
+      const page = await call("logs", { run: this.id, tail: true, limit: 300 });
       this.logs = mergeLogs((page.logs || []).map((e) => ({ ...e, time: typeof e.time === "number" ? e.time : 0 })), this.logs);
       this._renderLogs();
-    }).catch(() => {});
+      this._historyOK = true;
+      fill(this.el.error);
+    } catch (e) {
+      fill(this.el.error, h("p", { class: "error" }, `Loading the run's history: ${errorText(e)} (retried when the connection is back)`));
+    } finally {
+      this._loadingHistory = false;
+    }
   }
 
   // _rewatch asks the server again to publish the run's notifier while the
@@ -400,6 +414,7 @@ export class RunView {
     this.closed = true;
     clearInterval(this._tick);
     clearTimeout(this._watchTimer);
+    clearTimeout(this._startTimer);
     if (this.r) this.r.close();
     for (const c of this.charts) c.chart.destroy();
   }
