@@ -11,6 +11,13 @@ function cssVar(name, fallback) {
 
 let firstPaint = false;
 
+// Charts take their axis colours from the page's CSS variables when they
+// are built, so they are built again when the colour scheme changes.
+const charts = new Set();
+if (globalThis.matchMedia) {
+  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => { for (const c of charts) c._build(); });
+}
+
 export class Chart {
   /** el: container; keys: series names; opts: {log, labels: key → legend label}. */
   constructor(el, keys, opts = {}) {
@@ -23,6 +30,7 @@ export class Chart {
     this._raf = 0;
     this._ro = new ResizeObserver(() => this._resize());
     this._ro.observe(el);
+    charts.add(this);
     this._build();
   }
 
@@ -95,5 +103,5 @@ export class Chart {
 
   _resize() { if (this.u && this.el.clientWidth) this.u.setSize({ width: this.el.clientWidth, height: 220 }); }
 
-  destroy() { cancelAnimationFrame(this._raf); this._ro.disconnect(); if (this.u) this.u.destroy(); this.u = null; }
+  destroy() { charts.delete(this); cancelAnimationFrame(this._raf); this._ro.disconnect(); if (this.u) this.u.destroy(); this.u = null; }
 }
