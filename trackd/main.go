@@ -12,11 +12,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,7 +30,9 @@ import (
 
 	"github.com/sigoco/sigoco/examples/simulation"
 	"github.com/sigoco/sigoco/logfwd/logflag"
+	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/track"
+	"github.com/sigoco/sigoco/track/dashboard"
 	"github.com/sigoco/sigoco/track/server"
 	"github.com/sigoco/sigoco/track/store/sqlite"
 	"github.com/sigoco/sigoco/wire"
@@ -64,6 +68,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "tls-peer-cert", Usage: "accept only clients with this certificate (PEM)"},
 			&cli.BoolFlag{Name: "demo", Usage: "also run the demo simulation (examples/simulation)"},
 			&cli.DurationFlag{Name: "heartbeat-timeout", Value: 20 * time.Second, Usage: "mark a run crashed after this long without a heartbeat"},
+			&cli.StringFlag{Name: "access", Usage: "dashboard access file (tokens, basic-auth users; docs/dashboard.md)"},
 			&cli.StringFlag{Name: "synchronous", Value: "normal", Usage: "SQLite synchronous mode: normal or full"},
 		}, logflag.Flags()...),
 		Action: serve,
@@ -103,6 +108,32 @@ func serve(c *cli.Context) error {
 		}
 		opts.TLS = t
 	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(c.String("bind"), strconv.Itoa(c.Int("port"))))
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	var ctls *tls.Config
+	if opts.TLS != nil {
+		if ctls, err = (wire.TLSConfig{CertFile: tcfg.CertFile, KeyFile: tcfg.KeyFile, PeerCertFile: tcfg.CertFile}).Client(""); err != nil {
+			return cli.Exit(err.Error(), 2)
+		}
+	}
+	dashTracker := dashboard.NewRedialer(ln.Addr().String(), server.TargetName, rpc.ClientOptions{TLS: ctls})
+	defer dashTracker.Close()
+	var access *dashboard.Auth
+	if f := c.String("access"); f != "" {
+		if access, err = dashboard.LoadAuth(f); err != nil {
+			return cli.Exit(err.Error(), 2)
+		}
+	}
+	opts.HTTP = func(next http.Handler) http.Handler {
+		var h http.Handler = dashboard.New(dashboard.Options{Tracker: dashTracker, Next: next, Logger: log})
+		if access != nil {
+			h = access.Wrap(h)
+		}
+		return h
+	}
 	st, err := sqlite.Open(c.Context, c.String("data"), sqlite.Options{Logger: log, Synchronous: c.String("synchronous")})
 	if err != nil {
 		return err
@@ -113,10 +144,6 @@ func serve(c *cli.Context) error {
 		return err
 	}
 	defer srv.Close()
-	ln, err := net.Listen("tcp", net.JoinHostPort(c.String("bind"), strconv.Itoa(c.Int("port"))))
-	if err != nil {
-		return err
-	}
 	if ip := net.ParseIP(c.String("bind")); opts.TLS == nil && (ip == nil || !ip.IsLoopback()) {
 		fmt.Fprintf(stderr, "trackd: WARNING: listening on %s without TLS: anyone who can reach it can read and change runs (use --tls-cert/--tls-key)\n", c.String("bind"))
 	}

@@ -55,6 +55,9 @@ type Options struct {
 	RunLinger time.Duration
 	// Logger receives the server's diagnostics. Default: discarded.
 	Logger *slog.Logger
+	// HTTP, if set, wraps the server's HTTP handler (trackd puts the
+	// dashboard and its access control in front of it).
+	HTTP func(http.Handler) http.Handler
 }
 
 func (o *Options) defaults() {
@@ -149,7 +152,11 @@ func New(ctx context.Context, st store.Store, opts Options) (*Server, error) {
 	s.mux.Handle(wire.BannerSiPyCoLog, s.logs)
 	s.mux.Handle(store.BannerExpose, wire.ConnHandler(s.expose))
 	s.routes()
-	s.mux.HandleHTTP(s.http)
+	var hh http.Handler = s.http
+	if opts.HTTP != nil {
+		hh = opts.HTTP(s.http)
+	}
+	s.mux.HandleHTTP(hh)
 	s.wg.Add(3)
 	go func() { defer s.wg.Done(); s.live.run(s.ctx) }()
 	go func() { defer s.wg.Done(); s.reap(s.ctx) }()

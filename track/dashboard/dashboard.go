@@ -1,0 +1,147 @@
+package dashboard
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"github.com/sigoco/sigoco/syncstruct"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+//go:embed static
+var staticFS embed.FS
+
+// Static returns the app's files (index.html, the modules, vendor/...), as
+// embedded in the binary.
+func Static() fs.FS {
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err) // the embedded tree always has static/
+	}
+	return sub
+}
+
+// Caller calls a method of the rpc target "tracker". *rpc.Client and
+// *Redialer satisfy it.
+type Caller interface {
+	Call(ctx context.Context, method string, args ...any) (any, error)
+}
+
+// Options configures a Handler. The zero value serves the app alone.
+type Options struct {
+	// Tracker receives the calls of POST /api/call. When nil, the endpoint
+	// answers 503.
+	Tracker Caller
+	// Next serves every request the dashboard does not (the tracking
+	// server's handler: /sync, /artifacts/, /runs/...). Default: 404.
+	Next http.Handler
+	// CheckOrigin decides whether a call from a browser page may be
+	// made. Default: a request without an Origin header, or whose Origin
+	// host equals its Host (as the WebSocket at /sync checks).
+	CheckOrigin func(r *http.Request) bool
+	// MaxBodySize bounds a call's request body. Default 1 MiB.
+	MaxBodySize int64
+	// CallTimeout bounds one call. Default 30 s.
+	CallTimeout time.Duration
+	// Logger receives failed calls (debug). Default: discarded.
+	Logger *slog.Logger
+}
+
+// Handler serves the dashboard. See the package doc for its routes.
+type Handler struct {
+	opts   Options
+	static http.Handler
+	index  []byte
+}
+
+// New returns the dashboard's handler.
+func New(opts Options) *Handler {
+	if opts.CheckOrigin == nil {
+		opts.CheckOrigin = SameOrigin
+	}
+	if opts.MaxBodySize <= 0 {
+		opts.MaxBodySize = 1 << 20
+	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	index, err := fs.ReadFile(Static(), "index.html")
+	if err != nil {
+		panic(err) // embedded
+	}
+	return &Handler{
+		opts:   opts,
+		static: http.StripPrefix("/static/", http.FileServerFS(Static())),
+		index:  index,
+	}
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case p == "/" || p == "/index.html":
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "dashboard: method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		h.serveIndex(w, r)
+	case strings.HasPrefix(p, "/static/"):
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			http.Error(w, "dashboard: method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-cache") // revalidate: a new binary may change a module
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if p == "/static/replica.js" { // syncstruct's one browser replica
+			syncstruct.WebReplicaHandler.ServeHTTP(w, r)
+			return
+		}
+		h.static.ServeHTTP(w, r)
+	case p == CallPath:
+		h.serveCall(w, r)
+	case h.opts.Next != nil:
+		h.opts.Next.ServeHTTP(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; frame-ancestors 'none'")
+	if r.Method == http.MethodHead {
+		return
+	}
+	w.Write(h.index)
+}
+
+// SameOrigin is Options.CheckOrigin's default: true for a request without
+// an Origin header (not from a browser page) or whose Origin host equals
+// its Host, ignoring case.
+func SameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}
+
+// errNoTracker: the handler has no Options.Tracker.
+var errNoTracker = errors.New("dashboard: no tracker to call")

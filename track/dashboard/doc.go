@@ -1,0 +1,29 @@
+// Package dashboard is the tracking server's web dashboard: a static app
+// (plain ES modules, uPlot for charts, no build step) embedded with
+// go:embed, and one HTTP JSON endpoint, POST /api/call, that maps one to
+// one onto calls of the rpc target "tracker".
+//
+// The dashboard is an http.Handler placed in front of the tracking
+// server's own handler (track/server: /sync, /artifacts/, /runs/...):
+//
+//	GET  /, /index.html   the app (the URL hash names the view and its filters)
+//	GET  /static/...      its modules, styles, uPlot (vendored, MIT) and replica.js
+//	POST /api/call        {"method": m, "args": [...], "kwargs": {...}} → tracker.m(...)
+//	anything else         Options.Next (404 when nil)
+//
+// Live data never comes from polling: the browser keeps replicas of the
+// syncstruct notifiers "runs" and "run/ID" over the server's WebSocket at
+// /sync (JSON text messages), with syncstruct's browser replica module
+// (syncstruct.WebReplicaJS, served at /static/replica.js). docs/dashboard.md specifies the call endpoint.
+//
+// # Access control
+//
+// LoadAuth reads tokens and user:password pairs from a file; Auth.Wrap
+// guards a handler (the dashboard and everything behind it) with a bearer
+// token, a cookie set from ?token=, or HTTP basic auth.
+//
+// # Concurrency
+//
+// A Handler is safe for concurrent use; it starts no goroutines. A
+// Redialer is safe for concurrent use; Close closes its connection.
+package dashboard

@@ -1,0 +1,37 @@
+// app.js — the router (the URL hash names the view and its filters) and
+// the connection indicator.
+import { onConnection } from "./api.js";
+import { parseHash } from "./format.js";
+import { RunsView } from "./runs.js";
+import { RunView } from "./run.js";
+import { CompareView } from "./compare.js";
+
+const main = document.getElementById("main");
+const conn = document.getElementById("conn");
+let current = null, currentKey = "";
+
+const LABELS = { live: "live", reconnecting: "reconnecting…", connecting: "connecting…", offline: "offline", idle: "" };
+
+onConnection((state) => {
+  conn.dataset.state = state;
+  conn.textContent = LABELS[state] ?? state;
+  conn.title = state === "live" ? "pushed live from the server" : "the data shown may be stale";
+  // Stale data is never shown as live: the page dims and says so.
+  document.body.classList.toggle("stale", state === "reconnecting" || state === "offline");
+});
+
+function route() {
+  const { view, id, params } = parseHash(location.hash);
+  const key = `${view}/${id}`;
+  for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.view === view);
+  if (current && key === currentKey) { current.update(params); return; }
+  if (current) current.destroy();
+  currentKey = key;
+  main.dataset.view = view;
+  if (view === "run") { current = new RunView(main, id, params); document.title = `run ${id} · sigoco`; }
+  else if (view === "compare") { current = new CompareView(main, params); document.title = "compare · sigoco"; }
+  else { current = new RunsView(main, params); document.title = "runs · sigoco"; }
+}
+
+window.addEventListener("hashchange", route);
+route();

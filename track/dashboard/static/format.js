@@ -1,0 +1,271 @@
+// format.js — the dashboard's pure logic: formatting, filters, sorting,
+// deep links, param diffs, log filters, method forms. No DOM, no network:
+// tested by `node --test track/dashboard/static/`.
+
+export const FINAL = ["finished", "stopped", "failed", "crashed"];
+export const STATUSES = ["registered", "loaded", "initialized", "started", "running", "finished", "stopped", "failed", "crashed"];
+
+/** fmtDuration: seconds as "1h 02m", "3m 04s", "5.2s". */
+export function fmtDuration(s) {
+  if (s === null || s === undefined || !Number.isFinite(s) || s < 0) return "";
+  if (s < 10) return `${s.toFixed(1)}s`;
+  s = Math.round(s);
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  const p2 = (n) => String(n).padStart(2, "0");
+  if (d > 0) return `${d}d ${p2(h)}h`;
+  if (h > 0) return `${h}h ${p2(m)}m`;
+  if (m > 0) return `${m}m ${p2(sec)}s`;
+  return `${sec}s`;
+}
+
+/** fmtBytes: 1536 → "1.5 KiB". */
+export function fmtBytes(n) {
+  if (typeof n !== "number" || !Number.isFinite(n)) return "";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (Math.abs(n) >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return i === 0 ? `${n} B` : `${n.toFixed(n < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+/** fmtNum: a number with at most 6 significant digits. */
+export function fmtNum(x) {
+  if (typeof x !== "number") return String(x);
+  if (Number.isNaN(x)) return "NaN";
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
+  if (Number.isInteger(x) && Math.abs(x) < 1e15) return String(x);
+  const a = Math.abs(x);
+  if (a !== 0 && (a < 1e-4 || a >= 1e9)) return x.toExponential(4).replace(/\.?0+e/, "e");
+  return String(Number(x.toPrecision(6)));
+}
+
+/** fmtValue: any replica value, briefly. */
+export function fmtValue(v, max = 120) {
+  let s;
+  if (v === null || v === undefined) s = "None";
+  else if (typeof v === "number") s = fmtNum(v);
+  else if (typeof v === "string") s = v;
+  else if (typeof v === "boolean") s = v ? "True" : "False";
+  else if (Array.isArray(v)) s = `[${v.map((e) => fmtValue(e, max)).join(", ")}]`;
+  else if (v.constructor && v.constructor.name === "Tuple") s = `(${v.items.map((e) => fmtValue(e, max)).join(", ")})`;
+  else if (v.constructor && v.constructor.name === "NDArray") s = `array(shape=${JSON.stringify(v.shape)}, dtype=${v.dtype})`;
+  else if (v.constructor && v.constructor.name === "Complex") s = `(${fmtNum(v.re)}${v.im < 0 ? "-" : "+"}${fmtNum(Math.abs(v.im))}j)`;
+  else if (v.constructor && v.constructor.name === "Bytes") s = `bytes(${v.data.length})`;
+  else if (Object.getPrototypeOf(v) === Object.prototype) s = `{${Object.keys(v).map((k) => `${k}: ${fmtValue(v[k], max)}`).join(", ")}}`;
+  else s = String(v);
+  return s.length > max ? s.slice(0, max - 1) + "…" : s;
+}
+
+/** fmtTime: Unix seconds as local "YYYY-MM-DD HH:MM:SS". */
+export function fmtTime(sec) {
+  if (typeof sec !== "number" || !Number.isFinite(sec)) return "";
+  const d = new Date(sec * 1000), p2 = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
+}
+
+/** runDuration: seconds from start to end (or to now for an open run). */
+export function runDuration(e, nowSec) {
+  if (typeof e.start !== "number") return null;
+  const end = typeof e.end === "number" ? e.end : FINAL.includes(e.status) && typeof e.updated === "number" ? e.updated : nowSec;
+  return Math.max(0, end - e.start);
+}
+
+// ---- deep links: #/runs?project=a&status=running, #/run/ID?charts=x,v;energy~log, #/compare?runs=a,b
+
+/** parseHash: "#/run/ID?x=1" → {view: "run", id: "ID", params: {x: "1"}}. */
+export function parseHash(hash) {
+  let h = (hash || "").replace(/^#\/?/, "");
+  const qi = h.indexOf("?");
+  const query = qi >= 0 ? h.slice(qi + 1) : "";
+  if (qi >= 0) h = h.slice(0, qi);
+  const parts = h.split("/").filter((p) => p !== "").map(decodeURIComponent);
+  const params = {};
+  for (const [k, v] of new URLSearchParams(query)) params[k] = v;
+  const view = ["runs", "run", "compare"].includes(parts[0]) ? parts[0] : "runs";
+  return { view, id: view === "run" ? parts.slice(1).join("/") : "", params };
+}
+
+/** buildHash is parseHash's inverse; empty params are left out. */
+export function buildHash(view, id, params = {}) {
+  let h = `#/${view}`;
+  if (id) h += `/${encodeURIComponent(id)}`;
+  const q = new URLSearchParams();
+  for (const k of Object.keys(params).sort()) if (params[k] !== "" && params[k] !== undefined && params[k] !== null) q.set(k, params[k]);
+  const qs = q.toString();
+  return qs ? `${h}?${qs}` : h;
+}
+
+// ---- runs
+
+/** runsList: the "runs" tree as a list of entries with their ids. */
+export function runsList(tree) {
+  if (!tree || typeof tree !== "object") return [];
+  return Object.keys(tree).map((id) => ({ id, ...tree[id] }));
+}
+
+/** filterRuns keeps the runs matching project, status, tag and q (a case-insensitive substring of name or id). */
+export function filterRuns(list, f = {}) {
+  const q = (f.q || "").toLowerCase();
+  return list.filter((r) =>
+    (!f.project || r.project === f.project) &&
+    (!f.status || r.status === f.status) &&
+    (!f.tag || (Array.isArray(r.tags) && r.tags.includes(f.tag))) &&
+    (!q || String(r.name || "").toLowerCase().includes(q) || r.id.toLowerCase().includes(q)));
+}
+
+const sortKeys = {
+  project: (r) => r.project || "", name: (r) => r.name || "", status: (r) => r.status || "",
+  progress: (r) => r.progress || 0, step: (r) => r.step || 0, start: (r) => r.start || 0,
+  duration: (r) => runDuration(r, Date.now() / 1000) || 0, updated: (r) => r.updated || 0,
+};
+
+/** sortRuns sorts a copy by a column (default start, newest first); ties by id. */
+export function sortRuns(list, key = "start", desc = true) {
+  const f = sortKeys[key] || sortKeys.start;
+  const out = list.slice();
+  out.sort((a, b) => {
+    const x = f(a), y = f(b);
+    const c = typeof x === "string" ? x.localeCompare(y) : x - y;
+    return (desc ? -c : c) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  });
+  return out;
+}
+
+/** facets: the projects, statuses and tags present, sorted. */
+export function facets(list) {
+  const p = new Set(), s = new Set(), t = new Set();
+  for (const r of list) {
+    if (r.project) p.add(r.project);
+    if (r.status) s.add(r.status);
+    for (const tag of r.tags || []) t.add(tag);
+  }
+  return { projects: [...p].sort(), statuses: [...s].sort(), tags: [...t].sort() };
+}
+
+/** latestKeys: the result keys of a run's latest values, sorted. */
+export function latestKeys(r) { return r && r.latest && typeof r.latest === "object" ? Object.keys(r.latest).sort() : []; }
+
+// ---- compare
+
+/**
+ * paramDiff: runs [{id, params}] → rows [{key, values, differ}] over the
+ * union of keys, sorted; a missing param is undefined, and a row differs
+ * when any two values do (deep, as JSON).
+ */
+export function paramDiff(runs) {
+  const keys = new Set();
+  for (const r of runs) for (const k of Object.keys(r.params || {})) keys.add(k);
+  return [...keys].sort().map((key) => {
+    const values = runs.map((r) => (r.params && Object.prototype.hasOwnProperty.call(r.params, key) ? r.params[key] : undefined));
+    const enc = values.map((v) => (v === undefined ? "\u0000missing" : JSON.stringify(v)));
+    return { key, values, differ: enc.some((e) => e !== enc[0]) };
+  });
+}
+
+// ---- logs
+
+const LEVELS = [[-4, "DEBUG"], [0, "INFO"], [4, "WARN"], [8, "ERROR"]];
+
+/** levelName: slog level → "INFO", "WARN+2", ... */
+export function levelName(l) {
+  if (typeof l !== "number") return String(l);
+  let name = "DEBUG", base = -4;
+  for (const [v, n] of LEVELS) if (l >= v) { name = n; base = v; }
+  return l === base ? name : `${name}${l - base > 0 ? "+" : ""}${l - base}`;
+}
+
+/** logMatches: a log entry at or above minLevel whose message, logger or attrs contain q (case-insensitive). */
+export function logMatches(e, f = {}) {
+  if (typeof f.minLevel === "number" && (e.level ?? 0) < f.minLevel) return false;
+  const q = (f.q || "").toLowerCase();
+  if (!q) return true;
+  return [e.message, e.logger, e.attrs ? JSON.stringify(e.attrs) : ""].some((s) => String(s || "").toLowerCase().includes(q));
+}
+
+/** mergeLogs appends to a the entries of b that a lacks (same time, level and message), keeping at most max (the newest). */
+export function mergeLogs(a, b, max = 1000) {
+  const key = (e) => `${e.time}\u0000${e.level}\u0000${e.message}`;
+  const seen = new Set(a.map(key));
+  const out = a.slice();
+  for (const e of b) if (!seen.has(key(e))) { seen.add(key(e)); out.push(e); }
+  out.sort((x, y) => (x.time || 0) - (y.time || 0));
+  return out.length > max ? out.slice(out.length - max) : out;
+}
+
+// ---- series
+
+/**
+ * mergePoints appends to s ({x: [], y: []}, steps increasing) the recent
+ * points (live state {step: [], value: []}) past its last step; returns
+ * the number appended. Non-numbers become null (a gap).
+ */
+export function mergePoints(s, recent) {
+  if (!recent || !Array.isArray(recent.step)) return 0;
+  const last = s.x.length ? s.x[s.x.length - 1] : -Infinity;
+  let n = 0;
+  for (let i = 0; i < recent.step.length; i++) {
+    const st = recent.step[i];
+    if (typeof st !== "number" || st <= last) continue;
+    const v = recent.value[i];
+    s.x.push(st);
+    s.y.push(typeof v === "number" && Number.isFinite(v) ? v : null);
+    n++;
+  }
+  return n;
+}
+
+/** parseCharts: "x,v;energy~log" → [{keys: ["x","v"], log: false}, {keys: ["energy"], log: true}]. */
+export function parseCharts(s) {
+  if (!s) return null;
+  return s.split(";").filter(Boolean).map((g) => {
+    const [keys, flag] = g.split("~");
+    return { keys: keys.split(",").filter(Boolean), log: flag === "log" };
+  }).filter((g) => g.keys.length);
+}
+
+/** formatCharts is parseCharts' inverse. */
+export function formatCharts(groups) {
+  return groups.map((g) => g.keys.join(",") + (g.log ? "~log" : "")).join(";");
+}
+
+// ---- exposed methods
+
+/**
+ * inputKind: the form input for a Go parameter type name (rpc's
+ * MethodInfo.Params[].Type): "float", "int", "bool", "string" or "json".
+ */
+export function inputKind(type) {
+  const t = String(type || "").replace(/^\.\.\./, "");
+  if (/^float(32|64)$/.test(t)) return "float";
+  if (/^u?int(8|16|32|64)?$/.test(t)) return "int";
+  if (t === "bool") return "bool";
+  if (t === "string") return "string";
+  return "json";
+}
+
+/** parseArg turns a form field into an argument of a kind; it throws on bad input. */
+export function parseArg(kind, raw) {
+  switch (kind) {
+    case "float": {
+      const s = String(raw).trim();
+      const x = Number(s);
+      if (s === "" || Number.isNaN(x)) throw new Error(`${JSON.stringify(raw)} is not a number`);
+      return x;
+    }
+    case "int": {
+      const s = String(raw).trim();
+      if (!/^[-+]?\d+$/.test(s)) throw new Error(`${JSON.stringify(raw)} is not an integer`);
+      return Number(s);
+    }
+    case "bool": return raw === true || raw === "true" || raw === "on";
+    case "string": return String(raw);
+    default: {
+      try { return JSON.parse(raw); } catch (e) { throw new Error(`not JSON: ${e.message}`); }
+    }
+  }
+}
+
+/** argJSON writes one argument for a call body: a float kind keeps a fraction, so 100 travels as 100.0. */
+export function argJSON(kind, v) {
+  if (kind === "float" && Number.isInteger(v)) return `${v}.0`;
+  return JSON.stringify(v);
+}

@@ -1,0 +1,152 @@
+// Tests of format.js: node --test track/dashboard/static/
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  fmtDuration, fmtBytes, fmtNum, fmtValue, runDuration, parseHash, buildHash, runsList, filterRuns, sortRuns, facets,
+  paramDiff, levelName, logMatches, mergeLogs, mergePoints, parseCharts, formatCharts, inputKind, parseArg, argJSON,
+} from "./format.js";
+
+test("fmtDuration", () => {
+  for (const [s, want] of [[0, "0.0s"], [5.25, "5.3s"], [59, "59s"], [61, "1m 01s"], [3600, "1h 00m"], [3725, "1h 02m"], [90000, "1d 01h"], [-1, ""], [null, ""], [NaN, ""]]) {
+    assert.equal(fmtDuration(s), want, String(s));
+  }
+});
+
+test("fmtBytes", () => {
+  assert.equal(fmtBytes(0), "0 B");
+  assert.equal(fmtBytes(1023), "1023 B");
+  assert.equal(fmtBytes(1536), "1.5 KiB");
+  assert.equal(fmtBytes(20 * 1024 * 1024), "20 MiB");
+  assert.equal(fmtBytes(undefined), "");
+});
+
+test("fmtNum and fmtValue", () => {
+  assert.equal(fmtNum(3), "3");
+  assert.equal(fmtNum(6.283185307179586), "6.28319");
+  assert.equal(fmtNum(1e-7), "1e-7");
+  assert.equal(fmtNum(2.5e12), "2500000000000");
+  assert.equal(fmtNum(2.5e20), "2.5e+20");
+  assert.equal(fmtNum(12345.678), "12345.7");
+  assert.equal(fmtNum(NaN), "NaN");
+  assert.equal(fmtNum(-Infinity), "-inf");
+  assert.equal(fmtValue(null), "None");
+  assert.equal(fmtValue(true), "True");
+  assert.equal(fmtValue([1, "a"]), "[1, a]");
+  assert.equal(fmtValue({ a: 1 }), "{a: 1}");
+  assert.equal(fmtValue("x".repeat(200), 10), "xxxxxxxxx…");
+});
+
+test("runDuration", () => {
+  assert.equal(runDuration({ start: 100, end: 160 }, 1000), 60);
+  assert.equal(runDuration({ start: 100, status: "running" }, 130), 30);
+  assert.equal(runDuration({ start: 100, status: "crashed", updated: 150 }, 1000), 50);
+  assert.equal(runDuration({}, 1), null);
+});
+
+test("deep links round trip", () => {
+  for (const [view, id, params] of [["runs", "", { project: "a b", status: "running" }], ["run", "01abc", { charts: "x,v;energy~log" }], ["compare", "", { runs: "a,b" }]]) {
+    const h = buildHash(view, id, params);
+    assert.deepEqual(parseHash(h), { view, id, params });
+  }
+  assert.deepEqual(parseHash(""), { view: "runs", id: "", params: {} });
+  assert.deepEqual(parseHash("#/nonsense"), { view: "runs", id: "", params: {} });
+  assert.equal(buildHash("runs", "", { q: "", tag: undefined }), "#/runs");
+});
+
+const tree = {
+  r1: { project: "p", name: "alpha", status: "running", progress: 10, step: 5, start: 3, tags: ["x"], latest: { b: 1, a: 2 } },
+  r2: { project: "q", name: "Beta", status: "finished", progress: 100, step: 9, start: 2, tags: [] },
+  r3: { project: "p", name: "gamma", status: "failed", progress: 50, step: 1, start: 1, tags: ["x", "y"] },
+};
+
+test("filterRuns", () => {
+  const list = runsList(tree);
+  const ids = (l) => l.map((r) => r.id).sort().join();
+  assert.equal(ids(filterRuns(list, {})), "r1,r2,r3");
+  assert.equal(ids(filterRuns(list, { project: "p" })), "r1,r3");
+  assert.equal(ids(filterRuns(list, { status: "failed" })), "r3");
+  assert.equal(ids(filterRuns(list, { tag: "x" })), "r1,r3");
+  assert.equal(ids(filterRuns(list, { q: "BET" })), "r2");
+  assert.equal(ids(filterRuns(list, { project: "p", tag: "y" })), "r3");
+  assert.equal(ids(filterRuns(runsList(undefined), {})), "");
+});
+
+test("sortRuns", () => {
+  const list = runsList(tree);
+  assert.equal(sortRuns(list).map((r) => r.id).join(), "r1,r2,r3");
+  assert.equal(sortRuns(list, "start", false).map((r) => r.id).join(), "r3,r2,r1");
+  assert.equal(sortRuns(list, "name", false).map((r) => r.id).join(), "r1,r2,r3");
+  assert.equal(sortRuns(list, "progress", true).map((r) => r.id).join(), "r2,r3,r1");
+  assert.equal(sortRuns(list, "step", false).map((r) => r.id).join(), "r3,r1,r2");
+});
+
+test("facets", () => {
+  assert.deepEqual(facets(runsList(tree)), { projects: ["p", "q"], statuses: ["failed", "finished", "running"], tags: ["x", "y"] });
+});
+
+test("paramDiff", () => {
+  const rows = paramDiff([{ id: "a", params: { omega: 1, dt: 0.1, arr: [1, 2] } }, { id: "b", params: { omega: 2, dt: 0.1, arr: [1, 2], extra: "z" } }]);
+  assert.deepEqual(rows.map((r) => [r.key, r.differ]), [["arr", false], ["dt", false], ["extra", true], ["omega", true]]);
+  assert.deepEqual(rows.find((r) => r.key === "extra").values, [undefined, "z"]);
+  assert.deepEqual(paramDiff([{ id: "a" }]), []);
+});
+
+test("levels and log filters", () => {
+  assert.equal(levelName(0), "INFO");
+  assert.equal(levelName(4), "WARN");
+  assert.equal(levelName(8), "ERROR");
+  assert.equal(levelName(-4), "DEBUG");
+  assert.equal(levelName(2), "INFO+2");
+  assert.equal(levelName(-8), "DEBUG-4");
+  const e = { level: 4, message: "Disk almost full", logger: "io", attrs: { free: "2GB" } };
+  assert.ok(logMatches(e, { minLevel: 0 }));
+  assert.ok(!logMatches(e, { minLevel: 8 }));
+  assert.ok(logMatches(e, { q: "disk" }));
+  assert.ok(logMatches(e, { q: "2gb" }));
+  assert.ok(!logMatches(e, { q: "cpu" }));
+});
+
+test("mergeLogs dedups and bounds", () => {
+  const a = [{ time: 1, level: 0, message: "a" }, { time: 2, level: 0, message: "b" }];
+  const b = [{ time: 2, level: 0, message: "b" }, { time: 3, level: 0, message: "c" }];
+  assert.deepEqual(mergeLogs(a, b).map((e) => e.message), ["a", "b", "c"]);
+  assert.deepEqual(mergeLogs(a, b, 2).map((e) => e.message), ["b", "c"]);
+});
+
+test("mergePoints appends past the last step", () => {
+  const s = { x: [1, 2, 3], y: [10, 20, 30] };
+  assert.equal(mergePoints(s, { step: [2, 3, 4, 5], value: [0, 0, 40, "nan"] }), 2);
+  assert.deepEqual(s, { x: [1, 2, 3, 4, 5], y: [10, 20, 30, 40, null] });
+  assert.equal(mergePoints(s, null), 0);
+  const e = { x: [], y: [] };
+  assert.equal(mergePoints(e, { step: [0], value: [1] }), 1);
+});
+
+test("chart groups round trip", () => {
+  const g = parseCharts("x,v;energy~log");
+  assert.deepEqual(g, [{ keys: ["x", "v"], log: false }, { keys: ["energy"], log: true }]);
+  assert.equal(formatCharts(g), "x,v;energy~log");
+  assert.equal(parseCharts(""), null);
+});
+
+test("method inputs", () => {
+  assert.equal(inputKind("float64"), "float");
+  assert.equal(inputKind("int"), "int");
+  assert.equal(inputKind("uint32"), "int");
+  assert.equal(inputKind("bool"), "bool");
+  assert.equal(inputKind("string"), "string");
+  assert.equal(inputKind("[]float64"), "json");
+  assert.equal(inputKind("...string"), "string");
+  assert.equal(parseArg("float", " 2.5 "), 2.5);
+  assert.throws(() => parseArg("float", "abc"));
+  assert.throws(() => parseArg("float", ""));
+  assert.equal(parseArg("int", "-3"), -3);
+  assert.throws(() => parseArg("int", "1.5"));
+  assert.equal(parseArg("bool", true), true);
+  assert.deepEqual(parseArg("json", "[1, 2]"), [1, 2]);
+  assert.throws(() => parseArg("json", "[1,"));
+  assert.equal(argJSON("float", 100), "100.0");
+  assert.equal(argJSON("float", 2.5), "2.5");
+  assert.equal(argJSON("int", 100), "100");
+  assert.equal(argJSON("string", "a\"b"), '"a\\"b"');
+});
