@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	netrpc "net/rpc"
@@ -61,92 +62,116 @@ type rpcBench struct {
 	wg      sync.WaitGroup
 }
 
+// contender is one implementation measured in the alternating rounds.
+type contender struct {
+	name              string
+	seq               func() error                   // one small call
+	echo              func([]int64) ([]int64, error) // nil: not measured
+	seqs, pars, echos []float64                      // one figure per round
+}
+
 func runRPCSuite(cfg config) ([]result, error) {
 	b, err := startRPCBench()
 	if err != nil {
 		return nil, err
 	}
 	defer b.close()
+	gp, err := startGRPC()
+	if err != nil {
+		return nil, fmt.Errorf("grpc: %w", err)
+	}
+	defer gp.close()
+	np, err := startNATSRPC()
+	if err != nil {
+		return nil, fmt.Errorf("nats: %w", err)
+	}
+	defer np.close()
 
 	seqN, seqRounds := 20000, 5
 	parDur, parRounds := time.Second, 3
 	echoN, echoRounds := 20, 3
 	if cfg.quick {
 		seqN, seqRounds = 3000, 3
-		parDur, parRounds = 300*time.Millisecond, 2
+		parDur, parRounds = 300*time.Millisecond, 3
 		echoN, echoRounds = 5, 3
 	}
+	sig := &contender{name: "rpc", seq: b.rpcAdd, echo: b.rpcEcho}
+	netc := &contender{name: "netrpc", seq: b.netAdd, echo: b.netEcho}
+	grpcc := &contender{name: "grpc", seq: func() error { return gp.add(b.ctx) },
+		echo: func(x []int64) ([]int64, error) { return gp.echo(b.ctx, x) }}
+	natsc := &contender{name: "nats", seq: np.add}
+	all := []*contender{sig, netc, grpcc, natsc}
 	// Warm up connections, buffers and pools.
-	if _, err := b.rpcSeq(1000); err != nil {
-		return nil, err
-	}
-	if _, err := b.netSeq(1000); err != nil {
-		return nil, err
+	for _, c := range all {
+		if _, err := seq(1000, c.seq); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.name, err)
+		}
 	}
 	b.tcpSeq(1000)
 
-	var rpcSeq, netSeq, tcpSeq, rpcPar, netPar, rpcEcho, netEcho []float64
+	var tcpSeq []float64
 	for r := 0; r < seqRounds; r++ {
-		v, err := b.rpcSeq(seqN)
-		if err != nil {
-			return nil, err
+		for _, c := range all {
+			v, err := seq(seqN, c.seq)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.name, err)
+			}
+			c.seqs = append(c.seqs, v)
 		}
-		rpcSeq = append(rpcSeq, v)
-		if v, err = b.netSeq(seqN); err != nil {
-			return nil, err
-		}
-		netSeq = append(netSeq, v)
 		tcpSeq = append(tcpSeq, b.tcpSeq(seqN))
 	}
 	for r := 0; r < parRounds; r++ {
-		v, err := b.par(parDur, b.rpcAdd)
-		if err != nil {
-			return nil, err
+		for _, c := range all {
+			v, err := b.par(parDur, c.seq)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.name, err)
+			}
+			c.pars = append(c.pars, v)
 		}
-		rpcPar = append(rpcPar, v)
-		if v, err = b.par(parDur, b.netAdd); err != nil {
-			return nil, err
-		}
-		netPar = append(netPar, v)
 	}
 	data := make([]int64, 100000)
 	for i := range data {
 		data[i] = int64(i) * 7919
 	}
-	// Warm up the large buffers on both sides, for both peers.
-	if _, err := b.echo(2, data, b.rpcEcho); err != nil {
-		return nil, err
-	}
-	if _, err := b.echo(2, data, b.netEcho); err != nil {
-		return nil, err
+	echoers := []*contender{sig, netc, grpcc}
+	// Warm up the large buffers on both sides, for every peer.
+	for _, c := range echoers {
+		if _, err := b.echo(2, data, c.echo); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.name, err)
+		}
 	}
 	for r := 0; r < echoRounds; r++ {
-		v, err := b.echo(echoN, data, b.rpcEcho)
-		if err != nil {
-			return nil, err
+		for _, c := range echoers {
+			v, err := b.echo(echoN, data, c.echo)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.name, err)
+			}
+			c.echos = append(c.echos, v)
 		}
-		rpcEcho = append(rpcEcho, v)
-		if v, err = b.echo(echoN, data, b.netEcho); err != nil {
-			return nil, err
-		}
-		netEcho = append(netEcho, v)
 	}
-	rs, ns, ts := median(rpcSeq), median(netSeq), median(tcpSeq)
-	rp, np := median(rpcPar), median(netPar)
-	re, ne := median(rpcEcho), median(netEcho)
-	return []result{
-		{"rpc.seq.us_per_call", rs, "us"},
-		{"netrpc.seq.us_per_call", ns, "us"},
-		{"tcp.pingpong.us", ts, "us"},
-		{"rpc.par64.calls_per_s", rp, "calls/s"},
-		{"netrpc.par64.calls_per_s", np, "calls/s"},
-		{"rpc.echo100k.ms", re, "ms"},
-		{"netrpc.echo100k.ms", ne, "ms"},
-		{"rpc.seq.vs_netrpc", ns / rs, "x"},
-		{"rpc.par64.vs_netrpc", rp / np, "x"},
-		{"rpc.echo100k.vs_netrpc", ne / re, "x"},
-		{"rpc.seq.vs_tcp", rs / ts, "x"},
-	}, nil
+	var out []result
+	for _, c := range all {
+		out = append(out, result{c.name + ".seq.us_per_call", median(c.seqs), "us"})
+	}
+	ts := median(tcpSeq)
+	out = append(out, result{"tcp.pingpong.us", ts, "us"})
+	for _, c := range all {
+		out = append(out, result{c.name + ".par64.calls_per_s", median(c.pars), "calls/s"})
+	}
+	for _, c := range echoers {
+		out = append(out, result{c.name + ".echo100k.ms", median(c.echos), "ms"})
+	}
+	rs, rp, re := median(sig.seqs), median(sig.pars), median(sig.echos)
+	for _, c := range all[1:] {
+		out = append(out,
+			result{"rpc.seq.vs_" + c.name, median(c.seqs) / rs, "x"},
+			result{"rpc.par64.vs_" + c.name, rp / median(c.pars), "x"})
+		if c.echo != nil {
+			out = append(out, result{"rpc.echo100k.vs_" + c.name, median(c.echos) / re, "x"})
+		}
+	}
+	out = append(out, result{"rpc.seq.vs_tcp", rs / ts, "x"})
+	return out, nil
 }
 
 func startRPCBench() (*rpcBench, error) {
@@ -287,10 +312,7 @@ func (b *rpcBench) netEcho(x []int64) ([]int64, error) {
 	return out, err
 }
 
-// rpcSeq and netSeq return microseconds per sequential call.
-func (b *rpcBench) rpcSeq(n int) (float64, error) { return seq(n, b.rpcAdd) }
-func (b *rpcBench) netSeq(n int) (float64, error) { return seq(n, b.netAdd) }
-
+// seq returns microseconds per sequential call.
 func seq(n int, call func() error) (float64, error) {
 	start := time.Now()
 	for i := 0; i < n; i++ {

@@ -11,18 +11,31 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sigoco/sigoco/syncstruct"
 	"github.com/sigoco/sigoco/wire"
 )
 
-// The sync suite measures syncstruct on loopback TCP:
+// The sync suite measures syncstruct on loopback TCP against its peers
+// (naive JSON, NATS core pub/sub, NATS JetStream KV; see natsfanout.go):
 //
 //   - sync.fanout100.deliveries_per_s: one publisher, 100 Subscribers,
-//     20,000 setitem mods of ~100 bytes; a delivery counts when a mod has
-//     been applied to a replica (target >= 3,000,000/s on 2 cores; SiPyCo
-//     does 60,000-80,000).
+//     a burst of 20,000 setitem mods of ~100 bytes on 1,000 keys, with
+//     queues large enough for the burst; a delivery counts when a mod has
+//     been applied to a replica, and the time runs until every replica has
+//     applied every mod (target >= 3,000,000/s on 2 cores; SiPyCo does
+//     60,000-80,000). sync.fanout100.resyncs must be 0.
+//   - sync.fanout100.vs_nats: that over NATS core pub/sub delivering the
+//     same count of messages of the same size (nats.fanout100.payload_bytes,
+//     the bytes sigoco writes per mod) to 100 subscribers (target >= 1.2).
+//   - sync.fanout100.converge.*: the same burst with the default options
+//     (bounded queues: a subscriber that falls behind gets a snapshot),
+//     timed until every replica has reached the final state; over NATS
+//     core (target >= 2).
+//   - sync.kv_fanout100.vs_nats_kv: the like-for-like rate over NATS
+//     JetStream KV watchers (state with late joiners, as sigoco's).
 //   - sync.idle_subscriber.kib: publisher memory (heap + goroutine stacks)
 //     per idle subscriber (target <= 64 KiB).
 //   - sync.stalled.max_heap_mib: the publisher's live heap growth, sampled,
@@ -32,48 +45,103 @@ import (
 func init() { register("sync", benchSync) }
 
 func benchSync(cfg config) ([]result, error) {
-	subs, mods := 100, 20000
+	// The fan-out burst is 20,000 mods in quick runs too: with fewer, the
+	// default queue bound holds the whole burst and the converge variant
+	// never resyncs. The slower peers get a quarter of the mods (their
+	// figures are rates).
+	subs, mods, stalledMods := 100, 20000, 100000
 	idle := 1000
-	if cfg.quick {
-		mods, idle = 5000, 200
-	}
-	var out []result
 	runs := 3
 	if cfg.quick {
-		runs = 1
+		idle, runs, stalledMods = 200, 1, 25000
 	}
-	// Median of a few runs, each beside a run of the peer: a naive Go
-	// port of SiPyCo's design (a queue per subscriber, each mod encoded as
-	// a JSON line for each subscriber, one write per mod).
-	var rates, ratios []float64
-	var resyncs uint64
-	for range runs {
-		rate, rs, err := syncFanout(subs, mods)
-		if err != nil {
-			return nil, fmt.Errorf("fanout: %w", err)
-		}
-		peer, err := naiveFanout(subs, mods/4)
-		if err != nil {
-			return nil, fmt.Errorf("naive fanout: %w", err)
-		}
-		rates, ratios, resyncs = append(rates, rate), append(ratios, rate/peer), resyncs+rs
-	}
-	out = append(out, result{fmt.Sprintf("sync.fanout%d.deliveries_per_s", subs), syncMedian(rates), "1/s"},
-		result{fmt.Sprintf("sync.fanout%d.vs_naive_json", subs), syncMedian(ratios), "x"},
-		result{fmt.Sprintf("sync.fanout%d.resyncs", subs), float64(resyncs), "count"})
+	// The memory figures first, while this process holds nothing else
+	// (the peers' connections and servers release memory for a while
+	// after they are closed).
 	kib, err := syncIdle(idle)
 	if err != nil {
 		return nil, fmt.Errorf("idle: %w", err)
 	}
-	out = append(out, result{"sync.idle_subscriber.kib", kib, "KiB"})
-	// Five times the mods: far more than socket buffers hold, so the
+	memFigures := []result{{"sync.idle_subscriber.kib", kib, "KiB"}}
+	// Five times the burst: far more than socket buffers hold, so the
 	// stalled subscriber is truly stuck.
-	maxMiB, boundMiB, err := syncStalled(subs, 5*mods)
+	maxMiB, boundMiB, err := syncStalled(subs, stalledMods)
 	if err != nil {
 		return nil, fmt.Errorf("stalled: %w", err)
 	}
-	out = append(out, result{"sync.stalled.max_heap_mib", maxMiB, "MiB"}, result{"sync.stalled.bound_mib", boundMiB, "MiB"})
-	return out, nil
+	memFigures = append(memFigures, result{"sync.stalled.max_heap_mib", maxMiB, "MiB"}, result{"sync.stalled.bound_mib", boundMiB, "MiB"})
+	var out []result
+	payload, err := modWireSize()
+	if err != nil {
+		return nil, fmt.Errorf("mod size: %w", err)
+	}
+	ns, err := startNATSServer(true)
+	if err != nil {
+		return nil, fmt.Errorf("nats: %w", err)
+	}
+	defer ns.stop()
+	// Rounds alternate sigoco and its peers, and each figure is the median
+	// of its rounds:
+	//   - sigoco with queues large enough for the burst (every mod
+	//     delivered and applied as a mod, 0 resyncs);
+	//   - a naive Go port of SiPyCo's design (a queue per subscriber, each
+	//     mod encoded as a JSON line for each subscriber, one write per
+	//     mod), with a quarter of the mods;
+	//   - NATS core pub/sub, the same count of messages of the same size;
+	//   - sigoco with its default options (resyncs allowed), counted until
+	//     every replica has reached the final state;
+	//   - NATS JetStream KV watchers, the same count of puts.
+	var rates, naive, natsRates, convRates, kvRates []float64
+	var resyncs, convResyncs, natsDropped uint64
+	for range runs {
+		rate, rs, err := syncFanout(subs, mods, true)
+		if err != nil {
+			return nil, fmt.Errorf("fanout: %w", err)
+		}
+		rates, resyncs = append(rates, rate), resyncs+rs
+		peer, err := naiveFanout(subs, mods/4)
+		if err != nil {
+			return nil, fmt.Errorf("naive fanout: %w", err)
+		}
+		naive = append(naive, peer)
+		nr, dropped, err := natsFanout(ns, subs, mods, payload)
+		if err != nil {
+			return nil, fmt.Errorf("nats fanout: %w", err)
+		}
+		natsRates, natsDropped = append(natsRates, nr), natsDropped+dropped
+		conv, rs, err := syncFanout(subs, mods, false)
+		if err != nil {
+			return nil, fmt.Errorf("converge fanout: %w", err)
+		}
+		convRates, convResyncs = append(convRates, conv), convResyncs+rs
+		{ // JetStream KV
+			kr, err := natsKVFanout(ns, subs, mods/4, payload)
+			if err != nil {
+				return nil, fmt.Errorf("nats kv fanout: %w", err)
+			}
+			kvRates = append(kvRates, kr)
+		}
+	}
+	r, nr, cr := syncMedian(rates), syncMedian(natsRates), syncMedian(convRates)
+	name := fmt.Sprintf("sync.fanout%d", subs)
+	out = append(out,
+		result{name + ".deliveries_per_s", r, "1/s"},
+		result{name + ".resyncs", float64(resyncs), "count"},
+		result{name + ".vs_naive_json", r / syncMedian(naive), "x"},
+		result{fmt.Sprintf("nats.fanout%d.deliveries_per_s", subs), nr, "1/s"},
+		result{fmt.Sprintf("nats.fanout%d.dropped", subs), float64(natsDropped), "count"},
+		result{fmt.Sprintf("nats.fanout%d.payload_bytes", subs), float64(payload), "bytes"},
+		result{name + ".vs_nats", r / nr, "x"},
+		result{name + ".converge.deliveries_per_s", cr, "1/s"},
+		result{name + ".converge.resyncs", float64(convResyncs), "count"},
+		result{name + ".converge.vs_nats", cr / nr, "x"})
+	if len(kvRates) > 0 {
+		kr := syncMedian(kvRates)
+		out = append(out,
+			result{fmt.Sprintf("nats_kv.fanout%d.deliveries_per_s", subs), kr, "1/s"},
+			result{fmt.Sprintf("sync.kv_fanout%d.vs_nats_kv", subs), r / kr, "x"})
+	}
+	return append(out, memFigures...), nil
 }
 
 // fanoutSetup is a publisher with one notifier on loopback.
@@ -90,19 +158,44 @@ const (
 	historySize = 16 << 20
 )
 
-func newFanout() (*fanoutSetup, error) {
+// fanoutConfig says how newFanout departs from the default options.
+type fanoutConfig struct {
+	// large: queues and history of historySize bytes, enough for every
+	// burst of the suite.
+	large bool
+	// rawClients: the subscribers are raw connections that never send a
+	// heartbeat; the publisher's heartbeat timeout is made longer than
+	// the run, so they are not dropped.
+	rawClients bool
+	// wrap, if set, wraps the listener.
+	wrap func(net.Listener) net.Listener
+}
+
+// newFanout starts a publisher on loopback.
+func newFanout(cfg fanoutConfig) (*fanoutSetup, error) {
 	data := map[string]any{}
 	for i := range fanoutKeys {
 		data[fmt.Sprint("k", i)] = ""
 	}
-	n, err := syncstruct.NewNotifier(map[string]any{"data": data}, syncstruct.NotifierOptions{HistoryBytes: historySize})
+	var nopts syncstruct.NotifierOptions
+	var popts syncstruct.PublisherOptions
+	if cfg.large {
+		nopts.HistoryBytes, popts.QueueBytes = historySize, historySize
+	}
+	if cfg.rawClients {
+		popts.HeartbeatTimeout = time.Hour
+	}
+	n, err := syncstruct.NewNotifier(map[string]any{"data": data}, nopts)
 	if err != nil {
 		return nil, err
 	}
-	p := syncstruct.NewPublisher(map[string]*syncstruct.Notifier{"bench": n}, syncstruct.PublisherOptions{QueueBytes: historySize})
+	p := syncstruct.NewPublisher(map[string]*syncstruct.Notifier{"bench": n}, popts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
+	}
+	if cfg.wrap != nil {
+		ln = cfg.wrap(ln)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &fanoutSetup{n: n, p: p, addr: ln.Addr().String(), cancel: cancel, done: make(chan struct{})}
@@ -133,38 +226,52 @@ func (f *fanoutSetup) publish(mods int) error {
 	return nil
 }
 
-// counter counts the mods a subscriber applied and says when it has all.
+// counter counts the mods a subscriber applied and says when it has all
+// (target mods applied as mods) or, with final set, when its replica has
+// reached the mod numbered final (by mods or by a snapshot).
 type counter struct {
 	mu     sync.Mutex
 	n      int
 	target int
+	final  uint64
+	closed bool
 	done   chan struct{}
 }
 
 func (c *counter) onMod(_ any, m *syncstruct.Mod) {
-	if m.Action == syncstruct.ActInit {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m.Action != syncstruct.ActInit {
+		c.n++
+	}
+	if c.closed {
 		return
 	}
-	c.mu.Lock()
-	c.n++
-	if c.n == c.target {
+	if (c.final == 0 && c.n == c.target) || (c.final != 0 && m.Seq >= c.final) {
+		c.closed = true
 		close(c.done)
 	}
-	c.mu.Unlock()
 }
 
 // syncFanout returns deliveries per second and the resyncs that happened.
-func syncFanout(subs, mods int) (float64, uint64, error) {
-	f, err := newFanout()
+// large: queues large enough for the burst, and every subscriber must apply
+// every mod as a mod; otherwise the default options, and every replica
+// must reach the final state (through mods or snapshots).
+func syncFanout(subs, mods int, large bool) (float64, uint64, error) {
+	f, err := newFanout(fanoutConfig{large: large})
 	if err != nil {
 		return 0, 0, err
 	}
 	defer f.close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	var final uint64
+	if !large {
+		final = f.n.Seq() + uint64(mods)
+	}
 	counters := make([]*counter, subs)
 	for i := range subs {
-		counters[i] = &counter{target: mods, done: make(chan struct{})}
+		counters[i] = &counter{target: mods, final: final, done: make(chan struct{})}
 		s := syncstruct.NewSubscriber(f.addr, "bench", syncstruct.SubscriberOptions{OnMod: []func(any, *syncstruct.Mod){counters[i].onMod}})
 		defer s.Close()
 		if err := s.WaitSynced(ctx); err != nil {
@@ -310,7 +417,7 @@ func memNow() (heap, stacks uint64) {
 
 // syncIdle returns the publisher's memory per idle subscriber in KiB.
 func syncIdle(n int) (float64, error) {
-	f, err := newFanout()
+	f, err := newFanout(fanoutConfig{large: true, rawClients: true})
 	if err != nil {
 		return 0, err
 	}
@@ -347,7 +454,7 @@ func syncIdle(n int) (float64, error) {
 // The other subscribers are raw connections read into io.Discard, so that
 // the heap measured is the publisher's.
 func syncStalled(subs, mods int) (float64, float64, error) {
-	f, err := newFanout()
+	f, err := newFanout(fanoutConfig{large: true, rawClients: true})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -405,4 +512,60 @@ func syncStalled(subs, mods int) (float64, float64, error) {
 	growth := float64(int64(peak)-int64(base)) / (1 << 20)
 	bound := float64(historySize+snap) / (1 << 20)
 	return max(growth, 0), bound, nil
+}
+
+// countingListener counts the bytes written to the connections it accepts.
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, l.n}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// modWireSize returns the bytes the publisher writes per benchmark mod to
+// one subscriber (frame header included), so that the peers move messages
+// of the same size: one subscriber, 1,000 mods after the initial sync.
+func modWireSize() (int, error) {
+	var written atomic.Int64
+	f, err := newFanout(fanoutConfig{large: true, wrap: func(ln net.Listener) net.Listener { return countingListener{ln, &written} }})
+	if err != nil {
+		return 0, err
+	}
+	defer f.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const mods = 1000
+	c := &counter{target: mods, done: make(chan struct{})}
+	s := syncstruct.NewSubscriber(f.addr, "bench", syncstruct.SubscriberOptions{OnMod: []func(any, *syncstruct.Mod){c.onMod}})
+	defer s.Close()
+	if err := s.WaitSynced(ctx); err != nil {
+		return 0, err
+	}
+	before := written.Load()
+	if err := f.publish(mods); err != nil {
+		return 0, err
+	}
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	return int((written.Load() - before + mods/2) / mods), nil
 }
