@@ -15,23 +15,27 @@ import (
 	"github.com/sigoco/sigoco/rpc"
 )
 
-// The rpc suite compares sigoco's rpc with net/rpc (gob over TCP) and a raw
-// 16-byte TCP ping-pong (the floor for a sequential call on loopback), all
-// in this process on loopback:
+// The rpc suite compares sigoco's rpc with gRPC (grpc.go), NATS
+// request/reply (nats.go), net/rpc (gob over TCP) and a raw 16-byte TCP
+// ping-pong (the floor for a sequential call on loopback), all in this
+// process on loopback:
 //
-//	rpc.seq.us_per_call, netrpc.seq.us_per_call, tcp.pingpong.us
+//	rpc.seq.us_per_call, grpc.…, nats.…, netrpc.…, tcp.pingpong.us
 //	    small Add(a, b int) int calls, one after another
-//	rpc.par64.calls_per_s, netrpc.par64.calls_per_s
+//	rpc.par64.calls_per_s, grpc.…, nats.…, netrpc.…
 //	    64 goroutines sharing one client
-//	rpc.echo100k.ms, netrpc.echo100k.ms
+//	rpc.echo100k.ms, grpc.…, netrpc.…
 //	    echo of a 100,000-element []int64 into a typed result
-//	rpc.seq.vs_netrpc, rpc.par64.vs_netrpc, rpc.echo100k.vs_netrpc
-//	    ratios, >1 means sigoco is better
+//	rpc.seq.vs_PEER, rpc.par64.vs_PEER, rpc.echo100k.vs_PEER
+//	    ratios, >1 means sigoco is better (targets: vs_grpc >= 2
+//	    sequential and with 64 goroutines, vs_nats >= 1.5 sequential and
+//	    >= 1.3 with 64 goroutines)
 //	rpc.seq.vs_tcp
-//	    sigoco's sequential call time over the ping-pong's (target ≤ 1.6)
+//	    sigoco's sequential call time over the ping-pong's (target <= 1.6)
 //
-// The peers are measured in alternating rounds and each figure is the
-// median of its rounds, so a drift of the machine hits all of them alike.
+// The contenders are measured in alternating rounds; a time or rate is the
+// median of its rounds, a ratio the median of the rounds' ratios, so a
+// drift of the machine hits all of them alike.
 func init() { register("rpc", runRPCSuite) }
 
 type rpcBenchTarget struct{}
@@ -110,8 +114,10 @@ func runRPCSuite(cfg config) ([]result, error) {
 	b.tcpSeq(1000)
 
 	var tcpSeq []float64
+	// Each round runs every contender, in an order that rotates from one
+	// round to the next.
 	for r := 0; r < seqRounds; r++ {
-		for _, c := range all {
+		for _, c := range rotate(all, r) {
 			v, err := seq(seqN, c.seq)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", c.name, err)
@@ -121,7 +127,7 @@ func runRPCSuite(cfg config) ([]result, error) {
 		tcpSeq = append(tcpSeq, b.tcpSeq(seqN))
 	}
 	for r := 0; r < parRounds; r++ {
-		for _, c := range all {
+		for _, c := range rotate(all, r) {
 			v, err := b.par(parDur, c.seq)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", c.name, err)
@@ -141,7 +147,7 @@ func runRPCSuite(cfg config) ([]result, error) {
 		}
 	}
 	for r := 0; r < echoRounds; r++ {
-		for _, c := range echoers {
+		for _, c := range rotate(echoers, r) {
 			v, err := b.echo(echoN, data, c.echo)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", c.name, err)
@@ -161,16 +167,19 @@ func runRPCSuite(cfg config) ([]result, error) {
 	for _, c := range echoers {
 		out = append(out, result{c.name + ".echo100k.ms", median(c.echos), "ms"})
 	}
-	rs, rp, re := median(sig.seqs), median(sig.pars), median(sig.echos)
+	// A ratio is the median of its rounds' ratios: each round's figures
+	// were measured side by side, so a drift of the machine cancels out.
 	for _, c := range all[1:] {
 		out = append(out,
-			result{"rpc.seq.vs_" + c.name, median(c.seqs) / rs, "x"},
-			result{"rpc.par64.vs_" + c.name, rp / median(c.pars), "x"})
+			result{"rpc.seq.vs_" + c.name, pairedRatio(sig.seqs, c.seqs, false), "x"},
+			result{"rpc.par64.vs_" + c.name, pairedRatio(sig.pars, c.pars, true), "x"})
 		if c.echo != nil {
-			out = append(out, result{"rpc.echo100k.vs_" + c.name, median(c.echos) / re, "x"})
+			out = append(out, result{"rpc.echo100k.vs_" + c.name, pairedRatio(sig.echos, c.echos, false), "x"})
 		}
 	}
-	out = append(out, result{"rpc.seq.vs_tcp", rs / ts, "x"})
+	// The TCP floor: how many times the ping-pong a call takes (lower is
+	// better, so sigoco over the floor).
+	out = append(out, result{"rpc.seq.vs_tcp", 1 / pairedRatio(sig.seqs, tcpSeq, false), "x"})
 	return out, nil
 }
 
@@ -379,6 +388,12 @@ func (b *rpcBench) echo(n int, data []int64, call func([]int64) ([]int64, error)
 		}
 	}
 	return float64(time.Since(start).Microseconds()) / 1000 / float64(n), nil
+}
+
+// rotate returns cs rotated left by r.
+func rotate(cs []*contender, r int) []*contender {
+	r %= len(cs)
+	return append(append([]*contender(nil), cs[r:]...), cs[:r]...)
 }
 
 func median(xs []float64) float64 {

@@ -5,17 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/sigoco/sigoco/syncstruct"
-	"github.com/sigoco/sigoco/wire"
 )
 
 // The sync suite measures syncstruct on loopback TCP against its peers
@@ -51,9 +48,9 @@ func benchSync(cfg config) ([]result, error) {
 	// figures are rates).
 	subs, mods, stalledMods := 100, 20000, 100000
 	idle := 1000
-	runs := 3
+	rounds, slowRounds := 5, 5
 	if cfg.quick {
-		idle, runs, stalledMods = 200, 1, 25000
+		idle, rounds, slowRounds, stalledMods = 200, 3, 1, 25000
 	}
 	// The memory figures first, while this process holds nothing else
 	// (the peers' connections and servers release memory for a while
@@ -70,7 +67,6 @@ func benchSync(cfg config) ([]result, error) {
 		return nil, fmt.Errorf("stalled: %w", err)
 	}
 	memFigures = append(memFigures, result{"sync.stalled.max_heap_mib", maxMiB, "MiB"}, result{"sync.stalled.bound_mib", boundMiB, "MiB"})
-	var out []result
 	payload, err := modWireSize()
 	if err != nil {
 		return nil, fmt.Errorf("mod size: %w", err)
@@ -80,66 +76,62 @@ func benchSync(cfg config) ([]result, error) {
 		return nil, fmt.Errorf("nats: %w", err)
 	}
 	defer ns.stop()
-	// Rounds alternate sigoco and its peers, and each figure is the median
-	// of its rounds:
+	// Rounds alternate sigoco and its peers, in an order that rotates from
+	// one round to the next; a rate is the median of its rounds, a ratio
+	// the median of its rounds' ratios (each against the sigoco run of the
+	// same round, so a drift of the machine cancels out). The slow peers
+	// (naive JSON, JetStream KV) run in the first slowRounds rounds only,
+	// with a quarter of the mods (their figures are rates):
 	//   - sigoco with queues large enough for the burst (every mod
 	//     delivered and applied as a mod, 0 resyncs);
-	//   - a naive Go port of SiPyCo's design (a queue per subscriber, each
-	//     mod encoded as a JSON line for each subscriber, one write per
-	//     mod), with a quarter of the mods;
-	//   - NATS core pub/sub, the same count of messages of the same size;
 	//   - sigoco with its default options (resyncs allowed), counted until
 	//     every replica has reached the final state;
-	//   - NATS JetStream KV watchers, the same count of puts.
-	var rates, naive, natsRates, convRates, kvRates []float64
-	var resyncs, convResyncs, natsDropped uint64
-	for range runs {
-		rate, rs, err := syncFanout(subs, mods, true)
-		if err != nil {
-			return nil, fmt.Errorf("fanout: %w", err)
-		}
-		rates, resyncs = append(rates, rate), resyncs+rs
-		peer, err := naiveFanout(subs, mods/4)
-		if err != nil {
-			return nil, fmt.Errorf("naive fanout: %w", err)
-		}
-		naive = append(naive, peer)
-		nr, dropped, err := natsFanout(ns, subs, mods, payload)
-		if err != nil {
-			return nil, fmt.Errorf("nats fanout: %w", err)
-		}
-		natsRates, natsDropped = append(natsRates, nr), natsDropped+dropped
-		conv, rs, err := syncFanout(subs, mods, false)
-		if err != nil {
-			return nil, fmt.Errorf("converge fanout: %w", err)
-		}
-		convRates, convResyncs = append(convRates, conv), convResyncs+rs
-		{ // JetStream KV
-			kr, err := natsKVFanout(ns, subs, mods/4, payload)
-			if err != nil {
-				return nil, fmt.Errorf("nats kv fanout: %w", err)
+	//   - a naive Go port of SiPyCo's design (a queue per subscriber, each
+	//     mod encoded as a JSON line for each subscriber, one write per
+	//     mod);
+	//   - NATS core pub/sub, the same count of messages of the same size;
+	//   - NATS JetStream KV watchers.
+	large := &fanoutRun{run: func() (float64, uint64, error) { return syncFanout(subs, mods, true) }}
+	conv := &fanoutRun{run: func() (float64, uint64, error) { return syncFanout(subs, mods, false) }}
+	naive := &fanoutRun{slow: true, run: func() (float64, uint64, error) {
+		r, err := naiveFanout(subs, mods/4)
+		return r, 0, err
+	}}
+	natsCore := &fanoutRun{run: func() (float64, uint64, error) { return natsFanout(ns, subs, mods, payload) }}
+	kv := &fanoutRun{slow: true, run: func() (float64, uint64, error) {
+		r, err := natsKVFanout(ns, subs, mods/4, payload)
+		return r, 0, err
+	}}
+	runs := []*fanoutRun{large, natsCore, conv, naive, kv}
+	names := map[*fanoutRun]string{large: "fanout", natsCore: "nats fanout", conv: "converge fanout", naive: "naive fanout", kv: "nats kv fanout"}
+	for r := range rounds {
+		for i := range runs {
+			fr := runs[(i+r)%len(runs)]
+			if fr.slow && r >= slowRounds {
+				fr.rates = append(fr.rates, 0) // keeps the rounds aligned
+				continue
 			}
-			kvRates = append(kvRates, kr)
+			v, n, err := fr.run()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", names[fr], err)
+			}
+			fr.rates, fr.count = append(fr.rates, v), fr.count+n
 		}
 	}
-	r, nr, cr := syncMedian(rates), syncMedian(natsRates), syncMedian(convRates)
 	name := fmt.Sprintf("sync.fanout%d", subs)
-	out = append(out,
-		result{name + ".deliveries_per_s", r, "1/s"},
-		result{name + ".resyncs", float64(resyncs), "count"},
-		result{name + ".vs_naive_json", r / syncMedian(naive), "x"},
-		result{fmt.Sprintf("nats.fanout%d.deliveries_per_s", subs), nr, "1/s"},
-		result{fmt.Sprintf("nats.fanout%d.dropped", subs), float64(natsDropped), "count"},
-		result{fmt.Sprintf("nats.fanout%d.payload_bytes", subs), float64(payload), "bytes"},
-		result{name + ".vs_nats", r / nr, "x"},
-		result{name + ".converge.deliveries_per_s", cr, "1/s"},
-		result{name + ".converge.resyncs", float64(convResyncs), "count"},
-		result{name + ".converge.vs_nats", cr / nr, "x"})
-	if len(kvRates) > 0 {
-		kr := syncMedian(kvRates)
-		out = append(out,
-			result{fmt.Sprintf("nats_kv.fanout%d.deliveries_per_s", subs), kr, "1/s"},
-			result{fmt.Sprintf("sync.kv_fanout%d.vs_nats_kv", subs), r / kr, "x"})
+	out := []result{
+		{name + ".deliveries_per_s", syncMedian(large.rates), "1/s"},
+		{name + ".resyncs", float64(large.count), "count"},
+		{name + ".vs_naive_json", pairedRatio(large.rates, naive.rates, true), "x"},
+		{fmt.Sprintf("nats.fanout%d.deliveries_per_s", subs), syncMedian(natsCore.rates), "1/s"},
+		{fmt.Sprintf("nats.fanout%d.dropped", subs), float64(natsCore.count), "count"},
+		{fmt.Sprintf("nats.fanout%d.payload_bytes", subs), float64(payload), "bytes"},
+		{name + ".vs_nats", pairedRatio(large.rates, natsCore.rates, true), "x"},
+		{name + ".converge.deliveries_per_s", syncMedian(conv.rates), "1/s"},
+		{name + ".converge.resyncs", float64(conv.count), "count"},
+		{name + ".converge.vs_nats", pairedRatio(conv.rates, natsCore.rates, true), "x"},
+		{fmt.Sprintf("nats_kv.fanout%d.deliveries_per_s", subs), syncMedian(nonZero(kv.rates)), "1/s"},
+		{fmt.Sprintf("sync.kv_fanout%d.vs_nats_kv", subs), pairedRatio(large.rates, kv.rates, true), "x"},
 	}
 	return append(out, memFigures...), nil
 }
@@ -296,6 +288,48 @@ func syncFanout(subs, mods int, large bool) (float64, uint64, error) {
 	return float64(subs*mods) / elapsed.Seconds(), f.p.Stats().Resyncs, nil
 }
 
+// fanoutRun is one contender of the fan-out rounds: its rates (one per
+// round; 0 for a round it sat out) and the sum of its counts (resyncs or
+// drops).
+type fanoutRun struct {
+	slow  bool
+	run   func() (rate float64, count uint64, err error)
+	rates []float64
+	count uint64
+}
+
+// nonZero drops the rounds a contender sat out.
+func nonZero(v []float64) []float64 {
+	var out []float64
+	for _, x := range v {
+		if x != 0 {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// pairedRatio is the median over the rounds of sigoco[i]/peer[i] (rates:
+// higher is better) or peer[i]/sigoco[i] (times, rates false); rounds the
+// peer sat out (0) are skipped.
+func pairedRatio(sigoco, peer []float64, rates bool) float64 {
+	var r []float64
+	for i := range min(len(sigoco), len(peer)) {
+		if sigoco[i] == 0 || peer[i] == 0 {
+			continue
+		}
+		if rates {
+			r = append(r, sigoco[i]/peer[i])
+		} else {
+			r = append(r, peer[i]/sigoco[i])
+		}
+	}
+	if len(r) == 0 {
+		return 0
+	}
+	return syncMedian(r)
+}
+
 func syncMedian(v []float64) float64 {
 	s := slices.Clone(v)
 	slices.Sort(s)
@@ -370,202 +404,4 @@ func naiveFanout(subs, mods int) (float64, error) {
 	}
 	writers.Wait()
 	return float64(subs*mods) / elapsed.Seconds(), nil
-}
-
-// rawSubscriber subscribes and then never reads: the cheapest client, so
-// that what grows is the publisher.
-func rawSubscriber(addr string) (net.Conn, error) {
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	enc := wire.NewEncoder(0)
-	if err := wire.WriteBanner(c, wire.BannerSync); err != nil {
-		c.Close()
-		return nil, err
-	}
-	if err := enc.Write(c, map[string]any{"t": "subscribe", "notifier": "bench", "epoch": 0, "seq": 0}); err != nil {
-		c.Close()
-		return nil, err
-	}
-	return c, nil
-}
-
-// drainSync reads a raw subscriber's initial sync (up to the synced
-// marker).
-func drainSync(c net.Conn) error {
-	r := bufio.NewReader(c)
-	var buf []byte
-	for {
-		b, err := wire.ReadFrame(r, buf, 1<<20)
-		if err != nil {
-			return err
-		}
-		buf = b
-		if strings.Contains(string(b), "synced") {
-			return nil
-		}
-	}
-}
-
-func memNow() (heap, stacks uint64) {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc, ms.StackInuse
-}
-
-// syncIdle returns the publisher's memory per idle subscriber in KiB.
-func syncIdle(n int) (float64, error) {
-	f, err := newFanout(fanoutConfig{large: true, rawClients: true})
-	if err != nil {
-		return 0, err
-	}
-	defer f.close()
-	// The raw clients' own connections are in this process too: measure
-	// them alone first and take them out.
-	h0, s0 := memNow()
-	conns := make([]net.Conn, 0, n)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	for range n {
-		c, err := rawSubscriber(f.addr)
-		if err != nil {
-			return 0, err
-		}
-		conns = append(conns, c)
-		if err := drainSync(c); err != nil {
-			return 0, err
-		}
-	}
-	for f.p.Stats().Subscribers < n {
-		time.Sleep(time.Millisecond)
-	}
-	h1, s1 := memNow()
-	perSub := float64(int64(h1-h0)+int64(s1-s0)) / float64(n)
-	return perSub / 1024, nil
-}
-
-// syncStalled runs a fan-out with one subscriber that never reads and
-// returns the largest growth of the live heap seen and the bound, in MiB.
-// The other subscribers are raw connections read into io.Discard, so that
-// the heap measured is the publisher's.
-func syncStalled(subs, mods int) (float64, float64, error) {
-	f, err := newFanout(fanoutConfig{large: true, rawClients: true})
-	if err != nil {
-		return 0, 0, err
-	}
-	defer f.close()
-	var readers sync.WaitGroup
-	defer readers.Wait()
-	for range subs {
-		c, err := rawSubscriber(f.addr)
-		if err != nil {
-			return 0, 0, err
-		}
-		defer c.Close()
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			io.Copy(io.Discard, c)
-		}()
-	}
-	// Fill the history to its bound first, so the baseline includes it.
-	fill := 1 << 16 // the default HistoryLen
-	if err := f.publish(fill); err != nil {
-		return 0, 0, err
-	}
-	stalled, err := rawSubscriber(f.addr)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer stalled.Close()
-	for f.p.Stats().Subscribers < subs+1 {
-		time.Sleep(time.Millisecond)
-	}
-	// Sample the live heap at checkpoints, with the publishing loop
-	// paused: a sample taken while it allocates counts what it allocates
-	// during the collection as live.
-	base, _ := memNow()
-	var peak uint64
-	const checkpoints = 20
-	for range checkpoints {
-		if err := f.publish(mods / checkpoints); err != nil {
-			return 0, 0, err
-		}
-		if h, _ := memNow(); h > peak {
-			peak = h
-		}
-	}
-	if st := f.p.Stats(); st.Subscribers != subs+1 {
-		return 0, 0, fmt.Errorf("%d sessions open, want %d: the stalled subscriber was dropped", st.Subscribers, subs+1)
-	}
-	var snap int
-	f.n.Read(func(tree any) {
-		for k, v := range tree.(map[string]any)["data"].(map[string]any) {
-			snap += len(k) + len(v.(string)) + 4
-		}
-	})
-	growth := float64(int64(peak)-int64(base)) / (1 << 20)
-	bound := float64(historySize+snap) / (1 << 20)
-	return max(growth, 0), bound, nil
-}
-
-// countingListener counts the bytes written to the connections it accepts.
-type countingListener struct {
-	net.Listener
-	n *atomic.Int64
-}
-
-func (l countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return countingConn{c, l.n}, nil
-}
-
-type countingConn struct {
-	net.Conn
-	n *atomic.Int64
-}
-
-func (c countingConn) Write(b []byte) (int, error) {
-	n, err := c.Conn.Write(b)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-// modWireSize returns the bytes the publisher writes per benchmark mod to
-// one subscriber (frame header included), so that the peers move messages
-// of the same size: one subscriber, 1,000 mods after the initial sync.
-func modWireSize() (int, error) {
-	var written atomic.Int64
-	f, err := newFanout(fanoutConfig{large: true, wrap: func(ln net.Listener) net.Listener { return countingListener{ln, &written} }})
-	if err != nil {
-		return 0, err
-	}
-	defer f.close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	const mods = 1000
-	c := &counter{target: mods, done: make(chan struct{})}
-	s := syncstruct.NewSubscriber(f.addr, "bench", syncstruct.SubscriberOptions{OnMod: []func(any, *syncstruct.Mod){c.onMod}})
-	defer s.Close()
-	if err := s.WaitSynced(ctx); err != nil {
-		return 0, err
-	}
-	before := written.Load()
-	if err := f.publish(mods); err != nil {
-		return 0, err
-	}
-	select {
-	case <-c.done:
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
-	return int((written.Load() - before + mods/2) / mods), nil
 }
