@@ -9,9 +9,11 @@
 // times on shared machines drift by 30% from one minute to the next.
 //
 // bench is its own module (its peers' dependencies stay out of the
-// toolkit's go.mod); run it from its directory:
+// toolkit's go.mod). From the repository root:
 //
-//	cd bench && go run . [-quick] [-only PREFIX]
+//	go run -C bench . [-quick] [-only PREFIX]
+//
+// (or cd bench && go run . …).
 //
 // A group of figures is one file with an init function calling register;
 // groups run in the order of their files' names.

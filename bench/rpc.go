@@ -92,7 +92,7 @@ func runRPCSuite(cfg config) ([]result, error) {
 	defer np.close()
 
 	seqN, seqRounds := 20000, 5
-	parDur, parRounds := time.Second, 3
+	parDur, parRounds := time.Second, 5
 	echoN, echoRounds := 20, 3
 	if cfg.quick {
 		seqN, seqRounds = 3000, 3

@@ -48,9 +48,11 @@ func benchSync(cfg config) ([]result, error) {
 	// figures are rates).
 	subs, mods, stalledMods := 100, 20000, 100000
 	idle := 1000
-	rounds, slowRounds := 5, 5
+	// A round of bursts of 2,000,000 deliveries each takes 5-30 s on a
+	// shared 2-core machine: quick runs make one.
+	rounds, slowRounds := 7, 3
 	if cfg.quick {
-		idle, rounds, slowRounds, stalledMods = 200, 3, 1, 25000
+		idle, rounds, slowRounds, stalledMods = 200, 1, 1, 25000
 	}
 	// The memory figures first, while this process holds nothing else
 	// (the peers' connections and servers release memory for a while
