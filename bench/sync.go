@@ -392,6 +392,7 @@ func naiveFanout(subs, mods int) (float64, error) {
 			}
 		}()
 	}
+	runtime.GC()
 	start := time.Now()
 	for i := range mods {
 		m := &syncstruct.Mod{Action: syncstruct.ActSetItem, Path: []any{"data"}, Key: fmt.Sprint("k", i%fanoutKeys), Value: modValue}
