@@ -112,12 +112,12 @@ func TestFanouts(t *testing.T) {
 		t.Errorf("a mod is %d bytes on the wire, want about 100", size)
 	}
 	for _, large := range []bool{true, false} {
-		rate, resyncs, err := syncFanout(subs, mods, large)
+		b, err := syncFanout(subs, mods, large)
 		if err != nil {
 			t.Fatalf("syncFanout(large=%v): %v", large, err)
 		}
-		if rate <= 0 || (large && resyncs != 0) {
-			t.Errorf("syncFanout(large=%v) = %v/s, %d resyncs", large, rate, resyncs)
+		if b.rate <= 0 || (large && b.count != 0) {
+			t.Errorf("syncFanout(large=%v) = %v/s, %d resyncs", large, b.rate, b.count)
 		}
 	}
 	if _, err := naiveFanout(subs, mods); err != nil {
@@ -128,8 +128,8 @@ func TestFanouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(ns.stop)
-	if _, dropped, err := natsFanout(ns, subs, mods, size); err != nil || dropped != 0 {
-		t.Fatalf("natsFanout: %v (dropped %d)", err, dropped)
+	if b, err := natsFanout(ns, subs, mods, size); err != nil || b.count != 0 {
+		t.Fatalf("natsFanout: %v (dropped %d)", err, b.count)
 	}
 	// Twice: the second round replaces the first one's bucket.
 	for range 2 {

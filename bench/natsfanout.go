@@ -31,10 +31,10 @@ import (
 //     waits for every acknowledgement. The figure counts the time until every watcher has
 //     seen the last write.
 
-// natsFanout returns deliveries per second and the messages the
+// natsFanout returns the burst's rate and CPU cost, and the messages the
 // subscriptions dropped (0 unless a subscriber was a slow consumer, which
 // then also fails the run).
-func natsFanout(ns *natsServer, subs, msgs, size int) (float64, uint64, error) {
+func natsFanout(ns *natsServer, subs, msgs, size int) (burst, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var conns []*nats.Conn
@@ -49,7 +49,7 @@ func natsFanout(ns *natsServer, subs, msgs, size int) (float64, uint64, error) {
 	for i := range subs {
 		c, err := ns.connect()
 		if err != nil {
-			return 0, 0, err
+			return burst{}, err
 		}
 		conns = append(conns, c)
 		done := make(chan struct{})
@@ -61,46 +61,45 @@ func natsFanout(ns *natsServer, subs, msgs, size int) (float64, uint64, error) {
 			}
 		})
 		if err != nil {
-			return 0, 0, err
+			return burst{}, err
 		}
 		subsList[i] = sub
 		// The subscription is registered at the server once Flush
 		// returns.
 		if err := c.Flush(); err != nil {
-			return 0, 0, err
+			return burst{}, err
 		}
 	}
 	pub, err := ns.connect()
 	if err != nil {
-		return 0, 0, err
+		return burst{}, err
 	}
 	conns = append(conns, pub)
 	payload := []byte(strings.Repeat("x", size))
 	runtime.GC() // as before sigoco's burst: no debt from the last contender
-	start := time.Now()
+	clock := startClock()
 	for range msgs {
 		if err := pub.Publish("bench.data", payload); err != nil {
-			return 0, 0, err
+			return burst{}, err
 		}
 	}
 	if err := pub.Flush(); err != nil {
-		return 0, 0, err
+		return burst{}, err
 	}
 	for i, done := range dones {
 		select {
 		case <-done:
 		case <-ctx.Done():
 			d, _ := subsList[i].Dropped()
-			return 0, 0, fmt.Errorf("a subscriber received %d of %d messages (dropped: %d)", counts[i].Load(), msgs, d)
+			return burst{}, fmt.Errorf("a subscriber received %d of %d messages (dropped: %d)", counts[i].Load(), msgs, d)
 		}
 	}
-	elapsed := time.Since(start)
-	var dropped uint64
+	b := clock.stop(subs * msgs)
 	for _, s := range subsList {
 		d, _ := s.Dropped()
-		dropped += uint64(d)
+		b.count += uint64(d)
 	}
-	return float64(subs*msgs) / elapsed.Seconds(), dropped, nil
+	return b, nil
 }
 
 // natsKVFanout returns deliveries per second: writes times watchers over

@@ -93,16 +93,16 @@ func benchSync(cfg config) ([]result, error) {
 	//     mod);
 	//   - NATS core pub/sub, the same count of messages of the same size;
 	//   - NATS JetStream KV watchers.
-	large := &fanoutRun{run: func() (float64, uint64, error) { return syncFanout(subs, mods, true) }}
-	conv := &fanoutRun{run: func() (float64, uint64, error) { return syncFanout(subs, mods, false) }}
-	naive := &fanoutRun{slow: true, run: func() (float64, uint64, error) {
+	large := &fanoutRun{run: func() (burst, error) { return syncFanout(subs, mods, true) }}
+	conv := &fanoutRun{run: func() (burst, error) { return syncFanout(subs, mods, false) }}
+	naive := &fanoutRun{slow: true, run: func() (burst, error) {
 		r, err := naiveFanout(subs, mods/4)
-		return r, 0, err
+		return burst{rate: r}, err
 	}}
-	natsCore := &fanoutRun{run: func() (float64, uint64, error) { return natsFanout(ns, subs, mods, payload) }}
-	kv := &fanoutRun{slow: true, run: func() (float64, uint64, error) {
+	natsCore := &fanoutRun{run: func() (burst, error) { return natsFanout(ns, subs, mods, payload) }}
+	kv := &fanoutRun{slow: true, run: func() (burst, error) {
 		r, err := natsKVFanout(ns, subs, mods/4, payload)
-		return r, 0, err
+		return burst{rate: r}, err
 	}}
 	runs := []*fanoutRun{large, natsCore, conv, naive, kv}
 	names := map[*fanoutRun]string{large: "fanout", natsCore: "nats fanout", conv: "converge fanout", naive: "naive fanout", kv: "nats kv fanout"}
@@ -110,14 +110,14 @@ func benchSync(cfg config) ([]result, error) {
 		for i := range runs {
 			fr := runs[(i+r)%len(runs)]
 			if fr.slow && r >= slowRounds {
-				fr.rates = append(fr.rates, 0) // keeps the rounds aligned
+				fr.rates, fr.cpus = append(fr.rates, 0), append(fr.cpus, 0) // keeps the rounds aligned
 				continue
 			}
-			v, n, err := fr.run()
+			b, err := fr.run()
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", names[fr], err)
 			}
-			fr.rates, fr.count = append(fr.rates, v), fr.count+n
+			fr.rates, fr.cpus, fr.count = append(fr.rates, b.rate), append(fr.cpus, b.cpuNs), fr.count+b.count
 		}
 	}
 	name := fmt.Sprintf("sync.fanout%d", subs)
@@ -129,6 +129,9 @@ func benchSync(cfg config) ([]result, error) {
 		{fmt.Sprintf("nats.fanout%d.dropped", subs), float64(natsCore.count), "count"},
 		{fmt.Sprintf("nats.fanout%d.payload_bytes", subs), float64(payload), "bytes"},
 		{name + ".vs_nats", pairedRatio(large.rates, natsCore.rates, true), "x"},
+		{name + ".cpu_ns_per_delivery", syncMedian(large.cpus), "ns"},
+		{fmt.Sprintf("nats.fanout%d.cpu_ns_per_delivery", subs), syncMedian(natsCore.cpus), "ns"},
+		{name + ".cpu.vs_nats", pairedRatio(large.cpus, natsCore.cpus, false), "x"},
 		{name + ".converge.deliveries_per_s", syncMedian(conv.rates), "1/s"},
 		{name + ".converge.resyncs", float64(conv.count), "count"},
 		{name + ".converge.vs_nats", pairedRatio(conv.rates, natsCore.rates, true), "x"},
@@ -247,14 +250,14 @@ func (c *counter) onMod(_ any, m *syncstruct.Mod) {
 	}
 }
 
-// syncFanout returns deliveries per second and the resyncs that happened.
-// large: queues large enough for the burst, and every subscriber must apply
+// syncFanout returns the burst's rate and CPU cost, and the resyncs that
+// happened. large: queues large enough for the burst, and every subscriber must apply
 // every mod as a mod; otherwise the default options, and every replica
 // must reach the final state (through mods or snapshots).
-func syncFanout(subs, mods int, large bool) (float64, uint64, error) {
+func syncFanout(subs, mods int, large bool) (burst, error) {
 	f, err := newFanout(fanoutConfig{large: large})
 	if err != nil {
-		return 0, 0, err
+		return burst{}, err
 	}
 	defer f.close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -269,13 +272,13 @@ func syncFanout(subs, mods int, large bool) (float64, uint64, error) {
 		s := syncstruct.NewSubscriber(f.addr, "bench", syncstruct.SubscriberOptions{OnMod: []func(any, *syncstruct.Mod){counters[i].onMod}})
 		defer s.Close()
 		if err := s.WaitSynced(ctx); err != nil {
-			return 0, 0, err
+			return burst{}, err
 		}
 	}
 	runtime.GC()
-	start := time.Now()
+	clock := startClock()
 	if err := f.publish(mods); err != nil {
-		return 0, 0, err
+		return burst{}, err
 	}
 	for _, c := range counters {
 		select {
@@ -283,20 +286,49 @@ func syncFanout(subs, mods int, large bool) (float64, uint64, error) {
 		case <-ctx.Done():
 			c.mu.Lock()
 			defer c.mu.Unlock()
-			return 0, 0, fmt.Errorf("a subscriber applied %d of %d mods (resyncs: %d)", c.n, mods, f.p.Stats().Resyncs)
+			return burst{}, fmt.Errorf("a subscriber applied %d of %d mods (resyncs: %d)", c.n, mods, f.p.Stats().Resyncs)
 		}
 	}
-	elapsed := time.Since(start)
-	return float64(subs*mods) / elapsed.Seconds(), f.p.Stats().Resyncs, nil
+	b := clock.stop(subs * mods)
+	b.count = f.p.Stats().Resyncs
+	return b, nil
 }
 
-// fanoutRun is one contender of the fan-out rounds: its rates (one per
-// round; 0 for a round it sat out) and the sum of its counts (resyncs or
-// drops).
+// burst is what one fan-out burst measured: deliveries per second, the
+// process's CPU time (both ends: they are all in this process) per
+// delivery in nanoseconds (0 where the platform does not say), and a
+// count (resyncs, drops).
+type burst struct {
+	rate  float64
+	cpuNs float64
+	count uint64
+}
+
+// clock times a burst in wall-clock and CPU time.
+type clock struct {
+	wall time.Time
+	cpu  time.Duration
+}
+
+func startClock() clock { return clock{time.Now(), processCPU()} }
+
+func (c clock) stop(deliveries int) burst {
+	elapsed, cpu := time.Since(c.wall), processCPU()-c.cpu
+	b := burst{rate: float64(deliveries) / elapsed.Seconds()}
+	if c.cpu > 0 {
+		b.cpuNs = float64(cpu.Nanoseconds()) / float64(deliveries)
+	}
+	return b
+}
+
+// fanoutRun is one contender of the fan-out rounds: its rates and CPU
+// costs (one per round; 0 for a round it sat out) and the sum of its
+// counts (resyncs or drops).
 type fanoutRun struct {
 	slow  bool
-	run   func() (rate float64, count uint64, err error)
+	run   func() (burst, error)
 	rates []float64
+	cpus  []float64 // CPU ns per delivery, one per round (0: sat out)
 	count uint64
 }
 
