@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	netrpc "net/rpc"
@@ -14,23 +15,27 @@ import (
 	"github.com/sigoco/sigoco/rpc"
 )
 
-// The rpc suite compares sigoco's rpc with net/rpc (gob over TCP) and a raw
-// 16-byte TCP ping-pong (the floor for a sequential call on loopback), all
-// in this process on loopback:
+// The rpc suite compares sigoco's rpc with gRPC (grpc.go), NATS
+// request/reply (nats.go), net/rpc (gob over TCP) and a raw 16-byte TCP
+// ping-pong (the floor for a sequential call on loopback), all in this
+// process on loopback:
 //
-//	rpc.seq.us_per_call, netrpc.seq.us_per_call, tcp.pingpong.us
+//	rpc.seq.us_per_call, grpc.…, nats.…, netrpc.…, tcp.pingpong.us
 //	    small Add(a, b int) int calls, one after another
-//	rpc.par64.calls_per_s, netrpc.par64.calls_per_s
+//	rpc.par64.calls_per_s, grpc.…, nats.…, netrpc.…
 //	    64 goroutines sharing one client
-//	rpc.echo100k.ms, netrpc.echo100k.ms
+//	rpc.echo100k.ms, grpc.…, netrpc.…
 //	    echo of a 100,000-element []int64 into a typed result
-//	rpc.seq.vs_netrpc, rpc.par64.vs_netrpc, rpc.echo100k.vs_netrpc
-//	    ratios, >1 means sigoco is better
+//	rpc.seq.vs_PEER, rpc.par64.vs_PEER, rpc.echo100k.vs_PEER
+//	    ratios, >1 means sigoco is better (targets: vs_grpc >= 2
+//	    sequential and with 64 goroutines, vs_nats >= 1.5 sequential and
+//	    >= 1.3 with 64 goroutines)
 //	rpc.seq.vs_tcp
-//	    sigoco's sequential call time over the ping-pong's (target ≤ 1.6)
+//	    sigoco's sequential call time over the ping-pong's (target <= 1.6)
 //
-// The peers are measured in alternating rounds and each figure is the
-// median of its rounds, so a drift of the machine hits all of them alike.
+// The contenders are measured in alternating rounds; a time or rate is the
+// median of its rounds, a ratio the median of the rounds' ratios, so a
+// drift of the machine hits all of them alike.
 func init() { register("rpc", runRPCSuite) }
 
 type rpcBenchTarget struct{}
@@ -61,92 +66,124 @@ type rpcBench struct {
 	wg      sync.WaitGroup
 }
 
+// contender is one implementation measured in the alternating rounds.
+type contender struct {
+	name              string
+	seq               func() error                   // one small call
+	echo              func([]int64) ([]int64, error) // nil: not measured
+	seqs, pars, echos []float64                      // one figure per round
+}
+
 func runRPCSuite(cfg config) ([]result, error) {
 	b, err := startRPCBench()
 	if err != nil {
 		return nil, err
 	}
 	defer b.close()
+	gp, err := startGRPC()
+	if err != nil {
+		return nil, fmt.Errorf("grpc: %w", err)
+	}
+	defer gp.close()
+	np, err := startNATSRPC()
+	if err != nil {
+		return nil, fmt.Errorf("nats: %w", err)
+	}
+	defer np.close()
 
-	seqN, seqRounds := 20000, 5
-	parDur, parRounds := time.Second, 3
-	echoN, echoRounds := 20, 3
+	// Many short rounds rather than a few long ones: a burst of load from
+	// elsewhere on a shared machine then lands on every contender's slices
+	// alike instead of on one contender's whole round.
+	seqN, seqRounds := 2000, 51
+	parDur, parRounds := 250*time.Millisecond, 21
+	echoN, echoRounds := 4, 15
 	if cfg.quick {
-		seqN, seqRounds = 3000, 3
-		parDur, parRounds = 300*time.Millisecond, 2
-		echoN, echoRounds = 5, 3
+		seqN, seqRounds = 1000, 9
+		parDur, parRounds = 150*time.Millisecond, 7
+		echoN, echoRounds = 2, 5
 	}
+	sig := &contender{name: "rpc", seq: b.rpcAdd, echo: b.rpcEcho}
+	netc := &contender{name: "netrpc", seq: b.netAdd, echo: b.netEcho}
+	grpcc := &contender{name: "grpc", seq: func() error { return gp.add(b.ctx) },
+		echo: func(x []int64) ([]int64, error) { return gp.echo(b.ctx, x) }}
+	natsc := &contender{name: "nats", seq: np.add}
+	all := []*contender{sig, netc, grpcc, natsc}
 	// Warm up connections, buffers and pools.
-	if _, err := b.rpcSeq(1000); err != nil {
-		return nil, err
-	}
-	if _, err := b.netSeq(1000); err != nil {
-		return nil, err
+	for _, c := range all {
+		if _, err := seq(1000, c.seq); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.name, err)
+		}
 	}
 	b.tcpSeq(1000)
 
-	var rpcSeq, netSeq, tcpSeq, rpcPar, netPar, rpcEcho, netEcho []float64
+	var tcpSeq []float64
+	// Each round runs every contender, in an order that rotates from one
+	// round to the next.
 	for r := 0; r < seqRounds; r++ {
-		v, err := b.rpcSeq(seqN)
-		if err != nil {
-			return nil, err
+		for _, c := range rotate(all, r) {
+			v, err := seq(seqN, c.seq)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.name, err)
+			}
+			c.seqs = append(c.seqs, v)
 		}
-		rpcSeq = append(rpcSeq, v)
-		if v, err = b.netSeq(seqN); err != nil {
-			return nil, err
-		}
-		netSeq = append(netSeq, v)
 		tcpSeq = append(tcpSeq, b.tcpSeq(seqN))
 	}
 	for r := 0; r < parRounds; r++ {
-		v, err := b.par(parDur, b.rpcAdd)
-		if err != nil {
-			return nil, err
+		for _, c := range rotate(all, r) {
+			v, err := b.par(parDur, c.seq)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.name, err)
+			}
+			c.pars = append(c.pars, v)
 		}
-		rpcPar = append(rpcPar, v)
-		if v, err = b.par(parDur, b.netAdd); err != nil {
-			return nil, err
-		}
-		netPar = append(netPar, v)
 	}
 	data := make([]int64, 100000)
 	for i := range data {
 		data[i] = int64(i) * 7919
 	}
-	// Warm up the large buffers on both sides, for both peers.
-	if _, err := b.echo(2, data, b.rpcEcho); err != nil {
-		return nil, err
-	}
-	if _, err := b.echo(2, data, b.netEcho); err != nil {
-		return nil, err
+	echoers := []*contender{sig, netc, grpcc}
+	// Warm up the large buffers on both sides, for every peer.
+	for _, c := range echoers {
+		if _, err := b.echo(2, data, c.echo); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.name, err)
+		}
 	}
 	for r := 0; r < echoRounds; r++ {
-		v, err := b.echo(echoN, data, b.rpcEcho)
-		if err != nil {
-			return nil, err
+		for _, c := range rotate(echoers, r) {
+			v, err := b.echo(echoN, data, c.echo)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.name, err)
+			}
+			c.echos = append(c.echos, v)
 		}
-		rpcEcho = append(rpcEcho, v)
-		if v, err = b.echo(echoN, data, b.netEcho); err != nil {
-			return nil, err
-		}
-		netEcho = append(netEcho, v)
 	}
-	rs, ns, ts := median(rpcSeq), median(netSeq), median(tcpSeq)
-	rp, np := median(rpcPar), median(netPar)
-	re, ne := median(rpcEcho), median(netEcho)
-	return []result{
-		{"rpc.seq.us_per_call", rs, "us"},
-		{"netrpc.seq.us_per_call", ns, "us"},
-		{"tcp.pingpong.us", ts, "us"},
-		{"rpc.par64.calls_per_s", rp, "calls/s"},
-		{"netrpc.par64.calls_per_s", np, "calls/s"},
-		{"rpc.echo100k.ms", re, "ms"},
-		{"netrpc.echo100k.ms", ne, "ms"},
-		{"rpc.seq.vs_netrpc", ns / rs, "x"},
-		{"rpc.par64.vs_netrpc", rp / np, "x"},
-		{"rpc.echo100k.vs_netrpc", ne / re, "x"},
-		{"rpc.seq.vs_tcp", rs / ts, "x"},
-	}, nil
+	var out []result
+	for _, c := range all {
+		out = append(out, result{c.name + ".seq.us_per_call", median(c.seqs), "us"})
+	}
+	ts := median(tcpSeq)
+	out = append(out, result{"tcp.pingpong.us", ts, "us"})
+	for _, c := range all {
+		out = append(out, result{c.name + ".par64.calls_per_s", median(c.pars), "calls/s"})
+	}
+	for _, c := range echoers {
+		out = append(out, result{c.name + ".echo100k.ms", median(c.echos), "ms"})
+	}
+	// A ratio is the median of its rounds' ratios: each round's figures
+	// were measured side by side, so a drift of the machine cancels out.
+	for _, c := range all[1:] {
+		out = append(out,
+			result{"rpc.seq.vs_" + c.name, pairedRatio(sig.seqs, c.seqs, false), "x"},
+			result{"rpc.par64.vs_" + c.name, pairedRatio(sig.pars, c.pars, true), "x"})
+		if c.echo != nil {
+			out = append(out, result{"rpc.echo100k.vs_" + c.name, pairedRatio(sig.echos, c.echos, false), "x"})
+		}
+	}
+	// The TCP floor: how many times the ping-pong a call takes (lower is
+	// better, so sigoco over the floor).
+	out = append(out, result{"rpc.seq.vs_tcp", 1 / pairedRatio(sig.seqs, tcpSeq, false), "x"})
+	return out, nil
 }
 
 func startRPCBench() (*rpcBench, error) {
@@ -287,10 +324,7 @@ func (b *rpcBench) netEcho(x []int64) ([]int64, error) {
 	return out, err
 }
 
-// rpcSeq and netSeq return microseconds per sequential call.
-func (b *rpcBench) rpcSeq(n int) (float64, error) { return seq(n, b.rpcAdd) }
-func (b *rpcBench) netSeq(n int) (float64, error) { return seq(n, b.netAdd) }
-
+// seq returns microseconds per sequential call.
 func seq(n int, call func() error) (float64, error) {
 	start := time.Now()
 	for i := 0; i < n; i++ {
@@ -357,6 +391,12 @@ func (b *rpcBench) echo(n int, data []int64, call func([]int64) ([]int64, error)
 		}
 	}
 	return float64(time.Since(start).Microseconds()) / 1000 / float64(n), nil
+}
+
+// rotate returns cs rotated left by r.
+func rotate(cs []*contender, r int) []*contender {
+	r %= len(cs)
+	return append(append([]*contender(nil), cs[r:]...), cs[:r]...)
 }
 
 func median(xs []float64) float64 {
