@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -173,6 +174,10 @@ func ParseConfig(data []byte, name, dir string) (*Config, error) {
 		if errors.As(err, &pe) {
 			return nil, &ConfigError{File: name, Line: pe.Position.Line, Field: pe.LastKey, Msg: pe.Message}
 		}
+		if m := decodeErrRe.FindStringSubmatch(err.Error()); m != nil { // a type mismatch
+			line, _ := strconv.Atoi(m[1])
+			return nil, &ConfigError{File: name, Line: line, Field: m[2], Msg: m[3]}
+		}
 		return nil, &ConfigError{File: name, Msg: err.Error()}
 	}
 	loc := locator{lines: strings.Split(string(data), "\n")}
@@ -203,6 +208,7 @@ func ParseConfig(data []byte, name, dir string) (*Config, error) {
 }
 
 var (
+	decodeErrRe   = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
 	nameRe        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-/]*$`)
 	keyRe         = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	placeholderRe = regexp.MustCompile(`\{([^{}]*)\}`)
@@ -406,10 +412,16 @@ func (l *locator) find(i int, ce *ConfigError) int {
 	if m := fieldPortRe.FindStringSubmatch(ce.Field); m != nil {
 		ports := l.headers("solver."+m[1], from, to)
 		quoted := regexp.MustCompile(`^\s*key\s*=\s*["']` + regexp.QuoteMeta(m[2]) + `["']`)
+		last := strings.HasSuffix(ce.Msg, "declared twice") // point at the second
+		if last {
+			slices.Reverse(ports)
+		}
 		for n, p := range ports {
 			end := to
-			if n+1 < len(ports) {
+			if !last && n+1 < len(ports) {
 				end = ports[n+1]
+			} else if last && n > 0 {
+				end = ports[n-1]
 			}
 			for j := p; j < end; j++ {
 				if quoted.MatchString(l.lines[j]) {

@@ -261,22 +261,31 @@ func (a *active) execute(ctx context.Context) {
 	}
 }
 
-// finish makes the job final and saves it (and its run's status, with
-// extra records first).
+// finish makes the job final: it writes the run's records (extra first,
+// then progress and status) and the job record, and only then shows the
+// job final to inspect, so that whoever sees it final finds it stored.
 func (a *active) finish(ctx context.Context, st State, reason string, extra []store.Record) {
-	a.mu.Lock()
-	a.job.State, a.job.Queued, a.job.Reason, a.job.Stopped = st, false, reason, time.Now().UTC()
-	if st == StateFailed {
-		a.job.StderrTail = append([]string(nil), a.tail...)
-	}
-	progress := a.job.Progress
-	a.mu.Unlock()
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
-	recs := append(extra, store.Record{Kind: store.KindProgress, Value: progress},
+	a.mu.Lock()
+	j := a.job.clone()
+	a.mu.Unlock()
+	j.State, j.Queued, j.Reason, j.Stopped = st, false, reason, time.Now().UTC()
+	if st == StateFailed {
+		a.mu.Lock()
+		j.StderrTail = append([]string(nil), a.tail...)
+		a.mu.Unlock()
+	}
+	recs := append(extra, store.Record{Kind: store.KindProgress, Value: j.Progress},
 		store.Record{Kind: store.KindStatus, Key: string(st.runStatus()), Value: reason})
 	a.runRecordsLocked(ctx, recs...)
-	a.saveLocked(ctx)
+	if err := a.m.saveJob(ctx, &j, a.saved); err != nil {
+		a.m.log.Warn("jobs: saving a job", "job", j.ID, "err", err)
+	}
+	a.saved = st
+	a.mu.Lock()
+	a.job = j
+	a.mu.Unlock()
 }
 
 // prepare makes the work directory (file inputs under their names,
