@@ -13,7 +13,7 @@ func TestConfigExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Solvers) != 2 {
+	if len(cfg.Solvers) != 3 {
 		t.Fatalf("%d solvers", len(cfg.Solvers))
 	}
 	s := cfg.Solvers[0]

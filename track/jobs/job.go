@@ -47,7 +47,7 @@ var (
 	ErrUnknownJob    = errors.New("jobs: unknown job")
 	// ErrState: the job is not in a state the request applies to (start a
 	// job twice, delete a running job).
-	ErrState = errors.New("jobs: job in the wrong state")
+	ErrState  = errors.New("jobs: job in the wrong state")
 	ErrClosed = errors.New("jobs: manager closed")
 )
 
@@ -112,9 +112,9 @@ const (
 	metaJob = "job"
 )
 
-func tagSolver(name string) string      { return "solver=" + name }
-func tagVersion(name, v string) string  { return "solver=" + name + "@" + v }
-func tagState(s State) string           { return "state=" + string(s) }
+func tagSolver(name string) string     { return "solver=" + name }
+func tagVersion(name, v string) string { return "solver=" + name + "@" + v }
+func tagState(s State) string          { return "state=" + string(s) }
 
 // metaValue turns a job into the value-model map stored as its run's
 // "job" metadata (through JSON, so that it reads back the same).

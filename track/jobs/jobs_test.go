@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,7 +64,7 @@ func TestWorkflow(t *testing.T) {
 	if err := e.call(t, &solvers, "list_solvers"); err != nil {
 		t.Fatal(err)
 	}
-	if len(solvers) != 2 || solvers[0].Inputs[2].Unit != "step" || *solvers[0].Inputs[2].Max != 65 {
+	if len(solvers) != 3 || solvers[0].Inputs[2].Unit != "step" || *solvers[0].Inputs[2].Max != 65 {
 		t.Fatalf("solvers %+v", solvers)
 	}
 
@@ -188,7 +189,7 @@ func TestInvalidInputs(t *testing.T) {
 		})
 	}
 	for _, tt := range []struct{ solver, version, want string }{
-		{"nope", "", `unknown solver "nope" (solvers: sleeper)`},
+		{"nope", "", `unknown solver "nope" (solvers: sleeper, tracked)`},
 		{"sleeper", "9", `sleeper has no version "9" (versions: 1.0.0, 2.0.0)`},
 	} {
 		var j jobs.Job
@@ -377,5 +378,73 @@ func TestRestart(t *testing.T) {
 	}
 	if got, _ := m2.Target().InspectJob(context.Background(), keep.ID); got.State != jobs.StatePending {
 		t.Fatalf("a pending job after restart: %+v", got)
+	}
+}
+
+// TestTrackedSolver: a Go solver using package track finds the server and
+// its run in the environment; what it logs lands in its job's run beside
+// the inputs (params) and outputs.
+func TestTrackedSolver(t *testing.T) {
+	e := newEnv(t, "", jobs.Options{Addr: "tracker"})
+	var j jobs.Job
+	if err := e.call(t, &j, "create_job", "tracked", "", map[string]any{}); err != nil {
+		t.Fatal(err)
+	}
+	start(t, e, j.ID)
+	got := e.wait(t, j.ID, "final", final)
+	if got.State != jobs.StateSuccess || got.Outputs["energy"] != 81.0 {
+		t.Fatalf("job %+v", got)
+	}
+	run, err := e.st.GetRun(context.Background(), j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Params["omega"] != 2.5 || run.Params["mode"] != "track" || run.Status != store.StatusFinished || run.Progress != 100 {
+		t.Fatalf("run params %v status %s progress %v", run.Params, run.Status, run.Progress)
+	}
+	s, err := e.st.Series(context.Background(), j.ID, "energy", store.SeriesQuery{})
+	if err != nil || s.Len != 11 { // 10 steps from the solver, then its output
+		t.Fatalf("series %+v %v", s, err)
+	}
+	var zipped []byte
+	if err := e.call(t, &zipped, "get_job_logfile", j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if files := unzip(t, zipped); !strings.Contains(files["run.log"], "INFO tracked solver done steps=10") {
+		t.Fatalf("run.log %q", files["run.log"])
+	}
+}
+
+// TestManyJobs: 20 jobs started at once with 3 slots all succeed, and the
+// HTTP log file of one is a zip.
+func TestManyJobs(t *testing.T) {
+	e := newEnv(t, "", jobs.Options{MaxJobs: 3})
+	var ids []string
+	for i := range 20 {
+		j := create(t, e, "1.0.0", map[string]any{"factor": float64(i) / 4})
+		start(t, e, j.ID)
+		ids = append(ids, j.ID)
+	}
+	for _, id := range ids {
+		if got := e.wait(t, id, "final", final); got.State != jobs.StateSuccess {
+			t.Fatalf("job %+v", got)
+		}
+	}
+	var page jobs.JobPage
+	if err := e.call(t, &page, "list_jobs", jobs.JobFilter{State: jobs.StateSuccess, Limit: 15}); err != nil || len(page.Jobs) != 15 || page.Next == "" {
+		t.Fatalf("page of %d, next %q, %v", len(page.Jobs), page.Next, err)
+	}
+	if err := e.call(t, &page, "list_jobs", jobs.JobFilter{State: jobs.StateSuccess, After: page.Next}); err != nil || len(page.Jobs) != 5 {
+		t.Fatalf("second page of %d, %v", len(page.Jobs), err)
+	}
+	rec := httptest.NewRecorder()
+	e.m.HTTPHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/jobs/"+ids[0]+"/logfile.zip", nil))
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/zip" || !strings.Contains(unzip(t, rec.Body.Bytes())["stdout.log"], "[PROGRESS] 3/3") {
+		t.Fatalf("HTTP log file: %d %q", rec.Code, rec.Header())
+	}
+	rec = httptest.NewRecorder()
+	e.m.HTTPHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/jobs/nope/logfile.zip", nil))
+	if rec.Code != 404 {
+		t.Fatalf("unknown job: %d", rec.Code)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/track/jobs"
+	"github.com/sigoco/sigoco/track/server"
 	"github.com/sigoco/sigoco/track/store/sqlite"
 )
 
@@ -48,11 +49,11 @@ func TestMain(m *testing.M) {
 
 // env is a manager over a real SQLite store, served over loopback rpc.
 type env struct {
-	st     *sqlite.Store
-	m      *jobs.Manager
+	st      *sqlite.Store
+	m       *jobs.Manager
 	dataDir string
-	c      *rpc.Client
-	api    *jobs.API
+	c       *rpc.Client
+	api     *jobs.API
 }
 
 func newEnv(t *testing.T, dataDir string, opts jobs.Options) *env {
@@ -70,6 +71,21 @@ func newEnv(t *testing.T, dataDir string, opts jobs.Options) *env {
 		t.Fatal(err)
 	}
 	opts.Solvers = cfg.Solvers
+	stopTracker := func() {}
+	if opts.Addr == "tracker" { // also a tracking server over the store, for solvers using track
+		tsrv, err := server.New(ctx, st, server.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tdone := make(chan struct{})
+		go func() { defer close(tdone); tsrv.Serve(context.Background(), tln) }()
+		opts.Addr = tln.Addr().String()
+		stopTracker = func() { tsrv.Close(); tln.Close(); <-tdone }
+	}
 	if opts.Dir == "" {
 		opts.Dir = filepath.Join(dataDir, "jobs")
 	}
@@ -99,6 +115,7 @@ func newEnv(t *testing.T, dataDir string, opts jobs.Options) *env {
 		srv.Close()
 		<-done
 		m.Close()
+		stopTracker()
 		st.Close()
 	})
 	return e

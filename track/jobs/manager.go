@@ -46,6 +46,12 @@ type Options struct {
 	// Edited is told after the manager edited a run (its job record,
 	// tags), so live state can follow. Default: nothing.
 	Edited func(ctx context.Context, run string)
+	// Heartbeat is called every HeartbeatInterval for each started job
+	// that the manager reports for (queued, or running a solver without
+	// track), so the server does not mark its run crashed. Default: nothing.
+	Heartbeat func(ctx context.Context, run string)
+	// HeartbeatInterval: default 2 s.
+	HeartbeatInterval time.Duration
 	// Logger receives the manager's diagnostics. Default: discarded.
 	Logger *slog.Logger
 }
@@ -74,6 +80,12 @@ func (o *Options) defaults(st store.Store) {
 	}
 	if o.Edited == nil {
 		o.Edited = func(context.Context, string) {}
+	}
+	if o.Heartbeat == nil {
+		o.Heartbeat = func(context.Context, string) {}
+	}
+	if o.HeartbeatInterval <= 0 {
+		o.HeartbeatInterval = 2 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -131,7 +143,36 @@ func New(ctx context.Context, st store.Store, opts Options) (*Manager, error) {
 		return nil, err
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.wg.Add(1)
+	go func() { defer m.wg.Done(); m.heartbeats() }()
 	return m, nil
+}
+
+// heartbeats tells the server that the runs of the started jobs the
+// manager speaks for are alive.
+func (m *Manager) heartbeats() {
+	t := time.NewTicker(m.opts.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-t.C:
+		}
+		m.mu.Lock()
+		var ids []string
+		for id, a := range m.active {
+			a.mu.Lock()
+			if a.job.Queued || !a.solver.Track {
+				ids = append(ids, id)
+			}
+			a.mu.Unlock()
+		}
+		m.mu.Unlock()
+		for _, id := range ids {
+			m.opts.Heartbeat(m.ctx, id)
+		}
+	}
 }
 
 // recover marks the jobs a dead manager left running or queued ABORTED.
@@ -249,6 +290,12 @@ func (m *Manager) create(ctx context.Context, name, version string, inputs map[s
 		recs = append(recs, store.Record{Kind: store.KindParam, Key: k, Value: v})
 	}
 	recs = append(recs, store.Record{Kind: store.KindStatus, Key: string(store.StatusRegistered)})
+	if s.Track {
+		// The solver's track client numbers its records from 1 (its start
+		// record, which the store takes as a no-op for an existing run):
+		// the inputs become params after it ended (finish).
+		recs = recs[:1]
+	}
 	if err := os.MkdirAll(m.jobDir(j.ID), 0o755); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}

@@ -26,9 +26,6 @@ const (
 	EnvWorkdir = "SIGOCO_JOB_WORKDIR" // the work directory (also the process's current directory)
 	EnvInputs  = "SIGOCO_JOB_INPUTS"  // path of inputs.json
 	EnvOutputs = "SIGOCO_JOB_OUTPUTS" // path of outputs.json (to be written by the solver)
-	// EnvTrackSeq: the highest record number of the run when the solver
-	// starts; a track client must number its records after it.
-	EnvTrackSeq = "SIGOCO_TRACK_SEQ"
 )
 
 // Files in a job's directories.
@@ -48,10 +45,10 @@ type active struct {
 
 	mu        sync.Mutex // guards job, stopCause, cancel, tail
 	job       Job
-	stopCause error              // why a stop was requested (nil: none)
+	stopCause error                   // why a stop was requested (nil: none)
 	cancel    context.CancelCauseFunc // ends the process; nil before it starts
-	stopCh    chan struct{}      // closed by the first requestStop
-	tail      []string           // last stderr lines (ring of StderrTail)
+	stopCh    chan struct{}           // closed by the first requestStop
+	tail      []string                // last stderr lines (ring of StderrTail)
 
 	// wmu serialises the job's store writes; it guards saved, seq,
 	// lastWrite, logs, lastLogFlush.
@@ -133,6 +130,11 @@ func (a *active) run() {
 }
 
 var errTimeLimit = errors.New("time limit exceeded")
+
+// outputGrace is how long the output of a job is read after its process
+// ended (processes it started may hold its stdout).
+const outputGrace = 5 * time.Second
+
 var errShutdown = errors.New("trackd shut down")
 
 func (a *active) execute(ctx context.Context) {
@@ -166,40 +168,60 @@ func (a *active) execute(ctx context.Context) {
 	}
 	cmd := exec.CommandContext(pctx, argv[0], argv[1:]...)
 	cmd.Dir = work
-	a.wmu.Lock()
-	seq := a.seq
-	if seq <= 0 {
-		if r, err := m.st.GetRun(ctx, a.job.ID); err == nil {
-			seq = r.HighSeq
-			a.seq = seq
-		}
+	cmd.Env = a.env(work)
+	// The pipes are ours, read by our goroutines: exec's WaitDelay would
+	// cut the copy short when storing the lines is slow.
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		a.finish(ctx, StateFailed, err.Error(), nil)
+		return
 	}
-	a.wmu.Unlock()
-	cmd.Env = a.env(work, seq)
-	cmd.Stdout = &lineWriter{a: a, file: stdout, stream: "stdout"}
-	errW := &lineWriter{a: a, file: stderr, stream: "stderr"}
-	cmd.Stderr = errW
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		a.finish(ctx, StateFailed, err.Error(), nil)
+		return
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
 	setProcessGroup(cmd)
 	cmd.Cancel = func() error { return terminate(cmd, s.grace == 0) }
-	cmd.WaitDelay = s.grace
-	if s.grace == 0 {
-		cmd.WaitDelay = time.Second // for the pipes, once killed
-	}
+	cmd.WaitDelay = max(s.grace, 10*time.Millisecond)
 
 	a.mu.Lock()
 	if a.stopCause != nil {
 		a.mu.Unlock()
+		outR.Close()
+		outW.Close()
+		errR.Close()
+		errW.Close()
 		a.finish(ctx, StateAborted, "stopped before it ran", nil)
 		return
 	}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
 		a.mu.Unlock()
+		outR.Close()
+		errR.Close()
 		a.finish(ctx, StateFailed, "starting the solver: "+err.Error(), nil)
 		return
 	}
 	a.cancel = cancel
 	a.job.State, a.job.Queued, a.job.Started = StateStarted, false, time.Now().UTC()
 	a.mu.Unlock()
+	readers := make(chan struct{}, 2)
+	for _, p := range []struct {
+		r  *os.File
+		lw *lineWriter
+	}{{outR, &lineWriter{a: a, file: stdout, stream: "stdout"}}, {errR, &lineWriter{a: a, file: stderr, stream: "stderr"}}} {
+		go func() {
+			io.Copy(p.lw, p.r)
+			p.lw.close()
+			readers <- struct{}{}
+		}()
+	}
 	a.wmu.Lock()
 	a.saveLocked(ctx)
 	if !s.Track {
@@ -208,8 +230,14 @@ func (a *active) execute(ctx context.Context) {
 	a.wmu.Unlock()
 
 	werr := cmd.Wait()
-	cmd.Stdout.(*lineWriter).close()
-	errW.close()
+	// The readers end at EOF, once every process holding the pipes closed
+	// them; a process the solver left behind gets outputGrace.
+	cut := time.AfterFunc(outputGrace, func() { outR.Close(); errR.Close() })
+	<-readers
+	<-readers
+	cut.Stop()
+	outR.Close()
+	errR.Close()
 	a.flushLogs(ctx)
 	if s.Track {
 		a.wmu.Lock()
@@ -276,8 +304,21 @@ func (a *active) finish(ctx context.Context, st State, reason string, extra []st
 		j.StderrTail = append([]string(nil), a.tail...)
 		a.mu.Unlock()
 	}
-	recs := append(extra, store.Record{Kind: store.KindProgress, Value: j.Progress},
-		store.Record{Kind: store.KindStatus, Key: string(st.runStatus()), Value: reason})
+	if a.solver.Track {
+		// the inputs as params, now that the solver's client is done
+		// numbering records (see create)
+		var params []store.Record
+		for i := range a.solver.Inputs {
+			if v, ok := j.Inputs[a.solver.Inputs[i].Key]; ok {
+				params = append(params, store.Record{Kind: store.KindParam, Key: a.solver.Inputs[i].Key, Value: v})
+			}
+		}
+		extra = append(params, extra...)
+	}
+	if !a.solver.Track || st == StateSuccess {
+		extra = append(extra, store.Record{Kind: store.KindProgress, Value: j.Progress})
+	}
+	recs := append(extra, store.Record{Kind: store.KindStatus, Key: string(st.runStatus()), Value: reason})
 	a.runRecordsLocked(ctx, recs...)
 	if err := a.m.saveJob(ctx, &j, a.saved); err != nil {
 		a.m.log.Warn("jobs: saving a job", "job", j.ID, "err", err)
@@ -373,7 +414,7 @@ func formatValue(v any) string {
 }
 
 // env is the child's environment.
-func (a *active) env(work string, seq int64) []string {
+func (a *active) env(work string) []string {
 	s := a.solver
 	var env []string
 	if s.CleanEnv {
@@ -400,7 +441,7 @@ func (a *active) env(work string, seq int64) []string {
 		EnvOutputs+"="+filepath.Join(work, OutputsFile),
 	)
 	if s.Track {
-		env = append(env, track.EnvRun+"="+a.job.ID, EnvTrackSeq+"="+strconv.FormatInt(seq, 10))
+		env = append(env, track.EnvRun+"="+a.job.ID)
 	}
 	return env
 }

@@ -9,9 +9,12 @@
 //	stubborn  ignore SIGTERM, wait until killed
 //	badout  report an undeclared output
 //	crash   kill itself with SIGKILL
+//	track   report with the track client (no configuration: the
+//	        environment names the server and the run)
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -20,6 +23,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sigoco/sigoco/track"
 )
 
 func main() {
@@ -62,6 +67,9 @@ func main() {
 	case "crash":
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		time.Sleep(time.Hour)
+	case "track":
+		tracked(in)
+		return
 	case "gate":
 		fmt.Println("[PROGRESS] 1/2")
 		for {
@@ -101,4 +109,25 @@ func main() {
 func mustWd() string {
 	wd, _ := os.Getwd()
 	return wd
+}
+
+// tracked is a solver that reports through package track.
+func tracked(in map[string]any) {
+	ctx := context.Background()
+	run, err := track.Start(ctx, track.Options{NoMetadata: true, SpoolDir: "spool"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(6)
+	}
+	run.LogParam("omega", 2.5)
+	for step := range 10 {
+		run.LogResult("energy", float64(step*step), int64(step))
+	}
+	run.SetProgress(100)
+	run.Logger().Info("tracked solver done", "steps", 10)
+	os.WriteFile("outputs.json", []byte(`{"energy": 81}`), 0o644)
+	if err := run.End(ctx, track.StatusFinished); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(7)
+	}
 }
