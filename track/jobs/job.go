@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -139,10 +140,36 @@ func jobOfRun(r *store.Run) (*Job, error) {
 		return nil, fmt.Errorf("jobs: job record of run %s: %w", r.ID, err)
 	}
 	var j Job
-	if err := json.Unmarshal(b, &j); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&j); err != nil {
 		return nil, fmt.Errorf("jobs: job record of run %s: %w", r.ID, err)
 	}
+	j.Inputs, _ = numbers(j.Inputs).(map[string]any)
+	j.Outputs, _ = numbers(j.Outputs).(map[string]any)
 	return &j, nil
+}
+
+// numbers turns the json.Numbers of a decoded value into int64 (integers)
+// and float64, so that a job reads back with the types it was stored with.
+func numbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = numbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = numbers(e)
+		}
+	}
+	return v
 }
 
 func (j *Job) clone() Job {
@@ -160,7 +187,28 @@ func (m *Manager) loadJob(ctx context.Context, id string) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	return jobOfRun(r)
+	j, err := jobOfRun(r)
+	if err != nil {
+		return nil, err
+	}
+	if s, err := m.solver(j.Solver, j.Version); err == nil && s.Version == j.Version {
+		retype(s.Inputs, j.Inputs)
+		retype(s.Outputs, j.Outputs)
+	}
+	return j, nil
+}
+
+// retype gives the values of a job read back their ports' types (JSON
+// does not tell 2.0 from 2).
+func retype(ports []Port, values map[string]any) {
+	for i := range ports {
+		p := &ports[i]
+		if v, ok := values[p.Key]; ok && p.Type != TypeFile {
+			if c, err := coerce(p, v); err == nil {
+				values[p.Key] = c
+			}
+		}
+	}
 }
 
 // saveJob writes the job record and its state tag (prev is the state

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/track/jobs"
@@ -80,6 +81,13 @@ func TestWorkflow(t *testing.T) {
 		t.Fatal(err)
 	}
 	if outs.JobID != j.ID || outs.Results["output_2"] != 10.5 || outs.Results["label"] != "n=7" {
+		t.Fatalf("outputs %+v", outs)
+	}
+	// read back from the store, the values keep their types
+	if got, _ := e.api.InspectJob(ctx, j.ID); got.Inputs["steps"] != int64(4) || got.Inputs["factor"] != 1.5 || got.Outputs["output_2"] != 10.5 {
+		t.Fatalf("job read back: inputs %#v outputs %#v", got.Inputs, got.Outputs)
+	}
+	if got, _ := e.api.InspectJob(ctx, j.ID); got.Inputs["input_1"].(map[string]any)["size"] != int64(1) {
 		t.Fatalf("outputs %+v", outs)
 	}
 	f, _ := outs.Results["output_1"].(map[string]any)
@@ -447,4 +455,38 @@ func TestManyJobs(t *testing.T) {
 	if rec.Code != 404 {
 		t.Fatalf("unknown job: %d", rec.Code)
 	}
+}
+
+// TestHeartbeats: the runs of created, queued and running jobs are kept
+// alive; a final job's is not.
+func TestHeartbeats(t *testing.T) {
+	beats := make(chan string, 100)
+	e := newEnv(t, "", jobs.Options{MaxJobs: 1, HeartbeatInterval: 5 * time.Millisecond, Heartbeat: func(_ context.Context, run string) {
+		select {
+		case beats <- run:
+		default:
+		}
+	}})
+	seen := func(id string) {
+		t.Helper()
+		timeout := time.After(30 * time.Second)
+		for {
+			select {
+			case got := <-beats:
+				if got == id {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("no heartbeat for %s", id)
+			}
+		}
+	}
+	pending := create(t, e, "1.0.0", map[string]any{"factor": 1})
+	seen(pending.ID)
+	running := create(t, e, "1.0.0", map[string]any{"factor": 1, "mode": "hang"})
+	start(t, e, running.ID)
+	e.wait(t, running.ID, "running", func(j *jobs.Job) bool { return j.Progress == 25 })
+	seen(running.ID)
+	e.api.StopJob(context.Background(), running.ID)
+	e.api.StopJob(context.Background(), pending.ID)
 }

@@ -46,9 +46,10 @@ type Options struct {
 	// Edited is told after the manager edited a run (its job record,
 	// tags), so live state can follow. Default: nothing.
 	Edited func(ctx context.Context, run string)
-	// Heartbeat is called every HeartbeatInterval for each started job
-	// that the manager reports for (queued, or running a solver without
-	// track), so the server does not mark its run crashed. Default: nothing.
+	// Heartbeat is called every HeartbeatInterval for each job whose run
+	// the manager speaks for (created or queued, or running a solver
+	// without track), so the server does not mark the run crashed.
+	// Default: nothing.
 	Heartbeat func(ctx context.Context, run string)
 	// HeartbeatInterval: default 2 s.
 	HeartbeatInterval time.Duration
@@ -110,9 +111,10 @@ type Manager struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // job goroutines
 
-	mu     sync.Mutex         // guards active, closed
-	active map[string]*active // started jobs not yet final
-	closed bool
+	mu      sync.Mutex          // guards active, pending, closed
+	active  map[string]*active  // started jobs not yet final
+	pending map[string]struct{} // created jobs not started (for heartbeats)
+	closed  bool
 
 	closeOnce sync.Once
 }
@@ -121,7 +123,7 @@ type Manager struct {
 // left STARTED or queued (trackd died) are marked ABORTED with the reason.
 func New(ctx context.Context, st store.Store, opts Options) (*Manager, error) {
 	opts.defaults(st)
-	m := &Manager{opts: opts, st: st, log: opts.Logger, solvers: map[string]*Solver{}, active: map[string]*active{}}
+	m := &Manager{opts: opts, st: st, log: opts.Logger, solvers: map[string]*Solver{}, active: map[string]*active{}, pending: map[string]struct{}{}}
 	for _, s := range opts.Solvers {
 		if _, dup := m.solvers[s.ID()]; dup {
 			return nil, fmt.Errorf("%w: solver %s declared twice", ErrConfig, s.ID())
@@ -160,7 +162,10 @@ func (m *Manager) heartbeats() {
 		case <-t.C:
 		}
 		m.mu.Lock()
-		var ids []string
+		ids := make([]string, 0, len(m.pending))
+		for id := range m.pending {
+			ids = append(ids, id)
+		}
 		for id, a := range m.active {
 			a.mu.Lock()
 			if a.job.Queued || !a.solver.Track {
@@ -191,6 +196,7 @@ func (m *Manager) recover(ctx context.Context) error {
 					continue
 				}
 				if j.State == StatePending && !j.Queued {
+					m.pending[j.ID] = struct{}{}
 					continue
 				}
 				prev := j.State
@@ -317,6 +323,9 @@ func (m *Manager) create(ctx context.Context, name, version string, inputs map[s
 	if err := m.saveJob(ctx, j, ""); err != nil {
 		return nil, err
 	}
+	m.mu.Lock()
+	m.pending[j.ID] = struct{}{}
+	m.mu.Unlock()
 	c := j.clone()
 	return &c, nil
 }
@@ -362,6 +371,7 @@ func (m *Manager) start(ctx context.Context, id string) (*Job, error) {
 	j.Queued = true
 	a := newActive(m, s, j)
 	m.active[id] = a
+	delete(m.pending, id)
 	m.wg.Add(1) // under mu, with closed false: Close has not begun waiting
 	m.mu.Unlock()
 	a.save(ctx)
@@ -384,6 +394,9 @@ func (m *Manager) stop(ctx context.Context, id string) (*Job, error) {
 		if err != nil || j.State.Final() {
 			return j, err
 		}
+		m.mu.Lock()
+		delete(m.pending, id)
+		m.mu.Unlock()
 		prev := j.State
 		j.State, j.Reason, j.Stopped = StateAborted, "stopped before it was started", time.Now().UTC()
 		if err := m.saveJob(ctx, j, prev); err != nil {
@@ -445,6 +458,9 @@ func (m *Manager) remove(ctx context.Context, id string) error {
 	if err := m.st.DeleteRun(ctx, id); err != nil {
 		return err
 	}
+	m.mu.Lock()
+	delete(m.pending, id)
+	m.mu.Unlock()
 	m.opts.Edited(ctx, id)
 	return os.RemoveAll(m.jobDir(id))
 }
