@@ -57,6 +57,7 @@ func run() error {
 			return err
 		}
 	}
+	tr.SetStatus(track.StatusRunning)
 	log := tr.Logger()
 	extra := 0
 	if in.File != "" {

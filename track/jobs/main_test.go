@@ -22,6 +22,10 @@ import (
 var solverDir string
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv("JOBS_TEST_DAEMON"); dir != "" {
+		daemon(dir) // a stand-in for trackd, for TestDaemonKilled
+		return
+	}
 	dir, err := os.MkdirTemp("", "jobs-solver-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

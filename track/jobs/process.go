@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -159,6 +160,11 @@ func (a *active) execute(ctx context.Context) {
 	}
 	defer stderr.Close()
 
+	// The thread that starts the process stays this goroutine's until the
+	// process is reaped: on Linux the process is killed when that thread
+	// ends (Pdeathsig), which must then mean that trackd died.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	pctx, cancel := context.WithCancelCause(m.ctx)
 	defer cancel(nil)
 	if s.timeLimit > 0 {

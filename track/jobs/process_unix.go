@@ -9,9 +9,10 @@ import (
 )
 
 // setProcessGroup puts the solver in a process group of its own, so that a
-// stop reaches the processes it started too.
+// stop reaches the processes it started too (and, on Linux, has it killed
+// when trackd dies: see sysProcAttr).
 func setProcessGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = sysProcAttr()
 }
 
 // terminate sends SIGTERM (SIGKILL with kill) to the solver's group.

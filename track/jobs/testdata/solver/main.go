@@ -38,7 +38,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bad inputs:", err)
 		os.Exit(2)
 	}
-	fmt.Println("Entrypoint: workdir", mustWd(), "args", strings.Join(os.Args[1:], " "))
+	fmt.Println("Entrypoint: workdir", mustWd(), "args", strings.Join(os.Args[1:], " "), "pid", os.Getpid())
 	fmt.Println("job", os.Getenv("SIGOCO_JOB_ID"), "track", os.Getenv("SIGOCO_TRACK_ADDR"), "env", os.Getenv("SOLVER_GREETING"))
 	mode, _ := in["mode"].(string)
 	steps := 3
