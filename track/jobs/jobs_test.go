@@ -490,3 +490,27 @@ func TestHeartbeats(t *testing.T) {
 	e.api.StopJob(context.Background(), running.ID)
 	e.api.StopJob(context.Background(), pending.ID)
 }
+
+// TestLines: every stdout line of a job is a log record of its run, in
+// order.
+func TestLines(t *testing.T) {
+	e := newEnv(t, "", jobs.Options{})
+	j := create(t, e, "1.0.0", map[string]any{"factor": 1, "steps": 65})
+	start(t, e, j.ID)
+	if got := e.wait(t, j.ID, "final", final); got.State != jobs.StateSuccess {
+		t.Fatalf("job %+v", got)
+	}
+	page, err := e.st.Logs(context.Background(), store.LogQuery{Run: j.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress []string
+	for _, l := range page.Logs {
+		if l.Logger == "stdout" && strings.HasPrefix(l.Message, "[PROGRESS]") {
+			progress = append(progress, l.Message)
+		}
+	}
+	if len(progress) != 65 || progress[0] != "[PROGRESS] 1/65..." || progress[64] != "[PROGRESS] 65/65..." {
+		t.Fatalf("%d progress lines: %q", len(progress), progress)
+	}
+}

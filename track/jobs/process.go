@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -474,19 +475,21 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	w.buf = append(w.buf, p...)
+	start := 0
 	for {
-		i := strings.IndexByte(string(w.buf), '\n')
+		i := bytes.IndexByte(w.buf[start:], '\n')
 		if i < 0 {
-			if len(w.buf) > maxLine {
-				w.line(string(w.buf[:maxLine]))
-				w.buf = append(w.buf[:0], w.buf[maxLine:]...)
+			if len(w.buf)-start > maxLine {
+				w.line(string(w.buf[start : start+maxLine]))
+				start += maxLine
 				continue
 			}
 			break
 		}
-		w.line(strings.TrimRight(string(w.buf[:i]), "\r"))
-		w.buf = append(w.buf[:0], w.buf[i+1:]...)
+		w.line(strings.TrimRight(string(w.buf[start:start+i]), "\r"))
+		start += i + 1
 	}
+	w.buf = append(w.buf[:0], w.buf[start:]...)
 	return len(p), nil
 }
 
