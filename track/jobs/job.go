@@ -65,9 +65,10 @@ type Job struct {
 	Progress float64 `msgpack:"progress" json:"progress"`
 	// Inputs as validated, defaults filled in; file inputs as FileRef maps.
 	Inputs  map[string]any `msgpack:"inputs" json:"inputs"`
-	Created time.Time      `msgpack:"created" json:"created"`
-	Started time.Time      `msgpack:"started,omitempty" json:"started,omitzero"`
-	Stopped time.Time      `msgpack:"stopped,omitempty" json:"stopped,omitzero"`
+	// Created, Started and Stopped are Unix seconds (0: not yet).
+	Created Time `msgpack:"created" json:"created"`
+	Started Time `msgpack:"started,omitempty" json:"started,omitempty"`
+	Stopped Time `msgpack:"stopped,omitempty" json:"stopped,omitempty"`
 	// ExitCode of the process (nil before it ended, or when it was killed
 	// by a signal: Signal names it).
 	ExitCode *int   `msgpack:"exit_code,omitempty" json:"exit_code,omitempty"`

@@ -72,7 +72,7 @@ func TestWorkflow(t *testing.T) {
 	j := create(t, e, "1.0.0", map[string]any{"input_1": map[string]any{"id": sha}, "factor": 1.5, "steps": 4, "verbose": "false", "note": "first"})
 	start(t, e, j.ID)
 	done := e.wait(t, j.ID, "final", final)
-	if done.State != jobs.StateSuccess || done.Progress != 100 || *done.ExitCode != 0 || done.Started.IsZero() || done.Stopped.Before(done.Started) {
+	if done.State != jobs.StateSuccess || done.Progress != 100 || *done.ExitCode != 0 || done.Started.IsZero() || done.Stopped < done.Started {
 		t.Fatalf("job %+v", done)
 	}
 

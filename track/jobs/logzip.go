@@ -84,7 +84,7 @@ func (m *Manager) WriteLogZip(ctx context.Context, id string, w io.Writer) error
 // formatLog is one line of run.log: time, level, logger, message, attrs.
 func formatLog(e *store.LogEntry) string {
 	var b strings.Builder
-	b.WriteString(e.Time.UTC().Format(time.RFC3339Nano))
+	b.WriteString(time.Unix(0, e.Time.UnixNano()).UTC().Format(time.RFC3339Nano))
 	b.WriteByte(' ')
 	b.WriteString(slog.Level(e.Level).String())
 	if e.Logger != "" {

@@ -204,7 +204,7 @@ func (m *Manager) recover(ctx context.Context) error {
 				if prev == StatePending {
 					reason = "trackd stopped while the job waited for a slot"
 				}
-				j.State, j.Queued, j.Reason, j.Stopped = StateAborted, false, reason, time.Now()
+				j.State, j.Queued, j.Reason, j.Stopped = StateAborted, false, reason, now()
 				if err := m.saveJob(ctx, j, prev); err != nil {
 					return err
 				}
@@ -279,7 +279,7 @@ func (m *Manager) create(ctx context.Context, name, version string, inputs map[s
 	if err != nil {
 		return nil, err
 	}
-	j := &Job{ID: track.NewID(), Solver: s.Name, Version: s.Version, State: StatePending, Created: time.Now().UTC()}
+	j := &Job{ID: track.NewID(), Solver: s.Name, Version: s.Version, State: StatePending, Created: now()}
 	j.Inputs = map[string]any{}
 	recs := []store.Record{{Seq: 1, Kind: store.KindStart, Key: s.Project, Value: s.ID()}}
 	keys := make([]string, 0, len(in))
@@ -398,7 +398,7 @@ func (m *Manager) stop(ctx context.Context, id string) (*Job, error) {
 		delete(m.pending, id)
 		m.mu.Unlock()
 		prev := j.State
-		j.State, j.Reason, j.Stopped = StateAborted, "stopped before it was started", time.Now().UTC()
+		j.State, j.Reason, j.Stopped = StateAborted, "stopped before it was started", now()
 		if err := m.saveJob(ctx, j, prev); err != nil {
 			return nil, err
 		}

@@ -216,7 +216,7 @@ func (a *active) execute(ctx context.Context) {
 		return
 	}
 	a.cancel = cancel
-	a.job.State, a.job.Queued, a.job.Started = StateStarted, false, time.Now().UTC()
+	a.job.State, a.job.Queued, a.job.Started = StateStarted, false, now()
 	a.mu.Unlock()
 	readers := make(chan struct{}, 2)
 	for _, p := range []struct {
@@ -305,7 +305,7 @@ func (a *active) finish(ctx context.Context, st State, reason string, extra []st
 	a.mu.Lock()
 	j := a.job.clone()
 	a.mu.Unlock()
-	j.State, j.Queued, j.Reason, j.Stopped = st, false, reason, time.Now().UTC()
+	j.State, j.Queued, j.Reason, j.Stopped = st, false, reason, now()
 	if st == StateFailed {
 		a.mu.Lock()
 		j.StderrTail = append([]string(nil), a.tail...)
@@ -518,7 +518,9 @@ func (w *lineWriter) line(s string) {
 		a.mu.Unlock()
 	}
 	a.wmu.Lock()
-	a.logs = append(a.logs, store.LogEntry{Run: a.job.ID, Time: time.Now(), Level: level, Logger: w.stream, Message: s})
+	e := store.LogEntry{Run: a.job.ID, Level: level, Logger: w.stream, Message: s}
+	e.Time = storeNow(e.Time)
+	a.logs = append(a.logs, e)
 	flush := len(a.logs) >= 200 || time.Since(a.lastLogFlush) > 250*time.Millisecond
 	a.wmu.Unlock()
 	if w.stream == "stdout" {
