@@ -64,7 +64,7 @@ type Job struct {
 	// Progress is 0–100 (from [PROGRESS] n/m lines, or 100 on success).
 	Progress float64 `msgpack:"progress" json:"progress"`
 	// Inputs as validated, defaults filled in; file inputs as FileRef maps.
-	Inputs  map[string]any `msgpack:"inputs" json:"inputs"`
+	Inputs map[string]any `msgpack:"inputs" json:"inputs"`
 	// Created, Started and Stopped are Unix seconds (0: not yet).
 	Created Time `msgpack:"created" json:"created"`
 	Started Time `msgpack:"started,omitempty" json:"started,omitempty"`
