@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -33,6 +34,7 @@ import (
 	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/track/dashboard"
+	"github.com/sigoco/sigoco/track/jobs"
 	"github.com/sigoco/sigoco/track/server"
 	"github.com/sigoco/sigoco/track/store/sqlite"
 	"github.com/sigoco/sigoco/wire"
@@ -67,6 +69,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "tls-key", Usage: "server key (PEM)"},
 			&cli.StringFlag{Name: "tls-peer-cert", Usage: "accept only clients with this certificate (PEM)"},
 			&cli.BoolFlag{Name: "demo", Usage: "also run the demo simulation (examples/simulation)"},
+			&cli.StringFlag{Name: "solvers", Usage: "solvers file (TOML, docs/jobs.md): enables jobs (rpc target \"jobs\")"},
+			&cli.IntFlag{Name: "max-jobs", Value: runtime.NumCPU(), Usage: "jobs running at once"},
 			&cli.DurationFlag{Name: "heartbeat-timeout", Value: 20 * time.Second, Usage: "mark a run crashed after this long without a heartbeat"},
 			&cli.StringFlag{Name: "access", Usage: "dashboard access file (tokens, basic-auth users; docs/dashboard.md)"},
 			&cli.StringFlag{Name: "synchronous", Value: "normal", Usage: "SQLite synchronous mode: normal or full"},
@@ -139,11 +143,32 @@ func serve(c *cli.Context) error {
 		return err
 	}
 	defer st.Close()
+	var mgr *jobs.Manager
+	if f := c.String("solvers"); f != "" {
+		cfg, err := jobs.LoadConfig(f)
+		if err != nil {
+			return cli.Exit(err.Error(), 2)
+		}
+		opts.Targets = func(s *server.Server) (map[string]any, error) {
+			mgr, err = jobs.New(c.Context, st, jobs.Options{
+				Solvers: cfg.Solvers, Dir: filepath.Join(c.String("data"), "jobs"), Addr: ln.Addr().String(),
+				MaxJobs: c.Int("max-jobs"), Ingest: s.Ingest, Edited: s.Edited, Heartbeat: s.Alive, Logger: log,
+			})
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{jobs.TargetName: mgr.Target()}, nil
+		}
+	}
 	srv, err := server.New(c.Context, st, opts)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
+	if mgr != nil {
+		defer mgr.Close()
+		srv.HandleHTTP("GET /jobs/", mgr.HTTPHandler())
+	}
 	if ip := net.ParseIP(c.String("bind")); opts.TLS == nil && (ip == nil || !ip.IsLoopback()) {
 		fmt.Fprintf(stderr, "trackd: WARNING: listening on %s without TLS: anyone who can reach it can read and change runs (use --tls-cert/--tls-key)\n", c.String("bind"))
 	}
@@ -204,6 +229,9 @@ func serve(c *cli.Context) error {
 			}
 		case <-sctx.Done():
 		}
+	}
+	if mgr != nil {
+		mgr.Close() // stops running jobs before the server goes
 	}
 	srv.Shutdown(sctx)
 	return err

@@ -58,6 +58,9 @@ type Options struct {
 	// HTTP, if set, wraps the server's HTTP handler (trackd puts the
 	// dashboard and its access control in front of it).
 	HTTP func(http.Handler) http.Handler
+	// Targets, if set, adds rpc targets beside "tracker" (trackd adds
+	// "jobs"); it is called once, from New, with the server being made.
+	Targets func(s *Server) (map[string]any, error)
 }
 
 func (o *Options) defaults() {
@@ -130,7 +133,18 @@ func New(ctx context.Context, st store.Store, opts Options) (*Server, error) {
 	}
 	s.expose = newExposeRegistry(s)
 	s.tracker = &Tracker{s: s}
-	s.rpc, err = rpc.NewServer(map[string]any{TargetName: s.tracker}, rpc.ServerOptions{
+	targets := map[string]any{TargetName: s.tracker}
+	if opts.Targets != nil {
+		more, err := opts.Targets(s)
+		if err != nil {
+			s.pub.Close()
+			return nil, err
+		}
+		for name, t := range more {
+			targets[name] = t
+		}
+	}
+	s.rpc, err = rpc.NewServer(targets, rpc.ServerOptions{
 		Description:      "sigoco tracking server",
 		AllowParallel:    true,
 		MaxFrameSize:     opts.MaxFrameSize,

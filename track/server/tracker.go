@@ -23,17 +23,11 @@ type Tracker struct {
 // batch (keys names them by index).
 func (t *Tracker) LogBatch(ctx context.Context, b store.Batch, keys []string, key, seq, step, tm []int64, value []float64) (*store.Ack, error) {
 	b.Points = store.Points{Keys: keys, Key: key, Seq: seq, Step: step, Time: tm, Value: value}
-	s := t.s
-	unlock := s.live.lockRun(b.Run)
-	defer unlock()
-	s.alive(ctx, b.Run)
-	ack, err := s.st.Ingest(ctx, &b)
+	ack, err := t.s.Ingest(ctx, &b) // a batch for no run leaves nothing behind
 	if err != nil {
-		s.live.forgetUnstored(b.Run) // a batch for no run leaves nothing behind
 		return nil, err
 	}
-	s.live.batch(ctx, &b, ack)
-	ack.HeartbeatMs = max(s.opts.HeartbeatTimeout.Milliseconds()/4, 1)
+	ack.HeartbeatMs = max(t.s.opts.HeartbeatTimeout.Milliseconds()/4, 1)
 	return ack, nil
 }
 

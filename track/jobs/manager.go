@@ -1,0 +1,474 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sigoco/sigoco/track"
+	"github.com/sigoco/sigoco/track/store"
+)
+
+// Options configures New. The zero value works (with no solvers).
+type Options struct {
+	// Solvers are the solvers jobs can be made of (LoadConfig).
+	Solvers []*Solver
+	// Dir holds one directory per job: its work directory (work/) and its
+	// stdout.log and stderr.log. Default "./sigoco-data/jobs".
+	Dir string
+	// Addr is the tracking server's address given to solvers as
+	// SIGOCO_TRACK_ADDR. Default track.DefaultAddr.
+	Addr string
+	// MaxJobs bounds the jobs running at once; more wait, queued, in the
+	// order they were started. Default runtime.NumCPU().
+	MaxJobs int
+	// StderrTail is how many last lines of stderr a failed job reports.
+	// Default 20.
+	StderrTail int
+	// MaxLogZip bounds the log file job_logfile returns over rpc. Default
+	// 32 MiB (larger ones: WriteLogZip, over HTTP).
+	MaxLogZip int64
+	// Ingest stores a batch of records of a job's run. Default: the
+	// store's Ingest (the tracking server passes its own, which also
+	// updates the live state).
+	Ingest func(ctx context.Context, b *store.Batch) (*store.Ack, error)
+	// AppendLogs stores log records of jobs' runs (stdout and stderr
+	// lines). Default: the store's AppendLogs.
+	AppendLogs func(ctx context.Context, logs []store.LogEntry) (int, error)
+	// Edited is told after the manager edited a run (its job record,
+	// tags), so live state can follow. Default: nothing.
+	Edited func(ctx context.Context, run string)
+	// Heartbeat is called every HeartbeatInterval for each job whose run
+	// the manager speaks for (created or queued, or running a solver
+	// without track), so the server does not mark the run crashed.
+	// Default: nothing.
+	Heartbeat func(ctx context.Context, run string)
+	// HeartbeatInterval: default 2 s.
+	HeartbeatInterval time.Duration
+	// Logger receives the manager's diagnostics. Default: discarded.
+	Logger *slog.Logger
+}
+
+func (o *Options) defaults(st store.Store) {
+	if o.Dir == "" {
+		o.Dir = filepath.Join("sigoco-data", "jobs")
+	}
+	if o.Addr == "" {
+		o.Addr = track.DefaultAddr
+	}
+	if o.MaxJobs <= 0 {
+		o.MaxJobs = runtime.NumCPU()
+	}
+	if o.StderrTail <= 0 {
+		o.StderrTail = 20
+	}
+	if o.MaxLogZip <= 0 {
+		o.MaxLogZip = 32 << 20
+	}
+	if o.Ingest == nil {
+		o.Ingest = st.Ingest
+	}
+	if o.AppendLogs == nil {
+		o.AppendLogs = st.AppendLogs
+	}
+	if o.Edited == nil {
+		o.Edited = func(context.Context, string) {}
+	}
+	if o.Heartbeat == nil {
+		o.Heartbeat = func(context.Context, string) {}
+	}
+	if o.HeartbeatInterval <= 0 {
+		o.HeartbeatInterval = 2 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Manager runs jobs over a store. Its rpc face is API (Target).
+//
+// Concurrency: a Manager is safe for concurrent use. Each started job has
+// one goroutine (waiting for a slot, then for its process); Close stops
+// them all.
+type Manager struct {
+	opts    Options
+	st      store.Store
+	log     *slog.Logger
+	solvers map[string]*Solver // by ID
+	order   []*Solver          // by name, then version as declared
+
+	slots chan struct{} // one token per running job
+
+	ctx    context.Context // the manager's lifetime, cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // job goroutines
+
+	mu      sync.Mutex          // guards active, pending, closed
+	active  map[string]*active  // started jobs not yet final
+	pending map[string]struct{} // created jobs not started (for heartbeats)
+	closed  bool
+
+	closeOnce sync.Once
+}
+
+// New makes a manager. Jobs that a previous manager over the same store
+// left STARTED or queued (trackd died) are marked ABORTED with the reason.
+func New(ctx context.Context, st store.Store, opts Options) (*Manager, error) {
+	opts.defaults(st)
+	m := &Manager{opts: opts, st: st, log: opts.Logger, solvers: map[string]*Solver{}, active: map[string]*active{}, pending: map[string]struct{}{}}
+	for _, s := range opts.Solvers {
+		if _, dup := m.solvers[s.ID()]; dup {
+			return nil, fmt.Errorf("%w: solver %s declared twice", ErrConfig, s.ID())
+		}
+		if !s.checked {
+			if err := s.check(); err != nil { // a Solver built in Go, not by LoadConfig
+				return nil, err
+			}
+		}
+		m.solvers[s.ID()] = s
+		m.order = append(m.order, s)
+	}
+	sort.SliceStable(m.order, func(i, j int) bool { return m.order[i].Name < m.order[j].Name })
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	m.slots = make(chan struct{}, opts.MaxJobs)
+	if err := m.recover(ctx); err != nil {
+		return nil, err
+	}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.wg.Add(1)
+	go func() { defer m.wg.Done(); m.heartbeats() }()
+	return m, nil
+}
+
+// heartbeats tells the server that the runs of the started jobs the
+// manager speaks for are alive.
+func (m *Manager) heartbeats() {
+	t := time.NewTicker(m.opts.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-t.C:
+		}
+		m.mu.Lock()
+		ids := make([]string, 0, len(m.pending))
+		for id := range m.pending {
+			ids = append(ids, id)
+		}
+		for id, a := range m.active {
+			a.mu.Lock()
+			if a.job.Queued || !a.solver.Track {
+				ids = append(ids, id)
+			}
+			a.mu.Unlock()
+		}
+		m.mu.Unlock()
+		for _, id := range ids {
+			m.opts.Heartbeat(m.ctx, id)
+		}
+	}
+}
+
+// recover marks the jobs a dead manager left running or queued ABORTED.
+func (m *Manager) recover(ctx context.Context) error {
+	for _, st := range []State{StateStarted, StatePending} {
+		after := ""
+		for {
+			page, err := m.st.ListRuns(ctx, store.RunFilter{Tags: []string{TagJob, tagState(st)}, After: after, Limit: 1000})
+			if err != nil {
+				return fmt.Errorf("jobs: looking for jobs left running: %w", err)
+			}
+			for _, r := range page.Runs {
+				j, err := m.loadJob(ctx, r.ID)
+				if err != nil {
+					m.log.Warn("jobs: unreadable job", "run", r.ID, "err", err)
+					continue
+				}
+				if j.State == StatePending && !j.Queued {
+					m.pending[j.ID] = struct{}{}
+					continue
+				}
+				prev := j.State
+				reason := "trackd stopped while the job was running (its process was not adopted)"
+				if prev == StatePending {
+					reason = "trackd stopped while the job waited for a slot"
+				}
+				j.State, j.Queued, j.Reason, j.Stopped = StateAborted, false, reason, now()
+				if err := m.saveJob(ctx, j, prev); err != nil {
+					return err
+				}
+				if _, err := m.ingest(ctx, j.ID, 0, []store.Record{{Kind: store.KindStatus, Key: string(store.StatusStopped), Value: reason}}); err != nil {
+					m.log.Warn("jobs: run status", "run", j.ID, "err", err)
+				}
+				m.log.Info("jobs: job aborted at restart", "job", j.ID, "was", prev)
+			}
+			if page.Next == "" {
+				break
+			}
+			after = page.Next
+		}
+	}
+	return nil
+}
+
+// Close stops every running job (SIGTERM, then SIGKILL after its grace;
+// they end ABORTED) and waits for them. It is idempotent. Close the
+// manager before its store.
+func (m *Manager) Close() error {
+	m.closeOnce.Do(func() {
+		m.mu.Lock()
+		m.closed = true
+		m.mu.Unlock()
+		m.cancel()
+		m.wg.Wait()
+	})
+	return nil
+}
+
+// Solvers lists the solvers, by name then version as declared.
+func (m *Manager) Solvers() []*Solver { return m.order }
+
+// solver finds a solver; version "" picks the last declared.
+func (m *Manager) solver(name, version string) (*Solver, error) {
+	if version != "" {
+		if s, ok := m.solvers[name+"@"+version]; ok {
+			return s, nil
+		}
+	}
+	var versions []string
+	var last *Solver
+	for _, s := range m.order {
+		if s.Name == name {
+			versions = append(versions, s.Version)
+			last = s
+		}
+	}
+	if version == "" && last != nil {
+		return last, nil
+	}
+	if len(versions) == 0 {
+		names := []string{}
+		for _, s := range m.order {
+			if len(names) == 0 || names[len(names)-1] != s.Name {
+				names = append(names, s.Name)
+			}
+		}
+		return nil, fmt.Errorf("%w %q (solvers: %s)", ErrUnknownSolver, name, strings.Join(names, ", "))
+	}
+	return nil, fmt.Errorf("%w: %s has no version %q (versions: %s)", ErrUnknownSolver, name, version, strings.Join(versions, ", "))
+}
+
+// create makes a PENDING job.
+func (m *Manager) create(ctx context.Context, name, version string, inputs map[string]any) (*Job, error) {
+	s, err := m.solver(name, version)
+	if err != nil {
+		return nil, err
+	}
+	in, err := validateInputs(ctx, m.st, s, inputs)
+	if err != nil {
+		return nil, err
+	}
+	j := &Job{ID: track.NewID(), Solver: s.Name, Version: s.Version, State: StatePending, Created: now()}
+	j.Inputs = map[string]any{}
+	recs := []store.Record{{Seq: 1, Kind: store.KindStart, Key: s.Project, Value: s.ID()}}
+	keys := make([]string, 0, len(in))
+	for k := range in {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := in[k]
+		if f, ok := v.(FileRef); ok {
+			v = f.value()
+		}
+		j.Inputs[k] = v
+		recs = append(recs, store.Record{Kind: store.KindParam, Key: k, Value: v})
+	}
+	recs = append(recs, store.Record{Kind: store.KindStatus, Key: string(store.StatusRegistered)})
+	if s.Track {
+		// The solver's track client numbers its records from 1 (its start
+		// record, which the store takes as a no-op for an existing run):
+		// the inputs become params after it ended (finish).
+		recs = recs[:1]
+	}
+	if err := os.MkdirAll(m.jobDir(j.ID), 0o755); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	now := time.Now().UnixNano()
+	for i := range recs {
+		recs[i].Seq, recs[i].Time = int64(i+1), now
+	}
+	if _, err := m.opts.Ingest(ctx, &store.Batch{Run: j.ID, Records: recs}); err != nil {
+		os.RemoveAll(m.jobDir(j.ID))
+		return nil, fmt.Errorf("jobs: creating the job's run: %w", err)
+	}
+	if err := m.st.Edit(ctx, j.ID, []store.Record{
+		{Kind: store.KindTag, Key: TagJob},
+		{Kind: store.KindTag, Key: tagSolver(s.Name)},
+		{Kind: store.KindTag, Key: tagVersion(s.Name, s.Version)},
+	}); err != nil {
+		return nil, err
+	}
+	if err := m.saveJob(ctx, j, ""); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.pending[j.ID] = struct{}{}
+	m.mu.Unlock()
+	c := j.clone()
+	return &c, nil
+}
+
+func (m *Manager) jobDir(id string) string { return filepath.Join(m.opts.Dir, id) }
+
+// inspect returns a job's current state.
+func (m *Manager) inspect(ctx context.Context, id string) (*Job, error) {
+	m.mu.Lock()
+	a := m.active[id]
+	m.mu.Unlock()
+	if a != nil {
+		a.mu.Lock()
+		c := a.job.clone()
+		a.mu.Unlock()
+		return &c, nil
+	}
+	return m.loadJob(ctx, id)
+}
+
+// start queues a PENDING job to run.
+func (m *Manager) start(ctx context.Context, id string) (*Job, error) {
+	j, err := m.loadJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s, err := m.solver(j.Solver, j.Version)
+	if err != nil {
+		return nil, fmt.Errorf("%w (job %s was made of it; is it still in the solvers file?)", err, id)
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if a := m.active[id]; a != nil || j.State != StatePending {
+		m.mu.Unlock()
+		if a != nil {
+			return m.inspect(ctx, id)
+		}
+		return nil, fmt.Errorf("%w: job %s is %s; only a PENDING job starts", ErrState, id, j.State)
+	}
+	j.Queued = true
+	a := newActive(m, s, j)
+	m.active[id] = a
+	delete(m.pending, id)
+	m.wg.Add(1) // under mu, with closed false: Close has not begun waiting
+	m.mu.Unlock()
+	a.save(ctx)
+	go func() {
+		defer m.wg.Done()
+		a.run()
+	}()
+	return m.inspect(ctx, id)
+}
+
+// stop stops a job: a queued one is ABORTED at once, a running one gets
+// SIGTERM, then SIGKILL after its solver's grace. It waits (bounded by
+// ctx) until the job is final.
+func (m *Manager) stop(ctx context.Context, id string) (*Job, error) {
+	m.mu.Lock()
+	a := m.active[id]
+	m.mu.Unlock()
+	if a == nil {
+		j, err := m.loadJob(ctx, id)
+		if err != nil || j.State.Final() {
+			return j, err
+		}
+		m.mu.Lock()
+		delete(m.pending, id)
+		m.mu.Unlock()
+		prev := j.State
+		j.State, j.Reason, j.Stopped = StateAborted, "stopped before it was started", now()
+		if err := m.saveJob(ctx, j, prev); err != nil {
+			return nil, err
+		}
+		if _, err := m.ingest(ctx, id, 0, []store.Record{{Kind: store.KindStatus, Key: string(store.StatusStopped), Value: j.Reason}}); err != nil {
+			return nil, err
+		}
+		return j, nil
+	}
+	a.requestStop(errStopped)
+	select {
+	case <-a.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return m.inspect(ctx, id)
+}
+
+// list returns a page of jobs.
+func (m *Manager) list(ctx context.Context, f JobFilter) (*JobPage, error) {
+	tags := []string{TagJob}
+	if f.Solver != "" {
+		tags = append(tags, tagSolver(f.Solver))
+		if f.Version != "" {
+			tags = append(tags, tagVersion(f.Solver, f.Version))
+		}
+	}
+	if f.State != "" {
+		tags = append(tags, tagState(f.State))
+	}
+	page, err := m.st.ListRuns(ctx, store.RunFilter{Tags: tags, After: f.After, Limit: f.Limit})
+	if err != nil {
+		return nil, err
+	}
+	out := &JobPage{Jobs: []Job{}, Next: page.Next}
+	for _, r := range page.Runs {
+		j, err := m.inspect(ctx, r.ID)
+		if err != nil {
+			continue // deleted meanwhile
+		}
+		out.Jobs = append(out.Jobs, *j)
+	}
+	return out, nil
+}
+
+// remove deletes a final or never-started job: its run, records and
+// directory (file contents stay in the store: others may share them).
+func (m *Manager) remove(ctx context.Context, id string) error {
+	m.mu.Lock()
+	a := m.active[id]
+	m.mu.Unlock()
+	if a != nil {
+		return fmt.Errorf("%w: job %s is running or queued; stop it first", ErrState, id)
+	}
+	if _, err := m.loadJob(ctx, id); err != nil {
+		return err
+	}
+	if err := m.st.DeleteRun(ctx, id); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	delete(m.pending, id)
+	m.mu.Unlock()
+	m.opts.Edited(ctx, id)
+	return os.RemoveAll(m.jobDir(id))
+}
+
+func (m *Manager) finished(a *active) {
+	m.mu.Lock()
+	delete(m.active, a.job.ID)
+	m.mu.Unlock()
+}
+
+var errStopped = errors.New("stopped by request")

@@ -1,0 +1,118 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/sigoco/sigoco/track/store"
+)
+
+// maxOutputsJSON bounds outputs.json.
+const maxOutputsJSON = 16 << 20
+
+// collect reads what a solver reported: outputs.json in its work
+// directory holds the value outputs (and, optionally, the file of a file
+// output, relative to the work directory); a file output is otherwise the
+// file named by its port (filename, default the key). Files go into the
+// store. It returns the outputs and the records for the run: an artifact
+// per file, a result per number.
+func (a *active) collect(ctx context.Context, work string) (map[string]any, []store.Record, error) {
+	s := a.solver
+	reported := map[string]any{}
+	f, err := os.Open(filepath.Join(work, OutputsFile))
+	switch {
+	case err == nil:
+		data, err := io.ReadAll(io.LimitReader(f, maxOutputsJSON+1))
+		f.Close()
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(data) > maxOutputsJSON {
+			return nil, nil, fmt.Errorf("%s is over %d bytes", OutputsFile, maxOutputsJSON)
+		}
+		if err := json.Unmarshal(data, &reported); err != nil {
+			return nil, nil, fmt.Errorf("%s: %v", OutputsFile, err)
+		}
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, nil, err
+	}
+	var unknown []string
+	for k := range reported {
+		if portOf(s.Outputs, k) == nil {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return nil, nil, fmt.Errorf("%s names outputs %s has not declared: %s", OutputsFile, s.ID(), strings.Join(unknown, ", "))
+	}
+	outs := map[string]any{}
+	var recs []store.Record
+	var problems []string
+	for i := range s.Outputs {
+		p := &s.Outputs[i]
+		v, given := reported[p.Key]
+		if p.Type == TypeFile {
+			name := p.FileName()
+			if given {
+				rel, ok := v.(string)
+				if !ok || !filepath.IsLocal(rel) {
+					problems = append(problems, fmt.Sprintf("output %q: %s must give a file path inside the work directory, not %s", p.Key, OutputsFile, describe(v)))
+					continue
+				}
+				name = rel
+			}
+			path := filepath.Join(work, name)
+			fi, err := os.Stat(path)
+			if err != nil || !fi.Mode().IsRegular() {
+				if p.IsRequired(false) || given {
+					problems = append(problems, fmt.Sprintf("output %q: file %s was not written", p.Key, name))
+				}
+				continue
+			}
+			sha, size, err := StoreFile(ctx, a.m.st, path)
+			if err != nil {
+				return nil, nil, fmt.Errorf("output %q: %w", p.Key, err)
+			}
+			ref := FileRef{Sha256: sha, Filename: filepath.Base(name), Size: size, ContentType: p.ContentType}
+			outs[p.Key] = ref.value()
+			recs = append(recs, store.Record{Kind: store.KindArtifact, Key: p.Key + "/" + ref.Filename, Value: map[string]any{
+				"sha256": sha, "size": size, "content_type": p.ContentType, "result": true,
+			}})
+			continue
+		}
+		if !given || v == nil {
+			if p.IsRequired(false) {
+				problems = append(problems, fmt.Sprintf("output %q: not reported in %s", p.Key, OutputsFile))
+			}
+			continue
+		}
+		c, err := coerce(p, v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("output %q: %v", p.Key, err))
+			continue
+		}
+		outs[p.Key] = c
+		recs = append(recs, store.Record{Kind: store.KindResult, Key: p.Key, Value: c})
+	}
+	if len(problems) > 0 {
+		return nil, nil, errors.New(strings.Join(problems, "; "))
+	}
+	return outs, recs, nil
+}
+
+func portOf(ports []Port, key string) *Port {
+	for i := range ports {
+		if ports[i].Key == key {
+			return &ports[i]
+		}
+	}
+	return nil
+}

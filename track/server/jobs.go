@@ -1,0 +1,31 @@
+package server
+
+import (
+	"context"
+
+	"github.com/sigoco/sigoco/track/store"
+)
+
+// What other targets on this server (trackd's "jobs") use to record runs
+// they make, through the same path as a run's own batches.
+
+// Ingest stores a batch for run b.Run as LogBatch does: the run is alive,
+// the batch is stored in one transaction, the live state follows.
+func (s *Server) Ingest(ctx context.Context, b *store.Batch) (*store.Ack, error) {
+	unlock := s.live.lockRun(b.Run)
+	defer unlock()
+	s.alive(ctx, b.Run)
+	ack, err := s.st.Ingest(ctx, b)
+	if err != nil {
+		s.live.forgetUnstored(b.Run)
+		return nil, err
+	}
+	s.live.batch(ctx, b, ack)
+	return ack, nil
+}
+
+// Edited tells the live state that run changed in the store.
+func (s *Server) Edited(ctx context.Context, run string) { s.live.edited(ctx, run) }
+
+// Alive counts as a heartbeat of run.
+func (s *Server) Alive(ctx context.Context, run string) { s.alive(ctx, run) }
