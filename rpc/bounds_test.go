@@ -1,12 +1,18 @@
 package rpc
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"io"
+	"net"
 	"os"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sigoco/sigoco/wire"
 )
 
 // allocated returns the bytes allocated while fn ran (all goroutines).
@@ -198,5 +204,40 @@ func TestKeywordWithoutNamesHint(t *testing.T) {
 	_, err := c.Call(testCtx(t), "add", 1, Kwargs{"b": 2})
 	if !errors.Is(err, ErrBadArguments) || !strings.Contains(err.Error(), "sigoco-gen -type fuzzTarget") || !strings.Contains(err.Error(), "go generate") {
 		t.Fatalf("add(1, b=2) = %v", err)
+	}
+}
+
+// Issue 9: a pc_rpc request whose arguments decode past MaxDecodedSize
+// (a PYON list of many small values) is refused with a ValueError, and
+// the connection and the server go on.
+func TestSiPyCoRequestDecodedSizeBounded(t *testing.T) {
+	ts := startServer(t, transports[0], map[string]any{"lda": &Attenuator{}}, ServerOptions{MaxDecodedSize: 1 << 20})
+	c, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second)) // fails rather than hangs
+	r := bufio.NewReader(c)
+	io.WriteString(c, wire.BannerSiPyCoRPC+"\nlda pyon_v2\n")
+	for range 2 { // the target list, the method set
+		if _, err := r.ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call := func(list string) string {
+		io.WriteString(c, `{"action":"call","name":"echo","args":{"__jsonclass__":["tuple",[[`+list+`]]]},"kwargs":{}}`+"\n")
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		return line
+	}
+	big := "[" + strings.Repeat("1.5,", 200_000) + "1.5]" // ~800 kB of text, ~4.8 MB decoded
+	if got := call(big); !strings.Contains(got, `"ValueError"`) || !strings.Contains(got, "MaxDecodedSize") {
+		t.Fatalf("oversized request answered %.200s", got)
+	}
+	if got := call("[1, 2]"); !strings.Contains(got, `"status":"ok"`) {
+		t.Fatalf("after the refusal: %.200s", got)
 	}
 }

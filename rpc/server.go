@@ -81,9 +81,9 @@ type ServerOptions struct {
 
 // Defaults of ServerOptions fields left 0.
 const (
-	DefaultMaxCallsPerConn = 1024      // MaxCallsPerConn
-	DefaultMaxDecodedSize  = 256 << 20 // MaxDecodedSize: 256 MiB
-	DefaultMaxConns        = 1024      // MaxConns
+	DefaultMaxCallsPerConn = 1024     // MaxCallsPerConn
+	DefaultMaxDecodedSize  = 64 << 20 // MaxDecodedSize: 64 MiB
+	DefaultMaxConns        = 1024     // MaxConns
 )
 
 // Server serves named targets over the native protocol (docs/protocol-rpc.md)

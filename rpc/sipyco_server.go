@@ -155,6 +155,12 @@ func (c *serverConn) sipycoRequest(dst, line []byte) (reply []byte, terminate bo
 	if err != nil {
 		return appendFailed(dst, &pyException{Class: "ValueError", Message: "cannot decode the request: " + err.Error()}), false
 	}
+	// The native path charges MaxDecodedSize while decoding; PYON text is
+	// decoded whole first (its line is bounded by MaxFrameSize), so the
+	// same bound applies to what the call would hold from here on.
+	if n := pyon.SizeOf(v); n > int64(c.s.opts.MaxDecodedSize) {
+		return appendFailed(dst, &pyException{Class: "ValueError", Message: fmt.Sprintf("request too large: its arguments decode to about %d bytes, more than the server's MaxDecodedSize of %d bytes (send bulk numbers as numpy arrays)", n, c.s.opts.MaxDecodedSize)}), false
+	}
 	req, ok := v.(map[string]any)
 	if !ok {
 		return appendFailed(dst, &pyException{Class: "TypeError", Message: "a request must be a dict, not " + describePy(v)}), false
