@@ -18,6 +18,8 @@ import (
 	"github.com/sigoco/sigoco/track/store"
 )
 
+//go:generate go run github.com/sigoco/sigoco/cmd/sigoco-gen -type Memo -output memo_rpcdoc_gen.go
+
 // MemoTargetName is the rpc target of memo's shared storage.
 const MemoTargetName = "memo"
 
