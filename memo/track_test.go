@@ -307,3 +307,49 @@ func TestTrackProcesses(t *testing.T) {
 		t.Fatalf("computed %d times across processes, want once; third printed %q", len(count), c.out.String())
 	}
 }
+
+// TestTrackRedials: a lost connection is redialled by the next call.
+func TestTrackRedials(t *testing.T) {
+	addr, _ := startTrackd(t, server.MemoOptions{})
+	ctx := testCtx(t)
+	s := openTrack(t, addr, "p")
+	if err := s.Save(ctx, &Entry{Key: Key{"m", "1"}, Value: "v", Computed: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.c.Close()
+	s.mu.Unlock()
+	if e, err := s.Load(ctx, Key{"m", "1"}); err != nil || e.Value != "v" {
+		t.Fatalf("after the connection was lost: %+v %v", e, err)
+	}
+	s.Close()
+	if _, err := s.Load(ctx, Key{"m", "1"}); !errors.Is(err, ErrTrackClosed) {
+		t.Fatalf("closed: %v", err)
+	}
+}
+
+// TestTrackLeaseRenewed: a live holder keeps its lease past LeaseTTL.
+func TestTrackLeaseRenewed(t *testing.T) {
+	addr, _ := startTrackd(t, server.MemoOptions{})
+	ctx := testCtx(t)
+	s, err := OpenTrack(ctx, addr, TrackOptions{Project: "p", LeaseTTL: 1500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	unlock, err := s.Lock(ctx, Key{"slow", "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	time.Sleep(3 * time.Second) // two lease lifetimes
+	rc, err := rpc.Dial(ctx, addr, server.MemoTargetName, rpc.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	var tok string
+	if err := rc.CallInto(ctx, &tok, "lock", store.MemoKey{Project: "p", Name: "slow", Params: "1"}, int64(1000), int64(0)); err != nil || tok != "" {
+		t.Fatalf("took a renewed lease: %q %v", tok, err)
+	}
+}
