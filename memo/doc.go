@@ -47,13 +47,14 @@
 // Callers of one entry at the same time share one computation, in one
 // process and, with a DirStorage or JSONStorage, across processes sharing
 // the directory (a flock(2) lock file per entry, released by the kernel if
-// its holder dies). The computation runs with the first caller's ctx; if
+// its holder dies), or with a TrackStorage across machines (a lease).
+// The computation runs with the first caller's ctx; if
 // that caller gives up, a waiting caller starts again in its place.
 //
 // # Shared storage on the tracking server
 //
-// The Storage interface is shaped for a storage on trackd (entries keyed
-// by project and Key, each recording the run that computed it, Entry.Run
-// from Options.Run); that backend waits for the tracking server and is not
-// in this package yet.
+// OpenTrack returns a TrackStorage: entries kept by trackd, keyed by
+// project and Key, each recording the run that computed it (Entry.Run,
+// from Options.Run), so a team shares cached metrics across machines.
+// Its lock is a lease on the server that expires if its holder dies.
 package memo

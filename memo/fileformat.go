@@ -308,4 +308,3 @@ func (p *lit) tuple() ([]int, bool) {
 		}
 	}
 }
-

@@ -18,6 +18,31 @@ func helperMain(role string) int {
 		return 2
 	}
 	ctx := context.Background()
+	if role == "track" {
+		// As "compute", over the tracking server at MEMO_ADDR.
+		ts, err := OpenTrack(ctx, os.Getenv("MEMO_ADDR"), TrackOptions{Project: "p"})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		defer ts.Close()
+		c := New(Options{Storage: ts})
+		f := Func1(c, "slow", func(ctx context.Context, a int) (string, error) {
+			appendFile(filepath.Join(dir, "count"), "x")
+			os.WriteFile(filepath.Join(dir, "started"), nil, 0o644)
+			for !exists(filepath.Join(dir, "release")) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			return fmt.Sprintf("value from pid %d", os.Getpid()), nil
+		})
+		v, err := f(ctx, 1)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Print(v)
+		return 0
+	}
 	switch role {
 	case "compute":
 		// Compute slow(1): append to "count", say "started", wait for

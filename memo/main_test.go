@@ -14,5 +14,6 @@ func TestMain(m *testing.M) {
 	if role := os.Getenv("MEMO_HELPER"); role != "" {
 		os.Exit(helperMain(role))
 	}
-	goleak.VerifyTestMain(m)
+	// database/sql's opener goroutine stays until its DB is closed by GC.
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"))
 }

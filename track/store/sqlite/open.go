@@ -150,6 +150,8 @@ var migrations = []string{
 	// 2: chunk summaries (store.SummaryBlock) for downsampled reads; NULL
 	// for chunks written before, which are decoded instead.
 	`ALTER TABLE chunks ADD COLUMN summary BLOB;`,
+	// 3: memo entries (memo.go).
+	memoSchema,
 }
 
 // SchemaVersion is the schema version this package writes.

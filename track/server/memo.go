@@ -1,0 +1,279 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/sigoco/sigoco/rpc"
+	"github.com/sigoco/sigoco/track/store"
+)
+
+//go:generate go run github.com/sigoco/sigoco/cmd/sigoco-gen -type Memo -output memo_rpcdoc_gen.go
+
+// MemoTargetName is the rpc target of memo's shared storage.
+const MemoTargetName = "memo"
+
+// DefaultMaxMemoValue is MemoOptions.MaxValueSize's default: 32 MiB.
+const DefaultMaxMemoValue = 32 << 20
+
+// MemoOptions configures the memo target. The zero value is valid.
+type MemoOptions struct {
+	// MaxValueSize bounds one entry's value (msgpack bytes). Default
+	// DefaultMaxMemoValue; keep it below the server's MaxFrameSize.
+	MaxValueSize int
+	// MaxLeaseTTL bounds the lease a client asks for. Default 5 min.
+	MaxLeaseTTL time.Duration
+	// MaxLeaseWait bounds how long one lock call waits. Default 10 s.
+	MaxLeaseWait time.Duration
+	// MaxLeases bounds the leases held at once. Default 100,000.
+	MaxLeases int
+}
+
+// Memo is the rpc target "memo": the entries of memo.TrackStorage in the
+// server's store (which must implement store.MemoStore), and leases so
+// processes on different machines compute an entry once. Its methods are
+// called by their snake_case names; docs/memo.md lists them.
+//
+// Leases live in the server's memory: a restart forgets them (two
+// processes may then both compute an entry; one value replaces the other).
+type Memo struct {
+	st   store.MemoStore
+	opts MemoOptions
+
+	mu     sync.Mutex // guards leases
+	leases map[store.MemoKey]*lease
+}
+
+// lease is held by the client that knows token until expires; freed is
+// closed when it is released or taken over after expiring.
+type lease struct {
+	token   string
+	expires time.Time
+	freed   chan struct{}
+}
+
+// NewMemo returns the memo target over the server's store.
+func NewMemo(s *Server, opts MemoOptions) (*Memo, error) {
+	ms, ok := s.Store().(store.MemoStore)
+	if !ok {
+		return nil, fmt.Errorf("track: the store (%T) keeps no memo entries", s.Store())
+	}
+	if opts.MaxValueSize <= 0 {
+		opts.MaxValueSize = DefaultMaxMemoValue
+	}
+	if opts.MaxLeaseTTL <= 0 {
+		opts.MaxLeaseTTL = 5 * time.Minute
+	}
+	if opts.MaxLeaseWait <= 0 {
+		opts.MaxLeaseWait = 10 * time.Second
+	}
+	if opts.MaxLeases <= 0 {
+		opts.MaxLeases = 100_000
+	}
+	return &Memo{st: ms, opts: opts, leases: map[store.MemoKey]*lease{}}, nil
+}
+
+// WithMemo returns an Options.Targets function that adds the memo target
+// to what next (may be nil) adds: trackd's one line of wiring.
+func WithMemo(next func(*Server) (map[string]any, error), opts MemoOptions) func(*Server) (map[string]any, error) {
+	return func(s *Server) (map[string]any, error) {
+		targets := map[string]any{}
+		if next != nil {
+			more, err := next(s)
+			if err != nil {
+				return nil, err
+			}
+			for k, v := range more {
+				targets[k] = v
+			}
+		}
+		m, err := NewMemo(s, opts)
+		if err != nil {
+			return nil, err
+		}
+		targets[MemoTargetName] = m
+		return targets, nil
+	}
+}
+
+// MemoLimits are the memo target's limits, for clients to check before
+// sending.
+type MemoLimits struct {
+	MaxValueSize int `msgpack:"max_value_size"`
+	MaxParams    int `msgpack:"max_params"`
+	MaxKeyLen    int `msgpack:"max_key_len"`
+}
+
+// MemoGot is the result of Get: Found false for an absent entry.
+type MemoGot struct {
+	Found bool             `msgpack:"found"`
+	Entry *store.MemoEntry `msgpack:"entry"`
+}
+
+// Limits returns the limits entries are checked against.
+func (m *Memo) Limits(ctx context.Context) MemoLimits {
+	l := store.DefaultLimits
+	if ls, ok := m.st.(interface{ Limits() store.Limits }); ok {
+		l = ls.Limits()
+	}
+	return MemoLimits{MaxValueSize: m.opts.MaxValueSize, MaxParams: store.MaxMemoParams, MaxKeyLen: l.MaxKeyLen}
+}
+
+// Get returns an entry ({found: false} if there is none).
+func (m *Memo) Get(ctx context.Context, key store.MemoKey) (*MemoGot, error) {
+	e, err := m.st.GetMemo(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return &MemoGot{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &MemoGot{Found: true, Entry: e}, nil
+}
+
+// Exists reports whether an entry is stored (without sending it).
+func (m *Memo) Exists(ctx context.Context, key store.MemoKey) (bool, error) {
+	return m.st.MemoExists(ctx, key)
+}
+
+var memoCRC = crc32.MakeTable(crc32.Castagnoli)
+
+// Put stores an entry, replacing any with its key. It refuses a value
+// over MaxValueSize, whose CRC-32C does not match, or that is not exactly
+// one well-formed msgpack value.
+func (m *Memo) Put(ctx context.Context, e store.MemoEntry) error {
+	if len(e.Value) > m.opts.MaxValueSize {
+		return &store.LimitError{Limit: "MaxValueSize", Item: fmt.Sprintf("memo value of %s(%s)", e.Name, shortText(e.Params)), Size: int64(len(e.Value)), Max: int64(m.opts.MaxValueSize)}
+	}
+	if crc32.Checksum(e.Value, memoCRC) != e.CRC {
+		return fmt.Errorf("%w: memo value of %s(%s): CRC-32C mismatch (damaged on the way)", rpc.ErrValue, e.Name, shortText(e.Params))
+	}
+	if err := oneMsgpackValue(e.Value); err != nil {
+		return fmt.Errorf("%w: memo value of %s(%s) is not one msgpack value: %v", rpc.ErrValue, e.Name, shortText(e.Params), err)
+	}
+	return m.st.PutMemo(ctx, &e)
+}
+
+// oneMsgpackValue checks that b is exactly one msgpack value, without
+// building it (the client decodes it in the value model).
+func oneMsgpackValue(b []byte) error {
+	r := bytes.NewReader(b)
+	d := msgpack.NewDecoder(r)
+	if err := d.Skip(); err != nil {
+		if errors.Is(err, io.EOF) {
+			return io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	if r.Len() > 0 {
+		return fmt.Errorf("%d bytes after the value", r.Len())
+	}
+	return nil
+}
+
+// Delete removes an entry (absent is fine).
+func (m *Memo) Delete(ctx context.Context, key store.MemoKey) error {
+	return m.st.DeleteMemo(ctx, key)
+}
+
+// Lock takes the lease of an entry for ttl_ms (at most MaxLeaseTTL),
+// waiting up to wait_ms (at most MaxLeaseWait) for its holder to release
+// it or let it expire. It returns the lease's token, or "" if it is still
+// held after the wait (call again).
+func (m *Memo) Lock(ctx context.Context, key store.MemoKey, ttlMs, waitMs int64) (string, error) {
+	ttl := min(time.Duration(ttlMs)*time.Millisecond, m.opts.MaxLeaseTTL)
+	if ttl <= 0 {
+		return "", fmt.Errorf("%w: lease ttl %d ms", rpc.ErrValue, ttlMs)
+	}
+	deadline := time.Now().Add(min(max(time.Duration(waitMs)*time.Millisecond, 0), m.opts.MaxLeaseWait))
+	for {
+		m.mu.Lock()
+		now := time.Now()
+		l := m.leases[key]
+		if l == nil || now.After(l.expires) {
+			if l != nil {
+				close(l.freed)
+			} else if len(m.leases) >= m.opts.MaxLeases && !m.sweepLocked(now) {
+				m.mu.Unlock()
+				return "", &store.LimitError{Limit: "MaxLeases", Item: "memo leases held", Size: int64(len(m.leases)), Max: int64(m.opts.MaxLeases)}
+			}
+			var tok [16]byte
+			rand.Read(tok[:])
+			nl := &lease{token: hex.EncodeToString(tok[:]), expires: now.Add(ttl), freed: make(chan struct{})}
+			m.leases[key] = nl
+			m.mu.Unlock()
+			return nl.token, nil
+		}
+		freed, until := l.freed, deadline
+		if l.expires.Before(until) {
+			until = l.expires
+		}
+		m.mu.Unlock()
+		if !now.Before(deadline) {
+			return "", nil
+		}
+		t := time.NewTimer(until.Sub(now) + time.Millisecond)
+		select {
+		case <-freed:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return "", ctx.Err()
+		}
+		t.Stop()
+	}
+}
+
+// sweepLocked drops expired leases; it reports whether there is room.
+func (m *Memo) sweepLocked(now time.Time) bool {
+	for k, l := range m.leases {
+		if now.After(l.expires) {
+			close(l.freed)
+			delete(m.leases, k)
+		}
+	}
+	return len(m.leases) < m.opts.MaxLeases
+}
+
+// Renew extends a lease held with token by ttl_ms; false if it is no
+// longer held (it expired and another client took it, or the server
+// restarted).
+func (m *Memo) Renew(ctx context.Context, key store.MemoKey, token string, ttlMs int64) (bool, error) {
+	ttl := min(time.Duration(ttlMs)*time.Millisecond, m.opts.MaxLeaseTTL)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := m.leases[key]
+	if l == nil || l.token != token || time.Now().After(l.expires) {
+		return false, nil
+	}
+	l.expires = time.Now().Add(ttl)
+	return true, nil
+}
+
+// Unlock releases a lease held with token (a stale token is ignored).
+func (m *Memo) Unlock(ctx context.Context, key store.MemoKey, token string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if l := m.leases[key]; l != nil && l.token == token {
+		close(l.freed)
+		delete(m.leases, key)
+	}
+	return nil
+}
+
+func shortText(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
