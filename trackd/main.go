@@ -160,6 +160,7 @@ func serve(c *cli.Context) error {
 			return map[string]any{jobs.TargetName: mgr.Target()}, nil
 		}
 	}
+	opts.Targets = server.WithMemo(opts.Targets, server.MemoOptions{}) // rpc target "memo" (memo.TrackStorage)
 	srv, err := server.New(c.Context, st, opts)
 	if err != nil {
 		return err
