@@ -158,7 +158,11 @@ func (s *Server) closeTrack() {
 		if s.prof {
 			s.storeProfile()
 		}
-		s.startEnd(st, "simsvc: the server closed before the simulation ended (status "+string(st)+")")
+		why := ""
+		if !st.Ended() {
+			why = "simsvc: the server closed before the simulation ended (status " + string(st) + ")"
+		}
+		s.startEnd(st, why)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), trackEndGrace)
 	defer cancel()

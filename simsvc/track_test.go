@@ -90,6 +90,29 @@ func waitExposed(t *testing.T, rd *track.Reader, id, name string) *track.RunInfo
 	}
 }
 
+// waitEnded polls the server until the run has been ended (track.Run.End:
+// a final status, the end statistics, nothing exposed any more), while
+// the service is still served: the server ends its run at finish and
+// stop, not only at Close.
+func waitEnded(t *testing.T, rd *track.Reader, id string) *track.RunInfo {
+	t.Helper()
+	ctx := testCtx(t)
+	for {
+		info, err := rd.GetRun(ctx, id)
+		switch {
+		case err != nil && !strings.Contains(err.Error(), "unknown run"): // not stored yet
+			t.Fatal(err)
+		case err == nil && info.Status.Final() && info.Metadata["end.wall_seconds"] != nil && len(info.Exposed) == 0:
+			return info
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("run %s never ended (%v)", id, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 // TestTracked drives a tracked service through its lifecycle and reads
 // what the tracking server stored at each stage: status, step, progress,
 // the exposed target (service functions through call_function), and the
@@ -160,7 +183,10 @@ func TestTracked(t *testing.T) {
 		must(t, p.Step(ctx))
 	}
 	must(t, p.Finish(ctx))
-	// The run ends in the background; Shutdown waits for it.
+	// The run ends in the background, the service still served.
+	if info := waitEnded(t, rd, run.ID()); info.Status != store.StatusFinished {
+		t.Fatalf("after finish: %q %q", info.Status, info.Message)
+	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	must(t, srv.Shutdown(sctx))
@@ -232,6 +258,11 @@ func TestTrackedEnds(t *testing.T) {
 				}
 			}
 			must(t, tc.end(ctx, p, srv))
+			if tc.name != "close" && tc.name != "fail-then-close" {
+				if info := waitEnded(t, rd, run.ID()); info.Status != tc.status {
+					t.Fatalf("before Close: %q, want %q", info.Status, tc.status)
+				}
+			}
 			srv.Close() // ends the run, waiting for the server
 			info, err := rd.GetRun(ctx, run.ID())
 			if err != nil {
