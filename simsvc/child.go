@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/sigoco/sigoco/track"
 )
 
 // ServeChild serves svc in a program started by Spawn, and is meant for
@@ -22,7 +24,14 @@ import (
 // Spawn, it listens on 127.0.0.1 at a port the kernel picks (or at
 // $SIGOCO_SIMSVC_LISTEN) and writes "simsvc: serving NAME on ADDR" to
 // stderr, so that it can be run by hand and driven with Dial or rpctool.
+// With $SIGOCO_SIMSVC_TRACK (EnvTrack) set to a tracking server's address,
+// and neither opts.Track nor opts.Recorder set, the service is a tracked
+// run there (Options.Track, Addr from the variable); the run reaches the
+// server before ServeChild returns (within the 5 s).
 func ServeChild(ctx context.Context, svc Service, opts Options) error {
+	if addr := os.Getenv(EnvTrack); addr != "" && opts.Track == nil && opts.Recorder == nil {
+		opts.Track = &track.Options{Addr: addr}
+	}
 	ln, err := childListener()
 	if err != nil {
 		return err

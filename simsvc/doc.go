@@ -26,7 +26,11 @@
 // ProfilerReport reports where the service spent CPU (runtime/pprof,
 // sampled from NewServer on). With Options.InsideRun the service steps by
 // itself after run until stopped (SimService's inside_run); with
-// Options.Recorder it is a tracked run (TrackRun adapts a track.Run).
+// Options.Track it is a tracked run that the server starts and ends
+// (status, step and progress following the lifecycle, the target
+// exposed, the profiler report stored at finish), and with
+// Options.Recorder it records into a run of the caller's (TrackRun adapts
+// a track.Run). SpawnOptions.Track makes a spawned child a tracked run.
 //
 // # Client side
 //

@@ -8,6 +8,8 @@ import (
 	"runtime/pprof"
 	"slices"
 	"time"
+
+	"github.com/sigoco/sigoco/track"
 )
 
 // The state machine: which status each call is allowed in.
@@ -77,6 +79,9 @@ func (s *Server) do(ctx context.Context, f func(ctx context.Context)) (err error
 	}()
 	callCtx := ctx
 	ctx = context.WithValue(ctx, hostKey{}, s.host)
+	if s.tracked != nil {
+		ctx = track.NewContext(ctx, s.tracked.run)
+	}
 	if s.prof {
 		// pprof.Do without its per-call allocations: the goroutine's
 		// labels (which goroutines started from here inherit) are set
@@ -176,6 +181,9 @@ func (s *Server) finish(ctx context.Context) error {
 		return true, s.svc.Finish(ctx)
 	}, StatusFinished)
 	s.recordEnd(err)
+	if err == nil {
+		s.endTrack(StatusFinished)
+	}
 	return err
 }
 
@@ -189,6 +197,9 @@ func (s *Server) stop(ctx context.Context, terminate bool) error {
 		return true, s.svc.Stop(ctx, terminate)
 	}, next)
 	s.recordEnd(err)
+	if err == nil {
+		s.endTrack(next)
+	}
 	return err
 }
 

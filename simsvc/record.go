@@ -6,7 +6,8 @@ import (
 
 // Recorder records a served service as a tracked run (Options.Recorder).
 // The server calls it as the lifecycle goes: SetStatus at every status
-// change (the message is the error of a failed call), SetStep after every
+// change (the message is the error of a failed call) except the stop that
+// follows a failure (a failed run stays failed), SetStep after every
 // step, SetProgress when the progress changes, Expose once at NewServer
 // (the service's rpc target, so that the tracker can call status, steer,
 // profiler_report, … on it, and the service functions registered later
@@ -15,9 +16,17 @@ import (
 // tracker enqueues and returns); they come from the goroutines of the
 // calls, one at a time for SetStatus, SetStep and SetProgress.
 //
-// A *track.Run is one through TrackRun:
+// A *track.Run is one through TrackRun (the caller then ends the run):
 //
 //	opts.Recorder = simsvc.TrackRun(run)
+//
+// Options.Track does this with a run the server starts and ends itself.
+//
+// Service functions registered after NewServer cannot appear by name on
+// the exposed object: a tracker builds its view of an exposed object
+// from its Go type once (track.Run.Expose), and the tracking server lists
+// its methods when the run connects. They are reached through the
+// object's call_function(name, args…) and listed by service_functions.
 type Recorder interface {
 	SetStatus(status Status, message string)
 	SetStep(step int64)

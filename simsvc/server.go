@@ -16,6 +16,7 @@ import (
 
 	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/syncstruct"
+	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/wire"
 )
 
@@ -53,10 +54,23 @@ type Options struct {
 	// one per process: servers in one process share it, and a program
 	// that profiles itself otherwise gets reports that say so.
 	DisableProfiler bool
-	// Recorder, if set, records the service as a tracked run: status,
-	// step and progress follow the lifecycle, the service is exposed, and
-	// the profiler report is stored at finish and stop (see Recorder and
-	// TrackRun). Default: none.
+	// Track, if set, makes the service a tracked run on the tracking
+	// server at Track.Addr (default $SIGOCO_TRACK_ADDR, else
+	// track.DefaultAddr): NewServer starts the run (track.Start; its Name
+	// defaults to the service's Name, its Logger to Logger), and the
+	// server records into it as for Recorder, and ends it: in the
+	// background once finish or stop succeeds (finished, or stopped; failed
+	// with the error message when a call failed before), or at Close
+	// (stopped, or failed, after storing the profiler report). Shutdown
+	// waits for the run to reach the server; Close up to 2 s, leaving the
+	// rest in the run's spool. Server.Track returns the run, and the ctx of
+	// every call into the service carries it (track.FromContext). Exclusive
+	// with Recorder. Default: not tracked (but see EnvTrack for ServeChild).
+	Track *track.Options
+	// Recorder, if set, records the service as a tracked run the caller
+	// owns (and ends): status, step and progress follow the lifecycle, the
+	// service is exposed, and the profiler report is stored at finish and
+	// stop (see Recorder and TrackRun). Default: none.
 	Recorder Recorder
 	// Logger receives the servers' records (rejected connections, failed
 	// lifecycle calls at debug level). Default: records are discarded.
@@ -104,6 +118,8 @@ type Server struct {
 	props    map[string]*Property     // by name
 	inside   *insideRun               // the self-stepping loop, while it runs
 
+	tracked *ownedRun // the run of Options.Track, or nil (set in NewServer)
+
 	ctx       context.Context // lifetime: cancelled by Close
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup // the inside-run loop
@@ -117,6 +133,9 @@ var serverSeq atomic.Uint64
 func NewServer(svc Service, opts Options) (*Server, error) {
 	if svc == nil {
 		return nil, errors.New("simsvc: NewServer needs a service, got nil")
+	}
+	if opts.Track != nil && opts.Recorder != nil {
+		return nil, errTrackAndRecorder
 	}
 	if opts.Name == "" {
 		opts.Name = DefaultName
@@ -175,7 +194,13 @@ func NewServer(svc Service, opts Options) (*Server, error) {
 		s.labels = pprof.WithLabels(context.Background(), pprof.Labels(profLabel, s.id))
 		procProfiler.acquire()
 	}
-	if r := opts.Recorder; r != nil {
+	if opts.Track != nil {
+		if err := s.startTrack(); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("simsvc: tracking: %w", err)
+		}
+	}
+	if r := s.opts.Recorder; r != nil {
 		r.SetStatus(StatusRegistered, "")
 		if err := r.Expose(opts.Name, &target{s: s}); err != nil {
 			opts.Logger.Warn("simsvc: recorder: expose", "err", err)
@@ -250,11 +275,14 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
 
 // Shutdown ends the inside-run loop (after its step in progress), stops
 // accepting, lets the calls in flight finish (a step included), closes
-// every connection and then does what Close does. If ctx ends first, it
-// stops hard and returns ctx.Err(). The service itself is not stopped.
+// every connection, waits for a tracked run that has ended to reach the
+// server (Options.Track), and then does what Close does. If ctx ends
+// first, it stops hard and returns ctx.Err(). The service itself is not
+// stopped.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopInside()
 	err := s.mux.Shutdown(ctx)
+	s.waitTrack(ctx)
 	s.Close()
 	return err
 }
@@ -262,7 +290,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close stops serving at once: connections are closed, calls in flight
 // see their contexts cancelled, and Close waits for them and for the
 // inside-run loop. The service itself is not stopped: call stop first for
-// that (Spawn's child side does, see ServeChild). Idempotent.
+// that (Spawn's child side does, see ServeChild). A tracked run
+// (Options.Track) not ended yet is ended (see Options.Track); Close waits
+// up to 2 s for it to reach the server. Idempotent.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.cancel()
@@ -270,6 +300,7 @@ func (s *Server) Close() error {
 		s.rpc.Close()
 		s.pub.Close()
 		s.wg.Wait()
+		s.closeTrack()
 		if s.prof {
 			procProfiler.release()
 		}
@@ -327,13 +358,14 @@ func (s *Server) setStatusLocked(st Status, msg string) {
 	if st == s.status && msg == s.errMsg {
 		return
 	}
+	prev := s.status
 	s.status = st
 	if st == StatusFailed {
 		s.errMsg = msg
 		s.publish("error_message", msg)
 	}
 	s.publish("status", string(st))
-	if r := s.opts.Recorder; r != nil {
+	if r := s.opts.Recorder; r != nil && !(prev == StatusFailed && st == StatusStopped) {
 		r.SetStatus(st, msg)
 	}
 }

@@ -30,6 +30,11 @@ type SpawnOptions struct {
 	// Grace is how long Close waits after SIGTERM before it kills the
 	// child. Default 5 s.
 	Grace time.Duration
+	// Track, if set, is the address of a tracking server: the child gets
+	// it as $SIGOCO_SIMSVC_TRACK (EnvTrack), and ServeChild serves the
+	// service as a tracked run there. Default "": the child decides
+	// (EnvTrack from the parent's environment is passed on).
+	Track string
 }
 
 // Spawn starts cmd (not yet started) as a service process and returns
@@ -75,6 +80,9 @@ func Spawn(ctx context.Context, cmd *exec.Cmd, opts SpawnOptions) (*Proxy, error
 		cmd.Env = os.Environ()
 	}
 	cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", EnvListenerFD, fd), EnvAddr+"="+addr)
+	if opts.Track != "" {
+		cmd.Env = append(cmd.Env, EnvTrack+"="+opts.Track)
+	}
 	if cmd.Stdin == nil {
 		if ch.stdin, err = cmd.StdinPipe(); err == nil {
 			cmd.Env = append(cmd.Env, EnvWatchStdin+"=1")

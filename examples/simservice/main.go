@@ -6,6 +6,14 @@
 //
 //	go run ./examples/simservice            # the driver: spawns itself as the service
 //	go run ./examples/simservice serve      # the service alone; it prints its address
+//	go run ./examples/simservice --track 127.0.0.1:3250   # the service is a tracked run on trackd
+//
+// With --track ADDR (or, for serve, $SIGOCO_SIMSVC_TRACK) the service
+// records itself as a run of project "simservice" on the tracking server
+// at ADDR: status, step and progress follow the lifecycle, its params
+// and the centre temperature are logged, its rpc target is exposed (the
+// service functions through call_function), and the profiler report is
+// stored when it finishes.
 //
 // The service alone can be driven by any rpc client, e.g.
 //
@@ -18,6 +26,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,20 +36,42 @@ import (
 
 	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/simsvc"
+	"github.com/sigoco/sigoco/track"
 )
 
 func main() {
 	ctx := context.Background()
-	if len(os.Args) > 1 && os.Args[1] == "serve" {
-		if err := simsvc.ServeChild(ctx, newHeat(size), simsvc.Options{Name: "heat", Steps: steps}); err != nil {
+	fs := flag.NewFlagSet("simservice", flag.ContinueOnError)
+	trackAddr := fs.String("track", "", "record the service as a tracked run on the tracking server at `ADDR` (host:port)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: simservice [--track ADDR] [serve]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		os.Exit(2)
+	}
+	if fs.Arg(0) == "serve" {
+		opts := simsvc.Options{Name: "heat", Steps: steps}
+		addr := *trackAddr
+		if addr == "" {
+			addr = os.Getenv(simsvc.EnvTrack) // set by the driver's Spawn
+		}
+		if addr != "" {
+			opts.Track = &track.Options{Project: "simservice", Addr: addr}
+		}
+		if err := simsvc.ServeChild(ctx, newHeat(size), opts); err != nil {
 			fmt.Fprintln(os.Stderr, "simservice:", err)
 			os.Exit(1)
 		}
 		return
 	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		os.Exit(2)
+	}
 	exe, err := os.Executable()
 	if err == nil {
-		err = drive(ctx, exec.Command(exe, "serve"), os.Stdout)
+		err = drive(ctx, exec.Command(exe, "serve"), *trackAddr, os.Stdout)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "simservice:", err)
@@ -56,9 +87,10 @@ const (
 // drive spawns the service (cmd), runs its lifecycle with Execute and
 // reports on out: the mean and centre temperatures as it diffuses, a
 // steering halfway, the properties, and the top of the profiler report.
-func drive(ctx context.Context, cmd *exec.Cmd, out io.Writer) error {
+// With trackAddr the service is a tracked run on that tracking server.
+func drive(ctx context.Context, cmd *exec.Cmd, trackAddr string, out io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	p, err := simsvc.Spawn(ctx, cmd, simsvc.SpawnOptions{Dial: simsvc.DialOptions{Logger: logger}})
+	p, err := simsvc.Spawn(ctx, cmd, simsvc.SpawnOptions{Dial: simsvc.DialOptions{Logger: logger}, Track: trackAddr})
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"))
 }
 
 // TestDrive runs the driver against this test binary as the service.
@@ -28,7 +28,7 @@ func TestDrive(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "SIMSERVICE_TEST_SERVE=1", "GORACE=atexit_sleep_ms=0")
 	var out bytes.Buffer
-	if err := drive(ctx, cmd, &out); err != nil {
+	if err := drive(ctx, cmd, "", &out); err != nil {
 		t.Fatalf("drive: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{

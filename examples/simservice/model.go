@@ -8,6 +8,7 @@ import (
 
 	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/simsvc"
+	"github.com/sigoco/sigoco/track"
 )
 
 // heat is a 2-D heat-diffusion model on an n×n grid with its edges held
@@ -36,6 +37,9 @@ func (h *heat) Run(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.u, h.next = make([]float64, h.n*h.n), make([]float64, h.n*h.n)
+	// Tracked (--track): the run of this service is in ctx; nil otherwise,
+	// and a nil run's methods do nothing.
+	track.FromContext(ctx).LogParams(map[string]any{"size": h.n, "diffusivity": h.alpha})
 	return nil
 }
 
@@ -79,6 +83,9 @@ func (h *heat) Step(ctx context.Context) error {
 	}
 	h.u, h.next = v, u
 	h.t++
+	if step := int64(h.t); step%10 == 0 {
+		track.FromContext(ctx).LogResult("centre_temperature", v[(n/2)*n+n/2], step)
+	}
 	return nil
 }
 
@@ -86,6 +93,7 @@ func (h *heat) Steer(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.alpha = h.pending
+	track.FromContext(ctx).LogResult("diffusivity", h.alpha, int64(h.t))
 	return nil
 }
 
