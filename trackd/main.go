@@ -178,7 +178,11 @@ func serve(c *cli.Context) error {
 		scheme = "https"
 	}
 	abs, _ := filepath.Abs(c.String("data"))
-	fmt.Fprintf(stderr, "trackd: serving on %s (rpc target %q, sync, logs); data in %s\n", ln.Addr(), server.TargetName, abs)
+	targets := fmt.Sprintf("rpc target %q", server.TargetName)
+	if mgr != nil {
+		targets = fmt.Sprintf("rpc targets %q, %q", server.TargetName, jobs.TargetName)
+	}
+	fmt.Fprintf(stderr, "trackd: serving on %s (%s, sync, logs); data in %s\n", ln.Addr(), targets, abs)
 	fmt.Fprintf(stderr, "trackd: dashboard at %s://%s/\n", scheme, ln.Addr())
 	done := make(chan error, 1)
 	// The listener outlives the signal until the demo has ended its run.
