@@ -178,9 +178,9 @@ func serve(c *cli.Context) error {
 		scheme = "https"
 	}
 	abs, _ := filepath.Abs(c.String("data"))
-	targets := fmt.Sprintf("rpc target %q", server.TargetName)
+	targets := fmt.Sprintf("rpc targets %q, %q", server.TargetName, server.MemoTargetName)
 	if mgr != nil {
-		targets = fmt.Sprintf("rpc targets %q, %q", server.TargetName, jobs.TargetName)
+		targets += fmt.Sprintf(", %q", jobs.TargetName)
 	}
 	fmt.Fprintf(stderr, "trackd: serving on %s (%s, sync, logs); data in %s\n", ln.Addr(), targets, abs)
 	fmt.Fprintf(stderr, "trackd: dashboard at %s://%s/\n", scheme, ln.Addr())
