@@ -183,12 +183,24 @@ func TestBrowserJobs(t *testing.T) {
 	}
 	p.shot("solvers")
 
+	// A long job, stopped from the list: ABORTED.
+	p.run("submit a long job", 20*time.Second,
+		chromedp.SetValue(form+` input[name="in-input_2"]`, "60", chromedp.ByQuery),
+		chromedp.Click(form+` button[type=submit]`, chromedp.ByQuery))
+	p.wait("the long job is created", `document.querySelector('`+form+` a.new-job') && document.querySelector('`+form+` a.new-job').dataset.job !== `+q(id), 20*time.Second)
+	var long string
+	p.eval(`document.querySelector('`+form+` a.new-job').dataset.job`, &long)
+	lrow := `document.querySelector('tr.job-row[data-job=` + q(long) + `]')`
+	p.wait("it runs", lrow+`?.dataset.state === "STARTED" && `+lrow+`.querySelector("button.stop")`, 30*time.Second)
+	p.run("stop it", 10*time.Second, chromedp.Click(`tr.job-row[data-job=`+q(long)+`] button.stop`, chromedp.ByQuery))
+	p.wait("it is ABORTED", lrow+`.dataset.state === "ABORTED" && !`+lrow+`.querySelector("button.stop")`, 30*time.Second)
+
 	// The Jobs view lists it too, and its run page opens.
 	p.open("#/jobs")
 	p.wait("jobs view", row+` && `+row+`.dataset.state === "SUCCESS"`, 20*time.Second)
 	p.shot("jobs")
 	p.open("#/run/" + id)
-	p.wait("the job's run page", `document.querySelector(".run-head .badge") && document.querySelector(".run-head .badge").textContent === "finished"`, 20*time.Second)
+	p.wait("the job's run page", `document.querySelector(".run-head .badge")?.textContent === "finished" && document.querySelector(".run-head .job-links a.logzip")`, 20*time.Second)
 
 	// The other port types render as their inputs.
 	p.open("#/solvers?solver=typed&version=1.0")
