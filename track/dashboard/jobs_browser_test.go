@@ -192,6 +192,9 @@ func TestBrowserJobs(t *testing.T) {
 	p.eval(`document.querySelector('`+form+` a.new-job').dataset.job`, &long)
 	lrow := `document.querySelector('tr.job-row[data-job=` + q(long) + `]')`
 	p.wait("it runs", lrow+`?.dataset.state === "STARTED" && `+lrow+`.querySelector("button.stop")`, 30*time.Second)
+	// Progress comes from the runs replica (the list is not read again for it).
+	p.wait("its progress moves live", lrow+`.querySelector(".progress").dataset.value > 0`, 30*time.Second)
+	p.shot("job-running")
 	p.run("stop it", 10*time.Second, chromedp.Click(`tr.job-row[data-job=`+q(long)+`] button.stop`, chromedp.ByQuery))
 	p.wait("it is ABORTED", lrow+`.dataset.state === "ABORTED" && !`+lrow+`.querySelector("button.stop")`, 30*time.Second)
 

@@ -137,7 +137,10 @@ export class SolversView {
             const ref = await uploadFile(file, (n, total) => { status.textContent = `uploading ${file.name}: ${Math.round((100 * n) / Math.max(1, total))}%`; });
             raw = ref.sha256;
           } catch (e) { f.err.textContent = `upload failed: ${errorText(e)}`; bad = true; continue; }
-        } else raw = f.input.value;
+        } else {
+          raw = f.input.value;
+          if (f.input.validity && f.input.validity.badInput) { f.err.textContent = `not a ${f.port.type}`; bad = true; continue; }
+        }
         try {
           const v = portValue(f.port, raw);
           if (v !== undefined) parts.push(`${JSON.stringify(key)}:${v}`);
