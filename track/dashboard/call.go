@@ -21,6 +21,8 @@ const CallPath = "/api/call"
 // JSON (docs/dashboard.md): numbers without a fraction or exponent are
 // integers, {"__jsonclass__": [name, args]} the PYON types JSON lacks.
 type callRequest struct {
+	// Target is "tracker" (the default, when empty) or "jobs".
+	Target string                     `json:"target"`
 	Method string                     `json:"method"`
 	Args   []json.RawMessage          `json:"args"`
 	Kwargs map[string]json.RawMessage `json:"kwargs"`
@@ -93,26 +95,33 @@ func (h *Handler) serveCall(w http.ResponseWriter, r *http.Request) {
 		badCall(w, http.StatusBadRequest, "reading the body: %v", err)
 		return
 	}
-	method, args, err := parseCall(body)
+	target, method, args, err := parseCall(body)
 	if err != nil {
 		badCall(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	if h.opts.Tracker == nil {
-		writeError(w, http.StatusServiceUnavailable, CallError{Type: TypeUnavailable, Message: errNoTracker.Error()})
+	callee := h.opts.Tracker
+	if target == TargetJobs {
+		callee = h.opts.Jobs
+	}
+	if callee == nil {
+		writeError(w, http.StatusServiceUnavailable, CallError{Type: TypeUnavailable, Message: fmt.Sprintf("dashboard: no target %q to call", target)})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.CallTimeout)
 	defer cancel()
-	res, err := h.opts.Tracker.Call(ctx, method, args...)
+	res, err := callee.Call(ctx, method, args...)
 	if err != nil {
-		h.opts.Logger.Debug("dashboard: call failed", "method", method, "err", err)
+		h.opts.Logger.Debug("dashboard: call failed", "target", target, "method", method, "err", err)
 		var re *rpc.RemoteError
 		switch {
 		case errors.As(err, &re):
 			writeError(w, http.StatusOK, CallError{Type: re.Type, Message: re.Message, Traceback: re.Traceback, Remote: true})
 		case errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:
 			writeError(w, http.StatusGatewayTimeout, CallError{Type: TypeTimeout, Message: fmt.Sprintf("no answer in %v", h.opts.CallTimeout)})
+		case errors.Is(err, rpc.ErrIncompatibleServer):
+			// The server does not serve the target (trackd without --solvers).
+			writeError(w, http.StatusServiceUnavailable, CallError{Type: TypeUnavailable, Message: err.Error()})
 		default:
 			writeError(w, http.StatusBadGateway, CallError{Type: TypeUnavailable, Message: err.Error()})
 		}
@@ -128,26 +137,39 @@ func (h *Handler) serveCall(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, buf.Bytes())
 }
 
-// parseCall decodes a call body into the method and its rpc arguments
-// (keyword arguments last, as rpc.Kwargs).
-func parseCall(body []byte) (string, []any, error) {
+// The targets a call may name.
+const (
+	TargetTracker = "tracker" // the default
+	TargetJobs    = "jobs"
+)
+
+// parseCall decodes a call body into the target, the method and its rpc
+// arguments (keyword arguments last, as rpc.Kwargs).
+func parseCall(body []byte) (string, string, []any, error) {
 	var req callRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return "", nil, fmt.Errorf("body is not a call object: %v", err)
+		return "", "", nil, fmt.Errorf("body is not a call object: %v", err)
 	}
 	if dec.More() {
-		return "", nil, errors.New("body has data after the call object")
+		return "", "", nil, errors.New("body has data after the call object")
+	}
+	switch req.Target {
+	case "":
+		req.Target = TargetTracker
+	case TargetTracker, TargetJobs:
+	default:
+		return "", "", nil, fmt.Errorf("target %q is not %q or %q", truncate(req.Target, 64), TargetTracker, TargetJobs)
 	}
 	if !methodName.MatchString(req.Method) {
-		return "", nil, fmt.Errorf("method %q is not a method name", truncate(req.Method, 64))
+		return "", "", nil, fmt.Errorf("method %q is not a method name", truncate(req.Method, 64))
 	}
 	args := make([]any, 0, len(req.Args)+1)
 	for i, raw := range req.Args {
 		v, err := decodeValue(raw)
 		if err != nil {
-			return "", nil, fmt.Errorf("args[%d]: %v", i, err)
+			return "", "", nil, fmt.Errorf("args[%d]: %v", i, err)
 		}
 		args = append(args, v)
 	}
@@ -156,13 +178,13 @@ func parseCall(body []byte) (string, []any, error) {
 		for k, raw := range req.Kwargs {
 			v, err := decodeValue(raw)
 			if err != nil {
-				return "", nil, fmt.Errorf("kwargs[%q]: %v", truncate(k, 64), err)
+				return "", "", nil, fmt.Errorf("kwargs[%q]: %v", truncate(k, 64), err)
 			}
 			kw[k] = v
 		}
 		args = append(args, kw)
 	}
-	return req.Method, args, nil
+	return req.Target, req.Method, args, nil
 }
 
 func truncate(s string, n int) string {

@@ -3,7 +3,6 @@ package dashboard
 import (
 	"context"
 	"embed"
-	"errors"
 	"github.com/sigoco/sigoco/syncstruct"
 	"io/fs"
 	"log/slog"
@@ -26,8 +25,8 @@ func Static() fs.FS {
 	return sub
 }
 
-// Caller calls a method of the rpc target "tracker". *rpc.Client and
-// *Redialer satisfy it.
+// Caller calls a method of an rpc target ("tracker" or "jobs"). *rpc.Client
+// and *Redialer satisfy it.
 type Caller interface {
 	Call(ctx context.Context, method string, args ...any) (any, error)
 }
@@ -37,6 +36,11 @@ type Options struct {
 	// Tracker receives the calls of POST /api/call. When nil, the endpoint
 	// answers 503.
 	Tracker Caller
+	// Jobs receives the calls of POST /api/call with "target": "jobs"
+	// (track/jobs: solvers and jobs). Default: when Tracker is a
+	// *Redialer, Tracker.For("jobs") (the same server; closed with it);
+	// else none (such calls answer 503).
+	Jobs Caller
 	// Next serves every request the dashboard does not (the tracking
 	// server's handler: /sync, /artifacts/, /runs/...). Default: 404.
 	Next http.Handler
@@ -72,6 +76,11 @@ func New(opts Options) *Handler {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Jobs == nil {
+		if d, ok := opts.Tracker.(*Redialer); ok && d != nil {
+			opts.Jobs = d.For(TargetJobs)
+		}
 	}
 	index, err := fs.ReadFile(Static(), "index.html")
 	if err != nil {
@@ -142,6 +151,3 @@ func SameOrigin(r *http.Request) bool {
 	}
 	return strings.EqualFold(u.Host, r.Host)
 }
-
-// errNoTracker: the handler has no Options.Tracker.
-var errNoTracker = errors.New("dashboard: no tracker to call")

@@ -1,14 +1,15 @@
 // Package dashboard is the tracking server's web dashboard: a static app
 // (plain ES modules, uPlot for charts, no build step) embedded with
 // go:embed, and one HTTP JSON endpoint, POST /api/call, that maps one to
-// one onto calls of the rpc target "tracker".
+// one onto calls of the rpc target "tracker" or, with "target": "jobs", of
+// the jobs target (track/jobs).
 //
 // The dashboard is an http.Handler placed in front of the tracking
 // server's own handler (track/server: /sync, /artifacts/, /runs/...):
 //
 //	GET  /, /index.html   the app (the URL hash names the view and its filters)
 //	GET  /static/...      its modules, styles, uPlot (vendored, MIT) and replica.js
-//	POST /api/call        {"method": m, "args": [...], "kwargs": {...}} → tracker.m(...)
+//	POST /api/call        {"target": t, "method": m, "args": [...], "kwargs": {...}} → t.m(...) (t: tracker, the default, or jobs)
 //	anything else         Options.Next (404 when nil)
 //
 // Live data never comes from polling: the browser keeps replicas of the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"math/big"
@@ -154,6 +155,10 @@ func TestCallErrors(t *testing.T) {
 		{"content type", `{"method":"m"}`, map[string]string{"Content-Type": "text/plain"}, nil, want{415, dashboard.TypeBadCall, false}},
 		{"other origin", `{"method":"m"}`, map[string]string{"Origin": "http://evil.example"}, nil, want{403, dashboard.TypeForbidden, false}},
 		{"same origin", `{"method":"m"}`, map[string]string{"Origin": "http://dash.test"}, nil, want{200, "", false}},
+		{"target tracker", `{"target":"tracker","method":"m"}`, nil, nil, want{200, "", false}},
+		{"other target", `{"target":"logs","method":"m"}`, nil, nil, want{400, dashboard.TypeBadCall, false}},
+		{"no jobs", `{"target":"jobs","method":"m"}`, nil, nil, want{503, dashboard.TypeUnavailable, false}},
+		{"not served", `{"method":"m"}`, nil, fmt.Errorf("%w: no target", rpc.ErrIncompatibleServer), want{503, dashboard.TypeUnavailable, false}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -176,6 +181,15 @@ func TestCallErrors(t *testing.T) {
 	code, out := post(t, dashboard.New(dashboard.Options{}), `{"method":"m"}`, nil)
 	if code != 503 {
 		t.Errorf("no tracker: %d %v", code, out)
+	}
+	// The target picks the Caller.
+	tr, jb := &fakeTracker{res: "t"}, &fakeTracker{res: "j"}
+	h = dashboard.New(dashboard.Options{Tracker: tr, Jobs: jb})
+	if code, out := post(t, h, `{"target":"jobs","method":"list_solvers"}`, nil); code != 200 || out["result"] != "j" || jb.method != "list_solvers" || tr.method != "" {
+		t.Errorf("jobs call: %d %v; tracker saw %q, jobs %q", code, out, tr.method, jb.method)
+	}
+	if code, out := post(t, h, `{"method":"list_runs"}`, nil); code != 200 || out["result"] != "t" || tr.method != "list_runs" {
+		t.Errorf("tracker call: %d %v", code, out)
 	}
 }
 
@@ -340,6 +354,10 @@ func TestCallTracker(t *testing.T) {
 	code, out = call(`{"method":"no_such_method","args":[]}`)
 	if e, _ := out["error"].(map[string]any); code != 200 || e["type"] != rpc.TypeUnknownMethod {
 		t.Errorf("unknown method: %d %v", code, out)
+	}
+	// A server without jobs: the target is not served.
+	if code, out := call(`{"target":"jobs","method":"list_solvers"}`); code != 503 || !strings.Contains(fmt.Sprint(out["error"]), "jobs") {
+		t.Errorf("jobs without --solvers: %d %v", code, out)
 	}
 	if err := run.End(ctx, track.StatusFinished); err != nil {
 		t.Fatal(err)

@@ -17,9 +17,36 @@ type Redialer struct {
 	target string
 	opts   rpc.ClientOptions
 
-	mu     sync.Mutex // guards c and closed; held while dialling, so one dial at a time
-	c      *rpc.Client
-	closed bool
+	mu       sync.Mutex // guards c, closed and siblings; held while dialling, so one dial at a time
+	c        *rpc.Client
+	closed   bool
+	siblings map[string]*Redialer // For's, closed by Close
+}
+
+// For returns a Redialer of another target of the same server (same
+// address and options), made once per target and closed by d's Close.
+// For(d's own target) is d.
+func (d *Redialer) For(target string) *Redialer {
+	if target == "" {
+		target = "tracker"
+	}
+	if target == d.target {
+		return d
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if s, ok := d.siblings[target]; ok {
+		return s
+	}
+	s := NewRedialer(d.addr, target, d.opts)
+	if d.closed {
+		s.Close()
+	}
+	if d.siblings == nil {
+		d.siblings = map[string]*Redialer{}
+	}
+	d.siblings[target] = s
+	return s
 }
 
 // NewRedialer returns a Redialer of the rpc target at addr (host:port);
@@ -69,13 +96,20 @@ func (d *Redialer) Call(ctx context.Context, method string, args ...any) (any, e
 	return res, err
 }
 
-// Close closes the connection; further calls fail with rpc.ErrClosed.
-// It is idempotent.
+// Close closes the connection (and those of For's Redialers); further
+// calls fail with rpc.ErrClosed. It is idempotent.
 func (d *Redialer) Close() error {
 	d.mu.Lock()
 	c := d.c
 	d.c, d.closed = nil, true
+	sibs := make([]*Redialer, 0, len(d.siblings))
+	for _, s := range d.siblings {
+		sibs = append(sibs, s)
+	}
 	d.mu.Unlock()
+	for _, s := range sibs {
+		s.Close()
+	}
 	if c != nil {
 		return c.Close()
 	}

@@ -5,6 +5,8 @@ import { parseHash } from "./format.js";
 import { RunsView } from "./runs.js";
 import { RunView } from "./run.js";
 import { CompareView } from "./compare.js";
+import { SolversView } from "./solvers.js";
+import { JobsView } from "./jobs.js";
 
 const main = document.getElementById("main");
 const conn = document.getElementById("conn");
@@ -29,6 +31,8 @@ function route() {
   currentKey = key;
   main.dataset.view = view;
   if (view === "run") { current = new RunView(main, id, params); document.title = `run ${id} · sigoco`; }
+  else if (view === "solvers") { current = new SolversView(main, params); document.title = "solvers · sigoco"; }
+  else if (view === "jobs") { current = new JobsView(main, params); document.title = "jobs · sigoco"; }
   else if (view === "compare") { current = new CompareView(main, params); document.title = "compare · sigoco"; }
   else { current = new RunsView(main, params); document.title = "runs · sigoco"; }
 }

@@ -80,7 +80,7 @@ export function parseHash(hash) {
   const parts = h.split("/").filter((p) => p !== "").map(decodeURIComponent);
   const params = {};
   for (const [k, v] of new URLSearchParams(query)) params[k] = v;
-  const view = ["runs", "run", "compare"].includes(parts[0]) ? parts[0] : "runs";
+  const view = ["runs", "run", "compare", "solvers", "jobs"].includes(parts[0]) ? parts[0] : "runs";
   return { view, id: view === "run" ? parts.slice(1).join("/") : "", params };
 }
 
@@ -269,3 +269,104 @@ export function argJSON(kind, v) {
   if (kind === "float" && Number.isInteger(v)) return `${v}.0`;
   return JSON.stringify(v);
 }
+
+// ---- solvers and jobs (track/jobs; docs/jobs.md)
+
+export const JOB_STATES = ["PENDING", "STARTED", "SUCCESS", "FAILED", "ABORTED"];
+
+/** sortPorts: a copy of ports in display order (order, then key). */
+export function sortPorts(ports) {
+  return (ports || []).slice().sort((a, b) => (a.order || 0) - (b.order || 0) || String(a.key).localeCompare(String(b.key)));
+}
+
+/** portRange: "0 – 65 second", "≥ 0", "" for a port's min/max and unit. */
+export function portRange(p) {
+  const u = p.unit ? ` ${p.unit}` : "";
+  const has = (x) => typeof x === "number" && Number.isFinite(x);
+  if (has(p.min) && has(p.max)) return `${fmtNum(p.min)} – ${fmtNum(p.max)}${u}`;
+  if (has(p.min)) return `≥ ${fmtNum(p.min)}${u}`;
+  if (has(p.max)) return `≤ ${fmtNum(p.max)}${u}`;
+  return "";
+}
+
+/** portRequired mirrors jobs.Port.IsRequired for an input. */
+export function portRequired(p) { return typeof p.required === "boolean" ? p.required : p.default === undefined || p.default === null; }
+
+/** solverGroups: solvers [{name, version, …}] → [{name, versions: [solver…]}] in declaration order. */
+export function solverGroups(solvers) {
+  const out = [], by = new Map();
+  for (const s of solvers || []) {
+    let g = by.get(s.name);
+    if (!g) { g = { name: s.name, versions: [] }; by.set(s.name, g); out.push(g); }
+    g.versions.push(s);
+  }
+  return out;
+}
+
+/**
+ * portValue turns a form field of an input port into the JSON text of its
+ * value, or undefined to leave the input out (an empty field: the
+ * server fills the default or reports it missing). Only the type is
+ * checked here (a field that is no number cannot be sent as one); range,
+ * choices and required inputs are the server's to check, so that its
+ * errors show. It throws an Error naming what is wrong.
+ */
+export function portValue(p, raw) {
+  if (p.type === "boolean") return raw === true || raw === "true" || raw === "on" ? "true" : "false";
+  const s = typeof raw === "string" ? raw : raw === undefined || raw === null ? "" : String(raw);
+  if (p.type === "integer" || p.type === "number") {
+    const t = s.trim();
+    if (t === "") return undefined;
+    if (p.type === "integer" && !/^[-+]?\d+$/.test(t)) throw new Error(`${JSON.stringify(s)} is not an integer`);
+    const x = Number(t);
+    if (!Number.isFinite(x)) throw new Error(`${JSON.stringify(s)} is not a number`);
+    return p.type === "number" && Number.isInteger(x) && !/[.eE]/.test(t) ? `${x}.0` : JSON.stringify(x);
+  }
+  if (p.type === "enum") return s === "" ? undefined : JSON.stringify(s);
+  if (p.type === "string") return s === "" && !portRequired(p) ? undefined : JSON.stringify(s);
+  if (p.type === "file") return s === "" ? undefined : JSON.stringify({ sha256: s });
+  throw new Error(`unknown port type ${p.type}`);
+}
+
+/**
+ * parseInputError reads the message of a jobs.InputError ("jobs: invalid
+ * inputs for S: input "a": reason; input "b": reason") into
+ * [{port, reason}]; [] for another error.
+ */
+export function parseInputError(msg) {
+  const m = /invalid inputs for [^:]*:(.*)$/s.exec(String(msg || ""));
+  if (!m) return [];
+  const out = [];
+  const re = / input "([^"]*)": /g;
+  const starts = [];
+  let x;
+  while ((x = re.exec(m[1])) !== null) starts.push({ port: x[1], at: x.index, body: re.lastIndex });
+  for (let i = 0; i < starts.length; i++) {
+    let end = i + 1 < starts.length ? starts[i + 1].at : m[1].length;
+    let reason = m[1].slice(starts[i].body, end);
+    if (i + 1 < starts.length) reason = reason.replace(/;$/, "");
+    out.push({ port: starts[i].port, reason: reason.trim() });
+  }
+  return out;
+}
+
+/** jobState: a job run's state from its "state=…" tag of the runs notifier ("" if none). */
+export function jobState(entry) {
+  for (const t of (entry && entry.tags) || []) if (typeof t === "string" && t.startsWith("state=")) return t.slice(6);
+  return "";
+}
+
+/** isJobRun: the run of the runs notifier is a job (tag "job"). */
+export function isJobRun(entry) { return !!(entry && Array.isArray(entry.tags) && entry.tags.includes("job")); }
+
+/**
+ * jobsSignature: what of the job runs in the runs tree changes a job's
+ * record (its state, its run's status and end), so the jobs list is read
+ * again only then; progress is taken live from the tree.
+ */
+export function jobsSignature(tree) {
+  return runsList(tree).filter(isJobRun).map((r) => `${r.id}:${jobState(r)}:${r.status}:${r.end ?? ""}`).sort().join(",");
+}
+
+/** isFileRef: a job output that is a file ({sha256, filename, size}). */
+export function isFileRef(v) { return !!v && typeof v === "object" && typeof v.sha256 === "string" && /^[0-9a-f]{64}$/.test(v.sha256); }

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import {
   fmtDuration, fmtBytes, fmtNum, fmtValue, runDuration, parseHash, buildHash, runsList, filterRuns, sortRuns, facets,
   paramDiff, levelName, logMatches, mergeLogs, mergePoints, parseCharts, formatCharts, inputKind, parseArg, argJSON,
+  sortPorts, portRange, portRequired, solverGroups, portValue, parseInputError, jobState, isJobRun, jobsSignature, isFileRef,
 } from "./format.js";
 
 test("fmtDuration", () => {
@@ -149,4 +150,60 @@ test("method inputs", () => {
   assert.equal(argJSON("float", 2.5), "2.5");
   assert.equal(argJSON("int", 100), "100");
   assert.equal(argJSON("string", "a\"b"), '"a\\"b"');
+});
+
+test("ports", () => {
+  assert.deepEqual(sortPorts([{ key: "b", order: 2 }, { key: "z", order: 1 }, { key: "a", order: 2 }]).map((p) => p.key), ["z", "a", "b"]);
+  assert.equal(portRange({ min: 0, max: 65, unit: "second" }), "0 – 65 second");
+  assert.equal(portRange({ min: 1.5 }), "≥ 1.5");
+  assert.equal(portRange({}), "");
+  assert.equal(portRequired({ default: 2 }), false);
+  assert.equal(portRequired({}), true);
+  assert.equal(portRequired({ required: false }), false);
+  const g = solverGroups([{ name: "a", version: "1" }, { name: "b", version: "1" }, { name: "a", version: "2" }]);
+  assert.deepEqual(g.map((x) => [x.name, x.versions.map((v) => v.version)]), [["a", ["1", "2"]], ["b", ["1"]]]);
+});
+
+test("portValue", () => {
+  assert.equal(portValue({ type: "integer" }, " 70 "), "70");
+  assert.equal(portValue({ type: "integer" }, ""), undefined);
+  assert.throws(() => portValue({ type: "integer" }, "1.5"), /not an integer/);
+  assert.throws(() => portValue({ type: "number" }, "abc"), /not a number/);
+  assert.equal(portValue({ type: "number" }, "2"), "2.0");
+  assert.equal(portValue({ type: "number" }, "2.5"), "2.5");
+  assert.equal(portValue({ type: "number" }, "1e3"), "1000");
+  assert.equal(portValue({ type: "boolean" }, true), "true");
+  assert.equal(portValue({ type: "boolean" }, false), "false");
+  assert.equal(portValue({ type: "enum" }, "fast"), '"fast"');
+  assert.equal(portValue({ type: "string", default: "x" }, ""), undefined);
+  assert.equal(portValue({ type: "string" }, ""), '""');
+  assert.equal(portValue({ type: "file" }, "ab"), '{"sha256":"ab"}');
+});
+
+test("parseInputError", () => {
+  const msg = 'jobs: invalid inputs for sleeper@2.1.6: input "input_2": 70 second is above the maximum 65 second; input "x": unknown input of sleeper@2.1.6 (its inputs: input_1, input_2); input "e": must be one of ["a" "b;c"], not the string "d"';
+  assert.deepEqual(parseInputError(msg), [
+    { port: "input_2", reason: "70 second is above the maximum 65 second" },
+    { port: "x", reason: "unknown input of sleeper@2.1.6 (its inputs: input_1, input_2)" },
+    { port: "e", reason: 'must be one of ["a" "b;c"], not the string "d"' },
+  ]);
+  assert.deepEqual(parseInputError("jobs: unknown solver"), []);
+});
+
+test("job runs", () => {
+  const tree = {
+    j1: { tags: ["job", "solver=s", "state=STARTED"], status: "running" },
+    r1: { tags: ["x"], status: "running" },
+  };
+  assert.equal(jobState(tree.j1), "STARTED");
+  assert.equal(jobState(tree.r1), "");
+  assert.equal(isJobRun(tree.j1), true);
+  assert.equal(isJobRun(tree.r1), false);
+  const before = jobsSignature(tree);
+  tree.j1 = { ...tree.j1, progress: 50 };
+  assert.equal(jobsSignature(tree), before, "progress alone does not re-read the jobs");
+  tree.j1 = { ...tree.j1, tags: ["job", "state=SUCCESS"], status: "finished" };
+  assert.notEqual(jobsSignature(tree), before);
+  assert.equal(isFileRef({ sha256: "a".repeat(64), filename: "f" }), true);
+  assert.equal(isFileRef(3), false);
 });

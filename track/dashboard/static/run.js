@@ -1,12 +1,12 @@
 // run.js — the Run view: a run's live state (the "run/ID" notifier) with
 // charts, tables, notes, tags, artifacts, the log tail and its exposed
 // methods.
-import { call, callRaw, replica } from "./api.js";
+import { call, callRaw, jobsCall, replica } from "./api.js";
 import { h, badge, progressBar, fill } from "./dom.js";
 import { Chart } from "./chart.js";
 import {
   fmtTime, fmtDuration, runDuration, fmtValue, fmtBytes, levelName, logMatches, mergeLogs, mergePoints,
-  parseCharts, formatCharts, inputKind, parseArg, argJSON, buildHash,
+  parseCharts, formatCharts, inputKind, parseArg, argJSON, buildHash, isJobRun, jobState,
 } from "./format.js";
 
 const MAX_POINTS = 2000;
@@ -277,8 +277,19 @@ export class RunView {
         h("span", {}, h("b", {}, "duration "), fmtDuration(runDuration(t, Date.now() / 1000))),
         t.message ? h("span", {}, h("b", {}, "message "), t.message) : null,
         h("a", { href: `/runs/${encodeURIComponent(this.id)}/export.json` }, "export JSON"),
-        h("a", { href: buildHash("compare", "", { runs: this.id }) }, "compare…")),
+        h("a", { href: buildHash("compare", "", { runs: this.id }) }, "compare…"),
+        this._jobLinks(t)),
       h("p", { class: "muted id" }, this.id));
+  }
+
+  // _jobLinks: a job's run (tag "job") links to its log zip and can be stopped.
+  _jobLinks(t) {
+    if (!isJobRun(t)) return null;
+    const state = jobState(t);
+    return h("span", { class: "job-links" }, h("b", {}, "job "), h("span", { class: "muted" }, state, " "),
+      h("a", { href: `/jobs/${encodeURIComponent(this.id)}/logfile.zip`, class: "logzip" }, "logs.zip"), " ",
+      h("a", { href: buildHash("jobs", "", {}) }, "jobs…"), " ",
+      state === "STARTED" || state === "PENDING" ? h("button", { class: "small stop-job", onclick: (e) => { e.target.disabled = true; this._do(jobsCall("stop_job", JSON.stringify(this.id))); } }, "Stop job") : null);
   }
 
   _do(p) {
