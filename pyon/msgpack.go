@@ -36,7 +36,9 @@ import (
 // 16 and 17 are lists (of ints, of floats) packed for speed: large
 // numeric slices cost one copy instead of one msgpack number per element.
 // They decode to []any like any list (a native rpc server binding a
-// []int64 or []float64 parameter may read them in place).
+// []int64 or []float64 parameter may read them in place), and a []any of
+// at least 16 elements, all int64 or all float64, is written packed too,
+// so that such a list comes back as it went.
 //
 // Decoding gives exactly these Go types back (a Fraction as the value
 // Fraction, a big int as int64, uint64 or *big.Int by size).
@@ -118,6 +120,11 @@ func appendValue(b []byte, v any, depth int, lax bool) ([]byte, error) {
 	case []byte:
 		return append(appendBinHeader(b, len(x)), x...), nil
 	case []any:
+		if len(x) >= minPackedList {
+			if id := packedKind(x); id != 0 {
+				return appendPackedList(b, id, x), nil
+			}
+		}
 		return appendList(appendArrayHeader(b, len(x)), x, depth, lax)
 	case []int64:
 		b = appendExtHeader(b, ExtPackedInt64, 8*len(x))
@@ -246,6 +253,53 @@ func appendPtr[T any](b []byte, p *T, depth int, lax bool) ([]byte, error) {
 		return append(b, 0xc0), nil
 	}
 	return appendValue(b, *p, depth, lax)
+}
+
+// minPackedList is the shortest []any written packed (ext 16 or 17) when
+// its elements are all int64 or all float64: a packed list decodes to the
+// same []any, so this is invisible to a reader, and a list that went
+// through a decoder (an rpc parameter of type any echoed back) stays
+// packed. Below it a list is written element by element, as msgpack
+// writes it (short lists are as small that way, and recorded exchanges
+// keep their bytes).
+const minPackedList = 16
+
+// packedKind returns ExtPackedInt64 if every element of l is an int64,
+// ExtPackedFloat64 if every one is a float64, else 0.
+func packedKind(l []any) int8 {
+	switch l[0].(type) {
+	case int64:
+		for _, e := range l[1:] {
+			if _, ok := e.(int64); !ok {
+				return 0
+			}
+		}
+		return ExtPackedInt64
+	case float64:
+		for _, e := range l[1:] {
+			if _, ok := e.(float64); !ok {
+				return 0
+			}
+		}
+		return ExtPackedFloat64
+	}
+	return 0
+}
+
+// appendPackedList writes l, whose elements are all of packedKind id.
+func appendPackedList(b []byte, id int8, l []any) []byte {
+	b = appendExtHeader(b, id, 8*len(l))
+	b = slices.Grow(b, 8*len(l))
+	if id == ExtPackedInt64 {
+		for _, e := range l {
+			b = binary.LittleEndian.AppendUint64(b, uint64(e.(int64)))
+		}
+		return b
+	}
+	for _, e := range l {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(e.(float64)))
+	}
+	return b
 }
 
 func appendList(b []byte, l []any, depth int, lax bool) ([]byte, error) {

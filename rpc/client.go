@@ -63,10 +63,12 @@ type Client struct {
 	selecting   bool
 	nextID      uint64
 	pending     map[uint64]*call
-	reading     bool   // some goroutine holds the read role
-	tenure      uint64 // counts read-role tenures, see lead
-	interrupted bool   // a read deadline was set to interrupt a leader
-	err         error  // why the connection is unusable, once it is
+	reading     bool          // some goroutine holds the read role
+	tenure      uint64        // counts read-role tenures, see lead
+	interrupted bool          // a read deadline was set to interrupt a leader
+	err         error         // why the connection is unusable, once it is
+	lost        chan struct{} // closed when err is set (native protocol)
+	watchers    int           // Wait calls keeping a reader on the connection
 	readers     sync.WaitGroup
 	closeOnce   sync.Once
 
@@ -87,6 +89,12 @@ func Dial(ctx context.Context, addr, target string, opts ClientOptions) (*Client
 	if err != nil {
 		return nil, err
 	}
+	return c.selectOrClose(ctx, target)
+}
+
+// selectOrClose selects target (the only one if target is ""), closing
+// the client if that fails.
+func (c *Client) selectOrClose(ctx context.Context, target string) (*Client, error) {
 	if target == "" {
 		switch len(c.targets) {
 		case 1:
@@ -108,15 +116,7 @@ func Dial(ctx context.Context, addr, target string, opts ClientOptions) (*Client
 // The server closes a connection that selects nothing within its handshake
 // timeout.
 func DialNoSelect(ctx context.Context, addr string, opts ClientOptions) (*Client, error) {
-	if opts.MaxFrameSize <= 0 {
-		opts.MaxFrameSize = wire.DefaultMaxFrameSize
-	}
-	if opts.HandshakeTimeout <= 0 {
-		opts.HandshakeTimeout = wire.DefaultHandshakeTimeout
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts = opts.withDefaults()
 	if opts.Protocol == ProtocolSiPyCo {
 		return dialSiPyCo(ctx, addr, opts)
 	}
@@ -124,16 +124,7 @@ func DialNoSelect(ctx context.Context, addr string, opts ClientOptions) (*Client
 	if err != nil {
 		return nil, fmt.Errorf("rpc: %w", err)
 	}
-	c := &Client{
-		conn:    conn,
-		opts:    opts,
-		addr:    addr,
-		w:       newWriter(conn, opts.MaxFrameSize),
-		pending: map[uint64]*call{},
-		fr:      conn.FrameReader(opts.MaxFrameSize),
-		md:      newMsgDecoder(0),
-	}
-	c.md.d.DisallowUnknownFields(false) // newer servers may send more
+	c := newNativeClient(conn, addr, opts)
 	if err := c.handshakeIO(ctx, c.readHello); err != nil {
 		conn.Close()
 		if opts.Protocol == ProtocolAuto && errors.Is(err, errSilentClose) {
@@ -147,6 +138,37 @@ func DialNoSelect(ctx context.Context, addr string, opts ClientOptions) (*Client
 		return nil, err
 	}
 	return c, nil
+}
+
+// withDefaults fills in the documented defaults.
+func (opts ClientOptions) withDefaults() ClientOptions {
+	if opts.MaxFrameSize <= 0 {
+		opts.MaxFrameSize = wire.DefaultMaxFrameSize
+	}
+	if opts.HandshakeTimeout <= 0 {
+		opts.HandshakeTimeout = wire.DefaultHandshakeTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return opts
+}
+
+// newNativeClient makes a client of the native protocol on conn, whose
+// banner is written; the hello is still to be read.
+func newNativeClient(conn *wire.Conn, addr string, opts ClientOptions) *Client {
+	c := &Client{
+		conn:    conn,
+		opts:    opts,
+		addr:    addr,
+		w:       newWriter(conn, opts.MaxFrameSize),
+		pending: map[uint64]*call{},
+		lost:    make(chan struct{}),
+		fr:      conn.FrameReader(opts.MaxFrameSize),
+		md:      newMsgDecoder(0),
+	}
+	c.md.d.DisallowUnknownFields(false) // newer servers may send more
+	return c
 }
 
 // handshakeIO runs fn with the connection's deadline set from ctx (or the
@@ -475,6 +497,7 @@ func (c *Client) fail(err error) {
 	c.mu.Lock()
 	if c.err == nil {
 		c.err = err
+		close(c.lost)
 	}
 	for id, cl := range c.pending {
 		cl.err = c.err

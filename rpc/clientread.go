@@ -93,7 +93,7 @@ func (c *Client) handOverLocked() {
 		c.conn.SetReadDeadline(time.Time{})
 		c.interrupted = false
 	}
-	if c.err == nil && len(c.pending) > 0 {
+	if c.err == nil && (len(c.pending) > 0 || c.watchers > 0) {
 		c.readers.Add(1)
 		go c.readLoop()
 		return
@@ -101,7 +101,7 @@ func (c *Client) handOverLocked() {
 	c.reading = false
 }
 
-// readLoop reads replies while calls are pending.
+// readLoop reads replies while calls are pending or a Wait watches.
 func (c *Client) readLoop() {
 	defer c.readers.Done()
 	for {
@@ -114,7 +114,7 @@ func (c *Client) readLoop() {
 			return
 		}
 		c.mu.Lock()
-		if len(c.pending) == 0 {
+		if len(c.pending) == 0 && c.watchers == 0 {
 			c.reading = false
 			c.mu.Unlock()
 			return

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"sync"
 
@@ -18,13 +17,9 @@ import (
 var ErrNotExposed = fmt.Errorf("track: no such exposed object")
 
 // exposeRegistry holds an rpc client for each object a live run exposes,
-// on the connection the run dialled (store.BannerExpose).
-//
-// rpc has no client over an existing connection yet, so each expose
-// connection is bridged: the server listens on an ephemeral loopback port
-// for exactly one connection, dials it with rpc.Dial and splices it to the
-// run's connection. (rpc.NewClientConn(ctx, conn, target, opts) would
-// remove the bridge.) The simulation itself opens no port.
+// on the connection the run dialled (store.BannerExpose): the run serves
+// the object on it and the server calls through rpc.NewClientConn. No
+// port is opened, on either side.
 type exposeRegistry struct {
 	s *Server
 
@@ -42,64 +37,34 @@ func newExposeRegistry(s *Server) *exposeRegistry {
 	return &exposeRegistry{s: s, objs: map[string]map[string]*exposed{}}
 }
 
-// ServeConn serves one expose connection until it ends.
+// ServeConn serves one expose connection until it ends (the run goes
+// away, the object is exposed again on a new connection, ctx ends or the
+// server closes).
 func (x *exposeRegistry) ServeConn(ctx context.Context, nc net.Conn) error {
 	conn := wire.NewConn(nc)
-	defer conn.Close()
 	if b, err := conn.ReadBanner(); err != nil || b != store.BannerExpose {
+		conn.Close()
 		return fmt.Errorf("track: expose connection: banner %q: %v", b, err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// conn keeps its buffered reader: NewClientConn takes the *wire.Conn.
+	c, err := rpc.NewClientConn(ctx, conn, "", rpc.ClientOptions{HandshakeTimeout: x.s.opts.HandshakeTimeout, Logger: x.s.log})
 	if err != nil {
-		return err
-	}
-	spliced := make(chan struct{})
-	go func() {
-		defer close(spliced)
-		bc, err := ln.Accept()
-		ln.Close()
-		if err != nil {
-			return
-		}
-		defer bc.Close()
-		done := make(chan struct{}, 2)
-		go func() { io.Copy(conn, bc); done <- struct{}{} }()
-		go func() { io.Copy(bc, conn); done <- struct{}{} }()
-		select {
-		case <-done:
-		case <-ctx.Done():
-		}
-		bc.Close()
-		conn.Close()
-		<-done
-	}()
-	c, err := rpc.Dial(ctx, ln.Addr().String(), "", rpc.ClientOptions{HandshakeTimeout: x.s.opts.HandshakeTimeout, Logger: x.s.log})
-	if err != nil {
-		ln.Close()
-		conn.Close()
-		<-spliced
 		return fmt.Errorf("track: expose connection: %w", err)
 	}
 	defer c.Close()
 	var hello store.ExposeHello
 	if err := json.Unmarshal([]byte(c.Description()), &hello); err != nil || hello.Run == "" || hello.Name == "" {
-		conn.Close()
-		<-spliced
 		return fmt.Errorf("track: expose connection without a run and name: %q", c.Description())
 	}
 	info, err := c.ListMethods(ctx)
 	if err != nil {
-		conn.Close()
-		<-spliced
 		return err
 	}
 	if !x.add(hello.Run, hello.Name, &exposed{c: c, info: info}) {
-		conn.Close()
-		<-spliced
 		return nil
 	}
 	x.s.log.Info("track: run exposes an object", "run", hello.Run, "name", hello.Name, "methods", len(info.Methods))
-	<-spliced
+	c.Wait(ctx) // the connection ends, or the server closes c, or ctx ends
 	x.remove(hello.Run, hello.Name, c)
 	return nil
 }
