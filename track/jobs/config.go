@@ -52,7 +52,7 @@ type Port struct {
 	// Values lists the choices of an enum.
 	Values []string `toml:"values" msgpack:"values,omitempty" json:"values,omitempty"`
 	// Default is used when the input is not given.
-	Default any `toml:"default" msgpack:"default,omitempty" json:"default,omitempty"`
+	Default any `toml:"default" msgpack:"default" json:"default,omitempty"`
 	// Required: an input without a default is required unless
 	// required = false; an output is required only with required = true.
 	Required *bool `toml:"required" msgpack:"required,omitempty" json:"required,omitempty"`
