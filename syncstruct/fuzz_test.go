@@ -48,15 +48,20 @@ func fuzzSeeds(t testing.TB) [][]byte {
 }
 
 // FuzzDecodeMessage feeds arbitrary bytes to the message decoder: it must
-// return an error or a message, never panic, and a decoded mod must
-// survive a round trip.
+// return an error or a message, never panic, within the allocation and
+// time bounds; the fast path must give what the generic decoder gives;
+// and a decoded mod must survive a round trip.
 func FuzzDecodeMessage(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s)
 	}
 	f.Add([]byte{0xdf, 0xff, 0xff, 0xff, 0xff})                  // map claiming 4G entries
 	f.Add([]byte{0x81, 0xa1, 'x', 0xdd, 0xff, 0xff, 0xff, 0xff}) // array claiming 4G elements
+	fast, gen := newMsgDecoder(), newGenericDecoder()
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// The fast path and the generic decoder agree (decoders kept
+		// across inputs, as a subscriber keeps its own), within bounds.
+		checkBounds(t, len(b), func() { decodeBoth(t, fast, gen, b) })
 		var m message
 		if err := newMsgDecoder().decode(b, &m); err != nil {
 			return

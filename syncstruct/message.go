@@ -80,6 +80,12 @@ type msgDecoder struct {
 
 	paths map[string][]any // by their encoding
 	strs  map[string]any   // short strings, boxed once
+
+	// The previous path the fast path decoded, and its encoding.
+	lastPath    []any
+	lastPathRaw []byte
+
+	generic bool // never take the fast path (tests compare both)
 }
 
 // Bounds of the intern tables; a full table is simply emptied.
@@ -183,6 +189,12 @@ func (md *msgDecoder) path() ([]any, error) {
 
 // decode decodes one message that fills b exactly. m is overwritten.
 func (md *msgDecoder) decode(b []byte, m *message) error {
+	if !md.generic {
+		var ok bool
+		if *m, ok = md.fastMod(b); ok {
+			return m.checkMod()
+		}
+	}
 	*m = message{}
 	md.src = b
 	md.r.Reset(b)
