@@ -30,6 +30,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/sigoco/sigoco/examples/simulation"
+	"github.com/sigoco/sigoco/examples/solvers"
 	"github.com/sigoco/sigoco/logfwd/logflag"
 	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/track"
@@ -68,7 +69,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "tls-cert", Usage: "server certificate (PEM); enables TLS"},
 			&cli.StringFlag{Name: "tls-key", Usage: "server key (PEM)"},
 			&cli.StringFlag{Name: "tls-peer-cert", Usage: "accept only clients with this certificate (PEM)"},
-			&cli.BoolFlag{Name: "demo", Usage: "also run the demo simulation (examples/simulation)"},
+			&cli.BoolFlag{Name: "demo", Usage: "also run the demo simulation (examples/simulation) and, without --solvers, serve the demo solvers (examples/solvers)"},
 			&cli.StringFlag{Name: "solvers", Usage: "solvers file (TOML, docs/jobs.md): enables jobs (rpc target \"jobs\")"},
 			&cli.IntFlag{Name: "max-jobs", Value: runtime.NumCPU(), Usage: "jobs running at once"},
 			&cli.DurationFlag{Name: "heartbeat-timeout", Value: 20 * time.Second, Usage: "mark a run crashed after this long without a heartbeat"},
@@ -94,6 +95,18 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					&cli.StringFlag{Name: "addr", Usage: "ask this server instead of reading --data"},
 				},
 				Action: export,
+			},
+			{
+				Name:      "solver",
+				Usage:     "run a demo solver built into trackd, in a job's working directory (examples/solvers)",
+				ArgsUsage: "sweep",
+				Hidden:    true,
+				Action: func(c *cli.Context) error {
+					if c.Args().First() != "sweep" {
+						return cli.Exit("trackd solver: the built-in solver is \"sweep\"", 2)
+					}
+					return solvers.Sweep(c.Context)
+				},
 			},
 		},
 	}
@@ -144,11 +157,18 @@ func serve(c *cli.Context) error {
 	}
 	defer st.Close()
 	var mgr *jobs.Manager
-	if f := c.String("solvers"); f != "" {
-		cfg, err := jobs.LoadConfig(f)
-		if err != nil {
+	var cfg *jobs.Config
+	switch f := c.String("solvers"); {
+	case f != "":
+		if cfg, err = jobs.LoadConfig(f); err != nil {
 			return cli.Exit(err.Error(), 2)
 		}
+	case c.Bool("demo"): // the demo's own solvers (examples/solvers)
+		if cfg, err = solvers.Install(filepath.Join(c.String("data"), "demo-solvers")); err != nil {
+			return err
+		}
+	}
+	if cfg != nil {
 		opts.Targets = func(s *server.Server) (map[string]any, error) {
 			mgr, err = jobs.New(c.Context, st, jobs.Options{
 				Solvers: cfg.Solvers, Dir: filepath.Join(c.String("data"), "jobs"), Addr: ln.Addr().String(),

@@ -83,7 +83,8 @@ type Solver struct {
 	// Project of the job runs. Default "jobs".
 	Project string `toml:"project" msgpack:"project" json:"project"`
 	// Command is the argv template (no shell). Placeholders: {workdir},
-	// {inputs_file}, {outputs_file}, {job_id}, {config_dir} and
+	// {inputs_file}, {outputs_file}, {job_id}, {config_dir}, {trackd}
+	// (the running server's own executable, for solvers built into it) and
 	// {input:KEY} (the input's value; a file input's path). A relative
 	// program path with a slash is relative to the configuration file.
 	Command []string `toml:"command" msgpack:"command" json:"command"`
@@ -266,13 +267,13 @@ func (s *Solver) check() error {
 	for _, a := range s.Command {
 		for _, m := range placeholderRe.FindAllStringSubmatch(a, -1) {
 			switch p := m[1]; {
-			case p == "workdir", p == "inputs_file", p == "outputs_file", p == "job_id", p == "config_dir":
+			case p == "workdir", p == "inputs_file", p == "outputs_file", p == "job_id", p == "config_dir", p == "trackd":
 			case strings.HasPrefix(p, "input:"):
 				if s.input(p[len("input:"):]) == nil {
 					return bad("command", "placeholder {%s} names no input port", p)
 				}
 			default:
-				return bad("command", "unknown placeholder {%s} (known: {workdir} {inputs_file} {outputs_file} {job_id} {config_dir} {input:KEY})", p)
+				return bad("command", "unknown placeholder {%s} (known: {workdir} {inputs_file} {outputs_file} {job_id} {config_dir} {trackd} {input:KEY})", p)
 			}
 		}
 	}

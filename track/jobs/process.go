@@ -380,6 +380,7 @@ func (a *active) prepare(ctx context.Context, work string) ([]string, error) {
 		"outputs_file": filepath.Join(work, OutputsFile),
 		"job_id":       a.job.ID,
 		"config_dir":   s.configDir,
+		"trackd":       selfExe(),
 	}
 	var argv []string
 	for i, t := range s.Command {
@@ -572,4 +573,13 @@ func (a *active) flushLogs(ctx context.Context) {
 	if _, err := a.m.opts.AppendLogs(ctx, logs); err != nil {
 		a.m.log.Warn("jobs: storing a job's output lines", "job", a.job.ID, "err", err)
 	}
+}
+
+// selfExe is the running program's path ({trackd} in a command).
+func selfExe() string {
+	p, err := os.Executable()
+	if err != nil {
+		return os.Args[0]
+	}
+	return p
 }
