@@ -47,7 +47,7 @@ type sweepInputs struct {
 }
 
 // Sweep is the oscillator-sweep solver, run in its job's working
-// directory: the steady amplitude of x'' + 2γx' + ω²x = cos(ω_d t) for γ
+// directory: the steady amplitude of x” + 2γx' + ω²x = cos(ω_d t) for γ
 // from gamma_min to gamma_max, logged as a stepped result of its run,
 // written to curve.csv, and the largest reported as peak_amplitude.
 func Sweep(ctx context.Context) error {
