@@ -114,13 +114,27 @@ func (c *serverConn) isDraining() bool {
 	return c.draining
 }
 
+// drainLinger bounds how long a drained connection waits for its client
+// to close before the server closes it.
+const drainLinger = 500 * time.Millisecond
+
 func (c *serverConn) serve(parent context.Context) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	c.ctx = ctx
 	stop := context.AfterFunc(ctx, func() { c.conn.Close() })
 	defer stop()
-	defer c.conn.Close()
+	defer func() {
+		// A drained connection (Shutdown, terminate) ends on the server's
+		// initiative: let the client's last bytes arrive rather than reset
+		// them (SiPyCo's client sends its close right after terminate). A
+		// hard stop has closed the connection already.
+		if c.isDraining() && parent.Err() == nil {
+			wire.Linger(c.conn, drainLinger)
+			return
+		}
+		c.conn.Close()
+	}()
 
 	// Under mu, and not if a drain already came in: drain's deadline must
 	// not be overwritten, or Shutdown would wait for the handshake timeout.

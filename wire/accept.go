@@ -368,6 +368,17 @@ func RefuseConn(c net.Conn, why string) {
 	lingerClose(wc, deadline)
 }
 
+// Linger half-closes c and reads what the peer still sends until it
+// closes or d passes, then closes c. A server ending a connection on its
+// own (a drain, a refusal) uses it so that the peer's last bytes in
+// flight — a TLS close_notify, a request sent as the server stopped — do
+// not come back as a TCP reset that destroys the server's last reply.
+// Closing c from elsewhere ends the wait at once.
+func Linger(c *Conn, d time.Duration) error {
+	lingerClose(c, time.Now().Add(d))
+	return c.Close()
+}
+
 // lingerClose half-closes c and reads until the peer closes or the
 // deadline passes, so what was written is not destroyed by a reset (which
 // closing with unread input sends). It does not close c.

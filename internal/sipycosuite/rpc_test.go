@@ -118,8 +118,13 @@ func (h *harness) startRPC(req *request) (map[string]any, error) {
 		go func() {
 			defer close(peer.served)
 			srv.WaitTerminate(ctx) // terminate, or close
+			// As SiPyCo's run_server: the server stops, the client's
+			// connection ends gracefully (cancelling Serve's ctx would be
+			// a hard stop).
+			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+			mux.Shutdown(sctx)
+			scancel()
 			cancel()
-			mux.Close()
 			<-muxDone
 		}()
 	}
