@@ -1,28 +1,28 @@
 // Package sipycotest runs real SiPyCo (the Python library behind ARTIQ)
-// against sigoco in integration tests, which run in CI (see Setting up
-// SiPyCo). It is used only from the tests of rpc, syncstruct, logfwd,
+// against sigoco in integration tests, which run where a developer has a
+// SiPyCo tree (see Setting up SiPyCo). CI has none: there the replay tests
+// of rpc, syncstruct and logfwd check compatibility from the recordings in
+// ../shared/sipyco-wire, and these tests skip. It is used only from the tests of rpc, syncstruct, logfwd,
 // rpctool and internal/sipycosuite (SiPyCo's own test cases, through the
 // [Suite] harness).
 //
 // # Setting up SiPyCo
 //
 // The tests need a python3 with numpy that can import sipyco. SiPyCo is not
-// on the package registries these machines reach: an unmodified source tree
-// is kept in ../shared/sipyco beside the work tree (CI clones the
-// repository with ../shared beside it) and found there without any
-// setting. numpy comes from Debian (.ci/run installs it when missing):
+// on the package registries these machines reach and its code is not kept
+// beside the project: clone m-labs/sipyco yourself (never commit it) and
+// point SIGOCO_SIPYCO_PATH at the tree. numpy comes from Debian:
 //
 //	apt-get install -y python3-numpy
-//	export SIGOCO_SIPYCO_PATH=/path/to/sipyco   # only for another tree
+//	export SIGOCO_SIPYCO_PATH=/path/to/sipyco
 //
 // [Python] looks for SiPyCo on PYTHONPATH=$SIGOCO_SIPYCO_PATH when that is
-// set and not empty (and only there), else in [SharedDir] relative to the
-// module root (the nearest go.mod above the test's working directory),
-// else in python3's own packages; it tries $SIGOCO_PYTHON, python3 on PATH
-// and /usr/bin/python3, in that order, and takes the first that imports
-// sipyco and numpy. Without one, a test that needs SiPyCo is skipped,
-// saying why — except in CI (CI=true), where it fails with that reason:
-// CI never passes without having run real SiPyCo. `go test -short` skips.
+// set and not empty, else in python3's own packages; it tries
+// $SIGOCO_PYTHON, python3 on PATH and /usr/bin/python3, in that order, and
+// takes the first that imports sipyco and numpy. Without one, a test that
+// needs SiPyCo is skipped, saying why, in CI too — unless
+// SIGOCO_SIPYCO_PATH is set: then the developer asked for real SiPyCo and
+// the test fails with the reason. `go test -short` skips.
 //
 // SiPyCo since m-labs/sipyco f465349 needs numpy 1.25 (numpy.dtypes) while
 // Debian 12 ships 1.24; scripts/sipycotest_compat.py adds that one alias

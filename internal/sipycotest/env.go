@@ -14,18 +14,11 @@ import (
 	"time"
 )
 
-// SharedDir is where [Python] looks for a SiPyCo source tree when
-// SIGOCO_SIPYCO_PATH is unset or empty: relative to the module root (the
-// nearest directory above the test's working directory holding a go.mod),
-// so ../shared/sipyco beside the work tree. CI checks the repository out
-// with ../shared beside it.
-const SharedDir = "../shared/sipyco"
-
 // DefaultTimeout bounds each wait of an [Env] whose Timeout is zero.
 const DefaultTimeout = 30 * time.Second
 
-const skipHint = "python3 cannot import sipyco with numpy (install python3-numpy; put a SiPyCo source tree at " +
-	SharedDir + " beside the module root or set SIGOCO_SIPYCO_PATH to one)"
+const skipHint = "python3 cannot import sipyco with numpy (install python3-numpy and set " +
+	"SIGOCO_SIPYCO_PATH to a SiPyCo source tree, your own clone of m-labs/sipyco)"
 
 // Env is a python3 that can import SiPyCo, with sigoco's scripts written
 // out beside it. Get one from [Python].
@@ -49,14 +42,16 @@ var (
 )
 
 // Python returns an Env for the test. When SiPyCo cannot be run it skips
-// the test saying why — or, in CI (the CI environment variable is true, as
-// .ci/run and every CI service set it), fails it with that reason, so
-// that CI never passes without running real SiPyCo. `go test -short`
-// skips, in CI too.
+// the test saying why — in CI too: SiPyCo's code is not kept beside the
+// project and no registry these machines reach has it, so CI checks
+// SiPyCo compatibility from the recordings of ../shared/sipyco-wire (the
+// replay tests, which always run) and real SiPyCo only where a developer
+// points SIGOCO_SIPYCO_PATH at a tree. There, a SiPyCo that cannot be run
+// fails the test instead of skipping it: the developer asked for it.
+// `go test -short` skips.
 //
 // SiPyCo is looked for on PYTHONPATH=$SIGOCO_SIPYCO_PATH if that variable
-// is set and not empty, else in [SharedDir] if that holds a sipyco
-// package, else among python3's own packages. The interpreters tried are
+// is set and not empty, else among python3's own packages. The interpreters tried are
 // $SIGOCO_PYTHON, python3 on PATH and /usr/bin/python3; the first that
 // imports sipyco and numpy is used. The check runs once per test binary.
 func Python(t testing.TB) Env {
@@ -81,9 +76,9 @@ func Python(t testing.TB) Env {
 	}
 	probeMu.Unlock()
 	if res.reason != "" {
-		if InCI() {
-			t.Fatalf("sipycotest: CI=%s, so a test that needs SiPyCo fails instead of skipping: %s",
-				os.Getenv("CI"), res.reason)
+		if path != "" {
+			t.Fatalf("sipycotest: SIGOCO_SIPYCO_PATH=%s is set, so a test that needs SiPyCo fails instead of skipping: %s",
+				path, res.reason)
 		}
 		t.Skip("skipping: " + res.reason)
 	}
@@ -92,50 +87,13 @@ func Python(t testing.TB) Env {
 	return e
 }
 
-// InCI reports whether the tests run in CI: the CI environment variable
-// is true (true, 1, yes; as CI services and .ci/run set it).
-func InCI() bool {
-	switch strings.ToLower(strings.TrimSpace(os.Getenv("CI"))) {
-	case "true", "1", "yes":
-		return true
-	}
-	return false
-}
-
 // sipycoPath returns the directory to put on PYTHONPATH ("" for none) and,
 // when it is "", a note on where SiPyCo was looked for.
 func sipycoPath() (path, where string) {
 	if p := os.Getenv("SIGOCO_SIPYCO_PATH"); p != "" {
 		return p, ""
 	}
-	if p, ok := sharedTree(); ok {
-		return p, ""
-	}
-	return "", "SIGOCO_SIPYCO_PATH unset, no " + SharedDir + " beside the module root"
-}
-
-// sharedTree finds SharedDir relative to the module root: the nearest
-// directory holding a go.mod at or above the working directory. When that
-// module has none beside it (a nested module such as bench/), the next
-// module root up is tried.
-func sharedTree() (string, bool) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Clean(filepath.Join(dir, filepath.FromSlash(SharedDir)))
-			if st, err := os.Stat(filepath.Join(p, "sipyco", "__init__.py")); err == nil && !st.IsDir() {
-				return p, true
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
+	return "", "SIGOCO_SIPYCO_PATH unset"
 }
 
 // probe tries each interpreter with path on PYTHONPATH.
