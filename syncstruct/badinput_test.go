@@ -422,3 +422,24 @@ func TestAbsurdHeartbeatFromPublisher(t *testing.T) {
 		})
 	}
 }
+
+// TestSlowSnapshotNotHeartbeat: a subscriber is not dropped for silence
+// while the publisher is still encoding its snapshot — it cannot ping
+// before the sync message tells it the interval. (A 100 MB snapshot under
+// -race on a loaded 2-core machine took longer than the 6 s timeout.)
+func TestSlowSnapshotNotHeartbeat(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	testHookBeforeSnapshot = func() { time.Sleep(timeout + 2*closeGrace) } // past the timeout and the close grace
+	t.Cleanup(func() { testHookBeforeSnapshot = nil })
+	n := mustNotifier(t, map[string]any{"a": 1}, NotifierOptions{})
+	p := NewPublisher(map[string]*Notifier{"s": n}, PublisherOptions{HeartbeatInterval: 100 * time.Millisecond, HeartbeatTimeout: timeout})
+	ep := serve(t, p, "tcp")
+	s := subscribe(t, ep, "s", SubscriberOptions{})
+	waitSynced(t, s)
+	testHookBeforeSnapshot = nil
+	must(t, n.Set("after", true))
+	waitReplica(t, s, n)
+	if st := p.Stats(); st.Snapshots != 1 {
+		t.Errorf("%d snapshots, want 1 (the first session was dropped)", st.Snapshots)
+	}
+}

@@ -24,6 +24,13 @@ type session struct {
 
 	cancel context.CancelFunc // cancels the context run was given
 
+	// told is closed once the subscriber has been sent a sync message,
+	// which tells it the heartbeat interval: its silence is timed only from
+	// then, since it cannot ping before. Encoding a large snapshot can take
+	// longer than the heartbeat timeout on a loaded machine.
+	told     chan struct{}
+	tellOnce sync.Once
+
 	mu      sync.Mutex // guards ended, endCode and endMsg
 	ended   bool
 	endCode string // error code to send the subscriber when the session ends
@@ -31,7 +38,20 @@ type session struct {
 }
 
 func newSession(p *Publisher, name string, n *Notifier, t transport, cancel context.CancelFunc) *session {
-	return &session{p: p, name: name, n: n, t: t, enc: t.encoding(), cancel: cancel}
+	return &session{p: p, name: name, n: n, t: t, enc: t.encoding(), cancel: cancel, told: make(chan struct{})}
+}
+
+// testHookBeforeSnapshot, when set by a test, runs before a snapshot is
+// encoded: it stands in for a huge snapshot on a slow machine.
+var testHookBeforeSnapshot func()
+
+// writeSync writes a sync message and starts the heartbeat clock.
+func (s *session) writeSync(c *control) error {
+	err := s.t.writeMsgs([][]byte{s.control(c)})
+	if err == nil {
+		s.tellOnce.Do(func() { close(s.told) })
+	}
+	return err
 }
 
 // end records why the session ends (the first reason wins; code "" means
@@ -126,6 +146,13 @@ func (s *session) run(parent, ctx context.Context, sub *message) error {
 // readLoop takes the subscriber's messages: pings keep the session alive;
 // silence past the heartbeat timeout, or anything else, ends it.
 func (s *session) readLoop(ctx context.Context) {
+	if s.t.pings() {
+		select {
+		case <-s.told:
+		case <-ctx.Done():
+			return
+		}
+	}
 	dec := newMsgDecoder()
 	for {
 		if s.t.pings() {
@@ -168,7 +195,7 @@ func (s *session) writeLoop(ctx context.Context, sub *message) error {
 	hb := s.p.opts.HeartbeatInterval
 	w := s.startPosition(sub)
 	if !w.needSnap {
-		if err := s.t.writeMsgs([][]byte{s.control(&control{T: msgSync, Epoch: s.n.epoch, Seq: w.cursor, Mode: modeResume, HeartbeatMS: hb.Milliseconds()})}); err != nil {
+		if err := s.writeSync(&control{T: msgSync, Epoch: s.n.epoch, Seq: w.cursor, Mode: modeResume, HeartbeatMS: hb.Milliseconds()}); err != nil {
 			return err
 		}
 	}
@@ -294,6 +321,9 @@ func (s *session) sendBatch(w *writePos) (wait <-chan struct{}, sent bool, err e
 // sendSnapshot sends sync (mode snapshot), the init mod and synced, and
 // returns the sequence number the snapshot stands at.
 func (s *session) sendSnapshot(reason string) (uint64, error) {
+	if testHookBeforeSnapshot != nil {
+		testHookBeforeSnapshot()
+	}
 	pieces, seq, err := s.n.snapshot(s.enc, s.t.chunkedInit())
 	if err != nil {
 		err = fmt.Errorf("syncstruct: encoding snapshot: %w", err)
@@ -302,7 +332,7 @@ func (s *session) sendSnapshot(reason string) (uint64, error) {
 	}
 	s.p.snapshots.Add(1)
 	hb := s.p.opts.HeartbeatInterval
-	if err := s.t.writeMsgs([][]byte{s.control(&control{T: msgSync, Epoch: s.n.epoch, Seq: seq, Mode: modeSnapshot, Reason: reason, HeartbeatMS: hb.Milliseconds()})}); err != nil {
+	if err := s.writeSync(&control{T: msgSync, Epoch: s.n.epoch, Seq: seq, Mode: modeSnapshot, Reason: reason, HeartbeatMS: hb.Milliseconds()}); err != nil {
 		return 0, err
 	}
 	if err := s.t.writeInit(pieces); err != nil {
