@@ -3,6 +3,8 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -39,7 +41,25 @@ func newPathAttack(t *testing.T) *pathAttack {
 	t.Helper()
 	port, data, victim := freePort(t), t.TempDir(), t.TempDir()
 	solvers := filepath.Join(t.TempDir(), "solvers.toml")
-	cfg := "[[solver]]\nname = \"noop\"\nversion = \"1\"\ncommand = [\"/bin/sh\", \"-c\", \"exit 0\"]\n"
+	cfg := `[[solver]]
+name = "noop"
+version = "1"
+command = ["/bin/sh", "-c", "exit 0"]
+
+[[solver]]
+name = "linker"
+version = "1"
+command = ["/bin/sh", "-c", "ln -s \"$1\" out.txt", "linker", "{input:target}"]
+
+  [[solver.input]]
+  key = "target"
+  type = "string"
+
+  [[solver.output]]
+  key = "out"
+  type = "file"
+  filename = "out.txt"
+`
 	if err := os.WriteFile(solvers, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -216,5 +236,52 @@ func TestForgedJobRecordRefused(t *testing.T) {
 	if e, _ := out["error"].(map[string]any); e == nil {
 		t.Errorf("start_job of a forged job: %v", out)
 	}
+	a.d.stop(t)
+}
+
+// TestSolverOutputLink: a solver that leaves its output file as a link
+// to a file trackd can read (out.txt -> /etc/shadow) had that file
+// stored and served as the job's output; now the job fails with the
+// reason and nothing of the file is stored.
+func TestSolverOutputLink(t *testing.T) {
+	a := newPathAttack(t)
+	ctx := ctxT(t, 30*time.Second)
+	c, err := rpc.Dial(ctx, a.addr, "jobs", rpc.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var job map[string]any
+	if err := c.CallInto(ctx, &job, "create_job", "linker", "", map[string]any{"target": filepath.Join(a.victim, "precious.txt")}); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := job["id"].(string)
+	if err := c.CallInto(ctx, &job, "start_job", id); err != nil {
+		t.Fatal(err)
+	}
+	for job["state"] != "SUCCESS" && job["state"] != "FAILED" && job["state"] != "ABORTED" {
+		if ctx.Err() != nil {
+			t.Fatalf("job %v\n%s", job, a.d.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if err := c.CallInto(ctx, &job, "inspect_job", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reason, _ := job["reason"].(string); job["state"] != "FAILED" || !strings.Contains(reason, "out.txt is a symbolic link") {
+		t.Errorf("job %v, want FAILED because out.txt is a symbolic link", job)
+	}
+	tc, err := rpc.Dial(ctx, a.addr, "tracker", rpc.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	sum := sha256.Sum256([]byte(victimSecret))
+	var bs store.BlobState
+	if err := tc.CallInto(ctx, &bs, "blob_state", hex.EncodeToString(sum[:])); err != nil || bs.Present {
+		t.Errorf("the link's target is stored: %+v %v", bs, err)
+	}
+	c.Close()
+	tc.Close()
 	a.d.stop(t)
 }
