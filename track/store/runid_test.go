@@ -34,6 +34,14 @@ func TestCheckRunID(t *testing.T) {
 	}
 }
 
+// TestCheckRunIDNoAlloc: checking a valid id costs no allocation (it
+// runs on every batch).
+func TestCheckRunIDNoAlloc(t *testing.T) {
+	if n := testing.AllocsPerRun(100, func() { CheckRunID("0198f5a4-7d3c-7b1e-9a53-2f6d4e8c1a07") }); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+}
+
 func TestServerOnly(t *testing.T) {
 	for _, tc := range []struct {
 		r    Record
