@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -148,7 +149,7 @@ func TestForgedJobDeleteTraversal(t *testing.T) {
 	e, _ := out["error"].(map[string]any)
 	if e == nil {
 		t.Errorf("delete_job(%q) succeeded: %v", a.id, out)
-	} else if msg, _ := e["message"].(string); !strings.Contains(msg, "bad job id") {
+	} else if msg, _ := e["message"].(string); !strings.Contains(msg, "bad job id") || e["type"] != "ValueError" {
 		t.Errorf("delete_job(%q): %v, want a bad job id error", a.id, e)
 	}
 	a.checkVictim(t)
@@ -166,7 +167,7 @@ func TestForgedJobStartTraversal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := c.Call(ctx, "start_job", a.id); err == nil || !strings.Contains(err.Error(), "bad job id") {
+	if _, err := c.Call(ctx, "start_job", a.id); !errors.Is(err, rpc.ErrValue) || !strings.Contains(err.Error(), "bad job id") {
 		t.Errorf("start_job(%q): %v, want a bad job id error", a.id, err)
 	}
 	time.Sleep(300 * time.Millisecond) // a job that started would have written by now

@@ -26,7 +26,7 @@ func TestBadRunIDRefused(t *testing.T) {
 	for _, id := range badRunIDs {
 		_, err := logBatch(ctx, c, startRecords(id))
 		var re *rpc.RemoteError
-		if !errors.As(err, &re) || !strings.Contains(re.Message, "bad run id") {
+		if !errors.As(err, &re) || !strings.Contains(re.Message, "bad run id") || !errors.Is(err, rpc.ErrValue) {
 			t.Errorf("log_batch for run %q: %v", id, err)
 		}
 		if _, err := srv.Store().GetRun(ctx, id); err == nil {

@@ -30,6 +30,12 @@ func (e *RunIDError) Error() string {
 // Unwrap makes errors.Is(err, ErrBadRunID) hold.
 func (e *RunIDError) Unwrap() error { return ErrBadRunID }
 
+// PythonClass makes the error a ValueError on the wire (package rpc): a
+// SiPyCo caller gets that exception, a Go caller a *rpc.RemoteError for
+// which errors.Is(err, rpc.ErrValue) holds, also when the error is
+// wrapped (jobs.ErrBadJobID).
+func (e *RunIDError) PythonClass() string { return "ValueError" }
+
 // CheckRunID checks that id can name a run: 1 to MaxRunIDLen bytes of
 // ASCII letters, digits, '.', '_' and '-', the first a letter or a digit.
 // The ids track.NewID makes (UUIDv7 in lower-case hex) pass, and so do
