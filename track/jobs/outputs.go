@@ -30,12 +30,22 @@ const maxOutputsJSON = 16 << 20
 func (a *active) collect(ctx context.Context) (map[string]any, []store.Record, error) {
 	s := a.solver
 	root, err := a.m.openWork(a.job.ID)
-	if err != nil {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		root = nil // the solver removed it: no output was written
+	case err != nil:
 		return nil, nil, err
+	default:
+		defer root.Close()
 	}
-	defer root.Close()
+	open := func(name string) (*os.File, error) {
+		if root == nil {
+			return nil, os.ErrNotExist
+		}
+		return openOutput(root, name)
+	}
 	reported := map[string]any{}
-	f, err := openOutput(root, OutputsFile)
+	f, err := open(OutputsFile)
 	switch {
 	case err == nil:
 		data, err := io.ReadAll(io.LimitReader(f, maxOutputsJSON+1))
@@ -78,7 +88,7 @@ func (a *active) collect(ctx context.Context) (map[string]any, []store.Record, e
 				}
 				name = rel
 			}
-			f, err := openOutput(root, name)
+			f, err := open(name)
 			if errors.Is(err, os.ErrNotExist) || errors.Is(err, errNotRegular) {
 				if p.IsRequired(false) || given {
 					problems = append(problems, fmt.Sprintf("output %q: file %s was not written", p.Key, name))
