@@ -1,0 +1,249 @@
+package syncstruct
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Replay tests of the recorded SiPyCo sync_struct sessions
+// (testdata/sipyco_sync_struct.jsonl, sipyco_sync_struct_replicas.jsonl).
+// docs/sipyco.md, "Replaying the sync_struct and logging recordings",
+// says what each compares.
+
+// syncReplayDivergent lists the recorded cases ("session/case") a replay
+// cannot match by nature, with the reason; the "subscriber" and
+// "publisher" keys say which replay. Every other recorded case must be
+// replayed and match, and a listed case that does match fails the test
+// (the entry is stale).
+var syncReplayDivergent = map[string]map[string]string{
+	"subscriber": {},
+	"publisher": {
+		"sync_dict_mods/dict_pop_str_key": "Node.PopKey publishes dict.pop(key) as a delitem (the same change on every replica, SiPyCo's included), where SiPyCo's Notifier sends action pop with the key in \"i\"; the lines are compared by the replica they make",
+		"sync_dict_mods/dict_pop_int_key": "as dict_pop_str_key: PopKey publishes a delitem",
+	},
+}
+
+// replayTally counts what a replay compared, for the table check.
+type replayTally struct {
+	mu       sync.Mutex
+	cases    map[string]bool // every recorded session/case
+	matched  map[string]bool // cases that matched exactly
+	diverged map[string]bool // cases that did not
+}
+
+func newReplayTally() *replayTally {
+	return &replayTally{cases: map[string]bool{}, matched: map[string]bool{}, diverged: map[string]bool{}}
+}
+
+func (rt *replayTally) result(key string, ok bool) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if ok {
+		if !rt.diverged[key] {
+			rt.matched[key] = true
+		}
+	} else {
+		rt.diverged[key] = true
+		delete(rt.matched, key)
+	}
+}
+
+// check fails t for every recorded case neither matched nor in table, and
+// for every table entry that matched or names no recorded case.
+func (rt *replayTally) check(t *testing.T, table map[string]string) {
+	t.Helper()
+	if t.Failed() {
+		return // the cases that failed already said why
+	}
+	for key := range rt.cases {
+		_, listed := table[key]
+		switch {
+		case rt.matched[key] && listed:
+			t.Errorf("%s matches: remove it from the table (%s)", key, table[key])
+		case !rt.matched[key] && !listed:
+			t.Errorf("%s was not replayed to a match and is not in the table", key)
+		}
+	}
+	for key := range table {
+		if !rt.cases[key] {
+			t.Errorf("table entry %s is not a recorded case", key)
+		}
+	}
+	t.Logf("%d recorded cases: %d matched, %d in the table", len(rt.cases), len(rt.matched), len(rt.cases)-len(rt.matched))
+}
+
+// replicasOf returns a session's recorded replicas by case.
+func replicasOf(all []syncReplica, session string) map[string][]syncReplica {
+	out := map[string][]syncReplica{}
+	for _, r := range all {
+		if r.Session == session {
+			out[r.Case] = append(out[r.Case], r)
+		}
+	}
+	return out
+}
+
+// TestSiPyCoReplaySubscriber feeds the Go Subscriber each recorded
+// session: a fake publisher checks the subscriber's handshake against the
+// recorded client bytes and replays the recorded server chunks, as they
+// were chunked; after every case the replica must equal the one SiPyCo's
+// own subscriber had (sipyco_sync_struct_replicas.jsonl). A recorded
+// server EOF right after the handshake (an unknown notifier) must leave
+// the subscriber without a replica, reporting why.
+func TestSiPyCoReplaySubscriber(t *testing.T) {
+	replicas := readSyncReplicas(t)
+	tally := newReplayTally()
+	for _, sess := range syncSessions(readSyncRecording(t)) {
+		for _, c := range sess.cases {
+			tally.cases[sess.name+"/"+c] = true
+		}
+		t.Run(sess.name, func(t *testing.T) {
+			replaySubscriber(t, sess, replicasOf(replicas, sess.name), tally, syncReplayDivergent["subscriber"])
+		})
+	}
+	tally.check(t, syncReplayDivergent["subscriber"])
+}
+
+// replayedSub is one recorded connection replayed to a Go Subscriber.
+type replayedSub struct {
+	s       *Subscriber
+	server  net.Conn // the fake publisher's end
+	applied atomic.Int64
+	written int64 // lines written to it
+	closed  bool
+}
+
+func replaySubscriber(t *testing.T, sess *syncSession, replicas map[string][]syncReplica, tally *replayTally, table map[string]string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 4)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(accepted)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			select {
+			case accepted <- c:
+			default:
+				c.Close() // a reconnection no case expects
+			}
+		}
+	}()
+	subs := map[int]*replayedSub{}
+	defer func() {
+		for _, rs := range subs {
+			rs.s.Close()
+			if rs.server != nil {
+				rs.server.Close()
+			}
+		}
+		ln.Close()
+		wg.Wait()
+		for c := range accepted {
+			c.Close()
+		}
+	}()
+
+	for _, cs := range sess.cases {
+		key := sess.name + "/" + cs
+		ok := true
+		fail := func(format string, args ...any) {
+			t.Helper()
+			ok = false
+			if why, listed := table[key]; listed {
+				t.Logf("%s (divergent: %s): %s", cs, why, fmt.Sprintf(format, args...))
+				return
+			}
+			t.Errorf("%s: %s", cs, fmt.Sprintf(format, args...))
+		}
+		for _, ch := range sess.chunks[cs] {
+			rs := subs[ch.Conn]
+			switch {
+			case ch.Dir == "client" && !ch.EOF:
+				if rs != nil {
+					t.Fatalf("%s: conn %d sends again; the recording's clients send only their handshake", cs, ch.Conn)
+				}
+				rs = &replayedSub{}
+				subs[ch.Conn] = rs
+				o := SubscriberOptions{
+					Protocol:   ProtocolSiPyCo,
+					MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+					HandshakeTimeout: 10 * time.Second,
+					OnMod:            []func(any, *Mod){func(any, *Mod) { rs.applied.Add(1) }},
+				}
+				rs.s = must2(NewSubscriber(ln.Addr().String(), notifierName(t, ch.bytes(t)), o))
+				select {
+				case rs.server = <-accepted:
+				case <-time.After(10 * time.Second):
+					t.Fatalf("%s: the subscriber did not connect", cs)
+				}
+				want := ch.bytes(t)
+				got := make([]byte, len(want))
+				rs.server.SetReadDeadline(time.Now().Add(10 * time.Second))
+				if _, err := io.ReadFull(rs.server, got); err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("%s: subscriber sent %q (%v); recorded %q", cs, got, err, want)
+				}
+			case rs == nil:
+				t.Fatalf("%s: conn %d has a %s chunk before its handshake", cs, ch.Conn, ch.Dir)
+			case ch.Dir == "server" && !ch.EOF:
+				b := ch.bytes(t)
+				rs.server.SetWriteDeadline(time.Now().Add(10 * time.Second))
+				if _, err := rs.server.Write(b); err != nil {
+					t.Fatalf("%s: writing to the subscriber: %v", cs, err)
+				}
+				rs.written += int64(bytes.Count(b, []byte("\n")))
+			case ch.Dir == "server": // the publisher closed
+				rs.server.Close()
+				if rs.written == 0 && !rs.closed {
+					// Closed without a word (an unknown notifier): no
+					// replica, and a state that says so.
+					waitFor(t, "the subscriber to report the close", func() bool {
+						st, err := rs.s.State()
+						return st != StateSynced && err != nil && strings.Contains(err.Error(), "closed the connection before sending")
+					})
+					if rs.s.Copy() != nil || rs.applied.Load() != 0 {
+						fail("a replica from a publisher that sent nothing: %v", rs.s.Copy())
+					}
+				}
+			default: // the client closed
+				if err := rs.s.Close(); err != nil {
+					fail("closing the subscriber: %v", err)
+				}
+				rs.closed = true
+			}
+		}
+		for _, r := range replicas[cs] {
+			rs := subs[r.Conn]
+			if rs == nil {
+				t.Fatalf("%s: a replica for conn %d, which never connected", cs, r.Conn)
+			}
+			waitFor(t, fmt.Sprintf("%s: conn %d to apply %d lines", cs, r.Conn, rs.written), func() bool {
+				return rs.applied.Load() >= rs.written
+			})
+			if n := rs.applied.Load(); n != rs.written {
+				fail("conn %d applied %d lines, %d were sent", r.Conn, n, rs.written)
+			}
+			if st, err := rs.s.State(); st != StateSynced {
+				fail("conn %d: state %v, %v", r.Conn, st, err)
+			}
+			if got, want := rs.s.Copy(), decodeReplica(t, r); !sameTree(got, want) {
+				fail("conn %d replica\n got %#v\nwant %#v", r.Conn, got, want)
+			}
+		}
+		tally.result(key, ok)
+	}
+}
