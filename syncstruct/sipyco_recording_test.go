@@ -86,7 +86,9 @@ func readJSONLines[T any](t testing.TB, name string) []T {
 	return out
 }
 
-func readSyncRecording(t testing.TB) []syncChunk { return readJSONLines[syncChunk](t, syncRecordingFile) }
+func readSyncRecording(t testing.TB) []syncChunk {
+	return readJSONLines[syncChunk](t, syncRecordingFile)
+}
 func readSyncReplicas(t testing.TB) []syncReplica {
 	return readJSONLines[syncReplica](t, syncReplicasFile)
 }
