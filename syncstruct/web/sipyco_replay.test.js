@@ -192,3 +192,34 @@ test("parsePYON reads SiPyCo's tokens", () => {
   assert.throws(() => parsePYON("[1,]"), SyntaxError);
   assert.throws(() => parsePYON("[1] 2"), SyntaxError);
 });
+
+// The same sessions as a browser gets them from a Go Publisher: each
+// recorded line re-encoded in the JSON WebSocket encoding, and each
+// recorded replica encoded the same way
+// (../testdata/replica/sipyco_json_sessions.json, written by Go's
+// TestSiPyCoJSONFixture). Strict JSON carries no NaN or infinity (null on
+// both sides) and JavaScript numbers hold integers exactly only below
+// 2^53: those are the JSON encoding's limits, the same in the replica and
+// in what it is compared with, so every case must match.
+const jsonSessions = JSON.parse(readFileSync(new URL("../testdata/replica/sipyco_json_sessions.json", import.meta.url)));
+for (const s of jsonSessions) {
+  test(`SiPyCo recording through Go's JSON encoding: ${s.session}`, () => {
+    assert.equal(s.cases.join(), [...sessions.get(s.session).keys()].join(), "the fixture is of another recording");
+    const trees = new Map();
+    let compared = 0;
+    for (const cs of s.cases) {
+      for (const st of s.steps) {
+        if (st.case !== cs) continue;
+        if (st.msg.action === "init") trees.set(st.conn, decode(st.msg.struct));
+        else trees.set(st.conn, apply(trees.get(st.conn), modOf(st.msg)));
+      }
+      for (const r of s.replicas) {
+        if (r.case !== cs) continue;
+        assert.ok(equal(trees.get(r.conn), decode(r.want.struct)), `${cs}: conn ${r.conn}: replica differs`);
+        compared++;
+      }
+    }
+    assert.equal(compared, replicas.filter((r) => r.session === s.session).length);
+  });
+}
+assert.equal(jsonSessions.length, sessions.size, "the JSON fixture has every recorded session");
