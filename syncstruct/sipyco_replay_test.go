@@ -439,3 +439,41 @@ func replayPublisher(t *testing.T, sess *syncSession, replicas map[string][]sync
 		tally.result(key, ok)
 	}
 }
+
+// TestSiPyCoReplayUpdateFrom: the recording's update_from_dict case done
+// with UpdateFrom instead of the recorded mods. Its mods differ by design
+// (UpdateFrom goes down into nested containers and takes keys in sorted
+// order; SiPyCo's replaces changed top-level values), but they must take
+// the notifier, and a subscriber applying them to the replica it had
+// before the case, to the replica SiPyCo's subscriber had after it.
+func TestSiPyCoReplayUpdateFrom(t *testing.T) {
+	var before, after any
+	for _, r := range readSyncReplicas(t) {
+		if r.Session == "sync_dict_mods" && r.Conn == 0 {
+			switch r.Case {
+			case "mods_seen_by_both":
+				before = decodeReplica(t, r)
+			case "update_from_dict":
+				after = decodeReplica(t, r)
+			}
+		}
+	}
+	if before == nil || after == nil {
+		t.Fatal("the recording has no update_from_dict case around mods_seen_by_both")
+	}
+	n := mustNotifier(t, Copy(before), NotifierOptions{})
+	must(t, UpdateFrom(n, Copy(after)))
+	if !sameTree(n.Copy(), after) {
+		t.Fatalf("notifier\n%#v\nrecorded replica\n%#v", n.Copy(), after)
+	}
+	tree := Copy(before)
+	for _, m := range historyMods(t, n) {
+		var err error
+		if tree, err = Apply(tree, m); err != nil {
+			t.Fatalf("%v: %v", m, err)
+		}
+	}
+	if !sameTree(tree, after) {
+		t.Fatalf("replica\n%#v\nrecorded\n%#v", tree, after)
+	}
+}
