@@ -389,34 +389,47 @@ func forwardRecords(t *testing.T, recs []logRecord) []byte {
 	t.Helper()
 	var out []byte
 	for _, r := range recs {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		received := make(chan []byte, 1)
-		go func() {
-			defer ln.Close()
-			c, err := ln.Accept()
-			if err != nil {
-				received <- nil
-				return
-			}
-			defer c.Close()
-			c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			b, _ := io.ReadAll(c)
-			received <- b
-		}()
-		f, err := NewForwarder(ln.Addr().String(), ForwarderOptions{Source: r.Record.Source, Protocol: wire.ProtocolSiPyCo, Level: slog.LevelDebug - 8})
-		if err != nil {
-			ln.Close()
-			<-received
-			t.Fatalf("%+v: %v", r.Record, err)
-		}
-		slog.New(f).With(LoggerKey, r.Record.Name).Log(context.Background(), pythonLevels[r.Record.LevelNo], r.Record.Message)
-		flush(t, f)
-		f.Close()
-		b := <-received
-		out = append(out, bytes.TrimPrefix(b, []byte("ARTIQ logging\n"))...)
+		out = append(out, forwardRecord(t, r)...)
 	}
 	return out
+}
+
+// forwardRecord logs r through a Go Forwarder (source r's) in SiPyCo's
+// format and returns the bytes it sent after the banner.
+func forwardRecord(t *testing.T, r logRecord) []byte {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	received := make(chan []byte, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			received <- nil
+			return
+		}
+		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		b, _ := io.ReadAll(c)
+		received <- b
+	}()
+	got := false
+	defer func() {
+		ln.Close() // ends the Accept if the forwarder never came
+		if !got {
+			<-received
+		}
+	}()
+	f, err := NewForwarder(ln.Addr().String(), ForwarderOptions{Source: r.Record.Source, Protocol: wire.ProtocolSiPyCo, Level: slog.LevelDebug - 8})
+	if err != nil {
+		t.Fatalf("%+v: %v", r.Record, err)
+	}
+	defer f.Close()
+	slog.New(f).With(LoggerKey, r.Record.Name).Log(context.Background(), pythonLevels[r.Record.LevelNo], r.Record.Message)
+	flush(t, f)
+	f.Close()
+	b := <-received
+	got = true
+	return bytes.TrimPrefix(b, []byte("ARTIQ logging\n"))
 }
