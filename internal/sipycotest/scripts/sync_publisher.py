@@ -1,4 +1,4 @@
-"""A SiPyCo sync_struct Publisher like the one that produced
+"""A SiPyCo sync_struct Publisher with the notifiers of the one that produced
 sipyco_sync_struct.jsonl, driven by commands on stdin.
 
 usage: sync_publisher.py [--host 127.0.0.1] [--port 0] [--ssl CERT KEY PEER]
@@ -10,8 +10,8 @@ sipyco_sync_struct.jsonl (its README): "main" (as "state"), "listroot" = [],
 and "datasets_legacy" = {"old.value": (True, 3.0)}. Prints "ready PORT HOST", then reads one command per stdin
 line and answers each with one stdout line, "ok VERB" or "error VERB: why":
 
-  mods                 apply the recorded mods to state, in the recorded
-                       order (final state {"runs": {}, "counts": [42],
+  mods                 apply a fixed scenario of mods to state (that of an
+                       earlier, single-session recording; final state {"runs": {}, "counts": [42],
                        "status": "done", "extra": 1.5})
   mod NOTIFIER PYON    apply one mod given in SiPyCo's own format, e.g.
                        mod other {"action":"append","path":[],"x":1}
@@ -35,7 +35,7 @@ from sipyco.sync_struct import Notifier, Publisher, update_from_dict
 
 
 def recorded_mods(n):
-    """The mods of the recording, in its order."""
+    """A fixed scenario of mods (an earlier recording's), in its order."""
     n["status"] = "running"
     n["runs"]["r1"] = {"params": {"v": 100}, "step": 0}
     n["runs"]["r1"]["step"] = 1
