@@ -9,9 +9,13 @@ import (
 )
 
 func seedSiPyCo(f *testing.F, dir string) {
-	for _, c := range sipycoRecording(f) {
-		if c.Dir == dir {
-			f.Add([]byte(strings.TrimSuffix(c.Data, "\n")))
+	for _, s := range sipycoRecording(f) {
+		for _, conn := range s.conns {
+			for _, c := range conn {
+				for _, l := range lines(c.text(dir)) {
+					f.Add([]byte(l))
+				}
+			}
 		}
 	}
 }
