@@ -447,7 +447,7 @@ func (e *encoder) ndarray(a NDArray) error {
 	if e.key {
 		return e.unhashable("numpy array")
 	}
-	if err := a.Validate(); err != nil {
+	if err := a.wellFormed(); err != nil {
 		return err
 	}
 	e.classStart("nparray")

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sigoco/sigoco/pyon"
 	"github.com/sigoco/sigoco/wire"
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -30,6 +31,14 @@ type ClientOptions struct {
 	HandshakeTimeout time.Duration
 	// Logger receives debug records. Default: records are discarded.
 	Logger *slog.Logger
+	// Limits bound the values the client decodes from replies (pyon's
+	// limits, on both protocols). Zero fields take defaults tied to
+	// MaxFrameSize, so that whatever fits in a frame is accepted:
+	// MaxElements max(pyon's 16 Mi, MaxFrameSize) (a numpy array of
+	// MaxFrameSize one-byte elements), MaxDecodedSize max(pyon's 512 MiB,
+	// 8×MaxFrameSize); MaxDepth and MaxIntDigits pyon's (1000 and 4300,
+	// Python's own limit).
+	Limits pyon.Limits
 	// Protocol selects sigoco's native protocol, SiPyCo's pc_rpc (to call
 	// SiPyCo's Python servers), or either. Default ProtocolAuto: native,
 	// falling back to SiPyCo's when the server refuses the native banner
@@ -151,6 +160,12 @@ func (opts ClientOptions) withDefaults() ClientOptions {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Limits.MaxElements <= 0 {
+		opts.Limits.MaxElements = max(pyon.DefaultLimits.MaxElements, opts.MaxFrameSize)
+	}
+	if opts.Limits.MaxDecodedSize == 0 {
+		opts.Limits.MaxDecodedSize = max(pyon.DefaultLimits.MaxDecodedSize, 8*int64(opts.MaxFrameSize))
+	}
 	return opts
 }
 
@@ -167,6 +182,7 @@ func newNativeClient(conn *wire.Conn, addr string, opts ClientOptions) *Client {
 		fr:      conn.FrameReader(opts.MaxFrameSize),
 		md:      newMsgDecoder(0),
 	}
+	c.md.pd.Limits = opts.Limits
 	c.md.d.DisallowUnknownFields(false) // newer servers may send more
 	return c
 }
