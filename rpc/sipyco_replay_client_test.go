@@ -269,3 +269,52 @@ func fakeReplayServer(t *testing.T, session string, cases []*replayCase) string 
 	}()
 	return ln.Addr().String()
 }
+
+// Issue 21: the signatures the Go client shows for a SiPyCo server's
+// methods are Python's (sipyco_rpctool's formatargspec over the recorded
+// argspecs, run with CPython 3.11), defaults shown by pyon.Repr. One
+// difference: numpy 1.x shows np.int32(3) as 3; pyon.Repr writes numpy 2's
+// np.int32(3), which reads back as the same scalar.
+func TestSiPyCoRecordedSignatures(t *testing.T) {
+	var reply string
+	for _, s := range sipycoRecording(t) {
+		for _, c := range s.conns[0] {
+			if s.name == "rpc_method_list" && c.name == "get_rpc_method_list" {
+				reply = c.text("server")
+			}
+		}
+	}
+	ret, rerr, err := decodeSiPyCoReply([]byte(reply), pyon.DecodeOptions{})
+	if err != nil || rerr != nil {
+		t.Fatalf("recorded method list: %v, %v", rerr, err)
+	}
+	info, err := sipycoTargetInfo("main", ret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"add":               "(self, a, b=1, *, scale=1)",
+		"annotated":         "(self, x: 'float', y: 'int' = 3, *, name: 'str' = 'n') -> 'str'",
+		"async_echo":        "(self, x)",
+		"def_exotic":        "(self, x=(1+2j), y=Fraction(1, 3), z={1}, s=slice(1, 2, None), arr=array([1]), sc=np.int32(3), od={1: 'a'})",
+		"defaults_zoo":      `(self, a=None, b=(1, 2), c=1.5, d='s', e=-3, f=b'\x00', g=1e-05, h=inf, i=[1, [2]])`,
+		"echo_all":          "(self, *args, **kwargs)",
+		"kwonly_no_default": "(self, *, required, optional=None)",
+		"kwtest":            "(self, a, *args, b=2, **kw)",
+		"ndarray_annot":     "(self, arg1: 'str', arg2: 'ndarray' = array([1])) -> 'ndarray'",
+		"posonly":           "(self, a, b, c, *, d)",
+		"set_attenuation":   "(self, db: 'float')",
+		"terminate":         "(self)",
+		"varargs_only":      "(self, *args)",
+		"varkw_only":        "(self, **kwargs)",
+	}
+	for _, m := range info.Methods {
+		if w, ok := want[m.Name]; ok && m.Signature != w {
+			t.Errorf("%s%s, want %s", m.Name, m.Signature, w)
+		}
+		delete(want, m.Name)
+	}
+	if len(want) > 0 {
+		t.Errorf("not in the recorded list: %v", want)
+	}
+}
