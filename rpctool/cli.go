@@ -219,7 +219,11 @@ Flags go before or after the command; after METHOD every word is an
 argument of the method (call add -5 3). With several targets, name one
 with -t; with a single target it is picked automatically. A SiPyCo server
 (a Python ARTIQ controller) is recognised by itself, with a note on
-stderr; --sipyco speaks its protocol from the start.`
+stderr; --sipyco speaks its protocol from the start. Results print as
+Python literals, one item per line when long; --output sipyco
+(--sipyco-format) prints exactly what sipyco_rpctool prints (pprint's
+layout: sorted dicts, blank line after each listed method), for scripts
+written against it.`
 
 const argumentsHelp = `ARGUMENTS:
    Each ARG is one Python literal, read safely (never evaluated): 5, -5,
