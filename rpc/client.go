@@ -36,8 +36,9 @@ type ClientOptions struct {
 	// MaxFrameSize, so that whatever fits in a frame is accepted:
 	// MaxElements max(pyon's 16 Mi, MaxFrameSize) (a numpy array of
 	// MaxFrameSize one-byte elements), MaxDecodedSize max(pyon's 512 MiB,
-	// 8×MaxFrameSize); MaxDepth and MaxIntDigits pyon's (1000 and 4300,
-	// Python's own limit).
+	// 8×MaxFrameSize); MaxIntDigits pyon's 4300 (Python's own limit);
+	// MaxDepth pyon's 1000 on the native protocol (SiPyCo's lines nest up
+	// to encoding/json's 10000).
 	Limits pyon.Limits
 	// Protocol selects sigoco's native protocol, SiPyCo's pc_rpc (to call
 	// SiPyCo's Python servers), or either. Default ProtocolAuto: native,
