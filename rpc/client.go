@@ -378,7 +378,10 @@ func (c *Client) Call(ctx context.Context, method string, args ...any) (any, err
 }
 
 // CallInto is Call with the result decoded straight into result, a
-// non-nil pointer (or nil to discard the result).
+// non-nil pointer (or nil to discard the result). From a SiPyCo server, a
+// result type holding a pyon.OrderedDict gets Python's dicts in their
+// key order (the reply is decoded keeping it; nested dicts are
+// OrderedDicts too).
 func (c *Client) CallInto(ctx context.Context, result any, method string, args ...any) error {
 	if result != nil {
 		if rv := reflect.ValueOf(result); rv.Kind() != reflect.Ptr || rv.IsNil() {
