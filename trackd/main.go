@@ -3,7 +3,7 @@
 // them to readers, rpctool and the dashboard, all on one port (default
 // 3250).
 //
-//	trackd [--bind 127.0.0.1] [--port 3250] [--data ./sigoco-data] [--demo]
+//	trackd [--bind 127.0.0.1] [--port 3250] [--data ./sigoco-data] [--public-addr HOST:PORT,…] [--demo]
 //	trackd replay DIR     send the spools left in DIR (a track spool directory)
 //	trackd export RUN     print a run as JSON (from the data directory)
 //
@@ -74,6 +74,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.IntFlag{Name: "max-jobs", Value: runtime.NumCPU(), Usage: "jobs running at once"},
 			&cli.DurationFlag{Name: "heartbeat-timeout", Value: 20 * time.Second, Usage: "mark a run crashed after this long without a heartbeat"},
 			&cli.StringFlag{Name: "access", Usage: "dashboard access file (tokens, basic-auth users; docs/dashboard.md)"},
+			&cli.StringSliceFlag{Name: "public-addr", Usage: "`HOST:PORT[,…]` names (beside loopback and --bind) that browsers reach trackd by; HTTP requests for any other Host are refused (DNS rebinding; docs/security.md)"},
 			&cli.StringFlag{Name: "synchronous", Value: "normal", Usage: "SQLite synchronous mode: normal or full"},
 		}, logflag.Flags()...),
 		Action: serve,
@@ -144,12 +145,18 @@ func serve(c *cli.Context) error {
 			return cli.Exit(err.Error(), 2)
 		}
 	}
+	hosts, err := dashboard.NewHostCheck(dashboard.HostOptions{Listen: ln.Addr().String(), Public: c.StringSlice("public-addr")})
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
 	opts.HTTP = func(next http.Handler) http.Handler {
 		var h http.Handler = dashboard.New(dashboard.Options{Tracker: dashTracker, Next: next, Logger: log})
 		if access != nil {
 			h = access.Wrap(h)
 		}
-		return h
+		// The Host check comes first, in front of every route (the
+		// dashboard, /api/call, /sync, artifacts, jobs' files).
+		return hosts.Wrap(h)
 	}
 	st, err := sqlite.Open(c.Context, c.String("data"), sqlite.Options{Logger: log, Synchronous: c.String("synchronous")})
 	if err != nil {
