@@ -58,6 +58,12 @@ type AcceptOptions struct {
 	// later" in one line (an HTTP request line gets a 503 response), then
 	// closed; the server keeps serving the others. Default 0: no limit.
 	MaxConns int
+	// MaxConnsPerAddr bounds the connections tracked at once from one
+	// peer address (an IPv4 address, or an IPv6 /64), so that one host
+	// cannot take every connection MaxConns allows. A connection past it
+	// is refused as one past MaxConns is, told "too many connections from
+	// ADDR (limit N)". Default 0: no limit.
+	MaxConnsPerAddr int
 	// IdleTimeout closes a connection accepted by Serve once the peer has
 	// sent nothing for this long while the server was waiting to read (see
 	// WithIdleTimeout). Default 0: never.
@@ -74,6 +80,10 @@ type AcceptOptions struct {
 
 // ErrTooManyConns is returned by AcceptLoop.Track past MaxConns.
 var ErrTooManyConns = errors.New("wire: too many connections")
+
+// ErrTooManyConnsFromAddr is returned by AcceptLoop.Track past
+// MaxConnsPerAddr; errors.Is(err, ErrTooManyConns) holds for it too.
+var ErrTooManyConnsFromAddr = fmt.Errorf("%w from one address", ErrTooManyConns)
 
 // AcceptLoop is the one accept loop every sigoco server shares. It owns the
 // listeners given to Serve and the connections it accepts or is given with
@@ -108,8 +118,9 @@ type AcceptLoop struct {
 	stopping  bool // StopAccepting (or Close) called
 	stop      chan struct{}
 	listeners map[net.Listener]struct{}
-	conns     map[net.Conn]bool // closer → counts towards MaxConns
+	conns     map[net.Conn]connEntry // by closer
 	counted   int
+	perAddr   map[string]int // counted connections by addrKey
 	wg        sync.WaitGroup // Serve loops, connection goroutines, Enter'd work
 
 	refusing atomic.Int32
@@ -136,7 +147,8 @@ func NewAcceptLoop(opts AcceptOptions) *AcceptLoop {
 		cancel:     cancel,
 		stop:       make(chan struct{}),
 		listeners:  make(map[net.Listener]struct{}),
-		conns:      make(map[net.Conn]bool),
+		conns:      make(map[net.Conn]connEntry),
+		perAddr:    make(map[string]int),
 	}
 }
 
@@ -207,9 +219,12 @@ func (l *AcceptLoop) Serve(ctx context.Context, ln net.Listener, serve func(ctx 
 		delay = 0
 		closer, c := l.prepare(raw)
 		if err := l.add(closer, true); err != nil {
-			if errors.Is(err, ErrTooManyConns) {
+			switch {
+			case errors.Is(err, ErrTooManyConnsFromAddr):
+				l.refuse(c, closer, fmt.Sprintf("too many connections from %s (limit %d); try again later", addrKey(closer.RemoteAddr()), l.opts.MaxConnsPerAddr))
+			case errors.Is(err, ErrTooManyConns):
 				l.refuse(c, closer, fmt.Sprintf("too many connections (limit %d); try again later", l.opts.MaxConns))
-			} else {
+			default:
 				closer.Close()
 			}
 			continue
@@ -295,8 +310,18 @@ func (l *AcceptLoop) prepare(raw net.Conn) (closer, c net.Conn) {
 	return closer, c
 }
 
+// connEntry is what the loop knows of a tracked connection.
+type connEntry struct {
+	count bool   // counts towards MaxConns (and MaxConnsPerAddr)
+	addr  string // addrKey of the peer, when counted per address
+}
+
 // add registers a connection (and a goroutine for it).
 func (l *AcceptLoop) add(closer net.Conn, count bool) error {
+	var key string
+	if count && l.opts.MaxConnsPerAddr > 0 {
+		key = addrKey(closer.RemoteAddr())
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.stopping {
@@ -305,9 +330,15 @@ func (l *AcceptLoop) add(closer net.Conn, count bool) error {
 	if count && l.opts.MaxConns > 0 && l.counted >= l.opts.MaxConns {
 		return ErrTooManyConns
 	}
-	l.conns[closer] = count
+	if key != "" && l.perAddr[key] >= l.opts.MaxConnsPerAddr {
+		return ErrTooManyConnsFromAddr
+	}
+	l.conns[closer] = connEntry{count: count, addr: key}
 	if count {
 		l.counted++
+	}
+	if key != "" {
+		l.perAddr[key]++
 	}
 	l.wg.Add(1)
 	return nil
@@ -315,10 +346,15 @@ func (l *AcceptLoop) add(closer net.Conn, count bool) error {
 
 func (l *AcceptLoop) done(closer net.Conn) {
 	l.mu.Lock()
-	if count, ok := l.conns[closer]; ok {
+	if e, ok := l.conns[closer]; ok {
 		delete(l.conns, closer)
-		if count {
+		if e.count {
 			l.counted--
+		}
+		if e.addr != "" {
+			if l.perAddr[e.addr]--; l.perAddr[e.addr] <= 0 {
+				delete(l.perAddr, e.addr)
+			}
 		}
 	}
 	l.mu.Unlock()
@@ -399,7 +435,8 @@ func lingerClose(c *Conn, deadline time.Time) {
 // Track registers a connection given to the server from elsewhere (by a
 // wire.Mux): Close closes it and waits for Untrack. It returns
 // net.ErrClosed after StopAccepting or Close, and ErrTooManyConns past
-// MaxConns (refuse it with RefuseConn, then close it). Every nil return
+// MaxConns (ErrTooManyConnsFromAddr, which is also ErrTooManyConns, past
+// MaxConnsPerAddr; refuse it with RefuseConn, then close it). Every nil return
 // must be paired with Untrack(c). A connection Serve accepted is tracked
 // already.
 func (l *AcceptLoop) Track(c net.Conn) error { return l.add(closerOf(c), true) }
