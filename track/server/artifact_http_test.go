@@ -18,6 +18,9 @@ import (
 // /api/call with the dashboard's credentials.
 const xssPage = `<!doctype html><script>fetch("/api/call",{method:"POST",headers:{"Content-Type":"application/json"},body:JSON.stringify({method:"delete_run",args:["victim"]})})</script>`
 
+// noKeepAlive leaves no idle connection (nor goroutine) behind.
+var noKeepAlive = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+
 func upload(t *testing.T, addr string, data []byte) string {
 	t.Helper()
 	c := dial(t, addr)
@@ -77,7 +80,7 @@ func TestArtifactNotActive(t *testing.T) {
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+tc.path, nil)
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := noKeepAlive.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
