@@ -4,6 +4,7 @@
 // 3250).
 //
 //	trackd [--bind 127.0.0.1] [--port 3250] [--data ./sigoco-data] [--public-addr HOST:PORT,…] [--demo]
+//	       [--max-conns N] [--max-conns-per-addr N] [--http-read-timeout D] [--http-idle-timeout D]
 //	trackd replay DIR     send the spools left in DIR (a track spool directory)
 //	trackd export RUN     print a run as JSON (from the data directory)
 //
