@@ -72,7 +72,8 @@ type AcceptOptions struct {
 	// accepted TCP connections. Default DefaultKeepAlive; negative turns
 	// keepalive off.
 	KeepAlive time.Duration
-	// Logger receives a warning for each refused connection, a warning
+	// Logger receives a warning for refused connections (at most one a
+	// second, counting the others in more_refused), a warning
 	// for failed TLS handshakes (see ServerHandshake) and the accept errors
 	// Serve retries. Default: records are discarded.
 	Logger *slog.Logger
@@ -124,7 +125,15 @@ type AcceptLoop struct {
 	wg        sync.WaitGroup // Serve loops, connection goroutines, Enter'd work
 
 	refusing atomic.Int32
+	// refusedLog and refusedQuiet rate-limit the refusal warnings: a
+	// flood of connections must not become a flood of log lines.
+	refusedLog   atomic.Int64 // Unix nanoseconds of the last warning
+	refusedQuiet atomic.Int64 // refusals not logged since
 }
+
+// refuseLogEvery is the least time between two refusal warnings; the
+// refusals in between are counted in the next one.
+const refuseLogEvery = time.Second
 
 // NewAcceptLoop returns an AcceptLoop with opts' defaults filled in.
 func NewAcceptLoop(opts AcceptOptions) *AcceptLoop {
@@ -363,7 +372,12 @@ func (l *AcceptLoop) done(closer net.Conn) {
 
 // refuse tells c why it is not served, on a bounded number of goroutines.
 func (l *AcceptLoop) refuse(c, closer net.Conn, why string) {
-	l.opts.Logger.Warn("wire: connection refused", "remote", closer.RemoteAddr().String(), "why", why)
+	now := time.Now().UnixNano()
+	if last := l.refusedLog.Load(); now-last >= int64(refuseLogEvery) && l.refusedLog.CompareAndSwap(last, now) {
+		l.opts.Logger.Warn("wire: connection refused", "remote", closer.RemoteAddr().String(), "why", why, "more_refused", l.refusedQuiet.Swap(0))
+	} else {
+		l.refusedQuiet.Add(1)
+	}
 	if l.refusing.Add(1) > maxRefusing || l.add(closer, false) != nil {
 		l.refusing.Add(-1)
 		closer.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -205,5 +206,23 @@ func TestMuxSlowBody(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRefusalLogRateLimited: a flood of refused connections logs a
+// warning a second, not one per connection.
+func TestRefusalLogRateLimited(t *testing.T) {
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	_, addr := startMux(t, MuxOptions{MaxConns: 1, Logger: logger})
+	a := dialT(t, addr)
+	io.WriteString(a, BannerRPC+"\n")
+	for range 20 {
+		c := dialT(t, addr)
+		c.Close()
+	}
+	roundTrip(t, dialT(t, addr), BannerRPC+"\n") // refused, after the others
+	if n := strings.Count(logs.String(), "connection refused"); n < 1 || n > 3 {
+		t.Fatalf("%d refusal warnings for 21 refusals:\n%s", n, logs.String())
 	}
 }

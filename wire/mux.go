@@ -68,8 +68,9 @@ type MuxOptions struct {
 	// KeepAlive is the TCP keepalive period of accepted connections.
 	// Default DefaultKeepAlive; negative turns it off.
 	KeepAlive time.Duration
-	// Logger receives a warning per failed TLS handshake and per refused
-	// connection, and a debug record per unknown banner. Default: records
+	// Logger receives a warning per failed TLS handshake and for refused
+	// connections (at most one a second, see AcceptOptions.Logger), and a
+	// debug record per unknown banner. Default: records
 	// are discarded.
 	Logger *slog.Logger
 }

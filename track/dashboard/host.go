@@ -43,9 +43,9 @@ type hostPort struct{ host, port string }
 // A request is served when its Host is a loopback name with the listening
 // port, the listening address, (when listening on every interface) an
 // address of one of this machine's interfaces with the listening port, or
-// one of HostOptions.Public. A Host without a port stands for port 80
-// (443 under TLS); it also matches a Public entry whose port is 80 or 443
-// (what a reverse proxy forwards). Other requests get 421 Misdirected
+// one of HostOptions.Public. A Host without a port (a browser's default
+// port) matches an entry whose port is 80 or 443: the listening port, or
+// a Public name a reverse proxy forwards. Other requests get 421 Misdirected
 // Request and a body that says why. A HostCheck is safe for concurrent
 // use.
 type HostCheck struct {
@@ -147,18 +147,17 @@ func (c *HostCheck) Allowed(r *http.Request) bool {
 	if host == "" {
 		return false
 	}
+	portOK := func(want string) bool {
+		// Without a port the browser used its scheme's default; behind
+		// a Mux the request's TLS state is not known, so either.
+		return want == "" || want == port || !explicit && (want == "80" || want == "443")
+	}
 	for _, a := range c.allowed {
-		if a.host != host {
-			continue
-		}
-		switch {
-		case a.port == "" || a.port == port:
-			return true
-		case !explicit && (a.port == "80" || a.port == "443"):
+		if a.host == host && portOK(a.port) {
 			return true
 		}
 	}
-	if c.anyIface && (c.port == "" || c.port == port) {
+	if c.anyIface && portOK(c.port) {
 		if ip, err := netip.ParseAddr(host); err == nil {
 			return c.isIface(ip.Unmap())
 		}
