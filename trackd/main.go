@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -220,6 +221,9 @@ func serve(c *cli.Context) error {
 	}
 	fmt.Fprintf(stderr, "trackd: serving on %s (%s, sync, logs); data in %s\n", ln.Addr(), targets, abs)
 	fmt.Fprintf(stderr, "trackd: dashboard at %s://%s/\n", scheme, ln.Addr())
+	if ip := net.ParseIP(c.String("bind")); ip == nil || !ip.IsLoopback() || len(c.StringSlice("public-addr")) > 0 {
+		fmt.Fprintf(stderr, "trackd: HTTP answers to Host %s; other names get 421 (add them with --public-addr)\n", strings.Join(hosts.Names(), ", "))
+	}
 	done := make(chan error, 1)
 	// The listener outlives the signal until the demo has ended its run.
 	go func() { done <- srv.Serve(context.WithoutCancel(c.Context), ln) }()

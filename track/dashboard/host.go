@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,7 +86,9 @@ func NewHostCheck(opts HostOptions) (*HostCheck, error) {
 		}
 	}
 	for _, name := range []string{"localhost", "127.0.0.1", "::1"} {
-		c.allowed = append(c.allowed, hostPort{name, c.port})
+		if !slices.Contains(c.allowed, hostPort{name, c.port}) {
+			c.allowed = append(c.allowed, hostPort{name, c.port})
+		}
 	}
 	for _, a := range opts.Public {
 		a = strings.TrimSpace(a)
@@ -159,7 +162,9 @@ func (c *HostCheck) Allowed(r *http.Request) bool {
 	}
 	if c.anyIface && portOK(c.port) {
 		if ip, err := netip.ParseAddr(host); err == nil {
-			return c.isIface(ip.Unmap())
+			// 0.0.0.0 and :: reach this machine too (the address trackd
+			// prints for --bind 0.0.0.0).
+			return ip.IsUnspecified() || c.isIface(ip.Unmap())
 		}
 	}
 	return false
