@@ -78,7 +78,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "access", Usage: "dashboard access file (tokens, basic-auth users; docs/dashboard.md)"},
 			&cli.StringSliceFlag{Name: "public-addr", Usage: "`HOST:PORT[,…]` names (beside loopback and --bind) that browsers reach trackd by; HTTP requests for any other Host are refused (DNS rebinding; docs/security.md)"},
 			&cli.IntFlag{Name: "max-conns", Usage: "connections open at once on the port (0: 4096, or 7/8 of the open-file limit if lower; -1: no limit)"},
-			&cli.IntFlag{Name: "max-conns-per-addr", Usage: "connections open at once from one address (IPv4 address, IPv6 /64) (0: 1024, or a quarter of --max-conns if lower; -1: no limit)"},
+			&cli.IntFlag{Name: "max-conns-per-addr", Usage: "connections open at once from one address (IPv4 address, IPv6 /64) (0: 2048, or half of --max-conns if lower; -1: no limit)"},
 			&cli.DurationFlag{Name: "http-read-timeout", Usage: "time an HTTP request may take to arrive, body included (0: 30s; -1s: none)"},
 			&cli.DurationFlag{Name: "http-idle-timeout", Usage: "close a kept-alive HTTP connection idle this long (0: 2m; -1s: never)"},
 			&cli.StringFlag{Name: "synchronous", Value: "normal", Usage: "SQLite synchronous mode: normal or full"},

@@ -17,9 +17,9 @@ const (
 	// for the database, artifacts and jobs' files).
 	DefaultMaxConns = 4096
 	// DefaultMaxConnsPerAddr is MuxOptions.MaxConnsPerAddr when left 0,
-	// unless MaxConns/4 is smaller: one address (one IPv4 address, or
+	// unless MaxConns/2 is smaller: one address (one IPv4 address, or
 	// one IPv6 /64) cannot take the whole port.
-	DefaultMaxConnsPerAddr = 1024
+	DefaultMaxConnsPerAddr = 2048
 	// DefaultHTTPReadTimeout is HTTPOptions.ReadTimeout when left 0: a
 	// whole request, body included, must arrive in this time.
 	DefaultHTTPReadTimeout = 30 * time.Second

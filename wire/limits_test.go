@@ -128,7 +128,7 @@ func TestMuxDefaults(t *testing.T) {
 	if lim, ok := openFileLimit(); ok && uint64(m.opts.MaxConns) >= lim {
 		t.Errorf("MaxConns %d not below the open-file limit %d", m.opts.MaxConns, lim)
 	}
-	if m.opts.MaxConnsPerAddr <= 0 || m.opts.MaxConnsPerAddr > m.opts.MaxConns/4 && m.opts.MaxConns >= 4 {
+	if m.opts.MaxConnsPerAddr <= 0 || m.opts.MaxConnsPerAddr > m.opts.MaxConns/2 && m.opts.MaxConns >= 2 {
 		t.Errorf("MaxConnsPerAddr %d (MaxConns %d)", m.opts.MaxConnsPerAddr, m.opts.MaxConns)
 	}
 	hs := m.http

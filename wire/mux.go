@@ -54,7 +54,7 @@ type MuxOptions struct {
 	// MaxConnsPerAddr bounds the connections open at once from one peer
 	// address (IPv4 address or IPv6 /64); one past it is refused as one
 	// past MaxConns is ("too many connections from ADDR"). Default
-	// DefaultMaxConnsPerAddr, or MaxConns/4 when that is lower;
+	// DefaultMaxConnsPerAddr, or MaxConns/2 when that is lower;
 	// negative: no limit.
 	MaxConnsPerAddr int
 	// HTTP configures the HTTP server behind HandleHTTP: header, request
@@ -126,7 +126,7 @@ func NewMux(opts MuxOptions) *Mux {
 	case opts.MaxConnsPerAddr == 0:
 		opts.MaxConnsPerAddr = DefaultMaxConnsPerAddr
 		if opts.MaxConns > 0 {
-			opts.MaxConnsPerAddr = min(opts.MaxConnsPerAddr, max(opts.MaxConns/4, 1))
+			opts.MaxConnsPerAddr = min(opts.MaxConnsPerAddr, max(opts.MaxConns/2, 1))
 		}
 	case opts.MaxConnsPerAddr < 0:
 		opts.MaxConnsPerAddr = 0
