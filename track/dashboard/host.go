@@ -80,7 +80,7 @@ func NewHostCheck(opts HostOptions) (*HostCheck, error) {
 		if ip, err := netip.ParseAddr(h); err == nil && ip.IsUnspecified() {
 			c.anyIface = true
 		} else if h != "" {
-			c.allowed = append(c.allowed, hostPort{normHost(h), p})
+			c.allowed = append(c.allowed, hostPort{normHost(h), c.port})
 		} else {
 			c.anyIface = true // ":3250"
 		}
@@ -128,8 +128,12 @@ func validPort(p string) bool {
 	return err == nil && n > 0 && n < 1<<16
 }
 
-// normHost lower-cases a host name and drops a trailing dot.
+// normHost lower-cases a host name and drops a trailing dot; an IP
+// address is written in its canonical form (IPv4-mapped IPv6 as IPv4).
 func normHost(h string) string {
+	if ip, err := netip.ParseAddr(h); err == nil {
+		return ip.Unmap().String()
+	}
 	return strings.TrimSuffix(strings.ToLower(h), ".")
 }
 

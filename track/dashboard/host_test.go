@@ -42,6 +42,8 @@ func TestHostCheck(t *testing.T) {
 		{"public any port", dashboard.HostOptions{Listen: "127.0.0.1:3250", Public: []string{"trackd.lab"}}, "trackd.lab:8443", false, true},
 		{"public v6", dashboard.HostOptions{Listen: "127.0.0.1:3250", Public: []string{"[fd00::1]:3250"}}, "[FD00::1]:3250", false, true},
 		{"every interface: loopback IP", dashboard.HostOptions{Listen: "[::]:3250"}, "127.0.0.1:3250", false, true},
+		{"v6 written otherwise", dashboard.HostOptions{Listen: "127.0.0.1:3250", Public: []string{"[fd00::1]:3250"}}, "[fd00:0:0::0001]:3250", false, true},
+		{"v4-mapped loopback", dashboard.HostOptions{Listen: "127.0.0.1:3250"}, "[::ffff:127.0.0.1]:3250", false, true},
 		{"every interface: the bind address", dashboard.HostOptions{Listen: "0.0.0.0:3250"}, "0.0.0.0:3250", false, true},
 		{"every interface: not ours", dashboard.HostOptions{Listen: "0.0.0.0:3250"}, "192.0.2.77:3250", false, false},
 		{"every interface: a name", dashboard.HostOptions{Listen: "0.0.0.0:3250"}, "evil.example:3250", false, false},
