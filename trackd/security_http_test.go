@@ -198,7 +198,12 @@ func TestDaemonSlowBodyCutOff(t *testing.T) {
 		t.Fatalf("slow body held its connection for %v (%v)", el, err)
 	}
 	if resp, body := request(t, ctx, "GET", addr, addr, "/", "", nil); resp.StatusCode != 200 {
-		t.Fatalf("after the slow body: %d %q", resp.StatusCode, body)
+		t.Fatalf("after the slow body: %d %.200q", resp.StatusCode, body)
+	}
+	// A call's body is bounded too (1 MiB).
+	big := `{"method":"list_runs","args":["` + strings.Repeat("x", 2<<20) + `"]}`
+	if resp, body := request(t, ctx, "POST", addr, addr, "/api/call", big, map[string]string{"Content-Type": "application/json"}); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 2 MiB call: %d %.200q", resp.StatusCode, body)
 	}
 }
 
