@@ -55,6 +55,11 @@ type Options struct {
 	RunLinger time.Duration
 	// Logger receives the server's diagnostics. Default: discarded.
 	Logger *slog.Logger
+	// Conns tunes the shared port: its connection caps (MaxConns,
+	// MaxConnsPerAddr), IdleTimeout, KeepAlive and the HTTP server's
+	// timeouts (HTTP). Its TLS, HandshakeTimeout and Logger are the
+	// fields above. The zero value gives wire.MuxOptions' defaults.
+	Conns wire.MuxOptions
 	// HTTP, if set, wraps the server's HTTP handler (trackd puts the
 	// dashboard and its access control in front of it).
 	HTTP func(http.Handler) http.Handler
@@ -157,7 +162,9 @@ func New(ctx context.Context, st store.Store, opts Options) (*Server, error) {
 	}
 	s.sink = newLogSink(s)
 	s.logs = logfwd.NewServer(s.sink, logfwd.ServerOptions{HandshakeTimeout: opts.HandshakeTimeout, Logger: opts.Logger})
-	s.mux = wire.NewMux(wire.MuxOptions{TLS: opts.TLS, HandshakeTimeout: opts.HandshakeTimeout, Logger: opts.Logger})
+	mo := opts.Conns
+	mo.TLS, mo.HandshakeTimeout, mo.Logger = opts.TLS, opts.HandshakeTimeout, opts.Logger
+	s.mux = wire.NewMux(mo)
 	s.mux.Handle(wire.BannerRPC, s.rpc)
 	s.mux.Handle(wire.BannerSiPyCoRPC, s.rpc)
 	s.mux.Handle(wire.BannerSync, s.pub)
