@@ -1,0 +1,872 @@
+"""The run: records enqueued by the simulation's thread, sent in batches by
+one background thread to trackd's rpc target ``tracker`` over pc_rpc.
+
+Never in the way: every logging call takes a lock, appends and returns. The
+sender thread wakes every ``flush_interval`` (or when a batch is full),
+takes the whole queue, cuts it into batches of at most ``batch_size``
+records and points (each a contiguous range of sequence numbers), and sends
+them one at a time with ``log_batch``. Scalar results travel as packed
+columns (numpy ``<i8``/``<f8`` arrays in PYON, built with the ``array``
+module: no numpy needed). A batch the server does not take (unreachable,
+restarted) goes to the end of the spool file; while the spool is not empty
+newer batches go behind it, and once the server answers it is replayed in
+order. Every record carries (run id, seq) and the server stores each once,
+so a batch sent twice (a lost acknowledgement, a replay) is stored once.
+"""
+
+import atexit
+import mimetypes
+import os
+import random
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import hashlib
+import warnings
+import weakref
+from array import array
+from bisect import bisect_left, bisect_right
+
+from . import pyon, spool
+from .rpc import Client, RemoteError, ssl_context as _ssl_context
+
+__all__ = ["Run", "SigocoWarning", "STATUSES", "DEFAULT_ADDR"]
+
+DEFAULT_ADDR = "127.0.0.1:3250"
+ENV_ADDR = "SIGOCO_TRACK_ADDR"
+ENV_RUN = "SIGOCO_TRACK_RUN"
+ENV_TOKEN = "SIGOCO_TOKEN"
+TRACKER = "tracker"
+BLOB_CHUNK = 1 << 20
+
+# SimService's lifecycle; finished, stopped and failed end a run.
+STATUSES = ("registered", "loaded", "initialized", "started", "running", "finished", "stopped", "failed")
+FINAL = ("finished", "stopped", "failed")
+
+# Remote exception classes that mean "try again later", not "refused".
+# PENDING (issue 23): the server will classify errors as refused or
+# unavailable; until then a storage failure (GenericRemoteException) reads
+# as a refusal.
+_TRANSIENT = ("TimeoutError", "ConnectionError", "BrokenPipeError", "ConnectionResetError")
+
+_LITTLE = sys.byteorder == "little"
+_str = pyon.json.encoder.encode_basestring_ascii
+
+
+class SigocoWarning(UserWarning):
+    """The server refused records, or records were dropped or spooled."""
+
+
+def new_id():
+    """A UUIDv7 (time-ordered), as the Go client makes."""
+    ms = time.time_ns() // 1_000_000
+    b = bytearray(os.urandom(16))
+    b[0:6] = ms.to_bytes(6, "big")
+    b[6] = 0x70 | (b[6] & 0x0F)
+    b[8] = 0x80 | (b[8] & 0x3F)
+    h = b.hex()
+    return "%s-%s-%s-%s-%s" % (h[0:8], h[8:12], h[12:16], h[16:20], h[20:])
+
+
+def _col(a, dtype):
+    if not _LITTLE:
+        a = array(a.typecode, a)
+        a.byteswap()
+    return '{"__jsonclass__":["nparray",[[%d],"%s","%s"]]}' % (len(a), dtype, pyon._b64(a.tobytes()))
+
+
+def _parse_addr(addr):
+    host, _, port = addr.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError("sigoco: address %r is not HOST:PORT" % (addr,))
+    return host.strip("[]"), int(port)
+
+
+class _Queue:
+    __slots__ = ("recs", "rseq", "keys", "kidx", "k", "s", "st", "t", "v")
+
+    def __init__(self):
+        self.recs = []  # record texts, in seq order
+        self.rseq = []  # their seqs
+        self.keys = []
+        self.kidx = {}
+        self.k, self.s, self.st, self.t = array("q"), array("q"), array("q"), array("q")
+        self.v = array("d")
+
+    def n(self):
+        return len(self.recs) + len(self.s)
+
+
+class _Batch:
+    __slots__ = ("lo", "hi", "text")
+
+    def __init__(self, lo, hi, text):
+        self.lo, self.hi, self.text = lo, hi, text
+
+
+_runs = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all():
+    for r in list(_runs):
+        if r._crashed:
+            r.close("failed", getattr(r, "_crash_message", None))
+        else:
+            r.close("finished")
+
+
+class Run:
+    """One tracked run (see the package documentation for the options).
+
+    Safe for use by many threads. Logging methods never block on the
+    network; close() waits for the server at most ``close_timeout``.
+    """
+
+    def __init__(self, project="default", name="", *, run_id=None, addr=None, spool_dir=None, token=None,
+                 tls_cert=None, tls_key=None, tls_peer_cert=None, ssl_context=None, metadata=True,
+                 flush_interval=0.1, batch_size=50_000, max_queued=1_000_000, close_timeout=10.0,
+                 call_timeout=10.0, heartbeat_interval=2.0, replay_orphans=True, profile=False):
+        self.project = project or "default"
+        self.name = name or ""
+        explicit = run_id or os.environ.get(ENV_RUN)
+        self.id = explicit or new_id()
+        self.addr = addr or os.environ.get(ENV_ADDR) or DEFAULT_ADDR
+        self._host, self._port = _parse_addr(self.addr)
+        # PENDING (issue 22): trackd does not take tokens on pc_rpc yet; the
+        # token is sent only to a server that announces rpc.TOKEN_FEATURE.
+        self.token = token or os.environ.get(ENV_TOKEN) or None
+        if ssl_context is None and (tls_cert or tls_peer_cert):
+            ssl_context = _ssl_context(tls_cert, tls_key, tls_peer_cert)
+        self._ssl = ssl_context
+        self.spool_dir = os.path.abspath(spool_dir or spool.default_dir())
+        self.dir = os.path.join(self.spool_dir, self.id)
+        self.flush_interval, self.batch_size, self.max_queued = flush_interval, batch_size, max_queued
+        self.close_timeout, self.call_timeout, self.heartbeat_interval = close_timeout, call_timeout, heartbeat_interval
+        self._replay_orphans = replay_orphans
+
+        self._mu = threading.Lock()  # guards _q, _seq, _ended, _dropped, _steps
+        self._q = _Queue()
+        self._seq = 0
+        self._ended = False
+        self._dropped = 0
+        self._steps = {}
+        self._counts = {}  # name -> [calls, seconds]
+        self._crashed = False
+
+        self._dmu = threading.Condition()  # guards delivery state below
+        self._acked = 0      # every record up to here is stored or refused
+        self._spooled = 0    # every record up to here is at least in the spool
+        self._errors = []    # the server's refusals and client-side failures
+        self._stats = {"sent": 0, "spooled": 0, "replayed": 0, "rejected": 0, "uploaded": 0}
+
+        self._wake = threading.Event()
+        self._stop = False
+        self._abandoned = False
+        self._smu = threading.Lock()  # guards the spool file and the connection
+        self._client = None
+        self._down_since = None
+        self._failures = 0
+        self._next_try = 0.0
+        self._last_sent = 0.0
+        self._hb = heartbeat_interval
+        self._inflight = None
+        self._uploads = []       # (path, sha) staged, to upload
+        self._to_stage = []      # (name, path, result) to copy into blobs/
+        self._logs = []          # ARTIQ logging lines
+        self._log_sock = None
+        self._log_next_try = 0.0
+        self._closed = False
+        self._stage_mu = threading.Lock()
+        self._t0 = time.time()
+        self._profiler = None
+
+        os.makedirs(self.dir, exist_ok=True)
+        self._lock = spool.DirLock(self.dir)
+        if not self._lock.acquire():
+            raise RuntimeError("sigoco: run %s is already in use by another process (lock in %s)" % (self.id, self.dir))
+        self._spool_path = os.path.join(self.dir, spool.SPOOL_FILE)
+        self._spool = open(self._spool_path, "ab")
+        self._spool_size = self._spool.tell()
+        for n in sorted(os.listdir(os.path.join(self.dir, spool.BLOBS)) if os.path.isdir(os.path.join(self.dir, spool.BLOBS)) else []):
+            if n.startswith("staging-"):
+                os.remove(os.path.join(self.dir, spool.BLOBS, n))
+            else:
+                self._uploads.append((os.path.join(self.dir, spool.BLOBS, n), n))
+
+        new = True
+        if explicit:
+            new = self._resume()
+        if new:
+            self._record("start", self.project, pyon.encode(self.name))
+            self._record("status", "registered", "null")
+        else:
+            self._record("status", "running", "null")
+        if metadata:
+            from . import meta
+            self.add_metadata_dict(meta.start_metadata())
+        if profile:
+            import cProfile
+            self._profiler = cProfile.Profile()
+            self._profiler.enable()
+        self._thread = threading.Thread(target=self._loop, name="sigoco-sender " + self.id, daemon=True)
+        self._thread.start()
+        _runs.add(self)
+
+    # ----- resume -----
+
+    def _resume(self):
+        """Continue the sequence numbers of an existing run (its id given).
+        Returns True if the run is new. PENDING (issue 23): the core's own
+        resume; until then the run's high_seq from get_run is used."""
+        local = spool.last_seq(self._spool_path)
+        remote = None
+        try:
+            c = self._dial()
+            try:
+                remote = int(c.call("get_run", self.id).get("high_seq") or 0)
+            except RemoteError:
+                remote = 0  # no such run on the server
+            finally:
+                c.close()
+        except OSError:
+            pass
+        last = max(local, remote or 0)
+        if remote is None and local == 0:
+            warnings.warn("sigoco: run %s: the server is unreachable and this spool directory does not know the run; "
+                          "starting it as a new run (if the server already has it, records up to its last one are skipped)" % self.id,
+                          SigocoWarning, stacklevel=3)
+            return True
+        if last == 0:
+            return True
+        self._seq = last
+        self._acked = self._spooled = max(remote or 0, 0)
+        return False
+
+    # ----- enqueueing (the simulation's thread) -----
+
+    def _record(self, kind, key, value_text, step=0):
+        """Enqueue one record whose value is already PYON text."""
+        t = time.time_ns()
+        with self._mu:
+            if self._ended:
+                self._dropped += 1
+                return 0
+            self._seq += 1
+            s = self._seq
+            q = self._q
+            q.rseq.append(s)
+            q.recs.append('{"seq":%d,"kind":"%s","key":%s,"value":%s,"step":%d,"time":%d}' % (s, kind, _str(key), value_text, step, t))
+            full = q.n() >= self.batch_size
+        if full:
+            self._wake.set()
+        return s
+
+    def log_point(self, key, value, step=None):
+        """Append a scalar (float) result: the hot path."""
+        t = time.time_ns()
+        with self._mu:
+            q = self._q
+            if self._ended or len(q.s) + len(q.recs) >= self.max_queued:
+                self._dropped += 1
+                return
+            k = q.kidx.get(key)
+            if k is None:
+                k = q.kidx[key] = len(q.keys)
+                q.keys.append(key)
+            if step is None:
+                step = self._steps.get(key, -1) + 1
+            self._steps[key] = step
+            self._seq += 1
+            q.k.append(k)
+            q.s.append(self._seq)
+            q.st.append(step)
+            q.t.append(t)
+            q.v.append(value)
+            full = len(q.s) + len(q.recs) >= self.batch_size
+        if full:
+            self._wake.set()
+
+    def log_value(self, key, value, step=None):
+        """Append a non-scalar result (encoded now: later changes to value
+        do not matter)."""
+        text = pyon.encode(value)
+        with self._mu:
+            if step is None:
+                step = self._steps.get(key, -1) + 1
+            self._steps[key] = step
+        self._record("result", key, text, step)
+
+    def log_result(self, key, value, step=None):
+        t = type(value)
+        if t is float or t is int:
+            self.log_point(key, value, step)
+        elif t is not bool and hasattr(value, "dtype") and getattr(value, "shape", None) == () and value.dtype.kind in "iuf":
+            self.log_point(key, float(value), step)
+        else:
+            self.log_value(key, value, step)
+
+    def log_param(self, key, value):
+        self._record("param", key, pyon.encode(value))
+
+    def add_metadata(self, key, value):
+        self._record("meta", key, pyon.encode(value))
+
+    def add_metadata_dict(self, d):
+        for k in sorted(d):
+            try:
+                self.add_metadata(k, d[k])
+            except pyon.EncodeError:
+                self.add_metadata(k, repr(d[k]))
+
+    def add_note(self, text):
+        self._record("note", "", pyon.encode(str(text)))
+
+    def add_tag(self, tag):
+        self._record("tag", str(tag), "null")
+
+    def remove_tag(self, tag):
+        self._record("untag", str(tag), "null")
+
+    def set_status(self, status, message=None):
+        if status not in STATUSES:
+            raise ValueError("sigoco: unknown status %r (one of %s)" % (status, ", ".join(STATUSES)))
+        self._record("status", status, pyon.encode(message))
+
+    def set_progress(self, percent):
+        self._record("progress", "", pyon.encode(float(percent)))
+
+    def set_step(self, step):
+        self._record("step", "", "null", int(step))
+
+    def count(self, name, seconds=0.0):
+        with self._mu:
+            c = self._counts.get(name)
+            if c is None:
+                self._counts[name] = [1, seconds]
+            else:
+                c[0] += 1
+                c[1] += seconds
+
+    def log_artifact(self, path, name=None, result=False):
+        """Attach the file at path (copied into the spool directory by the
+        sender thread, then uploaded in chunks by sha256)."""
+        path = os.fspath(path)
+        with self._mu:
+            if self._ended:
+                self._dropped += 1
+                return
+            self._to_stage.append((name or os.path.basename(path), path, result))
+        self._wake.set()
+
+    def log_line(self, line):
+        """Queue one ARTIQ logging record line (see logs.py)."""
+        with self._mu:
+            if len(self._logs) < 10000:
+                self._logs.append(line)
+            else:
+                self._dropped += 1
+
+    # ----- the sender thread -----
+
+    def _dial(self):
+        c = Client(self._host, self._port, TRACKER, ssl_context=self._ssl, timeout=self.call_timeout, token=self.token)
+        return c
+
+    def _connect(self):
+        if self._client is not None:
+            return self._client
+        if time.monotonic() < self._next_try:
+            return None
+        try:
+            self._client = self._dial()
+        except (OSError, ValueError) as e:
+            self._set_down(e)
+            return None
+        self._failures = 0
+        if self._down_since is not None:
+            self._down_since = None
+        return self._client
+
+    def _set_down(self, err):
+        if self._client is not None:
+            try:
+                self._client.close()
+            except OSError:
+                pass
+            self._client = None
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+        wait = min(0.1 * (2 ** min(self._failures, 6)), 5.0)
+        self._next_try = time.monotonic() + wait * (0.5 + random.random() / 2)
+        self._failures += 1
+
+    def _loop(self):
+        first = True
+        while True:
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            stop = self._stop
+            try:
+                self._cycle()
+                if first and self._replay_orphans and self._client is not None:
+                    first = False
+                    self._replay_others()
+            except Exception as e:  # never let the thread die silently
+                self._fail("sigoco: run %s: sender: %r" % (self.id, e))
+                time.sleep(0.1)
+            if stop or self._abandoned:
+                return
+
+    def _take(self):
+        with self._mu:
+            q = self._q
+            if q.n() == 0:
+                return []
+            self._q = _Queue()
+        return self._split(q)
+
+    def _split(self, q):
+        n = q.n()
+        lo = q.rseq[0] if q.recs else q.s[0]
+        if q.s and q.s[0] < lo:
+            lo = q.s[0]
+        out = []
+        size = self.batch_size
+        single = n <= size
+        b_lo = lo
+        while b_lo < lo + n:
+            b_hi = min(b_lo + size, lo + n) - 1
+            i0, i1 = bisect_left(q.rseq, b_lo), bisect_right(q.rseq, b_hi)
+            j0, j1 = bisect_left(q.s, b_lo), bisect_right(q.s, b_hi)
+            recs = ",".join(q.recs[i0:i1])
+            if j1 > j0:
+                kcol = q.k[j0:j1]
+                keys = q.keys
+                if not single:
+                    used = {}
+                    keys = []
+                    remap = array("q")
+                    for k in kcol:
+                        m = used.get(k)
+                        if m is None:
+                            m = used[k] = len(keys)
+                            keys.append(q.keys[k])
+                        remap.append(m)
+                    kcol = remap
+                cols = ",".join((pyon.encode(keys), _col(kcol, "<i8"), _col(q.s[j0:j1], "<i8"), _col(q.st[j0:j1], "<i8"),
+                                 _col(q.t[j0:j1], "<i8"), _col(q.v[j0:j1], "<f8")))
+            else:
+                cols = "[],[],[],[],[],[]"
+            text = '[{"run":%s,"records":[%s]},%s]' % (_str(self.id), recs, cols)
+            out.append(_Batch(b_lo, b_hi, text))
+            b_lo = b_hi + 1
+        return out
+
+    def _cycle(self):
+        self._stage()
+        for b in self._take():
+            with self._smu:
+                if self._abandoned:
+                    return
+                if self._spool_size > 0 or self._connect() is None:
+                    self._to_spool(b)
+                    continue
+                self._inflight = b
+                try:
+                    self._send(b)
+                except OSError as e:
+                    self._set_down(e)
+                    self._to_spool(b)
+                finally:
+                    self._inflight = None
+        with self._smu:
+            if self._spool_size > 0 and not self._abandoned and self._connect() is not None:
+                self._replay()
+        self._upload()
+        self._send_logs()
+        c = self._client
+        if c is not None and time.monotonic() - self._last_sent > self._hb:
+            with self._smu:
+                try:
+                    c.call("heartbeat", self.id)
+                except OSError as e:
+                    self._set_down(e)
+                except RemoteError:
+                    pass
+                self._last_sent = time.monotonic()
+
+    def _send(self, b):
+        """Send one batch; OSError if the server could not take it."""
+        try:
+            ack = self._client.call_raw("log_batch", b.text)
+        except pyon.DecodeError as e:
+            raise ConnectionError(str(e)) from None
+        except RemoteError as e:
+            if e.cls in _TRANSIENT:
+                raise ConnectionError(str(e)) from None
+            self._refused(b.lo, "batch of records %d-%d refused: %s" % (b.lo, b.hi, e))
+            ack = {}
+        self._last_sent = time.monotonic()
+        for rj in (ack or {}).get("rejected") or []:
+            self._refused(rj.get("seq"), rj.get("error"))
+        hb = (ack or {}).get("heartbeat_ms")
+        if hb:
+            self._hb = min(self.heartbeat_interval, hb / 1000.0)
+        with self._dmu:
+            self._acked = max(self._acked, b.hi)
+            self._spooled = max(self._spooled, self._acked)
+            self._stats["sent"] += 1
+            self._dmu.notify_all()
+
+    def _refused(self, seq, msg):
+        m = "sigoco: run %s record %s: %s" % (self.id, seq, msg)
+        with self._dmu:
+            self._errors.append(m)
+            self._stats["rejected"] += 1
+        warnings.warn(m, SigocoWarning, stacklevel=2)
+
+    def _fail(self, msg):
+        with self._dmu:
+            self._errors.append(msg)
+        warnings.warn(msg, SigocoWarning, stacklevel=2)
+
+    def _to_spool(self, b):
+        data = spool.frame(b.lo, b.hi, b.text)
+        try:
+            self._spool.seek(0, os.SEEK_END)
+            self._spool.write(data)
+            self._spool.flush()
+            self._spool_size += len(data)
+        except OSError as e:
+            self._fail("sigoco: run %s: cannot spool records %d-%d (lost): %s" % (self.id, b.lo, b.hi, e))
+            with self._dmu:
+                self._acked = max(self._acked, b.hi)
+                self._dmu.notify_all()
+            return
+        with self._dmu:
+            self._spooled = max(self._spooled, b.hi)
+            self._stats["spooled"] += 1
+            self._dmu.notify_all()
+
+    def _replay(self):
+        """Send the spool in order; newer batches wait behind it."""
+        self._spool.flush()
+        try:
+            with open(self._spool_path, "rb") as f:
+                for lo, hi, text, _ in spool.read_frames(f):
+                    b = _Batch(lo, hi, text)
+                    self._inflight = b
+                    try:
+                        self._send(b)
+                    except OSError as e:
+                        self._set_down(e)
+                        return
+                    finally:
+                        self._inflight = None
+                    self._stats["replayed"] += 1
+        except spool.SpoolCorrupt as e:
+            self._fail("sigoco: run %s: spool damaged: %s; the rest of it is lost" % (self.id, e))
+        self._spool.truncate(0)
+        self._spool.seek(0)
+        self._spool_size = 0
+
+    def _stage(self):
+        # One stager at a time: close() waits here for the sender thread's
+        # staging, so that every artifact record comes before the end.
+        with self._stage_mu:
+            with self._mu:
+                jobs, self._to_stage = self._to_stage, []
+            for name, path, result in jobs:
+                self._stage_one(name, path, result)
+
+    def _stage_one(self, name, path, result):
+        if True:
+            try:
+                sha, size, staged = _stage(self.dir, path)
+            except OSError as e:
+                self._fail("sigoco: run %s: artifact %r: %s" % (self.id, name, e))
+                return
+            ctype = mimetypes.guess_type(name)[0] or ""
+            self._record("artifact", name, pyon.encode({"sha256": sha, "size": size, "content_type": ctype, "result": bool(result)}))
+            self._uploads.append((staged, sha))
+
+    def _upload(self):
+        while self._uploads and not self._abandoned:
+            path, sha = self._uploads[0]
+            with self._smu:
+                c = self._connect()
+                if c is None:
+                    return
+                try:
+                    upload_blob(c, path, sha)
+                except OSError as e:
+                    self._set_down(e)
+                    return
+                except RemoteError as e:
+                    self._fail("sigoco: run %s: artifact %s refused: %s" % (self.id, sha[:12], e))
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+            self._uploads.pop(0)
+            with self._dmu:
+                self._stats["uploaded"] += 1
+                self._dmu.notify_all()
+
+    def _send_logs(self):
+        with self._mu:
+            lines, self._logs = self._logs, []
+        if not lines:
+            return
+        if self._log_sock is None:
+            if time.monotonic() < self._log_next_try:
+                with self._mu:
+                    self._logs[:0] = lines
+                return
+            try:
+                import socket
+                s = socket.create_connection((self._host, self._port), timeout=self.call_timeout)
+                if self._ssl is not None:
+                    s = self._ssl.wrap_socket(s, server_hostname=self._host)
+                s.sendall(b"ARTIQ logging\n")
+                self._log_sock = s
+            except OSError:
+                self._log_next_try = time.monotonic() + 1.0
+                with self._mu:
+                    self._logs[:0] = lines[-10000:]
+                return
+        try:
+            self._log_sock.sendall("".join(lines).encode("utf-8"))
+        except OSError:
+            self._log_sock.close()
+            self._log_sock = None  # these lines are lost (the format has no acknowledgements)
+
+    def _replay_others(self):
+        try:
+            replay(self.spool_dir, addr=self.addr, ssl_context=self._ssl, token=self.token, skip=self.id)
+        except Exception:
+            pass
+
+    # ----- waiting and closing -----
+
+    def _pending_uploads(self):
+        with self._mu:
+            return len(self._uploads) + len(self._to_stage)
+
+    def flush(self, timeout=None):
+        """Wait until the server has every record logged so far (and every
+        artifact), at most timeout seconds (default close_timeout). Returns
+        True if it has; False if some are still queued or spooled."""
+        deadline = time.monotonic() + (self.close_timeout if timeout is None else timeout)
+        with self._mu:
+            target = self._seq
+        self._wake.set()
+        with self._dmu:
+            while self._acked < target or self._pending_uploads():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._dmu.wait(min(left, 0.05))
+                if self._pending_uploads():
+                    self._wake.set()
+        return True
+
+    def close(self, status="finished", message=None, timeout=None):
+        """End the run: record the call counts, the end metadata and the
+        final status, wait for the server at most timeout seconds (default
+        close_timeout), then leave what it has not taken in the spool and
+        say so on stderr. Returns the run's stats (a dict). Idempotent."""
+        with self._mu:
+            if self._closed:
+                return self.stats()
+            self._closed = True
+        _runs.discard(self)
+        if status not in FINAL:
+            raise ValueError("sigoco: a run ends finished, stopped or failed, not %r" % (status,))
+        timeout = self.close_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        if self._profiler is not None:
+            self._profiler.disable()
+            p = os.path.join(self.dir, "profile.pstats")
+            try:
+                self._profiler.dump_stats(p)
+                self.log_artifact(p, "profile.pstats")
+            except OSError:
+                pass
+        self._stage()  # artifact records before the final status
+        with self._mu:
+            counts = dict(self._counts)
+        for name in sorted(counts):
+            c = counts[name]
+            self._record("count", name, '{"calls":%d,"seconds":%s}' % (c[0], pyon._float(float(c[1]))))
+        self._record("meta", "simply.runtime", pyon._float(time.time() - self._t0))
+        self.set_status(status, message)
+        with self._mu:
+            self._ended = True
+        ok = self.flush(max(0.0, deadline - time.monotonic()))
+        self._stop = True
+        self._wake.set()
+        self._thread.join(max(0.5, min(2.0, deadline - time.monotonic())))
+        if self._thread.is_alive():
+            # Stuck in a call: take over. The batch in flight is spooled too
+            # (if the server did store it, the replay is skipped by seq).
+            self._abandoned = True
+            b = self._inflight
+            if b is not None:
+                self._to_spool(b)
+            for b in self._take():
+                self._to_spool(b)
+        try:
+            self._spool.close()
+        except OSError:
+            pass
+        c, self._client = self._client, None
+        if c is not None:
+            c.close()
+        if self._log_sock is not None:
+            self._log_sock.close()
+        st = self.stats()
+        left = self._spool_size > 0 or bool(self._uploads)
+        if not left:
+            try:
+                os.remove(self._spool_path)
+            except OSError:
+                pass
+        self._lock.release()
+        if not left:
+            spool.remove_if_empty(self.dir)
+        if not ok or left:
+            sys.stderr.write("sigoco: run %s: the server (%s) has not taken %d records%s; they are spooled in %s and are sent by "
+                             "the next run using that spool directory, or by `python -m sigoco replay %s`\n"
+                             % (self.id, self.addr, max(0, st["logged"] - st["acked"]),
+                                (" and %d artifacts" % len(self._uploads)) if self._uploads else "", self.dir, self.spool_dir))
+        with self._mu:
+            dropped = self._dropped
+        if dropped:
+            warnings.warn("sigoco: run %s: %d records dropped (queue full, or logged after close)" % (self.id, dropped), SigocoWarning, stacklevel=2)
+        return st
+
+    def stats(self):
+        with self._mu:
+            logged, dropped = self._seq, self._dropped
+        with self._dmu:
+            st = dict(self._stats)
+            st.update(logged=logged, acked=self._acked, errors=list(self._errors), dropped=dropped)
+        return st
+
+
+def _stage(run_dir, path):
+    """Copy path into run_dir/blobs/<sha256>; return (sha, size, staged)."""
+    d = os.path.join(run_dir, spool.BLOBS)
+    os.makedirs(d, exist_ok=True)
+    h = hashlib.sha256()
+    size = 0
+    fd, tmp = tempfile.mkstemp(prefix="staging-", dir=d)
+    try:
+        with os.fdopen(fd, "wb") as out, open(path, "rb") as f:
+            while True:
+                chunk = f.read(BLOB_CHUNK)
+                if not chunk:
+                    break
+                h.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+        sha = h.hexdigest()
+        final = os.path.join(d, sha)
+        os.replace(tmp, final)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
+    return sha, size, final
+
+
+def upload_blob(c, path, sha):
+    """Upload the file at path as blob sha in 1 MiB chunks, resuming at
+    what the server holds; nothing is sent if it has the content."""
+    st = c.call("blob_state", sha)
+    if st.get("present"):
+        return
+    off = int(st.get("received") or 0)
+    with open(path, "rb") as f:
+        f.seek(off)
+        while True:
+            chunk = f.read(BLOB_CHUNK)
+            if not chunk:
+                break
+            off = c.call("write_blob", sha, off, chunk)
+    c.call("commit_blob", sha)
+
+
+def replay(spool_dir, addr=None, ssl_context=None, token=None, skip=None, timeout=30.0):
+    """Send the spools left in spool_dir (a spool directory or one run's
+    directory in it) to the server, in order, and remove what was sent.
+    Runs locked by a live process are skipped. Returns a list of dicts
+    {run, batches, applied, skipped, rejected, blobs, error}."""
+    addr = addr or os.environ.get(ENV_ADDR) or DEFAULT_ADDR
+    host, port = _parse_addr(addr)
+    dirs = [d for d in spool.run_dirs(spool_dir) if os.path.basename(d) != skip]
+    if not dirs:
+        return []
+    c = Client(host, port, TRACKER, ssl_context=ssl_context, timeout=timeout, token=token or os.environ.get(ENV_TOKEN))
+    out = []
+    try:
+        for d in dirs:
+            lk = spool.DirLock(d)
+            if not lk.acquire():
+                continue
+            try:
+                res = _replay_dir(c, d)
+            finally:
+                lk.release()
+            if res["error"] is None:
+                spool.remove_if_empty(d)
+            out.append(res)
+    finally:
+        c.close()
+    return out
+
+
+def _replay_dir(c, d):
+    res = {"run": os.path.basename(d), "batches": 0, "applied": 0, "skipped": 0, "rejected": 0, "blobs": 0, "error": None}
+    path = os.path.join(d, spool.SPOOL_FILE)
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            try:
+                for lo, hi, text, _ in spool.read_frames(f):
+                    try:
+                        ack = c.call_raw("log_batch", text) or {}
+                    except RemoteError as e:
+                        if e.cls in _TRANSIENT:
+                            res["error"] = str(e)
+                            return res
+                        res["rejected"] += hi - lo + 1
+                        res["error"] = res["error"] or str(e)
+                        continue
+                    res["batches"] += 1
+                    res["applied"] += ack.get("applied") or 0
+                    res["skipped"] += ack.get("skipped") or 0
+                    res["rejected"] += len(ack.get("rejected") or [])
+            except spool.SpoolCorrupt as e:
+                res["error"] = "spool damaged: %s" % e
+        os.remove(path)
+    bd = os.path.join(d, spool.BLOBS)
+    for n in sorted(os.listdir(bd)) if os.path.isdir(bd) else []:
+        p = os.path.join(bd, n)
+        if n.startswith("staging-"):
+            os.remove(p)
+            continue
+        try:
+            upload_blob(c, p, n)
+        except RemoteError as e:
+            res["error"] = res["error"] or str(e)
+        os.remove(p)
+        res["blobs"] += 1
+    if res["error"] and res["error"].startswith("spool damaged"):
+        res["error"] = res["error"]  # reported; the file is gone
+    return res
