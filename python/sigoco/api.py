@@ -195,7 +195,7 @@ def log_result(id=None, value=None, path=None, save_result=True, step=None, **kw
     r = _context.get(None) or _last
     if r is None or r._closed:
         r = get_context()
-    if path is None and kwargs.__len__() == 0 and type(id) is str:
+    if path is None and not kwargs and type(id) is str:
         t = type(value)
         if t is float or t is int:  # the hot path
             r.log_point(id, value, step)

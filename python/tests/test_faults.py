@@ -1,0 +1,175 @@
+"""trackd down, killed, restarted: every record stored exactly once."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import _support
+import sigoco
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.spool = tempfile.mkdtemp(prefix="sigoco-pytest-spool-")
+        self.d = _support.Trackd()
+        self.addCleanup(self.d.cleanup)
+        self.addCleanup(shutil.rmtree, self.spool, True)
+
+    def series(self, rid, key):
+        with self.d.client(timeout=60) as c:
+            return c.series(rid, key, {})
+
+
+class TestKill9(Base):
+    def test_100k_results_through_kill9_stored_once(self):
+        self.d.start()
+        run = sigoco.Run("pytest", "kill -9", addr=self.d.addr, spool_dir=self.spool, metadata=False, flush_interval=0.02,
+                         batch_size=5000)
+        n = 100_000
+        for i in range(n // 2):
+            run.log_result("x", float(i), i)
+        time.sleep(0.05)  # batches on the wire
+        self.d.kill()
+        for i in range(n // 2, 3 * n // 4):
+            run.log_result("x", float(i), i)
+        time.sleep(0.3)  # sent into a dead server: spooled
+        self.d.start()
+        for i in range(3 * n // 4, n):
+            run.log_result("x", float(i), i)
+        st = run.close(timeout=120)
+        self.assertEqual(st["errors"], [])
+        self.assertEqual(st["acked"], st["logged"])
+        self.assertGreater(st["spooled"], 0, st)  # the kill was felt: batches went through the spool
+        self.assertGreater(st["replayed"], 0, st)
+        s = self.series(run.id, "x")
+        self.assertEqual(s["len"], n)
+        steps = _support.column(s["step"])
+        self.assertEqual(steps, list(range(n)))
+        self.assertEqual(_support.column(s["value"]), [float(i) for i in range(n)])
+        seqs = _support.column(s["seq"])
+        self.assertEqual(len(set(seqs)), n)
+        with self.d.client() as c:
+            r = c.get_run(run.id)
+        self.assertEqual(r["status"], "finished")
+        self.assertEqual(r["high_seq"], st["logged"])
+        self.assertEqual(os.listdir(self.spool), [])
+
+
+class TestDownFromStart(Base):
+    def test_spooled_then_replayed_by_hand_once(self):
+        t0 = time.monotonic()
+        run = sigoco.Tracker("offline", addr=self.d.addr, spool_dir=self.spool, close_timeout=1.0)
+        sigoco.set_context(run)
+        sigoco.log_param("p", 1)
+        for i in range(1000):
+            sigoco.log_result("x", i * 1.0)
+        f = os.path.join(self.spool, "..", os.path.basename(self.spool) + "-file.txt")
+        with open(f, "w") as fh:
+            fh.write("kept while down\n")
+        self.addCleanup(os.remove, f)
+        sigoco.log_result(path=f)
+        st = sigoco.close()
+        self.assertLess(time.monotonic() - t0, 10, "close waits at most close_timeout (+ a little)")
+        self.assertEqual(st["acked"], 0)
+        rundir = os.path.join(self.spool, run.id)
+        self.assertTrue(os.path.exists(os.path.join(rundir, "spool.pyon")))
+        self.assertEqual(len(os.listdir(os.path.join(rundir, "blobs"))), 1)
+        copy = self.spool + "-copy"
+        shutil.copytree(self.spool, copy)
+        self.addCleanup(shutil.rmtree, copy, True)
+        self.d.start()
+        env = dict(os.environ, PYTHONPATH=_support.PYDIR)
+        p = subprocess.run([sys.executable, "-m", "sigoco", "replay", "--addr", self.d.addr, self.spool], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout.decode() + p.stderr.decode())
+        self.assertIn(run.id, p.stdout.decode())
+        self.assertEqual(os.listdir(self.spool), [])
+        # The same spool again: every record is already there, stored once.
+        p = subprocess.run([sys.executable, "-m", "sigoco", "replay", "--addr", self.d.addr, copy], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout.decode() + p.stderr.decode())
+        self.assertIn(" 0 records stored", p.stdout.decode())
+        s = self.series(run.id, "x")
+        self.assertEqual(s["len"], 1000)
+        with self.d.client() as c:
+            r = c.get_run(run.id)
+            self.assertEqual(r["status"], "finished")
+            self.assertEqual(r["params"], {"p": 1})
+            a = r["artifacts"][0]
+            self.assertTrue(a["present"])
+            self.assertEqual(c.read_blob(a["sha256"], 0, 100), b"kept while down\n")
+
+    def test_next_run_replays_what_an_earlier_one_left(self):
+        first = sigoco.Run("pytest", "first", addr=self.d.addr, spool_dir=self.spool, metadata=False, close_timeout=0.5)
+        first.log_result("x", 1.0)
+        first.close()
+        self.d.start()
+        second = sigoco.Run("pytest", "second", addr=self.d.addr, spool_dir=self.spool, metadata=False)
+        second.log_result("x", 2.0)
+        second.close(timeout=60)
+        with self.d.client() as c:
+            _support.wait_for(lambda: c.series(first.id, "x", {})["len"] == 1, what="the first run replayed")
+        _support.wait_for(lambda: os.listdir(self.spool) == [], what="an empty spool directory")
+
+
+class TestResume(Base):
+    def test_resumed_run_continues_its_sequence(self):
+        self.d.start()
+        a = sigoco.Run("pytest", "resume", addr=self.d.addr, spool_dir=self.spool, metadata=False)
+        for i in range(10):
+            a.log_result("x", float(i), i)
+        a.set_status("running")
+        a.flush(30)
+        # the process "restarts" (no close): a new client continues the run
+        a._abandoned = True
+        a._lock.release()
+        a._spool.close()
+        if a._client is not None:
+            a._client.close()
+        b = sigoco.Run(addr=self.d.addr, spool_dir=self.spool + "-b", run_id=a.id, metadata=False)
+        self.addCleanup(shutil.rmtree, self.spool + "-b", True)
+        for i in range(10, 20):
+            b.log_result("x", float(i), i)
+        st = b.close(timeout=60)
+        self.assertEqual(st["errors"], [])
+        s = self.series(a.id, "x")
+        self.assertEqual(_support.column(s["step"]), list(range(20)))
+
+
+class TestTLS(unittest.TestCase):
+    def test_client_certificates(self):
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            self.skipTest("openssl is not installed: no certificates")
+        d = tempfile.mkdtemp(prefix="sigoco-pytest-tls-")
+        self.addCleanup(shutil.rmtree, d, True)
+        for who in ("server", "client", "stranger"):
+            subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                            "-subj", "/CN=" + who, "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-days", "2",
+                            "-keyout", os.path.join(d, who + ".key"), "-out", os.path.join(d, who + ".pem")],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = lambda n: os.path.join(d, n)  # noqa: E731
+        srv = _support.Trackd(args=["--tls-cert", p("server.pem"), "--tls-key", p("server.key"), "--tls-peer-cert", p("client.pem")])
+        srv.start()
+        self.addCleanup(srv.cleanup)
+        spool_dir = os.path.join(d, "spool")
+        run = sigoco.Run("pytest", "tls", addr=srv.addr, spool_dir=spool_dir, metadata=False,
+                         tls_cert=p("client.pem"), tls_key=p("client.key"), tls_peer_cert=p("server.pem"))
+        run.log_result("x", 1.0)
+        st = run.close(timeout=30)
+        self.assertEqual(st["acked"], st["logged"])
+        ctx = sigoco.ssl_context(p("client.pem"), p("client.key"), p("server.pem"))
+        with srv.client(ssl_context=ctx) as c:
+            self.assertEqual(c.series(run.id, "x", {})["len"], 1)
+        bad = sigoco.ssl_context(p("stranger.pem"), p("stranger.key"), p("server.pem"))
+        with self.assertRaises(OSError):
+            with srv.client(ssl_context=bad) as c:
+                c.get_run(run.id)
+
+
+if __name__ == "__main__":
+    unittest.main()
