@@ -96,10 +96,12 @@ class Client:
         self._sock.settimeout(t)
 
     def call_raw(self, name, args_text):
-        """Call name with args_text, the PYON text of the argument list
-        (``[a, b]``), and return the decoded result."""
-        req = '{"action":"call","name":' + pyon.encode(name) + ',"args":{"__jsonclass__":["tuple",[' + args_text + ']]},"kwargs":{}}\n'
-        self._sock.sendall(req.encode("utf-8"))
+        """Call name with args_text, the PYON text (str, or UTF-8 bytes) of
+        the argument list (``[a, b]``), and return the decoded result."""
+        if isinstance(args_text, str):
+            args_text = args_text.encode("utf-8")
+        self._sock.sendall(b"".join((b'{"action":"call","name":', pyon.encode(name).encode(),
+                                     b',"args":{"__jsonclass__":["tuple",[', args_text, b']]},"kwargs":{}}\n')))
         rep = pyon.decode(self._readline())
         if not isinstance(rep, dict):
             raise ConnectionError("pc_rpc: bad reply %r" % (rep,))

@@ -15,6 +15,7 @@ so a batch sent twice (a lost acknowledgement, a replay) is stored once.
 """
 
 import atexit
+import binascii
 import mimetypes
 import os
 import random
@@ -71,10 +72,12 @@ def new_id():
 
 
 def _col(a, dtype):
+    """A packed column as a PYON numpy array, as bytes (base64 straight
+    from the array's buffer: no copies beyond the one base64 makes)."""
     if not _LITTLE:
         a = array(a.typecode, a)
         a.byteswap()
-    return '{"__jsonclass__":["nparray",[[%d],"%s","%s"]]}' % (len(a), dtype, pyon._b64(a.tobytes()))
+    return b'{"__jsonclass__":["nparray",[[%d],"%s","' % (len(a), dtype.encode()) + binascii.b2a_base64(memoryview(a), newline=False) + b'"]]}'
 
 
 def _parse_addr(addr):
@@ -461,11 +464,11 @@ class Run:
                             keys.append(q.keys[k])
                         remap.append(m)
                     kcol = remap
-                cols = ",".join((pyon.encode(keys), _col(kcol, "<i8"), _col(q.s[j0:j1], "<i8"), _col(q.st[j0:j1], "<i8"),
-                                 _col(q.t[j0:j1], "<i8"), _col(q.v[j0:j1], "<f8")))
+                cols = b",".join((pyon.encode(keys).encode(), _col(kcol, "<i8"), _col(q.s[j0:j1], "<i8"), _col(q.st[j0:j1], "<i8"),
+                                  _col(q.t[j0:j1], "<i8"), _col(q.v[j0:j1], "<f8")))
             else:
-                cols = "[],[],[],[],[],[]"
-            text = '[{"run":%s,"records":[%s]},%s]' % (_str(self.id), recs, cols)
+                cols = b"[],[],[],[],[],[]"
+            text = b"".join((b'[{"run":', _str(self.id).encode(), b',"records":[', recs.encode("utf-8"), b"]},", cols, b"]"))
             out.append(_Batch(b_lo, b_hi, text))
             b_lo = b_hi + 1
         return out

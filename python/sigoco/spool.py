@@ -54,12 +54,13 @@ def default_dir():
 
 
 def frame(lo, hi, args_text):
-    payload = _seqs.pack(lo, hi) + args_text.encode("utf-8")
+    """A frame of the batch args_text (UTF-8 bytes)."""
+    payload = _seqs.pack(lo, hi) + args_text
     return _hdr.pack(len(payload), zlib.crc32(payload)) + payload
 
 
 def read_frames(f):
-    """Yield (lo, hi, args_text, end_offset) from an open binary file;
+    """Yield (lo, hi, args_text as bytes, end_offset) from an open binary file;
     raises SpoolCorrupt at a damaged or cut frame."""
     off = 0
     while True:
@@ -76,7 +77,7 @@ def read_frames(f):
             raise SpoolCorrupt("frame at byte %d cut short or damaged" % off)
         off += 8 + n
         lo, hi = _seqs.unpack_from(p)
-        yield lo, hi, p[16:].decode("utf-8"), off
+        yield lo, hi, p[16:], off
 
 
 def last_seq(path):
