@@ -37,6 +37,8 @@ def trackd_binary():
     if go is None:
         raise unittest.SkipTest("go is not installed: trackd cannot be built")
     _bindir = tempfile.mkdtemp(prefix="sigoco-pytest-bin-")
+    import atexit
+    atexit.register(shutil.rmtree, _bindir, True)
     out = os.path.join(_bindir, "trackd")
     p = subprocess.run([go, "build", "-o", out, "./trackd"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if p.returncode != 0:
@@ -61,6 +63,7 @@ class Trackd:
         self.data = data or tempfile.mkdtemp(prefix="sigoco-pytest-data-")
         self.args = list(args)
         self.proc = None
+        self.log = None
         self.addr = "127.0.0.1:%d" % self.port
 
     def start(self, wait=True):
@@ -88,7 +91,8 @@ class Trackd:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait()
-        self.log.close()
+        if self.log:
+            self.log.close()
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -98,7 +102,8 @@ class Trackd:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.log.close()
+        if self.log:
+            self.log.close()
 
     def client(self, **kw):
         return sigoco.Client("127.0.0.1", self.port, "tracker", **kw)

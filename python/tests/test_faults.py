@@ -116,6 +116,45 @@ class TestDownFromStart(Base):
         _support.wait_for(lambda: os.listdir(self.spool) == [], what="an empty spool directory")
 
 
+class TestExit(Base):
+    SCRIPT = """
+import sys, time
+import sigoco
+sigoco.track(project_name="exit", addr=sys.argv[1], spool_dir=sys.argv[2], close_timeout=float(sys.argv[3]))
+print(sigoco.get_context().id, flush=True)
+sigoco.log_result("x", 1.0)
+if sys.argv[4] == "raise":
+    raise ValueError("the simulation blew up")
+"""
+
+    def script(self, *args):
+        env = dict(os.environ, PYTHONPATH=_support.PYDIR)
+        t0 = time.monotonic()
+        p = subprocess.run([sys.executable, "-c", self.SCRIPT, self.d.addr, self.spool] + list(args), env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        return p, time.monotonic() - t0
+
+    def test_uncaught_exception_fails_the_run(self):
+        self.d.start()
+        p, _ = self.script("30", "raise")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"ValueError", p.stderr)
+        with self.d.client() as c:
+            r = c.get_run(p.stdout.decode().strip())
+        self.assertEqual(r["status"], "failed")
+        self.assertEqual(r["message"], "ValueError: the simulation blew up")
+        self.assertEqual(r["latest"]["x"]["value"], 1.0)
+
+    def test_exit_while_down_is_prompt_and_says_what_is_spooled(self):
+        p, took = self.script("1", "ok")  # trackd never started
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        self.assertLess(took, 15)  # close_timeout 1 s, plus interpreter start on a busy machine
+        rid = p.stdout.decode().strip()
+        self.assertIn(("run %s: the server (%s) has not taken" % (rid, self.d.addr)).encode(), p.stderr)
+        self.assertIn(b"python -m sigoco replay", p.stderr)
+        self.assertTrue(os.path.exists(os.path.join(self.spool, rid, "spool.pyon")))
+
+
 class TestResume(Base):
     def test_resumed_run_continues_its_sequence(self):
         self.d.start()

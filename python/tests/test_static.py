@@ -131,7 +131,9 @@ class TestPyon(unittest.TestCase):
         decodes, re-encodes to the same value, and SiPyCo's reply too."""
         n = 0
         text = ""
-        for line in open(SHARED, encoding="utf-8"):
+        with open(SHARED, encoding="utf-8") as fh:
+            lines = fh.readlines()
+        for line in lines:
             rec = json.loads(line)
             if rec.get("session") == "rpc_values" and rec.get("dir") == "client" and "data" in rec:
                 text += rec["data"]  # chunks: concatenate, then split on newlines
