@@ -71,6 +71,20 @@ def new_id():
     return "%s-%s-%s-%s-%s" % (h[0:8], h[8:12], h[12:16], h[16:20], h[20:])
 
 
+_I64 = 1 << 63
+
+
+def _step(step):
+    """A step as an int64, or ValueError."""
+    try:
+        s = int(step)
+    except (TypeError, ValueError):
+        raise ValueError("sigoco: a step is an integer, not %r" % (step,)) from None
+    if not -_I64 <= s < _I64:
+        raise ValueError("sigoco: step %d is out of the int64 range" % s)
+    return s
+
+
 def _col(a, dtype):
     """A packed column as a PYON numpy array, as bytes (base64 straight
     from the array's buffer: no copies beyond the one base64 makes)."""
@@ -271,6 +285,15 @@ class Run:
         """Append a scalar (float) result: the hot path (no allocation but
         the array slots; acquire/release spelled out: cheaper than with)."""
         t = _now()
+        # Everything that can fail happens before the lock: inside it only
+        # appends that cannot (the five columns stay of one length).
+        if type(value) is not float:
+            try:
+                value = float(value)
+            except OverflowError:
+                raise ValueError("sigoco: result %r: %r is past float64's range" % (key, value)) from None
+        if step is not None and (type(step) is not int or not -_I64 <= step < _I64):
+            step = _step(step)
         mu = self._mu
         mu.acquire()
         q = self._q
@@ -301,6 +324,8 @@ class Run:
         """Append a non-scalar result (encoded now: later changes to value
         do not matter)."""
         text = pyon.encode(value)
+        if step is not None:
+            step = _step(step)
         with self._mu:
             if step is None:
                 step = self._steps.get(key, -1) + 1
@@ -347,7 +372,7 @@ class Run:
         self._record("progress", "", pyon.encode(float(percent)))
 
     def set_step(self, step):
-        self._record("step", "", "null", int(step))
+        self._record("step", "", "null", _step(step))
 
     def count(self, name, seconds=0.0):
         with self._mu:
