@@ -185,6 +185,12 @@ class TestLogResult(Base):
             sigoco.log_result(5, 1.0)
         with self.assertRaises(ValueError):
             sigoco.log_result(path=os.path.join(self.spool, "missing.txt"))
+        with self.assertRaises(ValueError):
+            sigoco.log_result("x", 10 ** 400)  # past float64
+        with self.assertRaises(ValueError):
+            sigoco.log_result("x", 1.0, step="a")
+        with self.assertRaises(TypeError):
+            sigoco.log_result("v", object())  # PYON cannot carry it
         f = os.path.join(self.spool, "big.bin")
         data = os.urandom(2_500_000)  # three chunks
         with open(f, "wb") as fh:
