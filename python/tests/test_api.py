@@ -214,6 +214,26 @@ class TestLogResult(Base):
         self.assertEqual(r["latest"]["ptr"]["value"], {"path": os.path.realpath(f)})
 
 
+class TestArtifactResume(Base):
+    def test_upload_resumes_where_the_server_stopped(self):
+        data = os.urandom(3 * (1 << 20) + 17)
+        sha = hashlib.sha256(data).hexdigest()
+        self.assertEqual(self.c.write_blob(sha, 0, data[: 1 << 20]), 1 << 20)  # an upload cut after one chunk
+        self.assertEqual(self.c.blob_state(sha), {"present": False, "received": 1 << 20})
+        f = os.path.join(self.spool, "resume.bin")
+        with open(f, "wb") as fh:
+            fh.write(data)
+        run = self.start()
+        sigoco.log_artifact(f)
+        st = sigoco.close()
+        self.assertEqual((st["errors"], st["uploaded"]), ([], 1))
+        # (write_blob takes only the offset the server holds: a restart from 0 would have been refused)
+        self.assertTrue(self.c.blob_state(sha)["present"])
+        got = b"".join(self.c.read_blob(sha, off, 1 << 20) for off in range(0, len(data), 1 << 20))
+        self.assertEqual(got, data)
+        self.assertEqual([(a["name"], a["result"]) for a in self.c.get_run(run.id)["artifacts"]], [("resume.bin", False)])
+
+
 class TestStatusLiveContext(Base):
     def test_status_progress_live_runs(self):
         run = self.start(name="live one")

@@ -179,6 +179,19 @@ class TestResume(Base):
         self.assertEqual(_support.column(s["step"]), list(range(20)))
 
 
+class TestHeartbeat(Base):
+    def test_idle_run_is_not_crashed(self):
+        self.d.args = ["--heartbeat-timeout", "1s"]
+        self.d.start()
+        run = sigoco.Run("pytest", "idle", addr=self.d.addr, spool_dir=self.spool, metadata=False)
+        run.log_result("x", 1.0)
+        self.assertTrue(run.flush(30))
+        time.sleep(3)  # three heartbeat timeouts without a record
+        with self.d.client() as c:
+            self.assertEqual(c.get_run(run.id)["status"], "registered")
+        run.close(timeout=30)
+
+
 class TestTLS(unittest.TestCase):
     def test_client_certificates(self):
         openssl = shutil.which("openssl")

@@ -83,6 +83,52 @@ class TestPackaging(unittest.TestCase):
         self.assertNotIn("Requires-Dist: numpy\n", meta)  # numpy only as an extra
 
 
+class TestToken(unittest.TestCase):
+    """PENDING (issue 22): the token line is sent only to a server that
+    announces the feature; checked against a scripted pc_rpc server."""
+
+    def serve(self, features):
+        import socket
+        import threading
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(1)
+        got = []
+
+        def run():
+            c, _ = ls.accept()
+            f = c.makefile("rb")
+            got.append(f.readline())
+            c.sendall(pyon.encode({"targets": ["tracker"], "description": None, "features": features}).encode() + b"\n")
+            line = f.readline()
+            got.append(line)
+            if line.startswith(b"token "):
+                got.append(f.readline())
+            c.sendall(pyon.encode({"log_batch"}).encode() + b"\n")
+            got.append(f.readline())
+            c.sendall(b'{"status":"ok","ret":5}\n')
+            c.close()
+            ls.close()
+
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        return ls.getsockname()[1], got, t
+
+    def test_token_only_when_announced(self):
+        import sigoco
+        for features, sent in ((["pyon_v2"], False), (["pyon_v2", sigoco.rpc.TOKEN_FEATURE], True)):
+            port, got, t = self.serve(features)
+            with sigoco.Client("127.0.0.1", port, "tracker", token="s3cret") as c:
+                self.assertEqual(c.call("heartbeat", "r"), 5)
+            t.join(5)
+            self.assertEqual(got[0], b"ARTIQ pc_rpc\n")
+            if sent:
+                self.assertEqual(got[1:3], [b"token s3cret\n", b"tracker pyon_v2\n"])
+            else:
+                self.assertEqual(got[1], b"tracker pyon_v2\n")
+            self.assertIn(b'"name":"heartbeat"', got[-1])
+
+
 class TestPyon(unittest.TestCase):
     def test_round_trip(self):
         for v in [None, True, False, 0, -7, 2 ** 70, 2.5, 1.0, -0.0, 1e16, 1e-05, math.inf, -math.inf, "", "h\u00e9\u2028",
