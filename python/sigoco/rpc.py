@@ -118,6 +118,15 @@ class Client:
             raise AttributeError(name)
         return lambda *args: self.call(name, *args)
 
+    def abort(self):
+        """Break the connection at once, also under a call blocked in
+        another thread (which then gets a ConnectionError)."""
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._sock.close()
+
     def close(self):
         try:
             self._rf.close()

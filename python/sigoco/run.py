@@ -189,7 +189,7 @@ class Run:
         self._next_try = 0.0
         self._last_sent = 0.0
         self._hb = heartbeat_interval
-        self._inflight = None
+        self._outbox = []        # batches taken from the queue, not yet sent or spooled
         self._uploads = []       # (path, sha) staged, to upload
         self._to_stage = []      # (name, path, result) to copy into blobs/
         self._logs = []          # ARTIQ logging lines
@@ -500,21 +500,25 @@ class Run:
 
     def _cycle(self):
         self._stage()
-        for b in self._take():
+        # Taken batches wait in the outbox until sent or spooled, so that a
+        # close() that gives up on a sender stuck in a call can spool them.
+        self._outbox.extend(self._take())
+        while self._outbox:
+            b = self._outbox[0]
             with self._smu:
                 if self._abandoned:
                     return
                 if self._spool_size > 0 or self._connect() is None:
                     self._to_spool(b)
-                    continue
-                self._inflight = b
-                try:
-                    self._send(b)
-                except OSError as e:
-                    self._set_down(e)
-                    self._to_spool(b)
-                finally:
-                    self._inflight = None
+                else:
+                    try:
+                        self._send(b)
+                    except OSError as e:
+                        self._set_down(e)
+                        self._to_spool(b)
+            if self._abandoned:
+                return
+            self._outbox.pop(0)
         with self._smu:
             if self._spool_size > 0 and not self._abandoned and self._connect() is not None:
                 self._replay()
@@ -567,6 +571,8 @@ class Run:
         warnings.warn(msg, SigocoWarning, stacklevel=2)
 
     def _to_spool(self, b):
+        if self._abandoned and threading.current_thread() is self._thread:
+            return  # close() took over the spool
         data = spool.frame(b.lo, b.hi, b.text)
         try:
             self._spool.seek(0, os.SEEK_END)
@@ -590,15 +596,11 @@ class Run:
         try:
             with open(self._spool_path, "rb") as f:
                 for lo, hi, text, _ in spool.read_frames(f):
-                    b = _Batch(lo, hi, text)
-                    self._inflight = b
                     try:
-                        self._send(b)
+                        self._send(_Batch(lo, hi, text))
                     except OSError as e:
                         self._set_down(e)
                         return
-                    finally:
-                        self._inflight = None
                     self._stats["replayed"] += 1
         except spool.SpoolCorrupt as e:
             self._fail("sigoco: run %s: spool damaged: %s; the rest of it is lost" % (self.id, e))
@@ -712,13 +714,13 @@ class Run:
         final status, wait for the server at most timeout seconds (default
         close_timeout), then leave what it has not taken in the spool and
         say so on stderr. Returns the run's stats (a dict). Idempotent."""
+        if status not in FINAL:
+            raise ValueError("sigoco: a run ends finished, stopped or failed, not %r" % (status,))
         with self._mu:
             if self._closed:
                 return self.stats()
             self._closed = True
         _runs.discard(self)
-        if status not in FINAL:
-            raise ValueError("sigoco: a run ends finished, stopped or failed, not %r" % (status,))
         timeout = self.close_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         if self._profiler is not None:
@@ -747,10 +749,10 @@ class Run:
             # Stuck in a call: take over. The batch in flight is spooled too
             # (if the server did store it, the replay is skipped by seq).
             self._abandoned = True
-            b = self._inflight
-            if b is not None:
-                self._to_spool(b)
-            for b in self._take():
+            c = self._client
+            if c is not None:
+                c.abort()  # unblocks the call; the thread then only leaves
+            for b in list(self._outbox) + self._take():
                 self._to_spool(b)
         try:
             self._spool.close()
@@ -758,7 +760,10 @@ class Run:
             pass
         c, self._client = self._client, None
         if c is not None:
-            c.close()
+            if self._abandoned:
+                c.abort()
+            else:
+                c.close()
         if self._log_sock is not None:
             self._log_sock.close()
         st = self.stats()

@@ -155,6 +155,53 @@ if sys.argv[4] == "raise":
         self.assertTrue(os.path.exists(os.path.join(self.spool, rid, "spool.pyon")))
 
 
+class TestHungServer(Base):
+    def test_close_gives_up_on_a_server_that_never_answers(self):
+        """A server that takes the connection and then never answers: the
+        sender is stuck in a call; close() leaves within its deadline with
+        every record in the spool, and a replay stores them."""
+        import socket
+        import threading
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(4)
+        conns = []
+
+        def serve():
+            while True:
+                try:
+                    c, _ = ls.accept()
+                except OSError:
+                    return
+                conns.append(c)
+                f = c.makefile("rb")
+                f.readline()
+                c.sendall(b'{"targets":["tracker"],"description":null,"features":["pyon_v2"]}\n')
+                f.readline()
+                c.sendall(b'{"__jsonclass__":["set",[["log_batch"]]]}\n')  # then silence
+
+        threading.Thread(target=serve, daemon=True).start()
+        self.addCleanup(ls.close)
+        addr = "127.0.0.1:%d" % ls.getsockname()[1]
+        run = sigoco.Run("pytest", "hung", addr=addr, spool_dir=self.spool, metadata=False, call_timeout=60)
+        for i in range(1000):
+            run.log_result("x", float(i), i)
+        time.sleep(0.3)  # the first batch is on the wire, unanswered
+        for i in range(1000, 2000):
+            run.log_result("x", float(i), i)
+        t0 = time.monotonic()
+        st = run.close(timeout=1)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertEqual(st["acked"], 0)
+        for c in conns:
+            c.close()
+        self.d.start()
+        res = sigoco.replay(self.spool, addr=self.d.addr)
+        self.assertEqual([(r["run"], r["error"]) for r in res], [(run.id, None)])
+        self.assertEqual(self.series(run.id, "x")["len"], 2000)
+        self.assertEqual(os.listdir(self.spool), [])
+
+
 class TestResume(Base):
     def test_resumed_run_continues_its_sequence(self):
         self.d.start()
