@@ -6,6 +6,7 @@ sent. Exit status: 0 all sent, 1 something was refused or is left, 2 bad
 usage."""
 
 import argparse
+import os
 import sys
 
 from .run import replay, DEFAULT_ADDR
@@ -26,6 +27,9 @@ def main(argv=None):
     if a.cmd != "replay":
         p.print_usage(sys.stderr)
         return 2
+    if not os.path.isdir(a.dir):
+        sys.stderr.write("sigoco replay: %s is not a directory\n" % a.dir)
+        return 1
     ctx = ssl_context(a.tls_cert, a.tls_key, a.tls_peer_cert) if (a.tls_peer_cert or a.tls_cert) else None
     try:
         res = replay(a.dir, addr=a.addr, ssl_context=ctx, token=a.token)
