@@ -148,7 +148,7 @@ def _other(v, out, depth):
     if np is not None and isinstance(v, np.ndarray):
         if v.dtype.hasobject:
             raise EncodeError("pyon: numpy arrays of objects cannot be sent")
-        a = np.ascontiguousarray(v)
+        a = v if v.flags.c_contiguous else v.copy(order="C")  # not ascontiguousarray: it makes a 0-d array 1-d
         out.append('{"__jsonclass__":["nparray",[')
         _seq(list(a.shape), out, depth)
         out.append("," + _str(a.dtype.str) + ',"' + _b64(a.tobytes()) + '"]]}')

@@ -214,6 +214,28 @@ class TestLogResult(Base):
         self.assertEqual(r["latest"]["ptr"]["value"], {"path": os.path.realpath(f)})
 
 
+class TestNumpy(Base):
+    def test_numpy_values_when_numpy_is_there(self):
+        try:
+            import numpy as np
+        except ImportError:
+            self.skipTest("numpy is not installed (it is optional)")
+        run = self.start()
+        sigoco.log_param("n", np.int64(7))
+        sigoco.log_param("grid", np.arange(6, dtype=np.int32).reshape(2, 3))
+        for i in range(3):
+            sigoco.log_result("s", np.float32(i + 0.5))  # numpy scalars are scalar points
+        sigoco.log_result("a", np.linspace(0, 1, 5))
+        st = sigoco.close()
+        self.assertEqual(st["errors"], [])
+        r = self.c.get_run(run.id)
+        self.assertEqual(int(r["params"]["n"]), 7)
+        self.assertEqual(np.asarray(r["params"]["grid"]).tolist(), [[0, 1, 2], [3, 4, 5]])
+        self.assertEqual(_support.column(self.c.series(run.id, "s", {})["value"]), [0.5, 1.5, 2.5])
+        vals = self.c.series(run.id, "a", {})["values"]
+        self.assertEqual(np.asarray(vals[0]).tolist(), [0.0, 0.25, 0.5, 0.75, 1.0])
+
+
 class TestArtifactResume(Base):
     def test_upload_resumes_where_the_server_stopped(self):
         data = os.urandom(3 * (1 << 20) + 17)
