@@ -33,6 +33,18 @@ ENV_RUN = "SIGOCO_TRACK_RUN"
 STATUSES = ("registered", "loaded", "initialized", "started", "running", "finished", "stopped", "failed")
 FINAL = ("finished", "stopped", "failed")
 
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def check_run_id(rid):
+    """trackd's rule for a run id (it also names the run's spool
+    directory): 1 to 64 ASCII letters, digits, '.', '_' or '-', the first
+    a letter or a digit. ValueError otherwise."""
+    if not isinstance(rid, str) or not 1 <= len(rid) <= 64 or not set(rid) <= _ID_CHARS or rid[0] in "._-":
+        raise ValueError("sigoco: bad run id %r (a run id is 1 to 64 letters, digits, '.', '_' or '-', "
+                         "starting with a letter or digit)" % (rid,))
+
+
 def new_id():
     """A UUIDv7 (time-ordered), as the Go client makes."""
     ms = time.time_ns() // 1_000_000
@@ -84,6 +96,8 @@ class Run(Sender):
         self.project = project or "default"
         self.name = name or ""
         explicit = run_id or os.environ.get(ENV_RUN)
+        if explicit:
+            check_run_id(explicit)
         self.id = explicit or new_id()
         self.addr = addr or os.environ.get(ENV_ADDR) or DEFAULT_ADDR
         self._host, self._port = _parse_addr(self.addr)

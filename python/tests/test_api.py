@@ -161,6 +161,12 @@ class TestLogParam(Base):
         p = self.c.get_run(run.id)["params"]
         self.assertEqual(p, {"a": 1, "b": 2.5, "c": "x", "d": [1, 2], "e": {"k": None}})
 
+    def test_bad_run_id(self):
+        for bad in ("../../x", "", "-rf", "a/b", "é", "x" * 65):
+            with self.assertRaisesRegex(ValueError, "bad run id"):
+                self.start(run_id=bad)
+        self.assertEqual(os.listdir(self.spool), [])
+
     def test_nothing_tracked(self):
         for f, args in [(sigoco.log_param, ("a", 1)), (sigoco.log_result, ("x", 1.0)), (sigoco.add_note, ("n",)),
                         (sigoco.add_tag, ("t",)), (sigoco.get_context, ())]:
