@@ -162,7 +162,7 @@ class TestLogParam(Base):
         self.assertEqual(p, {"a": 1, "b": 2.5, "c": "x", "d": [1, 2], "e": {"k": None}})
 
     def test_bad_run_id(self):
-        for bad in ("../../x", "", "-rf", "a/b", "é", "x" * 65):
+        for bad in ("../../x", "-rf", "a/b", "é", "x" * 65, ".."):
             with self.assertRaisesRegex(ValueError, "bad run id"):
                 self.start(run_id=bad)
         self.assertEqual(os.listdir(self.spool), [])
