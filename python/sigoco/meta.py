@@ -48,6 +48,27 @@ def get_main_script():
     return os.path.abspath(f) if f else None
 
 
+def load_main_script_source():
+    """SimplyPy's: the main script's source (None if there is none)."""
+    p = get_main_script()
+    return _read(p, MAX_SOURCE) if p else None
+
+
+def save_custom_sources(custom_modules):
+    """SimplyPy's: path -> source of each of the user's modules (those
+    that cannot be read are left out), within MAX_SOURCES in all."""
+    saved = {}
+    total = 0
+    for p in custom_modules:
+        if total >= MAX_SOURCES:
+            break
+        s = _read(p, MAX_SOURCE)
+        if s is not None:
+            saved[p] = s
+            total += len(s)
+    return saved
+
+
 def _read(path, limit):
     try:
         with open(path, "r", encoding="utf-8") as f:
@@ -73,20 +94,12 @@ def module_versions():
 def start_metadata():
     custom, _ = get_imports()
     main = get_main_script()
-    sources = {}
-    total = 0
-    for p in custom:
-        if p == main or total >= MAX_SOURCES:
-            continue
-        s = _read(p, MAX_SOURCE)
-        if s is not None:
-            sources[p] = s
-            total += len(s)
+    sources = save_custom_sources([p for p in custom if p != main])
     m = {
         "simply.language": "python",
         "simply.python.cwd": os.getcwd(),
         "simply.python.main_script": main,
-        "simply.python.main_script_source": _read(main, MAX_SOURCE) if main else None,
+        "simply.python.main_script_source": load_main_script_source(),
         "simply.python.custom_modules": custom,
         "simply.python.sys_modules": module_versions(),
         "simply.python.source_custom_modules": sources,
