@@ -259,9 +259,17 @@ class TestTLS(unittest.TestCase):
         run = sigoco.Run("pytest", "tls", addr=srv.addr, spool_dir=spool_dir, metadata=False,
                          tls_cert=p("client.pem"), tls_key=p("client.key"), tls_peer_cert=p("server.pem"))
         run.log_result("x", 1.0)
+        import logging
+        log = logging.getLogger("pytest.tls")
+        log.addHandler(sigoco.LogHandler(run=run))
+        log.warning("over TLS too")
+        self.assertTrue(run.flush(30))
+        ctx = sigoco.ssl_context(p("client.pem"), p("client.key"), p("server.pem"))
+        with srv.client(ssl_context=ctx) as c:
+            logs = _support.wait_for(lambda: c.logs({"run": run.id})["logs"], what="the log record over TLS")
+        self.assertEqual(logs[0]["message"], "over TLS too")
         st = run.close(timeout=30)
         self.assertEqual(st["acked"], st["logged"])
-        ctx = sigoco.ssl_context(p("client.pem"), p("client.key"), p("server.pem"))
         with srv.client(ssl_context=ctx) as c:
             self.assertEqual(c.series(run.id, "x", {})["len"], 1)
         bad = sigoco.ssl_context(p("stranger.pem"), p("stranger.key"), p("server.pem"))
