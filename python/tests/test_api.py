@@ -280,6 +280,27 @@ class TestStatusLiveContext(Base):
         r = self.c.get_run(run.id)
         self.assertEqual((r["status"], r.get("message"), r["progress"]), ("stopped", "enough", 42.0))
 
+    def test_decorators(self):
+        @sigoco.count(name="solve")
+        def f(x):
+            return x + 1
+
+        def g(x):
+            return [x, x]
+
+        g = sigoco.track(g, save_result=True, addr=D.addr, spool_dir=self.spool, project_name="decorated")
+        self.assertEqual(f(1), 2)  # nothing tracked: only runs
+        self.assertEqual(g(3), [3, 3])  # starts a run (none tracked), counts, logs the result
+        run = sigoco.get_context()
+        self.assertEqual(f(2), 3)
+        self.assertEqual(g(4), [4, 4])
+        sigoco.close()
+        r = self.c.get_run(run.id)
+        self.assertEqual(r["project"], "decorated")
+        self.assertEqual(r["counts"]["solve"]["calls"], 1)
+        self.assertEqual(r["counts"][g.__qualname__]["calls"], 2)
+        self.assertEqual(self.c.series(run.id, g.__qualname__, {})["values"], [[3, 3], [4, 4]])
+
     def test_context_manager_and_set_context(self):
         with self.start() as run:
             self.assertIs(sigoco.get_context(), run)
