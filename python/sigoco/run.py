@@ -147,6 +147,7 @@ class Run(Sender):
         self._closed = False
         self._stage_mu = threading.Lock()
         self._t0 = time.time()
+        self._pid = os.getpid()
         self._profiler = None
 
         os.makedirs(self.dir, exist_ok=True)
@@ -382,6 +383,11 @@ class Run(Sender):
         say so on stderr. Returns the run's stats (a dict). Idempotent."""
         if status not in FINAL:
             raise ValueError("sigoco: a run ends finished, stopped or failed, not %r" % (status,))
+        if os.getpid() != self._pid:
+            # A forked child (multiprocessing with fork): the run, its
+            # sender thread and its spool belong to the parent; what the
+            # child logged stays in its memory.
+            return self.stats()
         with self._mu:
             if self._closed:
                 return self.stats()

@@ -301,6 +301,25 @@ class TestStatusLiveContext(Base):
         self.assertEqual(r["counts"][g.__qualname__]["calls"], 2)
         self.assertEqual(self.c.series(run.id, g.__qualname__, {})["values"], [[3, 3], [4, 4]])
 
+    @unittest.skipUnless(hasattr(os, "fork"), "no fork")
+    def test_forked_child_leaves_the_parents_run_alone(self):
+        run = self.start()
+        sigoco.log_result("x", 1.0)
+        pid = os.fork()
+        if pid == 0:  # the child: logs, then exits through atexit
+            try:
+                sigoco.log_result("x", 2.0)
+                sigoco.close()
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        sigoco.log_result("x", 3.0)
+        st = sigoco.close()
+        self.assertEqual(st["errors"], [])
+        self.assertEqual(_support.column(self.c.series(run.id, "x", {})["value"]), [1.0, 3.0])
+        self.assertEqual(self.c.get_run(run.id)["status"], "finished")
+        self.assertEqual(os.listdir(self.spool), [])
+
     def test_context_manager_and_set_context(self):
         with self.start() as run:
             self.assertIs(sigoco.get_context(), run)
