@@ -361,10 +361,15 @@ class Sender:
             self._log_sock = None  # these lines are lost (the format has no acknowledgements)
 
     def _replay_others(self):
-        try:
-            replay(self.spool_dir, addr=self.addr, ssl_context=self._ssl, token=self.token, skip=self.id)
-        except Exception:
-            pass
+        """Replay the spools other runs left in this spool directory, on a
+        thread of its own (a large one must not hold up this run's
+        batches); runs locked by a live process are skipped."""
+        def run():
+            try:
+                replay(self.spool_dir, addr=self.addr, ssl_context=self._ssl, token=self.token, skip=self.id)
+            except Exception:
+                pass  # the server went away again: the next run tries again
+        threading.Thread(target=run, name="sigoco-replay", daemon=True).start()
 
 
 def _stage(run_dir, path):
