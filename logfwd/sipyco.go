@@ -1,9 +1,11 @@
 package logfwd
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -125,13 +127,20 @@ func (s *Server) serveLines(ctx context.Context, c *wire.Conn, remote string) er
 	p := lineParser{max: s.opts.MaxLineSize}
 	var source string
 	for {
-		line, err := wire.ReadLine(c.R, s.opts.MaxLineSize)
+		line, err := readSiPyCoLine(c.R, s.opts.MaxLineSize)
 		if err != nil {
 			if errors.Is(err, wire.ErrLineTooLong) {
 				s.rejected.Add(1)
 				s.opts.Logger.Warn("logfwd: disconnecting SiPyCo forwarder", "remote", remote, SourceKey, source, "err", err)
 			}
 			return err
+		}
+		if !utf8.ValidString(line) {
+			// SiPyCo's server decodes strictly and drops the connection,
+			// losing this record and every later one; sigoco replaces the
+			// bad bytes as Python's errors="replace" does (as its
+			// forwarder does) and keeps the record and the connection.
+			line = string(appendValidUTF8(nil, line))
 		}
 		rec, err := p.feed(line)
 		if err != nil {
@@ -142,6 +151,31 @@ func (s *Server) serveLines(ctx context.Context, c *wire.Conn, remote string) er
 		if rec != nil {
 			source = rec.Source
 			s.emit(withForwarded(ctx, rec.Source), rec)
+		}
+	}
+}
+
+// readSiPyCoLine reads one line of at most max bytes and returns it
+// without its "\n". Unlike wire.ReadLine it keeps a "\r" before the
+// "\n": SiPyCo's server strips only the newline, so a record logged with
+// "\r\n" line ends keeps its "\r"s (as the recordings show).
+func readSiPyCoLine(r *bufio.Reader, max int) (string, error) {
+	var line []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(line)+len(chunk) > max+1 { // +1 for the "\n"
+			return "", fmt.Errorf("%w (limit %d bytes)", wire.ErrLineTooLong, max)
+		}
+		line = append(line, chunk...)
+		switch {
+		case err == nil:
+			return string(line[:len(line)-1]), nil
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF && len(line) > 0:
+			return "", io.ErrUnexpectedEOF
+		default:
+			return "", err
 		}
 	}
 }

@@ -12,6 +12,18 @@ import (
 	"github.com/sigoco/sigoco/wire"
 )
 
+// pyForwarderRecords are the records log_forwarder.py sends (without
+// --record), and that TestGoForwarderToPythonServer sends SiPyCo's server.
+var pyForwarderRecords = []struct {
+	level   slog.Level
+	message string
+}{
+	{slog.LevelInfo, "attenuation set to 5.5 dB"},
+	{slog.LevelWarn, "temperature high: 71 C"},
+	{slog.LevelError, "first line\nsecond line\nthird line"},
+	{slog.LevelDebug, "debug: colon: inside"},
+}
+
 // Optional: real SiPyCo. A Python LogForwarder sends to the Go log server,
 // directly and behind a wire.Mux; skipped (saying why) without SiPyCo.
 func TestPythonForwarderToGoServer(t *testing.T) {
@@ -25,8 +37,8 @@ func TestPythonForwarderToGoServer(t *testing.T) {
 			if res.ExitCode != 0 {
 				t.Fatalf("log_forwarder.py failed: %s", res)
 			}
-			recs := col.wait(t, len(recordedRecords))
-			for i, want := range recordedRecords {
+			recs := col.wait(t, len(pyForwarderRecords))
+			for i, want := range pyForwarderRecords {
 				g := recs[i]
 				if g.rec.Level != want.level || g.rec.Message != want.message ||
 					g.str(SourceKey) != "ctl_lda" || g.str(LoggerKey) != "lda.driver" {
@@ -44,12 +56,12 @@ func TestGoForwarderToPythonServer(t *testing.T) {
 	srv := env.Serve(t, sipycotest.LogServer)
 	f := forward(t, srv.Addr, ForwarderOptions{Source: "ctl_lda", Protocol: wire.ProtocolSiPyCo, Level: slog.LevelDebug})
 	log := slog.New(f).With(LoggerKey, "lda.driver")
-	for _, r := range recordedRecords {
+	for _, r := range pyForwarderRecords {
 		log.Log(context.Background(), r.level, r.message)
 	}
 	flush(t, f)
 	pyLevel := map[slog.Level]int{slog.LevelDebug: 10, slog.LevelInfo: 20, slog.LevelWarn: 30, slog.LevelError: 40}
-	for i, want := range recordedRecords {
+	for i, want := range pyForwarderRecords {
 		var got struct {
 			Source    *string `json:"source"`
 			Name      string  `json:"name"`

@@ -1,12 +1,9 @@
 package syncstruct
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
-	"os"
-	"strings"
 	"testing"
 
 	"github.com/sigoco/sigoco/pyon"
@@ -109,45 +106,6 @@ func TestDelitemLastOddKeyGivesMapBack(t *testing.T) {
 	}
 }
 
-// sipycoMods reads the mods SiPyCo's publisher sent in the recorded
-// session (testdata/sipyco_sync_struct.jsonl), as Mods.
-func sipycoMods(t *testing.T) []*Mod {
-	t.Helper()
-	f, err := os.Open("testdata/sipyco_sync_struct.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var server strings.Builder
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var rec struct{ Dir, Data string }
-		must(t, json.Unmarshal(sc.Bytes(), &rec))
-		if rec.Dir == "server" {
-			server.WriteString(rec.Data)
-		}
-	}
-	var mods []*Mod
-	for _, line := range strings.Split(strings.TrimSpace(server.String()), "\n") {
-		dec := json.NewDecoder(strings.NewReader(line))
-		dec.UseNumber()
-		var raw map[string]any
-		must(t, dec.Decode(&raw))
-		m := &Mod{Action: Action(raw["action"].(string))}
-		if p, ok := raw["path"]; ok {
-			m.Path = fromPYONJSON(p).([]any)
-		}
-		m.Key, m.Value, m.X = fromPYONJSON(raw["key"]), fromPYONJSON(raw["value"]), fromPYONJSON(raw["x"])
-		m.Struct = fromPYONJSON(raw["struct"])
-		if i, ok := raw["i"]; ok {
-			m.I = int(fromPYONJSON(i).(int64))
-		}
-		mods = append(mods, m)
-	}
-	return mods
-}
-
 // fromPYONJSON converts the little of PYON the recording uses (numbers,
 // tuples) to normal form.
 func fromPYONJSON(v any) any {
@@ -173,78 +131,6 @@ func fromPYONJSON(v any) any {
 		return x
 	}
 	return v
-}
-
-// TestSiPyCoRecordedMods applies the mods of a real SiPyCo session and
-// checks the replica SiPyCo's own subscriber ended with.
-func TestSiPyCoRecordedMods(t *testing.T) {
-	mods := sipycoMods(t)
-	var tree any
-	for _, m := range mods {
-		var err error
-		if tree, err = Apply(tree, m); err != nil {
-			t.Fatalf("%v: %v", m, err)
-		}
-	}
-	want := map[string]any{"runs": map[string]any{}, "counts": []any{int64(42)}, "status": "done", "extra": 1.5}
-	if !Equal(tree, want) {
-		t.Fatalf("replica %#v\nwant    %#v", tree, want)
-	}
-}
-
-// TestNotifierMakesSiPyCoMods makes the recorded session's changes through
-// a Notifier and checks it emits the very mods SiPyCo emitted.
-func TestNotifierMakesSiPyCoMods(t *testing.T) {
-	want := sipycoMods(t)
-	n := mustNotifier(t, map[string]any{"runs": map[string]any{}, "counts": []any{}, "status": "idle"}, NotifierOptions{})
-	must(t, n.Set("status", "running"))
-	must(t, n.At("runs").Set("r1", map[string]any{"params": map[string]any{"v": 100}, "step": 0}))
-	must(t, n.At("runs", "r1").Set("step", 1))
-	must(t, n.At("counts").Append(42))
-	must(t, n.At("counts").Append([]any{1, 2}))
-	must(t, n.At("counts", 1).Append(3))
-	must(t, n.At("counts").Insert(0, 7))
-	_, err := n.At("counts").Pop(0)
-	must(t, err)
-	_, err = n.At("counts").Pop(-1)
-	must(t, err)
-	must(t, n.At("runs").Set(pyon.Tuple{1, 2}, "tuple key"))
-	must(t, n.At("runs").Delete(pyon.Tuple{1, 2}))
-	must(t, n.At("runs", "r1").Delete("params"))
-	const direct = 12 // mods before update_from_dict
-	got := historyMods(t, n)
-	if len(got) != direct {
-		t.Fatalf("%d mods, want %d", len(got), direct)
-	}
-	for i := range got {
-		w := want[i+1] // want[0] is the init
-		w.Seq = uint64(i + 1)
-		if !modsEqual(got[i], w) {
-			t.Errorf("mod %d:\n got %+v\nwant %+v", i+1, got[i], w)
-		}
-	}
-	// SiPyCo's update_from_dict replaces "runs" wholesale; UpdateFrom goes
-	// down and deletes runs["r1"]. Both end in the same state.
-	must(t, UpdateFrom(n, map[string]any{"runs": map[string]any{}, "counts": []any{42}, "status": "done", "extra": 1.5}))
-	got = historyMods(t, n)[direct:]
-	wantUpdate := []Mod{
-		{Action: ActSetItem, Path: []any{}, Key: "extra", Value: 1.5}, // keys in sorted order
-		{Action: ActDelItem, Path: []any{"runs"}, Key: "r1"},
-		{Action: ActSetItem, Path: []any{}, Key: "status", Value: "done"},
-	}
-	if len(got) != len(wantUpdate) {
-		t.Fatalf("UpdateFrom made %d mods: %v", len(got), got)
-	}
-	for i := range got {
-		w := wantUpdate[i]
-		w.Seq = uint64(direct + i + 1)
-		if !modsEqual(got[i], &w) {
-			t.Errorf("update mod %d:\n got %+v\nwant %+v", i, got[i], w)
-		}
-	}
-	if !Equal(n.Copy(), map[string]any{"runs": map[string]any{}, "counts": []any{int64(42)}, "status": "done", "extra": 1.5}) {
-		t.Fatalf("tree %#v", n.Copy())
-	}
 }
 
 // historyMods decodes every mod kept in n's history.

@@ -12,7 +12,7 @@ import (
 // a line decoding to the same mod, and that Apply takes or refuses without
 // panicking.
 func FuzzSiPyCoLine(f *testing.F) {
-	for _, l := range readSiPyCoRecording(f).lines {
+	for _, l := range recordedServerLines(f) {
 		f.Add([]byte(l))
 	}
 	for _, l := range []string{

@@ -66,66 +66,6 @@ func holdOpen(c net.Conn) {
 	io.Copy(io.Discard, c)
 }
 
-// TestSiPyCoRecordedSubscriber feeds the recorded publisher chunks, as
-// they were chunked, to the Go Subscriber, which must end with the replica
-// SiPyCo's own subscriber ended with.
-func TestSiPyCoRecordedSubscriber(t *testing.T) {
-	rec := readSiPyCoRecording(t)
-	for _, proto := range []Protocol{ProtocolSiPyCo, ProtocolAuto} {
-		t.Run(proto.String(), func(t *testing.T) {
-			names := make(chan string, 1)
-			addr := fakeSiPyCoPublisher(t, func(conn int, c net.Conn, name string) {
-				select {
-				case names <- name:
-				default:
-					t.Errorf("subscriber connected again")
-				}
-				for _, ch := range rec.chunks {
-					if _, err := io.WriteString(c, ch); err != nil {
-						return
-					}
-				}
-				holdOpen(c)
-			})
-			mods := len(rec.lines) - 1
-			done := make(chan struct{})
-			var rc recorder
-			o := rc.opts()
-			o.Protocol = proto
-			o.OnMod = append(o.OnMod, func(_ any, m *Mod) {
-				if m.Seq == uint64(mods) {
-					close(done)
-				}
-			})
-			s := must2(NewSubscriber(addr, "state", o))
-			defer s.Close()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				st, err := s.State()
-				t.Fatalf("replica not complete: %v, %v", st, err)
-			}
-			if name := <-names; name+"\n" != strings.TrimPrefix(rec.client, wire.BannerSiPyCoSync+"\n") {
-				t.Errorf("subscriber sent notifier name %q; recording %q", name, rec.client)
-			}
-			if got := s.Copy(); !Equal(got, sipycoFinal) {
-				t.Fatalf("replica %#v\nwant    %#v", got, sipycoFinal)
-			}
-			if e, seq := s.Position(); e != 0 || seq != uint64(mods) {
-				t.Errorf("position %d/%d, want 0/%d", e, seq, mods)
-			}
-			rc.mu.Lock()
-			defer rc.mu.Unlock()
-			if len(rc.syncs) != 1 || !rc.syncs[0].First || rc.syncs[0].Reason != ReasonNew || len(rc.resyncs) != 0 {
-				t.Errorf("syncs %+v, resyncs %+v", rc.syncs, rc.resyncs)
-			}
-			if len(rc.mods) != mods+1 || rc.mods[0].Action != ActInit {
-				t.Errorf("%d mods reported, first %v", len(rc.mods), rc.mods[0].Action)
-			}
-		})
-	}
-}
-
 // TestSiPyCoSubscriberResyncs: every reconnection to a SiPyCo publisher is
 // a full resync, and so is a further init on the same connection; both
 // are reported as such.

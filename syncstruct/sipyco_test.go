@@ -3,15 +3,12 @@ package syncstruct
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"math"
 	"math/big"
 	"net"
-	"os"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -21,68 +18,9 @@ import (
 	"github.com/sigoco/sigoco/wire"
 )
 
-// sipycoRecording is testdata/sipyco_sync_struct.jsonl: what SiPyCo's
-// Subscriber sent, and SiPyCo's Publisher's answer as it was chunked and
-// as lines.
-type sipycoRecording struct {
-	client string
-	chunks []string
-	lines  []string
-}
-
-func readSiPyCoRecording(t testing.TB) sipycoRecording {
-	t.Helper()
-	f, err := os.Open("testdata/sipyco_sync_struct.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var rec sipycoRecording
-	var server strings.Builder
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var c struct{ Dir, Data string }
-		must(t, json.Unmarshal(sc.Bytes(), &c))
-		if c.Dir == "client" {
-			rec.client += c.Data
-		} else {
-			rec.chunks = append(rec.chunks, c.Data)
-			server.WriteString(c.Data)
-		}
-	}
-	must(t, sc.Err())
-	rec.lines = strings.SplitAfter(server.String(), "\n")
-	rec.lines = rec.lines[:len(rec.lines)-1] // after the last newline
-	return rec
-}
-
-// jsonValue decodes a line as plain JSON, numbers kept as written (so 1
-// and 1.0 differ, as they do in Python).
-func jsonValue(t testing.TB, line string) any {
-	t.Helper()
-	d := json.NewDecoder(strings.NewReader(line))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		t.Fatalf("%q: %v", line, err)
-	}
-	return v
-}
-
-// sipycoFinal is the replica SiPyCo's subscriber ended the recording with.
+// sipycoFinal is the replica the old scenario (makeDirectRecordedMods,
+// then update_from_dict) ends with; the real-SiPyCo tests still drive it.
 var sipycoFinal = map[string]any{"runs": map[string]any{}, "counts": []any{int64(42)}, "status": "done", "extra": 1.5}
-
-// makeRecordedMods makes, through n, the changes the recording's SiPyCo
-// notifier made. SiPyCo's update_from_dict is done as it does it: the
-// top-level members that changed are set, in the source's order.
-func makeRecordedMods(t testing.TB, n *Notifier) {
-	t.Helper()
-	makeDirectRecordedMods(t, n)
-	must(t, n.Set("runs", map[string]any{}))
-	must(t, n.Set("status", "done"))
-	must(t, n.Set("extra", 1.5))
-}
 
 // sipycoClient is a SiPyCo Subscriber done by hand.
 type sipycoClient struct {
@@ -113,40 +51,6 @@ func (sc *sipycoClient) line() string {
 		sc.t.Fatalf("reading a line: %v", err)
 	}
 	return string(l) + "\n"
-}
-
-// TestSiPyCoRecordedPublisher replays the recorded SiPyCo session against
-// the Go publisher: the subscriber's bytes as recorded, the notifier's
-// changes as the recording made them, and the lines must be SiPyCo's.
-func TestSiPyCoRecordedPublisher(t *testing.T) {
-	rec := readSiPyCoRecording(t)
-	n := mustNotifier(t, map[string]any{"runs": map[string]any{}, "counts": []any{}, "status": "idle"}, NotifierOptions{})
-	other := mustNotifier(t, []any{}, NotifierOptions{})
-	p := NewPublisher(map[string]*Notifier{"state": n, "other": other}, PublisherOptions{})
-	ep := serve(t, p, "tcp")
-
-	sc := dialSiPyCo(t, ep.addr, rec.client)
-	check := func(i int, got string) {
-		t.Helper()
-		want := rec.lines[i]
-		if !strings.HasSuffix(got, "\n") || strings.Count(got, "\n") != 1 {
-			t.Fatalf("line %d is not one line: %q", i, got)
-		}
-		if strings.Contains(got, `"seq"`) {
-			t.Errorf("line %d carries a sigoco field: %s", i, got)
-		}
-		if g, w := jsonValue(t, got), jsonValue(t, want); !reflect.DeepEqual(g, w) {
-			t.Errorf("line %d:\n got %s want %s", i, got, want)
-		}
-	}
-	check(0, sc.line()) // the init comes before any change
-	makeRecordedMods(t, n)
-	for i := 1; i < len(rec.lines); i++ {
-		check(i, sc.line())
-	}
-	if len(rec.lines) != int(n.Seq())+1 {
-		t.Fatalf("recording has %d lines for %d mods", len(rec.lines), n.Seq())
-	}
 }
 
 // sipycoExotic is a tree with every kind of PYON value.

@@ -126,6 +126,9 @@ type Run struct {
 // unusable spool directory.
 func Start(ctx context.Context, opts Options) (*Run, error) {
 	opts.defaults()
+	if err := store.CheckRunID(opts.ID); err != nil {
+		return nil, fmt.Errorf("track: Options.ID or $%s: %w", EnvRun, err) // it names the spool directory; the server refuses it
+	}
 	r := &Run{opts: opts, id: opts.ID, log: opts.Logger, t0: time.Now(), q: newQueue(), spare: newQueue(), wake: make(chan struct{}, 1)}
 	r.cond = sync.NewCond(&r.dmu)
 	r.dir = filepath.Join(opts.SpoolDir, r.id)

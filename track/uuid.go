@@ -12,6 +12,12 @@ var lastMs, lastSeq int64
 
 // NewID returns a new run id: a UUIDv7 (RFC 9562), time-ordered, so that
 // ids sort by start time. Ids made in the same millisecond still increase.
+//
+// A run id chosen instead (Options.ID, $SIGOCO_TRACK_RUN) must pass
+// store.CheckRunID — 1 to 64 letters, digits, '.', '_' or '-', the first
+// a letter or digit — as NewID's always do: Start refuses others, and so
+// does the server (ids name directories: the client's spool, trackd's
+// jobs).
 func NewID() string {
 	var b [16]byte
 	rand.Read(b[:])

@@ -1,10 +1,19 @@
 // Package sipycotest runs real SiPyCo (the Python library behind ARTIQ)
 // against sigoco in integration tests, which run where a developer has a
 // SiPyCo tree (see Setting up SiPyCo). CI has none: there the replay tests
-// of rpc, syncstruct and logfwd check compatibility from the recordings in
-// ../shared/sipyco-wire, and these tests skip. It is used only from the tests of rpc, syncstruct, logfwd,
-// rpctool and internal/sipycosuite (SiPyCo's own test cases, through the
-// [Suite] harness).
+// of rpc, syncstruct and logfwd check compatibility from the recordings of
+// ../shared/sipyco-wire (copied into rpc/testdata, syncstruct/testdata and
+// logfwd/testdata), and these tests skip. It is used only from the tests
+// of rpc, syncstruct, logfwd, rpctool and internal/sipycosuite (SiPyCo's
+// own test cases, through the [Suite] harness).
+//
+// Its own Python-to-Python tests check those recordings against the SiPyCo
+// found (TestRPCServerMatchesRecording, TestSyncPythonToPython,
+// TestLogPythonToPython): the recorded client bytes replayed to SiPyCo's
+// servers (rpc_recorded_server.py has the recording's target classes,
+// sync_publisher.py its notifiers), SiPyCo's Subscriber and LogForwarder
+// driven through the recorded sessions. They read the repository's
+// copies, and fail, not skip, when one is missing.
 //
 // # Setting up SiPyCo
 //

@@ -3,6 +3,7 @@ package sipycotest
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -90,40 +91,6 @@ func TestRPCPythonToPython(t *testing.T) {
 	}
 }
 
-// The scripts' server answers as the recorded one did.
-func TestRPCServerMatchesRecording(t *testing.T) {
-	env := Python(t)
-	rec := recording(t, "sipyco_pc_rpc.jsonl")
-	srv := env.Serve(t, RPCServer)
-	var out rpcSummary
-	env.RunJSON(t, &out, RPCClient, srv.Host, srv.PortArg(), "lda", "--only", "get_rpc_method_list,echo")
-	if want := "(self, a, b=1, *, scale=1)"; out.Signatures["add"] != want {
-		t.Errorf("add signature %q, want %q", out.Signatures["add"], want)
-	}
-	for step, request := range map[string]string{
-		"get_rpc_method_list": `"get_rpc_method_list"`,
-		"echo:recorded":       `"name":"echo","args":{"__jsonclass__":["tuple",[[[1,`,
-	} {
-		var want string // the recorded reply's "ret", as PYON text
-		for i, c := range rec {
-			if c.Dir == "client" && strings.Contains(c.Data, request) {
-				reply := strings.TrimSuffix(rec[i+1].Data, "\n")
-				if !strings.HasPrefix(reply, `{"status":"ok","ret":`) {
-					t.Fatalf("recorded reply %q", reply)
-				}
-				want = strings.TrimSuffix(strings.TrimPrefix(reply, `{"status":"ok","ret":`), "}")
-			}
-		}
-		res := out.Results[step]
-		if want == "" || res.Ret == nil {
-			t.Fatalf("%s: recorded %q, got %+v", step, want, res)
-		}
-		if res.Ret.PYON != want {
-			t.Errorf("%s returned\n%s\nrecorded\n%s", step, res.Ret.PYON, want)
-		}
-	}
-}
-
 func TestRPCTerminate(t *testing.T) {
 	env := Python(t)
 	srv := env.Serve(t, RPCServer, "--targets", "lda")
@@ -191,60 +158,6 @@ type syncEvent struct {
 	PYON    string     `json:"pyon"`
 }
 
-const recordedFinal = `{"runs": {}, "counts": [42], "status": "done", "extra": 1.5}`
-
-func TestSyncPythonToPython(t *testing.T) {
-	env := Python(t)
-	pub := env.Serve(t, SyncPublisher)
-	sub := env.Start(t, SyncSubscriber, pub.Host, pub.PortArg(), "state", "--until", recordedFinal)
-	var ev syncEvent
-	sub.JSONLine(t, &ev)
-	if ev.Event != "init" || ev.Replica == nil || ev.Replica.PYON != `{"runs":{},"counts":[],"status":"idle"}` {
-		t.Fatalf("first event %+v", ev)
-	}
-	pub.Send(t, "mods")
-	pub.Expect(t, "ok mods")
-
-	var mods []string
-	for {
-		sub.JSONLine(t, &ev)
-		if ev.Event != "mod" {
-			break
-		}
-		mods = append(mods, ev.PYON)
-	}
-	if ev.Event != "done" || ev.Reason != "until" || ev.Mods != 15 {
-		t.Errorf("last event %+v", ev)
-	}
-	if r := sub.Wait(t); r.Err != nil {
-		t.Errorf("subscriber: %s", r)
-	}
-
-	// The same mods, in the same order, as in the recording.
-	var recorded []string
-	for _, c := range recording(t, "sipyco_sync_struct.jsonl") {
-		if c.Dir == "server" {
-			for _, l := range strings.Split(strings.TrimSpace(c.Data), "\n") {
-				if !strings.Contains(l, `"action":"init"`) {
-					recorded = append(recorded, l)
-				}
-			}
-		}
-	}
-	if !slices.Equal(mods, recorded) {
-		t.Errorf("mods\n%s\nrecorded\n%s", strings.Join(mods, "\n"), strings.Join(recorded, "\n"))
-	}
-
-	pub.Send(t, "dump state")
-	var dump described
-	if err := json.Unmarshal([]byte(strings.TrimPrefix(pub.Expect(t, "dump "), "dump ")), &dump); err != nil {
-		t.Fatal(err)
-	}
-	if dump.PYON != ev.Replica.PYON {
-		t.Errorf("publisher holds %s, subscriber %s", dump.PYON, ev.Replica.PYON)
-	}
-}
-
 func TestSyncCommands(t *testing.T) {
 	env := Python(t)
 	pub := env.Serve(t, SyncPublisher)
@@ -297,41 +210,6 @@ type logRecord struct {
 	Forwarded bool    `json:"forwarded"`
 }
 
-func TestLogPythonToPython(t *testing.T) {
-	env := Python(t)
-	srv := env.Serve(t, LogServer)
-	var done struct {
-		Event   string   `json:"event"`
-		Sent    []string `json:"sent"`
-		Drained bool     `json:"drained"`
-	}
-	env.RunJSON(t, &done, LogForwarder, srv.Host, srv.PortArg())
-	if !done.Drained || len(done.Sent) != 4 {
-		t.Fatalf("forwarder: %+v", done)
-	}
-	// The forwarder sent the recorded bytes.
-	var recorded string
-	for _, c := range recording(t, "sipyco_logging.jsonl") {
-		recorded += c.Data
-	}
-	if got := "ARTIQ logging\n" + strings.Join(done.Sent, "\n") + "\n"; got != recorded {
-		t.Errorf("sent %q, recorded %q", got, recorded)
-	}
-	want := []struct {
-		level   int
-		message string
-	}{{20, "attenuation set to 5.5 dB"}, {30, "temperature high: 71 C"},
-		{40, "first line\nsecond line\nthird line"}, {10, "debug: colon: inside"}}
-	for _, w := range want {
-		var rec logRecord
-		srv.JSONLine(t, &rec)
-		if rec.Source == nil || *rec.Source != "ctl_lda" || rec.Name != "lda.driver" ||
-			rec.Level != w.level || rec.Message != w.message || !rec.Forwarded {
-			t.Errorf("record %+v, want level %d %q from ctl_lda lda.driver", rec, w.level, w.message)
-		}
-	}
-}
-
 func TestLogForwarderStdin(t *testing.T) {
 	env := Python(t)
 	srv := env.Serve(t, LogServer)
@@ -376,35 +254,73 @@ func TestSkipReason(t *testing.T) {
 	}
 }
 
-type chunk struct {
-	Dir  string `json:"dir"`
-	Data string `json:"data"`
+// recordingDirs says where the repository keeps each recording of
+// ../shared/sipyco-wire: one copy, in the package whose replay tests use
+// it offline.
+var recordingDirs = map[string]string{
+	"sipyco_pc_rpc.jsonl":               "../../rpc/testdata",
+	"sipyco_sync_struct.jsonl":          "../../syncstruct/testdata",
+	"sipyco_sync_struct_replicas.jsonl": "../../syncstruct/testdata",
+	"sipyco_logging.jsonl":              "../../logfwd/testdata",
+	"sipyco_logging_records.jsonl":      "../../logfwd/testdata",
 }
 
-// recording reads a file of shared/sipyco-wire, skipping the test if the
-// shared directory is not beside the work tree.
-func recording(t *testing.T, name string) []chunk {
+// chunk is one line of a traffic recording (see the recordings' README).
+type chunk struct {
+	Session string  `json:"session"`
+	Conn    int     `json:"conn"`
+	Case    string  `json:"case"`
+	Dir     string  `json:"dir"`
+	Data    *string `json:"data"`
+	DataB64 string  `json:"data_b64"`
+	EOF     bool    `json:"eof"`
+}
+
+// bytes is the chunk's data (nil for an EOF).
+func (c chunk) bytes(t testing.TB) []byte {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "..", "shared", "sipyco-wire", name))
-	if os.IsNotExist(err) {
-		t.Skipf("skipping: recording %s not found beside the work tree", name)
+	if c.Data != nil {
+		return []byte(*c.Data)
 	}
+	if c.DataB64 == "" {
+		return nil
+	}
+	b, err := base64.StdEncoding.DecodeString(c.DataB64)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s/%s: %v", c.Session, c.Case, err)
+	}
+	return b
+}
+
+// recording reads every line of a recording into a T. A missing or empty
+// recording fails the test: the recordings are what these tests compare
+// against.
+func recording[T any](t testing.TB, name string) []T {
+	t.Helper()
+	dir, ok := recordingDirs[name]
+	if !ok {
+		t.Fatalf("no recording %s", name)
+	}
+	f, err := os.Open(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatalf("recording missing (the repository keeps a copy of ../shared/sipyco-wire/%s there): %v", name, err)
 	}
 	defer f.Close()
-	var out []chunk
+	var out []T
 	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
+	sc.Buffer(nil, 8<<20)
 	for sc.Scan() {
-		var c chunk
-		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
-			t.Fatal(err)
+		var v T
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			t.Fatalf("%s: %v", name, err)
 		}
-		out = append(out, c)
+		out = append(out, v)
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s is empty", name)
 	}
 	return out
 }

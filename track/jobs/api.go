@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 )
@@ -85,7 +86,11 @@ func (m *Manager) HTTPHandler() http.Handler {
 	mux.HandleFunc("GET /jobs/{id}/logfile.zip", func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		if _, err := m.inspect(r.Context(), id); err != nil {
-			http.Error(w, err.Error(), http.StatusNotFound)
+			code := http.StatusNotFound
+			if errors.Is(err, ErrBadJobID) {
+				code = http.StatusBadRequest
+			}
+			http.Error(w, err.Error(), code)
 			return
 		}
 		w.Header().Set("Content-Type", "application/zip")

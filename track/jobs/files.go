@@ -23,6 +23,12 @@ func StoreFile(ctx context.Context, st store.Store, path string) (string, int64,
 		return "", 0, err
 	}
 	defer f.Close()
+	return storeOpen(ctx, st, f, path)
+}
+
+// storeOpen is StoreFile of an open file (read from its start); path
+// names it in errors.
+func storeOpen(ctx context.Context, st store.Store, f *os.File, path string) (string, int64, error) {
 	h := sha256.New()
 	size, err := io.Copy(h, f)
 	if err != nil {
@@ -76,7 +82,7 @@ func copyBlob(ctx context.Context, st store.Store, sha, path string) error {
 		return err
 	}
 	defer r.Close()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|openNoFollow, 0o644)
 	if err != nil {
 		return err
 	}

@@ -109,14 +109,16 @@ type JobPage struct {
 }
 
 // Tags and the metadata key a job's run carries.
+// Only the server writes them (store.ServerOnly): clients' batches and
+// tag edits that carry them are refused.
 const (
-	TagJob  = "job"
-	metaJob = "job"
+	TagJob  = store.TagJob
+	metaJob = store.MetaJob
 )
 
-func tagSolver(name string) string     { return "solver=" + name }
-func tagVersion(name, v string) string { return "solver=" + name + "@" + v }
-func tagState(s State) string          { return "state=" + string(s) }
+func tagSolver(name string) string     { return store.TagSolverPrefix + name }
+func tagVersion(name, v string) string { return store.TagSolverPrefix + name + "@" + v }
+func tagState(s State) string          { return store.TagStatePrefix + string(s) }
 
 // metaValue turns a job into the value-model map stored as its run's
 // "job" metadata (through JSON, so that it reads back the same).
@@ -181,6 +183,9 @@ func (j *Job) clone() Job {
 
 // loadJob reads a job from the store.
 func (m *Manager) loadJob(ctx context.Context, id string) (*Job, error) {
+	if err := checkJobID(id); err != nil {
+		return nil, err // every job the manager made has a valid id
+	}
 	r, err := m.st.GetRun(ctx, id)
 	if errors.Is(err, store.ErrUnknownRun) || errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w %q", ErrUnknownJob, id)

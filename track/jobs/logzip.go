@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -39,7 +38,7 @@ func (m *Manager) WriteLogZip(ctx context.Context, id string, w io.Writer) error
 		if err != nil {
 			return err
 		}
-		f, err := os.Open(filepath.Join(m.jobDir(id), name))
+		f, err := m.openJobFile(id, name)
 		if errors.Is(err, os.ErrNotExist) {
 			continue // never ran
 		}

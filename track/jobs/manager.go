@@ -302,7 +302,11 @@ func (m *Manager) create(ctx context.Context, name, version string, inputs map[s
 		// the inputs become params after it ended (finish).
 		recs = recs[:1]
 	}
-	if err := os.MkdirAll(m.jobDir(j.ID), 0o755); err != nil {
+	dir, err := m.jobPath(j.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	now := time.Now().UnixNano()
@@ -310,7 +314,7 @@ func (m *Manager) create(ctx context.Context, name, version string, inputs map[s
 		recs[i].Seq, recs[i].Time = int64(i+1), now
 	}
 	if _, err := m.opts.Ingest(ctx, &store.Batch{Run: j.ID, Records: recs}); err != nil {
-		os.RemoveAll(m.jobDir(j.ID))
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("jobs: creating the job's run: %w", err)
 	}
 	if err := m.st.Edit(ctx, j.ID, []store.Record{
@@ -329,8 +333,6 @@ func (m *Manager) create(ctx context.Context, name, version string, inputs map[s
 	c := j.clone()
 	return &c, nil
 }
-
-func (m *Manager) jobDir(id string) string { return filepath.Join(m.opts.Dir, id) }
 
 // inspect returns a job's current state.
 func (m *Manager) inspect(ctx context.Context, id string) (*Job, error) {
@@ -452,6 +454,10 @@ func (m *Manager) remove(ctx context.Context, id string) error {
 	if a != nil {
 		return fmt.Errorf("%w: job %s is running or queued; stop it first", ErrState, id)
 	}
+	dir, err := m.jobPath(id) // checks the id before anything is read
+	if err != nil {
+		return err
+	}
 	if _, err := m.loadJob(ctx, id); err != nil {
 		return err
 	}
@@ -462,7 +468,7 @@ func (m *Manager) remove(ctx context.Context, id string) error {
 	delete(m.pending, id)
 	m.mu.Unlock()
 	m.opts.Edited(ctx, id)
-	return os.RemoveAll(m.jobDir(id))
+	return os.RemoveAll(dir)
 }
 
 func (m *Manager) finished(a *active) {

@@ -23,10 +23,29 @@ const maxOutputsJSON = 16 << 20
 // file named by its port (filename, default the key). Files go into the
 // store. It returns the outputs and the records for the run: an artifact
 // per file, a result per number.
-func (a *active) collect(ctx context.Context, work string) (map[string]any, []store.Record, error) {
+//
+// Every file is read through an os.Root at the work directory and without
+// following links (openOutput): a solver leaving a link (out ->
+// /etc/shadow) fails with the reason, nothing of the link's target stored.
+func (a *active) collect(ctx context.Context) (map[string]any, []store.Record, error) {
 	s := a.solver
+	root, err := a.m.openWork(a.job.ID)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		root = nil // the solver removed it: no output was written
+	case err != nil:
+		return nil, nil, err
+	default:
+		defer root.Close()
+	}
+	open := func(name string) (*os.File, error) {
+		if root == nil {
+			return nil, os.ErrNotExist
+		}
+		return openOutput(root, name)
+	}
 	reported := map[string]any{}
-	f, err := os.Open(filepath.Join(work, OutputsFile))
+	f, err := open(OutputsFile)
 	switch {
 	case err == nil:
 		data, err := io.ReadAll(io.LimitReader(f, maxOutputsJSON+1))
@@ -69,15 +88,19 @@ func (a *active) collect(ctx context.Context, work string) (map[string]any, []st
 				}
 				name = rel
 			}
-			path := filepath.Join(work, name)
-			fi, err := os.Stat(path)
-			if err != nil || !fi.Mode().IsRegular() {
+			f, err := open(name)
+			if errors.Is(err, os.ErrNotExist) || errors.Is(err, errNotRegular) {
 				if p.IsRequired(false) || given {
 					problems = append(problems, fmt.Sprintf("output %q: file %s was not written", p.Key, name))
 				}
 				continue
 			}
-			sha, size, err := StoreFile(ctx, a.m.st, path)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("output %q: %v", p.Key, err))
+				continue
+			}
+			sha, size, err := storeOpen(ctx, a.m.st, f, name)
+			f.Close()
 			if err != nil {
 				return nil, nil, fmt.Errorf("output %q: %w", p.Key, err)
 			}

@@ -141,20 +141,23 @@ var errShutdown = errors.New("trackd shut down")
 
 func (a *active) execute(ctx context.Context) {
 	m, s := a.m, a.solver
-	dir := m.jobDir(a.job.ID)
-	work := filepath.Join(dir, workDirName)
+	work, err := m.jobPath(a.job.ID, workDirName)
+	if err != nil {
+		a.finish(ctx, StateFailed, err.Error(), nil)
+		return
+	}
 	argv, err := a.prepare(ctx, work)
 	if err != nil {
 		a.finish(ctx, StateFailed, "preparing the job: "+err.Error(), nil)
 		return
 	}
-	stdout, err := os.Create(filepath.Join(dir, stdoutFile))
+	stdout, err := m.createJobFile(a.job.ID, stdoutFile)
 	if err != nil {
 		a.finish(ctx, StateFailed, err.Error(), nil)
 		return
 	}
 	defer stdout.Close()
-	stderr, err := os.Create(filepath.Join(dir, stderrFile))
+	stderr, err := m.createJobFile(a.job.ID, stderrFile)
 	if err != nil {
 		a.finish(ctx, StateFailed, err.Error(), nil)
 		return
@@ -281,7 +284,7 @@ func (a *active) execute(ctx context.Context) {
 		}
 		a.finish(ctx, StateFailed, reason, nil)
 	default:
-		outs, recs, err := a.collect(ctx, work)
+		outs, recs, err := a.collect(ctx)
 		if err != nil {
 			a.finish(ctx, StateFailed, "outputs: "+err.Error(), nil)
 			return

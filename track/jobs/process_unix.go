@@ -34,3 +34,9 @@ func signalOf(ps *os.ProcessState) string {
 	}
 	return ""
 }
+
+// openNonblock keeps opening a FIFO from blocking (openOutput).
+const openNonblock = syscall.O_NONBLOCK
+
+// openNoFollow makes an open fail on a symbolic link.
+const openNoFollow = syscall.O_NOFOLLOW

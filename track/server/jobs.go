@@ -10,8 +10,14 @@ import (
 // they make, through the same path as a run's own batches.
 
 // Ingest stores a batch for run b.Run as LogBatch does: the run is alive,
-// the batch is stored in one transaction, the live state follows.
+// the batch is stored in one transaction, the live state follows. A run
+// id store.CheckRunID refuses is an error (*store.RunIDError) before
+// anything else; records only the server writes (store.ServerOnly) are
+// rejected in the Ack.
 func (s *Server) Ingest(ctx context.Context, b *store.Batch) (*store.Ack, error) {
+	if err := store.CheckRunID(b.Run); err != nil {
+		return nil, err // before the live state hears of the run
+	}
 	unlock := s.live.lockRun(b.Run)
 	defer unlock()
 	s.alive(ctx, b.Run)

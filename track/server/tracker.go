@@ -91,6 +91,9 @@ func (t *Tracker) RemoveTag(ctx context.Context, run, tag string) error {
 }
 
 func (t *Tracker) edit(ctx context.Context, run string, r store.Record) error {
+	if err := store.CheckClientRecord(&r); err != nil {
+		return err // the jobs' tags are the server's (Edit does not check)
+	}
 	r.Time = time.Now().UnixNano()
 	if err := t.s.st.Edit(ctx, run, []store.Record{r}); err != nil {
 		return err

@@ -11,14 +11,17 @@ type Store interface {
 	// Ingest applies a batch in one transaction and returns its Ack after
 	// the commit. A record that breaks a rule (a param conflict, a limit)
 	// is listed in Ack.Rejected and the rest is stored. A batch that cannot
-	// be applied at all (unknown run, too many records) returns an error
-	// and stores nothing.
+	// be applied at all (unknown run, a run id CheckRunID refuses, too
+	// many records) returns an error and stores nothing. Ingest stores
+	// what clients send: it rejects the records only the server writes
+	// (ServerOnly), which the server writes with Edit.
 	Ingest(ctx context.Context, b *Batch) (*Ack, error)
 	// CreateRun creates a run before its client starts (a launcher such as
 	// trackd's jobs does, then hands the id to the process in
 	// SIGOCO_TRACK_RUN). It uses no record number, so the client's own
 	// records, from 1, are all applied; its start record finds the run.
-	// A run that exists is left as it is.
+	// A run that exists is left as it is; an id CheckRunID refuses is an
+	// error.
 	CreateRun(ctx context.Context, id, project, name string) error
 	// Edit applies unsequenced records (notes and tags from a reader, a
 	// status set by the server) to an existing run.

@@ -1,15 +1,19 @@
 """Sends log records with SiPyCo's LogForwarder, as a controller does.
 
 usage: log_forwarder.py HOST PORT [--source ctl_lda] [--logger lda.driver]
-                        [--record LEVEL:MESSAGE ...] [--reconnect 0.1]
+                        [--record LEVEL:MESSAGE ... | --no-records]
+                        [--reconnect 0.1]
                         [--drain-timeout 10] [--ssl CERT KEY PEER]
 
-Without --record it sends the four records of sipyco_logging.jsonl: info
+Without --record (or --no-records) it sends four records: info
 "attenuation set to 5.5 dB", warning "temperature high: 71 C", error
 "first line\\nsecond line\\nthird line" and debug "debug: colon: inside".
 LEVEL is TRACE, DEBUG, INFO, WARNING, ERROR or CRITICAL; MESSAGE may hold
 newlines. Each stdin line that is a JSON array [LEVEL, MESSAGE] sends one
-more record. Stdout, one JSON line each:
+more record; [LEVEL, MESSAGE, LOGGER, SOURCE] sends it through logger
+LOGGER (same handlers) with record.source SOURCE (what SourceFilter then
+keeps), and LEVEL may be a number (e.g. 25, which logging names
+"Level 25"). Stdout, one JSON line each:
   {"event": "queued", "lines": ["ctl_lda:INFO:lda.driver:attenuation ..."]}
     for the records handed to the forwarder (the exact text it sends, less
     the final newline; multi-line records hold their newlines), and at exit
@@ -54,6 +58,8 @@ class Capture(logging.Handler):
 
 
 def level_of(name):
+    if isinstance(name, int):
+        return name
     level = logging.getLevelName(name.upper())
     if not isinstance(level, int):
         raise ValueError("unknown level " + repr(name))
@@ -75,10 +81,27 @@ async def run(args, records):
     forwarder.start()
     sent = []
 
+    loggers = {args.logger: logger}
+
+    def logger_of(name):
+        if name not in loggers:
+            other = logging.getLogger(name)
+            other.setLevel(1)
+            other.propagate = False
+            other.addFilter(logs.SourceFilter(1, args.source))
+            other.addHandler(forwarder)
+            other.addHandler(capture)
+            loggers[name] = other
+        return loggers[name]
+
     def send(batch):
         n = len(capture.lines)
-        for level, message in batch:
-            logger.log(level, message)
+        for level, message, *where in batch:
+            if where:
+                name, source = where
+                logger_of(name).log(level, message, extra={"source": source})
+            else:
+                logger.log(level, message)
         sent.extend(capture.lines[n:])
         common.emit({"event": "queued", "lines": capture.lines[n:]})
 
@@ -86,8 +109,8 @@ async def run(args, records):
         if not line.strip():
             return
         try:
-            level, message = json.loads(line)
-            send([(level_of(level), message)])
+            level, message, *where = json.loads(line)
+            send([(level_of(level), message, *where)])
         except Exception as e:
             print("bad stdin line {!r}: {}".format(line, e), file=sys.stderr,
                   flush=True)
@@ -124,12 +147,16 @@ def main():
     p.add_argument("--source", default="ctl_lda")
     p.add_argument("--logger", default="lda.driver")
     p.add_argument("--record", action="append", metavar="LEVEL:MESSAGE")
+    p.add_argument("--no-records", action="store_true",
+                   help="send only the records given on stdin")
     p.add_argument("--reconnect", type=float, default=0.1,
                    help="LogForwarder reconnect_timer in seconds")
     p.add_argument("--drain-timeout", type=float, default=10.0)
     common.add_ssl_argument(p)
     args = p.parse_args()
-    if args.record:
+    if args.no_records:
+        records = []
+    elif args.record:
         records = []
         for r in args.record:
             level, sep, message = r.partition(":")

@@ -1,14 +1,17 @@
-"""A SiPyCo sync_struct Publisher like the one that produced
+"""A SiPyCo sync_struct Publisher with the notifiers of the one that produced
 sipyco_sync_struct.jsonl, driven by commands on stdin.
 
 usage: sync_publisher.py [--host 127.0.0.1] [--port 0] [--ssl CERT KEY PEER]
 
 Publishes notifiers "state" = {"runs": {}, "counts": [], "status": "idle"}
-and "other" = []. Prints "ready PORT HOST", then reads one command per stdin
+and "other" = [], and the notifiers of the publisher that recorded
+sipyco_sync_struct.jsonl (its README): "main" (as "state"), "listroot" = [],
+"t" = {}, "datasets" (two ARTIQ datasets, "calib.freq" and "calib.name")
+and "datasets_legacy" = {"old.value": (True, 3.0)}. Prints "ready PORT HOST", then reads one command per stdin
 line and answers each with one stdout line, "ok VERB" or "error VERB: why":
 
-  mods                 apply the recorded mods to state, in the recorded
-                       order (final state {"runs": {}, "counts": [42],
+  mods                 apply a fixed scenario of mods to state (that of an
+                       earlier, single-session recording; final state {"runs": {}, "counts": [42],
                        "status": "done", "extra": 1.5})
   mod NOTIFIER PYON    apply one mod given in SiPyCo's own format, e.g.
                        mod other {"action":"append","path":[],"x":1}
@@ -32,7 +35,7 @@ from sipyco.sync_struct import Notifier, Publisher, update_from_dict
 
 
 def recorded_mods(n):
-    """The mods of the recording, in its order."""
+    """A fixed scenario of mods (an earlier recording's), in its order."""
     n["status"] = "running"
     n["runs"]["r1"] = {"params": {"v": 100}, "step": 0}
     n["runs"]["r1"]["step"] = 1
@@ -100,6 +103,17 @@ async def serve(args):
     notifiers = {
         "state": Notifier({"runs": {}, "counts": [], "status": "idle"}),
         "other": Notifier([]),
+        # The recording's notifiers (sipyco-wire README).
+        "main": Notifier({"runs": {}, "counts": [], "status": "idle"}),
+        "listroot": Notifier([]),
+        "t": Notifier({}),
+        "datasets": Notifier({
+            "calib.freq": {"persist": True, "value": 1.5e8,
+                           "metadata": {"unit": "MHz", "scale": 1e6,
+                                        "precision": 3}},
+            "calib.name": {"persist": True, "value": "trap A",
+                           "metadata": {}}}),
+        "datasets_legacy": Notifier({"old.value": (True, 3.0)}),
     }
     publisher = Publisher(notifiers)
     await publisher.start(args.host, args.port, **common.ssl_kwargs(args))

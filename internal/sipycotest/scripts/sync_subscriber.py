@@ -1,13 +1,16 @@
 """Subscribes with SiPyCo's sync_struct Subscriber and reports the replica.
 
 usage: sync_subscriber.py HOST PORT NOTIFIER [--until JSON] [--mods N]
-                          [--timeout 10] [--ssl CERT KEY PEER]
+                          [--timeout 10] [--replicas] [--stdin]
+                          [--ssl CERT KEY PEER]
 
 Prints one JSON line per event:
   {"event": "init", "replica": DESCRIBED}
   {"event": "mod", "n": 3, "mod": JSON-of-mod, "pyon": "exact mod text"}
   {"event": "done", "reason": R, "mods": N, "replica": DESCRIBED}
 DESCRIBED is {"type", "repr", "json", "pyon"} (see sipycotest_common).
+With --replicas each mod event also has "replica": pyon.encode(replica)
+after the mod. With --stdin it also stops (reason "stdin") at stdin EOF.
 It stops when the replica's JSON view equals --until (checked after the init
 and after every mod), when N mods have arrived (--mods), when the publisher
 disconnects, or at --timeout; R is "until", "mods", "disconnected" or
@@ -46,9 +49,11 @@ async def run(args):
                          "replica": common.describe(st["replica"])})
         else:
             st["mods"] += 1
-            common.emit({"event": "mod", "n": st["mods"],
-                         "mod": common.to_json(mod),
-                         "pyon": pyon.encode(mod)})
+            ev = {"event": "mod", "n": st["mods"],
+                  "mod": common.to_json(mod), "pyon": pyon.encode(mod)}
+            if args.replicas:
+                ev["replica"] = pyon.encode(st["replica"])
+            common.emit(ev)
         if until is not None and common.to_json(st["replica"]) == until:
             finish("until")
         elif args.mods is not None and st["mods"] >= args.mods:
@@ -59,6 +64,10 @@ async def run(args):
     await asyncio.wait_for(
         sub.connect(args.host, args.port, **common.ssl_kwargs(args)),
         args.timeout)
+    if args.stdin:
+        eof = common.watch_stdin()
+        asyncio.get_running_loop().create_task(eof.wait()).add_done_callback(
+            lambda _: finish("stdin"))
     try:
         await asyncio.wait_for(done.wait(), args.timeout)
     except asyncio.TimeoutError:
@@ -67,7 +76,7 @@ async def run(args):
         await sub.close()
     common.emit({"event": "done", "reason": st["reason"], "mods": st["mods"],
                  "replica": common.describe(st["replica"])})
-    wanted = {"until", "mods"}
+    wanted = {"until", "mods", "stdin"}
     if until is None and args.mods is None:
         wanted.add("disconnected")
     return 0 if st["reason"] in wanted else 1
@@ -81,6 +90,10 @@ def main():
     p.add_argument("--until", help="JSON the replica's JSON view must equal")
     p.add_argument("--mods", type=int, help="stop after this many mods")
     p.add_argument("--timeout", type=float, default=10.0)
+    p.add_argument("--replicas", action="store_true",
+                   help="report the replica (PYON) with every mod")
+    p.add_argument("--stdin", action="store_true",
+                   help="also stop at stdin EOF")
     common.add_ssl_argument(p)
     sys.exit(asyncio.run(run(p.parse_args())))
 

@@ -82,6 +82,10 @@ func (s *Store) Ingest(ctx context.Context, b *store.Batch) (*store.Ack, error) 
 		if !note(r.Seq) {
 			continue
 		}
+		if err := store.CheckClientRecord(r); err != nil {
+			in.reject(r.Seq, err) // the server writes these with Edit
+			continue
+		}
 		if err := in.record(r); err != nil {
 			if isFatal(err) {
 				return nil, err
@@ -137,11 +141,8 @@ func isFatal(err error) bool {
 }
 
 func (s *Store) checkBatchShape(b *store.Batch) error {
-	if b.Run == "" {
-		return fmt.Errorf("%w: a batch without a run id", store.ErrBadRecord)
-	}
-	if len(b.Run) > 64 {
-		return &store.LimitError{Limit: "run id length", Item: "run id", Size: int64(len(b.Run)), Max: 64}
+	if err := store.CheckRunID(b.Run); err != nil {
+		return err // no such id enters the store: ids may name directories (jobs)
 	}
 	p := &b.Points
 	n := p.Len()

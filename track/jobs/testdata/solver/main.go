@@ -11,6 +11,11 @@
 //	crash   kill itself with SIGKILL
 //	track   report with the track client (no configuration: the
 //	        environment names the server and the run)
+//	link    as ok, but single_number.txt is a symbolic link to the file
+//	        the input "note" names
+//	linkdir as ok, but outputs.json names d/BASE as output_1, d being a
+//	        link to the directory of "note" and BASE its file name
+//	linkjson  as ok, but outputs.json is a link to "note"
 package main
 
 import (
@@ -19,6 +24,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -101,8 +107,27 @@ func main() {
 	if mode == "badout" {
 		out["nope"] = 1
 	}
+	note, _ := in["note"].(string)
+	switch mode {
+	case "link":
+		os.Remove("single_number.txt")
+		if err := os.Symlink(note, "single_number.txt"); err != nil {
+			os.Exit(8)
+		}
+	case "linkdir":
+		if err := os.Symlink(filepath.Dir(note), "d"); err != nil {
+			os.Exit(8)
+		}
+		out["output_1"] = "d/" + filepath.Base(note)
+	}
 	b, _ := json.Marshal(out)
-	os.WriteFile("outputs.json", b, 0o644)
+	if mode == "linkjson" {
+		if err := os.Symlink(note, "outputs.json"); err != nil {
+			os.Exit(8)
+		}
+	} else {
+		os.WriteFile("outputs.json", b, 0o644)
+	}
 	fmt.Fprintln(os.Stderr, "done")
 }
 
