@@ -111,8 +111,13 @@ class TestDownFromStart(Base):
         second = sigoco.Run("pytest", "second", addr=self.d.addr, spool_dir=self.spool, metadata=False)
         second.log_result("x", 2.0)
         second.close(timeout=60)
-        with self.d.client() as c:
-            _support.wait_for(lambda: c.series(first.id, "x", {})["len"] == 1, what="the first run replayed")
+        def replayed():
+            with self.d.client() as c:
+                try:
+                    return c.series(first.id, "x", {})["len"] == 1
+                except sigoco.RemoteError:
+                    return False  # not there yet: it is replayed on a thread of its own
+        _support.wait_for(replayed, what="the first run replayed")
         _support.wait_for(lambda: os.listdir(self.spool) == [], what="an empty spool directory")
 
 
