@@ -105,6 +105,11 @@ type Solver struct {
 	// progress to it while it runs.
 	Track bool `toml:"track" msgpack:"track,omitempty" json:"track,omitempty"`
 
+	// Executor runs the solver's jobs: "local" (a process of trackd's) or
+	// "slurm" (a Slurm batch job); "" is the file's executor, else
+	// trackd's --executor.
+	Executor string `toml:"executor" msgpack:"executor,omitempty" json:"executor,omitempty"`
+
 	Inputs  []Port `toml:"input" msgpack:"inputs" json:"inputs"`
 	Outputs []Port `toml:"output" msgpack:"outputs" json:"outputs"`
 
@@ -230,6 +235,11 @@ func (s *Solver) check() error {
 	}
 	if s.Project == "" {
 		s.Project = "jobs"
+	}
+	switch s.Executor {
+	case "", ExecutorLocal, ExecutorSlurm:
+	default:
+		return bad("executor", "must be %q or %q (got %q)", ExecutorLocal, ExecutorSlurm, s.Executor)
 	}
 	if len(s.Command) == 0 || s.Command[0] == "" {
 		return bad("command", "an argv list, program first, is required")

@@ -414,12 +414,23 @@ func TestTrackedSolver(t *testing.T) {
 	if err != nil || s.Len != 11 { // 10 steps from the solver, then its output
 		t.Fatalf("series %+v %v", s, err)
 	}
-	var zipped []byte
-	if err := e.call(t, &zipped, "get_job_logfile", j.ID); err != nil {
-		t.Fatal(err)
-	}
-	if files := unzip(t, zipped); !strings.Contains(files["run.log"], "INFO tracked solver done steps=10") {
-		t.Fatalf("run.log %q", files["run.log"])
+	// The solver's own log records reach the store through the server's
+	// log sink, stored every 50 ms after they arrive (best-effort,
+	// asynchronous): wait for them rather than read once.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var zipped []byte
+		if err := e.call(t, &zipped, "get_job_logfile", j.ID); err != nil {
+			t.Fatal(err)
+		}
+		files := unzip(t, zipped)
+		if strings.Contains(files["run.log"], "INFO tracked solver done steps=10") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run.log %q", files["run.log"])
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

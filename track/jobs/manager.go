@@ -27,7 +27,15 @@ type Options struct {
 	// Addr is the tracking server's address given to solvers as
 	// SIGOCO_TRACK_ADDR. Default track.DefaultAddr.
 	Addr string
-	// MaxJobs bounds the jobs running at once; more wait, queued, in the
+	// PublicAddr is the tracking server's address as cluster nodes reach
+	// it, given to jobs of other executors than local as
+	// SIGOCO_TRACK_ADDR. Default Addr.
+	PublicAddr string
+	// Executor runs the jobs of solvers that name none: "local" (default)
+	// or "slurm".
+	Executor string
+	// MaxJobs bounds the local jobs running at once (Slurm jobs are queued
+	// by the cluster); more wait, queued, in the
 	// order they were started. Default runtime.NumCPU().
 	MaxJobs int
 	// StderrTail is how many last lines of stderr a failed job reports.
@@ -63,6 +71,9 @@ func (o *Options) defaults(st store.Store) {
 	}
 	if o.Addr == "" {
 		o.Addr = track.DefaultAddr
+	}
+	if o.Executor == "" {
+		o.Executor = ExecutorLocal
 	}
 	if o.MaxJobs <= 0 {
 		o.MaxJobs = runtime.NumCPU()
@@ -105,7 +116,9 @@ type Manager struct {
 	solvers map[string]*Solver // by ID
 	order   []*Solver          // by name, then version as declared
 
-	slots chan struct{} // one token per running job
+	slots chan struct{} // one token per running local job
+
+	executors map[string]Executor // by name
 
 	ctx    context.Context // the manager's lifetime, cancelled by Close
 	cancel context.CancelFunc
@@ -141,6 +154,15 @@ func New(ctx context.Context, st store.Store, opts Options) (*Manager, error) {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	m.slots = make(chan struct{}, opts.MaxJobs)
+	m.executors = map[string]Executor{ExecutorLocal: localExecutor{}}
+	if _, ok := m.executors[opts.Executor]; !ok {
+		return nil, fmt.Errorf("%w: unknown executor %q (known: local)", ErrConfig, opts.Executor)
+	}
+	for _, s := range m.order {
+		if _, ok := m.executors[s.Executor]; s.Executor != "" && !ok {
+			return nil, fmt.Errorf("%w: solver %s: unknown executor %q", ErrConfig, s.ID(), s.Executor)
+		}
+	}
 	if err := m.recover(ctx); err != nil {
 		return nil, err
 	}
@@ -370,7 +392,7 @@ func (m *Manager) start(ctx context.Context, id string) (*Job, error) {
 		}
 		return nil, fmt.Errorf("%w: job %s is %s; only a PENDING job starts", ErrState, id, j.State)
 	}
-	j.Queued = true
+	j.Queued, j.Executor = true, m.executorOf(s).Name()
 	a := newActive(m, s, j)
 	m.active[id] = a
 	delete(m.pending, id)
@@ -478,3 +500,13 @@ func (m *Manager) finished(a *active) {
 }
 
 var errStopped = errors.New("stopped by request")
+
+// executorOf is the executor that runs the jobs of s.
+func (m *Manager) executorOf(s *Solver) Executor {
+	if s.Executor != "" {
+		if ex, ok := m.executors[s.Executor]; ok {
+			return ex
+		}
+	}
+	return m.executors[m.opts.Executor]
+}
