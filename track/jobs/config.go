@@ -109,6 +109,9 @@ type Solver struct {
 	// "slurm" (a Slurm batch job); "" is the file's executor, else
 	// trackd's --executor.
 	Executor string `toml:"executor" msgpack:"executor,omitempty" json:"executor,omitempty"`
+	// Slurm: the solver's resources on a Slurm cluster (partition, cpus,
+	// mem, gres, allowlisted sbatch options); default the file's [slurm].
+	Slurm *SlurmSettings `toml:"slurm" msgpack:"slurm,omitempty" json:"slurm,omitempty"`
 
 	Inputs  []Port `toml:"input" msgpack:"inputs" json:"inputs"`
 	Outputs []Port `toml:"output" msgpack:"outputs" json:"outputs"`
@@ -124,7 +127,11 @@ func (s *Solver) ID() string { return s.Name + "@" + s.Version }
 
 // Config is a solvers file.
 type Config struct {
-	Solvers []*Solver `toml:"solver"`
+	// Executor and Slurm are the defaults of the file's solvers (keys
+	// before the first [[solver]]).
+	Executor string         `toml:"executor"`
+	Slurm    *SlurmSettings `toml:"slurm"`
+	Solvers  []*Solver      `toml:"solver"`
 }
 
 // ConfigError is a mistake in a solvers file, with where it is.
@@ -197,6 +204,12 @@ func ParseConfig(data []byte, name, dir string) (*Config, error) {
 	seen := map[string]bool{}
 	for i, s := range c.Solvers {
 		s.configDir = dir
+		if s.Executor == "" {
+			s.Executor = c.Executor
+		}
+		if s.Slurm == nil {
+			s.Slurm = c.Slurm
+		}
 		if err := s.check(); err != nil {
 			var ce *ConfigError
 			if errors.As(err, &ce) {
@@ -240,6 +253,9 @@ func (s *Solver) check() error {
 	case "", ExecutorLocal, ExecutorSlurm:
 	default:
 		return bad("executor", "must be %q or %q (got %q)", ExecutorLocal, ExecutorSlurm, s.Executor)
+	}
+	if err := s.Slurm.check(bad); err != nil {
+		return err
 	}
 	if len(s.Command) == 0 || s.Command[0] == "" {
 		return bad("command", "an argv list, program first, is required")

@@ -34,6 +34,8 @@ type Options struct {
 	// Executor runs the jobs of solvers that name none: "local" (default)
 	// or "slurm".
 	Executor string
+	// Slurm configures the slurm executor (its zero value works).
+	Slurm SlurmOptions
 	// MaxJobs bounds the local jobs running at once (Slurm jobs are queued
 	// by the cluster); more wait, queued, in the
 	// order they were started. Default runtime.NumCPU().
@@ -154,19 +156,21 @@ func New(ctx context.Context, st store.Store, opts Options) (*Manager, error) {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	m.slots = make(chan struct{}, opts.MaxJobs)
-	m.executors = map[string]Executor{ExecutorLocal: localExecutor{}}
+	m.executors = map[string]Executor{ExecutorLocal: localExecutor{}, ExecutorSlurm: newSlurmExecutor(opts.Slurm, opts.Logger)}
 	if _, ok := m.executors[opts.Executor]; !ok {
-		return nil, fmt.Errorf("%w: unknown executor %q (known: local)", ErrConfig, opts.Executor)
+		return nil, fmt.Errorf("%w: unknown executor %q (known: local, slurm)", ErrConfig, opts.Executor)
 	}
 	for _, s := range m.order {
 		if _, ok := m.executors[s.Executor]; s.Executor != "" && !ok {
 			return nil, fmt.Errorf("%w: solver %s: unknown executor %q", ErrConfig, s.ID(), s.Executor)
 		}
 	}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
 	if err := m.recover(ctx); err != nil {
+		m.cancel()
+		m.wg.Wait()
 		return nil, err
 	}
-	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); m.heartbeats() }()
 	return m, nil
@@ -221,6 +225,9 @@ func (m *Manager) recover(ctx context.Context) error {
 					m.pending[j.ID] = struct{}{}
 					continue
 				}
+				if m.adopt(ctx, j) {
+					continue
+				}
 				prev := j.State
 				reason := "trackd stopped while the job was running (its process was not adopted)"
 				if prev == StatePending {
@@ -242,6 +249,50 @@ func (m *Manager) recover(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// adopt follows again a job whose executor keeps it running without
+// trackd (a Slurm job); it reports whether it did.
+func (m *Manager) adopt(ctx context.Context, j *Job) bool {
+	ex, ok := m.executors[j.Executor]
+	if !ok || j.Executor == ExecutorLocal {
+		return false
+	}
+	s, err := m.solver(j.Solver, j.Version)
+	if err != nil || s.Version != j.Version {
+		m.log.Warn("jobs: a job left running whose solver is gone", "job", j.ID, "solver", j.Solver+"@"+j.Version)
+		return false
+	}
+	a := newActive(m, s, j)
+	work, err := m.jobPath(j.ID, workDirName)
+	if err != nil {
+		return false
+	}
+	dir, err := m.jobPath(j.ID)
+	if err != nil {
+		return false
+	}
+	spec, outW, errW, _, err := a.specFor(ex, work, dir, true)
+	if err != nil {
+		return false
+	}
+	h, err := ex.Recover(ctx, j.ExecutorID, spec)
+	if err != nil {
+		m.log.Warn("jobs: following a job again", "job", j.ID, "executor", j.Executor, "id", j.ExecutorID, "err", err)
+		return false
+	}
+	m.mu.Lock()
+	m.active[j.ID] = a
+	m.wg.Add(1)
+	m.mu.Unlock()
+	go func() {
+		defer m.wg.Done()
+		defer close(a.done)
+		defer m.finished(a)
+		a.follow(context.Background(), h, outW, errW)
+	}()
+	m.log.Info("jobs: following a job again", "job", j.ID, "executor", j.Executor, "id", h.ID())
+	return true
 }
 
 // Close stops every running job (SIGTERM, then SIGKILL after its grace;
