@@ -23,6 +23,9 @@ var solverDir string
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv("JOBS_TEST_DAEMON"); dir != "" {
+		if os.Getenv("JOBS_TEST_DAEMON_SLURM") != "" {
+			daemonSlurm(dir) // trackd with Slurm jobs, for TestSlurmRestart
+		}
 		daemon(dir) // a stand-in for trackd, for TestDaemonKilled
 		return
 	}
@@ -48,7 +51,7 @@ func TestMain(m *testing.M) {
 	}
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"),
-		goleak.Cleanup(func(code int) { os.RemoveAll(dir); os.Exit(code) }))
+		goleak.Cleanup(func(code int) { stopSlurm(); os.RemoveAll(dir); os.Exit(code) }))
 }
 
 // env is a manager over a real SQLite store, served over loopback rpc.

@@ -178,7 +178,23 @@ func (a *active) follow(ctx context.Context, h Handle, outW, errW *lineWriter) {
 	if stop {
 		h.Stop()
 	}
+	// lines wait in a.logs until the next line or 250 ms: a job quiet
+	// after a line still gets it stored
+	flushed := make(chan struct{})
+	flusher := time.NewTicker(250 * time.Millisecond)
+	go func() {
+		defer flusher.Stop()
+		for {
+			select {
+			case <-flushed:
+				return
+			case <-flusher.C:
+				a.flushLogs(ctx)
+			}
+		}
+	}()
 	res := h.Wait(m.ctx)
+	close(flushed)
 	outW.close()
 	errW.close()
 	a.flushLogs(ctx)
@@ -321,7 +337,7 @@ func (a *active) finish(ctx context.Context, st State, reason string, extra []st
 	a.mu.Lock()
 	j := a.job.clone()
 	a.mu.Unlock()
-	j.State, j.Queued, j.Reason, j.Stopped = st, false, reason, now()
+	j.State, j.Queued, j.Reason, j.Stopped, j.WaitReason = st, false, reason, now(), ""
 	if st == StateFailed {
 		a.mu.Lock()
 		j.StderrTail = append([]string(nil), a.tail...)

@@ -564,6 +564,9 @@ func (h *slurmHandle) end(f slurmFinal) {
 	h.x.mu.Lock()
 	delete(h.x.handles, h.id)
 	h.x.mu.Unlock()
+	if h.spec.Running != nil && f.state != "CANCELLED" {
+		h.spec.Running() // it ran, if faster than a round (no-op when seen running)
+	}
 	h.res = res
 	// the last output: read the files to their end before the result
 	for _, ff := range h.files {
