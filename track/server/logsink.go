@@ -169,8 +169,7 @@ func (h *logSink) flush(ctx context.Context) {
 		if !seen {
 			ok = h.s.live.stored(e.Run)
 			if !ok {
-				_, err := h.s.st.GetRun(ctx, e.Run)
-				ok = err == nil
+				ok = h.s.runExists(ctx, e.Run) == nil
 			}
 			known[e.Run] = ok
 		}

@@ -47,8 +47,9 @@ type MemoOptions struct {
 // Leases live in the server's memory: a restart forgets them (two
 // processes may then both compute an entry; one value replaces the other).
 type Memo struct {
-	st   store.MemoStore
-	opts MemoOptions
+	st    store.MemoStore
+	opts  MemoOptions
+	reads *byteSem // the server's bound on large reads in progress
 
 	mu     sync.Mutex // guards leases
 	leases map[store.MemoKey]*lease
@@ -80,7 +81,7 @@ func NewMemo(s *Server, opts MemoOptions) (*Memo, error) {
 	if opts.MaxLeases <= 0 {
 		opts.MaxLeases = 100_000
 	}
-	return &Memo{st: ms, opts: opts, leases: map[store.MemoKey]*lease{}}, nil
+	return &Memo{st: ms, opts: opts, reads: s.reads, leases: map[store.MemoKey]*lease{}}, nil
 }
 
 // WithMemo returns an Options.Targets function that adds the memo target
@@ -129,8 +130,32 @@ func (m *Memo) Limits(ctx context.Context) MemoLimits {
 	return MemoLimits{MaxValueSize: m.opts.MaxValueSize, MaxParams: store.MaxMemoParams, MaxKeyLen: l.MaxKeyLen}
 }
 
-// Get returns an entry ({found: false} if there is none).
+// memoSizer is a MemoStore that tells an entry's size without reading it
+// (the SQLite store does).
+type memoSizer interface {
+	MemoSize(ctx context.Context, k store.MemoKey) (int64, error)
+}
+
+// Get returns an entry ({found: false} if there is none). Reads of large
+// entries wait for each other: together they hold at most the server's
+// Options.Bounds.MaxReadBytes.
 func (m *Memo) Get(ctx context.Context, key store.MemoKey) (*MemoGot, error) {
+	size := int64(m.opts.MaxValueSize)
+	if ms, ok := m.st.(memoSizer); ok {
+		n, err := ms.MemoSize(ctx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			return &MemoGot{}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		size = n
+	}
+	release, err := m.reads.acquire(ctx, 2*size+4<<10) // the bytes read and the reply
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	e, err := m.st.GetMemo(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return &MemoGot{}, nil

@@ -6,7 +6,7 @@ import "github.com/sigoco/sigoco/rpc"
 
 func init() {
 	rpc.RegisterDoc((*Tracker)(nil), rpc.TargetDoc{
-		Doc: "",
+		Doc: "Tracker is the rpc target \"tracker\". Its methods are called by their\nsnake_case names (log_batch, list_runs, ...); docs/tracking.md lists them.",
 		Methods: map[string]rpc.MethodDoc{
 			"AddNote":     {Params: []string{"run", "text"}, Doc: "AddNote adds a note to a run (from a reader or the dashboard)."},
 			"AddTag":      {Params: []string{"run", "tag"}, Doc: "AddTag tags a run."},
@@ -15,7 +15,8 @@ func init() {
 			"CommitBlob":  {Params: []string{"sha256"}, Doc: "CommitBlob checks an uploaded artifact against its sha256 and keeps it."},
 			"DeleteRun":   {Params: []string{"id"}, Doc: "DeleteRun deletes a run and its records (artifact contents are kept:\nother runs may share them)."},
 			"ExportRun":   {Params: []string{"id"}, Doc: "ExportRun returns a run with all its series and logs as a JSON document."},
-			"GetRun":      {Params: []string{"id"}, Doc: "GetRun returns a run with its params, metadata, notes, tags, latest\nvalues, series, artifacts, counts and exposed objects."},
+			"GetRun":      {Params: []string{"id"}, Doc: "GetRun returns a run with its params, metadata, notes, tags, latest\nvalues, series, artifacts, counts and exposed objects, within the\nserver's bounds (Options.Bounds.GetRun: by default values over 64 KiB,\nor beyond 1 MiB in all, are markers {\"__truncated__\": true, \"type\",\n\"size\", \"len\"}, and omitted counts what was left out); get_value\nreturns a full value."},
+			"GetValue":    {Params: []string{"run", "kind", "key"}, Doc: "GetValue returns one value of a run in full: a param (kind \"param\"), a\nmetadata entry (\"meta\"), a count (\"count\") or a series' latest value\n(\"result\"). Reads of large values wait for each other\n(Options.Bounds.MaxReadBytes)."},
 			"Heartbeat":   {Params: []string{"run"}, Doc: "Heartbeat tells the server that a run is alive."},
 			"ListRuns":    {Params: []string{"f"}, Doc: "ListRuns returns a page of runs matching the filter, newest first."},
 			"LogBatch":    {Params: []string{"b", "keys", "key", "seq", "step", "tm", "value"}, Doc: "LogBatch stores a batch of one run and returns its acknowledgement once\nit is committed. The scalar points travel as packed columns beside the\nbatch (keys names them by index)."},

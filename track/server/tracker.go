@@ -34,7 +34,7 @@ func (t *Tracker) LogBatch(ctx context.Context, b store.Batch, keys []string, ke
 // Heartbeat tells the server that a run is alive.
 func (t *Tracker) Heartbeat(ctx context.Context, run string) error {
 	if !t.s.live.known(run) {
-		if _, err := t.s.st.GetRun(ctx, run); err != nil {
+		if err := t.s.runExists(ctx, run); err != nil {
 			return err
 		}
 	}
@@ -48,13 +48,44 @@ func (t *Tracker) ListRuns(ctx context.Context, f store.RunFilter) (*store.RunPa
 }
 
 // GetRun returns a run with its params, metadata, notes, tags, latest
-// values, series, artifacts, counts and exposed objects.
+// values, series, artifacts, counts and exposed objects, within the
+// server's bounds (Options.Bounds.GetRun: by default values over 64 KiB,
+// or beyond 1 MiB in all, are markers {"__truncated__": true, "type",
+// "size", "len"}, and omitted counts what was left out); get_value
+// returns a full value.
 func (t *Tracker) GetRun(ctx context.Context, id string) (*RunInfo, error) {
-	r, err := t.s.st.GetRun(ctx, id)
+	v := t.s.opts.Bounds.GetRun
+	release, err := t.s.reads.acquire(ctx, viewCost(v))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	r, err := t.s.st.ViewRun(ctx, id, v)
 	if err != nil {
 		return nil, err
 	}
 	return &RunInfo{Run: *r, Exposed: t.s.expose.describe(id)}, nil
+}
+
+// GetValue returns one value of a run in full: a param (kind "param"), a
+// metadata entry ("meta"), a count ("count") or a series' latest value
+// ("result"). Reads of large values wait for each other
+// (Options.Bounds.MaxReadBytes).
+func (t *Tracker) GetValue(ctx context.Context, run, kind, key string) (any, error) {
+	n, err := t.s.st.RunValueSize(ctx, run, store.Kind(kind), key)
+	if err != nil {
+		return nil, err
+	}
+	release, err := t.s.reads.acquire(ctx, readCost(n))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	b, err := t.s.st.RunValue(ctx, run, store.Kind(kind), key)
+	if err != nil {
+		return nil, err
+	}
+	return store.DecodeValue(b)
 }
 
 // RunInfo is a stored run plus what only the live server knows.
@@ -157,6 +188,11 @@ func (t *Tracker) ReadBlob(ctx context.Context, sha256 string, offset, n int64) 
 		return nil, fmt.Errorf("%w: offset %d of a %d-byte artifact", rpc.ErrValue, offset, size)
 	}
 	n = min(n, MaxReadBlob, size-offset)
+	release, err := t.s.reads.acquire(ctx, 2*n)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return nil, err
 	}
