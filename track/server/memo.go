@@ -115,10 +115,26 @@ type MemoLimits struct {
 	MaxKeyLen    int `msgpack:"max_key_len"`
 }
 
-// MemoGot is the result of Get: Found false for an absent entry.
+// MemoGot is the result of Get and Read: Found false for an absent entry.
 type MemoGot struct {
 	Found bool             `msgpack:"found"`
 	Entry *store.MemoEntry `msgpack:"entry"`
+	// Size is the length of the entry's value when Entry.Value holds
+	// only a part of it (Get: the first MemoChunk bytes; the rest comes
+	// by Read); 0 when Entry.Value is all of it.
+	Size int64 `msgpack:"size,omitempty"`
+}
+
+// MemoChunk bounds the value bytes one Get or Read returns, so that a
+// reply costs what it returns and many readers of a large entry do not
+// hold many copies of it (issue 22: 48 concurrent get of a 33 MB entry
+// took trackd down).
+const MemoChunk = 4 << 20
+
+// memoReader is a MemoStore that reads part of an entry's value (the
+// SQLite store does).
+type memoReader interface {
+	ReadMemo(ctx context.Context, k store.MemoKey, offset, n int64) (*store.MemoEntry, int64, error)
 }
 
 // Limits returns the limits entries are checked against.
@@ -136,10 +152,15 @@ type memoSizer interface {
 	MemoSize(ctx context.Context, k store.MemoKey) (int64, error)
 }
 
-// Get returns an entry ({found: false} if there is none). Reads of large
-// entries wait for each other: together they hold at most the server's
+// Get returns an entry ({found: false} if there is none). A value over
+// MemoChunk comes in parts: this reply holds its first MemoChunk bytes and
+// its size; Read returns the rest. Reads of large entries wait for each
+// other: together they hold at most the server's
 // Options.Bounds.MaxReadBytes.
 func (m *Memo) Get(ctx context.Context, key store.MemoKey) (*MemoGot, error) {
+	if _, ok := m.st.(memoReader); ok {
+		return m.read(ctx, key, 0, MemoChunk)
+	}
 	size := int64(m.opts.MaxValueSize)
 	if ms, ok := m.st.(memoSizer); ok {
 		n, err := ms.MemoSize(ctx, key)
@@ -164,6 +185,54 @@ func (m *Memo) Get(ctx context.Context, key store.MemoKey) (*MemoGot, error) {
 		return nil, err
 	}
 	return &MemoGot{Found: true, Entry: e}, nil
+}
+
+// Read returns n bytes (at most MemoChunk; fewer at the end) of an
+// entry's value from offset, with the entry's CRC-32C and size: a client
+// reading a large entry in parts checks that the CRC did not change
+// between parts (the entry was replaced) and starts again if it did.
+func (m *Memo) Read(ctx context.Context, key store.MemoKey, offset, n int64) (*MemoGot, error) {
+	if _, ok := m.st.(memoReader); !ok {
+		return nil, fmt.Errorf("%w: the store (%T) does not read memo entries in parts", rpc.ErrValue, m.st)
+	}
+	if offset < 0 || n < 0 {
+		return nil, fmt.Errorf("%w: memo read of %d bytes at %d", rpc.ErrValue, n, offset)
+	}
+	return m.read(ctx, key, offset, min(n, MemoChunk))
+}
+
+func (m *Memo) read(ctx context.Context, key store.MemoKey, offset, n int64) (*MemoGot, error) {
+	mr := m.st.(memoReader)
+	size := int64(m.opts.MaxValueSize)
+	if ms, ok := m.st.(memoSizer); ok {
+		sz, err := ms.MemoSize(ctx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			return &MemoGot{}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		size = sz
+	}
+	// The store reads the whole value to cut a part of it (SQLite's
+	// substr), then the part is copied and encoded.
+	release, err := m.reads.acquire(ctx, size+2*min(n, size)+4<<10)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	e, total, err := mr.ReadMemo(ctx, key, offset, n)
+	if errors.Is(err, store.ErrNotFound) {
+		return &MemoGot{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	got := &MemoGot{Found: true, Entry: e}
+	if int64(len(e.Value)) < total {
+		got.Size = total
+	}
+	return got, nil
 }
 
 // Exists reports whether an entry is stored (without sending it).
