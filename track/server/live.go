@@ -103,16 +103,6 @@ func (l *Live) entryOf(r *store.Run) map[string]any {
 	}
 }
 
-// tagList is the tags as live state lists them: at most LiveTags.
-func (l *Live) tagList(tags []string) []any {
-	tags = tags[:min(len(tags), l.s.opts.Bounds.LiveTags)]
-	out := make([]any, len(tags))
-	for i, t := range tags {
-		out[i] = t
-	}
-	return out
-}
-
 func clientStatus(s store.Status) string {
 	if s == store.StatusCrashed {
 		return string(store.StatusRunning)
@@ -542,32 +532,6 @@ func (l *Live) flush(ctx context.Context) {
 		}
 		l.mu.Unlock()
 	}
-}
-
-type detailField struct {
-	name  string
-	value any
-}
-
-// detailFields is what a run's own notifier shows of a (bounded) read.
-func detailFields(r *store.Run) []detailField {
-	arts := make([]any, len(r.Artifacts))
-	for i, a := range r.Artifacts {
-		arts[i] = map[string]any{"name": a.Name, "sha256": a.Sha256, "size": a.Size, "content_type": a.ContentType, "result": a.Result, "present": a.Present}
-	}
-	notes := make([]any, len(r.Notes))
-	for i, nt := range r.Notes {
-		note := map[string]any{"time": unixSec(nt.Time), "text": nt.Text}
-		if nt.Truncated {
-			note["truncated"] = true
-		}
-		notes[i] = note
-	}
-	omitted := map[string]any{}
-	for k, n := range r.Omitted {
-		omitted[k] = n
-	}
-	return []detailField{{"params", r.Params}, {"metadata", r.Metadata}, {"counts", r.Counts}, {"notes", notes}, {"artifacts", arts}, {"omitted", omitted}}
 }
 
 var entryKeys = []string{"project", "name", "status", "message", "progress", "step", "start", "updated", "end", "tags"}
