@@ -228,8 +228,8 @@ type memoGot struct {
 }
 
 // memoChunk is what the client asks of a large value per read (the
-// server sends at most 4 MiB: track/server.MemoChunk).
-const memoChunk = 4 << 20
+// server sends at most track/server.MemoChunk, 1 MiB).
+const memoChunk = 1 << 20
 
 // fetch gets an entry (nil if there is none). A large value comes in
 // parts (get, then read): if the entry is replaced meanwhile (its CRC

@@ -9,14 +9,14 @@ import (
 	"github.com/sigoco/sigoco/track/store"
 )
 
-// TestTrackLargeValueInParts: a value over the server's 4 MiB reply part
+// TestTrackLargeValueInParts: a value over the server's 1 MiB reply part
 // (track/server.MemoChunk) comes back whole, read in parts; get alone
 // answers only the first part and the size.
 func TestTrackLargeValueInParts(t *testing.T) {
 	addr, _ := startTrackd(t, server.MemoOptions{})
 	ctx := testCtx(t)
 	s := openTrack(t, addr, "p")
-	big := strings.Repeat("0123456789abcdef", (9<<20)/16) // 9 MiB: three parts
+	big := strings.Repeat("0123456789abcdef", (9<<20)/16) // 9 MiB: nine parts
 	key := Key{"m", "big"}
 	if err := s.Save(ctx, &Entry{Key: key, Value: big}); err != nil {
 		t.Fatal(err)

@@ -208,8 +208,8 @@ func TestCrashBigParamsBatch(t *testing.T) {
 
 // TestCrashMemoConcurrentGets: 48 concurrent reads of a 32 MiB memo entry
 // (the largest memo takes) by 8 caches (8 connections). trackd's peak
-// memory grows by less than 300 MB: a reply holds at most 4 MiB of the
-// value, the reads in progress hold at most 256 MiB, the rest is the
+// memory grows by less than 300 MB: a reply holds at most 1 MiB of the
+// value, the reads in progress hold at most 128 MiB, the rest is the
 // garbage collector's headroom.
 func TestCrashMemoConcurrentGets(t *testing.T) {
 	port, data := freePort(t), t.TempDir()

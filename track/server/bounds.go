@@ -30,7 +30,7 @@ type ReadBounds struct {
 	// MaxReadBytes bounds the memory that the large reads in progress
 	// (get_run, get_value, read_blob, memo get) hold together: each
 	// reserves an estimate of it and waits for room, in arrival order.
-	// Default 256 MiB.
+	// Default 128 MiB.
 	MaxReadBytes int64
 }
 
@@ -48,7 +48,7 @@ func (b *ReadBounds) defaults() {
 		b.LiveTags = 50
 	}
 	if b.MaxReadBytes <= 0 {
-		b.MaxReadBytes = 256 << 20
+		b.MaxReadBytes = 128 << 20
 	}
 }
 

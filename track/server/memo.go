@@ -37,6 +37,9 @@ type MemoOptions struct {
 	MaxLeaseWait time.Duration
 	// MaxLeases bounds the leases held at once. Default 100,000.
 	MaxLeases int
+	// MaxCacheBytes bounds the values of large entries kept while they
+	// are read in parts (see Get). Default 64 MiB.
+	MaxCacheBytes int64
 }
 
 // Memo is the rpc target "memo": the entries of memo.TrackStorage in the
@@ -49,7 +52,8 @@ type MemoOptions struct {
 type Memo struct {
 	st    store.MemoStore
 	opts  MemoOptions
-	reads *byteSem // the server's bound on large reads in progress
+	reads  *byteSem     // the server's bound on large reads in progress
+	values *memoValues // large values being read in parts
 
 	mu     sync.Mutex // guards leases
 	leases map[store.MemoKey]*lease
@@ -81,7 +85,10 @@ func NewMemo(s *Server, opts MemoOptions) (*Memo, error) {
 	if opts.MaxLeases <= 0 {
 		opts.MaxLeases = 100_000
 	}
-	return &Memo{st: ms, opts: opts, reads: s.reads, leases: map[store.MemoKey]*lease{}}, nil
+	if opts.MaxCacheBytes <= 0 {
+		opts.MaxCacheBytes = 64 << 20
+	}
+	return &Memo{st: ms, opts: opts, reads: s.reads, values: newMemoValues(opts.MaxCacheBytes), leases: map[store.MemoKey]*lease{}}, nil
 }
 
 // WithMemo returns an Options.Targets function that adds the memo target
@@ -125,18 +132,6 @@ type MemoGot struct {
 	Size int64 `msgpack:"size,omitempty"`
 }
 
-// MemoChunk bounds the value bytes one Get or Read returns, so that a
-// reply costs what it returns and many readers of a large entry do not
-// hold many copies of it (issue 22: 48 concurrent get of a 33 MB entry
-// took trackd down).
-const MemoChunk = 4 << 20
-
-// memoReader is a MemoStore that reads part of an entry's value (the
-// SQLite store does).
-type memoReader interface {
-	ReadMemo(ctx context.Context, k store.MemoKey, offset, n int64) (*store.MemoEntry, int64, error)
-}
-
 // Limits returns the limits entries are checked against.
 func (m *Memo) Limits(ctx context.Context) MemoLimits {
 	l := store.DefaultLimits
@@ -144,95 +139,6 @@ func (m *Memo) Limits(ctx context.Context) MemoLimits {
 		l = ls.Limits()
 	}
 	return MemoLimits{MaxValueSize: m.opts.MaxValueSize, MaxParams: store.MaxMemoParams, MaxKeyLen: l.MaxKeyLen}
-}
-
-// memoSizer is a MemoStore that tells an entry's size without reading it
-// (the SQLite store does).
-type memoSizer interface {
-	MemoSize(ctx context.Context, k store.MemoKey) (int64, error)
-}
-
-// Get returns an entry ({found: false} if there is none). A value over
-// MemoChunk comes in parts: this reply holds its first MemoChunk bytes and
-// its size; Read returns the rest. Reads of large entries wait for each
-// other: together they hold at most the server's
-// Options.Bounds.MaxReadBytes.
-func (m *Memo) Get(ctx context.Context, key store.MemoKey) (*MemoGot, error) {
-	if _, ok := m.st.(memoReader); ok {
-		return m.read(ctx, key, 0, MemoChunk)
-	}
-	size := int64(m.opts.MaxValueSize)
-	if ms, ok := m.st.(memoSizer); ok {
-		n, err := ms.MemoSize(ctx, key)
-		if errors.Is(err, store.ErrNotFound) {
-			return &MemoGot{}, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		size = n
-	}
-	release, err := m.reads.acquire(ctx, 2*size+4<<10) // the bytes read and the reply
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	e, err := m.st.GetMemo(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return &MemoGot{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &MemoGot{Found: true, Entry: e}, nil
-}
-
-// Read returns n bytes (at most MemoChunk; fewer at the end) of an
-// entry's value from offset, with the entry's CRC-32C and size: a client
-// reading a large entry in parts checks that the CRC did not change
-// between parts (the entry was replaced) and starts again if it did.
-func (m *Memo) Read(ctx context.Context, key store.MemoKey, offset, n int64) (*MemoGot, error) {
-	if _, ok := m.st.(memoReader); !ok {
-		return nil, fmt.Errorf("%w: the store (%T) does not read memo entries in parts", rpc.ErrValue, m.st)
-	}
-	if offset < 0 || n < 0 {
-		return nil, fmt.Errorf("%w: memo read of %d bytes at %d", rpc.ErrValue, n, offset)
-	}
-	return m.read(ctx, key, offset, min(n, MemoChunk))
-}
-
-func (m *Memo) read(ctx context.Context, key store.MemoKey, offset, n int64) (*MemoGot, error) {
-	mr := m.st.(memoReader)
-	size := int64(m.opts.MaxValueSize)
-	if ms, ok := m.st.(memoSizer); ok {
-		sz, err := ms.MemoSize(ctx, key)
-		if errors.Is(err, store.ErrNotFound) {
-			return &MemoGot{}, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		size = sz
-	}
-	// The store reads the whole value to cut a part of it (SQLite's
-	// substr), then the part is copied and encoded.
-	release, err := m.reads.acquire(ctx, size+2*min(n, size)+4<<10)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	e, total, err := mr.ReadMemo(ctx, key, offset, n)
-	if errors.Is(err, store.ErrNotFound) {
-		return &MemoGot{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	got := &MemoGot{Found: true, Entry: e}
-	if int64(len(e.Value)) < total {
-		got.Size = total
-	}
-	return got, nil
 }
 
 // Exists reports whether an entry is stored (without sending it).
@@ -255,6 +161,7 @@ func (m *Memo) Put(ctx context.Context, e store.MemoEntry) error {
 	if err := oneMsgpackValue(e.Value); err != nil {
 		return fmt.Errorf("%w: memo value of %s(%s) is not one msgpack value: %v", rpc.ErrValue, e.Name, shortText(e.Params), err)
 	}
+	defer m.values.drop(e.Key())
 	return m.st.PutMemo(ctx, &e)
 }
 
@@ -277,6 +184,7 @@ func oneMsgpackValue(b []byte) error {
 
 // Delete removes an entry (absent is fine).
 func (m *Memo) Delete(ctx context.Context, key store.MemoKey) error {
+	defer m.values.drop(key)
 	return m.st.DeleteMemo(ctx, key)
 }
 

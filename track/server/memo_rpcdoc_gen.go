@@ -10,7 +10,7 @@ func init() {
 		Methods: map[string]rpc.MethodDoc{
 			"Delete": {Params: []string{"key"}, Doc: "Delete removes an entry (absent is fine)."},
 			"Exists": {Params: []string{"key"}, Doc: "Exists reports whether an entry is stored (without sending it)."},
-			"Get":    {Params: []string{"key"}, Doc: "Get returns an entry ({found: false} if there is none). A value over\nMemoChunk comes in parts: this reply holds its first MemoChunk bytes and\nits size; Read returns the rest. Reads of large entries wait for each\nother: together they hold at most the server's\nOptions.Bounds.MaxReadBytes."},
+			"Get":    {Params: []string{"key"}, Doc: "Get returns an entry ({found: false} if there is none). A value over\nMemoChunk comes in parts: this reply holds its first MemoChunk bytes and\nits size, Read returns the rest."},
 			"Limits": {Params: []string{}, Doc: "Limits returns the limits entries are checked against."},
 			"Lock":   {Params: []string{"key", "ttlMs", "waitMs"}, Doc: "Lock takes the lease of an entry for ttl_ms (at most MaxLeaseTTL),\nwaiting up to wait_ms (at most MaxLeaseWait) for its holder to release\nit or let it expire. It returns the lease's token, or \"\" if it is still\nheld after the wait (call again)."},
 			"Put":    {Params: []string{"e"}, Doc: "Put stores an entry, replacing any with its key. It refuses a value\nover MaxValueSize, whose CRC-32C does not match, or that is not exactly\none well-formed msgpack value."},

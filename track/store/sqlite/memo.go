@@ -54,27 +54,6 @@ func (s *Store) MemoExists(ctx context.Context, k store.MemoKey) (bool, error) {
 	return true, nil
 }
 
-// ReadMemo returns a memo entry with only n bytes of its value from
-// offset (fewer at the end), and the value's full size; an absent entry
-// is an error wrapping store.ErrNotFound.
-func (s *Store) ReadMemo(ctx context.Context, k store.MemoKey, offset, n int64) (*store.MemoEntry, int64, error) {
-	e := &store.MemoEntry{Project: k.Project, Name: k.Name, Params: k.Params}
-	var crc, size int64
-	err := s.r.QueryRowContext(ctx, `SELECT substr(value, ?, ?), length(value), crc, computed, duration, run, stored FROM memo WHERE project = ? AND name = ? AND params = ?`,
-		offset+1, n, k.Project, k.Name, k.Params).Scan(&e.Value, &size, &crc, &e.ComputedNs, &e.DurationNs, &e.Run, &e.StoredNs)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, 0, fmt.Errorf("%w: memo entry %s/%s(%s)", store.ErrNotFound, k.Project, k.Name, k.Params)
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlite: %w", err)
-	}
-	e.CRC = uint32(crc)
-	if e.Value == nil {
-		e.Value = []byte{}
-	}
-	return e, size, nil
-}
-
 // MemoSize returns the size of a memo entry's value, without reading it,
 // or an error wrapping store.ErrNotFound.
 func (s *Store) MemoSize(ctx context.Context, k store.MemoKey) (int64, error) {
