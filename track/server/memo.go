@@ -50,9 +50,9 @@ type MemoOptions struct {
 // Leases live in the server's memory: a restart forgets them (two
 // processes may then both compute an entry; one value replaces the other).
 type Memo struct {
-	st    store.MemoStore
-	opts  MemoOptions
-	reads  *byteSem     // the server's bound on large reads in progress
+	st     store.MemoStore
+	opts   MemoOptions
+	reads  *byteSem    // the server's bound on large reads in progress
 	values *memoValues // large values being read in parts
 
 	mu     sync.Mutex // guards leases
