@@ -141,7 +141,14 @@ func (t *Tracker) DeleteRun(ctx context.Context, id string) error {
 }
 
 // ExportRun returns a run with all its series and logs as a JSON document.
+// An export holds the whole run in memory: at most two run at once (each
+// reserves half the read budget, Options.Bounds.MaxReadBytes).
 func (t *Tracker) ExportRun(ctx context.Context, id string) (string, error) {
+	release, err := t.s.reads.acquire(ctx, t.s.opts.Bounds.MaxReadBytes/2)
+	if err != nil {
+		return "", err
+	}
+	defer release()
 	b, err := Export(ctx, t.s.st, id)
 	return string(b), err
 }
