@@ -39,7 +39,8 @@ func bigParamsBatch(run string) store.Batch {
 	for i := range 8 {
 		b.Records = append(b.Records, store.Record{Seq: int64(3 + i), Kind: store.KindParam, Key: fmt.Sprintf("big%d", i), Value: big, Time: 1})
 	}
-	b.Records = append(b.Records, store.Record{Seq: 11, Kind: store.KindParam, Key: "omega", Value: 2.5, Time: 1})
+	b.Records = append(b.Records, store.Record{Seq: 11, Kind: store.KindParam, Key: "omega", Value: 2.5, Time: 1},
+		store.Record{Seq: 12, Kind: store.KindResult, Key: "x", Value: 1.5, Step: 1, Time: 1})
 	return b
 }
 
@@ -122,7 +123,7 @@ func TestBigParamsGetRunBounded(t *testing.T) {
 	}
 }
 
-// TestLargeReadsWaitForRoom: get_run, get_value and memo get reserve
+// TestLargeReadsWaitForRoom: get_run, get_value, memo get and series reserve
 // their memory from one budget (Options.Bounds.MaxReadBytes) and wait
 // while it is spent, then answer.
 func TestLargeReadsWaitForRoom(t *testing.T) {
@@ -151,6 +152,7 @@ func TestLargeReadsWaitForRoom(t *testing.T) {
 		{c, "get_run", []any{"r1"}},
 		{c, "get_value", []any{"r1", "param", "big0"}},
 		{mc, "get", []any{key}},
+		{c, "series", []any{"r1", "x", store.SeriesQuery{}}},
 	}
 	for _, call := range calls {
 		release, err := srv.HoldReads(ctx)

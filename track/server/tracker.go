@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -95,9 +96,42 @@ type RunInfo struct {
 	Exposed map[string]*rpc.TargetInfo `msgpack:"exposed" json:"exposed,omitempty"`
 }
 
-// Series returns the points of a series, downsampled to max_points when
-// set (min and max per bucket).
+// MaxSeriesPoints bounds max_points of a series query.
+const MaxSeriesPoints = 200_000
+
+// seriesSizer is a store that tells a series' length without reading it
+// (the SQLite store does).
+type seriesSizer interface {
+	SeriesLen(ctx context.Context, run, key string) (int64, bool, error)
+}
+
+// Series returns the points of a series, downsampled to max_points (at
+// most MaxSeriesPoints) when set (min and max per bucket). A read
+// reserves an estimate of its memory from the read budget
+// (Options.Bounds.MaxReadBytes): a long series is read alone.
 func (t *Tracker) Series(ctx context.Context, run, key string, q store.SeriesQuery) (*store.Series, error) {
+	q.MaxPoints = min(q.MaxPoints, MaxSeriesPoints)
+	if ss, ok := t.s.st.(seriesSizer); ok {
+		n, scalar, err := ss.SeriesLen(ctx, run, key)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		if q.MaxPoints > 0 {
+			n = min(n, int64(q.MaxPoints))
+		}
+		per := int64(64) // seq, step, time, value: read, then encoded
+		if !scalar {
+			// Non-scalar values: the latest one's size stands for each.
+			if size, err := t.s.st.RunValueSize(ctx, run, store.KindResult, key); err == nil {
+				per += readCost(size)
+			}
+		}
+		release, err := t.s.reads.acquire(ctx, n*per)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
 	return t.s.st.Series(ctx, run, key, q)
 }
 
