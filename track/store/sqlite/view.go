@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/sigoco/sigoco/track/store"
 )
@@ -251,7 +252,8 @@ func (s *Store) viewNotes(ctx context.Context, r *store.Run, b *budget) (int64, 
 		}
 		n.Time = ns(t)
 		if int64(len(n.Text)) < size {
-			n.Text, n.Truncated = store.TruncateText(n.Text, len(n.Text)), true
+			// Cut by bytes: drop the character the cut split.
+			n.Text, n.Truncated = strings.ToValidUTF8(n.Text, ""), true
 		}
 		if !b.take(int64(len(n.Text))) {
 			n.Text, n.Truncated = "", true

@@ -103,6 +103,14 @@ func TestViewRunBounded(t *testing.T) {
 	if _, err := s.RunValue(ctx, runID, store.KindNote, "x"); !errors.Is(err, store.ErrBadRecord) {
 		t.Errorf("kind note: %v", err)
 	}
+	// A note cut inside a character loses that character.
+	if err := s.Edit(ctx, runID, []store.Record{{Kind: store.KindNote, Value: "abéé"}}); err != nil {
+		t.Fatal(err)
+	}
+	r, err = s.ViewRun(ctx, runID, store.View{MaxValue: 3, MaxNotes: 1})
+	if err != nil || len(r.Notes) != 1 || r.Notes[0].Text != "ab" || !r.Notes[0].Truncated {
+		t.Errorf("a note cut at 3 bytes: %+v, %v", r.Notes, err)
+	}
 	// MaxKeys: the first keys, the rest counted.
 	r, err = s.ViewRun(ctx, runID, store.View{MaxKeys: 3})
 	if err != nil || len(r.Params) != 3 || r.Omitted["params"] != 7 {
