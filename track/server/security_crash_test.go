@@ -184,3 +184,35 @@ func TestLargeReadsWaitForRoom(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveEntryBounded: a 1 MB status message and 200 tags do not go into
+// the "runs" list whole (every dashboard receives it).
+func TestLiveEntryBounded(t *testing.T) {
+	addr, srv := start(t, server.Options{LiveInterval: time.Hour})
+	c := dial(t, addr)
+	ctx := ctxT(t)
+	b := startRecords("r1")
+	b.Records[1].Value = strings.Repeat("m", 1<<20)
+	for i := range 200 {
+		b.Records = append(b.Records, store.Record{Seq: int64(3 + i), Kind: store.KindTag, Key: fmt.Sprint("tag", i), Time: 1})
+	}
+	if ack, err := logBatch(ctx, c, b); err != nil || len(ack.Rejected) > 0 {
+		t.Fatalf("%+v %v", ack, err)
+	}
+	srv.Live().Flush(ctx)
+	var size int
+	srv.Live().Runs().Read(func(tree any) {
+		e, _ := tree.(map[string]any)["r1"].(map[string]any)
+		msg, _ := e["message"].(string)
+		tags, _ := e["tags"].([]any)
+		if len(msg) > 1<<10 || len(msg) == 0 || len(tags) > 50 {
+			t.Errorf("runs entry: a %d-byte message, %d tags", len(msg), len(tags))
+		}
+		if b, err := store.EncodeValue(e); err == nil {
+			size = len(b)
+		}
+	})
+	if size > 8<<10 {
+		t.Errorf("the run's entry in the runs list is %d bytes", size)
+	}
+}
