@@ -122,3 +122,45 @@ func TestViewRunBounded(t *testing.T) {
 		t.Errorf("ListRuns: %+v %v", page, err)
 	}
 }
+
+// TestLogPagesBounded: a page of logs holds at most 4 MiB of messages
+// (plus one record), with Next to continue; a tail is the newest that fit.
+func TestLogPagesBounded(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	if _, err := s.Ingest(ctx, startBatch(runID)); err != nil {
+		t.Fatal(err)
+	}
+	var logs []store.LogEntry
+	for i := range 10 {
+		logs = append(logs, store.LogEntry{Run: runID, Time: store.Time(i), Message: fmt.Sprint(i, strings.Repeat("m", 1<<20-16))})
+	}
+	if _, err := s.AppendLogs(ctx, logs); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var after int64
+	for pages := 0; ; pages++ {
+		p, err := s.Logs(ctx, store.LogQuery{Run: runID, After: after, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Logs) > 5 {
+			t.Fatalf("a page of %d 1 MiB records", len(p.Logs))
+		}
+		for _, l := range p.Logs {
+			got = append(got, l.Message[:1])
+		}
+		if p.Next == 0 {
+			break
+		}
+		after = p.Next
+	}
+	if strings.Join(got, "") != "0123456789" {
+		t.Fatalf("pages gave %v", got)
+	}
+	p, err := s.Logs(ctx, store.LogQuery{Run: runID, Tail: true, Limit: 10})
+	if err != nil || len(p.Logs) > 5 || p.Logs[len(p.Logs)-1].Message[:1] != "9" || p.Logs[0].Message[:1] != fmt.Sprint(10-len(p.Logs)) {
+		t.Fatalf("tail: %d records, %v", len(p.Logs), err)
+	}
+}
