@@ -352,8 +352,10 @@ func (l *Live) logs(run string, entries []any) {
 	}
 	for _, e := range entries {
 		if m, ok := e.(map[string]any); ok {
-			if msg, ok := m["message"].(string); ok {
-				m["message"] = store.TruncateText(msg, l.s.opts.Bounds.LiveText)
+			for _, k := range []string{"message", "logger"} {
+				if text, ok := m[k].(string); ok {
+					m[k] = store.TruncateText(text, l.s.opts.Bounds.LiveText)
+				}
 			}
 		}
 	}
