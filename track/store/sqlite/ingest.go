@@ -369,6 +369,9 @@ func (in *ingest) artifact(r *store.Record) error {
 	}
 	size, _ := store.ScalarOf(m["size"])
 	ct, _ := m["content_type"].(string)
+	if err := store.CheckText(fmt.Sprintf("content type of artifact %q", r.Key), ct, "MaxKeyLen", in.s.limits.MaxKeyLen); err != nil {
+		return err
+	}
 	res, _ := m["result"].(bool)
 	_, err := in.tx.ExecContext(in.ctx, `INSERT INTO artifacts (run, name, sha256, size, content_type, result, time) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run, name) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, content_type = excluded.content_type, result = excluded.result, time = excluded.time`,
