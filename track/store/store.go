@@ -34,7 +34,22 @@ type Store interface {
 	ListRuns(ctx context.Context, f RunFilter) (*RunPage, error)
 	// GetRun returns a run with its params, metadata, notes, latest values,
 	// series list, artifacts and counts.
+	// It returns every value in full: its cost grows with what the run
+	// holds (up to MaxKeysPerRun values of MaxValueSize each), so what
+	// answers clients uses ViewRun.
 	GetRun(ctx context.Context, id string) (*Run, error)
+	// ViewRun is GetRun within the bounds of v: values over them are
+	// markers (IsTruncated), entries left out are counted in Run.Omitted.
+	// A zero View is GetRun.
+	ViewRun(ctx context.Context, id string, v View) (*Run, error)
+	// RunValue returns the stored encoding (msgpack) of one value of a
+	// run: a param (kind KindParam), a metadata entry (KindMeta), a count
+	// (KindCount) or a series' latest value (KindResult); an absent one is
+	// an error wrapping ErrNotFound.
+	RunValue(ctx context.Context, run string, kind Kind, key string) ([]byte, error)
+	// RunValueSize returns the size in bytes of what RunValue returns,
+	// without reading it.
+	RunValueSize(ctx context.Context, run string, kind Kind, key string) (int64, error)
 	// Series returns the points of one series.
 	Series(ctx context.Context, run, key string, q SeriesQuery) (*Series, error)
 	// Logs returns a page of a run's log records.

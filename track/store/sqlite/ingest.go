@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sigoco/sigoco/track/store"
@@ -207,8 +208,8 @@ func (in *ingest) record(r *store.Record) error {
 		if err := lim.CheckKey("project", r.Key); err != nil {
 			return err
 		}
-		if len(name) > lim.MaxKeyLen {
-			return &store.LimitError{Limit: "MaxKeyLen", Item: "run name", Size: int64(len(name)), Max: int64(lim.MaxKeyLen)}
+		if err := store.CheckText("run name", name, "MaxKeyLen", lim.MaxKeyLen); err != nil {
+			return err
 		}
 		now := time.Now().UnixNano()
 		_, err := in.tx.ExecContext(in.ctx, `INSERT INTO runs (id, project, name, status, start_time, update_time) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -224,7 +225,7 @@ func (in *ingest) record(r *store.Record) error {
 		if err := lim.CheckKey("metadata key", r.Key); err != nil {
 			return err
 		}
-		v, err := in.value("metadata "+r.Key, r.Value)
+		v, err := in.value("metadata "+r.Key, r.Value, false)
 		if err != nil {
 			return err
 		}
@@ -237,14 +238,21 @@ func (in *ingest) record(r *store.Record) error {
 		if !ok {
 			return fmt.Errorf("%w: a note must be text, not %T", store.ErrBadRecord, r.Value)
 		}
-		if len(text) > lim.MaxValueSize {
-			return &store.LimitError{Limit: "MaxValueSize", Item: "note", Size: int64(len(text)), Max: int64(lim.MaxValueSize)}
+		if err := store.CheckText("note", text, "MaxValueSize", lim.MaxValueSize); err != nil {
+			return err
 		}
 		_, err := in.tx.ExecContext(in.ctx, `INSERT INTO notes (run, time, text) VALUES (?, ?, ?)`, in.run, r.Time, text)
 		return fatal(err)
 	case store.KindTag:
 		if err := lim.CheckKey("tag", r.Key); err != nil {
 			return err
+		}
+		var n int
+		if err := in.tx.QueryRowContext(in.ctx, `SELECT count(*) FROM tags WHERE run = ? AND tag <> ?`, in.run, r.Key).Scan(&n); err != nil {
+			return fatal(err)
+		}
+		if n >= lim.MaxTagsPerRun {
+			return &store.LimitError{Limit: "MaxTagsPerRun", Item: "tags of the run", Size: int64(n + 1), Max: int64(lim.MaxTagsPerRun)}
 		}
 		_, err := in.tx.ExecContext(in.ctx, `INSERT OR IGNORE INTO tags (run, tag) VALUES (?, ?)`, in.run, r.Key)
 		return fatal(err)
@@ -261,10 +269,10 @@ func (in *ingest) record(r *store.Record) error {
 			return fmt.Errorf("%w: unknown status %q", store.ErrBadRecord, r.Key)
 		}
 		in.row.status, in.row.crashed = st, false
-		in.row.message, _ = r.Value.(string)
-		if len(in.row.message) > lim.MaxValueSize {
-			in.row.message = in.row.message[:lim.MaxValueSize]
-		}
+		// A status is never refused for its message: an oversized or
+		// malformed one is cut (at a rune) and mended.
+		msg, _ := r.Value.(string)
+		in.row.message = strings.ToValidUTF8(store.TruncateText(msg, lim.MaxValueSize), "\uFFFD")
 		if st.Final() {
 			in.row.end = r.Time
 		}
@@ -277,6 +285,9 @@ func (in *ingest) record(r *store.Record) error {
 		in.row.progress = p
 		return nil
 	case store.KindStep:
+		if err := store.CheckStep(r.Step); err != nil {
+			return err
+		}
 		in.row.step = r.Step
 		return nil
 	case store.KindArtifact:
@@ -285,7 +296,7 @@ func (in *ingest) record(r *store.Record) error {
 		if err := lim.CheckKey("count name", r.Key); err != nil {
 			return err
 		}
-		v, err := in.value("count "+r.Key, r.Value)
+		v, err := in.value("count "+r.Key, r.Value, false)
 		if err != nil {
 			return err
 		}
@@ -295,19 +306,24 @@ func (in *ingest) record(r *store.Record) error {
 	return fmt.Errorf("%w: unknown record kind %q", store.ErrBadRecord, r.Kind)
 }
 
-func (in *ingest) value(what string, v any) ([]byte, error) {
+// value encodes a value and checks it against the limits: its size, its
+// depth, its strings (UTF-8) and, if finite, its numbers.
+func (in *ingest) value(what string, v any, finite bool) ([]byte, error) {
 	b, err := store.EncodeValue(v)
 	if err != nil {
 		return nil, err
 	}
-	return b, in.s.limits.CheckValue(what, b)
+	if err := in.s.limits.CheckValue(what, b); err != nil {
+		return nil, err
+	}
+	return b, in.s.limits.CheckValueContent(what, v, finite)
 }
 
 func (in *ingest) param(r *store.Record) error {
 	if err := in.s.limits.CheckKey("param key", r.Key); err != nil {
 		return err
 	}
-	v, err := in.value("param "+r.Key, r.Value)
+	v, err := in.value("param "+r.Key, r.Value, true)
 	if err != nil {
 		return err
 	}
@@ -354,6 +370,9 @@ func (in *ingest) artifact(r *store.Record) error {
 	}
 	size, _ := store.ScalarOf(m["size"])
 	ct, _ := m["content_type"].(string)
+	if err := store.CheckText(fmt.Sprintf("content type of artifact %q", r.Key), ct, "MaxKeyLen", in.s.limits.MaxKeyLen); err != nil {
+		return err
+	}
 	res, _ := m["result"].(bool)
 	_, err := in.tx.ExecContext(in.ctx, `INSERT INTO artifacts (run, name, sha256, size, content_type, result, time) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run, name) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, content_type = excluded.content_type, result = excluded.result, time = excluded.time`,
@@ -497,6 +516,10 @@ func (in *ingest) points(p *store.Points, note func(int64) bool) error {
 		if !note(p.Seq[i]) {
 			continue
 		}
+		if err := store.CheckStep(p.Step[i]); err != nil {
+			in.reject(p.Seq[i], err)
+			continue
+		}
 		k := p.Key[i]
 		byKey[k] = append(byKey[k], int32(i))
 	}
@@ -551,6 +574,9 @@ func (in *ingest) valueResult(r *store.Record) error {
 	if err := in.s.limits.CheckKey("result key", r.Key); err != nil {
 		return err
 	}
+	if err := store.CheckStep(r.Step); err != nil {
+		return err
+	}
 	st, err := in.series(r.Key)
 	if err != nil {
 		return err
@@ -569,7 +595,7 @@ func (in *ingest) valueResult(r *store.Record) error {
 	if st.exists && st.scalar {
 		return fmt.Errorf("%w: series %q holds scalars; refusing a %T", store.ErrBadRecord, r.Key, r.Value)
 	}
-	v, err := in.value("result "+r.Key, r.Value)
+	v, err := in.value("result "+r.Key, r.Value, false)
 	if err != nil {
 		return err
 	}
@@ -634,8 +660,8 @@ func (s *Store) CreateRun(ctx context.Context, id, project, name string) error {
 	if err := s.limits.CheckKey("project", project); err != nil {
 		return err
 	}
-	if len(name) > s.limits.MaxKeyLen {
-		return &store.LimitError{Limit: "MaxKeyLen", Item: "run name", Size: int64(len(name)), Max: int64(s.limits.MaxKeyLen)}
+	if err := store.CheckText("run name", name, "MaxKeyLen", s.limits.MaxKeyLen); err != nil {
+		return err
 	}
 	now := time.Now().UnixNano()
 	_, err := s.w.ExecContext(ctx, `INSERT OR IGNORE INTO runs (id, project, name, status, start_time, update_time) VALUES (?, ?, ?, ?, ?, ?)`,
