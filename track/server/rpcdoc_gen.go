@@ -22,6 +22,7 @@ func init() {
 			"Logs":        {Params: []string{"q"}, Doc: "Logs returns a page of a run's log records."},
 			"ReadBlob":    {Params: []string{"sha256", "offset", "n"}, Doc: "ReadBlob reads up to n bytes (at most 4 MiB) of an artifact's content\nfrom offset; fewer at the end."},
 			"RemoveTag":   {Params: []string{"run", "tag"}, Doc: "RemoveTag removes a tag from a run."},
+			"ResumeRun":   {Params: []string{"run"}, Doc: "ResumeRun lets a process continue a run another process started (a\nrequeued job, a restarted simulation, a client after a crash): it returns\nthe run's last stored record number, and the process numbers its records\nfrom the next one (records numbered from 1 again would all be taken for\nreplays and dropped). The run's status starts again at registered; a run\nwhose status is final is not resumed (store.ErrResumeFinal)."},
 			"Series":      {Params: []string{"run", "key", "q"}, Doc: "Series returns the points of a series, downsampled to max_points when\nset (min and max per bucket)."},
 			"Watch":       {Params: []string{"run"}, Doc: "Watch makes sure the run's own notifier (\"run/ID\") is published, for a\nfinished run too, and returns its name. It stays for RunLinger after the\nlast Watch."},
 			"WriteBlob":   {Params: []string{"sha256", "offset", "data"}, Doc: "WriteBlob writes a chunk of an artifact's content at offset (the bytes\nreceived so far) and returns the new count."},
