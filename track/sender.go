@@ -240,8 +240,11 @@ func (s *sender) cycle(ctx context.Context) {
 	}
 }
 
-// isTransport tells a failure to reach the server (retry later) from the
-// server's refusal of the batch (report it, do not retry).
+// isTransport tells a failure to reach the server, or a server that could
+// not store the batch then (retry later), from the server's refusal of the
+// batch (report it, do not retry). A store that is full, failing or busy
+// answers with a store.UnavailableError: the batch is kept, spooled and
+// sent again with backoff, as when the server is down.
 func isTransport(err error) bool {
 	var re *rpc.RemoteError
 	if !errors.As(err, &re) {
@@ -251,7 +254,7 @@ func isTransport(err error) bool {
 	case rpc.TypeTooManyCalls, rpc.TypeCanceled, rpc.TypeDeadlineExceeded:
 		return true
 	}
-	return false
+	return store.UnavailableText(re.Message)
 }
 
 // send sends one batch and handles its acknowledgement. It returns an error

@@ -40,11 +40,18 @@ func (in *ingest) commit() error {
 	return nil
 }
 
-// Ingest implements store.Store.
+// Ingest implements store.Store. A storage failure that is not the
+// batch's fault (disk full, I/O error, busy) is a *store.UnavailableError:
+// the client keeps the batch and retries.
 func (s *Store) Ingest(ctx context.Context, b *store.Batch) (*store.Ack, error) {
 	if err := store.CheckBatch(s.limits, b); err != nil {
 		return nil, err
 	}
+	ack, err := s.ingest(ctx, b)
+	return ack, unavailable(err)
+}
+
+func (s *Store) ingest(ctx context.Context, b *store.Batch) (*store.Ack, error) {
 	in, err := s.begin(ctx, b.Run)
 	if err != nil {
 		return nil, err
@@ -314,13 +321,13 @@ func (in *ingest) finishSeries(ctx context.Context, key string, n int64, step, t
 func (s *Store) Edit(ctx context.Context, run string, recs []store.Record) error {
 	in, err := s.begin(ctx, run)
 	if err != nil {
-		return err
+		return unavailable(err)
 	}
 	defer in.tx.Rollback()
 	if err := store.ApplyEdit(ctx, in, s.limits, run, recs); err != nil {
-		return err
+		return unavailable(err)
 	}
-	return in.commit()
+	return unavailable(in.commit())
 }
 
 // CreateRun implements store.Store.
@@ -330,13 +337,13 @@ func (s *Store) CreateRun(ctx context.Context, id, project, name string) error {
 	}
 	in, err := s.begin(ctx, id)
 	if err != nil {
-		return err
+		return unavailable(err)
 	}
 	defer in.tx.Rollback()
 	if err := store.ApplyCreate(ctx, in, s.limits, id, project, name); err != nil {
-		return err
+		return unavailable(err)
 	}
-	return in.commit()
+	return unavailable(in.commit())
 }
 
 // ResumeRun implements store.Store.
@@ -346,12 +353,12 @@ func (s *Store) ResumeRun(ctx context.Context, id string) (int64, error) {
 	}
 	in, err := s.begin(ctx, id)
 	if err != nil {
-		return 0, err
+		return 0, unavailable(err)
 	}
 	defer in.tx.Rollback()
 	last, err := store.ApplyResume(ctx, in, id)
 	if err != nil {
-		return 0, err
+		return 0, unavailable(err)
 	}
-	return last, in.commit()
+	return last, unavailable(in.commit())
 }
