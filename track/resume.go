@@ -26,13 +26,15 @@ func resumeFromEnv() bool {
 }
 
 // resume learns the number after which this process numbers its records:
-// the highest of the run's last stored record (the server's resume_run,
-// which also starts the run's status lifecycle again) and the last record
-// of a spool a previous process left in the run's directory (replayed
-// first, so its records are not overtaken). A run the server does not know
-// starts from that spool, or from 1.
+// after the run's last stored record (the server's resume_run, which also
+// starts the run's status lifecycle again) and after the last record of a
+// spool a previous process left in the run's directory (replayed first, so
+// its records are not overtaken). A run the server does not know starts
+// from that spool, or from 1. Records that previous process lost (its
+// spool's shift, wireBatch.Shift) are carried over, so the server sees no
+// gap.
 func (r *Run) resume(ctx context.Context) (int64, error) {
-	spooled := r.snd.spoolHighSeq()
+	spooled, carry := r.snd.spoolHighSeq()
 	ctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
 	defer cancel()
 	c, err := rpc.Dial(ctx, r.opts.Addr, TrackerTarget, rpc.ClientOptions{TLS: r.opts.TLS, Protocol: rpc.ProtocolNative, Logger: r.log})
@@ -49,19 +51,22 @@ func (r *Run) resume(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("%w %s: %v", ErrResume, r.id, err)
 	}
 	r.log.Info("track: resuming run", "run", r.id, "last_seq", last, "spooled_seq", spooled)
-	return max(last, spooled), nil
+	r.snd.lost = carry
+	return max(last+carry, spooled), nil
 }
 
 // spoolHighSeq returns the highest record number in the spool file (0 when
-// it is empty); a damaged frame ends the scan (the replay stops there too).
-func (s *sender) spoolHighSeq() int64 {
-	var high int64
+// it is empty) and the wire shift of its frame; a damaged frame ends the
+// scan (the replay stops there too).
+func (s *sender) spoolHighSeq() (high, shift int64) {
 	sr := newSpoolReader(io.NewSectionReader(s.spool, 0, s.spoolSize))
 	for {
 		b, err := sr.next()
 		if err != nil {
-			return high
+			return high, shift
 		}
-		high = max(high, b.maxSeq())
+		if m := b.maxSeq(); m > high {
+			high, shift = m, b.Shift
+		}
 	}
 }
