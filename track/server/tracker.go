@@ -43,6 +43,21 @@ func (t *Tracker) Heartbeat(ctx context.Context, run string) error {
 	return nil
 }
 
+// ResumeRun lets a process continue a run another process started (a
+// requeued job, a restarted simulation, a client after a crash): it returns
+// the run's last stored record number, and the process numbers its records
+// from the next one (records numbered from 1 again would all be taken for
+// replays and dropped). The run's status starts again at registered; a run
+// whose status is final is not resumed (store.ErrResumeFinal).
+func (t *Tracker) ResumeRun(ctx context.Context, run string) (int64, error) {
+	last, err := t.s.st.ResumeRun(ctx, run)
+	if err != nil {
+		return 0, err
+	}
+	t.s.live.edited(ctx, run)
+	return last, nil
+}
+
 // ListRuns returns a page of runs matching the filter, newest first.
 func (t *Tracker) ListRuns(ctx context.Context, f store.RunFilter) (*store.RunPage, error) {
 	return t.s.st.ListRuns(ctx, f)

@@ -21,8 +21,15 @@ type Store interface {
 	// SIGOCO_TRACK_RUN). It uses no record number, so the client's own
 	// records, from 1, are all applied; its start record finds the run.
 	// A run that exists is left as it is; an id CheckRunID refuses is an
-	// error.
+	// error, a deleted one ErrDeletedRun.
 	CreateRun(ctx context.Context, id, project, name string) error
+	// ResumeRun lets another process continue a run (a requeued job, a
+	// restarted simulation, a client after a crash): it returns the run's
+	// highest stored record number, after which that process numbers its
+	// records, and starts the run's status lifecycle again at registered
+	// (ApplyResume). A run whose status is final is not resumed
+	// (ErrResumeFinal).
+	ResumeRun(ctx context.Context, id string) (lastSeq int64, err error)
 	// Edit applies unsequenced records (notes and tags from a reader, a
 	// status set by the server) to an existing run.
 	Edit(ctx context.Context, run string, recs []Record) error
@@ -54,10 +61,12 @@ type Store interface {
 	Series(ctx context.Context, run, key string, q SeriesQuery) (*Series, error)
 	// Logs returns a page of a run's log records.
 	Logs(ctx context.Context, q LogQuery) (*LogPage, error)
-	// OpenRuns lists the runs whose status is not final.
+	// OpenRuns lists the runs whose status is not final and that are not
+	// marked crashed.
 	OpenRuns(ctx context.Context) ([]string, error)
 	// DeleteRun deletes a run and everything it holds (blobs stay: others
-	// may share them).
+	// may share them). The id stays deleted: a tombstone refuses any batch
+	// or CreateRun under it (ErrDeletedRun).
 	DeleteRun(ctx context.Context, id string) error
 
 	// BlobState tells how much of a blob is stored.

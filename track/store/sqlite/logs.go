@@ -8,8 +8,8 @@ import (
 	"github.com/sigoco/sigoco/track/store"
 )
 
-// AppendLogs implements store.Store.
-func (s *Store) AppendLogs(ctx context.Context, logs []store.LogEntry) (int, error) {
+// appendLogs is AppendLogs (unavailable.go) before its errors are classified.
+func (s *Store) appendLogs(ctx context.Context, logs []store.LogEntry) (int, error) {
 	if len(logs) == 0 {
 		return 0, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sigoco/sigoco/track/store"
 )
@@ -193,6 +194,10 @@ func (s *Store) DeleteRun(ctx context.Context, id string) error {
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("%w %q", store.ErrUnknownRun, id)
+	}
+	// The tombstone: the id stays deleted (store.ErrDeletedRun).
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO deleted_runs (id, time) VALUES (?, ?)`, id, time.Now().UnixNano()); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
 	}
 	for _, t := range []string{"params", "metadata", "tags", "notes", "series", "chunks", "latest", "logs", "artifacts", "counts"} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE run = ?", id); err != nil {
