@@ -295,8 +295,9 @@ func (m *Manager) adopt(ctx context.Context, j *Job) bool {
 	return true
 }
 
-// Close stops every running job (SIGTERM, then SIGKILL after its grace;
-// they end ABORTED) and waits for them. It is idempotent. Close the
+// Close stops every running local job (SIGTERM, then SIGKILL after its
+// grace; they end ABORTED), leaves Slurm jobs running (STARTED or queued:
+// the next New follows them) and waits for the jobs' goroutines. It is idempotent. Close the
 // manager before its store.
 func (m *Manager) Close() error {
 	m.closeOnce.Do(func() {

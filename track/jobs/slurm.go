@@ -267,7 +267,7 @@ var slurmIDRe = regexp.MustCompile(`^[0-9]+(_[0-9]+)?$`)
 // its name.
 func (x *slurmExecutor) Recover(ctx context.Context, id string, spec *ExecSpec) (Handle, error) {
 	if id == "" {
-		out, err := x.command(ctx, nil, "squeue", "-h", "-t", "all", "--name=sigoco-"+spec.JobID, "-o", "%i")
+		out, err := x.command(ctx, nil, "squeue", "--me", "-h", "-t", "all", "--name=sigoco-"+spec.JobID, "-o", "%i")
 		if err != nil {
 			return nil, err
 		}
@@ -405,8 +405,9 @@ func (x *slurmExecutor) round(hs []*slurmHandle) bool {
 	}
 	rows := map[string]squeueRow{}
 	// Without -j: squeue fails as a whole when one id of a -j list is
-	// unknown; the filter is ours (one call, however many jobs).
-	out, err := x.command(ctx, nil, "squeue", "-h", "-t", "all", "-o", "%i|%T|%r")
+	// unknown; --me (trackd's user's jobs only) bounds the answer, and the
+	// filter is ours (one call, however many jobs).
+	out, err := x.command(ctx, nil, "squeue", "--me", "-h", "-t", "all", "-o", "%i|%T|%r")
 	if err != nil {
 		x.log.Warn("jobs: squeue", "err", err)
 		return false
