@@ -77,7 +77,9 @@ func newEnv(t *testing.T, dataDir string, opts jobs.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.Solvers = cfg.Solvers
+	if opts.Solvers == nil {
+		opts.Solvers = cfg.Solvers
+	}
 	stopTracker := func() {}
 	if opts.Addr == "tracker" { // also a tracking server over the store, for solvers using track
 		tsrv, err := server.New(ctx, st, server.Options{})

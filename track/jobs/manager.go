@@ -272,7 +272,7 @@ func (m *Manager) adopt(ctx context.Context, j *Job) bool {
 	if err != nil {
 		return false
 	}
-	spec, outW, errW, _, err := a.specFor(ex, work, dir, true)
+	spec, outW, errW, _, err := a.specFor(ex, work, dir)
 	if err != nil {
 		return false
 	}

@@ -259,7 +259,7 @@ func (a *active) spec(ctx context.Context, ex Executor) (_ *ExecSpec, outW, errW
 	if err != nil {
 		return nil, nil, nil, nil, errors.New("preparing the job: " + err.Error())
 	}
-	spec, outW, errW, closer, err := a.specFor(ex, work, dir, false)
+	spec, outW, errW, closer, err := a.specFor(ex, work, dir)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -267,8 +267,8 @@ func (a *active) spec(ctx context.Context, ex Executor) (_ *ExecSpec, outW, errW
 	return spec, outW, errW, closer, nil
 }
 
-// specFor describes the job to ex, for Start or (recovering) Recover.
-func (a *active) specFor(ex Executor, work, dir string, recovering bool) (_ *ExecSpec, outW, errW *lineWriter, closer func(), err error) {
+// specFor describes the job to ex, for Start or Recover.
+func (a *active) specFor(ex Executor, work, dir string) (_ *ExecSpec, outW, errW *lineWriter, closer func(), err error) {
 	m, s := a.m, a.solver
 	outW = &lineWriter{a: a, stream: "stdout"}
 	errW = &lineWriter{a: a, stream: "stderr"}

@@ -392,3 +392,34 @@ func TestSlurmRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestSlurmPendingReason: a job Slurm holds back shows Slurm's reason
+// while it waits (an allowlisted sbatch option, --begin, holds it), and
+// runs once Slurm lets it.
+func TestSlurmPendingReason(t *testing.T) {
+	needSlurm(t)
+	t.Parallel()
+	cfg, err := jobs.LoadConfig(filepath.Join(solverDir, "solvers.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := slurmOptions()
+	opts.Solvers = cfg.Solvers
+	opts.Solvers[0].Slurm = &jobs.SlurmSettings{CPUs: 1, Options: map[string]string{"begin": "now+1hour"}}
+	e := newEnv(t, "", opts)
+	j := create(t, e, "1.0.0", map[string]any{"factor": 1})
+	start(t, e, j.ID)
+	w := e.waitFor(t, j.ID, time.Minute, "waiting with a reason", func(j *jobs.Job) bool { return j.WaitReason == "BeginTime" })
+	if w.State != jobs.StatePending || !w.Queued || w.ExecutorID == "" {
+		t.Fatalf("waiting: %+v", w)
+	}
+	cmd := exec.Command("scontrol", "update", "JobId="+w.ExecutorID, "StartTime=now")
+	cmd.Env = append(os.Environ(), "SLURM_CONF="+slurmConf)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("scontrol update: %v %s", err, out)
+	}
+	done := e.waitFor(t, j.ID, time.Minute, "final", final)
+	if done.State != jobs.StateSuccess || done.WaitReason != "" || done.Started.IsZero() {
+		t.Fatalf("job %+v", done)
+	}
+}
