@@ -423,3 +423,26 @@ func TestSlurmPendingReason(t *testing.T) {
 		t.Fatalf("job %+v", done)
 	}
 }
+
+// TestSlurmTracked: a solver using track reports from its Slurm job into
+// the job's run (SIGOCO_TRACK_ADDR, SIGOCO_TRACK_RUN in its environment).
+func TestSlurmTracked(t *testing.T) {
+	needSlurm(t)
+	t.Parallel()
+	opts := slurmOptions()
+	opts.Addr = "tracker"
+	e := newEnv(t, "", opts)
+	var j jobs.Job
+	if err := e.call(t, &j, "create_job", "tracked", "", map[string]any{}); err != nil {
+		t.Fatal(err)
+	}
+	start(t, e, j.ID)
+	got := e.waitFor(t, j.ID, time.Minute, "final", final)
+	if got.State != jobs.StateSuccess || got.Outputs["energy"] != 81.0 || got.ExecutorID == "" {
+		t.Fatalf("job %+v", got)
+	}
+	s, err := e.st.Series(context.Background(), j.ID, "energy", store.SeriesQuery{})
+	if err != nil || s.Len != 11 { // 10 steps from the solver, then its output
+		t.Fatalf("series %+v %v", s, err)
+	}
+}
