@@ -461,11 +461,23 @@ func (h *slurmHandle) update(ctx context.Context, row squeueRow) bool {
 		h.mu.Unlock()
 		return false
 	}
-	if fin.state == "COMPLETING" || fin.state == "RUNNING" {
-		return true // squeue raced it: not final yet
+	if !slurmFinalStates[fin.state] {
+		// squeue raced it (COMPLETING), or squeue --me did not list it:
+		// not final yet; read again next round
+		h.mu.Lock()
+		h.state = ""
+		h.mu.Unlock()
+		return false
 	}
 	h.end(fin)
 	return true
+}
+
+// slurmFinalStates are the states a job ends in.
+var slurmFinalStates = map[string]bool{
+	"COMPLETED": true, "FAILED": true, "CANCELLED": true, "TIMEOUT": true, "NODE_FAIL": true,
+	"OUT_OF_MEMORY": true, "PREEMPTED": true, "BOOT_FAIL": true, "DEADLINE": true,
+	"SPECIAL_EXIT": true, "REVOKED": true,
 }
 
 // slurmFinal is a finished job as scontrol or the jobcomp file tell it.
@@ -648,7 +660,14 @@ func (f *fileFollower) read() bool {
 		return false // not created yet
 	}
 	defer fd.Close()
-	if fi, err := fd.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() <= f.off {
+	fi, err := fd.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	if fi.Size() < f.off {
+		f.off = 0 // made again (a requeued job): from its start
+	}
+	if fi.Size() == f.off {
 		return false
 	}
 	if _, err := fd.Seek(f.off, io.SeekStart); err != nil {
