@@ -80,6 +80,10 @@ type Job struct {
 	// WaitReason says why a queued job waits in its executor's queue
 	// (Slurm's reason: "Priority", "Resources", …).
 	WaitReason string `msgpack:"wait_reason,omitempty" json:"wait_reason,omitempty"`
+	// Restarts counts the times the executor requeued the job after it
+	// had started (Slurm's requeue); it is then STARTED and Queued again
+	// until it runs.
+	Restarts int `msgpack:"restarts,omitempty" json:"restarts,omitempty"`
 	// Reason says why a job FAILED or was ABORTED.
 	Reason string `msgpack:"reason,omitempty" json:"reason,omitempty"`
 	// StderrTail holds the last lines of stderr when the job failed.

@@ -295,14 +295,15 @@ func (a *active) specFor(ex Executor, work, dir string) (_ *ExecSpec, outW, errW
 	return spec, outW, errW, closer, nil
 }
 
-// running records that the job's process runs.
+// running records that the job's process runs (again, after a requeue).
 func (a *active) running() {
 	ctx := context.Background()
 	a.mu.Lock()
-	if a.job.State == StateStarted {
+	if a.job.State == StateStarted && !a.job.Queued {
 		a.mu.Unlock()
 		return
 	}
+	first := a.job.State != StateStarted
 	a.job.State, a.job.Queued, a.job.WaitReason = StateStarted, false, ""
 	if a.job.Started.IsZero() {
 		a.job.Started = now()
@@ -310,18 +311,23 @@ func (a *active) running() {
 	a.mu.Unlock()
 	a.wmu.Lock()
 	a.saveLocked(ctx)
-	if !a.solver.Track {
+	if first && !a.solver.Track {
 		a.runRecordsLocked(ctx, store.Record{Kind: store.KindStatus, Key: string(store.StatusRunning)})
 	}
 	a.wmu.Unlock()
 }
 
-// waiting records that the job waits in its executor's queue, and why.
+// waiting records that the job waits in its executor's queue, and why. A
+// job that ran and waits again was requeued (Slurm: scontrol requeue, a
+// node failure): it stays STARTED, queued, and its Restarts count.
 func (a *active) waiting(reason string) {
 	a.mu.Lock()
 	if a.job.WaitReason == reason && a.job.Queued {
 		a.mu.Unlock()
 		return
+	}
+	if a.job.State == StateStarted && !a.job.Queued {
+		a.job.Restarts++
 	}
 	a.job.Queued, a.job.WaitReason = true, reason
 	a.mu.Unlock()

@@ -440,6 +440,7 @@ func (h *slurmHandle) update(ctx context.Context, row squeueRow) bool {
 	if prev == h.state {
 		return false
 	}
+	h.x.log.Debug("jobs: Slurm job state", "slurm_job", h.id, "state", row.state, "reason", row.reason)
 	switch row.state {
 	case "PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD":
 		if h.spec.Waiting != nil {
@@ -469,6 +470,7 @@ func (h *slurmHandle) update(ctx context.Context, row squeueRow) bool {
 		h.mu.Unlock()
 		return false
 	}
+	h.x.log.Debug("jobs: Slurm job ended", "slurm_job", h.id, "state", fin.state, "reason", fin.reason, "exit", fin.code, "signal", fin.signal)
 	h.end(fin)
 	return true
 }

@@ -446,3 +446,43 @@ func TestSlurmTracked(t *testing.T) {
 		t.Fatalf("series %+v %v", s, err)
 	}
 }
+
+// TestSlurmRequeued: a job Slurm requeues while it runs (scontrol
+// requeue) is followed through it: queued again with Slurm's reason and a
+// restart counted, then running, then SUCCESS.
+func TestSlurmRequeued(t *testing.T) {
+	needSlurm(t)
+	t.Parallel()
+	e := newEnv(t, "", slurmOptions())
+	j := create(t, e, "1.0.0", map[string]any{"mode": "gate", "factor": 1})
+	start(t, e, j.ID)
+	r := e.waitFor(t, j.ID, time.Minute, "running", func(j *jobs.Job) bool { return j.State == jobs.StateStarted && j.Progress == 50 })
+	scontrol := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("scontrol", args...)
+		cmd.Env = append(os.Environ(), "SLURM_CONF="+slurmConf)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("scontrol %v: %v %s", args, err, out)
+		}
+	}
+	scontrol("requeue", r.ExecutorID)
+	q := e.waitFor(t, j.ID, time.Minute, "queued again", func(j *jobs.Job) bool { return j.Queued })
+	if q.State != jobs.StateStarted || q.Restarts != 1 || q.WaitReason == "" {
+		t.Fatalf("requeued: %+v", q)
+	}
+	// Slurm holds a requeued job (BeginTime, about 2 min); let it go, but
+	// only once the first run's cleanup on the node is over (started at
+	// once, the second run can fail to launch: exit 1)
+	time.Sleep(3 * time.Second)
+	scontrol("update", "JobId="+r.ExecutorID, "StartTime=now")
+	e.waitFor(t, j.ID, time.Minute, "running again", func(j *jobs.Job) bool { return j.State == jobs.StateStarted && !j.Queued })
+	if err := os.WriteFile(filepath.Join(e.dataDir, "jobs", j.ID, "work", "release"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := e.waitFor(t, j.ID, time.Minute, "final", final)
+	if done.State != jobs.StateSuccess || done.Restarts != 1 {
+		o, _ := os.ReadFile(filepath.Join(e.dataDir, "jobs", j.ID, "stdout.log"))
+		er, _ := os.ReadFile(filepath.Join(e.dataDir, "jobs", j.ID, "stderr.log"))
+		t.Fatalf("job %+v\nstdout:\n%s\nstderr:\n%s", done, o, er)
+	}
+}
