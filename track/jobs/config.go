@@ -112,14 +112,23 @@ type Solver struct {
 	// Slurm: the solver's resources on a Slurm cluster (partition, cpus,
 	// mem, gres, allowlisted sbatch options); default the file's [slurm].
 	Slurm *SlurmSettings `toml:"slurm" msgpack:"slurm,omitempty" json:"slurm,omitempty"`
+	// Checkpoint (Slurm only): the solver saves its state when it gets
+	// SIGUSR1, sent CheckpointLead before its time limit (sbatch --signal),
+	// and resumes from it when started again; a job ended by its time
+	// limit is then requeued, up to MaxRestarts times (default 3), and its
+	// run goes on (track solvers resume it: SIGOCO_TRACK_RESUME=1).
+	Checkpoint     bool   `toml:"checkpoint" msgpack:"checkpoint,omitempty" json:"checkpoint,omitempty"`
+	MaxRestarts    int    `toml:"max_restarts" msgpack:"max_restarts,omitempty" json:"max_restarts,omitempty"`
+	CheckpointLead string `toml:"checkpoint_lead" msgpack:"checkpoint_lead,omitempty" json:"checkpoint_lead,omitempty"`
 
 	Inputs  []Port `toml:"input" msgpack:"inputs" json:"inputs"`
 	Outputs []Port `toml:"output" msgpack:"outputs" json:"outputs"`
 
-	timeLimit time.Duration
-	grace     time.Duration
-	configDir string
-	checked   bool
+	timeLimit      time.Duration
+	grace          time.Duration
+	checkpointLead time.Duration
+	configDir      string
+	checked        bool
 }
 
 // ID is "name@version".
@@ -253,6 +262,19 @@ func (s *Solver) check() error {
 	case "", ExecutorLocal, ExecutorSlurm:
 	default:
 		return bad("executor", "must be %q or %q (got %q)", ExecutorLocal, ExecutorSlurm, s.Executor)
+	}
+	if s.MaxRestarts < 0 {
+		return bad("max_restarts", "must not be negative (got %d)", s.MaxRestarts)
+	}
+	if s.Checkpoint && s.MaxRestarts == 0 {
+		s.MaxRestarts = 3
+	}
+	s.checkpointLead = 60 * time.Second
+	if s.CheckpointLead != "" {
+		var err error
+		if s.checkpointLead, err = time.ParseDuration(s.CheckpointLead); err != nil || s.checkpointLead < time.Second {
+			return bad("checkpoint_lead", "must be a duration of a second or more, such as \"2m\" (got %q)", s.CheckpointLead)
+		}
 	}
 	if err := s.Slurm.check(bad); err != nil {
 		return err

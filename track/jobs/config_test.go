@@ -88,6 +88,10 @@ func TestConfigSlurm(t *testing.T) {
 	if b.Executor != jobs.ExecutorLocal || b.Slurm.CPUs != 4 || b.Slurm.Options["account"] != "lab42" {
 		t.Fatalf("b: %q %+v", b.Executor, b.Slurm)
 	}
+	c, err := jobs.ParseConfig([]byte("[[solver]]\nname = \"c\"\nversion = \"1\"\ncommand = [\"x\"]\ncheckpoint = true\n"), "solvers.toml", "/tmp")
+	if err != nil || c.Solvers[0].MaxRestarts != 3 {
+		t.Fatalf("checkpoint defaults: %v %+v", err, c)
+	}
 	head := "[[solver]]\nname = \"s\"\nversion = \"1\"\ncommand = [\"x\"]\n"
 	for name, tt := range map[string]struct{ text, want string }{
 		"executor":          {head + "executor = \"k8s\"\n", "executor"},
@@ -96,6 +100,8 @@ func TestConfigSlurm(t *testing.T) {
 		"value with space":  {head + "[solver.slurm]\noptions = { account = \"a b\" }\n", "bad value"},
 		"newline partition": {head + "[solver.slurm]\npartition = \"a\\n#SBATCH --wrap=x\"\n", "bad value"},
 		"negative cpus":     {head + "[solver.slurm]\ncpus = -1\n", "cpus"},
+		"bad lead":          {head + "checkpoint = true\ncheckpoint_lead = \"soon\"\n", "checkpoint_lead"},
+		"negative restarts": {head + "max_restarts = -1\n", "max_restarts"},
 	} {
 		_, err := jobs.ParseConfig([]byte(tt.text), "solvers.toml", "/tmp")
 		if !errors.Is(err, jobs.ErrConfig) || !strings.Contains(err.Error(), tt.want) {

@@ -26,6 +26,9 @@ const (
 	EnvWorkdir = "SIGOCO_JOB_WORKDIR" // the work directory (also the process's current directory)
 	EnvInputs  = "SIGOCO_JOB_INPUTS"  // path of inputs.json
 	EnvOutputs = "SIGOCO_JOB_OUTPUTS" // path of outputs.json (to be written by the solver)
+	// EnvCheckpointSignal names the signal a checkpointing solver gets
+	// ahead of its time limit ("USR1"; Slurm only).
+	EnvCheckpointSignal = "SIGOCO_JOB_CHECKPOINT_SIGNAL"
 )
 
 // Files in a job's directories.
@@ -492,6 +495,12 @@ func (a *active) env(work, executor string) []string {
 	)
 	if s.Track {
 		env = append(env, track.EnvRun+"="+a.job.ID)
+		if s.Checkpoint && executor == ExecutorSlurm {
+			env = append(env, track.EnvResume+"=1") // a requeued job goes on with its run
+		}
+	}
+	if s.Checkpoint && executor == ExecutorSlurm {
+		env = append(env, EnvCheckpointSignal+"=USR1")
 	}
 	return env
 }

@@ -134,6 +134,9 @@ func sbatchArgs(spec *ExecSpec) []string {
 		mins := int((spec.TimeLimit + time.Minute - 1) / time.Minute)
 		args = append(args, fmt.Sprintf("--time=%d-%02d:%02d:00", mins/(24*60), mins/60%24, mins%60))
 	}
+	if s := spec.Solver; s.Checkpoint {
+		args = append(args, "--requeue", fmt.Sprintf("--signal=B:USR1@%d", int(s.checkpointLead/time.Second)))
+	}
 	if ss := spec.Solver.Slurm; ss != nil {
 		if ss.Partition != "" {
 			args = append(args, "--partition="+ss.Partition)
@@ -315,6 +318,8 @@ type slurmHandle struct {
 	mu    sync.Mutex // guards state
 	state string     // last Slurm state seen
 
+	requeues int // by trackd (a checkpointing job after its time limit); the poller's
+
 	done       chan struct{} // closed once res is set and the files read
 	res        ExitResult
 	detach     chan struct{} // closed by Wait when its ctx ended
@@ -469,6 +474,17 @@ func (h *slurmHandle) update(ctx context.Context, row squeueRow) bool {
 		h.state = ""
 		h.mu.Unlock()
 		return false
+	}
+	if fin.state == "TIMEOUT" && h.spec.Solver.Checkpoint && h.requeues < h.spec.Solver.MaxRestarts {
+		// a checkpointing job: Slurm does not requeue a timed-out job
+		// itself; trackd does, and follows it on (PENDING again)
+		if _, err := h.x.command(ctx, nil, "scontrol", "requeue", h.id); err == nil {
+			h.requeues++
+			h.x.log.Info("jobs: requeued a checkpointing job after its time limit", "slurm_job", h.id, "restart", h.requeues)
+			return true
+		} else {
+			h.x.log.Warn("jobs: requeuing a timed-out job", "slurm_job", h.id, "err", err)
+		}
 	}
 	h.x.log.Debug("jobs: Slurm job ended", "slurm_job", h.id, "state", fin.state, "reason", fin.reason, "exit", fin.code, "signal", fin.signal)
 	h.end(fin)

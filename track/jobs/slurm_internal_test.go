@@ -20,6 +20,13 @@ func TestSbatchArgs(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("sbatch args\n got %q\nwant %q", got, want)
 	}
+	// a checkpointing solver: requeue allowed, SIGUSR1 ahead of the limit
+	spec.Solver = &Solver{Checkpoint: true, checkpointLead: 5 * time.Minute}
+	spec.TimeLimit = 59 * time.Second
+	got = sbatchArgs(spec)
+	if !slices.Equal(got[6:], []string{"--time=0-00:01:00", "--requeue", "--signal=B:USR1@300"}) {
+		t.Fatalf("checkpointing sbatch args %q", got)
+	}
 }
 
 // TestSlurmStateMapping: each final Slurm state becomes the result the

@@ -486,3 +486,57 @@ func TestSlurmRequeued(t *testing.T) {
 		t.Fatalf("job %+v\nstdout:\n%s\nstderr:\n%s", done, o, er)
 	}
 }
+
+// TestSlurmCheckpoint: a checkpointing solver gets SIGUSR1 (here sent by
+// the test, as Slurm does ahead of the time limit), saves its state, is
+// ended by its time limit (TIMEOUT), requeued by trackd, and resumes from
+// its checkpoint: one job, one run, SUCCESS with one restart.
+func TestSlurmCheckpoint(t *testing.T) {
+	needSlurm(t)
+	if testing.Short() {
+		t.Skip("-short: waits for Slurm's one-minute time limit")
+	}
+	t.Parallel()
+	cfg, err := jobs.LoadConfig(filepath.Join(solverDir, "solvers.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := slurmOptions()
+	opts.Solvers = cfg.Solvers
+	opts.Solvers[0].Checkpoint, opts.Solvers[0].MaxRestarts = true, 2
+	e := newEnv(t, "", opts)
+	j := create(t, e, "1.0.0", map[string]any{"mode": "checkpoint", "factor": 1})
+	start(t, e, j.ID)
+	r := e.waitFor(t, j.ID, time.Minute, "running", func(j *jobs.Job) bool { return j.State == jobs.StateStarted && j.Progress == 50 })
+	slurmCmd := func(name string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		cmd.Env = append(os.Environ(), "SLURM_CONF="+slurmConf)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s %v: %v %s", name, args, err, out)
+		}
+	}
+	slurmCmd("scancel", "--signal=USR1", "--batch", r.ExecutorID)
+	ckpt := filepath.Join(e.dataDir, "jobs", j.ID, "work", "ckpt")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(ckpt); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the solver never checkpointed")
+		}
+	}
+	q := e.waitFor(t, j.ID, 4*time.Minute, "requeued after its time limit", func(j *jobs.Job) bool { return j.Queued || j.State.Final() })
+	if q.State != jobs.StateStarted || q.Restarts != 1 {
+		t.Fatalf("after the time limit: %+v", q)
+	}
+	time.Sleep(3 * time.Second) // as in TestSlurmRequeued: Slurm's hold, let go early
+	slurmCmd("scontrol", "update", "JobId="+r.ExecutorID, "StartTime=now")
+	done := e.waitFor(t, j.ID, time.Minute, "final", final)
+	if done.State != jobs.StateSuccess || done.Restarts != 1 || done.ExecutorID != r.ExecutorID {
+		t.Fatalf("job %+v", done)
+	}
+	if log := runLog(t, e, j.ID); !strings.Contains(log, "signal USR1") || !strings.Contains(log, "resumed from the checkpoint") {
+		t.Fatalf("run log:\n%s", log)
+	}
+}
