@@ -155,9 +155,9 @@ func fmtErr(err error) string {
 
 // TestProfileArtifact: a CPU profile is attached at End, and so is the
 // source snapshot of the module tree the program runs from. The tree is a
-// small one made here: from the package directory the snapshot would be a
-// tar.gz of the whole repository, which under -race on a loaded machine
-// took longer than the test's 30 s.
+// small one made here (and the snapshot bounded): from the package
+// directory it would be a tar.gz of the whole repository, which under
+// -race on a loaded machine took longer than the test's 30 s.
 func TestProfileArtifact(t *testing.T) {
 	git, gitErr := exec.LookPath("git")
 	if gitErr == nil {
@@ -175,7 +175,7 @@ func TestProfileArtifact(t *testing.T) {
 	}
 	ts := startServer(t, "", "", server.Options{})
 	ctx := ctxT(t, 30*time.Second)
-	run, err := track.Start(ctx, track.Options{Addr: ts.addr, SpoolDir: t.TempDir(), CPUProfile: true})
+	run, err := track.Start(ctx, track.Options{Addr: ts.addr, SpoolDir: t.TempDir(), CPUProfile: true, MaxSourceBytes: 256 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
