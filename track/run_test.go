@@ -1,6 +1,7 @@
 package track_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -195,5 +196,41 @@ func TestProfileArtifact(t *testing.T) {
 	}
 	if gitErr == nil && !slices.Contains(names, "source.tar.gz") {
 		t.Fatalf("artifacts %v, want source.tar.gz", names)
+	}
+}
+
+// TestEndDoesNotWaitForSource: a source snapshot that takes long (a large
+// tree on a loaded machine) does not keep the final status from the
+// server: End gives it half of its deadline, then abandons it.
+func TestEndDoesNotWaitForSource(t *testing.T) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("skipping: no git, so no source snapshot")
+	}
+	bi, _ := debug.ReadBuildInfo()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module "+bi.Main.Path+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"init", "-q"}, {"add", "go.mod"}} {
+		if out, err := exec.Command(git, append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v: %s", args, err, out)
+		}
+	}
+	t.Chdir(dir)
+	track.SetTestHookSourceFile(func(ctx context.Context) { <-ctx.Done() }) // never finishes by itself
+	t.Cleanup(func() { track.SetTestHookSourceFile(nil) })
+	ts := startServer(t, "", "", server.Options{})
+	run, err := track.Start(ctxT(t, 30*time.Second), track.Options{Addr: ts.addr, SpoolDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.LogResult("x", 1, 0)
+	if err := run.End(ctxT(t, 6*time.Second), track.StatusFinished); err != nil {
+		t.Fatalf("End: %v", err)
+	}
+	r, err := ts.st.GetRun(ctxT(t, 10*time.Second), run.ID())
+	if err != nil || r.Status != store.StatusFinished {
+		t.Fatalf("run %+v, %v; want finished", r.Status, err)
 	}
 }
