@@ -323,8 +323,8 @@ func daemonSlurm(dir string) {
 }
 
 // TestSlurmRestart: trackd killed (SIGKILL) while its Slurm jobs run; the
-// jobs run on, the next manager follows them again, and they finish
-// SUCCESS with their outputs.
+// jobs run on (one ends while no trackd runs), the next manager follows
+// them again, and they finish SUCCESS with their outputs.
 func TestSlurmRestart(t *testing.T) {
 	needSlurm(t)
 	t.Parallel()
@@ -366,20 +366,39 @@ func TestSlurmRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-
-	e := newEnv(t, dir, slurmOptions())
-	for _, id := range ids {
-		j, err := e.api.InspectJob(context.Background(), id)
-		if err != nil || j.State != jobs.StateStarted || j.ExecutorID == "" {
-			t.Fatalf("after restart: %+v %v", j, err)
-		}
-		if st := slurmState(t, j.ExecutorID); st != "RUNNING" {
-			t.Fatalf("Slurm says %s", st)
-		}
+	release := func(id string) {
+		t.Helper()
 		if err := os.WriteFile(filepath.Join(dir, "jobs", id, "work", "release"), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// the first job ends while no trackd follows it
+	st, err := sqlite.Open(context.Background(), dir, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := st.GetRun(context.Background(), ids[0])
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slurmID := fmt.Sprint(r.Metadata["job"].(map[string]any)["executor_id"])
+	release(ids[0])
+	for deadline := time.Now().Add(time.Minute); slurmState(t, slurmID) != "COMPLETED"; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Slurm job %s never COMPLETED: %s", slurmID, slurmState(t, slurmID))
+		}
+	}
+
+	e := newEnv(t, dir, slurmOptions())
+	j, err := e.api.InspectJob(context.Background(), ids[1])
+	if err != nil || j.State != jobs.StateStarted || j.ExecutorID == "" {
+		t.Fatalf("after restart: %+v %v", j, err)
+	}
+	if st := slurmState(t, j.ExecutorID); st != "RUNNING" {
+		t.Fatalf("Slurm says %s", st)
+	}
+	release(ids[1])
 	for _, id := range ids {
 		done := e.waitFor(t, id, time.Minute, "final", final)
 		if done.State != jobs.StateSuccess || done.Outputs["label"] != "n=0" {
