@@ -189,6 +189,9 @@ type slurmExecutor struct {
 
 func newSlurmExecutor(opts SlurmOptions, log *slog.Logger) *slurmExecutor {
 	opts.defaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &slurmExecutor{opts: opts, log: log, handles: map[string]*slurmHandle{}, kick: make(chan struct{}, 1)}
 }
 
