@@ -71,6 +71,9 @@ func (c *serverConn) runInlineParallel(md *msgDecoder, n int, id uint64, m *meth
 	c.flushBehind()
 	c.inlineSeq++
 	seq := c.inlineSeq
+	// Counted as a call that may end on its own goroutine before the timer
+	// can hand it off: counted afterwards, its Done could come first.
+	c.calls.Add(1)
 	c.inline.Store(seq)
 	if c.handoff == nil {
 		c.handoff = time.AfterFunc(handoffDelay, c.handOff)
@@ -89,6 +92,7 @@ func (c *serverConn) runInlineParallel(md *msgDecoder, n int, id uint64, m *meth
 		return errHandedOff
 	}
 	c.handoff.Stop()
+	c.calls.Done()
 	c.queue(id, func(e *msgpack.Encoder) error { return encodeReply(e, id, m, out, re) })
 	clear(in)
 	c.in = in[:0]
@@ -106,8 +110,7 @@ func (c *serverConn) handOff() {
 	c.mu.Lock()
 	c.handed++
 	c.mu.Unlock()
-	c.calls.Add(1) // the running call; the reader has not ended, so no Wait yet
-	c.in = nil     // the running call keeps its argument slice
+	c.in = nil // the running call keeps its argument slice
 	go c.readRole()
 }
 
