@@ -231,6 +231,9 @@ func (c *wsSub) follow(st *viewerStats) {
 		}
 		for i := range batch {
 			if err := c.handle(&batch[i], st, counting, &wmu, done); err != nil {
+				if os.Getenv("SIGOCO_BENCH_DEBUG") != "" {
+					fmt.Fprintf(os.Stderr, "viewer: %v (message %.200s)\n", err, b)
+				}
 				return
 			}
 		}
