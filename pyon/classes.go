@@ -282,7 +282,7 @@ func decodeNDArray(args []any) (any, error) {
 		return nil, atIndex(err, 2)
 	}
 	a := NDArray{Shape: shape, DType: dt, Data: data}
-	if err := a.Validate(); err != nil {
+	if err := a.wellFormed(); err != nil { // the decoder applies its element limit
 		return nil, err
 	}
 	return a, nil

@@ -33,23 +33,101 @@ const jsonClassKey = "__jsonclass__"
 // DefaultLimits.MaxIntDigits digits, a numpy array past the limits in
 // NDArray.Validate), with a JSON Pointer to the offending value. Decoding
 // allocates about 14–24 times the length of data (docs/protocol.md).
-func Decode(data []byte) (any, error) {
+func Decode(data []byte) (any, error) { return DecodeWith(data, DecodeOptions{}) }
+
+// DecodeOptions change how Decode reads PYON text. The zero value is
+// Decode's behaviour.
+type DecodeOptions struct {
+	// Limits bound what is accepted; zero fields are DefaultLimits'.
+	// MaxElements bounds the elements of a numpy array, MaxIntDigits the
+	// digits of an integer (each part of a Fraction included).
+	Limits Limits
+	// KeepOrder decodes every JSON object (a Python dict with string keys)
+	// as an OrderedDict in the order of the text, instead of a
+	// map[string]any: what SiPyCo's Python peers send is a dict in
+	// insertion order, which a Go map loses. {"__jsonclass__": …} objects
+	// are decoded as always.
+	KeepOrder bool
+}
+
+// DecodeWith is Decode with options.
+func DecodeWith(data []byte, o DecodeOptions) (any, error) {
+	d := textDecoder{lim: o.Limits.resolved(), ordered: o.KeepOrder}
 	dec := json.NewDecoder(bytes.NewReader(rewriteNonFinite(data)))
 	dec.UseNumber()
 	var raw any
-	if err := dec.Decode(&raw); err != nil {
+	var err error
+	if d.ordered {
+		raw, err = readOrdered(dec, 0)
+	} else {
+		err = dec.Decode(&raw)
+	}
+	if err != nil {
 		return nil, syntaxError(data, err)
 	}
 	// Like Python's json.loads, refuse anything after the value.
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, syntaxError(data, errors.New("extra data after the value"))
 	}
-	v, err := fromJSON(raw)
+	v, err := d.fromJSON(raw)
 	if err != nil {
 		path, err := splitPath(err)
 		return nil, &DecodeError{Path: path, Err: err}
 	}
 	return v, nil
+}
+
+// textDecoder turns what encoding/json produced into PYON values, within
+// lim.
+type textDecoder struct {
+	lim     Limits
+	ordered bool
+}
+
+// orderedObject is a JSON object as readOrdered reads it: its members in
+// the order of the text.
+type orderedObject []Item
+
+// readOrdered reads one JSON value token by token, keeping the order of
+// object members (encoding/json's maps do not). depth bounds nesting as
+// encoding/json's own decoder does.
+func readOrdered(dec *json.Decoder, depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, fmt.Errorf("exceeded max depth")
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch tok {
+	case json.Delim('['):
+		l := []any{}
+		for dec.More() {
+			v, err := readOrdered(dec, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			l = append(l, v)
+		}
+		_, err := dec.Token()
+		return l, err
+	case json.Delim('{'):
+		o := orderedObject{}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			v, err := readOrdered(dec, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			o = append(o, Item{k.(string), v})
+		}
+		_, err := dec.Token()
+		return o, err
+	}
+	return tok, nil
 }
 
 // DecodeString is Decode for a string.
@@ -67,15 +145,15 @@ func syntaxError(data []byte, err error) error {
 
 // fromJSON turns what encoding/json produced (with UseNumber) into PYON
 // values, bottom-up like Python's object_hook.
-func fromJSON(raw any) (any, error) {
+func (d *textDecoder) fromJSON(raw any) (any, error) {
 	switch x := raw.(type) {
 	case nil, bool, string:
 		return x, nil
 	case json.Number:
-		return number(string(x))
+		return number(string(x), d.lim.MaxIntDigits)
 	case []any:
 		for i, e := range x {
-			v, err := fromJSON(e)
+			v, err := d.fromJSON(e)
 			if err != nil {
 				return nil, atIndex(err, i)
 			}
@@ -84,22 +162,40 @@ func fromJSON(raw any) (any, error) {
 		return x, nil
 	case map[string]any:
 		if c, ok := x[jsonClassKey]; ok {
-			return fromClassObject(x, c)
+			return d.fromClassObject(x, c)
 		}
 		for k, e := range x {
-			v, err := fromJSON(e)
+			v, err := d.fromJSON(e)
 			if err != nil {
 				return nil, at(err, k)
 			}
 			x[k] = v
 		}
 		return x, nil
+	case orderedObject:
+		for _, it := range x {
+			if it.Key == jsonClassKey {
+				m := make(map[string]any, len(x))
+				for _, it := range x {
+					m[it.Key.(string)] = it.Value
+				}
+				return d.fromClassObject(m, it.Value)
+			}
+		}
+		for i, it := range x {
+			v, err := d.fromJSON(it.Value)
+			if err != nil {
+				return nil, at(err, it.Key.(string))
+			}
+			x[i].Value = v
+		}
+		return OrderedDict(x), nil
 	}
 	// encoding/json produces nothing else.
 	return nil, malformed("unexpected %T from encoding/json", raw)
 }
 
-func fromClassObject(obj map[string]any, c any) (any, error) {
+func (d *textDecoder) fromClassObject(obj map[string]any, c any) (any, error) {
 	if len(obj) != 1 {
 		// SiPyCo never writes other keys beside __jsonclass__ (it asserts
 		// the key is absent from plain dicts); refuse rather than drop them.
@@ -127,13 +223,16 @@ func fromClassObject(obj map[string]any, c any) (any, error) {
 	}
 	args := make([]any, len(rawArgs))
 	for i, a := range rawArgs {
-		v, err := fromJSON(a)
+		v, err := d.fromJSON(a)
 		if err != nil {
 			return nil, at(at(atIndex(err, i), "1"), jsonClassKey)
 		}
 		args[i] = v
 	}
 	v, err := dec(args)
+	if a, ok := v.(NDArray); ok && err == nil {
+		err = a.validate(d.lim.MaxElements)
+	}
 	if err != nil {
 		// The class's own checks point at its argument list; those that
 		// know better have already added an index inside it.
@@ -145,7 +244,7 @@ func fromClassObject(obj map[string]any, c any) (any, error) {
 // number converts a JSON number's text the way Python's json does: no
 // fraction or exponent → int (of any size), otherwise float, with
 // overflowing literals becoming ±inf.
-func number(s string) (any, error) {
+func number(s string, maxDigits int) (any, error) {
 	if strings.ContainsAny(s, ".eE") {
 		switch s {
 		case sentinelPosInf:
@@ -166,8 +265,8 @@ func number(s string) (any, error) {
 	}
 	// Parsing decimal digits is quadratic in their number: bound them, as
 	// Python's int() does.
-	if digits := len(strings.TrimPrefix(s, "-")); digits > DefaultLimits.MaxIntDigits {
-		return nil, limitErr("integer of %d digits, more than %d", digits, DefaultLimits.MaxIntDigits)
+	if digits := len(strings.TrimPrefix(s, "-")); digits > maxDigits {
+		return nil, limitErr("integer of %d digits, more than %d", digits, maxDigits)
 	}
 	b, ok := new(big.Int).SetString(s, 10)
 	if !ok {

@@ -31,7 +31,9 @@ import (
 // become tuples and lists, dicts and sets are refused.
 //
 // Errors are *EncodeError wrapping ErrUnsupported, ErrMalformed (an invalid
-// NDArray or NPScalar) or ErrTooDeep.
+// NDArray or NPScalar), ErrTooDeep, or ErrLimit (an integer of more than
+// DefaultLimits.MaxIntDigits digits, which Python's int() would refuse to
+// parse and its str() to write).
 func Encode(v any) ([]byte, error) { return Append(nil, v) }
 
 // Append appends the encoding of v to dst, for callers that reuse buffers.
@@ -118,7 +120,18 @@ func (e *encoder) value(v any) error {
 			e.buf = append(e.buf, "null"...)
 			return nil
 		}
+		start := len(e.buf)
 		e.buf = x.Append(e.buf, 10)
+		digits := len(e.buf) - start
+		if x.Sign() < 0 {
+			digits--
+		}
+		if digits > DefaultLimits.MaxIntDigits {
+			// Python's int → str refuses as much (ValueError), and no
+			// decoder, SiPyCo's or Decode, would read it back.
+			e.buf = e.buf[:start]
+			return limitErr("integer of %d digits, more than %d", digits, DefaultLimits.MaxIntDigits)
+		}
 	case *big.Rat:
 		if x == nil {
 			e.buf = append(e.buf, "null"...)
@@ -434,7 +447,7 @@ func (e *encoder) ndarray(a NDArray) error {
 	if e.key {
 		return e.unhashable("numpy array")
 	}
-	if err := a.Validate(); err != nil {
+	if err := a.wellFormed(); err != nil {
 		return err
 	}
 	e.classStart("nparray")

@@ -198,7 +198,7 @@ func appendValue(b []byte, v any, depth int, lax bool) ([]byte, error) {
 		}
 		return appendFraction(b, x), nil
 	case NDArray:
-		if err := x.Validate(); err != nil {
+		if err := x.wellFormed(); err != nil {
 			return b, err
 		}
 		return appendExt(b, ExtNDArray, depth, func(b []byte) ([]byte, error) {

@@ -10,8 +10,15 @@ import (
 // Data holds exactly the elements Shape calls for, that there are at most
 // DefaultLimits.MaxElements of them and, for an empty array, that its shape
 // describes at most 65536 sub-arrays (so no conversion allocates more than
-// the data justifies). Decode only returns arrays that pass.
+// the data justifies). Decode only returns arrays that pass (DecodeWith
+// applies its own element limit). Conversions and encoders check the rest
+// but not the element limit: an array in memory is bounded by its data.
 func (a NDArray) Validate() error { return a.validate(DefaultLimits.MaxElements) }
+
+// wellFormed is Validate without the element limit, which bounds what a
+// peer may make a decoder allocate: an array already in memory (to
+// convert or encode) is bounded by its data.
+func (a NDArray) wellFormed() error { return a.validate(math.MaxInt32) }
 
 func (a NDArray) validate(maxElements int) error {
 	d, err := parseDType(a.DType)
@@ -68,7 +75,7 @@ func (a NDArray) Len() int {
 
 // check validates a and its dtype against the kinds a conversion accepts.
 func (a NDArray) check(to string, kinds string) (dtype, int, error) {
-	if err := a.Validate(); err != nil {
+	if err := a.wellFormed(); err != nil {
 		return dtype{}, 0, err
 	}
 	d, _ := parseDType(a.DType)

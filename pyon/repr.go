@@ -12,12 +12,16 @@ import (
 	"unicode/utf8"
 )
 
-// Repr returns v as Python's repr shows it, on one line, so it can be
-// pasted back into Python (or rpctool) as a literal: None, True, 1.0,
-// inf, nan, (1+2j), 'it\'s' / "it's", b'\x00\xff', (1,), set(),
-// frozenset({1}), {1: 'a'}, OrderedDict({'a': 1}), Fraction(1, 3),
-// slice(1, None, 2), array([[1.0, 2.0]]) (an array as its nested list,
-// with dtype= unless float64, int64 or bool), np.int32(7). Other Go values
+// Repr returns v as Python's repr shows it, so it can be pasted back into
+// Python (or rpctool) as a literal: None, True, 1.0, inf, nan, (1+2j),
+// 'it\'s' / "it's", b'\x00\xff', (1,), set(), frozenset({1}), {1: 'a'},
+// OrderedDict({'a': 1}), Fraction(1, 3), slice(1, None, 2). Numpy values
+// as numpy 2 shows them: arrays as numpy's repr (columns aligned, an N-d
+// array's rows on lines of their own, at most 75 columns, dtype= unless
+// int64, float64, complex128 or bool, more than 1000 elements summarised
+// with "..."), scalars as np.int32(7), np.True_,
+// np.datetime64('1970-01-01T00:00:00'), np.timedelta64(5,'ms'). Everything
+// else is on one line. Other Go values
 // are shown by kind: typed slices as lists, maps as dicts with sorted
 // keys, structs as Name(Field=value, ...). Nesting beyond 100 levels is
 // shown as "...".
@@ -126,7 +130,15 @@ func repr(sb *strings.Builder, v any, depth int) {
 	case NDArray:
 		reprNDArray(sb, v, d)
 	case NPScalar:
+		if t, ok := reprNPTime(v); ok {
+			sb.WriteString(t)
+			return
+		}
 		val, err := v.Value()
+		if b, ok := val.(bool); ok && err == nil {
+			sb.WriteString(map[bool]string{true: "np.True_", false: "np.False_"}[b])
+			return
+		}
 		if err != nil {
 			fmt.Fprintf(sb, "np.generic(dtype=%s, data=%s)", PyStr(v.DType), PyBytes(v.Data))
 			return
@@ -166,6 +178,10 @@ func reprItems(sb *strings.Builder, open, close string, items []Item, depth int)
 }
 
 func reprNDArray(sb *strings.Builder, a NDArray, depth int) {
+	if s, ok := reprNDArrayNumpy(a); ok {
+		sb.WriteString(s)
+		return
+	}
 	l, err := a.ToList()
 	if err != nil {
 		fmt.Fprintf(sb, "array(shape=%v, dtype=%s, %d bytes)", a.Shape, PyStr(a.DType), len(a.Data))

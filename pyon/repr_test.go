@@ -55,11 +55,11 @@ func TestRepr(t *testing.T) {
 		{OrderedDict{}, "OrderedDict()"},
 		{frac, "Fraction(1, 3)"}, {*frac, "Fraction(1, 3)"},
 		{Slice{Start: int64(1), Stop: nil, Step: int64(2)}, "slice(1, None, 2)"},
-		{NDArray{Shape: []int{2, 2}, DType: "<f8", Data: f8}, "array([[1.0, 2.0], [3.0, 4.0]])"},
-		{NDArray{Shape: []int{2}, DType: "<i4", Data: []byte{7, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}}, "array([7, -1], dtype=int32)"},
+		{NDArray{Shape: []int{2, 2}, DType: "<f8", Data: f8}, "array([[1., 2.],\n       [3., 4.]])"},
+		{NDArray{Shape: []int{2}, DType: "<i4", Data: []byte{7, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}}, "array([ 7, -1], dtype=int32)"},
 		{NDArray{Shape: []int{1}, DType: "<M8", Data: make([]byte, 8)}, "array(shape=[1], dtype='<M8', 8 bytes)"},
 		{NPScalar{DType: "<i4", Data: []byte{7, 0, 0, 0}}, "np.int32(7)"},
-		{NPScalar{DType: "|b1", Data: []byte{1}}, "np.bool(True)"},
+		{NPScalar{DType: "|b1", Data: []byte{1}}, "np.True_"},
 		{[]int32{1, 2}, "[1, 2]"}, {[]uint8{1, 2}, `b'\x01\x02'`}, {map[int]string{2: "b", 1: "a"}, "{1: 'a', 2: 'b'}"},
 		{struct {
 			Name string
@@ -82,7 +82,7 @@ func TestReprMore(t *testing.T) {
 	}{
 		{uint64(math.MaxUint64), "18446744073709551615"},
 		{hugeEmpty, "array(shape=[2147483647 0], dtype='<f8', 0 bytes)"},
-		{NDArray{Shape: []int{0}, DType: "<f8", Data: []byte{}}, "array([])"},
+		{NDArray{Shape: []int{0}, DType: "<f8", Data: []byte{}}, "array([], dtype=float64)"},
 		{[]any{Set{Items: []any{Tuple{"a", []byte{0}}}}}, `[{('a', b'\x00')}]`},
 		{math.NaN(), "nan"}, {math.Inf(-1), "-inf"},
 		{NewFraction(-1, 3), "Fraction(-1, 3)"},

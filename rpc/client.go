@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sigoco/sigoco/pyon"
 	"github.com/sigoco/sigoco/wire"
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -30,6 +31,15 @@ type ClientOptions struct {
 	HandshakeTimeout time.Duration
 	// Logger receives debug records. Default: records are discarded.
 	Logger *slog.Logger
+	// Limits bound the values the client decodes from replies (pyon's
+	// limits, on both protocols). Zero fields take defaults tied to
+	// MaxFrameSize, so that whatever fits in a frame is accepted:
+	// MaxElements max(pyon's 16 Mi, MaxFrameSize) (a numpy array of
+	// MaxFrameSize one-byte elements), MaxDecodedSize max(pyon's 512 MiB,
+	// 8×MaxFrameSize); MaxIntDigits pyon's 4300 (Python's own limit);
+	// MaxDepth pyon's 1000 on the native protocol (SiPyCo's lines nest up
+	// to encoding/json's 10000).
+	Limits pyon.Limits
 	// Protocol selects sigoco's native protocol, SiPyCo's pc_rpc (to call
 	// SiPyCo's Python servers), or either. Default ProtocolAuto: native,
 	// falling back to SiPyCo's when the server refuses the native banner
@@ -151,6 +161,12 @@ func (opts ClientOptions) withDefaults() ClientOptions {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Limits.MaxElements <= 0 {
+		opts.Limits.MaxElements = max(pyon.DefaultLimits.MaxElements, opts.MaxFrameSize)
+	}
+	if opts.Limits.MaxDecodedSize == 0 {
+		opts.Limits.MaxDecodedSize = max(pyon.DefaultLimits.MaxDecodedSize, 8*int64(opts.MaxFrameSize))
+	}
 	return opts
 }
 
@@ -167,6 +183,7 @@ func newNativeClient(conn *wire.Conn, addr string, opts ClientOptions) *Client {
 		fr:      conn.FrameReader(opts.MaxFrameSize),
 		md:      newMsgDecoder(0),
 	}
+	c.md.pd.Limits = opts.Limits
 	c.md.d.DisallowUnknownFields(false) // newer servers may send more
 	return c
 }
@@ -361,7 +378,10 @@ func (c *Client) Call(ctx context.Context, method string, args ...any) (any, err
 }
 
 // CallInto is Call with the result decoded straight into result, a
-// non-nil pointer (or nil to discard the result).
+// non-nil pointer (or nil to discard the result). From a SiPyCo server, a
+// result type holding a pyon.OrderedDict gets Python's dicts in their
+// key order (the reply is decoded keeping it; nested dicts are
+// OrderedDicts too).
 func (c *Client) CallInto(ctx context.Context, result any, method string, args ...any) error {
 	if result != nil {
 		if rv := reflect.ValueOf(result); rv.Kind() != reflect.Ptr || rv.IsNil() {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -103,7 +104,7 @@ func (sp *sipycoClient) connect(ctx context.Context) (conn *wire.Conn, targets [
 		if err != nil {
 			return sp.handshakeErr(err)
 		}
-		id, err := pyon.Decode(line)
+		id, err := pyon.DecodeWith(line, pyon.DecodeOptions{Limits: sp.opts.Limits})
 		m, ok := id.(map[string]any)
 		if err != nil || !ok {
 			return fmt.Errorf("%w: not a SiPyCo identification: %s", ErrIncompatibleServer, truncate(string(line), 64))
@@ -311,7 +312,7 @@ func (sp *sipycoClient) selectOn(ctx context.Context, conn *wire.Conn, name stri
 		if err != nil {
 			return sp.handshakeErr(err)
 		}
-		v, err := pyon.Decode(line)
+		v, err := pyon.DecodeWith(line, pyon.DecodeOptions{Limits: sp.opts.Limits})
 		if err != nil {
 			return fmt.Errorf("%w: selecting %q: %v", ErrIncompatibleServer, name, err)
 		}
@@ -396,7 +397,10 @@ func (sp *sipycoClient) do(ctx context.Context, cl *call, kind int, args []any) 
 		return sp.lost(err)
 	}
 	defer func() { sp.in = keepBuffer(line) }()
-	ret, rerr, err := decodeSiPyCoReply(line)
+	// A caller asking for an OrderedDict gets Python's key order: the
+	// reply is decoded keeping it.
+	do := pyon.DecodeOptions{Limits: sp.opts.Limits, KeepOrder: cl.into != nil && !cl.untyped && wantsOrder(reflect.TypeOf(cl.into))}
+	ret, rerr, err := decodeSiPyCoReply(line, do)
 	if err != nil {
 		return sp.lost(err)
 	}
@@ -427,17 +431,17 @@ func (sp *sipycoClient) do(ctx context.Context, cl *call, kind int, args []any) 
 // decodeSiPyCoReply takes a reply line apart: the result, or the remote
 // exception as a *RemoteError whose Type is the Python class. err is a
 // reply that is not one.
-func decodeSiPyCoReply(line []byte) (ret any, rerr *RemoteError, err error) {
-	v, err := pyon.Decode(line)
+func decodeSiPyCoReply(line []byte, o pyon.DecodeOptions) (ret any, rerr *RemoteError, err error) {
+	v, err := pyon.DecodeWith(line, o)
 	if err != nil {
 		return nil, nil, fmt.Errorf("malformed reply: %w", err)
 	}
-	m, _ := v.(map[string]any)
+	m := stringMap(v)
 	switch m["status"] {
 	case "ok":
 		return m["ret"], nil, nil
 	case "failed":
-		exc, _ := m["exception"].(map[string]any)
+		exc := stringMap(m["exception"])
 		cls, _ := exc["class"].(string)
 		msg, _ := exc["message"].(string)
 		if cls == "" {
@@ -446,4 +450,54 @@ func decodeSiPyCoReply(line []byte) (ret any, rerr *RemoteError, err error) {
 		return nil, &RemoteError{Type: cls, Message: msg, Traceback: strings.Join(toStrings(exc["traceback"]), "")}, nil
 	}
 	return nil, nil, fmt.Errorf("malformed reply: no status ok or failed: %s", truncate(string(line), 64))
+}
+
+// stringMap returns a dict with string keys as a map, whether decoded as
+// one or, keeping the order, as an OrderedDict; nil for anything else.
+func stringMap(v any) map[string]any {
+	switch x := v.(type) {
+	case map[string]any:
+		return x
+	case pyon.OrderedDict:
+		m := make(map[string]any, len(x))
+		for _, it := range x {
+			if k, ok := it.Key.(string); ok {
+				m[k] = it.Value
+			}
+		}
+		return m
+	}
+	return nil
+}
+
+var orderedDictType = reflect.TypeFor[pyon.OrderedDict]()
+
+// wantsOrder reports whether a value of type t (a CallInto destination)
+// holds a pyon.OrderedDict anywhere: then a reply is decoded keeping the
+// order of Python's dicts.
+func wantsOrder(t reflect.Type) bool {
+	seen := map[reflect.Type]bool{}
+	var walk func(t reflect.Type) bool
+	walk = func(t reflect.Type) bool {
+		if t == nil || seen[t] {
+			return false
+		}
+		seen[t] = true
+		switch {
+		case t == orderedDictType:
+			return true
+		case t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
+			return walk(t.Elem())
+		case t.Kind() == reflect.Map:
+			return walk(t.Key()) || walk(t.Elem())
+		case t.Kind() == reflect.Struct:
+			for i := 0; i < t.NumField(); i++ {
+				if walk(t.Field(i).Type) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(t)
 }

@@ -9,9 +9,13 @@ import (
 )
 
 func seedSiPyCo(f *testing.F, dir string) {
-	for _, c := range sipycoRecording(f) {
-		if c.Dir == dir {
-			f.Add([]byte(strings.TrimSuffix(c.Data, "\n")))
+	for _, s := range sipycoRecording(f) {
+		for _, conn := range s.conns {
+			for _, c := range conn {
+				for _, l := range lines(c.text(dir)) {
+					f.Add([]byte(l))
+				}
+			}
 		}
 	}
 }
@@ -95,7 +99,7 @@ func FuzzSiPyCoReply(f *testing.F) {
 	f.Add([]byte(`{"status": "failed", "exception": {"class": "X", "message": 5, "traceback": null}}`))
 	f.Add([]byte(`{"status": "ok", "ret": {"methods": {"f": [{"args": "self", "defaults": [1, 2, 3], "kwonlyargs": ["a"], "kwonlydefaults": [], "annotations": {"a": 5}}, 3]}}}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
-		ret, rerr, err := decodeSiPyCoReply(line)
+		ret, rerr, err := decodeSiPyCoReply(line, pyon.DecodeOptions{})
 		if err != nil || rerr != nil {
 			return
 		}

@@ -356,7 +356,11 @@ func (c *serverConn) appendOK(dst []byte, ret any) []byte {
 	dst = append(dst, `{"status":"ok","ret":`...)
 	b, err := pyon.Append(dst, ret)
 	if err != nil {
-		return appendFailed(dst[:start], &pyException{Class: "TypeError", Message: "cannot send the result: " + err.Error()})
+		cls := "TypeError" // as Python's encoder for a type it cannot encode
+		if errors.Is(err, pyon.ErrLimit) {
+			cls = "ValueError" // as Python's int → str past 4300 digits
+		}
+		return appendFailed(dst[:start], &pyException{Class: cls, Message: "cannot send the result: " + err.Error()})
 	}
 	b = append(b, '}')
 	if n := len(b) - start; n > c.s.opts.MaxFrameSize {

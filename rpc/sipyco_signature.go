@@ -2,11 +2,8 @@ package rpc
 
 import (
 	"fmt"
-	"math/big"
 	"slices"
-	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/sigoco/sigoco/pyon"
 )
@@ -73,19 +70,21 @@ func sipycoTargetInfo(target string, v any) (*TargetInfo, error) {
 
 // formatArgspec renders an argspec as Python's inspect.Signature does
 // (SiPyCo's formatargspec): "(self, a, b=1, *, scale: 'int' = 1) -> 'int'".
+// Defaults and annotations are shown by pyon.Repr, Python's repr of the
+// decoded values (b'\x00\xff', (1+2j), Fraction(1, 3), array([1])).
 func formatArgspec(spec map[string]any) string {
 	ann, _ := spec["annotations"].(map[string]any)
 	param := func(prefix, name string, def any, hasDef bool) string {
 		s := prefix + name
 		a, annotated := ann[name]
 		if annotated {
-			s += ": " + pyRepr(a)
+			s += ": " + pyon.Repr(a)
 		}
 		if hasDef {
 			if annotated {
-				s += " = " + pyRepr(def)
+				s += " = " + pyon.Repr(def)
 			} else {
-				s += "=" + pyRepr(def)
+				s += "=" + pyon.Repr(def)
 			}
 		}
 		return s
@@ -125,103 +124,7 @@ func formatArgspec(spec map[string]any) string {
 	}
 	s := "(" + strings.Join(parts, ", ") + ")"
 	if r, ok := ann["return"]; ok {
-		s += " -> " + pyRepr(r)
+		s += " -> " + pyon.Repr(r)
 	}
 	return s
-}
-
-// pyRepr writes a decoded PYON value as Python's repr would, for the
-// values that appear in signatures; others fall back to their PYON text.
-func pyRepr(v any) string {
-	join := func(items []any) string {
-		s := make([]string, len(items))
-		for i, it := range items {
-			s[i] = pyRepr(it)
-		}
-		return strings.Join(s, ", ")
-	}
-	switch x := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case *big.Int:
-		return x.String()
-	case float64:
-		b, _ := pyon.Encode(x)
-		switch s := string(b); s {
-		case "Infinity":
-			return "inf"
-		case "-Infinity":
-			return "-inf"
-		case "NaN":
-			return "nan"
-		default:
-			return s
-		}
-	case string:
-		return pyQuote(x)
-	case []any:
-		return "[" + join(x) + "]"
-	case pyon.Tuple:
-		if len(x) == 1 {
-			return "(" + pyRepr(x[0]) + ",)"
-		}
-		return "(" + join(x) + ")"
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		s := make([]string, len(keys))
-		for i, k := range keys {
-			s[i] = pyQuote(k) + ": " + pyRepr(x[k])
-		}
-		return "{" + strings.Join(s, ", ") + "}"
-	}
-	if b, err := pyon.Encode(v); err == nil {
-		return string(b)
-	}
-	return fmt.Sprint(v)
-}
-
-// pyQuote is Python's repr of a str.
-func pyQuote(s string) string {
-	q := '\''
-	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteRune(q)
-	for _, r := range s {
-		switch {
-		case r == '\\' || r == q:
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case unicode.IsPrint(r):
-			b.WriteRune(r)
-		case r <= 0xff:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r <= 0xffff:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			fmt.Fprintf(&b, `\U%08x`, r)
-		}
-	}
-	b.WriteRune(q)
-	return b.String()
 }

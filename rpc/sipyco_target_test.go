@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// Controller is the Go counterpart of the Python controller that produced
-// testdata/sipyco_pc_rpc.jsonl (see ../shared/sipyco-wire/README.md):
+// Controller is the attenuator controller the SiPyCo tests call (real
+// SiPyCo clients against it, the Go client against it); the recorded
+// targets' counterparts are in sipyco_replay_targets_test.go.
 //
 //	set_attenuation(db: float), get_attenuation(), echo(x),
 //	add(a, b=1, *, scale=1), fail() (ValueError), fail_custom() (a

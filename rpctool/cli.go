@@ -91,8 +91,9 @@ func (t *tool) newApp() *cli.App {
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "timeout", Usage: "time limit for each call, a `DURATION` such as 5s or 1m (0: none)", EnvVars: []string{"RPCTOOL_TIMEOUT"}},
 			&cli.DurationFlag{Name: "connect-timeout", Value: 10 * time.Second, Usage: "time limit (`DURATION`) for connecting and selecting the target", EnvVars: []string{"RPCTOOL_CONNECT_TIMEOUT"}},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "`FORMAT` of results and errors: text or json", EnvVars: []string{"RPCTOOL_OUTPUT"}},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "`FORMAT` of results and errors: text, json, or sipyco (exactly what sipyco_rpctool prints: pprint's layout)", EnvVars: []string{"RPCTOOL_OUTPUT"}},
 			&cli.BoolFlag{Name: "json", Usage: "same as --output json"},
+			&cli.BoolFlag{Name: "sipyco-format", Usage: "same as --output sipyco"},
 			&cli.StringFlag{Name: "color", Value: "auto", Usage: "colour output `WHEN`: auto (on a terminal, unless NO_COLOR is set), always, never", EnvVars: []string{"RPCTOOL_COLOR"}},
 			&cli.PathFlag{Name: "tls-cert", Usage: "client certificate `FILE` (PEM), for servers that require one; turns TLS on", EnvVars: []string{"RPCTOOL_TLS_CERT"}},
 			&cli.PathFlag{Name: "tls-key", Usage: "client private key `FILE` (PEM)", EnvVars: []string{"RPCTOOL_TLS_KEY"}},
@@ -167,10 +168,13 @@ func (t *tool) setup(c *cli.Context) error {
 	if c.Bool("json") {
 		format = "json"
 	}
+	if c.Bool("sipyco-format") {
+		format = "sipyco"
+	}
 	switch format {
-	case "text", "json":
+	case "text", "json", "sipyco":
 	default:
-		return usagef("--output must be text or json, not %q", format)
+		return usagef("--output must be text, json or sipyco, not %q", format)
 	}
 	mode := c.String("color")
 	switch mode {
@@ -179,7 +183,8 @@ func (t *tool) setup(c *cli.Context) error {
 		return usagef("--color must be auto, always or never, not %q", mode)
 	}
 	t.out.json = format == "json"
-	t.out.pr.colour = useColour(mode, t.env.stdout, t.env.getenv)
+	t.out.sipyco = format == "sipyco"
+	t.out.pr.colour = useColour(mode, t.env.stdout, t.env.getenv) && !t.out.sipyco
 	t.out.errColour = useColour(mode, t.env.stderr, t.env.getenv)
 	t.timeout = c.Duration("timeout")
 	t.connectTimeout = c.Duration("connect-timeout")
@@ -214,7 +219,11 @@ Flags go before or after the command; after METHOD every word is an
 argument of the method (call add -5 3). With several targets, name one
 with -t; with a single target it is picked automatically. A SiPyCo server
 (a Python ARTIQ controller) is recognised by itself, with a note on
-stderr; --sipyco speaks its protocol from the start.`
+stderr; --sipyco speaks its protocol from the start. Results print as
+Python literals, one item per line when long; --output sipyco
+(--sipyco-format) prints exactly what sipyco_rpctool prints (pprint's
+layout: sorted dicts, blank line after each listed method), for scripts
+written against it.`
 
 const argumentsHelp = `ARGUMENTS:
    Each ARG is one Python literal, read safely (never evaluated): 5, -5,

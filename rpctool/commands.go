@@ -99,7 +99,9 @@ func (t *tool) printMethods(info *rpc.TargetInfo, names []string, withDoc bool) 
 		sb.WriteString(strings.TrimSpace(info.Doc) + "\n\n")
 	}
 	for i, m := range methods {
-		if i > 0 {
+		// sipyco_rpctool ends every method with a blank line; the text
+		// format only separates them.
+		if i > 0 && !t.out.sipyco {
 			sb.WriteString("\n")
 		}
 		sb.WriteString(t.signature(m) + "\n")
@@ -107,6 +109,9 @@ func (t *tool) printMethods(info *rpc.TargetInfo, names []string, withDoc bool) 
 			for _, line := range strings.Split(doc, "\n") {
 				sb.WriteString(strings.TrimRight("    "+line, " ") + "\n")
 			}
+		}
+		if t.out.sipyco {
+			sb.WriteString("\n")
 		}
 	}
 	_, err := fmt.Fprint(t.out.stdout, sb.String())

@@ -89,7 +89,7 @@ func TestExitCodes(t *testing.T) {
 		{"unknown flag", []string{"--bogus", plain.addr, "list-targets"}, exitUsage, "flag provided but not defined: -bogus"},
 		{"unknown command flag", []string{plain.addr, "list-targets", "-t", "x"}, exitUsage, "flag provided but not defined: -t"},
 		{"bad duration", []string{"--timeout", "soon", plain.addr, "list-targets"}, exitUsage, "invalid value"},
-		{"bad output", []string{"-o", "xml", plain.addr, "list-targets"}, exitUsage, "--output must be text or json"},
+		{"bad output", []string{"-o", "xml", plain.addr, "list-targets"}, exitUsage, "--output must be text, json or sipyco"},
 		{"bad color", []string{"--color", "red", plain.addr, "list-targets"}, exitUsage, "--color must be"},
 		{"ssl short", []string{plain.addr, "list-targets", "--ssl", "a", "b"}, exitUsage, "--ssl takes three files"},
 		{"ssl with =", []string{"--ssl=a", plain.addr, "list-targets"}, exitUsage, "--ssl takes three files"},

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"fmt"
 	"math/big"
 	"reflect"
 	"sort"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -15,8 +13,11 @@ import (
 // Results are shown the way Python's repr shows them, so what rpctool
 // prints can be pasted back as an argument: on one line, exactly
 // pyon.Repr; a value that does not fit in the width is laid out one item
-// per line, still as a valid literal, with the atoms pyon.Repr writes
-// (pyon.PyFloat, PyStr, ...).
+// per line, still as a valid literal. This is a layout only: lists,
+// tuples, sets and dicts are taken apart, and everything else (numbers,
+// strings, numpy arrays and scalars, fractions, slices) is written by
+// pyon.Repr. --output sipyco lays values out as sipyco_rpctool does
+// instead (pprint.go), over the same pyon.Repr.
 
 // printer formats values; the zero value prints without colour in 80
 // columns.
@@ -150,32 +151,14 @@ func (pr printer) build(v any, depth int) node {
 	}
 	d := depth + 1
 	switch v := v.(type) {
-	case nil:
-		return pr.atom("None", ansiConst)
-	case bool:
-		if v {
-			return pr.atom("True", ansiConst)
-		}
-		return pr.atom("False", ansiConst)
-	case int64:
-		return pr.atom(strconv.FormatInt(v, 10), ansiNumber)
-	case *big.Int:
-		if v == nil {
-			return pr.atom("None", ansiConst)
-		}
-		return pr.atom(v.String(), ansiNumber)
-	case float64:
-		return pr.atom(pyon.PyFloat(v), ansiNumber)
-	case float32:
-		return pr.atom(pyon.PyFloat(float64(v)), ansiNumber)
-	case complex128:
-		return pr.atom(pyon.PyComplex(v), ansiNumber)
-	case complex64:
-		return pr.atom(pyon.PyComplex(complex128(v)), ansiNumber)
-	case string:
-		return pr.atom(pyon.PyStr(v), ansiString)
-	case []byte:
-		return pr.atom(pyon.PyBytes(v), ansiString)
+	case nil, bool:
+		return pr.atom(pyon.Repr(v), ansiConst)
+	case int64, *big.Int, float64, float32, complex128, complex64, pyon.Fraction, *pyon.Fraction, *big.Rat:
+		return pr.atom(pyon.Repr(v), ansiNumber)
+	case string, []byte, error:
+		return pr.atom(pyon.Repr(v), ansiString)
+	case pyon.Slice, pyon.NDArray, pyon.NPScalar:
+		return pr.atom(pyon.Repr(v), "")
 	case []any:
 		return seqNode("[", "]", pr.buildAll(v, d))
 	case pyon.Tuple:
@@ -183,14 +166,12 @@ func (pr printer) build(v any, depth int) node {
 		n.oneTuple = len(v) == 1
 		return n
 	case pyon.Set:
+		if len(v.Items) == 0 {
+			return pr.atom(pyon.Repr(v), "")
+		}
 		items := pr.buildAll(v.Items, d)
-		switch {
-		case v.Frozen && len(items) == 0:
-			return pr.atom("frozenset()", "")
-		case v.Frozen:
+		if v.Frozen {
 			return seqNode("frozenset({", "})", items)
-		case len(items) == 0:
-			return pr.atom("set()", "")
 		}
 		return seqNode("{", "}", items)
 	case map[string]any:
@@ -208,33 +189,9 @@ func (pr printer) build(v any, depth int) node {
 		return seqNode("{", "}", pr.entries(v, d))
 	case pyon.OrderedDict:
 		if len(v) == 0 {
-			return pr.atom("OrderedDict()", "")
+			return pr.atom(pyon.Repr(v), "")
 		}
 		return seqNode("OrderedDict({", "})", pr.entries(v, d))
-	case pyon.Fraction:
-		return pr.atom(fmt.Sprintf("Fraction(%s, %s)", v.Num(), v.Denom()), ansiNumber)
-	case *pyon.Fraction:
-		if v == nil {
-			return pr.atom("None", ansiConst)
-		}
-		return pr.build(*v, depth)
-	case *big.Rat:
-		if v == nil {
-			return pr.atom("None", ansiConst)
-		}
-		return pr.atom(fmt.Sprintf("Fraction(%s, %s)", v.Num(), v.Denom()), ansiNumber)
-	case pyon.Slice:
-		return seqNode("slice(", ")", pr.buildAll([]any{v.Start, v.Stop, v.Step}, d))
-	case pyon.NDArray:
-		return pr.ndarray(v, d)
-	case pyon.NPScalar:
-		val, err := v.Value()
-		if err != nil {
-			return pr.atom(fmt.Sprintf("np.generic(dtype=%s, data=%s)", pyon.PyStr(v.DType), pyon.PyBytes(v.Data)), "")
-		}
-		return seqNode("np."+pyon.NumpyName(v.DType)+"(", ")", []node{pr.build(val, d)})
-	case error:
-		return pr.atom(pyon.PyStr(v.Error()), ansiString)
 	}
 	return pr.reflectBuild(reflect.ValueOf(v), d)
 }
@@ -262,18 +219,6 @@ func (pr printer) entries(items []pyon.Item, depth int) []node {
 	return out
 }
 
-func (pr printer) ndarray(a pyon.NDArray, depth int) node {
-	val, err := a.ToList()
-	if err != nil {
-		return pr.atom(fmt.Sprintf("array(shape=%v, dtype=%s, %d bytes)", a.Shape, pyon.PyStr(a.DType), len(a.Data)), "")
-	}
-	items := []node{pr.build(val, depth)}
-	if name := pyon.NumpyName(a.DType); name != "float64" && name != "int64" && name != "bool" {
-		items = append(items, pr.atom("dtype="+name, ""))
-	}
-	return seqNode("array(", ")", items)
-}
-
 // reflectBuild shows Go values the rpc layer may hand over that are not
 // PYON types: other numeric types, typed slices and maps, structs.
 func (pr printer) reflectBuild(rv reflect.Value, depth int) node {
@@ -287,24 +232,18 @@ func (pr printer) reflectBuild(rv reflect.Value, depth int) node {
 		return pr.build(rv.Elem().Interface(), depth)
 	case reflect.Bool:
 		return pr.build(rv.Bool(), depth)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return pr.atom(strconv.FormatInt(rv.Int(), 10), ansiNumber)
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return pr.atom(strconv.FormatUint(rv.Uint(), 10), ansiNumber)
-	case reflect.Float32, reflect.Float64:
-		return pr.atom(pyon.PyFloat(rv.Float()), ansiNumber)
-	case reflect.Complex64, reflect.Complex128:
-		return pr.atom(pyon.PyComplex(rv.Complex()), ansiNumber)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return pr.atom(pyon.Repr(rv.Interface()), ansiNumber)
 	case reflect.String:
-		return pr.atom(pyon.PyStr(rv.String()), ansiString)
+		return pr.atom(pyon.Repr(rv.Interface()), ansiString)
 	case reflect.Slice, reflect.Array:
 		if rv.Kind() == reflect.Slice && rv.IsNil() {
 			return pr.atom("None", ansiConst)
 		}
 		if rv.Type().Elem().Kind() == reflect.Uint8 {
-			b := make([]byte, rv.Len())
-			reflect.Copy(reflect.ValueOf(b), rv)
-			return pr.atom(pyon.PyBytes(b), ansiString)
+			return pr.atom(pyon.Repr(rv.Interface()), ansiString)
 		}
 		items := make([]node, rv.Len())
 		for i := range items {
@@ -346,5 +285,5 @@ func (pr printer) reflectBuild(rv reflect.Value, depth int) node {
 		}
 		return seqNode(t.Name()+"(", ")", items)
 	}
-	return pr.atom(fmt.Sprintf("<%v>", rv.Interface()), "")
+	return pr.atom(pyon.Repr(rv.Interface()), "")
 }

@@ -41,11 +41,11 @@ func TestFlatIsRepr(t *testing.T) {
 		{pyon.OrderedDict{}, "OrderedDict()"},
 		{frac, "Fraction(1, 3)"}, {*frac, "Fraction(1, 3)"},
 		{pyon.Slice{Start: int64(1), Stop: nil, Step: int64(2)}, "slice(1, None, 2)"},
-		{pyon.NDArray{Shape: []int{2, 2}, DType: "<f8", Data: f8}, "array([[1.0, 2.0], [3.0, 4.0]])"},
-		{pyon.NDArray{Shape: []int{2}, DType: "<i4", Data: []byte{7, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}}, "array([7, -1], dtype=int32)"},
+		{pyon.NDArray{Shape: []int{2, 2}, DType: "<f8", Data: f8}, "array([[1., 2.],\n       [3., 4.]])"},
+		{pyon.NDArray{Shape: []int{2}, DType: "<i4", Data: []byte{7, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}}, "array([ 7, -1], dtype=int32)"},
 		{pyon.NDArray{Shape: []int{1}, DType: "<M8", Data: make([]byte, 8)}, "array(shape=[1], dtype='<M8', 8 bytes)"},
 		{pyon.NPScalar{DType: "<i4", Data: []byte{7, 0, 0, 0}}, "np.int32(7)"},
-		{pyon.NPScalar{DType: "|b1", Data: []byte{1}}, "np.bool(True)"},
+		{pyon.NPScalar{DType: "|b1", Data: []byte{1}}, "np.True_"},
 		{[]int32{1, 2}, "[1, 2]"}, {[]uint8{1, 2}, `b'\x01\x02'`}, {map[int]string{2: "b", 1: "a"}, "{1: 'a', 2: 'b'}"},
 		{struct {
 			Name string

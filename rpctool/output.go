@@ -16,6 +16,7 @@ import (
 type output struct {
 	stdout, stderr io.Writer
 	json           bool
+	sipyco         bool    // --output sipyco: sipyco_rpctool's text (pprint.go)
 	compact        bool    // JSON on one line (interactive mode)
 	pr             printer // for stdout
 	errColour      bool
@@ -58,6 +59,10 @@ func (o *output) result(v any) error {
 	}
 	if v == nil {
 		return nil
+	}
+	if o.sipyco {
+		_, err := fmt.Fprintln(o.stdout, pformat(v))
+		return err
 	}
 	_, err := fmt.Fprintln(o.stdout, o.pr.format(v))
 	return err
