@@ -2,9 +2,11 @@
 // names, or a throwaway cluster it starts itself (initdb, pg_ctl) from
 // Debian's postgresql package, and a fresh database per test on it.
 //
-// A test binary's TestMain calls Main; a test calls Database, which skips
-// the test with the reason when no server could be had — or fails it when
-// CI=true, so that CI never passes by skipping.
+// A test calls Database (or Require), which starts the shared server on
+// first use and skips the test with the reason when no server could be
+// had — or fails it when CI=true, so that CI never passes by skipping. The
+// test binary's TestMain calls Main (or Stop after its tests), which stops
+// a server started here.
 //
 // initdb refuses to run as root: as root, the cluster is made and run as
 // the postgres user, in a directory that user owns (not t.TempDir, which
@@ -25,6 +27,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -48,23 +51,44 @@ type Server struct {
 	dbs    atomic.Int64
 }
 
+// The server shared by a test binary's tests, started on first use.
 var (
+	mu       sync.Mutex
+	started  bool
 	server   *Server
 	startErr error
 )
 
-// Main starts the server (or takes SIGOCO_PG_URL's), runs the tests and
-// stops the server. A server that cannot be started is not an error here:
-// Database reports it to each test.
+// Main runs the tests and stops the shared server if one was started; it
+// returns m.Run's code.
 func Main(m *testing.M) int {
-	server, startErr = Start()
 	code := m.Run()
+	Stop()
+	return code
+}
+
+// Stop stops the shared server if it was started here (reporting a failure
+// on stderr). Tests that use it afterwards start another.
+func Stop() {
+	mu.Lock()
+	defer mu.Unlock()
 	if server != nil {
 		if err := server.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "pgtest:", err)
 		}
 	}
-	return code
+	started, server, startErr = false, nil, nil
+}
+
+// shared returns the shared server, starting it on first use.
+func shared() (*Server, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if !started {
+		started = true
+		server, startErr = Start()
+	}
+	return server, startErr
 }
 
 // Start returns the server SIGOCO_PG_URL names, or starts a throwaway one.
@@ -202,24 +226,21 @@ func (s *Server) NewDatabase(ctx context.Context) (string, func() error, error) 
 	return u.String(), drop, nil
 }
 
-// Require returns the server of Main, skipping t (failing it when
-// CI=true) when there is none.
+// Require returns the shared server, skipping t (failing it when CI=true)
+// when there is none.
 func Require(t testing.TB) *Server {
 	t.Helper()
-	if server == nil {
-		err := startErr
-		if err == nil {
-			err = errors.New("pgtest: Main was not called (TestMain)")
-		}
+	s, err := shared()
+	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("no PostgreSQL server (CI=true: not skipping): %v", err)
 		}
 		t.Skipf("no PostgreSQL server: %v", err)
 	}
-	return server
+	return s
 }
 
-// Database creates a database for t on the server of Main, dropped when t
+// Database creates a database for t on the shared server, dropped when t
 // ends, and returns its URL. See Require for when there is no server.
 func Database(t testing.TB) string {
 	t.Helper()
