@@ -169,3 +169,77 @@ func TestUnavailable(t *testing.T) {
 		t.Fatal("ingest on a closed pool succeeded")
 	}
 }
+
+// TestBackendKilled: the database ends the store's connections while
+// batches are applied (pg_terminate_backend, as a restart or a failover
+// does); every failure is unavailable, the client retries its batch, and
+// every record is stored once.
+func TestBackendKilled(t *testing.T) {
+	s := openStore(t, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := s.Ingest(ctx, startBatch(runID)); err != nil {
+		t.Fatal(err)
+	}
+	killer, err := Open(ctx, pgtest.Database(t), Options{BlobDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer killer.Close()
+	var dbName string
+	if err := s.pool.QueryRow(ctx, `SELECT current_database()`).Scan(&dbName); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	killed := 0
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			var n int
+			if err := killer.pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1`, dbName).Scan(&n); err == nil {
+				killed += n
+			}
+		}
+	}()
+	const batches, per = 100, 300
+	failures := 0
+	for i := 0; i < batches; i++ {
+		for {
+			_, err := s.Ingest(ctx, pointBatch(runID, 2+int64(i*per), per))
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, store.ErrUnavailable) {
+				close(stop)
+				wg.Wait()
+				t.Fatalf("batch %d: %v (not unavailable)", i, err)
+			}
+			failures++
+			if ctx.Err() != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("%d backends terminated, %d batches retried", killed, failures)
+	sr, err := s.Series(ctx, runID, "x", store.SeriesQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sr.Seq) != batches*per {
+		t.Fatalf("%d points stored, want %d", len(sr.Seq), batches*per)
+	}
+	for i, seq := range sr.Seq {
+		if seq != int64(2+i) {
+			t.Fatalf("point %d has seq %d", i, seq)
+		}
+	}
+}
