@@ -66,3 +66,14 @@ func TestPostgresStore(t *testing.T) {
 		t.Fatalf("trackd export --store: %v\n%.500s", err, out)
 	}
 }
+
+// TestStoreFlagRefused: a --store that is neither sqlite nor a PostgreSQL
+// URL is bad usage (exit 2), and the message does not repeat what follows
+// the scheme (it may hold a password).
+func TestStoreFlagRefused(t *testing.T) {
+	cmd := exec.Command(trackdBin, "--store", "mysql://u:secret@db/x", "export", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
+	out, err := cmd.CombinedOutput()
+	if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 2 || strings.Contains(string(out), "secret") || !strings.Contains(string(out), "--store") {
+		t.Fatalf("trackd --store mysql://…: %v\n%s", err, out)
+	}
+}
