@@ -4,9 +4,10 @@
 // 3250).
 //
 //	trackd [--bind 127.0.0.1] [--port 3250] [--data ./sigoco-data] [--public-addr HOST:PORT,…] [--demo]
+//	       [--store postgres://USER@HOST/DB] [--artifacts DIR]
 //	       [--max-conns N] [--max-conns-per-addr N] [--http-read-timeout D] [--http-idle-timeout D]
 //	trackd replay DIR     send the spools left in DIR (a track spool directory)
-//	trackd export RUN     print a run as JSON (from the data directory)
+//	trackd export RUN     print a run as JSON (from the data directory or --store)
 //
 // Exit codes: 0 success, 1 failure, 2 bad usage.
 package main
@@ -39,7 +40,6 @@ import (
 	"github.com/sigoco/sigoco/track/dashboard"
 	"github.com/sigoco/sigoco/track/jobs"
 	"github.com/sigoco/sigoco/track/server"
-	"github.com/sigoco/sigoco/track/store/sqlite"
 	"github.com/sigoco/sigoco/wire"
 )
 
@@ -83,6 +83,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.DurationFlag{Name: "http-read-timeout", Usage: "time an HTTP request may take to arrive, body included (0: 30s; -1s: none)"},
 			&cli.DurationFlag{Name: "http-idle-timeout", Usage: "close a kept-alive HTTP connection idle this long (0: 2m; -1s: never)"},
 			&cli.StringFlag{Name: "synchronous", Value: "normal", Usage: "SQLite synchronous mode: normal or full"},
+			&cli.StringFlag{Name: "store", EnvVars: []string{"SIGOCO_TRACK_STORE"}, Usage: "`URL` of the store: postgres://USER@HOST/DB for PostgreSQL (password from PGPASSWORD or PGPASSFILE; docs/postgres.md), or sqlite (default: the database in --data)"},
+			&cli.StringFlag{Name: "artifacts", Usage: "`DIR` of artifact contents with a PostgreSQL --store (default DATA/artifacts; shared by several nodes only if it is a shared directory)"},
 		}, logflag.Flags()...),
 		Action: serve,
 		Commands: []*cli.Command{
@@ -169,7 +171,7 @@ func serve(c *cli.Context) error {
 		// dashboard, /api/call, /sync, artifacts, jobs' files).
 		return hosts.Wrap(h)
 	}
-	st, err := sqlite.Open(c.Context, c.String("data"), sqlite.Options{Logger: log, Synchronous: c.String("synchronous")})
+	st, err := openStore(c.Context, c, log)
 	if err != nil {
 		return err
 	}
@@ -328,7 +330,7 @@ func export(c *cli.Context) error {
 		fmt.Fprintln(c.App.Writer, s)
 		return nil
 	}
-	st, err := sqlite.Open(c.Context, c.String("data"), sqlite.Options{})
+	st, err := openStore(c.Context, c, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/track/store"
+	"github.com/sigoco/sigoco/track/store/postgres/pgtest"
 )
 
 // childEnv makes the test binary a tracked run (see runChild) instead of
@@ -57,7 +58,11 @@ type exitCatcher struct {
 	code *int
 }
 
-func (e exitCatcher) Run() int { *e.code = e.m.Run(); return *e.code }
+func (e exitCatcher) Run() int {
+	*e.code = e.m.Run()
+	pgtest.Stop() // the PostgreSQL server of postgres_test.go, if started
+	return *e.code
+}
 
 // runChild is one tracked run in its own process: spec is "addr,index,spool".
 func runChild(spec string) int {

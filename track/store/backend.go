@@ -14,8 +14,9 @@ import (
 // apply them to a RunTx, which a backend implements with plain storage
 // operations inside one of its transactions. A backend's Store methods are
 // then: begin a transaction, call the function here, commit. The SQLite
-// store (store/sqlite) is one; a PostgreSQL one implements RunTx over its
-// own tables and passes the same suite (store/storetest).
+// store (store/sqlite) is one; the PostgreSQL one (store/postgres)
+// implements RunTx over its own tables and passes the same suite
+// (store/storetest).
 
 // RunState is the mutable part of a run that a batch changes, as a backend
 // keeps it (one row).

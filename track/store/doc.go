@@ -7,7 +7,8 @@
 // and the tracking server (as rpc arguments, msgpack-encoded), which is why
 // this package has no dependency beyond msgpack: a simulation importing
 // track does not link a database. The SQLite implementation is in
-// store/sqlite; a PostgreSQL one can follow behind the same interface.
+// store/sqlite; the PostgreSQL one, for several servers on one database,
+// in store/postgres.
 //
 // # Exactly once
 //

@@ -1,0 +1,201 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sigoco/sigoco/track/store"
+)
+
+// Options configures Open. The zero value is valid except for BlobDir,
+// which is required.
+type Options struct {
+	// Limits bounds what runs may store (store.DefaultLimits for zero
+	// fields).
+	Limits store.Limits
+	// BlobDir is the directory of artifact contents (blobs/, uploads/);
+	// nodes that share a database share it only if it is a shared
+	// directory. Required.
+	BlobDir string
+	// Logger receives warnings (a corrupt chunk, a gap in a run's
+	// records). Default: discarded.
+	Logger *slog.Logger
+}
+
+// Store is a store.Store in a PostgreSQL database.
+type Store struct {
+	pool    *pgxpool.Pool
+	blobDir string
+	limits  store.Limits
+	log     *slog.Logger
+
+	blobMu sync.Mutex
+	blobLk map[string]*sync.Mutex // one per upload in progress (this process)
+
+	closeOnce sync.Once
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database at url (a postgres:// URL or a libpq
+// key=value string; pgx reads PGPASSWORD, PGPASSFILE and the other libpq
+// variables, so credentials need not be in the URL), migrates its schema
+// and returns the store.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	if opts.BlobDir == "" {
+		return nil, errors.New("postgres: Options.BlobDir is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	for _, d := range []string{opts.BlobDir, filepath.Join(opts.BlobDir, "blobs"), filepath.Join(opts.BlobDir, "uploads")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool, blobDir: opts.BlobDir, limits: opts.Limits.WithDefaults(), log: opts.Logger, blobLk: map[string]*sync.Mutex{}}, nil
+}
+
+// Limits returns the limits in force.
+func (s *Store) Limits() store.Limits { return s.limits }
+
+// Close closes the connection pool (waiting for the connections in use to
+// be released). It is idempotent.
+func (s *Store) Close() error {
+	s.closeOnce.Do(s.pool.Close)
+	return nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// migrateLock is the key of the session advisory lock under which Open
+// migrates ("SIGOCO" in ASCII).
+const migrateLock int64 = 0x5349474f434f
+
+// migrations[i] brings the schema from version i to i+1. Times are Unix
+// nanoseconds, values canonical msgpack (store.EncodeValue).
+var migrations = []string{
+	`CREATE TABLE runs (
+		id TEXT PRIMARY KEY,
+		project TEXT NOT NULL,
+		name TEXT NOT NULL,
+		status TEXT NOT NULL,
+		message TEXT NOT NULL DEFAULT '',
+		crashed BOOLEAN NOT NULL DEFAULT false,
+		progress DOUBLE PRECISION NOT NULL DEFAULT 0,
+		step BIGINT NOT NULL DEFAULT 0,
+		start_time BIGINT NOT NULL,
+		update_time BIGINT NOT NULL,
+		end_time BIGINT NOT NULL DEFAULT 0,
+		high_seq BIGINT NOT NULL DEFAULT 0
+	);
+	CREATE INDEX runs_project ON runs(project, id);
+	CREATE INDEX runs_start ON runs(start_time);
+	CREATE TABLE params (run TEXT NOT NULL, key TEXT NOT NULL, value BYTEA NOT NULL, num DOUBLE PRECISION,
+		PRIMARY KEY (run, key));
+	CREATE INDEX params_key ON params(key, num);
+	CREATE TABLE metadata (run TEXT NOT NULL, key TEXT NOT NULL, value BYTEA NOT NULL, PRIMARY KEY (run, key));
+	CREATE TABLE tags (run TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (run, tag));
+	CREATE INDEX tags_tag ON tags(tag);
+	CREATE TABLE notes (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, run TEXT NOT NULL, time BIGINT NOT NULL, text TEXT NOT NULL);
+	CREATE INDEX notes_run ON notes(run, id);
+	CREATE TABLE series (run TEXT NOT NULL, key TEXT NOT NULL, scalar BOOLEAN NOT NULL, n BIGINT NOT NULL,
+		PRIMARY KEY (run, key));
+	CREATE TABLE chunks (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, run TEXT NOT NULL, key TEXT NOT NULL,
+		first_seq BIGINT NOT NULL, last_seq BIGINT NOT NULL,
+		min_step BIGINT NOT NULL, max_step BIGINT NOT NULL, n INTEGER NOT NULL, data BYTEA NOT NULL, summary BYTEA,
+		UNIQUE (run, key, first_seq));
+	CREATE TABLE latest (run TEXT NOT NULL, key TEXT NOT NULL, step BIGINT NOT NULL, time BIGINT NOT NULL,
+		value BYTEA NOT NULL, PRIMARY KEY (run, key));
+	CREATE TABLE logs (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, run TEXT NOT NULL, time BIGINT NOT NULL, level INTEGER NOT NULL,
+		logger TEXT NOT NULL, message TEXT NOT NULL, attrs BYTEA);
+	CREATE INDEX logs_run ON logs(run, id);
+	CREATE TABLE artifacts (run TEXT NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL, size BIGINT NOT NULL,
+		content_type TEXT NOT NULL, result BOOLEAN NOT NULL, time BIGINT NOT NULL, PRIMARY KEY (run, name));
+	CREATE INDEX artifacts_sha ON artifacts(sha256);
+	CREATE TABLE counts (run TEXT NOT NULL, name TEXT NOT NULL, value BYTEA NOT NULL, PRIMARY KEY (run, name));
+	CREATE TABLE deleted_runs (id TEXT PRIMARY KEY, time BIGINT NOT NULL);`,
+	// 2: memo entries (memo.go).
+	memoSchema,
+}
+
+// SchemaVersion is the schema version this package writes.
+var SchemaVersion = len(migrations)
+
+// migrate brings the schema to SchemaVersion under a session advisory
+// lock, held on one connection: a node that starts while another migrates
+// waits, then finds the schema current.
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrateLock); err != nil {
+		return fmt.Errorf("postgres: taking the migration lock: %w", err)
+	}
+	defer func() {
+		// A lock left by a broken connection ends with its session.
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrateLock); err != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+	}()
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS sigoco_schema (version INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	v := 0
+	err = conn.QueryRow(ctx, `SELECT version FROM sigoco_schema`).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		if _, err := conn.Exec(ctx, `INSERT INTO sigoco_schema (version) VALUES (0)`); err != nil {
+			return fmt.Errorf("postgres: %w", err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("postgres: reading the schema version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("postgres: the database has schema version %d; this program knows up to %d (a newer trackd made it)", v, len(migrations))
+	}
+	for ; v < len(migrations); v++ {
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, migrations[v]); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `UPDATE sigoco_schema SET version = $1`, v+1)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("postgres: migration to schema %d: %w", v+1, err)
+		}
+	}
+	return nil
+}
+
+// Version returns the database's schema version.
+func (s *Store) Version(ctx context.Context) (int, error) {
+	var v int
+	if err := s.pool.QueryRow(ctx, `SELECT version FROM sigoco_schema`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("postgres: %w", err)
+	}
+	return v, nil
+}

@@ -1,0 +1,343 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sigoco/sigoco/track/store"
+)
+
+// SeriesLen returns the number of points of a series and whether it is
+// scalar, without reading them (an error wrapping store.ErrNotFound if
+// there is no such series).
+func (s *Store) SeriesLen(ctx context.Context, run, key string) (int64, bool, error) {
+	var scalar bool
+	var n int64
+	err := s.queryRow(ctx, `SELECT scalar, n FROM series WHERE run = ? AND key = ?`, run, key).Scan(&scalar, &n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, fmt.Errorf("%w: run %s has no series %q", store.ErrNotFound, run, key)
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("postgres: %w", err)
+	}
+	return n, scalar, nil
+}
+
+// Series implements store.Store.
+func (s *Store) Series(ctx context.Context, run, key string, q store.SeriesQuery) (*store.Series, error) {
+	var scalar bool
+	var n int64
+	err := s.queryRow(ctx, `SELECT scalar, n FROM series WHERE run = ? AND key = ?`, run, key).Scan(&scalar, &n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		if _, err := s.pool.Exec(ctx, "SELECT 1"); err != nil {
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
+		var one int
+		if err := s.queryRow(ctx, `SELECT 1 FROM runs WHERE id = ?`, run).Scan(&one); err != nil {
+			return nil, fmt.Errorf("%w %q", store.ErrUnknownRun, run)
+		}
+		return nil, fmt.Errorf("%w: run %s has no series %q", store.ErrNotFound, run, key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	ranged := q.MinStep != 0 || q.MaxStep != 0
+	if q.MaxPoints > 0 && n > int64(q.MaxPoints) {
+		return s.downsampled(ctx, run, key, scalar, n, q)
+	}
+	sql := `SELECT data FROM chunks WHERE run = ? AND key = ?`
+	args := []any{run, key}
+	if ranged {
+		sql += ` AND max_step >= ? AND min_step <= ?`
+		args = append(args, q.MinStep, q.MaxStep)
+	}
+	sql += ` ORDER BY first_seq`
+	rows, err := s.query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	defer rows.Close()
+	var c store.Chunk
+	if !scalar {
+		c.Values = [][]byte{}
+	}
+	c.Seq = make([]int64, 0, n)
+	c.Step = make([]int64, 0, n)
+	c.Time = make([]int64, 0, n)
+	if scalar {
+		c.Value = make([]float64, 0, n)
+	}
+	var data []byte
+	for rows.Next() {
+		data = data[:0]
+		if err := rows.Scan(&data); err != nil {
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
+		if !scalar {
+			data = append([]byte(nil), data...) // values alias the chunk
+		}
+		if err := store.DecodeChunk(data, &c); err != nil {
+			return nil, fmt.Errorf("postgres: series %q of run %s: %w", key, run, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if ranged {
+		filterSteps(&c, q.MinStep, q.MaxStep)
+	}
+	out := &store.Series{Run: run, Key: key, Len: n}
+	if q.MaxPoints > 0 && c.Len() > q.MaxPoints {
+		c = downsample(&c, q.MaxPoints)
+		out.Downsampled = true
+	}
+	out.Seq, out.Step, out.Time = c.Seq, c.Step, c.Time
+	if scalar {
+		out.Value = c.Value
+	} else {
+		out.Values = make([]any, len(c.Values))
+		for i, b := range c.Values {
+			if out.Values[i], err = store.DecodeValue(b); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+func filterSteps(c *store.Chunk, lo, hi int64) {
+	var out store.Chunk
+	if !c.Scalar() {
+		out.Values = [][]byte{}
+	}
+	for i := range c.Seq {
+		if c.Step[i] >= lo && c.Step[i] <= hi {
+			appendPoints(&out, c, i, i+1)
+		}
+	}
+	*c = out
+}
+
+// downsample keeps at most maxPoints points: the step range is cut into
+// maxPoints/2 buckets and each keeps its minimum and maximum, in seq order.
+// Non-scalar series keep the first and last point of each bucket.
+func downsample(c *store.Chunk, maxPoints int) store.Chunk {
+	var out store.Chunk
+	if !c.Scalar() {
+		out.Values = [][]byte{}
+	}
+	buckets := max(maxPoints/2, 1)
+	lo, hi := c.Step[0], c.Step[0]
+	for _, s := range c.Step {
+		lo, hi = min(lo, s), max(hi, s)
+	}
+	width := float64(hi-lo+1) / float64(buckets)
+	// Points arrive in seq order; with steps that increase (the usual case)
+	// each bucket is a contiguous run of points.
+	start := 0
+	bucketOf := func(s int64) int { return min(int(float64(s-lo)/width), buckets-1) }
+	emit := func(from, to int) {
+		if to-from <= 2 {
+			appendPoints(&out, c, from, to)
+			return
+		}
+		a, b := from, to-1
+		if c.Scalar() {
+			for i := from; i < to; i++ {
+				if c.Value[i] < c.Value[a] {
+					a = i
+				}
+				if c.Value[i] > c.Value[b] {
+					b = i
+				}
+			}
+		}
+		if a > b {
+			a, b = b, a
+		}
+		appendPoints(&out, c, a, a+1)
+		if b != a {
+			appendPoints(&out, c, b, b+1)
+		}
+	}
+	cur := bucketOf(c.Step[0])
+	for i := 1; i < len(c.Step); i++ {
+		if bk := bucketOf(c.Step[i]); bk != cur {
+			emit(start, i)
+			start, cur = i, bk
+		}
+	}
+	emit(start, len(c.Step))
+	if out.Len() > maxPoints { // steps that go back and forth make more runs than buckets
+		step := float64(out.Len()) / float64(maxPoints)
+		var thin store.Chunk
+		if !c.Scalar() {
+			thin.Values = [][]byte{}
+		}
+		for k := 0; k < maxPoints; k++ {
+			i := int(float64(k) * step)
+			appendPoints(&thin, &out, i, i+1)
+		}
+		return thin
+	}
+	return out
+}
+
+// bucketPoint is a point kept by streaming downsampling.
+type bucketPoint struct {
+	seq, step, time int64
+	value           float64
+	raw             []byte
+	set             bool
+}
+
+// downsampled reads a series chunk by chunk, keeping only the minimum and
+// maximum of each bucket (first and last for non-scalar series), so memory
+// stays at one chunk plus the buckets.
+func (s *Store) downsampled(ctx context.Context, run, key string, scalar bool, n int64, q store.SeriesQuery) (*store.Series, error) {
+	lo, hi := q.MinStep, q.MaxStep
+	if lo == 0 && hi == 0 {
+		if err := s.queryRow(ctx, `SELECT min(min_step), max(max_step) FROM chunks WHERE run = ? AND key = ?`, run, key).Scan(&lo, &hi); err != nil {
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
+	}
+	buckets := max(q.MaxPoints/2, 1)
+	width := float64(hi-lo+1) / float64(buckets)
+	mins := make([]bucketPoint, buckets)
+	maxs := make([]bucketPoint, buckets)
+	// With many blocks per bucket, read the chunk summaries instead of
+	// the points (chunks without one are decoded).
+	useSummary := scalar && q.MinStep == 0 && q.MaxStep == 0 && n/int64(buckets) >= 4*store.SummaryBlock
+	col := "data"
+	if useSummary {
+		col = "summary"
+	}
+	rows, err := s.query(ctx, `SELECT id, `+col+` FROM chunks WHERE run = ? AND key = ? AND max_step >= ? AND min_step <= ? ORDER BY first_seq`, run, key, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	// Reading the chunks (PostgreSQL) and decoding them overlap: one goroutine
+	// scans rows while this one decodes and buckets.
+	type blob struct {
+		id   int64
+		data []byte
+	}
+	blobs := make(chan blob, 8)
+	scanErr := make(chan error, 1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(blobs)
+		defer rows.Close()
+		for rows.Next() {
+			var b blob
+			if err := rows.Scan(&b.id, &b.data); err != nil {
+				scanErr <- err
+				return
+			}
+			select {
+			case blobs <- b:
+			case <-stop:
+				return
+			}
+		}
+		scanErr <- rows.Err()
+	}()
+	defer func() {
+		close(stop)
+		for range blobs { // let the scanner finish and close the rows
+		}
+	}()
+	feed := func(p bucketPoint) {
+		b := min(int(float64(p.step-lo)/width), buckets-1)
+		mn, mx := &mins[b], &maxs[b]
+		if scalar {
+			if !mn.set || p.value < mn.value {
+				*mn = p
+			}
+			if !mx.set || p.value > mx.value {
+				*mx = p
+			}
+			return
+		}
+		if !mn.set {
+			*mn = p // first
+		}
+		*mx = p // last
+	}
+	var c store.Chunk
+	var entries []store.SummaryEntry
+	for bl := range blobs {
+		data := bl.data
+		if useSummary {
+			if data != nil {
+				if entries, err = store.DecodeSummary(data, entries[:0]); err != nil {
+					return nil, fmt.Errorf("postgres: series %q of run %s: %w", key, run, err)
+				}
+				for _, e := range entries {
+					feed(bucketPoint{seq: e.Min.Seq, step: e.Min.Step, time: e.Min.Time, value: e.Min.Value, set: true})
+					feed(bucketPoint{seq: e.Max.Seq, step: e.Max.Step, time: e.Max.Time, value: e.Max.Value, set: true})
+				}
+				continue
+			}
+			if err := s.queryRow(ctx, `SELECT data FROM chunks WHERE id = ?`, bl.id).Scan(&data); err != nil {
+				return nil, fmt.Errorf("postgres: %w", err)
+			}
+		}
+		c.Seq, c.Step, c.Time, c.Value = c.Seq[:0], c.Step[:0], c.Time[:0], c.Value[:0]
+		if !scalar {
+			c.Values = [][]byte{}
+		}
+		if err := store.DecodeChunk(data, &c); err != nil {
+			return nil, fmt.Errorf("postgres: series %q of run %s: %w", key, run, err)
+		}
+		for i, st := range c.Step {
+			if st < lo || st > hi {
+				continue
+			}
+			p := bucketPoint{seq: c.Seq[i], step: st, time: c.Time[i], set: true}
+			if scalar {
+				p.value = c.Value[i]
+			} else {
+				p.raw = c.Values[i] // data is not reused
+			}
+			feed(p)
+		}
+	}
+	if err := <-scanErr; err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	out := &store.Series{Run: run, Key: key, Len: n, Downsampled: true}
+	add := func(p *bucketPoint) error {
+		out.Seq = append(out.Seq, p.seq)
+		out.Step = append(out.Step, p.step)
+		out.Time = append(out.Time, p.time)
+		if scalar {
+			out.Value = append(out.Value, p.value)
+			return nil
+		}
+		v, err := store.DecodeValue(p.raw)
+		out.Values = append(out.Values, v)
+		return err
+	}
+	for b := range mins {
+		a, z := &mins[b], &maxs[b]
+		if !a.set {
+			continue
+		}
+		if a.seq > z.seq {
+			a, z = z, a
+		}
+		if err := add(a); err != nil {
+			return nil, err
+		}
+		if z.seq != a.seq {
+			if err := add(z); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
