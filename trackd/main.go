@@ -6,6 +6,8 @@
 //	trackd [--bind 127.0.0.1] [--port 3250] [--data ./sigoco-data] [--demo]
 //	trackd replay DIR     send the spools left in DIR (a track spool directory)
 //	trackd export RUN     print a run as JSON (from the data directory)
+//	trackd token NAME [--role viewer|runner|admin]
+//	                      mint a token and print the access-file line to add
 //
 // Exit codes: 0 success, 1 failure, 2 bad usage.
 package main
@@ -39,6 +41,7 @@ import (
 	"github.com/sigoco/sigoco/track/server"
 	"github.com/sigoco/sigoco/track/store/sqlite"
 	"github.com/sigoco/sigoco/wire"
+	"github.com/sigoco/sigoco/wire/auth"
 )
 
 func main() {
@@ -95,6 +98,15 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					&cli.StringFlag{Name: "addr", Usage: "ask this server instead of reading --data"},
 				},
 				Action: export,
+			},
+			{
+				Name:      "token",
+				Usage:     "mint a token for NAME and print the access-file line to add (docs/security.md)",
+				ArgsUsage: "NAME",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "role", Value: "runner", Usage: "viewer, runner or admin"},
+				},
+				Action: mintToken,
 			},
 			{
 				Name:      "solver",
@@ -260,6 +272,28 @@ func serve(c *cli.Context) error {
 	}
 	srv.Shutdown(sctx)
 	return err
+}
+
+// mintToken prints a fresh token for the client (stdout, first line, as
+// SIGOCO_TOKEN=…) and the line the access file gets (second line: only
+// the token's hash, so the file never holds the secret).
+func mintToken(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return cli.Exit("usage: trackd token NAME [--role viewer|runner|admin]", 2)
+	}
+	role, err := auth.ParseRole(c.String("role"))
+	if err != nil || role == auth.None {
+		return cli.Exit("trackd token: --role is viewer, runner or admin", 2)
+	}
+	name := c.Args().First()
+	tok := auth.NewToken()
+	line := fmt.Sprintf("token %s %s %s", name, role, auth.HashToken(tok))
+	if _, err := auth.Parse([]byte(line)); err != nil {
+		return cli.Exit("trackd token: "+err.Error(), 2)
+	}
+	fmt.Fprintf(c.App.Writer, "%s=%s\n%s\n", auth.EnvToken, tok, line)
+	fmt.Fprintf(c.App.ErrWriter, "trackd: give the first line to %s (the token is shown only now); add the second to the access file (--access)\n", name)
+	return nil
 }
 
 func replay(c *cli.Context) error {
