@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -278,14 +279,21 @@ func serve(c *cli.Context) error {
 // SIGOCO_TOKEN=…) and the line the access file gets (second line: only
 // the token's hash, so the file never holds the secret).
 func mintToken(c *cli.Context) error {
-	if c.NArg() != 1 {
+	// The flag may follow NAME (urfave/cli stops at the first argument).
+	args, roleName := c.Args().Slice(), c.String("role")
+	if len(args) == 3 && (args[1] == "--role" || args[1] == "-role") {
+		args, roleName = args[:1], args[2]
+	} else if len(args) == 2 && strings.HasPrefix(args[1], "--role=") {
+		args, roleName = args[:1], strings.TrimPrefix(args[1], "--role=")
+	}
+	if len(args) != 1 {
 		return cli.Exit("usage: trackd token NAME [--role viewer|runner|admin]", 2)
 	}
-	role, err := auth.ParseRole(c.String("role"))
+	role, err := auth.ParseRole(roleName)
 	if err != nil || role == auth.None {
 		return cli.Exit("trackd token: --role is viewer, runner or admin", 2)
 	}
-	name := c.Args().First()
+	name := args[0]
 	tok := auth.NewToken()
 	line := fmt.Sprintf("token %s %s %s", name, role, auth.HashToken(tok))
 	if _, err := auth.Parse([]byte(line)); err != nil {
