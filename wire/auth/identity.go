@@ -131,3 +131,17 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
+
+// MessageError is an error whose text is msg, a refusal a server sent,
+// and which wraps the sentinel msg names (FromMessage), if any.
+func MessageError(msg string) error {
+	return &messageError{msg, FromMessage(msg)}
+}
+
+type messageError struct {
+	msg string
+	is  error
+}
+
+func (e *messageError) Error() string { return e.msg }
+func (e *messageError) Unwrap() error { return e.is }
