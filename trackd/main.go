@@ -77,7 +77,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "solvers", Usage: "solvers file (TOML, docs/jobs.md): enables jobs (rpc target \"jobs\")"},
 			&cli.IntFlag{Name: "max-jobs", Value: runtime.NumCPU(), Usage: "jobs running at once"},
 			&cli.DurationFlag{Name: "heartbeat-timeout", Value: 20 * time.Second, Usage: "mark a run crashed after this long without a heartbeat"},
-			&cli.StringFlag{Name: "access", Usage: "dashboard access file (tokens, basic-auth users; docs/dashboard.md)"},
+			&cli.StringFlag{Name: "access", Usage: "access file: identities and roles for every protocol on the port (tokens, basic-auth users, certificates; docs/security.md)"},
+			&cli.BoolFlag{Name: "insecure", Usage: "serve beyond loopback without an access file (everyone who can reach the port may do everything)"},
 			&cli.StringFlag{Name: "synchronous", Value: "normal", Usage: "SQLite synchronous mode: normal or full"},
 		}, logflag.Flags()...),
 		Action: serve,
@@ -138,6 +139,21 @@ func serve(c *cli.Context) error {
 		}
 		opts.TLS = t
 	}
+	access, err := loadAccess(c, opts.TLS, stderr)
+	if err != nil {
+		return err
+	}
+	// trackd's own clients (the dashboard's calls, the demo) and the
+	// jobs' solvers authenticate with tokens minted for this process.
+	var selfToken, jobsToken string
+	if access != nil {
+		selfToken, jobsToken = auth.NewToken(), auth.NewToken()
+		access.AddToken(selfToken, auth.Identity{Name: "trackd", Role: auth.Admin})
+		access.AddToken(jobsToken, auth.Identity{Name: "trackd-jobs", Role: auth.Runner})
+		opts.Auth = access
+	} else {
+		opts.Auth = auth.Everyone{Role: auth.Admin} // the local user (or --insecure)
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(c.String("bind"), strconv.Itoa(c.Int("port"))))
 	if err != nil {
 		return err
@@ -149,18 +165,12 @@ func serve(c *cli.Context) error {
 			return cli.Exit(err.Error(), 2)
 		}
 	}
-	dashTracker := dashboard.NewRedialer(ln.Addr().String(), server.TargetName, rpc.ClientOptions{TLS: ctls})
+	dashTracker := dashboard.NewRedialer(ln.Addr().String(), server.TargetName, rpc.ClientOptions{TLS: ctls, Token: selfToken})
 	defer dashTracker.Close()
-	var access *dashboard.Auth
-	if f := c.String("access"); f != "" {
-		if access, err = dashboard.LoadAuth(f); err != nil {
-			return cli.Exit(err.Error(), 2)
-		}
-	}
 	opts.HTTP = func(next http.Handler) http.Handler {
-		var h http.Handler = dashboard.New(dashboard.Options{Tracker: dashTracker, Next: next, Logger: log})
+		var h http.Handler = dashboard.New(dashboard.Options{Tracker: dashTracker, Next: next, Logger: log, Authorize: server.Authorize})
 		if access != nil {
-			h = access.Wrap(h)
+			h = dashboard.NewAuth(access).Wrap(h)
 		}
 		return h
 	}
@@ -185,7 +195,7 @@ func serve(c *cli.Context) error {
 		opts.Targets = func(s *server.Server) (map[string]any, error) {
 			mgr, err = jobs.New(c.Context, st, jobs.Options{
 				Solvers: cfg.Solvers, Dir: filepath.Join(c.String("data"), "jobs"), Addr: ln.Addr().String(),
-				MaxJobs: c.Int("max-jobs"), Ingest: s.Ingest, Edited: s.Edited, Heartbeat: s.Alive, Logger: log,
+				MaxJobs: c.Int("max-jobs"), Ingest: s.Ingest, Edited: s.Edited, Heartbeat: s.Alive, Logger: log, Token: jobsToken,
 			})
 			if err != nil {
 				return nil, err
@@ -203,8 +213,8 @@ func serve(c *cli.Context) error {
 		defer mgr.Close()
 		srv.HandleHTTP("GET /jobs/", mgr.HTTPHandler())
 	}
-	if ip := net.ParseIP(c.String("bind")); opts.TLS == nil && (ip == nil || !ip.IsLoopback()) {
-		fmt.Fprintf(stderr, "trackd: WARNING: listening on %s without TLS: anyone who can reach it can read and change runs (use --tls-cert/--tls-key)\n", c.String("bind"))
+	if opts.TLS == nil && !isLoopbackHost(c.String("bind")) {
+		fmt.Fprintf(stderr, "trackd: WARNING: listening on %s without TLS: tokens and runs cross the network in clear (use --tls-cert/--tls-key)\n", c.String("bind"))
 	}
 	scheme := "http"
 	if opts.TLS != nil {
@@ -225,7 +235,7 @@ func serve(c *cli.Context) error {
 		go func() {
 			addr := ln.Addr().String()
 			var tlsc = opts.TLS
-			topts := track.Options{Addr: addr, LogToStderr: level <= slog.LevelInfo}
+			topts := track.Options{Addr: addr, LogToStderr: level <= slog.LevelInfo, Token: selfToken}
 			if tlsc != nil {
 				ct, err := wire.TLSConfig{CertFile: tcfg.CertFile, KeyFile: tcfg.KeyFile, PeerCertFile: tcfg.CertFile}.Client("")
 				if err != nil {
@@ -273,6 +283,48 @@ func serve(c *cli.Context) error {
 	}
 	srv.Shutdown(sctx)
 	return err
+}
+
+// loadAccess reads --access and checks that trackd may serve as asked
+// (docs/security.md): bound to loopback without an access file, the
+// local user is admin; beyond loopback it needs an access file, or
+// --insecure. With TLS, the --tls-peer-cert pool is the one certificate
+// lines are checked against, and client certificates become optional (a
+// token is a credential too); without a pool, it warns.
+func loadAccess(c *cli.Context, tcfg *tls.Config, stderr io.Writer) (*auth.Access, error) {
+	bind := c.String("bind")
+	var access *auth.Access
+	if f := c.String("access"); f != "" {
+		var err error
+		if access, err = auth.Load(f); err != nil {
+			return nil, cli.Exit("trackd: --access: "+err.Error(), 2)
+		}
+	}
+	switch {
+	case access == nil && !isLoopbackHost(bind) && !c.Bool("insecure"):
+		return nil, cli.Exit(fmt.Sprintf("trackd: refusing to listen on %s without an access file: anyone who can reach the port could read, change and delete every run and start jobs. "+
+			"Give --access FILE (docs/security.md; \"trackd token NAME\" mints a token), bind to 127.0.0.1, or pass --insecure to serve everyone anyway", bind), 2)
+	case access == nil && !isLoopbackHost(bind):
+		fmt.Fprintf(stderr, "trackd: WARNING: --insecure: everyone who can reach %s may do everything\n", bind)
+	}
+	if tcfg != nil && tcfg.ClientCAs == nil {
+		fmt.Fprintln(stderr, "trackd: WARNING: TLS without --tls-peer-cert: client certificates are not checked, so SiPyCo clients (which cannot send tokens) can only be the anonymous identity")
+	}
+	if access != nil && tcfg != nil && tcfg.ClientCAs != nil {
+		access.SetClientCAs(tcfg.ClientCAs)
+		tcfg.ClientAuth = tls.VerifyClientCertIfGiven // a token is a credential too
+	}
+	return access, nil
+}
+
+// isLoopbackHost reports whether trackd bound to host serves only this
+// machine.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // mintToken prints a fresh token for the client (stdout, first line, as

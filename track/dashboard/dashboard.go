@@ -54,6 +54,12 @@ type Options struct {
 	CallTimeout time.Duration
 	// Logger receives failed calls (debug). Default: discarded.
 	Logger *slog.Logger
+	// Authorize, if set, is asked before each call of POST /api/call with
+	// the request's context (holding the identity Auth.Wrap found), the
+	// target and the method; an error answers 403 with type
+	// "PermissionError". trackd passes server.Authorize (the same role
+	// table as its rpc targets). Default: every call is made.
+	Authorize func(ctx context.Context, target, method string) error
 }
 
 // Handler serves the dashboard. See the package doc for its routes.

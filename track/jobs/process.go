@@ -19,6 +19,7 @@ import (
 
 	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/track/store"
+	"github.com/sigoco/sigoco/wire/auth"
 )
 
 // Environment variables a solver gets (besides SIGOCO_TRACK_ADDR, and
@@ -453,6 +454,9 @@ func (a *active) env(work string) []string {
 	)
 	if s.Track {
 		env = append(env, track.EnvRun+"="+a.job.ID)
+	}
+	if a.m.opts.Token != "" {
+		env = append(env, auth.EnvToken+"="+a.m.opts.Token)
 	}
 	return env
 }

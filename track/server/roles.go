@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 
+	"github.com/sigoco/sigoco/internal/snake"
 	"github.com/sigoco/sigoco/wire/auth"
 )
 
@@ -37,6 +38,9 @@ var methodRoles = map[string]map[string]auth.Role{
 func MethodRole(target, method string) auth.Role {
 	if r, ok := methodRoles[target][method]; ok {
 		return r
+	}
+	if r, ok := methodRoles[target][snake.Case(method)]; ok {
+		return r // called by its Go name
 	}
 	return auth.Admin
 }
