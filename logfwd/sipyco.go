@@ -135,7 +135,11 @@ func (s *Server) serveLines(ctx context.Context, c *wire.Conn, remote string) er
 		if err == nil && first {
 			// sigoco's tools may send a token line first
 			// (docs/protocol-log.md); SiPyCo's forwarders never do.
-			token, hasToken := strings.CutPrefix(line, tokenLinePrefix)
+			var token string
+			rest, hasToken := strings.CutPrefix(line, tokenLinePrefix)
+			if hasToken {
+				token = rest
+			}
 			if ctx, err = s.authenticate(ctx, c, token); err != nil {
 				s.rejected.Add(1)
 				s.opts.Logger.Warn("logfwd: refused a SiPyCo forwarder", "remote", remote, "err", err)

@@ -92,3 +92,25 @@ func TestAuth(t *testing.T) {
 		}
 	})
 }
+
+// TestAuthAnonymous: the access file's anonymous role serves clients
+// without a token, on both protocols.
+func TestAuthAnonymous(t *testing.T) {
+	t.Setenv(auth.EnvToken, "")
+	a, err := auth.Parse([]byte("anonymous viewer\ntoken bob runner runner-token-0123456789"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, transports[0], map[string]any{"who": whoami{}}, ServerOptions{Auth: a})
+	for name, proto := range map[string]Protocol{"native": ProtocolNative, "sipyco": ProtocolSiPyCo} {
+		c, err := Dial(testCtx(t), ts.addr, "who", ClientOptions{Protocol: proto})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var got string
+		if err := c.CallInto(testCtx(t), &got, "name"); err != nil || got != "anonymous/viewer" {
+			t.Errorf("%s: %q, %v", name, got, err)
+		}
+		c.Close()
+	}
+}

@@ -60,7 +60,11 @@ func (c *serverConn) sipycoHandshake() error {
 	}
 	// sigoco's clients may send a token line first (docs/sipyco.md);
 	// SiPyCo's never do.
-	token, hasToken := strings.CutPrefix(line, tokenLinePrefix)
+	var token string
+	rest, hasToken := strings.CutPrefix(line, tokenLinePrefix)
+	if hasToken {
+		token = rest
+	}
 	if hasToken {
 		if line, err = wire.ReadLine(c.conn.R, wire.MaxBannerLen); err != nil {
 			return err

@@ -22,7 +22,11 @@ func (p *Publisher) serveSiPyCo(ctx context.Context, c *wire.Conn, hs func() boo
 	}
 	// sigoco's tools may send a token line first (docs/protocol-sync.md);
 	// SiPyCo's Subscriber never does.
-	token, hasToken := strings.CutPrefix(name, tokenLinePrefix)
+	var token string
+	rest, hasToken := strings.CutPrefix(name, tokenLinePrefix)
+	if hasToken {
+		token = rest
+	}
 	if hasToken {
 		if name, err = wire.ReadLine(c.R, maxSubscribeSize); err != nil {
 			return fmt.Errorf("syncstruct: reading the SiPyCo notifier name: %w", err)

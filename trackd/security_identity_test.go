@@ -379,6 +379,9 @@ func TestClientCertificate(t *testing.T) {
 	})
 	run.End(ctx, track.StatusFinished)
 	d.stop(t)
+	if t.Failed() {
+		t.Logf("trackd:\n%s", d.stderr)
+	}
 }
 
 // pyPcRPC is a SiPyCo pc_rpc client written with the standard library
@@ -430,6 +433,14 @@ func TestBeyondLoopbackNeedsAccess(t *testing.T) {
 	srv := testcert.New(t, "server")
 	port := freePort(t)
 	d := startTrackd(t, port, t.TempDir(), "--bind", "0.0.0.0", "--insecure", "--tls-cert", srv.CertFile, "--tls-key", srv.KeyFile)
+	tc, err := wire.TLSConfig{PeerCertFile: srv.CertFile}.Client("localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Served to anyone (--insecure); once it answers, it is ready to stop.
+	if err := probes[0].try(ctxT(t, 30*time.Second), "127.0.0.1:"+port, tc, ""); err != nil {
+		t.Errorf("--insecure: %v", err)
+	}
 	d.stop(t)
 	for _, want := range []string{"--insecure: everyone", "TLS without --tls-peer-cert"} {
 		if !strings.Contains(d.stderr.String(), want) {
