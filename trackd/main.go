@@ -149,7 +149,7 @@ func serve(c *cli.Context) error {
 	if access != nil {
 		selfToken, jobsToken = auth.NewToken(), auth.NewToken()
 		access.AddToken(selfToken, auth.Identity{Name: "trackd", Role: auth.Admin})
-		access.AddToken(jobsToken, auth.Identity{Name: "trackd-jobs", Role: auth.Runner})
+		access.AddToken(jobsToken, auth.Identity{Name: "trackd-jobs", Role: auth.Admin}) // a solver writes the run of the job's creator
 		opts.Auth = access
 	} else {
 		opts.Auth = auth.Everyone{Role: auth.Admin} // the local user (or --insecure)

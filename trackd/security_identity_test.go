@@ -31,6 +31,7 @@ const (
 	viewerToken = "viewer-token-0123456789abcdef"
 	runnerToken = "runner-token-0123456789abcdef"
 	adminToken  = "admin-token-0123456789abcdef"
+	ritaToken   = "rita-token-0123456789abcdef"
 )
 
 // writeAccess writes an access file (mode 600) holding lines and returns
@@ -50,6 +51,7 @@ func accessLines() []string {
 		"token vera viewer " + auth.HashToken(viewerToken),
 		"token rudi runner " + runnerToken,
 		"cert labpc runner cn:labpc",
+		"token rita runner " + ritaToken,
 	}
 }
 
@@ -235,7 +237,7 @@ func httpCall(t *testing.T, addr, token, method string, args ...any) int {
 }
 
 // TestRoles: a viewer reads but may not write (rpc, HTTP, logs); a runner
-// starts runs and writes them but may not delete; an admin may.
+// starts runs and writes them; an admin deletes them.
 func TestRoles(t *testing.T) {
 	t.Setenv(auth.EnvToken, "")
 	port := freePort(t)
@@ -288,9 +290,6 @@ func TestRoles(t *testing.T) {
 	}
 	if _, err := runner.Call(ctx, "add_tag", id, "ok"); err != nil {
 		t.Errorf("runner add_tag: %v", err)
-	}
-	if _, err := runner.Call(ctx, "delete_run", id); !errors.Is(err, auth.ErrForbidden) {
-		t.Errorf("runner delete_run: %v, want auth.ErrForbidden", err)
 	}
 	if code := httpCall(t, addr, runnerToken, "add_tag", id, "http"); code != http.StatusOK {
 		t.Errorf("runner add_tag over HTTP: %d", code)
@@ -484,5 +483,102 @@ func TestTokenCommand(t *testing.T) {
 		t.Errorf("viewer delete_run: %v", err)
 	}
 	c.Close()
+	d.stop(t)
+}
+
+// TestRunOwnership: a run belongs to the identity that started it; another
+// runner may not write it (batches, its end, tags, logs, heartbeats,
+// exposed objects) nor delete it, the owner and an admin may; a client may
+// not forge the owner record.
+func TestRunOwnership(t *testing.T) {
+	t.Setenv(auth.EnvToken, "")
+	port := freePort(t)
+	d := startTrackd(t, port, t.TempDir(), "--access", writeAccess(t, accessLines()...))
+	addr := "127.0.0.1:" + port
+	ctx := ctxT(t, 60*time.Second)
+	run, err := track.Start(ctx, track.Options{Project: "own", Addr: addr, Token: runnerToken, SpoolDir: t.TempDir(), NoMetadata: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.LogParam("p", 1)
+	if err := run.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	id := run.ID()
+	dial := func(tok string) *rpc.Client {
+		c, err := rpc.Dial(ctx, addr, "tracker", rpc.ClientOptions{Token: tok})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	rudi, rita, admin := dial(runnerToken), dial(ritaToken), dial(adminToken)
+	var info struct{ Params, Metadata map[string]any }
+	getRun := func() {
+		t.Helper()
+		var m map[string]any
+		if err := rudi.CallInto(ctx, &m, "get_run", id); err != nil {
+			t.Fatal(err)
+		}
+		info.Params, _ = m["params"].(map[string]any)
+		info.Metadata, _ = m["metadata"].(map[string]any)
+	}
+	getRun()
+	if info.Metadata["owner"] != "rudi" {
+		t.Errorf("owner: %v", info.Metadata)
+	}
+	for _, m := range [][]any{{"add_tag", id, "x"}, {"add_note", id, "x"}, {"heartbeat", id}, {"delete_run", id}, {"call_exposed", id, "sim", "stop", []any{}, map[string]any{}}} {
+		if _, err := rita.Call(ctx, m[0].(string), m[1:]...); !errors.Is(err, auth.ErrForbidden) {
+			t.Errorf("another runner's %s: %v, want auth.ErrForbidden", m[0], err)
+		}
+	}
+	// Batches into the run (its end included) from another runner.
+	forged, err := track.Start(ctx, track.Options{ID: id, Addr: addr, Token: ritaToken, SpoolDir: t.TempDir(), NoMetadata: true})
+	if err == nil {
+		forged.LogParam("q", 2)
+		err = forged.Flush(ctx)
+		forged.End(ctx, track.StatusFailed)
+	}
+	if err == nil {
+		t.Errorf("another runner's batch was stored")
+	}
+	// Log lines forged into the run over SiPyCo's logging are dropped; the
+	// owner's arrive.
+	lineExchange(ctx, addr, nil, wire.BannerSiPyCoLog, "SIGOCO token "+ritaToken+"\n"+id+":INFO:x:forged\n", false)
+	lineExchange(ctx, addr, nil, wire.BannerSiPyCoLog, "SIGOCO token "+runnerToken+"\n"+id+":INFO:x:genuine\n", false)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		var page map[string]any
+		if err := rudi.CallInto(ctx, &page, "logs", map[string]any{"run": id}); err != nil {
+			t.Fatal(err)
+		}
+		msgs := fmt.Sprint(page["logs"])
+		if strings.Contains(msgs, "forged") {
+			t.Fatalf("forged log line stored: %s", msgs)
+		}
+		if strings.Contains(msgs, "genuine") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the owner's log line never arrived: %s", msgs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := rudi.Call(ctx, "add_tag", id, "mine"); err != nil {
+		t.Errorf("owner add_tag: %v", err)
+	}
+	if _, err := admin.Call(ctx, "add_tag", id, "admin"); err != nil {
+		t.Errorf("admin add_tag: %v", err)
+	}
+	getRun()
+	if _, ok := info.Params["q"]; ok || info.Metadata["owner"] != "rudi" {
+		t.Errorf("after the forgery: %v %v", info.Params, info.Metadata)
+	}
+	if err := run.End(ctx, track.StatusFinished); err != nil {
+		t.Errorf("owner End: %v", err)
+	}
+	if _, err := rudi.Call(ctx, "delete_run", id); err != nil {
+		t.Errorf("owner delete_run: %v", err)
+	}
 	d.stop(t)
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sigoco/sigoco/logfwd"
 	"github.com/sigoco/sigoco/track/store"
+	"github.com/sigoco/sigoco/wire/auth"
 )
 
 // Log sink bounds.
@@ -31,7 +33,8 @@ type logSink struct {
 }
 
 type logQueue struct {
-	mu      sync.Mutex // guards pending and dropped
+	refused atomic.Uint64 // records for a run the forwarder's identity may not write (owner.go)
+	mu      sync.Mutex    // guards pending and dropped
 	pending []store.LogEntry
 	dropped uint64
 	wake    chan struct{}
@@ -115,6 +118,12 @@ func (h *logSink) Handle(ctx context.Context, r slog.Record) error {
 	r.Attrs(add)
 	if e.Run == "" {
 		return nil
+	}
+	if _, ok := auth.FromContext(ctx); ok {
+		if _, err := h.s.mayWrite(ctx, e.Run, "log to"); err != nil {
+			h.q.refused.Add(1) // another's run (owner.go): dropped, counted
+			return nil
+		}
 	}
 	q := h.q
 	q.mu.Lock()

@@ -19,7 +19,7 @@ var methodRoles = map[string]map[string]auth.Role{
 		"log_batch": auth.Runner, "heartbeat": auth.Runner, "add_note": auth.Runner, "add_tag": auth.Runner,
 		"remove_tag": auth.Runner, "blob_state": auth.Runner, "write_blob": auth.Runner, "commit_blob": auth.Runner,
 		"call_exposed": auth.Runner,
-		"delete_run":   auth.Admin,
+		"delete_run":   auth.Runner, // its own runs only (owner.go)
 	},
 	MemoTargetName: {
 		"limits": auth.Viewer, "get": auth.Viewer, "exists": auth.Viewer,

@@ -110,6 +110,7 @@ type Server struct {
 	sink    *logSink
 	live    *Live
 	expose  *exposeRegistry
+	owners  owners // see owner.go
 	mux     *wire.Mux
 	http    *http.ServeMux
 
