@@ -167,8 +167,12 @@ func serve(c *cli.Context) error {
 	}
 	dashTracker := dashboard.NewRedialer(ln.Addr().String(), server.TargetName, rpc.ClientOptions{TLS: ctls, Token: selfToken})
 	defer dashTracker.Close()
+	var srv *server.Server
 	opts.HTTP = func(next http.Handler) http.Handler {
-		var h http.Handler = dashboard.New(dashboard.Options{Tracker: dashTracker, Next: next, Logger: log, Authorize: server.Authorize})
+		authorize := func(ctx context.Context, target, method string, args []any) error {
+			return srv.AuthorizeCall(ctx, target, method, args) // srv is set before Serve
+		}
+		var h http.Handler = dashboard.New(dashboard.Options{Tracker: dashTracker, Next: next, Logger: log, Authorize: authorize})
 		if access != nil {
 			h = dashboard.NewAuth(access).Wrap(h)
 		}
@@ -204,7 +208,7 @@ func serve(c *cli.Context) error {
 		}
 	}
 	opts.Targets = server.WithMemo(opts.Targets, server.MemoOptions{}) // rpc target "memo" (memo.TrackStorage)
-	srv, err := server.New(c.Context, st, opts)
+	srv, err = server.New(c.Context, st, opts)
 	if err != nil {
 		return err
 	}

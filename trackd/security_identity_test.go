@@ -564,6 +564,15 @@ func TestRunOwnership(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// Nor through the dashboard, whose calls reach the tracker as trackd.
+	for _, m := range []string{"add_tag", "delete_run"} {
+		if code := httpCall(t, addr, ritaToken, m, id, "x"); code != http.StatusForbidden {
+			t.Errorf("another runner's %s over HTTP: %d", m, code)
+		}
+	}
+	if code := httpCall(t, addr, runnerToken, "add_tag", id, "mine-http"); code != http.StatusOK {
+		t.Errorf("owner add_tag over HTTP: %d", code)
+	}
 	if _, err := rudi.Call(ctx, "add_tag", id, "mine"); err != nil {
 		t.Errorf("owner add_tag: %v", err)
 	}

@@ -102,7 +102,7 @@ func (h *Handler) serveCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.opts.Authorize != nil {
-		if err := h.opts.Authorize(r.Context(), target, method); err != nil {
+		if err := h.opts.Authorize(r.Context(), target, method, args); err != nil {
 			writeError(w, http.StatusForbidden, CallError{Type: TypePermission, Message: err.Error()})
 			return
 		}

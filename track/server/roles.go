@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/sigoco/sigoco/internal/snake"
 	"github.com/sigoco/sigoco/wire/auth"
@@ -43,6 +44,35 @@ func MethodRole(target, method string) auth.Role {
 		return r // called by its Go name
 	}
 	return auth.Admin
+}
+
+// AuthorizeCall is Authorize, and for the tracker's methods that name a
+// run the owner rule (owner.go), for callers that reach the tracker
+// through a proxy whose own identity is not the caller's (the dashboard's
+// POST /api/call). A log_batch through it may not create a run (the proxy
+// could not record the owner).
+func (s *Server) AuthorizeCall(ctx context.Context, target, method string, args []any) error {
+	if err := Authorize(ctx, target, method); err != nil {
+		return err
+	}
+	if target != TargetName || len(args) == 0 {
+		return nil
+	}
+	var run string
+	switch m := snake.Case(method); m {
+	case "add_tag", "add_note", "remove_tag", "delete_run", "heartbeat", "call_exposed":
+		run, _ = args[0].(string)
+	case "log_batch":
+		b, _ := args[0].(map[string]any)
+		run, _ = b["run"].(string)
+	default:
+		return nil
+	}
+	claim, err := s.mayWrite(ctx, run, "write")
+	if err == nil && claim != "" {
+		err = fmt.Errorf("%w: run %q does not exist; runs are started over rpc, not through the dashboard", auth.ErrForbidden, truncate(run, 64))
+	}
+	return err
 }
 
 // Authorize refuses, with an error wrapping auth.ErrForbidden, a call the
