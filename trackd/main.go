@@ -159,9 +159,16 @@ func serve(c *cli.Context) error {
 		return err
 	}
 	defer ln.Close()
+	// trackd's own clients present its certificate, unless they have a
+	// token: then none (the server's certificate need not be in the
+	// client pool).
+	selfTLS := wire.TLSConfig{CertFile: tcfg.CertFile, KeyFile: tcfg.KeyFile, PeerCertFile: tcfg.CertFile}
+	if selfToken != "" {
+		selfTLS.CertFile, selfTLS.KeyFile = "", ""
+	}
 	var ctls *tls.Config
 	if opts.TLS != nil {
-		if ctls, err = (wire.TLSConfig{CertFile: tcfg.CertFile, KeyFile: tcfg.KeyFile, PeerCertFile: tcfg.CertFile}).Client(""); err != nil {
+		if ctls, err = selfTLS.Client(""); err != nil {
 			return cli.Exit(err.Error(), 2)
 		}
 	}
@@ -241,7 +248,7 @@ func serve(c *cli.Context) error {
 			var tlsc = opts.TLS
 			topts := track.Options{Addr: addr, LogToStderr: level <= slog.LevelInfo, Token: selfToken}
 			if tlsc != nil {
-				ct, err := wire.TLSConfig{CertFile: tcfg.CertFile, KeyFile: tcfg.KeyFile, PeerCertFile: tcfg.CertFile}.Client("")
+				ct, err := selfTLS.Client("")
 				if err != nil {
 					demoDone <- err
 					return

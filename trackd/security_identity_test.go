@@ -348,6 +348,23 @@ func TestClientCertificate(t *testing.T) {
 			}
 		})
 	}
+	// HTTP too: the certificate is the identity of a dashboard request.
+	for _, c := range []struct {
+		p    *testcert.Pair
+		want int
+	}{{&lab, http.StatusOK}, {&stranger, http.StatusUnauthorized}, {nil, http.StatusUnauthorized}} {
+		body := strings.NewReader(`{"method": "list_runs", "args": [{}]}`)
+		req, _ := http.NewRequest("POST", "https://"+addr+"/api/call", body)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := (&http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: clientTLS(c.p)}}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("HTTPS /api/call with certificate %v: %d, want %d", c.p != nil, resp.StatusCode, c.want)
+		}
+	}
 	// A runner by certificate writes.
 	ctx := ctxT(t, 60*time.Second)
 	run, err := track.Start(ctx, track.Options{Project: "cert", Addr: addr, TLS: clientTLS(&lab), SpoolDir: t.TempDir(), NoMetadata: true})

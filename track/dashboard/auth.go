@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/sigoco/sigoco/wire"
 	"github.com/sigoco/sigoco/wire/auth"
 )
 
@@ -72,6 +73,8 @@ func (a *Auth) Identity(r *http.Request) (auth.Identity, error) {
 	c := auth.Credentials{Remote: remoteAddr(r)}
 	if r.TLS != nil {
 		c.Certificates = r.TLS.PeerCertificates
+	} else if conn := wire.HTTPConn(r.Context()); conn != nil {
+		c.Certificates = auth.PeerCertificates(conn) // behind a wire.Mux
 	}
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
 		c.Token = strings.TrimPrefix(h, "Bearer ")
