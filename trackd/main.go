@@ -3,7 +3,8 @@
 // them to readers, rpctool and the dashboard, all on one port (default
 // 3250).
 //
-//	trackd [--bind 127.0.0.1] [--port 3250] [--data ./sigoco-data] [--demo]
+//	trackd [--bind 127.0.0.1] [--port 3250] [--data ./sigoco-data] [--public-addr HOST:PORT,…] [--demo]
+//	       [--max-conns N] [--max-conns-per-addr N] [--http-read-timeout D] [--http-idle-timeout D]
 //	trackd replay DIR     send the spools left in DIR (a track spool directory)
 //	trackd export RUN     print a run as JSON (from the data directory)
 //	trackd token NAME [--role viewer|runner|admin]
@@ -79,6 +80,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.DurationFlag{Name: "heartbeat-timeout", Value: 20 * time.Second, Usage: "mark a run crashed after this long without a heartbeat"},
 			&cli.StringFlag{Name: "access", Usage: "access file: identities and roles for every protocol on the port (tokens, basic-auth users, certificates; docs/security.md)"},
 			&cli.BoolFlag{Name: "insecure", Usage: "serve beyond loopback without an access file (everyone who can reach the port may do everything)"},
+			&cli.StringSliceFlag{Name: "public-addr", Usage: "`HOST:PORT[,…]` names (beside loopback and --bind) that browsers reach trackd by; HTTP requests for any other Host are refused (DNS rebinding; docs/security.md)"},
+			&cli.IntFlag{Name: "max-conns", Usage: "connections open at once on the port (0: 4096, or 7/8 of the open-file limit if lower; -1: no limit)"},
+			&cli.IntFlag{Name: "max-conns-per-addr", Usage: "connections open at once from one address (IPv4 address, IPv6 /64) (0: 2048, or half of --max-conns if lower; -1: no limit)"},
+			&cli.DurationFlag{Name: "http-read-timeout", Usage: "time an HTTP request may take to arrive, body included (0: 30s; -1s: none)"},
+			&cli.DurationFlag{Name: "http-idle-timeout", Usage: "close a kept-alive HTTP connection idle this long (0: 2m; -1s: never)"},
 			&cli.StringFlag{Name: "synchronous", Value: "normal", Usage: "SQLite synchronous mode: normal or full"},
 		}, logflag.Flags()...),
 		Action: serve,
@@ -131,7 +137,11 @@ func serve(c *cli.Context) error {
 	stderr := c.App.ErrWriter
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	tcfg := wire.TLSConfig{CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"), PeerCertFile: c.String("tls-peer-cert")}
-	opts := server.Options{Logger: log, HeartbeatTimeout: c.Duration("heartbeat-timeout")}
+	opts := server.Options{Logger: log, HeartbeatTimeout: c.Duration("heartbeat-timeout"), Conns: wire.MuxOptions{
+		MaxConns:        c.Int("max-conns"),
+		MaxConnsPerAddr: c.Int("max-conns-per-addr"),
+		HTTP:            wire.HTTPOptions{ReadTimeout: c.Duration("http-read-timeout"), IdleTimeout: c.Duration("http-idle-timeout")},
+	}}
 	if tcfg.Enabled() {
 		t, err := tcfg.Server()
 		if err != nil {
@@ -175,6 +185,10 @@ func serve(c *cli.Context) error {
 	dashTracker := dashboard.NewRedialer(ln.Addr().String(), server.TargetName, rpc.ClientOptions{TLS: ctls, Token: selfToken})
 	defer dashTracker.Close()
 	var srv *server.Server
+	hosts, err := dashboard.NewHostCheck(dashboard.HostOptions{Listen: ln.Addr().String(), Public: c.StringSlice("public-addr")})
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
 	opts.HTTP = func(next http.Handler) http.Handler {
 		authorize := func(ctx context.Context, target, method string, args []any) error {
 			return srv.AuthorizeCall(ctx, target, method, args) // srv is set before Serve
@@ -183,7 +197,9 @@ func serve(c *cli.Context) error {
 		if access != nil {
 			h = dashboard.NewAuth(access).Wrap(h)
 		}
-		return h
+		// The Host check comes first, in front of every route (the
+		// dashboard, /api/call, /sync, artifacts, jobs' files).
+		return hosts.Wrap(h)
 	}
 	st, err := sqlite.Open(c.Context, c.String("data"), sqlite.Options{Logger: log, Synchronous: c.String("synchronous")})
 	if err != nil {
@@ -238,6 +254,9 @@ func serve(c *cli.Context) error {
 	}
 	fmt.Fprintf(stderr, "trackd: serving on %s (%s, sync, logs); data in %s\n", ln.Addr(), targets, abs)
 	fmt.Fprintf(stderr, "trackd: dashboard at %s://%s/\n", scheme, ln.Addr())
+	if ip := net.ParseIP(c.String("bind")); ip == nil || !ip.IsLoopback() || len(c.StringSlice("public-addr")) > 0 {
+		fmt.Fprintf(stderr, "trackd: HTTP answers to Host %s; other names get 421 (add them with --public-addr)\n", strings.Join(hosts.Names(), ", "))
+	}
 	done := make(chan error, 1)
 	// The listener outlives the signal until the demo has ended its run.
 	go func() { done <- srv.Serve(context.WithoutCancel(c.Context), ln) }()

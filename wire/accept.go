@@ -58,6 +58,12 @@ type AcceptOptions struct {
 	// later" in one line (an HTTP request line gets a 503 response), then
 	// closed; the server keeps serving the others. Default 0: no limit.
 	MaxConns int
+	// MaxConnsPerAddr bounds the connections tracked at once from one
+	// peer address (an IPv4 address, or an IPv6 /64), so that one host
+	// cannot take every connection MaxConns allows. A connection past it
+	// is refused as one past MaxConns is, told "too many connections from
+	// ADDR (limit N)". Default 0: no limit.
+	MaxConnsPerAddr int
 	// IdleTimeout closes a connection accepted by Serve once the peer has
 	// sent nothing for this long while the server was waiting to read (see
 	// WithIdleTimeout). Default 0: never.
@@ -66,7 +72,8 @@ type AcceptOptions struct {
 	// accepted TCP connections. Default DefaultKeepAlive; negative turns
 	// keepalive off.
 	KeepAlive time.Duration
-	// Logger receives a warning for each refused connection, a warning
+	// Logger receives a warning for refused connections (at most one a
+	// second, counting the others in more_refused), a warning
 	// for failed TLS handshakes (see ServerHandshake) and the accept errors
 	// Serve retries. Default: records are discarded.
 	Logger *slog.Logger
@@ -74,6 +81,10 @@ type AcceptOptions struct {
 
 // ErrTooManyConns is returned by AcceptLoop.Track past MaxConns.
 var ErrTooManyConns = errors.New("wire: too many connections")
+
+// ErrTooManyConnsFromAddr is returned by AcceptLoop.Track past
+// MaxConnsPerAddr; errors.Is(err, ErrTooManyConns) holds for it too.
+var ErrTooManyConnsFromAddr = fmt.Errorf("%w from one address", ErrTooManyConns)
 
 // AcceptLoop is the one accept loop every sigoco server shares. It owns the
 // listeners given to Serve and the connections it accepts or is given with
@@ -108,12 +119,21 @@ type AcceptLoop struct {
 	stopping  bool // StopAccepting (or Close) called
 	stop      chan struct{}
 	listeners map[net.Listener]struct{}
-	conns     map[net.Conn]bool // closer → counts towards MaxConns
+	conns     map[net.Conn]connEntry // by closer
 	counted   int
+	perAddr   map[string]int // counted connections by addrKey
 	wg        sync.WaitGroup // Serve loops, connection goroutines, Enter'd work
 
 	refusing atomic.Int32
+	// refusedLog and refusedQuiet rate-limit the refusal warnings: a
+	// flood of connections must not become a flood of log lines.
+	refusedLog   atomic.Int64 // Unix nanoseconds of the last warning
+	refusedQuiet atomic.Int64 // refusals not logged since
 }
+
+// refuseLogEvery is the least time between two refusal warnings; the
+// refusals in between are counted in the next one.
+const refuseLogEvery = time.Second
 
 // NewAcceptLoop returns an AcceptLoop with opts' defaults filled in.
 func NewAcceptLoop(opts AcceptOptions) *AcceptLoop {
@@ -136,7 +156,8 @@ func NewAcceptLoop(opts AcceptOptions) *AcceptLoop {
 		cancel:     cancel,
 		stop:       make(chan struct{}),
 		listeners:  make(map[net.Listener]struct{}),
-		conns:      make(map[net.Conn]bool),
+		conns:      make(map[net.Conn]connEntry),
+		perAddr:    make(map[string]int),
 	}
 }
 
@@ -207,9 +228,12 @@ func (l *AcceptLoop) Serve(ctx context.Context, ln net.Listener, serve func(ctx 
 		delay = 0
 		closer, c := l.prepare(raw)
 		if err := l.add(closer, true); err != nil {
-			if errors.Is(err, ErrTooManyConns) {
+			switch {
+			case errors.Is(err, ErrTooManyConnsFromAddr):
+				l.refuse(c, closer, fmt.Sprintf("too many connections from %s (limit %d); try again later", addrKey(closer.RemoteAddr()), l.opts.MaxConnsPerAddr))
+			case errors.Is(err, ErrTooManyConns):
 				l.refuse(c, closer, fmt.Sprintf("too many connections (limit %d); try again later", l.opts.MaxConns))
-			} else {
+			default:
 				closer.Close()
 			}
 			continue
@@ -295,8 +319,18 @@ func (l *AcceptLoop) prepare(raw net.Conn) (closer, c net.Conn) {
 	return closer, c
 }
 
+// connEntry is what the loop knows of a tracked connection.
+type connEntry struct {
+	count bool   // counts towards MaxConns (and MaxConnsPerAddr)
+	addr  string // addrKey of the peer, when counted per address
+}
+
 // add registers a connection (and a goroutine for it).
 func (l *AcceptLoop) add(closer net.Conn, count bool) error {
+	var key string
+	if count && l.opts.MaxConnsPerAddr > 0 {
+		key = addrKey(closer.RemoteAddr())
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.stopping {
@@ -305,9 +339,15 @@ func (l *AcceptLoop) add(closer net.Conn, count bool) error {
 	if count && l.opts.MaxConns > 0 && l.counted >= l.opts.MaxConns {
 		return ErrTooManyConns
 	}
-	l.conns[closer] = count
+	if key != "" && l.perAddr[key] >= l.opts.MaxConnsPerAddr {
+		return ErrTooManyConnsFromAddr
+	}
+	l.conns[closer] = connEntry{count: count, addr: key}
 	if count {
 		l.counted++
+	}
+	if key != "" {
+		l.perAddr[key]++
 	}
 	l.wg.Add(1)
 	return nil
@@ -315,10 +355,15 @@ func (l *AcceptLoop) add(closer net.Conn, count bool) error {
 
 func (l *AcceptLoop) done(closer net.Conn) {
 	l.mu.Lock()
-	if count, ok := l.conns[closer]; ok {
+	if e, ok := l.conns[closer]; ok {
 		delete(l.conns, closer)
-		if count {
+		if e.count {
 			l.counted--
+		}
+		if e.addr != "" {
+			if l.perAddr[e.addr]--; l.perAddr[e.addr] <= 0 {
+				delete(l.perAddr, e.addr)
+			}
 		}
 	}
 	l.mu.Unlock()
@@ -327,7 +372,12 @@ func (l *AcceptLoop) done(closer net.Conn) {
 
 // refuse tells c why it is not served, on a bounded number of goroutines.
 func (l *AcceptLoop) refuse(c, closer net.Conn, why string) {
-	l.opts.Logger.Warn("wire: connection refused", "remote", closer.RemoteAddr().String(), "why", why)
+	now := time.Now().UnixNano()
+	if last := l.refusedLog.Load(); now-last >= int64(refuseLogEvery) && l.refusedLog.CompareAndSwap(last, now) {
+		l.opts.Logger.Warn("wire: connection refused", "remote", closer.RemoteAddr().String(), "why", why, "more_refused", l.refusedQuiet.Swap(0))
+	} else {
+		l.refusedQuiet.Add(1)
+	}
 	if l.refusing.Add(1) > maxRefusing || l.add(closer, false) != nil {
 		l.refusing.Add(-1)
 		closer.Close()
@@ -399,7 +449,8 @@ func lingerClose(c *Conn, deadline time.Time) {
 // Track registers a connection given to the server from elsewhere (by a
 // wire.Mux): Close closes it and waits for Untrack. It returns
 // net.ErrClosed after StopAccepting or Close, and ErrTooManyConns past
-// MaxConns (refuse it with RefuseConn, then close it). Every nil return
+// MaxConns (ErrTooManyConnsFromAddr, which is also ErrTooManyConns, past
+// MaxConnsPerAddr; refuse it with RefuseConn, then close it). Every nil return
 // must be paired with Untrack(c). A connection Serve accepted is tracked
 // already.
 func (l *AcceptLoop) Track(c net.Conn) error { return l.add(closerOf(c), true) }

@@ -20,7 +20,11 @@
 // listeners, connections and goroutines, its MaxConns, IdleTimeout, TCP
 // keepalive and TLS handshake (ServerHandshake, which answers a plaintext
 // client in plaintext). HandshakeTimeout bounds the TLS handshake and the
-// banner together (HandshakeDeadline). Mux.Shutdown is graceful; Close and
+// banner together (HandshakeDeadline). MaxConns and MaxConnsPerAddr
+// refuse connections past them in words the peer can read (a line, or an
+// HTTP 503). A Mux's zero options already cap its connections (below the
+// open-file limit, and per peer address) and give its HTTP server header,
+// request and idle timeouts (HTTPOptions). Mux.Shutdown is graceful; Close and
 // cancelling Serve's context are hard stops.
 //
 // # Client certificates

@@ -45,9 +45,22 @@ type MuxOptions struct {
 	// the accept. Default DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
 	// MaxConns bounds the connections open at once on all listeners; one
-	// past it is refused in one line (HTTP: a 503 response) and closed.
-	// Default 0: no limit. See AcceptOptions.MaxConns.
+	// past it is refused in one line (HTTP: a 503 response) and closed,
+	// and the port keeps serving the others. Default DefaultMaxConns, or
+	// 7/8 of the process's open-file limit when that is lower, so that a
+	// flood of connections is refused before accept runs out of file
+	// descriptors; negative: no limit. See AcceptOptions.MaxConns.
 	MaxConns int
+	// MaxConnsPerAddr bounds the connections open at once from one peer
+	// address (IPv4 address or IPv6 /64); one past it is refused as one
+	// past MaxConns is ("too many connections from ADDR"). Default
+	// DefaultMaxConnsPerAddr, or MaxConns/2 when that is lower;
+	// negative: no limit.
+	MaxConnsPerAddr int
+	// HTTP configures the HTTP server behind HandleHTTP: header, request
+	// (body included) and idle timeouts, header size. The zero value
+	// gives HTTPOptions' defaults.
+	HTTP HTTPOptions
 	// IdleTimeout closes a connection whose peer has sent nothing for this
 	// long while it was being read (see WithIdleTimeout). Default 0: never
 	// (SiPyCo rpc clients legitimately sit idle for days).
@@ -55,8 +68,9 @@ type MuxOptions struct {
 	// KeepAlive is the TCP keepalive period of accepted connections.
 	// Default DefaultKeepAlive; negative turns it off.
 	KeepAlive time.Duration
-	// Logger receives a warning per failed TLS handshake and per refused
-	// connection, and a debug record per unknown banner. Default: records
+	// Logger receives a warning per failed TLS handshake and for refused
+	// connections (at most one a second, see AcceptOptions.Logger), and a
+	// debug record per unknown banner. Default: records
 	// are discarded.
 	Logger *slog.Logger
 }
@@ -102,12 +116,29 @@ func NewMux(opts MuxOptions) *Mux {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	switch {
+	case opts.MaxConns == 0:
+		opts.MaxConns = defaultMaxConns()
+	case opts.MaxConns < 0:
+		opts.MaxConns = 0 // AcceptOptions: none
+	}
+	switch {
+	case opts.MaxConnsPerAddr == 0:
+		opts.MaxConnsPerAddr = DefaultMaxConnsPerAddr
+		if opts.MaxConns > 0 {
+			opts.MaxConnsPerAddr = min(opts.MaxConnsPerAddr, max(opts.MaxConns/2, 1))
+		}
+	case opts.MaxConnsPerAddr < 0:
+		opts.MaxConnsPerAddr = 0
+	}
+	opts.HTTP.defaults(opts.HandshakeTimeout)
 	return &Mux{
 		opts: opts,
 		loop: NewAcceptLoop(AcceptOptions{
 			TLS:              opts.TLS,
 			HandshakeTimeout: opts.HandshakeTimeout,
 			MaxConns:         opts.MaxConns,
+			MaxConnsPerAddr:  opts.MaxConnsPerAddr,
 			IdleTimeout:      opts.IdleTimeout,
 			KeepAlive:        opts.KeepAlive,
 			Logger:           opts.Logger,
@@ -133,7 +164,16 @@ func (m *Mux) HandleHTTP(h http.Handler) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.httpConns = newChanListener()
-	m.http = &http.Server{Handler: h, ReadHeaderTimeout: m.opts.HandshakeTimeout, ErrorLog: slog.NewLogLogger(m.opts.Logger.Handler(), slog.LevelDebug)}
+	ho := m.opts.HTTP
+	m.http = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: ho.ReadHeaderTimeout,
+		ReadTimeout:       ho.ReadTimeout,
+		WriteTimeout:      ho.WriteTimeout,
+		IdleTimeout:       ho.IdleTimeout,
+		MaxHeaderBytes:    ho.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(m.opts.Logger.Handler(), slog.LevelDebug),
+	}
 	m.http.ConnContext = withHTTPConn
 	srv, ln := m.http, m.httpConns
 	go func() {

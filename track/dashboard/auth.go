@@ -108,6 +108,7 @@ func (a *Auth) Allowed(r *http.Request) bool {
 // the file has users).
 func (a *Auth) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		securityHeaders(w.Header())
 		if tok := r.URL.Query().Get("token"); tok != "" && r.Method == http.MethodGet && a.tokenOK(tok) {
 			http.SetCookie(w, &http.Cookie{Name: TokenCookie, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 			u := *r.URL

@@ -17,6 +17,16 @@
 // /sync (JSON text messages), with syncstruct's browser replica module
 // (syncstruct.WebReplicaJS, served at /static/replica.js). docs/dashboard.md specifies the call endpoint.
 //
+// # Host check and headers
+//
+// HostCheck refuses, with 421 Misdirected Request, a request whose Host
+// header is not a name of this server (loopback names with its port, the
+// listening address, the names of HostOptions.Public): the defence
+// against DNS rebinding, which an Origin-equals-Host check alone lets
+// through. trackd wraps everything it serves in it. Every response of a
+// Handler, Options.Next's included, carries CSP, nosniff and no framing
+// (docs/security.md).
+//
 // # Access control
 //
 // LoadAuth reads tokens and user:password pairs from a file; Auth.Wrap

@@ -83,7 +83,13 @@ func startStack(t *testing.T, dir, addr, dashAddr string, opts server.Options) *
 	h := dashboard.New(dashboard.Options{Tracker: s.tracker, Next: proxy})
 	dln := listen(t, dashAddr)
 	s.dashAddr = dln.Addr().String()
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// As trackd does: the Host check in front of everything, so the
+	// browser tests show it lets the dashboard's own traffic through.
+	hosts, err := dashboard.NewHostCheck(dashboard.HostOptions{Listen: s.dashAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: hosts.Wrap(h), ReadHeaderTimeout: 10 * time.Second}
 	hdone := make(chan struct{})
 	go func() { defer close(hdone); hs.Serve(dln) }()
 	stopped := false

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"mime"
 	"net/http"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/sigoco/sigoco/track/store"
@@ -53,6 +56,8 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'") // no script at all
 	indexTmpl.Execute(w, page.Runs)
 }
 
@@ -64,12 +69,13 @@ func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", "run-"+id+".json"))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Disposition", contentDisposition("attachment", "run-"+id+".json"))
 	w.Write(b)
 }
 
 func (s *Server) serveRunArtifact(w http.ResponseWriter, r *http.Request) {
-	run, err := s.st.GetRun(r.Context(), r.PathValue("id"))
+	run, err := s.st.ViewRun(r.Context(), r.PathValue("id"), probeView) // its artifacts, not its values
 	if err != nil {
 		httpError(w, err)
 		return
@@ -88,6 +94,72 @@ func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request) {
 	s.sendBlob(w, r, r.PathValue("sha"), r.URL.Query().Get("name"), "")
 }
 
+// ArtifactCSP is the Content-Security-Policy of every artifact response:
+// a sandboxed document (an opaque origin, no script, no forms, no plugins)
+// that may load nothing. An uploaded HTML or SVG file opened from the
+// dashboard therefore runs no script on the dashboard's origin, even
+// where a browser would render it rather than download it.
+const ArtifactCSP = "sandbox; default-src 'none'; frame-ancestors 'none'"
+
+// inlineTypes are the media types an artifact is shown in the browser as
+// (previews): plain text, CSV and raster images. Every other type,
+// SVG and HTML included, is served as an attachment (a download).
+var inlineTypes = map[string]bool{
+	"text/plain":                true,
+	"text/csv":                  true,
+	"text/tab-separated-values": true,
+	"image/png":                 true,
+	"image/jpeg":                true,
+	"image/gif":                 true,
+	"image/webp":                true,
+	"image/avif":                true,
+	"image/bmp":                 true,
+}
+
+// artifactType decides how an artifact is served: its Content-Type (the
+// recorded one, else the name's extension, else application/octet-stream
+// — never sniffed from the content, which an uploader controls) and
+// whether it may be shown inline.
+func artifactType(ctype, name string) (string, bool) {
+	if ctype == "" && name != "" {
+		ctype = mime.TypeByExtension(path.Ext(name))
+	}
+	mt, params, err := mime.ParseMediaType(ctype)
+	if err != nil || ctype == "" {
+		return "application/octet-stream", false
+	}
+	if !inlineTypes[mt] {
+		// Keep the type (a download is saved with it), drop its
+		// parameters: they were the uploader's.
+		return mt, false
+	}
+	if strings.HasPrefix(mt, "text/") {
+		cs := strings.ToLower(params["charset"])
+		if cs == "" || cs == "utf-7" {
+			cs = "utf-8"
+		}
+		return mime.FormatMediaType(mt, map[string]string{"charset": cs}), true
+	}
+	return mt, true
+}
+
+// contentDisposition is the Content-Disposition header of a download or
+// an inline view named name (its last path element), encoded as RFC 6266
+// wants (RFC 2231 for names that are not plain ASCII).
+func contentDisposition(disp, name string) string {
+	if name == "" {
+		return disp
+	}
+	if v := mime.FormatMediaType(disp, map[string]string{"filename": path.Base(name)}); v != "" {
+		return v
+	}
+	return disp
+}
+
+// sendBlob serves an artifact's content so that it can never act as a
+// page of the dashboard's origin: with nosniff, the sandbox CSP
+// (ArtifactCSP), a Content-Type that is never sniffed, and as an
+// attachment unless its type is one of the safe inline types.
 func (s *Server) sendBlob(w http.ResponseWriter, r *http.Request, sha, name, ctype string) {
 	f, _, err := s.st.OpenBlob(r.Context(), sha)
 	if err != nil {
@@ -95,12 +167,17 @@ func (s *Server) sendBlob(w http.ResponseWriter, r *http.Request, sha, name, cty
 		return
 	}
 	defer f.Close()
-	if ctype != "" {
-		w.Header().Set("Content-Type", ctype)
+	ct, inline := artifactType(ctype, name)
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", ArtifactCSP)
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	if inline {
+		h.Set("Content-Disposition", contentDisposition("inline", name))
+	} else {
+		h.Set("Content-Disposition", contentDisposition("attachment", name))
 	}
-	if name != "" {
-		w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", name))
-	}
-	w.Header().Set("ETag", `"`+sha+`"`)
-	http.ServeContent(w, r, name, time.Time{}, f)
+	h.Set("ETag", `"`+sha+`"`)
+	http.ServeContent(w, r, "", time.Time{}, f)
 }

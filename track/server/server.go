@@ -54,8 +54,16 @@ type Options struct {
 	// RunLinger is how long a run's own notifier stays after the run ended
 	// or was last watched. Default 2 min.
 	RunLinger time.Duration
+	// Bounds bounds what reading runs costs (live state, get_run,
+	// concurrent large reads); see ReadBounds for the defaults.
+	Bounds ReadBounds
 	// Logger receives the server's diagnostics. Default: discarded.
 	Logger *slog.Logger
+	// Conns tunes the shared port: its connection caps (MaxConns,
+	// MaxConnsPerAddr), IdleTimeout, KeepAlive and the HTTP server's
+	// timeouts (HTTP). Its TLS, HandshakeTimeout and Logger are the
+	// fields above. The zero value gives wire.MuxOptions' defaults.
+	Conns wire.MuxOptions
 	// HTTP, if set, wraps the server's HTTP handler (trackd puts the
 	// dashboard and its access control in front of it).
 	HTTP func(http.Handler) http.Handler
@@ -96,6 +104,7 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	o.Bounds.defaults()
 }
 
 // Server is a tracking server over a store.
@@ -110,7 +119,8 @@ type Server struct {
 	sink    *logSink
 	live    *Live
 	expose  *exposeRegistry
-	owners  owners // see owner.go
+	reads   *byteSem // bounds the memory of large reads (Options.Bounds.MaxReadBytes)
+	owners  owners   // see owner.go
 	mux     *wire.Mux
 	http    *http.ServeMux
 
@@ -127,7 +137,7 @@ type Server struct {
 // accept connections and Close to stop.
 func New(ctx context.Context, st store.Store, opts Options) (*Server, error) {
 	opts.defaults()
-	s := &Server{opts: opts, st: st, log: opts.Logger, http: http.NewServeMux()}
+	s := &Server{opts: opts, st: st, log: opts.Logger, http: http.NewServeMux(), reads: newByteSem(opts.Bounds.MaxReadBytes)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.pub = syncstruct.NewPublisher(nil, syncstruct.PublisherOptions{Logger: opts.Logger, Auth: opts.Auth})
 	var err error
@@ -172,7 +182,9 @@ func New(ctx context.Context, st store.Store, opts Options) (*Server, error) {
 	}
 	s.sink = newLogSink(s)
 	s.logs = logfwd.NewServer(s.sink, logfwd.ServerOptions{HandshakeTimeout: opts.HandshakeTimeout, Logger: opts.Logger, Auth: logAuth})
-	s.mux = wire.NewMux(wire.MuxOptions{TLS: opts.TLS, HandshakeTimeout: opts.HandshakeTimeout, Logger: opts.Logger})
+	mo := opts.Conns
+	mo.TLS, mo.HandshakeTimeout, mo.Logger = opts.TLS, opts.HandshakeTimeout, opts.Logger
+	s.mux = wire.NewMux(mo)
 	s.mux.Handle(wire.BannerRPC, s.rpc)
 	s.mux.Handle(wire.BannerSiPyCoRPC, s.rpc)
 	s.mux.Handle(wire.BannerSync, s.pub)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
-	_ "github.com/sigoco/sigoco/pyon" // registers the msgpack extensions of the PYON types
+	"github.com/sigoco/sigoco/pyon" // also registers the msgpack extensions of the PYON types
 )
 
 // Values are stored msgpack-encoded in one canonical form: map keys sorted,
@@ -41,11 +41,12 @@ func EncodeValue(v any) ([]byte, error) {
 
 // DecodeValue decodes a stored value into the generic form (int64,
 // float64, string, []byte, bool, nil, []any, map[string]any or
-// map[any]any, the PYON extension types).
+// pyon.Dict, the PYON types) with pyon's decoder, which reads every PYON
+// extension (msgpack's own decoder knows only complex and big ints: a
+// tuple, set, Fraction, slice or int-keyed dict logged from Python made
+// the whole run unreadable).
 func DecodeValue(b []byte) (any, error) {
-	d := msgpack.NewDecoder(bytes.NewReader(b))
-	d.UseLooseInterfaceDecoding(true)
-	v, err := d.DecodeInterfaceLoose()
+	v, err := pyon.DecodeMsgpack(b)
 	if err != nil {
 		return nil, fmt.Errorf("store: corrupt value: %w", err)
 	}
