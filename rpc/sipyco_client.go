@@ -116,7 +116,7 @@ func (sp *sipycoClient) connect(ctx context.Context) (conn *wire.Conn, targets [
 		}
 		targets = toStrings(m["targets"])
 		desc, _ = m["description"].(string)
-		sp.tokenOK = m[sipycoTokenKey] == true
+		sp.tokenOK = slices.Contains(toStrings(m["features"]), sipycoTokenFeature)
 		return nil
 	})
 	if err != nil {

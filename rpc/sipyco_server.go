@@ -44,10 +44,11 @@ func (c *serverConn) sipycoHandshake() error {
 	if c.s.opts.Description != "" {
 		desc = c.s.opts.Description
 	}
-	id := map[string]any{"targets": c.s.names, "description": desc, "features": []string{sipycoFeature}}
+	features := []string{sipycoFeature}
 	if c.s.opts.Auth != nil {
-		id[sipycoTokenKey] = true // SiPyCo's clients ignore keys they do not know
+		features = append(features, sipycoTokenFeature) // SiPyCo's clients look for pyon_v2 only
 	}
+	id := map[string]any{"targets": c.s.names, "description": desc, "features": features}
 	if err := c.writeLine(nil, id); err != nil {
 		return err
 	}
@@ -109,10 +110,10 @@ func (c *serverConn) sipycoHandshake() error {
 // feature.
 const tokenLinePrefix = "SIGOCO token "
 
-// sipycoTokenKey, true in the identification, tells sigoco's clients that
-// the server takes a token line; without it they send none (SiPyCo's own
-// servers would take the line for a target).
-const sipycoTokenKey = "sigoco_token"
+// sipycoTokenFeature, among the features of the identification, tells
+// sigoco's clients that the server takes a token line; without it they
+// send none (SiPyCo's own servers would take the line for a target).
+const sipycoTokenFeature = "sigoco_token"
 
 // parseTargetLine splits SiPyCo's "target feature..." line, as SiPyCo's
 // server does: one space between words, and every feature known.
