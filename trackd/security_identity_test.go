@@ -590,6 +590,50 @@ func TestRunOwnership(t *testing.T) {
 	if code := httpCall(t, addr, runnerToken, "add_tag", id, "mine-http"); code != http.StatusOK {
 		t.Errorf("owner add_tag over HTTP: %d", code)
 	}
+	// Exposing an object on the run: the owner's is listed, another
+	// runner's and a viewer's are not (they would take its place).
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(run.Expose("good", &echo{}))
+	for _, tok := range []string{ritaToken, viewerToken} {
+		other, err := track.Start(ctx, track.Options{ID: id, Addr: addr, Token: tok, SpoolDir: t.TempDir(), NoMetadata: true})
+		must(err)
+		must(other.Expose("good", &echo{evil: true}))
+		must(other.Expose("evil", &echo{evil: true}))
+		defer other.End(ctx, track.StatusFailed)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		var res string
+		err := rudi.CallInto(ctx, &res, "call_exposed", id, "good", "echo", []any{"x"}, map[string]any{})
+		if err == nil && res != "x" {
+			t.Fatalf("call_exposed reached another's object: %q", res)
+		}
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the owner's exposed object never appeared: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // the others' connections have had their chance
+	getRunExposed := func() map[string]any {
+		var m map[string]any
+		must(rudi.CallInto(ctx, &m, "get_run", id))
+		e, _ := m["exposed"].(map[string]any)
+		return e
+	}
+	if e := getRunExposed(); e["evil"] != nil || e["good"] == nil {
+		t.Errorf("exposed: %v", e)
+	}
+	var res string
+	if err := rudi.CallInto(ctx, &res, "call_exposed", id, "good", "echo", []any{"y"}, map[string]any{}); err != nil || res != "y" {
+		t.Errorf("call_exposed after the others tried: %q, %v", res, err)
+	}
 	if _, err := rudi.Call(ctx, "add_tag", id, "mine"); err != nil {
 		t.Errorf("owner add_tag: %v", err)
 	}
@@ -607,4 +651,14 @@ func TestRunOwnership(t *testing.T) {
 		t.Errorf("owner delete_run: %v", err)
 	}
 	d.stop(t)
+}
+
+// echo is an exposed object; an evil one answers differently.
+type echo struct{ evil bool }
+
+func (e *echo) Echo(s string) string {
+	if e.evil {
+		return "evil"
+	}
+	return s
 }

@@ -58,7 +58,13 @@ func (x *exposeRegistry) ServeConn(ctx context.Context, nc net.Conn) error {
 		return fmt.Errorf("track: expose connection without a run and name: %q", c.Description())
 	}
 	if a := x.s.opts.Auth; a != nil {
-		if _, err := auth.AtLeast(a, auth.Runner, "exposing an object").Authenticate(auth.ConnCredentials(conn, hello.Token)); err != nil {
+		id, err := auth.AtLeast(a, auth.Runner, "exposing an object").Authenticate(auth.ConnCredentials(conn, hello.Token))
+		if err == nil {
+			// Only the run's owner (or an admin) exposes objects on it:
+			// another's would take the place of the owner's.
+			_, err = x.s.mayWrite(auth.NewContext(ctx, id), hello.Run, "expose objects on")
+		}
+		if err != nil {
 			x.s.log.Warn("track: expose connection refused", "remote", conn.RemoteAddr().String(), "run", hello.Run, "err", err)
 			return fmt.Errorf("track: expose connection: %w", err)
 		}
