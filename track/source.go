@@ -50,6 +50,10 @@ func moduleDir() string {
 	}
 }
 
+// testHookSourceFile, set by tests, runs before each file of the source
+// snapshot is read: it stands in for a large tree on a slow machine.
+var testHookSourceFile func(context.Context)
+
 // snapshotSource records, in the background, a tar.gz of the main module's
 // files tracked by git (SimplyPy keeps the main script's source) and, when
 // the tree has changes, their diff. Files past maxBytes in total are left
@@ -60,9 +64,10 @@ func (r *Run) snapshotSource(maxBytes int64) {
 		return
 	}
 	r.srcDone = make(chan struct{})
+	ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
+	r.srcCancel = cancel
 	go func() {
 		defer close(r.srcDone)
-		ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
 		defer cancel()
 		out, err := exec.CommandContext(ctx, "git", "-C", dir, "ls-files", "-z").Output()
 		if err != nil {
@@ -74,6 +79,12 @@ func (r *Run) snapshotSource(maxBytes int64) {
 		var total int64
 		skipped := 0
 		for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+			if testHookSourceFile != nil {
+				testHookSourceFile(ctx)
+			}
+			if ctx.Err() != nil {
+				return // End gave up on the snapshot
+			}
 			if name == "" {
 				continue
 			}
@@ -96,6 +107,9 @@ func (r *Run) snapshotSource(maxBytes int64) {
 		}
 		tw.Close()
 		gz.Close()
+		if ctx.Err() != nil {
+			return
+		}
 		r.AddMetadata("source.dir", dir)
 		r.AddMetadata("source.bytes", total)
 		if skipped > 0 {

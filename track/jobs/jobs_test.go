@@ -373,6 +373,12 @@ func TestRestart(t *testing.T) {
 	keep := create(t, e1, "1.0.0", map[string]any{"factor": 1})
 	start(t, e1, j.ID)
 	e1.wait(t, j.ID, "running", func(j *jobs.Job) bool { return j.Progress == 25 })
+	// inspect shows the job running before the store says so
+	for deadline := time.Now().Add(30 * time.Second); !storedStarted(context.Background(), e1.st, j.ID); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the job was never stored as STARTED")
+		}
+	}
 	// a second manager on the same data, as trackd restarted after dying
 	// (the first one still holds its process; its Close comes in cleanup)
 	m2, err := jobs.New(context.Background(), e1.st, jobs.Options{Dir: filepath.Join(dir, "jobs")})
