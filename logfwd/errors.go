@@ -2,6 +2,7 @@ package logfwd
 
 import (
 	"errors"
+	"github.com/sigoco/sigoco/wire/auth"
 	"net"
 )
 
@@ -29,5 +30,11 @@ type PeerError struct {
 
 func (e *PeerError) Error() string { return "logfwd: peer said: " + e.Message }
 
-// Unwrap makes errors.Is(err, ErrHandshake) true.
-func (e *PeerError) Unwrap() error { return ErrHandshake }
+// Unwrap makes errors.Is(err, ErrHandshake) true, and errors.Is(err,
+// auth.ErrUnauthenticated) (auth.ErrForbidden) for a refused credential.
+func (e *PeerError) Unwrap() []error {
+	if s := auth.FromMessage(e.Message); s != nil {
+		return []error{ErrHandshake, s}
+	}
+	return []error{ErrHandshake}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sigoco/sigoco/wire"
+	"github.com/sigoco/sigoco/wire/auth"
 )
 
 // ForwarderOptions configures a Forwarder. The zero value works.
@@ -86,9 +87,17 @@ type ForwarderOptions struct {
 	// must not lead back into this Forwarder (give it the program's local
 	// handler, not a Tee that includes the Forwarder). Default: discards.
 	Logger *slog.Logger
+	// Token authenticates the forwarder to a server with
+	// ServerOptions.Auth; it travels in the native hello (never to a
+	// SiPyCo server). Default: $SIGOCO_TOKEN (auth.EnvToken); none when
+	// that is empty too.
+	Token string
 }
 
 func (o *ForwarderOptions) setDefaults() {
+	if o.Token == "" {
+		o.Token = os.Getenv(auth.EnvToken)
+	}
 	if o.Source == "" {
 		o.Source = filepath.Base(os.Args[0])
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sigoco/sigoco/pyon"
 	"github.com/sigoco/sigoco/wire"
+	"github.com/sigoco/sigoco/wire/auth"
 )
 
 // Defaults of ServerOptions.
@@ -68,6 +69,14 @@ type ServerOptions struct {
 	// forwarder disconnected for sending garbage or refused past
 	// MaxConns, debug records for connections. Default: discards.
 	Logger *slog.Logger
+	// Auth, if set, authenticates every forwarder before a record of it
+	// is handled: from the token in its hello (native), a "SIGOCO token"
+	// first line (SiPyCo's protocol, sigoco's tools only), its TLS client
+	// certificate, or nothing (the anonymous identity). A refused native
+	// forwarder gets an error frame saying why; a SiPyCo one is closed.
+	// The identity is in the context the handler's Handle gets
+	// (auth.FromContext). Default: everyone is served.
+	Auth auth.Authenticator
 }
 
 // Server receives records from forwarders and re-emits them into a
@@ -249,6 +258,14 @@ func (s *Server) serveNative(ctx context.Context, c *wire.Conn, remote string) e
 		return s.reject(c, remote, "", -1, fmt.Errorf("%w: %w", ErrHandshake, err))
 	}
 	source, _ := hello["source"].(string)
+	token, _ := hello["token"].(string)
+	if ctx, err = s.authenticate(ctx, c, token); err != nil {
+		msg := err.Error()
+		if token == "" {
+			msg += " (no token was sent; forwarders before this version cannot send one: upgrade them)"
+		}
+		return s.reject(c, remote, source, -1, errors.New(msg))
+	}
 	st := newEncState(controlFrameLimit)
 	st.helloFrame("max_frame", s.opts.MaxFrameSize)
 	if _, err := c.Write(st.e.B); err != nil {
@@ -300,6 +317,19 @@ func (s *Server) serveNative(ctx context.Context, c *wire.Conn, remote string) e
 			ackedAt = count
 		}
 	}
+}
+
+// authenticate finds the forwarder's identity (ServerOptions.Auth) and
+// returns ctx holding it.
+func (s *Server) authenticate(ctx context.Context, c net.Conn, token string) (context.Context, error) {
+	if s.opts.Auth == nil {
+		return ctx, nil
+	}
+	id, err := s.opts.Auth.Authenticate(auth.ConnCredentials(c, token))
+	if err != nil {
+		return ctx, fmt.Errorf("logfwd: %w", err)
+	}
+	return auth.NewContext(ctx, id), nil
 }
 
 func (s *Server) emit(ctx context.Context, rec *record) {

@@ -123,11 +123,32 @@ func (p *lineParser) feed(line string) (*record, error) {
 	return nil, nil
 }
 
+// tokenLinePrefix starts the line in which sigoco's tools send a token
+// over SiPyCo's protocol, before the first record.
+const tokenLinePrefix = "SIGOCO token "
+
 func (s *Server) serveLines(ctx context.Context, c *wire.Conn, remote string) error {
 	p := lineParser{max: s.opts.MaxLineSize}
 	var source string
-	for {
+	for first := true; ; first = false {
 		line, err := readSiPyCoLine(c.R, s.opts.MaxLineSize)
+		if err == nil && first {
+			// sigoco's tools may send a token line first
+			// (docs/protocol-log.md); SiPyCo's forwarders never do.
+			var token string
+			rest, hasToken := strings.CutPrefix(line, tokenLinePrefix)
+			if hasToken {
+				token = rest
+			}
+			if ctx, err = s.authenticate(ctx, c, token); err != nil {
+				s.rejected.Add(1)
+				s.opts.Logger.Warn("logfwd: refused a SiPyCo forwarder", "remote", remote, "err", err)
+				return err // SiPyCo has no error message: closed
+			}
+			if hasToken {
+				continue
+			}
+		}
 		if err != nil {
 			if errors.Is(err, wire.ErrLineTooLong) {
 				s.rejected.Add(1)

@@ -152,7 +152,11 @@ func (c *core) connect() (*wire.Conn, int, error) {
 
 func (c *core) handshake(conn *wire.Conn) (int, error) {
 	st := newEncState(controlFrameLimit)
-	st.helloFrame("source", c.opts.Source)
+	if c.opts.Token != "" {
+		st.helloFrame("source", c.opts.Source, "token", c.opts.Token)
+	} else {
+		st.helloFrame("source", c.opts.Source)
+	}
 	if _, err := conn.Write(st.e.B); err != nil {
 		return 0, err
 	}

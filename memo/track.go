@@ -36,6 +36,10 @@ type TrackOptions struct {
 	Project string
 	// TLS, if set, makes the connection TLS.
 	TLS *tls.Config
+	// Token authenticates to a server with an access file
+	// (docs/security.md); the memo target needs the runner role to write.
+	// Default $SIGOCO_TOKEN.
+	Token string
 	// HandshakeTimeout bounds the connection's handshake. Default
 	// wire.DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
@@ -136,7 +140,7 @@ func (s *TrackStorage) client(ctx context.Context) (*rpc.Client, error) {
 	if s.c != nil {
 		return s.c, nil
 	}
-	c, err := rpc.Dial(ctx, s.addr, TrackTarget, rpc.ClientOptions{TLS: s.opts.TLS, HandshakeTimeout: s.opts.HandshakeTimeout})
+	c, err := rpc.Dial(ctx, s.addr, TrackTarget, rpc.ClientOptions{TLS: s.opts.TLS, HandshakeTimeout: s.opts.HandshakeTimeout, Token: s.opts.Token})
 	if err != nil {
 		return nil, fmt.Errorf("memo: tracking server %s: %w", s.addr, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sigoco/sigoco/pyon"
 	"github.com/sigoco/sigoco/wire"
+	"github.com/sigoco/sigoco/wire/auth"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -48,6 +50,13 @@ type ClientOptions struct {
 	// whose context ends returns at once and closes the connection (the
 	// next call connects again); see docs/sipyco.md.
 	Protocol Protocol
+	// Token is sent to the server to authenticate (docs/security.md):
+	// in the native selection (servers of protocol version 3 and later),
+	// or in a "SIGOCO token" line before the target line of SiPyCo's
+	// protocol, which SiPyCo's clients never send (so send none to
+	// SiPyCo's own servers: they would take it for a target). Default:
+	// $SIGOCO_TOKEN (auth.EnvToken); no token when that is empty too.
+	Token string
 }
 
 // Kwargs, as the last argument of a call, is sent as keyword arguments:
@@ -65,6 +74,7 @@ type Client struct {
 	w       *writer
 	targets []string
 	desc    string
+	version int // the server's protocol version (native)
 
 	// mu guards the fields from here to closeOnce (readers counts the
 	// reader goroutines and is not guarded by it).
@@ -160,6 +170,9 @@ func (opts ClientOptions) withDefaults() ClientOptions {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Token == "" {
+		opts.Token = os.Getenv(auth.EnvToken)
 	}
 	if opts.Limits.MaxElements <= 0 {
 		opts.Limits.MaxElements = max(pyon.DefaultLimits.MaxElements, opts.MaxFrameSize)
@@ -258,6 +271,7 @@ func (c *Client) readHello() error {
 	if version < 1 {
 		return fmt.Errorf("%w: protocol version %d", ErrIncompatibleServer, version)
 	}
+	c.version = version
 	return nil
 }
 
@@ -282,7 +296,7 @@ func (c *Client) readHandshakeFrame() (*msgDecoder, int, error) {
 	}
 	if kind == msgError && n >= 2 {
 		msg, _ := md.decodeString()
-		return nil, 0, fmt.Errorf("%w: %s", ErrIncompatibleServer, msg)
+		return nil, 0, fmt.Errorf("%w: %w", ErrIncompatibleServer, auth.MessageError(msg))
 	}
 	return md, kind, nil
 }
@@ -319,7 +333,11 @@ func (c *Client) selectTarget(ctx context.Context, name string) error {
 	if !slices.Contains(c.targets, name) {
 		return fmt.Errorf("%w: no target %q at %s; it has: %s", ErrIncompatibleServer, name, c.addr, strings.Join(c.targets, ", "))
 	}
-	if err := c.w.send(func(e *msgpack.Encoder) error { return encodeSelect(e, msgSelect, name) }); err != nil {
+	tok := c.opts.Token
+	if c.version < 3 {
+		tok = "" // a server before version 3 takes no token
+	}
+	if err := c.w.send(func(e *msgpack.Encoder) error { return encodeSelectToken(e, name, tok) }); err != nil {
 		return err
 	}
 	return c.handshakeIO(ctx, func() error { return c.readSelected(name) })

@@ -21,7 +21,8 @@ import (
 // protocol is spoken (opts.Protocol ProtocolAuto or ProtocolNative), and
 // conn is used as it is: opts.TLS must be nil (pass a *tls.Conn for
 // TLS). A *wire.Conn is used with its buffered reader, so bytes already
-// buffered in it are not lost.
+// buffered in it are not lost. Only opts.Token is sent ($SIGOCO_TOKEN is
+// not read).
 func NewClientConn(ctx context.Context, conn net.Conn, target string, opts ClientOptions) (*Client, error) {
 	if conn == nil {
 		return nil, errors.New("rpc: NewClientConn needs a connection, got nil")
@@ -30,7 +31,9 @@ func NewClientConn(ctx context.Context, conn net.Conn, target string, opts Clien
 		conn.Close()
 		return nil, errors.New("rpc: NewClientConn speaks the native protocol over conn as it is (no SiPyCo protocol, no ClientOptions.TLS: pass a *tls.Conn)")
 	}
+	tok := opts.Token
 	opts = opts.withDefaults()
+	opts.Token = tok // not $SIGOCO_TOKEN: the peer may be anyone (a run's expose connection)
 	addr := "connection"
 	if ra := conn.RemoteAddr(); ra != nil {
 		addr = ra.String()

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+
+	"github.com/sigoco/sigoco/wire/auth"
 )
 
 // Sentinel errors returned by this package.
@@ -88,6 +90,8 @@ func (e *RemoteError) Is(target error) bool {
 		return e.Type == TypeCanceled
 	case context.DeadlineExceeded:
 		return e.Type == TypeDeadlineExceeded
+	case auth.ErrForbidden, auth.ErrUnauthenticated:
+		return auth.FromMessage(e.Message) == target
 	}
 	for _, sc := range sentinelClasses {
 		if target == sc.err {

@@ -8,14 +8,14 @@ import (
 
 // protocolVersion is announced in the server hello. The major version is
 // in the banner (wire.BannerRPC); this one grows with compatible additions.
-const protocolVersion = 2
+const protocolVersion = 3
 
 // Message kinds. On the wire every message is a msgpack array whose first
 // element is the kind's name (kindNames), as in sigoco's other protocols.
 // docs/protocol-rpc.md specifies each message.
 const (
 	msgHello    = iota // S→C ["hello", version, description, [target...]]
-	msgSelect          // C→S ["select", target]
+	msgSelect          // C→S ["select", target] or, from version 3, ["select", target, token]
 	msgSelected        // S→C ["selected", target]
 	msgError           // S→C ["error", message], then the server closes
 	msgCall            // C→S ["call", id, method, [arg...], {keyword: arg}|nil, timeout_ns]
@@ -91,6 +91,16 @@ func encodeHello(e *msgpack.Encoder, desc string, targets []string) error {
 func encodeSelect(e *msgpack.Encoder, kind int, target string) error {
 	encodeKind(e, 2, kind)
 	return e.EncodeString(target)
+}
+
+// encodeSelectToken writes a selection, with the token when there is one.
+func encodeSelectToken(e *msgpack.Encoder, target, token string) error {
+	if token == "" {
+		return encodeSelect(e, msgSelect, target)
+	}
+	encodeKind(e, 3, msgSelect)
+	e.EncodeString(target)
+	return e.EncodeString(token)
 }
 
 func encodeError(e *msgpack.Encoder, msg string) error {

@@ -16,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/sigoco/sigoco/wire"
+	"github.com/sigoco/sigoco/wire/auth"
 )
 
 // ServerOptions configures a Server. The zero value is valid.
@@ -77,6 +78,22 @@ type ServerOptions struct {
 	// target line (PYON v1 only, or an unknown feature), which SiPyCo's
 	// protocol cannot tell the client. Default: records are discarded.
 	Logger *slog.Logger
+	// Auth, if set, authenticates every connection before its target is
+	// selected, from the token in the selection (native protocol version
+	// 3), the "SIGOCO token" line (SiPyCo's protocol, sigoco's clients
+	// only), the TLS client certificate, or nothing (the anonymous
+	// identity). A refused native client gets an error message saying
+	// why (auth.ErrUnauthenticated); a refused SiPyCo client is closed, as
+	// SiPyCo does. The identity is in every call's context
+	// (auth.FromContext). Default: everyone is served, no identity.
+	Auth auth.Authenticator
+	// Authorize, if set, is asked before every call (and the built-in
+	// terminate), with the call's context (which holds the identity),
+	// the target's name and the method's wire name. An error refuses the
+	// call with a RemoteError of Type "PermissionError" carrying its text
+	// (errors.Is(err, auth.ErrForbidden) holds when it wraps that).
+	// Default: every call is allowed.
+	Authorize func(ctx context.Context, target, method string) error
 }
 
 // Defaults of ServerOptions fields left 0.

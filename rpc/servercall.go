@@ -95,6 +95,12 @@ func (c *serverConn) callMethod(md *msgDecoder, n int, id uint64) (*method, bool
 	}
 	nameb := c.name[:l]
 	md.d.ReadFull(nameb)
+	if c.s.opts.Authorize != nil {
+		if re := c.authorize(string(nameb)); re != nil {
+			c.queueFail(id, re)
+			return nil, false
+		}
+	}
 	if c.s.opts.BuiltinTerminate && string(nameb) == terminateMethod {
 		c.queue(id, func(e *msgpack.Encoder) error {
 			encodeResultHeader(e, id)

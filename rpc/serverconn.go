@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sigoco/sigoco/wire"
+	"github.com/sigoco/sigoco/wire/auth"
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
@@ -218,12 +219,23 @@ func (c *serverConn) handshake(banner string, err error) error {
 	if err == nil && (kind != msgSelect || n < 2) {
 		err = fmt.Errorf("expected a target selection, got %s message", kindName(kind))
 	}
-	var name string
+	var name, token string
 	if err == nil {
 		name, err = c.md.decodeString()
 	}
+	if err == nil && n >= 3 {
+		token, err = c.md.decodeString()
+	}
 	if err != nil {
 		c.fatal("handshake: " + err.Error())
+		return err
+	}
+	if err := c.authenticate(token); err != nil {
+		msg := "rpc: " + err.Error()
+		if n < 3 {
+			msg += " (no token was sent; clients before protocol version 3 cannot send one: upgrade them)"
+		}
+		c.fatal(msg)
 		return err
 	}
 	tgt := c.s.targets[name]
@@ -247,6 +259,34 @@ func (c *serverConn) handshake(banner string, err error) error {
 		return ErrClosed
 	}
 	c.conn.SetDeadline(time.Time{})
+	return nil
+}
+
+// authenticate finds the connection's identity (ServerOptions.Auth) from
+// token and its TLS client certificate, and puts it in c.ctx, which every
+// call's context derives from.
+func (c *serverConn) authenticate(token string) error {
+	a := c.s.opts.Auth
+	if a == nil {
+		return nil
+	}
+	id, err := a.Authenticate(auth.ConnCredentials(c.conn, token))
+	if err != nil {
+		c.s.opts.Logger.Warn("rpc: connection refused", "remote", c.conn.RemoteAddr().String(), "err", err)
+		return err
+	}
+	c.ctx = auth.NewContext(c.ctx, id)
+	return nil
+}
+
+// authorize asks ServerOptions.Authorize about a call of method.
+func (c *serverConn) authorize(method string) *RemoteError {
+	if c.s.opts.Authorize == nil {
+		return nil
+	}
+	if err := c.s.opts.Authorize(c.ctx, c.tgt.name, method); err != nil {
+		return &RemoteError{Type: "PermissionError", Message: err.Error()}
+	}
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/sigoco/sigoco/internal/snake"
 	"github.com/sigoco/sigoco/pyon"
 	"github.com/sigoco/sigoco/wire"
+	"github.com/sigoco/sigoco/wire/auth"
 )
 
 // Protocol is the protocol a Client speaks (ClientOptions.Protocol).
@@ -75,6 +76,7 @@ type sipycoClient struct {
 	target  string
 	methods map[string]bool
 	redial  bool // the connection was left behind by an abandoned call
+	tokenOK bool // the server takes a token line (a sigoco server with ServerOptions.Auth)
 	in, out []byte
 
 	mu     sync.Mutex // guards closed and err, and the closing of conn
@@ -114,6 +116,7 @@ func (sp *sipycoClient) connect(ctx context.Context) (conn *wire.Conn, targets [
 		}
 		targets = toStrings(m["targets"])
 		desc, _ = m["description"].(string)
+		sp.tokenOK = slices.Contains(toStrings(m["features"]), sipycoTokenFeature)
 		return nil
 	})
 	if err != nil {
@@ -305,12 +308,19 @@ func (sp *sipycoClient) selectTarget(ctx context.Context, name string, targets [
 func (sp *sipycoClient) selectOn(ctx context.Context, conn *wire.Conn, name string) (map[string]bool, error) {
 	methods := map[string]bool{}
 	err := sp.io(ctx, conn, true, func() error {
-		if _, err := io.WriteString(conn, name+" "+sipycoFeature+"\n"); err != nil {
+		sel := name + " " + sipycoFeature + "\n"
+		if sp.tokenOK && sp.opts.Token != "" && !strings.ContainsAny(sp.opts.Token, "\r\n") {
+			sel = tokenLinePrefix + sp.opts.Token + "\n" + sel
+		}
+		if _, err := io.WriteString(conn, sel); err != nil {
 			return err
 		}
 		line, err := readLineLimit(conn.R, nil, sp.opts.MaxFrameSize)
 		if err != nil {
 			return sp.handshakeErr(err)
+		}
+		if msg, ok := strings.CutPrefix(string(line), "SIGOCO error: "); ok {
+			return fmt.Errorf("%w: %w", ErrIncompatibleServer, auth.MessageError(strings.TrimSpace(msg)))
 		}
 		v, err := pyon.DecodeWith(line, pyon.DecodeOptions{Limits: sp.opts.Limits})
 		if err != nil {

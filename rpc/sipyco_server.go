@@ -44,7 +44,11 @@ func (c *serverConn) sipycoHandshake() error {
 	if c.s.opts.Description != "" {
 		desc = c.s.opts.Description
 	}
-	id := map[string]any{"targets": c.s.names, "description": desc, "features": []string{sipycoFeature}}
+	features := []string{sipycoFeature}
+	if c.s.opts.Auth != nil {
+		features = append(features, sipycoTokenFeature) // SiPyCo's clients look for pyon_v2 only
+	}
+	id := map[string]any{"targets": c.s.names, "description": desc, "features": features}
 	if err := c.writeLine(nil, id); err != nil {
 		return err
 	}
@@ -52,6 +56,25 @@ func (c *serverConn) sipycoHandshake() error {
 	if err != nil {
 		if isTimeout(err) && !c.isDraining() {
 			return fmt.Errorf("handshake timeout: no target selected within %v", c.s.opts.HandshakeTimeout)
+		}
+		return err
+	}
+	// sigoco's clients may send a token line first (docs/sipyco.md);
+	// SiPyCo's never do.
+	var token string
+	rest, hasToken := strings.CutPrefix(line, tokenLinePrefix)
+	if hasToken {
+		token = rest
+	}
+	if hasToken {
+		if line, err = wire.ReadLine(c.conn.R, wire.MaxBannerLen); err != nil {
+			return err
+		}
+	}
+	if err := c.authenticate(token); err != nil {
+		if hasToken { // a sigoco client: it reads this in place of the method names
+			c.conn.SetWriteDeadline(time.Now().Add(time.Second))
+			fmt.Fprintf(c.conn, "SIGOCO error: rpc: %s\n", err)
 		}
 		return err
 	}
@@ -80,6 +103,17 @@ func (c *serverConn) sipycoHandshake() error {
 	c.conn.SetDeadline(time.Time{})
 	return nil
 }
+
+// tokenLinePrefix starts the line in which sigoco's clients of SiPyCo's
+// protocol send a token, before the target line. No SiPyCo client sends
+// it; as a target line it would name a target "SIGOCO" with an unknown
+// feature.
+const tokenLinePrefix = "SIGOCO token "
+
+// sipycoTokenFeature, among the features of the identification, tells
+// sigoco's clients that the server takes a token line; without it they
+// send none (SiPyCo's own servers would take the line for a target).
+const sipycoTokenFeature = "sigoco_token"
 
 // parseTargetLine splits SiPyCo's "target feature..." line, as SiPyCo's
 // server does: one space between words, and every feature known.
@@ -191,6 +225,9 @@ func (c *serverConn) sipycoCall(dst []byte, req map[string]any) ([]byte, bool) {
 	name, ok := nv.(string)
 	if !ok {
 		return appendFailed(dst, &pyException{Class: "TypeError", Message: "attribute name must be string, not '" + describePy(nv) + "'"}), false
+	}
+	if re := c.authorize(name); re != nil {
+		return appendFailed(dst, remoteToPy(re)), false
 	}
 	if c.s.opts.BuiltinTerminate && name == terminateMethod {
 		return c.appendOK(dst, nil), true

@@ -27,6 +27,7 @@ type tool struct {
 	timeout        time.Duration
 	connectTimeout time.Duration
 	tls            wire.TLSConfig
+	token          string // --token, else $SIGOCO_TOKEN
 	forceTLS       bool
 	sipyco         bool   // --sipyco: speak only SiPyCo's pc_rpc
 	completing     bool   // shell completion: no notes on stderr
@@ -99,6 +100,7 @@ func (t *tool) newApp() *cli.App {
 			&cli.PathFlag{Name: "tls-key", Usage: "client private key `FILE` (PEM)", EnvVars: []string{"RPCTOOL_TLS_KEY"}},
 			&cli.PathFlag{Name: "tls-peer-cert", Usage: "server certificate(s) to trust, `FILE` (PEM); the host name is then not checked; turns TLS on", EnvVars: []string{"RPCTOOL_TLS_PEER_CERT"}},
 			&cli.BoolFlag{Name: "tls", Usage: "use TLS with the system's roots even without certificate files", EnvVars: []string{"RPCTOOL_TLS"}},
+			&cli.StringFlag{Name: "token", Usage: "bearer `TOKEN` for a server with an access file (docs/security.md); default $SIGOCO_TOKEN. Sent only to sigoco servers"},
 			&cli.BoolFlag{Name: "sipyco", Usage: "speak only SiPyCo's pc_rpc (Python/ARTIQ controllers); without it rpctool tries sigoco's protocol first and falls back by itself", EnvVars: []string{"RPCTOOL_SIPYCO"}},
 			sslFlag{&cli.StringSliceFlag{Name: "ssl"}},
 			&cli.StringFlag{Name: "history", Usage: "interactive history `FILE` (default: rpctool/history under $XDG_STATE_HOME or the user state directory)", EnvVars: []string{"RPCTOOL_HISTORY"}},
@@ -202,6 +204,9 @@ func (t *tool) setup(c *cli.Context) error {
 		return usagef("--tls-cert and --tls-key go together")
 	}
 	t.forceTLS = c.Bool("tls")
+	if t.token = c.String("token"); t.token == "" {
+		t.token = t.env.getenv("SIGOCO_TOKEN")
+	}
 	t.sipyco = c.Bool("sipyco")
 	if !c.Bool("no-history") {
 		t.historyFile = c.String("history")

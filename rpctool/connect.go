@@ -16,7 +16,7 @@ import (
 // dial connects to addr without selecting a target, within
 // --connect-timeout.
 func (t *tool) dial(ctx context.Context, addr string) (*rpc.Client, error) {
-	var opts rpc.ClientOptions
+	opts := rpc.ClientOptions{Token: t.token}
 	if t.sipyco {
 		opts.Protocol = rpc.ProtocolSiPyCo
 	}

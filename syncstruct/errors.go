@@ -3,6 +3,7 @@ package syncstruct
 import (
 	"errors"
 	"fmt"
+	"github.com/sigoco/sigoco/wire/auth"
 	"net"
 )
 
@@ -52,6 +53,8 @@ const (
 	CodeShutdown        = "shutdown"         // the publisher is closing
 	CodeTimeout         = "timeout"          // no heartbeat from the subscriber
 	CodeInternal        = "internal"         // the publisher failed to encode the tree
+	CodeUnauthenticated = "unauthenticated"  // no credential, or one the publisher does not know (auth.ErrUnauthenticated)
+	CodeForbidden       = "forbidden"        // the identity may not subscribe (auth.ErrForbidden)
 )
 
 // RemoteError is an error message received from a publisher.
@@ -67,8 +70,13 @@ func (e *RemoteError) Error() string {
 // Unwrap lets errors.Is(err, ErrUnknownNotifier) hold for the
 // "unknown_notifier" code.
 func (e *RemoteError) Unwrap() error {
-	if e.Code == CodeUnknownNotifier {
+	switch e.Code {
+	case CodeUnknownNotifier:
 		return ErrUnknownNotifier
+	case CodeUnauthenticated:
+		return auth.ErrUnauthenticated
+	case CodeForbidden:
+		return auth.ErrForbidden
 	}
 	return nil
 }

@@ -164,6 +164,9 @@ func (j *jsonBuf) control(c *control) {
 		s("notifier", c.Notifier)
 		u("epoch", c.Epoch)
 		u("seq", c.Seq)
+		if c.Token != "" {
+			s("token", c.Token)
+		}
 	case msgSync:
 		u("epoch", c.Epoch) // below 2^53, exact in JavaScript
 		u("seq", c.Seq)

@@ -48,6 +48,7 @@ type message struct {
 	has uint16 // which mod fields were present (has* bits)
 
 	Notifier    string
+	Token       string // subscribe
 	Epoch       uint64
 	Mode        string
 	Reason      string
@@ -287,6 +288,8 @@ func (md *msgDecoder) decodeFields(m *message, b []byte) error {
 			m.Epoch, err = d.DecodeUint64()
 		case "notifier":
 			m.Notifier, err = d.DecodeString()
+		case "token":
+			m.Token, err = d.DecodeString()
 		case "mode":
 			m.Mode, err = d.DecodeString()
 		case "reason":
@@ -468,6 +471,7 @@ func encodeMod(e *msgpack.Encoder, m *Mod) error {
 type control struct {
 	T           string
 	Notifier    string // subscribe
+	Token       string // subscribe, only when set
 	Epoch       uint64 // subscribe, sync
 	Seq         uint64 // subscribe, sync, synced
 	Mode        string // sync
@@ -488,6 +492,9 @@ func encodeControl(e *msgpack.Encoder, c *control) error {
 	switch c.T {
 	case msgSubscribe:
 		f = []kv{{"notifier", c.Notifier}, {"epoch", c.Epoch}, {"seq", c.Seq}}
+		if c.Token != "" {
+			f = append(f, kv{"token", c.Token})
+		}
 	case msgSync:
 		f = []kv{{"epoch", c.Epoch}, {"seq", c.Seq}, {"mode", c.Mode}, {"reason", c.Reason}, {"heartbeat_ms", c.HeartbeatMS}}
 	case msgSynced:

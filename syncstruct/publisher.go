@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/sigoco/sigoco/wire"
+	"github.com/sigoco/sigoco/wire/auth"
 )
 
 // PublisherOptions configures a Publisher. The zero value is valid.
@@ -60,6 +61,16 @@ type PublisherOptions struct {
 	// Logger receives one record per subscriber session (debug) and per
 	// failure (warn). Default: records are discarded.
 	Logger *slog.Logger
+	// Auth, if set, authenticates every subscriber before it is served:
+	// from the token of its subscribe message (native, WebSocket), the
+	// "SIGOCO token" line before the notifier name (SiPyCo's protocol,
+	// sigoco's tools only), its TLS client certificate, or nothing (the
+	// anonymous identity). A WebSocket request whose context already
+	// holds an identity (an HTTP layer authenticated it) and sends no
+	// token keeps it. A refused native subscriber gets an error message
+	// of code CodeUnauthenticated (or CodeForbidden); a SiPyCo one is
+	// closed. Default: everyone is served.
+	Auth auth.Authenticator
 }
 
 // Publisher serves named notifiers to subscribers over TCP/TLS (the
@@ -250,7 +261,7 @@ func (p *Publisher) serveConn(ctx context.Context, conn net.Conn) error {
 	}
 	switch banner {
 	case wire.BannerSync:
-		return p.serve(ctx, newFrameTransport(c, maxSubscribeSize, 0), hs)
+		return p.serve(ctx, c, newFrameTransport(c, maxSubscribeSize, 0), hs)
 	case wire.BannerSiPyCoSync:
 		return p.serveSiPyCo(ctx, c, hs)
 	}
@@ -288,11 +299,11 @@ func (p *Publisher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	p.serveFirst(r.Context(), t, first, hs)
+	p.serveFirst(r.Context(), ws.NetConn(), t, first, hs)
 }
 
 // serve reads the subscribe message from t and serves the session.
-func (p *Publisher) serve(ctx context.Context, t transport, hs func() bool) error {
+func (p *Publisher) serve(ctx context.Context, conn net.Conn, t transport, hs func() bool) error {
 	defer t.close()
 	first, err := t.readMsg()
 	if err != nil {
@@ -304,17 +315,44 @@ func (p *Publisher) serve(ctx context.Context, t transport, hs func() bool) erro
 		}
 		return fmt.Errorf("syncstruct: reading subscribe: %w", err)
 	}
-	return p.serveFirst(ctx, t, first, hs)
+	return p.serveFirst(ctx, conn, t, first, hs)
 }
 
-func (p *Publisher) serveFirst(ctx context.Context, t transport, first []byte, hs func() bool) error {
+func (p *Publisher) serveFirst(ctx context.Context, conn net.Conn, t transport, first []byte, hs func() bool) error {
 	defer t.close()
 	sub, err := decodeSubscribe(t, first)
 	if err != nil {
 		p.reject(t, CodeBadRequest, err.Error())
 		return err
 	}
+	if ctx, err = p.authenticate(ctx, conn, sub.Token); err != nil {
+		code, msg := CodeUnauthenticated, "syncstruct: "+err.Error()
+		if errors.Is(err, auth.ErrForbidden) {
+			code = CodeForbidden
+		} else if sub.Token == "" {
+			msg += " (no token was sent; subscribers before this version cannot send one: upgrade them)"
+		}
+		p.reject(t, code, msg)
+		return err
+	}
 	return p.serveSession(ctx, t, sub, hs)
+}
+
+// authenticate finds the subscriber's identity (PublisherOptions.Auth)
+// and returns ctx holding it.
+func (p *Publisher) authenticate(ctx context.Context, conn net.Conn, token string) (context.Context, error) {
+	if p.opts.Auth == nil {
+		return ctx, nil
+	}
+	if _, ok := auth.FromContext(ctx); ok && token == "" {
+		return ctx, nil // authenticated by the HTTP layer
+	}
+	id, err := p.opts.Auth.Authenticate(auth.ConnCredentials(conn, token))
+	if err != nil {
+		p.opts.Logger.Warn("syncstruct: subscriber refused", "remote", conn.RemoteAddr().String(), "err", err)
+		return ctx, err
+	}
+	return auth.NewContext(ctx, id), nil
 }
 
 // serveSession serves the subscriber sub describes (notifier, epoch, seq)

@@ -375,11 +375,12 @@ func decodeSubscribe(t transport, b []byte) (*message, error) {
 			Notifier string `json:"notifier"`
 			Epoch    uint64 `json:"epoch"`
 			Seq      uint64 `json:"seq"`
+			Token    string `json:"token"`
 		}
 		if err := json.Unmarshal(b, &j); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrBadMessage, err)
 		}
-		m.T, m.Notifier, m.Epoch, m.Seq = j.T, j.Notifier, j.Epoch, j.Seq
+		m.T, m.Notifier, m.Epoch, m.Seq, m.Token = j.T, j.Notifier, j.Epoch, j.Seq, j.Token
 	} else if err := newMsgDecoder().decode(b, &m); err != nil {
 		return nil, err
 	}

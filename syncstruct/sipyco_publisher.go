@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/sigoco/sigoco/wire"
 )
@@ -19,6 +20,21 @@ func (p *Publisher) serveSiPyCo(ctx context.Context, c *wire.Conn, hs func() boo
 	if err != nil {
 		return fmt.Errorf("syncstruct: reading the SiPyCo notifier name: %w", err)
 	}
+	// sigoco's tools may send a token line first (docs/protocol-sync.md);
+	// SiPyCo's Subscriber never does.
+	var token string
+	rest, hasToken := strings.CutPrefix(name, tokenLinePrefix)
+	if hasToken {
+		token = rest
+	}
+	if hasToken {
+		if name, err = wire.ReadLine(c.R, maxSubscribeSize); err != nil {
+			return fmt.Errorf("syncstruct: reading the SiPyCo notifier name: %w", err)
+		}
+	}
+	if ctx, err = p.authenticate(ctx, c, token); err != nil {
+		return err // SiPyCo has no error message: closed, as SiPyCo would
+	}
 	p.mu.Lock()
 	_, ok := p.notifiers[name]
 	p.mu.Unlock()
@@ -31,6 +47,10 @@ func (p *Publisher) serveSiPyCo(ctx context.Context, c *wire.Conn, hs func() boo
 	defer t.close()
 	return p.serveSession(ctx, t, &message{Notifier: name}, hs)
 }
+
+// tokenLinePrefix starts the line in which sigoco's tools send a token
+// over SiPyCo's protocol, before the notifier name.
+const tokenLinePrefix = "SIGOCO token "
 
 // sipycoTransport carries SiPyCo's sync_struct on a stream: the init and
 // each mod as one PYON line (encSiPyCo), and nothing else. SiPyCo has

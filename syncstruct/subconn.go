@@ -59,7 +59,7 @@ func (s *Subscriber) connectNative(ctx context.Context) (synced bool, err error)
 	epoch, seq := s.epoch, s.seq
 	s.mu.RUnlock()
 	t.setWriteDeadline(time.Now().Add(s.opts.HandshakeTimeout))
-	if err := t.writeMsgs([][]byte{t.control(&control{T: msgSubscribe, Notifier: s.name, Epoch: epoch, Seq: seq})}); err != nil {
+	if err := t.writeMsgs([][]byte{t.control(&control{T: msgSubscribe, Notifier: s.name, Epoch: epoch, Seq: seq, Token: s.opts.Token})}); err != nil {
 		if _, ok := t.(*frameTransport); ok && isSilentClose(err) {
 			return false, fmt.Errorf("%w: subscribe: %w", errNoAnswer, err)
 		}

@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/sigoco/sigoco/internal/backoff"
 	"github.com/sigoco/sigoco/wire"
+	"github.com/sigoco/sigoco/wire/auth"
 )
 
 // SubscriberOptions configures a Subscriber. The zero value is valid.
@@ -72,6 +74,11 @@ type SubscriberOptions struct {
 	// Logger receives a record per connection attempt and failure.
 	// Default: records are discarded.
 	Logger *slog.Logger
+	// Token authenticates the subscriber to a publisher with
+	// PublisherOptions.Auth; it travels in the subscribe message of
+	// sigoco's protocol (never to a SiPyCo publisher). Default:
+	// $SIGOCO_TOKEN (auth.EnvToken); none when that is empty too.
+	Token string
 }
 
 // SyncInfo describes the end of an initial sync. From a SiPyCo publisher,
@@ -162,6 +169,9 @@ func NewSubscriber(addr, name string, opts SubscriberOptions) (*Subscriber, erro
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Token == "" {
+		opts.Token = os.Getenv(auth.EnvToken)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Subscriber{

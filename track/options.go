@@ -2,6 +2,7 @@ package track
 
 import (
 	"crypto/tls"
+	"github.com/sigoco/sigoco/wire/auth"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -47,6 +48,10 @@ type Options struct {
 	Addr string
 	// TLS, if set, makes every connection to the server TLS.
 	TLS *tls.Config
+	// Token authenticates the run to a server with an access file
+	// (docs/security.md) on every connection: rpc, logs and exposes.
+	// Default $SIGOCO_TOKEN; none when that is empty too.
+	Token string
 	// SpoolDir holds the runs' spools (records the server has not taken
 	// yet) and staged artifacts, one directory per run. Default
 	// $XDG_CACHE_HOME/sigoco/track-spool (os.UserCacheDir).
@@ -95,6 +100,9 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
+	if o.Token == "" {
+		o.Token = os.Getenv(auth.EnvToken)
+	}
 	if o.Project == "" {
 		o.Project = "default"
 	}

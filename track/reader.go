@@ -14,6 +14,9 @@ import (
 type OpenOptions struct {
 	// TLS, if set, makes the connection TLS.
 	TLS *tls.Config
+	// Token authenticates the reader (docs/security.md). Default
+	// $SIGOCO_TOKEN.
+	Token string
 }
 
 // Reader reads runs from a tracking server: the API the dashboard uses,
@@ -31,7 +34,7 @@ func Open(ctx context.Context, addr string, opts OpenOptions) (*Reader, error) {
 		o.defaults()
 		addr = o.Addr
 	}
-	c, err := rpc.Dial(ctx, addr, TrackerTarget, rpc.ClientOptions{TLS: opts.TLS})
+	c, err := rpc.Dial(ctx, addr, TrackerTarget, rpc.ClientOptions{TLS: opts.TLS, Token: opts.Token})
 	if err != nil {
 		return nil, fmt.Errorf("track: %w", err)
 	}

@@ -21,6 +21,9 @@ type ReplayOptions struct {
 	Addr string
 	// TLS, if set, makes the connection TLS.
 	TLS *tls.Config
+	// Token authenticates the replay (docs/security.md). Default
+	// $SIGOCO_TOKEN.
+	Token string
 }
 
 // ReplayResult tells what Replay did for one run directory.
@@ -51,7 +54,7 @@ func Replay(ctx context.Context, dir string, opts ReplayOptions) ([]ReplayResult
 	if len(dirs) == 0 {
 		return nil, nil
 	}
-	c, err := rpc.Dial(ctx, opts.Addr, TrackerTarget, rpc.ClientOptions{TLS: opts.TLS, Protocol: rpc.ProtocolNative})
+	c, err := rpc.Dial(ctx, opts.Addr, TrackerTarget, rpc.ClientOptions{TLS: opts.TLS, Protocol: rpc.ProtocolNative, Token: opts.Token})
 	if err != nil {
 		return nil, fmt.Errorf("track: replay: %w", err)
 	}

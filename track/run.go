@@ -159,7 +159,7 @@ func Start(ctx context.Context, opts Options) (*Run, error) {
 	if !opts.NoMetadata {
 		r.AddMetadataMap(startMetadata())
 	}
-	fwd, err := logfwd.NewForwarder(opts.Addr, logfwd.ForwarderOptions{Source: r.id, Level: opts.LogLevel, TLS: opts.TLS, Logger: opts.Logger})
+	fwd, err := logfwd.NewForwarder(opts.Addr, logfwd.ForwarderOptions{Source: r.id, Level: opts.LogLevel, TLS: opts.TLS, Logger: opts.Logger, Token: opts.Token})
 	if err != nil {
 		r.cancel()
 		r.snd.close()

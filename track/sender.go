@@ -129,7 +129,7 @@ func (s *sender) connect(ctx context.Context) *rpc.Client {
 		return nil
 	}
 	dctx, cancel := context.WithTimeout(ctx, s.r.opts.CallTimeout)
-	c, err := rpc.Dial(dctx, s.r.opts.Addr, TrackerTarget, rpc.ClientOptions{TLS: s.r.opts.TLS, Protocol: rpc.ProtocolNative, Logger: s.r.log})
+	c, err := rpc.Dial(dctx, s.r.opts.Addr, TrackerTarget, rpc.ClientOptions{TLS: s.r.opts.TLS, Protocol: rpc.ProtocolNative, Logger: s.r.log, Token: s.r.opts.Token})
 	cancel()
 	if err != nil {
 		s.setDown(err)

@@ -8,6 +8,8 @@
 //	       [--max-conns N] [--max-conns-per-addr N] [--http-read-timeout D] [--http-idle-timeout D]
 //	trackd replay DIR     send the spools left in DIR (a track spool directory)
 //	trackd export RUN     print a run as JSON (from the data directory or --store)
+//	trackd token NAME [--role viewer|runner|admin]
+//	                      mint a token and print the access-file line to add
 //
 // Exit codes: 0 success, 1 failure, 2 bad usage.
 package main
@@ -41,6 +43,7 @@ import (
 	"github.com/sigoco/sigoco/track/jobs"
 	"github.com/sigoco/sigoco/track/server"
 	"github.com/sigoco/sigoco/wire"
+	"github.com/sigoco/sigoco/wire/auth"
 )
 
 func main() {
@@ -76,7 +79,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.IntFlag{Name: "max-jobs", Value: runtime.NumCPU(), Usage: "local jobs running at once (Slurm jobs are queued by the cluster)"},
 			&cli.StringFlag{Name: "executor", Value: jobs.ExecutorLocal, Usage: "what runs the jobs of solvers that name no executor: local (processes of trackd's) or slurm (sbatch; docs/jobs.md \"Running on Slurm\")"},
 			&cli.DurationFlag{Name: "heartbeat-timeout", Value: 20 * time.Second, Usage: "mark a run crashed after this long without a heartbeat"},
-			&cli.StringFlag{Name: "access", Usage: "dashboard access file (tokens, basic-auth users; docs/dashboard.md)"},
+			&cli.StringFlag{Name: "access", Usage: "access file: identities and roles for every protocol on the port (tokens, basic-auth users, certificates; docs/security.md)"},
+			&cli.BoolFlag{Name: "insecure", Usage: "serve beyond loopback without an access file (everyone who can reach the port may do everything)"},
 			&cli.StringSliceFlag{Name: "public-addr", Usage: "`HOST:PORT[,…]` names (beside loopback and --bind) that browsers reach trackd by; HTTP requests for any other Host are refused (DNS rebinding; docs/security.md)"},
 			&cli.IntFlag{Name: "max-conns", Usage: "connections open at once on the port (0: 4096, or 7/8 of the open-file limit if lower; -1: no limit)"},
 			&cli.IntFlag{Name: "max-conns-per-addr", Usage: "connections open at once from one address (IPv4 address, IPv6 /64) (0: 2048, or half of --max-conns if lower; -1: no limit)"},
@@ -105,6 +109,15 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					&cli.StringFlag{Name: "addr", Usage: "ask this server instead of reading --data"},
 				},
 				Action: export,
+			},
+			{
+				Name:      "token",
+				Usage:     "mint a token for NAME and print the access-file line to add (docs/security.md)",
+				ArgsUsage: "NAME",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "role", Value: "runner", Usage: "viewer, runner or admin"},
+				},
+				Action: mintToken,
 			},
 			{
 				Name:      "solver",
@@ -139,33 +152,53 @@ func serve(c *cli.Context) error {
 		}
 		opts.TLS = t
 	}
+	access, err := loadAccess(c, opts.TLS, stderr)
+	if err != nil {
+		return err
+	}
+	// trackd's own clients (the dashboard's calls, the demo) and the
+	// jobs' solvers authenticate with tokens minted for this process.
+	var selfToken, jobsToken string
+	if access != nil {
+		selfToken, jobsToken = auth.NewToken(), auth.NewToken()
+		access.AddToken(selfToken, auth.Identity{Name: "trackd", Role: auth.Admin})
+		access.AddToken(jobsToken, auth.Identity{Name: "trackd-jobs", Role: auth.Admin}) // a solver writes the run of the job's creator
+		opts.Auth = access
+	} else {
+		opts.Auth = auth.Everyone{Role: auth.Admin} // the local user (or --insecure)
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(c.String("bind"), strconv.Itoa(c.Int("port"))))
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
+	// trackd's own clients present its certificate, unless they have a
+	// token: then none (the server's certificate need not be in the
+	// client pool).
+	selfTLS := wire.TLSConfig{CertFile: tcfg.CertFile, KeyFile: tcfg.KeyFile, PeerCertFile: tcfg.CertFile}
+	if selfToken != "" {
+		selfTLS.CertFile, selfTLS.KeyFile = "", ""
+	}
 	var ctls *tls.Config
 	if opts.TLS != nil {
-		if ctls, err = (wire.TLSConfig{CertFile: tcfg.CertFile, KeyFile: tcfg.KeyFile, PeerCertFile: tcfg.CertFile}).Client(""); err != nil {
+		if ctls, err = selfTLS.Client(""); err != nil {
 			return cli.Exit(err.Error(), 2)
 		}
 	}
-	dashTracker := dashboard.NewRedialer(ln.Addr().String(), server.TargetName, rpc.ClientOptions{TLS: ctls})
+	dashTracker := dashboard.NewRedialer(ln.Addr().String(), server.TargetName, rpc.ClientOptions{TLS: ctls, Token: selfToken})
 	defer dashTracker.Close()
-	var access *dashboard.Auth
-	if f := c.String("access"); f != "" {
-		if access, err = dashboard.LoadAuth(f); err != nil {
-			return cli.Exit(err.Error(), 2)
-		}
-	}
+	var srv *server.Server
 	hosts, err := dashboard.NewHostCheck(dashboard.HostOptions{Listen: ln.Addr().String(), Public: c.StringSlice("public-addr")})
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
 	opts.HTTP = func(next http.Handler) http.Handler {
-		var h http.Handler = dashboard.New(dashboard.Options{Tracker: dashTracker, Next: next, Logger: log})
+		authorize := func(ctx context.Context, target, method string, args []any) error {
+			return srv.AuthorizeCall(ctx, target, method, args) // srv is set before Serve
+		}
+		var h http.Handler = dashboard.New(dashboard.Options{Tracker: dashTracker, Next: next, Logger: log, Authorize: authorize})
 		if access != nil {
-			h = access.Wrap(h)
+			h = dashboard.NewAuth(access).Wrap(h)
 		}
 		// The Host check comes first, in front of every route (the
 		// dashboard, /api/call, /sync, artifacts, jobs' files).
@@ -192,7 +225,7 @@ func serve(c *cli.Context) error {
 		opts.Targets = func(s *server.Server) (map[string]any, error) {
 			mgr, err = jobs.New(c.Context, st, jobs.Options{
 				Solvers: cfg.Solvers, Dir: filepath.Join(c.String("data"), "jobs"), Addr: ln.Addr().String(),
-				MaxJobs: c.Int("max-jobs"), Ingest: s.Ingest, Edited: s.Edited, Heartbeat: s.Alive, Logger: log,
+				MaxJobs: c.Int("max-jobs"), Ingest: s.Ingest, Edited: s.Edited, Heartbeat: s.Alive, Logger: log, Token: jobsToken,
 				Executor: c.String("executor"), PublicAddr: firstPublicAddr(c.StringSlice("public-addr")),
 			})
 			if err != nil {
@@ -202,7 +235,7 @@ func serve(c *cli.Context) error {
 		}
 	}
 	opts.Targets = server.WithMemo(opts.Targets, server.MemoOptions{}) // rpc target "memo" (memo.TrackStorage)
-	srv, err := server.New(c.Context, st, opts)
+	srv, err = server.New(c.Context, st, opts)
 	if err != nil {
 		return err
 	}
@@ -211,8 +244,8 @@ func serve(c *cli.Context) error {
 		defer mgr.Close()
 		srv.HandleHTTP("GET /jobs/", mgr.HTTPHandler())
 	}
-	if ip := net.ParseIP(c.String("bind")); opts.TLS == nil && (ip == nil || !ip.IsLoopback()) {
-		fmt.Fprintf(stderr, "trackd: WARNING: listening on %s without TLS: anyone who can reach it can read and change runs (use --tls-cert/--tls-key)\n", c.String("bind"))
+	if opts.TLS == nil && !isLoopbackHost(c.String("bind")) {
+		fmt.Fprintf(stderr, "trackd: WARNING: listening on %s without TLS: tokens and runs cross the network in clear (use --tls-cert/--tls-key)\n", c.String("bind"))
 	}
 	scheme := "http"
 	if opts.TLS != nil {
@@ -236,9 +269,9 @@ func serve(c *cli.Context) error {
 		go func() {
 			addr := ln.Addr().String()
 			var tlsc = opts.TLS
-			topts := track.Options{Addr: addr, LogToStderr: level <= slog.LevelInfo}
+			topts := track.Options{Addr: addr, LogToStderr: level <= slog.LevelInfo, Token: selfToken}
 			if tlsc != nil {
-				ct, err := wire.TLSConfig{CertFile: tcfg.CertFile, KeyFile: tcfg.KeyFile, PeerCertFile: tcfg.CertFile}.Client("")
+				ct, err := selfTLS.Client("")
 				if err != nil {
 					demoDone <- err
 					return
@@ -284,6 +317,77 @@ func serve(c *cli.Context) error {
 	}
 	srv.Shutdown(sctx)
 	return err
+}
+
+// loadAccess reads --access and checks that trackd may serve as asked
+// (docs/security.md): bound to loopback without an access file, the
+// local user is admin; beyond loopback it needs an access file, or
+// --insecure. With TLS, the --tls-peer-cert pool is the one certificate
+// lines are checked against, and client certificates become optional (a
+// token is a credential too); without a pool, it warns.
+func loadAccess(c *cli.Context, tcfg *tls.Config, stderr io.Writer) (*auth.Access, error) {
+	bind := c.String("bind")
+	var access *auth.Access
+	if f := c.String("access"); f != "" {
+		var err error
+		if access, err = auth.Load(f); err != nil {
+			return nil, cli.Exit("trackd: --access: "+err.Error(), 2)
+		}
+	}
+	switch {
+	case access == nil && !isLoopbackHost(bind) && !c.Bool("insecure"):
+		return nil, cli.Exit(fmt.Sprintf("trackd: refusing to listen on %s without an access file: anyone who can reach the port could read, change and delete every run and start jobs. "+
+			"Give --access FILE (docs/security.md; \"trackd token NAME\" mints a token), bind to 127.0.0.1, or pass --insecure to serve everyone anyway", bind), 2)
+	case access == nil && !isLoopbackHost(bind):
+		fmt.Fprintf(stderr, "trackd: WARNING: --insecure: everyone who can reach %s may do everything\n", bind)
+	}
+	if tcfg != nil && tcfg.ClientCAs == nil {
+		fmt.Fprintln(stderr, "trackd: WARNING: TLS without --tls-peer-cert: client certificates are not checked, so SiPyCo clients (which cannot send tokens) can only be the anonymous identity")
+	}
+	if access != nil && tcfg != nil && tcfg.ClientCAs != nil {
+		access.SetClientCAs(tcfg.ClientCAs)
+		tcfg.ClientAuth = tls.VerifyClientCertIfGiven // a token is a credential too
+	}
+	return access, nil
+}
+
+// isLoopbackHost reports whether trackd bound to host serves only this
+// machine.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// mintToken prints a fresh token for the client (stdout, first line, as
+// SIGOCO_TOKEN=…) and the line the access file gets (second line: only
+// the token's hash, so the file never holds the secret).
+func mintToken(c *cli.Context) error {
+	// The flag may follow NAME (urfave/cli stops at the first argument).
+	args, roleName := c.Args().Slice(), c.String("role")
+	if len(args) == 3 && (args[1] == "--role" || args[1] == "-role") {
+		args, roleName = args[:1], args[2]
+	} else if len(args) == 2 && strings.HasPrefix(args[1], "--role=") {
+		args, roleName = args[:1], strings.TrimPrefix(args[1], "--role=")
+	}
+	if len(args) != 1 {
+		return cli.Exit("usage: trackd token NAME [--role viewer|runner|admin]", 2)
+	}
+	role, err := auth.ParseRole(roleName)
+	if err != nil || role == auth.None {
+		return cli.Exit("trackd token: --role is viewer, runner or admin", 2)
+	}
+	name := args[0]
+	tok := auth.NewToken()
+	line := fmt.Sprintf("token %s %s %s", name, role, auth.HashToken(tok))
+	if _, err := auth.Parse([]byte(line)); err != nil {
+		return cli.Exit("trackd token: "+err.Error(), 2)
+	}
+	fmt.Fprintf(c.App.Writer, "%s=%s\n%s\n", auth.EnvToken, tok, line)
+	fmt.Fprintf(c.App.ErrWriter, "trackd: give the first line to %s (the token is shown only now); add the second to the access file (--access)\n", name)
+	return nil
 }
 
 func replay(c *cli.Context) error {

@@ -174,6 +174,7 @@ func (m *Mux) HandleHTTP(h http.Handler) {
 		MaxHeaderBytes:    ho.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(m.opts.Logger.Handler(), slog.LevelDebug),
 	}
+	m.http.ConnContext = withHTTPConn
 	srv, ln := m.http, m.httpConns
 	go func() {
 		defer m.loop.Leave()
@@ -412,6 +413,27 @@ type trackedConn struct {
 	net.Conn
 	once    sync.Once
 	onClose func()
+}
+
+// NetConn returns the connection the Mux accepted (a *Conn; its TLS state
+// is reached through it, see HTTPConn).
+func (c *trackedConn) NetConn() net.Conn { return c.Conn }
+
+// httpConnKey is the context key of HTTPConn.
+type httpConnKey struct{}
+
+func withHTTPConn(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, httpConnKey{}, c)
+}
+
+// HTTPConn returns the connection an HTTP request served by a Mux
+// arrived on, from the request's context (nil for other contexts). The
+// http.Server inside a Mux does not see a *tls.Conn, so the request's TLS
+// field is nil; the TLS state (a client certificate) is reached through
+// this connection's NetConn chain (auth.PeerCertificates does).
+func HTTPConn(ctx context.Context) net.Conn {
+	c, _ := ctx.Value(httpConnKey{}).(net.Conn)
+	return c
 }
 
 func (c *trackedConn) Close() error {

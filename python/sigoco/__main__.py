@@ -22,7 +22,7 @@ def main(argv=None):
     r.add_argument("--tls-cert", help="client certificate (PEM)")
     r.add_argument("--tls-key", help="client key (PEM)")
     r.add_argument("--tls-peer-cert", help="trackd's certificate (PEM): enables TLS")
-    r.add_argument("--token", help="access token (default $SIGOCO_TOKEN; pending trackd support, issue 22)")
+    r.add_argument("--token", help="access token (default $SIGOCO_TOKEN; for trackd with an access file)")
     a = p.parse_args(argv)
     if a.cmd != "replay":
         p.print_usage(sys.stderr)

@@ -16,10 +16,11 @@ __all__ = ["Client", "RemoteError", "IncompatibleServer", "ssl_context"]
 MAX_LINE = 64 << 20  # a reply line, at most (trackd's rpc frame limit)
 
 # TOKEN_FEATURE is the feature a server lists in its identification when it
-# takes an access token on a line before the target selection.
-# PENDING (issue 22): the name and the line ("token TOKEN") are this
-# client's proposal; trackd does not offer it yet, so no token is sent.
+# takes an access token on a line "SIGOCO token TOKEN" before the target
+# selection (a sigoco server with an access file; docs/security.md). The
+# line goes only to such a server: SiPyCo's own would take it for a target.
 TOKEN_FEATURE = "sigoco_token"
+TOKEN_LINE = "SIGOCO token %s\n"
 
 
 class RemoteError(Exception):
@@ -76,8 +77,8 @@ class Client:
                 raise IncompatibleServer("pc_rpc: the server does not speak PYON v2")
             if target not in (ident.get("targets") or []):
                 raise IncompatibleServer("pc_rpc: the server has no target %r (it has %r)" % (target, ident.get("targets")))
-            if token and TOKEN_FEATURE in self.features:
-                sock.sendall(("token %s\n" % token).encode("utf-8"))
+            if token and TOKEN_FEATURE in self.features and "\n" not in token:
+                sock.sendall((TOKEN_LINE % token).encode("utf-8"))
             sock.sendall(("%s pyon_v2\n" % target).encode("utf-8"))
             self.methods = pyon.decode(self._readline())
         except BaseException:

@@ -101,8 +101,8 @@ class Run(Sender):
         self.id = explicit or new_id()
         self.addr = addr or os.environ.get(ENV_ADDR) or DEFAULT_ADDR
         self._host, self._port = _parse_addr(self.addr)
-        # PENDING (issue 22): trackd does not take tokens on pc_rpc yet; the
-        # token is sent only to a server that announces rpc.TOKEN_FEATURE.
+        # The token is sent only to a server that announces
+        # rpc.TOKEN_FEATURE (trackd with an access file).
         self.token = token or os.environ.get(ENV_TOKEN) or None
         if ssl_context is None and (tls_cert or tls_peer_cert):
             ssl_context = _ssl_context(tls_cert, tls_key, tls_peer_cert)

@@ -18,7 +18,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 
 from . import pyon, spool
-from .rpc import Client, RemoteError
+from .rpc import TOKEN_FEATURE, TOKEN_LINE, Client, RemoteError
 
 TRACKER = "tracker"
 BLOB_CHUNK = 1 << 20
@@ -338,6 +338,12 @@ class Sender:
         if not lines:
             return
         if self._log_sock is None:
+            if self.token and self._client is None:
+                # The rpc connection says whether the server takes a
+                # token line (TOKEN_FEATURE); wait for it.
+                with self._mu:
+                    self._logs[:0] = lines[-10000:]
+                return
             if time.monotonic() < self._log_next_try:
                 with self._mu:
                     self._logs[:0] = lines
@@ -348,6 +354,9 @@ class Sender:
                 if self._ssl is not None:
                     s = self._ssl.wrap_socket(s, server_hostname=self._host)
                 s.sendall(b"ARTIQ logging\n")
+                c = self._client
+                if self.token and c is not None and TOKEN_FEATURE in c.features and "\n" not in self.token:
+                    s.sendall((TOKEN_LINE % self.token).encode("utf-8"))  # trackd with an access file
                 self._log_sock = s
             except OSError:
                 self._log_next_try = time.monotonic() + 1.0

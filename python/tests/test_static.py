@@ -107,7 +107,7 @@ class TestToken(unittest.TestCase):
             c.sendall(pyon.encode({"targets": ["tracker"], "description": None, "features": features}).encode() + b"\n")
             line = f.readline()
             got.append(line)
-            if line.startswith(b"token "):
+            if line.startswith(b"SIGOCO token "):
                 got.append(f.readline())
             c.sendall(pyon.encode({"log_batch"}).encode() + b"\n")
             got.append(f.readline())
@@ -128,7 +128,7 @@ class TestToken(unittest.TestCase):
             t.join(5)
             self.assertEqual(got[0], b"ARTIQ pc_rpc\n")
             if sent:
-                self.assertEqual(got[1:3], [b"token s3cret\n", b"tracker pyon_v2\n"])
+                self.assertEqual(got[1:3], [b"SIGOCO token s3cret\n", b"tracker pyon_v2\n"])
             else:
                 self.assertEqual(got[1], b"tracker pyon_v2\n")
             self.assertIn(b'"name":"heartbeat"', got[-1])

@@ -1,33 +1,37 @@
 package dashboard
 
 import (
-	"bufio"
-	"bytes"
-	"crypto/sha256"
-	"crypto/subtle"
-	"errors"
-	"fmt"
+	"net"
 	"net/http"
-	"os"
+	"net/netip"
 	"strings"
+
+	"github.com/sigoco/sigoco/wire"
+	"github.com/sigoco/sigoco/wire/auth"
 )
 
-// ErrAuthFile: the access file cannot be used.
-var ErrAuthFile = errors.New("dashboard: bad access file")
+// ErrAuthFile: the access file cannot be used (it is auth.ErrAccessFile).
+var ErrAuthFile = auth.ErrAccessFile
 
 // TokenCookie is the cookie that carries a token once a browser opened a
 // page with ?token=.
 const TokenCookie = "sigoco_token"
 
-// Auth guards a handler with the tokens and user:password pairs of an
-// access file. Its zero value lets nobody in; use LoadAuth or ParseAuth.
+// Auth guards a handler with the credentials of an access file
+// (auth.Parse documents the format): every request that gets through
+// carries its identity in its context (auth.FromContext). Its zero value
+// lets nobody in; use LoadAuth, ParseAuth or NewAuth.
 type Auth struct {
-	tokens [][32]byte          // sha256 of each token
-	users  map[string][32]byte // user → sha256 of the password
+	a *auth.Access
 }
 
-// LoadAuth reads an access file: one entry a line, blank lines and lines
-// starting with # ignored:
+// NewAuth guards with a parsed access file (the one trackd also gives its
+// other protocols).
+func NewAuth(a *auth.Access) *Auth { return &Auth{a: a} }
+
+// LoadAuth reads an access file (auth.Load): one entry a line, blank
+// lines and lines starting with # ignored. Today's two lines keep their
+// meaning, and are admins:
 //
 //	token SECRET           a bearer token (Authorization: Bearer SECRET, or ?token=SECRET once)
 //	basic USER:PASSWORD    HTTP basic auth
@@ -35,90 +39,66 @@ type Auth struct {
 // The file should be readable by its owner only; LoadAuth refuses one that
 // others may read (mode & 0o077 != 0).
 func LoadAuth(path string) (*Auth, error) {
-	fi, err := os.Stat(path)
+	a, err := auth.Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrAuthFile, err)
+		return nil, err
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s may be read by others (mode %v; chmod 600 it)", ErrAuthFile, path, fi.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrAuthFile, err)
-	}
-	return ParseAuth(b)
+	return &Auth{a: a}, nil
 }
 
 // ParseAuth parses the contents of an access file (see LoadAuth).
 func ParseAuth(b []byte) (*Auth, error) {
-	a := &Auth{users: map[string][32]byte{}}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		kind, rest, _ := strings.Cut(line, " ")
-		rest = strings.TrimSpace(rest)
-		switch kind {
-		case "token":
-			if len(rest) < 16 || strings.ContainsAny(rest, " \t") {
-				return nil, fmt.Errorf("%w: line %d: a token is one word of at least 16 characters", ErrAuthFile, n)
-			}
-			a.tokens = append(a.tokens, sha256.Sum256([]byte(rest)))
-		case "basic":
-			user, pw, ok := strings.Cut(rest, ":")
-			if !ok || user == "" || pw == "" {
-				return nil, fmt.Errorf("%w: line %d: want basic USER:PASSWORD", ErrAuthFile, n)
-			}
-			a.users[user] = sha256.Sum256([]byte(pw))
-		default:
-			return nil, fmt.Errorf("%w: line %d: unknown entry %q (token or basic)", ErrAuthFile, n, truncate(kind, 20))
-		}
+	a, err := auth.Parse(b)
+	if err != nil {
+		return nil, err
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrAuthFile, err)
-	}
-	if len(a.tokens) == 0 && len(a.users) == 0 {
-		return nil, fmt.Errorf("%w: no token and no user", ErrAuthFile)
-	}
-	return a, nil
+	return &Auth{a: a}, nil
 }
 
 func (a *Auth) tokenOK(tok string) bool {
-	if tok == "" {
+	if a == nil || tok == "" {
 		return false
 	}
-	h := sha256.Sum256([]byte(tok))
-	ok := 0
-	for _, t := range a.tokens {
-		ok |= subtle.ConstantTimeCompare(h[:], t[:])
-	}
-	return ok == 1
+	_, err := a.a.Authenticate(auth.Credentials{Token: tok})
+	return err == nil
 }
 
-func (a *Auth) basicOK(user, pw string) bool {
-	want, found := a.users[user]
-	h := sha256.Sum256([]byte(pw))
-	return subtle.ConstantTimeCompare(h[:], want[:]) == 1 && found
+// Identity returns the identity of r's credential: a bearer token, the
+// token cookie, basic auth, or none (the anonymous identity, as the access
+// file grants it to r's remote address).
+func (a *Auth) Identity(r *http.Request) (auth.Identity, error) {
+	if a == nil {
+		return auth.Identity{}, auth.ErrUnauthenticated
+	}
+	c := auth.Credentials{Remote: remoteAddr(r)}
+	if r.TLS != nil {
+		c.Certificates = r.TLS.PeerCertificates
+	} else if conn := wire.HTTPConn(r.Context()); conn != nil {
+		c.Certificates = auth.PeerCertificates(conn) // behind a wire.Mux
+	}
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		c.Token = strings.TrimPrefix(h, "Bearer ")
+	} else if ck, err := r.Cookie(TokenCookie); err == nil && ck.Value != "" {
+		c.Token = ck.Value
+	} else if u, p, ok := r.BasicAuth(); ok {
+		c.User, c.Password = u, p
+	}
+	return a.a.Authenticate(c)
+}
+
+func remoteAddr(r *http.Request) net.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return nil
+	}
+	return net.TCPAddrFromAddrPort(ap)
 }
 
 // Allowed reports whether r carries a valid credential: a bearer token, the
 // token cookie, or basic auth.
 func (a *Auth) Allowed(r *http.Request) bool {
-	if a == nil {
-		return false
-	}
-	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") && a.tokenOK(strings.TrimPrefix(h, "Bearer ")) {
-		return true
-	}
-	if c, err := r.Cookie(TokenCookie); err == nil && a.tokenOK(c.Value) {
-		return true
-	}
-	if u, p, ok := r.BasicAuth(); ok && a.basicOK(u, p) {
-		return true
-	}
-	return false
+	_, err := a.Identity(r)
+	return err == nil
 }
 
 // Wrap returns next guarded by a. A GET with a valid ?token= sets the
@@ -138,11 +118,11 @@ func (a *Auth) Wrap(next http.Handler) http.Handler {
 			http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
 			return
 		}
-		if a.Allowed(r) {
-			next.ServeHTTP(w, r)
+		if id, err := a.Identity(r); err == nil {
+			next.ServeHTTP(w, r.WithContext(auth.NewContext(r.Context(), id)))
 			return
 		}
-		if len(a.users) > 0 {
+		if a.a.HasUsers() {
 			w.Header().Set("WWW-Authenticate", `Basic realm="sigoco", charset="UTF-8"`)
 		}
 		http.Error(w, "dashboard: unauthorized (a token or a user is required; see docs/dashboard.md)", http.StatusUnauthorized)

@@ -45,6 +45,7 @@ const (
 	TypeUnavailable = "dashboard.Unavailable" // the tracker could not be reached
 	TypeTimeout     = "dashboard.Timeout"     // the call took longer than CallTimeout
 	TypeBadResult   = "dashboard.BadResult"   // the result has no JSON form
+	TypePermission  = "PermissionError"       // Options.Authorize refused the call (auth.ErrForbidden)
 )
 
 var methodName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
@@ -99,6 +100,12 @@ func (h *Handler) serveCall(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		badCall(w, http.StatusBadRequest, "%v", err)
 		return
+	}
+	if h.opts.Authorize != nil {
+		if err := h.opts.Authorize(r.Context(), target, method, args); err != nil {
+			writeError(w, http.StatusForbidden, CallError{Type: TypePermission, Message: err.Error()})
+			return
+		}
 	}
 	callee := h.opts.Tracker
 	if target == TargetJobs {

@@ -54,6 +54,14 @@ type Options struct {
 	CallTimeout time.Duration
 	// Logger receives failed calls (debug). Default: discarded.
 	Logger *slog.Logger
+	// Authorize, if set, is asked before each call of POST /api/call with
+	// the request's context (holding the identity Auth.Wrap found), the
+	// target, the method and its arguments; an error answers 403 with
+	// type "PermissionError". trackd passes server.Server.AuthorizeCall
+	// (the role table of its rpc targets, and the owner rule: the calls
+	// reach the tracker as trackd's own identity). Default: every call is
+	// made.
+	Authorize func(ctx context.Context, target, method string, args []any) error
 }
 
 // Handler serves the dashboard. See the package doc for its routes.

@@ -21,6 +21,9 @@ type ClientOptions struct {
 	TLS *tls.Config
 	// ChunkSize is the piece UploadFile sends per call. Default 1 MiB.
 	ChunkSize int
+	// Token authenticates the client (docs/security.md). Default
+	// $SIGOCO_TOKEN.
+	Token string
 }
 
 // Client is the Go client of a tracking server's jobs: oSPARC's SolversApi
@@ -36,7 +39,7 @@ type Client struct {
 // Dial connects to the tracking server at addr ("" for the default, as
 // track.Options.Addr).
 func Dial(ctx context.Context, addr string, opts ClientOptions) (*Client, error) {
-	rd, err := track.Open(ctx, addr, track.OpenOptions{TLS: opts.TLS})
+	rd, err := track.Open(ctx, addr, track.OpenOptions{TLS: opts.TLS, Token: opts.Token})
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +48,7 @@ func Dial(ctx context.Context, addr string, opts ClientOptions) (*Client, error)
 			addr = track.DefaultAddr
 		}
 	}
-	c, err := rpc.Dial(ctx, addr, TargetName, rpc.ClientOptions{TLS: opts.TLS})
+	c, err := rpc.Dial(ctx, addr, TargetName, rpc.ClientOptions{TLS: opts.TLS, Token: opts.Token})
 	if err != nil {
 		rd.Close()
 		return nil, fmt.Errorf("jobs: %w", err)

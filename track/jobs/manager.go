@@ -27,6 +27,11 @@ type Options struct {
 	// Addr is the tracking server's address given to solvers as
 	// SIGOCO_TRACK_ADDR. Default track.DefaultAddr.
 	Addr string
+	// Token is given to solvers as SIGOCO_TOKEN, so that they can report
+	// to a server with an access file (trackd mints one with the runner
+	// role). Default: none (the SIGOCO_ variables of the manager's own
+	// environment are never passed on).
+	Token string
 	// PublicAddr is the tracking server's address as cluster nodes reach
 	// it, given to jobs of other executors than local as
 	// SIGOCO_TRACK_ADDR. Default Addr.

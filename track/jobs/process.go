@@ -17,6 +17,7 @@ import (
 
 	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/track/store"
+	"github.com/sigoco/sigoco/wire/auth"
 )
 
 // Environment variables a solver gets (besides SIGOCO_TRACK_ADDR, and
@@ -501,6 +502,9 @@ func (a *active) env(work, executor string) []string {
 	}
 	if s.Checkpoint && executor == ExecutorSlurm {
 		env = append(env, EnvCheckpointSignal+"=USR1")
+	}
+	if a.m.opts.Token != "" {
+		env = append(env, auth.EnvToken+"="+a.m.opts.Token)
 	}
 	return env
 }

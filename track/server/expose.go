@@ -11,6 +11,7 @@ import (
 	"github.com/sigoco/sigoco/syncstruct"
 	"github.com/sigoco/sigoco/track/store"
 	"github.com/sigoco/sigoco/wire"
+	"github.com/sigoco/sigoco/wire/auth"
 )
 
 // ErrNotExposed: a call to an object that the run does not expose (now).
@@ -55,6 +56,18 @@ func (x *exposeRegistry) ServeConn(ctx context.Context, nc net.Conn) error {
 	var hello store.ExposeHello
 	if err := json.Unmarshal([]byte(c.Description()), &hello); err != nil || hello.Run == "" || hello.Name == "" {
 		return fmt.Errorf("track: expose connection without a run and name: %q", c.Description())
+	}
+	if a := x.s.opts.Auth; a != nil {
+		id, err := auth.AtLeast(a, auth.Runner, "exposing an object").Authenticate(auth.ConnCredentials(conn, hello.Token))
+		if err == nil {
+			// Only the run's owner (or an admin) exposes objects on it:
+			// another's would take the place of the owner's.
+			_, err = x.s.mayWrite(auth.NewContext(ctx, id), hello.Run, "expose objects on")
+		}
+		if err != nil {
+			x.s.log.Warn("track: expose connection refused", "remote", conn.RemoteAddr().String(), "run", hello.Run, "err", err)
+			return fmt.Errorf("track: expose connection: %w", err)
+		}
 	}
 	info, err := c.ListMethods(ctx)
 	if err != nil {

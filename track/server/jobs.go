@@ -20,11 +20,18 @@ func (s *Server) Ingest(ctx context.Context, b *store.Batch) (*store.Ack, error)
 	}
 	unlock := s.live.lockRun(b.Run)
 	defer unlock()
+	claim, err := s.mayWrite(ctx, b.Run, "write") // see owner.go
+	if err != nil {
+		return nil, err
+	}
 	s.alive(ctx, b.Run)
 	ack, err := s.st.Ingest(ctx, b)
 	if err != nil {
 		s.live.forgetUnstored(b.Run)
 		return nil, err
+	}
+	if claim != "" {
+		s.claimRun(ctx, b.Run, claim)
 	}
 	s.live.batch(ctx, b, ack)
 	return ack, nil

@@ -4,11 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sigoco/sigoco/logfwd"
 	"github.com/sigoco/sigoco/pyon"
 	"github.com/sigoco/sigoco/track/store"
+	"github.com/sigoco/sigoco/wire/auth"
 )
 
 // Log sink bounds.
@@ -33,7 +35,8 @@ type logSink struct {
 }
 
 type logQueue struct {
-	mu      sync.Mutex // guards pending, bytes and dropped
+	refused atomic.Uint64 // records for a run the forwarder's identity may not write (owner.go)
+	mu      sync.Mutex    // guards pending, bytes and dropped
 	pending []store.LogEntry
 	bytes   int64 // the size of pending (logEntrySize)
 	dropped uint64
@@ -118,6 +121,12 @@ func (h *logSink) Handle(ctx context.Context, r slog.Record) error {
 	r.Attrs(add)
 	if e.Run == "" {
 		return nil
+	}
+	if _, ok := auth.FromContext(ctx); ok {
+		if _, err := h.s.mayWrite(ctx, e.Run, "log to"); err != nil {
+			h.q.refused.Add(1) // another's run (owner.go): dropped, counted
+			return nil
+		}
 	}
 	q := h.q
 	q.mu.Lock()

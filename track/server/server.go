@@ -15,6 +15,7 @@ import (
 	"github.com/sigoco/sigoco/syncstruct"
 	"github.com/sigoco/sigoco/track/store"
 	"github.com/sigoco/sigoco/wire"
+	"github.com/sigoco/sigoco/wire/auth"
 )
 
 // DefaultPort is the tracking server's port.
@@ -69,6 +70,13 @@ type Options struct {
 	// Targets, if set, adds rpc targets beside "tracker" (trackd adds
 	// "jobs"); it is called once, from New, with the server being made.
 	Targets func(s *Server) (map[string]any, error)
+	// Auth, if set, authenticates every connection on every protocol but
+	// HTTP (which Options.HTTP guards): rpc and its calls (each checked
+	// with Authorize against the identity's role), sync subscribers,
+	// log forwarders (runners and admins only) and expose connections
+	// (runners and admins). docs/security.md. Default: everyone may do
+	// everything (trackd on loopback without an access file).
+	Auth auth.Authenticator
 }
 
 func (o *Options) defaults() {
@@ -112,6 +120,7 @@ type Server struct {
 	live    *Live
 	expose  *exposeRegistry
 	reads   *byteSem // bounds the memory of large reads (Options.Bounds.MaxReadBytes)
+	owners  owners   // see owner.go
 	mux     *wire.Mux
 	http    *http.ServeMux
 
@@ -130,7 +139,7 @@ func New(ctx context.Context, st store.Store, opts Options) (*Server, error) {
 	opts.defaults()
 	s := &Server{opts: opts, st: st, log: opts.Logger, http: http.NewServeMux(), reads: newByteSem(opts.Bounds.MaxReadBytes)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.pub = syncstruct.NewPublisher(nil, syncstruct.PublisherOptions{Logger: opts.Logger})
+	s.pub = syncstruct.NewPublisher(nil, syncstruct.PublisherOptions{Logger: opts.Logger, Auth: opts.Auth})
 	var err error
 	s.live, err = newLive(s)
 	if err != nil {
@@ -154,19 +163,25 @@ func New(ctx context.Context, st store.Store, opts Options) (*Server, error) {
 			targets[name] = t
 		}
 	}
-	s.rpc, err = rpc.NewServer(targets, rpc.ServerOptions{
+	ropts := rpc.ServerOptions{
 		Description:      "sigoco tracking server",
 		AllowParallel:    true,
 		MaxFrameSize:     opts.MaxFrameSize,
 		HandshakeTimeout: opts.HandshakeTimeout,
 		Logger:           opts.Logger,
-	})
+	}
+	var logAuth auth.Authenticator
+	if opts.Auth != nil {
+		ropts.Auth, ropts.Authorize = opts.Auth, Authorize
+		logAuth = auth.AtLeast(opts.Auth, auth.Runner, "forwarding logs")
+	}
+	s.rpc, err = rpc.NewServer(targets, ropts)
 	if err != nil {
 		s.pub.Close()
 		return nil, err
 	}
 	s.sink = newLogSink(s)
-	s.logs = logfwd.NewServer(s.sink, logfwd.ServerOptions{HandshakeTimeout: opts.HandshakeTimeout, Logger: opts.Logger})
+	s.logs = logfwd.NewServer(s.sink, logfwd.ServerOptions{HandshakeTimeout: opts.HandshakeTimeout, Logger: opts.Logger, Auth: logAuth})
 	mo := opts.Conns
 	mo.TLS, mo.HandshakeTimeout, mo.Logger = opts.TLS, opts.HandshakeTimeout, opts.Logger
 	s.mux = wire.NewMux(mo)

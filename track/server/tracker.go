@@ -34,6 +34,9 @@ func (t *Tracker) LogBatch(ctx context.Context, b store.Batch, keys []string, ke
 
 // Heartbeat tells the server that a run is alive.
 func (t *Tracker) Heartbeat(ctx context.Context, run string) error {
+	if _, err := t.s.mayWrite(ctx, run, "keep alive"); err != nil {
+		return err
+	}
 	if !t.s.live.known(run) {
 		if err := t.s.runExists(ctx, run); err != nil {
 			return err
@@ -174,6 +177,9 @@ func (t *Tracker) edit(ctx context.Context, run string, r store.Record) error {
 	if err := store.CheckClientRecord(&r); err != nil {
 		return err // the jobs' tags are the server's (Edit does not check)
 	}
+	if _, err := t.s.mayWrite(ctx, run, "edit"); err != nil {
+		return err
+	}
 	r.Time = time.Now().UnixNano()
 	if err := t.s.st.Edit(ctx, run, []store.Record{r}); err != nil {
 		return err
@@ -185,9 +191,13 @@ func (t *Tracker) edit(ctx context.Context, run string, r store.Record) error {
 // DeleteRun deletes a run and its records (artifact contents are kept:
 // other runs may share them).
 func (t *Tracker) DeleteRun(ctx context.Context, id string) error {
+	if _, err := t.s.mayWrite(ctx, id, "delete"); err != nil {
+		return err
+	}
 	if err := t.s.st.DeleteRun(ctx, id); err != nil {
 		return err
 	}
+	t.s.forgetOwner(id)
 	t.s.live.deleted(id)
 	return nil
 }
@@ -272,5 +282,8 @@ func (t *Tracker) ReadBlob(ctx context.Context, sha256 string, offset, n int64) 
 // CallExposed calls method of the object name that run exposes, over the
 // connection the run opened, and returns its result.
 func (t *Tracker) CallExposed(ctx context.Context, run, name, method string, args []any, kwargs map[string]any) (any, error) {
+	if _, err := t.s.mayWrite(ctx, run, "call the exposed objects of"); err != nil {
+		return nil, err
+	}
 	return t.s.expose.call(ctx, run, name, method, args, kwargs)
 }

@@ -12,6 +12,7 @@ import (
 // serve or delete what it pleases.
 const (
 	MetaJob         = "job"     // metadata: the job record (state, solver, times, outputs)
+	MetaOwner       = "owner"   // metadata: the identity that started the run (docs/security.md)
 	TagJob          = "job"     // tag: the run is a job
 	TagSolverPrefix = "solver=" // tags solver=NAME and solver=NAME@VERSION
 	TagStatePrefix  = "state="  // tag state=STATE (PENDING, STARTED, …)
@@ -22,7 +23,7 @@ const (
 var ErrServerOnly = errors.New("store: only the server writes this record")
 
 // ServerOnly reports whether r is a record only the server writes: the
-// metadata "job", the tag "job" and the tags "solver=…" and "state=…"
+// metadata "job" and "owner", the tag "job" and the tags "solver=…" and "state=…"
 // (set or removed). Ingest, which stores what clients send, rejects such
 // records (listed in Ack.Rejected, the rest of the batch is stored); the
 // server writes them with Edit, and the tracking server's own edit calls
@@ -30,7 +31,7 @@ var ErrServerOnly = errors.New("store: only the server writes this record")
 func ServerOnly(r *Record) bool {
 	switch r.Kind {
 	case KindMeta:
-		return r.Key == MetaJob
+		return r.Key == MetaJob || r.Key == MetaOwner
 	case KindTag, KindUntag:
 		return ReservedTag(r.Key)
 	}

@@ -272,4 +272,7 @@ const BannerExpose = "SIGOCO track-expose 1"
 type ExposeHello struct {
 	Run  string `json:"run"`
 	Name string `json:"name"`
+	// Token authenticates the run to a server with an access file
+	// (docs/security.md); omitted when the run has none.
+	Token string `json:"token,omitempty"`
 }

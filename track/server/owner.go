@@ -1,0 +1,127 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sigoco/sigoco/track/store"
+	"github.com/sigoco/sigoco/wire/auth"
+)
+
+// Owners.
+//
+// A run belongs to the identity whose batch created it: the server
+// records that identity's name as the run's metadata "owner" (a record
+// only the server writes, store.MetaOwner). From then on only the owner,
+// or an admin, writes the run (batches, its end, notes and tags, logs,
+// heartbeats), calls its exposed objects or deletes it; others get an
+// error wrapping auth.ErrForbidden. A run without an owner (started
+// without an access file, or by an admin, or before owners existed) is
+// written by admins only. Callers without an identity in their context
+// (in-process: jobs' own bookkeeping) and admins are not checked, and an
+// admin's run gets no owner.
+//
+// The owner of a run is read from the store once and kept in a map (a
+// run that does not exist is asked again after ownerRecheck), so the
+// check costs a map lookup per batch or log record.
+
+// ownerRecheck is how long "no such run" is believed.
+const ownerRecheck = time.Second
+
+// maxOwners bounds the owner map; past it the map starts afresh.
+const maxOwners = 200_000
+
+type ownerEntry struct {
+	owner  string
+	exists bool
+	at     time.Time
+}
+
+type owners struct {
+	mu sync.Mutex
+	m  map[string]ownerEntry
+}
+
+// runOwner returns the owner of run ("" when it has none) and whether
+// it exists.
+func (s *Server) runOwner(ctx context.Context, run string) (string, bool, error) {
+	o := &s.owners
+	o.mu.Lock()
+	e, ok := o.m[run]
+	o.mu.Unlock()
+	if ok && (e.exists || time.Since(e.at) < ownerRecheck) {
+		return e.owner, e.exists, nil
+	}
+	r, err := s.st.GetRun(ctx, run)
+	switch {
+	case errors.Is(err, store.ErrUnknownRun):
+		e = ownerEntry{at: time.Now()}
+	case err != nil:
+		return "", false, err
+	default:
+		owner, _ := r.Metadata[store.MetaOwner].(string)
+		e = ownerEntry{owner: owner, exists: true, at: time.Now()}
+	}
+	s.setOwner(run, e)
+	return e.owner, e.exists, nil
+}
+
+func (s *Server) setOwner(run string, e ownerEntry) {
+	o := &s.owners
+	o.mu.Lock()
+	if o.m == nil || len(o.m) >= maxOwners {
+		o.m = map[string]ownerEntry{}
+	}
+	o.m[run] = e
+	o.mu.Unlock()
+}
+
+// forgetOwner drops what is known of run (deleted).
+func (s *Server) forgetOwner(run string) {
+	s.owners.mu.Lock()
+	delete(s.owners.m, run)
+	s.owners.mu.Unlock()
+}
+
+// mayWrite returns nil when the identity in ctx may write run (what says
+// what it would do, for the error), and claim, the name to record as the
+// owner when the write creates the run ("" for none).
+func (s *Server) mayWrite(ctx context.Context, run, what string) (claim string, err error) {
+	id, ok := auth.FromContext(ctx)
+	if !ok || id.Role >= auth.Admin {
+		return "", nil
+	}
+	owner, exists, err := s.runOwner(ctx, run)
+	switch {
+	case err != nil:
+		return "", err
+	case !exists:
+		return id.Name, nil
+	case owner == id.Name:
+		return "", nil
+	case owner == "":
+		return "", fmt.Errorf("%w: run %q has no owner, so only an admin may %s it; %s is %s", auth.ErrForbidden, truncate(run, 64), what, truncate(id.Name, 64), id.Role)
+	}
+	return "", fmt.Errorf("%w: run %q belongs to %s; %s may not %s it", auth.ErrForbidden, truncate(run, 64), truncate(owner, 64), truncate(id.Name, 64), what)
+}
+
+// claimRun records name as the owner of run, which the caller's batch
+// just created.
+func (s *Server) claimRun(ctx context.Context, run, name string) {
+	err := s.st.Edit(ctx, run, []store.Record{{Kind: store.KindMeta, Key: store.MetaOwner, Value: name, Time: time.Now().UnixNano()}})
+	if err != nil {
+		s.log.Warn("track: recording a run's owner", "run", run, "owner", name, "err", err)
+		return
+	}
+	s.setOwner(run, ownerEntry{owner: name, exists: true, at: time.Now()})
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

@@ -1,0 +1,85 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sigoco/sigoco/internal/snake"
+	"github.com/sigoco/sigoco/wire/auth"
+)
+
+// Roles per rpc method (docs/security.md, "Identities and roles"): a
+// viewer reads and subscribes; a runner also starts and writes runs,
+// forwards logs, steers exposed objects, writes memo entries and launches
+// jobs; only an admin deletes runs and jobs, and calls anything not
+// listed here. Until runs have owners, a runner may write any run.
+var methodRoles = map[string]map[string]auth.Role{
+	TargetName: {
+		"list_runs": auth.Viewer, "get_run": auth.Viewer, "series": auth.Viewer, "logs": auth.Viewer,
+		"export_run": auth.Viewer, "watch": auth.Viewer, "read_blob": auth.Viewer,
+		"log_batch": auth.Runner, "heartbeat": auth.Runner, "add_note": auth.Runner, "add_tag": auth.Runner,
+		"remove_tag": auth.Runner, "blob_state": auth.Runner, "write_blob": auth.Runner, "commit_blob": auth.Runner,
+		"call_exposed": auth.Runner,
+		"delete_run":   auth.Runner, // its own runs only (owner.go)
+	},
+	MemoTargetName: {
+		"limits": auth.Viewer, "get": auth.Viewer, "exists": auth.Viewer,
+		"put": auth.Runner, "delete": auth.Runner, "lock": auth.Runner, "renew": auth.Runner, "unlock": auth.Runner,
+	},
+	"jobs": { // jobs.TargetName (track/jobs imports this package's store, not the reverse)
+		"list_solvers": auth.Viewer, "get_solver": auth.Viewer, "inspect_job": auth.Viewer, "list_jobs": auth.Viewer,
+		"get_job_outputs": auth.Viewer, "get_job_logfile": auth.Viewer,
+		"create_job": auth.Runner, "start_job": auth.Runner, "stop_job": auth.Runner,
+		"delete_job": auth.Admin,
+	},
+}
+
+// MethodRole is the role a call of method (its wire name) on target
+// needs: the table above, and Admin for anything else.
+func MethodRole(target, method string) auth.Role {
+	if r, ok := methodRoles[target][method]; ok {
+		return r
+	}
+	if r, ok := methodRoles[target][snake.Case(method)]; ok {
+		return r // called by its Go name
+	}
+	return auth.Admin
+}
+
+// AuthorizeCall is Authorize, and for the tracker's methods that name a
+// run the owner rule (owner.go), for callers that reach the tracker
+// through a proxy whose own identity is not the caller's (the dashboard's
+// POST /api/call). A log_batch through it may not create a run (the proxy
+// could not record the owner).
+func (s *Server) AuthorizeCall(ctx context.Context, target, method string, args []any) error {
+	if err := Authorize(ctx, target, method); err != nil {
+		return err
+	}
+	if target != TargetName || len(args) == 0 {
+		return nil
+	}
+	var run string
+	switch m := snake.Case(method); m {
+	case "add_tag", "add_note", "remove_tag", "delete_run", "heartbeat", "call_exposed":
+		run, _ = args[0].(string)
+	case "log_batch":
+		b, _ := args[0].(map[string]any)
+		run, _ = b["run"].(string)
+	default:
+		return nil
+	}
+	claim, err := s.mayWrite(ctx, run, "write")
+	if err == nil && claim != "" {
+		err = fmt.Errorf("%w: run %q does not exist; runs are started over rpc, not through the dashboard", auth.ErrForbidden, truncate(run, 64))
+	}
+	return err
+}
+
+// Authorize refuses, with an error wrapping auth.ErrForbidden, a call the
+// identity in ctx may not make (MethodRole). A context without an
+// identity (an in-process caller) may call anything. It is the rpc
+// server's ServerOptions.Authorize, and the dashboard's check of
+// POST /api/call.
+func Authorize(ctx context.Context, target, method string) error {
+	return auth.Require(ctx, MethodRole(target, method), target+"."+method)
+}
