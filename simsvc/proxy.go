@@ -65,8 +65,10 @@ type Proxy struct {
 	waiters map[chan struct{}]struct{}
 	closed  bool
 
-	child     *child // set by Spawn
-	closeOnce sync.Once
+	child       *child // set by Spawn
+	processName string // set by Manager.Spawn
+	onClose     func() // set by Manager.Spawn
+	closeOnce   sync.Once
 	closeErr  error
 }
 
@@ -94,6 +96,19 @@ func Dial(ctx context.Context, addr string, opts DialOptions) (*Proxy, error) {
 
 // Name returns the service's name (its rpc target).
 func (p *Proxy) Name() string { return p.name }
+
+// ProcessName returns the name a Manager gave the process ("heat-2"), or
+// "" for a proxy that no Manager spawned.
+func (p *Proxy) ProcessName() string { return p.processName }
+
+// Pid returns the process id of a spawned service, or 0 for a proxy that
+// Spawn did not start.
+func (p *Proxy) Pid() int {
+	if p.child == nil {
+		return 0
+	}
+	return p.child.cmd.Process.Pid
+}
 
 // Client returns the rpc client the proxy calls through.
 func (p *Proxy) Client() *rpc.Client { return p.c }
@@ -293,6 +308,9 @@ func (p *Proxy) Close() error {
 		p.c.Close()
 		if p.child != nil {
 			p.closeErr = p.child.stop()
+		}
+		if p.onClose != nil {
+			p.onClose()
 		}
 	})
 	return p.closeErr
