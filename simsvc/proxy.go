@@ -69,7 +69,7 @@ type Proxy struct {
 	processName string // set by Manager.Spawn
 	onClose     func() // set by Manager.Spawn
 	closeOnce   sync.Once
-	closeErr  error
+	closeErr    error
 }
 
 // Dial connects to the service served at addr ("host:port").
