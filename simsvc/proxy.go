@@ -41,6 +41,7 @@ type DialOptions struct {
 // publishes it.
 type Update struct {
 	Name         string
+	SimName      string // Server.SetSimName; Name until then
 	Status       Status
 	Step         int
 	Progress     float64
@@ -175,11 +176,30 @@ func (p *Proxy) Status(ctx context.Context) (Status, error) {
 	return Status(s), err
 }
 
-// CurrentStep returns the number of steps done.
+// CurrentStep returns the current step: BeginningStep plus the steps done.
 func (p *Proxy) CurrentStep(ctx context.Context) (int, error) {
 	var n int
 	err := p.call(ctx, &n, "current_step")
 	return n, err
+}
+
+// BeginningStep returns the first step's number (Options.BeginningStep).
+func (p *Proxy) BeginningStep(ctx context.Context) (int, error) {
+	var n int
+	err := p.call(ctx, &n, "beginning_step")
+	return n, err
+}
+
+// SimName returns the simulation's name (Server.SetSimName).
+func (p *Proxy) SimName(ctx context.Context) (string, error) {
+	var s string
+	err := p.call(ctx, &s, "sim_name")
+	return s, err
+}
+
+// SetSimName names the simulation (Server.SetSimName).
+func (p *Proxy) SetSimName(ctx context.Context, name string) error {
+	return p.call(ctx, nil, "set_sim_name", name)
 }
 
 // ErrorMessage returns the error that failed the simulation, or "".
