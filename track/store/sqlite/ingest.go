@@ -356,7 +356,7 @@ func (in *ingest) artifact(r *store.Record) error {
 	ct, _ := m["content_type"].(string)
 	res, _ := m["result"].(bool)
 	_, err := in.tx.ExecContext(in.ctx, `INSERT INTO artifacts (run, name, sha256, size, content_type, result, time) VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (run, name) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, content_type = excluded.content_type, result = excluded.result, time = excluded.time`,
+		ON CONFLICT (run, name) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, content_type = excluded.content_type, result = max(artifacts.result, excluded.result), time = excluded.time`,
 		in.run, r.Key, sha, int64(size), ct, b2i(res), r.Time)
 	return fatal(err)
 }
