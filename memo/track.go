@@ -186,17 +186,13 @@ func (s *TrackStorage) Load(ctx context.Context, key Key) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	var got struct {
-		Found bool             `msgpack:"found"`
-		Entry *store.MemoEntry `msgpack:"entry"`
-	}
-	if err := s.call(ctx, &got, "get", mk); err != nil {
+	me, err := s.fetch(ctx, mk)
+	if err != nil {
 		return nil, err
 	}
-	if !got.Found || got.Entry == nil {
+	if me == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, key)
 	}
-	me := got.Entry
 	corrupt := func(reason string) error {
 		return &CorruptError{Key: key, Reason: reason + " (tracking server, project " + s.opts.Project + ")"}
 	}
@@ -222,6 +218,60 @@ func (s *TrackStorage) Load(ctx context.Context, key Key) (*Entry, error) {
 		Duration: time.Duration(me.DurationNs),
 		Run:      me.Run,
 	}, nil
+}
+
+// memoGot is the server's answer to get and read (track/server.MemoGot).
+type memoGot struct {
+	Found bool             `msgpack:"found"`
+	Entry *store.MemoEntry `msgpack:"entry"`
+	Size  int64            `msgpack:"size"` // the value's length when Entry.Value is only a part
+}
+
+// memoChunk is what the client asks of a large value per read (the
+// server sends at most track/server.MemoChunk, 1 MiB).
+const memoChunk = 1 << 20
+
+// fetch gets an entry (nil if there is none). A large value comes in
+// parts (get, then read): if the entry is replaced meanwhile (its CRC
+// changes) it starts again, a few times.
+func (s *TrackStorage) fetch(ctx context.Context, mk store.MemoKey) (*store.MemoEntry, error) {
+	for try := 0; ; try++ {
+		var got memoGot
+		if err := s.call(ctx, &got, "get", mk); err != nil {
+			return nil, err
+		}
+		if !got.Found || got.Entry == nil {
+			return nil, nil
+		}
+		me := got.Entry
+		if got.Size <= int64(len(me.Value)) {
+			return me, nil
+		}
+		if got.Size > int64(s.limits.MaxValueSize) && s.limits.MaxValueSize > 0 {
+			return nil, &CorruptError{Key: Key{Name: mk.Name, Params: mk.Params}, Reason: fmt.Sprintf("a value of %d bytes, over the server's limit of %d (tracking server, project %s)", got.Size, s.limits.MaxValueSize, s.opts.Project)}
+		}
+		value := make([]byte, 0, got.Size)
+		value = append(value, me.Value...)
+		changed := false
+		for int64(len(value)) < got.Size && !changed {
+			var part memoGot
+			if err := s.call(ctx, &part, "read", mk, int64(len(value)), int64(memoChunk)); err != nil {
+				return nil, err
+			}
+			if !part.Found || part.Entry == nil {
+				return nil, nil // deleted meanwhile
+			}
+			changed = part.Entry.CRC != me.CRC || max(part.Size, int64(len(part.Entry.Value))) != got.Size || len(part.Entry.Value) == 0
+			value = append(value, part.Entry.Value...)
+		}
+		if !changed {
+			me.Value = value
+			return me, nil
+		}
+		if try >= 3 {
+			return nil, fmt.Errorf("memo: tracking server: %s(%s) kept changing while it was read", mk.Name, mk.Params)
+		}
+	}
 }
 
 // Save stores the entry on the server, replacing any with its key. A

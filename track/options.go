@@ -28,6 +28,20 @@ type Options struct {
 	Name string
 	// ID is the run id. Default: $SIGOCO_TRACK_RUN, else a new UUIDv7.
 	ID string
+	// Resume continues a run that exists (Options.ID or $SIGOCO_TRACK_RUN):
+	// a requeued job, a simulation restarted with the same id. Start then
+	// asks the server for the run's last stored record number (the
+	// tracker's resume_run) and numbers this process's records after it, so
+	// the run's series go on unbroken; the run's status starts again at
+	// registered. Without Resume a second process on a run numbers its
+	// records from 1 and the server drops them all as replays. Start
+	// needs the server to resume (it waits up to CallTimeout) and fails
+	// with ErrResume when it cannot reach it or the run is final or
+	// deleted; a run the server does not know is started as a new one.
+	// Resume is not automatic for a given ID because Start would then
+	// wait for the server on every launch. Default: $SIGOCO_TRACK_RESUME
+	// set to 1 or true.
+	Resume bool
 	// Addr is the server's host:port. Default $SIGOCO_TRACK_ADDR, else
 	// DefaultAddr.
 	Addr string
@@ -102,6 +116,9 @@ func (o *Options) defaults() {
 	}
 	if o.ID == "" {
 		o.ID = NewID()
+	}
+	if !o.Resume {
+		o.Resume = resumeFromEnv()
 	}
 	if o.Addr == "" {
 		o.Addr = os.Getenv(EnvAddr)

@@ -56,10 +56,20 @@ type RunInfo struct {
 	Exposed   map[string]*rpc.TargetInfo `msgpack:"exposed"`
 }
 
-// GetRun returns a run with everything it holds.
+// GetRun returns a run with everything it holds, within the server's
+// bounds: a large value is a marker (store.IsTruncated; Value reads it in
+// full) and Omitted counts the entries left out.
 func (rd *Reader) GetRun(ctx context.Context, id string) (*RunInfo, error) {
 	var r RunInfo
 	return &r, rd.c.CallInto(ctx, &r, "get_run", id)
+}
+
+// Value returns one value of a run in full: a param (kind
+// store.KindParam), a metadata entry (store.KindMeta), a count
+// (store.KindCount) or the latest value of a series (store.KindResult).
+func (rd *Reader) Value(ctx context.Context, run string, kind store.Kind, key string) (any, error) {
+	var v any
+	return v, rd.c.CallInto(ctx, &v, "get_value", run, string(kind), key)
 }
 
 // Series returns a result series (downsampled with q.MaxPoints).

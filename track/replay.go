@@ -119,7 +119,7 @@ func replayDir(ctx context.Context, c *rpc.Client, d string) ReplayResult {
 				break
 			}
 			var ack store.Ack
-			if err := c.CallInto(ctx, &ack, "log_batch", b.Batch, b.Keys, b.Key, b.Seq, b.Step, b.Time, b.Value); err != nil {
+			if err := c.CallInto(ctx, &ack, "log_batch", b.wireArgs()...); err != nil {
 				if isTransport(err) {
 					f.Close()
 					res.Err = err

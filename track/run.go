@@ -142,6 +142,15 @@ func Start(ctx context.Context, opts Options) (*Run, error) {
 		r.cancel()
 		return nil, err
 	}
+	if opts.Resume {
+		last, err := r.resume(ctx)
+		if err != nil {
+			r.cancel()
+			r.snd.close()
+			return nil, err
+		}
+		r.seq, r.acked, r.spooled = last, last, last
+	}
 	r.up = newUploader(r)
 	r.ex = newExposer(r)
 	r.record(store.Record{Kind: store.KindStart, Key: opts.Project, Value: opts.Name})

@@ -40,6 +40,19 @@ type sender struct {
 	lastSent  time.Time
 
 	hbServer atomic.Int64 // the heartbeat interval the server asked for, ms (0: none yet)
+
+	// lost counts the records this client numbered but lost for good (a
+	// full spool, a batch refused whole): later batches are shifted by it
+	// on the wire (wireBatch.Shift).
+	lost int64
+}
+
+// shift sets the wire shift of a batch leaving the queue, once: batches
+// reach toSpool and send in seq order, so every loss before b is counted.
+func (s *sender) shift(b *wireBatch) {
+	if !b.shifted {
+		b.Shift, b.shifted = s.lost, true
+	}
 }
 
 // heartbeat returns the interval between heartbeats: Options.HeartbeatInterval,
@@ -240,8 +253,11 @@ func (s *sender) cycle(ctx context.Context) {
 	}
 }
 
-// isTransport tells a failure to reach the server (retry later) from the
-// server's refusal of the batch (report it, do not retry).
+// isTransport tells a failure to reach the server, or a server that could
+// not store the batch then (retry later), from the server's refusal of the
+// batch (report it, do not retry). A store that is full, failing or busy
+// answers with a store.UnavailableError: the batch is kept, spooled and
+// sent again with backoff, as when the server is down.
 func isTransport(err error) bool {
 	var re *rpc.RemoteError
 	if !errors.As(err, &re) {
@@ -251,7 +267,7 @@ func isTransport(err error) bool {
 	case rpc.TypeTooManyCalls, rpc.TypeCanceled, rpc.TypeDeadlineExceeded:
 		return true
 	}
-	return false
+	return store.UnavailableText(re.Message)
 }
 
 // send sends one batch and handles its acknowledgement. It returns an error
@@ -261,12 +277,16 @@ func (s *sender) send(ctx context.Context, b *wireBatch) error {
 	if c == nil {
 		return errors.New("not connected")
 	}
+	s.shift(b)
 	cctx, cancel := context.WithTimeout(ctx, s.r.opts.CallTimeout)
 	var ack store.Ack
-	err := c.CallInto(cctx, &ack, "log_batch", b.Batch, b.Keys, b.Key, b.Seq, b.Step, b.Time, b.Value)
+	err := c.CallInto(cctx, &ack, "log_batch", b.wireArgs()...)
 	cancel()
 	if err != nil && isTransport(err) {
 		return err
+	}
+	if err != nil {
+		s.lost += b.n() // refused whole: its numbers never reach the server
 	}
 	s.lastSent = time.Now()
 	r := s.r
@@ -275,7 +295,7 @@ func (s *sender) send(ctx context.Context, b *wireBatch) error {
 		r.errs = append(r.errs, &RecordError{Run: r.id, Seq: b.minSeq(), Err: fmt.Sprintf("batch of records %d–%d refused: %v", b.minSeq(), b.maxSeq(), err)})
 	}
 	for _, rj := range ack.Rejected {
-		r.errs = append(r.errs, &RecordError{Run: r.id, Seq: rj.Seq, Err: rj.Error})
+		r.errs = append(r.errs, &RecordError{Run: r.id, Seq: rj.Seq + b.Shift, Err: rj.Error})
 	}
 	if ack.HeartbeatMs > 0 {
 		s.hbServer.Store(ack.HeartbeatMs)
@@ -292,6 +312,7 @@ func (s *sender) send(ctx context.Context, b *wireBatch) error {
 func (s *sender) toSpool(b *wireBatch) {
 	r := s.r
 	var err error
+	s.shift(b)
 	s.buf, err = appendSpoolFrame(s.buf[:0], b)
 	if err == nil && s.spoolSize+int64(len(s.buf)) > r.opts.MaxSpoolBytes {
 		err = fmt.Errorf("%w: the spool of run %s is full (%d bytes, MaxSpoolBytes); records %d–%d lost", ErrDropped, r.id, s.spoolSize, b.minSeq(), b.maxSeq())
@@ -303,6 +324,7 @@ func (s *sender) toSpool(b *wireBatch) {
 	if err != nil {
 		r.errs = append(r.errs, err)
 		r.acked = max(r.acked, b.maxSeq()) // never coming: do not wait for it
+		s.lost += b.n()
 	} else {
 		s.spoolSize += int64(len(s.buf))
 		r.spooled = max(r.spooled, b.maxSeq())

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -45,7 +46,34 @@ type wireBatch struct {
 	Step  []int64     `msgpack:"step"`
 	Time  []int64     `msgpack:"time"`
 	Value []float64   `msgpack:"value"`
+
+	// Shift is subtracted from every seq on the wire: the records this
+	// client lost before the batch (a full spool, a batch refused whole),
+	// so that the server sees no gap it would refuse (store.SeqGapError).
+	// The batch keeps the client's own numbers, which Flush and End wait
+	// for. Set once, when the batch is first spooled or sent (shifted).
+	Shift   int64 `msgpack:"-"`
+	shifted bool
 }
+
+// wireArgs returns the arguments of log_batch for b, its seqs shifted.
+func (b *wireBatch) wireArgs() []any {
+	batch, seq := b.Batch, b.Seq
+	if b.Shift != 0 {
+		batch.Records = slices.Clone(batch.Records)
+		for i := range batch.Records {
+			batch.Records[i].Seq -= b.Shift
+		}
+		seq = slices.Clone(seq)
+		for i := range seq {
+			seq[i] -= b.Shift
+		}
+	}
+	return []any{batch, b.Keys, b.Key, seq, b.Step, b.Time, b.Value}
+}
+
+// n returns the records and points of b.
+func (b *wireBatch) n() int64 { return int64(len(b.Batch.Records) + len(b.Seq)) }
 
 // maxSeq returns the highest seq in the batch.
 func (b *wireBatch) maxSeq() int64 {
@@ -78,6 +106,7 @@ type spoolPayload struct {
 	Keys  []string    `msgpack:"keys"`
 	N     int         `msgpack:"n"`
 	Cols  []byte      `msgpack:"cols"`
+	Shift int64       `msgpack:"shift,omitempty"` // wireBatch.Shift
 }
 
 func packColumns(b *wireBatch) []byte {
@@ -99,7 +128,7 @@ func unpackColumns(p *spoolPayload) (*wireBatch, error) {
 	if n < 0 || len(p.Cols) != 40*n {
 		return nil, fmt.Errorf("%d bytes of columns for %d points", len(p.Cols), n)
 	}
-	b := &wireBatch{Batch: p.Batch, Keys: p.Keys}
+	b := &wireBatch{Batch: p.Batch, Keys: p.Keys, Shift: p.Shift, shifted: true}
 	cols := make([][]int64, 4)
 	for c := range cols {
 		cols[c] = make([]int64, n)
@@ -116,7 +145,7 @@ func unpackColumns(p *spoolPayload) (*wireBatch, error) {
 }
 
 func appendSpoolFrame(dst []byte, b *wireBatch) ([]byte, error) {
-	payload, err := msgpack.Marshal(&spoolPayload{Batch: b.Batch, Keys: b.Keys, N: len(b.Seq), Cols: packColumns(b)})
+	payload, err := msgpack.Marshal(&spoolPayload{Batch: b.Batch, Keys: b.Keys, N: len(b.Seq), Cols: packColumns(b), Shift: b.Shift})
 	if err != nil {
 		return dst, fmt.Errorf("track: encoding a spool frame: %w", err)
 	}

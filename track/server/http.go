@@ -75,7 +75,7 @@ func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveRunArtifact(w http.ResponseWriter, r *http.Request) {
-	run, err := s.st.GetRun(r.Context(), r.PathValue("id"))
+	run, err := s.st.ViewRun(r.Context(), r.PathValue("id"), probeView) // its artifacts, not its values
 	if err != nil {
 		httpError(w, err)
 		return

@@ -18,8 +18,14 @@ const RunsNotifier = "runs"
 
 // RunNotifier returns the name of a run's own notifier: the runs entry plus
 // params, metadata, notes, artifacts, counts, series (key → {step, value}
-// lists of the recent points), logs (the tail) and exposed (object name →
-// its methods).
+// lists of the recent points), logs (the tail), exposed (object name →
+// its methods) and omitted (what the bounds left out, by field).
+//
+// Live state is bounded per run (Options.Bounds): a param, metadata entry
+// or count over ReadBounds.Live.MaxValue, or beyond its MaxTotal, is a
+// marker {"__truncated__": true, "type", "size", "len"} (the full value:
+// get_value); maps list at most MaxKeys entries, notes the newest
+// MaxNotes; messages are cut to LiveText bytes and tags to LiveTags.
 func RunNotifier(id string) string { return "run/" + id }
 
 // Live owns the notifiers. Batches, logs and edits change its pending
@@ -56,6 +62,7 @@ type liveRun struct {
 	dirtyExpose bool
 
 	n          *syncstruct.Notifier // the run's own notifier, nil when not published
+	published  map[string][]byte    // encoding of each detail field last set in n
 	nlogs      int                  // entries in n's log tail
 	watchUntil time.Time
 	endedAt    time.Time
@@ -87,15 +94,11 @@ func unixSec(t store.Time) any {
 	return float64(t)
 }
 
-func entryOf(r *store.Run) map[string]any {
-	tags := make([]any, len(r.Tags))
-	for i, t := range r.Tags {
-		tags[i] = t
-	}
+func (l *Live) entryOf(r *store.Run) map[string]any {
 	return map[string]any{
-		"project": r.Project, "name": r.Name, "status": string(r.Status), "message": r.Message,
+		"project": r.Project, "name": r.Name, "status": string(r.Status), "message": store.TruncateText(r.Message, l.s.opts.Bounds.LiveText),
 		"progress": r.Progress, "step": r.Step, "start": unixSec(r.Start), "updated": unixSec(r.Updated),
-		"end": unixSec(r.End), "tags": tags, "latest": map[string]any{},
+		"end": unixSec(r.End), "tags": l.tagList(r.Tags), "latest": map[string]any{},
 		"clientStatus": clientStatus(r.Status),
 	}
 }
@@ -134,7 +137,7 @@ func (l *Live) load(ctx context.Context) error {
 	defer l.mu.Unlock()
 	add := func(r *store.Run) *liveRun {
 		lr := l.getLocked(r.ID)
-		lr.entry = entryOf(r)
+		lr.entry = l.entryOf(r)
 		for k, v := range r.Latest {
 			lr.latest[k] = smallValue(v.Value)
 		}
@@ -154,7 +157,7 @@ func (l *Live) load(ctx context.Context) error {
 		if _, ok := l.state[id]; ok {
 			continue
 		}
-		if r, err := l.s.st.GetRun(ctx, id); err == nil {
+		if r, err := l.view(ctx, id); err == nil {
 			add(r)
 		}
 	}
@@ -254,12 +257,12 @@ func (l *Live) batch(ctx context.Context, b *store.Batch, ack *store.Ack) {
 	needLoad := lr.entry == nil
 	l.mu.Unlock()
 	if needLoad {
-		r, err := l.s.st.GetRun(ctx, b.Run)
+		r, err := l.view(ctx, b.Run)
 		if err != nil {
 			return
 		}
 		l.mu.Lock()
-		lr.entry = entryOf(r)
+		lr.entry = l.entryOf(r)
 		l.mu.Unlock()
 	}
 	l.mu.Lock()
@@ -275,7 +278,8 @@ func (l *Live) batch(ctx context.Context, b *store.Batch, ack *store.Ack) {
 		switch r.Kind {
 		case store.KindStatus:
 			e["status"], e["clientStatus"] = r.Key, r.Key
-			e["message"], _ = r.Value.(string)
+			msg, _ := r.Value.(string)
+			e["message"] = store.TruncateText(msg, l.s.opts.Bounds.LiveText)
 			if store.Status(r.Key).Final() {
 				lr.open, lr.endedAt = false, time.Now()
 				e["end"] = unixSec(store.TimeOf(time.Unix(0, r.Time)))
@@ -289,7 +293,7 @@ func (l *Live) batch(ctx context.Context, b *store.Batch, ack *store.Ack) {
 		case store.KindTag, store.KindUntag:
 			tags, _ := e["tags"].([]any)
 			tags = slices.DeleteFunc(slices.Clone(tags), func(t any) bool { return t == r.Key })
-			if r.Kind == store.KindTag {
+			if r.Kind == store.KindTag && len(tags) < l.s.opts.Bounds.LiveTags {
 				tags = append(tags, r.Key)
 			}
 			e["tags"] = tags
@@ -346,6 +350,15 @@ func (l *Live) logs(run string, entries []any) {
 	if !ok || lr.n == nil {
 		return
 	}
+	for _, e := range entries {
+		if m, ok := e.(map[string]any); ok {
+			for _, k := range []string{"message", "logger"} {
+				if text, ok := m[k].(string); ok {
+					m[k] = store.TruncateText(text, l.s.opts.Bounds.LiveText)
+				}
+			}
+		}
+	}
 	lr.logs = append(lr.logs, entries...)
 	if over := len(lr.logs) - l.s.opts.LogTail; over > 0 {
 		lr.logs = lr.logs[over:]
@@ -353,7 +366,7 @@ func (l *Live) logs(run string, entries []any) {
 }
 
 func (l *Live) edited(ctx context.Context, run string) {
-	r, err := l.s.st.GetRun(ctx, run)
+	r, err := l.s.st.ViewRun(ctx, run, probeView)
 	if err != nil {
 		return
 	}
@@ -361,13 +374,9 @@ func (l *Live) edited(ctx context.Context, run string) {
 	defer l.mu.Unlock()
 	lr := l.getLocked(run)
 	if lr.entry == nil {
-		lr.entry = entryOf(r)
+		lr.entry = l.entryOf(r)
 	}
-	tags := make([]any, len(r.Tags))
-	for i, t := range r.Tags {
-		tags[i] = t
-	}
-	lr.entry["tags"] = tags
+	lr.entry["tags"] = l.tagList(r.Tags)
 	lr.dirtyEntry, lr.dirtyDetail = true, true
 }
 
@@ -408,7 +417,7 @@ func (l *Live) blobCommitted(sha string) {
 
 // watch publishes a run's own notifier until RunLinger from now.
 func (l *Live) watch(ctx context.Context, run string) (string, error) {
-	r, err := l.s.st.GetRun(ctx, run)
+	r, err := l.view(ctx, run)
 	if err != nil {
 		return "", err
 	}
@@ -416,7 +425,7 @@ func (l *Live) watch(ctx context.Context, run string) (string, error) {
 	defer l.mu.Unlock()
 	lr := l.getLocked(run)
 	if lr.entry == nil {
-		lr.entry = entryOf(r)
+		lr.entry = l.entryOf(r)
 		for k, v := range r.Latest {
 			lr.latest[k] = smallValue(v.Value)
 		}
@@ -437,7 +446,7 @@ func (l *Live) publishRunLocked(lr *liveRun) {
 		l.s.log.Warn("track: publishing a run", "run", lr.id, "err", err)
 		return
 	}
-	lr.n = n
+	lr.n, lr.published = n, map[string][]byte{}
 	lr.dirtyEntry, lr.dirtyDetail, lr.dirtyExpose = true, true, true
 	for k := range lr.recent {
 		lr.dirtySeries[k] = true
@@ -495,7 +504,7 @@ func (l *Live) flush(ctx context.Context) {
 		}
 		if !lr.open && now.After(lr.watchUntil) && now.Sub(lr.endedAt) > l.s.opts.RunLinger {
 			remove = append(remove, id)
-			lr.n, lr.nlogs = nil, 0
+			lr.n, lr.nlogs, lr.published = nil, 0, nil
 			clear(lr.recent) // only the run's own notifier shows them
 		}
 	}
@@ -505,25 +514,23 @@ func (l *Live) flush(ctx context.Context) {
 		l.s.pub.Remove(RunNotifier(id))
 	}
 	for _, lr := range detail {
-		r, err := l.s.st.GetRun(ctx, lr.id)
+		r, err := l.view(ctx, lr.id)
 		if err != nil {
 			continue
 		}
+		fields := detailFields(r)
 		l.mu.Lock()
 		if n := lr.n; n != nil {
-			arts := make([]any, len(r.Artifacts))
-			for i, a := range r.Artifacts {
-				arts[i] = map[string]any{"name": a.Name, "sha256": a.Sha256, "size": a.Size, "content_type": a.ContentType, "result": a.Result, "present": a.Present}
+			// Only what changed is sent: a note or a tag does not send the
+			// params again.
+			for _, f := range fields {
+				enc, err := store.EncodeValue(f.value)
+				if err == nil && string(enc) == string(lr.published[f.name]) {
+					continue
+				}
+				n.Set(f.name, f.value)
+				lr.published[f.name] = enc
 			}
-			notes := make([]any, len(r.Notes))
-			for i, nt := range r.Notes {
-				notes[i] = map[string]any{"time": unixSec(nt.Time), "text": nt.Text}
-			}
-			n.Set("params", r.Params)
-			n.Set("metadata", r.Metadata)
-			n.Set("counts", r.Counts)
-			n.Set("notes", notes)
-			n.Set("artifacts", arts)
 		}
 		l.mu.Unlock()
 	}

@@ -7,12 +7,14 @@ import (
 	"time"
 
 	"github.com/sigoco/sigoco/logfwd"
+	"github.com/sigoco/sigoco/pyon"
 	"github.com/sigoco/sigoco/track/store"
 )
 
 // Log sink bounds.
 const (
-	logQueueMax   = 20000 // records waiting to be stored; more are dropped and counted
+	logQueueMax   = 20000    // records waiting to be stored; more are dropped and counted
+	logQueueBytes = 64 << 20 // and their size (a record may be 4 MiB: 20,000 of them would be 80 GB)
 	logFlushEvery = 50 * time.Millisecond
 )
 
@@ -31,8 +33,9 @@ type logSink struct {
 }
 
 type logQueue struct {
-	mu      sync.Mutex // guards pending and dropped
+	mu      sync.Mutex // guards pending, bytes and dropped
 	pending []store.LogEntry
+	bytes   int64 // the size of pending (logEntrySize)
 	dropped uint64
 	wake    chan struct{}
 
@@ -118,12 +121,14 @@ func (h *logSink) Handle(ctx context.Context, r slog.Record) error {
 	}
 	q := h.q
 	q.mu.Lock()
-	if len(q.pending) >= logQueueMax {
+	size := logEntrySize(&e)
+	if len(q.pending) >= logQueueMax || q.bytes+size > logQueueBytes {
 		q.dropped++
 		q.mu.Unlock()
 		return nil
 	}
 	q.pending = append(q.pending, e)
+	q.bytes += size
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
@@ -151,7 +156,7 @@ func (h *logSink) flush(ctx context.Context) {
 	q := h.q
 	q.mu.Lock()
 	batch := q.pending
-	q.pending = nil
+	q.pending, q.bytes = nil, 0
 	dropped := q.dropped
 	q.dropped = 0
 	q.mu.Unlock()
@@ -164,21 +169,22 @@ func (h *logSink) flush(ctx context.Context) {
 	q.waiting = nil
 	known := map[string]bool{}
 	ready := batch[:0:0]
+	var waitBytes int64
 	for _, e := range batch {
 		ok, seen := known[e.Run]
 		if !seen {
 			ok = h.s.live.stored(e.Run)
 			if !ok {
-				_, err := h.s.st.GetRun(ctx, e.Run)
-				ok = err == nil
+				ok = h.s.runExists(ctx, e.Run) == nil
 			}
 			known[e.Run] = ok
 		}
 		switch {
 		case ok:
 			ready = append(ready, e)
-		case time.Since(e.Time.Go()) < logWaitMax && len(q.waiting) < logQueueMax:
+		case time.Since(e.Time.Go()) < logWaitMax && len(q.waiting) < logQueueMax && waitBytes+logEntrySize(&e) <= logQueueBytes:
 			q.waiting = append(q.waiting, e)
+			waitBytes += logEntrySize(&e)
 		default:
 			dropped++
 		}
@@ -200,4 +206,10 @@ func (h *logSink) flush(ctx context.Context) {
 	for run, es := range byRun {
 		h.s.live.logs(run, es)
 	}
+}
+
+// logEntrySize is the memory a queued log record holds, roughly: its
+// texts and the decoded size of its attributes.
+func logEntrySize(e *store.LogEntry) int64 {
+	return int64(len(e.Message)+len(e.Logger)+len(e.Run)) + 128 + pyon.SizeOf(e.Attrs)
 }

@@ -37,6 +37,9 @@ type MemoOptions struct {
 	MaxLeaseWait time.Duration
 	// MaxLeases bounds the leases held at once. Default 100,000.
 	MaxLeases int
+	// MaxCacheBytes bounds the values of large entries kept while they
+	// are read in parts (see Get). Default 64 MiB.
+	MaxCacheBytes int64
 }
 
 // Memo is the rpc target "memo": the entries of memo.TrackStorage in the
@@ -47,8 +50,10 @@ type MemoOptions struct {
 // Leases live in the server's memory: a restart forgets them (two
 // processes may then both compute an entry; one value replaces the other).
 type Memo struct {
-	st   store.MemoStore
-	opts MemoOptions
+	st     store.MemoStore
+	opts   MemoOptions
+	reads  *byteSem    // the server's bound on large reads in progress
+	values *memoValues // large values being read in parts
 
 	mu     sync.Mutex // guards leases
 	leases map[store.MemoKey]*lease
@@ -80,7 +85,10 @@ func NewMemo(s *Server, opts MemoOptions) (*Memo, error) {
 	if opts.MaxLeases <= 0 {
 		opts.MaxLeases = 100_000
 	}
-	return &Memo{st: ms, opts: opts, leases: map[store.MemoKey]*lease{}}, nil
+	if opts.MaxCacheBytes <= 0 {
+		opts.MaxCacheBytes = 64 << 20
+	}
+	return &Memo{st: ms, opts: opts, reads: s.reads, values: newMemoValues(opts.MaxCacheBytes), leases: map[store.MemoKey]*lease{}}, nil
 }
 
 // WithMemo returns an Options.Targets function that adds the memo target
@@ -114,10 +122,14 @@ type MemoLimits struct {
 	MaxKeyLen    int `msgpack:"max_key_len"`
 }
 
-// MemoGot is the result of Get: Found false for an absent entry.
+// MemoGot is the result of Get and Read: Found false for an absent entry.
 type MemoGot struct {
 	Found bool             `msgpack:"found"`
 	Entry *store.MemoEntry `msgpack:"entry"`
+	// Size is the length of the entry's value when Entry.Value holds
+	// only a part of it (Get: the first MemoChunk bytes; the rest comes
+	// by Read); 0 when Entry.Value is all of it.
+	Size int64 `msgpack:"size,omitempty"`
 }
 
 // Limits returns the limits entries are checked against.
@@ -127,18 +139,6 @@ func (m *Memo) Limits(ctx context.Context) MemoLimits {
 		l = ls.Limits()
 	}
 	return MemoLimits{MaxValueSize: m.opts.MaxValueSize, MaxParams: store.MaxMemoParams, MaxKeyLen: l.MaxKeyLen}
-}
-
-// Get returns an entry ({found: false} if there is none).
-func (m *Memo) Get(ctx context.Context, key store.MemoKey) (*MemoGot, error) {
-	e, err := m.st.GetMemo(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return &MemoGot{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &MemoGot{Found: true, Entry: e}, nil
 }
 
 // Exists reports whether an entry is stored (without sending it).
@@ -161,6 +161,7 @@ func (m *Memo) Put(ctx context.Context, e store.MemoEntry) error {
 	if err := oneMsgpackValue(e.Value); err != nil {
 		return fmt.Errorf("%w: memo value of %s(%s) is not one msgpack value: %v", rpc.ErrValue, e.Name, shortText(e.Params), err)
 	}
+	defer m.values.drop(e.Key())
 	return m.st.PutMemo(ctx, &e)
 }
 
@@ -183,6 +184,7 @@ func oneMsgpackValue(b []byte) error {
 
 // Delete removes an entry (absent is fine).
 func (m *Memo) Delete(ctx context.Context, key store.MemoKey) error {
+	defer m.values.drop(key)
 	return m.st.DeleteMemo(ctx, key)
 }
 

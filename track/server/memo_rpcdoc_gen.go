@@ -10,10 +10,11 @@ func init() {
 		Methods: map[string]rpc.MethodDoc{
 			"Delete": {Params: []string{"key"}, Doc: "Delete removes an entry (absent is fine)."},
 			"Exists": {Params: []string{"key"}, Doc: "Exists reports whether an entry is stored (without sending it)."},
-			"Get":    {Params: []string{"key"}, Doc: "Get returns an entry ({found: false} if there is none)."},
+			"Get":    {Params: []string{"key"}, Doc: "Get returns an entry ({found: false} if there is none). A value over\nMemoChunk comes in parts: this reply holds its first MemoChunk bytes and\nits size, Read returns the rest."},
 			"Limits": {Params: []string{}, Doc: "Limits returns the limits entries are checked against."},
 			"Lock":   {Params: []string{"key", "ttlMs", "waitMs"}, Doc: "Lock takes the lease of an entry for ttl_ms (at most MaxLeaseTTL),\nwaiting up to wait_ms (at most MaxLeaseWait) for its holder to release\nit or let it expire. It returns the lease's token, or \"\" if it is still\nheld after the wait (call again)."},
 			"Put":    {Params: []string{"e"}, Doc: "Put stores an entry, replacing any with its key. It refuses a value\nover MaxValueSize, whose CRC-32C does not match, or that is not exactly\none well-formed msgpack value."},
+			"Read":   {Params: []string{"key", "offset", "n"}, Doc: "Read returns n bytes (at most MemoChunk; fewer at the end) of an\nentry's value from offset, with the entry's CRC-32C and size: a client\nreading a large entry in parts checks that the CRC did not change\nbetween parts (the entry was replaced) and starts again if it did."},
 			"Renew":  {Params: []string{"key", "token", "ttlMs"}, Doc: "Renew extends a lease held with token by ttl_ms; false if it is no\nlonger held (it expired and another client took it, or the server\nrestarted)."},
 			"Unlock": {Params: []string{"key", "token"}, Doc: "Unlock releases a lease held with token (a stale token is ignored)."},
 		},

@@ -6,7 +6,7 @@ import "github.com/sigoco/sigoco/rpc"
 
 func init() {
 	rpc.RegisterDoc((*Tracker)(nil), rpc.TargetDoc{
-		Doc: "",
+		Doc: "Tracker is the rpc target \"tracker\". Its methods are called by their\nsnake_case names (log_batch, list_runs, ...); docs/tracking.md lists them.",
 		Methods: map[string]rpc.MethodDoc{
 			"AddNote":     {Params: []string{"run", "text"}, Doc: "AddNote adds a note to a run (from a reader or the dashboard)."},
 			"AddTag":      {Params: []string{"run", "tag"}, Doc: "AddTag tags a run."},
@@ -14,15 +14,17 @@ func init() {
 			"CallExposed": {Params: []string{"run", "name", "method", "args", "kwargs"}, Doc: "CallExposed calls method of the object name that run exposes, over the\nconnection the run opened, and returns its result."},
 			"CommitBlob":  {Params: []string{"sha256"}, Doc: "CommitBlob checks an uploaded artifact against its sha256 and keeps it."},
 			"DeleteRun":   {Params: []string{"id"}, Doc: "DeleteRun deletes a run and its records (artifact contents are kept:\nother runs may share them)."},
-			"ExportRun":   {Params: []string{"id"}, Doc: "ExportRun returns a run with all its series and logs as a JSON document."},
-			"GetRun":      {Params: []string{"id"}, Doc: "GetRun returns a run with its params, metadata, notes, tags, latest\nvalues, series, artifacts, counts and exposed objects."},
+			"ExportRun":   {Params: []string{"id"}, Doc: "ExportRun returns a run with all its series and logs as a JSON document.\nAn export holds the whole run in memory: at most two run at once (each\nreserves half the read budget, Options.Bounds.MaxReadBytes)."},
+			"GetRun":      {Params: []string{"id"}, Doc: "GetRun returns a run with its params, metadata, notes, tags, latest\nvalues, series, artifacts, counts and exposed objects, within the\nserver's bounds (Options.Bounds.GetRun: by default values over 64 KiB,\nor beyond 1 MiB in all, are markers {\"__truncated__\": true, \"type\",\n\"size\", \"len\"}, and omitted counts what was left out); get_value\nreturns a full value."},
+			"GetValue":    {Params: []string{"run", "kind", "key"}, Doc: "GetValue returns one value of a run in full: a param (kind \"param\"), a\nmetadata entry (\"meta\"), a count (\"count\") or a series' latest value\n(\"result\"). Reads of large values wait for each other\n(Options.Bounds.MaxReadBytes)."},
 			"Heartbeat":   {Params: []string{"run"}, Doc: "Heartbeat tells the server that a run is alive."},
 			"ListRuns":    {Params: []string{"f"}, Doc: "ListRuns returns a page of runs matching the filter, newest first."},
 			"LogBatch":    {Params: []string{"b", "keys", "key", "seq", "step", "tm", "value"}, Doc: "LogBatch stores a batch of one run and returns its acknowledgement once\nit is committed. The scalar points travel as packed columns beside the\nbatch (keys names them by index)."},
 			"Logs":        {Params: []string{"q"}, Doc: "Logs returns a page of a run's log records."},
 			"ReadBlob":    {Params: []string{"sha256", "offset", "n"}, Doc: "ReadBlob reads up to n bytes (at most 4 MiB) of an artifact's content\nfrom offset; fewer at the end."},
 			"RemoveTag":   {Params: []string{"run", "tag"}, Doc: "RemoveTag removes a tag from a run."},
-			"Series":      {Params: []string{"run", "key", "q"}, Doc: "Series returns the points of a series, downsampled to max_points when\nset (min and max per bucket)."},
+			"ResumeRun":   {Params: []string{"run"}, Doc: "ResumeRun lets a process continue a run another process started (a\nrequeued job, a restarted simulation, a client after a crash): it returns\nthe run's last stored record number, and the process numbers its records\nfrom the next one (records numbered from 1 again would all be taken for\nreplays and dropped). The run's status starts again at registered; a run\nwhose status is final is not resumed (store.ErrResumeFinal)."},
+			"Series":      {Params: []string{"run", "key", "q"}, Doc: "Series returns the points of a series, downsampled to max_points (at\nmost MaxSeriesPoints) when set (min and max per bucket). A read\nreserves an estimate of its memory from the read budget\n(Options.Bounds.MaxReadBytes): a long series is read alone."},
 			"Watch":       {Params: []string{"run"}, Doc: "Watch makes sure the run's own notifier (\"run/ID\") is published, for a\nfinished run too, and returns its name. It stays for RunLinger after the\nlast Watch."},
 			"WriteBlob":   {Params: []string{"sha256", "offset", "data"}, Doc: "WriteBlob writes a chunk of an artifact's content at offset (the bytes\nreceived so far) and returns the new count."},
 		},

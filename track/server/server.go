@@ -53,6 +53,9 @@ type Options struct {
 	// RunLinger is how long a run's own notifier stays after the run ended
 	// or was last watched. Default 2 min.
 	RunLinger time.Duration
+	// Bounds bounds what reading runs costs (live state, get_run,
+	// concurrent large reads); see ReadBounds for the defaults.
+	Bounds ReadBounds
 	// Logger receives the server's diagnostics. Default: discarded.
 	Logger *slog.Logger
 	// Conns tunes the shared port: its connection caps (MaxConns,
@@ -93,6 +96,7 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	o.Bounds.defaults()
 }
 
 // Server is a tracking server over a store.
@@ -107,6 +111,7 @@ type Server struct {
 	sink    *logSink
 	live    *Live
 	expose  *exposeRegistry
+	reads   *byteSem // bounds the memory of large reads (Options.Bounds.MaxReadBytes)
 	mux     *wire.Mux
 	http    *http.ServeMux
 
@@ -123,7 +128,7 @@ type Server struct {
 // accept connections and Close to stop.
 func New(ctx context.Context, st store.Store, opts Options) (*Server, error) {
 	opts.defaults()
-	s := &Server{opts: opts, st: st, log: opts.Logger, http: http.NewServeMux()}
+	s := &Server{opts: opts, st: st, log: opts.Logger, http: http.NewServeMux(), reads: newByteSem(opts.Bounds.MaxReadBytes)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.pub = syncstruct.NewPublisher(nil, syncstruct.PublisherOptions{Logger: opts.Logger})
 	var err error

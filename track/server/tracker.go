@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -34,12 +35,27 @@ func (t *Tracker) LogBatch(ctx context.Context, b store.Batch, keys []string, ke
 // Heartbeat tells the server that a run is alive.
 func (t *Tracker) Heartbeat(ctx context.Context, run string) error {
 	if !t.s.live.known(run) {
-		if _, err := t.s.st.GetRun(ctx, run); err != nil {
+		if err := t.s.runExists(ctx, run); err != nil {
 			return err
 		}
 	}
 	t.s.alive(ctx, run)
 	return nil
+}
+
+// ResumeRun lets a process continue a run another process started (a
+// requeued job, a restarted simulation, a client after a crash): it returns
+// the run's last stored record number, and the process numbers its records
+// from the next one (records numbered from 1 again would all be taken for
+// replays and dropped). The run's status starts again at registered; a run
+// whose status is final is not resumed (store.ErrResumeFinal).
+func (t *Tracker) ResumeRun(ctx context.Context, run string) (int64, error) {
+	last, err := t.s.st.ResumeRun(ctx, run)
+	if err != nil {
+		return 0, err
+	}
+	t.s.live.edited(ctx, run)
+	return last, nil
 }
 
 // ListRuns returns a page of runs matching the filter, newest first.
@@ -48,13 +64,44 @@ func (t *Tracker) ListRuns(ctx context.Context, f store.RunFilter) (*store.RunPa
 }
 
 // GetRun returns a run with its params, metadata, notes, tags, latest
-// values, series, artifacts, counts and exposed objects.
+// values, series, artifacts, counts and exposed objects, within the
+// server's bounds (Options.Bounds.GetRun: by default values over 64 KiB,
+// or beyond 1 MiB in all, are markers {"__truncated__": true, "type",
+// "size", "len"}, and omitted counts what was left out); get_value
+// returns a full value.
 func (t *Tracker) GetRun(ctx context.Context, id string) (*RunInfo, error) {
-	r, err := t.s.st.GetRun(ctx, id)
+	v := t.s.opts.Bounds.GetRun
+	release, err := t.s.reads.acquire(ctx, viewCost(v))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	r, err := t.s.st.ViewRun(ctx, id, v)
 	if err != nil {
 		return nil, err
 	}
 	return &RunInfo{Run: *r, Exposed: t.s.expose.describe(id)}, nil
+}
+
+// GetValue returns one value of a run in full: a param (kind "param"), a
+// metadata entry ("meta"), a count ("count") or a series' latest value
+// ("result"). Reads of large values wait for each other
+// (Options.Bounds.MaxReadBytes).
+func (t *Tracker) GetValue(ctx context.Context, run, kind, key string) (any, error) {
+	n, err := t.s.st.RunValueSize(ctx, run, store.Kind(kind), key)
+	if err != nil {
+		return nil, err
+	}
+	release, err := t.s.reads.acquire(ctx, readCost(n))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	b, err := t.s.st.RunValue(ctx, run, store.Kind(kind), key)
+	if err != nil {
+		return nil, err
+	}
+	return store.DecodeValue(b)
 }
 
 // RunInfo is a stored run plus what only the live server knows.
@@ -64,9 +111,42 @@ type RunInfo struct {
 	Exposed map[string]*rpc.TargetInfo `msgpack:"exposed" json:"exposed,omitempty"`
 }
 
-// Series returns the points of a series, downsampled to max_points when
-// set (min and max per bucket).
+// MaxSeriesPoints bounds max_points of a series query.
+const MaxSeriesPoints = 200_000
+
+// seriesSizer is a store that tells a series' length without reading it
+// (the SQLite store does).
+type seriesSizer interface {
+	SeriesLen(ctx context.Context, run, key string) (int64, bool, error)
+}
+
+// Series returns the points of a series, downsampled to max_points (at
+// most MaxSeriesPoints) when set (min and max per bucket). A read
+// reserves an estimate of its memory from the read budget
+// (Options.Bounds.MaxReadBytes): a long series is read alone.
 func (t *Tracker) Series(ctx context.Context, run, key string, q store.SeriesQuery) (*store.Series, error) {
+	q.MaxPoints = min(q.MaxPoints, MaxSeriesPoints)
+	if ss, ok := t.s.st.(seriesSizer); ok {
+		n, scalar, err := ss.SeriesLen(ctx, run, key)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		if q.MaxPoints > 0 {
+			n = min(n, int64(q.MaxPoints))
+		}
+		per := int64(64) // seq, step, time, value: read, then encoded
+		if !scalar {
+			// Non-scalar values: the latest one's size stands for each.
+			if size, err := t.s.st.RunValueSize(ctx, run, store.KindResult, key); err == nil {
+				per += readCost(size)
+			}
+		}
+		release, err := t.s.reads.acquire(ctx, n*per)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
 	return t.s.st.Series(ctx, run, key, q)
 }
 
@@ -113,7 +193,14 @@ func (t *Tracker) DeleteRun(ctx context.Context, id string) error {
 }
 
 // ExportRun returns a run with all its series and logs as a JSON document.
+// An export holds the whole run in memory: at most two run at once (each
+// reserves half the read budget, Options.Bounds.MaxReadBytes).
 func (t *Tracker) ExportRun(ctx context.Context, id string) (string, error) {
+	release, err := t.s.reads.acquire(ctx, t.s.opts.Bounds.MaxReadBytes/2)
+	if err != nil {
+		return "", err
+	}
+	defer release()
 	b, err := Export(ctx, t.s.st, id)
 	return string(b), err
 }
@@ -160,6 +247,11 @@ func (t *Tracker) ReadBlob(ctx context.Context, sha256 string, offset, n int64) 
 		return nil, fmt.Errorf("%w: offset %d of a %d-byte artifact", rpc.ErrValue, offset, size)
 	}
 	n = min(n, MaxReadBlob, size-offset)
+	release, err := t.s.reads.acquire(ctx, 2*n)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return nil, err
 	}

@@ -20,6 +20,18 @@
 // the records above that mark: however often it is replayed, each record is
 // stored once.
 //
+// A number further past that mark than a batch can reach is refused
+// (SeqGapError): one forged record far ahead would otherwise make every
+// later record of the run's own client look like a replay.
+//
+// # Rules and backends
+//
+// The record rules — exactly once, write-once params, the status state
+// machine (status.go), tombstones of deleted runs, limits, what each kind
+// of record means — are written once here, free of SQL (rules.go), and
+// applied to a backend's RunTx (backend.go); a backend only stores. Every
+// backend passes the suite in store/storetest.
+//
 // # Limits
 //
 // Limits bounds keys, values, batches and series; every check fails with an

@@ -21,8 +21,15 @@ type Store interface {
 	// SIGOCO_TRACK_RUN). It uses no record number, so the client's own
 	// records, from 1, are all applied; its start record finds the run.
 	// A run that exists is left as it is; an id CheckRunID refuses is an
-	// error.
+	// error, a deleted one ErrDeletedRun.
 	CreateRun(ctx context.Context, id, project, name string) error
+	// ResumeRun lets another process continue a run (a requeued job, a
+	// restarted simulation, a client after a crash): it returns the run's
+	// highest stored record number, after which that process numbers its
+	// records, and starts the run's status lifecycle again at registered
+	// (ApplyResume). A run whose status is final is not resumed
+	// (ErrResumeFinal).
+	ResumeRun(ctx context.Context, id string) (lastSeq int64, err error)
 	// Edit applies unsequenced records (notes and tags from a reader, a
 	// status set by the server) to an existing run.
 	Edit(ctx context.Context, run string, recs []Record) error
@@ -34,15 +41,32 @@ type Store interface {
 	ListRuns(ctx context.Context, f RunFilter) (*RunPage, error)
 	// GetRun returns a run with its params, metadata, notes, latest values,
 	// series list, artifacts and counts.
+	// It returns every value in full: its cost grows with what the run
+	// holds (up to MaxKeysPerRun values of MaxValueSize each), so what
+	// answers clients uses ViewRun.
 	GetRun(ctx context.Context, id string) (*Run, error)
+	// ViewRun is GetRun within the bounds of v: values over them are
+	// markers (IsTruncated), entries left out are counted in Run.Omitted.
+	// A zero View is GetRun.
+	ViewRun(ctx context.Context, id string, v View) (*Run, error)
+	// RunValue returns the stored encoding (msgpack) of one value of a
+	// run: a param (kind KindParam), a metadata entry (KindMeta), a count
+	// (KindCount) or a series' latest value (KindResult); an absent one is
+	// an error wrapping ErrNotFound.
+	RunValue(ctx context.Context, run string, kind Kind, key string) ([]byte, error)
+	// RunValueSize returns the size in bytes of what RunValue returns,
+	// without reading it.
+	RunValueSize(ctx context.Context, run string, kind Kind, key string) (int64, error)
 	// Series returns the points of one series.
 	Series(ctx context.Context, run, key string, q SeriesQuery) (*Series, error)
 	// Logs returns a page of a run's log records.
 	Logs(ctx context.Context, q LogQuery) (*LogPage, error)
-	// OpenRuns lists the runs whose status is not final.
+	// OpenRuns lists the runs whose status is not final and that are not
+	// marked crashed.
 	OpenRuns(ctx context.Context) ([]string, error)
 	// DeleteRun deletes a run and everything it holds (blobs stay: others
-	// may share them).
+	// may share them). The id stays deleted: a tombstone refuses any batch
+	// or CreateRun under it (ErrDeletedRun).
 	DeleteRun(ctx context.Context, id string) error
 
 	// BlobState tells how much of a blob is stored.

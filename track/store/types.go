@@ -128,12 +128,18 @@ type Run struct {
 	Artifacts []Artifact        `msgpack:"artifacts,omitempty" json:"artifacts,omitempty"`
 	Counts    map[string]any    `msgpack:"counts,omitempty" json:"counts,omitempty"`
 	HighSeq   int64             `msgpack:"high_seq" json:"high_seq"`
+	// Omitted counts what a bounded read (Store.ViewRun) left out, by
+	// field ("params", "metadata", "counts", "latest", "notes"); values it
+	// replaced by markers are not counted here.
+	Omitted map[string]int64 `msgpack:"omitted,omitempty" json:"omitted,omitempty"`
 }
 
 // Note is a free-text note.
 type Note struct {
 	Time Time   `msgpack:"time" json:"time"`
 	Text string `msgpack:"text" json:"text"`
+	// Truncated: a bounded read cut Text (View.MaxValue).
+	Truncated bool `msgpack:"truncated,omitempty" json:"truncated,omitempty"`
 }
 
 // Latest is the last value of a series.

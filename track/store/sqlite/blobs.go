@@ -73,8 +73,8 @@ func (s *Store) BlobState(ctx context.Context, sha string) (store.BlobState, err
 	return store.BlobState{Received: fi.Size()}, nil
 }
 
-// WriteBlob implements store.Store.
-func (s *Store) WriteBlob(ctx context.Context, sha string, offset int64, data []byte) (int64, error) {
+// writeBlob is WriteBlob (unavailable.go) before its errors are classified.
+func (s *Store) writeBlob(ctx context.Context, sha string, offset int64, data []byte) (int64, error) {
 	if err := checkSha(sha); err != nil {
 		return 0, err
 	}
@@ -103,8 +103,8 @@ func (s *Store) WriteBlob(ctx context.Context, sha string, offset int64, data []
 	return offset + int64(len(data)), nil
 }
 
-// CommitBlob implements store.Store.
-func (s *Store) CommitBlob(ctx context.Context, sha string) (int64, error) {
+// commitBlob is CommitBlob (unavailable.go) before its errors are classified.
+func (s *Store) commitBlob(ctx context.Context, sha string) (int64, error) {
 	if err := checkSha(sha); err != nil {
 		return 0, err
 	}

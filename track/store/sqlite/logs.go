@@ -3,12 +3,13 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/sigoco/sigoco/track/store"
 )
 
-// AppendLogs implements store.Store.
-func (s *Store) AppendLogs(ctx context.Context, logs []store.LogEntry) (int, error) {
+// appendLogs is AppendLogs (unavailable.go) before its errors are classified.
+func (s *Store) appendLogs(ctx context.Context, logs []store.LogEntry) (int, error) {
 	if len(logs) == 0 {
 		return 0, nil
 	}
@@ -52,7 +53,13 @@ func (s *Store) AppendLogs(ctx context.Context, logs []store.LogEntry) (int, err
 	return dropped, nil
 }
 
-// Logs implements store.Store.
+// maxLogPage bounds the bytes of messages and attributes one page of Logs
+// returns (a record may hold 1 MiB: 10,000 of them would be 10 GB); a page
+// holds at least one record.
+const maxLogPage = 4 << 20
+
+// Logs implements store.Store. A page ends early, with Next set, once its
+// records hold maxLogPage bytes (a tail: the newest that fit).
 func (s *Store) Logs(ctx context.Context, q store.LogQuery) (*store.LogPage, error) {
 	limit := q.Limit
 	if limit <= 0 {
@@ -70,7 +77,7 @@ func (s *Store) Logs(ctx context.Context, q store.LogQuery) (*store.LogPage, err
 	var sql string
 	var args []any
 	if q.Tail {
-		sql = `SELECT * FROM (SELECT id, time, level, logger, message, attrs FROM logs WHERE run = ? AND level >= ? ORDER BY id DESC LIMIT ?) ORDER BY id`
+		sql = `SELECT id, time, level, logger, message, attrs FROM logs WHERE run = ? AND level >= ? ORDER BY id DESC LIMIT ?`
 		args = []any{q.Run, minLevel, limit}
 	} else {
 		sql = `SELECT id, time, level, logger, message, attrs FROM logs WHERE run = ? AND level >= ? AND id > ? ORDER BY id LIMIT ?`
@@ -82,7 +89,12 @@ func (s *Store) Logs(ctx context.Context, q store.LogQuery) (*store.LogPage, err
 	}
 	defer rows.Close()
 	page := &store.LogPage{Logs: []store.LogEntry{}}
+	bytes, full := 0, false
 	for rows.Next() {
+		if bytes >= maxLogPage {
+			full = true
+			break
+		}
 		var l store.LogEntry
 		var t int64
 		var attrs []byte
@@ -98,13 +110,21 @@ func (s *Store) Logs(ctx context.Context, q store.LogQuery) (*store.LogPage, err
 			}
 		}
 		page.Logs = append(page.Logs, l)
+		bytes += len(l.Message) + len(l.Logger) + len(attrs)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	if !q.Tail && len(page.Logs) > limit {
+	if q.Tail {
+		slices.Reverse(page.Logs) // read newest first
+		return page, nil
+	}
+	if len(page.Logs) > limit {
 		page.Logs = page.Logs[:limit]
-		page.Next = page.Logs[limit-1].ID
+		full = true
+	}
+	if full {
+		page.Next = page.Logs[len(page.Logs)-1].ID
 	}
 	return page, nil
 }

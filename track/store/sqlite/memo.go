@@ -54,6 +54,20 @@ func (s *Store) MemoExists(ctx context.Context, k store.MemoKey) (bool, error) {
 	return true, nil
 }
 
+// MemoSize returns the size of a memo entry's value, without reading it,
+// or an error wrapping store.ErrNotFound.
+func (s *Store) MemoSize(ctx context.Context, k store.MemoKey) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, `SELECT length(value) FROM memo WHERE project = ? AND name = ? AND params = ?`, k.Project, k.Name, k.Params).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("%w: memo entry %s/%s(%s)", store.ErrNotFound, k.Project, k.Name, k.Params)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: %w", err)
+	}
+	return n, nil
+}
+
 // PutMemo stores a memo entry, replacing one with the same key. The key
 // is checked against the store's limits (store.Limits.CheckMemoKey), the
 // run against MaxKeyLen; the value's size is the caller's to bound.

@@ -152,6 +152,10 @@ var migrations = []string{
 	`ALTER TABLE chunks ADD COLUMN summary BLOB;`,
 	// 3: memo entries (memo.go).
 	memoSchema,
+	// 4: tombstones of deleted runs (store.ErrDeletedRun): a deleted id
+	// stays deleted. An administrator purges one, trackd stopped, with
+	// DELETE FROM deleted_runs WHERE id = '…'.
+	`CREATE TABLE deleted_runs (id TEXT PRIMARY KEY, time INTEGER NOT NULL) WITHOUT ROWID;`,
 }
 
 // SchemaVersion is the schema version this package writes.

@@ -2,10 +2,9 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sigoco/sigoco/track/store"
 )
@@ -29,7 +28,12 @@ func scanRun(sc interface{ Scan(...any) error }) (store.Run, error) {
 	return r, err
 }
 
-// ListRuns implements store.Store.
+// listView bounds the latest values of each run of a page of ListRuns:
+// a page lists up to 1,000 runs.
+var listView = store.View{MaxValue: 1 << 10, MaxTotal: 64 << 10}
+
+// ListRuns implements store.Store. Each run's latest values are bounded
+// by listView (a larger one is a marker, store.IsTruncated).
 func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) (*store.RunPage, error) {
 	var where []string
 	var args []any
@@ -123,7 +127,7 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) (*store.RunPage
 		if err := s.loadTags(ctx, r); err != nil {
 			return nil, err
 		}
-		if err := s.loadLatest(ctx, r); err != nil {
+		if _, err := s.viewLatest(ctx, r, newBudget(listView)); err != nil {
 			return nil, err
 		}
 	}
@@ -154,127 +158,9 @@ func (s *Store) loadTags(ctx context.Context, r *store.Run) error {
 	return rows.Err()
 }
 
-func (s *Store) loadLatest(ctx context.Context, r *store.Run) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT key, step, time, value FROM latest WHERE run = ?`, r.ID)
-	if err != nil {
-		return fmt.Errorf("sqlite: %w", err)
-	}
-	defer rows.Close()
-	r.Latest = map[string]store.Latest{}
-	for rows.Next() {
-		var k string
-		var step, t int64
-		var b []byte
-		if err := rows.Scan(&k, &step, &t, &b); err != nil {
-			return fmt.Errorf("sqlite: %w", err)
-		}
-		v, err := store.DecodeValue(b)
-		if err != nil {
-			return err
-		}
-		r.Latest[k] = store.Latest{Value: v, Step: step, Time: ns(t)}
-	}
-	return rows.Err()
-}
-
-func (s *Store) loadKV(ctx context.Context, q, id string) (map[string]any, error) {
-	rows, err := s.r.QueryContext(ctx, q, id)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
-	}
-	defer rows.Close()
-	m := map[string]any{}
-	for rows.Next() {
-		var k string
-		var b []byte
-		if err := rows.Scan(&k, &b); err != nil {
-			return nil, fmt.Errorf("sqlite: %w", err)
-		}
-		if m[k], err = store.DecodeValue(b); err != nil {
-			return nil, err
-		}
-	}
-	return m, rows.Err()
-}
-
-// GetRun implements store.Store.
+// GetRun implements store.Store: ViewRun with no bounds.
 func (s *Store) GetRun(ctx context.Context, id string) (*store.Run, error) {
-	r, err := scanRun(s.r.QueryRowContext(ctx, "SELECT "+runCols+" FROM runs WHERE id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w %q", store.ErrUnknownRun, id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
-	}
-	if err := s.loadTags(ctx, &r); err != nil {
-		return nil, err
-	}
-	if err := s.loadLatest(ctx, &r); err != nil {
-		return nil, err
-	}
-	if r.Params, err = s.loadKV(ctx, `SELECT key, value FROM params WHERE run = ? ORDER BY key`, id); err != nil {
-		return nil, err
-	}
-	if r.Metadata, err = s.loadKV(ctx, `SELECT key, value FROM metadata WHERE run = ? ORDER BY key`, id); err != nil {
-		return nil, err
-	}
-	if r.Counts, err = s.loadKV(ctx, `SELECT name, value FROM counts WHERE run = ? ORDER BY name`, id); err != nil {
-		return nil, err
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT time, text FROM notes WHERE run = ? ORDER BY id`, id)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
-	}
-	r.Notes = []store.Note{}
-	for rows.Next() {
-		var t int64
-		var n store.Note
-		if err := rows.Scan(&t, &n.Text); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("sqlite: %w", err)
-		}
-		n.Time = ns(t)
-		r.Notes = append(r.Notes, n)
-	}
-	rows.Close()
-	rows, err = s.r.QueryContext(ctx, `SELECT key, scalar, n FROM series WHERE run = ? ORDER BY key`, id)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
-	}
-	r.Series = []store.SeriesInfo{}
-	for rows.Next() {
-		var si store.SeriesInfo
-		var scalar int
-		if err := rows.Scan(&si.Key, &scalar, &si.Len); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("sqlite: %w", err)
-		}
-		si.Scalar = scalar != 0
-		r.Series = append(r.Series, si)
-	}
-	rows.Close()
-	rows, err = s.r.QueryContext(ctx, `SELECT name, sha256, size, content_type, result, time FROM artifacts WHERE run = ? ORDER BY name`, id)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
-	}
-	r.Artifacts = []store.Artifact{}
-	for rows.Next() {
-		var a store.Artifact
-		var res int
-		var t int64
-		if err := rows.Scan(&a.Name, &a.Sha256, &a.Size, &a.ContentType, &res, &t); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("sqlite: %w", err)
-		}
-		a.Result, a.Time = res != 0, ns(t)
-		r.Artifacts = append(r.Artifacts, a)
-	}
-	rows.Close()
-	for i := range r.Artifacts {
-		st, _ := s.BlobState(ctx, r.Artifacts[i].Sha256)
-		r.Artifacts[i].Present = st.Present
-	}
-	return &r, nil
+	return s.ViewRun(ctx, id, store.View{})
 }
 
 // OpenRuns implements store.Store.
@@ -308,6 +194,10 @@ func (s *Store) DeleteRun(ctx context.Context, id string) error {
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("%w %q", store.ErrUnknownRun, id)
+	}
+	// The tombstone: the id stays deleted (store.ErrDeletedRun).
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO deleted_runs (id, time) VALUES (?, ?)`, id, time.Now().UnixNano()); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
 	}
 	for _, t := range []string{"params", "metadata", "tags", "notes", "series", "chunks", "latest", "logs", "artifacts", "counts"} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE run = ?", id); err != nil {

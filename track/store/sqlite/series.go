@@ -9,6 +9,22 @@ import (
 	"github.com/sigoco/sigoco/track/store"
 )
 
+// SeriesLen returns the number of points of a series and whether it is
+// scalar, without reading them (an error wrapping store.ErrNotFound if
+// there is no such series).
+func (s *Store) SeriesLen(ctx context.Context, run, key string) (int64, bool, error) {
+	var scalar int
+	var n int64
+	err := s.r.QueryRowContext(ctx, `SELECT scalar, n FROM series WHERE run = ? AND key = ?`, run, key).Scan(&scalar, &n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, fmt.Errorf("%w: run %s has no series %q", store.ErrNotFound, run, key)
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("sqlite: %w", err)
+	}
+	return n, scalar != 0, nil
+}
+
 // Series implements store.Store.
 func (s *Store) Series(ctx context.Context, run, key string, q store.SeriesQuery) (*store.Series, error) {
 	var scalar int
