@@ -151,13 +151,14 @@ func fmtErr(err error) string {
 	return err.Error()
 }
 
-// TestProfileAndSource: a CPU profile is attached at End; the source
-// snapshot is attached when the program runs from its module tree (a test
-// binary does not, so only its absence is checked not to fail the run).
+// TestProfileArtifact: a CPU profile is attached at End. A test binary runs
+// from the module tree, so it also snapshots the repository's source: kept
+// small here, since gzip under -race takes tens of seconds for the default
+// 8 MiB on a loaded 2-core machine.
 func TestProfileArtifact(t *testing.T) {
 	ts := startServer(t, "", "", server.Options{})
 	ctx := ctxT(t, 30*time.Second)
-	run, err := track.Start(ctx, track.Options{Addr: ts.addr, SpoolDir: t.TempDir(), CPUProfile: true})
+	run, err := track.Start(ctx, track.Options{Addr: ts.addr, SpoolDir: t.TempDir(), CPUProfile: true, MaxSourceBytes: 256 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -166,7 +166,7 @@ func simRun(t *testing.T, addr, name string, cfg simulation.Config) string {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		err := simulation.Run(ctx, track.Options{Project: "dash-test", Name: name, ID: id, Addr: addr, SpoolDir: t.TempDir(), FlushInterval: 50 * time.Millisecond}, cfg)
+		err := simulation.Run(ctx, track.Options{Project: "dash-test", Name: name, ID: id, Addr: addr, SpoolDir: t.TempDir(), FlushInterval: 50 * time.Millisecond, NoSource: true}, cfg)
 		if err != nil && ctx.Err() == nil {
 			t.Logf("simulation %s ended with: %v (not the dashboard's concern)", name, err)
 		}

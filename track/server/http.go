@@ -63,7 +63,7 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	b, err := Export(r.Context(), s.st, id)
+	b, err := s.export(r.Context(), id)
 	if err != nil {
 		httpError(w, err)
 		return

@@ -1,9 +1,12 @@
 package server_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
+	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -146,21 +149,28 @@ func TestLargeReadsWaitForRoom(t *testing.T) {
 	}
 	calls := []struct {
 		c    *rpc.Client
-		name string
+		name string // an rpc method, or an HTTP path to GET
 		args []any
 	}{
 		{c, "get_run", []any{"r1"}},
 		{c, "get_value", []any{"r1", "param", "big0"}},
 		{mc, "get", []any{key}},
 		{c, "series", []any{"r1", "x", store.SeriesQuery{}}},
+		{c, "export_run", []any{"r1"}},
+		{nil, "/runs/r1/export.json", nil},
 	}
 	for _, call := range calls {
+
 		release, err := srv.HoldReads(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		done := make(chan error, 1)
 		go func() {
+			if call.c == nil {
+				done <- httpGet(ctx, "http://"+addr+call.name)
+				return
+			}
 			var out any
 			done <- call.c.CallInto(ctx, &out, call.name, call.args...)
 		}()
@@ -215,4 +225,22 @@ func TestLiveEntryBounded(t *testing.T) {
 	if size > 8<<10 {
 		t.Errorf("the run's entry in the runs list is %d bytes", size)
 	}
+}
+
+// httpGet GETs url and fails unless it answers 200.
+func httpGet(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return nil
 }

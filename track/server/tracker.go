@@ -196,13 +196,20 @@ func (t *Tracker) DeleteRun(ctx context.Context, id string) error {
 // An export holds the whole run in memory: at most two run at once (each
 // reserves half the read budget, Options.Bounds.MaxReadBytes).
 func (t *Tracker) ExportRun(ctx context.Context, id string) (string, error) {
-	release, err := t.s.reads.acquire(ctx, t.s.opts.Bounds.MaxReadBytes/2)
+	b, err := t.s.export(ctx, id)
+	return string(b), err
+}
+
+// export builds a run's export within the read budget: an export holds the
+// whole run in memory, so it reserves half the budget (at most two at once).
+// The rpc method and GET /runs/{id}/export.json both read through it.
+func (s *Server) export(ctx context.Context, id string) ([]byte, error) {
+	release, err := s.reads.acquire(ctx, s.opts.Bounds.MaxReadBytes/2)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer release()
-	b, err := Export(ctx, t.s.st, id)
-	return string(b), err
+	return Export(ctx, s.st, id)
 }
 
 // Watch makes sure the run's own notifier ("run/ID") is published, for a
