@@ -11,7 +11,8 @@ import "net"
 func (c *Client) LocalHost() string {
 	var a net.Addr
 	if c.sp != nil {
-		a, _ = c.sp.local.Load().(net.Addr)
+		la, _ := c.sp.local.Load().(localAddr)
+		a = la.Addr
 	} else if c.conn != nil {
 		a = c.conn.LocalAddr()
 	}
@@ -24,3 +25,7 @@ func (c *Client) LocalHost() string {
 	}
 	return host
 }
+
+// localAddr boxes a net.Addr for an atomic.Value (which needs one
+// concrete type, and no nil).
+type localAddr struct{ net.Addr }

@@ -78,7 +78,7 @@ type sipycoClient struct {
 	redial  bool // the connection was left behind by an abandoned call
 	in, out []byte
 
-	local atomic.Value // net.Addr: the local end of the latest connection
+	local atomic.Value // localAddr: the local end of the latest connection
 
 	mu     sync.Mutex // guards closed and err, and the closing of conn
 	closed bool
@@ -102,7 +102,7 @@ func (sp *sipycoClient) connect(ctx context.Context) (conn *wire.Conn, targets [
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("rpc: %w", err)
 	}
-	sp.local.Store(conn.LocalAddr())
+	sp.local.Store(localAddr{conn.LocalAddr()})
 	err = sp.io(ctx, conn, true, func() error {
 		line, err := readLineLimit(conn.R, nil, sp.opts.MaxFrameSize)
 		if err != nil {
