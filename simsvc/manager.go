@@ -42,7 +42,8 @@ type ManagerOptions struct {
 	// Signals, if set, makes the manager close every process when the
 	// program receives one of them, and then stop catching them and send
 	// the signal again to itself, so that it takes its default course
-	// (SimService closes its services at exit likewise). Typical:
+	// (SimService closes its services at exit likewise); a program that
+	// catches the signal itself (signal.Notify) gets it a second time. Typical:
 	// os.Interrupt, syscall.SIGTERM. Default: none (the children of a
 	// parent that dies still end: their stdin closes; see Spawn).
 	Signals []os.Signal
@@ -85,9 +86,12 @@ func NewManager(opts ManagerOptions) *Manager {
 		select {
 		case sig := <-ch:
 			m.closeAll()
+			// Stop relaying (not Reset: handlers of the program's own
+			// stay), then send the signal again: it takes its default
+			// course unless the program catches it too, which then gets
+			// it once more.
 			signal.Stop(ch)
 			if s, ok := sig.(syscall.Signal); ok {
-				signal.Reset(s)
 				syscall.Kill(os.Getpid(), s)
 			}
 		case <-m.stopSignals:
