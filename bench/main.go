@@ -4,7 +4,7 @@
 //
 //	NAME VALUE UNIT
 //
-// Ratios against a peer measured in the same run ("rpc.seq.vs_grpc", >1
+// Ratios against a peer measured in the same run ("rpc.parallel.seq.vs_grpc", >1
 // means sigoco is better) are what to compare between machines: absolute
 // times on shared machines drift by 30% from one minute to the next.
 //
@@ -54,7 +54,12 @@ func register(name string, run func(cfg config) ([]result, error)) {
 	suites = append(suites, suite{name, run})
 }
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	if addr := os.Getenv(viewersEnv); addr != "" {
+		os.Exit(viewersMain(addr)) // the dash suite's subscribers, see dashviewers.go
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
 
 // run runs the suites args select, prints their figures on stdout and
 // their failures on stderr, and returns the exit code: 0, 1 when a suite

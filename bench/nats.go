@@ -16,7 +16,7 @@ import (
 // clients, each on its own connection as separate programs would be, with
 // their default options.
 //
-// Request/reply (rpc.seq.vs_nats, rpc.par64.vs_nats): a responder
+// Request/reply (rpc.parallel.seq.vs_nats, rpc.parallel.par64.vs_nats): a responder
 // subscribed to "bench.add" on its own connection answers each request
 // (two little-endian int64 operands, 16 bytes) with their sum (8 bytes);
 // the callers share one connection and use nc.Request, which waits on one

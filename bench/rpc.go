@@ -26,11 +26,23 @@ import (
 //	    64 goroutines sharing one client
 //	rpc.echo100k.ms, grpc.…, netrpc.…
 //	    echo of a 100,000-element []int64 into a typed result
-//	rpc.seq.vs_PEER, rpc.par64.vs_PEER, rpc.echo100k.vs_PEER
-//	    ratios, >1 means sigoco is better (targets: vs_grpc >= 2
-//	    sequential and with 64 goroutines, vs_nats >= 1.5 sequential and
-//	    >= 1.3 with 64 goroutines)
-//	rpc.seq.vs_tcp
+//	rpc.parallel.seq.us_per_call, rpc.parallel.par64.calls_per_s
+//	    the same with ServerOptions{AllowParallel: true}: what a Go user
+//	    sets for a thread-safe target, and what gRPC's, NATS's and
+//	    net/rpc's handlers are like (they run concurrently)
+//	rpc.parallel.seq.vs_serial, rpc.parallel.par64.vs_serial
+//	    the parallel mode's time over the serialised one's (target
+//	    <= 1.15), and its rate over the serialised one's (target >= 1.0)
+//	rpc.parallel.seq.vs_PEER, rpc.parallel.par64.vs_PEER,
+//	rpc.echo100k.vs_PEER
+//	    ratios against the peers, like for like (the AllowParallel
+//	    figures), >1 means sigoco is better (targets: par64.vs_grpc >= 5,
+//	    seq.vs_nats >= 3.5, par64.vs_nats >= 1.8)
+//	rpc.par64.cpu_ns_per_call, rpc.parallel.par64.cpu_ns_per_call,
+//	rpc.parallel.par64.cpu.vs_serial
+//	    the process's CPU time per call (both ends) with 64 goroutines,
+//	    and the parallel mode's over the serialised one's (lower is better)
+//	rpc.seq.vs_tcp, rpc.parallel.seq.vs_tcp
 //	    sigoco's sequential call time over the ping-pong's (target <= 1.6)
 //
 // The contenders are measured in alternating rounds; a time or rate is the
@@ -59,6 +71,8 @@ type rpcBench struct {
 	ctx     context.Context
 	srv     *rpc.Server
 	client  *rpc.Client
+	psrv    *rpc.Server // AllowParallel
+	pclient *rpc.Client
 	netSrv  net.Listener
 	netCl   *netrpc.Client
 	tcpLn   net.Listener
@@ -72,6 +86,7 @@ type contender struct {
 	seq               func() error                   // one small call
 	echo              func([]int64) ([]int64, error) // nil: not measured
 	seqs, pars, echos []float64                      // one figure per round
+	parCPU            []float64                      // CPU ns per call in the par rounds
 }
 
 func runRPCSuite(cfg config) ([]result, error) {
@@ -103,11 +118,12 @@ func runRPCSuite(cfg config) ([]result, error) {
 		echoN, echoRounds = 2, 5
 	}
 	sig := &contender{name: "rpc", seq: b.rpcAdd, echo: b.rpcEcho}
+	psig := &contender{name: "rpc.parallel", seq: b.rpcParallelAdd}
 	netc := &contender{name: "netrpc", seq: b.netAdd, echo: b.netEcho}
 	grpcc := &contender{name: "grpc", seq: func() error { return gp.add(b.ctx) },
 		echo: func(x []int64) ([]int64, error) { return gp.echo(b.ctx, x) }}
 	natsc := &contender{name: "nats", seq: np.add}
-	all := []*contender{sig, netc, grpcc, natsc}
+	all := []*contender{sig, psig, netc, grpcc, natsc}
 	// Warm up connections, buffers and pools.
 	for _, c := range all {
 		if _, err := seq(1000, c.seq); err != nil {
@@ -131,11 +147,12 @@ func runRPCSuite(cfg config) ([]result, error) {
 	}
 	for r := 0; r < parRounds; r++ {
 		for _, c := range rotate(all, r) {
-			v, err := b.par(parDur, c.seq)
+			v, cpu, err := b.par(parDur, c.seq)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", c.name, err)
 			}
 			c.pars = append(c.pars, v)
+			c.parCPU = append(c.parCPU, cpu)
 		}
 	}
 	data := make([]int64, 100000)
@@ -172,17 +189,33 @@ func runRPCSuite(cfg config) ([]result, error) {
 	}
 	// A ratio is the median of its rounds' ratios: each round's figures
 	// were measured side by side, so a drift of the machine cancels out.
-	for _, c := range all[1:] {
+	// What the parallel mode costs over the serialised one (time over
+	// time, lower is better; rate over rate, higher is better):
+	out = append(out,
+		result{"rpc.parallel.seq.vs_serial", pairedRatio(sig.seqs, psig.seqs, false), "x"},
+		result{"rpc.parallel.par64.vs_serial", pairedRatio(psig.pars, sig.pars, true), "x"})
+	// The same in CPU time per call (the process's, both ends): what a
+	// loaded machine, which hands out shares of its cores at random,
+	// disturbs least.
+	out = append(out,
+		result{"rpc.par64.cpu_ns_per_call", median(sig.parCPU), "ns"},
+		result{"rpc.parallel.par64.cpu_ns_per_call", median(psig.parCPU), "ns"},
+		result{"rpc.parallel.par64.cpu.vs_serial", pairedRatio(sig.parCPU, psig.parCPU, false), "x"})
+	// Against the peers, like for like: their handlers run concurrently,
+	// as sigoco's do with AllowParallel.
+	for _, c := range all[2:] {
 		out = append(out,
-			result{"rpc.seq.vs_" + c.name, pairedRatio(sig.seqs, c.seqs, false), "x"},
-			result{"rpc.par64.vs_" + c.name, pairedRatio(sig.pars, c.pars, true), "x"})
+			result{"rpc.parallel.seq.vs_" + c.name, pairedRatio(psig.seqs, c.seqs, false), "x"},
+			result{"rpc.parallel.par64.vs_" + c.name, pairedRatio(psig.pars, c.pars, true), "x"})
 		if c.echo != nil {
 			out = append(out, result{"rpc.echo100k.vs_" + c.name, pairedRatio(sig.echos, c.echos, false), "x"})
 		}
 	}
 	// The TCP floor: how many times the ping-pong a call takes (lower is
 	// better, so sigoco over the floor).
-	out = append(out, result{"rpc.seq.vs_tcp", 1 / pairedRatio(sig.seqs, tcpSeq, false), "x"})
+	out = append(out,
+		result{"rpc.seq.vs_tcp", 1 / pairedRatio(sig.seqs, tcpSeq, false), "x"},
+		result{"rpc.parallel.seq.vs_tcp", 1 / pairedRatio(psig.seqs, tcpSeq, false), "x"})
 	return out, nil
 }
 
@@ -209,6 +242,22 @@ func startRPCBench() (*rpcBench, error) {
 		b.srv.Serve(b.ctx, ln)
 	}()
 	if b.client, err = rpc.Dial(b.ctx, ln.Addr().String(), "bench", rpc.ClientOptions{}); err != nil {
+		return nil, err
+	}
+	// sigoco with AllowParallel, on its own listener.
+	if b.psrv, err = rpc.NewServer(map[string]any{"bench": rpcBenchTarget{}}, rpc.ServerOptions{AllowParallel: true}); err != nil {
+		return nil, err
+	}
+	pln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		b.psrv.Serve(b.ctx, pln)
+	}()
+	if b.pclient, err = rpc.Dial(b.ctx, pln.Addr().String(), "bench", rpc.ClientOptions{}); err != nil {
 		return nil, err
 	}
 	// net/rpc.
@@ -275,6 +324,12 @@ func (b *rpcBench) close() {
 	if b.srv != nil {
 		b.srv.Close()
 	}
+	if b.pclient != nil {
+		b.pclient.Close()
+	}
+	if b.psrv != nil {
+		b.psrv.Close()
+	}
 	if b.netCl != nil {
 		b.netCl.Close()
 	}
@@ -297,6 +352,17 @@ func (b *rpcBench) rpcAdd() error {
 	}
 	if r != 3 {
 		return errors.New("rpc: wrong sum")
+	}
+	return nil
+}
+
+func (b *rpcBench) rpcParallelAdd() error {
+	var r int
+	if err := b.pclient.CallInto(b.ctx, &r, "add", 1, 2); err != nil {
+		return err
+	}
+	if r != 3 {
+		return errors.New("rpc (parallel): wrong sum")
 	}
 	return nil
 }
@@ -346,13 +412,14 @@ func (b *rpcBench) tcpSeq(n int) float64 {
 	return float64(time.Since(start).Microseconds()) / float64(n)
 }
 
-// par returns calls per second made by 64 goroutines for d.
-func (b *rpcBench) par(d time.Duration, call func() error) (float64, error) {
+// par returns calls per second made by 64 goroutines for d, and the
+// process's CPU time per call (nanoseconds).
+func (b *rpcBench) par(d time.Duration, call func() error) (float64, float64, error) {
 	var calls atomic.Int64
 	var stop atomic.Bool
 	errs := make(chan error, 64)
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	for g := 0; g < 64; g++ {
 		wg.Add(1)
 		go func() {
@@ -369,13 +436,14 @@ func (b *rpcBench) par(d time.Duration, call func() error) (float64, error) {
 	time.Sleep(d)
 	stop.Store(true)
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpu0
 	select {
 	case err := <-errs:
-		return 0, err
+		return 0, 0, err
 	default:
 	}
-	return float64(calls.Load()) / elapsed.Seconds(), nil
+	n := float64(calls.Load())
+	return n / elapsed.Seconds(), float64(cpu.Nanoseconds()) / n, nil
 }
 
 // echo returns milliseconds per echo of data.

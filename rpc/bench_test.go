@@ -58,8 +58,14 @@ func BenchmarkCallParallelServer(b *testing.B) {
 	}
 }
 
-func BenchmarkCall64Goroutines(b *testing.B) {
-	c := benchClient(b, ServerOptions{})
+func BenchmarkCall64Goroutines(b *testing.B) { benchCall64(b, ServerOptions{}) }
+
+func BenchmarkCall64GoroutinesParallelServer(b *testing.B) {
+	benchCall64(b, ServerOptions{AllowParallel: true})
+}
+
+func benchCall64(b *testing.B, opts ServerOptions) {
+	c := benchClient(b, opts)
 	ctx := context.Background()
 	b.SetParallelism(32) // 64 goroutines on 2 CPUs
 	b.ReportAllocs()
@@ -72,6 +78,27 @@ func BenchmarkCall64Goroutines(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkCallSiPyCo and …ParallelServer: the same calls over SiPyCo's
+// pc_rpc protocol (PYON lines, one request at a time per connection).
+func BenchmarkCallSiPyCo(b *testing.B) { benchCallSiPyCo(b, ServerOptions{}) }
+
+func BenchmarkCallSiPyCoParallelServer(b *testing.B) {
+	benchCallSiPyCo(b, ServerOptions{AllowParallel: true})
+}
+
+func benchCallSiPyCo(b *testing.B, opts ServerOptions) {
+	ts := startServer(b, transports[0], map[string]any{"bench": benchTarget{}}, opts)
+	c := dialSiPyCoTest(b, ts, "bench")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		var r int
+		if err := c.CallInto(ctx, &r, "add", 1, 2); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 func BenchmarkEcho100k(b *testing.B) {

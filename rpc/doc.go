@@ -75,7 +75,10 @@
 // context parameter runs on its own goroutine, so it sees cancellation
 // while it runs; a method without one, when its target is free, runs on
 // the connection's reader goroutine (cancel messages and disconnects are
-// noticed after it returns).
+// noticed after it returns). With AllowParallel, such a call that runs
+// longer than 50 µs hands the reading of the connection to a new
+// goroutine, so the calls behind it start meanwhile: a quick call costs
+// no goroutine, a slow one no more than one.
 //
 // A Client is safe for concurrent use by many goroutines; their calls are
 // pipelined on one connection (over SiPyCo's protocol they take turns).

@@ -18,24 +18,30 @@ import (
 // serialised target that is free runs right here (inline); otherwise it
 // gets a goroutine. Its arguments are decoded only when the target can
 // take it: a call waiting for a busy target holds its frame, not its
-// decoded arguments.
-func (c *serverConn) handleCall(md *msgDecoder, n int, id uint64) {
+// decoded arguments. In parallel mode a call without a context runs
+// inline too, and hands the read role off if it runs long
+// (serverhandoff.go); then it returns errHandedOff.
+func (c *serverConn) handleCall(md *msgDecoder, n int, id uint64) error {
 	m, ok := c.callMethod(md, n, id)
 	if !ok {
-		return
+		return nil
 	}
 	serial := !c.s.opts.AllowParallel
-	if serial && !m.hasCtx {
-		select {
-		case c.tgt.sem <- struct{}{}:
-			c.runInline(md, n, id, m)
-			return
-		default: // the target is busy: wait on a goroutine
+	if !m.hasCtx {
+		if serial {
+			select {
+			case c.tgt.sem <- struct{}{}:
+				c.runInline(md, n, id, m)
+				return nil
+			default: // the target is busy: wait on a goroutine
+			}
+		} else if c.canRunInline() {
+			return c.runInlineParallel(md, n, id, m)
 		}
 	}
 	if re := c.admit(id, m); re != nil {
 		c.queueFail(id, re)
-		return
+		return nil
 	}
 	var req *request
 	if serial {
@@ -45,7 +51,7 @@ func (c *serverConn) handleCall(md *msgDecoder, n int, id uint64) {
 		if re != nil {
 			c.release(id)
 			c.queueFail(id, re)
-			return
+			return nil
 		}
 		req.timeout = timeout
 	} else {
@@ -53,11 +59,12 @@ func (c *serverConn) handleCall(md *msgDecoder, n int, id uint64) {
 		if re != nil {
 			c.release(id)
 			c.queueFail(id, re)
-			return
+			return nil
 		}
 		req = &request{in: args, timeout: timeout}
 	}
 	c.start(id, m, req)
+	return nil
 }
 
 // request is a call handed to its own goroutine: its decoded arguments,
@@ -172,7 +179,7 @@ func (c *serverConn) admit(id uint64, m *method) *RemoteError {
 		return &RemoteError{Type: TypeDuplicateID, Message: fmt.Sprintf(
 			"%s: request id %d is already in flight on this connection", m.name, id)}
 	}
-	if len(c.inflight) >= c.s.opts.MaxCallsPerConn {
+	if len(c.inflight)+c.handed >= c.s.opts.MaxCallsPerConn {
 		return &RemoteError{Type: TypeTooManyCalls, Message: fmt.Sprintf(
 			"%s: %d calls already in flight on this connection", m.name, c.s.opts.MaxCallsPerConn)}
 	}

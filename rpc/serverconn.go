@@ -46,6 +46,15 @@ type serverConn struct {
 	inflight map[uint64]context.CancelFunc // calls on their own goroutine, by id
 	calls    sync.WaitGroup                // calls running on their own goroutine
 
+	// The read role in parallel mode (serverhandoff.go): handed counts
+	// the calls handed off (in flight, guarded by mu); handoff, inlineSeq
+	// and in belong to the goroutine holding the read role.
+	handed    int
+	handoff   *time.Timer
+	inline    atomic.Uint64
+	inlineSeq uint64
+	readEnd   chan error // the error that ended the last read role
+
 	late      *time.Timer // see flushBehind; set by the reader goroutine
 	lateArmed atomic.Bool // late will run
 	lateMu    sync.Mutex  // held by the timer's run
@@ -61,6 +70,7 @@ func newServerConn(s *Server, conn net.Conn) *serverConn {
 		md:       newMsgDecoder(s.opts.MaxDecodedSize),
 		fr:       wc.FrameReader(s.opts.MaxFrameSize),
 		inflight: map[uint64]context.CancelFunc{},
+		readEnd:  make(chan error, 1),
 	}
 	return c
 }
@@ -154,7 +164,13 @@ func (c *serverConn) serve(parent context.Context) error {
 		return err
 	}
 	err = c.readLoop()
+	if err == errHandedOff {
+		err = <-c.readEnd // the reader holding the role has ended
+	}
 	c.stopLateFlush()
+	if c.handoff != nil {
+		c.handoff.Stop() // no call runs inline any more: a run does nothing
+	}
 	draining := c.isDraining()
 	if !draining {
 		cancel() // the client is gone: cancel its calls
@@ -263,6 +279,9 @@ func (c *serverConn) readLoop() error {
 			return err
 		}
 		if err := c.handle(frame); err != nil {
+			if err == errHandedOff {
+				return err // the reply is sent; another goroutine reads on
+			}
 			c.w.flush()
 			c.fatal(err.Error())
 			return err
@@ -288,7 +307,7 @@ func (c *serverConn) handle(frame []byte) error {
 	}
 	switch kind {
 	case msgCall:
-		c.handleCall(md, n, id)
+		return c.handleCall(md, n, id)
 	case msgCancel:
 		c.mu.Lock()
 		cancel := c.inflight[id] // nil while the call is being admitted

@@ -128,6 +128,8 @@ func NewPublisher(notifiers map[string]*Notifier, opts PublisherOptions) *Publis
 		HandshakeTimeout: opts.HandshakeTimeout,
 		CheckOrigin:      opts.CheckOrigin,
 		WriteBufferPool:  &sync.Pool{}, // idle subscribers hold no write buffer
+		// A batch of mods (up to maxWSBatch) goes out in one write.
+		WriteBufferSize: maxWSBatch + 64,
 	}
 	return p
 }

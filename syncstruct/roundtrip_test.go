@@ -1,6 +1,7 @@
 package syncstruct
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
@@ -167,20 +168,26 @@ func TestValueModelBrowserJSON(t *testing.T) {
 		if typ != websocket.TextMessage {
 			t.Fatalf("message type %d", typ)
 		}
-		m, err := decodeSiPyCoMod(data) // a mod is a PYON line with "seq"
-		if err != nil {
-			continue // a control message
+		msgs := []json.RawMessage{data}
+		if data[0] == '[' { // a batch
+			must(t, json.Unmarshal(data, &msgs))
 		}
-		if m.Action == ActInit {
-			tree = m.Struct
-			setEveryValue(t, n)
-			must(t, n.Set("end", true))
-			continue
+		for _, data := range msgs {
+			m, err := decodeSiPyCoMod(data) // a mod is a PYON line with "seq"
+			if err != nil {
+				continue // a control message
+			}
+			if m.Action == ActInit {
+				tree = m.Struct
+				setEveryValue(t, n)
+				must(t, n.Set("end", true))
+				continue
+			}
+			if tree, err = Apply(tree, m); err != nil {
+				t.Fatal(err)
+			}
+			ended = m.Key == "end" && m.Value == true
 		}
-		if tree, err = Apply(tree, m); err != nil {
-			t.Fatal(err)
-		}
-		ended = m.Key == "end" && m.Value == true
 	}
 	if want := jsonView(n.Copy()); !Equal(tree, want) {
 		t.Fatalf("browser JSON replica\n got %s\nwant %s", pyonText(tree), pyonText(want))

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 func heapInUse() uint64 {
@@ -26,7 +27,13 @@ func TestStalledSubscriber(t *testing.T) {
 		histBytes  = 1 << 20
 	)
 	n := mustNotifier(t, map[string]any{"k": map[string]any{}}, NotifierOptions{HistoryBytes: histBytes})
-	p := NewPublisher(map[string]*Notifier{"s": n}, PublisherOptions{QueueBytes: queueBytes})
+	// The stalled subscriber hears nothing, the publisher's pings
+	// included, for as long as the stall lasts, and would rightly give the
+	// publisher up after three heartbeat intervals and come back with a
+	// history resync: a loaded machine can take longer than the default
+	// 6 s over the 10,000 mods. Its own timeout is not under test (the
+	// publisher's patience is), so the heartbeat is long.
+	p := NewPublisher(map[string]*Notifier{"s": n}, PublisherOptions{QueueBytes: queueBytes, HeartbeatInterval: time.Minute})
 	ep := serve(t, p, "tcp")
 
 	var stuckRec recorder
@@ -87,7 +94,7 @@ func TestStalledSubscriber(t *testing.T) {
 	stuckRec.mu.Lock()
 	defer stuckRec.mu.Unlock()
 	if len(stuckRec.resyncs) == 0 || stuckRec.resyncs[0].Reason != ReasonBehind {
-		t.Fatalf("resyncs %+v, want one for reason %q", stuckRec.resyncs, ReasonBehind)
+		t.Fatalf("resyncs %+v, want one for reason %q (disconnections: %v)", stuckRec.resyncs, ReasonBehind, stuckRec.errs)
 	}
 	if stuckRec.disconnects != 0 {
 		t.Fatalf("the stalled subscriber was disconnected %d times", stuckRec.disconnects)

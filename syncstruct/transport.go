@@ -125,14 +125,42 @@ func (t *frameTransport) close() error {
 
 // wsTransport is a transport over a WebSocket: binary messages carry
 // msgpack (for Go), text messages JSON (for browsers).
+//
+// Several messages written at once (the mods a subscriber's writer found
+// queued, see session.sendBatch) go as one WebSocket message, a batch, in
+// one write: in JSON an array of the messages, in msgpack an array of bin
+// values, each the msgpack encoding of one message (so a reader splits it
+// without decoding the messages). A single message goes as it is; a
+// reader takes both forms (see wsBatch).
 type wsTransport struct {
-	ws   *websocket.Conn
-	text bool
-	buf  []byte // the last message read, reused by the reader
-	once sync.Once
+	ws    *websocket.Conn
+	text  bool
+	buf   []byte // the last message read, reused by the reader
+	batch wsBatch
+	once  sync.Once
 }
 
 func (t *wsTransport) readMsg() ([]byte, error) {
+	if m, ok, err := t.batch.next(); ok || err != nil {
+		return m, err
+	}
+	for {
+		b, err := t.readWS()
+		if err != nil {
+			return b, err
+		}
+		if !t.batch.start(b, t.text) {
+			return b, nil
+		}
+		if m, ok, err := t.batch.next(); ok || err != nil {
+			return m, err
+		}
+		// An empty batch: read on.
+	}
+}
+
+// readWS reads one WebSocket message.
+func (t *wsTransport) readWS() ([]byte, error) {
 	typ, r, err := t.ws.NextReader()
 	if err != nil {
 		return nil, err
@@ -172,16 +200,86 @@ func (t *wsTransport) payload(m []byte) []byte {
 	return m[4:]
 }
 
+// maxWSBatch bounds the bytes of the messages gathered in one batch; a
+// larger message goes alone.
+const maxWSBatch = writeBufSize
+
 func (t *wsTransport) writeMsgs(msgs [][]byte) error {
-	for _, m := range msgs {
-		if len(m) == 0 {
-			continue
+	for len(msgs) > 0 {
+		// The next run of messages that fits in a batch.
+		n, k, size := 0, 0, 0
+		for ; k < len(msgs); k++ {
+			l := len(msgs[k])
+			if l == 0 {
+				continue
+			}
+			if n > 0 && size+l > maxWSBatch {
+				break
+			}
+			n++
+			size += l
 		}
-		if err := t.ws.WriteMessage(t.msgType(), t.payload(m)); err != nil {
+		var err error
+		switch n {
+		case 0:
+		case 1:
+			for _, m := range msgs[:k] {
+				if len(m) > 0 {
+					err = t.ws.WriteMessage(t.msgType(), t.payload(m))
+				}
+			}
+		default:
+			err = t.writeBatch(msgs[:k], n)
+		}
+		if err != nil {
 			return err
 		}
+		msgs = msgs[k:]
 	}
 	return nil
+}
+
+// writeBatch writes the n non-empty messages of msgs as one WebSocket
+// message (one write when it fits the write buffer).
+func (t *wsTransport) writeBatch(msgs [][]byte, n int) error {
+	w, err := t.ws.NextWriter(t.msgType())
+	if err != nil {
+		return err
+	}
+	var hdr [5]byte
+	if t.text {
+		hdr[0] = '['
+		_, err = w.Write(hdr[:1])
+	} else {
+		_, err = w.Write(appendArrayHeader(hdr[:0], n))
+	}
+	first := true
+	for _, m := range msgs {
+		if len(m) == 0 || err != nil {
+			continue
+		}
+		p := t.payload(m)
+		if t.text {
+			if !first {
+				hdr[0] = ','
+				_, err = w.Write(hdr[:1])
+			}
+		} else {
+			_, err = w.Write(appendBinHeader(hdr[:0], len(p)))
+		}
+		first = false
+		if err == nil {
+			_, err = w.Write(p)
+		}
+	}
+	if err == nil && t.text {
+		hdr[0] = ']'
+		_, err = w.Write(hdr[:1])
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (t *wsTransport) writeInit(pieces [][]byte) error {

@@ -15,6 +15,9 @@ type browser struct {
 	ws   *websocket.Conn
 	tree any
 	sync map[string]any
+
+	pending []map[string]any // the rest of a batch
+	batches int              // batches (several messages in one) read
 }
 
 func openBrowser(t *testing.T, url string, subscribe string) *browser {
@@ -31,22 +34,37 @@ func openBrowser(t *testing.T, url string, subscribe string) *browser {
 	return &browser{t: t, ws: ws}
 }
 
-// next reads one JSON message, converting numbers as a PYON reader would.
+// next reads one JSON message, converting numbers as a PYON reader would;
+// a batch (an array of messages in one WebSocket message) is taken apart.
 func (b *browser) next() map[string]any {
 	b.t.Helper()
-	typ, data, err := b.ws.ReadMessage()
-	if err != nil {
-		b.t.Fatal(err)
+	for len(b.pending) == 0 {
+		typ, data, err := b.ws.ReadMessage()
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		if typ != websocket.TextMessage {
+			b.t.Fatalf("message type %d, want text", typ)
+		}
+		dec := json.NewDecoder(strings.NewReader(string(data)))
+		dec.UseNumber()
+		if strings.HasPrefix(string(data), "[") {
+			var ms []map[string]any
+			if err := dec.Decode(&ms); err != nil || len(ms) < 2 {
+				b.t.Fatalf("batch of %d: %v in %s", len(ms), err, data)
+			}
+			b.batches++
+			b.pending = ms
+			continue
+		}
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			b.t.Fatalf("%v in %s", err, data)
+		}
+		b.pending = []map[string]any{m}
 	}
-	if typ != websocket.TextMessage {
-		b.t.Fatalf("message type %d, want text", typ)
-	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		b.t.Fatalf("%v in %s", err, data)
-	}
+	m := b.pending[0]
+	b.pending = b.pending[1:]
 	for k, v := range m {
 		m[k] = fromPYONJSON(v)
 	}

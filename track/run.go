@@ -102,11 +102,12 @@ type Run struct {
 	errs     []error
 	reported int // errs[:reported] were returned by Flush or End
 
-	counts  countSet
-	profile *os.File      // the CPU profile being written, if any
-	srcDone chan struct{} // closed when the source snapshot is recorded; nil without one
-	fwd     *logfwd.Forwarder
-	logger  *slog.Logger
+	counts    countSet
+	profile   *os.File           // the CPU profile being written, if any
+	srcDone   chan struct{}      // closed when the source snapshot is recorded; nil without one
+	srcCancel context.CancelFunc // abandons the source snapshot
+	fwd       *logfwd.Forwarder
+	logger    *slog.Logger
 
 	snd *sender
 	up  *uploader
@@ -509,12 +510,19 @@ func (r *Run) End(ctx context.Context, status Status, message ...string) error {
 	r.mu.Unlock()
 	r.stopProfile()
 	if r.srcDone != nil {
+		// The snapshot may use half of what is left of ctx; the final
+		// status and the records before it must still reach the server.
+		wait, cancel := ctx, context.CancelFunc(func() {})
+		if dl, ok := ctx.Deadline(); ok {
+			wait, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)/2))
+		}
 		select {
 		case <-r.srcDone:
-		case <-ctx.Done():
-			r.cancel() // the snapshot gives up; its records are dropped
+		case <-wait.Done():
+			r.srcCancel() // the snapshot gives up; its records are dropped
 			<-r.srcDone
 		}
+		cancel()
 	}
 	r.up.waitRecorded(ctx)
 	for name, c := range r.counts.snapshot() {

@@ -1,9 +1,12 @@
 package track_test
 
 import (
+	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -151,11 +154,26 @@ func fmtErr(err error) string {
 	return err.Error()
 }
 
-// TestProfileArtifact: a CPU profile is attached at End. A test binary runs
-// from the module tree, so it also snapshots the repository's source: kept
-// small here, since gzip under -race takes tens of seconds for the default
-// 8 MiB on a loaded 2-core machine.
+// TestProfileArtifact: a CPU profile is attached at End, and so is the
+// source snapshot of the module tree the program runs from. The tree is a
+// small one made here (and the snapshot bounded): from the package
+// directory it would be a tar.gz of the whole repository, which under
+// -race on a loaded machine took longer than the test's 30 s.
 func TestProfileArtifact(t *testing.T) {
+	git, gitErr := exec.LookPath("git")
+	if gitErr == nil {
+		bi, _ := debug.ReadBuildInfo()
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module "+bi.Main.Path+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"init", "-q"}, {"add", "go.mod"}} {
+			if out, err := exec.Command(git, append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+				t.Fatalf("git %v: %v: %s", args, err, out)
+			}
+		}
+		t.Chdir(dir)
+	}
 	ts := startServer(t, "", "", server.Options{})
 	ctx := ctxT(t, 30*time.Second)
 	run, err := track.Start(ctx, track.Options{Addr: ts.addr, SpoolDir: t.TempDir(), CPUProfile: true, MaxSourceBytes: 256 << 10})
@@ -175,5 +193,44 @@ func TestProfileArtifact(t *testing.T) {
 	}
 	if !slices.Contains(names, "cpu.pprof") {
 		t.Fatalf("artifacts %v", names)
+	}
+	if gitErr == nil && !slices.Contains(names, "source.tar.gz") {
+		t.Fatalf("artifacts %v, want source.tar.gz", names)
+	}
+}
+
+// TestEndDoesNotWaitForSource: a source snapshot that takes long (a large
+// tree on a loaded machine) does not keep the final status from the
+// server: End gives it half of its deadline, then abandons it.
+func TestEndDoesNotWaitForSource(t *testing.T) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("skipping: no git, so no source snapshot")
+	}
+	bi, _ := debug.ReadBuildInfo()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module "+bi.Main.Path+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"init", "-q"}, {"add", "go.mod"}} {
+		if out, err := exec.Command(git, append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v: %s", args, err, out)
+		}
+	}
+	t.Chdir(dir)
+	track.SetTestHookSourceFile(func(ctx context.Context) { <-ctx.Done() }) // never finishes by itself
+	t.Cleanup(func() { track.SetTestHookSourceFile(nil) })
+	ts := startServer(t, "", "", server.Options{})
+	run, err := track.Start(ctxT(t, 30*time.Second), track.Options{Addr: ts.addr, SpoolDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.LogResult("x", 1, 0)
+	if err := run.End(ctxT(t, 6*time.Second), track.StatusFinished); err != nil {
+		t.Fatalf("End: %v", err)
+	}
+	r, err := ts.st.GetRun(ctxT(t, 10*time.Second), run.ID())
+	if err != nil || r.Status != store.StatusFinished {
+		t.Fatalf("run %+v, %v; want finished", r.Status, err)
 	}
 }

@@ -52,6 +52,10 @@ func moduleDir() string {
 	}
 }
 
+// testHookSourceFile, set by tests, runs before each file of the source
+// snapshot is read: it stands in for a large tree on a slow machine.
+var testHookSourceFile func(context.Context)
+
 // snapshotSource records, in the background, a tar.gz of the project's
 // source (SimplyPy keeps the main script's source) and, in a git checkout
 // with changes, their diff. The project is Options.ProjectPath, else the
@@ -75,9 +79,10 @@ func (r *Run) snapshotSource(maxBytes int64) {
 		dir = abs
 	}
 	r.srcDone = make(chan struct{})
+	ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
+	r.srcCancel = cancel
 	go func() {
 		defer close(r.srcDone)
-		ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
 		defer cancel()
 		var names []string
 		git := false
@@ -97,6 +102,12 @@ func (r *Run) snapshotSource(maxBytes int64) {
 		var total int64
 		skipped := 0
 		for _, name := range names {
+			if testHookSourceFile != nil {
+				testHookSourceFile(ctx)
+			}
+			if ctx.Err() != nil {
+				return // End gave up on the snapshot
+			}
 			if name == "" {
 				continue
 			}
@@ -119,6 +130,9 @@ func (r *Run) snapshotSource(maxBytes int64) {
 		}
 		tw.Close()
 		gz.Close()
+		if ctx.Err() != nil {
+			return
+		}
 		r.AddMetadata("source.dir", dir)
 		r.AddMetadata("source.from", how)
 		r.AddMetadata("source.bytes", total)

@@ -73,7 +73,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "tls-peer-cert", Usage: "accept only clients with this certificate (PEM)"},
 			&cli.BoolFlag{Name: "demo", Usage: "also run the demo simulation (examples/simulation) and, without --solvers, serve the demo solvers (examples/solvers)"},
 			&cli.StringFlag{Name: "solvers", Usage: "solvers file (TOML, docs/jobs.md): enables jobs (rpc target \"jobs\")"},
-			&cli.IntFlag{Name: "max-jobs", Value: runtime.NumCPU(), Usage: "jobs running at once"},
+			&cli.IntFlag{Name: "max-jobs", Value: runtime.NumCPU(), Usage: "local jobs running at once (Slurm jobs are queued by the cluster)"},
+			&cli.StringFlag{Name: "executor", Value: jobs.ExecutorLocal, Usage: "what runs the jobs of solvers that name no executor: local (processes of trackd's) or slurm (sbatch; docs/jobs.md \"Running on Slurm\")"},
 			&cli.DurationFlag{Name: "heartbeat-timeout", Value: 20 * time.Second, Usage: "mark a run crashed after this long without a heartbeat"},
 			&cli.StringFlag{Name: "access", Usage: "dashboard access file (tokens, basic-auth users; docs/dashboard.md)"},
 			&cli.StringSliceFlag{Name: "public-addr", Usage: "`HOST:PORT[,…]` names (beside loopback and --bind) that browsers reach trackd by; HTTP requests for any other Host are refused (DNS rebinding; docs/security.md)"},
@@ -190,6 +191,7 @@ func serve(c *cli.Context) error {
 			mgr, err = jobs.New(c.Context, st, jobs.Options{
 				Solvers: cfg.Solvers, Dir: filepath.Join(c.String("data"), "jobs"), Addr: ln.Addr().String(),
 				MaxJobs: c.Int("max-jobs"), Ingest: s.Ingest, Edited: s.Edited, Heartbeat: s.Alive, Logger: log,
+				Executor: c.String("executor"), PublicAddr: firstPublicAddr(c.StringSlice("public-addr")),
 			})
 			if err != nil {
 				return nil, err
@@ -337,4 +339,17 @@ func export(c *cli.Context) error {
 	}
 	fmt.Fprintln(c.App.Writer, string(b))
 	return nil
+}
+
+// firstPublicAddr is the first --public-addr name: the address cluster
+// nodes reach trackd by (SIGOCO_TRACK_ADDR of Slurm jobs).
+func firstPublicAddr(names []string) string {
+	for _, n := range names {
+		for _, a := range strings.Split(n, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				return a
+			}
+		}
+	}
+	return ""
 }

@@ -130,6 +130,24 @@ func TestPageShowsStateLive(t *testing.T) {
 	); err != nil {
 		t.Fatalf("the page did not follow a change: %v (tree %q)", err, tree)
 	}
+	// A burst: the publisher sends the mods it finds queued several to a
+	// WebSocket message (a JSON array), which the page's replica applies
+	// in order.
+	for i := range 300 {
+		if err := state.Set("attenuation", float64(i)+0.5); err != nil {
+			t.Fatal(err)
+		}
+		if err := state.At("last_settings").Append(map[string]any{"db": float64(i) + 0.5}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chromedp.Run(ctx,
+		shows("attenuation", "299.5"),
+		chromedp.Poll(`document.getElementById("tree").textContent.includes('"db": 299.5')`, nil),
+		shows("status", "live"),
+	); err != nil {
+		t.Fatalf("the page did not follow a burst of mods: %v", err)
+	}
 }
 
 // TestPageServed: the page at "/", syncstruct's replica module at

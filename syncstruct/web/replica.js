@@ -525,7 +525,12 @@ export class Replica {
     };
     ws.onmessage = (ev) => {
       this._touch();
-      try { this._message(JSON.parse(ev.data)); } catch (e) { this._drop(e); }
+      try {
+        const v = JSON.parse(ev.data);
+        // A batch: several messages in one WebSocket message, in order.
+        if (Array.isArray(v)) for (const m of v) this._batched(m);
+        else this._message(v);
+      } catch (e) { this._drop(e); }
     };
     ws.onerror = () => {};
     ws.onclose = (ev) => { if (this._ws === ws) this._lost(new Error(`connection closed (${ev && ev.code})`)); };
@@ -535,6 +540,12 @@ export class Replica {
   _touch() {
     clearTimeout(this._readTimer);
     this._readTimer = setTimeout(() => this._drop(new Error(`publisher silent for ${this._silence} ms`)), this._silence);
+  }
+
+  _batched(m) {
+    if (this._ws === null || this._closed) return; // dropped by an earlier message of the batch
+    if (m === null || typeof m !== "object" || Array.isArray(m)) throw new Error("a batch holds a message that is not an object");
+    this._message(m);
   }
 
   _message(m) {

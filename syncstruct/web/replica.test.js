@@ -97,3 +97,49 @@ test("replica subscribes, resumes with epoch and seq, pings, reconnects", async 
   }
   assert.equal(r.state, "closed");
 });
+
+// Several messages in one WebSocket message (a JSON array, as the
+// publisher sends the mods it finds queued): applied in order, exactly as
+// if they had come one by one; single messages stay readable.
+test("replica applies batches of messages", async () => {
+  FakeWS.all = [];
+  const changes = [];
+  const r = new Replica("ws://x/sync", "state", { WebSocket: FakeWS, minBackoffMs: 1, maxBackoffMs: 5, onChange: (t, m) => changes.push(m.seq) });
+  try {
+    await until(() => FakeWS.all.length === 1 && FakeWS.all[0].sent.length === 1, "subscribe");
+    const ws = FakeWS.all[0];
+    ws.recv([
+      { t: "sync", epoch: 3, seq: 1, mode: "snapshot", reason: "new", heartbeat_ms: 1000 },
+      { action: "init", struct: { l: [] }, seq: 1 },
+      { t: "synced", seq: 1 },
+    ]);
+    assert.equal(r.state, "live");
+    ws.recv([
+      { action: "append", path: ["l"], x: 1, seq: 2 },
+      { action: "append", path: ["l"], x: 2, seq: 3 },
+      { action: "setitem", path: [], key: "k", value: { __jsonclass__: ["tuple", [[1, 2]]] }, seq: 4 },
+    ]);
+    ws.recv({ action: "pop", path: ["l"], i: 0, seq: 5 }); // a single message, as before
+    ws.recv([]); // an empty batch means nothing
+    assert.deepEqual(r.tree.l, [2]);
+    assert.deepEqual(changes, [1, 2, 3, 4, 5]);
+    assert.equal(r.seq, 5);
+    // A gap inside a batch: the mods before it are applied, the rest not,
+    // and the replica reconnects asking for a snapshot.
+    ws.recv([
+      { action: "append", path: ["l"], x: 3, seq: 6 },
+      { action: "append", path: ["l"], x: 4, seq: 8 },
+      { action: "append", path: ["l"], x: 5, seq: 9 },
+    ]);
+    assert.deepEqual(r.tree.l, [2, 3]);
+    await until(() => FakeWS.all.length === 2 && FakeWS.all[1].sent.length === 1, "resubscribe after a gap in a batch");
+    assert.equal(FakeWS.all[1].sent[0].epoch, 0);
+    // A batch inside a batch is refused.
+    const ws2 = FakeWS.all[1];
+    ws2.recv({ t: "sync", epoch: 4, seq: 0, mode: "snapshot", reason: "new", heartbeat_ms: 1000 });
+    ws2.recv([[{ action: "init", struct: {}, seq: 0 }]]);
+    await until(() => FakeWS.all.length === 3, "a reconnection after a nested batch");
+  } finally {
+    r.close();
+  }
+});

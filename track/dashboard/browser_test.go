@@ -158,6 +158,10 @@ func (p *page) shot(name string) string {
 }
 
 // simRun runs the example simulation as a tracked run until the test ends.
+// It takes no source snapshot: from the package directory that is a
+// tar.gz of the whole repository, which under -race on a loaded machine
+// could outlast the simulation's 10 s End, whose final status then never
+// reached the server.
 func simRun(t *testing.T, addr, name string, cfg simulation.Config) string {
 	t.Helper()
 	id := track.NewID()
@@ -213,7 +217,8 @@ func q(s string) string { return fmt.Sprintf("%q", s) }
 func TestBrowser(t *testing.T) {
 	ctx := browser(t)
 	s := startStack(t, "", "", "", server.Options{})
-	a := simRun(t, s.addr, "alpha", simulation.Config{Steps: 200000, Rate: 1000})
+	startedA := make(chan *track.Run, 1)
+	a := simRun(t, s.addr, "alpha", simulation.Config{Steps: 200000, Rate: 1000, OnStart: func(r *track.Run) { startedA <- r }})
 	b := simRun(t, s.addr, "beta", simulation.Config{Steps: 200000, Rate: 1000, Omega: 3, Gamma: 0.3})
 	p := &page{t: t, ctx: ctx, base: "http://" + s.dashAddr, dir: screenshotDir(t)}
 	row := func(id string) string { return fmt.Sprintf(`document.querySelector('tr[data-run=%s]')`, q(id)) }
@@ -238,8 +243,12 @@ func TestBrowser(t *testing.T) {
 	t.Run("run", func(t *testing.T) {
 		p.t = t
 		p.open("#/run/" + a)
-		p.wait("run page live", `document.querySelector(".run-head h1") && document.getElementById("conn").dataset.state === "live"`, 20*time.Second)
-		prog := `document.querySelector(".run-head .progress").dataset.value`
+		// The head has an h1 while it says "connecting…" too, and the
+		// connection was already live on the list page: wait for the run's
+		// own state (its progress bar), and never poll what may be null (a
+		// poll that throws fails at once).
+		prog := `document.querySelector(".run-head .progress")?.dataset.value`
+		p.wait("run page live", prog+` !== undefined && document.getElementById("conn").dataset.state === "live"`, 20*time.Second)
 		p.wait("progress shows", prog+" > 0", 20*time.Second)
 		v := p.num(prog)
 		p.wait("progress advances", prog+" > "+fmt.Sprint(v), 20*time.Second)
@@ -248,7 +257,18 @@ func TestBrowser(t *testing.T) {
 		n := p.num(pts)
 		p.wait("chart advances", pts+" > "+fmt.Sprint(n), 20*time.Second)
 		p.wait("params shown", `document.querySelector('table.params tr[data-key="omega"]')`, 10*time.Second)
-		p.wait("a log line arrives", `[...document.querySelectorAll(".log-line")].some(l => l.textContent.includes("progress"))`, 30*time.Second)
+		// A line logged now, while the page is open, arrives live. (The
+		// simulation's own "progress" lines come every 1000 steps, which a
+		// loaded machine took over a minute to reach.)
+		var runA *track.Run
+		select {
+		case runA = <-startedA:
+		case <-time.After(20 * time.Second):
+			t.Fatal("run alpha did not start")
+		}
+		line := "logged by the browser test " + time.Now().Format(time.RFC3339Nano)
+		runA.Logger().Info(line)
+		p.wait("a log line arrives", `[...document.querySelectorAll(".log-line")].some(l => l.textContent.includes(`+q(line)+`))`, 30*time.Second)
 
 		// A note added in the page reaches the store.
 		note := "checked by the browser test " + time.Now().Format(time.RFC3339Nano)
@@ -296,7 +316,7 @@ func TestBrowser(t *testing.T) {
 		p.wait("stop form", `document.querySelector('`+form+`')`, 20*time.Second)
 		p.run("stop()", 10*time.Second, chromedp.Click(form+` button`, chromedp.ByQuery))
 		storedRun(t, s, b, func(r *store.Run) bool { return r.Status == store.StatusStopped }, "run b stopped from the page")
-		p.wait("the badge says stopped", `document.querySelector(".run-head .badge").textContent === "stopped"`, 20*time.Second)
+		p.wait("the badge says stopped", `document.querySelector(".run-head .badge")?.textContent === "stopped"`, 20*time.Second)
 		// The run's artifact (written at its end): size, download link,
 		// preview — when the run managed to upload it (that is track's part).
 		if artifactStored(s, b, "trajectory.csv") {

@@ -105,13 +105,30 @@ type Solver struct {
 	// progress to it while it runs.
 	Track bool `toml:"track" msgpack:"track,omitempty" json:"track,omitempty"`
 
+	// Executor runs the solver's jobs: "local" (a process of trackd's) or
+	// "slurm" (a Slurm batch job); "" is the file's executor, else
+	// trackd's --executor.
+	Executor string `toml:"executor" msgpack:"executor,omitempty" json:"executor,omitempty"`
+	// Slurm: the solver's resources on a Slurm cluster (partition, cpus,
+	// mem, gres, allowlisted sbatch options); default the file's [slurm].
+	Slurm *SlurmSettings `toml:"slurm" msgpack:"slurm,omitempty" json:"slurm,omitempty"`
+	// Checkpoint (Slurm only): the solver saves its state when it gets
+	// SIGUSR1, sent CheckpointLead before its time limit (sbatch --signal),
+	// and resumes from it when started again; a job ended by its time
+	// limit is then requeued, up to MaxRestarts times (default 3), and its
+	// run goes on (track solvers resume it: SIGOCO_TRACK_RESUME=1).
+	Checkpoint     bool   `toml:"checkpoint" msgpack:"checkpoint,omitempty" json:"checkpoint,omitempty"`
+	MaxRestarts    int    `toml:"max_restarts" msgpack:"max_restarts,omitempty" json:"max_restarts,omitempty"`
+	CheckpointLead string `toml:"checkpoint_lead" msgpack:"checkpoint_lead,omitempty" json:"checkpoint_lead,omitempty"`
+
 	Inputs  []Port `toml:"input" msgpack:"inputs" json:"inputs"`
 	Outputs []Port `toml:"output" msgpack:"outputs" json:"outputs"`
 
-	timeLimit time.Duration
-	grace     time.Duration
-	configDir string
-	checked   bool
+	timeLimit      time.Duration
+	grace          time.Duration
+	checkpointLead time.Duration
+	configDir      string
+	checked        bool
 }
 
 // ID is "name@version".
@@ -119,7 +136,11 @@ func (s *Solver) ID() string { return s.Name + "@" + s.Version }
 
 // Config is a solvers file.
 type Config struct {
-	Solvers []*Solver `toml:"solver"`
+	// Executor and Slurm are the defaults of the file's solvers (keys
+	// before the first [[solver]]).
+	Executor string         `toml:"executor"`
+	Slurm    *SlurmSettings `toml:"slurm"`
+	Solvers  []*Solver      `toml:"solver"`
 }
 
 // ConfigError is a mistake in a solvers file, with where it is.
@@ -192,6 +213,12 @@ func ParseConfig(data []byte, name, dir string) (*Config, error) {
 	seen := map[string]bool{}
 	for i, s := range c.Solvers {
 		s.configDir = dir
+		if s.Executor == "" {
+			s.Executor = c.Executor
+		}
+		if s.Slurm == nil {
+			s.Slurm = c.Slurm
+		}
 		if err := s.check(); err != nil {
 			var ce *ConfigError
 			if errors.As(err, &ce) {
@@ -230,6 +257,27 @@ func (s *Solver) check() error {
 	}
 	if s.Project == "" {
 		s.Project = "jobs"
+	}
+	switch s.Executor {
+	case "", ExecutorLocal, ExecutorSlurm:
+	default:
+		return bad("executor", "must be %q or %q (got %q)", ExecutorLocal, ExecutorSlurm, s.Executor)
+	}
+	if s.MaxRestarts < 0 {
+		return bad("max_restarts", "must not be negative (got %d)", s.MaxRestarts)
+	}
+	if s.Checkpoint && s.MaxRestarts == 0 {
+		s.MaxRestarts = 3
+	}
+	s.checkpointLead = 60 * time.Second
+	if s.CheckpointLead != "" {
+		var err error
+		if s.checkpointLead, err = time.ParseDuration(s.CheckpointLead); err != nil || s.checkpointLead < time.Second {
+			return bad("checkpoint_lead", "must be a duration of a second or more, such as \"2m\" (got %q)", s.CheckpointLead)
+		}
+	}
+	if err := s.Slurm.check(bad); err != nil {
+		return err
 	}
 	if len(s.Command) == 0 || s.Command[0] == "" {
 		return bad("command", "an argv list, program first, is required")

@@ -68,3 +68,44 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigSlurm: the file's executor and [slurm] are its solvers'
+// defaults; sbatch options outside the allowlist, and values a shell or
+// sbatch could read more into, are refused.
+func TestConfigSlurm(t *testing.T) {
+	text := "executor = \"slurm\"\n[slurm]\npartition = \"debug\"\n\n" +
+		"[[solver]]\nname = \"a\"\nversion = \"1\"\ncommand = [\"x\"]\n\n" +
+		"[[solver]]\nname = \"b\"\nversion = \"1\"\ncommand = [\"x\"]\nexecutor = \"local\"\n" +
+		"  [solver.slurm]\n  cpus = 4\n  mem = \"8G\"\n  gres = \"gpu:1\"\n  options = { account = \"lab42\", exclusive = \"\" }\n"
+	cfg, err := jobs.ParseConfig([]byte(text), "solvers.toml", "/tmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := cfg.Solvers[0], cfg.Solvers[1]
+	if a.Executor != jobs.ExecutorSlurm || a.Slurm == nil || a.Slurm.Partition != "debug" {
+		t.Fatalf("a: %q %+v", a.Executor, a.Slurm)
+	}
+	if b.Executor != jobs.ExecutorLocal || b.Slurm.CPUs != 4 || b.Slurm.Options["account"] != "lab42" {
+		t.Fatalf("b: %q %+v", b.Executor, b.Slurm)
+	}
+	c, err := jobs.ParseConfig([]byte("[[solver]]\nname = \"c\"\nversion = \"1\"\ncommand = [\"x\"]\ncheckpoint = true\n"), "solvers.toml", "/tmp")
+	if err != nil || c.Solvers[0].MaxRestarts != 3 {
+		t.Fatalf("checkpoint defaults: %v %+v", err, c)
+	}
+	head := "[[solver]]\nname = \"s\"\nversion = \"1\"\ncommand = [\"x\"]\n"
+	for name, tt := range map[string]struct{ text, want string }{
+		"executor":          {head + "executor = \"k8s\"\n", "executor"},
+		"option not listed": {head + "[solver.slurm]\noptions = { wrap = \"rm -rf /\" }\n", `"wrap" is not allowed`},
+		"output option":     {head + "[solver.slurm]\noptions = { output = \"/etc/x\" }\n", `"output" is not allowed`},
+		"value with space":  {head + "[solver.slurm]\noptions = { account = \"a b\" }\n", "bad value"},
+		"newline partition": {head + "[solver.slurm]\npartition = \"a\\n#SBATCH --wrap=x\"\n", "bad value"},
+		"negative cpus":     {head + "[solver.slurm]\ncpus = -1\n", "cpus"},
+		"bad lead":          {head + "checkpoint = true\ncheckpoint_lead = \"soon\"\n", "checkpoint_lead"},
+		"negative restarts": {head + "max_restarts = -1\n", "max_restarts"},
+	} {
+		_, err := jobs.ParseConfig([]byte(tt.text), "solvers.toml", "/tmp")
+		if !errors.Is(err, jobs.ErrConfig) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want %q", name, err, tt.want)
+		}
+	}
+}

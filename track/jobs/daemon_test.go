@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sigoco/sigoco/track/jobs"
+	"github.com/sigoco/sigoco/track/store"
 	"github.com/sigoco/sigoco/track/store/sqlite"
 )
 
@@ -44,16 +46,27 @@ func daemon(dir string) {
 	if _, err := api.StartJob(ctx, j.ID); err != nil {
 		fail(err)
 	}
+	// Ready once the job's process runs and the store says so: the
+	// manager records STARTED just after starting the process, which may
+	// print before that (killed then, the job was still queued in the
+	// store, and the restart rightly said it waited for a slot).
 	pidRe := regexp.MustCompile(`pid (\d+)`)
 	for {
 		b, _ := os.ReadFile(filepath.Join(dir, "jobs", j.ID, "stdout.log"))
-		if m := pidRe.FindSubmatch(b); m != nil && strings.Contains(string(b), "[PROGRESS]") {
+		if m := pidRe.FindSubmatch(b); m != nil && strings.Contains(string(b), "[PROGRESS]") && storedStarted(ctx, st, j.ID) {
 			fmt.Println("READY", j.ID, string(m[1]))
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	select {}
+}
+
+// storedStarted reports whether the store holds job id as STARTED (not
+// what inspect shows, which is ahead of the store).
+func storedStarted(ctx context.Context, st *sqlite.Store, id string) bool {
+	r, err := st.GetRun(ctx, id)
+	return err == nil && slices.Contains(r.Tags, store.TagStatePrefix+string(jobs.StateStarted))
 }
 
 // TestDaemonKilled: trackd SIGKILLed with a job running; the job's

@@ -18,12 +18,24 @@
 // make jobs listable with the run filters. Output files are artifacts
 // (content-addressed by sha256); stdout and stderr lines are the run's log
 // records and files in the job's directory. So jobs survive a restart as
-// records; a job that was running when its server died is marked ABORTED
-// by the next New, with the reason.
+// records; a local job that was running when its server died is marked
+// ABORTED by the next New, with the reason, while a Slurm job is followed
+// again.
+//
+// # Executors
+//
+// A job runs through an Executor (start → Handle; wait → ExitResult;
+// stop; recover after a restart): "local", a process of the server's, or
+// "slurm", a batch job on a Slurm cluster (sbatch, one batched squeue for
+// all jobs; docs/jobs.md "Running on Slurm"). The executor only runs the
+// process; the job's states, records, logs and outputs are kept here,
+// the same for every executor.
 //
 // # Concurrency
 //
-// A Manager is safe for concurrent use. At most Options.MaxJobs processes
-// run at once; started jobs wait in order for a slot. Close stops every
-// job and waits for its goroutines.
+// A Manager is safe for concurrent use. At most Options.MaxJobs local
+// processes run at once; started jobs wait in order for a slot (Slurm
+// jobs are queued by the cluster). Close stops every local job, leaves
+// Slurm jobs running (the next New follows them), and waits for its
+// goroutines.
 package jobs

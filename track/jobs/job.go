@@ -73,6 +73,17 @@ type Job struct {
 	// by a signal: Signal names it).
 	ExitCode *int   `msgpack:"exit_code,omitempty" json:"exit_code,omitempty"`
 	Signal   string `msgpack:"signal,omitempty" json:"signal,omitempty"`
+	// Executor runs the job ("local", "slurm"); ExecutorID is its id
+	// there (the Slurm job id), once submitted.
+	Executor   string `msgpack:"executor,omitempty" json:"executor,omitempty"`
+	ExecutorID string `msgpack:"executor_id,omitempty" json:"executor_id,omitempty"`
+	// WaitReason says why a queued job waits in its executor's queue
+	// (Slurm's reason: "Priority", "Resources", …).
+	WaitReason string `msgpack:"wait_reason,omitempty" json:"wait_reason,omitempty"`
+	// Restarts counts the times the executor requeued the job after it
+	// had started (Slurm's requeue); it is then STARTED and Queued again
+	// until it runs.
+	Restarts int `msgpack:"restarts,omitempty" json:"restarts,omitempty"`
 	// Reason says why a job FAILED or was ABORTED.
 	Reason string `msgpack:"reason,omitempty" json:"reason,omitempty"`
 	// StderrTail holds the last lines of stderr when the job failed.

@@ -373,6 +373,12 @@ func TestRestart(t *testing.T) {
 	keep := create(t, e1, "1.0.0", map[string]any{"factor": 1})
 	start(t, e1, j.ID)
 	e1.wait(t, j.ID, "running", func(j *jobs.Job) bool { return j.Progress == 25 })
+	// inspect shows the job running before the store says so
+	for deadline := time.Now().Add(30 * time.Second); !storedStarted(context.Background(), e1.st, j.ID); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the job was never stored as STARTED")
+		}
+	}
 	// a second manager on the same data, as trackd restarted after dying
 	// (the first one still holds its process; its Close comes in cleanup)
 	m2, err := jobs.New(context.Background(), e1.st, jobs.Options{Dir: filepath.Join(dir, "jobs")})
@@ -414,12 +420,23 @@ func TestTrackedSolver(t *testing.T) {
 	if err != nil || s.Len != 11 { // 10 steps from the solver, then its output
 		t.Fatalf("series %+v %v", s, err)
 	}
-	var zipped []byte
-	if err := e.call(t, &zipped, "get_job_logfile", j.ID); err != nil {
-		t.Fatal(err)
-	}
-	if files := unzip(t, zipped); !strings.Contains(files["run.log"], "INFO tracked solver done steps=10") {
-		t.Fatalf("run.log %q", files["run.log"])
+	// The solver's own log records reach the store through the server's
+	// log sink, stored every 50 ms after they arrive (best-effort,
+	// asynchronous): wait for them rather than read once.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var zipped []byte
+		if err := e.call(t, &zipped, "get_job_logfile", j.ID); err != nil {
+			t.Fatal(err)
+		}
+		files := unzip(t, zipped)
+		if strings.Contains(files["run.log"], "INFO tracked solver done steps=10") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run.log %q", files["run.log"])
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -23,6 +23,9 @@ var solverDir string
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv("JOBS_TEST_DAEMON"); dir != "" {
+		if os.Getenv("JOBS_TEST_DAEMON_SLURM") != "" {
+			daemonSlurm(dir) // trackd with Slurm jobs, for TestSlurmRestart
+		}
 		daemon(dir) // a stand-in for trackd, for TestDaemonKilled
 		return
 	}
@@ -48,7 +51,7 @@ func TestMain(m *testing.M) {
 	}
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"),
-		goleak.Cleanup(func(code int) { os.RemoveAll(dir); os.Exit(code) }))
+		goleak.Cleanup(func(code int) { stopSlurm(); os.RemoveAll(dir); os.Exit(code) }))
 }
 
 // env is a manager over a real SQLite store, served over loopback rpc.
@@ -74,7 +77,9 @@ func newEnv(t *testing.T, dataDir string, opts jobs.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.Solvers = cfg.Solvers
+	if opts.Solvers == nil {
+		opts.Solvers = cfg.Solvers
+	}
 	stopTracker := func() {}
 	if opts.Addr == "tracker" { // also a tracking server over the store, for solvers using track
 		tsrv, err := server.New(ctx, st, server.Options{})

@@ -27,7 +27,17 @@ type Options struct {
 	// Addr is the tracking server's address given to solvers as
 	// SIGOCO_TRACK_ADDR. Default track.DefaultAddr.
 	Addr string
-	// MaxJobs bounds the jobs running at once; more wait, queued, in the
+	// PublicAddr is the tracking server's address as cluster nodes reach
+	// it, given to jobs of other executors than local as
+	// SIGOCO_TRACK_ADDR. Default Addr.
+	PublicAddr string
+	// Executor runs the jobs of solvers that name none: "local" (default)
+	// or "slurm".
+	Executor string
+	// Slurm configures the slurm executor (its zero value works).
+	Slurm SlurmOptions
+	// MaxJobs bounds the local jobs running at once (Slurm jobs are queued
+	// by the cluster); more wait, queued, in the
 	// order they were started. Default runtime.NumCPU().
 	MaxJobs int
 	// StderrTail is how many last lines of stderr a failed job reports.
@@ -63,6 +73,9 @@ func (o *Options) defaults(st store.Store) {
 	}
 	if o.Addr == "" {
 		o.Addr = track.DefaultAddr
+	}
+	if o.Executor == "" {
+		o.Executor = ExecutorLocal
 	}
 	if o.MaxJobs <= 0 {
 		o.MaxJobs = runtime.NumCPU()
@@ -105,7 +118,9 @@ type Manager struct {
 	solvers map[string]*Solver // by ID
 	order   []*Solver          // by name, then version as declared
 
-	slots chan struct{} // one token per running job
+	slots chan struct{} // one token per running local job
+
+	executors map[string]Executor // by name
 
 	ctx    context.Context // the manager's lifetime, cancelled by Close
 	cancel context.CancelFunc
@@ -141,10 +156,21 @@ func New(ctx context.Context, st store.Store, opts Options) (*Manager, error) {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	m.slots = make(chan struct{}, opts.MaxJobs)
-	if err := m.recover(ctx); err != nil {
-		return nil, err
+	m.executors = map[string]Executor{ExecutorLocal: localExecutor{}, ExecutorSlurm: newSlurmExecutor(opts.Slurm, opts.Logger)}
+	if _, ok := m.executors[opts.Executor]; !ok {
+		return nil, fmt.Errorf("%w: unknown executor %q (known: local, slurm)", ErrConfig, opts.Executor)
+	}
+	for _, s := range m.order {
+		if _, ok := m.executors[s.Executor]; s.Executor != "" && !ok {
+			return nil, fmt.Errorf("%w: solver %s: unknown executor %q", ErrConfig, s.ID(), s.Executor)
+		}
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
+	if err := m.recover(ctx); err != nil {
+		m.cancel()
+		m.wg.Wait()
+		return nil, err
+	}
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); m.heartbeats() }()
 	return m, nil
@@ -199,6 +225,9 @@ func (m *Manager) recover(ctx context.Context) error {
 					m.pending[j.ID] = struct{}{}
 					continue
 				}
+				if m.adopt(ctx, j) {
+					continue
+				}
 				prev := j.State
 				reason := "trackd stopped while the job was running (its process was not adopted)"
 				if prev == StatePending {
@@ -222,8 +251,53 @@ func (m *Manager) recover(ctx context.Context) error {
 	return nil
 }
 
-// Close stops every running job (SIGTERM, then SIGKILL after its grace;
-// they end ABORTED) and waits for them. It is idempotent. Close the
+// adopt follows again a job whose executor keeps it running without
+// trackd (a Slurm job); it reports whether it did.
+func (m *Manager) adopt(ctx context.Context, j *Job) bool {
+	ex, ok := m.executors[j.Executor]
+	if !ok || j.Executor == ExecutorLocal {
+		return false
+	}
+	s, err := m.solver(j.Solver, j.Version)
+	if err != nil || s.Version != j.Version {
+		m.log.Warn("jobs: a job left running whose solver is gone", "job", j.ID, "solver", j.Solver+"@"+j.Version)
+		return false
+	}
+	a := newActive(m, s, j)
+	work, err := m.jobPath(j.ID, workDirName)
+	if err != nil {
+		return false
+	}
+	dir, err := m.jobPath(j.ID)
+	if err != nil {
+		return false
+	}
+	spec, outW, errW, _, err := a.specFor(ex, work, dir)
+	if err != nil {
+		return false
+	}
+	h, err := ex.Recover(ctx, j.ExecutorID, spec)
+	if err != nil {
+		m.log.Warn("jobs: following a job again", "job", j.ID, "executor", j.Executor, "id", j.ExecutorID, "err", err)
+		return false
+	}
+	m.mu.Lock()
+	m.active[j.ID] = a
+	m.wg.Add(1)
+	m.mu.Unlock()
+	go func() {
+		defer m.wg.Done()
+		defer close(a.done)
+		defer m.finished(a)
+		a.follow(context.Background(), h, outW, errW)
+	}()
+	m.log.Info("jobs: following a job again", "job", j.ID, "executor", j.Executor, "id", h.ID())
+	return true
+}
+
+// Close stops every running local job (SIGTERM, then SIGKILL after its
+// grace; they end ABORTED), leaves Slurm jobs running (STARTED or queued:
+// the next New follows them) and waits for the jobs' goroutines. It is idempotent. Close the
 // manager before its store.
 func (m *Manager) Close() error {
 	m.closeOnce.Do(func() {
@@ -370,7 +444,7 @@ func (m *Manager) start(ctx context.Context, id string) (*Job, error) {
 		}
 		return nil, fmt.Errorf("%w: job %s is %s; only a PENDING job starts", ErrState, id, j.State)
 	}
-	j.Queued = true
+	j.Queued, j.Executor = true, m.executorOf(s).Name()
 	a := newActive(m, s, j)
 	m.active[id] = a
 	delete(m.pending, id)
@@ -478,3 +552,13 @@ func (m *Manager) finished(a *active) {
 }
 
 var errStopped = errors.New("stopped by request")
+
+// executorOf is the executor that runs the jobs of s.
+func (m *Manager) executorOf(s *Solver) Executor {
+	if s.Executor != "" {
+		if ex, ok := m.executors[s.Executor]; ok {
+			return ex
+		}
+	}
+	return m.executors[m.opts.Executor]
+}

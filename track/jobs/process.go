@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +26,9 @@ const (
 	EnvWorkdir = "SIGOCO_JOB_WORKDIR" // the work directory (also the process's current directory)
 	EnvInputs  = "SIGOCO_JOB_INPUTS"  // path of inputs.json
 	EnvOutputs = "SIGOCO_JOB_OUTPUTS" // path of outputs.json (to be written by the solver)
+	// EnvCheckpointSignal names the signal a checkpointing solver gets
+	// ahead of its time limit ("USR1"; Slurm only).
+	EnvCheckpointSignal = "SIGOCO_JOB_CHECKPOINT_SIGNAL"
 )
 
 // Files in a job's directories.
@@ -45,12 +46,12 @@ type active struct {
 	solver *Solver
 	done   chan struct{} // closed when the job is final and saved
 
-	mu        sync.Mutex // guards job, stopCause, cancel, tail
+	mu        sync.Mutex // guards job, stopCause, handle, tail
 	job       Job
-	stopCause error                   // why a stop was requested (nil: none)
-	cancel    context.CancelCauseFunc // ends the process; nil before it starts
-	stopCh    chan struct{}           // closed by the first requestStop
-	tail      []string                // last stderr lines (ring of StderrTail)
+	stopCause error         // why a stop was requested (nil: none)
+	handle    Handle        // the started job; nil before
+	stopCh    chan struct{} // closed by the first requestStop
+	tail      []string      // last stderr lines (ring of StderrTail)
 
 	// wmu serialises the job's store writes; it guards saved, seq,
 	// lastWrite, logs, lastLogFlush.
@@ -77,8 +78,8 @@ func (a *active) requestStop(cause error) {
 	}
 	a.stopCause = cause
 	close(a.stopCh)
-	if a.cancel != nil {
-		a.cancel(cause)
+	if a.handle != nil {
+		a.handle.Stop()
 	}
 }
 
@@ -118,6 +119,10 @@ func (a *active) run() {
 	defer close(a.done)
 	defer m.finished(a)
 	ctx := context.Background() // store writes outlive a Close in progress
+	if m.executorOf(a.solver).Name() != ExecutorLocal {
+		a.execute(ctx) // the cluster queues it: no slot of ours
+		return
+	}
 	select {
 	case m.slots <- struct{}{}:
 	case <-a.stopCh:
@@ -133,154 +138,94 @@ func (a *active) run() {
 
 var errTimeLimit = errors.New("time limit exceeded")
 
-// outputGrace is how long the output of a job is read after its process
-// ended (processes it started may hold its stdout).
-const outputGrace = 5 * time.Second
-
 var errShutdown = errors.New("trackd shut down")
 
+// execute runs the job through its executor and records the outcome.
 func (a *active) execute(ctx context.Context) {
-	m, s := a.m, a.solver
-	work, err := m.jobPath(a.job.ID, workDirName)
+	m := a.m
+	ex := m.executorOf(a.solver)
+	spec, outW, errW, closeFiles, err := a.spec(ctx, ex)
 	if err != nil {
 		a.finish(ctx, StateFailed, err.Error(), nil)
 		return
 	}
-	argv, err := a.prepare(ctx, work)
-	if err != nil {
-		a.finish(ctx, StateFailed, "preparing the job: "+err.Error(), nil)
-		return
-	}
-	stdout, err := m.createJobFile(a.job.ID, stdoutFile)
-	if err != nil {
-		a.finish(ctx, StateFailed, err.Error(), nil)
-		return
-	}
-	defer stdout.Close()
-	stderr, err := m.createJobFile(a.job.ID, stderrFile)
-	if err != nil {
-		a.finish(ctx, StateFailed, err.Error(), nil)
-		return
-	}
-	defer stderr.Close()
-
-	// The thread that starts the process stays this goroutine's until the
-	// process is reaped: on Linux the process is killed when that thread
-	// ends (Pdeathsig), which must then mean that trackd died.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	pctx, cancel := context.WithCancelCause(m.ctx)
-	defer cancel(nil)
-	if s.timeLimit > 0 {
-		var c2 context.CancelFunc
-		pctx, c2 = context.WithTimeoutCause(pctx, s.timeLimit, fmt.Errorf("%w (%s)", errTimeLimit, s.timeLimit))
-		defer c2()
-	}
-	cmd := exec.CommandContext(pctx, argv[0], argv[1:]...)
-	cmd.Dir = work
-	cmd.Env = a.env(work)
-	// The pipes are ours, read by our goroutines: exec's WaitDelay would
-	// cut the copy short when storing the lines is slow.
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		a.finish(ctx, StateFailed, err.Error(), nil)
-		return
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		a.finish(ctx, StateFailed, err.Error(), nil)
-		return
-	}
-	cmd.Stdout, cmd.Stderr = outW, errW
-	setProcessGroup(cmd)
-	cmd.Cancel = func() error { return terminate(cmd, s.grace == 0) }
-	cmd.WaitDelay = max(s.grace, 10*time.Millisecond)
-
+	defer closeFiles()
 	a.mu.Lock()
 	if a.stopCause != nil {
 		a.mu.Unlock()
-		outR.Close()
-		outW.Close()
-		errR.Close()
-		errW.Close()
 		a.finish(ctx, StateAborted, "stopped before it ran", nil)
 		return
 	}
-	err = cmd.Start()
-	outW.Close()
-	errW.Close()
+	a.mu.Unlock()
+	h, err := ex.Start(m.ctx, spec)
 	if err != nil {
-		a.mu.Unlock()
-		outR.Close()
-		errR.Close()
-		a.finish(ctx, StateFailed, "starting the solver: "+err.Error(), nil)
+		a.finish(ctx, StateFailed, err.Error(), nil)
 		return
 	}
-	a.cancel = cancel
-	a.job.State, a.job.Queued, a.job.Started = StateStarted, false, now()
-	a.mu.Unlock()
-	readers := make(chan struct{}, 2)
-	for _, p := range []struct {
-		r  *os.File
-		lw *lineWriter
-	}{{outR, &lineWriter{a: a, file: stdout, stream: "stdout"}}, {errR, &lineWriter{a: a, file: stderr, stream: "stderr"}}} {
-		go func() {
-			io.Copy(p.lw, p.r)
-			p.lw.close()
-			readers <- struct{}{}
-		}()
-	}
-	a.wmu.Lock()
-	a.saveLocked(ctx)
-	if !s.Track {
-		a.runRecordsLocked(ctx, store.Record{Kind: store.KindStatus, Key: string(store.StatusRunning)})
-	}
-	a.wmu.Unlock()
+	a.follow(ctx, h, outW, errW)
+}
 
-	werr := cmd.Wait()
-	// The readers end at EOF, once every process holding the pipes closed
-	// them; a process the solver left behind gets outputGrace.
-	cut := time.AfterFunc(outputGrace, func() { outR.Close(); errR.Close() })
-	<-readers
-	<-readers
-	cut.Stop()
-	outR.Close()
-	errR.Close()
+// follow waits for a started (or recovered) job and records its outcome.
+func (a *active) follow(ctx context.Context, h Handle, outW, errW *lineWriter) {
+	m, s := a.m, a.solver
+	a.mu.Lock()
+	a.handle = h
+	stop := a.stopCause != nil
+	if id := h.ID(); id != "" && a.job.ExecutorID != id {
+		a.job.ExecutorID = id
+		a.mu.Unlock()
+		a.save(ctx)
+	} else {
+		a.mu.Unlock()
+	}
+	if stop {
+		h.Stop()
+	}
+	// lines wait in a.logs until the next line or 250 ms: a job quiet
+	// after a line still gets it stored
+	flushed := make(chan struct{})
+	flusher := time.NewTicker(250 * time.Millisecond)
+	go func() {
+		defer flusher.Stop()
+		for {
+			select {
+			case <-flushed:
+				return
+			case <-flusher.C:
+				a.flushLogs(ctx)
+			}
+		}
+	}()
+	res := h.Wait(m.ctx)
+	close(flushed)
+	outW.close()
+	errW.close()
 	a.flushLogs(ctx)
+	if errors.Is(res.Err, ErrDetached) {
+		return // still running on the cluster: the next New follows it
+	}
 	if s.Track {
 		a.wmu.Lock()
 		a.seq = 0 // the solver wrote records: read the run's number again
 		a.wmu.Unlock()
 	}
-
-	ps := cmd.ProcessState
-	var code *int
-	sig := ""
-	if ps != nil {
-		if c := ps.ExitCode(); c >= 0 {
-			code = &c
-		}
-		sig = signalOf(ps)
-	}
 	a.mu.Lock()
-	a.job.ExitCode, a.job.Signal = code, sig
+	a.job.ExitCode, a.job.Signal = res.ExitCode, res.Signal
+	stopCause := a.stopCause
 	a.mu.Unlock()
-	cause := context.Cause(pctx)
 	switch {
-	case errors.Is(cause, errStopped):
-		a.finish(ctx, StateAborted, "stopped by request", nil)
-	case errors.Is(cause, errTimeLimit):
-		a.finish(ctx, StateFailed, cause.Error(), nil)
-	case m.ctx.Err() != nil:
-		a.finish(ctx, StateAborted, errShutdown.Error()+" while the job ran", nil)
-	case werr != nil:
-		reason := werr.Error()
-		if code != nil {
-			reason = fmt.Sprintf("exit status %d", *code)
-		} else if sig != "" {
-			reason = "killed by signal " + sig
+	case res.Cancelled && errors.Is(stopCause, errStopped):
+		a.finish(ctx, StateAborted, errStopped.Error(), nil)
+	case res.Failure != "":
+		a.finish(ctx, StateFailed, res.Failure, nil)
+	case res.Cancelled:
+		a.finish(ctx, StateAborted, res.CancelReason, nil)
+	case res.Err != nil:
+		reason := res.Err.Error()
+		if res.ExitCode != nil {
+			reason = fmt.Sprintf("exit status %d", *res.ExitCode)
+		} else if res.Signal != "" {
+			reason = "killed by signal " + res.Signal
 		}
 		a.finish(ctx, StateFailed, reason, nil)
 	default:
@@ -294,9 +239,102 @@ func (a *active) execute(ctx context.Context) {
 		a.mu.Unlock()
 		a.finish(ctx, StateSuccess, "", recs)
 		if s.Workdir == WorkdirClean {
-			os.RemoveAll(work)
+			if work, err := m.jobPath(a.job.ID, workDirName); err == nil {
+				os.RemoveAll(work)
+			}
 		}
 	}
+}
+
+// spec prepares the job's directory and describes the job to ex. The
+// returned closer closes the files the job writes through trackd.
+func (a *active) spec(ctx context.Context, ex Executor) (_ *ExecSpec, outW, errW *lineWriter, closer func(), err error) {
+	m := a.m
+	work, err := m.jobPath(a.job.ID, workDirName)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	dir, err := m.jobPath(a.job.ID)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	argv, err := a.prepare(ctx, work)
+	if err != nil {
+		return nil, nil, nil, nil, errors.New("preparing the job: " + err.Error())
+	}
+	spec, outW, errW, closer, err := a.specFor(ex, work, dir)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	spec.Argv = argv
+	return spec, outW, errW, closer, nil
+}
+
+// specFor describes the job to ex, for Start or Recover.
+func (a *active) specFor(ex Executor, work, dir string) (_ *ExecSpec, outW, errW *lineWriter, closer func(), err error) {
+	m, s := a.m, a.solver
+	outW = &lineWriter{a: a, stream: "stdout"}
+	errW = &lineWriter{a: a, stream: "stderr"}
+	closer = func() {}
+	if ex.Name() == ExecutorLocal {
+		// a local process writes the log files through trackd
+		stdout, err := m.createJobFile(a.job.ID, stdoutFile)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		stderr, err := m.createJobFile(a.job.ID, stderrFile)
+		if err != nil {
+			stdout.Close()
+			return nil, nil, nil, nil, err
+		}
+		outW.file, errW.file = stdout, stderr
+		closer = func() { stdout.Close(); stderr.Close() }
+	}
+	spec := &ExecSpec{
+		JobID: a.job.ID, Env: a.env(work, ex.Name()), WorkDir: work, JobDir: dir,
+		TimeLimit: s.timeLimit, Grace: s.grace, Stdout: outW, Stderr: errW, Solver: s,
+		Running: a.running, Waiting: a.waiting,
+	}
+	return spec, outW, errW, closer, nil
+}
+
+// running records that the job's process runs (again, after a requeue).
+func (a *active) running() {
+	ctx := context.Background()
+	a.mu.Lock()
+	if a.job.State == StateStarted && !a.job.Queued {
+		a.mu.Unlock()
+		return
+	}
+	first := a.job.State != StateStarted
+	a.job.State, a.job.Queued, a.job.WaitReason = StateStarted, false, ""
+	if a.job.Started.IsZero() {
+		a.job.Started = now()
+	}
+	a.mu.Unlock()
+	a.wmu.Lock()
+	a.saveLocked(ctx)
+	if first && !a.solver.Track {
+		a.runRecordsLocked(ctx, store.Record{Kind: store.KindStatus, Key: string(store.StatusRunning)})
+	}
+	a.wmu.Unlock()
+}
+
+// waiting records that the job waits in its executor's queue, and why. A
+// job that ran and waits again was requeued (Slurm: scontrol requeue, a
+// node failure): it stays STARTED, queued, and its Restarts count.
+func (a *active) waiting(reason string) {
+	a.mu.Lock()
+	if a.job.WaitReason == reason && a.job.Queued {
+		a.mu.Unlock()
+		return
+	}
+	if a.job.State == StateStarted && !a.job.Queued {
+		a.job.Restarts++
+	}
+	a.job.Queued, a.job.WaitReason = true, reason
+	a.mu.Unlock()
+	a.save(context.Background())
 }
 
 // finish makes the job final: it writes the run's records (extra first,
@@ -308,7 +346,7 @@ func (a *active) finish(ctx context.Context, st State, reason string, extra []st
 	a.mu.Lock()
 	j := a.job.clone()
 	a.mu.Unlock()
-	j.State, j.Queued, j.Reason, j.Stopped = st, false, reason, now()
+	j.State, j.Queued, j.Reason, j.Stopped, j.WaitReason = st, false, reason, now(), ""
 	if st == StateFailed {
 		a.mu.Lock()
 		j.StderrTail = append([]string(nil), a.tail...)
@@ -425,7 +463,7 @@ func formatValue(v any) string {
 }
 
 // env is the child's environment.
-func (a *active) env(work string) []string {
+func (a *active) env(work, executor string) []string {
 	s := a.solver
 	var env []string
 	if s.CleanEnv {
@@ -444,8 +482,12 @@ func (a *active) env(work string) []string {
 	for k, v := range s.Env {
 		env = append(env, k+"="+v)
 	}
+	addr := a.m.opts.Addr
+	if executor != ExecutorLocal && a.m.opts.PublicAddr != "" {
+		addr = a.m.opts.PublicAddr
+	}
 	env = append(env,
-		track.EnvAddr+"="+a.m.opts.Addr,
+		track.EnvAddr+"="+addr,
 		EnvJobID+"="+a.job.ID,
 		EnvWorkdir+"="+work,
 		EnvInputs+"="+filepath.Join(work, InputsFile),
@@ -453,6 +495,12 @@ func (a *active) env(work string) []string {
 	)
 	if s.Track {
 		env = append(env, track.EnvRun+"="+a.job.ID)
+		if s.Checkpoint && executor == ExecutorSlurm {
+			env = append(env, track.EnvResume+"=1") // a requeued job goes on with its run
+		}
+	}
+	if s.Checkpoint && executor == ExecutorSlurm {
+		env = append(env, EnvCheckpointSignal+"=USR1")
 	}
 	return env
 }
@@ -464,7 +512,7 @@ const maxLine = 16 << 10
 var progressRe = regexp.MustCompile(`\[PROGRESS\]\s*(\d+(?:\.\d+)?)\s*(?:/\s*(\d+(?:\.\d+)?)|%)`)
 
 // lineWriter is a process's stdout or stderr: it keeps the bytes in a
-// file and turns each line into a log record of the run; on stdout
+// file (if file is set) and turns each line into a log record of the run; on stdout
 // [PROGRESS] n/m (or n%) sets the progress. exec's copying goroutine is
 // its only writer.
 type lineWriter struct {
@@ -475,8 +523,10 @@ type lineWriter struct {
 }
 
 func (w *lineWriter) Write(p []byte) (int, error) {
-	if _, err := w.file.Write(p); err != nil {
-		return 0, err
+	if w.file != nil {
+		if _, err := w.file.Write(p); err != nil {
+			return 0, err
+		}
 	}
 	w.buf = append(w.buf, p...)
 	start := 0

@@ -9,6 +9,13 @@ import { fmtTime, fmtValue, fmtBytes, buildHash, jobsSignature, jobState, isFile
 function errorText(e) { return String(e && e.message ? e.message : e); }
 
 /** jobBadge: a job state badge. */
+// waitOrReason is why a job ended (reason) or, queued by its executor
+// (Slurm), why it waits there (wait_reason: "Priority", "Resources", …).
+function waitOrReason(j, state) {
+  const text = j.reason || (state === "PENDING" && j.wait_reason ? `${j.executor || "executor"}: ${j.wait_reason}` : "");
+  return text ? h("div", { class: "muted reason" }, text) : null;
+}
+
 export function jobBadge(state, queued) {
   return h("span", { class: `badge job-${state || "unknown"}` }, state || "?", queued ? " (queued)" : "");
 }
@@ -87,7 +94,7 @@ export class JobsList {
       return h("tr", { class: "job-row", dataset: { job: j.id, state } },
         h("td", { class: "name" }, h("a", { href: buildHash("run", j.id, {}), title: "the job's run" }, j.id.slice(0, 12))),
         h("td", {}, `${j.solver}@${j.version}`),
-        h("td", { class: "state" }, jobBadge(state, j.queued && state === "PENDING"), j.reason ? h("div", { class: "muted reason" }, j.reason) : null),
+        h("td", { class: "state" }, jobBadge(state, j.queued && state === "PENDING"), waitOrReason(j, state)),
         h("td", {}, progressBar(progress)),
         h("td", { class: "time" }, j.started ? fmtTime(j.started) : ""),
         h("td", { class: "time" }, j.stopped ? fmtTime(j.stopped) : ""),

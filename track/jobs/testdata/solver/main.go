@@ -16,6 +16,8 @@
 //	linkdir as ok, but outputs.json names d/BASE as output_1, d being a
 //	        link to the directory of "note" and BASE its file name
 //	linkjson  as ok, but outputs.json is a link to "note"
+//	checkpoint  on SIGUSR1 write the file "ckpt" and wait to be killed;
+//	        started again with "ckpt" there, as ok
 package main
 
 import (
@@ -70,6 +72,20 @@ func main() {
 		for {
 			time.Sleep(time.Hour)
 		}
+	case "checkpoint":
+		if _, err := os.Stat("ckpt"); err != nil {
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, syscall.SIGUSR1)
+			signal.Ignore(syscall.SIGTERM)
+			fmt.Println("[PROGRESS] 1/2 signal", os.Getenv("SIGOCO_JOB_CHECKPOINT_SIGNAL"))
+			<-sig
+			os.WriteFile("ckpt", []byte("1"), 0o644)
+			fmt.Println("checkpointed")
+			for {
+				time.Sleep(time.Hour)
+			}
+		}
+		fmt.Println("resumed from the checkpoint")
 	case "crash":
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		time.Sleep(time.Hour)

@@ -1,0 +1,297 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/sigoco/sigoco/syncstruct"
+)
+
+// The dash suite's 1,000 WebSocket (JSON) subscribers run in a child
+// process: this program again, with viewersEnv set to the URL and
+// viewersSubsEnv to their number. The child prints "ready" once every
+// subscriber is connected and synced, counts from then on, and when its
+// stdin closes prints one JSON line (viewersReport) and exits.
+const (
+	viewersEnv     = "SIGOCO_BENCH_DASH_VIEWERS"
+	viewersSubsEnv = "SIGOCO_BENCH_DASH_SUBS"
+)
+
+// viewersReport is what the child measured after "ready".
+type viewersReport struct {
+	MedianMS, P99MS float64
+	Samples         int    // probe deliveries timed
+	Mods            uint64 // mods applied, all subscribers
+	Msgs            uint64 // WebSocket messages received, all subscribers
+}
+
+type viewers struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Reader
+}
+
+func startViewers(url string, n int) (*viewers, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), viewersEnv+"="+url, viewersSubsEnv+"="+strconv.Itoa(n))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	v := &viewers{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}
+	line, err := v.out.ReadString('\n')
+	if err != nil || line != "ready\n" {
+		v.kill()
+		return nil, fmt.Errorf("viewers: %q, %v", line, err)
+	}
+	return v, nil
+}
+
+// finish stops the viewers and returns what they measured.
+func (v *viewers) finish() (viewersReport, error) {
+	var rep viewersReport
+	v.stdin.Close()
+	line, err := v.out.ReadString('\n')
+	if err == nil {
+		err = json.Unmarshal([]byte(line), &rep)
+	}
+	if werr := v.cmd.Wait(); err == nil && werr != nil {
+		err = werr
+	}
+	return rep, err
+}
+
+func (v *viewers) kill() {
+	if v.cmd.ProcessState == nil {
+		v.cmd.Process.Kill()
+		v.cmd.Wait()
+	}
+}
+
+// viewersMain is the child: it returns the exit code.
+func viewersMain(url string) int {
+	n, err := strconv.Atoi(os.Getenv(viewersSubsEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "viewers:", err)
+		return 2
+	}
+	var (
+		mu       sync.Mutex
+		samples  []float64
+		counting atomic.Bool
+		mods     atomic.Uint64
+		msgs     atomic.Uint64
+	)
+	st := &viewerStats{counting: &counting, mods: &mods, msgs: &msgs, probe: func(us int64) {
+		lat := float64(time.Now().UnixMicro()-us) / 1000
+		mu.Lock()
+		samples = append(samples, lat)
+		mu.Unlock()
+	}}
+	var swg sync.WaitGroup
+	subs := make([]*wsSub, 0, n)
+	defer func() {
+		for _, c := range subs {
+			c.ws.Close()
+		}
+		swg.Wait()
+	}()
+	// Generous: a loaded machine accepts 1,000 connections slowly.
+	dialer := websocket.Dialer{HandshakeTimeout: 60 * time.Second}
+	for range n {
+		ws, _, err := dialer.Dial(url, nil)
+		if err != nil {
+			ws, _, err = dialer.Dial(url, nil) // once more
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "viewers: subscriber %d: %v\n", len(subs), err)
+			return 1
+		}
+		ws.WriteMessage(websocket.TextMessage, []byte(`{"t":"subscribe","notifier":"runs","epoch":0,"seq":0}`))
+		c := &wsSub{ws: ws}
+		subs = append(subs, c)
+		swg.Add(1)
+		go func() { defer swg.Done(); c.follow(st) }()
+	}
+	time.Sleep(time.Second) // every subscriber synced, the runs listed
+	counting.Store(true)
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin) // until the parent closes it
+	counting.Store(false)
+	mu.Lock()
+	s := slices.Clone(samples)
+	mu.Unlock()
+	rep := viewersReport{Samples: len(s), Mods: mods.Load(), Msgs: msgs.Load()}
+	if len(s) > 0 {
+		slices.Sort(s)
+		rep.MedianMS, rep.P99MS = s[len(s)/2], s[len(s)*99/100]
+	}
+	b, _ := json.Marshal(rep)
+	fmt.Println(string(b))
+	return 0
+}
+
+// viewerStats is what the subscribers count, once counting is set.
+type viewerStats struct {
+	counting   *atomic.Bool
+	mods, msgs *atomic.Uint64
+	probe      func(us int64)
+}
+
+// wsSub is one JSON WebSocket subscriber keeping a replica of "runs".
+type wsSub struct {
+	ws   *websocket.Conn
+	tree any
+}
+
+type wsMsg struct {
+	T           string          `json:"t"`
+	HeartbeatMS int             `json:"heartbeat_ms"`
+	Action      string          `json:"action"`
+	Path        []any           `json:"path"`
+	Key         any             `json:"key"`
+	Value       any             `json:"value"`
+	X           any             `json:"x"`
+	I           *int            `json:"i"`
+	Struct      any             `json:"struct"`
+	Code        string          `json:"code"`
+	Message     json.RawMessage `json:"message"`
+}
+
+func jsonNormal(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if x == float64(int64(x)) && x > -1<<53 && x < 1<<53 {
+			return int64(x) // JSON lost the int/float distinction; indices must be ints
+		}
+	case []any:
+		for i := range x {
+			x[i] = jsonNormal(x[i])
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = jsonNormal(x[k])
+		}
+	}
+	return v
+}
+
+// follow reads and applies mods until the connection ends, as a browser's
+// replica.js does: a WebSocket message is one message, or a batch (a JSON
+// array of them).
+func (c *wsSub) follow(st *viewerStats) {
+	var wmu sync.Mutex
+	done := make(chan struct{})
+	defer close(done)
+	var batch []wsMsg
+	for {
+		_, b, err := c.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		counting := st.counting.Load()
+		if counting {
+			st.msgs.Add(1)
+		}
+		clear(batch[:cap(batch)]) // json.Unmarshal keeps what a reused element held
+		batch = batch[:0]
+		if len(b) > 0 && b[0] == '[' {
+			if err := json.Unmarshal(b, &batch); err != nil {
+				return
+			}
+		} else {
+			batch = append(batch, wsMsg{})
+			if err := json.Unmarshal(b, &batch[0]); err != nil {
+				return
+			}
+		}
+		for i := range batch {
+			if err := c.handle(&batch[i], st, counting, &wmu, done); err != nil {
+				if os.Getenv("SIGOCO_BENCH_DEBUG") != "" {
+					fmt.Fprintf(os.Stderr, "viewer: %v (message %.200s)\n", err, b)
+				}
+				return
+			}
+		}
+	}
+}
+
+var errViewerEnd = errors.New("viewer: end")
+
+func (c *wsSub) handle(m *wsMsg, st *viewerStats, counting bool, wmu *sync.Mutex, done chan struct{}) error {
+	switch m.T {
+	case "sync":
+		if hb := m.HeartbeatMS; hb > 0 {
+			go func() {
+				t := time.NewTicker(time.Duration(hb) * time.Millisecond)
+				defer t.Stop()
+				for {
+					select {
+					case <-done:
+						return
+					case <-t.C:
+					}
+					wmu.Lock()
+					err := c.ws.WriteMessage(websocket.TextMessage, []byte(`{"t":"ping"}`))
+					wmu.Unlock()
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+		return nil
+	case "synced", "ping":
+		return nil
+	case "":
+	default:
+		return errViewerEnd // error
+	}
+	mod := &syncstruct.Mod{Action: syncstruct.Action(m.Action), Path: jsonNormal(m.Path).([]any), Key: m.Key, Value: jsonNormal(m.Value), X: jsonNormal(m.X), Struct: jsonNormal(m.Struct)}
+	if m.Path == nil {
+		mod.Path = nil
+	}
+	if m.I != nil {
+		mod.I = *m.I
+	}
+	tree, err := syncstruct.Apply(c.tree, mod)
+	if err != nil {
+		return err
+	}
+	c.tree = tree
+	if counting {
+		st.mods.Add(1)
+	}
+	if mod.Action == syncstruct.ActSetItem && len(mod.Path) == 0 && mod.Key == "probe" && counting {
+		if v, ok := mod.Value.(map[string]any); ok {
+			if us, ok := v["us"].(int64); ok {
+				st.probe(us)
+			}
+		}
+	}
+	return nil
+}

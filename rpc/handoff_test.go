@@ -1,0 +1,128 @@
+package rpc
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// In parallel mode a call without a context runs on the reader goroutine;
+// when it runs long, the read role moves to a new goroutine, so calls
+// behind it on the same connection still run at once, in parallel, and
+// their replies overtake it.
+func TestParallelHandOff(t *testing.T) {
+	forEachTransportMux(t, func(t *testing.T, tr transport) {
+		a := newAttenuator()
+		ts := startServer(t, tr, map[string]any{"lda": a}, ServerOptions{AllowParallel: true})
+		release := releaseOnCleanup(t, a.release) // a failing assertion must not leave it blocked
+		c := ts.dial(t, "lda")
+		ctx := testCtx(t)
+		var wg sync.WaitGroup
+		results := make(chan string, 3)
+		hold := func(tag string) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var r string
+				if err := c.CallInto(ctx, &r, "hold", tag); err != nil {
+					t.Errorf("hold %s: %v", tag, err)
+				}
+				results <- r
+			}()
+		}
+		started := func(want string) {
+			t.Helper()
+			select {
+			case got := <-a.started:
+				if got != want {
+					t.Fatalf("started %q, want %q", got, want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%q did not start while an earlier call held the reader", want)
+			}
+		}
+		hold("a")
+		started("a")
+		hold("b") // behind a call that does not end: needs the read role handed off
+		started("b")
+		hold("c")
+		started("c")
+		for i := range 50 { // quick calls meanwhile, replies overtaking the held ones
+			var r int
+			if err := c.CallInto(ctx, &r, "add", i, 1); err != nil || r != i+1 {
+				t.Fatalf("add during holds: %d, %v", r, err)
+			}
+		}
+		release()
+		wg.Wait()
+		close(results)
+		got := map[string]bool{}
+		for r := range results {
+			got[r] = true
+		}
+		if !got["a"] || !got["b"] || !got["c"] {
+			t.Fatalf("results %v", got)
+		}
+		for i := range 50 { // and the connection goes on as before
+			var r int
+			if err := c.CallInto(ctx, &r, "add", i, 2); err != nil || r != i+2 {
+				t.Fatalf("add after: %d, %v", r, err)
+			}
+		}
+	})
+}
+
+// A call handed off counts against MaxCallsPerConn as a call on its own
+// goroutine does; once it has replied, its slot is free again.
+func TestParallelHandOffCounts(t *testing.T) {
+	a := newAttenuator()
+	ts := startServer(t, transports[0], map[string]any{"lda": a}, ServerOptions{AllowParallel: true, MaxCallsPerConn: 1})
+	release := releaseOnCleanup(t, a.release)
+	c := ts.dial(t, "lda")
+	ctx := testCtx(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Call(ctx, "hold", "first")
+		done <- err
+	}()
+	<-a.started
+	// The second call is read only once the first one's read role has been
+	// handed off, and then the first one counts.
+	_, err := c.Call(ctx, "add", 1, 2)
+	var re *RemoteError
+	if !errors.As(err, &re) || re.Type != TypeTooManyCalls {
+		t.Fatalf("second call: %v, want a %s remote error", err, TypeTooManyCalls)
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+	for i := range 20 {
+		var r int
+		if err := c.CallInto(ctx, &r, "add", i, 1); err != nil || r != i+1 {
+			t.Fatalf("call %d after the first finished: %d, %v", i, r, err)
+		}
+	}
+}
+
+// A connection whose read role was handed off ends cleanly when the
+// client goes away while a handed-off call still runs: the server waits
+// for it and nothing leaks (TestMain checks goroutines).
+func TestParallelHandOffClose(t *testing.T) {
+	a := newAttenuator()
+	ts := startServer(t, transports[0], map[string]any{"lda": a}, ServerOptions{AllowParallel: true})
+	release := releaseOnCleanup(t, a.release)
+	c := ts.dial(t, "lda")
+	ctx := testCtx(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Call(ctx, "hold", "x")
+	}()
+	<-a.started
+	time.Sleep(20 * time.Millisecond) // past handoffDelay
+	c.Close()
+	<-done
+	release()
+}
