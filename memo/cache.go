@@ -28,7 +28,10 @@ type Options struct {
 	// Strict makes a call with a parameter set not declared with Declare
 	// fail with ErrUndeclared instead of computing it (the seed's
 	// dynamic_metric_creation=False). Metrics without parameters are
-	// always declared.
+	// always declared. Default false: an undeclared parameter set is
+	// computed (and stored) like a declared one, as with the seed's
+	// dynamic_metric_creation=True; the seed's default is to refuse it.
+	// Declare matters then only for GetAll.
 	Strict bool
 	// Run is recorded in every entry this cache computes (Entry.Run): the
 	// tracking run, so shared storages show which run made a value.
@@ -40,9 +43,19 @@ type Options struct {
 	// when it is a terminal, else no bar; Quiet turns the bar off.
 	Progress io.Writer
 	Quiet    bool
-	// Logger reports entries found corrupt (and recomputed) at Warn level;
-	// nil discards.
+	// Logger reports entries found corrupt (and recomputed) at Warn level,
+	// and every compute, load and save at Info level (the seed's verbose
+	// output): message "memo: computed", "memo: loaded" or "memo: saved",
+	// with the entry ("key"), how long it took ("seconds") and, for loads
+	// and saves, the storage ("where": a directory, or the storage's
+	// description). Memory hits are not reported. nil discards.
 	Logger *slog.Logger
+	// Verbose, if set, also gets those reports as lines of text, as the
+	// seed's verbose=True prints them ("memo: computed poly_y(1, 2) in
+	// 1.5s", "memo: saved poly_y(1, 2) to cache in 2ms"): os.Stdout gives
+	// the seed's behaviour. Lines are written whole, one at a time.
+	// Default nil: no text.
+	Verbose io.Writer
 }
 
 // Cache holds computed entries in memory, in front of a Storage.
@@ -69,6 +82,8 @@ type Cache struct {
 	used    int64                    // sum of Size of the entries in lru
 	flights map[string]*flight       // entries being computed or loaded
 	metrics map[string]*metric
+
+	verboseMu sync.Mutex // one line at a time to Options.Verbose
 }
 
 // flight is one computation in progress; done is closed when entry or err
@@ -240,7 +255,12 @@ func (c *Cache) fill(ctx context.Context, m *metric, key Key, params []any, forc
 	if err != nil {
 		return nil, err
 	}
-	if err := st.Save(ctx, e); err != nil {
+	t0 := time.Now()
+	err = st.Save(ctx, e)
+	if err == nil {
+		c.report("saved", key, time.Since(t0), "to", st)
+	}
+	if err != nil {
 		// Keep the value in memory (it may have taken hours), but say that
 		// it is not stored.
 		c.mu.Lock()
@@ -254,6 +274,7 @@ func (c *Cache) fill(ctx context.Context, m *metric, key Key, params []any, forc
 // loadStored returns the stored entry converted for m; (nil, nil) if there
 // is none, or it is corrupt or does not convert (to be recomputed).
 func (c *Cache) loadStored(ctx context.Context, m *metric, key Key) (*Entry, error) {
+	t0 := time.Now()
 	e, err := c.opts.Storage.Load(ctx, key)
 	switch {
 	case err == nil:
@@ -274,6 +295,7 @@ func (c *Cache) loadStored(ctx context.Context, m *metric, key Key) (*Entry, err
 		e.Value = v
 	}
 	e.Size = sizeOf(e.Value)
+	c.report("loaded", key, time.Since(t0), "from", c.opts.Storage)
 	return e, nil
 }
 
@@ -284,6 +306,7 @@ func (c *Cache) compute(ctx context.Context, m *metric, key Key, params []any) (
 	if err != nil {
 		return nil, &ComputeError{Key: key, Err: err}
 	}
+	c.report("computed", key, end.Sub(start), "", nil)
 	return &Entry{
 		Key:      key,
 		Value:    v,
@@ -333,4 +356,43 @@ func (c *Cache) inFlight(ks string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.flights[ks] != nil
+}
+
+// report tells the logger (Info) and Options.Verbose that the entry key
+// was computed, loaded or saved (what), how long it took, and where
+// (prep "to" or "from" the storage st; nil for a computation).
+func (c *Cache) report(what string, key Key, d time.Duration, prep string, st Storage) {
+	attrs := []any{"key", key.String(), "seconds", d.Seconds()}
+	place := ""
+	if st != nil {
+		place = storageWhere(st)
+		attrs = append(attrs, "where", place)
+	}
+	c.log.Info("memo: "+what, attrs...)
+	if c.opts.Verbose == nil {
+		return
+	}
+	line := "memo: " + what + " " + key.String()
+	if st != nil {
+		line += " " + prep + " " + place
+	}
+	line += " in " + d.Round(time.Microsecond).String() + "\n"
+	c.verboseMu.Lock()
+	io.WriteString(c.opts.Verbose, line)
+	c.verboseMu.Unlock()
+}
+
+// storageWhere describes a storage for reports: its directory, its own
+// project on the tracking server, its own description (fmt.Stringer), or
+// its type.
+func storageWhere(st Storage) string {
+	switch s := st.(type) {
+	case interface{ Dir() string }:
+		return s.Dir()
+	case interface{ Project() string }:
+		return "the tracking server (project " + s.Project() + ")"
+	case fmt.Stringer:
+		return s.String()
+	}
+	return fmt.Sprintf("%T", st)
 }

@@ -31,11 +31,12 @@ type DirOptions struct {
 // any number of processes:
 //
 //	DIR/NAME/PARAMS.HASH.npy      an array value: a numpy .npy file
+//	DIR/NAME/PARAMS.HASH.npz      several arrays (a map of them, or a list): a numpy .npz file
 //	DIR/NAME/PARAMS.HASH.msgpack  any other value, as msgpack
 //
 // where PARAMS is the parameters made file-name safe (shortened) and
 // HASH 16 hex digits of the SHA-256 of the key. numpy.load reads the .npy
-// files as they are. Each file ends with the entry's metadata (key, dates,
+// and .npz files as they are. Each file ends with the entry's metadata (key, dates,
 // run) and a CRC-32C, so a truncated or damaged file is detected and
 // reported as corrupt, never returned. Files are written to a temporary
 // file in the same directory and renamed, so readers see the old file or
@@ -74,8 +75,8 @@ func OpenDir(dir string, opts DirOptions) (*DirStorage, error) {
 func (s *DirStorage) Dir() string { return s.dir }
 
 // Path returns the file an entry is stored in when its value is an array
-// (ext "npy") or not ("msgpack"), for programs that read the files
-// directly (numpy.load).
+// (ext "npy"), several arrays ("npz") or anything else ("msgpack"), for
+// programs that read the files directly (numpy.load).
 func (s *DirStorage) Path(key Key, ext string) string {
 	return s.base(key) + "." + ext
 }
@@ -108,7 +109,10 @@ func safeParams(p string) string {
 	return s
 }
 
-// Load reads the entry. When both an .npy and a .msgpack file exist (a
+// fileKinds are the extensions of entry files, one per kind of value.
+var fileKinds = [...]string{"npy", "npz", "msgpack"}
+
+// Load reads the entry. When files of several kinds exist (a
 // crash between a Save that changed the value's kind and its cleanup) the
 // later computed one wins.
 func (s *DirStorage) Load(ctx context.Context, key Key) (*Entry, error) {
@@ -117,7 +121,7 @@ func (s *DirStorage) Load(ctx context.Context, key Key) (*Entry, error) {
 	}
 	var best *Entry
 	var firstErr error
-	for _, ext := range [...]string{"npy", "msgpack"} {
+	for _, ext := range fileKinds {
 		e, err := s.loadFile(key, s.Path(key, ext))
 		switch {
 		case err == nil:
@@ -171,7 +175,7 @@ func (s *DirStorage) loadFile(key Key, path string) (*Entry, error) {
 // Exists reports whether an entry file is present (without reading it);
 // GetAll uses it to skip stored entries.
 func (s *DirStorage) Exists(ctx context.Context, key Key) (bool, error) {
-	for _, ext := range [...]string{"npy", "msgpack"} {
+	for _, ext := range fileKinds {
 		if _, err := os.Stat(s.Path(key, ext)); err == nil {
 			return true, nil
 		} else if !errors.Is(err, fs.ErrNotExist) {
@@ -195,12 +199,13 @@ func (s *DirStorage) Save(ctx context.Context, e *Entry) error {
 	if err := writeFileAtomic(path, b, !s.opts.NoSync); err != nil {
 		return err
 	}
-	other := "msgpack"
-	if kind == "msgpack" {
-		other = "npy"
-	}
-	if err := os.Remove(s.Path(e.Key, other)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("memo: %w", err)
+	for _, other := range fileKinds {
+		if other == kind {
+			continue
+		}
+		if err := os.Remove(s.Path(e.Key, other)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("memo: %w", err)
+		}
 	}
 	if _, done := s.swept.LoadOrStore(dir, true); !done {
 		removeOldTemps(dir)
@@ -210,7 +215,7 @@ func (s *DirStorage) Save(ctx context.Context, e *Entry) error {
 
 // Delete removes the entry's files.
 func (s *DirStorage) Delete(ctx context.Context, key Key) error {
-	for _, ext := range [...]string{"npy", "msgpack"} {
+	for _, ext := range fileKinds {
 		if err := os.Remove(s.Path(key, ext)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("memo: %w", err)
 		}

@@ -16,9 +16,11 @@ import (
 //
 // body is the value: a standard .npy file (version 1.0) when the value is
 // an array, so numpy.load reads the file as is (numpy ignores the bytes
-// after the array data), else the value's msgpack. meta is a msgpack map:
+// after the array data), else the value's msgpack. Several arrays are an
+// .npz (a zip archive, see npz.go) whose comment holds meta and the rest
+// of the trailer. meta is a msgpack map:
 //
-//	"name", "params": the Key     "kind": "npy" or "msgpack"
+//	"name", "params": the Key     "kind": "npy", "npz" or "msgpack"
 //	"computed": Unix nanoseconds   "duration": nanoseconds   "run": string
 //
 // A file whose trailer, checksum or body does not check out is corrupt.
@@ -33,6 +35,25 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // encodeFile returns the file bytes of e.
 func encodeFile(e *Entry) ([]byte, string, error) {
+	if _, ok := asArray(e.Value); !ok {
+		if names, arrs, list, ok := asArrays(e.Value); ok {
+			meta := map[string]any{
+				"name": e.Key.Name, "params": e.Key.Params, "kind": "npz", "list": list,
+				"computed": e.Computed.UnixNano(), "duration": int64(e.Duration), "run": e.Run,
+			}
+			var mb bytes.Buffer
+			if err := encodeMsgpack(&mb, meta); err != nil {
+				return nil, "", err
+			}
+			b, fits, err := encodeNPZ(names, arrs, mb.Bytes())
+			if err != nil {
+				return nil, "", err
+			}
+			if fits {
+				return b, "npz", nil
+			}
+		}
+	}
 	var buf bytes.Buffer
 	kind := "msgpack"
 	if a, ok := asArray(e.Value); ok {
@@ -101,6 +122,11 @@ func decodeFile(b []byte) (*Entry, error) {
 		}
 		if e.Value, err = arrayValue(a); err != nil {
 			return nil, fmt.Errorf("npy: %v", err)
+		}
+	case "npz":
+		list, _ := meta["list"].(bool)
+		if e.Value, err = decodeNPZ(b, list); err != nil {
+			return nil, err
 		}
 	case "msgpack":
 		if e.Value, err = decodeMsgpack(body); err != nil {

@@ -28,7 +28,8 @@ func withinBounds(t *testing.T, n int, f func()) {
 }
 
 func fileSeeds(f *testing.F) {
-	for _, v := range []any{[]float64{1, 2}, [][]float64{{1}, {2}}, map[string]any{"a": []any{1, "x", 2.5}}, "s", complex(1, 2), nil} {
+	for _, v := range []any{[]float64{1, 2}, [][]float64{{1}, {2}}, map[string]any{"a": []any{1, "x", 2.5}}, "s", complex(1, 2), nil,
+		map[string]any{"x": []float64{1, 2}, "y": []int32{3}}, [][]float64{{1}, {2, 3}}} {
 		b, _, err := encodeFile(&Entry{Key: Key{"f", "1"}, Value: v, Computed: time.Unix(1, 0)})
 		if err != nil {
 			f.Fatal(err)

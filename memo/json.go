@@ -39,6 +39,9 @@ func OpenJSON(dir string, opts DirOptions) (*JSONStorage, error) {
 // Path returns the entry's file.
 func (s *JSONStorage) Path(key Key) string { return s.d.base(key) + ".json" }
 
+// Dir is the storage's directory.
+func (s *JSONStorage) Dir() string { return s.d.Dir() }
+
 // Lock is DirStorage.Lock.
 func (s *JSONStorage) Lock(ctx context.Context, key Key) (func(), error) { return s.d.Lock(ctx, key) }
 

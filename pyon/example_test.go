@@ -3,6 +3,8 @@ package pyon_test
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/sigoco/sigoco/pyon"
 )
@@ -91,4 +93,26 @@ func ExampleMsgpackDecoder() {
 	// Output:
 	// [(1, 'a'), frozenset({2.5}), (1+2j)] true <nil> true
 	// pyon: malformed value: msgpack value truncated (unexpected EOF)
+}
+
+// A file written as SiPyCo's store_file writes it (pretty, atomically)
+// and read back.
+func ExampleStoreFile() {
+	dir, _ := os.MkdirTemp("", "pyon")
+	defer os.RemoveAll(dir)
+	name := filepath.Join(dir, "datasets.pyon")
+	if err := pyon.StoreFile(name, map[string]any{"rate": 2.5, "pair": pyon.Tuple{int64(1), "a"}}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	v, err := pyon.LoadFile(name)
+	fmt.Println(pyon.Repr(v), err)
+	b, _ := pyon.AppendWith(nil, []any{int64(1), "x"}, pyon.EncodeOptions{Pretty: true})
+	fmt.Println(string(b))
+	// Output:
+	// {'pair': (1, 'a'), 'rate': 2.5} <nil>
+	// [
+	//     1,
+	//     "x"
+	// ]
 }

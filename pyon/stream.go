@@ -12,10 +12,23 @@ type EncodeOptions struct {
 	// "frozenset" everywhere (SiPyCo's decoder has no such class, so
 	// Encode writes "set" outside dict keys and set items).
 	StrictJSON bool
+	// Pretty writes the text over several lines, indented by 4 spaces,
+	// with ": " after keys: what SiPyCo's encode(x, pretty=True) and
+	// store_file write (json.dumps with indent=4). It decodes to the same
+	// value.
+	Pretty bool
 }
 
 // AppendWith is Append with options.
 func AppendWith(dst []byte, v any, o EncodeOptions) ([]byte, error) {
+	if o.Pretty {
+		compact, err := AppendWith(nil, v, EncodeOptions{StrictJSON: o.StrictJSON})
+		if err != nil {
+			return dst, err
+		}
+		var ind indenter
+		return ind.append(dst, compact), nil
+	}
 	e := encoder{buf: dst, strict: o.StrictJSON}
 	if err := e.value(v); err != nil {
 		path, err := splitPath(err)
@@ -34,7 +47,12 @@ type Encoder struct {
 }
 
 // NewEncoder returns an Encoder writing to w.
-func NewEncoder(w io.Writer, o EncodeOptions) *Encoder { return &Encoder{w: w, o: o} }
+func NewEncoder(w io.Writer, o EncodeOptions) *Encoder {
+	if o.Pretty {
+		w = &indentWriter{w: w}
+	}
+	return &Encoder{w: w, o: o}
+}
 
 // Encode writes the text of v (no newline). On an encoding error part of
 // the text may already have been written; a write error is returned as is.

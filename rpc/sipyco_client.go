@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -79,6 +80,8 @@ type sipycoClient struct {
 	tokenOK bool // the server takes a token line (a sigoco server with ServerOptions.Auth)
 	in, out []byte
 
+	local atomic.Value // localAddr: the local end of the latest connection
+
 	mu     sync.Mutex // guards closed and err, and the closing of conn
 	closed bool
 	err    error // why the client cannot be used, once it cannot
@@ -101,6 +104,7 @@ func (sp *sipycoClient) connect(ctx context.Context) (conn *wire.Conn, targets [
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("rpc: %w", err)
 	}
+	sp.local.Store(localAddr{conn.LocalAddr()})
 	err = sp.io(ctx, conn, true, func() error {
 		line, err := readLineLimit(conn.R, nil, sp.opts.MaxFrameSize)
 		if err != nil {

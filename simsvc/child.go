@@ -27,8 +27,13 @@ import (
 // With $SIGOCO_SIMSVC_TRACK (EnvTrack) set to a tracking server's address,
 // and neither opts.Track nor opts.Recorder set, the service is a tracked
 // run there (Options.Track, Addr from the variable); the run reaches the
-// server before ServeChild returns (within the 5 s).
+// server before ServeChild returns (within the 5 s). With
+// $SIGOCO_SIMSVC_NAME (EnvName, set by SpawnOptions.Name and Manager) the
+// service is served under that name instead of opts.Name.
 func ServeChild(ctx context.Context, svc Service, opts Options) error {
+	if name := os.Getenv(EnvName); name != "" {
+		opts.Name = name
+	}
 	if addr := os.Getenv(EnvTrack); addr != "" && opts.Track == nil && opts.Recorder == nil {
 		opts.Track = &track.Options{Addr: addr}
 	}

@@ -40,7 +40,11 @@
 // and the live status (DialOptions.OnUpdate, Latest, WaitFor). Spawn
 // starts a service program as a child process on a listener the parent
 // hands over (ServeChild is the child's side) and returns its proxy;
-// Proxy.Close ends the process. Execute runs the whole lifecycle around
+// Proxy.Close ends the process. A Manager keeps a program's service
+// processes: factories registered by service name, processes spawned by
+// name under unique process names ("heat-1", served as the target),
+// looked up by process name, and closed together (also on a signal).
+// Execute runs the whole lifecycle around
 // the caller's stepping, closing the service on every path out.
 //
 // SiPyCo's Python Client and sipyco_rpctool, and sigoco's rpctool, drive

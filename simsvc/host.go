@@ -104,6 +104,13 @@ func (h *Host) SetProgress(percent float64) {
 // Status returns the service's status.
 func (h *Host) Status() Status { return h.s.Status() }
 
+// SetSimName names the simulation (see Server.SetSimName).
+func (h *Host) SetSimName(name string) error { return h.s.SetSimName(name) }
+
+// SetInsideRun turns the inside run on or off until run has loaded the
+// service (see Server.SetInsideRun); the service's Run may call it.
+func (h *Host) SetInsideRun(on bool) error { return h.s.SetInsideRun(on) }
+
 // Logger returns Options.Logger.
 func (h *Host) Logger() *slog.Logger { return h.s.opts.Logger }
 

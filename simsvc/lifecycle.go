@@ -130,7 +130,7 @@ func (s *Server) transition(ctx context.Context, op string, fromInside bool, f f
 			r.SetStep(int64(s.step))
 		}
 		if s.opts.Steps > 0 {
-			s.setProgressLocked(100 * float64(s.step) / float64(s.opts.Steps))
+			s.setProgressLocked(100 * float64(s.step-s.opts.BeginningStep) / float64(s.opts.Steps))
 		}
 		s.setStatusLocked(next, "")
 	case done:
@@ -143,7 +143,10 @@ func (s *Server) run(ctx context.Context) error {
 	_, err := s.transition(ctx, "run", false, func(ctx context.Context) (bool, error) {
 		return true, s.svc.Run(ctx)
 	}, StatusLoaded)
-	if err == nil && s.opts.InsideRun {
+	s.mu.Lock()
+	self := s.selfRun
+	s.mu.Unlock()
+	if err == nil && self {
 		s.startInside()
 	}
 	return err
@@ -263,7 +266,7 @@ func (s *Server) insideLoop(ctx context.Context) {
 		}
 	}
 	for ctx.Err() == nil {
-		if s.opts.Steps > 0 && s.CurrentStep() >= s.opts.Steps {
+		if s.opts.Steps > 0 && s.CurrentStep()-s.opts.BeginningStep >= s.opts.Steps {
 			return
 		}
 		if err := s.stepOnce(s.ctx, true); err != nil {

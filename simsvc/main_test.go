@@ -24,6 +24,9 @@ func TestMain(m *testing.M) {
 
 // childMain is the service process of the spawn tests.
 func childMain(mode string) int {
+	if mode == "manager" {
+		return managerChild()
+	}
 	c := newCounter()
 	switch mode {
 	case "serve":

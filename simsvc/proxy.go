@@ -41,6 +41,7 @@ type DialOptions struct {
 // publishes it.
 type Update struct {
 	Name         string
+	SimName      string // Server.SetSimName; Name until then
 	Status       Status
 	Step         int
 	Progress     float64
@@ -65,9 +66,11 @@ type Proxy struct {
 	waiters map[chan struct{}]struct{}
 	closed  bool
 
-	child     *child // set by Spawn
-	closeOnce sync.Once
-	closeErr  error
+	child       *child // set by Spawn
+	processName string // set by Manager.Spawn
+	onClose     func() // set by Manager.Spawn
+	closeOnce   sync.Once
+	closeErr    error
 }
 
 // Dial connects to the service served at addr ("host:port").
@@ -94,6 +97,19 @@ func Dial(ctx context.Context, addr string, opts DialOptions) (*Proxy, error) {
 
 // Name returns the service's name (its rpc target).
 func (p *Proxy) Name() string { return p.name }
+
+// ProcessName returns the name a Manager gave the process ("heat-2"), or
+// "" for a proxy that no Manager spawned.
+func (p *Proxy) ProcessName() string { return p.processName }
+
+// Pid returns the process id of a spawned service, or 0 for a proxy that
+// Spawn did not start.
+func (p *Proxy) Pid() int {
+	if p.child == nil {
+		return 0
+	}
+	return p.child.cmd.Process.Pid
+}
 
 // Client returns the rpc client the proxy calls through.
 func (p *Proxy) Client() *rpc.Client { return p.c }
@@ -160,11 +176,30 @@ func (p *Proxy) Status(ctx context.Context) (Status, error) {
 	return Status(s), err
 }
 
-// CurrentStep returns the number of steps done.
+// CurrentStep returns the current step: BeginningStep plus the steps done.
 func (p *Proxy) CurrentStep(ctx context.Context) (int, error) {
 	var n int
 	err := p.call(ctx, &n, "current_step")
 	return n, err
+}
+
+// BeginningStep returns the first step's number (Options.BeginningStep).
+func (p *Proxy) BeginningStep(ctx context.Context) (int, error) {
+	var n int
+	err := p.call(ctx, &n, "beginning_step")
+	return n, err
+}
+
+// SimName returns the simulation's name (Server.SetSimName).
+func (p *Proxy) SimName(ctx context.Context) (string, error) {
+	var s string
+	err := p.call(ctx, &s, "sim_name")
+	return s, err
+}
+
+// SetSimName names the simulation (Server.SetSimName).
+func (p *Proxy) SetSimName(ctx context.Context, name string) error {
+	return p.call(ctx, nil, "set_sim_name", name)
 }
 
 // ErrorMessage returns the error that failed the simulation, or "".
@@ -293,6 +328,9 @@ func (p *Proxy) Close() error {
 		p.c.Close()
 		if p.child != nil {
 			p.closeErr = p.child.stop()
+		}
+		if p.onClose != nil {
+			p.onClose()
 		}
 	})
 	return p.closeErr

@@ -49,6 +49,11 @@ type Options struct {
 	// it the progress (0-100) follows the step count. Default 0: the
 	// progress is what the service sets with Host.SetProgress.
 	Steps int
+	// BeginningStep is the first step's number (SimService's
+	// beginning_step): current_step starts there and counts up, and the
+	// progress with Steps is 100·(current_step−BeginningStep)/Steps.
+	// Default 0.
+	BeginningStep int
 	// DisableProfiler turns off CPU sampling (runtime/pprof), which runs
 	// from NewServer to Close for the profiler report. The CPU profiler is
 	// one per process: servers in one process share it, and a program
@@ -117,6 +122,8 @@ type Server struct {
 	funcVals map[string]reflect.Value // the service functions (serialised) by wire name
 	props    map[string]*Property     // by name
 	inside   *insideRun               // the self-stepping loop, while it runs
+	simName  string                   // SetSimName; default Options.Name
+	selfRun  bool                     // Options.InsideRun, or SetInsideRun
 
 	tracked *ownedRun // the run of Options.Track, or nil (set in NewServer)
 
@@ -149,6 +156,9 @@ func NewServer(svc Service, opts Options) (*Server, error) {
 		id:       opts.Name + "#" + strconv.FormatUint(serverSeq.Add(1), 10),
 		life:     make(chan struct{}, 1),
 		status:   StatusRegistered,
+		step:     opts.BeginningStep,
+		simName:  opts.Name,
+		selfRun:  opts.InsideRun,
 		props:    map[string]*Property{},
 		funcVals: map[string]reflect.Value{},
 	}
@@ -168,7 +178,8 @@ func NewServer(svc Service, opts Options) (*Server, error) {
 	s.note, err = syncstruct.NewNotifier(map[string]any{
 		"name":          opts.Name,
 		"status":        string(StatusRegistered),
-		"step":          0,
+		"step":          opts.BeginningStep,
+		"sim_name":      opts.Name,
 		"progress":      0.0,
 		"error_message": "",
 		"functions":     []any{},
@@ -329,11 +340,52 @@ func (s *Server) Status() Status {
 	return s.status
 }
 
-// CurrentStep returns the number of steps done.
+// CurrentStep returns the current step: BeginningStep plus the steps done.
 func (s *Server) CurrentStep() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.step
+}
+
+// BeginningStep returns Options.BeginningStep, the first step's number.
+func (s *Server) BeginningStep() int { return s.opts.BeginningStep }
+
+// SimName returns the simulation's name: Options.Name until SetSimName.
+func (s *Server) SimName() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.simName
+}
+
+// SetSimName names the simulation after construction (SimService's
+// set_sim_name): wire sim_name and the live status (Update.SimName) report
+// it. The rpc target and notifier keep Options.Name, under which clients
+// found the service. An empty name is refused.
+func (s *Server) SetSimName(name string) error {
+	if name == "" {
+		return errors.New("simsvc: SetSimName needs a name")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.simName != name {
+		s.simName = name
+		s.publish("sim_name", name)
+	}
+	return nil
+}
+
+// SetInsideRun turns the inside run (Options.InsideRun) on or off after
+// construction (SimService's set_inside_run): allowed until run has
+// loaded the service (from the service's own Run included); later it is
+// a *StateError.
+func (s *Server) SetInsideRun(on bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.status != StatusRegistered {
+		return &StateError{Op: "set_inside_run", Status: s.status, Hint: "only before run has loaded the service"}
+	}
+	s.selfRun = on
+	return nil
 }
 
 // ErrorMessage returns the error of the failed call that set SIM_FAILED,

@@ -35,6 +35,11 @@ type SpawnOptions struct {
 	// service as a tracked run there. Default "": the child decides
 	// (EnvTrack from the parent's environment is passed on).
 	Track string
+	// Name, if set, is the name the child serves under: it gets it as
+	// $SIGOCO_SIMSVC_NAME (EnvName), which ServeChild prefers to
+	// Options.Name. Manager.Spawn sets it to the unique process name.
+	// Default "": the child's own Options.Name.
+	Name string
 }
 
 // Spawn starts cmd (not yet started) as a service process and returns
@@ -82,6 +87,9 @@ func Spawn(ctx context.Context, cmd *exec.Cmd, opts SpawnOptions) (*Proxy, error
 	cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", EnvListenerFD, fd), EnvAddr+"="+addr)
 	if opts.Track != "" {
 		cmd.Env = append(cmd.Env, EnvTrack+"="+opts.Track)
+	}
+	if opts.Name != "" {
+		cmd.Env = append(cmd.Env, EnvName+"="+opts.Name)
 	}
 	if cmd.Stdin == nil {
 		if ch.stdin, err = cmd.StdinPipe(); err == nil {

@@ -29,6 +29,9 @@ func (t *target) Finish(ctx context.Context) error                   { return t.
 func (t *target) Status() string                                     { return string(t.s.Status()) }
 func (t *target) CurrentStep() int                                   { return t.s.CurrentStep() }
 func (t *target) ErrorMessage() string                               { return t.s.ErrorMessage() }
+func (t *target) BeginningStep() int                                 { return t.s.BeginningStep() }
+func (t *target) SimName() string                                    { return t.s.SimName() }
+func (t *target) SetSimName(name string) error                       { return t.s.SetSimName(name) }
 func (t *target) ProfilerReport(ctx context.Context) (string, error) { return t.s.ProfilerReport(ctx) }
 func (t *target) Profile(ctx context.Context) ([]byte, error)        { return t.s.Profile(ctx) }
 func (t *target) ServiceFunctions() []string                         { return t.s.host.Functions() }

@@ -51,6 +51,7 @@ func updateOf(tree any) Update {
 	m, _ := tree.(map[string]any)
 	var u Update
 	u.Name, _ = m["name"].(string)
+	u.SimName, _ = m["sim_name"].(string)
 	st, _ := m["status"].(string)
 	u.Status = Status(st)
 	switch v := m["step"].(type) {
@@ -83,7 +84,7 @@ func stringList(v any) []string {
 }
 
 func sameUpdate(a, b Update) bool {
-	return a.Name == b.Name && a.Status == b.Status && a.Step == b.Step && a.Progress == b.Progress &&
+	return a.Name == b.Name && a.SimName == b.SimName && a.Status == b.Status && a.Step == b.Step && a.Progress == b.Progress &&
 		a.ErrorMessage == b.ErrorMessage && fmt.Sprint(a.Functions, a.Properties) == fmt.Sprint(b.Functions, b.Properties)
 }
 

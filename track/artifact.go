@@ -98,6 +98,7 @@ func (u *uploader) wait(ctx context.Context) error {
 // change afterwards) and uploaded.
 func (r *Run) LogArtifact(path string) {
 	if r == nil {
+		nilRun("LogArtifact")
 		return
 	}
 	r.up.add(artifactJob{name: filepath.Base(path), path: path, ctype: mime.TypeByExtension(filepath.Ext(path))})
@@ -107,6 +108,7 @@ func (r *Run) LogArtifact(path string) {
 // file), under name (default: its base name).
 func (r *Run) LogResultFile(name, path string) {
 	if r == nil {
+		nilRun("LogResultFile")
 		return
 	}
 	if name == "" {
@@ -115,11 +117,33 @@ func (r *Run) LogResultFile(name, path string) {
 	r.up.add(artifactJob{name: name, path: path, ctype: mime.TypeByExtension(filepath.Ext(path)), result: true})
 }
 
+// LogResultPath records a pointer to a file as a result, without
+// uploading it (SimplyPy's log_result(path=…, save_result=False)): the
+// value {"path": ABS} in the series name (default: the file's base name),
+// at step. The file need not exist on the server's machine, nor still
+// exist later. A path that cannot be made absolute is an error of the run.
+func (r *Run) LogResultPath(name, path string, step int64) {
+	if r == nil {
+		nilRun("LogResultPath")
+		return
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		r.fail(fmt.Errorf("track: result path %q: %w", path, err))
+		return
+	}
+	if name == "" {
+		name = filepath.Base(abs)
+	}
+	r.LogResult(name, map[string]any{"path": abs}, step)
+}
+
 // LogArtifactReader attaches the content of rd under name. It reads rd to
 // its end before returning (into the spool directory); the upload happens
 // in the background.
 func (r *Run) LogArtifactReader(name string, rd io.Reader) error {
 	if r == nil {
+		nilRun("LogArtifactReader")
 		return nil
 	}
 	j, err := r.stage(name, rd)

@@ -21,6 +21,14 @@
 // batch's acknowledgement and are returned by the next Flush or End (the
 // first one; Stats counts them all).
 //
+// A nil *Run does nothing, so a library logs with FromContext(ctx)
+// whether or not its caller tracks; the first logging call on a nil run
+// warns once through the package's logger (SetLogger), so a program that
+// logs before Start sees its mistake, and MustFromContext panics where a
+// run must be there. Counted (and its variants for other signatures) and
+// Wrap count and time a function's calls; Wrap can also log its
+// arguments and results.
+//
 // # Server down
 //
 // A run starts while the server is down (its id, a UUIDv7, is made here).

@@ -83,17 +83,27 @@ type Options struct {
 	// NoMetadata turns off the automatic metadata (build info, host,
 	// command line), the source snapshot and the end statistics.
 	NoMetadata bool
-	// NoSource turns off the source snapshot: when the program runs from
-	// its module's tree (a git checkout), a tar.gz of the files git tracks
-	// (artifact source.tar.gz) and, with local changes, their diff
-	// (source.diff), made in the background.
+	// NoSource turns off the source snapshot: a tar.gz of the project's
+	// files (artifact source.tar.gz; see ProjectPath) and, in a git
+	// checkout with local changes, their diff (source.diff), made in the
+	// background.
 	NoSource bool
+	// ProjectPath names the folder whose source is snapshotted (SimplyPy's
+	// project_path): the files git tracks when it is a git checkout, else
+	// every regular file under it (hidden ones and links left out).
+	// Default: the main module's tree when the program runs from it, else
+	// the main package's directory (its .go files, go.mod, go.sum).
+	ProjectPath string
 	// MaxSourceBytes bounds the files in the source snapshot. Default
 	// DefaultMaxSourceBytes (8 MiB).
 	MaxSourceBytes int64
 	// CPUProfile records a CPU profile (pprof) from Start to End, attached
 	// as the artifact cpu.pprof.
 	CPUProfile bool
+	// CountInterval, if set, also records the call counts (Count, Timed,
+	// Counted, Wrap) during the run, at most once per interval, on a
+	// counting call; the server keeps the latest. Default 0: at End only.
+	CountInterval time.Duration
 	// Logger receives the client's own diagnostics (server down, spooling,
 	// replays). Default: discarded.
 	Logger *slog.Logger

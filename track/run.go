@@ -244,6 +244,7 @@ func (r *Run) fail(err error) {
 // different value is an error (returned by the next Flush or End).
 func (r *Run) LogParam(key string, value any) {
 	if r == nil {
+		nilRun("LogParam")
 		return
 	}
 	v, err := normalize(value)
@@ -267,6 +268,7 @@ func (r *Run) LogParams(params map[string]any) {
 // numbers or other values, not both.
 func (r *Run) LogResult(key string, value any, step int64) {
 	if r == nil {
+		nilRun("LogResult")
 		return
 	}
 	switch v := value.(type) {
@@ -337,6 +339,7 @@ func (r *Run) LogResults(results map[string]any, step int64) {
 // AddMetadata sets a metadata entry (the last value wins).
 func (r *Run) AddMetadata(key string, value any) {
 	if r == nil {
+		nilRun("AddMetadata")
 		return
 	}
 	v, err := normalize(value)
@@ -357,6 +360,7 @@ func (r *Run) AddMetadataMap(m map[string]any) {
 // AddNote adds a free-text note.
 func (r *Run) AddNote(text string) {
 	if r == nil {
+		nilRun("AddNote")
 		return
 	}
 	r.record(store.Record{Kind: store.KindNote, Value: text})
@@ -365,6 +369,7 @@ func (r *Run) AddNote(text string) {
 // AddTag tags the run.
 func (r *Run) AddTag(tag string) {
 	if r == nil {
+		nilRun("AddTag")
 		return
 	}
 	r.record(store.Record{Kind: store.KindTag, Key: tag})
@@ -382,6 +387,7 @@ func (r *Run) RemoveTag(tag string) {
 // failed).
 func (r *Run) SetStatus(s Status, message ...string) {
 	if r == nil {
+		nilRun("SetStatus")
 		return
 	}
 	rec := store.Record{Kind: store.KindStatus, Key: string(s)}
@@ -394,6 +400,7 @@ func (r *Run) SetStatus(s Status, message ...string) {
 // SetProgress sets the progress, 0–100.
 func (r *Run) SetProgress(percent float64) {
 	if r == nil {
+		nilRun("SetProgress")
 		return
 	}
 	r.record(store.Record{Kind: store.KindProgress, Value: percent})
@@ -402,6 +409,7 @@ func (r *Run) SetProgress(percent float64) {
 // SetStep sets the run's current step.
 func (r *Run) SetStep(step int64) {
 	if r == nil {
+		nilRun("SetStep")
 		return
 	}
 	r.record(store.Record{Kind: store.KindStep, Step: step})

@@ -6,9 +6,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -54,14 +56,27 @@ func moduleDir() string {
 // snapshot is read: it stands in for a large tree on a slow machine.
 var testHookSourceFile func(context.Context)
 
-// snapshotSource records, in the background, a tar.gz of the main module's
-// files tracked by git (SimplyPy keeps the main script's source) and, when
-// the tree has changes, their diff. Files past maxBytes in total are left
-// out (and listed in the metadata).
+// snapshotSource records, in the background, a tar.gz of the project's
+// source (SimplyPy keeps the main script's source) and, in a git checkout
+// with changes, their diff. The project is Options.ProjectPath, else the
+// main module's tree, else the directory of the main package's files
+// (found from main.main's frame; only its .go files, go.mod and go.sum).
+// In a git checkout the files git tracks are taken; elsewhere every regular
+// file under the directory (hidden ones and links left out). Files past
+// maxBytes in total are left out (and counted in the metadata).
 func (r *Run) snapshotSource(maxBytes int64) {
-	dir := moduleDir()
+	dir, how := r.opts.ProjectPath, "project_path"
+	if dir == "" {
+		dir, how = moduleDir(), "module"
+	}
+	if dir == "" {
+		dir, how = mainPackageDir(), "main package"
+	}
 	if dir == "" {
 		return
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
 	}
 	r.srcDone = make(chan struct{})
 	ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
@@ -69,16 +84,24 @@ func (r *Run) snapshotSource(maxBytes int64) {
 	go func() {
 		defer close(r.srcDone)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, "git", "-C", dir, "ls-files", "-z").Output()
-		if err != nil {
-			return // not a git checkout, or no git
+		var names []string
+		git := false
+		if out, err := exec.CommandContext(ctx, "git", "-C", dir, "ls-files", "-z").Output(); err == nil {
+			names, git = strings.Split(strings.TrimRight(string(out), "\x00"), "\x00"), true
+		} else if how == "main package" {
+			names = mainPackageFiles(dir)
+		} else {
+			names = walkFiles(ctx, dir)
+		}
+		if len(names) == 0 || (len(names) == 1 && names[0] == "") {
+			return
 		}
 		var buf bytes.Buffer
 		gz := gzip.NewWriter(&buf)
 		tw := tar.NewWriter(gz)
 		var total int64
 		skipped := 0
-		for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		for _, name := range names {
 			if testHookSourceFile != nil {
 				testHookSourceFile(ctx)
 			}
@@ -111,13 +134,83 @@ func (r *Run) snapshotSource(maxBytes int64) {
 			return
 		}
 		r.AddMetadata("source.dir", dir)
+		r.AddMetadata("source.from", how)
 		r.AddMetadata("source.bytes", total)
 		if skipped > 0 {
 			r.AddMetadata("source.skipped_files", skipped)
 		}
 		r.LogArtifactReader("source.tar.gz", &buf)
+		if !git {
+			return
+		}
 		if diff, err := exec.CommandContext(ctx, "git", "-C", dir, "diff", "HEAD").Output(); err == nil && len(diff) > 0 && int64(len(diff)) <= maxBytes {
 			r.LogArtifactReader("source.diff", bytes.NewReader(diff))
 		}
 	}()
+}
+
+// maxWalkFiles bounds the files a snapshot outside git considers.
+const maxWalkFiles = 10_000
+
+// walkFiles lists the regular files under dir (relative, slash-separated
+// order of WalkDir), leaving out hidden files and directories and links.
+func walkFiles(ctx context.Context, dir string) []string {
+	var names []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || ctx.Err() != nil {
+			return filepath.SkipDir
+		}
+		if p != dir && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		if rel, err := filepath.Rel(dir, p); err == nil {
+			names = append(names, rel)
+		}
+		if len(names) >= maxWalkFiles {
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	return names
+}
+
+// mainPackageDir is the directory of the main package's source files, as
+// main.main's frame on the calling goroutine's stack records it, or ""
+// (not called from main's goroutine, a build with -trimpath, a test).
+func mainPackageDir() string {
+	pcs := make([]uintptr, 64)
+	n := runtime.Callers(2, pcs)
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if f.Function == "main.main" && filepath.IsAbs(f.File) {
+			return filepath.Dir(f.File)
+		}
+		if !more {
+			return ""
+		}
+	}
+}
+
+// mainPackageFiles lists the main package's own files in dir: its .go
+// files, go.mod and go.sum.
+func mainPackageFiles(dir string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, e := range ents {
+		n := e.Name()
+		if e.Type().IsRegular() && (strings.HasSuffix(n, ".go") || n == "go.mod" || n == "go.sum") {
+			names = append(names, n)
+		}
+	}
+	return names
 }

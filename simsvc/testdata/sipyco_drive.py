@@ -37,10 +37,11 @@ def live_status(host, port):
 
 
 def refresh(c):
-    """Teaches c the methods added to the live target: sigoco's rpc lists
-    only a target's static methods in SiPyCo's handshake (its
-    rpc/sipyco_server.go passes the type's table, not the live one);
-    get_rpc_method_list has them all. Returns whether c knew them."""
+    """Teaches c the methods added to the live target since c connected:
+    SiPyCo's Client checks attribute names against the set it was sent at
+    connection (sigoco sends the live set then; the server resolves every
+    call against the live set, so only this client-side check is in the
+    way). get_rpc_method_list has them all. Returns whether c knew them."""
     valid = c._Client__valid_methods
     listed = set(c.get_rpc_method_list()["methods"])
     knew = listed <= set(valid)

@@ -5,10 +5,14 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/track"
@@ -97,7 +101,8 @@ func (c *Client) CreateJob(ctx context.Context, solver, version string, inputs m
 		}
 		in[k] = v
 	}
-	return c.job(ctx, "create_job", solver, version, in)
+	j, err := c.job(ctx, "create_job", solver, version, in)
+	return j, inputErrorFrom(err)
 }
 
 // StartJob starts a job (it is queued while every slot is taken).
@@ -201,3 +206,179 @@ func (c *Client) UploadFile(ctx context.Context, path string) (FileRef, error) {
 func (c *Client) DownloadFile(ctx context.Context, sha256 string, w io.Writer) (int64, error) {
 	return c.rd.Artifact(ctx, sha256, w)
 }
+
+// ErrFileNotFound is returned by GetFile and DownloadFileTo for a sha256
+// whose content the server does not hold (complete).
+var ErrFileNotFound = errors.New("jobs: file not found")
+
+// GetFile returns what the server knows of a stored file (oSPARC's
+// FilesApi.get_file): its sha256 (the file id) and size. The store keeps
+// contents by sha256, not names: Filename and ContentType are empty (the
+// FileRef of an upload or a job output has them). A file the server does
+// not hold is ErrFileNotFound.
+func (c *Client) GetFile(ctx context.Context, sha256 string) (FileRef, error) {
+	tc := c.rd.Client()
+	var bs store.BlobState
+	if err := tc.CallInto(ctx, &bs, "blob_state", sha256); err != nil {
+		return FileRef{}, err
+	}
+	if !bs.Present {
+		return FileRef{}, fmt.Errorf("%w: %s", ErrFileNotFound, sha256)
+	}
+	size, err := c.blobSize(ctx, sha256)
+	if err != nil {
+		return FileRef{}, err
+	}
+	return FileRef{Sha256: sha256, Size: size}, nil
+}
+
+// blobSize finds a stored file's size with empty reads (read_blob accepts
+// an offset up to the size and refuses one past it): the size the
+// refusal names when it says it, checked; else by bisection.
+func (c *Client) blobSize(ctx context.Context, sha256 string) (int64, error) {
+	tc := c.rd.Client()
+	fits := func(off int64) (bool, error) {
+		_, err := tc.Call(ctx, "read_blob", sha256, off, int64(0))
+		if err == nil {
+			return true, nil
+		}
+		if errors.Is(err, rpc.ErrValue) {
+			return false, nil
+		}
+		return false, err
+	}
+	const far = int64(1) << 62
+	_, err := tc.Call(ctx, "read_blob", sha256, far, int64(0))
+	if err != nil && !errors.Is(err, rpc.ErrValue) {
+		return 0, err
+	}
+	if m := sizeInRefusal.FindStringSubmatch(fmt.Sprint(err)); m != nil {
+		if n, perr := strconv.ParseInt(m[1], 10, 64); perr == nil {
+			ok, err := fits(n)
+			if err != nil {
+				return 0, err
+			}
+			past, err := fits(n + 1)
+			if err != nil {
+				return 0, err
+			}
+			if ok && !past {
+				return n, nil
+			}
+		}
+	}
+	lo, hi := int64(0), int64(1) // lo fits; find a hi that does not
+	for {
+		ok, err := fits(hi)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			break
+		}
+		if hi >= far {
+			return 0, fmt.Errorf("jobs: the size of %s: no end found", sha256)
+		}
+		lo, hi = hi, hi*2
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		ok, err := fits(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo, nil
+}
+
+// sizeInRefusal reads the size out of read_blob's refusal of an offset
+// past the end ("offset N of a SIZE-byte artifact").
+var sizeInRefusal = regexp.MustCompile(`of a (\d+)-byte artifact`)
+
+// DownloadFileTo writes a stored file to path (oSPARC's
+// FilesApi.download_file with a destination): into a temporary file
+// beside it, checked against sha256, then renamed, so path holds the whole
+// file or is left as it was. It returns the size.
+func (c *Client) DownloadFileTo(ctx context.Context, sha256, path string) (int64, error) {
+	var bs store.BlobState
+	if err := c.rd.Client().CallInto(ctx, &bs, "blob_state", sha256); err != nil {
+		return 0, err
+	}
+	if !bs.Present {
+		return 0, fmt.Errorf("%w: %s", ErrFileNotFound, sha256)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.part")
+	if err != nil {
+		return 0, fmt.Errorf("jobs: %w", err)
+	}
+	tmp := f.Name()
+	h := sha256New()
+	n, err := c.DownloadFile(ctx, sha256, io.MultiWriter(f, h))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && hex.EncodeToString(h.Sum(nil)) != sha256 {
+		err = fmt.Errorf("jobs: downloaded %s: the content does not match its sha256", sha256)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return 0, err
+	}
+	return n, nil
+}
+
+// inputErrorFrom turns a remote *InputError (create_job's refusal of
+// inputs) back into an *InputError, so that errors.Is(err,
+// ErrInvalidInput) and errors.As(err, **InputError) hold after the wire;
+// the *rpc.RemoteError stays reachable through it. Other errors pass.
+func inputErrorFrom(err error) error {
+	var re *rpc.RemoteError
+	if err == nil || !errors.As(err, &re) || re.Type != inputErrorType {
+		return err
+	}
+	ie := &InputError{remote: re}
+	rest, ok := strings.CutPrefix(re.Message, "jobs: invalid inputs for ")
+	if !ok {
+		return ie
+	}
+	solver, probs, _ := strings.Cut(rest, ": input ")
+	ie.Solver = strings.TrimSuffix(solver, ":")
+	for probs != "" {
+		port, tail, err := quotedPrefix(probs)
+		if err != nil {
+			break
+		}
+		reason, next, more := strings.Cut(strings.TrimPrefix(tail, ": "), "; input ")
+		ie.Problems = append(ie.Problems, PortProblem{Port: port, Reason: reason})
+		if !more {
+			break
+		}
+		probs = next
+	}
+	return ie
+}
+
+// inputErrorType is the rpc.RemoteError Type of an *InputError.
+const inputErrorType = "jobs.InputError"
+
+// quotedPrefix splits a Go-quoted string off the front of s.
+func quotedPrefix(s string) (string, string, error) {
+	q, err := strconv.QuotedPrefix(s)
+	if err != nil {
+		return "", "", err
+	}
+	u, err := strconv.Unquote(q)
+	return u, s[len(q):], err
+}
+
+// sha256New is sha256.New (the parameter named sha256 shadows the package
+// in DownloadFileTo).
+var sha256New = sha256.New

@@ -3,6 +3,8 @@ package jobs_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -39,10 +41,102 @@ func (b *blobTracker) ReadBlob(ctx context.Context, sha string, off, n int64) ([
 		return nil, err
 	}
 	defer f.Close()
+	if off < 0 || off > size { // as track/server's ReadBlob
+		return nil, fmt.Errorf("%w: offset %d of a %d-byte artifact", rpc.ErrValue, off, size)
+	}
 	f.Seek(off, io.SeekStart)
 	buf := make([]byte, min(n, size-off))
 	_, err = io.ReadFull(f, buf)
 	return buf, err
+}
+
+// dialClient serves the jobs target and a blob tracker on a loopback
+// port and dials the Go client.
+func dialClient(t *testing.T, e *env) *jobs.Client {
+	t.Helper()
+	srv, err := rpc.NewServer(map[string]any{jobs.TargetName: e.api, "tracker": &blobTracker{e.st}}, rpc.ServerOptions{AllowParallel: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(context.Background(), ln) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := jobs.Dial(ctx, ln.Addr().String(), jobs.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestClientFiles: GetFile (oSPARC's get_file) gives a stored file's id
+// and size; DownloadFileTo writes it to a path; both say ErrFileNotFound
+// for a file never uploaded.
+func TestClientFiles(t *testing.T) {
+	c := dialClient(t, newEnv(t, "", jobs.Options{}))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	for _, size := range []int{0, 1, 1000, 70000} {
+		p := filepath.Join(dir, fmt.Sprint("in", size))
+		os.WriteFile(p, bytes.Repeat([]byte("x"), size), 0o644)
+		ref, err := c.UploadFile(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.GetFile(ctx, ref.Sha256)
+		if err != nil || got.Sha256 != ref.Sha256 || got.Size != int64(size) {
+			t.Fatalf("GetFile of %d bytes: %+v %v", size, got, err)
+		}
+		out := filepath.Join(dir, fmt.Sprint("out", size))
+		if n, err := c.DownloadFileTo(ctx, ref.Sha256, out); err != nil || n != int64(size) {
+			t.Fatalf("DownloadFileTo: %d %v", n, err)
+		}
+		if b, _ := os.ReadFile(out); len(b) != size {
+			t.Fatalf("downloaded %d bytes, want %d", len(b), size)
+		}
+	}
+	never := strings.Repeat("ab", 32)
+	if _, err := c.GetFile(ctx, never); !errors.Is(err, jobs.ErrFileNotFound) {
+		t.Fatalf("GetFile of a file never uploaded: %v", err)
+	}
+	out := filepath.Join(dir, "never")
+	if _, err := c.DownloadFileTo(ctx, never, out); !errors.Is(err, jobs.ErrFileNotFound) {
+		t.Fatalf("DownloadFileTo of a file never uploaded: %v", err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatal("a file was left for a failed download")
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 8 {
+		t.Fatalf("temporary files left: %d entries", len(ents))
+	}
+}
+
+// TestClientInputError: invalid inputs are an *InputError after the wire,
+// errors.Is(err, ErrInvalidInput), with the ports and the remote error.
+func TestClientInputError(t *testing.T) {
+	c := dialClient(t, newEnv(t, "", jobs.Options{}))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := c.CreateJob(ctx, "sleeper", "1.0.0", map[string]any{"factor": 1, "note": 3, "input_1": "file.txt"})
+	var ie *jobs.InputError
+	var re *rpc.RemoteError
+	if !errors.Is(err, jobs.ErrInvalidInput) || !errors.As(err, &ie) || !errors.As(err, &re) {
+		t.Fatalf("CreateJob: %v (%T)", err, err)
+	}
+	if ie.Solver == "" || len(ie.Problems) != 2 || ie.Problems[0].Port != "input_1" || ie.Problems[1].Port != "note" ||
+		!strings.HasPrefix(ie.Problems[1].Reason, "must be a string") || ie.Solver != "sleeper@1.0.0" || ie.Error() != re.Message {
+		t.Fatalf("InputError %+v; remote %q", ie, re.Message)
+	}
+	if _, err := c.CreateJob(ctx, "nope", "", nil); err == nil || errors.Is(err, jobs.ErrInvalidInput) {
+		t.Fatalf("an unknown solver: %v", err)
+	}
 }
 
 // TestClient is the seed's script with the Go client.

@@ -22,6 +22,8 @@ var ErrInvalidInput = errors.New("jobs: invalid input")
 type InputError struct {
 	Solver   string
 	Problems []PortProblem
+
+	remote error // the *rpc.RemoteError it was read from, on the client side
 }
 
 // PortProblem is one port's fault.
@@ -42,8 +44,14 @@ func (e *InputError) Error() string {
 	return b.String()
 }
 
-// Unwrap makes errors.Is(err, ErrInvalidInput) hold.
-func (e *InputError) Unwrap() error { return ErrInvalidInput }
+// Unwrap makes errors.Is(err, ErrInvalidInput) hold, and, for an error
+// the Client read from the wire, errors.As(err, **rpc.RemoteError).
+func (e *InputError) Unwrap() []error {
+	if e.remote != nil {
+		return []error{ErrInvalidInput, e.remote}
+	}
+	return []error{ErrInvalidInput}
+}
 
 // FileRef is a file given to or made by a job: an artifact's content in
 // the store, by sha256.
