@@ -83,7 +83,9 @@ type RunTx interface {
 	RemoveTag(ctx context.Context, tag string) error
 	// PutCount sets a count.
 	PutCount(ctx context.Context, name string, value []byte) error
-	// PutArtifact adds or replaces the artifact of that name.
+	// PutArtifact adds or replaces the artifact of that name; a result
+	// flag once set stays set (a result file logged again is still a
+	// result).
 	PutArtifact(ctx context.Context, a *ArtifactRow) error
 
 	// Series describes a series (Exists false when it has no point yet).

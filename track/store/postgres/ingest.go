@@ -188,7 +188,7 @@ func (in *ingest) PutCount(ctx context.Context, name string, v []byte) error {
 // PutArtifact implements store.RunTx.
 func (in *ingest) PutArtifact(ctx context.Context, a *store.ArtifactRow) error {
 	return in.exec(ctx, `INSERT INTO artifacts (run, name, sha256, size, content_type, result, time) VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (run, name) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, content_type = excluded.content_type, result = excluded.result, time = excluded.time`,
+		ON CONFLICT (run, name) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, content_type = excluded.content_type, result = artifacts.result OR excluded.result, time = excluded.time`,
 		in.run, a.Name, a.SHA256, a.Size, a.ContentType, a.Result, a.Time)
 }
 

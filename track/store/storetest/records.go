@@ -188,6 +188,14 @@ func testArtifacts(t *testing.T, e *env) {
 	if r := e.get(runA); len(r.Artifacts) != 1 || r.Artifacts[0].Sha256 != sha2 || !r.Artifacts[0].Result {
 		t.Fatalf("artifacts %+v", r.Artifacts)
 	}
+	// Logged again without the result flag: the artifact is replaced, the
+	// flag stays (a result file re-uploaded is still a result).
+	if rej := e.record(runA, 6, store.Record{Kind: store.KindArtifact, Key: "a", Value: map[string]any{"sha256": sha1, "size": int64(1)}}); rej != "" {
+		t.Fatalf("re-logging: %s", rej)
+	}
+	if r := e.get(runA); len(r.Artifacts) != 1 || r.Artifacts[0].Sha256 != sha1 || !r.Artifacts[0].Result {
+		t.Fatalf("artifacts after re-logging %+v: the result flag must stay", r.Artifacts)
+	}
 }
 
 func testLimits(t *testing.T, e *env) {
