@@ -8,6 +8,7 @@
 //	       [--max-conns N] [--max-conns-per-addr N] [--http-read-timeout D] [--http-idle-timeout D]
 //	trackd replay DIR     send the spools left in DIR (a track spool directory)
 //	trackd export RUN     print a run as JSON (from the data directory or --store)
+//	trackd backup DEST    copy the SQLite store in --data to DEST while trackd runs
 //	trackd token NAME [--role viewer|runner|admin]
 //	                      mint a token and print the access-file line to add
 //
@@ -110,6 +111,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				},
 				Action: export,
 			},
+			backupCommand,
 			{
 				Name:      "token",
 				Usage:     "mint a token for NAME and print the access-file line to add (docs/security.md)",
