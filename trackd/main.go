@@ -167,11 +167,19 @@ func serve(c *cli.Context) error {
 	} else {
 		opts.Auth = auth.Everyone{Role: auth.Admin} // the local user (or --insecure)
 	}
+	lock, err := lockData(c.String("data")) // before the store marks open runs crashed
+	if err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	defer lock.Close()
 	ln, err := net.Listen("tcp", net.JoinHostPort(c.String("bind"), strconv.Itoa(c.Int("port"))))
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
+	if err := lock.write(ln.Addr().String()); err != nil {
+		return err
+	}
 	// trackd's own clients present its certificate, unless they have a
 	// token: then none (the server's certificate need not be in the
 	// client pool).
