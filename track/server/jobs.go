@@ -24,6 +24,10 @@ func (s *Server) Ingest(ctx context.Context, b *store.Batch) (*store.Ack, error)
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkNewRun(ctx, b); err != nil { // see freespace.go
+		s.live.forgetUnstored(b.Run)
+		return nil, err
+	}
 	s.alive(ctx, b.Run)
 	ack, err := s.st.Ingest(ctx, b)
 	if err != nil {

@@ -77,6 +77,16 @@ type Options struct {
 	// (runners and admins). docs/security.md. Default: everyone may do
 	// everything (trackd on loopback without an access file).
 	Auth auth.Authenticator
+	// MinFree is the free-space watermark, in bytes: while FreeSpace
+	// reports less, a batch starting a new run and every write_blob are
+	// refused with a *store.UnavailableError wrapping ErrLowSpace (clients
+	// spool and retry), before the store's disk fills; batches of runs
+	// already stored still go in. 0: no watermark (trackd: --min-free,
+	// default 1 GiB).
+	MinFree int64
+	// FreeSpace reports the bytes free where the store writes (trackd: a
+	// statfs of --data). Nil: free space is not watched.
+	FreeSpace func() (int64, error)
 }
 
 func (o *Options) defaults() {

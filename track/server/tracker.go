@@ -237,6 +237,9 @@ func (t *Tracker) BlobState(ctx context.Context, sha256 string) (store.BlobState
 // WriteBlob writes a chunk of an artifact's content at offset (the bytes
 // received so far) and returns the new count.
 func (t *Tracker) WriteBlob(ctx context.Context, sha256 string, offset int64, data []byte) (int64, error) {
+	if err := t.s.checkFree(); err != nil { // see freespace.go
+		return 0, err
+	}
 	return t.s.st.WriteBlob(ctx, sha256, offset, data)
 }
 
