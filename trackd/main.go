@@ -6,7 +6,7 @@
 //	trackd [--bind 127.0.0.1] [--port 3250] [--data ./sigoco-data] [--public-addr HOST:PORT,…] [--demo]
 //	       [--store postgres://USER@HOST/DB] [--artifacts DIR]
 //	       [--max-conns N] [--max-conns-per-addr N] [--http-read-timeout D] [--http-idle-timeout D]
-//	       [--min-free 1G]
+//	       [--min-free 256M]
 //	trackd replay DIR     send the spools left in DIR (a track spool directory)
 //	trackd export RUN     print a run as JSON (from the data directory or --store)
 //	trackd backup DEST    copy the SQLite store in --data to DEST while trackd runs
@@ -88,7 +88,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.IntFlag{Name: "max-conns-per-addr", Usage: "connections open at once from one address (IPv4 address, IPv6 /64) (0: 2048, or half of --max-conns if lower; -1: no limit)"},
 			&cli.DurationFlag{Name: "http-read-timeout", Usage: "time an HTTP request may take to arrive, body included (0: 30s; -1s: none)"},
 			&cli.DurationFlag{Name: "http-idle-timeout", Usage: "close a kept-alive HTTP connection idle this long (0: 2m; -1s: never)"},
-			&cli.StringFlag{Name: "min-free", Value: "1G", Usage: "free-space watermark under --data (artifacts: --artifacts): below it new runs and artifact uploads are refused as unavailable (clients spool and retry) before the disk fills; bytes or 512M, 1G, … (0: off)"},
+			&cli.StringFlag{Name: "min-free", Value: "256M", Usage: "free-space watermark under --data (artifacts: --artifacts): below it new runs and artifact uploads are refused as unavailable (clients spool and retry) before the disk fills; bytes or 512M, 1G, … (0: off)"},
 			&cli.StringFlag{Name: "synchronous", Value: "normal", Usage: "SQLite synchronous mode: normal or full"},
 			&cli.StringFlag{Name: "store", EnvVars: []string{"SIGOCO_TRACK_STORE"}, Usage: "`URL` of the store: postgres://USER@HOST/DB for PostgreSQL (password from PGPASSWORD or PGPASSFILE; docs/postgres.md), or sqlite (default: the database in --data)"},
 			&cli.StringFlag{Name: "artifacts", Usage: "`DIR` of artifact contents with a PostgreSQL --store (default DATA/artifacts; shared by several nodes only if it is a shared directory)"},
