@@ -27,10 +27,20 @@ ENV_ADDR = "SIGOCO_TRACK_ADDR"
 ENV_TOKEN = "SIGOCO_TOKEN"
 
 # Remote exception classes that mean "try again later", not "refused".
-# PENDING (issue 23): the server will classify errors as refused or
-# unavailable; until then a storage failure (GenericRemoteException) reads
-# as a refusal.
 _TRANSIENT = ("TimeoutError", "ConnectionError", "BrokenPipeError", "ConnectionResetError")
+
+# The text of trackd's unavailable errors (Go: store.ErrUnavailable, see
+# track/store/unavailable.go; on the wire an OSError whose message contains
+# it): the storage was full, failing, busy or below --min-free, the records
+# are fine. docs/tracking.md "Failure behaviour".
+UNAVAILABLE = "store: unavailable"
+
+
+def unavailable(e):
+    """Whether a RemoteError means "keep the records and send them again
+    later" (the server could not store them then) rather than a refusal.
+    As the Go client's isTransport: a storage failure, by its text."""
+    return e.cls in _TRANSIENT or UNAVAILABLE in (e.message or "")
 
 
 _LITTLE = sys.byteorder == "little"
@@ -223,8 +233,8 @@ class Sender:
         except pyon.DecodeError as e:
             raise ConnectionError(str(e)) from None
         except RemoteError as e:
-            if e.cls in _TRANSIENT:
-                raise ConnectionError(str(e)) from None
+            if unavailable(e):
+                raise ConnectionError(str(e)) from None  # kept: spooled, sent again with backoff
             self._refused(b.lo, "batch of records %d-%d refused: %s" % (b.lo, b.hi, e))
             ack = {}
         self._last_sent = time.monotonic()
@@ -322,6 +332,9 @@ class Sender:
                     self._set_down(e)
                     return
                 except RemoteError as e:
+                    if unavailable(e):
+                        self._set_down(e)  # kept: uploaded again with backoff
+                        return
                     self._fail("sigoco: run %s: artifact %s refused: %s" % (self.id, sha[:12], e))
             try:
                 os.remove(path)
@@ -466,7 +479,7 @@ def _replay_dir(c, d):
                     try:
                         ack = c.call_raw("log_batch", text) or {}
                     except RemoteError as e:
-                        if e.cls in _TRANSIENT:
+                        if unavailable(e):  # the spool stays for the next replay
                             res["error"] = str(e)
                             return res
                         res["rejected"] += hi - lo + 1
@@ -489,6 +502,8 @@ def _replay_dir(c, d):
             upload_blob(c, p, n)
         except RemoteError as e:
             res["error"] = res["error"] or str(e)
+            if unavailable(e):
+                return res  # the blob stays for the next replay
         os.remove(p)
         res["blobs"] += 1
     if res["error"] and res["error"].startswith("spool damaged"):

@@ -7,6 +7,7 @@ import sys
 import tempfile
 import time
 import unittest
+import warnings
 
 import _support
 import sigoco
@@ -158,6 +159,99 @@ if sys.argv[4] == "raise":
         self.assertIn(("run %s: the server (%s) has not taken" % (rid, self.d.addr)).encode(), p.stderr)
         self.assertIn(b"python -m sigoco replay", p.stderr)
         self.assertTrue(os.path.exists(os.path.join(self.spool, rid, "spool.pyon")))
+
+
+class TestUnavailable(Base):
+    """trackd below its free-space watermark (--min-free absurdly high)
+    answers a new run and write_blob with an unavailable error (an OSError,
+    "store: unavailable ..."): the client keeps the batches, spools them and
+    sends them again with backoff, as when the server is down — nothing is
+    reported refused. Restarted with --min-free 0 on the same data, every
+    record is stored exactly once."""
+
+    def restart_with_space(self):
+        self.d.stop()
+        self.d.args = ["--min-free", "0"]
+        self.d.start()
+
+    def test_live_run_spools_and_retries_then_stores_once(self):
+        self.d.args = ["--min-free", "1000000T"]
+        self.d.start()
+        f = self.spool + "-artifact.txt"
+        with open(f, "w") as fh:
+            fh.write("kept while the disk was full\n")
+        self.addCleanup(os.remove, f)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            run = sigoco.Run("pytest", "unavailable", addr=self.d.addr, spool_dir=self.spool, metadata=False,
+                             flush_interval=0.02, batch_size=100)
+            run.log_param("p", 1)
+            for i in range(500):
+                run.log_result("x", float(i), i)
+            run.log_artifact(f, "a.txt")
+            _support.wait_for(lambda: run.stats()["spooled"] > 0 and os.path.getsize(os.path.join(run.dir, "spool.pyon")) > 0,
+                              what="batches spooled")
+            time.sleep(1.0)  # a few retries against the full store
+            st = run.stats()
+            self.assertEqual(st["errors"], [], st)
+            self.assertEqual(st.get("rejected", 0), 0, st)
+            self.assertEqual(st["acked"], 0, st)
+            self.assertEqual(st["uploaded"], 0, st)
+            self.restart_with_space()
+            for i in range(500, 1000):
+                run.log_result("x", float(i), i)
+            st = run.close(timeout=60)
+        refused = [str(w.message) for w in caught if issubclass(w.category, sigoco.SigocoWarning)]
+        self.assertEqual(refused, [])
+        self.assertEqual(st["errors"], [], st)
+        self.assertEqual(st["acked"], st["logged"], st)
+        self.assertGreater(st["replayed"], 0, st)
+        self.assertEqual(st["uploaded"], 1, st)
+        s = self.series(run.id, "x")
+        self.assertEqual(s["len"], 1000)
+        self.assertEqual(_support.column(s["step"]), list(range(1000)))
+        self.assertEqual(len(set(_support.column(s["seq"]))), 1000)
+        with self.d.client() as c:
+            r = c.get_run(run.id)
+            self.assertEqual(r["status"], "finished")
+            self.assertEqual(r["params"], {"p": 1})
+            self.assertEqual(r["high_seq"], st["logged"])
+            a = r["artifacts"][0]
+            self.assertTrue(a["present"])
+            self.assertEqual(c.read_blob(a["sha256"], 0, 100), b"kept while the disk was full\n")
+        self.assertEqual(os.listdir(self.spool), [])
+
+    def test_replay_keeps_the_spool_while_unavailable(self):
+        self.d.args = ["--min-free", "1000000T"]
+        self.d.start()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            run = sigoco.Run("pytest", "unavailable replay", addr=self.d.addr, spool_dir=self.spool, metadata=False,
+                             close_timeout=1.0)
+            for i in range(300):
+                run.log_result("x", float(i), i)
+            st = run.close()
+        self.assertEqual([str(w.message) for w in caught if issubclass(w.category, sigoco.SigocoWarning)], [])
+        self.assertEqual(st["errors"], [], st)
+        self.assertEqual(st["acked"], 0, st)
+        sp = os.path.join(self.spool, run.id, "spool.pyon")
+        size = os.path.getsize(sp)
+        self.assertGreater(size, 0)
+        res = sigoco.replay(self.spool, addr=self.d.addr)
+        self.assertEqual(len(res), 1, res)
+        self.assertIn("store: unavailable", res[0]["error"] or "", res)
+        self.assertEqual(res[0]["rejected"], 0, res)
+        self.assertEqual(os.path.getsize(sp), size)  # kept, whole
+        self.restart_with_space()
+        res = sigoco.replay(self.spool, addr=self.d.addr)
+        self.assertIsNone(res[0]["error"], res)
+        self.assertEqual(res[0]["rejected"], 0, res)
+        self.assertEqual(self.series(run.id, "x")["len"], 300)
+        self.assertEqual(os.listdir(self.spool), [])
+        # Once more from nothing: stored once.
+        self.assertEqual(sigoco.replay(self.spool, addr=self.d.addr), [])
+        with self.d.client() as c:
+            self.assertEqual(c.get_run(run.id)["status"], "finished")
 
 
 class TestHungServer(Base):
