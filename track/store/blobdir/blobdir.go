@@ -2,6 +2,12 @@
 // SQLite and PostgreSQL stores share: files named by their sha256 under a
 // directory, blobs/ab/abcdef… once verified, uploads/abcdef….part while an
 // upload is in progress. Uploads resume at the size of the .part file.
+//
+// A .part file not written for Options.PartMaxAge (default 24 h) is stale:
+// its upload was abandoned (a client that crashed, or one filling the disk
+// with uploads it never commits). Stale parts are removed when the Dir is
+// opened and then on writes, at most every PartMaxAge/24 (an hour by
+// default); a client resuming one afterwards is told to start again at 0.
 package blobdir
 
 import (
@@ -14,31 +20,103 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/sigoco/sigoco/track/store"
 )
 
-// Dir is a blob directory. Its methods are safe for concurrent use.
-type Dir struct {
-	root    string
-	prefix  string // of wrapped errors, e.g. "sqlite"
-	maxSize int64  // store.Limits.MaxBlobSize
+// DefaultPartMaxAge is Options.PartMaxAge's default.
+const DefaultPartMaxAge = 24 * time.Hour
 
-	mu    sync.Mutex             // guards locks
-	locks map[string]*sync.Mutex // one per upload in progress (this process)
+// Options configures Open.
+type Options struct {
+	// MaxSize bounds one blob (store.Limits.MaxBlobSize). Required.
+	MaxSize int64
+	// PartMaxAge: a partial upload not written for this long is removed.
+	// Default DefaultPartMaxAge (24 h).
+	PartMaxAge time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
 }
 
-// Open makes (if needed) the directories of root and returns the Dir.
-// prefix starts the text of the errors it wraps ("sqlite: …"); maxSize
-// bounds one blob (store.Limits.MaxBlobSize).
-func Open(root, prefix string, maxSize int64) (*Dir, error) {
+// Dir is a blob directory. Its methods are safe for concurrent use.
+type Dir struct {
+	root   string
+	prefix string // of wrapped errors, e.g. "sqlite"
+	opts   Options
+
+	mu     sync.Mutex             // guards locks, lastGC
+	locks  map[string]*sync.Mutex // one per upload in progress (this process)
+	lastGC time.Time              // of the last sweep of stale parts
+}
+
+// Open makes (if needed) the directories of root, removes its stale
+// partial uploads and returns the Dir. prefix starts the text of the
+// errors it wraps ("sqlite: …").
+func Open(root, prefix string, opts Options) (*Dir, error) {
+	if opts.PartMaxAge <= 0 {
+		opts.PartMaxAge = DefaultPartMaxAge
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	for _, d := range []string{root, filepath.Join(root, "blobs"), filepath.Join(root, "uploads")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("%s: %w", prefix, err)
 		}
 	}
-	return &Dir{root: root, prefix: prefix, maxSize: maxSize, locks: map[string]*sync.Mutex{}}, nil
+	d := &Dir{root: root, prefix: prefix, opts: opts, locks: map[string]*sync.Mutex{}}
+	d.lastGC = opts.Now()
+	if _, err := d.RemoveStale(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// RemoveStale removes the partial uploads not written for PartMaxAge and
+// returns their shas. Open and Write call it; it is exported for tests and
+// for callers that keep their own account of uploads.
+func (d *Dir) RemoveStale() ([]string, error) {
+	ents, err := os.ReadDir(filepath.Join(d.root, "uploads"))
+	if err != nil {
+		return nil, d.wrap(err)
+	}
+	var removed []string
+	for _, e := range ents {
+		sha, ok := strings.CutSuffix(e.Name(), ".part")
+		if !ok || !validSha(sha) || !d.stale(e) {
+			continue
+		}
+		unlock := d.lock(sha)
+		fi, err := os.Stat(d.partPath(sha)) // again, under the lock: a write may have come in
+		if err == nil && d.opts.Now().Sub(fi.ModTime()) > d.opts.PartMaxAge && os.Remove(d.partPath(sha)) == nil {
+			removed = append(removed, sha)
+		}
+		unlock()
+	}
+	return removed, nil
+}
+
+func (d *Dir) stale(e fs.DirEntry) bool {
+	fi, err := e.Info()
+	return err == nil && d.opts.Now().Sub(fi.ModTime()) > d.opts.PartMaxAge
+}
+
+// maybeRemoveStale runs RemoveStale if the last run is PartMaxAge/24 old.
+// It is called before a write takes its blob's lock.
+func (d *Dir) maybeRemoveStale() {
+	now := d.opts.Now()
+	d.mu.Lock()
+	due := now.Sub(d.lastGC) >= d.opts.PartMaxAge/24
+	if due {
+		d.lastGC = now
+	}
+	d.mu.Unlock()
+	if due {
+		d.RemoveStale()
+	}
 }
 
 func (d *Dir) wrap(err error) error { return fmt.Errorf("%s: %w", d.prefix, err) }
@@ -104,6 +182,7 @@ func (d *Dir) Write(ctx context.Context, sha string, offset int64, data []byte) 
 	if err := checkSha(sha); err != nil {
 		return 0, err
 	}
+	d.maybeRemoveStale()
 	defer d.lock(sha)()
 	if _, err := os.Stat(d.blobPath(sha)); err == nil {
 		return 0, nil // already present: nothing to upload
@@ -120,8 +199,8 @@ func (d *Dir) Write(ctx context.Context, sha string, offset int64, data []byte) 
 	if fi.Size() != offset {
 		return fi.Size(), fmt.Errorf("%w: upload of %s is at byte %d, not %d (resume from there)", store.ErrBadRecord, sha[:12], fi.Size(), offset)
 	}
-	if offset+int64(len(data)) > d.maxSize {
-		return fi.Size(), &store.LimitError{Limit: "MaxBlobSize", Item: "artifact " + sha[:12], Size: offset + int64(len(data)), Max: d.maxSize}
+	if offset+int64(len(data)) > d.opts.MaxSize {
+		return fi.Size(), &store.LimitError{Limit: "MaxBlobSize", Item: "artifact " + sha[:12], Size: offset + int64(len(data)), Max: d.opts.MaxSize}
 	}
 	if _, err := f.WriteAt(data, offset); err != nil {
 		return offset, d.wrap(err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -27,6 +28,10 @@ type Options struct {
 	// Logger receives warnings (a corrupt chunk, a gap in a run's
 	// records). Default: discarded.
 	Logger *slog.Logger
+	// UploadMaxAge: a partial upload (uploads/<sha256>.part) not written
+	// for this long is removed, at Open and then on uploads at most every
+	// UploadMaxAge/24. Default 24 h (blobdir.DefaultPartMaxAge).
+	UploadMaxAge time.Duration
 }
 
 // Store is a store.Store in a PostgreSQL database.
@@ -54,7 +59,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	limits := opts.Limits.WithDefaults()
-	blobs, err := blobdir.Open(opts.BlobDir, "postgres", limits.MaxBlobSize)
+	blobs, err := blobdir.Open(opts.BlobDir, "postgres", blobdir.Options{MaxSize: limits.MaxBlobSize, PartMaxAge: opts.UploadMaxAge})
 	if err != nil {
 		return nil, err
 	}

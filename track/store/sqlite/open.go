@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
@@ -29,6 +30,10 @@ type Options struct {
 	// Logger receives warnings (a corrupt chunk, a gap in a run's
 	// records). Default: discarded.
 	Logger *slog.Logger
+	// UploadMaxAge: a partial upload (uploads/<sha256>.part) not written
+	// for this long is removed, at Open and then on uploads at most every
+	// UploadMaxAge/24. Default 24 h (blobdir.DefaultPartMaxAge).
+	UploadMaxAge time.Duration
 }
 
 // Store is a store.Store in a data directory.
@@ -64,7 +69,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	limits := opts.Limits.WithDefaults()
-	blobs, err := blobdir.Open(dir, "sqlite", limits.MaxBlobSize)
+	blobs, err := blobdir.Open(dir, "sqlite", blobdir.Options{MaxSize: limits.MaxBlobSize, PartMaxAge: opts.UploadMaxAge})
 	if err != nil {
 		return nil, err
 	}
