@@ -87,6 +87,24 @@ type Options struct {
 	// FreeSpace reports the bytes free where the store writes (trackd: a
 	// statfs of --data). Nil: free space is not watched.
 	FreeSpace func() (int64, error)
+	// MaxUploadBytes bounds the partial (written, not yet committed)
+	// artifact upload bytes of one identity (every client is one identity
+	// without Auth): a write_blob beyond it is refused with a
+	// *store.LimitError (Limit "MaxUploadBytes") until that identity
+	// commits its uploads or they go stale (UploadMaxAge). Each upload
+	// counts at least 4 KiB. Default: the larger of 1 GiB and the store's
+	// MaxBlobSize (4 GiB by default), so one artifact of the largest size
+	// always fits. uploads.go, docs/security.md.
+	MaxUploadBytes int64
+	// MaxUploadTotal bounds the partial upload bytes of all identities
+	// (Limit "MaxUploadTotal"). Default 4 × MaxUploadBytes.
+	MaxUploadTotal int64
+	// UploadMaxAge: an upload not written for this long no longer counts
+	// (the store removes its .part at the same age). Default 24 h, the
+	// stores' default; set it to theirs.
+	UploadMaxAge time.Duration
+	// Now is the clock of the upload counts. Default time.Now.
+	Now func() time.Time
 }
 
 func (o *Options) defaults() {
@@ -115,6 +133,26 @@ func (o *Options) defaults() {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	o.Bounds.defaults()
+	if o.UploadMaxAge <= 0 {
+		o.UploadMaxAge = 24 * time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// uploadDefaults sets MaxUploadBytes and MaxUploadTotal, which depend on
+// the store's MaxBlobSize.
+func (o *Options) uploadDefaults(st store.Store) {
+	if o.MaxUploadBytes <= 0 {
+		o.MaxUploadBytes = 1 << 30
+		if ls, ok := st.(interface{ Limits() store.Limits }); ok {
+			o.MaxUploadBytes = max(o.MaxUploadBytes, ls.Limits().MaxBlobSize)
+		}
+	}
+	if o.MaxUploadTotal <= 0 {
+		o.MaxUploadTotal = 4 * o.MaxUploadBytes
+	}
 }
 
 // Server is a tracking server over a store.
@@ -130,6 +168,7 @@ type Server struct {
 	live    *Live
 	expose  *exposeRegistry
 	reads   *byteSem // bounds the memory of large reads (Options.Bounds.MaxReadBytes)
+	uploads *uploads // partial upload bytes per identity (uploads.go)
 	owners  owners   // see owner.go
 	mux     *wire.Mux
 	http    *http.ServeMux
@@ -147,7 +186,9 @@ type Server struct {
 // accept connections and Close to stop.
 func New(ctx context.Context, st store.Store, opts Options) (*Server, error) {
 	opts.defaults()
+	opts.uploadDefaults(st)
 	s := &Server{opts: opts, st: st, log: opts.Logger, http: http.NewServeMux(), reads: newByteSem(opts.Bounds.MaxReadBytes)}
+	s.uploads = newUploads(opts.MaxUploadBytes, opts.MaxUploadTotal, opts.UploadMaxAge, opts.Now)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.pub = syncstruct.NewPublisher(nil, syncstruct.PublisherOptions{Logger: opts.Logger, Auth: opts.Auth})
 	var err error

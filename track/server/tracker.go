@@ -240,12 +240,12 @@ func (t *Tracker) WriteBlob(ctx context.Context, sha256 string, offset int64, da
 	if err := t.s.checkFree(); err != nil { // see freespace.go
 		return 0, err
 	}
-	return t.s.st.WriteBlob(ctx, sha256, offset, data)
+	return t.s.writeBlob(ctx, sha256, offset, data) // within the upload quotas: uploads.go
 }
 
 // CommitBlob checks an uploaded artifact against its sha256 and keeps it.
 func (t *Tracker) CommitBlob(ctx context.Context, sha256 string) (int64, error) {
-	n, err := t.s.st.CommitBlob(ctx, sha256)
+	n, err := t.s.commitBlob(ctx, sha256)
 	if err == nil {
 		t.s.live.blobCommitted(sha256)
 	}

@@ -5,14 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sigoco/sigoco/track/store"
+	"github.com/sigoco/sigoco/track/store/blobdir"
 )
 
 // Options configures Open. The zero value is valid except for BlobDir,
@@ -28,17 +28,19 @@ type Options struct {
 	// Logger receives warnings (a corrupt chunk, a gap in a run's
 	// records). Default: discarded.
 	Logger *slog.Logger
+	// UploadMaxAge: a partial upload (uploads/<sha256>.part) not written
+	// for this long is removed, at Open and then on uploads at most every
+	// UploadMaxAge/24. Default 24 h (blobdir.DefaultPartMaxAge).
+	UploadMaxAge time.Duration
 }
 
 // Store is a store.Store in a PostgreSQL database.
 type Store struct {
-	pool    *pgxpool.Pool
-	blobDir string
-	limits  store.Limits
-	log     *slog.Logger
+	pool   *pgxpool.Pool
+	limits store.Limits
+	log    *slog.Logger
 
-	blobMu sync.Mutex
-	blobLk map[string]*sync.Mutex // one per upload in progress (this process)
+	blobs *blobdir.Dir // blobs/ and uploads/ in Options.BlobDir
 
 	closeOnce sync.Once
 }
@@ -56,10 +58,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	for _, d := range []string{opts.BlobDir, filepath.Join(opts.BlobDir, "blobs"), filepath.Join(opts.BlobDir, "uploads")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, fmt.Errorf("postgres: %w", err)
-		}
+	limits := opts.Limits.WithDefaults()
+	blobs, err := blobdir.Open(opts.BlobDir, "postgres", blobdir.Options{MaxSize: limits.MaxBlobSize, PartMaxAge: opts.UploadMaxAge})
+	if err != nil {
+		return nil, err
 	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -73,7 +75,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool, blobDir: opts.BlobDir, limits: opts.Limits.WithDefaults(), log: opts.Logger, blobLk: map[string]*sync.Mutex{}}, nil
+	return &Store{pool: pool, limits: limits, log: opts.Logger, blobs: blobs}, nil
 }
 
 // Limits returns the limits in force.

@@ -6,14 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
+	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
 	"github.com/sigoco/sigoco/track/store"
+	"github.com/sigoco/sigoco/track/store/blobdir"
 )
 
 // Options configures Open. The zero value is valid.
@@ -29,6 +30,10 @@ type Options struct {
 	// Logger receives warnings (a corrupt chunk, a gap in a run's
 	// records). Default: discarded.
 	Logger *slog.Logger
+	// UploadMaxAge: a partial upload (uploads/<sha256>.part) not written
+	// for this long is removed, at Open and then on uploads at most every
+	// UploadMaxAge/24. Default 24 h (blobdir.DefaultPartMaxAge).
+	UploadMaxAge time.Duration
 }
 
 // Store is a store.Store in a data directory.
@@ -39,8 +44,7 @@ type Store struct {
 	limits store.Limits
 	log    *slog.Logger
 
-	blobMu sync.Mutex             // guards blobLocks
-	blobLk map[string]*sync.Mutex // one per upload in progress
+	blobs *blobdir.Dir // blobs/ and uploads/ in dir
 
 	closeOnce sync.Once
 	closeErr  error
@@ -64,10 +68,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	for _, d := range []string{dir, filepath.Join(dir, "blobs"), filepath.Join(dir, "uploads")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, fmt.Errorf("sqlite: %w", err)
-		}
+	limits := opts.Limits.WithDefaults()
+	blobs, err := blobdir.Open(dir, "sqlite", blobdir.Options{MaxSize: limits.MaxBlobSize, PartMaxAge: opts.UploadMaxAge})
+	if err != nil {
+		return nil, err
 	}
 	path := filepath.Join(dir, DBName)
 	dsn := "file:" + path + "?_pragma=page_size(16384)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(" + syncMode + ")&_txlock=immediate"
@@ -86,7 +90,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	r.SetMaxOpenConns(max(2, runtime.GOMAXPROCS(0)))
-	return &Store{dir: dir, w: w, r: r, limits: opts.Limits.WithDefaults(), log: opts.Logger, blobLk: map[string]*sync.Mutex{}}, nil
+	return &Store{dir: dir, w: w, r: r, limits: limits, log: opts.Logger, blobs: blobs}, nil
 }
 
 // Limits returns the limits in force.
