@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -46,9 +47,33 @@ func TestSecondTrackdRefused(t *testing.T) {
 			t.Errorf("second trackd's message lacks %q:\n%s", want, msg)
 		}
 	}
+	waitServing(t, port)
 	first.stop(t)
 	// Once the first has ended, the directory is free again.
-	startTrackd(t, port, data).stop(t)
+	again := startTrackd(t, port, data)
+	waitServing(t, port)
+	again.stop(t)
+}
+
+// waitServing waits until the trackd on port answers HTTP: startTrackd
+// returns once the port listens, which is before the store is open (the
+// kernel queues connections meanwhile), and a SIGTERM during the store's
+// migration ends trackd with its context's error.
+func waitServing(t *testing.T, port string) {
+	t.Helper()
+	c := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := c.Get("http://127.0.0.1:" + port + "/")
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("trackd on %s does not answer HTTP: %v", port, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func TestParseSize(t *testing.T) {
