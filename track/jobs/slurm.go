@@ -348,6 +348,9 @@ func (h *slurmHandle) Wait(ctx context.Context) ExitResult {
 		return h.res
 	case <-ctx.Done():
 		h.detachOnce.Do(func() { close(h.detach) })
+		for _, ff := range h.files {
+			ff.detach()
+		}
 		h.x.mu.Lock()
 		delete(h.x.handles, h.id)
 		h.x.mu.Unlock()
@@ -661,8 +664,18 @@ type fileFollower struct {
 	path string
 	w    io.Writer
 
-	mu  sync.Mutex // guards off, stopped; serialises reads
-	off int64
+	mu       sync.Mutex // guards off, detached; serialises reads
+	off      int64
+	detached bool // Wait gave up: w belongs to a caller that closed it
+}
+
+// detach stops every later read from writing to w, waiting for one in
+// progress: after Wait detached, the caller closes w while the poller may
+// still be ending the job.
+func (f *fileFollower) detach() {
+	f.mu.Lock()
+	f.detached = true
+	f.mu.Unlock()
 }
 
 func (f *fileFollower) offset() int64 {
@@ -676,6 +689,9 @@ func (f *fileFollower) offset() int64 {
 func (f *fileFollower) read() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.detached {
+		return false
+	}
 	fd, err := os.OpenFile(f.path, os.O_RDONLY|openNoFollow|openNonblock, 0)
 	if err != nil {
 		return false // not created yet

@@ -391,10 +391,11 @@ func TestSlurmRestart(t *testing.T) {
 	}
 
 	e := newEnv(t, dir, slurmOptions())
-	j, err := e.api.InspectJob(context.Background(), ids[1])
-	if err != nil || j.State != jobs.StateStarted || j.ExecutorID == "" {
-		t.Fatalf("after restart: %+v %v", j, err)
-	}
+	// The store may still say PENDING: the killed daemon saw the job run
+	// before it stored STARTED; the new one learns it from its first round.
+	j := e.waitFor(t, ids[1], time.Minute, "started after restart", func(j *jobs.Job) bool {
+		return j.State == jobs.StateStarted && j.ExecutorID != ""
+	})
 	if st := slurmState(t, j.ExecutorID); st != "RUNNING" {
 		t.Fatalf("Slurm says %s", st)
 	}
