@@ -107,3 +107,12 @@ func TestMinFreeRefusesNewRun(t *testing.T) {
 		t.Fatalf("new run below the watermark: %v", err)
 	}
 }
+
+// TestStopWhileStarting: trackd listens before its store is open, so a
+// SIGTERM can arrive during the store's migration; that is a requested
+// shutdown (exit 0), not a failure (it exited 1 with "context canceled").
+func TestStopWhileStarting(t *testing.T) {
+	for range 3 {
+		startTrackd(t, freePort(t), t.TempDir()).stop(t)
+	}
+}

@@ -228,6 +228,13 @@ func serve(c *cli.Context) error {
 	}
 	st, err := openStore(c.Context, c, log)
 	if err != nil {
+		if c.Context.Err() != nil {
+			// Stopped (SIGTERM, ^C) while the store was opening or
+			// migrating: a requested shutdown, not a failure. Each
+			// migration step is one transaction, so none is half done.
+			log.Info("trackd: stopped while opening the store", "err", err)
+			return nil
+		}
 		return err
 	}
 	defer st.Close()
