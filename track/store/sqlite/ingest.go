@@ -249,11 +249,11 @@ func (in *ingest) appendSeries(ctx context.Context, key string, st store.SeriesS
 				return fatal(fmt.Errorf("series %q of run %s: %w", key, in.run, err))
 			}
 			take := min(store.ChunkPoints-n, c.Len())
-			appendPoints(&tail, c, 0, take)
+			store.AppendPoints(&tail, c, 0, take)
 			if err := in.writeChunk(ctx, key, id, &tail); err != nil {
 				return err
 			}
-			cutFront(c, take)
+			store.CutFront(c, take)
 		}
 	} else {
 		if _, err := in.tx.ExecContext(ctx, `INSERT INTO series (run, key, scalar, n) VALUES (?, ?, ?, 0)`, in.run, key, b2i(c.Scalar())); err != nil {
@@ -266,33 +266,13 @@ func (in *ingest) appendSeries(ctx context.Context, key string, st store.SeriesS
 		if !c.Scalar() {
 			part.Values = [][]byte{}
 		}
-		appendPoints(&part, c, 0, take)
+		store.AppendPoints(&part, c, 0, take)
 		if err := in.writeChunk(ctx, key, 0, &part); err != nil {
 			return err
 		}
-		cutFront(c, take)
+		store.CutFront(c, take)
 	}
 	return nil
-}
-
-func appendPoints(dst, src *store.Chunk, from, to int) {
-	dst.Seq = append(dst.Seq, src.Seq[from:to]...)
-	dst.Step = append(dst.Step, src.Step[from:to]...)
-	dst.Time = append(dst.Time, src.Time[from:to]...)
-	if src.Scalar() {
-		dst.Value = append(dst.Value, src.Value[from:to]...)
-	} else {
-		dst.Values = append(dst.Values, src.Values[from:to]...)
-	}
-}
-
-func cutFront(c *store.Chunk, n int) {
-	c.Seq, c.Step, c.Time = c.Seq[n:], c.Step[n:], c.Time[n:]
-	if c.Scalar() {
-		c.Value = c.Value[n:]
-	} else {
-		c.Values = c.Values[n:]
-	}
 }
 
 // writeChunk writes c as chunk id (0: a new chunk).

@@ -86,11 +86,11 @@ func (s *Store) Series(ctx context.Context, run, key string, q store.SeriesQuery
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	if ranged {
-		filterSteps(&c, q.MinStep, q.MaxStep)
+		store.FilterSteps(&c, q.MinStep, q.MaxStep)
 	}
 	out := &store.Series{Run: run, Key: key, Len: n}
 	if q.MaxPoints > 0 && c.Len() > q.MaxPoints {
-		c = downsample(&c, q.MaxPoints)
+		c = store.Downsample(&c, q.MaxPoints)
 		out.Downsampled = true
 	}
 	out.Seq, out.Step, out.Time = c.Seq, c.Step, c.Time
@@ -105,84 +105,6 @@ func (s *Store) Series(ctx context.Context, run, key string, q store.SeriesQuery
 		}
 	}
 	return out, nil
-}
-
-func filterSteps(c *store.Chunk, lo, hi int64) {
-	var out store.Chunk
-	if !c.Scalar() {
-		out.Values = [][]byte{}
-	}
-	for i := range c.Seq {
-		if c.Step[i] >= lo && c.Step[i] <= hi {
-			appendPoints(&out, c, i, i+1)
-		}
-	}
-	*c = out
-}
-
-// downsample keeps at most maxPoints points: the step range is cut into
-// maxPoints/2 buckets and each keeps its minimum and maximum, in seq order.
-// Non-scalar series keep the first and last point of each bucket.
-func downsample(c *store.Chunk, maxPoints int) store.Chunk {
-	var out store.Chunk
-	if !c.Scalar() {
-		out.Values = [][]byte{}
-	}
-	buckets := max(maxPoints/2, 1)
-	lo, hi := c.Step[0], c.Step[0]
-	for _, s := range c.Step {
-		lo, hi = min(lo, s), max(hi, s)
-	}
-	width := float64(hi-lo+1) / float64(buckets)
-	// Points arrive in seq order; with steps that increase (the usual case)
-	// each bucket is a contiguous run of points.
-	start := 0
-	bucketOf := func(s int64) int { return min(int(float64(s-lo)/width), buckets-1) }
-	emit := func(from, to int) {
-		if to-from <= 2 {
-			appendPoints(&out, c, from, to)
-			return
-		}
-		a, b := from, to-1
-		if c.Scalar() {
-			for i := from; i < to; i++ {
-				if c.Value[i] < c.Value[a] {
-					a = i
-				}
-				if c.Value[i] > c.Value[b] {
-					b = i
-				}
-			}
-		}
-		if a > b {
-			a, b = b, a
-		}
-		appendPoints(&out, c, a, a+1)
-		if b != a {
-			appendPoints(&out, c, b, b+1)
-		}
-	}
-	cur := bucketOf(c.Step[0])
-	for i := 1; i < len(c.Step); i++ {
-		if bk := bucketOf(c.Step[i]); bk != cur {
-			emit(start, i)
-			start, cur = i, bk
-		}
-	}
-	emit(start, len(c.Step))
-	if out.Len() > maxPoints { // steps that go back and forth make more runs than buckets
-		step := float64(out.Len()) / float64(maxPoints)
-		var thin store.Chunk
-		if !c.Scalar() {
-			thin.Values = [][]byte{}
-		}
-		for k := 0; k < maxPoints; k++ {
-			i := int(float64(k) * step)
-			appendPoints(&thin, &out, i, i+1)
-		}
-		return thin
-	}
-	return out
 }
 
 // bucketPoint is a point kept by streaming downsampling.
