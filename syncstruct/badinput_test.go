@@ -450,3 +450,25 @@ func TestSlowSnapshotNotHeartbeat(t *testing.T) {
 		t.Errorf("%d snapshots, want 1 (the first session was dropped)", st.Snapshots)
 	}
 }
+
+// TestSlowSnapshotWithinSubscriberTimeout: a snapshot that takes longer to
+// encode than the subscriber's handshake timeout still reaches it (the
+// publisher pings while encoding); before, the subscriber gave up,
+// reconnected and had the snapshot encoded again, for ever.
+func TestSlowSnapshotWithinSubscriberTimeout(t *testing.T) {
+	const subTimeout = 400 * time.Millisecond
+	testHookBeforeSnapshot = func() { time.Sleep(3 * subTimeout) }
+	t.Cleanup(func() { testHookBeforeSnapshot = nil })
+	for _, tr := range []string{"tcp", "ws"} {
+		t.Run(tr, func(t *testing.T) {
+			n := mustNotifier(t, map[string]any{"a": 1}, NotifierOptions{})
+			p := NewPublisher(map[string]*Notifier{"s": n}, PublisherOptions{})
+			ep := serve(t, p, tr)
+			s := subscribe(t, ep, "s", SubscriberOptions{HandshakeTimeout: subTimeout})
+			waitSynced(t, s)
+			if got := p.Stats().Snapshots; got != 1 {
+				t.Errorf("%d snapshots sent, want 1 (the subscriber gave up and came back)", got)
+			}
+		})
+	}
+}

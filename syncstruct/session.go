@@ -321,13 +321,8 @@ func (s *session) sendBatch(w *writePos) (wait <-chan struct{}, sent bool, err e
 // sendSnapshot sends sync (mode snapshot), the init mod and synced, and
 // returns the sequence number the snapshot stands at.
 func (s *session) sendSnapshot(reason string) (uint64, error) {
-	if testHookBeforeSnapshot != nil {
-		testHookBeforeSnapshot()
-	}
-	pieces, seq, err := s.n.snapshot(s.enc, s.t.chunkedInit())
+	pieces, seq, err := s.encodeSnapshot()
 	if err != nil {
-		err = fmt.Errorf("syncstruct: encoding snapshot: %w", err)
-		s.end(CodeInternal, err.Error())
 		return 0, err
 	}
 	s.p.snapshots.Add(1)
@@ -346,6 +341,48 @@ func (s *session) sendSnapshot(reason string) (uint64, error) {
 }
 
 func (s *session) control(c *control) []byte { return s.t.control(c) }
+
+// snapshotPing is how often a session pings while its snapshot is being
+// encoded: a subscriber waiting for its first message gives up after its
+// own handshake timeout, and would reconnect — and have the snapshot
+// encoded again — for ever if encoding takes longer than that.
+const snapshotPing = 250 * time.Millisecond
+
+// encodeSnapshot encodes the notifier's snapshot for this session on a
+// goroutine it waits for, pinging the subscriber meanwhile.
+func (s *session) encodeSnapshot() ([][]byte, uint64, error) {
+	type result struct {
+		pieces [][]byte
+		seq    uint64
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		if testHookBeforeSnapshot != nil {
+			testHookBeforeSnapshot()
+		}
+		pieces, seq, err := s.n.snapshot(s.enc, s.t.chunkedInit())
+		done <- result{pieces, seq, err}
+	}()
+	tick := time.NewTicker(snapshotPing)
+	defer tick.Stop()
+	for {
+		select {
+		case r := <-done:
+			if r.err != nil {
+				err := fmt.Errorf("syncstruct: encoding snapshot: %w", r.err)
+				s.end(CodeInternal, err.Error())
+				return nil, 0, err
+			}
+			return r.pieces, r.seq, nil
+		case <-tick.C:
+			if err := s.t.writeMsgs([][]byte{s.control(&control{T: msgPing})}); err != nil {
+				<-done // the encoding is bounded; don't leave it running
+				return nil, 0, err
+			}
+		}
+	}
+}
 
 // messageType decodes just enough of a subscriber's message to know its
 // type.

@@ -21,6 +21,9 @@ const (
 	BannerSiPyCoRPC  = "ARTIQ pc_rpc"
 	BannerSiPyCoSync = "ARTIQ sync_struct"
 	BannerSiPyCoLog  = "ARTIQ logging"
+	// BannerSiPyCoBroadcast opens a SiPyCo broadcast Receiver's
+	// connection (package broadcast).
+	BannerSiPyCoBroadcast = "ARTIQ broadcast"
 )
 
 // ProtocolVersion is the version of the native protocols, the last word of
