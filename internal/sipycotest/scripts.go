@@ -12,6 +12,7 @@ import (
 const (
 	RPCServer         = "rpc_server.py"          // pc_rpc Server with targets lda, aux (and probe)
 	RPCRecorded       = "rpc_recorded_server.py" // pc_rpc Server with the recording's targets (main, aux, fact; --single: solo)
+	RPCCall           = "rpc_call.py"            // Client calling the methods given as JSON, one JSON line per call
 	RPCClient         = "rpc_client.py"          // Client / AsyncioClient / BestEffortClient sequence, JSON summary
 	RPCTool           = "rpctool.py"             // python3 -m sipyco.sipyco_rpctool
 	SyncPublisher     = "sync_publisher.py"      // Publisher with notifiers state and other, stdin commands
