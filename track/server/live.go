@@ -126,6 +126,7 @@ func newLive(s *Server) (*Live, error) {
 	if err := s.pub.Add(ServerNotifier, l.server); err != nil {
 		return nil, err
 	}
+	l.readStorage()
 	return l, nil
 }
 
