@@ -456,7 +456,7 @@ func (l *Live) Refresh(ctx context.Context, id string) error {
 	l.mu.Unlock()
 	r, err := l.s.st.ViewRun(ctx, id, l.entryView())
 	if errors.Is(err, store.ErrUnknownRun) || errors.Is(err, store.ErrDeletedRun) {
-		l.deleted(id)
+		l.gone(id)
 		return nil
 	}
 	if err != nil {
@@ -473,6 +473,21 @@ func (l *Live) Refresh(ctx context.Context, id string) error {
 	}
 	lr.dirtyDetail = true
 	return nil
+}
+
+// gone handles a run the store does not hold: deleted (by another server
+// on the same store) if it was stored, else forgotten unless its first
+// batch is being stored now.
+func (l *Live) gone(id string) {
+	l.mu.Lock()
+	lr, ok := l.state[id]
+	stored := ok && lr.stored
+	l.mu.Unlock()
+	if stored {
+		l.deleted(id)
+	} else {
+		l.forgetIdle(id)
+	}
 }
 
 // forgetIdle drops a run's memory if nothing holds it.
@@ -546,6 +561,10 @@ func (l *Live) watch(ctx context.Context, run string) (string, error) {
 
 func (l *Live) publishRunLocked(lr *liveRun) {
 	st := RunState{ID: lr.id, Exposed: lr.exposed}
+	if lr.entry != nil {
+		lr.entry.Status = lr.shownStatus()
+		st.RunEntry = *lr.entry // a subscriber never sees an empty entry
+	}
 	tree, err := liveMap(st)
 	if err != nil {
 		l.s.log.Warn("track: publishing a run", "run", lr.id, "err", err)
@@ -565,14 +584,9 @@ func (l *Live) publishRunLocked(lr *liveRun) {
 			lr.published[k] = string(b)
 		}
 	}
-	lr.dirtyEntry, lr.dirtyDetail, lr.dirtyExpose = true, true, false
+	lr.dirtyDetail, lr.dirtyExpose = true, false
 	for k := range lr.recent {
 		lr.dirtySeries[k] = true
-	}
-	if lr.entry != nil {
-		for k := range lr.entry.Latest {
-			lr.dirtyLatest[k] = true
-		}
 	}
 }
 
@@ -622,7 +636,14 @@ func (l *Live) flush(ctx context.Context) {
 			v = l.s.opts.Bounds.Live
 		}
 		r, err := l.s.st.ViewRun(ctx, rd.lr.id, v)
+		if errors.Is(err, store.ErrUnknownRun) || errors.Is(err, store.ErrDeletedRun) {
+			l.gone(rd.lr.id)
+			continue
+		}
 		if err != nil {
+			l.mu.Lock()
+			rd.lr.reread = true // the next flush tries again
+			l.mu.Unlock()
 			continue
 		}
 		l.mu.Lock()

@@ -284,3 +284,56 @@ func TestStorageState(t *testing.T) {
 		t.Fatalf("storage %v", m)
 	}
 }
+
+// TestRefresh: a run changed in the store behind the server's back (by
+// another server on the same database) shows once Refresh reads it again,
+// and leaves the live state once deleted there.
+func TestRefresh(t *testing.T) {
+	srv := startOn(t, func(s store.Store) store.Store { return s }, server.Options{LiveInterval: time.Hour})
+	ctx := ctxT(t)
+	st := srv.Store()
+	entry := func() map[string]any {
+		var e map[string]any
+		srv.Live().Runs().Read(func(tree any) { e, _ = tree.(map[string]any)["x1"].(map[string]any) })
+		return e
+	}
+	refresh := func() {
+		t.Helper()
+		if err := srv.Live().Refresh(ctx, "x1"); err != nil {
+			t.Fatal(err)
+		}
+		srv.Live().Flush(ctx)
+	}
+	b := startRecords("x1")
+	if _, err := st.Ingest(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	refresh()
+	if e := entry(); e["status"] != "running" || e["name"] != "n" {
+		t.Fatalf("after Refresh: %v", e)
+	}
+	if open, _, _ := runCounts(srv); open != 1 {
+		t.Fatalf("open %d", open)
+	}
+	if err := st.Edit(ctx, "x1", []store.Record{{Kind: store.KindTag, Key: "remote", Time: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	b = store.Batch{Run: "x1", Records: []store.Record{{Seq: 3, Kind: store.KindStatus, Key: "finished", Time: time.Now().UnixNano()}}}
+	if _, err := st.Ingest(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	refresh()
+	if e := entry(); e["status"] != "finished" || !slices.Contains(e["tags"].([]any), any("remote")) || e["end"] == nil {
+		t.Fatalf("after Refresh: %v", e)
+	}
+	if open, _, _ := runCounts(srv); open != 0 {
+		t.Fatalf("open %d", open)
+	}
+	if err := st.DeleteRun(ctx, "x1"); err != nil {
+		t.Fatal(err)
+	}
+	refresh()
+	if e := entry(); e != nil || srv.Live().Known("x1") {
+		t.Fatalf("deleted in the store, still live: %v", e)
+	}
+}
