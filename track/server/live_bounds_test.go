@@ -86,7 +86,7 @@ func runCounts(srv *server.Server) (open, listedN int64, byStatus map[string]any
 // same, the "server" notifier counts every open run exactly, and runs
 // leaving the list are replaced from the store.
 func TestRunsViewBounded(t *testing.T) {
-	srv := startOn(t, func(s store.Store) store.Store { return s }, server.Options{RunsOpenInLive: 3, RunsInLive: 2, LiveInterval: time.Hour})
+	srv := startOn(t, func(s store.Store) store.Store { return s }, server.Options{RunsOpenInLive: 3, RunsInLive: 2, LiveInterval: time.Hour, HeartbeatTimeout: time.Hour})
 	ctx := ctxT(t)
 	for i := range 6 {
 		ingest(t, ctx, srv, finished(fmt.Sprintf("f%d", i)))
@@ -188,7 +188,7 @@ func (s *blockingStore) Ingest(ctx context.Context, b *store.Batch) (*store.Ack,
 // "runs") nor forgotten (a second batch of it then ran beside the first).
 func TestPendingRunNotPruned(t *testing.T) {
 	bs := &blockingStore{hold: map[string]bool{"a0": true, "z9": true}, entered: make(chan string), release: make(chan struct{})}
-	srv := startOn(t, func(s store.Store) store.Store { bs.Store = s; return bs }, server.Options{RunsInLive: 2, LiveInterval: time.Hour})
+	srv := startOn(t, func(s store.Store) store.Store { bs.Store = s; return bs }, server.Options{RunsInLive: 2, LiveInterval: time.Hour, HeartbeatTimeout: time.Hour})
 	ctx := ctxT(t)
 	ingest(t, ctx, srv, finished("a1"))
 	ingest(t, ctx, srv, finished("a2"))
