@@ -27,6 +27,9 @@ type ReadBounds struct {
 	LiveText int
 	// LiveTags bounds the tags a run's live entry lists. Default 50.
 	LiveTags int
+	// LiveLatest bounds the latest values a run's live entry lists.
+	// Default 50.
+	LiveLatest int
 	// MaxReadBytes bounds the memory that the large reads in progress
 	// (get_run, get_value, read_blob, memo get) hold together: each
 	// reserves an estimate of it and waits for room, in arrival order.
@@ -46,6 +49,9 @@ func (b *ReadBounds) defaults() {
 	}
 	if b.LiveTags <= 0 {
 		b.LiveTags = 50
+	}
+	if b.LiveLatest <= 0 {
+		b.LiveLatest = 50
 	}
 	if b.MaxReadBytes <= 0 {
 		b.MaxReadBytes = 128 << 20
@@ -77,40 +83,4 @@ func (s *Server) runExists(ctx context.Context, id string) error {
 // view reads a run for its live state (ReadBounds.Live).
 func (l *Live) view(ctx context.Context, id string) (*store.Run, error) {
 	return l.s.st.ViewRun(ctx, id, l.s.opts.Bounds.Live)
-}
-
-// tagList is the tags as live state lists them: at most LiveTags.
-func (l *Live) tagList(tags []string) []any {
-	tags = tags[:min(len(tags), l.s.opts.Bounds.LiveTags)]
-	out := make([]any, len(tags))
-	for i, t := range tags {
-		out[i] = t
-	}
-	return out
-}
-
-type detailField struct {
-	name  string
-	value any
-}
-
-// detailFields is what a run's own notifier shows of a (bounded) read.
-func detailFields(r *store.Run) []detailField {
-	arts := make([]any, len(r.Artifacts))
-	for i, a := range r.Artifacts {
-		arts[i] = map[string]any{"name": a.Name, "sha256": a.Sha256, "size": a.Size, "content_type": a.ContentType, "result": a.Result, "present": a.Present}
-	}
-	notes := make([]any, len(r.Notes))
-	for i, nt := range r.Notes {
-		note := map[string]any{"time": unixSec(nt.Time), "text": nt.Text}
-		if nt.Truncated {
-			note["truncated"] = true
-		}
-		notes[i] = note
-	}
-	omitted := map[string]any{}
-	for k, n := range r.Omitted {
-		omitted[k] = n
-	}
-	return []detailField{{"params", r.Params}, {"metadata", r.Metadata}, {"counts", r.Counts}, {"notes", notes}, {"artifacts", arts}, {"omitted", omitted}}
 }

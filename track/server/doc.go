@@ -1,7 +1,8 @@
 // Package server is the tracking server as a library: the rpc target
 // "tracker" that runs send their batches to and readers query, the live
-// state as syncstruct notifiers ("runs", and "run/ID" for each open or
-// watched run), a logfwd server storing each run's logs, the calls to the
+// state as syncstruct notifiers ("runs", bounded whatever the number of
+// runs, "server", and "run/ID" for each listed open run or watched run;
+// their schema is livestate.go), a logfwd server storing each run's logs, the calls to the
 // exposed objects of live runs, and an HTTP handler (downloads and exports
 // now, the dashboard later) — all on one port through a wire.Mux.
 //

@@ -41,3 +41,29 @@ func (s *Server) ReadWaiters() int {
 	defer s.reads.mu.Unlock()
 	return len(s.reads.waiters)
 }
+
+// LiveValue is the tree a notifier holds for a value of the live-state
+// schema.
+func LiveValue(v any) (any, error) { return liveValue(v) }
+
+// LiveRunsKnown returns how many runs the live state remembers.
+func (l *Live) LiveRunsKnown() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.state)
+}
+
+// RunTree returns a copy of run id's own notifier's tree, nil if it is not
+// published.
+func (l *Live) RunTree(id string) any {
+	l.mu.Lock()
+	lr := l.state[id]
+	l.mu.Unlock()
+	if lr == nil || lr.n == nil {
+		return nil
+	}
+	return lr.n.Copy()
+}
+
+// Known reports whether the live state remembers run id.
+func (l *Live) Known(id string) bool { return l.known(id) }

@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/sigoco/sigoco/rpc"
-	"github.com/sigoco/sigoco/syncstruct"
 	"github.com/sigoco/sigoco/track/store"
 	"github.com/sigoco/sigoco/wire"
 	"github.com/sigoco/sigoco/wire/auth"
@@ -99,8 +98,7 @@ func (x *exposeRegistry) add(run, name string, e *exposed) bool {
 	if old != nil {
 		old.c.Close()
 	}
-	desc, _ := syncstruct.Normalize(e.info)
-	x.s.live.setExposed(run, name, desc)
+	x.s.live.setExposed(run, name, e.info)
 	return true
 }
 

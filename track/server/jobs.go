@@ -31,6 +31,7 @@ func (s *Server) Ingest(ctx context.Context, b *store.Batch) (*store.Ack, error)
 	s.alive(ctx, b.Run)
 	ack, err := s.st.Ingest(ctx, b)
 	if err != nil {
+		s.live.storeFailed(err) // the dashboard shows the storage state
 		s.live.forgetUnstored(b.Run)
 		return nil, err
 	}

@@ -3,183 +3,242 @@ package server
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/sigoco/sigoco/pyon"
+	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/syncstruct"
 	"github.com/sigoco/sigoco/track/store"
 )
 
-// RunsNotifier is the name of the notifier listing runs: a dict run id →
-// {project, name, status, message, progress, step, start, updated, tags,
-// latest} (times in Unix seconds, latest: result key → last value).
-const RunsNotifier = "runs"
-
-// RunNotifier returns the name of a run's own notifier: the runs entry plus
-// params, metadata, notes, artifacts, counts, series (key → {step, value}
-// lists of the recent points), logs (the tail), exposed (object name →
-// its methods) and omitted (what the bounds left out, by field).
+// Live owns the notifiers (their trees: livestate.go). Batches, logs and
+// edits change its pending state, which a goroutine publishes every
+// Options.LiveInterval: whatever changed in between coalesces into one mod
+// per value (the latest value per key), so the cost of live state does not
+// grow with the logging rate.
 //
-// Live state is bounded per run (Options.Bounds): a param, metadata entry
-// or count over ReadBounds.Live.MaxValue, or beyond its MaxTotal, is a
-// marker {"__truncated__": true, "type", "size", "len"} (the full value:
-// get_value); maps list at most MaxKeys entries, notes the newest
-// MaxNotes; messages are cut to LiveText bytes and tags to LiveTags.
-func RunNotifier(id string) string { return "run/" + id }
-
-// Live owns the notifiers. Batches, logs and edits change its pending
-// state, which a goroutine publishes every Options.LiveInterval: whatever
-// changed in between coalesces into one mod per value (the latest value per
-// key), so the cost of live state does not grow with the logging rate.
+// What it costs does not grow with the number of runs either: "runs"
+// lists at most RunsOpenInLive open and RunsInLive finished runs, a run's
+// own notifier exists only while the run is listed and open, lingers or
+// is watched, and an open run that is not listed is remembered in a few
+// words (its status and when it was last heard from), its entry read again
+// from the store when it comes into the list.
 type Live struct {
-	s    *Server
-	runs *syncstruct.Notifier
+	s      *Server
+	runs   *syncstruct.Notifier
+	server *syncstruct.Notifier
 
-	mu    sync.Mutex          // guards state and every liveRun's fields (except lock)
-	state map[string]*liveRun // by run id
+	mu          sync.Mutex          // guards everything below and every liveRun's fields (except lock)
+	state       map[string]*liveRun // by run id
+	rankDirty   bool                // which runs "runs" lists must be decided again
+	countsDirty bool                // ServerState.Runs must be counted again
+	counts      RunCounts           // as published
+	storage     storageWatch
 }
 
 // liveRun is the server's memory of one run.
 type liveRun struct {
-	id   string
-	lock sync.Mutex // serialises the batches of the run
+	id    string
+	lock  sync.Mutex // serialises the batches of the run
+	users int        // lockRun callers holding or waiting for lock: the run is not forgotten meanwhile
 
-	lastSeen time.Time
-	open     bool // status not final
+	stored   bool         // its first batch is stored, or it was read from the store
+	status   store.Status // the last lifecycle status (never crashed)
 	crashed  bool
-	listed   bool           // has an entry in "runs"
-	entry    map[string]any // the "runs" entry as published next
-	latest   map[string]any // latest values, published into entry["latest"]
+	lastSeen time.Time // last heard from by this server; zero: not followed here (never reaped)
+	endedAt  time.Time
+	gen      int  // counts the batches: a read from the store older than a batch is not applied
+	unranked bool // stored since the list was last decided: keeps its first points until then
 
+	listed      bool      // "runs" should list it (the newest open or finished)
+	inList      bool      // it is in "runs"
+	listPub     pubCache  // its fields as last set in "runs"
+	entry       *RunEntry // while listed, published or unranked; nil otherwise
+	reread      bool      // entry and detail to be read from the store at the next flush
 	dirtyEntry  bool
 	dirtyLatest map[string]bool
-	dirtyDetail bool // params, metadata, notes, artifacts, counts: reread from the store
-	dirtySeries map[string]bool
-	recent      map[string]*recentSeries
-	logs        []any // pending log tail entries
-	exposed     map[string]any
-	dirtyExpose bool
 
-	n          *syncstruct.Notifier // the run's own notifier, nil when not published
-	published  map[string][]byte    // encoding of each detail field last set in n
-	nlogs      int                  // entries in n's log tail
-	watchUntil time.Time
-	endedAt    time.Time
+	n           *syncstruct.Notifier // the run's own notifier, nil when not published
+	published   pubCache             // its fields as last set in n
+	dirtyDetail bool                 // params, metadata, notes, artifacts, counts: reread from the store
+	recent      map[string]*RecentPoints
+	dirtySeries map[string]bool
+	logs        []LogLine // pending log tail entries
+	nlogs       int       // entries in n's log tail
+	exposed     map[string]*rpc.TargetInfo
+	dirtyExpose bool
+	watchUntil  time.Time
 }
 
-type recentSeries struct {
-	step  []any
-	value []any
+func (lr *liveRun) open() bool { return lr.stored && !lr.status.Final() }
+
+// shownStatus is RunEntry.Status.
+func (lr *liveRun) shownStatus() string {
+	if lr.crashed {
+		return string(store.StatusCrashed)
+	}
+	return string(lr.status)
+}
+
+// pubCache holds the pyon encoding of each field last set in a notifier,
+// so that only what changed is sent (a note does not resend the params).
+type pubCache map[string]string
+
+// set sets in node (set) each key of tree whose encoding changed.
+func (c pubCache) set(tree map[string]any, set func(k string, v any) error) error {
+	for k, v := range tree {
+		b, err := pyon.Encode(v)
+		if err != nil {
+			return err
+		}
+		if old, ok := c[k]; ok && old == string(b) {
+			continue
+		}
+		if err := set(k, v); err != nil {
+			return err
+		}
+		c[k] = string(b)
+	}
+	return nil
 }
 
 func newLive(s *Server) (*Live, error) {
-	n, err := syncstruct.NewNotifier(map[string]any{}, syncstruct.NotifierOptions{})
+	l := &Live{s: s, state: map[string]*liveRun{}}
+	var err error
+	if l.runs, err = syncstruct.NewNotifier(map[string]any{}, syncstruct.NotifierOptions{}); err != nil {
+		return nil, err
+	}
+	l.counts = RunCounts{ByStatus: map[string]int64{}, MaxOpen: int64(s.opts.RunsOpenInLive), MaxFinished: int64(s.opts.RunsInLive)}
+	l.storage.state = StorageState{State: StorageOK, MinFree: s.opts.MinFree}
+	tree, err := liveValue(ServerState{Runs: l.counts, Storage: l.storage.state})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.pub.Add(RunsNotifier, n); err != nil {
+	if l.server, err = syncstruct.NewNotifier(tree, syncstruct.NotifierOptions{}); err != nil {
 		return nil, err
 	}
-	return &Live{s: s, runs: n, state: map[string]*liveRun{}}, nil
+	if err := s.pub.Add(RunsNotifier, l.runs); err != nil {
+		return nil, err
+	}
+	if err := s.pub.Add(ServerNotifier, l.server); err != nil {
+		return nil, err
+	}
+	l.readStorage()
+	return l, nil
 }
 
 // Runs returns the "runs" notifier.
 func (l *Live) Runs() *syncstruct.Notifier { return l.runs }
 
-func unixSec(t store.Time) any {
-	if t == 0 {
-		return nil
-	}
-	return float64(t)
+// Server returns the "server" notifier (ServerState).
+func (l *Live) Server() *syncstruct.Notifier { return l.server }
+
+// entryView reads what a run's entry shows.
+func (l *Live) entryView() store.View {
+	return store.View{MaxValue: 256, MaxTotal: 16 << 10, MaxKeys: l.s.opts.Bounds.LiveLatest, MaxNotes: 1}
 }
 
-func (l *Live) entryOf(r *store.Run) map[string]any {
-	return map[string]any{
-		"project": r.Project, "name": r.Name, "status": string(r.Status), "message": store.TruncateText(r.Message, l.s.opts.Bounds.LiveText),
-		"progress": r.Progress, "step": r.Step, "start": unixSec(r.Start), "updated": unixSec(r.Updated),
-		"end": unixSec(r.End), "tags": l.tagList(r.Tags), "latest": map[string]any{},
-		"clientStatus": clientStatus(r.Status),
-	}
-}
+// nonFinal are the statuses of runs the server follows after a restart.
+var nonFinal = []store.Status{store.StatusRegistered, store.StatusLoaded, store.StatusInitialized, store.StatusStarted, store.StatusRunning}
 
-func clientStatus(s store.Status) string {
-	if s == store.StatusCrashed {
-		return string(store.StatusRunning)
-	}
-	return string(s)
-}
-
-// smallValue returns v if it is small enough for a listing, else a
-// placeholder naming its kind.
-func smallValue(v any) any {
-	if _, ok := store.ScalarOf(v); ok {
-		return v
-	}
-	if b, err := store.EncodeValue(v); err == nil && len(b) <= 256 {
-		return v
-	}
-	return "…"
-}
-
-// load fills "runs" with the newest runs and every open one.
+// load remembers the newest runs and every open one (not crashed); the
+// first flush decides which are listed.
 func (l *Live) load(ctx context.Context) error {
-	page, err := l.s.st.ListRuns(ctx, store.RunFilter{Limit: l.s.opts.RunsInLive})
-	if err != nil {
-		return err
-	}
-	open, err := l.s.st.OpenRuns(ctx)
+	page, err := l.s.st.ListRuns(ctx, store.RunFilter{Limit: min(l.s.opts.RunsInLive, 1000)})
 	if err != nil {
 		return err
 	}
 	now := time.Now()
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	add := func(r *store.Run) *liveRun {
-		lr := l.getLocked(r.ID)
-		lr.entry = l.entryOf(r)
-		for k, v := range r.Latest {
-			lr.latest[k] = smallValue(v.Value)
-		}
-		lr.open = !r.Status.Final() && r.Status != store.StatusCrashed
-		lr.crashed = r.Status == store.StatusCrashed
-		lr.lastSeen = now // open runs get a heartbeat timeout to come back
-		lr.dirtyEntry = true
-		for k := range lr.latest {
-			lr.dirtyLatest[k] = true
-		}
-		return lr
-	}
 	for i := range page.Runs {
-		add(&page.Runs[i])
-	}
-	for _, id := range open {
-		if _, ok := l.state[id]; ok {
-			continue
-		}
-		if r, err := l.view(ctx, id); err == nil {
-			add(r)
+		lr := l.getLocked(page.Runs[i].ID)
+		l.applyReadLocked(lr, &page.Runs[i])
+		if lr.open() && !lr.crashed {
+			lr.lastSeen = now // open runs get a heartbeat timeout to come back
 		}
 	}
+	l.mu.Unlock()
+	// Every open run, a page at a time, in a few words each.
+	f := store.RunFilter{Status: nonFinal, Limit: 1000}
+	for {
+		page, err := l.s.st.ListRuns(ctx, f)
+		if err != nil {
+			return err
+		}
+		l.mu.Lock()
+		for i := range page.Runs {
+			r := &page.Runs[i]
+			lr := l.getLocked(r.ID)
+			if !lr.stored {
+				lr.stored, lr.status, lr.lastSeen = true, r.Status, now
+			}
+		}
+		l.mu.Unlock()
+		if page.Next == "" || len(page.Runs) == 0 {
+			break
+		}
+		f.After = page.Next
+	}
+	l.mu.Lock()
+	l.rankDirty, l.countsDirty = true, true
+	l.mu.Unlock()
 	return nil
+}
+
+// applyReadLocked sets what a read of the store says of a run.
+func (l *Live) applyReadLocked(lr *liveRun, r *store.Run) {
+	if !lr.stored {
+		l.rankDirty = true
+	}
+	lr.stored = true
+	if r.Status == store.StatusCrashed {
+		lr.crashed = true
+		if lr.status == "" {
+			lr.status = store.StatusRunning
+		}
+	} else {
+		if lr.status.Final() != r.Status.Final() {
+			l.rankDirty = true
+		}
+		lr.crashed, lr.status = false, r.Status
+	}
+	lr.entry = l.entryOf(r)
+	lr.entry.Status = lr.shownStatus()
+	lr.dirtyEntry = true
+	lr.dirtyLatest = map[string]bool{}
+	for k := range lr.entry.Latest {
+		lr.dirtyLatest[k] = true
+	}
+	l.countsDirty = true
 }
 
 func (l *Live) getLocked(id string) *liveRun {
 	lr, ok := l.state[id]
 	if !ok {
-		lr = &liveRun{id: id, latest: map[string]any{}, dirtyLatest: map[string]bool{}, dirtySeries: map[string]bool{}, recent: map[string]*recentSeries{}, exposed: map[string]any{}}
+		lr = &liveRun{id: id, dirtyLatest: map[string]bool{}, dirtySeries: map[string]bool{}, recent: map[string]*RecentPoints{},
+			exposed: map[string]*rpc.TargetInfo{}, listPub: pubCache{}}
 		l.state[id] = lr
 	}
 	return lr
 }
 
-// lockRun serialises the batches of one run and returns the unlock.
+// lockRun serialises the batches of one run and returns the unlock. The
+// run is not forgotten between the two (it may not be stored yet).
 func (l *Live) lockRun(id string) func() {
 	l.mu.Lock()
 	lr := l.getLocked(id)
+	lr.users++
 	l.mu.Unlock()
 	lr.lock.Lock()
-	return lr.lock.Unlock
+	return func() {
+		lr.lock.Unlock()
+		l.mu.Lock()
+		lr.users--
+		l.mu.Unlock()
+	}
 }
 
 // touch records that a run was heard from; it reports whether the run was
@@ -197,8 +256,8 @@ func (l *Live) touch(id string) bool {
 func (l *Live) forgetUnstored(id string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if lr, ok := l.state[id]; ok && lr.entry == nil && lr.n == nil {
-		delete(l.state, id)
+	if lr, ok := l.state[id]; ok && !lr.stored && lr.n == nil && lr.users <= 1 && len(lr.exposed) == 0 {
+		delete(l.state, id) // lockRun's unlock still holds lr
 	}
 }
 
@@ -207,7 +266,7 @@ func (l *Live) stored(id string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	lr, ok := l.state[id]
-	return ok && lr.entry != nil
+	return ok && lr.stored
 }
 
 func (l *Live) known(id string) bool {
@@ -217,13 +276,14 @@ func (l *Live) known(id string) bool {
 	return ok
 }
 
-// silentRuns lists open runs last heard from before deadline.
+// silentRuns lists open runs this server follows last heard from before
+// deadline.
 func (l *Live) silentRuns(deadline time.Time) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var ids []string
 	for id, lr := range l.state {
-		if lr.open && !lr.crashed && lr.entry != nil && lr.lastSeen.Before(deadline) {
+		if lr.open() && !lr.crashed && !lr.lastSeen.IsZero() && lr.lastSeen.Before(deadline) {
 			ids = append(ids, id)
 		}
 	}
@@ -235,41 +295,43 @@ func (l *Live) setCrashed(id string, crashed bool) {
 	defer l.mu.Unlock()
 	lr := l.getLocked(id)
 	lr.crashed = crashed
+	if lr.status == "" {
+		lr.status = store.StatusRunning
+	}
 	if lr.entry != nil {
-		st, _ := lr.entry["clientStatus"].(string)
-		if crashed {
-			lr.entry["status"] = string(store.StatusCrashed)
-		} else if st != "" {
-			lr.entry["status"] = st
-		}
+		lr.entry.Status = lr.shownStatus()
 		lr.dirtyEntry = true
 	}
+	l.countsDirty = true
 }
 
-// batch notes what a stored batch changed.
+// batch notes what a stored batch changed. It never reads the store: a run
+// coming into the list is read at the next flush.
 func (l *Live) batch(ctx context.Context, b *store.Batch, ack *store.Ack) {
 	rejected := map[int64]bool{}
 	for _, r := range ack.Rejected {
 		rejected[r.Seq] = true
 	}
 	l.mu.Lock()
-	lr := l.getLocked(b.Run)
-	needLoad := lr.entry == nil
-	l.mu.Unlock()
-	if needLoad {
-		r, err := l.view(ctx, b.Run)
-		if err != nil {
-			return
-		}
-		l.mu.Lock()
-		lr.entry = l.entryOf(r)
-		l.mu.Unlock()
-	}
-	l.mu.Lock()
 	defer l.mu.Unlock()
-	lr.open, lr.dirtyEntry = true, true
+	lr := l.getLocked(b.Run)
+	lr.gen++
+	if !lr.stored {
+		lr.stored, lr.unranked = true, true
+		if lr.status == "" {
+			lr.status = store.StatusRegistered
+		}
+		l.rankDirty, l.countsDirty = true, true
+		if lr.entry == nil {
+			lr.reread = true
+		}
+	}
+	keep := lr.n != nil || lr.unranked // recent points only show in a run's own notifier
 	e := lr.entry
-	e["updated"] = unixSec(store.Now())
+	if e != nil {
+		e.Updated = unixSec(store.Now())
+		lr.dirtyEntry = true
+	}
 	for i := range b.Records {
 		r := &b.Records[i]
 		if rejected[r.Seq] || r.Seq <= ack.Prev {
@@ -277,29 +339,36 @@ func (l *Live) batch(ctx context.Context, b *store.Batch, ack *store.Ack) {
 		}
 		switch r.Kind {
 		case store.KindStatus:
-			e["status"], e["clientStatus"] = r.Key, r.Key
-			msg, _ := r.Value.(string)
-			e["message"] = store.TruncateText(msg, l.s.opts.Bounds.LiveText)
-			if store.Status(r.Key).Final() {
-				lr.open, lr.endedAt = false, time.Now()
-				e["end"] = unixSec(store.TimeOf(time.Unix(0, r.Time)))
+			st := store.Status(r.Key)
+			if st.Final() && !lr.status.Final() {
+				lr.endedAt, l.rankDirty = time.Now(), true
+			}
+			lr.status, l.countsDirty = st, true
+			if e != nil {
+				msg, _ := r.Value.(string)
+				e.Status, e.Message = lr.shownStatus(), store.TruncateText(msg, l.s.opts.Bounds.LiveText)
+				if st.Final() {
+					e.End = unixSec(store.TimeOf(time.Unix(0, r.Time)))
+				}
 			}
 		case store.KindProgress:
-			if p, ok := store.ScalarOf(r.Value); ok {
-				e["progress"] = p
+			if p, ok := store.ScalarOf(r.Value); ok && e != nil {
+				e.Progress = p
 			}
 		case store.KindStep:
-			e["step"] = r.Step
-		case store.KindTag, store.KindUntag:
-			tags, _ := e["tags"].([]any)
-			tags = slices.DeleteFunc(slices.Clone(tags), func(t any) bool { return t == r.Key })
-			if r.Kind == store.KindTag && len(tags) < l.s.opts.Bounds.LiveTags {
-				tags = append(tags, r.Key)
+			if e != nil {
+				e.Step = r.Step
 			}
-			e["tags"] = tags
+		case store.KindTag, store.KindUntag:
+			if e != nil {
+				e.Tags = slices.DeleteFunc(slices.Clone(e.Tags), func(t string) bool { return t == r.Key })
+				if r.Kind == store.KindTag && len(e.Tags) < l.s.opts.Bounds.LiveTags {
+					e.Tags = append(e.Tags, r.Key)
+				}
+			}
 			lr.dirtyDetail = true
 		case store.KindResult:
-			lr.addPoint(r.Key, r.Step, r.Value, l.s.opts.RecentPoints)
+			l.addPointLocked(lr, r.Key, r.Step, r.Value, keep)
 		case store.KindParam, store.KindMeta, store.KindNote, store.KindArtifact, store.KindCount:
 			lr.dirtyDetail = true
 		}
@@ -307,83 +376,139 @@ func (l *Live) batch(ctx context.Context, b *store.Batch, ack *store.Ack) {
 	// Only the last RecentPoints points of each key can show: walk back
 	// from the end, then add those in order.
 	p := &b.Points
-	keep := l.s.opts.RecentPoints
+	n := l.s.opts.RecentPoints
 	taken := make([]int, len(p.Keys))
 	var idx []int
 	for i := len(p.Seq) - 1; i >= 0 && p.Seq[i] > ack.Prev; i-- {
-		if k := p.Key[i]; taken[k] < keep {
+		if k := p.Key[i]; taken[k] < n {
 			taken[k]++
 			idx = append(idx, i)
 		}
 	}
 	for j := len(idx) - 1; j >= 0; j-- {
 		i := idx[j]
-		lr.addPoint(p.Keys[p.Key[i]], p.Step[i], p.Value[i], keep)
-	}
-	if lr.n == nil && lr.open {
-		l.publishRunLocked(lr)
+		l.addPointLocked(lr, p.Keys[p.Key[i]], p.Step[i], p.Value[i], keep)
 	}
 }
 
-func (lr *liveRun) addPoint(key string, step int64, v any, keep int) {
-	rs := lr.recent[key]
-	if rs == nil {
-		rs = &recentSeries{}
-		lr.recent[key] = rs
+func (l *Live) addPointLocked(lr *liveRun, key string, step int64, v any, keep bool) {
+	if keep {
+		rs := lr.recent[key]
+		if rs == nil {
+			rs = &RecentPoints{}
+			lr.recent[key] = rs
+		}
+		n := l.s.opts.RecentPoints
+		rs.Step = append(rs.Step, step)
+		rs.Value = append(rs.Value, smallValue(v))
+		if len(rs.Step) > 2*n {
+			rs.Step = append(rs.Step[:0], rs.Step[len(rs.Step)-n:]...)
+			rs.Value = append(rs.Value[:0], rs.Value[len(rs.Value)-n:]...)
+		}
+		lr.dirtySeries[key] = true
 	}
-	rs.step = append(rs.step, step)
-	rs.value = append(rs.value, smallValue(v))
-	if len(rs.step) > 2*keep {
-		rs.step = append(rs.step[:0], rs.step[len(rs.step)-keep:]...)
-		rs.value = append(rs.value[:0], rs.value[len(rs.value)-keep:]...)
+	if e := lr.entry; e != nil {
+		if _, ok := e.Latest[key]; ok || len(e.Latest) < l.s.opts.Bounds.LiveLatest {
+			e.Latest[key] = smallValue(v)
+			lr.dirtyLatest[key] = true
+		}
 	}
-	lr.latest[key] = smallValue(v)
-	lr.dirtyLatest[key] = true
-	lr.dirtySeries[key] = true
 }
 
 // logs notes stored log records of a run.
-func (l *Live) logs(run string, entries []any) {
+func (l *Live) logs(run string, entries []store.LogEntry) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	lr, ok := l.state[run]
 	if !ok || lr.n == nil {
 		return
 	}
-	for _, e := range entries {
-		if m, ok := e.(map[string]any); ok {
-			for _, k := range []string{"message", "logger"} {
-				if text, ok := m[k].(string); ok {
-					m[k] = store.TruncateText(text, l.s.opts.Bounds.LiveText)
-				}
-			}
-		}
+	for i := range entries {
+		e := &entries[i]
+		lr.logs = append(lr.logs, LogLine{
+			Time: unixSec(e.Time), Level: int64(e.Level),
+			Logger:  store.TruncateText(e.Logger, l.s.opts.Bounds.LiveText),
+			Message: store.TruncateText(e.Message, l.s.opts.Bounds.LiveText),
+		})
 	}
-	lr.logs = append(lr.logs, entries...)
 	if over := len(lr.logs) - l.s.opts.LogTail; over > 0 {
 		lr.logs = lr.logs[over:]
 	}
 }
 
+// edited notes that a run changed in the store outside its batches (a
+// note, a tag, resume).
 func (l *Live) edited(ctx context.Context, run string) {
-	r, err := l.s.st.ViewRun(ctx, run, probeView)
+	if err := l.Refresh(ctx, run); err != nil {
+		l.s.log.Debug("track: reading an edited run", "run", run, "err", err)
+	}
+}
+
+// Refresh reads run id from the store again and publishes what changed:
+// the hook for a run changed in the store by someone else (another server
+// on the same PostgreSQL database, an edit behind the server's back). A
+// run the store no longer holds leaves the live state. Refresh does not
+// make this server watch the run's heartbeats: only batches and
+// heartbeats it receives do.
+func (l *Live) Refresh(ctx context.Context, id string) error {
+	l.mu.Lock()
+	gen := l.getLocked(id).gen
+	l.mu.Unlock()
+	r, err := l.s.st.ViewRun(ctx, id, l.entryView())
+	if errors.Is(err, store.ErrUnknownRun) || errors.Is(err, store.ErrDeletedRun) {
+		l.gone(id)
+		return nil
+	}
 	if err != nil {
-		return
+		l.forgetIdle(id)
+		return err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lr := l.getLocked(run)
-	if lr.entry == nil {
-		lr.entry = l.entryOf(r)
+	lr := l.getLocked(id)
+	if lr.gen != gen {
+		lr.reread = true // a batch came in meanwhile: read again at the next flush
+	} else {
+		l.applyReadLocked(lr, r)
 	}
-	lr.entry["tags"] = l.tagList(r.Tags)
-	lr.dirtyEntry, lr.dirtyDetail = true, true
+	lr.dirtyDetail = true
+	return nil
+}
+
+// gone handles a run the store does not hold: deleted (by another server
+// on the same store) if it was stored, else forgotten unless its first
+// batch is being stored now.
+func (l *Live) gone(id string) {
+	l.mu.Lock()
+	lr, ok := l.state[id]
+	stored := ok && lr.stored
+	l.mu.Unlock()
+	if stored {
+		l.deleted(id)
+	} else {
+		l.forgetIdle(id)
+	}
+}
+
+// forgetIdle drops a run's memory if nothing holds it.
+func (l *Live) forgetIdle(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if lr, ok := l.state[id]; ok && l.forgettable(lr) {
+		delete(l.state, id)
+	}
+}
+
+// forgettable: nothing needs the run's memory (it stays in the store).
+func (l *Live) forgettable(lr *liveRun) bool {
+	return lr.users == 0 && lr.n == nil && !lr.listed && !lr.inList && !lr.unranked && !lr.open() && len(lr.exposed) == 0
 }
 
 func (l *Live) deleted(run string) {
 	l.mu.Lock()
 	lr, ok := l.state[run]
 	delete(l.state, run)
+	l.countsDirty = true
 	l.mu.Unlock()
 	if ok && lr.n != nil {
 		l.s.pub.Remove(RunNotifier(run))
@@ -393,7 +518,7 @@ func (l *Live) deleted(run string) {
 	}
 }
 
-func (l *Live) setExposed(run, name string, info any) {
+func (l *Live) setExposed(run, name string, info *rpc.TargetInfo) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	lr := l.getLocked(run)
@@ -425,10 +550,7 @@ func (l *Live) watch(ctx context.Context, run string) (string, error) {
 	defer l.mu.Unlock()
 	lr := l.getLocked(run)
 	if lr.entry == nil {
-		lr.entry = l.entryOf(r)
-		for k, v := range r.Latest {
-			lr.latest[k] = smallValue(v.Value)
-		}
+		l.applyReadLocked(lr, r)
 	}
 	lr.watchUntil = time.Now().Add(l.s.opts.RunLinger)
 	if lr.n == nil {
@@ -438,7 +560,17 @@ func (l *Live) watch(ctx context.Context, run string) (string, error) {
 }
 
 func (l *Live) publishRunLocked(lr *liveRun) {
-	n, err := syncstruct.NewNotifier(map[string]any{"id": lr.id, "series": map[string]any{}, "logs": []any{}, "exposed": map[string]any{}}, syncstruct.NotifierOptions{})
+	st := RunState{ID: lr.id, Exposed: lr.exposed}
+	if lr.entry != nil {
+		lr.entry.Status = lr.shownStatus()
+		st.RunEntry = *lr.entry // a subscriber never sees an empty entry
+	}
+	tree, err := liveMap(st)
+	if err != nil {
+		l.s.log.Warn("track: publishing a run", "run", lr.id, "err", err)
+		return
+	}
+	n, err := syncstruct.NewNotifier(tree, syncstruct.NotifierOptions{})
 	if err != nil {
 		return
 	}
@@ -446,8 +578,13 @@ func (l *Live) publishRunLocked(lr *liveRun) {
 		l.s.log.Warn("track: publishing a run", "run", lr.id, "err", err)
 		return
 	}
-	lr.n, lr.published = n, map[string][]byte{}
-	lr.dirtyEntry, lr.dirtyDetail, lr.dirtyExpose = true, true, true
+	lr.n, lr.published = n, pubCache{}
+	for k, v := range tree { // what is still the zero value is not sent again
+		if b, err := pyon.Encode(v); err == nil {
+			lr.published[k] = string(b)
+		}
+	}
+	lr.dirtyDetail, lr.dirtyExpose = true, false
 	for k := range lr.recent {
 		lr.dirtySeries[k] = true
 	}
@@ -467,132 +604,317 @@ func (l *Live) run(ctx context.Context) {
 	}
 }
 
-// flush publishes every pending change.
+// flush publishes every pending change: it decides which runs "runs"
+// lists, reads from the store what must be read (outside the lock), then
+// sets what changed.
 func (l *Live) flush(ctx context.Context) {
-	var detail []*liveRun
+	l.readStorage()
+	l.mu.Lock()
+	if l.rankDirty {
+		l.rankLocked()
+	}
+	type read struct {
+		lr     *liveRun
+		gen    int
+		detail bool // with the run's detail (Bounds.Live), not only its entry
+	}
+	var reads []read
+	for _, lr := range l.state {
+		needEntry := lr.reread && (lr.listed || lr.n != nil)
+		needDetail := lr.n != nil && (lr.dirtyDetail || lr.reread)
+		if needEntry || needDetail {
+			reads = append(reads, read{lr, lr.gen, needDetail})
+			lr.reread, lr.dirtyDetail = false, false
+		}
+	}
+	l.mu.Unlock()
+
+	details := map[*liveRun]RunDetail{}
+	for _, rd := range reads {
+		v := l.entryView()
+		if rd.detail {
+			v = l.s.opts.Bounds.Live
+		}
+		r, err := l.s.st.ViewRun(ctx, rd.lr.id, v)
+		if errors.Is(err, store.ErrUnknownRun) || errors.Is(err, store.ErrDeletedRun) {
+			l.gone(rd.lr.id)
+			continue
+		}
+		if err != nil {
+			l.mu.Lock()
+			rd.lr.reread = true // the next flush tries again
+			l.mu.Unlock()
+			continue
+		}
+		l.mu.Lock()
+		if rd.lr.gen != rd.gen {
+			rd.lr.reread = true // a batch came in meanwhile: read again next time
+		} else {
+			l.applyReadLocked(rd.lr, r)
+		}
+		l.mu.Unlock()
+		if rd.detail {
+			details[rd.lr] = detailOf(r)
+		}
+	}
+
 	var remove []string
 	now := time.Now()
 	l.mu.Lock()
 	for id, lr := range l.state {
-		if lr.entry != nil && (lr.dirtyEntry || len(lr.dirtyLatest) > 0) {
+		if lr.entry != nil && (lr.dirtyEntry || len(lr.dirtyLatest) > 0 || (lr.listed && !lr.inList)) {
 			l.flushEntryLocked(lr)
 		}
-		if lr.n == nil {
-			continue
+		if lr.n != nil {
+			if d, ok := details[lr]; ok {
+				if tree, err := liveMap(d); err == nil {
+					lr.published.set(tree, func(k string, v any) error { return lr.n.Set(k, v) })
+				}
+			}
+			l.flushRunLocked(lr)
+			lingered := now.After(lr.watchUntil) && (lr.open() && !lr.listed || !lr.open() && now.Sub(lr.endedAt) > l.s.opts.RunLinger)
+			if lingered {
+				remove = append(remove, id)
+				lr.n, lr.nlogs, lr.published = nil, 0, nil
+			}
 		}
-		if lr.dirtyDetail {
-			detail = append(detail, lr)
-			lr.dirtyDetail = false
-		}
-		for k := range lr.dirtySeries {
-			rs := lr.recent[k]
-			from := max(0, len(rs.step)-l.s.opts.RecentPoints)
-			lr.n.At("series").Set(k, map[string]any{"step": rs.step[from:], "value": rs.value[from:]})
-		}
-		clear(lr.dirtySeries)
-		for _, e := range lr.logs {
-			lr.n.At("logs").Append(e)
-			lr.nlogs++
-		}
-		lr.logs = lr.logs[:0]
-		for ; lr.nlogs > l.s.opts.LogTail; lr.nlogs-- {
-			lr.n.At("logs").Pop(0)
-		}
-		if lr.dirtyExpose {
-			lr.n.Set("exposed", lr.exposed)
-			lr.dirtyExpose = false
-		}
-		if !lr.open && now.After(lr.watchUntil) && now.Sub(lr.endedAt) > l.s.opts.RunLinger {
-			remove = append(remove, id)
-			lr.n, lr.nlogs, lr.published = nil, 0, nil
+		if lr.n == nil && !lr.unranked {
 			clear(lr.recent) // only the run's own notifier shows them
+			lr.logs = nil
+			if !lr.listed {
+				lr.entry = nil
+			}
+		}
+		if l.forgettable(lr) {
+			delete(l.state, id)
 		}
 	}
-	l.pruneLocked()
+	if l.countsDirty {
+		l.countLocked()
+	}
 	l.mu.Unlock()
 	for _, id := range remove {
 		l.s.pub.Remove(RunNotifier(id))
 	}
-	for _, lr := range detail {
-		r, err := l.view(ctx, lr.id)
-		if err != nil {
-			continue
+}
+
+// rankLocked decides which runs "runs" lists: the RunsOpenInLive newest
+// open runs (crashed ones included) and the RunsInLive newest finished
+// ones. Runs whose first batch is still being stored are not runs yet.
+func (l *Live) rankLocked() {
+	open, done := newest{n: l.s.opts.RunsOpenInLive}, newest{n: l.s.opts.RunsInLive}
+	for id, lr := range l.state {
+		switch {
+		case !lr.stored:
+		case lr.open():
+			open.offer(id)
+		default:
+			done.offer(id)
 		}
-		fields := detailFields(r)
-		l.mu.Lock()
-		if n := lr.n; n != nil {
-			// Only what changed is sent: a note or a tag does not send the
-			// params again.
-			for _, f := range fields {
-				enc, err := store.EncodeValue(f.value)
-				if err == nil && string(enc) == string(lr.published[f.name]) {
-					continue
-				}
-				n.Set(f.name, f.value)
-				lr.published[f.name] = enc
+	}
+	want := make(map[string]bool, len(open.ids)+len(done.ids))
+	for _, id := range open.ids {
+		want[id] = true
+	}
+	for _, id := range done.ids {
+		want[id] = true
+	}
+	for id, lr := range l.state {
+		lr.unranked = false
+		lr.listed = want[id]
+		if lr.listed && lr.entry == nil {
+			lr.reread = true
+		}
+		if !lr.listed && lr.inList {
+			if err := l.runs.Delete(id); err != nil && !errors.Is(err, syncstruct.ErrNoKey) {
+				l.s.log.Debug("track: removing a run from the live list", "run", id, "err", err)
 			}
+			lr.inList, lr.listPub, l.countsDirty = false, pubCache{}, true
 		}
-		l.mu.Unlock()
+		if lr.listed && lr.open() && lr.n == nil {
+			l.publishRunLocked(lr)
+		}
+	}
+	l.rankDirty, l.countsDirty = false, true
+}
+
+// countLocked publishes ServerState.Runs if it changed.
+func (l *Live) countLocked() {
+	c := RunCounts{ByStatus: map[string]int64{}, MaxOpen: int64(l.s.opts.RunsOpenInLive), MaxFinished: int64(l.s.opts.RunsInLive)}
+	for _, lr := range l.state {
+		if lr.inList {
+			c.Listed++
+		}
+		if lr.open() {
+			c.Open++
+			c.ByStatus[lr.shownStatus()]++
+		}
+	}
+	l.countsDirty = false
+	if c.Open == l.counts.Open && c.Listed == l.counts.Listed && maps.Equal(c.ByStatus, l.counts.ByStatus) {
+		return
+	}
+	l.counts = c
+	if tree, err := liveValue(c); err == nil {
+		l.server.Set("runs", tree)
 	}
 }
 
-var entryKeys = []string{"project", "name", "status", "message", "progress", "step", "start", "updated", "end", "tags"}
-
+// flushEntryLocked publishes a run's entry into "runs" (when listed) and
+// into its own notifier.
 func (l *Live) flushEntryLocked(lr *liveRun) {
-	if !lr.listed {
-		e := map[string]any{}
-		for _, k := range entryKeys {
-			e[k] = lr.entry[k]
-		}
-		e["latest"] = lr.latest
-		if err := l.runs.Set(lr.id, e); err != nil {
-			l.s.log.Warn("track: live entry", "run", lr.id, "err", err)
-			return
-		}
-		lr.listed = true
-	} else if lr.dirtyEntry {
-		for _, k := range entryKeys {
-			l.runs.At(lr.id).Set(k, lr.entry[k])
-		}
+	lr.entry.Status = lr.shownStatus()
+	tree, err := liveMap(lr.entry)
+	if err != nil {
+		l.s.log.Warn("track: live entry", "run", lr.id, "err", err)
+		return
 	}
+	latest, _ := tree["latest"].(map[string]any)
+	delete(tree, "latest")
 	if lr.listed {
-		for k := range lr.dirtyLatest {
-			l.runs.At(lr.id, "latest").Set(k, lr.latest[k])
+		if !lr.inList {
+			full := maps.Clone(tree)
+			full["latest"] = latest
+			if err := l.runs.Set(lr.id, full); err != nil {
+				l.s.log.Warn("track: live entry", "run", lr.id, "err", err)
+				return
+			}
+			lr.inList, lr.listPub, l.countsDirty = true, pubCache{}, true
+			for k, v := range tree {
+				if b, err := pyon.Encode(v); err == nil {
+					lr.listPub[k] = string(b)
+				}
+			}
+		} else {
+			lr.listPub.set(tree, func(k string, v any) error { return l.runs.At(lr.id).Set(k, v) })
+			for k := range lr.dirtyLatest {
+				if v, ok := latest[k]; ok {
+					l.runs.At(lr.id, "latest").Set(k, v)
+				}
+			}
 		}
 	}
 	if lr.n != nil {
-		for _, k := range entryKeys {
-			if lr.dirtyEntry {
-				lr.n.Set(k, lr.entry[k])
-			}
-		}
+		lr.published.set(tree, func(k string, v any) error { return lr.n.Set(k, v) })
 		if len(lr.dirtyLatest) > 0 {
-			lr.n.Set("latest", lr.latest)
+			lr.n.Set("latest", latest)
 		}
 	}
 	lr.dirtyEntry = false
 	clear(lr.dirtyLatest)
 }
 
-// pruneLocked keeps the memory and the "runs" notifier bounded: beyond
-// RunsInLive finished runs, the oldest (ids are time-ordered) that have no
-// notifier of their own are forgotten. They stay in the store.
-func (l *Live) pruneLocked() {
-	var done []string
-	for id, lr := range l.state {
-		if !lr.open && lr.n == nil && !lr.crashed {
-			done = append(done, id)
+// flushRunLocked publishes a run's recent points, log tail and exposed
+// objects into its own notifier.
+func (l *Live) flushRunLocked(lr *liveRun) {
+	for k := range lr.dirtySeries {
+		rs := lr.recent[k]
+		if rs == nil {
+			continue
+		}
+		from := max(0, len(rs.Step)-l.s.opts.RecentPoints)
+		if v, err := liveValue(RecentPoints{Step: rs.Step[from:], Value: rs.Value[from:]}); err == nil {
+			lr.n.At("series").Set(k, v)
 		}
 	}
-	if len(done) <= l.s.opts.RunsInLive {
+	clear(lr.dirtySeries)
+	for _, e := range lr.logs {
+		if v, err := liveValue(e); err == nil {
+			lr.n.At("logs").Append(v)
+			lr.nlogs++
+		}
+	}
+	lr.logs = lr.logs[:0]
+	for ; lr.nlogs > l.s.opts.LogTail; lr.nlogs-- {
+		lr.n.At("logs").Pop(0)
+	}
+	if lr.dirtyExpose {
+		if v, err := liveValue(lr.exposed); err == nil {
+			lr.n.Set("exposed", v)
+		}
+		lr.dirtyExpose = false
+	}
+}
+
+// storageWatch follows the server's storage for StorageState.
+type storageWatch struct {
+	state     StorageState // as published
+	read      time.Time    // of the last free-space reading
+	free      *int64
+	errors    [60]struct{ sec, n int64 } // unavailable errors per second of the last minute
+	lastErr   string
+	lastErrAt time.Time
+}
+
+// storeFailed notes an error of a store write: an unavailable one (full,
+// I/O error, busy; not the server's own low-space refusal, which
+// StorageLow shows) makes the storage state StorageUnavailable for
+// StorageErrorWindow.
+func (l *Live) storeFailed(err error) {
+	var ue *store.UnavailableError
+	if !errors.As(err, &ue) || errors.Is(err, ErrLowSpace) {
 		return
 	}
-	slices.Sort(done)
-	for _, id := range done[:len(done)-l.s.opts.RunsInLive] {
-		lr := l.state[id]
-		if lr.listed {
-			l.runs.Delete(id)
-		}
-		delete(l.state, id)
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := &l.storage.errors[now.Unix()%int64(len(l.storage.errors))]
+	if b.sec != now.Unix() {
+		b.sec, b.n = now.Unix(), 0
 	}
+	b.n++
+	l.storage.lastErr, l.storage.lastErrAt = store.TruncateText(err.Error(), l.s.opts.Bounds.LiveText), now
+}
+
+// readStorage reads the free space (at most once a second) and publishes
+// StorageState when it changed.
+func (l *Live) readStorage() {
+	now := time.Now()
+	l.mu.Lock()
+	due := l.s.opts.FreeSpace != nil && now.Sub(l.storage.read) >= time.Second
+	if due {
+		l.storage.read = now
+	}
+	l.mu.Unlock()
+	var free *int64
+	if due {
+		if f, err := l.s.opts.FreeSpace(); err == nil {
+			free = &f
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := &l.storage
+	if due {
+		w.free = free
+	}
+	st := StorageState{State: StorageOK, FreeBytes: w.free, MinFree: l.s.opts.MinFree, LastError: w.lastErr}
+	if !w.lastErrAt.IsZero() {
+		st.LastErrorTime = unixSec(store.TimeOf(w.lastErrAt))
+	}
+	for _, b := range w.errors {
+		if b.sec > now.Unix()-int64(StorageErrorWindow/time.Second) {
+			st.Errors += b.n
+		}
+	}
+	switch {
+	case st.Errors > 0:
+		st.State = StorageUnavailable
+	case st.MinFree > 0 && st.FreeBytes != nil && *st.FreeBytes < st.MinFree:
+		st.State = StorageLow
+	}
+	if sameStorage(st, w.state) {
+		return
+	}
+	w.state = st
+	if tree, err := liveValue(st); err == nil {
+		l.server.Set("storage", tree)
+	}
+}
+
+func sameStorage(a, b StorageState) bool {
+	eq := func(x, y *int64) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
+	eqf := func(x, y *float64) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
+	return a.State == b.State && eq(a.FreeBytes, b.FreeBytes) && a.MinFree == b.MinFree && a.Errors == b.Errors &&
+		a.LastError == b.LastError && eqf(a.LastErrorTime, b.LastErrorTime)
 }

@@ -204,13 +204,12 @@ func (h *logSink) flush(ctx context.Context) {
 	}
 	if _, err := h.s.st.AppendLogs(ctx, batch); err != nil {
 		h.s.log.Warn("track: storing logs", "records", len(batch), "err", err)
+		h.s.live.storeFailed(err)
 		return
 	}
-	byRun := map[string][]any{}
+	byRun := map[string][]store.LogEntry{}
 	for _, e := range batch {
-		byRun[e.Run] = append(byRun[e.Run], map[string]any{
-			"time": unixSec(e.Time), "level": int64(e.Level), "logger": e.Logger, "message": e.Message,
-		})
+		byRun[e.Run] = append(byRun[e.Run], e)
 	}
 	for run, es := range byRun {
 		h.s.live.logs(run, es)

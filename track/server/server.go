@@ -49,8 +49,12 @@ type Options struct {
 	// LogTail is how many log records a run's live state keeps. Default 100.
 	LogTail int
 	// RunsInLive bounds the finished runs listed in the "runs" notifier
-	// (the newest; every open run is listed too). Default 500.
+	// (the newest). Default 500.
 	RunsInLive int
+	// RunsOpenInLive bounds the open runs listed in the "runs" notifier
+	// (the newest; the others are counted in the "server" notifier and
+	// read with list_runs). Default 500.
+	RunsOpenInLive int
 	// RunLinger is how long a run's own notifier stays after the run ended
 	// or was last watched. Default 2 min.
 	RunLinger time.Duration
@@ -125,6 +129,9 @@ func (o *Options) defaults() {
 	}
 	if o.RunsInLive <= 0 {
 		o.RunsInLive = 500
+	}
+	if o.RunsOpenInLive <= 0 {
+		o.RunsOpenInLive = 500
 	}
 	if o.RunLinger <= 0 {
 		o.RunLinger = 2 * time.Minute

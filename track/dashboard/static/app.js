@@ -1,7 +1,7 @@
-// app.js — the router (the URL hash names the view and its filters) and
-// the connection indicator.
-import { onConnection } from "./api.js";
-import { parseHash } from "./format.js";
+// app.js — the router (the URL hash names the view and its filters), the
+// connection indicator and the storage indicator.
+import { onConnection, replica } from "./api.js";
+import { parseHash, storageView } from "./format.js";
 import { RunsView } from "./runs.js";
 import { RunView } from "./run.js";
 import { CompareView } from "./compare.js";
@@ -10,6 +10,7 @@ import { JobsView } from "./jobs.js";
 
 const main = document.getElementById("main");
 const conn = document.getElementById("conn");
+const storage = document.getElementById("storage");
 let current = null, currentKey = "";
 
 const LABELS = { live: "live", reconnecting: "reconnecting…", connecting: "connecting…", offline: "offline", idle: "" };
@@ -20,6 +21,16 @@ onConnection((state) => {
   conn.title = state === "live" ? "pushed live from the server" : "the data shown may be stale";
   // Stale data is never shown as live: the page dims and says so.
   document.body.classList.toggle("stale", state === "reconnecting" || state === "offline");
+});
+
+// The server's storage state (notifier "server"): shown only when writes
+// are refused or failing.
+replica("server", (tree) => {
+  const v = storageView(tree && tree.storage);
+  storage.dataset.state = v.state;
+  storage.textContent = v.text;
+  storage.title = v.title;
+  storage.hidden = v.text === "";
 });
 
 function route() {

@@ -2,8 +2,18 @@
 // deep links, param diffs, log filters, method forms. No DOM, no network:
 // tested by `node --test track/dashboard/static/`.
 
-export const FINAL = ["finished", "stopped", "failed", "crashed"];
+// The run status rules are the store's (track/store/status.go), checked
+// against the server's by livestate.test.js: a final status is the last;
+// crashed is not final — the server sets it when heartbeats stop and
+// lifts it when the run is heard from again.
+export const FINAL = ["finished", "stopped", "failed"];
 export const STATUSES = ["registered", "loaded", "initialized", "started", "running", "finished", "stopped", "failed", "crashed"];
+
+/** isFinal: the status is the run's last (store.Status.Final). */
+export function isFinal(status) { return FINAL.includes(status); }
+
+/** isSilent: the run is over or, crashed, not heard from (its clock stops). */
+export function isSilent(status) { return isFinal(status) || status === "crashed"; }
 
 /** fmtDuration: seconds as "1h 02m", "3m 04s", "5.2s". */
 export function fmtDuration(s) {
@@ -62,10 +72,10 @@ export function fmtTime(sec) {
   return `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
 }
 
-/** runDuration: seconds from start to end (or to now for an open run). */
+/** runDuration: seconds from start to end (to the last update for a crashed run, to now for a running one). */
 export function runDuration(e, nowSec) {
   if (typeof e.start !== "number") return null;
-  const end = typeof e.end === "number" ? e.end : FINAL.includes(e.status) && typeof e.updated === "number" ? e.updated : nowSec;
+  const end = typeof e.end === "number" ? e.end : isSilent(e.status) && typeof e.updated === "number" ? e.updated : nowSec;
   return Math.max(0, end - e.start);
 }
 
@@ -370,3 +380,28 @@ export function jobsSignature(tree) {
 
 /** isFileRef: a job output that is a file ({sha256, filename, size}). */
 export function isFileRef(v) { return !!v && typeof v === "object" && typeof v.sha256 === "string" && /^[0-9a-f]{64}$/.test(v.sha256); }
+
+// ---- the server (notifier "server": track/server/livestate.go ServerState)
+
+/**
+ * storageView: the header's storage indicator from the "server" tree's
+ * storage ({state, free_bytes, min_free, errors, last_error,
+ * last_error_time}): {state, text, title}; text is "" while all is well
+ * and free space is not low.
+ */
+export function storageView(st) {
+  if (!st || typeof st !== "object") return { state: "", text: "", title: "" };
+  const free = typeof st.free_bytes === "number" ? `${fmtBytes(st.free_bytes)} free` : "";
+  const min = typeof st.min_free === "number" && st.min_free > 0 ? `, new runs refused below ${fmtBytes(st.min_free)}` : "";
+  switch (st.state) {
+    case "unavailable":
+      return { state: "unavailable", text: "storage failing",
+        title: `${st.errors} write${st.errors === 1 ? "" : "s"} failed in the last minute (clients keep their records and retry)` +
+          (st.last_error ? `; last at ${fmtTime(st.last_error_time)}: ${st.last_error}` : "") };
+    case "low":
+      return { state: "low", text: `disk low: ${free}`, title: `free space is below the watermark: new runs and uploads are refused (clients keep their records and retry)${min}` };
+    case "ok":
+      return { state: "ok", text: "", title: free ? `storage ok: ${free}${min}` : "storage ok" };
+  }
+  return { state: String(st.state || ""), text: String(st.state || ""), title: "" };
+}
