@@ -29,18 +29,18 @@ func TestLocalSameAsWire(t *testing.T) {
 		args   []any
 	}{
 		{"add", []any{int64(2), int64(3)}},
-		{"Add", []any{int64(2), int64(3)}},                           // the Go name
-		{"add", []any{1.5, int64(3)}},                                // a float for an int
-		{"add", []any{int64(1)}},                                     // missing argument
-		{"add", []any{int64(1), int64(2), int64(3)}},                 // one too many
-		{"add", []any{"x", int64(2)}},                                // wrong type
+		{"Add", []any{int64(2), int64(3)}},                            // the Go name
+		{"add", []any{1.5, int64(3)}},                                 // a float for an int
+		{"add", []any{int64(1)}},                                      // missing argument
+		{"add", []any{int64(1), int64(2), int64(3)}},                  // one too many
+		{"add", []any{"x", int64(2)}},                                 // wrong type
 		{"greet", []any{"ada", Kwargs{"greeting": "hi", "times": 2}}}, // options struct by keyword
-		{"greet", []any{"ada", Kwargs{"nope": 1}}},                   // unknown keyword
-		{"sum", []any{"s", int64(1), int64(2)}},                      // variadic
-		{"set_attenuation", []any{99.0}},                             // typed error
-		{"fail", nil},                                                // plain error
-		{"no_such", nil},                                             // unknown method
-		{"set_atenuation", []any{1.0}},                               // a suggestion
+		{"greet", []any{"ada", Kwargs{"nope": 1}}},                    // unknown keyword
+		{"sum", []any{"s", int64(1), int64(2)}},                       // variadic
+		{"set_attenuation", []any{99.0}},                              // typed error
+		{"fail", nil},                                                 // plain error
+		{"no_such", nil},                                              // unknown method
+		{"set_atenuation", []any{1.0}},                                // a suggestion
 		{"echo", []any{map[string]any{"a": []any{int64(1), "b"}}}},
 		{"flag", []any{true}},
 		{"ping", nil},

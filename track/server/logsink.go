@@ -206,6 +206,11 @@ func (h *logSink) flush(ctx context.Context) {
 		h.s.log.Warn("track: storing logs", "records", len(batch), "err", err)
 		return
 	}
+	h.s.publishLogs(batch)
+}
+
+// publishLogs adds stored log records to their runs' live log tails.
+func (s *Server) publishLogs(batch []store.LogEntry) {
 	byRun := map[string][]any{}
 	for _, e := range batch {
 		byRun[e.Run] = append(byRun[e.Run], map[string]any{
@@ -213,7 +218,7 @@ func (h *logSink) flush(ctx context.Context) {
 		})
 	}
 	for run, es := range byRun {
-		h.s.live.logs(run, es)
+		s.live.logs(run, es)
 	}
 }
 
