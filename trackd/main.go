@@ -42,6 +42,7 @@ import (
 	"github.com/sigoco/sigoco/track/dashboard"
 	"github.com/sigoco/sigoco/track/jobs"
 	"github.com/sigoco/sigoco/track/server"
+	"github.com/sigoco/sigoco/track/store"
 	"github.com/sigoco/sigoco/wire"
 	"github.com/sigoco/sigoco/wire/auth"
 )
@@ -227,44 +228,14 @@ func serve(c *cli.Context) error {
 		return err
 	}
 	defer st.Close()
-	// The parts, in order: the server over the store; its memo and jobs
-	// targets; the dashboard, calling the tracker and jobs in-process, in
-	// front of the server's HTTP routes.
-	srv, err := server.New(c.Context, st, opts)
+	srv, mgr, err := buildParts(c, st, opts, partsConfig{jobs: cfg, addr: ln.Addr().String(), jobsToken: jobsToken, access: access, hosts: hosts, log: log})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	memoTarget, err := server.NewMemo(srv, server.MemoOptions{}) // rpc target "memo" (memo.TrackStorage)
-	if err != nil {
-		return err
-	}
-	if err := srv.AddTarget(server.MemoTargetName, memoTarget); err != nil {
-		return err
-	}
-	var mgr *jobs.Manager
-	if cfg != nil {
-		mgr, err = jobs.New(c.Context, srv, jobs.Options{
-			Solvers: cfg.Solvers, Dir: filepath.Join(c.String("data"), "jobs"), Addr: ln.Addr().String(),
-			MaxJobs: c.Int("max-jobs"), Logger: log, Token: jobsToken,
-			Executor: c.String("executor"), PublicAddr: firstPublicAddr(c.StringSlice("public-addr")),
-		})
-		if err != nil {
-			return err
-		}
+	if mgr != nil {
 		defer mgr.Close()
-		if err := srv.AddTarget(jobs.TargetName, mgr.Target()); err != nil {
-			return err
-		}
-		srv.HandleHTTP("GET /jobs/", mgr.HTTPHandler())
 	}
-	dash, err := newDashboard(srv, mgr != nil, access, log)
-	if err != nil {
-		return err
-	}
-	// The Host check comes first, in front of every route (the dashboard,
-	// /api/call, /sync, artifacts, jobs' files).
-	srv.SetHTTPHandler(hosts.Wrap(dash))
 	if opts.TLS == nil && !isLoopbackHost(c.String("bind")) {
 		fmt.Fprintf(stderr, "trackd: WARNING: listening on %s without TLS: tokens and runs cross the network in clear (use --tls-cert/--tls-key)\n", c.String("bind"))
 	}
@@ -282,19 +253,19 @@ func serve(c *cli.Context) error {
 	if ip := net.ParseIP(c.String("bind")); ip == nil || !ip.IsLoopback() || len(c.StringSlice("public-addr")) > 0 {
 		fmt.Fprintf(stderr, "trackd: HTTP answers to Host %s; other names get 421 (add them with --public-addr)\n", strings.Join(hosts.Names(), ", "))
 	}
+	do := demoOptions{Addr: ln.Addr().String(), Token: demoToken, LogToStderr: level <= slog.LevelInfo, Stderr: stderr}
+	if c.Bool("demo") && opts.TLS != nil {
+		// Trust the server's certificate; present none.
+		if do.TLS, err = (wire.TLSConfig{PeerCertFile: tcfg.CertFile}).Client(""); err != nil {
+			return cli.Exit(err.Error(), 2)
+		}
+	}
 	done := make(chan error, 1)
 	// The listener outlives the signal until the demo has ended its run.
 	go func() { done <- srv.Serve(context.WithoutCancel(c.Context), ln) }()
 	var sim *demoSim
 	var simDone <-chan struct{} // nil (never ready) without --demo
 	if c.Bool("demo") {
-		do := demoOptions{Addr: ln.Addr().String(), Token: demoToken, LogToStderr: level <= slog.LevelInfo, Stderr: stderr}
-		if opts.TLS != nil {
-			// Trust the server's certificate; present none.
-			if do.TLS, err = (wire.TLSConfig{PeerCertFile: tcfg.CertFile}).Client(""); err != nil {
-				return cli.Exit(err.Error(), 2)
-			}
-		}
 		sim = startDemo(c.Context, do)
 		simDone = sim.Done()
 	}
@@ -326,6 +297,67 @@ func serve(c *cli.Context) error {
 	}
 	srv.Shutdown(sctx)
 	return err
+}
+
+// partsConfig is what buildParts needs beside the store and the server's
+// options.
+type partsConfig struct {
+	jobs      *jobs.Config // nil: no jobs
+	addr      string       // the listening address (solvers' SIGOCO_TRACK_ADDR)
+	jobsToken string       // the solvers' token ("" without an access file)
+	access    *auth.Access // nil without an access file
+	hosts     *dashboard.HostCheck
+	log       *slog.Logger
+}
+
+// buildParts builds trackd's parts in order, each from what is built
+// before it: the server over the store; its memo target; the jobs
+// manager recording through the server, its target and /jobs/ handler;
+// the dashboard, calling the tracker and jobs in-process, in front of the
+// server's HTTP routes, behind the Host check (first, in front of every
+// route: the dashboard, /api/call, /sync, artifacts, jobs' files) and the
+// access control. The caller closes the manager (if any), then the server.
+func buildParts(c *cli.Context, st store.Store, opts server.Options, pc partsConfig) (_ *server.Server, _ *jobs.Manager, err error) {
+	srv, err := server.New(c.Context, st, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	var mgr *jobs.Manager
+	defer func() {
+		if err != nil {
+			if mgr != nil {
+				mgr.Close()
+			}
+			srv.Close()
+		}
+	}()
+	memoTarget, err := server.NewMemo(srv, server.MemoOptions{}) // rpc target "memo" (memo.TrackStorage)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := srv.AddTarget(server.MemoTargetName, memoTarget); err != nil {
+		return nil, nil, err
+	}
+	if pc.jobs != nil {
+		mgr, err = jobs.New(c.Context, srv, jobs.Options{
+			Solvers: pc.jobs.Solvers, Dir: filepath.Join(c.String("data"), "jobs"), Addr: pc.addr,
+			MaxJobs: c.Int("max-jobs"), Logger: pc.log, Token: pc.jobsToken,
+			Executor: c.String("executor"), PublicAddr: firstPublicAddr(c.StringSlice("public-addr")),
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := srv.AddTarget(jobs.TargetName, mgr.Target()); err != nil {
+			return nil, nil, err
+		}
+		srv.HandleHTTP("GET /jobs/", mgr.HTTPHandler())
+	}
+	dash, err := newDashboard(srv, mgr != nil, pc.access, pc.log)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv.SetHTTPHandler(pc.hosts.Wrap(dash))
+	return srv, mgr, nil
 }
 
 // newDashboard is the dashboard as trackd serves it: calls of POST
