@@ -16,7 +16,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/track/dashboard"
 	"github.com/sigoco/sigoco/track/server"
@@ -74,7 +73,12 @@ func startDash(dir string) (*dashStack, error) {
 	}
 	go srv.Serve(ctx, ln)
 	addr := ln.Addr().String()
-	tr := dashboard.NewRedialer(addr, server.TargetName, rpc.ClientOptions{})
+	tr, err := srv.Local(server.TargetName)
+	if err != nil {
+		srv.Close()
+		st.Close()
+		return nil, err
+	}
 	back, _ := url.Parse("http://" + addr)
 	h := dashboard.New(dashboard.Options{Tracker: tr, Next: httputil.NewSingleHostReverseProxy(back)})
 	dln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -87,7 +91,6 @@ func startDash(dir string) (*dashStack, error) {
 		hs.Close()
 		srv.Close()
 		ln.Close()
-		tr.Close()
 		st.Close()
 	}}, nil
 }

@@ -31,8 +31,15 @@ func startTrackd(t *testing.T, mopts server.MemoOptions) (string, *sqlite.Store)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(ctx, st, server.Options{Targets: server.WithMemo(nil, mopts)})
+	srv, err := server.New(ctx, st, server.Options{})
 	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := server.NewMemo(srv, mopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.AddTarget(server.MemoTargetName, m); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -181,18 +181,31 @@ func NewServer(targets map[string]any, opts ServerOptions) (*Server, error) {
 		}),
 	}
 	for name, v := range targets {
-		if name == "" || strings.IndexFunc(name, unicode.IsSpace) >= 0 {
-			return nil, fmt.Errorf("rpc: invalid target name %q (empty or with whitespace)", name)
-		}
-		t, err := newTarget(name, v)
-		if err != nil {
+		if err := s.AddTarget(name, v); err != nil {
 			return nil, err
 		}
-		s.targets[name] = t
-		s.names = append(s.names, name)
 	}
-	sort.Strings(s.names)
 	return s, nil
+}
+
+// AddTarget adds a target (as NewServer's targets: an object or a
+// factory) under a name not taken yet. Call it before Serve, ServeConn
+// and Local: targets are looked up without a lock.
+func (s *Server) AddTarget(name string, v any) error {
+	if name == "" || strings.IndexFunc(name, unicode.IsSpace) >= 0 {
+		return fmt.Errorf("rpc: invalid target name %q (empty or with whitespace)", name)
+	}
+	if _, dup := s.targets[name]; dup {
+		return fmt.Errorf("rpc: target %q added twice", name)
+	}
+	t, err := newTarget(name, v)
+	if err != nil {
+		return err
+	}
+	s.targets[name] = t
+	s.names = append(s.names, name)
+	sort.Strings(s.names)
+	return nil
 }
 
 func newTarget(name string, v any) (*target, error) {

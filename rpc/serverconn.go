@@ -429,15 +429,7 @@ func badResult(err error) *RemoteError {
 }
 
 func (c *serverConn) unknownMethod(name string) *RemoteError {
-	msg := fmt.Sprintf("unknown method %q of target %q", truncate(name, 64), c.tgt.name)
-	switch s := c.methods().suggest(name); len(s) {
-	case 0:
-	case 1:
-		msg += "; did you mean " + s[0] + "?"
-	default:
-		msg += "; did you mean one of: " + strings.Join(s, ", ") + "?"
-	}
-	return &RemoteError{Type: TypeUnknownMethod, Message: msg}
+	return unknownMethod(c.methods(), c.tgt.name, name)
 }
 
 // errorToRemote describes an error returned by a method.

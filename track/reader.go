@@ -53,10 +53,13 @@ func (rd *Reader) ListRuns(ctx context.Context, f store.RunFilter) (*store.RunPa
 	return &p, rd.c.CallInto(ctx, &p, "list_runs", f)
 }
 
-// RunInfo is a run as the server returns it.
+// RunInfo is a run as the tracking server returns it (get_run): the
+// stored run plus what only the live server knows. track/server returns
+// this type.
 type RunInfo struct {
 	store.Run `msgpack:",inline"`
-	Exposed   map[string]*rpc.TargetInfo `msgpack:"exposed"`
+	// Exposed lists the objects the run exposes now, with their methods.
+	Exposed map[string]*rpc.TargetInfo `msgpack:"exposed" json:"exposed,omitempty"`
 }
 
 // GetRun returns a run with everything it holds, within the server's

@@ -8,7 +8,7 @@ import (
 )
 
 // TestDemoSolvers: `trackd --demo` serves the demo solvers of
-// examples/solvers — the Go one built into trackd, reporting through
+// internal/demo — the Go one built into trackd, reporting through
 // track, and the shell one — and a job of each succeeds with its outputs.
 func TestDemoSolvers(t *testing.T) {
 	port, data := freePort(t), t.TempDir()

@@ -36,14 +36,13 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/sigoco/sigoco/examples/simulation"
-	"github.com/sigoco/sigoco/examples/solvers"
+	"github.com/sigoco/sigoco/internal/demo"
 	"github.com/sigoco/sigoco/logfwd/logflag"
-	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/track/dashboard"
 	"github.com/sigoco/sigoco/track/jobs"
 	"github.com/sigoco/sigoco/track/server"
+	"github.com/sigoco/sigoco/track/store"
 	"github.com/sigoco/sigoco/wire"
 	"github.com/sigoco/sigoco/wire/auth"
 )
@@ -76,7 +75,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "tls-cert", Usage: "server certificate (PEM); enables TLS"},
 			&cli.StringFlag{Name: "tls-key", Usage: "server key (PEM)"},
 			&cli.StringFlag{Name: "tls-peer-cert", Usage: "accept only clients with this certificate (PEM)"},
-			&cli.BoolFlag{Name: "demo", Usage: "also run the demo simulation (examples/simulation) and, without --solvers, serve the demo solvers (examples/solvers)"},
+			&cli.BoolFlag{Name: "demo", Usage: "also run the demo simulation (internal/demo; examples/simulation/oscillator runs it alone) and, without --solvers, serve the demo solvers"},
 			&cli.StringFlag{Name: "solvers", Usage: "solvers file (TOML, docs/jobs.md): enables jobs (rpc target \"jobs\")"},
 			&cli.IntFlag{Name: "max-jobs", Value: runtime.NumCPU(), Usage: "local jobs running at once (Slurm jobs are queued by the cluster)"},
 			&cli.StringFlag{Name: "executor", Value: jobs.ExecutorLocal, Usage: "what runs the jobs of solvers that name no executor: local (processes of trackd's) or slurm (sbatch; docs/jobs.md \"Running on Slurm\")"},
@@ -125,14 +124,14 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			},
 			{
 				Name:      "solver",
-				Usage:     "run a demo solver built into trackd, in a job's working directory (examples/solvers)",
+				Usage:     "run a demo solver built into trackd, in a job's working directory (internal/demo)",
 				ArgsUsage: "sweep",
 				Hidden:    true,
 				Action: func(c *cli.Context) error {
 					if c.Args().First() != "sweep" {
 						return cli.Exit("trackd solver: the built-in solver is \"sweep\"", 2)
 					}
-					return solvers.Sweep(c.Context)
+					return demo.Sweep(c.Context)
 				},
 			},
 		},
@@ -170,16 +169,24 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	// trackd's own clients (the dashboard's calls, the demo) and the
-	// jobs' solvers authenticate with tokens minted for this process.
-	var selfToken, jobsToken string
+	// The jobs' solvers, and the demo simulation, report to trackd as
+	// clients; with an access file they get tokens minted for this
+	// process. trackd's own parts (the dashboard, jobs' bookkeeping) call
+	// the server in-process.
+	var jobsToken, demoToken string
 	if access != nil {
-		selfToken, jobsToken = auth.NewToken(), auth.NewToken()
-		access.AddToken(selfToken, auth.Identity{Name: "trackd", Role: auth.Admin})
+		jobsToken = auth.NewToken()
 		access.AddToken(jobsToken, auth.Identity{Name: "trackd-jobs", Role: auth.Admin}) // a solver writes the run of the job's creator
+		if c.Bool("demo") {
+			demoToken = auth.NewToken()
+			access.AddToken(demoToken, auth.Identity{Name: "trackd-demo", Role: auth.Runner})
+		}
 		opts.Auth = access
 	} else {
 		opts.Auth = auth.Everyone{Role: auth.Admin} // the local user (or --insecure)
+		if c.Bool("demo") && opts.TLS != nil && opts.TLS.ClientAuth == tls.RequireAndVerifyClientCert {
+			return cli.Exit("trackd: --demo with --tls-peer-cert needs --access: the demo simulation authenticates with a token, not a client certificate", 2)
+		}
 	}
 	lock, err := lockData(c.String("data")) // before the store marks open runs crashed
 	if err != nil {
@@ -194,37 +201,20 @@ func serve(c *cli.Context) error {
 	if err := lock.write(ln.Addr().String()); err != nil {
 		return err
 	}
-	// trackd's own clients present its certificate, unless they have a
-	// token: then none (the server's certificate need not be in the
-	// client pool).
-	selfTLS := wire.TLSConfig{CertFile: tcfg.CertFile, KeyFile: tcfg.KeyFile, PeerCertFile: tcfg.CertFile}
-	if selfToken != "" {
-		selfTLS.CertFile, selfTLS.KeyFile = "", ""
-	}
-	var ctls *tls.Config
-	if opts.TLS != nil {
-		if ctls, err = selfTLS.Client(""); err != nil {
-			return cli.Exit(err.Error(), 2)
-		}
-	}
-	dashTracker := dashboard.NewRedialer(ln.Addr().String(), server.TargetName, rpc.ClientOptions{TLS: ctls, Token: selfToken})
-	defer dashTracker.Close()
-	var srv *server.Server
 	hosts, err := dashboard.NewHostCheck(dashboard.HostOptions{Listen: ln.Addr().String(), Public: c.StringSlice("public-addr")})
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
-	opts.HTTP = func(next http.Handler) http.Handler {
-		authorize := func(ctx context.Context, target, method string, args []any) error {
-			return srv.AuthorizeCall(ctx, target, method, args) // srv is set before Serve
+	var cfg *jobs.Config
+	switch f := c.String("solvers"); {
+	case f != "":
+		if cfg, err = jobs.LoadConfig(f); err != nil {
+			return cli.Exit(err.Error(), 2)
 		}
-		var h http.Handler = dashboard.New(dashboard.Options{Tracker: dashTracker, Next: next, Logger: log, Authorize: authorize})
-		if access != nil {
-			h = dashboard.NewAuth(access).Wrap(h)
+	case c.Bool("demo"): // the demo's own solvers (internal/demo)
+		if cfg, err = demo.InstallSolvers(filepath.Join(c.String("data"), "demo-solvers")); err != nil {
+			return err
 		}
-		// The Host check comes first, in front of every route (the
-		// dashboard, /api/call, /sync, artifacts, jobs' files).
-		return hosts.Wrap(h)
 	}
 	st, err := openStore(c.Context, c, log)
 	if err != nil {
@@ -238,40 +228,13 @@ func serve(c *cli.Context) error {
 		return err
 	}
 	defer st.Close()
-	var mgr *jobs.Manager
-	var cfg *jobs.Config
-	switch f := c.String("solvers"); {
-	case f != "":
-		if cfg, err = jobs.LoadConfig(f); err != nil {
-			return cli.Exit(err.Error(), 2)
-		}
-	case c.Bool("demo"): // the demo's own solvers (examples/solvers)
-		if cfg, err = solvers.Install(filepath.Join(c.String("data"), "demo-solvers")); err != nil {
-			return err
-		}
-	}
-	if cfg != nil {
-		opts.Targets = func(s *server.Server) (map[string]any, error) {
-			mgr, err = jobs.New(c.Context, st, jobs.Options{
-				Solvers: cfg.Solvers, Dir: filepath.Join(c.String("data"), "jobs"), Addr: ln.Addr().String(),
-				MaxJobs: c.Int("max-jobs"), Ingest: s.Ingest, Edited: s.Edited, Heartbeat: s.Alive, Logger: log, Token: jobsToken,
-				Executor: c.String("executor"), PublicAddr: firstPublicAddr(c.StringSlice("public-addr")),
-			})
-			if err != nil {
-				return nil, err
-			}
-			return map[string]any{jobs.TargetName: mgr.Target()}, nil
-		}
-	}
-	opts.Targets = server.WithMemo(opts.Targets, server.MemoOptions{}) // rpc target "memo" (memo.TrackStorage)
-	srv, err = server.New(c.Context, st, opts)
+	srv, mgr, err := buildParts(c, st, opts, partsConfig{jobs: cfg, addr: ln.Addr().String(), jobsToken: jobsToken, access: access, hosts: hosts, log: log})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
 	if mgr != nil {
 		defer mgr.Close()
-		srv.HandleHTTP("GET /jobs/", mgr.HTTPHandler())
 	}
 	if opts.TLS == nil && !isLoopbackHost(c.String("bind")) {
 		fmt.Fprintf(stderr, "trackd: WARNING: listening on %s without TLS: tokens and runs cross the network in clear (use --tls-cert/--tls-key)\n", c.String("bind"))
@@ -290,38 +253,30 @@ func serve(c *cli.Context) error {
 	if ip := net.ParseIP(c.String("bind")); ip == nil || !ip.IsLoopback() || len(c.StringSlice("public-addr")) > 0 {
 		fmt.Fprintf(stderr, "trackd: HTTP answers to Host %s; other names get 421 (add them with --public-addr)\n", strings.Join(hosts.Names(), ", "))
 	}
+	do := demoOptions{Addr: ln.Addr().String(), Token: demoToken, LogToStderr: level <= slog.LevelInfo, Stderr: stderr}
+	if c.Bool("demo") && opts.TLS != nil {
+		// Trust the server's certificate; present none.
+		if do.TLS, err = (wire.TLSConfig{PeerCertFile: tcfg.CertFile}).Client(""); err != nil {
+			return cli.Exit(err.Error(), 2)
+		}
+	}
 	done := make(chan error, 1)
 	// The listener outlives the signal until the demo has ended its run.
 	go func() { done <- srv.Serve(context.WithoutCancel(c.Context), ln) }()
-	demoDone := make(chan error, 1)
+	var sim *demoSim
+	var simDone <-chan struct{} // nil (never ready) without --demo
 	if c.Bool("demo") {
-		go func() {
-			addr := ln.Addr().String()
-			var tlsc = opts.TLS
-			topts := track.Options{Addr: addr, LogToStderr: level <= slog.LevelInfo, Token: selfToken}
-			if tlsc != nil {
-				ct, err := selfTLS.Client("")
-				if err != nil {
-					demoDone <- err
-					return
-				}
-				topts.TLS = ct
-			}
-			demoDone <- simulation.Run(c.Context, topts, simulation.Config{OnStart: func(run *track.Run) {
-				fmt.Fprintf(stderr, "trackd: demo simulation running as run %s; steer it with\n"+
-					"  rpctool %s call -t tracker call_exposed '\"%s\"' '\"sim\"' '\"set_rate\"' '[1000.0]' '{}'\n"+
-					"  rpctool %s call -t tracker call_exposed '\"%s\"' '\"sim\"' '\"stop\"' '[]' '{}'\n", run.ID(), addr, run.ID(), addr, run.ID())
-			}})
-		}()
+		sim = startDemo(c.Context, do)
+		simDone = sim.Done()
 	}
 	select {
 	case err = <-done:
 	case <-c.Context.Done():
-	case derr := <-demoDone:
-		if derr != nil {
+	case <-simDone: // stopped over rpc, or failed: trackd serves on
+		if derr := sim.Err(); derr != nil {
 			fmt.Fprintln(stderr, "trackd: demo:", derr)
 		}
-		demoDone <- derr
+		sim = nil
 		select {
 		case err = <-done:
 		case <-c.Context.Done():
@@ -330,15 +285,11 @@ func serve(c *cli.Context) error {
 	fmt.Fprintln(stderr, "trackd: shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if c.Bool("demo") {
-		// The demo sees the same cancelled context; let it end its run
-		// while the server still takes the last batch.
-		select {
-		case derr := <-demoDone:
-			if derr != nil {
-				fmt.Fprintln(stderr, "trackd: demo:", derr)
-			}
-		case <-sctx.Done():
+	if sim != nil {
+		// The demo ends its run while the server still takes the last
+		// batch.
+		if derr := sim.Close(sctx); derr != nil {
+			fmt.Fprintln(stderr, "trackd: demo:", derr)
 		}
 	}
 	if mgr != nil {
@@ -346,6 +297,92 @@ func serve(c *cli.Context) error {
 	}
 	srv.Shutdown(sctx)
 	return err
+}
+
+// partsConfig is what buildParts needs beside the store and the server's
+// options.
+type partsConfig struct {
+	jobs      *jobs.Config // nil: no jobs
+	addr      string       // the listening address (solvers' SIGOCO_TRACK_ADDR)
+	jobsToken string       // the solvers' token ("" without an access file)
+	access    *auth.Access // nil without an access file
+	hosts     *dashboard.HostCheck
+	log       *slog.Logger
+}
+
+// buildParts builds trackd's parts in order, each from what is built
+// before it: the server over the store; its memo target; the jobs
+// manager recording through the server, its target and /jobs/ handler;
+// the dashboard, calling the tracker and jobs in-process, in front of the
+// server's HTTP routes, behind the Host check (first, in front of every
+// route: the dashboard, /api/call, /sync, artifacts, jobs' files) and the
+// access control. The caller closes the manager (if any), then the server.
+func buildParts(c *cli.Context, st store.Store, opts server.Options, pc partsConfig) (_ *server.Server, _ *jobs.Manager, err error) {
+	srv, err := server.New(c.Context, st, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	var mgr *jobs.Manager
+	defer func() {
+		if err != nil {
+			if mgr != nil {
+				mgr.Close()
+			}
+			srv.Close()
+		}
+	}()
+	memoTarget, err := server.NewMemo(srv, server.MemoOptions{}) // rpc target "memo" (memo.TrackStorage)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := srv.AddTarget(server.MemoTargetName, memoTarget); err != nil {
+		return nil, nil, err
+	}
+	if pc.jobs != nil {
+		mgr, err = jobs.New(c.Context, srv, jobs.Options{
+			Solvers: pc.jobs.Solvers, Dir: filepath.Join(c.String("data"), "jobs"), Addr: pc.addr,
+			MaxJobs: c.Int("max-jobs"), Logger: pc.log, Token: pc.jobsToken,
+			Executor: c.String("executor"), PublicAddr: firstPublicAddr(c.StringSlice("public-addr")),
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := srv.AddTarget(jobs.TargetName, mgr.Target()); err != nil {
+			return nil, nil, err
+		}
+		srv.HandleHTTP("GET /jobs/", mgr.HTTPHandler())
+	}
+	dash, err := newDashboard(srv, mgr != nil, pc.access, pc.log)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv.SetHTTPHandler(pc.hosts.Wrap(dash))
+	return srv, mgr, nil
+}
+
+// newDashboard is the dashboard as trackd serves it: calls of POST
+// /api/call go in-process to the tracker (and jobs, when served) as the
+// identity the access control found (with an access file), checked
+// first by the server's role table and owner rule; everything else goes
+// to the server's own routes.
+func newDashboard(srv *server.Server, withJobs bool, access *auth.Access, log *slog.Logger) (http.Handler, error) {
+	tracker, err := srv.Local(server.TargetName)
+	if err != nil {
+		return nil, err
+	}
+	dopts := dashboard.Options{Tracker: tracker, Next: srv.Handler(), Logger: log, Authorize: srv.AuthorizeCall}
+	if withJobs {
+		j, err := srv.Local(jobs.TargetName)
+		if err != nil {
+			return nil, err
+		}
+		dopts.Jobs = j
+	}
+	var h http.Handler = dashboard.New(dopts)
+	if access != nil {
+		h = dashboard.NewAuth(access).Wrap(h)
+	}
+	return h, nil
 }
 
 // loadAccess reads --access and checks that trackd may serve as asked

@@ -34,7 +34,7 @@ func TestSolversFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	m, err := jobs.New(ctx, st, jobs.Options{Solvers: cfg.Solvers, Dir: filepath.Join(dir, "jobs")})
+	m, err := jobs.New(ctx, jobs.StoreRecorder(st), jobs.Options{Solvers: cfg.Solvers, Dir: filepath.Join(dir, "jobs")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/sigoco/sigoco/examples/simulation"
+	"github.com/sigoco/sigoco/internal/demo"
 	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/track/server"
 	"github.com/sigoco/sigoco/track/store"
@@ -162,7 +162,7 @@ func (p *page) shot(name string) string {
 // tar.gz of the whole repository, which under -race on a loaded machine
 // could outlast the simulation's 10 s End, whose final status then never
 // reached the server.
-func simRun(t *testing.T, addr, name string, cfg simulation.Config) string {
+func simRun(t *testing.T, addr, name string, cfg demo.SimConfig) string {
 	t.Helper()
 	id := track.NewID()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -170,7 +170,7 @@ func simRun(t *testing.T, addr, name string, cfg simulation.Config) string {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		err := simulation.Run(ctx, track.Options{Project: "dash-test", Name: name, ID: id, Addr: addr, SpoolDir: t.TempDir(), FlushInterval: 50 * time.Millisecond, NoSource: true}, cfg)
+		err := demo.Simulate(ctx, track.Options{Project: "dash-test", Name: name, ID: id, Addr: addr, SpoolDir: t.TempDir(), FlushInterval: 50 * time.Millisecond, NoSource: true}, cfg)
 		if err != nil && ctx.Err() == nil {
 			t.Logf("simulation %s ended with: %v (not the dashboard's concern)", name, err)
 		}
@@ -218,8 +218,8 @@ func TestBrowser(t *testing.T) {
 	ctx := browser(t)
 	s := startStack(t, "", "", "", server.Options{})
 	startedA := make(chan *track.Run, 1)
-	a := simRun(t, s.addr, "alpha", simulation.Config{Steps: 200000, Rate: 1000, OnStart: func(r *track.Run) { startedA <- r }})
-	b := simRun(t, s.addr, "beta", simulation.Config{Steps: 200000, Rate: 1000, Omega: 3, Gamma: 0.3})
+	a := simRun(t, s.addr, "alpha", demo.SimConfig{Steps: 200000, Rate: 1000, OnStart: func(r *track.Run) { startedA <- r }})
+	b := simRun(t, s.addr, "beta", demo.SimConfig{Steps: 200000, Rate: 1000, Omega: 3, Gamma: 0.3})
 	p := &page{t: t, ctx: ctx, base: "http://" + s.dashAddr, dir: screenshotDir(t)}
 	row := func(id string) string { return fmt.Sprintf(`document.querySelector('tr[data-run=%s]')`, q(id)) }
 

@@ -25,8 +25,11 @@ func Static() fs.FS {
 	return sub
 }
 
-// Caller calls a method of an rpc target ("tracker" or "jobs"). *rpc.Client
-// and *Redialer satisfy it.
+// Caller calls a method of an rpc target ("tracker" or "jobs").
+// *rpc.Local (the tracking server's in-process handle, server.Server.Local,
+// which trackd passes) and *rpc.Client satisfy it. The ctx of a call holds
+// the identity Auth.Wrap found: through an *rpc.Local it is the identity
+// the target authorizes.
 type Caller interface {
 	Call(ctx context.Context, method string, args ...any) (any, error)
 }
@@ -37,9 +40,7 @@ type Options struct {
 	// answers 503.
 	Tracker Caller
 	// Jobs receives the calls of POST /api/call with "target": "jobs"
-	// (track/jobs: solvers and jobs). Default: when Tracker is a
-	// *Redialer, Tracker.For("jobs") (the same server; closed with it);
-	// else none (such calls answer 503).
+	// (track/jobs: solvers and jobs). When nil, such calls answer 503.
 	Jobs Caller
 	// Next serves every request the dashboard does not (the tracking
 	// server's handler: /sync, /artifacts/, /runs/...). Default: 404.
@@ -58,9 +59,9 @@ type Options struct {
 	// the request's context (holding the identity Auth.Wrap found), the
 	// target, the method and its arguments; an error answers 403 with
 	// type "PermissionError". trackd passes server.Server.AuthorizeCall
-	// (the role table of its rpc targets, and the owner rule: the calls
-	// reach the tracker as trackd's own identity). Default: every call is
-	// made.
+	// (the role table of its rpc targets, and the owner rule), before the
+	// call reaches the target, which checks the same identity again.
+	// Default: every call is made.
 	Authorize func(ctx context.Context, target, method string, args []any) error
 }
 
@@ -84,11 +85,6 @@ func New(opts Options) *Handler {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Jobs == nil {
-		if d, ok := opts.Tracker.(*Redialer); ok && d != nil {
-			opts.Jobs = d.For(TargetJobs)
-		}
 	}
 	index, err := fs.ReadFile(Static(), "index.html")
 	if err != nil {

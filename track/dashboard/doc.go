@@ -35,6 +35,5 @@
 //
 // # Concurrency
 //
-// A Handler is safe for concurrent use; it starts no goroutines. A
-// Redialer is safe for concurrent use; Close closes its connection.
+// A Handler is safe for concurrent use; it starts no goroutines.
 package dashboard

@@ -19,8 +19,8 @@ import (
 // stack is a tracking server (all protocols on one port, as trackd runs
 // it) and the dashboard in front of its HTTP on a second port. The
 // dashboard's Next is a reverse proxy to the server's own HTTP handler
-// (track/server does not hand out its handler yet; trackd wraps it
-// directly, see docs/dashboard.md).
+// (trackd puts the dashboard in front of server.Handler on one port, see
+// docs/dashboard.md); its calls go in-process (server.Local), as trackd's.
 type stack struct {
 	t        *testing.T
 	dir      string
@@ -28,7 +28,8 @@ type stack struct {
 	dashAddr string // the dashboard
 	srv      *server.Server
 	st       *sqlite.Store
-	tracker  *dashboard.Redialer
+	tracker  *rpc.Local       // the dashboard's "tracker"
+	jobs     dashboard.Caller // its "jobs" (startStackWith), or nil
 	stop     func()
 }
 
@@ -50,6 +51,14 @@ func listen(t *testing.T, addr string) net.Listener {
 // the given addresses ("" picks free ports).
 func startStack(t *testing.T, dir, addr, dashAddr string, opts server.Options) *stack {
 	t.Helper()
+	return startStackWith(t, dir, addr, dashAddr, opts, nil)
+}
+
+// startStackWith is startStack with more parts built on the server before
+// it serves (jobs), as trackd builds them: more returns the Caller of the
+// dashboard's "jobs" target, or nil.
+func startStackWith(t *testing.T, dir, addr, dashAddr string, opts server.Options, more func(*server.Server) dashboard.Caller) *stack {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -69,18 +78,24 @@ func startStack(t *testing.T, dir, addr, dashAddr string, opts server.Options) *
 		st.Close()
 		t.Fatal(err)
 	}
+	var jobsCaller dashboard.Caller
+	if more != nil {
+		jobsCaller = more(srv)
+	}
 	ln := listen(t, addr)
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Serve(context.Background(), ln) }()
-	s := &stack{t: t, dir: dir, addr: ln.Addr().String(), srv: srv, st: st}
-	s.tracker = dashboard.NewRedialer(s.addr, server.TargetName, rpc.ClientOptions{})
+	s := &stack{t: t, dir: dir, addr: ln.Addr().String(), srv: srv, st: st, jobs: jobsCaller}
+	if s.tracker, err = srv.Local(server.TargetName); err != nil {
+		t.Fatal(err)
+	}
 	back, _ := url.Parse("http://" + s.addr)
 	proxy := httputil.NewSingleHostReverseProxy(back)
 	proxy.ErrorLog = nil
 	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 	}
-	h := dashboard.New(dashboard.Options{Tracker: s.tracker, Next: proxy})
+	h := dashboard.New(dashboard.Options{Tracker: s.tracker, Jobs: jobsCaller, Next: proxy})
 	dln := listen(t, dashAddr)
 	s.dashAddr = dln.Addr().String()
 	// As trackd does: the Host check in front of everything, so the
@@ -103,7 +118,6 @@ func startStack(t *testing.T, dir, addr, dashAddr string, opts server.Options) *
 		ln.Close()
 		<-done
 		<-hdone
-		s.tracker.Close()
 		st.Close()
 	}
 	t.Cleanup(s.stop)

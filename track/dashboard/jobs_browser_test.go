@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/sigoco/sigoco/track/dashboard"
 	"github.com/sigoco/sigoco/track/jobs"
 	"github.com/sigoco/sigoco/track/server"
 )
@@ -105,30 +106,32 @@ func sleeperDir(t *testing.T) string {
 	return f
 }
 
-// startJobsStack is startStack with jobs enabled as trackd wires them:
-// jobs.New through server Options.Targets, its HTTP handler on the server.
+// startJobsStack is startStack with jobs enabled as trackd builds them:
+// a manager recording through the server, its target and HTTP handler
+// added before the server serves, the dashboard calling it in-process.
 func startJobsStack(t *testing.T, solvers string) *stack {
 	t.Helper()
 	cfg, err := jobs.LoadConfig(solvers)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mgr *jobs.Manager
 	jobsDir := t.TempDir()
-	opts := server.Options{Targets: func(s *server.Server) (map[string]any, error) {
-		mgr, err = jobs.New(context.Background(), s.Store(), jobs.Options{
-			Solvers: cfg.Solvers, Dir: jobsDir, MaxJobs: 2,
-			Ingest: s.Ingest, Edited: s.Edited, Heartbeat: s.Alive,
-		})
+	return startStackWith(t, "", "", "", server.Options{}, func(s *server.Server) dashboard.Caller {
+		mgr, err := jobs.New(context.Background(), s, jobs.Options{Solvers: cfg.Solvers, Dir: jobsDir, MaxJobs: 2})
 		if err != nil {
-			return nil, err
+			t.Fatal(err)
 		}
-		return map[string]any{jobs.TargetName: mgr.Target()}, nil
-	}}
-	s := startStack(t, "", "", "", opts)
-	s.srv.HandleHTTP("GET /jobs/", mgr.HTTPHandler())
-	t.Cleanup(func() { mgr.Close() }) // before the stack stops (cleanups run last first)
-	return s
+		t.Cleanup(func() { mgr.Close() }) // before the stack stops (cleanups run last first)
+		if err := s.AddTarget(jobs.TargetName, mgr.Target()); err != nil {
+			t.Fatal(err)
+		}
+		s.HandleHTTP("GET /jobs/", mgr.HTTPHandler())
+		l, err := s.Local(jobs.TargetName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	})
 }
 
 // TestBrowserJobs: the Solvers page, a job form with an invalid value and
@@ -151,9 +154,9 @@ func TestBrowserJobs(t *testing.T) {
 		chromedp.Click(form+` button[type=submit]`, chromedp.ByQuery))
 	p.wait("the error shows", `document.querySelector('`+form+` .port-error[data-port="input_2"]').textContent.includes("above the maximum 65")`, 10*time.Second)
 	p.shot("job-form-error")
-	if page, err := s.tracker.For("jobs").Call(ctxT(t, 10*time.Second), "list_jobs", map[string]any{}); err != nil {
+	if page, err := s.jobs.Call(ctxT(t, 10*time.Second), "list_jobs", map[string]any{}); err != nil {
 		t.Fatal(err)
-	} else if js, _ := page.(map[string]any)["jobs"].([]any); len(js) != 0 {
+	} else if p, _ := page.(*jobs.JobPage); p == nil || len(p.Jobs) != 0 {
 		t.Fatalf("an invalid job was made: %v", page)
 	}
 

@@ -34,7 +34,7 @@ func daemon(dir string) {
 	if err != nil {
 		fail(err)
 	}
-	m, err := jobs.New(ctx, st, jobs.Options{Solvers: cfg.Solvers, Dir: filepath.Join(dir, "jobs")})
+	m, err := jobs.New(ctx, jobs.StoreRecorder(st), jobs.Options{Solvers: cfg.Solvers, Dir: filepath.Join(dir, "jobs")})
 	if err != nil {
 		fail(err)
 	}

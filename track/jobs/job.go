@@ -246,7 +246,7 @@ func (m *Manager) saveJob(ctx context.Context, j *Job, prev State) error {
 	if err := m.st.Edit(ctx, j.ID, recs); err != nil {
 		return fmt.Errorf("jobs: saving job %s: %w", j.ID, err)
 	}
-	m.opts.Edited(ctx, j.ID)
+	m.rec.Edited(ctx, j.ID)
 	return nil
 }
 
@@ -269,7 +269,7 @@ func (m *Manager) ingest(ctx context.Context, run string, seq int64, recs []stor
 			recs[i].Time = now
 		}
 	}
-	ack, err := m.opts.Ingest(ctx, &store.Batch{Run: run, Records: recs})
+	ack, err := m.rec.Ingest(ctx, &store.Batch{Run: run, Records: recs})
 	if err != nil {
 		return 0, fmt.Errorf("jobs: writing run %s: %w", run, err)
 	}

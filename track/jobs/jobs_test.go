@@ -381,7 +381,7 @@ func TestRestart(t *testing.T) {
 	}
 	// a second manager on the same data, as trackd restarted after dying
 	// (the first one still holds its process; its Close comes in cleanup)
-	m2, err := jobs.New(context.Background(), e1.st, jobs.Options{Dir: filepath.Join(dir, "jobs")})
+	m2, err := jobs.New(context.Background(), jobs.StoreRecorder(e1.st), jobs.Options{Dir: filepath.Join(dir, "jobs")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,16 +474,26 @@ func TestManyJobs(t *testing.T) {
 	}
 }
 
+// beatRecorder reports the runs told alive on beats.
+type beatRecorder struct {
+	jobs.Recorder
+	beats chan string
+}
+
+func (r beatRecorder) Alive(_ context.Context, run string) {
+	select {
+	case r.beats <- run:
+	default:
+	}
+}
+
 // TestHeartbeats: the runs of created, queued and running jobs are kept
 // alive; a final job's is not.
 func TestHeartbeats(t *testing.T) {
 	beats := make(chan string, 100)
-	e := newEnv(t, "", jobs.Options{MaxJobs: 1, HeartbeatInterval: 5 * time.Millisecond, Heartbeat: func(_ context.Context, run string) {
-		select {
-		case beats <- run:
-		default:
-		}
-	}})
+	e := newEnvWith(t, "", jobs.Options{MaxJobs: 1, HeartbeatInterval: 5 * time.Millisecond}, func(r jobs.Recorder) jobs.Recorder {
+		return beatRecorder{r, beats}
+	})
 	seen := func(id string) {
 		t.Helper()
 		timeout := time.After(30 * time.Second)

@@ -65,6 +65,13 @@ type env struct {
 
 func newEnv(t *testing.T, dataDir string, opts jobs.Options) *env {
 	t.Helper()
+	return newEnvWith(t, dataDir, opts, nil)
+}
+
+// newEnvWith is newEnv with the manager's Recorder wrapped by wrap (nil:
+// as it is): the tracking server with opts.Addr "tracker", else the store.
+func newEnvWith(t *testing.T, dataDir string, opts jobs.Options, wrap func(jobs.Recorder) jobs.Recorder) *env {
+	t.Helper()
 	ctx := context.Background()
 	if dataDir == "" {
 		dataDir = t.TempDir()
@@ -81,6 +88,7 @@ func newEnv(t *testing.T, dataDir string, opts jobs.Options) *env {
 		opts.Solvers = cfg.Solvers
 	}
 	stopTracker := func() {}
+	rec := jobs.StoreRecorder(st)
 	if opts.Addr == "tracker" { // also a tracking server over the store, for solvers using track
 		tsrv, err := server.New(ctx, st, server.Options{})
 		if err != nil {
@@ -94,11 +102,15 @@ func newEnv(t *testing.T, dataDir string, opts jobs.Options) *env {
 		go func() { defer close(tdone); tsrv.Serve(context.Background(), tln) }()
 		opts.Addr = tln.Addr().String()
 		stopTracker = func() { tsrv.Close(); tln.Close(); <-tdone }
+		rec = tsrv // the live state follows the jobs' runs
+	}
+	if wrap != nil {
+		rec = wrap(rec)
 	}
 	if opts.Dir == "" {
 		opts.Dir = filepath.Join(dataDir, "jobs")
 	}
-	m, err := jobs.New(ctx, st, opts)
+	m, err := jobs.New(ctx, rec, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

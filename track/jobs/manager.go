@@ -51,28 +51,14 @@ type Options struct {
 	// MaxLogZip bounds the log file job_logfile returns over rpc. Default
 	// 32 MiB (larger ones: WriteLogZip, over HTTP).
 	MaxLogZip int64
-	// Ingest stores a batch of records of a job's run. Default: the
-	// store's Ingest (the tracking server passes its own, which also
-	// updates the live state).
-	Ingest func(ctx context.Context, b *store.Batch) (*store.Ack, error)
-	// AppendLogs stores log records of jobs' runs (stdout and stderr
-	// lines). Default: the store's AppendLogs.
-	AppendLogs func(ctx context.Context, logs []store.LogEntry) (int, error)
-	// Edited is told after the manager edited a run (its job record,
-	// tags), so live state can follow. Default: nothing.
-	Edited func(ctx context.Context, run string)
-	// Heartbeat is called every HeartbeatInterval for each job whose run
-	// the manager speaks for (created or queued, or running a solver
-	// without track), so the server does not mark the run crashed.
-	// Default: nothing.
-	Heartbeat func(ctx context.Context, run string)
-	// HeartbeatInterval: default 2 s.
+	// HeartbeatInterval is how often the runs the manager speaks for are
+	// told alive (Recorder.Alive). Default 2 s.
 	HeartbeatInterval time.Duration
 	// Logger receives the manager's diagnostics. Default: discarded.
 	Logger *slog.Logger
 }
 
-func (o *Options) defaults(st store.Store) {
+func (o *Options) defaults() {
 	if o.Dir == "" {
 		o.Dir = filepath.Join("sigoco-data", "jobs")
 	}
@@ -91,18 +77,6 @@ func (o *Options) defaults(st store.Store) {
 	if o.MaxLogZip <= 0 {
 		o.MaxLogZip = 32 << 20
 	}
-	if o.Ingest == nil {
-		o.Ingest = st.Ingest
-	}
-	if o.AppendLogs == nil {
-		o.AppendLogs = st.AppendLogs
-	}
-	if o.Edited == nil {
-		o.Edited = func(context.Context, string) {}
-	}
-	if o.Heartbeat == nil {
-		o.Heartbeat = func(context.Context, string) {}
-	}
 	if o.HeartbeatInterval <= 0 {
 		o.HeartbeatInterval = 2 * time.Second
 	}
@@ -118,7 +92,8 @@ func (o *Options) defaults(st store.Store) {
 // them all.
 type Manager struct {
 	opts    Options
-	st      store.Store
+	rec     Recorder
+	st      store.Store // rec.Store()
 	log     *slog.Logger
 	solvers map[string]*Solver // by ID
 	order   []*Solver          // by name, then version as declared
@@ -139,11 +114,14 @@ type Manager struct {
 	closeOnce sync.Once
 }
 
-// New makes a manager. Jobs that a previous manager over the same store
-// left STARTED or queued (trackd died) are marked ABORTED with the reason.
-func New(ctx context.Context, st store.Store, opts Options) (*Manager, error) {
-	opts.defaults(st)
-	m := &Manager{opts: opts, st: st, log: opts.Logger, solvers: map[string]*Solver{}, active: map[string]*active{}, pending: map[string]struct{}{}}
+// New makes a manager that records its jobs' runs with rec: the tracking
+// server it runs in, or StoreRecorder(st) without one. Jobs that a
+// previous manager over the same store left STARTED or queued (trackd
+// died) are marked ABORTED with the reason.
+func New(ctx context.Context, rec Recorder, opts Options) (*Manager, error) {
+	opts.defaults()
+	st := rec.Store()
+	m := &Manager{opts: opts, rec: rec, st: st, log: opts.Logger, solvers: map[string]*Solver{}, active: map[string]*active{}, pending: map[string]struct{}{}}
 	for _, s := range opts.Solvers {
 		if _, dup := m.solvers[s.ID()]; dup {
 			return nil, fmt.Errorf("%w: solver %s declared twice", ErrConfig, s.ID())
@@ -206,7 +184,7 @@ func (m *Manager) heartbeats() {
 		}
 		m.mu.Unlock()
 		for _, id := range ids {
-			m.opts.Heartbeat(m.ctx, id)
+			m.rec.Alive(m.ctx, id)
 		}
 	}
 }
@@ -392,7 +370,7 @@ func (m *Manager) create(ctx context.Context, name, version string, inputs map[s
 	for i := range recs {
 		recs[i].Seq, recs[i].Time = int64(i+1), now
 	}
-	if _, err := m.opts.Ingest(ctx, &store.Batch{Run: j.ID, Records: recs}); err != nil {
+	if _, err := m.rec.Ingest(ctx, &store.Batch{Run: j.ID, Records: recs}); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("jobs: creating the job's run: %w", err)
 	}
@@ -546,7 +524,7 @@ func (m *Manager) remove(ctx context.Context, id string) error {
 	m.mu.Lock()
 	delete(m.pending, id)
 	m.mu.Unlock()
-	m.opts.Edited(ctx, id)
+	m.rec.Edited(ctx, id)
 	return os.RemoveAll(dir)
 }
 

@@ -627,7 +627,7 @@ func (a *active) flushLogs(ctx context.Context) {
 	if len(logs) == 0 {
 		return
 	}
-	if _, err := a.m.opts.AppendLogs(ctx, logs); err != nil {
+	if _, err := a.m.rec.AppendLogs(ctx, logs); err != nil {
 		a.m.log.Warn("jobs: storing a job's output lines", "job", a.job.ID, "err", err)
 	}
 }

@@ -79,7 +79,7 @@ func newTraversal(t *testing.T, state jobs.State) *traversal {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := jobs.New(ctx, st, jobs.Options{Solvers: cfg.Solvers, Dir: filepath.Join(base, "data", "jobs")})
+	m, err := jobs.New(ctx, jobs.StoreRecorder(st), jobs.Options{Solvers: cfg.Solvers, Dir: filepath.Join(base, "data", "jobs")})
 	if err != nil {
 		t.Fatal(err)
 	}

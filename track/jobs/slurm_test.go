@@ -290,7 +290,7 @@ func daemonSlurm(dir string) {
 	slurmConf = os.Getenv("JOBS_TEST_SLURM_CONF")
 	opts := slurmOptions()
 	opts.Solvers, opts.Dir = cfg.Solvers, filepath.Join(dir, "jobs")
-	m, err := jobs.New(ctx, st, opts)
+	m, err := jobs.New(ctx, jobs.StoreRecorder(st), opts)
 	if err != nil {
 		fail(err)
 	}

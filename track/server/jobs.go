@@ -6,8 +6,9 @@ import (
 	"github.com/sigoco/sigoco/track/store"
 )
 
-// What other targets on this server (trackd's "jobs") use to record runs
-// they make, through the same path as a run's own batches.
+// What other parts of the server's process (trackd's "jobs": a
+// jobs.Recorder) use to record the runs they make, through the same path
+// as a run's own batches and logs, so the live state follows.
 
 // Ingest stores a batch for run b.Run as LogBatch does: the run is alive,
 // the batch is stored in one transaction, the live state follows. A run
@@ -40,6 +41,18 @@ func (s *Server) Ingest(ctx context.Context, b *store.Batch) (*store.Ack, error)
 	}
 	s.live.batch(ctx, b, ack)
 	return ack, nil
+}
+
+// AppendLogs stores log records (a job's output lines) and adds them to
+// their runs' live log tails. It returns the store's count of records
+// dropped.
+func (s *Server) AppendLogs(ctx context.Context, logs []store.LogEntry) (int, error) {
+	dropped, err := s.st.AppendLogs(ctx, logs)
+	if err != nil {
+		return dropped, err
+	}
+	s.publishLogs(logs)
+	return dropped, nil
 }
 
 // Edited tells the live state that run changed in the store.

@@ -207,12 +207,17 @@ func (h *logSink) flush(ctx context.Context) {
 		h.s.live.storeFailed(err)
 		return
 	}
+	h.s.publishLogs(batch)
+}
+
+// publishLogs adds stored log records to their runs' live log tails.
+func (s *Server) publishLogs(batch []store.LogEntry) {
 	byRun := map[string][]store.LogEntry{}
 	for _, e := range batch {
 		byRun[e.Run] = append(byRun[e.Run], e)
 	}
 	for run, es := range byRun {
-		h.s.live.logs(run, es)
+		s.live.logs(run, es)
 	}
 }
 

@@ -67,7 +67,8 @@ type lease struct {
 	freed   chan struct{}
 }
 
-// NewMemo returns the memo target over the server's store.
+// NewMemo returns the memo target over the server's store; add it with
+// s.AddTarget(MemoTargetName, m).
 func NewMemo(s *Server, opts MemoOptions) (*Memo, error) {
 	ms, ok := s.Store().(store.MemoStore)
 	if !ok {
@@ -89,29 +90,6 @@ func NewMemo(s *Server, opts MemoOptions) (*Memo, error) {
 		opts.MaxCacheBytes = 64 << 20
 	}
 	return &Memo{st: ms, opts: opts, reads: s.reads, values: newMemoValues(opts.MaxCacheBytes), leases: map[store.MemoKey]*lease{}}, nil
-}
-
-// WithMemo returns an Options.Targets function that adds the memo target
-// to what next (may be nil) adds: trackd's one line of wiring.
-func WithMemo(next func(*Server) (map[string]any, error), opts MemoOptions) func(*Server) (map[string]any, error) {
-	return func(s *Server) (map[string]any, error) {
-		targets := map[string]any{}
-		if next != nil {
-			more, err := next(s)
-			if err != nil {
-				return nil, err
-			}
-			for k, v := range more {
-				targets[k] = v
-			}
-		}
-		m, err := NewMemo(s, opts)
-		if err != nil {
-			return nil, err
-		}
-		targets[MemoTargetName] = m
-		return targets, nil
-	}
 }
 
 // MemoLimits are the memo target's limits, for clients to check before

@@ -15,10 +15,31 @@ import (
 // The memo target's behaviour is tested with its client, in package memo
 // (track_test.go); here: its wiring.
 
-func TestWithMemoAddsTarget(t *testing.T) {
-	addr, _ := start(t, server.Options{Targets: server.WithMemo(func(*server.Server) (map[string]any, error) {
-		return map[string]any{"other": pinger{}}, nil
-	}, server.MemoOptions{})})
+// withMemo adds the memo target, as trackd does.
+func withMemo(t *testing.T) func(*server.Server) {
+	return func(s *server.Server) {
+		m, err := server.NewMemo(s, server.MemoOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddTarget(server.MemoTargetName, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestAddTargets: targets added before Serve are served beside the
+// tracker; a name taken is refused.
+func TestAddTargets(t *testing.T) {
+	addr, _ := startWith(t, server.Options{}, func(s *server.Server) {
+		withMemo(t)(s)
+		if err := s.AddTarget("other", pinger{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddTarget(server.TargetName, pinger{}); err == nil {
+			t.Error("a second tracker target")
+		}
+	})
 	ctx := ctxT(t)
 	c, err := rpc.Dial(ctx, addr, server.MemoTargetName, rpc.ClientOptions{})
 	if err != nil {
@@ -49,7 +70,12 @@ func TestMemoNeedsMemoStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	_, err = server.New(context.Background(), noMemo{st}, server.Options{Targets: server.WithMemo(nil, server.MemoOptions{})})
+	srv, err := server.New(context.Background(), noMemo{st}, server.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	_, err = server.NewMemo(srv, server.MemoOptions{})
 	if err == nil || !strings.Contains(err.Error(), "keeps no memo entries") {
 		t.Fatalf("got %v", err)
 	}

@@ -47,10 +47,10 @@ func MethodRole(target, method string) auth.Role {
 }
 
 // AuthorizeCall is Authorize, and for the tracker's methods that name a
-// run the owner rule (owner.go), for callers that reach the tracker
-// through a proxy whose own identity is not the caller's (the dashboard's
-// POST /api/call). A log_batch through it may not create a run (the proxy
-// could not record the owner).
+// run the owner rule (owner.go): the dashboard's check of POST /api/call
+// before the call (refused: 403), which then reaches the tracker
+// in-process (Server.Local) as the same identity. A log_batch through it
+// may not create a run: runs are started over rpc.
 func (s *Server) AuthorizeCall(ctx context.Context, target, method string, args []any) error {
 	if err := Authorize(ctx, target, method); err != nil {
 		return err

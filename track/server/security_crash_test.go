@@ -130,7 +130,7 @@ func TestBigParamsGetRunBounded(t *testing.T) {
 // their memory from one budget (Options.Bounds.MaxReadBytes) and wait
 // while it is spent, then answer.
 func TestLargeReadsWaitForRoom(t *testing.T) {
-	addr, srv := start(t, server.Options{LiveInterval: time.Hour, Targets: server.WithMemo(nil, server.MemoOptions{})})
+	addr, srv := startWith(t, server.Options{LiveInterval: time.Hour}, withMemo(t))
 	c := dial(t, addr)
 	ctx := ctxT(t)
 	if _, err := logBatch(ctx, c, bigParamsBatch("r1")); err != nil {

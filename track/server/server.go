@@ -68,14 +68,9 @@ type Options struct {
 	// timeouts (HTTP). Its TLS, HandshakeTimeout and Logger are the
 	// fields above. The zero value gives wire.MuxOptions' defaults.
 	Conns wire.MuxOptions
-	// HTTP, if set, wraps the server's HTTP handler (trackd puts the
-	// dashboard and its access control in front of it).
-	HTTP func(http.Handler) http.Handler
-	// Targets, if set, adds rpc targets beside "tracker" (trackd adds
-	// "jobs"); it is called once, from New, with the server being made.
-	Targets func(s *Server) (map[string]any, error)
 	// Auth, if set, authenticates every connection on every protocol but
-	// HTTP (which Options.HTTP guards): rpc and its calls (each checked
+	// HTTP (which the handler given to SetHTTPHandler guards; trackd puts
+	// the dashboard's access control there): rpc and its calls (each checked
 	// with Authorize against the identity's role), sync subscribers,
 	// log forwarders (runners and admins only) and expose connections
 	// (runners and admins). docs/security.md. Default: everyone may do
@@ -178,7 +173,8 @@ type Server struct {
 	uploads *uploads // partial upload bytes per identity (uploads.go)
 	owners  owners   // see owner.go
 	mux     *wire.Mux
-	http    *http.ServeMux
+	http    *http.ServeMux // the server's own routes (Handler)
+	front   http.Handler   // what the port's HTTP goes to: http, or SetHTTPHandler's
 
 	// ctx is the server's lifetime: cancelled by Close.
 	ctx    context.Context
@@ -211,16 +207,6 @@ func New(ctx context.Context, st store.Store, opts Options) (*Server, error) {
 	s.expose = newExposeRegistry(s)
 	s.tracker = &Tracker{s: s}
 	targets := map[string]any{TargetName: s.tracker}
-	if opts.Targets != nil {
-		more, err := opts.Targets(s)
-		if err != nil {
-			s.pub.Close()
-			return nil, err
-		}
-		for name, t := range more {
-			targets[name] = t
-		}
-	}
 	ropts := rpc.ServerOptions{
 		Description:      "sigoco tracking server",
 		AllowParallel:    true,
@@ -251,11 +237,8 @@ func New(ctx context.Context, st store.Store, opts Options) (*Server, error) {
 	s.mux.Handle(wire.BannerSiPyCoLog, s.logs)
 	s.mux.Handle(store.BannerExpose, wire.ConnHandler(s.expose))
 	s.routes()
-	var hh http.Handler = s.http
-	if opts.HTTP != nil {
-		hh = opts.HTTP(s.http)
-	}
-	s.mux.HandleHTTP(hh)
+	s.front = s.http
+	s.mux.HandleHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.front.ServeHTTP(w, r) }))
 	s.wg.Add(3)
 	go func() { defer s.wg.Done(); s.live.run(s.ctx) }()
 	go func() { defer s.wg.Done(); s.reap(s.ctx) }()
@@ -276,6 +259,29 @@ func (s *Server) Publisher() *syncstruct.Publisher { return s.pub }
 // HandleHTTP adds an HTTP route (http.ServeMux pattern syntax) beside the
 // server's own (/, /artifacts/, /runs/, /sync). Call it before Serve.
 func (s *Server) HandleHTTP(pattern string, h http.Handler) { s.http.Handle(pattern, h) }
+
+// Handler returns the server's own HTTP routes (/sync, /artifacts/,
+// /runs/..., and those added with HandleHTTP): what a handler given to
+// SetHTTPHandler passes on to.
+func (s *Server) Handler() http.Handler { return s.http }
+
+// SetHTTPHandler makes h the handler of every HTTP request on the port,
+// in place of Handler() (trackd puts the Host check, the access control
+// and the dashboard there, with Handler() behind them). Call it before
+// Serve.
+func (s *Server) SetHTTPHandler(h http.Handler) { s.front = h }
+
+// AddTarget adds an rpc target beside "tracker" (trackd adds "memo",
+// NewMemo, and "jobs", track/jobs). Call it before Serve and before Local
+// for that target.
+func (s *Server) AddTarget(name string, target any) error { return s.rpc.AddTarget(name, target) }
+
+// Local returns an in-process handle on an rpc target of the server
+// (rpc.Local): calls run as the identity in their ctx, through the same
+// authorization, argument binding and errors as calls over the wire,
+// without a connection. trackd's dashboard calls "tracker" and "jobs"
+// through it.
+func (s *Server) Local(target string) (*rpc.Local, error) { return s.rpc.Local(target) }
 
 // Serve accepts connections on ln until ctx ends or Close is called.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {

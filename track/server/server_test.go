@@ -24,6 +24,13 @@ func TestMain(m *testing.M) {
 
 func start(t *testing.T, opts server.Options) (string, *server.Server) {
 	t.Helper()
+	return startWith(t, opts, nil)
+}
+
+// startWith is start with more parts built on the server before it
+// serves (build: AddTarget, HandleHTTP), as trackd does.
+func startWith(t *testing.T, opts server.Options, build func(*server.Server)) (string, *server.Server) {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
 	if err != nil {
@@ -32,6 +39,9 @@ func start(t *testing.T, opts server.Options) (string, *server.Server) {
 	srv, err := server.New(ctx, st, opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if build != nil {
+		build(srv)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

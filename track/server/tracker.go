@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sigoco/sigoco/rpc"
+	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/track/store"
 )
 
@@ -72,7 +73,7 @@ func (t *Tracker) ListRuns(ctx context.Context, f store.RunFilter) (*store.RunPa
 // or beyond 1 MiB in all, are markers {"__truncated__": true, "type",
 // "size", "len"}, and omitted counts what was left out); get_value
 // returns a full value.
-func (t *Tracker) GetRun(ctx context.Context, id string) (*RunInfo, error) {
+func (t *Tracker) GetRun(ctx context.Context, id string) (*track.RunInfo, error) {
 	v := t.s.opts.Bounds.GetRun
 	release, err := t.s.reads.acquire(ctx, viewCost(v))
 	if err != nil {
@@ -83,7 +84,7 @@ func (t *Tracker) GetRun(ctx context.Context, id string) (*RunInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RunInfo{Run: *r, Exposed: t.s.expose.describe(id)}, nil
+	return &track.RunInfo{Run: *r, Exposed: t.s.expose.describe(id)}, nil
 }
 
 // GetValue returns one value of a run in full: a param (kind "param"), a
@@ -105,13 +106,6 @@ func (t *Tracker) GetValue(ctx context.Context, run, kind, key string) (any, err
 		return nil, err
 	}
 	return store.DecodeValue(b)
-}
-
-// RunInfo is a stored run plus what only the live server knows.
-type RunInfo struct {
-	store.Run `msgpack:",inline"`
-	// Exposed lists the objects the run exposes now, with their methods.
-	Exposed map[string]*rpc.TargetInfo `msgpack:"exposed" json:"exposed,omitempty"`
 }
 
 // MaxSeriesPoints bounds max_points of a series query.

@@ -1,5 +1,6 @@
-// Command oscillator runs the tracked demo simulation against a tracking
-// server (trackd; SIGOCO_TRACK_ADDR or --addr).
+// Command oscillator runs the tracked demo simulation (internal/demo, the
+// one `trackd --demo` runs) against a tracking server (trackd;
+// SIGOCO_TRACK_ADDR or --addr).
 package main
 
 import (
@@ -10,7 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/sigoco/sigoco/examples/simulation"
+	"github.com/sigoco/sigoco/internal/demo"
 	"github.com/sigoco/sigoco/track"
 )
 
@@ -21,7 +22,7 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := simulation.Run(ctx, track.Options{Addr: *addr, LogToStderr: true}, simulation.Config{Steps: *steps, Rate: *rate})
+	err := demo.Simulate(ctx, track.Options{Addr: *addr, LogToStderr: true}, demo.SimConfig{Steps: *steps, Rate: *rate})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "oscillator:", err)
 		os.Exit(1)

@@ -1,9 +1,11 @@
-// Package simulation is a small tracked simulation: a damped, driven
-// harmonic oscillator integrated step by step, which logs its params,
-// stepped results, a note, logs and a CSV artifact to a tracking server,
-// and exposes set_rate and stop so it can be steered from rpctool or the
-// dashboard. `trackd --demo` runs it; cmd oscillator runs it alone.
-package simulation
+// Package demo is what `trackd --demo` runs, in one place for trackd and
+// the examples that run it alone: a small tracked simulation (a damped,
+// driven harmonic oscillator integrated step by step, which logs its
+// params, stepped results, a note, logs and a CSV artifact to a tracking
+// server, and exposes set_rate and stop so it can be steered from rpctool
+// or the dashboard; examples/simulation/oscillator runs it alone) and the
+// demo solvers served as jobs (solvers.go).
+package demo
 
 import (
 	"bytes"
@@ -16,8 +18,8 @@ import (
 	"github.com/sigoco/sigoco/track"
 )
 
-// Config is the model and its pacing.
-type Config struct {
+// SimConfig is the model and its pacing.
+type SimConfig struct {
 	Omega  float64             // natural angular frequency (rad/s); default 2π
 	Gamma  float64             // damping rate (1/s); default 0.1
 	Drive  float64             // drive amplitude; default 0.5
@@ -32,7 +34,7 @@ type Config struct {
 	OnStart func(run *track.Run)
 }
 
-func (c *Config) defaults() {
+func (c *SimConfig) defaults() {
 	if c.Omega == 0 {
 		c.Omega = 2 * math.Pi
 	}
@@ -88,9 +90,9 @@ func (c *Control) state() (float64, bool) {
 	return c.rate, c.stopped
 }
 
-// Run runs the model as one tracked run and ends it with finished,
+// Simulate runs the model as one tracked run and ends it with finished,
 // stopped (Control.Stop, or ctx cancelled) or failed.
-func Run(ctx context.Context, opts track.Options, cfg Config) error {
+func Simulate(ctx context.Context, opts track.Options, cfg SimConfig) error {
 	cfg.defaults()
 	if opts.Project == "" {
 		opts.Project = "demo"

@@ -1,4 +1,4 @@
-package track
+package track_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sigoco/sigoco/rpc"
+	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/track/server"
 	"github.com/sigoco/sigoco/track/store/sqlite"
 )
@@ -34,12 +35,12 @@ func TestUploadResumes(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Serve(ctx, ln) }()
 	defer func() { srv.Close(); <-done }()
-	c, err := rpc.Dial(ctx, ln.Addr().String(), TrackerTarget, rpc.ClientOptions{})
+	c, err := rpc.Dial(ctx, ln.Addr().String(), track.TrackerTarget, rpc.ClientOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	data := bytes.Repeat([]byte("0123456789abcdef"), BlobChunk/8) // two chunks
+	data := bytes.Repeat([]byte("0123456789abcdef"), track.BlobChunk/8) // two chunks
 	sum := sha256.Sum256(data)
 	sha := hex.EncodeToString(sum[:])
 	var n int64
@@ -48,7 +49,7 @@ func TestUploadResumes(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "blob")
 	os.WriteFile(path, data, 0o644)
-	if err := uploadBlob(ctx, c, path, sha, 10*time.Second); err != nil {
+	if err := track.UploadBlob(ctx, c, path, sha, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	f, size, err := st.OpenBlob(ctx, sha)
@@ -57,7 +58,7 @@ func TestUploadResumes(t *testing.T) {
 	}
 	f.Close()
 	os.Remove(path) // present now: nothing is read from the file again
-	if err := uploadBlob(ctx, c, path, sha, 10*time.Second); err != nil {
+	if err := track.UploadBlob(ctx, c, path, sha, 10*time.Second); err != nil {
 		t.Fatalf("a second upload of present content: %v", err)
 	}
 }

@@ -1,8 +1,9 @@
-// Package solvers holds the demo solvers that `trackd --demo` serves as
-// jobs: their configuration (solvers.toml), a shell solver (countdown.sh)
-// and a Go solver that reports through package track (Sweep, run as
-// `trackd solver sweep`). See docs/jobs.md.
-package solvers
+package demo
+
+// The demo solvers that `trackd --demo` serves as jobs: their
+// configuration (solvers.toml), a shell solver (countdown.sh) and a Go
+// solver that reports through package track (Sweep, run as `trackd solver
+// sweep`). See docs/jobs.md.
 
 import (
 	"context"
@@ -17,26 +18,26 @@ import (
 	"github.com/sigoco/sigoco/track/jobs"
 )
 
-// Config is solvers.toml; CountdownSH is countdown.sh. Write CountdownSH
-// beside the configuration's directory before parsing it with
-// jobs.ParseConfig(Config, "solvers.toml", dir).
+// SolversConfig is solvers.toml; CountdownSH is countdown.sh. Write
+// CountdownSH beside the configuration's directory before parsing it with
+// jobs.ParseConfig(SolversConfig, "solvers.toml", dir).
 var (
 	//go:embed solvers.toml
-	Config []byte
+	SolversConfig []byte
 	//go:embed countdown.sh
 	CountdownSH []byte
 )
 
-// Install writes countdown.sh into dir and returns the parsed
+// InstallSolvers writes countdown.sh into dir and returns the parsed
 // configuration whose {config_dir} is dir.
-func Install(dir string) (*jobs.Config, error) {
+func InstallSolvers(dir string) (*jobs.Config, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(dir+"/countdown.sh", CountdownSH, 0o755); err != nil {
 		return nil, err
 	}
-	return jobs.ParseConfig(Config, "solvers.toml", dir)
+	return jobs.ParseConfig(SolversConfig, "solvers.toml", dir)
 }
 
 // sweepInputs are oscillator-sweep's input ports.

@@ -1,4 +1,4 @@
-package simulation_test
+package demo_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/sigoco/sigoco/examples/simulation"
+	"github.com/sigoco/sigoco/internal/demo"
 	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/track/server"
 	"github.com/sigoco/sigoco/track/store"
@@ -40,8 +40,8 @@ func TestRun(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Serve(ctx, ln) }()
 	defer func() { srv.Close(); <-done }()
-	err = simulation.Run(ctx, track.Options{Addr: ln.Addr().String(), SpoolDir: t.TempDir(), NoSource: true, Name: "test"},
-		simulation.Config{Steps: 2000, Every: 10, Sleep: func(time.Duration) {}})
+	err = demo.Simulate(ctx, track.Options{Addr: ln.Addr().String(), SpoolDir: t.TempDir(), NoSource: true, Name: "test"},
+		demo.SimConfig{Steps: 2000, Every: 10, Sleep: func(time.Duration) {}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestRun(t *testing.T) {
 }
 
 func TestSetRateRange(t *testing.T) {
-	var c simulation.Control
+	var c demo.Control
 	if _, err := c.SetRate(0); err == nil {
 		t.Fatal("rate 0 accepted")
 	}
