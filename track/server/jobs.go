@@ -49,6 +49,7 @@ func (s *Server) Ingest(ctx context.Context, b *store.Batch) (*store.Ack, error)
 func (s *Server) AppendLogs(ctx context.Context, logs []store.LogEntry) (int, error) {
 	dropped, err := s.st.AppendLogs(ctx, logs)
 	if err != nil {
+		s.live.storeFailed(err)
 		return dropped, err
 	}
 	s.publishLogs(logs)
