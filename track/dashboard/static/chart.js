@@ -3,7 +3,7 @@
 // step, wall time or time since the start, EMA smoothing (the raw line
 // kept faint behind), and a series of one point drawn as a marker.
 import uPlot from "./vendor/uPlot.esm.js";
-import { ema, xValues, sortedByX, onePoint } from "./plot.js";
+import { ema, xValues, sortedByX, onePoint, fmtTick } from "./plot.js";
 
 const PALETTE = ["#2f7ed8", "#e4572e", "#17a673", "#9b59b6", "#f0a202", "#00a6a6", "#c2185b", "#6d4c41"];
 
@@ -68,7 +68,10 @@ export class Chart {
       width: Math.max(200, this.el.clientWidth || 600),
       height: 220,
       scales: { x: { time: this.x === "wall", range: padRange }, y: this.log ? { distr: 3 } : { range: padRange } },
-      axes: [{ ...axis, label: X_LABELS[this.x] }, { ...axis, size: 60 }],
+      axes: [
+        this.x === "wall" ? { ...axis, label: X_LABELS[this.x] } : { ...axis, label: X_LABELS[this.x], values: (u, vals) => vals.map(fmtTick) },
+        { ...axis, size: 60, values: (u, vals) => vals.map(fmtTick) },
+      ],
       cursor: { drag: { x: true, y: false, setScale: true } },
       legend: { live: true },
       series,

@@ -7,7 +7,7 @@ import { call, replica } from "./api.js";
 import { h, badge, fill } from "./dom.js";
 import { Chart } from "./chart.js";
 import { paramDiff, fmtValue, fmtNum, buildHash, runsList, sortRuns } from "./format.js";
-import { X_MODES, dimensions, scatterData, parcoordsData, parseDims } from "./plot.js";
+import { X_MODES, dimensions, scatterData, parcoordsData, parseDims, isSysKey } from "./plot.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const PALETTE = ["#2f7ed8", "#e4572e", "#17a673", "#9b59b6", "#f0a202", "#00a6a6", "#c2185b", "#6d4c41"];
@@ -66,9 +66,10 @@ export class CompareView {
     if (params.dims !== before.dims) this._parallel();
   }
 
+  // _set changes the URL; the router hands the new params to update,
+  // which redraws what they change.
   _set(changes) {
-    this.params = { ...this.params, ...changes };
-    location.hash = buildHash("compare", "", this.params);
+    location.hash = buildHash("compare", "", { ...this.params, ...changes });
   }
 
   _picker() {
@@ -139,7 +140,7 @@ export class CompareView {
   _parallel() {
     const all = dimensions(this.infos);
     let dims = parseDims(this.params.dims).filter((d) => all.includes(d));
-    if (!this.params.dims) dims = [...all.filter((d) => d.startsWith("params.")).slice(0, 5), ...all.filter((d) => d.startsWith("metrics.")).slice(0, 3)];
+    if (!this.params.dims) dims = [...all.filter((d) => d.startsWith("params.")).slice(0, 5), ...all.filter((d) => d.startsWith("metrics.") && !isSysKey(d.slice(8))).slice(0, 3)];
     fill(this.parBar, all.map((d) => h("label", { class: "dim" }, h("input", { type: "checkbox", name: "dim", value: d, checked: dims.includes(d), onchange: (e) => {
       const next = e.target.checked ? all.filter((x) => x === d || dims.includes(x)) : dims.filter((x) => x !== d);
       this._set({ dims: next.join(",") || "none" });

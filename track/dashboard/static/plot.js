@@ -206,3 +206,15 @@ export function parcoordsData(infos, dims) {
 export function parseDims(s) {
   return String(s || "").split(",").filter((d) => /^(params|metrics)\.[^,]+$/.test(d));
 }
+
+/**
+ * fmtTick: an axis label: up to 4 significant digits, large magnitudes
+ * with an SI suffix (12.5k, 3.2M, 1.1G), so labels stay short.
+ */
+export function fmtTick(v) {
+  if (typeof v !== "number" || !Number.isFinite(v)) return "";
+  const a = Math.abs(v);
+  for (const [min, d, s] of [[1e12, 1e12, "T"], [1e9, 1e9, "G"], [1e6, 1e6, "M"], [1e4, 1e3, "k"]]) if (a >= min) return `${Number((v / d).toPrecision(3))}${s}`;
+  if (a !== 0 && a < 1e-3) return v.toExponential(1);
+  return String(Number(v.toPrecision(4)));
+}

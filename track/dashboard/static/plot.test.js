@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   ema, xValues, sortedByX, onePoint, parseChartGroups, formatChartGroups, isSysKey, isImageRef, imageURL, nearestIndex,
-  seriesDownloadURL, dimValue, dimensions, axis, scatterData, parcoordsData, parseDims,
+  seriesDownloadURL, dimValue, fmtTick, dimensions, axis, scatterData, parcoordsData, parseDims,
 } from "./plot.js";
 
 const close = (a, b) => a.every((v, i) => (v === null ? b[i] === null : Math.abs(v - b[i]) < 1e-12));
@@ -113,4 +113,10 @@ test("parcoordsData: scaled to [0, 1], gaps null", () => {
   assert.deepEqual(d.lines[2].ys, [0, null, null]);
   const one = parcoordsData([runs[0]], ["params.lr"]);
   assert.deepEqual(one.lines[0].ys, [0.5], "a constant axis sits in the middle");
+});
+
+test("fmtTick", () => {
+  for (const [v, want] of [[0, "0"], [0.00025, "2.5e-4"], [0.12345, "0.1235"], [42, "42"], [9999, "9999"], [25944064, "25.9M"], [12500, "12.5k"], [-3.2e9, "-3.2G"], [NaN, ""]]) {
+    assert.equal(fmtTick(v), want, String(v));
+  }
 });
