@@ -60,7 +60,8 @@ export function sortedByX(x, y) {
 export function onePoint(tables) {
   let any = false;
   for (const t of tables) {
-    const n = t.filter((v) => v !== null && v !== undefined).length;
+    let n = 0;
+    for (let i = 0; i < t.length && n < 2; i++) if (t[i] !== null && t[i] !== undefined) n++;
     if (n > 1) return false;
     if (n === 1) any = true;
   }
