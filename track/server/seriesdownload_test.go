@@ -83,7 +83,11 @@ func ingestPoints(t *testing.T, st store.Store, run, key string, seq0 int64, n i
 // response is streamed, not built in memory first.
 func TestSeriesDownloadStreams(t *testing.T) {
 	addr, g := startGated(t)
-	ctx := ctxT(t)
+	// The whole download's deadline (the client has none of its own): a
+	// generous bound, as -race on a loaded machine is slow; the test
+	// waits on the response's end, not on time.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
 	b := startRecords("r1")
 	if _, err := g.Ingest(ctx, &b); err != nil {
 		t.Fatal(err)
@@ -93,7 +97,8 @@ func TestSeriesDownloadStreams(t *testing.T) {
 		ingestPoints(t, g, "r1", "x", int64(3+off), 100_000, func(i int) float64 { return float64(off+i) / 4 })
 	}
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/runs/r1/series.csv?key=x", nil)
-	resp, err := noKeepAlive.Do(req)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
