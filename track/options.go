@@ -81,7 +81,8 @@ type Options struct {
 	// LogToStderr makes Logger also write to stderr.
 	LogToStderr bool
 	// NoMetadata turns off the automatic metadata (build info, host,
-	// command line), the source snapshot and the end statistics.
+	// command line), the source snapshot, the end statistics and the
+	// system metrics.
 	NoMetadata bool
 	// NoSource turns off the source snapshot: a tar.gz of the project's
 	// files (artifact source.tar.gz; see ProjectPath) and, in a git
@@ -100,6 +101,12 @@ type Options struct {
 	// CPUProfile records a CPU profile (pprof) from Start to End, attached
 	// as the artifact cpu.pprof.
 	CPUProfile bool
+	// SysMetricsInterval is how often the process's CPU, memory, GC and
+	// goroutines are sampled as the sys.* series (sysmetrics.go).
+	// Default DefaultSysMetricsInterval (10 s).
+	SysMetricsInterval time.Duration
+	// NoSysMetrics turns off the sys.* series (so does NoMetadata).
+	NoSysMetrics bool
 	// CountInterval, if set, also records the call counts (Count, Timed,
 	// Counted, Wrap) during the run, at most once per interval, on a
 	// counting call; the server keeps the latest. Default 0: at End only.
@@ -154,6 +161,9 @@ func (o *Options) defaults() {
 	}
 	if o.CallTimeout <= 0 {
 		o.CallTimeout = 30 * time.Second
+	}
+	if o.SysMetricsInterval <= 0 {
+		o.SysMetricsInterval = DefaultSysMetricsInterval
 	}
 	if o.MaxSourceBytes <= 0 {
 		o.MaxSourceBytes = DefaultMaxSourceBytes

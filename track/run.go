@@ -104,6 +104,7 @@ type Run struct {
 
 	counts    countSet
 	profile   *os.File           // the CPU profile being written, if any
+	sys       *sysSampler        // the sys.* series' sampler, if on (sysmetrics.go)
 	srcDone   chan struct{}      // closed when the source snapshot is recorded; nil without one
 	srcCancel context.CancelFunc // abandons the source snapshot
 	fwd       *logfwd.Forwarder
@@ -181,6 +182,7 @@ func Start(ctx context.Context, opts Options) (*Run, error) {
 	if opts.CPUProfile {
 		r.startProfile()
 	}
+	r.startSysMetrics()
 	return r, nil
 }
 
@@ -508,6 +510,7 @@ func (r *Run) End(ctx context.Context, status Status, message ...string) error {
 		return ErrEnded
 	}
 	r.mu.Unlock()
+	r.stopSysMetrics()
 	r.stopProfile()
 	if r.srcDone != nil {
 		// The snapshot may use half of what is left of ctx; the final

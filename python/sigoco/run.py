@@ -92,7 +92,7 @@ class Run(Sender):
     def __init__(self, project="default", name="", *, run_id=None, addr=None, spool_dir=None, token=None,
                  tls_cert=None, tls_key=None, tls_peer_cert=None, ssl_context=None, metadata=True,
                  flush_interval=0.1, batch_size=50_000, max_queued=1_000_000, close_timeout=10.0,
-                 call_timeout=10.0, heartbeat_interval=2.0, replay_orphans=True, profile=False):
+                 call_timeout=10.0, heartbeat_interval=2.0, replay_orphans=True, profile=False, sys_metrics=10.0):
         self.project = project or "default"
         self.name = name or ""
         explicit = run_id or os.environ.get(ENV_RUN)
@@ -181,6 +181,10 @@ class Run(Sender):
         self._thread = threading.Thread(target=self._loop, name="sigoco-sender " + self.id, daemon=True)
         self._thread.start()
         _runs.add(self)
+        self._sys = None
+        if metadata and sys_metrics:
+            from . import sysmetrics
+            self._sys = sysmetrics.Sampler(self, sys_metrics)
 
     # ----- resume -----
 
@@ -395,6 +399,8 @@ class Run(Sender):
         _runs.discard(self)
         timeout = self.close_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
+        if self._sys is not None:
+            self._sys.stop()
         if self._profiler is not None:
             self._profiler.disable()
             p = os.path.join(self.dir, "profile.pstats")

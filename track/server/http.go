@@ -17,12 +17,16 @@ import (
 //
 //	GET /                             a plain list of the newest runs (the dashboard replaces it)
 //	GET /runs/{id}/export.json        ExportRun as a download
+//	GET /runs/{id}/series.csv?key=K   one series at full resolution, streamed (seriesdownload.go)
+//	GET /runs/{id}/series.json?key=K  the same as JSON
 //	GET /runs/{id}/artifacts/{name…}  an artifact of a run, by name
 //	GET /artifacts/{sha256}           an artifact's content, by sha256
 //	GET /sync                         the live state over WebSocket (syncstruct)
 func (s *Server) routes() {
 	s.http.HandleFunc("GET /{$}", s.serveIndex)
 	s.http.HandleFunc("GET /runs/{id}/export.json", s.serveExport)
+	s.http.HandleFunc("GET /runs/{id}/series.csv", s.serveSeries("csv"))
+	s.http.HandleFunc("GET /runs/{id}/series.json", s.serveSeries("json"))
 	s.http.HandleFunc("GET /runs/{id}/artifacts/{name...}", s.serveRunArtifact)
 	s.http.HandleFunc("GET /artifacts/{sha}", s.serveBlob)
 	s.http.Handle("GET /sync", s.pub)

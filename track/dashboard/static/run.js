@@ -6,10 +6,13 @@ import { h, badge, progressBar, fill } from "./dom.js";
 import { Chart } from "./chart.js";
 import {
   fmtTime, fmtDuration, runDuration, fmtValue, fmtBytes, levelName, logMatches, mergeLogs, mergePoints,
-  parseCharts, formatCharts, inputKind, parseArg, argJSON, buildHash, isJobRun, jobState,
+  inputKind, parseArg, argJSON, buildHash, isJobRun, jobState,
 } from "./format.js";
+import { parseChartGroups, formatChartGroups, isSysKey, isImageRef, imageURL, nearestIndex, seriesDownloadURL, X_MODES } from "./plot.js";
 
 const MAX_POINTS = 2000;
+const MAX_IMAGES = 1000; // steps of an image series the slider offers
+const X_NAMES = { step: "step", wall: "wall time", rel: "relative time" };
 
 function section(title, ...body) {
   return h("section", { class: `panel panel-${title.toLowerCase().replace(/\s+/g, "-")}` }, h("h2", {}, title), ...body);
@@ -31,24 +34,31 @@ export class RunView {
     this.tree = undefined;
     this.charts = []; // {group, chart, el}
     this.loaded = new Set(); // series keys with their history loaded
+    this.images = new Map(); // image series key → {steps, refs, el, slider, img, label, latestStep}
     this.logs = [];
     this.paused = false;
     this.closed = false;
     this.el = {
       head: h("div", { class: "run-head" }),
       charts: h("div", { class: "charts" }),
+      sysCharts: h("div", { class: "charts sys-charts" }),
+      images: h("div", { class: "images" }),
       latest: h("div"), params: h("div"), meta: h("div"), notes: h("div"), tags: h("div"),
       artifacts: h("div"), logs: h("div", { class: "log-lines" }), methods: h("div"), error: h("div", { class: "error-box" }),
     };
     this.logCtl = this._logControls();
     fill(root, this.el.error, this.el.head,
       section("Charts", this.el.charts),
+      this.sysSection = section("System metrics", this.el.sysCharts),
+      this.imgSection = section("Images", this.el.images),
       h("div", { class: "grid2" },
         section("Latest", this.el.latest), section("Methods", this.el.methods),
         section("Params", this.el.params), section("Metadata", this.el.meta),
         section("Notes", this.el.notes, this._noteForm()), section("Tags", this.el.tags, this._tagForm())),
       section("Artifacts", this.el.artifacts),
       section("Logs", this.logCtl, this.el.logs));
+    this.sysSection.hidden = true; // until the run has sys.* series
+    this.imgSection.hidden = true; // until it has images
     this._tick = setInterval(() => this._renderHead(), 1000);
     this._start();
   }
@@ -81,7 +91,8 @@ export class RunView {
       const keys = (info.series || []).filter((s) => s.scalar).map((s) => s.key);
       this._ensureCharts(keys);
       this._chartBars();
-      await Promise.all(keys.map((k) => this._loadSeries(k)));
+      this._imageKeys(info.latest);
+      await Promise.all([...keys.map((k) => this._loadSeries(k)), ...[...this.images.keys()].map((k) => this._loadImages(k))]);
       const page = await call("logs", { run: this.id, tail: true, limit: 300 });
       this.logs = mergeLogs((page.logs || []).map((e) => ({ ...e, time: typeof e.time === "number" ? e.time : 0 })), this.logs);
       this._renderLogs();
@@ -108,14 +119,17 @@ export class RunView {
   async _loadSeries(key) {
     const s = await call("series", this.id, key, { max_points: MAX_POINTS });
     if (this.closed) return;
-    const x = s.step || [], y = (s.value || []).map((v) => (typeof v === "number" ? v : null));
+    const x = s.step || [], y = (s.value || []).map((v) => (typeof v === "number" ? v : null)), t = s.time || [];
     for (const c of this.charts) {
       if (!c.group.keys.includes(key)) continue;
       const cur = c.chart.series(key);
       // Points that arrived live while the history loaded stay after it.
-      const tail = { step: cur.x.slice(), value: cur.y.slice() };
-      cur.x = x.slice(); cur.y = y.slice();
+      const tail = { step: cur.x.slice(), value: cur.y.slice() }, tailT = cur.t.slice();
+      const n0 = x.length;
+      cur.x = x.slice(); cur.y = y.slice(); cur.t = t.slice();
       mergePoints(cur, tail);
+      // The kept live points keep their times.
+      for (let i = n0; i < cur.x.length; i++) cur.t[i] = tailT[tail.step.indexOf(cur.x[i])];
       c.chart.update();
     }
     this.loaded.add(key);
@@ -131,9 +145,10 @@ export class RunView {
   // ---- charts
 
   _groups(keys) {
-    const g = parseCharts(this.params.charts) || [];
+    const g = parseChartGroups(this.params.charts) || [];
     const have = new Set(g.flatMap((x) => x.keys));
-    for (const k of keys) if (!have.has(k)) g.push({ keys: [k], log: false });
+    // System metrics are samples in time: their charts start on relative time.
+    for (const k of keys) if (!have.has(k)) g.push({ keys: [k], log: false, x: isSysKey(k) ? "rel" : "step", ema: 0 });
     return g;
   }
 
@@ -148,19 +163,95 @@ export class RunView {
     }
   }
 
-  _allKeys() { return [...new Set([...Object.keys((this.tree && this.tree.series) || {}), ...((this.info && this.info.series) || []).filter((s) => s.scalar).map((s) => s.key)])].sort(); }
+  _allKeys() { return [...new Set([...Object.keys((this.tree && this.tree.series) || {}).filter((k) => this._scalarKey(k)), ...((this.info && this.info.series) || []).filter((s) => s.scalar).map((s) => s.key)])].sort(); }
+
+  // _scalarKey: whether a live series holds numbers (image and other value series have no chart).
+  _scalarKey(k) {
+    if (this.images.has(k)) return false;
+    const l = this.tree && this.tree.latest && this.tree.latest[k];
+    const v = l && typeof l === "object" && "value" in l ? l.value : l;
+    return v === undefined || typeof v === "number" || v === null || typeof v === "string" && /^(NaN|-?Inf)$/.test(v);
+  }
+
+  // ---- stepped images (track's LogImage): one slider per image series
+
+  // _imageKeys finds the series whose latest value is an image and adds
+  // their viewers; a newer latest step reloads the series' steps.
+  _imageKeys(latest) {
+    for (const [k, l] of Object.entries(latest || {})) {
+      const v = l && typeof l === "object" && "value" in l ? l.value : undefined;
+      if (!isImageRef(v)) continue;
+      let im = this.images.get(k);
+      if (!im) {
+        im = this._imageViewer(k);
+        this.images.set(k, im);
+        if (this.info) this._loadImages(k).catch(() => {});
+      } else if (typeof l.step === "number" && l.step > im.latestStep && !im.loading) {
+        this._loadImages(k).catch(() => {});
+      }
+    }
+    this.imgSection.hidden = this.images.size === 0;
+  }
+
+  _imageViewer(key) {
+    const slider = h("input", { type: "range", class: "image-step", name: "image-step", min: "0", max: "0", step: "1", value: "0" });
+    const label = h("span", { class: "image-label muted" });
+    const img = h("img", { class: "stepped-image", alt: key });
+    const el = h("div", { class: "image-series", dataset: { key } }, h("div", { class: "toolbar" }, h("b", {}, key), slider, label), img);
+    this.el.images.append(el);
+    const im = { key, el, slider, img, label, steps: [], refs: [], latestStep: -Infinity, follow: true };
+    slider.addEventListener("input", () => { im.follow = Number(slider.value) === im.steps.length - 1; this._showImage(im, Number(slider.value)); });
+    return im;
+  }
+
+  async _loadImages(key) {
+    const im = this.images.get(key);
+    if (!im) return;
+    im.loading = true;
+    try {
+      const s = await call("series", this.id, key, { max_points: MAX_IMAGES });
+      if (this.closed) return;
+      const steps = [], refs = [];
+      (s.values || []).forEach((v, i) => { if (isImageRef(v)) { steps.push(s.step[i]); refs.push(v); } });
+      im.steps = steps; im.refs = refs;
+      im.latestStep = steps.length ? steps[steps.length - 1] : -Infinity;
+      im.slider.max = String(Math.max(steps.length - 1, 0));
+      const want = im.follow ? steps.length - 1 : nearestIndex(steps, im.shownStep ?? 0);
+      im.slider.value = String(Math.max(want, 0));
+      this._showImage(im, Math.max(want, 0));
+    } finally {
+      im.loading = false;
+    }
+  }
+
+  _showImage(im, i) {
+    const ref = im.refs[i];
+    if (!ref) { im.label.textContent = "no images"; return; }
+    im.shownStep = im.steps[i];
+    im.el.dataset.step = String(im.steps[i]);
+    im.label.textContent = `step ${im.steps[i]} (${i + 1} of ${im.steps.length})${ref.width ? ` · ${ref.width}×${ref.height}` : ""}`;
+    const src = imageURL(ref, im.key);
+    if (im.img.getAttribute("src") !== src) im.img.src = src;
+  }
 
   _addChart(group) {
     const plot = h("div", { class: "chart", dataset: { keys: group.keys.join(",") } });
     const logBox = h("input", { type: "checkbox", checked: group.log });
     const addSel = h("select", { class: "add-series" });
+    const xSel = h("select", { class: "x-axis", name: "x-axis", title: "x-axis" }, X_MODES.map((m) => h("option", { value: m, selected: m === group.x }, X_NAMES[m])));
+    const emaIn = h("input", { type: "range", class: "ema", name: "ema", min: "0", max: "0.99", step: "0.01", value: String(group.ema || 0), title: "smoothing (EMA weight)" });
+    const emaOut = h("span", { class: "ema-value muted" }, group.ema ? String(group.ema) : "off");
     const title = h("span", { class: "chart-title" });
+    const downloads = h("span", { class: "downloads" });
     const box = h("div", { class: "chart-box" }, h("div", { class: "chart-bar" }, title,
-      h("label", {}, logBox, " log scale"), addSel,
+      h("label", {}, logBox, " log scale"), xSel, h("label", { class: "ema-label" }, "smoothing ", emaIn, " ", emaOut), addSel, downloads,
       h("button", { class: "small", title: "remove this chart", onclick: () => this._removeChart(c) }, "×")), plot);
-    this.el.charts.append(box);
-    const c = { group, el: box, plot, title, addSel, chart: new Chart(plot, group.keys, { log: group.log }) };
+    (group.keys.every(isSysKey) ? this.el.sysCharts : this.el.charts).append(box);
+    const c = { group, el: box, plot, title, addSel, downloads, chart: new Chart(plot, group.keys, { log: group.log, x: group.x, ema: group.ema }) };
     logBox.addEventListener("change", () => { group.log = logBox.checked; c.chart.setLog(group.log); this._saveCharts(); });
+    xSel.addEventListener("change", () => { group.x = xSel.value; c.chart.setX(group.x); this._saveCharts(); });
+    emaIn.addEventListener("input", () => { emaOut.textContent = Number(emaIn.value) > 0 ? emaIn.value : "off"; });
+    emaIn.addEventListener("change", () => { group.ema = Number(emaIn.value) || 0; c.chart.setEma(group.ema); this._saveCharts(); });
     addSel.addEventListener("change", () => {
       const k = addSel.value;
       if (!k) return;
@@ -181,7 +272,7 @@ export class RunView {
     for (const o of this.charts) {
       if (o === c || !o.chart.data.has(key)) continue;
       const s = o.chart.data.get(key);
-      c.chart.setSeries(key, s.x, s.y);
+      c.chart.setSeries(key, s.x, s.y, s.t);
       return;
     }
   }
@@ -198,11 +289,16 @@ export class RunView {
     for (const c of this.charts) {
       c.title.textContent = c.group.keys.join(", ");
       fill(c.addSel, h("option", { value: "" }, "+ series"), keys.filter((k) => !c.group.keys.includes(k)).map((k) => h("option", { value: k }, k)));
+      // Each series at full resolution, streamed by the server.
+      fill(c.downloads, c.group.keys.map((k) => h("span", { class: "download", dataset: { key: k } }, c.group.keys.length > 1 ? `${k} ` : "",
+        h("a", { href: seriesDownloadURL(this.id, k, "csv"), download: "", class: "csv", title: `${k} as CSV, every point` }, "csv"), " ",
+        h("a", { href: seriesDownloadURL(this.id, k, "json"), download: "", class: "json", title: `${k} as JSON, every point` }, "json"))));
     }
+    this.sysSection.hidden = !this.charts.some((c) => c.group.keys.every(isSysKey));
   }
 
   _saveCharts() {
-    this.params = { ...this.params, charts: formatCharts(this.charts.map((c) => c.group)) };
+    this.params = { ...this.params, charts: formatChartGroups(this.charts.map((c) => c.group)) };
     history.replaceState(null, "", buildHash("run", this.id, this.params));
   }
 
@@ -210,6 +306,7 @@ export class RunView {
     for (const c of this.charts) c.chart.destroy();
     this.charts = [];
     fill(this.el.charts);
+    fill(this.el.sysCharts);
     const keys = this._allKeys();
     this._ensureCharts(keys);
     for (const k of keys) this._loadSeries(k).catch(() => {});
@@ -217,17 +314,25 @@ export class RunView {
 
   _liveSeries() {
     const series = (this.tree && this.tree.series) || {};
-    const keys = Object.keys(series);
+    const keys = Object.keys(series).filter((k) => this._scalarKey(k));
     const before = this.charts.length;
     this._ensureCharts(keys);
     if (this.charts.length !== before) this._chartBars();
+    // The live state carries steps and values, not times: a live point
+    // gets the time it arrived (the history, reloaded, has the stored one).
+    const nowNs = Date.now() * 1e6;
     for (const c of this.charts) {
       let n = 0;
-      for (const k of c.group.keys) if (series[k]) n += mergePoints(c.chart.series(k), series[k]);
+      for (const k of c.group.keys) {
+        if (!series[k] || !Array.isArray(series[k].step)) continue;
+        const s = c.chart.series(k);
+        n += mergePoints(s, series[k]);
+        while (s.t.length < s.x.length) s.t.push(nowNs);
+      }
       if (n) c.chart.update();
     }
     for (const k of keys) {
-      if (this.loaded.has(k) || !this.info) continue;
+      if (this.loaded.has(k) || !this.info || !this._scalarKey(k)) continue;
       this.loaded.add(k);
       this._loadSeries(k).catch(() => {}); // a series that started after the page opened: its history too
     }
@@ -249,6 +354,7 @@ export class RunView {
     if (!this.tree || this.closed) return;
     const t = this.tree;
     this._renderHead();
+    this._imageKeys(t.latest);
     this._liveSeries();
     fill(this.el.latest, kvTable(t.latest, "latest-values"));
     fill(this.el.params, kvTable(t.params, "params"));

@@ -64,6 +64,7 @@ var cases = []struct {
 	{"TagsAndNotes", testTagsAndNotes},
 	{"ServerOnlyRecords", testServerOnly},
 	{"SeriesChunks", testSeriesChunks},
+	{"StreamSeries", testStreamSeries},
 	{"ValueSeries", testValueSeries},
 	{"Logs", testLogs},
 	{"Artifacts", testArtifacts},
