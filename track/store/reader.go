@@ -55,6 +55,9 @@ type Dialect struct {
 	// notes of a run as (time, the text's length in bytes, its first cut
 	// bytes), newest first.
 	NotesQuery string
+	// HexByte1 is an expression of the first byte of the blob %s, as two
+	// upper-case hex digits ("A3").
+	HexByte1 string
 }
 
 // Reader implements the read methods of Store over a Querier. It is safe

@@ -18,6 +18,7 @@ var dialect = store.Dialect{
 	False: "false",
 	NotesQuery: `SELECT time, octet_length(text), substr(convert_to(text, 'UTF8'), 1, ?)
 		FROM notes WHERE run = ? ORDER BY id DESC LIMIT ?`,
+	HexByte1: `upper(encode(substr(%s, 1, 1), 'hex'))`,
 }
 
 // querier is store.Querier over the pool.

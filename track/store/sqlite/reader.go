@@ -17,6 +17,7 @@ var dialect = store.Dialect{
 	False: "0",
 	NotesQuery: `SELECT time, length(CAST(text AS BLOB)), CAST(substr(CAST(text AS BLOB), 1, ?) AS TEXT)
 		FROM notes WHERE run = ? ORDER BY id DESC LIMIT ?`,
+	HexByte1: `hex(substr(%s, 1, 1))`,
 }
 
 // querier is store.Querier over the read-only pool.
