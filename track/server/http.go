@@ -19,12 +19,15 @@ import (
 //	GET /runs/{id}/export.json        ExportRun as a download
 //	GET /runs/{id}/artifacts/{name…}  an artifact of a run, by name
 //	GET /artifacts/{sha256}           an artifact's content, by sha256
+//	GET /runs.csv, GET /runs.json     the runs table (QueryRuns) as a download (table.go)
 //	GET /sync                         the live state over WebSocket (syncstruct)
 func (s *Server) routes() {
 	s.http.HandleFunc("GET /{$}", s.serveIndex)
 	s.http.HandleFunc("GET /runs/{id}/export.json", s.serveExport)
 	s.http.HandleFunc("GET /runs/{id}/artifacts/{name...}", s.serveRunArtifact)
 	s.http.HandleFunc("GET /artifacts/{sha}", s.serveBlob)
+	s.http.HandleFunc("GET /runs.csv", s.serveTable)
+	s.http.HandleFunc("GET /runs.json", s.serveTable)
 	s.http.Handle("GET /sync", s.pub)
 }
 
