@@ -173,7 +173,8 @@ var migrations = []string{
 // queries filter and sort on them in SQL.
 const runQuerySchema = `ALTER TABLE runs ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE latest ADD COLUMN num REAL;
-	CREATE INDEX latest_key ON latest(key, num);`
+	CREATE INDEX latest_key ON latest(key, num);
+	CREATE INDEX runs_archived_start ON runs(archived, start_time, id);`
 
 // fillLatestNum sets latest.num of the values stored before the column
 // was added.
