@@ -134,7 +134,7 @@ export class RunsView {
         h("td", {}, box), h("td", {}, r.project || ""),
         h("td", { class: "name" }, h("a", { href: buildHash("run", r.id, {}), onclick: (e) => e.stopPropagation() }, r.name || r.id)),
         h("td", {}, badge(r.status)), h("td", {}, progressBar(r.progress)), h("td", { class: "num step" }, r.step ?? ""),
-        h("td", { class: "time" }, fmtTime(r.start)), h("td", { class: "dur", dataset: { id: r.id, start: r.start, end: r.end || "" } }, fmtDuration(runDuration(r, now))),
+        h("td", { class: "time" }, fmtTime(r.start)), h("td", { class: "dur", dataset: { id: r.id } }, fmtDuration(runDuration(r, now))),
         h("td", {}, (r.tags || []).map((g) => h("span", { class: "tag" }, g))), vals,
         h("td", { class: "actions", onclick: (e) => e.stopPropagation() }, this._actions(r)));
     });
@@ -190,8 +190,7 @@ export class RunsView {
     const now = Date.now() / 1000;
     for (const td of this.grid.querySelectorAll("td.dur")) {
       const e = this.live && this.live[td.dataset.id];
-      const r = e || { start: Number(td.dataset.start), end: Number(td.dataset.end) || undefined, status: e && e.status };
-      if (e) td.textContent = fmtDuration(runDuration(r, now));
+      if (e) td.textContent = fmtDuration(runDuration(e, now));
     }
   }
 
