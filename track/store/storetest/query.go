@@ -95,7 +95,7 @@ func testQueryFilter(t *testing.T, e *env) {
 		{`not (project = "beta" or params.lr = 0.01)`, "2"},
 		{`NOT tags.best AND Project = "alpha"`, "2"},
 		{`start > 0 and start < "2100-01-01"`, "1234"},
-		{`end > 0`, "12"}, // open runs have no end
+		{`end > 0`, "12"},  // open runs have no end
 		{`name ~ "%"`, ""}, // LIKE's wildcards are literal
 		{`name ~ "_"`, ""},
 		{`params."lr" = 0.01`, "1"},
