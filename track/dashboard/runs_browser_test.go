@@ -65,7 +65,6 @@ func TestBrowserRunsTable(t *testing.T) {
 	p.wait("second page", count+` === "101–200 of 250" && location.hash.includes("off=100")`, 10*time.Second)
 	click("last page", "#runs-pager button.last")
 	p.wait("last page", count+` === "201–250 of 250" && document.querySelectorAll("tr.run-row").length === 50`, 10*time.Second)
-	p.shot("runs-table")
 
 	// The filter box: the store evaluates it; the page goes back to the first.
 	p.eval(`document.getElementById("runs-filter").value = "params.lr < 0.0105 and tags.even", document.getElementById("runs-apply").click(), true`, new(bool))
@@ -78,6 +77,7 @@ func TestBrowserRunsTable(t *testing.T) {
 	p.eval(`document.getElementById("runs-column").value = "params.i", document.getElementById("runs-add-column").click(), true`, new(bool))
 	p.wait("column added", `document.querySelector('th[data-sort="params.i"]') && location.hash.includes("params.i")`, 10*time.Second)
 	p.wait("its values", row(2)+`?.querySelector('td[data-col="params.i"]')?.textContent === "2"`, 10*time.Second)
+	p.shot("runs-table")
 
 	// The CSV download: the filtered table with its columns, every page.
 	var csv string

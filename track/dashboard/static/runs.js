@@ -30,9 +30,9 @@ export class RunsView {
     this.error = "";
     this.seq = 0; // the newest query sent
     this.confirming = ""; // the run whose delete waits for its confirmation
-    this.filterInput = h("input", { type: "search", name: "filter", id: "runs-filter", placeholder: 'filter: metrics.loss < 0.1 and params.lr = 0.01 and tags.best and name ~ "scan"', value: this.s.filter });
+    this.filterInput = h("input", { type: "search", name: "filter", id: "runs-filter", size: 64, placeholder: 'filter: metrics.loss < 0.1 and params.lr = 0.01 and tags.best and name ~ "scan"', value: this.s.filter });
     this.filterInput.addEventListener("keydown", (e) => { if (e.key === "Enter") this._set({ filter: this.filterInput.value.trim(), offset: 0 }); });
-    this.colInput = h("input", { type: "text", name: "column", id: "runs-column", list: "runs-columns", placeholder: "add column: params.KEY or metrics.KEY" });
+    this.colInput = h("input", { type: "text", name: "column", id: "runs-column", list: "runs-columns", size: 28, placeholder: "add column: params.KEY or metrics.KEY" });
     this.colInput.addEventListener("keydown", (e) => { if (e.key === "Enter") this._addColumn(); });
     this.colList = h("datalist", { id: "runs-columns" });
     this.archived = h("input", { type: "checkbox", name: "archived", id: "runs-archived", checked: this.s.archived, onchange: (e) => this._set({ archived: e.target.checked, offset: 0 }) });
