@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-
 )
 
 // rebind turns the ? placeholders of q into PostgreSQL's $1, $2, …: the
