@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -231,11 +232,13 @@ func TestBrowser(t *testing.T) {
 		p.wait("a step shows", row(a)+`.querySelector(".step").textContent > 0`, 10*time.Second)
 		step := p.num(row(a) + `.querySelector(".step").textContent`)
 		p.wait("the step advances in the list", row(a)+`.querySelector(".step").textContent > `+fmt.Sprint(step), 10*time.Second)
-		p.wait("latest values listed", row(a)+`.querySelector(".latest").textContent.includes("energy")`, 10*time.Second)
-		// Filter by name, by deep link.
-		p.open("#/runs?q=beta")
+		// A latest metric as a column, chosen by deep link.
+		p.open("#/runs?cols=metrics.energy")
+		p.wait("a metric column", row(a)+`?.querySelector('td[data-col="metrics.energy"]')?.textContent !== ""`, 10*time.Second)
+		// Filter by name, by deep link (evaluated by the store).
+		p.open("#/runs?f=" + url.QueryEscape(`name ~ "beta"`))
 		p.wait("filtered to beta", row(b)+" && !"+row(a), 10*time.Second)
-		p.open("#/runs?sort=name&desc=0")
+		p.open("#/runs?sort=name")
 		p.wait("sorted by name", `[...document.querySelectorAll("tr.run-row")].map(r => r.dataset.run).join() === `+q(a+","+b), 10*time.Second)
 		p.shot("runs")
 	})

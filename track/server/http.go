@@ -21,6 +21,7 @@ import (
 //	GET /runs/{id}/series.json?key=K  the same as JSON
 //	GET /runs/{id}/artifacts/{name…}  an artifact of a run, by name
 //	GET /artifacts/{sha256}           an artifact's content, by sha256
+//	GET /runs.csv, GET /runs.json     the runs table (QueryRuns) as a download (table.go)
 //	GET /sync                         the live state over WebSocket (syncstruct)
 func (s *Server) routes() {
 	s.http.HandleFunc("GET /{$}", s.serveIndex)
@@ -29,6 +30,8 @@ func (s *Server) routes() {
 	s.http.HandleFunc("GET /runs/{id}/series.json", s.serveSeries("json"))
 	s.http.HandleFunc("GET /runs/{id}/artifacts/{name...}", s.serveRunArtifact)
 	s.http.HandleFunc("GET /artifacts/{sha}", s.serveBlob)
+	s.http.HandleFunc("GET /runs.csv", s.serveTable)
+	s.http.HandleFunc("GET /runs.json", s.serveTable)
 	s.http.Handle("GET /sync", s.pub)
 }
 

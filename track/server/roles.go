@@ -16,11 +16,12 @@ import (
 var methodRoles = map[string]map[string]auth.Role{
 	TargetName: {
 		"list_runs": auth.Viewer, "get_run": auth.Viewer, "series": auth.Viewer, "logs": auth.Viewer,
-		"export_run": auth.Viewer, "watch": auth.Viewer, "read_blob": auth.Viewer,
+		"export_run": auth.Viewer, "watch": auth.Viewer, "read_blob": auth.Viewer, "query_runs": auth.Viewer,
 		"log_batch": auth.Runner, "heartbeat": auth.Runner, "add_note": auth.Runner, "add_tag": auth.Runner,
 		"remove_tag": auth.Runner, "blob_state": auth.Runner, "write_blob": auth.Runner, "commit_blob": auth.Runner,
 		"call_exposed": auth.Runner,
 		"delete_run":   auth.Runner, // its own runs only (owner.go)
+		"archive_run":  auth.Runner, // its own runs only (owner.go)
 	},
 	MemoTargetName: {
 		"limits": auth.Viewer, "get": auth.Viewer, "exists": auth.Viewer,
@@ -60,7 +61,7 @@ func (s *Server) AuthorizeCall(ctx context.Context, target, method string, args 
 	}
 	var run string
 	switch m := snake.Case(method); m {
-	case "add_tag", "add_note", "remove_tag", "delete_run", "heartbeat", "call_exposed":
+	case "add_tag", "add_note", "remove_tag", "delete_run", "archive_run", "heartbeat", "call_exposed":
 		run, _ = args[0].(string)
 	case "log_batch":
 		b, _ := args[0].(map[string]any)

@@ -10,6 +10,7 @@ func init() {
 		Methods: map[string]rpc.MethodDoc{
 			"AddNote":     {Params: []string{"run", "text"}, Doc: "AddNote adds a note to a run (from a reader or the dashboard)."},
 			"AddTag":      {Params: []string{"run", "tag"}, Doc: "AddTag tags a run."},
+			"ArchiveRun":  {Params: []string{"id", "archived"}, Doc: "ArchiveRun archives an ended run (hidden from the runs list and the\ndefault queries, everything kept) or, with archived false, restores it.\nA run still open cannot be archived (store.ErrArchiveOpen)."},
 			"BlobState":   {Params: []string{"sha256"}, Doc: "BlobState tells how much of an artifact's content the server holds."},
 			"CallExposed": {Params: []string{"run", "name", "method", "args", "kwargs"}, Doc: "CallExposed calls method of the object name that run exposes, over the\nconnection the run opened, and returns its result."},
 			"CommitBlob":  {Params: []string{"sha256"}, Doc: "CommitBlob checks an uploaded artifact against its sha256 and keeps it."},
@@ -21,6 +22,7 @@ func init() {
 			"ListRuns":    {Params: []string{"f"}, Doc: "ListRuns returns a page of runs matching the filter, newest first."},
 			"LogBatch":    {Params: []string{"b", "keys", "key", "seq", "step", "tm", "value"}, Doc: "LogBatch stores a batch of one run and returns its acknowledgement once\nit is committed. The scalar points travel as packed columns beside the\nbatch (keys names them by index)."},
 			"Logs":        {Params: []string{"q"}, Doc: "Logs returns a page of a run's log records."},
+			"QueryRuns":   {Params: []string{"q"}, Doc: "QueryRuns returns one page of the runs table: the runs a filter\nexpression selects (docs/dashboard.md, \"Filter\": e.g. `metrics.loss <\n0.1 and params.lr = 0.01 and tags.best`), sorted by sort (a column,\nparams.KEY or metrics.KEY; \"-\" first for descending; default \"-start\"),\nwith the values of the chosen columns (params.KEY, metrics.KEY), from\noffset, limit runs (default 100, at most 1000), and the exact number of\nruns selected (total). Archived runs are left out unless the filter\nnames archived."},
 			"ReadBlob":    {Params: []string{"sha256", "offset", "n"}, Doc: "ReadBlob reads up to n bytes (at most 4 MiB) of an artifact's content\nfrom offset; fewer at the end."},
 			"RemoveTag":   {Params: []string{"run", "tag"}, Doc: "RemoveTag removes a tag from a run."},
 			"ResumeRun":   {Params: []string{"run"}, Doc: "ResumeRun lets a process continue a run another process started (a\nrequeued job, a restarted simulation, a client after a crash): it returns\nthe run's last stored record number, and the process numbers its records\nfrom the next one (records numbered from 1 again would all be taken for\nreplays and dropped). The run's status starts again at registered; a run\nwhose status is final is not resumed (store.ErrResumeFinal)."},

@@ -97,6 +97,9 @@ type RunTx interface {
 	// !st.Exists, and records its latest value (step, time, encoded
 	// value). How points are cut in chunks is the backend's.
 	AppendSeries(ctx context.Context, key string, st SeriesState, c *Chunk, step, time int64, latest []byte) error
+
+	// SetArchived sets the run's archived flag (ApplyArchive).
+	SetArchived(ctx context.Context, archived bool) error
 }
 
 // storageError marks an error of a RunTx (a storage failure that aborts the

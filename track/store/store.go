@@ -39,6 +39,13 @@ type Store interface {
 
 	// ListRuns returns one page of runs matching f, newest first.
 	ListRuns(ctx context.Context, f RunFilter) (*RunPage, error)
+	// QueryRuns returns one page of the runs a filter expression selects
+	// (RunQuery, the grammar in ParseQuery), sorted, with the values of
+	// the chosen columns, and the exact number of runs selected.
+	QueryRuns(ctx context.Context, q RunQuery) (*RunTable, error)
+	// ArchiveRun archives a run (hidden from the default lists, kept,
+	// restorable) or restores it (ApplyArchive).
+	ArchiveRun(ctx context.Context, id string, archived bool) error
 	// GetRun returns a run with its params, metadata, notes, latest values,
 	// series list, artifacts and counts.
 	// It returns every value in full: its cost grows with what the run

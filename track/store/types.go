@@ -128,6 +128,9 @@ type Run struct {
 	Artifacts []Artifact        `msgpack:"artifacts,omitempty" json:"artifacts,omitempty"`
 	Counts    map[string]any    `msgpack:"counts,omitempty" json:"counts,omitempty"`
 	HighSeq   int64             `msgpack:"high_seq" json:"high_seq"`
+	// Archived: hidden from the default lists (Store.ArchiveRun), kept
+	// and restorable.
+	Archived bool `msgpack:"archived,omitempty" json:"archived,omitempty"`
 	// Omitted counts what a bounded read (Store.ViewRun) left out, by
 	// field ("params", "metadata", "counts", "latest", "notes"); values it
 	// replaced by markers are not counted here.
@@ -179,6 +182,9 @@ type RunFilter struct {
 	Until Time `msgpack:"until,omitempty"`
 	// Text matches a substring of the name or of a note (case-insensitive).
 	Text string `msgpack:"text,omitempty"`
+	// Archived lists archived runs too (Store.ArchiveRun); by default
+	// they are left out.
+	Archived bool `msgpack:"archived,omitempty"`
 	// Paging: runs newest first; After is the id of the last run of the
 	// previous page; Limit defaults to 100, at most 1000.
 	After string `msgpack:"after,omitempty"`

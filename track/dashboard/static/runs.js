@@ -1,76 +1,184 @@
-// runs.js — the Runs view: every run of the "runs" notifier, live;
-// sortable, filtered by project, status and tag, searched by name.
-import { replica } from "./api.js";
+// runs.js — the Runs view: the runs table, read from the store
+// (tracker.query_runs): a filter expression evaluated by the store, the
+// columns the user chose (params and latest metrics), sortable headers,
+// pages with exact counts, CSV and JSON downloads of the whole table,
+// archive / restore and delete. The state lives in the URL hash
+// (runstable.js); the table is read again when the live "runs" list
+// changes (pushed, never polled).
+import { call, replica } from "./api.js";
 import { h, badge, progressBar, fill } from "./dom.js";
-import { runsList, filterRuns, sortRuns, facets, fmtTime, fmtDuration, runDuration, fmtValue, latestKeys, buildHash } from "./format.js";
+import { runsList, fmtTime, fmtDuration, runDuration, fmtValue, buildHash } from "./format.js";
+import {
+  PAGE_SIZES, tableState, tableParams, addColumn, removeColumn, moveColumn, nextSort, sortDir, pageInfo, runQuery,
+  downloadURL, columnChoices, columnLabel,
+} from "./runstable.js";
 
-const COLUMNS = [["", null], ["project", "project"], ["name", "name"], ["status", "status"], ["progress", "progress"],
-  ["step", "step"], ["started", "start"], ["duration", "duration"], ["tags", null], ["latest", null]];
+// BUILTIN: the built-in columns: [label, sort field or null].
+const BUILTIN = [["project", "project"], ["name", "name"], ["status", "status"], ["progress", "progress"],
+  ["step", "step"], ["started", "start"], ["duration", null], ["tags", null]];
+
+const FINAL = new Set(["finished", "stopped", "failed", "crashed"]);
 
 export class RunsView {
   constructor(root, params) {
     this.root = root;
     this.params = params;
+    this.s = tableState(params);
     this.selected = new Set((params.sel || "").split(",").filter(Boolean));
-    this.tree = undefined;
-    this.filters = h("div", { class: "filters" });
-    this.table = h("table", { class: "runs" });
-    this.count = h("span", { class: "muted" });
+    this.live = undefined; // the live "runs" tree: refreshes and column choices
+    this.table = undefined; // the last query_runs answer
+    this.error = "";
+    this.seq = 0; // the newest query sent
+    this.confirming = ""; // the run whose delete waits for its confirmation
+    this.filterInput = h("input", { type: "search", name: "filter", id: "runs-filter", size: 64, placeholder: 'filter: metrics.loss < 0.1 and params.lr = 0.01 and tags.best and name ~ "scan"', value: this.s.filter });
+    this.filterInput.addEventListener("keydown", (e) => { if (e.key === "Enter") this._set({ filter: this.filterInput.value.trim(), offset: 0 }); });
+    this.colInput = h("input", { type: "text", name: "column", id: "runs-column", list: "runs-columns", size: 28, placeholder: "add column: params.KEY or metrics.KEY" });
+    this.colInput.addEventListener("keydown", (e) => { if (e.key === "Enter") this._addColumn(); });
+    this.colList = h("datalist", { id: "runs-columns" });
+    this.archived = h("input", { type: "checkbox", name: "archived", id: "runs-archived", checked: this.s.archived, onchange: (e) => this._set({ archived: e.target.checked, offset: 0 }) });
+    this.msg = h("div", { class: "error", id: "runs-error" });
+    this.pager = h("div", { class: "pager", id: "runs-pager" });
+    this.downloads = h("span", { class: "downloads" });
+    this.grid = h("table", { class: "runs" });
     this.compareBtn = h("button", { onclick: () => this._compare(), disabled: true, id: "compare-btn" }, "Compare selected");
-    fill(root, h("div", { class: "toolbar" }, this.filters, this.compareBtn, this.count), h("div", { class: "scroll" }, this.table));
-    this.r = replica("runs", (tree) => { this.tree = tree; this.render(); });
+    fill(root,
+      h("div", { class: "toolbar" },
+        h("div", { class: "filters" }, this.filterInput, h("button", { id: "runs-apply", onclick: () => this._set({ filter: this.filterInput.value.trim(), offset: 0 }) }, "filter"),
+          h("label", {}, this.archived, " archived"), this.colInput, this.colList, h("button", { id: "runs-add-column", onclick: () => this._addColumn() }, "add column")),
+        this.compareBtn, this.downloads),
+      this.msg, this.pager, h("div", { class: "scroll" }, this.grid));
+    this.r = replica("runs", (tree) => { this.live = tree; this._choices(); this._refreshSoon(); });
     this._tick = setInterval(() => this._durations(), 1000); // local clock only: durations of open runs
-    this.render();
+    this._load();
   }
 
-  update(params) { this.params = params; this.render(); }
+  update(params) {
+    this.params = params;
+    this.s = tableState(params);
+    if (document.activeElement !== this.filterInput) this.filterInput.value = this.s.filter;
+    this.archived.checked = this.s.archived;
+    this._load();
+  }
 
   _set(changes) {
-    const p = { ...this.params, ...changes };
+    const s = { ...this.s, ...changes };
+    const p = { ...this.params, f: undefined, sort: undefined, cols: undefined, off: undefined, n: undefined, arch: undefined, ...tableParams(s) };
     history.replaceState(null, "", buildHash("runs", "", p));
     this.update(p);
   }
 
+  _addColumn() {
+    const cols = addColumn(this.s.cols, this.colInput.value);
+    if (cols === this.s.cols) { this.msg.textContent = "a column is params.KEY or metrics.KEY, not shown yet"; return; }
+    this.colInput.value = "";
+    this._set({ cols });
+  }
+
   _compare() { location.hash = buildHash("compare", "", { runs: [...this.selected].join(",") }); }
 
-  _filters(all) {
-    const p = this.params, f = facets(all);
-    const sel = (name, label, options) => h("label", {}, label, " ",
-      h("select", { name, onchange: (e) => this._set({ [name]: e.target.value }) },
-        h("option", { value: "" }, "all"), options.map((o) => h("option", { value: o, selected: p[name] === o }, o))));
-    const search = h("input", { type: "search", name: "q", placeholder: "search name", value: p.q || "" });
-    search.addEventListener("input", () => this._set({ q: search.value }));
-    const had = this.filters.querySelector("input[name=q]");
-    const focused = had && document.activeElement === had;
-    fill(this.filters, sel("project", "project", f.projects), sel("status", "status", f.statuses), sel("tag", "tag", f.tags), search);
-    if (focused) { search.focus(); search.setSelectionRange(search.value.length, search.value.length); }
+  // _refreshSoon reads the table again after a live change, at most once a second.
+  _refreshSoon() {
+    if (this._soon) return;
+    this._soon = setTimeout(() => { this._soon = null; this._load(); }, 1000);
+  }
+
+  async _load() {
+    const seq = ++this.seq;
+    const s = this.s;
+    fill(this.downloads, h("a", { href: downloadURL(s, "csv"), download: "runs.csv", id: "runs-csv" }, "CSV"), " ",
+      h("a", { href: downloadURL(s, "json"), download: "runs.json", id: "runs-json" }, "JSON"));
+    try {
+      const t = await call("query_runs", runQuery(s));
+      if (seq !== this.seq) return; // a newer query was sent
+      this.table = t;
+      this.error = "";
+    } catch (e) {
+      if (seq !== this.seq) return;
+      this.error = e.message;
+    }
+    this.render();
+  }
+
+  _choices() {
+    fill(this.colList, columnChoices(runsList(this.live), this.s.cols).map((c) => h("option", { value: c })));
+  }
+
+  _header() {
+    const s = this.s;
+    const th = (label, field, extra = []) => {
+      const dir = field ? sortDir(s.sort, field) : "";
+      return h("th", { class: field ? `sortable${dir ? " " + dir : ""}` : "", dataset: field ? { sort: field } : {},
+        onclick: field ? () => this._set({ sort: nextSort(s.sort, field), offset: 0 }) : null }, label, extra);
+    };
+    const stop = (fn) => (e) => { e.stopPropagation(); fn(); };
+    return h("tr", {}, h("th", {}), BUILTIN.map(([label, field]) => th(label, field)),
+      s.cols.map((c) => th(columnLabel(c, s.cols), c, [
+        h("span", { class: "colctl" },
+          h("button", { class: "small", title: "move left", onclick: stop(() => this._set({ cols: moveColumn(s.cols, c, -1) })) }, "‹"),
+          h("button", { class: "small", title: "move right", onclick: stop(() => this._set({ cols: moveColumn(s.cols, c, 1) })) }, "›"),
+          h("button", { class: "small remove-col", title: `remove ${c}`, onclick: stop(() => this._set({ cols: removeColumn(s.cols, c) })) }, "×")),
+      ])),
+      h("th", {}, ""));
   }
 
   render() {
-    if (this.tree === undefined) { fill(this.table, h("tr", {}, h("td", { class: "muted" }, "connecting…"))); return; }
-    const all = runsList(this.tree);
-    this._filters(all);
-    const p = this.params;
-    const sortKey = p.sort || "start", desc = p.desc !== "0";
-    const runs = sortRuns(filterRuns(all, p), sortKey, desc);
-    const head = h("tr", {}, COLUMNS.map(([label, key]) => h("th", {
-      class: key ? "sortable" + (key === sortKey ? (desc ? " desc" : " asc") : "") : "",
-      onclick: key ? () => this._set({ sort: key, desc: key === sortKey && desc ? "0" : "1" }) : null,
-    }, label)));
-    const now = Date.now() / 1000;
-    const rows = runs.map((r) => {
+    this.msg.textContent = this.error;
+    const t = this.table;
+    if (!t) { fill(this.grid, h("tr", {}, h("td", { class: "muted" }, this.error ? "" : "loading…"))); return; }
+    const s = this.s, now = Date.now() / 1000;
+    const rows = t.runs.map((r, i) => {
       const box = h("input", { type: "checkbox", checked: this.selected.has(r.id), onclick: (e) => e.stopPropagation(),
         onchange: (e) => { if (e.target.checked) this.selected.add(r.id); else this.selected.delete(r.id); this._sel(); } });
-      const latest = latestKeys(r).slice(0, 6).map((k) => h("span", { class: "kv" }, h("b", {}, k), " ", fmtValue(r.latest[k], 24)));
+      const vals = (t.values[i] || []).map((v, j) => h("td", { class: typeof v === "number" ? "num" : "", dataset: { col: s.cols[j] } }, v === null || v === undefined ? "" : fmtValue(v, 40)));
       return h("tr", { dataset: { run: r.id }, class: "run-row", onclick: () => { location.hash = buildHash("run", r.id, {}); } },
-        h("td", {}, box), h("td", {}, r.project || ""), h("td", { class: "name" }, h("a", { href: buildHash("run", r.id, {}), onclick: (e) => e.stopPropagation() }, r.name || r.id)),
+        h("td", {}, box), h("td", {}, r.project || ""),
+        h("td", { class: "name" }, h("a", { href: buildHash("run", r.id, {}), onclick: (e) => e.stopPropagation() }, r.name || r.id)),
         h("td", {}, badge(r.status)), h("td", {}, progressBar(r.progress)), h("td", { class: "num step" }, r.step ?? ""),
         h("td", { class: "time" }, fmtTime(r.start)), h("td", { class: "dur", dataset: { id: r.id } }, fmtDuration(runDuration(r, now))),
-        h("td", {}, (r.tags || []).map((t) => h("span", { class: "tag" }, t))), h("td", { class: "latest" }, latest));
+        h("td", {}, (r.tags || []).map((g) => h("span", { class: "tag" }, g))), vals,
+        h("td", { class: "actions", onclick: (e) => e.stopPropagation() }, this._actions(r)));
     });
-    fill(this.table, h("thead", {}, head), h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: COLUMNS.length, class: "muted" }, "no runs match"))));
-    this.count.textContent = `${runs.length} of ${all.length} runs`;
+    const ncols = 1 + BUILTIN.length + s.cols.length + 1;
+    fill(this.grid, h("thead", {}, this._header()), h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: ncols, class: "muted" }, "no runs match"))));
+    this._pager(t);
     this._sel();
+  }
+
+  _actions(r) {
+    const out = [];
+    if (r.archived) out.push(h("button", { class: "small restore", onclick: () => this._archive(r.id, false) }, "restore"));
+    else if (FINAL.has(r.status)) out.push(h("button", { class: "small archive", onclick: () => this._archive(r.id, true) }, "archive"));
+    if (this.confirming === r.id) {
+      out.push(h("button", { class: "small danger confirm-delete", onclick: () => this._delete(r.id) }, "delete for good?"),
+        h("button", { class: "small", onclick: () => { this.confirming = ""; this.render(); } }, "keep"));
+    } else {
+      out.push(h("button", { class: "small delete", title: "delete the run and its records (admin)", onclick: () => { this.confirming = r.id; this.render(); } }, "delete"));
+    }
+    return out;
+  }
+
+  async _archive(id, archived) {
+    try { await call("archive_run", id, archived); this.error = ""; } catch (e) { this.error = e.message; }
+    this._load();
+  }
+
+  async _delete(id) {
+    this.confirming = "";
+    try { await call("delete_run", id); this.selected.delete(id); this.error = ""; } catch (e) { this.error = e.message; }
+    this._load();
+  }
+
+  _pager(t) {
+    const s = this.s, info = pageInfo(t.total, t.offset, s.limit, t.runs.length);
+    const go = (off) => () => this._set({ offset: off });
+    const size = h("select", { name: "pagesize", onchange: (e) => this._set({ limit: Number(e.target.value), offset: 0 }) },
+      PAGE_SIZES.map((n) => h("option", { value: n, selected: n === s.limit }, `${n} a page`)));
+    fill(this.pager,
+      h("button", { class: "small first", disabled: info.prev === null, onclick: go(0) }, "«"),
+      h("button", { class: "small prev", disabled: info.prev === null, onclick: go(info.prev) }, "‹"),
+      h("span", { class: "count", id: "runs-count" }, info.text),
+      h("button", { class: "small next", disabled: info.next === null, onclick: go(info.next) }, "›"),
+      h("button", { class: "small last", disabled: info.next === null, onclick: go(info.lastOffset) }, "»"), size);
   }
 
   _sel() {
@@ -79,13 +187,12 @@ export class RunsView {
   }
 
   _durations() {
-    if (!this.tree) return;
     const now = Date.now() / 1000;
-    for (const td of this.table.querySelectorAll("td.dur")) {
-      const e = this.tree[td.dataset.id];
+    for (const td of this.grid.querySelectorAll("td.dur")) {
+      const e = this.live && this.live[td.dataset.id];
       if (e) td.textContent = fmtDuration(runDuration(e, now));
     }
   }
 
-  destroy() { clearInterval(this._tick); this.r.close(); }
+  destroy() { clearInterval(this._tick); clearTimeout(this._soon); this.r.close(); }
 }

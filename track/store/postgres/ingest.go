@@ -222,8 +222,8 @@ func (in *ingest) AppendSeries(ctx context.Context, key string, st store.SeriesS
 	if err := in.exec(ctx, `UPDATE series SET n = $1 WHERE run = $2 AND key = $3`, n, in.run, key); err != nil {
 		return err
 	}
-	return in.exec(ctx, `INSERT INTO latest (run, key, step, time, value) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (run, key) DO UPDATE SET step = excluded.step, time = excluded.time, value = excluded.value`, in.run, key, step, t, latest)
+	return in.exec(ctx, `INSERT INTO latest (run, key, step, time, value, num) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (run, key) DO UPDATE SET step = excluded.step, time = excluded.time, value = excluded.value, num = excluded.num`, in.run, key, step, t, latest, store.NumOf(latest))
 }
 
 // appendSeries appends the points of c (all new, in seq order) to a series:

@@ -36,6 +36,8 @@ type Options struct {
 
 // Store is a store.Store in a PostgreSQL database.
 type Store struct {
+	*store.Reader // the read methods (reader.go)
+
 	pool   *pgxpool.Pool
 	limits store.Limits
 	log    *slog.Logger
@@ -75,7 +77,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool, limits: limits, log: opts.Logger, blobs: blobs}, nil
+	s := &Store{pool: pool, limits: limits, log: opts.Logger, blobs: blobs}
+	s.Reader = store.NewReader(querier{s}, dialect)
+	return s, nil
 }
 
 // Limits returns the limits in force.
@@ -140,6 +144,51 @@ var migrations = []string{
 	CREATE TABLE deleted_runs (id TEXT PRIMARY KEY, time BIGINT NOT NULL);`,
 	// 2: memo entries (memo.go).
 	memoSchema,
+	// 3: run queries and archive (store.QueryRuns, store.ArchiveRun).
+	runQuerySchema,
+}
+
+// runQuerySchema adds the archived flag of runs and the latest values as
+// numbers (filled from the values stored before: fillLatestNum), so that
+// queries filter and sort on them in SQL.
+const runQuerySchema = `ALTER TABLE runs ADD COLUMN archived BOOLEAN NOT NULL DEFAULT false;
+	ALTER TABLE latest ADD COLUMN num DOUBLE PRECISION;
+	CREATE INDEX latest_key ON latest(key, num);
+	CREATE INDEX runs_archived_start ON runs(archived, start_time, id);`
+
+// fillLatestNum sets latest.num of the values stored before the column
+// was added.
+func fillLatestNum(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, `SELECT l.run, l.key, l.value FROM latest l JOIN series s ON s.run = l.run AND s.key = l.key WHERE s.scalar`)
+	if err != nil {
+		return err
+	}
+	type upd struct {
+		run, key string
+		num      any
+	}
+	var ups []upd
+	for rows.Next() {
+		var u upd
+		var v []byte
+		if err := rows.Scan(&u.run, &u.key, &v); err != nil {
+			rows.Close()
+			return err
+		}
+		if u.num = store.NumOf(v); u.num != nil {
+			ups = append(ups, u)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, u := range ups {
+		if _, err := tx.Exec(ctx, `UPDATE latest SET num = $1 WHERE run = $2 AND key = $3`, u.num, u.run, u.key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SchemaVersion is the schema version this package writes.
@@ -182,6 +231,11 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, migrations[v]); err != nil {
 				return err
+			}
+			if migrations[v] == runQuerySchema {
+				if err := fillLatestNum(ctx, tx); err != nil {
+					return err
+				}
 			}
 			_, err := tx.Exec(ctx, `UPDATE sigoco_schema SET version = $1`, v+1)
 			return err

@@ -299,8 +299,8 @@ func (in *ingest) finishSeries(ctx context.Context, key string, n int64, step, t
 	if _, err := in.tx.ExecContext(ctx, `UPDATE series SET n = ? WHERE run = ? AND key = ?`, n, in.run, key); err != nil {
 		return fatal(err)
 	}
-	_, err := in.tx.ExecContext(ctx, `INSERT INTO latest (run, key, step, time, value) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (run, key) DO UPDATE SET step = excluded.step, time = excluded.time, value = excluded.value`, in.run, key, step, t, latest)
+	_, err := in.tx.ExecContext(ctx, `INSERT INTO latest (run, key, step, time, value, num) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (run, key) DO UPDATE SET step = excluded.step, time = excluded.time, value = excluded.value, num = excluded.num`, in.run, key, step, t, latest, store.NumOf(latest))
 	return fatal(err)
 }
 

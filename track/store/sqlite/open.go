@@ -38,6 +38,8 @@ type Options struct {
 
 // Store is a store.Store in a data directory.
 type Store struct {
+	*store.Reader // the read methods (reader.go)
+
 	dir    string
 	w      *sql.DB // one connection: all writes
 	r      *sql.DB // read-only pool
@@ -90,7 +92,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	r.SetMaxOpenConns(max(2, runtime.GOMAXPROCS(0)))
-	return &Store{dir: dir, w: w, r: r, limits: limits, log: opts.Logger, blobs: blobs}, nil
+	s := &Store{dir: dir, w: w, r: r, limits: limits, log: opts.Logger, blobs: blobs}
+	s.Reader = store.NewReader(querier{s}, dialect)
+	return s, nil
 }
 
 // Limits returns the limits in force.
@@ -160,6 +164,51 @@ var migrations = []string{
 	// stays deleted. An administrator purges one, trackd stopped, with
 	// DELETE FROM deleted_runs WHERE id = '…'.
 	`CREATE TABLE deleted_runs (id TEXT PRIMARY KEY, time INTEGER NOT NULL) WITHOUT ROWID;`,
+	// 5: run queries and archive (store.QueryRuns, store.ArchiveRun).
+	runQuerySchema,
+}
+
+// runQuerySchema adds the archived flag of runs and the latest values as
+// numbers (filled from the values stored before: fillLatestNum), so that
+// queries filter and sort on them in SQL.
+const runQuerySchema = `ALTER TABLE runs ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE latest ADD COLUMN num REAL;
+	CREATE INDEX latest_key ON latest(key, num);
+	CREATE INDEX runs_archived_start ON runs(archived, start_time, id);`
+
+// fillLatestNum sets latest.num of the values stored before the column
+// was added.
+func fillLatestNum(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT l.run, l.key, l.value FROM latest l JOIN series s ON s.run = l.run AND s.key = l.key WHERE s.scalar = 1`)
+	if err != nil {
+		return err
+	}
+	type upd struct {
+		run, key string
+		num      any
+	}
+	var ups []upd
+	for rows.Next() {
+		var u upd
+		var v []byte
+		if err := rows.Scan(&u.run, &u.key, &v); err != nil {
+			rows.Close()
+			return err
+		}
+		if u.num = store.NumOf(v); u.num != nil {
+			ups = append(ups, u)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, u := range ups {
+		if _, err := tx.ExecContext(ctx, `UPDATE latest SET num = ? WHERE run = ? AND key = ?`, u.num, u.run, u.key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SchemaVersion is the schema version this package writes.
@@ -181,6 +230,12 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("sqlite: migration to schema %d: %w", v+1, err)
+		}
+		if migrations[v] == runQuerySchema {
+			if err := fillLatestNum(ctx, tx); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("sqlite: migration to schema %d: %w", v+1, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
 			tx.Rollback()

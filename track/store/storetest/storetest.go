@@ -12,7 +12,9 @@
 // Every ingest rule has a case here: exactly-once replays, write-once
 // params, the status state machine, tags and notes, series chunks and
 // latest values, logs, artifacts and blobs, memo entries, limits, deletes
-// and tombstones, sequence gaps, resume, list and filter.
+// and tombstones, sequence gaps, resume, list and filter, run queries
+// (every operator of the filter grammar, sorting, paging, counts,
+// columns) and archive.
 package storetest
 
 import (
@@ -78,6 +80,11 @@ var cases = []struct {
 	{"Resume", testResume},
 	{"CreateRunThenClient", testCreateRun},
 	{"ListAndFilter", testList},
+	{"QueryFilter", testQueryFilter},
+	{"QuerySort", testQuerySort},
+	{"QueryPaging", testQueryPaging},
+	{"QueryColumns", testQueryColumns},
+	{"Archive", testArchive},
 }
 
 // env is one case's store and helpers.

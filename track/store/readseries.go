@@ -1,51 +1,44 @@
-package sqlite
+package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-
-	"github.com/sigoco/sigoco/track/store"
 )
 
 // SeriesLen returns the number of points of a series and whether it is
-// scalar, without reading them (an error wrapping store.ErrNotFound if
+// scalar, without reading them (an error wrapping ErrNotFound if
 // there is no such series).
-func (s *Store) SeriesLen(ctx context.Context, run, key string) (int64, bool, error) {
-	var scalar int
+func (rd *Reader) SeriesLen(ctx context.Context, run, key string) (int64, bool, error) {
+	var scalar bool
 	var n int64
-	err := s.r.QueryRowContext(ctx, `SELECT scalar, n FROM series WHERE run = ? AND key = ?`, run, key).Scan(&scalar, &n)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, false, fmt.Errorf("%w: run %s has no series %q", store.ErrNotFound, run, key)
+	err := rd.q.QueryRow(ctx, `SELECT scalar, n FROM series WHERE run = ? AND key = ?`, run, key).Scan(&scalar, &n)
+	if errors.Is(err, ErrNoRows) {
+		return 0, false, fmt.Errorf("%w: run %s has no series %q", ErrNotFound, run, key)
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("sqlite: %w", err)
+		return 0, false, rd.fail(err)
 	}
-	return n, scalar != 0, nil
+	return n, scalar, nil
 }
 
-// Series implements store.Store.
-func (s *Store) Series(ctx context.Context, run, key string, q store.SeriesQuery) (*store.Series, error) {
-	var scalar int
+// Series implements Store.
+func (rd *Reader) Series(ctx context.Context, run, key string, q SeriesQuery) (*Series, error) {
+	var scalar bool
 	var n int64
-	err := s.r.QueryRowContext(ctx, `SELECT scalar, n FROM series WHERE run = ? AND key = ?`, run, key).Scan(&scalar, &n)
-	if errors.Is(err, sql.ErrNoRows) {
-		if _, err := s.r.ExecContext(ctx, "SELECT 1"); err != nil {
-			return nil, fmt.Errorf("sqlite: %w", err)
+	err := rd.q.QueryRow(ctx, `SELECT scalar, n FROM series WHERE run = ? AND key = ?`, run, key).Scan(&scalar, &n)
+	if errors.Is(err, ErrNoRows) {
+		if err := rd.exists(ctx, run); err != nil {
+			return nil, err
 		}
-		var one int
-		if err := s.r.QueryRowContext(ctx, `SELECT 1 FROM runs WHERE id = ?`, run).Scan(&one); err != nil {
-			return nil, fmt.Errorf("%w %q", store.ErrUnknownRun, run)
-		}
-		return nil, fmt.Errorf("%w: run %s has no series %q", store.ErrNotFound, run, key)
+		return nil, fmt.Errorf("%w: run %s has no series %q", ErrNotFound, run, key)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, rd.fail(err)
 	}
 	ranged := q.MinStep != 0 || q.MaxStep != 0
 	if q.MaxPoints > 0 && n > int64(q.MaxPoints) {
-		return s.downsampled(ctx, run, key, scalar != 0, n, q)
+		return rd.downsampled(ctx, run, key, scalar, n, q)
 	}
 	sql := `SELECT data FROM chunks WHERE run = ? AND key = ?`
 	args := []any{run, key}
@@ -54,52 +47,52 @@ func (s *Store) Series(ctx context.Context, run, key string, q store.SeriesQuery
 		args = append(args, q.MinStep, q.MaxStep)
 	}
 	sql += ` ORDER BY first_seq`
-	rows, err := s.r.QueryContext(ctx, sql, args...)
+	rows, err := rd.q.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, rd.fail(err)
 	}
 	defer rows.Close()
-	var c store.Chunk
-	if scalar == 0 {
+	var c Chunk
+	if !scalar {
 		c.Values = [][]byte{}
 	}
 	c.Seq = make([]int64, 0, n)
 	c.Step = make([]int64, 0, n)
 	c.Time = make([]int64, 0, n)
-	if scalar != 0 {
+	if scalar {
 		c.Value = make([]float64, 0, n)
 	}
 	var data []byte
 	for rows.Next() {
 		data = data[:0]
 		if err := rows.Scan(&data); err != nil {
-			return nil, fmt.Errorf("sqlite: %w", err)
+			return nil, rd.fail(err)
 		}
-		if scalar == 0 {
+		if !scalar {
 			data = append([]byte(nil), data...) // values alias the chunk
 		}
-		if err := store.DecodeChunk(data, &c); err != nil {
-			return nil, fmt.Errorf("sqlite: series %q of run %s: %w", key, run, err)
+		if err := DecodeChunk(data, &c); err != nil {
+			return nil, fmt.Errorf("%s: series %q of run %s: %w", rd.d.Name, key, run, err)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, rd.fail(err)
 	}
 	if ranged {
-		store.FilterSteps(&c, q.MinStep, q.MaxStep)
+		FilterSteps(&c, q.MinStep, q.MaxStep)
 	}
-	out := &store.Series{Run: run, Key: key, Len: n}
+	out := &Series{Run: run, Key: key, Len: n}
 	if q.MaxPoints > 0 && c.Len() > q.MaxPoints {
-		c = store.Downsample(&c, q.MaxPoints)
+		c = Downsample(&c, q.MaxPoints)
 		out.Downsampled = true
 	}
 	out.Seq, out.Step, out.Time = c.Seq, c.Step, c.Time
-	if scalar != 0 {
+	if scalar {
 		out.Value = c.Value
 	} else {
 		out.Values = make([]any, len(c.Values))
 		for i, b := range c.Values {
-			if out.Values[i], err = store.DecodeValue(b); err != nil {
+			if out.Values[i], err = DecodeValue(b); err != nil {
 				return nil, err
 			}
 		}
@@ -118,11 +111,11 @@ type bucketPoint struct {
 // downsampled reads a series chunk by chunk, keeping only the minimum and
 // maximum of each bucket (first and last for non-scalar series), so memory
 // stays at one chunk plus the buckets.
-func (s *Store) downsampled(ctx context.Context, run, key string, scalar bool, n int64, q store.SeriesQuery) (*store.Series, error) {
+func (rd *Reader) downsampled(ctx context.Context, run, key string, scalar bool, n int64, q SeriesQuery) (*Series, error) {
 	lo, hi := q.MinStep, q.MaxStep
 	if lo == 0 && hi == 0 {
-		if err := s.r.QueryRowContext(ctx, `SELECT min(min_step), max(max_step) FROM chunks WHERE run = ? AND key = ?`, run, key).Scan(&lo, &hi); err != nil {
-			return nil, fmt.Errorf("sqlite: %w", err)
+		if err := rd.q.QueryRow(ctx, `SELECT min(min_step), max(max_step) FROM chunks WHERE run = ? AND key = ?`, run, key).Scan(&lo, &hi); err != nil {
+			return nil, rd.fail(err)
 		}
 	}
 	buckets := max(q.MaxPoints/2, 1)
@@ -131,16 +124,16 @@ func (s *Store) downsampled(ctx context.Context, run, key string, scalar bool, n
 	maxs := make([]bucketPoint, buckets)
 	// With many blocks per bucket, read the chunk summaries instead of
 	// the points (chunks without one are decoded).
-	useSummary := scalar && q.MinStep == 0 && q.MaxStep == 0 && n/int64(buckets) >= 4*store.SummaryBlock
+	useSummary := scalar && q.MinStep == 0 && q.MaxStep == 0 && n/int64(buckets) >= 4*SummaryBlock
 	col := "data"
 	if useSummary {
 		col = "summary"
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, `+col+` FROM chunks WHERE run = ? AND key = ? AND max_step >= ? AND min_step <= ? ORDER BY first_seq`, run, key, lo, hi)
+	rows, err := rd.q.Query(ctx, `SELECT id, `+col+` FROM chunks WHERE run = ? AND key = ? AND max_step >= ? AND min_step <= ? ORDER BY first_seq`, run, key, lo, hi)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, rd.fail(err)
 	}
-	// Reading the chunks (SQLite) and decoding them overlap: one goroutine
+	// Reading the chunks (the backend) and decoding them overlap: one goroutine
 	// scans rows while this one decodes and buckets.
 	type blob struct {
 		id   int64
@@ -188,14 +181,14 @@ func (s *Store) downsampled(ctx context.Context, run, key string, scalar bool, n
 		}
 		*mx = p // last
 	}
-	var c store.Chunk
-	var entries []store.SummaryEntry
+	var c Chunk
+	var entries []SummaryEntry
 	for bl := range blobs {
 		data := bl.data
 		if useSummary {
 			if data != nil {
-				if entries, err = store.DecodeSummary(data, entries[:0]); err != nil {
-					return nil, fmt.Errorf("sqlite: series %q of run %s: %w", key, run, err)
+				if entries, err = DecodeSummary(data, entries[:0]); err != nil {
+					return nil, fmt.Errorf("%s: series %q of run %s: %w", rd.d.Name, key, run, err)
 				}
 				for _, e := range entries {
 					feed(bucketPoint{seq: e.Min.Seq, step: e.Min.Step, time: e.Min.Time, value: e.Min.Value, set: true})
@@ -203,16 +196,16 @@ func (s *Store) downsampled(ctx context.Context, run, key string, scalar bool, n
 				}
 				continue
 			}
-			if err := s.r.QueryRowContext(ctx, `SELECT data FROM chunks WHERE id = ?`, bl.id).Scan(&data); err != nil {
-				return nil, fmt.Errorf("sqlite: %w", err)
+			if err := rd.q.QueryRow(ctx, `SELECT data FROM chunks WHERE id = ?`, bl.id).Scan(&data); err != nil {
+				return nil, rd.fail(err)
 			}
 		}
 		c.Seq, c.Step, c.Time, c.Value = c.Seq[:0], c.Step[:0], c.Time[:0], c.Value[:0]
 		if !scalar {
 			c.Values = [][]byte{}
 		}
-		if err := store.DecodeChunk(data, &c); err != nil {
-			return nil, fmt.Errorf("sqlite: series %q of run %s: %w", key, run, err)
+		if err := DecodeChunk(data, &c); err != nil {
+			return nil, fmt.Errorf("%s: series %q of run %s: %w", rd.d.Name, key, run, err)
 		}
 		for i, st := range c.Step {
 			if st < lo || st > hi {
@@ -228,9 +221,9 @@ func (s *Store) downsampled(ctx context.Context, run, key string, scalar bool, n
 		}
 	}
 	if err := <-scanErr; err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, rd.fail(err)
 	}
-	out := &store.Series{Run: run, Key: key, Len: n, Downsampled: true}
+	out := &Series{Run: run, Key: key, Len: n, Downsampled: true}
 	add := func(p *bucketPoint) error {
 		out.Seq = append(out.Seq, p.seq)
 		out.Step = append(out.Step, p.step)
@@ -239,7 +232,7 @@ func (s *Store) downsampled(ctx context.Context, run, key string, scalar bool, n
 			out.Value = append(out.Value, p.value)
 			return nil
 		}
-		v, err := store.DecodeValue(p.raw)
+		v, err := DecodeValue(p.raw)
 		out.Values = append(out.Values, v)
 		return err
 	}

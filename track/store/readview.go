@@ -1,4 +1,4 @@
-package postgres
+package store
 
 import (
 	"context"
@@ -6,24 +6,20 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
-
-	"github.com/sigoco/sigoco/track/store"
 )
 
-// Bounded reads (store.View). A bounded read never loads a value it will
+// Bounded reads (View). A bounded read never loads a value it will
 // not return: a first query reads each entry's key, size and first bytes
 // (enough for its marker), a second reads the values that fit, so the
 // memory a read takes follows what it returns.
 
 // budget is what is left of a View's MaxTotal during one read.
 type budget struct {
-	v    store.View
+	v    View
 	left int64 // < 0: unbounded
 }
 
-func newBudget(v store.View) *budget {
+func newBudget(v View) *budget {
 	b := &budget{v: v, left: -1}
 	if v.MaxTotal > 0 {
 		b.left = int64(v.MaxTotal)
@@ -49,19 +45,19 @@ func (b *budget) take(n int64) bool {
 	return true
 }
 
-// ViewRun implements store.Store.
-func (s *Store) ViewRun(ctx context.Context, id string, v store.View) (*store.Run, error) {
-	r, err := scanRun(s.queryRow(ctx, "SELECT "+runCols+" FROM runs WHERE id = ?", id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("%w %q", store.ErrUnknownRun, id)
+// ViewRun implements Store.
+func (rd *Reader) ViewRun(ctx context.Context, id string, v View) (*Run, error) {
+	r, err := scanRun(rd.q.QueryRow(ctx, "SELECT "+runCols+" FROM runs WHERE id = ?", id))
+	if errors.Is(err, ErrNoRows) {
+		return nil, fmt.Errorf("%w %q", ErrUnknownRun, id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
+		return nil, rd.fail(err)
 	}
 	if v.MaxValue > 0 {
-		r.Message = store.TruncateText(r.Message, v.MaxValue)
+		r.Message = TruncateText(r.Message, v.MaxValue)
 	}
-	if err := s.loadTags(ctx, &r); err != nil {
+	if err := rd.loadTags(ctx, &r); err != nil {
 		return nil, err
 	}
 	b := newBudget(v)
@@ -74,31 +70,31 @@ func (s *Store) ViewRun(ctx context.Context, id string, v store.View) (*store.Ru
 		}
 	}
 	var n int64
-	if r.Params, n, err = s.viewKV(ctx, "params", "key", id, b); err != nil {
+	if r.Params, n, err = rd.viewKV(ctx, "params", "key", id, b); err != nil {
 		return nil, err
 	}
 	omit("params", n)
-	if r.Metadata, n, err = s.viewKV(ctx, "metadata", "key", id, b); err != nil {
+	if r.Metadata, n, err = rd.viewKV(ctx, "metadata", "key", id, b); err != nil {
 		return nil, err
 	}
 	omit("metadata", n)
-	if r.Counts, n, err = s.viewKV(ctx, "counts", "name", id, b); err != nil {
+	if r.Counts, n, err = rd.viewKV(ctx, "counts", "name", id, b); err != nil {
 		return nil, err
 	}
 	omit("counts", n)
-	if n, err = s.viewLatest(ctx, &r, b); err != nil {
+	if n, err = rd.viewLatest(ctx, &r, b); err != nil {
 		return nil, err
 	}
 	omit("latest", n)
-	if n, err = s.viewNotes(ctx, &r, b); err != nil {
+	if n, err = rd.viewNotes(ctx, &r, b); err != nil {
 		return nil, err
 	}
 	omit("notes", n)
-	if n, err = s.loadSeriesList(ctx, &r, v.MaxKeys); err != nil {
+	if n, err = rd.loadSeriesList(ctx, &r, v.MaxKeys); err != nil {
 		return nil, err
 	}
 	omit("series", n)
-	if n, err = s.loadArtifacts(ctx, &r, v.MaxKeys); err != nil {
+	if n, err = rd.loadArtifacts(ctx, &r, v.MaxKeys); err != nil {
 		return nil, err
 	}
 	omit("artifacts", n)
@@ -115,13 +111,13 @@ type entry struct {
 
 // viewKV reads the key → value table table (key column keyCol) of run id
 // within b; it returns the entries and how many were left out (MaxKeys).
-func (s *Store) viewKV(ctx context.Context, table, keyCol, id string, b *budget) (map[string]any, int64, error) {
-	ents, omitted, err := s.firstPass(ctx, `SELECT `+keyCol+`, length(value), substr(value, 1, 16) FROM `+table+` WHERE run = ? ORDER BY `+keyCol, id, b, nil)
+func (rd *Reader) viewKV(ctx context.Context, table, keyCol, id string, b *budget) (map[string]any, int64, error) {
+	ents, omitted, err := rd.firstPass(ctx, `SELECT `+keyCol+`, length(value), substr(value, 1, 16) FROM `+table+` WHERE run = ? ORDER BY `+keyCol, id, b, nil)
 	if err != nil {
 		return nil, 0, err
 	}
 	m := make(map[string]any, len(ents))
-	if err := s.secondPass(ctx, table, keyCol, id, ents, b, m); err != nil {
+	if err := rd.secondPass(ctx, table, keyCol, id, ents, b, m); err != nil {
 		return nil, 0, err
 	}
 	return m, omitted, nil
@@ -130,10 +126,10 @@ func (s *Store) viewKV(ctx context.Context, table, keyCol, id string, b *budget)
 // firstPass reads key, size, prefix (then extra columns, scanned into
 // what more returns) of each entry, decides which are returned in full
 // and counts those beyond MaxKeys.
-func (s *Store) firstPass(ctx context.Context, q, id string, b *budget, more func() []any) ([]entry, int64, error) {
-	rows, err := s.query(ctx, q, id)
+func (rd *Reader) firstPass(ctx context.Context, q, id string, b *budget, more func() []any) ([]entry, int64, error) {
+	rows, err := rd.q.Query(ctx, q, id)
 	if err != nil {
-		return nil, 0, fmt.Errorf("postgres: %w", err)
+		return nil, 0, rd.fail(err)
 	}
 	defer rows.Close()
 	var ents []entry
@@ -149,26 +145,26 @@ func (s *Store) firstPass(ctx context.Context, q, id string, b *budget, more fun
 			dest = append(dest, more()...)
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return nil, 0, fmt.Errorf("postgres: %w", err)
+			return nil, 0, rd.fail(err)
 		}
 		e.full = b.take(e.size)
 		ents = append(ents, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("postgres: %w", err)
+		return nil, 0, rd.fail(err)
 	}
 	return ents, omitted, nil
 }
 
 // secondPass puts into m the value of each entry: decoded if it is
 // returned in full (one query reads those), its marker if not.
-func (s *Store) secondPass(ctx context.Context, table, keyCol, id string, ents []entry, b *budget, m map[string]any) error {
+func (rd *Reader) secondPass(ctx context.Context, table, keyCol, id string, ents []entry, b *budget, m map[string]any) error {
 	last := ""
 	for _, e := range ents {
 		if e.full {
 			last = e.key
 		} else {
-			m[e.key] = store.Truncated(e.prefix, e.size)
+			m[e.key] = Truncated(e.prefix, e.size)
 		}
 	}
 	if last == "" {
@@ -180,21 +176,21 @@ func (s *Store) secondPass(ctx context.Context, table, keyCol, id string, ents [
 		q += ` AND length(value) <= ?`
 		args = append(args, b.v.MaxValue)
 	}
-	rows, err := s.query(ctx, q, args...)
+	rows, err := rd.q.Query(ctx, q, args...)
 	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
+		return rd.fail(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var k string
 		var raw []byte
 		if err := rows.Scan(&k, &raw); err != nil {
-			return fmt.Errorf("postgres: %w", err)
+			return rd.fail(err)
 		}
 		if _, ok := m[k]; ok {
 			continue // a marker (an entry written between the passes)
 		}
-		if m[k], err = store.DecodeValue(raw); err != nil {
+		if m[k], err = DecodeValue(raw); err != nil {
 			return err
 		}
 	}
@@ -202,10 +198,10 @@ func (s *Store) secondPass(ctx context.Context, table, keyCol, id string, ents [
 }
 
 // viewLatest reads the latest values of the run's series within b.
-func (s *Store) viewLatest(ctx context.Context, r *store.Run, b *budget) (int64, error) {
+func (rd *Reader) viewLatest(ctx context.Context, r *Run, b *budget) (int64, error) {
 	type extra struct{ step, t int64 }
 	var ex []*extra
-	ents, omitted, err := s.firstPass(ctx, `SELECT key, length(value), substr(value, 1, 16), step, time FROM latest WHERE run = ? ORDER BY key`, r.ID, b, func() []any {
+	ents, omitted, err := rd.firstPass(ctx, `SELECT key, length(value), substr(value, 1, 16), step, time FROM latest WHERE run = ? ORDER BY key`, r.ID, b, func() []any {
 		e := &extra{}
 		ex = append(ex, e)
 		return []any{&e.step, &e.t}
@@ -214,46 +210,46 @@ func (s *Store) viewLatest(ctx context.Context, r *store.Run, b *budget) (int64,
 		return 0, err
 	}
 	vals := make(map[string]any, len(ents))
-	if err := s.secondPass(ctx, "latest", "key", r.ID, ents, b, vals); err != nil {
+	if err := rd.secondPass(ctx, "latest", "key", r.ID, ents, b, vals); err != nil {
 		return 0, err
 	}
-	r.Latest = make(map[string]store.Latest, len(ents))
+	r.Latest = make(map[string]Latest, len(ents))
 	for i, e := range ents {
-		r.Latest[e.key] = store.Latest{Value: vals[e.key], Step: ex[i].step, Time: ns(ex[i].t)}
+		r.Latest[e.key] = Latest{Value: vals[e.key], Step: ex[i].step, Time: nsTime(ex[i].t)}
 	}
 	return omitted, nil
 }
 
 // viewNotes reads the run's notes (the newest MaxNotes, texts cut to
 // MaxValue, within b), oldest first.
-func (s *Store) viewNotes(ctx context.Context, r *store.Run, b *budget) (int64, error) {
-	r.Notes = []store.Note{}
+func (rd *Reader) viewNotes(ctx context.Context, r *Run, b *budget) (int64, error) {
+	r.Notes = []Note{}
 	var total int64
-	if err := s.queryRow(ctx, `SELECT count(*) FROM notes WHERE run = ?`, r.ID).Scan(&total); err != nil {
-		return 0, fmt.Errorf("postgres: %w", err)
+	if err := rd.q.QueryRow(ctx, `SELECT count(*) FROM notes WHERE run = ?`, r.ID).Scan(&total); err != nil {
+		return 0, rd.fail(err)
 	}
 	limit := total
 	if b.v.MaxNotes > 0 {
 		limit = min(limit, int64(b.v.MaxNotes))
 	}
-	cut := int64(1<<31 - 1) // substr takes an int4
+	cut := int64(1<<31 - 1) // PostgreSQL's substr takes an int4
 	if b.v.MaxValue > 0 {
 		cut = min(cut, int64(b.v.MaxValue))
 	}
-	rows, err := s.query(ctx, `SELECT time, octet_length(text), substr(convert_to(text, 'UTF8'), 1, ?) FROM notes WHERE run = ? ORDER BY id DESC LIMIT ?`, cut, r.ID, limit)
+	rows, err := rd.q.Query(ctx, rd.d.NotesQuery, cut, r.ID, limit)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: %w", err)
+		return 0, rd.fail(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var t, size int64
-		var n store.Note
+		var n Note
 		var text []byte
 		if err := rows.Scan(&t, &size, &text); err != nil {
-			return 0, fmt.Errorf("postgres: %w", err)
+			return 0, rd.fail(err)
 		}
 		n.Text = string(text)
-		n.Time = ns(t)
+		n.Time = nsTime(t)
 		if int64(len(n.Text)) < size {
 			// Cut by bytes: drop the character the cut split.
 			n.Text, n.Truncated = strings.ToValidUTF8(n.Text, ""), true
@@ -264,7 +260,7 @@ func (s *Store) viewNotes(ctx context.Context, r *store.Run, b *budget) (int64, 
 		r.Notes = append(r.Notes, n)
 	}
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("postgres: %w", err)
+		return 0, rd.fail(err)
 	}
 	slices.Reverse(r.Notes)
 	return total - int64(len(r.Notes)), nil
@@ -272,25 +268,23 @@ func (s *Store) viewNotes(ctx context.Context, r *store.Run, b *budget) (int64, 
 
 // loadSeriesList lists the run's series (the first max by key; 0: all)
 // and returns how many were left out.
-func (s *Store) loadSeriesList(ctx context.Context, r *store.Run, max int) (int64, error) {
-	rows, err := s.query(ctx, `SELECT key, scalar, n FROM series WHERE run = ? ORDER BY key`, r.ID)
+func (rd *Reader) loadSeriesList(ctx context.Context, r *Run, max int) (int64, error) {
+	rows, err := rd.q.Query(ctx, `SELECT key, scalar, n FROM series WHERE run = ? ORDER BY key`, r.ID)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: %w", err)
+		return 0, rd.fail(err)
 	}
 	defer rows.Close()
-	r.Series = []store.SeriesInfo{}
+	r.Series = []SeriesInfo{}
 	var omitted int64
 	for rows.Next() {
 		if max > 0 && len(r.Series) >= max {
 			omitted++
 			continue
 		}
-		var si store.SeriesInfo
-		var scalar bool
-		if err := rows.Scan(&si.Key, &scalar, &si.Len); err != nil {
-			return 0, fmt.Errorf("postgres: %w", err)
+		var si SeriesInfo
+		if err := rows.Scan(&si.Key, &si.Scalar, &si.Len); err != nil {
+			return 0, rd.fail(err)
 		}
-		si.Scalar = scalar
 		r.Series = append(r.Series, si)
 	}
 	return omitted, rows.Err()
@@ -298,85 +292,84 @@ func (s *Store) loadSeriesList(ctx context.Context, r *store.Run, max int) (int6
 
 // loadArtifacts lists the run's artifacts (the first max by name; 0: all)
 // and returns how many were left out.
-func (s *Store) loadArtifacts(ctx context.Context, r *store.Run, max int) (int64, error) {
-	rows, err := s.query(ctx, `SELECT name, sha256, size, content_type, result, time FROM artifacts WHERE run = ? ORDER BY name`, r.ID)
+func (rd *Reader) loadArtifacts(ctx context.Context, r *Run, max int) (int64, error) {
+	rows, err := rd.q.Query(ctx, `SELECT name, sha256, size, content_type, result, time FROM artifacts WHERE run = ? ORDER BY name`, r.ID)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: %w", err)
+		return 0, rd.fail(err)
 	}
-	r.Artifacts = []store.Artifact{}
+	r.Artifacts = []Artifact{}
 	var omitted int64
 	for rows.Next() {
 		if max > 0 && len(r.Artifacts) >= max {
 			omitted++
 			continue
 		}
-		var a store.Artifact
-		var res bool
+		var a Artifact
 		var t int64
-		if err := rows.Scan(&a.Name, &a.Sha256, &a.Size, &a.ContentType, &res, &t); err != nil {
+		if err := rows.Scan(&a.Name, &a.Sha256, &a.Size, &a.ContentType, &a.Result, &t); err != nil {
 			rows.Close()
-			return 0, fmt.Errorf("postgres: %w", err)
+			return 0, rd.fail(err)
 		}
-		a.Result, a.Time = res, ns(t)
+		a.Time = nsTime(t)
 		r.Artifacts = append(r.Artifacts, a)
 	}
 	err = rows.Err()
 	rows.Close()
 	if err != nil {
-		return 0, fmt.Errorf("postgres: %w", err)
+		return 0, rd.fail(err)
 	}
 	for i := range r.Artifacts {
-		st, _ := s.BlobState(ctx, r.Artifacts[i].Sha256)
+		st, _ := rd.q.BlobState(ctx, r.Artifacts[i].Sha256)
 		r.Artifacts[i].Present = st.Present
 	}
 	return omitted, nil
 }
 
 // valueQuery is the table and key column of a value kind (RunValue).
-func valueQuery(kind store.Kind) (table, keyCol string, err error) {
+func valueQuery(kind Kind) (table, keyCol string, err error) {
 	switch kind {
-	case store.KindParam:
+	case KindParam:
 		return "params", "key", nil
-	case store.KindMeta:
+	case KindMeta:
 		return "metadata", "key", nil
-	case store.KindCount:
+	case KindCount:
 		return "counts", "name", nil
-	case store.KindResult:
+	case KindResult:
 		return "latest", "key", nil
 	}
-	return "", "", fmt.Errorf("%w: no values of kind %q to read (param, meta, count, result)", store.ErrBadRecord, kind)
+	return "", "", fmt.Errorf("%w: no values of kind %q to read (param, meta, count, result)", ErrBadRecord, kind)
 }
 
-// RunValue implements store.Store.
-func (s *Store) RunValue(ctx context.Context, run string, kind store.Kind, key string) ([]byte, error) {
+// RunValue implements Store.
+func (rd *Reader) RunValue(ctx context.Context, run string, kind Kind, key string) ([]byte, error) {
 	table, keyCol, err := valueQuery(kind)
 	if err != nil {
 		return nil, err
 	}
 	var b []byte
-	err = s.queryRow(ctx, `SELECT value FROM `+table+` WHERE run = ? AND `+keyCol+` = ?`, run, key).Scan(&b)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("%w: %s %q of run %q", store.ErrNotFound, kind, key, run)
+	err = rd.q.QueryRow(ctx, `SELECT value FROM `+table+` WHERE run = ? AND `+keyCol+` = ?`, run, key).Scan(&b)
+	if errors.Is(err, ErrNoRows) {
+		return nil, fmt.Errorf("%w: %s %q of run %q", ErrNotFound, kind, key, run)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
+		return nil, rd.fail(err)
 	}
 	return b, nil
 }
 
-// RunValueSize implements store.Store.
-func (s *Store) RunValueSize(ctx context.Context, run string, kind store.Kind, key string) (int64, error) {
+// RunValueSize implements Store.
+func (rd *Reader) RunValueSize(ctx context.Context, run string, kind Kind, key string) (int64, error) {
 	table, keyCol, err := valueQuery(kind)
 	if err != nil {
 		return 0, err
 	}
 	var n int64
-	err = s.queryRow(ctx, `SELECT length(value) FROM `+table+` WHERE run = ? AND `+keyCol+` = ?`, run, key).Scan(&n)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("%w: %s %q of run %q", store.ErrNotFound, kind, key, run)
+	err = rd.q.QueryRow(ctx, `SELECT length(value) FROM `+table+` WHERE run = ? AND `+keyCol+` = ?`, run, key).Scan(&n)
+	if errors.Is(err, ErrNoRows) {
+		return 0, fmt.Errorf("%w: %s %q of run %q", ErrNotFound, kind, key, run)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("postgres: %w", err)
+		return 0, rd.fail(err)
 	}
 	return n, nil
 }
