@@ -92,7 +92,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "synchronous", Value: "normal", Usage: "SQLite synchronous mode: normal or full"},
 			&cli.StringFlag{Name: "store", EnvVars: []string{"SIGOCO_TRACK_STORE"}, Usage: "`URL` of the store: postgres://USER@HOST/DB for PostgreSQL (password from PGPASSWORD or PGPASSFILE; docs/postgres.md), or sqlite (default: the database in --data)"},
 			&cli.StringFlag{Name: "artifacts", Usage: "`DIR` of artifact contents with a PostgreSQL --store (default DATA/artifacts; shared by several nodes only if it is a shared directory)"},
-		}, logflag.Flags()...),
+		}, append(logflag.Flags(), quotaFlags()...)...),
 		Action: serve,
 		Commands: []*cli.Command{
 			{
@@ -154,6 +154,9 @@ func serve(c *cli.Context) error {
 		return cli.Exit(err.Error(), 2)
 	}
 	opts.MinFree = minFree
+	if err := applyQuotas(c, &opts); err != nil { // quota.go
+		return err
+	}
 	if dir := c.String("artifacts"); dir != "" && isPostgres(c.String("store")) {
 		opts.FreeSpace = freeSpace(dir) // PostgreSQL's own disk is its business
 	} else {
@@ -170,13 +173,13 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	// trackd's own clients (the dashboard's calls, the demo) and the
-	// jobs' solvers authenticate with tokens minted for this process.
-	var selfToken, jobsToken string
+	// trackd's own clients (the dashboard's calls, the demo) authenticate
+	// with a token minted for this process; a job's solver gets its run's
+	// write credential only (jobs.Options.RunCredential).
+	var selfToken string
 	if access != nil {
-		selfToken, jobsToken = auth.NewToken(), auth.NewToken()
+		selfToken = auth.NewToken()
 		access.AddToken(selfToken, auth.Identity{Name: "trackd", Role: auth.Admin})
-		access.AddToken(jobsToken, auth.Identity{Name: "trackd-jobs", Role: auth.Admin}) // a solver writes the run of the job's creator
 		opts.Auth = access
 	} else {
 		opts.Auth = auth.Everyone{Role: auth.Admin} // the local user (or --insecure)
@@ -254,8 +257,8 @@ func serve(c *cli.Context) error {
 		opts.Targets = func(s *server.Server) (map[string]any, error) {
 			mgr, err = jobs.New(c.Context, st, jobs.Options{
 				Solvers: cfg.Solvers, Dir: filepath.Join(c.String("data"), "jobs"), Addr: ln.Addr().String(),
-				MaxJobs: c.Int("max-jobs"), Ingest: s.Ingest, Edited: s.Edited, Heartbeat: s.Alive, Logger: log, Token: jobsToken,
-				Executor: c.String("executor"), PublicAddr: firstPublicAddr(c.StringSlice("public-addr")),
+				MaxJobs: c.Int("max-jobs"), Ingest: s.Ingest, Edited: s.Edited, Heartbeat: s.Alive, Logger: log, RunCredential: s.RunCredential,
+				Executor: c.String("executor"), PublicAddr: firstPublicAddr(c.StringSlice("public-addr")), MaxQueuedJobs: jobsQuota(c),
 			})
 			if err != nil {
 				return nil, err

@@ -66,6 +66,15 @@ type Options struct {
 	// without track), so the server does not mark the run crashed.
 	// Default: nothing.
 	Heartbeat func(ctx context.Context, run string)
+	// MaxQueuedJobs bounds the jobs one identity has created that are not
+	// final (pending, queued or running); create_job beyond it is refused
+	// with a *store.QuotaError. Default DefaultMaxQueuedJobs; negative:
+	// no limit. quota.go.
+	MaxQueuedJobs int
+	// RunCredential, if set, mints a write credential for a job's run,
+	// given to its solver as $SIGOCO_RUN_CREDENTIAL instead of Token
+	// (trackd: server.Server.RunCredential). docs/security.md.
+	RunCredential func(ctx context.Context, run string) (string, error)
 	// HeartbeatInterval: default 2 s.
 	HeartbeatInterval time.Duration
 	// Logger receives the manager's diagnostics. Default: discarded.
@@ -135,6 +144,8 @@ type Manager struct {
 	active  map[string]*active  // started jobs not yet final
 	pending map[string]struct{} // created jobs not started (for heartbeats)
 	closed  bool
+
+	queue queueQuota // jobs per identity (quota.go)
 
 	closeOnce sync.Once
 }
@@ -359,6 +370,9 @@ func (m *Manager) create(ctx context.Context, name, version string, inputs map[s
 		return nil, err
 	}
 	j := &Job{ID: track.NewID(), Solver: s.Name, Version: s.Version, State: StatePending, Created: now()}
+	if err := m.admitJob(ctx, j.ID); err != nil { // quota.go
+		return nil, err
+	}
 	j.Inputs = map[string]any{}
 	recs := []store.Record{{Seq: 1, Kind: store.KindStart, Key: s.Project, Value: s.ID()}}
 	keys := make([]string, 0, len(in))

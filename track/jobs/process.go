@@ -503,7 +503,16 @@ func (a *active) env(work, executor string) []string {
 	if s.Checkpoint && executor == ExecutorSlurm {
 		env = append(env, EnvCheckpointSignal+"=USR1")
 	}
-	if a.m.opts.Token != "" {
+	switch {
+	case a.m.opts.RunCredential != nil:
+		// Its own run's write credential, nothing more (docs/security.md).
+		cred, err := a.m.opts.RunCredential(a.m.ctx, a.job.ID)
+		if err != nil {
+			a.m.log.Warn("jobs: minting the run credential of a job", "job", a.job.ID, "err", err)
+			break
+		}
+		env = append(env, track.EnvRunCredential+"="+cred)
+	case a.m.opts.Token != "":
 		env = append(env, auth.EnvToken+"="+a.m.opts.Token)
 	}
 	return env
