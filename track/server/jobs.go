@@ -30,6 +30,7 @@ func (s *Server) Ingest(ctx context.Context, b *store.Batch) (*store.Ack, error)
 	}
 	if !existed {
 		if err := s.admitRun(ctx, b.Run); err != nil { // open runs per identity: quota.go
+			s.live.forgetUnstored(b.Run)
 			return nil, err
 		}
 	}
