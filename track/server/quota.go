@@ -98,10 +98,11 @@ func (s *Server) admitRun(ctx context.Context, run string) error {
 }
 
 // isOpen reports whether the live state holds run as open (status not
-// final) and not crashed.
+// final) and not crashed, or as being started (its first batch is being
+// stored: a refused one is forgotten, forgetUnstored).
 func (l *Live) isOpen(id string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	lr, ok := l.state[id]
-	return ok && lr.open && !lr.crashed
+	return ok && (lr.entry == nil || (lr.open && !lr.crashed))
 }
