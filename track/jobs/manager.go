@@ -27,9 +27,9 @@ type Options struct {
 	// Addr is the tracking server's address given to solvers as
 	// SIGOCO_TRACK_ADDR. Default track.DefaultAddr.
 	Addr string
-	// Token is given to solvers as SIGOCO_TOKEN, so that they can report
-	// to a server with an access file (trackd mints one with the runner
-	// role). Default: none (the SIGOCO_ variables of the manager's own
+	// Token is given to solvers as SIGOCO_TOKEN when RunCredential is
+	// not set, so that they can report to a server with an access file.
+	// Default: none (the SIGOCO_ variables of the manager's own
 	// environment are never passed on).
 	Token string
 	// PublicAddr is the tracking server's address as cluster nodes reach
