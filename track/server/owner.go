@@ -67,16 +67,25 @@ func (s *Server) ownerEntry(ctx context.Context, run string, fresh bool) (ownerE
 	if !fresh && ok && (e.exists || time.Since(e.at) < ownerRecheck) {
 		return e, nil
 	}
-	r, err := s.st.GetRun(ctx, run)
+	// A probe of the run and its two small records, never its values: a
+	// run's params may be large (docs/security.md, Memory bounds).
+	err := s.runExists(ctx, run)
 	switch {
 	case errors.Is(err, store.ErrUnknownRun):
 		e = ownerEntry{at: time.Now()}
 	case err != nil:
 		return ownerEntry{}, err
 	default:
-		owner, _ := r.Metadata[store.MetaOwner].(string)
-		e = ownerEntry{owner: owner, exists: true, at: time.Now()}
-		cs, _ := r.Metadata[store.MetaCredential].([]any)
+		e = ownerEntry{exists: true, at: time.Now()}
+		v, err := s.metaValue(ctx, run, store.MetaOwner)
+		if err != nil {
+			return ownerEntry{}, err
+		}
+		e.owner, _ = v.(string)
+		if v, err = s.metaValue(ctx, run, store.MetaCredential); err != nil {
+			return ownerEntry{}, err
+		}
+		cs, _ := v.([]any)
 		for _, c := range cs {
 			if h, ok := c.(string); ok && strings.HasPrefix(h, "sha256:") {
 				e.creds = append(e.creds, strings.TrimPrefix(h, "sha256:"))
@@ -85,6 +94,18 @@ func (s *Server) ownerEntry(ctx context.Context, run string, fresh bool) (ownerE
 	}
 	s.setOwner(run, e)
 	return e, nil
+}
+
+// metaValue returns a run's metadata entry key (nil when absent).
+func (s *Server) metaValue(ctx context.Context, run, key string) (any, error) {
+	b, err := s.st.RunValue(ctx, run, store.KindMeta, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return store.DecodeValue(b)
 }
 
 func (s *Server) setOwner(run string, e ownerEntry) {
