@@ -288,6 +288,7 @@ func (m *Manager) adopt(ctx context.Context, j *Job) bool {
 	if err != nil {
 		return false
 	}
+	a.adopted = true
 	spec, outW, errW, _, err := a.specFor(ex, work, dir)
 	if err != nil {
 		return false

@@ -46,6 +46,9 @@ type active struct {
 	m      *Manager
 	solver *Solver
 	done   chan struct{} // closed when the job is final and saved
+	// adopted: followed again after a restart (Recover), so its process
+	// already holds its environment and no credential is minted.
+	adopted bool
 
 	mu        sync.Mutex // guards job, stopCause, handle, tail
 	job       Job
@@ -504,6 +507,7 @@ func (a *active) env(work, executor string) []string {
 		env = append(env, EnvCheckpointSignal+"=USR1")
 	}
 	switch {
+	case a.m.opts.RunCredential != nil && a.adopted:
 	case a.m.opts.RunCredential != nil:
 		// Its own run's write credential, nothing more (docs/security.md).
 		cred, err := a.m.opts.RunCredential(a.m.ctx, a.job.ID)
