@@ -44,14 +44,17 @@ func openFDs(t *testing.T, pid int) int {
 // is stored, every other run is refused with a quota error, and trackd's
 // peak resident memory grows by what the quota's runs cost, not by the
 // attack's size. Before the quota every run was stored and held open in
-// the live state (100,000 runs: 1.36 GB, never freed).
+// the live state (100,000 runs: 1.36 GB, never freed). The runs crash
+// (no heartbeats) during the attack: crashed runs count, or the quota
+// would renew itself every heartbeat timeout.
 func TestManyRunsAttack(t *testing.T) {
 	t.Setenv(auth.EnvToken, "")
 	n, quota := envInt("SIGOCO_ATTACK_RUNS", 2000), envInt("SIGOCO_ATTACK_QUOTA", 100)
 	port := freePort(t)
 	addr := "127.0.0.1:" + port
 	ctx := ctxT(t, 30*time.Minute)
-	d := startTrackd(t, port, t.TempDir(), "--access", writeAccess(t, accessLines()...), "--max-open-runs", strconv.Itoa(quota))
+	d := startTrackd(t, port, t.TempDir(), "--access", writeAccess(t, accessLines()...), "--max-open-runs", strconv.Itoa(quota),
+		"--heartbeat-timeout", "1s") // the attacker never heartbeats: its runs crash during the attack, and still count
 	mem := watchMem(t, d)
 	var stored, refused atomic.Int64
 	var other atomic.Value

@@ -15,7 +15,8 @@ import (
 // trackd is shared.
 type Quotas struct {
 	// MaxOpenRuns bounds the runs one identity started (in this server's
-	// lifetime) that are open now: status not final and not crashed. A
+	// lifetime) that are open now: status not final (crashed ones
+	// count until they are ended or deleted). A
 	// batch that would start one more is refused whole with a
 	// *store.QuotaError; the client reports it at Flush/End. Default
 	// DefaultMaxOpenRuns; negative: no limit.
@@ -98,11 +99,14 @@ func (s *Server) admitRun(ctx context.Context, run string) error {
 }
 
 // isOpen reports whether the live state holds run as open (status not
-// final) and not crashed, or as being started (its first batch is being
-// stored: a refused one is forgotten, forgetUnstored).
+// final; crashed or not), or as being started (its first batch is being
+// stored: a refused one is forgotten, forgetUnstored). A crashed run
+// counts: it stays in the live state until it is ended or deleted, and a
+// client that never heartbeats would otherwise start a new quota of runs
+// every heartbeat timeout.
 func (l *Live) isOpen(id string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	lr, ok := l.state[id]
-	return ok && (lr.entry == nil || (lr.open && !lr.crashed))
+	return ok && (lr.entry == nil || lr.open)
 }
