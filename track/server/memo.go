@@ -212,7 +212,7 @@ func (m *Memo) Lock(ctx context.Context, key store.MemoKey, ttlMs, waitMs int64)
 				m.mu.Unlock()
 				return "", err
 			}
-			if l != nil {
+			if l = m.leases[key]; l != nil { // expired, taken over (unless admitLocked's sweep dropped it)
 				m.dropLocked(key, l)
 			} else if len(m.leases) >= m.opts.MaxLeases && !m.sweepLocked(now) {
 				m.mu.Unlock()
