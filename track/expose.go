@@ -41,7 +41,7 @@ func (r *Run) Expose(name string, obj any) error {
 	if r == nil {
 		return nil
 	}
-	hello, _ := json.Marshal(store.ExposeHello{Run: r.id, Name: name, Token: r.opts.Token})
+	hello, _ := json.Marshal(store.ExposeHello{Run: r.id, Name: name, Token: r.token()})
 	srv, err := rpc.NewServer(map[string]any{name: obj}, rpc.ServerOptions{Description: string(hello), Logger: r.log})
 	if err != nil {
 		return fmt.Errorf("track: expose %q: %w", name, err)

@@ -52,6 +52,12 @@ type Options struct {
 	// (docs/security.md) on every connection: rpc, logs and exposes.
 	// Default $SIGOCO_TOKEN; none when that is empty too.
 	Token string
+	// Credential is the run's write credential (docs/security.md, "Run
+	// credentials"), presented instead of Token. Default
+	// $SIGOCO_RUN_CREDENTIAL (trackd sets it for a job's solver), else the
+	// one kept in the run's spool directory; a run started without one
+	// gets it from the server.
+	Credential string
 	// SpoolDir holds the runs' spools (records the server has not taken
 	// yet) and staged artifacts, one directory per run. Default
 	// $XDG_CACHE_HOME/sigoco/track-spool (os.UserCacheDir).
@@ -119,6 +125,9 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.Token == "" {
 		o.Token = os.Getenv(auth.EnvToken)
+	}
+	if o.Credential == "" {
+		o.Credential = os.Getenv(EnvRunCredential)
 	}
 	if o.Project == "" {
 		o.Project = "default"

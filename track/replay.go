@@ -65,9 +65,22 @@ func Replay(ctx context.Context, dir string, opts ReplayOptions) ([]ReplayResult
 		if !ok {
 			continue
 		}
-		res := replayDir(ctx, c, d)
+		rc := c
+		if cred := readCredential(d); cred != "" {
+			// The run's write credential, kept by the process that spooled:
+			// it writes the run whatever this process's token is.
+			cc, err := rpc.Dial(ctx, opts.Addr, TrackerTarget, rpc.ClientOptions{TLS: opts.TLS, Protocol: rpc.ProtocolNative, Token: cred})
+			if err == nil {
+				rc = cc
+			}
+		}
+		res := replayDir(ctx, rc, d)
+		if rc != c {
+			rc.Close()
+		}
 		unlock()
 		if res.Err == nil {
+			os.Remove(filepath.Join(d, CredentialFile))
 			os.Remove(filepath.Join(d, "lock"))
 			os.Remove(filepath.Join(d, "blobs"))
 			os.Remove(d)
@@ -133,6 +146,9 @@ func replayDir(ctx context.Context, c *rpc.Client, d string) ReplayResult {
 					res.Err = err
 				}
 				continue
+			}
+			if ack.Credential != "" {
+				writeCredential(d, ack.Credential) // the replay created the run
 			}
 			res.Batches++
 			res.Records += ack.Applied

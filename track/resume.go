@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/track/store"
 )
 
@@ -37,7 +36,7 @@ func (r *Run) resume(ctx context.Context) (int64, error) {
 	spooled, carry := r.snd.spoolHighSeq()
 	ctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
 	defer cancel()
-	c, err := rpc.Dial(ctx, r.opts.Addr, TrackerTarget, rpc.ClientOptions{TLS: r.opts.TLS, Protocol: rpc.ProtocolNative, Logger: r.log})
+	c, err := r.dialTracker(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("%w %s: %v", ErrResume, r.id, err)
 	}
@@ -49,6 +48,16 @@ func (r *Run) resume(ctx context.Context) (int64, error) {
 		last = 0 // a new run after all
 	case err != nil:
 		return 0, fmt.Errorf("%w %s: %v", ErrResume, r.id, err)
+	}
+	if last > 0 && r.credential() == "" {
+		// A credential of its own, for replays after a restart
+		// (credential.go); a server without run credentials has none.
+		var cred string
+		if err := c.CallInto(ctx, &cred, "run_credential", r.id); err == nil {
+			r.setCredential(cred)
+		} else {
+			r.log.Info("track: no write credential for the resumed run", "run", r.id, "err", err)
+		}
 	}
 	r.log.Info("track: resuming run", "run", r.id, "last_seq", last, "spooled_seq", spooled)
 	r.snd.lost = carry

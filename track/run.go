@@ -110,6 +110,9 @@ type Run struct {
 	fwd       *logfwd.Forwarder
 	logger    *slog.Logger
 
+	credMu sync.Mutex
+	cred   string // the run's write credential (credential.go)
+
 	snd *sender
 	up  *uploader
 	ex  *exposer
@@ -140,6 +143,12 @@ func Start(ctx context.Context, opts Options) (*Run, error) {
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	var err error
 	r.snd, err = newSender(r)
+	if err == nil {
+		// After the lock: the spool directory is this process's now.
+		if r.cred = readCredential(r.dir); opts.Credential != "" {
+			r.setCredential(opts.Credential)
+		}
+	}
 	if err != nil {
 		r.cancel()
 		return nil, err
@@ -160,7 +169,7 @@ func Start(ctx context.Context, opts Options) (*Run, error) {
 	if !opts.NoMetadata {
 		r.AddMetadataMap(startMetadata())
 	}
-	fwd, err := logfwd.NewForwarder(opts.Addr, logfwd.ForwarderOptions{Source: r.id, Level: opts.LogLevel, TLS: opts.TLS, Logger: opts.Logger, Token: opts.Token})
+	fwd, err := logfwd.NewForwarder(opts.Addr, logfwd.ForwarderOptions{Source: r.id, Level: opts.LogLevel, TLS: opts.TLS, Logger: opts.Logger, Token: r.token()})
 	if err != nil {
 		r.cancel()
 		r.snd.close()

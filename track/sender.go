@@ -129,7 +129,7 @@ func (s *sender) connect(ctx context.Context) *rpc.Client {
 		return nil
 	}
 	dctx, cancel := context.WithTimeout(ctx, s.r.opts.CallTimeout)
-	c, err := rpc.Dial(dctx, s.r.opts.Addr, TrackerTarget, rpc.ClientOptions{TLS: s.r.opts.TLS, Protocol: rpc.ProtocolNative, Logger: s.r.log, Token: s.r.opts.Token})
+	c, err := s.r.dialTracker(dctx) // with the run's credential, else the token: credential.go
 	cancel()
 	if err != nil {
 		s.setDown(err)
@@ -300,6 +300,9 @@ func (s *sender) send(ctx context.Context, b *wireBatch) error {
 	if ack.HeartbeatMs > 0 {
 		s.hbServer.Store(ack.HeartbeatMs)
 	}
+	if ack.Credential != "" {
+		r.setCredential(ack.Credential) // the batch created the run: credential.go
+	}
 	r.acked = max(r.acked, b.maxSeq())
 	r.spooled = max(r.spooled, r.acked)
 	r.cond.Broadcast()
@@ -392,6 +395,9 @@ func (s *sender) close() {
 	s.spool.Close()
 	if s.spoolSize == 0 {
 		os.Remove(filepath.Join(s.r.dir, SpoolFile))
+		if ents, _ := os.ReadDir(filepath.Join(s.r.dir, "blobs")); len(ents) == 0 {
+			os.Remove(filepath.Join(s.r.dir, CredentialFile)) // nothing left to replay
+		}
 	}
 	s.unlock()
 	os.Remove(filepath.Join(s.r.dir, "lock"))

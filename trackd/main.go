@@ -91,7 +91,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "synchronous", Value: "normal", Usage: "SQLite synchronous mode: normal or full"},
 			&cli.StringFlag{Name: "store", EnvVars: []string{"SIGOCO_TRACK_STORE"}, Usage: "`URL` of the store: postgres://USER@HOST/DB for PostgreSQL (password from PGPASSWORD or PGPASSFILE; docs/postgres.md), or sqlite (default: the database in --data)"},
 			&cli.StringFlag{Name: "artifacts", Usage: "`DIR` of artifact contents with a PostgreSQL --store (default DATA/artifacts; shared by several nodes only if it is a shared directory)"},
-		}, logflag.Flags()...),
+		}, append(logflag.Flags(), quotaFlags()...)...),
 		Action: serve,
 		Commands: []*cli.Command{
 			{
@@ -153,6 +153,9 @@ func serve(c *cli.Context) error {
 		return cli.Exit(err.Error(), 2)
 	}
 	opts.MinFree = minFree
+	if err := applyQuotas(c, &opts); err != nil { // quota.go
+		return err
+	}
 	if dir := c.String("artifacts"); dir != "" && isPostgres(c.String("store")) {
 		opts.FreeSpace = freeSpace(dir) // PostgreSQL's own disk is its business
 	} else {
@@ -169,14 +172,13 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	// The jobs' solvers, and the demo simulation, report to trackd as
-	// clients; with an access file they get tokens minted for this
-	// process. trackd's own parts (the dashboard, jobs' bookkeeping) call
-	// the server in-process.
-	var jobsToken, demoToken string
+	// The demo simulation reports to trackd as a client; with an access
+	// file it gets a token minted for this process. A job's solver gets
+	// only its run's write credential (the server mints it: jobs'
+	// Recorder). trackd's own parts (the dashboard, jobs' bookkeeping)
+	// call the server in-process.
+	var demoToken string
 	if access != nil {
-		jobsToken = auth.NewToken()
-		access.AddToken(jobsToken, auth.Identity{Name: "trackd-jobs", Role: auth.Admin}) // a solver writes the run of the job's creator
 		if c.Bool("demo") {
 			demoToken = auth.NewToken()
 			access.AddToken(demoToken, auth.Identity{Name: "trackd-demo", Role: auth.Runner})
@@ -228,7 +230,7 @@ func serve(c *cli.Context) error {
 		return err
 	}
 	defer st.Close()
-	srv, mgr, err := buildParts(c, st, opts, partsConfig{jobs: cfg, addr: ln.Addr().String(), jobsToken: jobsToken, access: access, hosts: hosts, log: log})
+	srv, mgr, err := buildParts(c, st, opts, partsConfig{jobs: cfg, addr: ln.Addr().String(), access: access, hosts: hosts, log: log})
 	if err != nil {
 		return err
 	}
@@ -304,7 +306,6 @@ func serve(c *cli.Context) error {
 type partsConfig struct {
 	jobs      *jobs.Config // nil: no jobs
 	addr      string       // the listening address (solvers' SIGOCO_TRACK_ADDR)
-	jobsToken string       // the solvers' token ("" without an access file)
 	access    *auth.Access // nil without an access file
 	hosts     *dashboard.HostCheck
 	log       *slog.Logger
@@ -341,7 +342,7 @@ func buildParts(c *cli.Context, st store.Store, opts server.Options, pc partsCon
 	if pc.jobs != nil {
 		mgr, err = jobs.New(c.Context, srv, jobs.Options{
 			Solvers: pc.jobs.Solvers, Dir: filepath.Join(c.String("data"), "jobs"), Addr: pc.addr,
-			MaxJobs: c.Int("max-jobs"), Logger: pc.log, Token: pc.jobsToken,
+			MaxJobs: c.Int("max-jobs"), Logger: pc.log, MaxQueuedJobs: jobsQuota(c),
 			Executor: c.String("executor"), PublicAddr: firstPublicAddr(c.StringSlice("public-addr")),
 		})
 		if err != nil {

@@ -36,6 +36,11 @@ class IncompatibleServer(Exception):
     """The server is not a pc_rpc server with the target and PYON v2."""
 
 
+class AuthError(ConnectionRefusedError):
+    """trackd refused the token or run credential a connection presented
+    (its message starts with "rpc: auth: ...")."""
+
+
 def ssl_context(cert=None, key=None, peer_cert=None):
     """An ssl.SSLContext as SiPyCo's SimpleSSLConfig makes for a client:
     trust exactly peer_cert (the server's certificate, PEM), present
@@ -80,7 +85,11 @@ class Client:
             if token and TOKEN_FEATURE in self.features and "\n" not in token:
                 sock.sendall((TOKEN_LINE % token).encode("utf-8"))
             sock.sendall(("%s pyon_v2\n" % target).encode("utf-8"))
-            self.methods = pyon.decode(self._readline())
+            line = self._readline()
+            if line.startswith(b"SIGOCO error:"):
+                # trackd refused the token (or run credential) it was sent
+                raise AuthError(line[len(b"SIGOCO error:"):].decode("utf-8", "replace").strip())
+            self.methods = pyon.decode(line)
         except BaseException:
             sock.close()
             raise

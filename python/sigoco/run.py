@@ -24,7 +24,7 @@ import weakref
 
 from . import pyon, spool
 from .rpc import RemoteError, ssl_context as _ssl_context
-from .sender import (DEFAULT_ADDR, ENV_ADDR, ENV_TOKEN, Sender, SigocoWarning, _Queue, _parse_addr, _str,  # noqa: F401
+from .sender import (DEFAULT_ADDR, ENV_ADDR, ENV_RUN_CREDENTIAL, ENV_TOKEN, Sender, SigocoWarning, _Queue, _parse_addr, _str,  # noqa: F401
                      replay)  # replay, DEFAULT_ADDR: re-exported
 
 __all__ = ["Run", "SigocoWarning", "STATUSES", "DEFAULT_ADDR"]
@@ -89,7 +89,7 @@ class Run(Sender):
     network; close() waits for the server at most ``close_timeout``.
     """
 
-    def __init__(self, project="default", name="", *, run_id=None, addr=None, spool_dir=None, token=None,
+    def __init__(self, project="default", name="", *, run_id=None, addr=None, spool_dir=None, token=None, credential=None,
                  tls_cert=None, tls_key=None, tls_peer_cert=None, ssl_context=None, metadata=True,
                  flush_interval=0.1, batch_size=50_000, max_queued=1_000_000, close_timeout=10.0,
                  call_timeout=10.0, heartbeat_interval=2.0, replay_orphans=True, profile=False, sys_metrics=10.0):
@@ -104,6 +104,10 @@ class Run(Sender):
         # The token is sent only to a server that announces
         # rpc.TOKEN_FEATURE (trackd with an access file).
         self.token = token or os.environ.get(ENV_TOKEN) or None
+        # The run's write credential: given, or $SIGOCO_RUN_CREDENTIAL, or
+        # kept in its spool directory; else the server hands it out.
+        self._credential = None
+        credential = credential or os.environ.get(ENV_RUN_CREDENTIAL) or None
         if ssl_context is None and (tls_cert or tls_peer_cert):
             ssl_context = _ssl_context(tls_cert, tls_key, tls_peer_cert)
         self._ssl = ssl_context
@@ -154,6 +158,9 @@ class Run(Sender):
         self._lock = spool.DirLock(self.dir)
         if not self._lock.acquire():
             raise RuntimeError("sigoco: run %s is already in use by another process (lock in %s)" % (self.id, self.dir))
+        self._credential = spool.read_credential(self.dir)
+        if credential:
+            self._set_credential(credential)
         self._spool_path = os.path.join(self.dir, spool.SPOOL_FILE)
         self._spool = open(self._spool_path, "ab")
         self._spool_size = self._spool.tell()
@@ -198,8 +205,11 @@ class Run(Sender):
             c = self._dial()
             try:
                 remote = int(c.call("get_run", self.id).get("high_seq") or 0)
+                if remote and not self._credential:
+                    # a credential of its own, for replays after a restart
+                    self._set_credential(c.call("run_credential", self.id) or None)
             except RemoteError:
-                remote = 0  # no such run on the server
+                remote = remote or 0  # no such run on the server (or no run_credential)
             finally:
                 c.close()
         except OSError:

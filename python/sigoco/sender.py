@@ -18,13 +18,14 @@ from array import array
 from bisect import bisect_left, bisect_right
 
 from . import pyon, spool
-from .rpc import TOKEN_FEATURE, TOKEN_LINE, Client, RemoteError
+from .rpc import TOKEN_FEATURE, TOKEN_LINE, AuthError, Client, RemoteError
 
 TRACKER = "tracker"
 BLOB_CHUNK = 1 << 20
 DEFAULT_ADDR = "127.0.0.1:3250"
 ENV_ADDR = "SIGOCO_TRACK_ADDR"
 ENV_TOKEN = "SIGOCO_TOKEN"
+ENV_RUN_CREDENTIAL = "SIGOCO_RUN_CREDENTIAL"  # a run's write credential (trackd sets it for a job's solver)
 
 # Remote exception classes that mean "try again later", not "refused".
 _TRANSIENT = ("TimeoutError", "ConnectionError", "BrokenPipeError", "ConnectionResetError")
@@ -95,9 +96,32 @@ class Sender:
 
     # ----- the sender thread -----
 
+    def _wire_token(self):
+        """What the run's connections present: its write credential, else
+        the token (docs/security.md, "Run credentials")."""
+        return self._credential or self.token
+
+    def _set_credential(self, cred):
+        """Keep the run's write credential (None: the server refused it)."""
+        if cred == self._credential:
+            return
+        self._credential = cred
+        try:
+            if cred:
+                spool.write_credential(self.dir, cred)
+            else:
+                os.remove(os.path.join(self.dir, spool.CREDENTIAL_FILE))
+        except OSError:
+            pass
+
     def _dial(self):
-        c = Client(self._host, self._port, TRACKER, ssl_context=self._ssl, timeout=self.call_timeout, token=self.token)
-        return c
+        try:
+            return Client(self._host, self._port, TRACKER, ssl_context=self._ssl, timeout=self.call_timeout, token=self._wire_token())
+        except AuthError:
+            if not self._credential:
+                raise
+            self._set_credential(None)  # no longer valid (the run was deleted): the token then
+            return Client(self._host, self._port, TRACKER, ssl_context=self._ssl, timeout=self.call_timeout, token=self.token)
 
     def _connect(self):
         if self._client is not None:
@@ -240,6 +264,9 @@ class Sender:
         self._last_sent = time.monotonic()
         for rj in (ack or {}).get("rejected") or []:
             self._refused(rj.get("seq"), rj.get("error"))
+        cred = (ack or {}).get("credential")
+        if cred:
+            self._set_credential(cred)  # the batch created the run
         hb = (ack or {}).get("heartbeat_ms")
         if hb:
             self._hb = min(self.heartbeat_interval, hb / 1000.0)
@@ -351,7 +378,7 @@ class Sender:
         if not lines:
             return
         if self._log_sock is None:
-            if self.token and self._client is None:
+            if self._wire_token() and self._client is None:
                 # The rpc connection says whether the server takes a
                 # token line (TOKEN_FEATURE); wait for it.
                 with self._mu:
@@ -368,8 +395,9 @@ class Sender:
                     s = self._ssl.wrap_socket(s, server_hostname=self._host)
                 s.sendall(b"ARTIQ logging\n")
                 c = self._client
-                if self.token and c is not None and TOKEN_FEATURE in c.features and "\n" not in self.token:
-                    s.sendall((TOKEN_LINE % self.token).encode("utf-8"))  # trackd with an access file
+                tok = self._wire_token()
+                if tok and c is not None and TOKEN_FEATURE in c.features and "\n" not in tok:
+                    s.sendall((TOKEN_LINE % tok).encode("utf-8"))  # trackd with an access file
                 self._log_sock = s
             except OSError:
                 self._log_next_try = time.monotonic() + 1.0
@@ -457,9 +485,20 @@ def replay(spool_dir, addr=None, ssl_context=None, token=None, skip=None, timeou
             lk = spool.DirLock(d)
             if not lk.acquire():
                 continue
+            rc = c
+            cred = spool.read_credential(d)
+            if cred:
+                # The run's write credential, kept by the process that
+                # spooled: it writes the run whatever this process's token.
+                try:
+                    rc = Client(host, port, TRACKER, ssl_context=ssl_context, timeout=timeout, token=cred)
+                except (OSError, ValueError):
+                    rc = c
             try:
-                res = _replay_dir(c, d)
+                res = _replay_dir(rc, d)
             finally:
+                if rc is not c:
+                    rc.close()
                 lk.release()
             if res["error"] is None:
                 spool.remove_if_empty(d)
@@ -485,6 +524,8 @@ def _replay_dir(c, d):
                         res["rejected"] += hi - lo + 1
                         res["error"] = res["error"] or str(e)
                         continue
+                    if ack.get("credential"):
+                        spool.write_credential(d, ack["credential"])  # the replay created the run
                     res["batches"] += 1
                     res["applied"] += ack.get("applied") or 0
                     res["skipped"] += ack.get("skipped") or 0

@@ -29,6 +29,7 @@ except ImportError:  # Windows: no locking (one process per spool directory)
 
 SPOOL_FILE = "spool.pyon"
 LOCK_FILE = "lock"
+CREDENTIAL_FILE = "credential"  # the run's write credential (mode 0600), as the Go client keeps it
 BLOBS = "blobs"
 MAX_FRAME = 256 << 20
 
@@ -135,7 +136,35 @@ def run_dirs(d):
     return [os.path.join(d, n) for n in names if is_run_dir(os.path.join(d, n))]
 
 
+def read_credential(d):
+    """The run's write credential kept in its spool directory d, or None."""
+    try:
+        with open(os.path.join(d, CREDENTIAL_FILE)) as f:
+            c = f.read(513).strip()
+    except OSError:
+        return None
+    return c if c and len(c) <= 512 else None
+
+
+def write_credential(d, cred):
+    """Keep cred in spool directory d, readable by its owner only."""
+    tmp = os.path.join(d, CREDENTIAL_FILE + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(cred + "\n")
+    os.replace(tmp, os.path.join(d, CREDENTIAL_FILE))
+
+
 def remove_if_empty(d):
+    """Remove d when nothing is left to replay (its lock and credential
+    go with it)."""
+    blobs = os.path.join(d, BLOBS)
+    left = any(os.path.isfile(os.path.join(d, n)) for n in (SPOOL_FILE, "spool")) or (os.path.isdir(blobs) and os.listdir(blobs))
+    if not left:
+        try:
+            os.remove(os.path.join(d, CREDENTIAL_FILE))
+        except OSError:
+            pass
     for name in (LOCK_FILE,):
         try:
             os.remove(os.path.join(d, name))

@@ -27,9 +27,9 @@ type Options struct {
 	// Addr is the tracking server's address given to solvers as
 	// SIGOCO_TRACK_ADDR. Default track.DefaultAddr.
 	Addr string
-	// Token is given to solvers as SIGOCO_TOKEN, so that they can report
-	// to a server with an access file (trackd mints one with the runner
-	// role). Default: none (the SIGOCO_ variables of the manager's own
+	// Token is given to solvers as SIGOCO_TOKEN when the Recorder is no
+	// CredentialMinter, so that they can report to a server with an access file.
+	// Default: none (the SIGOCO_ variables of the manager's own
 	// environment are never passed on).
 	Token string
 	// PublicAddr is the tracking server's address as cluster nodes reach
@@ -51,6 +51,11 @@ type Options struct {
 	// MaxLogZip bounds the log file job_logfile returns over rpc. Default
 	// 32 MiB (larger ones: WriteLogZip, over HTTP).
 	MaxLogZip int64
+	// MaxQueuedJobs bounds the jobs one identity has created that are not
+	// final (pending, queued or running); create_job beyond it is refused
+	// with a *store.QuotaError. Default DefaultMaxQueuedJobs; negative:
+	// no limit. quota.go.
+	MaxQueuedJobs int
 	// HeartbeatInterval is how often the runs the manager speaks for are
 	// told alive (Recorder.Alive). Default 2 s.
 	HeartbeatInterval time.Duration
@@ -110,6 +115,8 @@ type Manager struct {
 	active  map[string]*active  // started jobs not yet final
 	pending map[string]struct{} // created jobs not started (for heartbeats)
 	closed  bool
+
+	queue queueQuota // jobs per identity (quota.go)
 
 	closeOnce sync.Once
 }
@@ -255,6 +262,7 @@ func (m *Manager) adopt(ctx context.Context, j *Job) bool {
 	if err != nil {
 		return false
 	}
+	a.adopted = true
 	spec, outW, errW, _, err := a.specFor(ex, work, dir)
 	if err != nil {
 		return false
@@ -337,6 +345,9 @@ func (m *Manager) create(ctx context.Context, name, version string, inputs map[s
 		return nil, err
 	}
 	j := &Job{ID: track.NewID(), Solver: s.Name, Version: s.Version, State: StatePending, Created: now()}
+	if err := m.admitJob(ctx, j.ID); err != nil { // quota.go
+		return nil, err
+	}
 	j.Inputs = map[string]any{}
 	recs := []store.Record{{Seq: 1, Kind: store.KindStart, Key: s.Project, Value: s.ID()}}
 	keys := make([]string, 0, len(in))

@@ -46,6 +46,9 @@ type active struct {
 	m      *Manager
 	solver *Solver
 	done   chan struct{} // closed when the job is final and saved
+	// adopted: followed again after a restart (Recover), so its process
+	// already holds its environment and no credential is minted.
+	adopted bool
 
 	mu        sync.Mutex // guards job, stopCause, handle, tail
 	job       Job
@@ -503,7 +506,18 @@ func (a *active) env(work, executor string) []string {
 	if s.Checkpoint && executor == ExecutorSlurm {
 		env = append(env, EnvCheckpointSignal+"=USR1")
 	}
-	if a.m.opts.Token != "" {
+	minter, mints := a.m.rec.(CredentialMinter)
+	switch {
+	case mints && a.adopted:
+	case mints:
+		// Its own run's write credential, nothing more (docs/security.md).
+		cred, err := minter.RunCredential(a.m.ctx, a.job.ID)
+		if err != nil {
+			a.m.log.Warn("jobs: minting the run credential of a job", "job", a.job.ID, "err", err)
+			break
+		}
+		env = append(env, track.EnvRunCredential+"="+cred)
+	case a.m.opts.Token != "":
 		env = append(env, auth.EnvToken+"="+a.m.opts.Token)
 	}
 	return env

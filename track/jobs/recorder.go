@@ -29,6 +29,14 @@ type Recorder interface {
 	Alive(ctx context.Context, run string)
 }
 
+// CredentialMinter is a Recorder that can mint a run's write credential
+// (*server.Server can): the manager then gives a job's solver its run's
+// credential ($SIGOCO_RUN_CREDENTIAL) and nothing more, instead of
+// Options.Token (docs/security.md).
+type CredentialMinter interface {
+	RunCredential(ctx context.Context, run string) (string, error)
+}
+
 // StoreRecorder records straight into st, with no live state and no
 // heartbeats: for a Manager without a tracking server (tools, tests).
 // Under a server, give New the server.

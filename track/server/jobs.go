@@ -25,6 +25,16 @@ func (s *Server) Ingest(ctx context.Context, b *store.Batch) (*store.Ack, error)
 	if err != nil {
 		return nil, err
 	}
+	_, existed, err := s.runOwner(ctx, b.Run)
+	if err != nil {
+		return nil, err
+	}
+	if !existed {
+		if err := s.admitRun(ctx, b.Run); err != nil { // open runs per identity: quota.go
+			s.live.forgetUnstored(b.Run)
+			return nil, err
+		}
+	}
 	if err := s.checkNewRun(ctx, b); err != nil { // see freespace.go
 		s.live.forgetUnstored(b.Run)
 		return nil, err
@@ -38,6 +48,13 @@ func (s *Server) Ingest(ctx context.Context, b *store.Batch) (*store.Ack, error)
 	}
 	if claim != "" {
 		s.claimRun(ctx, b.Run, claim)
+	}
+	if !existed {
+		// The batch created the run: its client gets the run's write
+		// credential (credential.go).
+		if ack.Credential, err = s.RunCredential(ctx, b.Run); err != nil {
+			s.log.Warn("track: minting a run's write credential", "run", b.Run, "err", err)
+		}
 	}
 	s.live.batch(ctx, b, ack)
 	return ack, nil

@@ -55,13 +55,16 @@ type Memo struct {
 	reads  *byteSem    // the server's bound on large reads in progress
 	values *memoValues // large values being read in parts
 
-	mu     sync.Mutex // guards leases
-	leases map[store.MemoKey]*lease
+	mu       sync.Mutex // guards leases and held
+	leases   map[store.MemoKey]*lease
+	held     map[string]int // leases held per identity (Options.Quotas.MaxLeases)
+	maxPerID int
 }
 
 // lease is held by the client that knows token until expires; freed is
 // closed when it is released or taken over after expiring.
 type lease struct {
+	who     string // the identity charged for it ("" for none)
 	token   string
 	expires time.Time
 	freed   chan struct{}
@@ -89,7 +92,8 @@ func NewMemo(s *Server, opts MemoOptions) (*Memo, error) {
 	if opts.MaxCacheBytes <= 0 {
 		opts.MaxCacheBytes = 64 << 20
 	}
-	return &Memo{st: ms, opts: opts, reads: s.reads, values: newMemoValues(opts.MaxCacheBytes), leases: map[store.MemoKey]*lease{}}, nil
+	return &Memo{st: ms, opts: opts, reads: s.reads, values: newMemoValues(opts.MaxCacheBytes), leases: map[store.MemoKey]*lease{},
+		held: map[string]int{}, maxPerID: s.opts.Quotas.withDefaults().MaxLeases}, nil
 }
 
 // MemoLimits are the memo target's limits, for clients to check before
@@ -181,16 +185,24 @@ func (m *Memo) Lock(ctx context.Context, key store.MemoKey, ttlMs, waitMs int64)
 		now := time.Now()
 		l := m.leases[key]
 		if l == nil || now.After(l.expires) {
-			if l != nil {
-				close(l.freed)
+			who := limitedIdentity(ctx)
+			if err := m.admitLocked(who, now); err != nil {
+				m.mu.Unlock()
+				return "", err
+			}
+			if l = m.leases[key]; l != nil { // expired, taken over (unless admitLocked's sweep dropped it)
+				m.dropLocked(key, l)
 			} else if len(m.leases) >= m.opts.MaxLeases && !m.sweepLocked(now) {
 				m.mu.Unlock()
 				return "", &store.LimitError{Limit: "MaxLeases", Item: "memo leases held", Size: int64(len(m.leases)), Max: int64(m.opts.MaxLeases)}
 			}
 			var tok [16]byte
 			rand.Read(tok[:])
-			nl := &lease{token: hex.EncodeToString(tok[:]), expires: now.Add(ttl), freed: make(chan struct{})}
+			nl := &lease{who: who, token: hex.EncodeToString(tok[:]), expires: now.Add(ttl), freed: make(chan struct{})}
 			m.leases[key] = nl
+			if who != "" {
+				m.held[who]++
+			}
 			m.mu.Unlock()
 			return nl.token, nil
 		}
@@ -218,11 +230,36 @@ func (m *Memo) Lock(ctx context.Context, key store.MemoKey, ttlMs, waitMs int64)
 func (m *Memo) sweepLocked(now time.Time) bool {
 	for k, l := range m.leases {
 		if now.After(l.expires) {
-			close(l.freed)
-			delete(m.leases, k)
+			m.dropLocked(k, l)
 		}
 	}
 	return len(m.leases) < m.opts.MaxLeases
+}
+
+// dropLocked releases lease l of key.
+func (m *Memo) dropLocked(key store.MemoKey, l *lease) {
+	close(l.freed)
+	delete(m.leases, key)
+	if l.who != "" {
+		if m.held[l.who]--; m.held[l.who] <= 0 {
+			delete(m.held, l.who)
+		}
+	}
+}
+
+// admitLocked refuses one more lease for who past its quota
+// (Quotas.MaxLeases), after dropping expired leases ("" and a negative
+// quota: no limit).
+func (m *Memo) admitLocked(who string, now time.Time) error {
+	if who == "" || m.maxPerID < 0 || m.held[who] < m.maxPerID {
+		return nil
+	}
+	m.sweepLocked(now)
+	if n := m.held[who]; n >= m.maxPerID {
+		return &store.QuotaError{Identity: who, Quota: "MaxLeases", Flag: "--max-leases", Count: int64(n), Max: int64(m.maxPerID),
+			What: "memo leases", Hint: "unlock one (or let it expire) first"}
+	}
+	return nil
 }
 
 // Renew extends a lease held with token by ttl_ms; false if it is no
@@ -245,8 +282,7 @@ func (m *Memo) Unlock(ctx context.Context, key store.MemoKey, token string) erro
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if l := m.leases[key]; l != nil && l.token == token {
-		close(l.freed)
-		delete(m.leases, key)
+		m.dropLocked(key, l)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,7 +23,8 @@ import (
 // without an access file, or by an admin, or before owners existed) is
 // written by admins only. Callers without an identity in their context
 // (in-process: jobs' own bookkeeping) and admins are not checked, and an
-// admin's run gets no owner.
+// admin's run gets no owner. A run's write credential (credential.go)
+// writes that run whoever presents it.
 //
 // The owner of a run is read from the store once and kept in a map (a
 // run that does not exist is asked again after ownerRecheck), so the
@@ -36,37 +38,74 @@ const maxOwners = 200_000
 
 type ownerEntry struct {
 	owner  string
+	creds  []string // hex SHA-256 of the run's credentials, newest first (credential.go)
 	exists bool
 	at     time.Time
 }
 
 type owners struct {
-	mu sync.Mutex
-	m  map[string]ownerEntry
+	mu     sync.Mutex
+	m      map[string]ownerEntry
+	credMu sync.Mutex // serializes minting credentials (RunCredential)
+	open   openRuns   // open runs per identity (quota.go)
 }
 
 // runOwner returns the owner of run ("" when it has none) and whether
 // it exists.
 func (s *Server) runOwner(ctx context.Context, run string) (string, bool, error) {
+	e, err := s.ownerEntry(ctx, run, false)
+	return e.owner, e.exists, err
+}
+
+// ownerEntry returns what is known of run's owner and credentials,
+// read from the store when not known (or when fresh is set).
+func (s *Server) ownerEntry(ctx context.Context, run string, fresh bool) (ownerEntry, error) {
 	o := &s.owners
 	o.mu.Lock()
 	e, ok := o.m[run]
 	o.mu.Unlock()
-	if ok && (e.exists || time.Since(e.at) < ownerRecheck) {
-		return e.owner, e.exists, nil
+	if !fresh && ok && (e.exists || time.Since(e.at) < ownerRecheck) {
+		return e, nil
 	}
-	r, err := s.st.GetRun(ctx, run)
+	// A probe of the run and its two small records, never its values: a
+	// run's params may be large (docs/security.md, Memory bounds).
+	err := s.runExists(ctx, run)
 	switch {
 	case errors.Is(err, store.ErrUnknownRun):
 		e = ownerEntry{at: time.Now()}
 	case err != nil:
-		return "", false, err
+		return ownerEntry{}, err
 	default:
-		owner, _ := r.Metadata[store.MetaOwner].(string)
-		e = ownerEntry{owner: owner, exists: true, at: time.Now()}
+		e = ownerEntry{exists: true, at: time.Now()}
+		v, err := s.metaValue(ctx, run, store.MetaOwner)
+		if err != nil {
+			return ownerEntry{}, err
+		}
+		e.owner, _ = v.(string)
+		if v, err = s.metaValue(ctx, run, store.MetaCredential); err != nil {
+			return ownerEntry{}, err
+		}
+		cs, _ := v.([]any)
+		for _, c := range cs {
+			if h, ok := c.(string); ok && strings.HasPrefix(h, "sha256:") {
+				e.creds = append(e.creds, strings.TrimPrefix(h, "sha256:"))
+			}
+		}
 	}
 	s.setOwner(run, e)
-	return e.owner, e.exists, nil
+	return e, nil
+}
+
+// metaValue returns a run's metadata entry key (nil when absent).
+func (s *Server) metaValue(ctx context.Context, run, key string) (any, error) {
+	b, err := s.st.RunValue(ctx, run, store.KindMeta, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return store.DecodeValue(b)
 }
 
 func (s *Server) setOwner(run string, e ownerEntry) {
@@ -74,6 +113,9 @@ func (s *Server) setOwner(run string, e ownerEntry) {
 	o.mu.Lock()
 	if o.m == nil || len(o.m) >= maxOwners {
 		o.m = map[string]ownerEntry{}
+	}
+	if old, ok := o.m[run]; ok && e.exists && e.creds == nil && old.exists {
+		e.creds = old.creds // claimRun knows the owner, not the credentials
 	}
 	o.m[run] = e
 	o.mu.Unlock()
@@ -93,6 +135,14 @@ func (s *Server) mayWrite(ctx context.Context, run, what string) (claim string, 
 	id, ok := auth.FromContext(ctx)
 	if !ok || id.Role >= auth.Admin {
 		return "", nil
+	}
+	if cr := credentialRun(id); cr != "" {
+		// Checked when the connection authenticated; it writes only its
+		// own run, which exists.
+		if cr == run {
+			return "", nil
+		}
+		return "", fmt.Errorf("%w: a write credential of run %q may not %s run %q", auth.ErrForbidden, truncate(cr, 64), what, truncate(run, 64))
 	}
 	owner, exists, err := s.runOwner(ctx, run)
 	switch {

@@ -12,16 +12,16 @@ import (
 // viewer reads and subscribes; a runner also starts and writes runs,
 // forwards logs, steers exposed objects, writes memo entries and launches
 // jobs; only an admin deletes runs and jobs, and calls anything not
-// listed here. Until runs have owners, a runner may write any run.
+// listed here. A runner writes only its own runs (owner.go).
 var methodRoles = map[string]map[string]auth.Role{
 	TargetName: {
 		"list_runs": auth.Viewer, "get_run": auth.Viewer, "series": auth.Viewer, "logs": auth.Viewer,
 		"export_run": auth.Viewer, "watch": auth.Viewer, "read_blob": auth.Viewer, "query_runs": auth.Viewer,
 		"log_batch": auth.Runner, "heartbeat": auth.Runner, "add_note": auth.Runner, "add_tag": auth.Runner,
 		"remove_tag": auth.Runner, "blob_state": auth.Runner, "write_blob": auth.Runner, "commit_blob": auth.Runner,
-		"call_exposed": auth.Runner,
-		"delete_run":   auth.Runner, // its own runs only (owner.go)
-		"archive_run":  auth.Runner, // its own runs only (owner.go)
+		"call_exposed": auth.Runner, "resume_run": auth.Runner, "run_credential": auth.Runner,
+		"delete_run":  auth.Runner, // its own runs only (owner.go)
+		"archive_run": auth.Runner, // its own runs only (owner.go)
 	},
 	MemoTargetName: {
 		"limits": auth.Viewer, "get": auth.Viewer, "exists": auth.Viewer,
@@ -81,6 +81,17 @@ func (s *Server) AuthorizeCall(ctx context.Context, target, method string, args 
 // identity (an in-process caller) may call anything. It is the rpc
 // server's ServerOptions.Authorize, and the dashboard's check of
 // POST /api/call.
+//
+// An identity authenticated by a run credential (credential.go) acts as a
+// runner of its one run: it may not delete it, nor launch, start or stop
+// jobs (a job's solver holds one; it must not start more jobs in its
+// creator's name).
 func Authorize(ctx context.Context, target, method string) error {
-	return auth.Require(ctx, MethodRole(target, method), target+"."+method)
+	role := MethodRole(target, method)
+	if id, ok := auth.FromContext(ctx); ok && id.Method == MethodRunCredential {
+		if (target == "jobs" && role > auth.Viewer) || (target == TargetName && snake.Case(method) == "delete_run") {
+			return fmt.Errorf("%w: %s.%s is not for a run's write credential (%s)", auth.ErrForbidden, target, method, truncate(id.Name, 70))
+		}
+	}
+	return auth.Require(ctx, role, target+"."+method)
 }

@@ -104,6 +104,9 @@ type Options struct {
 	UploadMaxAge time.Duration
 	// Now is the clock of the upload counts. Default time.Now.
 	Now func() time.Time
+	// Quotas bounds what one identity holds (open runs, memo leases):
+	// quota.go, docs/security.md. The zero value gives the defaults.
+	Quotas Quotas
 }
 
 func (o *Options) defaults() {
@@ -192,6 +195,8 @@ func New(ctx context.Context, st store.Store, opts Options) (*Server, error) {
 	opts.uploadDefaults(st)
 	s := &Server{opts: opts, st: st, log: opts.Logger, http: http.NewServeMux(), reads: newByteSem(opts.Bounds.MaxReadBytes)}
 	s.uploads = newUploads(opts.MaxUploadBytes, opts.MaxUploadTotal, opts.UploadMaxAge, opts.Now)
+	opts.Auth = s.withRunCredentials(opts.Auth) // run credentials (credential.go) on every protocol
+	s.opts.Auth = opts.Auth
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.pub = syncstruct.NewPublisher(nil, syncstruct.PublisherOptions{Logger: opts.Logger, Auth: opts.Auth})
 	var err error

@@ -53,7 +53,14 @@ func (t *Tracker) Heartbeat(ctx context.Context, run string) error {
 // from the next one (records numbered from 1 again would all be taken for
 // replays and dropped). The run's status starts again at registered; a run
 // whose status is final is not resumed (store.ErrResumeFinal).
+//
+// Only the run's owner, an admin or a holder of the run's write
+// credential resumes it; the process then gets a credential of its own
+// with run_credential when it kept none.
 func (t *Tracker) ResumeRun(ctx context.Context, run string) (int64, error) {
+	if _, err := t.s.mayWrite(ctx, run, "resume"); err != nil {
+		return 0, err // (a run that does not exist: the store says so)
+	}
 	last, err := t.s.st.ResumeRun(ctx, run)
 	if err != nil {
 		return 0, err

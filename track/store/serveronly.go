@@ -11,11 +11,12 @@ import (
 // directory is the job's, so a client that could write it could start,
 // serve or delete what it pleases.
 const (
-	MetaJob         = "job"     // metadata: the job record (state, solver, times, outputs)
-	MetaOwner       = "owner"   // metadata: the identity that started the run (docs/security.md)
-	TagJob          = "job"     // tag: the run is a job
-	TagSolverPrefix = "solver=" // tags solver=NAME and solver=NAME@VERSION
-	TagStatePrefix  = "state="  // tag state=STATE (PENDING, STARTED, …)
+	MetaJob         = "job"        // metadata: the job record (state, solver, times, outputs)
+	MetaOwner       = "owner"      // metadata: the identity that started the run (docs/security.md)
+	MetaCredential  = "credential" // metadata: hashes of the run's write credentials (docs/security.md)
+	TagJob          = "job"        // tag: the run is a job
+	TagSolverPrefix = "solver="    // tags solver=NAME and solver=NAME@VERSION
+	TagStatePrefix  = "state="     // tag state=STATE (PENDING, STARTED, …)
 )
 
 // ErrServerOnly: a client's record that only the server may write
@@ -23,7 +24,7 @@ const (
 var ErrServerOnly = errors.New("store: only the server writes this record")
 
 // ServerOnly reports whether r is a record only the server writes: the
-// metadata "job" and "owner", the tag "job" and the tags "solver=…" and "state=…"
+// metadata "job", "owner" and "credential", the tag "job" and the tags "solver=…" and "state=…"
 // (set or removed). Ingest, which stores what clients send, rejects such
 // records (listed in Ack.Rejected, the rest of the batch is stored); the
 // server writes them with Edit, and the tracking server's own edit calls
@@ -31,7 +32,7 @@ var ErrServerOnly = errors.New("store: only the server writes this record")
 func ServerOnly(r *Record) bool {
 	switch r.Kind {
 	case KindMeta:
-		return r.Key == MetaJob || r.Key == MetaOwner
+		return r.Key == MetaJob || r.Key == MetaOwner || r.Key == MetaCredential
 	case KindTag, KindUntag:
 		return ReservedTag(r.Key)
 	}

@@ -105,6 +105,9 @@ type Ack struct {
 	// HeartbeatMs is how often the server wants to hear from the run (a
 	// quarter of its heartbeat timeout); set by the server, not the store.
 	HeartbeatMs int64 `msgpack:"heartbeat_ms,omitempty"`
+	// Credential is the run's write credential, in the answer to the
+	// batch that created the run (docs/security.md); set by the server.
+	Credential string `msgpack:"credential,omitempty"`
 }
 
 // Run is one run as stored.
