@@ -167,9 +167,10 @@ type Server struct {
 	sink    *logSink
 	live    *Live
 	expose  *exposeRegistry
-	reads   *byteSem // bounds the memory of large reads (Options.Bounds.MaxReadBytes)
-	uploads *uploads // partial upload bytes per identity (uploads.go)
-	owners  owners   // see owner.go
+	reads   *byteSem   // bounds the memory of large reads (Options.Bounds.MaxReadBytes)
+	uploads *uploads   // partial upload bytes per identity (uploads.go)
+	leases  *leaseBook // runs heard from, for a store shared by servers (remote.go)
+	owners  owners     // see owner.go
 	mux     *wire.Mux
 	http    *http.ServeMux
 
@@ -253,6 +254,7 @@ func New(ctx context.Context, st store.Store, opts Options) (*Server, error) {
 	go func() { defer s.wg.Done(); s.live.run(s.ctx) }()
 	go func() { defer s.wg.Done(); s.reap(s.ctx) }()
 	go func() { defer s.wg.Done(); s.sink.run(s.ctx) }()
+	s.startFollow() // changes and leases of a store shared by servers (remote.go)
 	return s, nil
 }
 
@@ -309,7 +311,7 @@ func (s *Server) reap(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		for _, id := range s.live.silentRuns(time.Now().Add(-s.opts.HeartbeatTimeout)) {
+		for _, id := range s.silentRuns(ctx) { // remote.go
 			err := s.st.Edit(ctx, id, []store.Record{{Kind: store.KindStatus, Key: string(store.StatusCrashed)}})
 			if err != nil && !errors.Is(err, context.Canceled) {
 				s.log.Warn("track: marking a run crashed", "run", id, "err", err)
@@ -323,6 +325,9 @@ func (s *Server) reap(ctx context.Context) {
 
 // alive notes that a run was heard from, lifting a crash mark.
 func (s *Server) alive(ctx context.Context, run string) {
+	if s.leases != nil {
+		s.leases.note(run)
+	}
 	if s.live.touch(run) {
 		if err := s.st.Edit(ctx, run, []store.Record{{Kind: store.KindStatus, Key: "alive"}}); err != nil {
 			s.log.Warn("track: lifting a crash mark", "run", run, "err", err)

@@ -1,0 +1,300 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/sigoco/sigoco/track/store"
+)
+
+// Runs reported to other servers on the same store (trackd nodes on one
+// PostgreSQL database) reach this server's notifiers through the store's
+// store.ChangeFeed: a change names a run, and the run is re-read from the
+// store and published here as if ingested here. Changes arriving within a
+// quarter of LiveInterval coalesce into one read per run.
+
+// maxRemoteRefresh bounds the runs re-read in one round; the rest wait
+// for the next round (a resync after a long disconnection names every
+// run shown).
+const maxRemoteRefresh = 1000
+
+// remoteRun is what the follower remembers of a run it refreshed.
+type remoteRun struct {
+	lastLog int64 // id of the last log record published (0: none yet)
+	logs    bool  // new logs to read
+}
+
+// follow reads feed's changes until ctx ends, refreshing the runs they
+// name every LiveInterval.
+func (s *Server) follow(ctx context.Context, feed store.ChangeFeed) {
+	ch := feed.Changes(ctx)
+	pending := map[string]store.ChangeKind{}
+	known := map[string]*remoteRun{}
+	resync := false
+	// A quarter of LiveInterval: a remote change waits at most that long
+	// before the live state's own publishing round.
+	t := time.NewTicker(max(s.opts.LiveInterval/4, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case c, ok := <-ch:
+			if !ok {
+				return
+			}
+			switch c.Kind {
+			case store.ChangeResync:
+				resync = true
+			case store.ChangeLogs:
+				rr := known[c.Run]
+				if rr == nil {
+					rr = &remoteRun{}
+					known[c.Run] = rr
+				}
+				rr.logs = true
+				if _, ok := pending[c.Run]; !ok {
+					pending[c.Run] = c.Kind
+				}
+			case store.ChangeDeleted:
+				pending[c.Run] = c.Kind
+			default:
+				if pending[c.Run] != store.ChangeDeleted {
+					pending[c.Run] = c.Kind
+				}
+			}
+			continue
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if resync {
+			resync = false
+			for _, id := range s.live.shownRuns() {
+				pending[id] = store.ChangeEdit
+			}
+			if err := s.live.load(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("track: resync of the live state", "err", err)
+				resync = true
+			}
+		}
+		n := 0
+		for id, kind := range pending {
+			if n == maxRemoteRefresh || ctx.Err() != nil {
+				break
+			}
+			n++
+			delete(pending, id)
+			if kind == store.ChangeDeleted {
+				delete(known, id)
+				s.live.deleted(id)
+				continue
+			}
+			rr := known[id]
+			if rr == nil {
+				rr = &remoteRun{}
+				known[id] = rr
+			}
+			if err := s.live.refreshRemote(ctx, id, rr); err != nil {
+				if errors.Is(err, store.ErrUnknownRun) {
+					delete(known, id)
+				} else if ctx.Err() == nil {
+					s.log.Debug("track: re-reading a run changed elsewhere", "run", id, "err", err)
+				}
+			}
+		}
+		// Forget what the live state forgot.
+		if len(known) > 2*s.opts.RunsInLive {
+			for id := range known {
+				if !s.live.known(id) {
+					delete(known, id)
+				}
+			}
+		}
+	}
+}
+
+// shownRuns lists the runs the live state holds.
+func (l *Live) shownRuns() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ids := make([]string, 0, len(l.state))
+	for id := range l.state {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// RefreshRun re-reads run from the store and publishes it to "runs" and
+// its own notifier: what a change made through another server needs.
+func (l *Live) RefreshRun(ctx context.Context, run string) error {
+	return l.refreshRemote(ctx, run, &remoteRun{})
+}
+
+func (l *Live) refreshRemote(ctx context.Context, run string, rr *remoteRun) error {
+	r, err := l.view(ctx, run)
+	if err != nil {
+		if errors.Is(err, store.ErrUnknownRun) || errors.Is(err, store.ErrDeletedRun) {
+			l.deleted(run)
+		}
+		return err
+	}
+	open := !r.Status.Final() && r.Status != store.StatusCrashed
+	// The new points of watched series, read before taking the lock.
+	type tail struct {
+		key  string
+		step []int64
+		val  []any
+	}
+	var tails []tail
+	l.mu.Lock()
+	lr := l.getLocked(run)
+	watched := lr.n != nil || open
+	from := map[string]int64{}
+	if watched {
+		for k, v := range r.Latest {
+			last := int64(math.MinInt64)
+			if rs := lr.recent[k]; rs != nil && len(rs.step) > 0 {
+				last, _ = rs.step[len(rs.step)-1].(int64)
+			}
+			if v.Step > last {
+				from[k] = last
+			}
+		}
+	}
+	l.mu.Unlock()
+	keep := l.s.opts.RecentPoints
+	for k, last := range from {
+		q := store.SeriesQuery{MinStep: last, MaxStep: r.Latest[k].Step, MaxPoints: 2 * keep}
+		if last > math.MinInt64 {
+			q.MinStep = last + 1
+		}
+		s, err := l.s.st.Series(ctx, run, k, q)
+		if err != nil {
+			continue
+		}
+		t := tail{key: k, step: s.Step}
+		for i := range s.Step {
+			if i < len(s.Value) {
+				t.val = append(t.val, s.Value[i])
+			} else if i < len(s.Values) {
+				t.val = append(t.val, s.Values[i])
+			}
+		}
+		if len(t.val) == len(t.step) {
+			tails = append(tails, t)
+		}
+	}
+	var logs []any
+	if watched && (rr.logs || rr.lastLog == 0) {
+		rr.logs = false
+		q := store.LogQuery{Run: run, After: max(rr.lastLog, 0), Limit: l.s.opts.LogTail, Tail: rr.lastLog == 0}
+		if page, err := l.s.st.Logs(ctx, q); err == nil {
+			for _, e := range page.Logs {
+				rr.lastLog = max(rr.lastLog, e.ID)
+				logs = append(logs, map[string]any{"time": unixSec(e.Time), "level": int64(e.Level), "logger": e.Logger, "message": e.Message})
+			}
+			if rr.lastLog == 0 {
+				rr.lastLog = -1 // none yet: from the first next time
+			}
+		}
+	}
+
+	l.mu.Lock()
+	lr = l.getLocked(run)
+	wasOpen := lr.open
+	lr.entry = l.entryOf(r)
+	lr.open, lr.crashed = open, r.Status == store.StatusCrashed
+	if wasOpen && !open {
+		lr.endedAt = time.Now()
+	}
+	for k, v := range r.Latest {
+		sv := smallValue(v.Value)
+		if old, ok := lr.latest[k]; !ok || !sameValue(old, sv) {
+			lr.latest[k] = sv
+			lr.dirtyLatest[k] = true
+		}
+	}
+	for _, t := range tails {
+		for i := range t.step {
+			lr.addPoint(t.key, t.step[i], t.val[i], keep)
+		}
+	}
+	lr.dirtyEntry, lr.dirtyDetail = true, true
+	if lr.n == nil && open {
+		l.publishRunLocked(lr)
+	}
+	l.mu.Unlock()
+	if len(logs) > 0 {
+		l.logs(run, logs)
+	}
+	return nil
+}
+
+func sameValue(a, b any) bool {
+	ea, err1 := store.EncodeValue(a)
+	eb, err2 := store.EncodeValue(b)
+	return err1 == nil && err2 == nil && string(ea) == string(eb)
+}
+
+// startFollow starts following the store's changes and using its leases,
+// when it has them (store.ChangeFeed, store.Leases).
+func (s *Server) startFollow() {
+	if l, ok := s.st.(store.Leases); ok {
+		s.leases = &leaseBook{st: l, heard: map[string]bool{}}
+	}
+	if feed, ok := s.st.(store.ChangeFeed); ok {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.follow(s.ctx, feed) }()
+	}
+}
+
+// leaseBook collects the runs this server heard from, written to the
+// store's leases once per reaper round.
+type leaseBook struct {
+	st    store.Leases
+	mu    sync.Mutex
+	heard map[string]bool
+}
+
+func (b *leaseBook) note(run string) {
+	b.mu.Lock()
+	b.heard[run] = true
+	b.mu.Unlock()
+}
+
+// silentRuns lists the runs to mark crashed: those this server has not
+// heard from within the heartbeat timeout and, with leases, that no other
+// server has heard from either.
+func (s *Server) silentRuns(ctx context.Context) []string {
+	ids := s.live.silentRuns(time.Now().Add(-s.opts.HeartbeatTimeout))
+	b := s.leases
+	if b == nil {
+		return ids
+	}
+	b.mu.Lock()
+	heard := make([]string, 0, len(b.heard))
+	for id := range b.heard {
+		heard = append(heard, id)
+	}
+	clear(b.heard)
+	b.mu.Unlock()
+	if err := b.st.Heard(ctx, heard); err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("track: recording run leases", "runs", len(heard), "err", err)
+		}
+		return nil // not knowing what others heard, crash nothing
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	silent, err := b.st.Silent(ctx, ids, s.opts.HeartbeatTimeout)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("track: reading run leases", "err", err)
+		}
+		return nil
+	}
+	return silent
+}
