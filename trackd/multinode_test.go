@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
 	"slices"
 	"sync"
 	"testing"
@@ -9,6 +12,7 @@ import (
 	"github.com/sigoco/sigoco/syncstruct"
 	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/track/server"
+	"github.com/sigoco/sigoco/track/store"
 	"github.com/sigoco/sigoco/track/store/postgres/pgtest"
 )
 
@@ -125,6 +129,115 @@ func TestLiveAcrossNodes(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	for _, d := range nodes {
+		d.stop(t)
+	}
+}
+
+// TestFailoverAcrossNodes: a run started on node A (Addrs A, B) goes on
+// on node B after A is killed (kill -9) with batches in flight; every
+// result is stored once, in order.
+func TestFailoverAcrossNodes(t *testing.T) {
+	_, ports, nodes := startNodes(t, 2)
+	ctx := ctxT(t, 90*time.Second)
+	addrA, addrB := "127.0.0.1:"+ports[0], "127.0.0.1:"+ports[1]
+	run, err := track.Start(ctx, track.Options{Project: "failover", Addrs: []string{addrA, addrB}, SpoolDir: t.TempDir(), NoSource: true, BatchSize: 2000, FlushInterval: 2 * time.Millisecond, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 60_000
+	for i := range n {
+		run.LogResult("x", float64(i), int64(i))
+		switch i {
+		case 20_000:
+			if err := run.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+		case 30_000:
+			nodes[0].cmd.Process.Kill() // SIGKILL, with batches in flight
+			nodes[0].cmd.Wait()
+		}
+		if i%1000 == 0 {
+			time.Sleep(time.Millisecond) // let batches go out while logging
+		}
+	}
+	if err := run.End(ctx, track.StatusFinished); err != nil {
+		t.Fatalf("%v; stats %+v", err, run.Stats())
+	}
+	rd, err := track.Open(ctx, addrB, track.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	s, err := rd.Series(ctx, run.ID(), "x", store.SeriesQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Value) != n || s.Len != n {
+		t.Fatalf("%d results stored (len %d), want %d", len(s.Value), s.Len, n)
+	}
+	for i, v := range s.Value {
+		if v != float64(i) {
+			t.Fatalf("result %d is %g", i, v)
+		}
+	}
+	info, err := rd.GetRun(ctx, run.ID())
+	if err != nil || info.Status != store.StatusFinished {
+		t.Fatalf("status %v (%v)", info.Status, err)
+	}
+	t.Logf("stats %+v", run.Stats())
+	rd.Close()
+	nodes[1].stop(t)
+}
+
+// TestCrashLeaseAcrossNodes: a run heartbeating to node A is not marked
+// crashed by node B, which never hears from it (the lease row says A
+// does); once the run's process is killed, a node marks it crashed.
+func TestCrashLeaseAcrossNodes(t *testing.T) {
+	_, ports, nodes := startNodes(t, 2, "--heartbeat-timeout", "1s")
+	addrA, addrB := "127.0.0.1:"+ports[0], "127.0.0.1:"+ports[1]
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s,7,%s,hang", childEnv, addrA, t.TempDir()))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var ready, id string
+	if _, err := fmt.Fscan(out, &ready, &id); err != nil || ready != "ready" {
+		t.Fatalf("child: %q %v", ready, err)
+	}
+	ctx := ctxT(t, 60*time.Second)
+	rd, err := track.Open(ctx, addrB, track.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	// Node B knows the run (live across nodes) and has not heard from it
+	// for 3 timeouts; the run is alive on A.
+	time.Sleep(3 * time.Second)
+	if info, err := rd.GetRun(ctx, id); err != nil || info.Status == store.StatusCrashed {
+		t.Fatalf("a run heartbeating to A after 3 s: %v %v", err, info.Status)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	for {
+		info, err := rd.GetRun(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Status == store.StatusCrashed {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("status %s, not crashed", info.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rd.Close()
 	for _, d := range nodes {
 		d.stop(t)
 	}
