@@ -92,7 +92,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "synchronous", Value: "normal", Usage: "SQLite synchronous mode: normal or full"},
 			&cli.StringFlag{Name: "store", EnvVars: []string{"SIGOCO_TRACK_STORE"}, Usage: "`URL` of the store: postgres://USER@HOST/DB for PostgreSQL (password from PGPASSWORD or PGPASSFILE; docs/postgres.md), or sqlite (default: the database in --data)"},
 			&cli.StringFlag{Name: "artifacts", Usage: "`DIR` of artifact contents with a PostgreSQL --store (default DATA/artifacts; shared by several nodes only if it is a shared directory)"},
-		}, logflag.Flags()...),
+		}, append(logflag.Flags(), nodeFlags()...)...), // node.go
 		Action: serve,
 		Commands: []*cli.Command{
 			{
@@ -143,6 +143,7 @@ func serve(c *cli.Context) error {
 	level := logflag.Level(c)
 	stderr := c.App.ErrWriter
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log = nodeLogger(c, log) // node.go
 	tcfg := wire.TLSConfig{CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"), PeerCertFile: c.String("tls-peer-cert")}
 	opts := server.Options{Logger: log, HeartbeatTimeout: c.Duration("heartbeat-timeout"), Conns: wire.MuxOptions{
 		MaxConns:        c.Int("max-conns"),
@@ -214,6 +215,7 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
+	opts.Ops = nodeOps(hosts, access) // node.go
 	opts.HTTP = func(next http.Handler) http.Handler {
 		authorize := func(ctx context.Context, target, method string, args []any) error {
 			return srv.AuthorizeCall(ctx, target, method, args) // srv is set before Serve
@@ -272,6 +274,7 @@ func serve(c *cli.Context) error {
 	if mgr != nil {
 		defer mgr.Close()
 		srv.HandleHTTP("GET /jobs/", mgr.HTTPHandler())
+		registerJobMetrics(srv, st) // node.go
 	}
 	if opts.TLS == nil && !isLoopbackHost(c.String("bind")) {
 		fmt.Fprintf(stderr, "trackd: WARNING: listening on %s without TLS: tokens and runs cross the network in clear (use --tls-cert/--tls-key)\n", c.String("bind"))

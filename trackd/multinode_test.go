@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -240,5 +243,43 @@ func TestCrashLeaseAcrossNodes(t *testing.T) {
 	rd.Close()
 	for _, d := range nodes {
 		d.stop(t)
+	}
+}
+
+// TestNodeOps: a node on PostgreSQL answers /readyz (the database
+// reachable, its schema current) and /healthz whatever the Host, serves
+// /metrics to loopback, and names itself in its logs.
+func TestNodeOps(t *testing.T) {
+	_, ports, nodes := startNodes(t, 1, "--node-name", "node-a", "-v")
+	get := func(path, host string) (int, string) {
+		req, err := http.NewRequest("GET", "http://127.0.0.1:"+ports[0]+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	local := "127.0.0.1:" + ports[0]
+	if code, body := get("/readyz", "lb.example"); code != 200 || body != "ready\n" {
+		t.Fatalf("/readyz: %d %q", code, body)
+	}
+	if code, _ := get("/healthz", "lb.example"); code != 200 {
+		t.Fatalf("/healthz: %d", code)
+	}
+	if code, _ := get("/metrics", "evil.example"); code != http.StatusMisdirectedRequest {
+		t.Fatalf("/metrics for another Host: %d", code)
+	}
+	if code, body := get("/metrics", local); code != 200 || !strings.Contains(body, "sigoco_track_open_runs 0") {
+		t.Fatalf("/metrics: %d %.300q", code, body)
+	}
+	nodes[0].stop(t)
+	if !strings.Contains(nodes[0].stderr.String(), "node=node-a") {
+		t.Errorf("the logs do not name the node:\n%s", nodes[0].stderr)
 	}
 }

@@ -67,6 +67,9 @@ type Options struct {
 	// HTTP, if set, wraps the server's HTTP handler (trackd puts the
 	// dashboard and its access control in front of it).
 	HTTP func(http.Handler) http.Handler
+	// Ops configures /healthz, /readyz and /metrics (health.go), answered
+	// in front of HTTP.
+	Ops OpsOptions
 	// Targets, if set, adds rpc targets beside "tracker" (trackd adds
 	// "jobs"); it is called once, from New, with the server being made.
 	Targets func(s *Server) (map[string]any, error)
@@ -170,6 +173,7 @@ type Server struct {
 	reads   *byteSem   // bounds the memory of large reads (Options.Bounds.MaxReadBytes)
 	uploads *uploads   // partial upload bytes per identity (uploads.go)
 	leases  *leaseBook // runs heard from, for a store shared by servers (remote.go)
+	metrics *metrics   // metrics.go
 	owners  owners     // see owner.go
 	mux     *wire.Mux
 	http    *http.ServeMux
@@ -249,6 +253,8 @@ func New(ctx context.Context, st store.Store, opts Options) (*Server, error) {
 	if opts.HTTP != nil {
 		hh = opts.HTTP(s.http)
 	}
+	s.metrics = newMetrics(s)
+	hh = s.opsHandler(hh) // /healthz, /readyz, /metrics (health.go)
 	s.mux.HandleHTTP(hh)
 	s.wg.Add(3)
 	go func() { defer s.wg.Done(); s.live.run(s.ctx) }()

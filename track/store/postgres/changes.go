@@ -186,3 +186,16 @@ func (s *Store) Silent(ctx context.Context, runs []string, timeout time.Duration
 	}
 	return ids, nil
 }
+
+// Ready reports whether the database answers and holds this program's
+// schema version (trackd's /readyz).
+func (s *Store) Ready(ctx context.Context) error {
+	v, err := s.Version(ctx)
+	if err != nil {
+		return unavailable(err)
+	}
+	if v != SchemaVersion {
+		return fmt.Errorf("postgres: the database has schema version %d; this node expects %d", v, SchemaVersion)
+	}
+	return nil
+}
