@@ -2,12 +2,16 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
 	"errors"
 	"math"
 	"sync"
 	"time"
 
+	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/track/store"
+	"github.com/sigoco/sigoco/wire/auth"
 )
 
 // Runs reported to other servers on the same store (trackd nodes on one
@@ -23,14 +27,16 @@ const maxRemoteRefresh = 1000
 
 // remoteRun is what the follower remembers of a run it refreshed.
 type remoteRun struct {
-	lastLog int64 // id of the last log record published (0: none yet)
-	logs    bool  // new logs to read
+	lastLog int64     // id of the last log record published (0: none yet)
+	logs    bool      // new logs to read
+	read    time.Time // when last re-read
 }
 
 // follow reads feed's changes until ctx ends, refreshing the runs they
 // name every LiveInterval.
 func (s *Server) follow(ctx context.Context, feed store.ChangeFeed) {
 	ch := feed.Changes(ctx)
+	s.announce(ctx)
 	pending := map[string]store.ChangeKind{}
 	known := map[string]*remoteRun{}
 	resync := false
@@ -71,6 +77,7 @@ func (s *Server) follow(ctx context.Context, feed store.ChangeFeed) {
 		}
 		if resync {
 			resync = false
+			s.announce(ctx)
 			for _, id := range s.live.shownRuns() {
 				pending[id] = store.ChangeEdit
 			}
@@ -80,13 +87,13 @@ func (s *Server) follow(ctx context.Context, feed store.ChangeFeed) {
 			}
 		}
 		n := 0
+		now := time.Now()
 		for id, kind := range pending {
 			if n == maxRemoteRefresh || ctx.Err() != nil {
 				break
 			}
-			n++
-			delete(pending, id)
 			if kind == store.ChangeDeleted {
+				delete(pending, id)
 				delete(known, id)
 				s.live.deleted(id)
 				continue
@@ -96,6 +103,16 @@ func (s *Server) follow(ctx context.Context, feed store.ChangeFeed) {
 				rr = &remoteRun{}
 				known[id] = rr
 			}
+			// A run is re-read at most once per LiveInterval: the first
+			// change after a quiet spell shows within a quarter of it,
+			// a busy run costs a node 1/LiveInterval reads a second
+			// however often it commits.
+			if now.Sub(rr.read) < s.opts.LiveInterval {
+				continue
+			}
+			n++
+			delete(pending, id)
+			rr.read = now
 			if err := s.live.refreshRemote(ctx, id, rr); err != nil {
 				if errors.Is(err, store.ErrUnknownRun) {
 					delete(known, id)
@@ -297,4 +314,71 @@ func (s *Server) silentRuns(ctx context.Context) []string {
 		return nil
 	}
 	return silent
+}
+
+// NodeOptions lets a server on a shared store (store.Nodes) forward what
+// only another server can do: a call to an object a run exposes over its
+// connection to that server.
+type NodeOptions struct {
+	// Addr is the host:port other servers reach this one by; "" turns
+	// forwarding off (and this server is not announced).
+	Addr string
+	// Token is the node credential this server presents to the others
+	// (their access files map it to Identity).
+	Token string
+	// TLS, if set, is the client configuration for dialing other servers.
+	TLS *tls.Config
+	// Identity is the name the node credential authenticates as; calls
+	// arriving from it are not forwarded again. Default "trackd-node".
+	Identity string
+	// CallTimeout bounds dialing another server. Default 10 s.
+	CallTimeout time.Duration
+}
+
+// DefaultNodeIdentity is NodeOptions.Identity's default.
+const DefaultNodeIdentity = "trackd-node"
+
+// announce records this server's address in a shared store.
+func (s *Server) announce(ctx context.Context) {
+	nodes, ok := s.st.(store.Nodes)
+	if !ok || s.opts.Nodes.Addr == "" {
+		return
+	}
+	if err := nodes.Announce(ctx, s.opts.Nodes.Addr); err != nil && ctx.Err() == nil {
+		s.log.Warn("track: announcing this node", "addr", s.opts.Nodes.Addr, "err", err)
+	}
+}
+
+// forwardExposed calls an object of run exposed on another server when it
+// is not exposed here; ok is false when the call is for this server (the
+// object is here, forwarding is off, the caller is itself a node, or no
+// other server holds the run).
+func (s *Server) forwardExposed(ctx context.Context, run, name, method string, args []any, kwargs map[string]any) (result any, ok bool, err error) {
+	o := s.opts.Nodes
+	nodes, shared := s.st.(store.Nodes)
+	if !shared || o.Addr == "" || s.expose.get(run, name) != nil {
+		return nil, false, nil
+	}
+	if id, has := auth.FromContext(ctx); has && id.Name == o.Identity {
+		return nil, false, nil // a forwarded call: answer it here
+	}
+	addr, self, err := nodes.RunNode(ctx, run)
+	if err != nil || self || addr == "" || addr == o.Addr {
+		return nil, false, nil
+	}
+	dctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
+	c, err := rpc.Dial(dctx, addr, TargetName, rpc.ClientOptions{TLS: o.TLS, Token: o.Token, Protocol: rpc.ProtocolNative, Logger: s.log})
+	cancel()
+	if err != nil {
+		return nil, true, fmt.Errorf("%w: run %s reports to node %s, which cannot be reached: %v", ErrNotExposed, run, addr, err)
+	}
+	defer c.Close()
+	if kwargs == nil {
+		kwargs = map[string]any{}
+	}
+	if args == nil {
+		args = []any{}
+	}
+	v, err := c.Call(ctx, "call_exposed", run, name, method, args, kwargs)
+	return v, true, err
 }
