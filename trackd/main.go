@@ -215,7 +215,11 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
-	opts.Ops = nodeOps(hosts, access) // node.go
+	// Operators' routes and forwarding between nodes (node.go).
+	opts.Ops = nodeOps(hosts, access)
+	if opts.Nodes, err = nodeOptions(c, ln, access, ctls, log); err != nil {
+		return err
+	}
 	opts.HTTP = func(next http.Handler) http.Handler {
 		authorize := func(ctx context.Context, target, method string, args []any) error {
 			return srv.AuthorizeCall(ctx, target, method, args) // srv is set before Serve

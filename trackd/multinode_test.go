@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -281,5 +282,73 @@ func TestNodeOps(t *testing.T) {
 	nodes[0].stop(t)
 	if !strings.Contains(nodes[0].stderr.String(), "node=node-a") {
 		t.Errorf("the logs do not name the node:\n%s", nodes[0].stderr)
+	}
+}
+
+// TestExposedAcrossNodes: with access files, a call on node B to an object
+// a run exposes over its connection to node A is forwarded to A with the
+// node credential B shares with A; node C, holding another credential, is
+// refused by A.
+func TestExposedAcrossNodes(t *testing.T) {
+	u := pgtest.Database(t)
+	access := writeAccess(t, accessLines()...)
+	shared, other := filepath.Join(t.TempDir(), "node-token"), filepath.Join(t.TempDir(), "other-token")
+	if err := os.WriteFile(shared, []byte("node-credential-0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(other, []byte("other-credential-0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ports := []string{freePort(t), freePort(t), freePort(t)}
+	tokens := []string{shared, shared, other}
+	nodes := make([]*daemon, 3)
+	for i := range nodes {
+		nodes[i] = startTrackd(t, ports[i], t.TempDir(), "--store", u, "--access", access, "--node-token-file", tokens[i], "--heartbeat-timeout", "1s")
+	}
+	ctx := ctxT(t, 60*time.Second)
+	addr := func(i int) string { return "127.0.0.1:" + ports[i] }
+	run, err := track.Start(ctx, track.Options{Project: "expose", Addr: addr(0), Token: runnerToken, SpoolDir: t.TempDir(), NoSource: true, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Expose("good", &echo{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reader := func(i int) *track.Reader {
+		rd, err := track.Open(ctx, addr(i), track.OpenOptions{Token: adminToken})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { rd.Close() })
+		return rd
+	}
+	b, c := reader(1), reader(2)
+	// Node A's lease on the run is written within a reaper round (200 ms).
+	for {
+		res, err := b.CallExposed(ctx, run.ID(), "good", "echo", "via B")
+		if err == nil {
+			if res != "via B" {
+				t.Fatalf("through node B: %q", res)
+			}
+			break
+		}
+		if !strings.Contains(err.Error(), "no such exposed object") || ctx.Err() != nil {
+			t.Fatalf("through node B: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	res, err := c.CallExposed(ctx, run.ID(), "good", "echo", "via C")
+	if err == nil || res == "via C" {
+		t.Fatalf("node C with another credential reached A's object: %v %v", res, err)
+	}
+	t.Logf("node C refused: %v", err)
+	if err := run.End(ctx, track.StatusFinished); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range nodes {
+		d.stop(t)
 	}
 }

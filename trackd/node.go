@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,9 +25,9 @@ import (
 // logs, the operators' routes, jobs by state in /metrics.
 
 func nodeFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "node-name", Usage: "this node's name in its logs (default HOSTNAME:PORT)"},
-	}
+	}, nodeCredFlags()...)
 }
 
 // nodeLogger names the node in every log record.
@@ -90,4 +93,54 @@ func (j *jobsCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(j.desc, prometheus.GaugeValue, float64(n), string(s))
 	}
+}
+
+// envNodeToken holds the node credential when --node-token-file is not
+// given.
+const envNodeToken = "SIGOCO_NODE_TOKEN"
+
+func nodeCredFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "node-addr", Usage: "`HOST:PORT` other nodes on the same --store reach this one by, to forward calls to the objects runs expose here (default: the first --public-addr, else the listening address; with a wildcard --bind, HOSTNAME:PORT)"},
+		&cli.StringFlag{Name: "node-token-file", Usage: "`FILE` holding the node credential every node of one --store shares (default $" + envNodeToken + "); with --access, it authenticates nodes to each other as the admin identity \"trackd-node\""},
+	}
+}
+
+// nodeOptions returns what the server needs to forward to other nodes on a
+// shared store, and adds the node credential to access.
+func nodeOptions(c *cli.Context, ln net.Listener, access *auth.Access, tlsc *tls.Config, log *slog.Logger) (server.NodeOptions, error) {
+	if !isPostgres(c.String("store")) {
+		return server.NodeOptions{}, nil
+	}
+	o := server.NodeOptions{Addr: c.String("node-addr"), TLS: tlsc}
+	if o.Addr == "" {
+		if pub := c.StringSlice("public-addr"); len(pub) > 0 {
+			o.Addr = firstPublicAddr(pub)
+		} else if ip := net.ParseIP(c.String("bind")); ip != nil && ip.IsUnspecified() {
+			host, _ := os.Hostname()
+			o.Addr = net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+		} else {
+			o.Addr = ln.Addr().String()
+		}
+	}
+	tok := os.Getenv(envNodeToken)
+	if f := c.String("node-token-file"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return o, cli.Exit("trackd: --node-token-file: "+err.Error(), 2)
+		}
+		tok = strings.TrimSpace(string(b))
+	}
+	if tok != "" && len(tok) < 16 {
+		return o, cli.Exit("trackd: the node credential is shorter than 16 characters", 2)
+	}
+	o.Token = tok
+	if access != nil {
+		if tok == "" {
+			log.Warn("trackd: no node credential (--node-token-file or $" + envNodeToken + "): calls to objects exposed on other nodes will be refused there")
+		} else {
+			access.AddToken(tok, auth.Identity{Name: server.DefaultNodeIdentity, Role: auth.Admin})
+		}
+	}
+	return o, nil
 }

@@ -3,8 +3,8 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"time"

@@ -70,6 +70,9 @@ type Options struct {
 	// Ops configures /healthz, /readyz and /metrics (health.go), answered
 	// in front of HTTP.
 	Ops OpsOptions
+	// Nodes configures forwarding to other servers on a shared store
+	// (remote.go).
+	Nodes NodeOptions
 	// Targets, if set, adds rpc targets beside "tracker" (trackd adds
 	// "jobs"); it is called once, from New, with the server being made.
 	Targets func(s *Server) (map[string]any, error)
@@ -113,6 +116,12 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.MaxFrameSize <= 0 {
 		o.MaxFrameSize = 64 << 20
+	}
+	if o.Nodes.Identity == "" {
+		o.Nodes.Identity = DefaultNodeIdentity
+	}
+	if o.Nodes.CallTimeout <= 0 {
+		o.Nodes.CallTimeout = 10 * time.Second
 	}
 	if o.HeartbeatTimeout <= 0 {
 		o.HeartbeatTimeout = 20 * time.Second

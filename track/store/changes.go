@@ -53,3 +53,16 @@ type Leases interface {
 	// heard from itself for that long).
 	Silent(ctx context.Context, runs []string, timeout time.Duration) ([]string, error)
 }
+
+// Nodes is implemented by stores that several servers share: each server
+// records the address the others reach it by, and a server finds the one a
+// run reports to (the one that last heard from it, as Leases records) to
+// forward what only that one can do (a call to an object the run exposes).
+type Nodes interface {
+	// Announce records addr (host:port) as this server's.
+	Announce(ctx context.Context, addr string) error
+	// RunNode returns the address of the server that last heard from run
+	// and whether that is this server; addr is "" when no server that
+	// announced itself did.
+	RunNode(ctx context.Context, run string) (addr string, self bool, err error)
+}

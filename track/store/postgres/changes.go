@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -198,4 +199,32 @@ func (s *Store) Ready(ctx context.Context) error {
 		return fmt.Errorf("postgres: the database has schema version %d; this node expects %d", v, SchemaVersion)
 	}
 	return nil
+}
+
+// Nodes: the address each node announced, by its node name.
+const nodeSchema = `CREATE TABLE nodes (node TEXT PRIMARY KEY, addr TEXT NOT NULL, seen BIGINT NOT NULL)`
+
+var _ store.Nodes = (*Store)(nil)
+
+// Announce implements store.Nodes.
+func (s *Store) Announce(ctx context.Context, addr string) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO nodes (node, addr, seen) VALUES ($1, $2, `+dbNowNs+`)
+		ON CONFLICT (node) DO UPDATE SET addr = excluded.addr, seen = excluded.seen`, s.node, addr)
+	if err != nil {
+		return unavailable(fmt.Errorf("postgres: %w", err))
+	}
+	return nil
+}
+
+// RunNode implements store.Nodes.
+func (s *Store) RunNode(ctx context.Context, run string) (string, bool, error) {
+	var node, addr string
+	err := s.pool.QueryRow(ctx, `SELECT l.node, coalesce(n.addr, '') FROM leases l LEFT JOIN nodes n ON n.node = l.node WHERE l.run = $1`, run).Scan(&node, &addr)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, unavailable(fmt.Errorf("postgres: %w", err))
+	}
+	return addr, node == s.node, nil
 }

@@ -160,6 +160,8 @@ var migrations = []string{
 	memoSchema,
 	// 3: run leases across nodes (changes.go).
 	leaseSchema,
+	// 4: nodes' addresses (changes.go).
+	nodeSchema,
 }
 
 // SchemaVersion is the schema version this package writes.
