@@ -266,7 +266,7 @@ func serve(c *cli.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			return map[string]any{jobs.TargetName: mgr.Target()}, nil
+			return map[string]any{jobs.TargetName: jobsTarget(s, mgr.Target())}, nil // node.go
 		}
 	}
 	opts.Targets = server.WithMemo(opts.Targets, server.MemoOptions{}) // rpc target "memo" (memo.TrackStorage)

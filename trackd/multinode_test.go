@@ -13,8 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/syncstruct"
 	"github.com/sigoco/sigoco/track"
+	"github.com/sigoco/sigoco/track/jobs"
 	"github.com/sigoco/sigoco/track/server"
 	"github.com/sigoco/sigoco/track/store"
 	"github.com/sigoco/sigoco/track/store/postgres/pgtest"
@@ -347,6 +351,62 @@ func TestExposedAcrossNodes(t *testing.T) {
 	t.Logf("node C refused: %v", err)
 	if err := run.End(ctx, track.StatusFinished); err != nil {
 		t.Fatal(err)
+	}
+	for _, d := range nodes {
+		d.stop(t)
+	}
+}
+
+// TestJobStopAcrossNodes: stop_job on node B for a job node A runs is
+// forwarded to A, which stops the process ("stopped by request"), instead
+// of B marking a job it does not run aborted.
+func TestJobStopAcrossNodes(t *testing.T) {
+	solvers := filepath.Join(t.TempDir(), "solvers.toml")
+	if err := os.WriteFile(solvers, []byte("[[solver]]\nname = \"sleeper\"\nversion = \"1\"\ncommand = [\"/bin/sh\", \"-c\", \"sleep 300\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	u, ports, nodes := startNodes(t, 2, "--solvers", solvers, "--heartbeat-timeout", "1s")
+	ctx := ctxT(t, 60*time.Second)
+	dial := func(i int) *rpc.Client {
+		c, err := rpc.Dial(ctx, "127.0.0.1:"+ports[i], jobs.TargetName, rpc.ClientOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	a, b := dial(0), dial(1)
+	var j jobs.Job
+	if err := a.CallInto(ctx, &j, "create_job", "sleeper", "1", map[string]any{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CallInto(ctx, &j, "start_job", j.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Node A's lease on the job's run, written within a reaper round.
+	db, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	for {
+		var n int
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM leases WHERE run = $1`, j.ID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("no lease on the job's run")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := b.CallInto(ctx, &j, "stop_job", j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if j.State != jobs.StateAborted || j.Reason != "stopped by request" {
+		t.Fatalf("stopped through node B: %s %q; want ABORTED, stopped by request (by the node running it)", j.State, j.Reason)
 	}
 	for _, d := range nodes {
 		d.stop(t)

@@ -144,3 +144,32 @@ func nodeOptions(c *cli.Context, ln net.Listener, access *auth.Access, tlsc *tls
 	}
 	return o, nil
 }
+
+// nodeJobs is the jobs target of a node on a shared store: stop_job for a
+// job another node runs (the node holding the job's run lease: the one its
+// heartbeats reach) is forwarded to that node, which stops the process;
+// without forwarding, this node would mark a job it does not run aborted
+// and leave its process running.
+type nodeJobs struct {
+	*jobs.API
+	srv *server.Server
+}
+
+// jobsTarget returns the jobs rpc target, forwarding job control when the
+// server forwards to other nodes.
+func jobsTarget(srv *server.Server, api *jobs.API) any {
+	return &nodeJobs{API: api, srv: srv}
+}
+
+// StopJob stops a job, on the node that runs it.
+func (n *nodeJobs) StopJob(ctx context.Context, id string) (*jobs.Job, error) {
+	var j jobs.Job
+	ok, err := n.srv.ForwardCall(ctx, &j, id, jobs.TargetName, "stop_job", id)
+	if !ok {
+		return n.API.StopJob(ctx, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &j, nil
+}

@@ -350,35 +350,53 @@ func (s *Server) announce(ctx context.Context) {
 }
 
 // forwardExposed calls an object of run exposed on another server when it
-// is not exposed here; ok is false when the call is for this server (the
-// object is here, forwarding is off, the caller is itself a node, or no
-// other server holds the run).
+// is not exposed here; ok is false when the call is for this server.
 func (s *Server) forwardExposed(ctx context.Context, run, name, method string, args []any, kwargs map[string]any) (result any, ok bool, err error) {
-	o := s.opts.Nodes
-	nodes, shared := s.st.(store.Nodes)
-	if !shared || o.Addr == "" || s.expose.get(run, name) != nil {
+	if s.expose.get(run, name) != nil {
 		return nil, false, nil
 	}
-	if id, has := auth.FromContext(ctx); has && id.Name == o.Identity {
-		return nil, false, nil // a forwarded call: answer it here
-	}
-	addr, self, err := nodes.RunNode(ctx, run)
-	if err != nil || self || addr == "" || addr == o.Addr {
-		return nil, false, nil
-	}
-	dctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
-	c, err := rpc.Dial(dctx, addr, TargetName, rpc.ClientOptions{TLS: o.TLS, Token: o.Token, Protocol: rpc.ProtocolNative, Logger: s.log})
-	cancel()
-	if err != nil {
-		return nil, true, fmt.Errorf("%w: run %s reports to node %s, which cannot be reached: %v", ErrNotExposed, run, addr, err)
-	}
-	defer c.Close()
 	if kwargs == nil {
 		kwargs = map[string]any{}
 	}
 	if args == nil {
 		args = []any{}
 	}
-	v, err := c.Call(ctx, "call_exposed", run, name, method, args, kwargs)
-	return v, true, err
+	var v any
+	ok, err = s.ForwardCall(ctx, &v, run, TargetName, "call_exposed", run, name, method, args, kwargs)
+	if ok && err != nil && errors.Is(err, errNodeUnreachable) {
+		err = fmt.Errorf("%w: %v", ErrNotExposed, err)
+	}
+	return v, ok, err
+}
+
+var errNodeUnreachable = errors.New("track: the node holding the run cannot be reached")
+
+// ForwardCall calls method of rpc target on the server that last heard
+// from run, when that is another server on the same store, decoding its
+// result into out (as rpc.Client.CallInto does); forwarded is
+// false when the call is for this server: forwarding is off (no
+// NodeOptions.Addr, a store without store.Nodes), the caller is itself a
+// node (a forwarded call is answered where it lands), or no other server
+// holds the run. The caller has checked that its caller may make the call.
+func (s *Server) ForwardCall(ctx context.Context, out any, run, target, method string, args ...any) (forwarded bool, err error) {
+	o := s.opts.Nodes
+	nodes, shared := s.st.(store.Nodes)
+	if !shared || o.Addr == "" {
+		return false, nil
+	}
+	if id, has := auth.FromContext(ctx); has && id.Name == o.Identity {
+		return false, nil
+	}
+	addr, self, err := nodes.RunNode(ctx, run)
+	if err != nil || self || addr == "" || addr == o.Addr {
+		return false, nil
+	}
+	dctx, cancel := context.WithTimeout(ctx, o.CallTimeout)
+	c, err := rpc.Dial(dctx, addr, target, rpc.ClientOptions{TLS: o.TLS, Token: o.Token, Protocol: rpc.ProtocolNative, Logger: s.log})
+	cancel()
+	if err != nil {
+		return true, fmt.Errorf("%w: run %s reports to node %s: %v", errNodeUnreachable, run, addr, err)
+	}
+	defer c.Close()
+	return true, c.CallInto(ctx, out, method, args...)
 }
