@@ -85,16 +85,16 @@ func (r *Run) token() string {
 	return r.opts.Token
 }
 
-// dialTracker dials the tracker with the run's credential or token. A
+// dialTracker dials the tracker at addr with the run's credential or token. A
 // credential the server refuses is dropped, and the token tried.
-func (r *Run) dialTracker(ctx context.Context) (*rpc.Client, error) {
+func (r *Run) dialTracker(ctx context.Context, addr string) (*rpc.Client, error) {
 	cred := r.credential()
 	tok := r.token()
-	c, err := rpc.Dial(ctx, r.opts.Addr, TrackerTarget, rpc.ClientOptions{TLS: r.opts.TLS, Protocol: rpc.ProtocolNative, Logger: r.log, Token: tok})
+	c, err := rpc.Dial(ctx, addr, TrackerTarget, rpc.ClientOptions{TLS: r.opts.TLS, Protocol: rpc.ProtocolNative, Logger: r.log, Token: tok})
 	if err != nil && cred != "" && errors.Is(err, auth.ErrUnauthenticated) {
 		r.log.Warn("track: the server refused the run's write credential; using the token", "run", r.id, "err", err)
 		r.setCredential("")
-		return rpc.Dial(ctx, r.opts.Addr, TrackerTarget, rpc.ClientOptions{TLS: r.opts.TLS, Protocol: rpc.ProtocolNative, Logger: r.log, Token: r.opts.Token})
+		return rpc.Dial(ctx, addr, TrackerTarget, rpc.ClientOptions{TLS: r.opts.TLS, Protocol: rpc.ProtocolNative, Logger: r.log, Token: r.opts.Token})
 	}
 	return c, err
 }

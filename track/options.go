@@ -44,8 +44,14 @@ type Options struct {
 	// set to 1 or true.
 	Resume bool
 	// Addr is the server's host:port. Default $SIGOCO_TRACK_ADDR, else
-	// DefaultAddr.
+	// DefaultAddr. Either may be a comma-separated list (as Addrs).
 	Addr string
+	// Addrs lists servers sharing one store (trackd nodes on one
+	// PostgreSQL database): the run reports to the first it reaches and
+	// moves to the next when that one is gone, replaying its spool there
+	// (each record is stored once). Default: Addr split at commas; Addr
+	// becomes Addrs[0].
+	Addrs []string
 	// TLS, if set, makes every connection to the server TLS.
 	TLS *tls.Config
 	// Token authenticates the run to a server with an access file
@@ -144,12 +150,7 @@ func (o *Options) defaults() {
 	if !o.Resume {
 		o.Resume = resumeFromEnv()
 	}
-	if o.Addr == "" {
-		o.Addr = os.Getenv(EnvAddr)
-	}
-	if o.Addr == "" {
-		o.Addr = DefaultAddr
-	}
+	o.addrDefaults(os.Getenv(EnvAddr)) // failover.go
 	if o.SpoolDir == "" {
 		o.SpoolDir = DefaultSpoolDir()
 	}

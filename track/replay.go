@@ -17,7 +17,8 @@ import (
 
 // ReplayOptions configures Replay.
 type ReplayOptions struct {
-	// Addr is the server (default as for Options.Addr).
+	// Addr is the server (default as for Options.Addr); a comma-separated
+	// list is tried in order.
 	Addr string
 	// TLS, if set, makes the connection TLS.
 	TLS *tls.Config
@@ -54,7 +55,7 @@ func Replay(ctx context.Context, dir string, opts ReplayOptions) ([]ReplayResult
 	if len(dirs) == 0 {
 		return nil, nil
 	}
-	c, err := rpc.Dial(ctx, opts.Addr, TrackerTarget, rpc.ClientOptions{TLS: opts.TLS, Protocol: rpc.ProtocolNative, Token: opts.Token})
+	c, err := dialFirst(ctx, splitAddrs(opts.Addr), rpc.ClientOptions{TLS: opts.TLS, Protocol: rpc.ProtocolNative, Token: opts.Token}) // failover.go
 	if err != nil {
 		return nil, fmt.Errorf("track: replay: %w", err)
 	}

@@ -36,7 +36,7 @@ func (r *Run) resume(ctx context.Context) (int64, error) {
 	spooled, carry := r.snd.spoolHighSeq()
 	ctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
 	defer cancel()
-	c, err := r.dialTracker(ctx)
+	c, err := r.snd.dial(ctx) // the first of Options.Addrs that answers (failover.go)
 	if err != nil {
 		return 0, fmt.Errorf("%w %s: %v", ErrResume, r.id, err)
 	}

@@ -40,6 +40,7 @@ type sender struct {
 	lastSent  time.Time
 
 	hbServer atomic.Int64 // the heartbeat interval the server asked for, ms (0: none yet)
+	fo       failover     // which of Options.Addrs is in use (failover.go)
 
 	// lost counts the records this client numbered but lost for good (a
 	// full spool, a batch refused whole): later batches are shifted by it
@@ -114,7 +115,7 @@ func (s *sender) setDown(err error) {
 	s.isDown = true
 	s.mu.Unlock()
 	if !was {
-		s.r.log.Warn("track: server unreachable; spooling", "run", s.r.id, "addr", s.r.opts.Addr, "err", err)
+		s.r.log.Warn("track: server unreachable; spooling", "run", s.r.id, "addr", s.addr(), "err", err)
 	}
 	s.nextTry = time.Now().Add(backoff.Wait(s.failures, 100*time.Millisecond, 5*time.Second))
 	s.failures++
@@ -128,9 +129,7 @@ func (s *sender) connect(ctx context.Context) *rpc.Client {
 	if time.Now().Before(s.nextTry) {
 		return nil
 	}
-	dctx, cancel := context.WithTimeout(ctx, s.r.opts.CallTimeout)
-	c, err := s.r.dialTracker(dctx) // with the run's credential, else the token: credential.go
-	cancel()
+	c, err := s.dial(ctx) // the next of Options.Addrs if need be (failover.go), with the run's credential (credential.go)
 	if err != nil {
 		s.setDown(err)
 		return nil

@@ -91,7 +91,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "synchronous", Value: "normal", Usage: "SQLite synchronous mode: normal or full"},
 			&cli.StringFlag{Name: "store", EnvVars: []string{"SIGOCO_TRACK_STORE"}, Usage: "`URL` of the store: postgres://USER@HOST/DB for PostgreSQL (password from PGPASSWORD or PGPASSFILE; docs/postgres.md), or sqlite (default: the database in --data)"},
 			&cli.StringFlag{Name: "artifacts", Usage: "`DIR` of artifact contents with a PostgreSQL --store (default DATA/artifacts; shared by several nodes only if it is a shared directory)"},
-		}, append(logflag.Flags(), quotaFlags()...)...),
+		}, append(append(logflag.Flags(), quotaFlags()...), nodeFlags()...)...), // quota.go, node.go
 		Action: serve,
 		Commands: []*cli.Command{
 			{
@@ -142,6 +142,7 @@ func serve(c *cli.Context) error {
 	level := logflag.Level(c)
 	stderr := c.App.ErrWriter
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log = nodeLogger(c, log) // node.go
 	tcfg := wire.TLSConfig{CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"), PeerCertFile: c.String("tls-peer-cert")}
 	opts := server.Options{Logger: log, HeartbeatTimeout: c.Duration("heartbeat-timeout"), Conns: wire.MuxOptions{
 		MaxConns:        c.Int("max-conns"),
@@ -207,6 +208,18 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
+	// Operators' routes and forwarding between nodes (node.go): other
+	// nodes are dialled trusting trackd's own certificate.
+	opts.Ops = nodeOps(hosts, access)
+	var nodeTLS *tls.Config
+	if opts.TLS != nil {
+		if nodeTLS, err = (wire.TLSConfig{PeerCertFile: tcfg.CertFile}).Client(""); err != nil {
+			return cli.Exit(err.Error(), 2)
+		}
+	}
+	if opts.Nodes, err = nodeOptions(c, ln, access, nodeTLS, log); err != nil {
+		return err
+	}
 	var cfg *jobs.Config
 	switch f := c.String("solvers"); {
 	case f != "":
@@ -237,6 +250,7 @@ func serve(c *cli.Context) error {
 	defer srv.Close()
 	if mgr != nil {
 		defer mgr.Close()
+		registerJobMetrics(srv, st) // node.go
 	}
 	if opts.TLS == nil && !isLoopbackHost(c.String("bind")) {
 		fmt.Fprintf(stderr, "trackd: WARNING: listening on %s without TLS: tokens and runs cross the network in clear (use --tls-cert/--tls-key)\n", c.String("bind"))
@@ -348,7 +362,7 @@ func buildParts(c *cli.Context, st store.Store, opts server.Options, pc partsCon
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := srv.AddTarget(jobs.TargetName, mgr.Target()); err != nil {
+		if err := srv.AddTarget(jobs.TargetName, jobsTarget(srv, mgr.Target(), opts.Nodes.Addr != "")); err != nil { // node.go: stop_job forwarded to the job's node
 			return nil, nil, err
 		}
 		srv.HandleHTTP("GET /jobs/", mgr.HTTPHandler())

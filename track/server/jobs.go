@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"github.com/sigoco/sigoco/track/store"
 )
@@ -40,7 +41,9 @@ func (s *Server) Ingest(ctx context.Context, b *store.Batch) (*store.Ack, error)
 		return nil, err
 	}
 	s.alive(ctx, b.Run)
+	start := time.Now()
 	ack, err := s.st.Ingest(ctx, b)
+	s.metrics.batch(start, ack, err) // metrics.go
 	if err != nil {
 		s.live.storeFailed(err) // the dashboard shows the storage state
 		s.live.forgetUnstored(b.Run)

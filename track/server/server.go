@@ -68,6 +68,12 @@ type Options struct {
 	// timeouts (HTTP). Its TLS, HandshakeTimeout and Logger are the
 	// fields above. The zero value gives wire.MuxOptions' defaults.
 	Conns wire.MuxOptions
+	// Ops configures /healthz, /readyz and /metrics (health.go), answered
+	// in front of the handler given to SetHTTPHandler.
+	Ops OpsOptions
+	// Nodes configures forwarding to other servers on a shared store
+	// (remote.go).
+	Nodes NodeOptions
 	// Auth, if set, authenticates every connection on every protocol but
 	// HTTP (which the handler given to SetHTTPHandler guards; trackd puts
 	// the dashboard's access control there): rpc and its calls (each checked
@@ -112,6 +118,12 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.MaxFrameSize <= 0 {
 		o.MaxFrameSize = 64 << 20
+	}
+	if o.Nodes.Identity == "" {
+		o.Nodes.Identity = DefaultNodeIdentity
+	}
+	if o.Nodes.CallTimeout <= 0 {
+		o.Nodes.CallTimeout = 10 * time.Second
 	}
 	if o.HeartbeatTimeout <= 0 {
 		o.HeartbeatTimeout = 20 * time.Second
@@ -172,9 +184,11 @@ type Server struct {
 	sink    *logSink
 	live    *Live
 	expose  *exposeRegistry
-	reads   *byteSem // bounds the memory of large reads (Options.Bounds.MaxReadBytes)
-	uploads *uploads // partial upload bytes per identity (uploads.go)
-	owners  owners   // see owner.go
+	reads   *byteSem   // bounds the memory of large reads (Options.Bounds.MaxReadBytes)
+	uploads *uploads   // partial upload bytes per identity (uploads.go)
+	leases  *leaseBook // runs heard from, for a store shared by servers (remote.go)
+	metrics *metrics   // metrics.go
+	owners  owners     // see owner.go
 	mux     *wire.Mux
 	http    *http.ServeMux // the server's own routes (Handler)
 	front   http.Handler   // what the port's HTTP goes to: http, or SetHTTPHandler's
@@ -243,11 +257,14 @@ func New(ctx context.Context, st store.Store, opts Options) (*Server, error) {
 	s.mux.Handle(store.BannerExpose, wire.ConnHandler(s.expose))
 	s.routes()
 	s.front = s.http
-	s.mux.HandleHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.front.ServeHTTP(w, r) }))
+	s.metrics = newMetrics(s)
+	// /healthz, /readyz, /metrics (health.go) in front of everything else.
+	s.mux.HandleHTTP(s.opsHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.front.ServeHTTP(w, r) })))
 	s.wg.Add(3)
 	go func() { defer s.wg.Done(); s.live.run(s.ctx) }()
 	go func() { defer s.wg.Done(); s.reap(s.ctx) }()
 	go func() { defer s.wg.Done(); s.sink.run(s.ctx) }()
+	s.startFollow() // changes and leases of a store shared by servers (remote.go)
 	return s, nil
 }
 
@@ -327,7 +344,7 @@ func (s *Server) reap(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		for _, id := range s.live.silentRuns(time.Now().Add(-s.opts.HeartbeatTimeout)) {
+		for _, id := range s.silentRuns(ctx) { // remote.go
 			err := s.st.Edit(ctx, id, []store.Record{{Kind: store.KindStatus, Key: string(store.StatusCrashed)}})
 			if err != nil && !errors.Is(err, context.Canceled) {
 				s.log.Warn("track: marking a run crashed", "run", id, "err", err)
@@ -341,6 +358,9 @@ func (s *Server) reap(ctx context.Context) {
 
 // alive notes that a run was heard from, lifting a crash mark.
 func (s *Server) alive(ctx context.Context, run string) {
+	if s.leases != nil {
+		s.leases.note(run)
+	}
 	if s.live.touch(run) {
 		if err := s.st.Edit(ctx, run, []store.Record{{Kind: store.KindStatus, Key: "alive"}}); err != nil {
 			s.log.Warn("track: lifting a crash mark", "run", run, "err", err)

@@ -289,5 +289,8 @@ func (t *Tracker) CallExposed(ctx context.Context, run, name, method string, arg
 	if _, err := t.s.mayWrite(ctx, run, "call the exposed objects of"); err != nil {
 		return nil, err
 	}
+	if v, ok, err := t.s.forwardExposed(ctx, run, name, method, args, kwargs); ok { // on another node (remote.go)
+		return v, err
+	}
 	return t.s.expose.call(ctx, run, name, method, args, kwargs)
 }

@@ -24,5 +24,8 @@ func (s *Store) ArchiveRun(ctx context.Context, id string, archived bool) error 
 	if err := store.ApplyArchive(ctx, in, id, archived); err != nil {
 		return unavailable(err)
 	}
+	if err := in.s.notify(ctx, in.tx, store.ChangeEdit, 0, id); err != nil { // other nodes' live lists (changes.go)
+		return unavailable(err)
+	}
 	return unavailable(in.commit(ctx))
 }

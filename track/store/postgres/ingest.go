@@ -71,6 +71,11 @@ func (s *Store) ingest(ctx context.Context, b *store.Batch) (*store.Ack, error) 
 	if ack.Gap > 0 {
 		s.log.Warn("postgres: records missing before a batch", "run", b.Run, "missing", ack.Gap, "high_seq", ack.Prev)
 	}
+	if ack.HighSeq > ack.Prev {
+		if err := s.notify(ctx, in.tx, store.ChangeBatch, ack.HighSeq, b.Run); err != nil {
+			return nil, fatal(err)
+		}
+	}
 	if err := in.commit(ctx); err != nil {
 		return nil, err
 	}
@@ -297,6 +302,9 @@ func (s *Store) Edit(ctx context.Context, run string, recs []store.Record) error
 	if err := store.ApplyEdit(ctx, in, s.limits, run, recs); err != nil {
 		return unavailable(err)
 	}
+	if err := s.notify(ctx, in.tx, store.ChangeEdit, 0, run); err != nil {
+		return unavailable(fatal(err))
+	}
 	return unavailable(in.commit(ctx))
 }
 
@@ -312,6 +320,9 @@ func (s *Store) CreateRun(ctx context.Context, id, project, name string) error {
 	defer in.rollback(ctx)
 	if err := store.ApplyCreate(ctx, in, s.limits, id, project, name); err != nil {
 		return unavailable(err)
+	}
+	if err := s.notify(ctx, in.tx, store.ChangeEdit, 0, id); err != nil {
+		return unavailable(fatal(err))
 	}
 	return unavailable(in.commit(ctx))
 }
@@ -329,6 +340,9 @@ func (s *Store) ResumeRun(ctx context.Context, id string) (int64, error) {
 	last, err := store.ApplyResume(ctx, in, id)
 	if err != nil {
 		return 0, unavailable(err)
+	}
+	if err := s.notify(ctx, in.tx, store.ChangeEdit, last, id); err != nil {
+		return 0, unavailable(fatal(err))
 	}
 	return last, unavailable(in.commit(ctx))
 }

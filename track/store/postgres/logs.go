@@ -48,6 +48,13 @@ func (s *Store) appendLogs(ctx context.Context, logs []store.LogEntry) (int, err
 			return 0, fmt.Errorf("postgres: %w", err)
 		}
 	}
+	for run, ok := range known {
+		if ok {
+			if err := s.notify(ctx, tx, store.ChangeLogs, 0, run); err != nil {
+				return 0, fmt.Errorf("postgres: %w", err)
+			}
+		}
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("postgres: %w", err)
 	}

@@ -191,6 +191,11 @@ func TestBackendKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := make(chan struct{})
+	// The killer strikes again only after a batch got through since its
+	// last strike: on a loaded machine a batch may take longer than the
+	// 100 ms between strikes, and the test would then retry until its
+	// deadline instead of testing anything.
+	progress := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	killed := 0
@@ -201,6 +206,11 @@ func TestBackendKilled(t *testing.T) {
 			case <-stop:
 				return
 			case <-time.After(100 * time.Millisecond):
+			}
+			select {
+			case <-stop:
+				return
+			case <-progress:
 			}
 			var n int
 			if err := killer.pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1`, dbName).Scan(&n); err == nil {
@@ -214,6 +224,10 @@ func TestBackendKilled(t *testing.T) {
 		for {
 			_, err := s.Ingest(ctx, pointBatch(runID, 2+int64(i*per), per))
 			if err == nil {
+				select {
+				case progress <- struct{}{}:
+				default:
+				}
 				break
 			}
 			if !errors.Is(err, store.ErrUnavailable) {

@@ -44,6 +44,14 @@ type Store struct {
 
 	blobs *blobdir.Dir // blobs/ and uploads/ in Options.BlobDir
 
+	// node names this store in notifications (changes.go) and leases, so
+	// that a node skips its own changes.
+	node       string
+	connConfig *pgx.ConnConfig // for the change feed's own connection
+	ctx        context.Context // cancelled by Close: ends the change feed
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup // the change feed's goroutine
+
 	closeOnce sync.Once
 }
 
@@ -77,20 +85,29 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s := &Store{pool: pool, limits: limits, log: opts.Logger, blobs: blobs}
-	s.Reader = store.NewReader(querier{s}, dialect)
-	return s, nil
+	st := &Store{pool: pool, limits: limits, log: opts.Logger, blobs: blobs, node: newNodeID(), connConfig: cfg.ConnConfig}
+	st.ctx, st.cancel = context.WithCancel(context.Background())
+	st.Reader = store.NewReader(querier{st}, dialect)
+	return st, nil
 }
 
 // Limits returns the limits in force.
 func (s *Store) Limits() store.Limits { return s.limits }
 
-// Close closes the connection pool (waiting for the connections in use to
-// be released). It is idempotent.
+// Close ends the change feed, then closes the connection pool (waiting
+// for the connections in use to be released). It is idempotent.
 func (s *Store) Close() error {
-	s.closeOnce.Do(s.pool.Close)
+	s.closeOnce.Do(func() {
+		s.cancel()
+		s.wg.Wait()
+		s.pool.Close()
+	})
 	return nil
 }
+
+// Node returns the random name of this store's connection to the database
+// (in notifications and leases).
+func (s *Store) Node() string { return s.node }
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
@@ -146,6 +163,10 @@ var migrations = []string{
 	memoSchema,
 	// 3: run queries and archive (store.QueryRuns, store.ArchiveRun).
 	runQuerySchema,
+	// 4: run leases across nodes (changes.go).
+	leaseSchema,
+	// 5: nodes' addresses (changes.go).
+	nodeSchema,
 }
 
 // runQuerySchema adds the archived flag of runs and the latest values as

@@ -36,6 +36,12 @@ func (s *Store) DeleteRun(ctx context.Context, id string) error {
 			return fmt.Errorf("postgres: %w", err)
 		}
 	}
+	if _, err := tx.Exec(ctx, `DELETE FROM leases WHERE run = $1`, id); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	if err := s.notify(ctx, tx, store.ChangeDeleted, 0, id); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
