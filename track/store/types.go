@@ -50,6 +50,7 @@ const (
 	KindStep     Kind = "step"     // Step
 	KindArtifact Kind = "artifact" // Key = name, Value = ArtifactRef as a map
 	KindCount    Kind = "count"    // Key = name, Value = map{calls, seconds}
+	KindParent   Kind = "parent"   // Key = the parent run's id; only in the batch that creates the run (parent.go)
 )
 
 // Record is one sequenced item of a run. Seq starts at 1 for a run's start
@@ -128,6 +129,9 @@ type Run struct {
 	Artifacts []Artifact        `msgpack:"artifacts,omitempty" json:"artifacts,omitempty"`
 	Counts    map[string]any    `msgpack:"counts,omitempty" json:"counts,omitempty"`
 	HighSeq   int64             `msgpack:"high_seq" json:"high_seq"`
+	// Parent is the id of the run this one belongs to ("" for none): a
+	// sweep's element names its sweep (parent.go).
+	Parent string `msgpack:"parent,omitempty" json:"parent,omitempty"`
 	// Omitted counts what a bounded read (Store.ViewRun) left out, by
 	// field ("params", "metadata", "counts", "latest", "notes"); values it
 	// replaced by markers are not counted here.
@@ -179,6 +183,8 @@ type RunFilter struct {
 	Until Time `msgpack:"until,omitempty"`
 	// Text matches a substring of the name or of a note (case-insensitive).
 	Text string `msgpack:"text,omitempty"`
+	// Parent selects the runs whose parent is that run (a sweep's elements).
+	Parent string `msgpack:"parent,omitempty"`
 	// Paging: runs newest first; After is the id of the last run of the
 	// previous page; Limit defaults to 100, at most 1000.
 	After string `msgpack:"after,omitempty"`

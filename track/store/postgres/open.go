@@ -140,6 +140,8 @@ var migrations = []string{
 	CREATE TABLE deleted_runs (id TEXT PRIMARY KEY, time BIGINT NOT NULL);`,
 	// 2: memo entries (memo.go).
 	memoSchema,
+	// 3: parent runs (store/parent.go): '' for none.
+	parentSchema,
 }
 
 // SchemaVersion is the schema version this package writes.

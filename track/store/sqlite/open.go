@@ -160,6 +160,8 @@ var migrations = []string{
 	// stays deleted. An administrator purges one, trackd stopped, with
 	// DELETE FROM deleted_runs WHERE id = '…'.
 	`CREATE TABLE deleted_runs (id TEXT PRIMARY KEY, time INTEGER NOT NULL) WITHOUT ROWID;`,
+	// 5: parent runs (store/parent.go): '' for none.
+	parentSchema,
 }
 
 // SchemaVersion is the schema version this package writes.

@@ -13,13 +13,13 @@ func ns(t int64) store.Time {
 	return store.Time(float64(t) / 1e9)
 }
 
-const runCols = `id, project, name, status, message, crashed, progress, step, start_time, update_time, end_time, high_seq`
+const runCols = `id, project, name, status, message, crashed, progress, step, start_time, update_time, end_time, high_seq, parent`
 
 func scanRun(sc interface{ Scan(...any) error }) (store.Run, error) {
 	var r store.Run
 	var crashed int
 	var start, upd, end int64
-	err := sc.Scan(&r.ID, &r.Project, &r.Name, &r.Status, &r.Message, &crashed, &r.Progress, &r.Step, &start, &upd, &end, &r.HighSeq)
+	err := sc.Scan(&r.ID, &r.Project, &r.Name, &r.Status, &r.Message, &crashed, &r.Progress, &r.Step, &start, &upd, &end, &r.HighSeq, &r.Parent)
 	if crashed != 0 && !r.Status.Final() {
 		r.Status = store.StatusCrashed
 	}
@@ -40,6 +40,9 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) (*store.RunPage
 	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
 	if f.Project != "" {
 		add("r.project = ?", f.Project)
+	}
+	if f.Parent != "" {
+		add("r.parent = ?", f.Parent)
 	}
 	if len(f.Status) > 0 {
 		var ors []string

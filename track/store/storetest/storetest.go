@@ -77,6 +77,7 @@ var cases = []struct {
 	{"Resume", testResume},
 	{"CreateRunThenClient", testCreateRun},
 	{"ListAndFilter", testList},
+	{"Parent", testParent},
 }
 
 // env is one case's store and helpers.
