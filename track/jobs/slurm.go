@@ -437,14 +437,26 @@ func (x *slurmExecutor) round(hs []*slurmHandle) bool {
 			rows[f[0]] = squeueRow{f[1], f[2]}
 		}
 	}
+	// the jobs that ended first, then the others: within a round, the
+	// states trackd shows never have an ended element of a throttled array
+	// still running beside the one Slurm started in its place
 	changed := false
-	for _, h := range hs {
-		row, ok := rows[h.id]
-		if !ok {
-			row = squeueRow{state: "UNKNOWN"} // forgotten by slurmctld: read the final state
-		}
-		if h.update(ctx, row) {
-			changed = true
+	for _, ended := range []bool{true, false} {
+		for _, h := range hs {
+			row, ok := rows[h.id]
+			if !ok {
+				row = squeueRow{state: "UNKNOWN"} // forgotten by slurmctld: read the final state
+			}
+			if slurmFinalStates[row.state] || row.state == "UNKNOWN" || row.state == "COMPLETING" {
+				if !ended {
+					continue
+				}
+			} else if ended {
+				continue
+			}
+			if h.update(ctx, row) {
+				changed = true
+			}
 		}
 	}
 	return changed
