@@ -155,9 +155,13 @@ func slurmState(t *testing.T, id string) string {
 	return ""
 }
 
-// waitRequeueHeld waits until Slurm holds the requeued job id: PENDING
-// (BeginTime), its first run's cleanup on the node over (the job is
-// COMPLETING until then).
+// waitRequeueHeld waits until Slurm holds the requeued job id and may
+// start it again: PENDING (BeginTime), its first run's cleanup on the
+// node over (the job is COMPLETING until then), and the clock in a later
+// second than that cleanup. slurmd revoked the job's credential when it
+// killed the first run, and compares credentials in whole seconds: a run
+// started in the second of the revocation is refused ("Job credential
+// revoked", the job FAILED with exit 1).
 func waitRequeueHeld(t *testing.T, id string) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
@@ -166,6 +170,10 @@ func waitRequeueHeld(t *testing.T, id string) {
 			t.Fatalf("Slurm job %s still %s a minute after its requeue", id, st)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	revoked := time.Now().Unix()
+	for time.Now().Unix() <= revoked {
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -162,3 +162,52 @@ func TestSweepInvalidInputs(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestLocalSweepRestart: a local sweep whose trackd shuts down goes on
+// with the next one: the element that ran is ABORTED, the ones never
+// started are started by the new manager, and the sweep ends when they
+// do (ABORTED: one of its elements was).
+func TestLocalSweepRestart(t *testing.T) {
+	dir := t.TempDir()
+	e1 := newEnv(t, dir, jobs.Options{})
+	inputs := []map[string]any{{"mode": "gate", "factor": 1}, {"mode": "gate", "factor": 2}, {"mode": "gate", "factor": 3}}
+	sw := createSweep(t, e1, inputs, 1)
+	e1.wait(t, sw.ID, "one running", func(j *jobs.Job) bool { return j.Sweep.Counts[jobs.StateStarted] == 1 })
+	e1.m.Close()
+	cfg, err := jobs.LoadConfig(filepath.Join(solverDir, "solvers.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := jobs.New(context.Background(), e1.st, jobs.Options{Dir: filepath.Join(dir, "jobs"), Solvers: cfg.Solvers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	api := m2.Target()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		j, err := api.InspectJob(context.Background(), sw.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State.Final() {
+			if j.State != jobs.StateAborted || j.Sweep.Counts[jobs.StateAborted] != 1 || j.Sweep.Counts[jobs.StateSuccess] != 2 {
+				t.Fatalf("sweep after restart %+v %v", j, j.Sweep.Counts)
+			}
+			break
+		}
+		page, err := api.ListJobs(context.Background(), jobs.JobFilter{Parent: sw.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, el := range page.Jobs {
+			if el.State == jobs.StateStarted {
+				os.WriteFile(filepath.Join(dir, "jobs", el.ID, "work", "release"), nil, 0o644)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sweep not final a minute after the restart: %+v %v", j, j.Sweep.Counts)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
