@@ -325,8 +325,9 @@ type slurmHandle struct {
 
 	files [2]*fileFollower // stdout, stderr
 
-	mu    sync.Mutex // guards state
+	mu    sync.Mutex // guards state, ran
 	state string     // last Slurm state seen
+	ran   bool       // seen running once
 
 	requeues int // by trackd (a checkpointing job after its time limit); the poller's
 
@@ -479,6 +480,9 @@ func (h *slurmHandle) update(ctx context.Context, row squeueRow) bool {
 		}
 		return true
 	case "RUNNING", "COMPLETING", "SUSPENDED", "STOPPED", "SIGNALING", "RESIZING", "STAGE_OUT":
+		h.mu.Lock()
+		h.ran = true
+		h.mu.Unlock()
 		if h.spec.Running != nil {
 			h.spec.Running()
 		}
@@ -643,7 +647,12 @@ func (h *slurmHandle) followFiles() {
 			return
 		case <-t.C:
 		}
-		h.read()
+		h.mu.Lock()
+		waiting := !h.ran && strings.HasPrefix(h.state, "PENDING|")
+		h.mu.Unlock()
+		if !waiting { // a job that never ran (an array's queued elements) has no output yet
+			h.read()
+		}
 		select {
 		case <-h.done:
 			return
