@@ -215,18 +215,23 @@ func (m *Manager) submitArray(ctx context.Context, s *Solver, p *Job, elems []*J
 	var ok []prepared
 	var specs []*ExecSpec
 	var idx []int
-	for _, j := range elems {
+	// all elements become active at once, each then given its goroutine
+	// (m.element) whatever happens
+	actives := make([]*active, len(elems))
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return // the elements stay PENDING: the next manager aborts them (resumeSweep)
+	}
+	for i, j := range elems {
 		j.Queued, j.Executor = true, ex.Name()
-		a := newActive(m, s, j)
-		m.mu.Lock()
-		if m.closed {
-			m.mu.Unlock()
-			return // the elements stay PENDING: the next manager aborts them (resumeSweep)
-		}
-		m.active[j.ID] = a
+		actives[i] = newActive(m, s, j)
+		m.active[j.ID] = actives[i]
 		delete(m.pending, j.ID)
 		m.wg.Add(1)
-		m.mu.Unlock()
+	}
+	m.mu.Unlock()
+	for _, a := range actives {
 		a.save(ctx)
 		spec, outW, errW, closer, err := a.spec(ctx, ex)
 		if err != nil {
@@ -235,7 +240,7 @@ func (m *Manager) submitArray(ctx context.Context, s *Solver, p *Job, elems []*J
 		}
 		ok = append(ok, prepared{a, spec, outW, errW, closer})
 		specs = append(specs, spec)
-		idx = append(idx, j.Index)
+		idx = append(idx, a.job.Index)
 	}
 	if len(ok) == 0 {
 		return

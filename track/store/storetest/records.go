@@ -4,6 +4,7 @@ package storetest
 // once params, limits.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -329,6 +330,12 @@ func testParent(t *testing.T, e *env) {
 			t.Fatalf("refused parent stored: %q", r.Parent)
 		}
 	}
+	// a parent the sender may not see is refused
+	hidden := store.WithVisibility(e.ctx, hideRuns{runA: true})
+	ack, err := e.s.Ingest(hidden, start(runC+"-h", "p", "hidden", store.Record{Kind: store.KindParent, Key: runA}))
+	if err != nil || len(ack.Rejected) != 1 || !strings.Contains(ack.Rejected[0].Error, "not yours") {
+		t.Fatalf("invisible parent: %+v %v", ack, err)
+	}
 	// children by parent
 	page, err := e.s.ListRuns(e.ctx, store.RunFilter{Parent: runA})
 	if err != nil || len(page.Runs) != 1 || page.Runs[0].ID != runB || page.Runs[0].Parent != runA {
@@ -338,8 +345,18 @@ func testParent(t *testing.T, e *env) {
 	if err := e.s.DeleteRun(e.ctx, runA); err != nil {
 		t.Fatal(err)
 	}
-	ack := e.ingest(start(runA+"z", "p", "orphan", store.Record{Kind: store.KindParent, Key: runA}))
+	ack = e.ingest(start(runA+"z", "p", "orphan", store.Record{Kind: store.KindParent, Key: runA}))
 	if len(ack.Rejected) != 1 || !strings.Contains(ack.Rejected[0].Error, "does not exist") {
 		t.Fatalf("deleted parent: %+v", ack)
 	}
+}
+
+// hideRuns is a store.RunVisibility hiding some runs.
+type hideRuns map[string]bool
+
+func (h hideRuns) RunVisible(ctx context.Context, run string) error {
+	if h[run] {
+		return errors.New("not yours")
+	}
+	return nil
 }
