@@ -161,3 +161,59 @@ func TestSlurmArrayStop(t *testing.T) {
 		}
 	}
 }
+
+// TestSlurmArrayRestart: a manager closing while its array runs leaves
+// the elements to Slurm; the next manager over the same store follows
+// every element again (running or still queued) and ends the sweep
+// SUCCESS when they end.
+func TestSlurmArrayRestart(t *testing.T) {
+	needSlurm3(t)
+	t.Parallel()
+	dir := t.TempDir()
+	opts := slurm3Options()
+	e1 := newEnv(t, dir, opts)
+	var inputs []map[string]any
+	for i := range 4 {
+		inputs = append(inputs, map[string]any{"mode": "gate", "factor": float64(i)})
+	}
+	sw := createSweep(t, e1, inputs, 2)
+	e1.waitFor(t, sw.ID, time.Minute, "two running", func(j *jobs.Job) bool { return j.Sweep.Counts[jobs.StateStarted] >= 2 })
+	e1.m.Close()
+	cfg, err := jobs.LoadConfig(filepath.Join(solverDir, "solvers.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Solvers, opts.Dir = cfg.Solvers, filepath.Join(dir, "jobs")
+	m2, err := jobs.New(context.Background(), e1.st, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	api := m2.Target()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		j, err := api.InspectJob(context.Background(), sw.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State.Final() {
+			if j.State != jobs.StateSuccess || j.Sweep.Counts[jobs.StateSuccess] != 4 {
+				t.Fatalf("sweep after restart %+v %v", j, j.Sweep.Counts)
+			}
+			break
+		}
+		page, err := api.ListJobs(context.Background(), jobs.JobFilter{Parent: sw.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, el := range page.Jobs {
+			if el.State == jobs.StateStarted && !el.Queued {
+				os.WriteFile(filepath.Join(dir, "jobs", el.ID, "work", "release"), nil, 0o644)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sweep not final 2 minutes after the restart: %+v %v", j, j.Sweep.Counts)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
