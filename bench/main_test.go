@@ -43,7 +43,7 @@ func TestSuitesRegistered(t *testing.T) {
 	for _, s := range suites {
 		names = append(names, s.name)
 	}
-	for _, want := range []string{"logfwd", "pyon", "rpc", "sync"} {
+	for _, want := range []string{"logfwd", "pyon", "rpc", "sync", "jobs"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("suite %q not registered (have %q)", want, names)
 		}

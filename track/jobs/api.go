@@ -12,7 +12,7 @@ const TargetName = "jobs"
 
 // API is the rpc face of a Manager (target "jobs"); its methods are called
 // by their snake_case names: list_solvers, get_solver, create_job,
-// start_job, inspect_job, stop_job, list_jobs, get_job_outputs,
+// create_jobs, stop_jobs, start_job, inspect_job, stop_job, list_jobs, get_job_outputs,
 // get_job_logfile, delete_job. The Go methods are the same calls in
 // process.
 type API struct{ m *Manager }
@@ -35,6 +35,30 @@ func (a *API) GetSolver(ctx context.Context, name, version string) (*Solver, err
 // with "sha256" or oSPARC's "id").
 func (a *API) CreateJob(ctx context.Context, solver, version string, inputs map[string]any) (*Job, error) {
 	return a.m.create(ctx, solver, version, inputs)
+}
+
+// CreateJobs makes and starts a sweep: one job per inputs, each
+// validated as CreateJob's (nothing is made unless all are valid; an
+// *InputError names element i's ports "[i].port"), elements of one sweep
+// job, their runs children of its run. On Slurm the sweep is one job
+// array; locally, queued jobs. opts.Throttle bounds the elements running
+// at once (keyword throttle over rpc). It returns the sweep's job.
+func (a *API) CreateJobs(ctx context.Context, solver, version string, inputs []map[string]any, opts SweepOptions) (*Job, error) {
+	return a.m.createSweep(ctx, solver, version, inputs, opts)
+}
+
+// StopJobs stops every element of a sweep (on Slurm, one scancel of the
+// array) and returns the sweep once final. StopJob on a sweep does the
+// same.
+func (a *API) StopJobs(ctx context.Context, sweep string) (*Job, error) {
+	j, err := a.m.loadJob(ctx, sweep)
+	if err != nil {
+		return nil, err
+	}
+	if j.Sweep == nil {
+		return nil, fmt.Errorf("%w: job %s is not a sweep", ErrState, sweep)
+	}
+	return a.m.stop(ctx, sweep)
 }
 
 // StartJob queues a PENDING job; it becomes STARTED when a slot is free.

@@ -91,6 +91,31 @@ func (c *Client) GetSolver(ctx context.Context, name, version string) (*Solver, 
 // CreateJob makes a PENDING job; a file input may be given as the FileRef
 // UploadFile returned.
 func (c *Client) CreateJob(ctx context.Context, solver, version string, inputs map[string]any) (*Job, error) {
+	j, err := c.job(ctx, "create_job", solver, version, wireInputs(inputs))
+	return j, inputErrorFrom(err)
+}
+
+// CreateJobs makes and starts a sweep, one job per inputs (a file input
+// may be a FileRef), and returns the sweep's job; its elements are listed
+// with ListJobs(JobFilter{Parent: sweep.ID}). Invalid inputs are an
+// *InputError naming element i's ports "[i].port".
+func (c *Client) CreateJobs(ctx context.Context, solver, version string, inputs []map[string]any, opts SweepOptions) (*Job, error) {
+	in := make([]map[string]any, len(inputs))
+	for i, m := range inputs {
+		in[i] = wireInputs(m)
+	}
+	j, err := c.job(ctx, "create_jobs", solver, version, in, rpc.Kwargs{"throttle": opts.Throttle})
+	return j, inputErrorFrom(err)
+}
+
+// StopJobs stops every element of a sweep and returns the sweep once
+// final.
+func (c *Client) StopJobs(ctx context.Context, sweep string) (*Job, error) {
+	return c.job(ctx, "stop_jobs", sweep)
+}
+
+// wireInputs gives file inputs their wire form.
+func wireInputs(inputs map[string]any) map[string]any {
 	in := make(map[string]any, len(inputs))
 	for k, v := range inputs {
 		switch f := v.(type) {
@@ -101,8 +126,7 @@ func (c *Client) CreateJob(ctx context.Context, solver, version string, inputs m
 		}
 		in[k] = v
 	}
-	j, err := c.job(ctx, "create_job", solver, version, in)
-	return j, inputErrorFrom(err)
+	return in
 }
 
 // StartJob starts a job (it is queued while every slot is taken).

@@ -90,6 +90,12 @@ type Job struct {
 	StderrTail []string `msgpack:"stderr_tail,omitempty" json:"stderr_tail,omitempty"`
 	// Outputs: values and FileRef maps, once the job succeeded.
 	Outputs map[string]any `msgpack:"outputs,omitempty" json:"outputs,omitempty"`
+	// Parent is the sweep this job is element Index of (its run's parent
+	// run); "" for a job of its own (sweep.go).
+	Parent string `msgpack:"parent,omitempty" json:"parent,omitempty"`
+	Index  int    `msgpack:"index,omitempty" json:"index,omitempty"`
+	// Sweep is set on a sweep: the job whose run is its elements' parent.
+	Sweep *Sweep `msgpack:"sweep,omitempty" json:"sweep,omitempty"`
 }
 
 // JobOutputs is what get_job_outputs returns.
@@ -107,6 +113,8 @@ type JobFilter struct {
 	Solver  string `msgpack:"solver,omitempty"`
 	Version string `msgpack:"version,omitempty"` // with Solver
 	State   State  `msgpack:"state,omitempty"`
+	// Parent selects the elements of that sweep.
+	Parent string `msgpack:"parent,omitempty"`
 	// Paging: newest first; After is the Next of the previous page; Limit
 	// defaults to 100, at most 1000.
 	After string `msgpack:"after,omitempty"`
@@ -189,6 +197,10 @@ func numbers(v any) any {
 func (j *Job) clone() Job {
 	c := *j
 	c.StderrTail = append([]string(nil), j.StderrTail...)
+	if j.Sweep != nil {
+		sw := *j.Sweep
+		c.Sweep = &sw
+	}
 	return c
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -111,9 +112,11 @@ type Manager struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // job goroutines
 
-	mu      sync.Mutex          // guards active, pending, closed
-	active  map[string]*active  // started jobs not yet final
-	pending map[string]struct{} // created jobs not started (for heartbeats)
+	mu      sync.Mutex           // guards active, pending, closed
+	active  map[string]*active   // started jobs not yet final
+	pending map[string]struct{}  // created jobs not started, running sweeps (for heartbeats)
+	sweeps  map[string]*sweepRun // sweeps driven here (sweep.go)
+	sweepMu sync.Mutex           // serialises the ends of sweeps
 	closed  bool
 
 	queue queueQuota // jobs per identity (quota.go)
@@ -198,6 +201,12 @@ func (m *Manager) heartbeats() {
 
 // recover marks the jobs a dead manager left running or queued ABORTED.
 func (m *Manager) recover(ctx context.Context) error {
+	var sweeps []*Job
+	defer func() {
+		for _, p := range sweeps {
+			m.resumeSweep(ctx, p)
+		}
+	}()
 	for _, st := range []State{StateStarted, StatePending} {
 		after := ""
 		for {
@@ -209,6 +218,10 @@ func (m *Manager) recover(ctx context.Context) error {
 				j, err := m.loadJob(ctx, r.ID)
 				if err != nil {
 					m.log.Warn("jobs: unreadable job", "run", r.ID, "err", err)
+					continue
+				}
+				if j.Sweep != nil {
+					sweeps = append(sweeps, j) // once its elements are adopted
 					continue
 				}
 				if j.State == StatePending && !j.Queued {
@@ -267,7 +280,13 @@ func (m *Manager) adopt(ctx context.Context, j *Job) bool {
 	if err != nil {
 		return false
 	}
-	h, err := ex.Recover(ctx, j.ExecutorID, spec)
+	id := j.ExecutorID
+	if id == "" && j.Parent != "" { // submitted in an array, its id not saved yet
+		if p, err := m.loadJob(ctx, j.Parent); err == nil && p.ExecutorID != "" {
+			id = p.ExecutorID + "_" + strconv.Itoa(j.Index)
+		}
+	}
+	h, err := ex.Recover(ctx, id, spec)
 	if err != nil {
 		m.log.Warn("jobs: following a job again", "job", j.ID, "executor", j.Executor, "id", j.ExecutorID, "err", err)
 		return false
@@ -344,12 +363,24 @@ func (m *Manager) create(ctx context.Context, name, version string, inputs map[s
 	if err != nil {
 		return nil, err
 	}
-	j := &Job{ID: track.NewID(), Solver: s.Name, Version: s.Version, State: StatePending, Created: now()}
-	if err := m.admitJob(ctx, j.ID); err != nil { // quota.go
-		return nil, err
+	return m.newJob(ctx, s, in, "", 0)
+}
+
+// newJob makes a PENDING job of validated inputs; parent, if not "", is
+// the sweep the job is element index of (sweep.go).
+func (m *Manager) newJob(ctx context.Context, s *Solver, in map[string]any, parent string, index int) (*Job, error) {
+	j := &Job{ID: track.NewID(), Solver: s.Name, Version: s.Version, State: StatePending, Created: now(), Parent: parent, Index: index}
+	if parent == "" { // a sweep's elements count through their sweep (quota.go)
+		if err := m.admitJob(ctx, j.ID); err != nil {
+			return nil, err
+		}
 	}
 	j.Inputs = map[string]any{}
 	recs := []store.Record{{Seq: 1, Kind: store.KindStart, Key: s.Project, Value: s.ID()}}
+	if parent != "" {
+		recs = append(recs, store.Record{Kind: store.KindParent, Key: parent})
+	}
+	head := len(recs) // the records a solver with track finds stored
 	keys := make([]string, 0, len(in))
 	for k := range in {
 		keys = append(keys, k)
@@ -367,8 +398,10 @@ func (m *Manager) create(ctx context.Context, name, version string, inputs map[s
 	if s.Track {
 		// The solver's track client numbers its records from 1 (its start
 		// record, which the store takes as a no-op for an existing run):
-		// the inputs become params after it ended (finish).
-		recs = recs[:1]
+		// the inputs become params after it ended (finish). A sweep's
+		// element also has its parent record (2): its solver resumes
+		// the run after it (SIGOCO_TRACK_RESUME, env).
+		recs = recs[:head]
 	}
 	dir, err := m.jobPath(j.ID)
 	if err != nil {
@@ -381,7 +414,11 @@ func (m *Manager) create(ctx context.Context, name, version string, inputs map[s
 	for i := range recs {
 		recs[i].Seq, recs[i].Time = int64(i+1), now
 	}
-	if _, err := m.rec.Ingest(ctx, &store.Batch{Run: j.ID, Records: recs}); err != nil {
+	ack, err := m.rec.Ingest(ctx, &store.Batch{Run: j.ID, Records: recs})
+	if err == nil && parent != "" && len(ack.Rejected) > 0 {
+		err = errors.New(ack.Rejected[0].Error) // its parent record, first refused
+	}
+	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("jobs: creating the job's run: %w", err)
 	}
@@ -413,7 +450,11 @@ func (m *Manager) inspect(ctx context.Context, id string) (*Job, error) {
 		a.mu.Unlock()
 		return &c, nil
 	}
-	return m.loadJob(ctx, id)
+	j, err := m.loadJob(ctx, id)
+	if err == nil && j.Sweep != nil {
+		m.inspectSweep(ctx, j)
+	}
+	return j, err
 }
 
 // start queues a PENDING job to run.
@@ -464,6 +505,9 @@ func (m *Manager) stop(ctx context.Context, id string) (*Job, error) {
 		if err != nil || j.State.Final() {
 			return j, err
 		}
+		if j.Sweep != nil {
+			return m.stopSweep(ctx, j)
+		}
 		m.mu.Lock()
 		delete(m.pending, id)
 		m.mu.Unlock()
@@ -498,7 +542,7 @@ func (m *Manager) list(ctx context.Context, f JobFilter) (*JobPage, error) {
 	if f.State != "" {
 		tags = append(tags, tagState(f.State))
 	}
-	page, err := m.st.ListRuns(ctx, store.RunFilter{Tags: tags, After: f.After, Limit: f.Limit})
+	page, err := m.st.ListRuns(ctx, store.RunFilter{Tags: tags, Parent: f.Parent, After: f.After, Limit: f.Limit})
 	if err != nil {
 		return nil, err
 	}
@@ -526,8 +570,23 @@ func (m *Manager) remove(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := m.loadJob(ctx, id); err != nil {
+	j, err := m.loadJob(ctx, id)
+	if err != nil {
 		return err
+	}
+	if j.Sweep != nil { // its elements first
+		if !j.State.Final() {
+			return fmt.Errorf("%w: sweep %s is running; stop it first", ErrState, id)
+		}
+		elems, err := m.sweepRuns(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, e := range elems {
+			if err := m.remove(ctx, e.ID); err != nil && !errors.Is(err, ErrUnknownJob) {
+				return err
+			}
+		}
 	}
 	if err := m.st.DeleteRun(ctx, id); err != nil {
 		return err

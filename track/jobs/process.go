@@ -499,8 +499,10 @@ func (a *active) env(work, executor string) []string {
 	)
 	if s.Track {
 		env = append(env, track.EnvRun+"="+a.job.ID)
-		if s.Checkpoint && executor == ExecutorSlurm {
-			env = append(env, track.EnvResume+"=1") // a requeued job goes on with its run
+		if (s.Checkpoint && executor == ExecutorSlurm) || a.job.Parent != "" {
+			// a requeued job goes on with its run; a sweep's element
+			// numbers its records after its parent record (newJob)
+			env = append(env, track.EnvResume+"=1")
 		}
 	}
 	if s.Checkpoint && executor == ExecutorSlurm {

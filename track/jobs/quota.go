@@ -19,12 +19,16 @@ const DefaultMaxQueuedJobs = 100
 // nothing more below it. Counts start at zero when the manager starts.
 type queueQuota struct {
 	mu   sync.Mutex
-	byID map[string]map[string]struct{} // identity → its jobs, maybe final by now
+	byID map[string]map[string]int // identity → its jobs (a sweep weighs its size), maybe final by now
 }
 
-// admit counts job id, which the identity in ctx is creating, against its
-// quota, or refuses it with a *store.QuotaError.
-func (m *Manager) admitJob(ctx context.Context, id string) error {
+// admitJob counts job id, which the identity in ctx is creating, against
+// its quota, or refuses it with a *store.QuotaError.
+func (m *Manager) admitJob(ctx context.Context, id string) error { return m.admitJobs(ctx, id, 1) }
+
+// admitJobs counts job id as n jobs (a sweep of n elements: its elements
+// are not counted on their own), all or none.
+func (m *Manager) admitJobs(ctx context.Context, id string, n int) error {
 	q := m.opts.MaxQueuedJobs
 	if q == 0 {
 		q = DefaultMaxQueuedJobs
@@ -37,14 +41,20 @@ func (m *Manager) admitJob(ctx context.Context, id string) error {
 	qq.mu.Lock()
 	defer qq.mu.Unlock()
 	if qq.byID == nil {
-		qq.byID = map[string]map[string]struct{}{}
+		qq.byID = map[string]map[string]int{}
 	}
 	jobs := qq.byID[who.Name]
 	if jobs == nil {
-		jobs = map[string]struct{}{}
+		jobs = map[string]int{}
 		qq.byID[who.Name] = jobs
 	}
-	if len(jobs) >= q {
+	held := func() (sum int) {
+		for _, w := range jobs {
+			sum += w
+		}
+		return sum
+	}
+	if held()+n > q {
 		m.mu.Lock()
 		for j := range jobs {
 			_, pending := m.pending[j]
@@ -54,10 +64,10 @@ func (m *Manager) admitJob(ctx context.Context, id string) error {
 		}
 		m.mu.Unlock()
 	}
-	if len(jobs) >= q {
-		return &store.QuotaError{Identity: who.Name, Quota: "MaxQueuedJobs", Flag: "--max-queued-jobs", Count: int64(len(jobs)), Max: int64(q),
+	if h := held(); h+n > q {
+		return &store.QuotaError{Identity: who.Name, Quota: "MaxQueuedJobs", Flag: "--max-queued-jobs", Count: int64(h + n), Max: int64(q),
 			What: "jobs pending, queued or running", Hint: "wait for one to end, or stop one (stop_job), before creating another"}
 	}
-	jobs[id] = struct{}{}
+	jobs[id] = n
 	return nil
 }

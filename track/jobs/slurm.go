@@ -129,6 +129,13 @@ func sbatchArgs(spec *ExecSpec) []string {
 		"--error=" + filepath.Join(spec.JobDir, stderrFile),
 		"--export=ALL",
 	}
+	return append(args, resourceArgs(spec)...)
+}
+
+// resourceArgs are the sbatch options of the solver's resources and time
+// limit.
+func resourceArgs(spec *ExecSpec) []string {
+	var args []string
 	if spec.TimeLimit > 0 {
 		// Slurm's limits are whole minutes: rounded up
 		mins := int((spec.TimeLimit + time.Minute - 1) / time.Minute)
@@ -318,8 +325,9 @@ type slurmHandle struct {
 
 	files [2]*fileFollower // stdout, stderr
 
-	mu    sync.Mutex // guards state
+	mu    sync.Mutex // guards state, ran
 	state string     // last Slurm state seen
+	ran   bool       // seen running once
 
 	requeues int // by trackd (a checkpointing job after its time limit); the poller's
 
@@ -418,7 +426,8 @@ func (x *slurmExecutor) round(hs []*slurmHandle) bool {
 	// Without -j: squeue fails as a whole when one id of a -j list is
 	// unknown; --me (trackd's user's jobs only) bounds the answer, and the
 	// filter is ours (one call, however many jobs).
-	out, err := x.command(ctx, nil, "squeue", "--me", "-h", "-t", "all", "-o", "%i|%T|%r")
+	// -r: one row per element of a job array ("12_3"), pending ones too
+	out, err := x.command(ctx, nil, "squeue", "--me", "-h", "-t", "all", "-r", "-o", "%i|%T|%r")
 	if err != nil {
 		x.log.Warn("jobs: squeue", "err", err)
 		return false
@@ -429,14 +438,26 @@ func (x *slurmExecutor) round(hs []*slurmHandle) bool {
 			rows[f[0]] = squeueRow{f[1], f[2]}
 		}
 	}
+	// the jobs that ended first, then the others: within a round, the
+	// states trackd shows never have an ended element of a throttled array
+	// still running beside the one Slurm started in its place
 	changed := false
-	for _, h := range hs {
-		row, ok := rows[h.id]
-		if !ok {
-			row = squeueRow{state: "UNKNOWN"} // forgotten by slurmctld: read the final state
-		}
-		if h.update(ctx, row) {
-			changed = true
+	for _, ended := range []bool{true, false} {
+		for _, h := range hs {
+			row, ok := rows[h.id]
+			if !ok {
+				row = squeueRow{state: "UNKNOWN"} // forgotten by slurmctld: read the final state
+			}
+			if slurmFinalStates[row.state] || row.state == "UNKNOWN" || row.state == "COMPLETING" {
+				if !ended {
+					continue
+				}
+			} else if ended {
+				continue
+			}
+			if h.update(ctx, row) {
+				changed = true
+			}
 		}
 	}
 	return changed
@@ -459,6 +480,9 @@ func (h *slurmHandle) update(ctx context.Context, row squeueRow) bool {
 		}
 		return true
 	case "RUNNING", "COMPLETING", "SUSPENDED", "STOPPED", "SIGNALING", "RESIZING", "STAGE_OUT":
+		h.mu.Lock()
+		h.ran = true
+		h.mu.Unlock()
 		if h.spec.Running != nil {
 			h.spec.Running()
 		}
@@ -623,7 +647,12 @@ func (h *slurmHandle) followFiles() {
 			return
 		case <-t.C:
 		}
-		h.read()
+		h.mu.Lock()
+		waiting := !h.ran && strings.HasPrefix(h.state, "PENDING|")
+		h.mu.Unlock()
+		if !waiting { // a job that never ran (an array's queued elements) has no output yet
+			h.read()
+		}
 		select {
 		case <-h.done:
 			return
@@ -717,3 +746,129 @@ func (f *fileFollower) read() bool {
 
 // stop reads the file to its end, a last time.
 func (f *fileFollower) stop() { f.read() }
+
+// Job arrays (a sweep, sweep.go). One sbatch --array submits every
+// element; the fixed script arrayScript runs element
+// $SLURM_ARRAY_TASK_ID's argv in its environment, both read from files
+// trackd wrote in the element's job directory (arrayArgvFile,
+// arrayEnvFile, encoded by arrayEntries), never through a shell's
+// parsing. The sweep's directory holds array/N, a link to element N's
+// job directory (written by trackd, relative), so that Slurm's
+// --output=…/array/%a/stdout.log lands in the element's own directory and
+// it is followed, logged and recovered as any Slurm job.
+
+const (
+	arrayScriptFile = "slurm-array.sh"
+	arrayDirName    = "array"
+	arrayArgvFile   = "slurm-argv"
+	arrayEnvFile    = "slurm-env"
+)
+
+// arrayScript reads entries (a line count, then that many lines) with
+// read -r and an empty IFS: the bytes are taken as they are.
+const arrayScript = `#!/bin/sh
+# A sigoco job array's element (trackd wrote it; see track/jobs/slurm.go).
+d="$1/$SLURM_ARRAY_TASK_ID"
+entry() {
+	IFS= read -r n <&3 || return 1
+	v=
+	i=0
+	while [ "$i" -lt "$n" ]; do
+		IFS= read -r l <&3 || exit 127
+		if [ "$i" -eq 0 ]; then v=$l; else v="$v
+$l"; fi
+		i=$((i + 1))
+	done
+}
+exec 3<"$d/` + arrayEnvFile + `" || exit 127
+while entry; do export "$v" || exit 127; done
+exec 3<"$d/` + arrayArgvFile + `" || exit 127
+set --
+while entry; do set -- "$@" "$v"; done
+exec 3<&-
+cd "$SIGOCO_JOB_WORKDIR" || exit 127
+exec "$@"
+`
+
+// StartArray implements arrayStarter.
+func (x *slurmExecutor) StartArray(ctx context.Context, dir string, specs []*ExecSpec, idx []int, throttle int) (string, []Handle, error) {
+	if len(specs) == 0 || len(specs) != len(idx) {
+		return "", nil, fmt.Errorf("%w: an array of %d specs and %d indices", ErrSlurm, len(specs), len(idx))
+	}
+	arr := filepath.Join(dir, arrayDirName)
+	if err := os.MkdirAll(arr, 0o755); err != nil {
+		return "", nil, fmt.Errorf("jobs: %w", err)
+	}
+	script := filepath.Join(dir, arrayScriptFile)
+	if err := os.WriteFile(script, []byte(arrayScript), 0o755); err != nil {
+		return "", nil, fmt.Errorf("jobs: writing the batch script: %w", err)
+	}
+	for k, spec := range specs {
+		argv, err := arrayEntries(spec.Argv)
+		if err != nil {
+			return "", nil, err
+		}
+		env, err := arrayEntries(spec.Env)
+		if err != nil {
+			return "", nil, err
+		}
+		for _, f := range []string{stdoutFile, stderrFile, followFile} {
+			os.Remove(filepath.Join(spec.JobDir, f))
+		}
+		if err := os.WriteFile(filepath.Join(spec.JobDir, arrayArgvFile), argv, 0o644); err != nil {
+			return "", nil, fmt.Errorf("jobs: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(spec.JobDir, arrayEnvFile), env, 0o644); err != nil {
+			return "", nil, fmt.Errorf("jobs: %w", err)
+		}
+		target, err := filepath.Rel(arr, spec.JobDir)
+		if err != nil {
+			return "", nil, fmt.Errorf("jobs: %w", err)
+		}
+		slot := filepath.Join(arr, strconv.Itoa(idx[k]))
+		os.Remove(slot)
+		if err := os.Symlink(target, slot); err != nil {
+			return "", nil, fmt.Errorf("jobs: %w", err)
+		}
+	}
+	list := arrayIndices(idx)
+	if throttle > 0 {
+		list += "%" + strconv.Itoa(throttle)
+	}
+	args := []string{
+		"--parsable",
+		"--job-name=sigoco-" + filepath.Base(dir),
+		"--chdir=" + arr,
+		"--output=" + filepath.Join(arr, "%a", stdoutFile),
+		"--error=" + filepath.Join(arr, "%a", stderrFile),
+		"--export=ALL",
+		"--array=" + list,
+	}
+	args = append(args, resourceArgs(specs[0])...)
+	args = append(args, script, arr)
+	out, err := x.command(ctx, slurmEnv(specs[0].Env), "sbatch", args...)
+	if err != nil {
+		return "", nil, fmt.Errorf("submitting to Slurm: %w", err)
+	}
+	id, _, _ := strings.Cut(strings.TrimSpace(string(out)), ";")
+	if !slurmArrayIDRe.MatchString(id) {
+		return "", nil, fmt.Errorf("%w: sbatch printed %q, not a job id", ErrSlurm, out)
+	}
+	hs := make([]Handle, len(specs))
+	for k, spec := range specs {
+		hs[k] = x.follow(id+"_"+strconv.Itoa(idx[k]), spec, [2]int64{})
+	}
+	return id, hs, nil
+}
+
+var slurmArrayIDRe = regexp.MustCompile(`^[0-9]+$`)
+
+// CancelArray implements arrayStarter: one scancel for every element.
+func (x *slurmExecutor) CancelArray(ctx context.Context, id string) error {
+	if !slurmArrayIDRe.MatchString(id) {
+		return fmt.Errorf("%w: bad array id %q", ErrSlurm, id)
+	}
+	_, err := x.command(ctx, nil, "scancel", id)
+	x.nudge()
+	return err
+}

@@ -19,7 +19,8 @@ import (
 )
 
 // A real Slurm cluster on loopback (testdata/slurm/up.sh: munged,
-// slurmctld, one slurmd declaring 8 CPUs), started once by the first test
+// slurmctld, one slurmd declaring 8 CPUs; for job arrays a second one of
+// three slurmd of 2 CPUs), each started once by the first test
 // that needs it and stopped by TestMain (stopSlurm). Without root or the
 // packages the tests skip, saying why; with CI=true they fail instead
 // (and up.sh installs the packages).
@@ -28,70 +29,89 @@ var (
 	slurmDir  string // the cluster's directory, once started
 	slurmConf string // its slurm.conf
 	slurmErr  error
+
+	// a second cluster of three nodes (two CPUs each), for job arrays
+	slurm3Once sync.Once
+	slurm3Dir  string
+	slurm3Conf string
+	slurm3Err  error
 )
 
 func needSlurm(t *testing.T) {
 	t.Helper()
-	slurmOnce.Do(startSlurm)
-	if slurmErr != nil {
+	slurmOnce.Do(func() { slurmDir, slurmConf, slurmErr = startCluster(1, 8) })
+	skipOrFail(t, slurmErr)
+}
+
+// needSlurm3 starts the three-node cluster.
+func needSlurm3(t *testing.T) {
+	t.Helper()
+	slurm3Once.Do(func() { slurm3Dir, slurm3Conf, slurm3Err = startCluster(3, 2) })
+	skipOrFail(t, slurm3Err)
+}
+
+func skipOrFail(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("Slurm: %v", slurmErr)
+			t.Fatalf("Slurm: %v", err)
 		}
-		t.Skipf("Slurm cannot be started here (CI=true makes this a failure): %v", slurmErr)
+		t.Skipf("Slurm cannot be started here (CI=true makes this a failure): %v", err)
 	}
 }
 
-func startSlurm() {
+// startCluster starts a cluster of nodes slurmd, each declaring cpus
+// CPUs; dir is set (for stopSlurm) even when it fails.
+func startCluster(nodes, cpus int) (dir, conf string, err error) {
 	if os.Geteuid() != 0 {
-		slurmErr = fmt.Errorf("the test cluster needs root (munged, slurmd)")
-		return
+		return "", "", fmt.Errorf("the test cluster needs root (munged, slurmd)")
 	}
-	dir, err := os.MkdirTemp("", "jobs-slurm-")
+	dir, err = os.MkdirTemp("", "jobs-slurm-")
 	if err != nil {
-		slurmErr = err
-		return
+		return "", "", err
 	}
 	os.Chmod(dir, 0o755)
 	up, _ := filepath.Abs("testdata/slurm/up.sh")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, up, dir)
-	cmd.Env = append(os.Environ(), "SLURM_UP_CPUS=8")
+	cmd := exec.CommandContext(ctx, up, dir, fmt.Sprint(nodes))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("SLURM_UP_CPUS=%d", cpus))
 	if os.Getenv("CI") == "true" {
 		cmd.Env = append(cmd.Env, "SLURM_UP_INSTALL=1")
 	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	slurmDir = dir // down.sh stops whatever started
 	if err != nil {
 		msg := stderr.String()
 		if len(msg) > 2000 {
 			msg = msg[len(msg)-2000:]
 		}
-		slurmErr = fmt.Errorf("up.sh: %v: %s", err, msg)
-		return
+		return dir, "", fmt.Errorf("up.sh: %v: %s", err, msg)
 	}
 	for _, l := range strings.Split(string(out), "\n") {
 		if v, ok := strings.CutPrefix(l, "export SLURM_CONF="); ok {
-			slurmConf = strings.TrimSpace(v)
+			conf = strings.TrimSpace(v)
 		}
 	}
-	if slurmConf == "" {
-		slurmErr = fmt.Errorf("up.sh printed no SLURM_CONF: %q", out)
+	if conf == "" {
+		return dir, "", fmt.Errorf("up.sh printed no SLURM_CONF: %q", out)
 	}
+	return dir, conf, nil
 }
 
-// stopSlurm stops the test cluster, if a test started it.
+// stopSlurm stops the test clusters that tests started.
 func stopSlurm() {
-	if slurmDir == "" {
-		return
+	for _, dir := range []string{slurmDir, slurm3Dir} {
+		if dir == "" {
+			continue
+		}
+		down, _ := filepath.Abs("testdata/slurm/down.sh")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		exec.CommandContext(ctx, down, dir).Run()
+		cancel()
+		os.RemoveAll(dir)
 	}
-	down, _ := filepath.Abs("testdata/slurm/down.sh")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	exec.CommandContext(ctx, down, slurmDir).Run()
-	os.RemoveAll(slurmDir)
 }
 
 // slurmOptions runs every solver of the test file on the test cluster.
@@ -133,6 +153,28 @@ func slurmState(t *testing.T, id string) string {
 		}
 	}
 	return ""
+}
+
+// waitRequeueHeld waits until Slurm holds the requeued job id and may
+// start it again: PENDING (BeginTime), its first run's cleanup on the
+// node over (the job is COMPLETING until then), and the clock in a later
+// second than that cleanup. slurmd revoked the job's credential when it
+// killed the first run, and compares credentials in whole seconds: a run
+// started in the second of the revocation is refused ("Job credential
+// revoked", the job FAILED with exit 1).
+func waitRequeueHeld(t *testing.T, id string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for st := slurmState(t, id); st != "PENDING"; st = slurmState(t, id) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Slurm job %s still %s a minute after its requeue", id, st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	revoked := time.Now().Unix()
+	for time.Now().Unix() <= revoked {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func running(j *jobs.Job) bool { return j.State == jobs.StateStarted || j.State.Final() }
@@ -493,7 +535,7 @@ func TestSlurmRequeued(t *testing.T) {
 	// Slurm holds a requeued job (BeginTime, about 2 min); let it go, but
 	// only once the first run's cleanup on the node is over (started at
 	// once, the second run can fail to launch: exit 1)
-	time.Sleep(3 * time.Second)
+	waitRequeueHeld(t, r.ExecutorID)
 	scontrol("update", "JobId="+r.ExecutorID, "StartTime=now")
 	e.waitFor(t, j.ID, time.Minute, "running again", func(j *jobs.Job) bool { return j.State == jobs.StateStarted && !j.Queued })
 	if err := os.WriteFile(filepath.Join(e.dataDir, "jobs", j.ID, "work", "release"), nil, 0o644); err != nil {
@@ -550,7 +592,7 @@ func TestSlurmCheckpoint(t *testing.T) {
 	if q.State != jobs.StateStarted || q.Restarts != 1 {
 		t.Fatalf("after the time limit: %+v", q)
 	}
-	time.Sleep(3 * time.Second) // as in TestSlurmRequeued: Slurm's hold, let go early
+	waitRequeueHeld(t, r.ExecutorID) // as in TestSlurmRequeued: Slurm's hold, let go early
 	slurmCmd("scontrol", "update", "JobId="+r.ExecutorID, "StartTime=now")
 	done := e.waitFor(t, j.ID, time.Minute, "final", final)
 	if done.State != jobs.StateSuccess || done.Restarts != 1 || done.ExecutorID != r.ExecutorID {

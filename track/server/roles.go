@@ -31,6 +31,7 @@ var methodRoles = map[string]map[string]auth.Role{
 		"list_solvers": auth.Viewer, "get_solver": auth.Viewer, "inspect_job": auth.Viewer, "list_jobs": auth.Viewer,
 		"get_job_outputs": auth.Viewer, "get_job_logfile": auth.Viewer,
 		"create_job": auth.Runner, "start_job": auth.Runner, "stop_job": auth.Runner,
+		"create_jobs": auth.Runner, "stop_jobs": auth.Runner,
 		"delete_job": auth.Admin,
 	},
 }

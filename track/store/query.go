@@ -93,7 +93,7 @@ type Field struct {
 
 // builtins are the run columns a query names, with their kind of value.
 var builtins = map[string]string{
-	"id": "text", "name": "text", "project": "text", "status": "status", "message": "text",
+	"id": "text", "name": "text", "project": "text", "status": "status", "message": "text", "parent": "text",
 	"start": "time", "end": "time", "updated": "time", "progress": "num", "step": "num",
 	"archived": "bool",
 }

@@ -61,7 +61,7 @@ func parseQueryTime(s string) (time.Time, error) {
 
 // builtinCols are the SQL columns of the built-in fields.
 var builtinCols = map[string]string{
-	"id": "r.id", "name": "r.name", "project": "r.project", "status": "r.status", "message": "r.message",
+	"id": "r.id", "name": "r.name", "project": "r.project", "status": "r.status", "message": "r.message", "parent": "r.parent",
 	"start": "r.start_time", "end": "r.end_time", "updated": "r.update_time", "progress": "r.progress",
 	"step": "r.step", "archived": "r.archived",
 }

@@ -6,7 +6,7 @@ import (
 )
 
 // runCols are the columns of the runs table scanRun reads, in its order.
-const runCols = `id, project, name, status, message, crashed, archived, progress, step, start_time, update_time, end_time, high_seq`
+const runCols = `id, project, name, status, message, crashed, archived, progress, step, start_time, update_time, end_time, high_seq, parent`
 
 // finalIn is the SQL list of the final statuses.
 const finalIn = `('finished','stopped','failed')`
@@ -15,7 +15,7 @@ func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 	var r Run
 	var crashed bool
 	var start, upd, end int64
-	err := sc.Scan(&r.ID, &r.Project, &r.Name, &r.Status, &r.Message, &crashed, &r.Archived, &r.Progress, &r.Step, &start, &upd, &end, &r.HighSeq)
+	err := sc.Scan(&r.ID, &r.Project, &r.Name, &r.Status, &r.Message, &crashed, &r.Archived, &r.Progress, &r.Step, &start, &upd, &end, &r.HighSeq, &r.Parent)
 	if crashed && !r.Status.Final() {
 		r.Status = StatusCrashed
 	}
@@ -46,6 +46,9 @@ func (rd *Reader) ListRuns(ctx context.Context, f RunFilter) (*RunPage, error) {
 	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
 	if f.Project != "" {
 		add("r.project = ?", f.Project)
+	}
+	if f.Parent != "" {
+		add("r.parent = ?", f.Parent)
 	}
 	if !f.Archived {
 		add("r.archived = " + rd.d.False)

@@ -69,6 +69,7 @@ type applier struct {
 	lim    Limits
 	run    string
 	exists bool
+	made   bool // this batch created the run (a parent record may follow)
 	row    RunState
 	ack    *Ack
 	nrej   int
@@ -219,8 +220,10 @@ func (a *applier) record(ctx context.Context, r *Record) error {
 		if err := a.tx.InsertRun(ctx, r.Key, name, r.Time, now); err != nil {
 			return storage(err)
 		}
-		a.exists, a.row = true, RunState{Status: StatusRegistered, Update: now}
+		a.exists, a.made, a.row = true, true, RunState{Status: StatusRegistered, Update: now}
 		return nil
+	case KindParent:
+		return a.parent(ctx, r)
 	case KindParam:
 		return a.param(ctx, r)
 	case KindMeta:

@@ -50,6 +50,7 @@ const (
 	KindStep     Kind = "step"     // Step
 	KindArtifact Kind = "artifact" // Key = name, Value = ArtifactRef as a map
 	KindCount    Kind = "count"    // Key = name, Value = map{calls, seconds}
+	KindParent   Kind = "parent"   // Key = the parent run's id; only in the batch that creates the run (parent.go)
 )
 
 // Record is one sequenced item of a run. Seq starts at 1 for a run's start
@@ -134,6 +135,9 @@ type Run struct {
 	// Archived: hidden from the default lists (Store.ArchiveRun), kept
 	// and restorable.
 	Archived bool `msgpack:"archived,omitempty" json:"archived,omitempty"`
+	// Parent is the id of the run this one belongs to ("" for none): a
+	// sweep's element names its sweep (parent.go).
+	Parent string `msgpack:"parent,omitempty" json:"parent,omitempty"`
 	// Omitted counts what a bounded read (Store.ViewRun) left out, by
 	// field ("params", "metadata", "counts", "latest", "notes"); values it
 	// replaced by markers are not counted here.
@@ -188,6 +192,8 @@ type RunFilter struct {
 	// Archived lists archived runs too (Store.ArchiveRun); by default
 	// they are left out.
 	Archived bool `msgpack:"archived,omitempty"`
+	// Parent selects the runs whose parent is that run (a sweep's elements).
+	Parent string `msgpack:"parent,omitempty"`
 	// Paging: runs newest first; After is the id of the last run of the
 	// previous page; Limit defaults to 100, at most 1000.
 	After string `msgpack:"after,omitempty"`

@@ -167,6 +167,8 @@ var migrations = []string{
 	leaseSchema,
 	// 5: nodes' addresses (changes.go).
 	nodeSchema,
+	// 6: parent runs (store/parent.go): '' for none.
+	parentSchema,
 }
 
 // runQuerySchema adds the archived flag of runs and the latest values as

@@ -166,6 +166,8 @@ var migrations = []string{
 	`CREATE TABLE deleted_runs (id TEXT PRIMARY KEY, time INTEGER NOT NULL) WITHOUT ROWID;`,
 	// 5: run queries and archive (store.QueryRuns, store.ArchiveRun).
 	runQuerySchema,
+	// 6: parent runs (store/parent.go): '' for none.
+	parentSchema,
 }
 
 // runQuerySchema adds the archived flag of runs and the latest values as

@@ -4,7 +4,9 @@ package storetest
 // once params, limits.
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -296,4 +298,65 @@ func testCreateRun(t *testing.T, e *env) {
 	if err := e.s.CreateRun(e.ctx, runB, strings.Repeat("p", e.lim.MaxKeyLen+1), "n"); !errors.Is(err, store.ErrLimit) {
 		t.Fatalf("a long project: %v", err)
 	}
+}
+
+// testParent: a run names its parent in the batch that creates it; the
+// parent must exist (a deleted one is refused), cannot be the run itself,
+// and never changes; the children are listed by parent.
+func testParent(t *testing.T, e *env) {
+	e.ingestClean(start(runA, "p", "sweep"))
+	e.ingestClean(start(runB, "p", "element 0", store.Record{Kind: store.KindParent, Key: runA}))
+	if r := e.get(runB); r.Parent != runA {
+		t.Fatalf("parent %q, want %q", r.Parent, runA)
+	}
+	if r := e.get(runA); r.Parent != "" {
+		t.Fatalf("the sweep has parent %q", r.Parent)
+	}
+	// a later batch, or an edit, cannot set or change it
+	if rej := e.record(runB, 3, store.Record{Kind: store.KindParent, Key: runC}); !strings.Contains(rej, "store: bad parent run") {
+		t.Fatalf("parent changed later: %q", rej)
+	}
+	if err := e.s.Edit(e.ctx, runA, []store.Record{{Kind: store.KindParent, Key: runB}}); err == nil {
+		t.Fatal("Edit set a parent")
+	}
+	// unknown, itself, malformed: the record is refused, the run is made
+	for i, bad := range []string{"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5f", runC + "-1", "../x"} {
+		child := fmt.Sprintf("%s-%d", runC, i)
+		ack := e.ingest(start(child, "p", "bad", store.Record{Kind: store.KindParent, Key: bad}))
+		if len(ack.Rejected) != 1 || !strings.Contains(ack.Rejected[0].Error, "store: bad parent run") {
+			t.Fatalf("parent %q (case %d): %+v", bad, i, ack)
+		}
+		if r := e.get(child); r.Parent != "" {
+			t.Fatalf("refused parent stored: %q", r.Parent)
+		}
+	}
+	// a parent the sender may not see is refused
+	hidden := store.WithVisibility(e.ctx, hideRuns{runA: true})
+	ack, err := e.s.Ingest(hidden, start(runC+"-h", "p", "hidden", store.Record{Kind: store.KindParent, Key: runA}))
+	if err != nil || len(ack.Rejected) != 1 || !strings.Contains(ack.Rejected[0].Error, "not yours") {
+		t.Fatalf("invisible parent: %+v %v", ack, err)
+	}
+	// children by parent
+	page, err := e.s.ListRuns(e.ctx, store.RunFilter{Parent: runA})
+	if err != nil || len(page.Runs) != 1 || page.Runs[0].ID != runB || page.Runs[0].Parent != runA {
+		t.Fatalf("children of A: %+v, %v", page, err)
+	}
+	// a deleted parent is refused
+	if err := e.s.DeleteRun(e.ctx, runA); err != nil {
+		t.Fatal(err)
+	}
+	ack = e.ingest(start(runA+"z", "p", "orphan", store.Record{Kind: store.KindParent, Key: runA}))
+	if len(ack.Rejected) != 1 || !strings.Contains(ack.Rejected[0].Error, "does not exist") {
+		t.Fatalf("deleted parent: %+v", ack)
+	}
+}
+
+// hideRuns is a store.RunVisibility hiding some runs.
+type hideRuns map[string]bool
+
+func (h hideRuns) RunVisible(ctx context.Context, run string) error {
+	if h[run] {
+		return errors.New("not yours")
+	}
+	return nil
 }

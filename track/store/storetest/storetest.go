@@ -85,6 +85,7 @@ var cases = []struct {
 	{"QueryPaging", testQueryPaging},
 	{"QueryColumns", testQueryColumns},
 	{"Archive", testArchive},
+	{"Parent", testParent},
 }
 
 // env is one case's store and helpers.
