@@ -60,8 +60,7 @@ const (
 
 // EncodeMsgpackValue writes v to enc's writer in the mapping above. It
 // takes what AppendMsgpack takes and, anywhere inside v, any other value
-// msgpack's reflection encodes (structs, typed slices and maps; the pyon
-// types inside them through their EncodeMsgpack methods).
+// Normalize takes (structs by the struct-key rule, typed slices and maps).
 func EncodeMsgpackValue(enc *msgpack.Encoder, v any) error {
 	b, err := appendValue(nil, v, 0, true)
 	if err != nil {
@@ -241,11 +240,11 @@ func appendValue(b []byte, v any, depth int, lax bool) ([]byte, error) {
 	if !lax {
 		return b, fmt.Errorf("%w: %T is not in the value model", ErrUnsupported, v)
 	}
-	enc, err := msgpack.Marshal(v)
+	n, err := Normalize(v)
 	if err != nil {
-		return b, &EncodeError{Err: err}
+		return b, err
 	}
-	return append(b, enc...), nil
+	return appendValue(b, n, depth, false)
 }
 
 func appendPtr[T any](b []byte, p *T, depth int, lax bool) ([]byte, error) {

@@ -23,9 +23,11 @@ type field struct {
 
 var fieldCache sync.Map // reflect.Type → []field
 
-// structFields lists t's fields by wire name: the `pyon:"name"` tag, else
-// the `json:"name"` tag, else SnakeCase of the Go name; "-" skips a field,
-// ",omitempty" leaves out zero values when encoding. Untagged embedded
+// structFields lists t's fields by wire name, the one struct-key rule of
+// every sigoco wire (see Normalize): the `pyon:"name"` tag, else the
+// `json:"name"` tag, else the `msgpack:"name"` tag, else SnakeCase of the
+// Go name; "-" skips a field, ",omitempty" leaves out zero values when
+// encoding. Untagged embedded
 // structs are flattened, shallower fields winning, as in encoding/json.
 func structFields(t reflect.Type) []field {
 	if f, ok := fieldCache.Load(t); ok {
@@ -85,16 +87,15 @@ func structFields(t reflect.Type) []field {
 	return out
 }
 
+// fieldTag reads the first of the pyon, json and msgpack tags that sf has.
 func fieldTag(sf reflect.StructField) (name, opts string, tagged bool) {
-	tag, ok := sf.Tag.Lookup("pyon")
-	if !ok {
-		tag, ok = sf.Tag.Lookup("json")
+	for _, key := range [...]string{"pyon", "json", "msgpack"} {
+		if tag, ok := sf.Tag.Lookup(key); ok {
+			name, opts, _ = strings.Cut(tag, ",")
+			return name, opts, name != ""
+		}
 	}
-	if !ok {
-		return "", "", false
-	}
-	name, opts, _ = strings.Cut(tag, ",")
-	return name, opts, name != ""
+	return "", "", false
 }
 
 // fieldValue follows index from v, reporting false at a nil embedded

@@ -8,7 +8,6 @@ import (
 	"sort"
 
 	"github.com/sigoco/sigoco/pyon"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Normalize returns a deep copy of v in the normal form every tree is kept
@@ -26,9 +25,10 @@ import (
 //     contents normalized).
 //
 // Any other value (a struct, []string, map[int]float64, ...) is converted
-// through msgpack to the generic form above: a struct becomes a
-// map[string]any of its msgpack-tagged fields. A value msgpack cannot
-// encode returns an error wrapping ErrUnsupportedValue.
+// by pyon.Normalize to the generic form above: a struct becomes a
+// map[string]any keyed by pyon's one struct-key rule (pyon, json, msgpack
+// tag, else snake_case: OmegaRate is "omega_rate"). A value it cannot
+// convert returns an error wrapping ErrUnsupportedValue.
 func Normalize(v any) (any, error) {
 	return normalize(v, 0)
 }
@@ -171,17 +171,13 @@ func normalize(v any, depth int) (any, error) {
 		}
 		return normalize(*x, depth)
 	}
-	// Anything else: let msgpack's reflection flatten it, then read it
-	// back in normal form.
-	b, err := msgpack.Marshal(v)
+	// Anything else (a struct, []string, map[int]float64, ...): pyon's
+	// one normalizer gives the value model, brought to normal form here.
+	n, err := pyon.Normalize(v)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %T: %v", ErrUnsupportedValue, v, err)
 	}
-	out, err := decodeValueBytes(b)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %T: %v", ErrUnsupportedValue, v, err)
-	}
-	return out, nil
+	return normalize(n, depth)
 }
 
 func normUint(u uint64) any {
