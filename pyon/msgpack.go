@@ -1,6 +1,7 @@
 package pyon
 
 import (
+	"encoding"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -60,7 +61,9 @@ const (
 
 // EncodeMsgpackValue writes v to enc's writer in the mapping above. It
 // takes what AppendMsgpack takes and, anywhere inside v, any other value
-// Normalize takes (structs by the struct-key rule, typed slices and maps).
+// Normalize takes (structs by the struct-key rule, typed slices and maps);
+// a value that is a msgpack.CustomEncoder or Marshaler is written by its
+// method, a TextMarshaler as its text.
 func EncodeMsgpackValue(enc *msgpack.Encoder, v any) error {
 	b, err := appendValue(nil, v, 0, true)
 	if err != nil {
@@ -239,6 +242,20 @@ func appendValue(b []byte, v any, depth int, lax bool) ([]byte, error) {
 	}
 	if !lax {
 		return b, fmt.Errorf("%w: %T is not in the value model", ErrUnsupported, v)
+	}
+	switch x := v.(type) {
+	case msgpack.CustomEncoder, msgpack.Marshaler:
+		enc, err := msgpack.Marshal(x) // a type that defines its msgpack form keeps it
+		if err != nil {
+			return b, &EncodeError{Err: err}
+		}
+		return append(b, enc...), nil
+	case encoding.TextMarshaler:
+		text, err := x.MarshalText() // as Encode writes it
+		if err != nil {
+			return b, &EncodeError{Err: unsupported("%T.MarshalText: %v", x, err)}
+		}
+		return append(appendStrHeader(b, len(text)), text...), nil
 	}
 	n, err := Normalize(v)
 	if err != nil {
