@@ -87,6 +87,20 @@ func structFields(t reflect.Type) []field {
 	return out
 }
 
+// FieldName is the wire name of a struct field by the one struct-key rule
+// (see Normalize): its pyon, json or msgpack tag, else its name in
+// snake_case; ok is false for a field tagged "-" or not exported.
+func FieldName(sf reflect.StructField) (name string, ok bool) {
+	name, _, tagged := fieldTag(sf)
+	switch {
+	case name == "-" || !sf.IsExported():
+		return "", false
+	case !tagged:
+		name = SnakeCase(sf.Name)
+	}
+	return name, true
+}
+
 // fieldTag reads the first of the pyon, json and msgpack tags that sf has.
 func fieldTag(sf reflect.StructField) (name, opts string, tagged bool) {
 	for _, key := range [...]string{"pyon", "json", "msgpack"} {

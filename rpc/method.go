@@ -206,13 +206,11 @@ func optsFor(t reflect.Type) *optsStruct {
 		if !f.IsExported() || f.Anonymous || throughPointer(o.typ, f.Index) {
 			continue
 		}
-		names := []string{f.Name, snake.Case(f.Name)}
-		if tag := strings.Split(f.Tag.Get("msgpack"), ",")[0]; tag == "-" {
+		wire, ok := pyon.FieldName(f)
+		if !ok {
 			continue
-		} else if tag != "" {
-			names = append(names, tag)
 		}
-		for _, n := range names {
+		for _, n := range []string{f.Name, snake.Case(f.Name), wire} {
 			o.fields[n] = f.Index
 		}
 	}

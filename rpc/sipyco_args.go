@@ -10,7 +10,6 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/sigoco/sigoco/internal/snake"
 	"github.com/sigoco/sigoco/pyon"
 )
 
@@ -206,19 +205,17 @@ type optsField struct {
 }
 
 // optsFields lists the keyword arguments of an options struct in field
-// order, each by one name: its msgpack tag, else its snake_case name, as
-// a Python identifier (pyIdent). The fields are those optsFor accepts.
+// order, each by one name, pyon's struct-key rule (pyon.FieldName), as a
+// Python identifier (pyIdent). The fields are those optsFor accepts.
 func optsFields(t reflect.Type) []optsField {
 	var out []optsField
 	for _, f := range reflect.VisibleFields(t) {
 		if !f.IsExported() || f.Anonymous || throughPointer(t, f.Index) {
 			continue
 		}
-		name := snake.Case(f.Name)
-		if tag := strings.Split(f.Tag.Get("msgpack"), ",")[0]; tag == "-" {
+		name, ok := pyon.FieldName(f)
+		if !ok {
 			continue
-		} else if tag != "" {
-			name = tag
 		}
 		out = append(out, optsField{pyIdent(name), f.Type, f.Index})
 	}
