@@ -82,15 +82,7 @@ func NormalizeWith(v any, opts NormalizeOptions) (any, error) {
 type normalizer struct{ packed bool }
 
 var (
-	normTupleType    = reflect.TypeFor[Tuple]()
-	normSetType      = reflect.TypeFor[Set]()
-	normDictType     = reflect.TypeFor[Dict]()
-	normODictType    = reflect.TypeFor[OrderedDict]()
-	normSliceType    = reflect.TypeFor[Slice]()
-	normNDArrayType  = reflect.TypeFor[NDArray]()
-	normNPScalarType = reflect.TypeFor[NPScalar]()
-	normFractionType = reflect.TypeFor[Fraction]()
-
+	sliceType         = reflect.TypeFor[Slice]()
 	customEncoderType = reflect.TypeFor[msgpack.CustomEncoder]()
 	marshalerType     = reflect.TypeFor[msgpack.Marshaler]()
 )
@@ -107,13 +99,13 @@ func (n normalizer) value(rv reflect.Value, depth int) (any, error) {
 	}
 	t := rv.Type()
 	switch t {
-	case normTupleType:
+	case tupleType:
 		l, err := n.list(rv, depth)
 		return Tuple(l), err
-	case normSetType:
+	case setType:
 		items, err := n.list(rv.Field(0), depth)
 		return Set{Items: items, Frozen: rv.Field(1).Bool()}, err
-	case normDictType, normODictType:
+	case dictType, odictType:
 		items := make([]Item, rv.Len())
 		for i := range items {
 			k, err := n.value(rv.Index(i).Field(0), depth+1)
@@ -126,11 +118,11 @@ func (n normalizer) value(rv reflect.Value, depth int) (any, error) {
 			}
 			items[i] = Item{Key: k, Value: v}
 		}
-		if t == normDictType {
+		if t == dictType {
 			return Dict(items), nil
 		}
 		return OrderedDict(items), nil
-	case normSliceType:
+	case sliceType:
 		var parts [3]any
 		for i := range parts {
 			x, err := n.value(rv.Field(i), depth+1)
@@ -140,15 +132,15 @@ func (n normalizer) value(rv reflect.Value, depth int) (any, error) {
 			parts[i] = x
 		}
 		return Slice{Start: parts[0], Stop: parts[1], Step: parts[2]}, nil
-	case normNDArrayType:
+	case ndarrayType:
 		shape := make([]int, rv.Field(0).Len())
 		for i := range shape {
 			shape[i] = int(rv.Field(0).Index(i).Int())
 		}
 		return NDArray{Shape: shape, DType: rv.Field(1).String(), Data: copyBytes(rv.Field(2))}, nil
-	case normNPScalarType:
+	case npscalarType:
 		return NPScalar{DType: rv.Field(0).String(), Data: copyBytes(rv.Field(1))}, nil
-	case normFractionType:
+	case fractionType:
 		return fractionOf(rv.Field(0))
 	case bigRatType:
 		return fractionOf(rv)

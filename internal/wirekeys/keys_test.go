@@ -216,8 +216,8 @@ type attrs struct {
 }
 
 func (a *attrs) Enabled(context.Context, slog.Level) bool { return true }
-func (a *attrs) WithAttrs([]slog.Attr) slog.Handler      { return a }
-func (a *attrs) WithGroup(string) slog.Handler           { return a }
+func (a *attrs) WithAttrs([]slog.Attr) slog.Handler       { return a }
+func (a *attrs) WithGroup(string) slog.Handler            { return a }
 func (a *attrs) Handle(_ context.Context, r slog.Record) error {
 	r.Attrs(func(at slog.Attr) bool {
 		if at.Key == "s" {
