@@ -48,9 +48,10 @@
 // # Go values and the struct-key rule
 //
 // Normalize is the one conversion of Go values into the value model,
-// used by every package that carries values (rpc's msgpack fallback,
-// syncstruct trees, track records, the dashboard, Repr): typed slices and
-// maps become lists and dicts, structs become map[string]any. A struct
+// used wherever a Go value is kept or sent in msgpack (rpc and log
+// attributes through EncodeMsgpackValue, syncstruct trees, track records,
+// Repr): typed slices and maps become lists and dicts, structs become
+// map[string]any. Encode reads structs by the same rule. A struct
 // field's key is, on every wire (PYON text, msgpack, JSON for browsers)
 // and for Convert: its `pyon:"name"` tag, else its `json:"name"` tag,
 // else its `msgpack:"name"` tag, else SnakeCase of its name (OmegaRate is
