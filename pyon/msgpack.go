@@ -63,7 +63,7 @@ const (
 // takes what AppendMsgpack takes and, anywhere inside v, any other value
 // Normalize takes (structs by the struct-key rule, typed slices and maps);
 // a value that is a msgpack.CustomEncoder or Marshaler is written by its
-// method, a TextMarshaler as its text.
+// method, a TextMarshaler as its text, an error as its message.
 func EncodeMsgpackValue(enc *msgpack.Encoder, v any) error {
 	b, err := appendValue(nil, v, 0, true)
 	if err != nil {
@@ -256,6 +256,9 @@ func appendValue(b []byte, v any, depth int, lax bool) ([]byte, error) {
 			return b, &EncodeError{Err: unsupported("%T.MarshalText: %v", x, err)}
 		}
 		return append(appendStrHeader(b, len(text)), text...), nil
+	case error:
+		msg := x.Error() // as Encode writes it
+		return append(appendStrHeader(b, len(msg)), msg...), nil
 	}
 	n, err := Normalize(v)
 	if err != nil {
