@@ -14,7 +14,7 @@ import (
 func normalize(v any) (any, error) {
 	n, err := pyon.NormalizeWith(v, pyon.NormalizeOptions{Packed: true})
 	if err != nil {
-		return nil, fmt.Errorf("track: %w", err)
+		return nil, fmt.Errorf("cannot log: %w", err)
 	}
 	return n, nil
 }
