@@ -24,14 +24,12 @@ func (m *method) bindPyon(in []reflect.Value, args []any, kwargs map[string]any)
 		keys = append(keys, k)
 	}
 	slices.Sort(keys) // the same error for the same call
-	return bind(m, pyonArgs{&pyonArgState{args: args, kwargs: kwargs, keys: keys}}, in)
+	return bind(m, &pyonArgs{args: args, kwargs: kwargs, keys: keys}, in)
 }
 
 // pyonArgs reads the arguments of a SiPyCo call: positional ones in
 // order, then keyword ones by sorted name.
-type pyonArgs struct{ *pyonArgState }
-
-type pyonArgState struct {
+type pyonArgs struct {
 	args    []any
 	kwargs  map[string]any
 	keys    []string
@@ -40,17 +38,17 @@ type pyonArgState struct {
 	nk      int    // keywords read
 }
 
-func (a pyonArgs) positional(*method) (int, *RemoteError) { return len(a.args), nil }
+func (a *pyonArgs) positional(*method) (int, *RemoteError) { return len(a.args), nil }
 
-func (a pyonArgs) keywords(*method) (int, *RemoteError) { return len(a.keys), nil }
+func (a *pyonArgs) keywords(*method) (int, *RemoteError) { return len(a.keys), nil }
 
-func (a pyonArgs) key(*method) (string, *RemoteError) {
+func (a *pyonArgs) key(*method) (string, *RemoteError) {
 	a.lastKey = a.keys[a.nk]
 	a.nk++
 	return a.lastKey, nil
 }
 
-func (a pyonArgs) value(m *method, v reflect.Value, _ *typePlan, what string) *RemoteError {
+func (a *pyonArgs) value(m *method, v reflect.Value, _ *typePlan, what string) *RemoteError {
 	var x any
 	if a.next < len(a.args) {
 		x = a.args[a.next]
@@ -64,9 +62,9 @@ func (a pyonArgs) value(m *method, v reflect.Value, _ *typePlan, what string) *R
 	return nil
 }
 
-func (a pyonArgs) param(m *method, key string) int { return m.sipycoParamIndex(key) }
+func (a *pyonArgs) param(m *method, key string) int { return m.sipycoParamIndex(key) }
 
-func (a pyonArgs) optsField(m *method, key string) []int {
+func (a *pyonArgs) optsField(m *method, key string) []int {
 	if f := m.opts.fields[key]; f != nil {
 		return f
 	}
