@@ -20,6 +20,7 @@ type normOuter struct {
 	MsgOnly   string `msgpack:"m3"`
 	Skipped   int    `msgpack:"-"`
 	Empty     string `json:"empty,omitempty"`
+	OptsOnly  string `json:",omitempty" msgpack:"oo"`
 	hidden    int
 	normInner
 	Ptr *normInner
@@ -35,6 +36,9 @@ func TestNormalizeKeys(t *testing.T) {
 	want := map[string]any{"omega_rate": 1.5, "p": "a", "j2": "b", "m3": "c", "depth": int64(2), "ptr": nil}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Normalize = %#v, want %#v", got, want)
+	}
+	if got, _ := Normalize(normOuter{OptsOnly: "x"}); got.(map[string]any)["oo"] != "x" {
+		t.Errorf("a name from the msgpack tag, omitempty from json: %#v", got)
 	}
 	// Encode, the msgpack mapping and Convert agree with it.
 	text, err := Encode(normOuter{OmegaRate: 1.5})

@@ -27,8 +27,8 @@ var fieldCache sync.Map // reflect.Type → []field
 // every sigoco wire (see Normalize): the `pyon:"name"` tag, else the
 // `json:"name"` tag, else the `msgpack:"name"` tag, else SnakeCase of the
 // Go name; "-" skips a field, ",omitempty" leaves out zero values when
-// encoding. Untagged embedded
-// structs are flattened, shallower fields winning, as in encoding/json.
+// encoding. Untagged embedded structs are flattened, shallower fields
+// winning, as in encoding/json.
 func structFields(t reflect.Type) []field {
 	if f, ok := fieldCache.Load(t); ok {
 		return f.([]field)
@@ -101,15 +101,22 @@ func FieldName(sf reflect.StructField) (name string, ok bool) {
 	return name, true
 }
 
-// fieldTag reads the first of the pyon, json and msgpack tags that sf has.
+// fieldTag reads the name from the first of the pyon, json and msgpack
+// tags that gives one, and the options of every tag up to it (so
+// `json:",omitempty" msgpack:"n"` is "n", omitted when empty).
 func fieldTag(sf reflect.StructField) (name, opts string, tagged bool) {
 	for _, key := range [...]string{"pyon", "json", "msgpack"} {
-		if tag, ok := sf.Tag.Lookup(key); ok {
-			name, opts, _ = strings.Cut(tag, ",")
-			return name, opts, name != ""
+		tag, ok := sf.Tag.Lookup(key)
+		if !ok {
+			continue
+		}
+		n, o, _ := strings.Cut(tag, ",")
+		opts += "," + o
+		if n != "" {
+			return n, opts, true
 		}
 	}
-	return "", "", false
+	return "", opts, false
 }
 
 // fieldValue follows index from v, reporting false at a nil embedded
