@@ -49,7 +49,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Errorf("ForwardedSource = %q", g.forwarded)
 			}
 			want := `source=ctl_lda logger=lda.driver unit=dB s=text i=-3 u=9223372036854775808 f=5.5 b=true ` +
-				`d=1.5s t=2024-05-06T07:08:09.123456789Z zero=0001-01-01T00:00:00Z p=map[X:1 Y:2] err=boom pw=*** g.a=1 g.h.b=x`
+				`d=1.5s t=2024-05-06T07:08:09.123456789Z zero=0001-01-01T00:00:00Z p=map[x:1 y:2] err=boom pw=*** g.a=1 g.h.b=x`
 			if s := flat(g.rec); s != want {
 				t.Errorf("attrs\n got %s\nwant %s", s, want)
 			}

@@ -45,6 +45,18 @@
 // their data, and an empty array may not describe more than 65536
 // sub-arrays. Errors from a limit wrap ErrLimit.
 //
+// # Go values and the struct-key rule
+//
+// Normalize is the one conversion of Go values into the value model,
+// used wherever a Go value is kept or sent in msgpack (rpc and log
+// attributes through EncodeMsgpackValue, syncstruct trees, track records,
+// Repr): typed slices and maps become lists and dicts, structs become
+// map[string]any. Encode reads structs by the same rule. A struct
+// field's key is, on every wire (PYON text, msgpack, JSON for browsers)
+// and for Convert: its `pyon:"name"` tag, else its `json:"name"` tag,
+// else its `msgpack:"name"` tag, else SnakeCase of its name (OmegaRate is
+// "omega_rate"); FieldName gives it. Convert also accepts the Go name.
+//
 // Repr shows any value as Python's repr would; Encoder streams PYON text
 // (EncodeOptions.StrictJSON for browsers).
 //

@@ -1,6 +1,7 @@
 package pyon
 
 import (
+	"encoding"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -60,8 +61,9 @@ const (
 
 // EncodeMsgpackValue writes v to enc's writer in the mapping above. It
 // takes what AppendMsgpack takes and, anywhere inside v, any other value
-// msgpack's reflection encodes (structs, typed slices and maps; the pyon
-// types inside them through their EncodeMsgpack methods).
+// Normalize takes (structs by the struct-key rule, typed slices and maps);
+// a value that is a msgpack.CustomEncoder or Marshaler is written by its
+// method, a TextMarshaler as its text, an error as its message.
 func EncodeMsgpackValue(enc *msgpack.Encoder, v any) error {
 	b, err := appendValue(nil, v, 0, true)
 	if err != nil {
@@ -241,11 +243,28 @@ func appendValue(b []byte, v any, depth int, lax bool) ([]byte, error) {
 	if !lax {
 		return b, fmt.Errorf("%w: %T is not in the value model", ErrUnsupported, v)
 	}
-	enc, err := msgpack.Marshal(v)
-	if err != nil {
-		return b, &EncodeError{Err: err}
+	switch x := v.(type) {
+	case msgpack.CustomEncoder, msgpack.Marshaler:
+		enc, err := msgpack.Marshal(x) // a type that defines its msgpack form keeps it
+		if err != nil {
+			return b, &EncodeError{Err: err}
+		}
+		return append(b, enc...), nil
+	case encoding.TextMarshaler:
+		text, err := x.MarshalText() // as Encode writes it
+		if err != nil {
+			return b, &EncodeError{Err: unsupported("%T.MarshalText: %v", x, err)}
+		}
+		return append(appendStrHeader(b, len(text)), text...), nil
+	case error:
+		msg := x.Error() // as Encode writes it
+		return append(appendStrHeader(b, len(msg)), msg...), nil
 	}
-	return append(b, enc...), nil
+	n, err := Normalize(v)
+	if err != nil {
+		return b, err
+	}
+	return appendValue(b, n, depth, false)
 }
 
 func appendPtr[T any](b []byte, p *T, depth int, lax bool) ([]byte, error) {

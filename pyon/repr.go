@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,9 +20,9 @@ import (
 // int64, float64, complex128 or bool, more than 1000 elements summarised
 // with "..."), scalars as np.int32(7), np.True_,
 // np.datetime64('1970-01-01T00:00:00'), np.timedelta64(5,'ms'). Everything
-// else is on one line. Other Go values
-// are shown by kind: typed slices as lists, maps as dicts with sorted
-// keys, structs as Name(Field=value, ...). Nesting beyond 100 levels is
+// else is on one line. Other Go values are shown as Python receives them
+// (Normalize): typed slices as lists, maps as dicts with sorted keys,
+// structs as dicts of their wire keys. Nesting beyond 100 levels is
 // shown as "...".
 func Repr(v any) string {
 	var sb strings.Builder
@@ -149,7 +148,7 @@ func repr(sb *strings.Builder, v any, depth int) {
 	case error:
 		sb.WriteString(PyStr(v.Error()))
 	default:
-		reprReflect(sb, reflect.ValueOf(v), d)
+		reprOther(sb, v, d)
 	}
 }
 
@@ -195,85 +194,17 @@ func reprNDArray(sb *strings.Builder, a NDArray, depth int) {
 	sb.WriteByte(')')
 }
 
-// reprReflect shows Go values that are not PYON types: other numeric
-// types, typed slices and maps, structs.
-func reprReflect(sb *strings.Builder, rv reflect.Value, depth int) {
-	switch rv.Kind() {
-	case reflect.Invalid:
-		sb.WriteString("None")
-	case reflect.Pointer, reflect.Interface:
-		if rv.IsNil() {
-			sb.WriteString("None")
-			return
-		}
-		repr(sb, rv.Elem().Interface(), depth)
-	case reflect.Bool:
-		repr(sb, rv.Bool(), depth)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		sb.WriteString(strconv.FormatInt(rv.Int(), 10))
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		sb.WriteString(strconv.FormatUint(rv.Uint(), 10))
-	case reflect.Float32, reflect.Float64:
-		sb.WriteString(PyFloat(rv.Float()))
-	case reflect.Complex64, reflect.Complex128:
-		sb.WriteString(PyComplex(rv.Complex()))
-	case reflect.String:
-		sb.WriteString(PyStr(rv.String()))
-	case reflect.Slice, reflect.Array:
-		if rv.Kind() == reflect.Slice && rv.IsNil() {
-			sb.WriteString("None")
-			return
-		}
-		if rv.Type().Elem().Kind() == reflect.Uint8 {
-			b := make([]byte, rv.Len())
-			reflect.Copy(reflect.ValueOf(b), rv)
-			sb.WriteString(PyBytes(b))
-			return
-		}
-		l := make([]any, rv.Len())
-		for i := range l {
-			l[i] = rv.Index(i).Interface()
-		}
-		reprSeq(sb, "[", "]", l, depth)
-	case reflect.Map:
-		if rv.IsNil() {
-			sb.WriteString("None")
-			return
-		}
-		type kv struct {
-			it Item
-			s  string
-		}
-		var all []kv
-		for it := rv.MapRange(); it.Next(); {
-			k := it.Key().Interface()
-			all = append(all, kv{Item{k, it.Value().Interface()}, Repr(k)})
-		}
-		sort.Slice(all, func(i, j int) bool { return all[i].s < all[j].s })
-		items := make([]Item, len(all))
-		for i, e := range all {
-			items[i] = e.it
-		}
-		reprItems(sb, "{", "}", items, depth)
-	case reflect.Struct:
-		t := rv.Type()
-		sb.WriteString(t.Name() + "(")
-		first := true
-		for i := 0; i < t.NumField(); i++ {
-			if !t.Field(i).IsExported() {
-				continue
-			}
-			if !first {
-				sb.WriteString(", ")
-			}
-			first = false
-			sb.WriteString(t.Field(i).Name + "=")
-			repr(sb, rv.Field(i).Interface(), depth)
-		}
-		sb.WriteByte(')')
-	default:
-		fmt.Fprintf(sb, "<%v>", rv.Interface())
+// reprOther shows a Go value that is not of the value model as Python
+// shows what it receives: Normalize's form (a struct as the dict of its
+// wire keys, a typed slice as a list); a value Normalize refuses as
+// <%v>.
+func reprOther(sb *strings.Builder, v any, depth int) {
+	n, err := Normalize(v)
+	if err != nil {
+		fmt.Fprintf(sb, "<%v>", v)
+		return
 	}
+	repr(sb, n, depth)
 }
 
 // NumpyName returns numpy's type name for a dtype string such as "<f8"

@@ -65,7 +65,7 @@ func TestRepr(t *testing.T) {
 			Name string
 			N    uint16
 			priv int
-		}{"x", 3, 0}, "(Name='x', N=3)"},
+		}{"x", 3, 0}, "{'n': 3, 'name': 'x'}"},
 		{(*int)(nil), "None"}, {[]string(nil), "None"}, {errors.New("boom"), "'boom'"},
 	}
 	for _, tt := range tests {

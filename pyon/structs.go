@@ -23,10 +23,12 @@ type field struct {
 
 var fieldCache sync.Map // reflect.Type → []field
 
-// structFields lists t's fields by wire name: the `pyon:"name"` tag, else
-// the `json:"name"` tag, else SnakeCase of the Go name; "-" skips a field,
-// ",omitempty" leaves out zero values when encoding. Untagged embedded
-// structs are flattened, shallower fields winning, as in encoding/json.
+// structFields lists t's fields by wire name, the one struct-key rule of
+// every sigoco wire (see Normalize): the `pyon:"name"` tag, else the
+// `json:"name"` tag, else the `msgpack:"name"` tag, else SnakeCase of the
+// Go name; "-" skips a field, ",omitempty" leaves out zero values when
+// encoding. Untagged embedded structs are flattened, shallower fields
+// winning, as in encoding/json.
 func structFields(t reflect.Type) []field {
 	if f, ok := fieldCache.Load(t); ok {
 		return f.([]field)
@@ -85,16 +87,36 @@ func structFields(t reflect.Type) []field {
 	return out
 }
 
+// FieldName is the wire name of a struct field by the one struct-key rule
+// (see Normalize): its pyon, json or msgpack tag, else its name in
+// snake_case; ok is false for a field tagged "-" or not exported.
+func FieldName(sf reflect.StructField) (name string, ok bool) {
+	name, _, tagged := fieldTag(sf)
+	switch {
+	case name == "-" || !sf.IsExported():
+		return "", false
+	case !tagged:
+		name = SnakeCase(sf.Name)
+	}
+	return name, true
+}
+
+// fieldTag reads the name from the first of the pyon, json and msgpack
+// tags that gives one, and the options of every tag up to it (so
+// `json:",omitempty" msgpack:"n"` is "n", omitted when empty).
 func fieldTag(sf reflect.StructField) (name, opts string, tagged bool) {
-	tag, ok := sf.Tag.Lookup("pyon")
-	if !ok {
-		tag, ok = sf.Tag.Lookup("json")
+	for _, key := range [...]string{"pyon", "json", "msgpack"} {
+		tag, ok := sf.Tag.Lookup(key)
+		if !ok {
+			continue
+		}
+		n, o, _ := strings.Cut(tag, ",")
+		opts += "," + o
+		if n != "" {
+			return n, opts, true
+		}
 	}
-	if !ok {
-		return "", "", false
-	}
-	name, opts, _ = strings.Cut(tag, ",")
-	return name, opts, name != ""
+	return "", opts, false
 }
 
 // fieldValue follows index from v, reporting false at a nil embedded

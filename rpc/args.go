@@ -7,15 +7,35 @@ import (
 	"strings"
 )
 
-// bindArgs decodes a call's positional arguments (an array) and keyword
-// arguments (a map or nil) from md, straight into values of m's parameter
-// types, and appends them to in. A wrong count, type or keyword is a
-// *RemoteError naming the method and the argument.
-func (m *method) bindArgs(md *msgDecoder, in []reflect.Value, hasKwargs bool) ([]reflect.Value, *RemoteError) {
+// argSource is where bind reads a call's arguments from: a native msgpack
+// frame (frameArgs) or the decoded PYON values of a SiPyCo call
+// (pyonArgs). bind is generic over it so that the native path calls it
+// directly, without an interface value per call.
+type argSource interface {
+	// positional returns the number of positional arguments.
+	positional(m *method) (int, *RemoteError)
+	// keywords returns the number of keyword arguments.
+	keywords(m *method) (int, *RemoteError)
+	// key reads the name of the next keyword argument.
+	key(m *method) (string, *RemoteError)
+	// value decodes the next argument (positional, or the value of the
+	// keyword key read last) into v; what names it in errors.
+	value(m *method, v reflect.Value, plan *typePlan, what string) *RemoteError
+	// param finds the parameter a keyword names, or -1.
+	param(m *method, key string) int
+	// optsField finds the options-struct field a keyword names, or nil.
+	optsField(m *method, key string) []int
+}
+
+// bind binds a call's positional and keyword arguments from src to m's
+// parameters, straight into values of their types, and appends them to in.
+// A wrong count, type or keyword is a *RemoteError naming the method and
+// the argument.
+func bind[S argSource](m *method, src S, in []reflect.Value) ([]reflect.Value, *RemoteError) {
 	base := len(in)
-	n, err := md.arrayLen()
-	if err != nil {
-		return in, badRequest(m.name+": arguments", err)
+	n, re := src.positional(m)
+	if re != nil {
+		return in, re
 	}
 	np := len(m.params)
 	if n > np && !m.variadic {
@@ -28,46 +48,46 @@ func (m *method) bindArgs(md *msgDecoder, in []reflect.Value, hasKwargs bool) ([
 			t = t.Elem()
 		}
 		v := reflect.New(t).Elem()
-		start := md.offset()
-		if err := p.plan.decode(md, v); err != nil {
-			return in, m.argError(md, start, fmt.Sprintf("argument %d", i+1), t, err)
+		if re := src.value(m, v, p.plan, fmt.Sprintf("argument %d", i+1)); re != nil {
+			return in, re
 		}
 		in = append(in, v)
 	}
-	nk := 0
-	if hasKwargs {
-		if nk, err = md.mapLen(); err != nil {
-			return in, badRequest(m.name+": keyword arguments", err)
-		}
+	nk, re := src.keywords(m)
+	if re != nil {
+		return in, re
 	}
 	fixed := np
 	if m.variadic {
 		fixed-- // the variadic slice never binds by keyword
 	}
 	// Positional arguments given so far, then room for the rest.
-	given := n
 	for len(in)-base < fixed {
 		in = append(in, reflect.Value{})
 	}
 	var opts reflect.Value // the trailing options struct, once a keyword needs it
 	for k := 0; k < nk; k++ {
-		key, err := md.decodeString()
-		if err != nil {
-			return in, badRequest(m.name+": keyword arguments", err)
+		key, re := src.key(m)
+		if re != nil {
+			return in, re
 		}
-		if j := m.paramIndex(key); j >= 0 && j < fixed {
-			if j < given || in[base+j].IsValid() {
+		what := fmt.Sprintf("keyword argument %q", key)
+		if j := src.param(m, key); j >= 0 && j < fixed {
+			if j < n || in[base+j].IsValid() {
 				return in, m.badArgs("argument %d (%s) given more than once", j+1, key)
 			}
 			v := reflect.New(m.params[j].typ).Elem()
-			start := md.offset()
-			if err := m.params[j].plan.decode(md, v); err != nil {
-				return in, m.argError(md, start, fmt.Sprintf("keyword argument %q", key), v.Type(), err)
+			if re := src.value(m, v, m.params[j].plan, what); re != nil {
+				return in, re
 			}
 			in[base+j] = v
 			continue
 		}
-		if m.opts == nil || m.opts.fields[key] == nil {
+		var field []int
+		if m.opts != nil {
+			field = src.optsField(m, key)
+		}
+		if field == nil {
 			return in, m.unexpectedKeyword(key)
 		}
 		if !opts.IsValid() {
@@ -84,14 +104,65 @@ func (m *method) bindArgs(md *msgDecoder, in []reflect.Value, hasKwargs bool) ([
 				opts = opts.Elem()
 			}
 		}
-		f := opts.FieldByIndex(m.opts.fields[key])
-		start := md.offset()
-		if err := m.opts.plans[key].decode(md, f); err != nil {
-			return in, m.argError(md, start, fmt.Sprintf("keyword argument %q", key), f.Type(), err)
+		f := opts.FieldByIndex(field)
+		if re := src.value(m, f, planFor(f.Type()), what); re != nil {
+			return in, re
 		}
 	}
 	return in, m.fillMissing(in[base : base+fixed])
 }
+
+// bindArgs binds the arguments of a native call: positional ones (an
+// array) and keyword ones (a map, when hasKwargs) decoded from md.
+func (m *method) bindArgs(md *msgDecoder, in []reflect.Value, hasKwargs bool) ([]reflect.Value, *RemoteError) {
+	return bind(m, frameArgs{md, hasKwargs}, in)
+}
+
+// frameArgs reads arguments from a native call frame, each decoded by its
+// parameter's plan.
+type frameArgs struct {
+	md        *msgDecoder
+	hasKwargs bool
+}
+
+func (a frameArgs) positional(m *method) (int, *RemoteError) {
+	n, err := a.md.arrayLen()
+	if err != nil {
+		return 0, badRequest(m.name+": arguments", err)
+	}
+	return n, nil
+}
+
+func (a frameArgs) keywords(m *method) (int, *RemoteError) {
+	if !a.hasKwargs {
+		return 0, nil
+	}
+	n, err := a.md.mapLen()
+	if err != nil {
+		return 0, badRequest(m.name+": keyword arguments", err)
+	}
+	return n, nil
+}
+
+func (a frameArgs) key(m *method) (string, *RemoteError) {
+	k, err := a.md.decodeString()
+	if err != nil {
+		return "", badRequest(m.name+": keyword arguments", err)
+	}
+	return k, nil
+}
+
+func (a frameArgs) value(m *method, v reflect.Value, plan *typePlan, what string) *RemoteError {
+	start := a.md.offset()
+	if err := plan.decode(a.md, v); err != nil {
+		return m.argError(a.md, start, what, v.Type(), err)
+	}
+	return nil
+}
+
+func (a frameArgs) param(m *method, key string) int { return m.paramIndex(key) }
+
+func (a frameArgs) optsField(m *method, key string) []int { return m.opts.fields[key] }
 
 // fillMissing checks that every fixed parameter got a value (params holds
 // them in order); a trailing options struct left out becomes its zero value.

@@ -55,10 +55,9 @@ type param struct {
 // optsStruct describes a trailing struct parameter that keyword arguments
 // without a matching parameter name fill, field by field.
 type optsStruct struct {
-	ptr    bool                 // the parameter is *S
-	typ    reflect.Type         // S
-	fields map[string][]int     // keyword -> field index path
-	plans  map[string]*typePlan // keyword -> field plan
+	ptr    bool             // the parameter is *S
+	typ    reflect.Type     // S
+	fields map[string][]int // keyword -> field index path
 }
 
 // methodTable is every exposed method of one receiver type.
@@ -203,20 +202,16 @@ func optsFor(t reflect.Type) *optsStruct {
 		return nil
 	}
 	o.fields = map[string][]int{}
-	o.plans = map[string]*typePlan{}
 	for _, f := range reflect.VisibleFields(o.typ) {
 		if !f.IsExported() || f.Anonymous || throughPointer(o.typ, f.Index) {
 			continue
 		}
-		names := []string{f.Name, snake.Case(f.Name)}
-		if tag := strings.Split(f.Tag.Get("msgpack"), ",")[0]; tag == "-" {
+		wire, ok := pyon.FieldName(f)
+		if !ok {
 			continue
-		} else if tag != "" {
-			names = append(names, tag)
 		}
-		for _, n := range names {
+		for _, n := range []string{f.Name, snake.Case(f.Name), wire} {
 			o.fields[n] = f.Index
-			o.plans[n] = planFor(f.Type)
 		}
 	}
 	if len(o.fields) == 0 {

@@ -10,87 +10,65 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/sigoco/sigoco/internal/snake"
 	"github.com/sigoco/sigoco/pyon"
 )
 
 // bindPyon binds the decoded PYON arguments of a SiPyCo call to m's
-// parameters with the native rules (bindArgs), values converted by
+// parameters with the native rules (bind), values converted by
 // pyon.DecodeInto, and appends them to in. One addition: a parameter whose
 // name is unknown (no generated docs) is listed to SiPyCo as arg0, arg1,
 // ..., and accepted by that name as a keyword.
 func (m *method) bindPyon(in []reflect.Value, args []any, kwargs map[string]any) ([]reflect.Value, *RemoteError) {
-	base := len(in)
-	np, n := len(m.params), len(args)
-	if n > np && !m.variadic {
-		return in, m.badArgs("takes %s, got %d", plural(np, "%d argument"), n)
-	}
-	for i, a := range args {
-		t := m.params[min(i, np-1)].typ
-		if m.variadic && i >= np-1 {
-			t = t.Elem()
-		}
-		v := reflect.New(t).Elem()
-		if err := pyon.DecodeInto(a, v); err != nil {
-			return in, m.badArgs("argument %d: %v", i+1, err)
-		}
-		in = append(in, v)
-	}
-	fixed := np
-	if m.variadic {
-		fixed-- // the variadic slice never binds by keyword
-	}
-	for len(in)-base < fixed {
-		in = append(in, reflect.Value{})
-	}
 	keys := make([]string, 0, len(kwargs))
 	for k := range kwargs {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys) // the same error for the same call
-	var opts reflect.Value
-	for _, key := range keys {
-		val := kwargs[key]
-		if j := m.sipycoParamIndex(key); j >= 0 && j < fixed {
-			if j < n || in[base+j].IsValid() {
-				return in, m.badArgs("argument %d (%s) given more than once", j+1, key)
-			}
-			v := reflect.New(m.params[j].typ).Elem()
-			if err := pyon.DecodeInto(val, v); err != nil {
-				return in, m.badArgs("keyword argument %q: %v", key, err)
-			}
-			in[base+j] = v
-			continue
-		}
-		var field []int
-		if m.opts != nil {
-			if field = m.opts.fields[key]; field == nil {
-				field = m.sipycoOptsField(key)
-			}
-		}
-		if field == nil {
-			return in, m.unexpectedKeyword(key)
-		}
-		if !opts.IsValid() {
-			last := base + fixed - 1
-			if !in[last].IsValid() || (m.opts.ptr && in[last].IsNil()) {
-				if m.opts.ptr {
-					in[last] = reflect.New(m.opts.typ)
-				} else {
-					in[last] = reflect.New(m.opts.typ).Elem()
-				}
-			}
-			opts = in[last]
-			if m.opts.ptr {
-				opts = opts.Elem()
-			}
-		}
-		f := opts.FieldByIndex(field)
-		if err := pyon.DecodeInto(val, f); err != nil {
-			return in, m.badArgs("keyword argument %q: %v", key, err)
-		}
+	return bind(m, &pyonArgs{args: args, kwargs: kwargs, keys: keys}, in)
+}
+
+// pyonArgs reads the arguments of a SiPyCo call: positional ones in
+// order, then keyword ones by sorted name.
+type pyonArgs struct {
+	args    []any
+	kwargs  map[string]any
+	keys    []string
+	next    int    // the next positional argument
+	lastKey string // the keyword read last
+	nk      int    // keywords read
+}
+
+func (a *pyonArgs) positional(*method) (int, *RemoteError) { return len(a.args), nil }
+
+func (a *pyonArgs) keywords(*method) (int, *RemoteError) { return len(a.keys), nil }
+
+func (a *pyonArgs) key(*method) (string, *RemoteError) {
+	a.lastKey = a.keys[a.nk]
+	a.nk++
+	return a.lastKey, nil
+}
+
+func (a *pyonArgs) value(m *method, v reflect.Value, _ *typePlan, what string) *RemoteError {
+	var x any
+	if a.next < len(a.args) {
+		x = a.args[a.next]
+		a.next++
+	} else {
+		x = a.kwargs[a.lastKey]
 	}
-	return in, m.fillMissing(in[base : base+fixed])
+	if err := pyon.DecodeInto(x, v); err != nil {
+		return m.badArgs("%s: %v", what, err)
+	}
+	return nil
+}
+
+func (a *pyonArgs) param(m *method, key string) int { return m.sipycoParamIndex(key) }
+
+func (a *pyonArgs) optsField(m *method, key string) []int {
+	if f := m.opts.fields[key]; f != nil {
+		return f
+	}
+	return m.sipycoOptsField(key)
 }
 
 // sipycoParamIndex is paramIndex, plus the names SiPyCo listings give
@@ -225,19 +203,17 @@ type optsField struct {
 }
 
 // optsFields lists the keyword arguments of an options struct in field
-// order, each by one name: its msgpack tag, else its snake_case name, as
-// a Python identifier (pyIdent). The fields are those optsFor accepts.
+// order, each by one name, pyon's struct-key rule (pyon.FieldName), as a
+// Python identifier (pyIdent). The fields are those optsFor accepts.
 func optsFields(t reflect.Type) []optsField {
 	var out []optsField
 	for _, f := range reflect.VisibleFields(t) {
 		if !f.IsExported() || f.Anonymous || throughPointer(t, f.Index) {
 			continue
 		}
-		name := snake.Case(f.Name)
-		if tag := strings.Split(f.Tag.Get("msgpack"), ",")[0]; tag == "-" {
+		name, ok := pyon.FieldName(f)
+		if !ok {
 			continue
-		} else if tag != "" {
-			name = tag
 		}
 		out = append(out, optsField{pyIdent(name), f.Type, f.Index})
 	}

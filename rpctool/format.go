@@ -153,7 +153,7 @@ func (pr printer) build(v any, depth int) node {
 	switch v := v.(type) {
 	case nil, bool:
 		return pr.atom(pyon.Repr(v), ansiConst)
-	case int64, *big.Int, float64, float32, complex128, complex64, pyon.Fraction, *pyon.Fraction, *big.Rat:
+	case int64, uint64, *big.Int, float64, float32, complex128, complex64, pyon.Fraction, *pyon.Fraction, *big.Rat:
 		return pr.atom(pyon.Repr(v), ansiNumber)
 	case string, []byte, error:
 		return pr.atom(pyon.Repr(v), ansiString)
@@ -193,7 +193,7 @@ func (pr printer) build(v any, depth int) node {
 		}
 		return seqNode("OrderedDict({", "})", pr.entries(v, d))
 	}
-	return pr.reflectBuild(reflect.ValueOf(v), d)
+	return pr.otherBuild(v, depth)
 }
 
 func (pr printer) buildAll(vs []any, depth int) []node {
@@ -219,71 +219,13 @@ func (pr printer) entries(items []pyon.Item, depth int) []node {
 	return out
 }
 
-// reflectBuild shows Go values the rpc layer may hand over that are not
-// PYON types: other numeric types, typed slices and maps, structs.
-func (pr printer) reflectBuild(rv reflect.Value, depth int) node {
-	switch rv.Kind() {
-	case reflect.Invalid:
-		return pr.atom("None", ansiConst)
-	case reflect.Pointer, reflect.Interface:
-		if rv.IsNil() {
-			return pr.atom("None", ansiConst)
-		}
-		return pr.build(rv.Elem().Interface(), depth)
-	case reflect.Bool:
-		return pr.build(rv.Bool(), depth)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
-		return pr.atom(pyon.Repr(rv.Interface()), ansiNumber)
-	case reflect.String:
-		return pr.atom(pyon.Repr(rv.Interface()), ansiString)
-	case reflect.Slice, reflect.Array:
-		if rv.Kind() == reflect.Slice && rv.IsNil() {
-			return pr.atom("None", ansiConst)
-		}
-		if rv.Type().Elem().Kind() == reflect.Uint8 {
-			return pr.atom(pyon.Repr(rv.Interface()), ansiString)
-		}
-		items := make([]node, rv.Len())
-		for i := range items {
-			items[i] = pr.build(rv.Index(i).Interface(), depth)
-		}
-		return seqNode("[", "]", items)
-	case reflect.Map:
-		if rv.IsNil() {
-			return pr.atom("None", ansiConst)
-		}
-		type kv struct {
-			k, v any
-			s    string
-		}
-		var all []kv
-		for it := rv.MapRange(); it.Next(); {
-			all = append(all, kv{it.Key().Interface(), it.Value().Interface(), pyon.Repr(it.Key().Interface())})
-		}
-		sort.Slice(all, func(i, j int) bool { return all[i].s < all[j].s })
-		items := make([]node, len(all))
-		for i, e := range all {
-			items[i] = pr.entry(e.k, e.v, depth)
-		}
-		return seqNode("{", "}", items)
-	case reflect.Struct:
-		t := rv.Type()
-		var items []node
-		for i := 0; i < t.NumField(); i++ {
-			if !t.Field(i).IsExported() {
-				continue
-			}
-			n := pr.build(rv.Field(i).Interface(), depth)
-			n.text = t.Field(i).Name + "=" + n.text
-			n.plainLen += len(t.Field(i).Name) + 1
-			if n.seq {
-				n.open = t.Field(i).Name + "=" + n.open
-			}
-			items = append(items, n)
-		}
-		return seqNode(t.Name()+"(", ")", items)
+// otherBuild shows Go values the rpc layer may hand over that are not
+// PYON types (other numeric types, typed slices and maps, structs) as
+// pyon.Repr does: in pyon.Normalize's form, the value Python receives.
+func (pr printer) otherBuild(v any, depth int) node {
+	n, err := pyon.Normalize(v)
+	if err != nil || reflect.TypeOf(n) == reflect.TypeOf(v) {
+		return pr.atom(pyon.Repr(v), "") // not a Go value Normalize converts
 	}
-	return pr.atom(pyon.Repr(rv.Interface()), "")
+	return pr.build(n, depth)
 }

@@ -51,7 +51,7 @@ func TestFlatIsRepr(t *testing.T) {
 			Name string
 			N    uint16
 			priv int
-		}{"x", 3, 0}, "(Name='x', N=3)"},
+		}{"x", 3, 0}, "{'n': 3, 'name': 'x'}"},
 		{(*int)(nil), "None"}, {[]string(nil), "None"}, {errors.New("boom"), "'boom'"},
 		{big.NewRat(-2, 6), "Fraction(-1, 3)"}, {uint64(1 << 63), "9223372036854775808"},
 	}

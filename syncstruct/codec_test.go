@@ -58,7 +58,7 @@ func TestNormalize(t *testing.T) {
 	}{
 		{"ints widen", []any{1, int8(2), uint16(3), uint64(4)}, []any{int64(1), int64(2), int64(3), int64(4)}},
 		{"float32", float32(0.5), 0.5},
-		{"struct via msgpack", point{1, 2, "p"}, map[string]any{"X": int64(1), "Y": int64(2), "name": "p"}},
+		{"struct by pyon's key rule", point{1, 2, "p"}, map[string]any{"x": int64(1), "y": int64(2), "name": "p"}},
 		{"typed slice", []string{"a", "b"}, []any{"a", "b"}},
 		{"int-keyed map", map[int]string{1: "a"}, pyon.Dict{{Key: int64(1), Value: "a"}}},
 		{"dict of string keys", pyon.Dict{{Key: "a", Value: 1}}, map[string]any{"a": int64(1)}},

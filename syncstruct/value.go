@@ -8,7 +8,6 @@ import (
 	"sort"
 
 	"github.com/sigoco/sigoco/pyon"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Normalize returns a deep copy of v in the normal form every tree is kept
@@ -26,9 +25,10 @@ import (
 //     contents normalized).
 //
 // Any other value (a struct, []string, map[int]float64, ...) is converted
-// through msgpack to the generic form above: a struct becomes a
-// map[string]any of its msgpack-tagged fields. A value msgpack cannot
-// encode returns an error wrapping ErrUnsupportedValue.
+// by pyon.Normalize to the generic form above: a struct becomes a
+// map[string]any keyed by pyon's one struct-key rule (pyon, json, msgpack
+// tag, else snake_case: OmegaRate is "omega_rate"). A value it cannot
+// convert returns an error wrapping ErrUnsupportedValue.
 func Normalize(v any) (any, error) {
 	return normalize(v, 0)
 }
@@ -41,44 +41,8 @@ func normalize(v any, depth int) (any, error) {
 		return nil, fmt.Errorf("%w: nested deeper than %d", ErrUnsupportedValue, maxDepth)
 	}
 	switch x := v.(type) {
-	case nil, bool, string, float64, complex128:
+	case nil, bool, string, float64, int64:
 		return x, nil
-	case int64:
-		return x, nil
-	case int:
-		return int64(x), nil
-	case int8:
-		return int64(x), nil
-	case int16:
-		return int64(x), nil
-	case int32:
-		return int64(x), nil
-	case uint:
-		return normUint(uint64(x)), nil
-	case uint8:
-		return int64(x), nil
-	case uint16:
-		return int64(x), nil
-	case uint32:
-		return int64(x), nil
-	case uint64:
-		return normUint(x), nil
-	case float32:
-		return float64(x), nil
-	case complex64:
-		return complex128(x), nil
-	case []byte:
-		if x == nil {
-			return []byte{}, nil
-		}
-		return bytes.Clone(x), nil
-	case *big.Int:
-		if x == nil {
-			return nil, nil
-		}
-		return normBig(x), nil
-	case big.Int:
-		return normBig(&x), nil
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
@@ -129,66 +93,20 @@ func normalize(v any, depth int) (any, error) {
 			}
 		}
 		return pyon.Set{Items: items, Frozen: x.Frozen}, nil
-	case *pyon.Set:
-		if x == nil {
-			return nil, nil
-		}
-		return normalize(*x, depth)
-	case pyon.Fraction:
-		var f pyon.Fraction
-		f.Set(&x.Rat)
-		return f, nil
-	case *pyon.Fraction:
-		if x == nil {
-			return nil, nil
-		}
-		return normalize(*x, depth)
-	case pyon.Slice:
-		var s pyon.Slice
-		var err error
-		if s.Start, err = normalize(x.Start, depth+1); err != nil {
-			return nil, err
-		}
-		if s.Stop, err = normalize(x.Stop, depth+1); err != nil {
-			return nil, err
-		}
-		if s.Step, err = normalize(x.Step, depth+1); err != nil {
-			return nil, err
-		}
-		return s, nil
-	case pyon.NDArray:
-		return pyon.NDArray{Shape: append([]int{}, x.Shape...), DType: x.DType, Data: bytes.Clone(x.Data)}, nil
-	case *pyon.NDArray:
-		if x == nil {
-			return nil, nil
-		}
-		return normalize(*x, depth)
-	case pyon.NPScalar:
-		return pyon.NPScalar{DType: x.DType, Data: bytes.Clone(x.Data)}, nil
-	case *pyon.NPScalar:
-		if x == nil {
-			return nil, nil
-		}
-		return normalize(*x, depth)
 	}
-	// Anything else: let msgpack's reflection flatten it, then read it
-	// back in normal form.
-	b, err := msgpack.Marshal(v)
+	// Anything else (a struct, []string, map[int]float64, an int8, a
+	// numpy array, ...): pyon's one normalizer gives the value model; the
+	// containers it gives are then brought to the tree's normal form
+	// (string-keyed dicts as maps, repeated keys merged, keys hashable).
+	n, err := pyon.Normalize(v)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %T: %v", ErrUnsupportedValue, v, err)
 	}
-	out, err := decodeValueBytes(b)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %T: %v", ErrUnsupportedValue, v, err)
+	switch n.(type) {
+	case []any, map[string]any, pyon.Tuple, pyon.Dict, pyon.OrderedDict, pyon.Set:
+		return normalize(n, depth)
 	}
-	return out, nil
-}
-
-func normUint(u uint64) any {
-	if u <= math.MaxInt64 {
-		return int64(u)
-	}
-	return u
+	return n, nil
 }
 
 func normBig(x *big.Int) any {

@@ -25,7 +25,8 @@ func TestNormalize(t *testing.T) {
 		{[]float32{1}, []float64{1}},
 		{[]string{"a"}, []any{"a"}},
 		{map[string]int{"a": 1}, map[string]any{"a": int64(1)}},
-		{map[int]bool{2: true}, map[string]any{"2": true}},
+		{map[int]bool{2: true}, pyon.Dict{{Key: int64(2), Value: true}}},
+		{struct{ OmegaRate float64 }{1}, map[string]any{"omega_rate": 1.0}},
 		{point{X: 1, Y: 2, Label: "p"}, map[string]any{"x": 1.0, "y": 2.0, "name": "p"}},
 		{&point{X: 1}, map[string]any{"x": 1.0, "y": 0.0, "name": ""}},
 		{nd, nd},
@@ -46,7 +47,7 @@ func TestNormalize(t *testing.T) {
 	if got.([]float64)[0] != 1 {
 		t.Error("normalize kept a reference to its input")
 	}
-	for _, bad := range []any{make(chan int), map[[2]int]int{{1, 2}: 3}, func() {}} {
+	for _, bad := range []any{make(chan int), map[any]int{struct{ A any }{}: 3}, func() {}} {
 		if _, err := normalize(bad); err == nil {
 			t.Errorf("normalize(%T) succeeded", bad)
 		}

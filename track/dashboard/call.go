@@ -136,7 +136,7 @@ func (h *Handler) serveCall(w http.ResponseWriter, r *http.Request) {
 	}
 	var buf bytes.Buffer
 	buf.WriteString(`{"result":`)
-	if err := appendValue(&buf, res, 0); err != nil {
+	if err := appendValue(&buf, res); err != nil {
 		writeError(w, http.StatusOK, CallError{Type: TypeBadResult, Message: err.Error()})
 		return
 	}

@@ -112,8 +112,9 @@ func TestCallResults(t *testing.T) {
 		{pyon.Dict{{Key: int64(1), Value: "one"}}, `{"__jsonclass__":["dict",[[[1,"one"]]]]}`},
 		{complex(1, -2), `{"__jsonclass__":["complex",[1.0,-2.0]]}`},
 		{map[string]any{"b": int64(1), "a": []any{true}}, `{"a":[true],"b":1}`},
-		{tm, `1700000000.5`},
-		{&store.SeriesInfo{Key: "x", Scalar: true, Len: 3}, `{"key":"x","len":3,"scalar":true}`},
+		{tm.UTC(), `"2023-11-14T22:13:20.5Z"`}, // pyon's form of a TextMarshaler
+		{struct{ OmegaRate float64 }{1}, `{"omega_rate":1.0}`},
+		{&store.SeriesInfo{Key: "x", Scalar: true, Len: 3}, `{"key":"x","scalar":true,"len":3}`},
 		{pyon.NDArray{Shape: []int{2}, DType: "<f8", Data: make([]byte, 16)}, `{"__jsonclass__":["nparray",[[2],"<f8","AAAAAAAAAAAAAAAAAAAAAA=="]]}`},
 	}
 	for _, c := range cases {

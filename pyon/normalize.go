@@ -1,0 +1,370 @@
+package pyon
+
+import (
+	"math"
+	"math/big"
+	"reflect"
+	"slices"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// NormalizeOptions changes what Normalize gives; the zero value gives the
+// value model exactly as a decoder gives it back.
+type NormalizeOptions struct {
+	// Packed keeps Go slices and arrays of integers as []int64 and of
+	// floats as []float64 instead of []any, which AppendMsgpack sends
+	// packed (ExtPackedInt64, ExtPackedFloat64) without boxing every
+	// element. They still decode as lists.
+	Packed bool
+}
+
+// Normalize returns a deep copy of any Go value in the value model, the
+// form every sigoco wire carries and a decoder gives back:
+//
+//   - nil, bool, string, float64 (float32 widened), complex128, []byte
+//     (also for [N]byte; a nil []byte as empty bytes);
+//   - int64 for every Go integer type (uint64 only above math.MaxInt64; a
+//     *big.Int as int64 or uint64 when it fits, else a *big.Int copy);
+//   - []any for other slices and arrays; nil for nil slices and maps, as
+//     on the native wire (Encode writes a nil slice as []);
+//   - map[string]any for maps with string keys, pyon.Dict (sorted by key)
+//     for other keys, where a Go array key becomes a pyon.Tuple;
+//   - map[string]any for structs: the exported fields, each keyed by the
+//     struct-key rule (below), embedded structs flattened, "omitempty"
+//     fields left out when zero;
+//   - the pyon types as they are (a copy, their contents normalized),
+//     *big.Rat and big.Rat as a Fraction; pointers and interfaces are
+//     followed (nil is nil).
+//
+// The struct-key rule, the one every sigoco wire uses (native rpc, SiPyCo
+// pc_rpc, sync in msgpack and JSON, logs, memo, the dashboard, Convert):
+// the `pyon:"name"` tag, else the `json:"name"` tag, else the
+// `msgpack:"name"` tag, else the field name in snake_case (OmegaRate →
+// omega_rate, see SnakeCase). "-" leaves a field out, ",omitempty" leaves
+// it out when zero. Convert also accepts the Go field name.
+//
+// Normalize reads v through reflection only and never calls its methods,
+// so it neither keeps nor lets escape what the caller passed (a number
+// passed to it as any is not allocated). It therefore refuses, with an
+// error wrapping ErrUnsupported, values whose form their methods define: a
+// struct implementing encoding.TextMarshaler, error or msgpack.CustomEncoder
+// (time.Time, for one: pass t.Unix() or t.Format(...)), as well as channels,
+// functions and unsafe pointers. Errors are *EncodeError with the path of
+// the offending value; nesting is bounded (ErrTooDeep).
+func Normalize(v any) (any, error) { return NormalizeWith(v, NormalizeOptions{}) }
+
+// NormalizeWith is Normalize with options.
+func NormalizeWith(v any, opts NormalizeOptions) (any, error) {
+	switch x := v.(type) { // the common scalars, re-boxed: v itself never escapes
+	case nil:
+		return nil, nil
+	case bool:
+		return x, nil
+	case string:
+		return x, nil
+	case int64:
+		return x, nil
+	case int:
+		return int64(x), nil
+	case float64:
+		return x, nil
+	}
+	n := normalizer{packed: opts.Packed}
+	out, err := n.value(reflect.ValueOf(v), 0)
+	if err != nil {
+		path, err := splitPath(err)
+		return nil, &EncodeError{Path: path, Err: err}
+	}
+	return out, nil
+}
+
+type normalizer struct{ packed bool }
+
+var (
+	sliceType         = reflect.TypeFor[Slice]()
+	customEncoderType = reflect.TypeFor[msgpack.CustomEncoder]()
+	marshalerType     = reflect.TypeFor[msgpack.Marshaler]()
+)
+
+// value normalizes rv. It only reads rv (never rv.Interface()), which is
+// what keeps the caller's value from escaping; the pyon and big types are
+// rebuilt from their fields.
+func (n normalizer) value(rv reflect.Value, depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, ErrTooDeep
+	}
+	if !rv.IsValid() {
+		return nil, nil
+	}
+	t := rv.Type()
+	switch t {
+	case tupleType:
+		l, err := n.list(rv, depth)
+		return Tuple(l), err
+	case setType:
+		items, err := n.list(rv.Field(0), depth)
+		return Set{Items: items, Frozen: rv.Field(1).Bool()}, err
+	case dictType, odictType:
+		items := make([]Item, rv.Len())
+		for i := range items {
+			k, err := n.value(rv.Index(i).Field(0), depth+1)
+			if err != nil {
+				return nil, atIndex(err, i)
+			}
+			v, err := n.value(rv.Index(i).Field(1), depth+1)
+			if err != nil {
+				return nil, atIndex(err, i)
+			}
+			items[i] = Item{Key: k, Value: v}
+		}
+		if t == dictType {
+			return Dict(items), nil
+		}
+		return OrderedDict(items), nil
+	case sliceType:
+		var parts [3]any
+		for i := range parts {
+			x, err := n.value(rv.Field(i), depth+1)
+			if err != nil {
+				return nil, atIndex(err, i)
+			}
+			parts[i] = x
+		}
+		return Slice{Start: parts[0], Stop: parts[1], Step: parts[2]}, nil
+	case ndarrayType:
+		shape := make([]int, rv.Field(0).Len())
+		for i := range shape {
+			shape[i] = int(rv.Field(0).Index(i).Int())
+		}
+		return NDArray{Shape: shape, DType: rv.Field(1).String(), Data: copyBytes(rv.Field(2))}, nil
+	case npscalarType:
+		return NPScalar{DType: rv.Field(0).String(), Data: copyBytes(rv.Field(1))}, nil
+	case fractionType:
+		return fractionOf(rv.Field(0))
+	case bigRatType:
+		return fractionOf(rv)
+	case bigIntType:
+		b, err := bigFields(rv)
+		if err != nil {
+			return nil, err
+		}
+		return normBig(b), nil
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return rv.Bool(), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int(), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		if u := rv.Uint(); u > math.MaxInt64 {
+			return u, nil
+		} else {
+			return int64(u), nil
+		}
+	case reflect.Float32, reflect.Float64:
+		return rv.Float(), nil
+	case reflect.Complex64, reflect.Complex128:
+		return rv.Complex(), nil
+	case reflect.String:
+		return rv.String(), nil
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return nil, nil
+		}
+		return n.value(rv.Elem(), depth+1)
+	case reflect.Slice, reflect.Array:
+		return n.sequence(rv, depth)
+	case reflect.Map:
+		return n.mapValue(rv, depth)
+	case reflect.Struct:
+		if err := ownForm(t); err != nil {
+			return nil, err
+		}
+		return n.structValue(rv, depth)
+	}
+	return nil, unsupported("cannot normalize Go %s", t)
+}
+
+// ownForm refuses a type whose methods define its form, which Normalize
+// does not call.
+func ownForm(t reflect.Type) error {
+	pt := reflect.PointerTo(t)
+	for _, m := range []struct {
+		it   reflect.Type
+		name string
+	}{{textMarshalerType, "MarshalText"}, {errorType, "Error"}, {customEncoderType, "EncodeMsgpack"}, {marshalerType, "MarshalMsgpack"}} {
+		if t.Implements(m.it) || pt.Implements(m.it) {
+			return unsupported("%s defines its own form (%s): pass a value of the model instead (a string, a number, a map)", t, m.name)
+		}
+	}
+	return nil
+}
+
+func (n normalizer) list(rv reflect.Value, depth int) ([]any, error) {
+	out := make([]any, rv.Len())
+	for i := range out {
+		x, err := n.value(rv.Index(i), depth+1)
+		if err != nil {
+			return nil, atIndex(err, i)
+		}
+		out[i] = x
+	}
+	return out, nil
+}
+
+func (n normalizer) sequence(rv reflect.Value, depth int) (any, error) {
+	ek := rv.Type().Elem().Kind()
+	switch {
+	case ek == reflect.Uint8:
+		return copyBytes(rv), nil
+	case rv.Kind() == reflect.Slice && rv.IsNil():
+		return nil, nil
+	case n.packed && ek >= reflect.Int && ek <= reflect.Int64:
+		out := make([]int64, rv.Len())
+		for i := range out {
+			out[i] = rv.Index(i).Int()
+		}
+		return out, nil
+	case n.packed && (ek == reflect.Float32 || ek == reflect.Float64):
+		out := make([]float64, rv.Len())
+		for i := range out {
+			out[i] = rv.Index(i).Float()
+		}
+		return out, nil
+	}
+	return n.list(rv, depth)
+}
+
+func (n normalizer) mapValue(rv reflect.Value, depth int) (any, error) {
+	if rv.IsNil() {
+		return nil, nil
+	}
+	keys := rv.MapKeys() // not MapRange: its iterator would keep rv
+	if rv.Type().Key().Kind() == reflect.String {
+		out := make(map[string]any, len(keys))
+		for _, k := range keys {
+			ks := k.String()
+			x, err := n.value(rv.MapIndex(k), depth+1)
+			if err != nil {
+				return nil, at(err, ks)
+			}
+			out[ks] = x
+		}
+		return out, nil
+	}
+	type sorted struct {
+		Item
+		order string
+	}
+	items := make([]sorted, 0, len(keys))
+	for _, k := range keys {
+		kn, err := n.key(k, depth+1)
+		if err != nil {
+			return nil, at(err, Repr(kn))
+		}
+		x, err := n.value(rv.MapIndex(k), depth+1)
+		if err != nil {
+			return nil, at(err, Repr(kn))
+		}
+		items = append(items, sorted{Item{kn, x}, Repr(kn)})
+	}
+	slices.SortFunc(items, func(a, b sorted) int { return cmpString(a.order, b.order) })
+	d := make(Dict, len(items))
+	for i, it := range items {
+		d[i] = it.Item
+	}
+	return d, nil
+}
+
+// key normalizes a map key into a value Python can hash: a Go array
+// becomes a Tuple; lists and dicts are refused.
+func (n normalizer) key(rv reflect.Value, depth int) (any, error) {
+	for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
+		if rv.IsNil() {
+			return nil, nil
+		}
+		rv = rv.Elem()
+	}
+	if rv.Kind() == reflect.Array && rv.Type().Elem().Kind() != reflect.Uint8 {
+		l := make(Tuple, rv.Len())
+		for i := range l {
+			x, err := n.key(rv.Index(i), depth+1)
+			if err != nil {
+				return nil, atIndex(err, i)
+			}
+			l[i] = x
+		}
+		return l, nil
+	}
+	x, err := n.value(rv, depth)
+	if err != nil {
+		return nil, err
+	}
+	switch x.(type) {
+	case []any, map[string]any, Dict, OrderedDict, NDArray:
+		return nil, unsupported("a %s cannot be a dict key (Python needs it hashable)", rv.Type())
+	}
+	return x, nil
+}
+
+func (n normalizer) structValue(rv reflect.Value, depth int) (any, error) {
+	fields := structFields(rv.Type())
+	out := make(map[string]any, len(fields))
+	for _, f := range fields {
+		fv, ok := fieldValue(rv, f.index)
+		if !ok || (f.omitEmpty && fv.IsZero()) {
+			continue
+		}
+		x, err := n.value(fv, depth+1)
+		if err != nil {
+			return nil, at(err, f.name)
+		}
+		out[f.name] = x
+	}
+	return out, nil
+}
+
+func copyBytes(rv reflect.Value) []byte {
+	out := make([]byte, rv.Len())
+	reflect.Copy(reflect.ValueOf(out), rv)
+	return out
+}
+
+// bigFields copies a big.Int read field by field (its sign and its words),
+// which reflection allows without calling its methods.
+func bigFields(rv reflect.Value) (*big.Int, error) {
+	neg, abs := rv.FieldByName("neg"), rv.FieldByName("abs")
+	if neg.Kind() != reflect.Bool || abs.Kind() != reflect.Slice || abs.Type().Elem().Kind() != reflect.Uint {
+		return nil, unsupported("cannot read a %s", rv.Type()) // math/big changed its layout
+	}
+	words := make([]big.Word, abs.Len())
+	for i := range words {
+		words[i] = big.Word(abs.Index(i).Uint())
+	}
+	b := new(big.Int).SetBits(words)
+	if neg.Bool() {
+		b.Neg(b)
+	}
+	return b, nil
+}
+
+func fractionOf(rat reflect.Value) (any, error) {
+	if rat.Kind() != reflect.Struct || rat.NumField() != 2 || rat.Field(0).Type() != bigIntType || rat.Field(1).Type() != bigIntType {
+		return nil, unsupported("cannot read a %s", rat.Type())
+	}
+	num, err := bigFields(rat.Field(0))
+	if err != nil {
+		return nil, err
+	}
+	den, err := bigFields(rat.Field(1))
+	if err != nil {
+		return nil, err
+	}
+	if den.Sign() == 0 { // big.Rat's zero value: 0/1
+		den.SetInt64(1)
+	}
+	var f Fraction
+	f.SetFrac(num, den)
+	return f, nil
+}
