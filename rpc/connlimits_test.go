@@ -17,7 +17,7 @@ import (
 // nothing after) are closed by the server; a client that keeps calling is
 // not.
 func TestIdleTimeoutClosesIdleConns(t *testing.T) {
-	ts := startServer(t, transports[0], map[string]any{"lda": newAttenuator()}, ServerOptions{IdleTimeout: 300 * time.Millisecond, HandshakeTimeout: time.Minute, MaxConns: -1})
+	ts := startServer(t, transports[0], map[string]any{"lda": newAttenuator()}, ServerOptions{IdleTimeout: time.Second, HandshakeTimeout: time.Minute, MaxConns: -1})
 	const n = 1000
 	conns := make([]net.Conn, 0, n)
 	t.Cleanup(func() {
@@ -33,7 +33,24 @@ func TestIdleTimeoutClosesIdleConns(t *testing.T) {
 		conns = append(conns, c)
 		c.Write([]byte(wire.BannerRPC + "\n"))
 	}
+	// A busy client calls every 100 ms meanwhile (far less than the idle
+	// timeout, even on a loaded machine): it must never be closed.
 	busy := ts.dial(t, "lda")
+	stop, busyErr := make(chan struct{}), make(chan error, 1)
+	go func() {
+		defer close(busyErr)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			if _, err := busy.Call(testCtx(t), "add", 1, 2); err != nil {
+				busyErr <- err
+				return
+			}
+		}
+	}()
 	deadline := time.Now().Add(20 * time.Second) // fails, not hangs, without the idle timeout
 	for i, c := range conns {
 		c.SetReadDeadline(deadline)
@@ -46,11 +63,10 @@ func TestIdleTimeoutClosesIdleConns(t *testing.T) {
 		if _, err := readFrame(r, 0); !errors.Is(err, io.EOF) && !isReset(err) {
 			t.Fatalf("conn %d: read after idling = %v, want the server's close", i, err)
 		}
-		if i%100 == 0 {
-			if _, err := busy.Call(testCtx(t), "add", 1, 2); err != nil {
-				t.Fatalf("a busy client was closed too: %v", err)
-			}
-		}
+	}
+	close(stop)
+	if err := <-busyErr; err != nil {
+		t.Fatalf("a busy client was closed too: %v", err)
 	}
 }
 
