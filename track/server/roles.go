@@ -19,8 +19,9 @@ var methodRoles = map[string]map[string]auth.Role{
 		"export_run": auth.Viewer, "watch": auth.Viewer, "read_blob": auth.Viewer,
 		"log_batch": auth.Runner, "heartbeat": auth.Runner, "add_note": auth.Runner, "add_tag": auth.Runner,
 		"remove_tag": auth.Runner, "blob_state": auth.Runner, "write_blob": auth.Runner, "commit_blob": auth.Runner,
-		"call_exposed": auth.Runner,
-		"delete_run":   auth.Runner, // its own runs only (owner.go)
+		"call_exposed":    auth.Runner,
+		"delete_run":      auth.Runner, // its own runs only (owner.go)
+		"shutdown_server": auth.Admin,  // shutdown.go
 	},
 	MemoTargetName: {
 		"limits": auth.Viewer, "get": auth.Viewer, "exists": auth.Viewer,

@@ -182,6 +182,9 @@ type Server struct {
 	wg     sync.WaitGroup // the goroutines New starts
 
 	closeOnce sync.Once
+
+	shutdownMu sync.Mutex
+	shutdown   shutdownRequest // see shutdown.go
 }
 
 // New makes a server over st (which the caller keeps and closes after the
@@ -191,6 +194,7 @@ func New(ctx context.Context, st store.Store, opts Options) (*Server, error) {
 	opts.defaults()
 	opts.uploadDefaults(st)
 	s := &Server{opts: opts, st: st, log: opts.Logger, http: http.NewServeMux(), reads: newByteSem(opts.Bounds.MaxReadBytes)}
+	s.shutdown.ch = make(chan struct{})
 	s.uploads = newUploads(opts.MaxUploadBytes, opts.MaxUploadTotal, opts.UploadMaxAge, opts.Now)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.pub = syncstruct.NewPublisher(nil, syncstruct.PublisherOptions{Logger: opts.Logger, Auth: opts.Auth})
