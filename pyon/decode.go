@@ -40,7 +40,9 @@ func Decode(data []byte) (any, error) { return DecodeWith(data, DecodeOptions{})
 type DecodeOptions struct {
 	// Limits bound what is accepted; zero fields are DefaultLimits'.
 	// MaxElements bounds the elements of a numpy array, MaxIntDigits the
-	// digits of an integer (each part of a Fraction included).
+	// digits of an integer (each part of a Fraction included), MaxDepth
+	// the nesting of the decoded value and MaxDecodedSize its SizeOf
+	// (both checked once the text is decoded).
 	Limits Limits
 	// KeepOrder decodes every JSON object (a Python dict with string keys)
 	// as an OrderedDict in the order of the text, instead of a
@@ -73,6 +75,9 @@ func DecodeWith(data []byte, o DecodeOptions) (any, error) {
 	if err != nil {
 		path, err := splitPath(err)
 		return nil, &DecodeError{Path: path, Err: err}
+	}
+	if err := checkTextLimits(v, d.lim); err != nil { // textlimits.go
+		return nil, &DecodeError{Err: err}
 	}
 	return v, nil
 }

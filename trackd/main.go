@@ -285,9 +285,11 @@ func serve(c *cli.Context) error {
 		sim = startDemo(c.Context, do)
 		simDone = sim.Done()
 	}
+	asked := srv.ShutdownRequested() // an admin's shutdown_server: as SIGTERM
 	select {
 	case err = <-done:
 	case <-c.Context.Done():
+	case <-asked:
 	case <-simDone: // stopped over rpc, or failed: trackd serves on
 		if derr := sim.Err(); derr != nil {
 			fmt.Fprintln(stderr, "trackd: demo:", derr)
@@ -296,7 +298,11 @@ func serve(c *cli.Context) error {
 		select {
 		case err = <-done:
 		case <-c.Context.Done():
+		case <-asked:
 		}
+	}
+	if by := srv.ShutdownRequestedBy(); by != "" {
+		fmt.Fprintln(stderr, "trackd: shutdown_server called by", by)
 	}
 	fmt.Fprintln(stderr, "trackd: shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -19,9 +19,11 @@ from .api import (Tracker, track, get_context, set_context, log_param, log_resul
 from .logs import Handler as LogHandler
 from .run import Run, SigocoWarning, STATUSES, replay, new_id
 from .rpc import Client, RemoteError, ssl_context
+from .admin import shutdown_server
 
 __version__ = "0.1.0"
 
 __all__ = ["Tracker", "track", "get_context", "set_context", "log_param", "log_result", "log_artifact", "add_note",
            "add_tag", "remove_tag", "add_metadata", "set_status", "set_progress", "set_step", "count", "close", "flush",
-           "LogHandler", "Run", "SigocoWarning", "STATUSES", "replay", "new_id", "Client", "RemoteError", "ssl_context"]
+           "LogHandler", "Run", "SigocoWarning", "STATUSES", "replay", "new_id", "Client", "RemoteError", "ssl_context",
+           "shutdown_server"]

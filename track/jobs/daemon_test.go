@@ -43,13 +43,25 @@ func daemon(dir string) {
 	if err != nil {
 		fail(err)
 	}
+	starting := os.Getenv("JOBS_TEST_DAEMON_STARTING") != ""
+	if starting {
+		// Ready (and killed) between the process's start and STARTED's
+		// save.
+		jobs.SetLocalStartedHook(func(pid int) {
+			fmt.Println("READY", j.ID, pid)
+			select {}
+		})
+	}
 	if _, err := api.StartJob(ctx, j.ID); err != nil {
 		fail(err)
 	}
+	if starting {
+		select {}
+	}
 	// Ready once the job's process runs and the store says so: the
 	// manager records STARTED just after starting the process, which may
-	// print before that (killed then, the job was still queued in the
-	// store, and the restart rightly said it waited for a slot).
+	// print before that (killed then, the restart says the process was
+	// starting: TestDaemonKilledWhileStarting).
 	pidRe := regexp.MustCompile(`pid (\d+)`)
 	for {
 		b, _ := os.ReadFile(filepath.Join(dir, "jobs", j.ID, "stdout.log"))
@@ -73,9 +85,23 @@ func storedStarted(ctx context.Context, st *sqlite.Store, id string) bool {
 // process dies with it (Linux), and the next manager marks the job
 // ABORTED with the reason.
 func TestDaemonKilled(t *testing.T) {
+	testDaemonKilled(t, "", "trackd stopped while the job was running")
+}
+
+// TestDaemonKilledWhileStarting: trackd SIGKILLed after the job's process
+// started but before STARTED was stored; the restart says so (it once
+// said the job waited for a slot).
+func TestDaemonKilledWhileStarting(t *testing.T) {
+	testDaemonKilled(t, "JOBS_TEST_DAEMON_STARTING=1", "trackd stopped while the job's process was starting")
+}
+
+func testDaemonKilled(t *testing.T, mode, wantReason string) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "JOBS_TEST_DAEMON="+dir, "JOBS_TEST_SOLVERS="+solverDir)
+	if mode != "" {
+		cmd.Env = append(cmd.Env, mode)
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +154,7 @@ func TestDaemonKilled(t *testing.T) {
 
 	e := newEnv(t, dir, jobs.Options{})
 	got, err := e.api.InspectJob(context.Background(), id)
-	if err != nil || got.State != jobs.StateAborted || !strings.Contains(got.Reason, "trackd stopped while the job was running") {
+	if err != nil || got.State != jobs.StateAborted || !strings.Contains(got.Reason, wantReason) {
 		t.Fatalf("after restart: %+v %v", got, err)
 	}
 }

@@ -78,7 +78,8 @@ type Job struct {
 	Executor   string `msgpack:"executor,omitempty" json:"executor,omitempty"`
 	ExecutorID string `msgpack:"executor_id,omitempty" json:"executor_id,omitempty"`
 	// WaitReason says why a queued job waits in its executor's queue
-	// (Slurm's reason: "Priority", "Resources", …).
+	// (Slurm's reason: "Priority", "Resources", …; WaitStarting while a
+	// local job's process is being started).
 	WaitReason string `msgpack:"wait_reason,omitempty" json:"wait_reason,omitempty"`
 	// Restarts counts the times the executor requeued the job after it
 	// had started (Slurm's requeue); it is then STARTED and Queued again

@@ -58,6 +58,10 @@ func (localExecutor) Start(ctx context.Context, spec *ExecSpec) (Handle, error) 
 	return h, nil
 }
 
+// localStartedHook, set by tests, runs between a process's start and
+// STARTED's save.
+var localStartedHook func(pid int)
+
 // outputGrace is how long the output of a job is read after its process
 // ended (processes it started may hold its stdout).
 const outputGrace = 5 * time.Second
@@ -101,6 +105,9 @@ func (h *localHandle) run(pctx context.Context, spec *ExecSpec, started chan<- e
 		errR.Close()
 		started <- fmt.Errorf("starting the solver: %w", err)
 		return
+	}
+	if localStartedHook != nil {
+		localStartedHook(cmd.Process.Pid)
 	}
 	if spec.Running != nil {
 		spec.Running()

@@ -233,10 +233,13 @@ func (m *Manager) recover(ctx context.Context) error {
 				}
 				prev := j.State
 				reason := "trackd stopped while the job was running (its process was not adopted)"
-				if prev == StatePending {
+				switch {
+				case prev == StatePending && j.WaitReason == WaitStarting:
+					reason = "trackd stopped while the job's process was starting"
+				case prev == StatePending:
 					reason = "trackd stopped while the job waited for a slot"
 				}
-				j.State, j.Queued, j.Reason, j.Stopped = StateAborted, false, reason, now()
+				j.State, j.Queued, j.Reason, j.Stopped, j.WaitReason = StateAborted, false, reason, now(), ""
 				if err := m.saveJob(ctx, j, prev); err != nil {
 					return err
 				}

@@ -32,6 +32,10 @@ const (
 	EnvCheckpointSignal = "SIGOCO_JOB_CHECKPOINT_SIGNAL"
 )
 
+// WaitStarting is the WaitReason of a local job whose process is being
+// started (it has a slot; STARTED is stored once the process runs).
+const WaitStarting = "starting the process"
+
 // Files in a job's directories.
 const (
 	InputsFile  = "inputs.json"
@@ -160,7 +164,15 @@ func (a *active) execute(ctx context.Context) {
 		a.finish(ctx, StateAborted, "stopped before it ran", nil)
 		return
 	}
-	a.mu.Unlock()
+	if ex.Name() == ExecutorLocal {
+		// Stored before the process starts: a trackd killed before
+		// running() stored STARTED leaves a true reason (recover).
+		a.job.WaitReason = WaitStarting
+		a.mu.Unlock()
+		a.save(ctx)
+	} else {
+		a.mu.Unlock()
+	}
 	h, err := ex.Start(m.ctx, spec)
 	if err != nil {
 		a.finish(ctx, StateFailed, err.Error(), nil)

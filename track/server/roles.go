@@ -20,8 +20,9 @@ var methodRoles = map[string]map[string]auth.Role{
 		"log_batch": auth.Runner, "heartbeat": auth.Runner, "add_note": auth.Runner, "add_tag": auth.Runner,
 		"remove_tag": auth.Runner, "blob_state": auth.Runner, "write_blob": auth.Runner, "commit_blob": auth.Runner,
 		"call_exposed": auth.Runner, "resume_run": auth.Runner, "run_credential": auth.Runner,
-		"delete_run":  auth.Runner, // its own runs only (owner.go)
-		"archive_run": auth.Runner, // its own runs only (owner.go)
+		"delete_run":      auth.Runner, // its own runs only (owner.go)
+		"archive_run":     auth.Runner, // its own runs only (owner.go)
+		"shutdown_server": auth.Admin,  // shutdown.go
 	},
 	MemoTargetName: {
 		"limits": auth.Viewer, "get": auth.Viewer, "exists": auth.Viewer,

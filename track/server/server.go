@@ -199,6 +199,9 @@ type Server struct {
 	wg     sync.WaitGroup // the goroutines New starts
 
 	closeOnce sync.Once
+
+	shutdownMu sync.Mutex
+	shutdown   shutdownRequest // see shutdown.go
 }
 
 // New makes a server over st (which the caller keeps and closes after the
@@ -208,6 +211,7 @@ func New(ctx context.Context, st store.Store, opts Options) (*Server, error) {
 	opts.defaults()
 	opts.uploadDefaults(st)
 	s := &Server{opts: opts, st: st, log: opts.Logger, http: http.NewServeMux(), reads: newByteSem(opts.Bounds.MaxReadBytes)}
+	s.shutdown.ch = make(chan struct{})
 	s.uploads = newUploads(opts.MaxUploadBytes, opts.MaxUploadTotal, opts.UploadMaxAge, opts.Now)
 	opts.Auth = s.withRunCredentials(opts.Auth) // run credentials (credential.go) on every protocol
 	s.opts.Auth = opts.Auth
