@@ -341,6 +341,7 @@ func TestReceiverBadInput(t *testing.T) {
 	}{
 		{"not pyon", "1\n{oops\n", ReceiverOptions{}, ErrBadMessage},
 		{"line too long", "1\n" + strings.Repeat("1", 100) + "\n", ReceiverOptions{MaxLineSize: 50}, ErrBadMessage},
+		{"too deep", "1\n" + strings.Repeat("[", 20) + strings.Repeat("]", 20) + "\n", ReceiverOptions{Limits: pyon.Limits{MaxDepth: 10}}, ErrBadMessage},
 		{"closed", "1\n", ReceiverOptions{}, io.EOF},
 		{"cut", "1\n[1,2", ReceiverOptions{}, io.EOF},
 	} {
