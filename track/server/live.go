@@ -190,6 +190,7 @@ func (l *Live) load(ctx context.Context) error {
 
 // applyReadLocked sets what a read of the store says of a run.
 func (l *Live) applyReadLocked(lr *liveRun, r *store.Run) {
+	wasStored := lr.stored
 	if !lr.stored {
 		l.rankDirty = true
 	}
@@ -202,6 +203,9 @@ func (l *Live) applyReadLocked(lr *liveRun, r *store.Run) {
 	} else {
 		if lr.status.Final() != r.Status.Final() {
 			l.rankDirty = true
+			if r.Status.Final() && wasStored {
+				lr.endedAt = time.Now() // ended elsewhere (another node): it lingers as one ended here
+			}
 		}
 		lr.crashed, lr.status = false, r.Status
 	}
