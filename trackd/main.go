@@ -195,7 +195,7 @@ func serve(c *cli.Context) error {
 	defer lock.Close()
 	ln, err := net.Listen("tcp", net.JoinHostPort(c.String("bind"), strconv.Itoa(c.Int("port"))))
 	if err != nil {
-		return err
+		return cli.Exit(listenHint(err), 1)
 	}
 	defer ln.Close()
 	if err := lock.write(ln.Addr().String()); err != nil {
@@ -524,4 +524,16 @@ func firstPublicAddr(names []string) string {
 		}
 	}
 	return ""
+}
+
+// listenHint is a listen error with the flags that pick another port or
+// address, since the usual cause is a second trackd on the default port.
+func listenHint(err error) string {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Sprintf("%v\n(another program, perhaps another trackd, has the port: pick another with --port N, or --port 0 for a free one; a second trackd also needs its own --data DIR)", err)
+	}
+	if errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EACCES) {
+		return fmt.Sprintf("%v\n(choose the address with --bind and the port with --port)", err)
+	}
+	return err.Error()
 }

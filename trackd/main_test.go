@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -423,4 +424,26 @@ func TestKilledRunIsCrashed(t *testing.T) {
 	}
 	rd.Close()
 	d.stop(t)
+}
+
+// TestPortInUseHint: a taken port is refused with the flags that pick
+// another, not only the operating system's "address already in use".
+func TestPortInUseHint(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	cmd := exec.CommandContext(ctxT(t, 60*time.Second), trackdBin, "--port", port, "--data", t.TempDir())
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("trackd on a taken port: %v\n%s", err, out)
+	}
+	for _, want := range []string{"address already in use", "--port N", "--port 0", "--data"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
 }
