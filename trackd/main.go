@@ -8,7 +8,7 @@
 //	       [--max-conns N] [--max-conns-per-addr N] [--http-read-timeout D] [--http-idle-timeout D]
 //	       [--min-free 256M]
 //	trackd replay DIR     send the spools left in DIR (a track spool directory)
-//	trackd export RUN     print a run as JSON (from the data directory or --store)
+//	trackd export RUN     print a run as JSON (from the data directory, --store or --addr)
 //	trackd backup DEST    copy the SQLite store in --data to DEST while trackd runs
 //	trackd token NAME [--role viewer|runner|admin]
 //	                      mint a token and print the access-file line to add
@@ -43,6 +43,7 @@ import (
 	"github.com/sigoco/sigoco/track/jobs"
 	"github.com/sigoco/sigoco/track/server"
 	"github.com/sigoco/sigoco/track/store"
+	"github.com/sigoco/sigoco/track/store/sqlite"
 	"github.com/sigoco/sigoco/wire"
 	"github.com/sigoco/sigoco/wire/auth"
 )
@@ -109,6 +110,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				ArgsUsage: "RUN",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "addr", Usage: "ask this server instead of reading --data"},
+					&cli.StringFlag{Name: "data", Usage: "data directory to read (default: trackd's --data)"},
+					&cli.StringFlag{Name: "store", Usage: "`URL` of the store to read (default: trackd's --store)"},
 				},
 				Action: export,
 			},
@@ -500,7 +503,25 @@ func export(c *cli.Context) error {
 		fmt.Fprintln(c.App.Writer, s)
 		return nil
 	}
-	st, err := openStore(c.Context, c, slog.New(slog.DiscardHandler))
+	// --data and --store are accepted after "export" as well as before it
+	// (the documented order is after, beside --addr).
+	parent := c.Lineage()[1]
+	for _, name := range []string{"data", "store"} {
+		if c.IsSet(name) {
+			if err := parent.Set(name, c.String(name)); err != nil {
+				return err
+			}
+		}
+	}
+	if u := parent.String("store"); !isPostgres(u) {
+		// Reading must not create: a mistyped --data would otherwise
+		// become an empty store and the run "not found" in it.
+		dir := parent.String("data")
+		if _, err := os.Stat(filepath.Join(dir, sqlite.DBName)); err != nil {
+			return cli.Exit(fmt.Sprintf("export: no store in %s (no %s there): --data names trackd's data directory, --addr a running trackd", dir, sqlite.DBName), 1)
+		}
+	}
+	st, err := openStore(c.Context, parent, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

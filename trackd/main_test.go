@@ -302,6 +302,22 @@ func TestReplayAndExportCommands(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), `"omega": 1.5`) {
 		t.Fatalf("trackd export from --data: %v\n%.500s", err, out)
 	}
+	// The documented order: flags after "export", as with --addr.
+	out, err = exec.Command(trackdBin, "export", "--data", data, run.ID()).Output()
+	if err != nil || !strings.Contains(string(out), `"omega": 1.5`) {
+		t.Fatalf("trackd export --data: %v\n%.500s", err, out)
+	}
+	// A mistyped data directory is refused, and not created.
+	typo := filepath.Join(t.TempDir(), "sigoco-dta")
+	for _, args := range [][]string{{"--data", typo, "export", run.ID()}, {"export", "--data", typo, run.ID()}} {
+		out, err = exec.Command(trackdBin, args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "no store in "+typo) {
+			t.Fatalf("trackd %v: %v\n%s", args, err, out)
+		}
+		if _, err := os.Stat(typo); !os.IsNotExist(err) {
+			t.Fatalf("trackd %v created %s: %v", args, typo, err)
+		}
+	}
 }
 
 // TestDemo: `trackd --demo` runs the simulation, which shows up with its
