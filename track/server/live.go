@@ -429,6 +429,7 @@ func (l *Live) logs(run string, entries []store.LogEntry) {
 			Time: unixSec(e.Time), Level: int64(e.Level),
 			Logger:  store.TruncateText(e.Logger, l.s.opts.Bounds.LiveText),
 			Message: store.TruncateText(e.Message, l.s.opts.Bounds.LiveText),
+			Attrs:   liveAttrs(e.Attrs, l.s.opts.Bounds.LiveText),
 		})
 	}
 	if over := len(lr.logs) - l.s.opts.LogTail; over > 0 {
