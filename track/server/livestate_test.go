@@ -254,3 +254,56 @@ func TestLiveLogAttrs(t *testing.T) {
 		t.Errorf("bounded attrs %v", second["attrs"])
 	}
 }
+
+// TestLiveImplicitRunning: the live entry follows the store's implicit
+// rules — a registered run that reports a result is running with the
+// result's step, one that only logs is running (in the store too), and
+// finished shows 100 %.
+func TestLiveImplicitRunning(t *testing.T) {
+	addr, srv := start(t, server.Options{LiveInterval: time.Hour})
+	c := dial(t, addr)
+	ctx := ctxT(t)
+	now := time.Now().UnixNano()
+	entry := func(run string) server.RunEntry {
+		t.Helper()
+		srv.Live().Flush(ctx)
+		var tree any
+		srv.Live().Runs().Read(func(v any) { tree = v.(map[string]any)[run] })
+		m, _ := tree.(map[string]any)
+		step, _ := m["step"].(int64)
+		progress, _ := m["progress"].(float64)
+		status, _ := m["status"].(string)
+		return server.RunEntry{Status: status, Step: step, Progress: progress}
+	}
+	var ack store.Ack
+	b := store.Batch{Run: "r1", Records: []store.Record{{Seq: 1, Kind: store.KindStart, Key: "p", Value: "n", Time: now}}}
+	if err := c.CallInto(ctx, &ack, "log_batch", b, []string{"x"}, []int64{0, 0}, []int64{2, 3}, []int64{10, 250}, []int64{now, now}, []float64{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if e := entry("r1"); e.Status != "running" || e.Step != 250 {
+		t.Fatalf("after results to step 250: %+v", e)
+	}
+	if _, err := logBatch(ctx, c, store.Batch{Run: "r1", Records: []store.Record{{Seq: 4, Kind: store.KindProgress, Value: 95.0, Time: now}, {Seq: 5, Kind: store.KindStatus, Key: "finished", Time: now}}}); err != nil {
+		t.Fatal(err)
+	}
+	if e := entry("r1"); e.Status != "finished" || e.Progress != 100 {
+		t.Fatalf("finished: %+v", e)
+	}
+
+	if _, err := logBatch(ctx, c, store.Batch{Run: "r2", Records: []store.Record{{Seq: 1, Kind: store.KindStart, Key: "p", Value: "n", Time: now}}}); err != nil {
+		t.Fatal(err)
+	}
+	if e := entry("r2"); e.Status != "registered" {
+		t.Fatalf("before logging: %+v", e)
+	}
+	if _, err := srv.AppendLogs(ctx, []store.LogEntry{{Run: "r2", Time: store.TimeOf(time.Now()), Message: "hello"}}); err != nil {
+		t.Fatal(err)
+	}
+	if e := entry("r2"); e.Status != "running" {
+		t.Fatalf("after logging: %+v", e)
+	}
+	var run map[string]any
+	if err := c.CallInto(ctx, &run, "get_run", "r2"); err != nil || run["status"] != "running" {
+		t.Fatalf("stored status after logging: %v %v", run["status"], err)
+	}
+}
