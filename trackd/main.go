@@ -76,7 +76,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "tls-cert", Usage: "server certificate (PEM); enables TLS"},
 			&cli.StringFlag{Name: "tls-key", Usage: "server key (PEM)"},
 			&cli.StringFlag{Name: "tls-peer-cert", Usage: "accept only clients with this certificate (PEM)"},
-			&cli.BoolFlag{Name: "demo", Usage: "also run the demo simulation (internal/demo; examples/simulation/oscillator runs it alone) and, without --solvers, serve the demo solvers"},
+			&cli.BoolFlag{Name: "demo", Usage: "also run the demo simulation (internal/demo; examples/simulation/sigoco-oscillator runs it alone) and, without --solvers, serve the demo solvers"},
 			&cli.StringFlag{Name: "solvers", Usage: "solvers file (TOML, docs/jobs.md): enables jobs (rpc target \"jobs\")"},
 			&cli.IntFlag{Name: "max-jobs", Value: runtime.NumCPU(), Usage: "local jobs running at once (Slurm jobs are queued by the cluster)"},
 			&cli.StringFlag{Name: "executor", Value: jobs.ExecutorLocal, Usage: "what runs the jobs of solvers that name no executor: local (processes of trackd's) or slurm (sbatch; docs/jobs.md \"Running on Slurm\")"},

@@ -19,6 +19,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/track/store"
 	"github.com/sigoco/sigoco/track/store/postgres/pgtest"
@@ -353,6 +354,30 @@ func TestDemo(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// Every target trackd serves, and the demo's exposed object, lists its
+	// methods with parameter names and docs (sigoco-gen), not arg0 float64.
+	info, err := rd.GetRun(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDocumented(t, "exposed sim", info.Exposed["sim"])
+	if m := info.Exposed["sim"].Methods; !slices.ContainsFunc(m, func(m rpc.MethodInfo) bool {
+		return m.Name == "set_rate" && len(m.Params) == 1 && m.Params[0].Name == "rate"
+	}) {
+		t.Errorf("sim methods %+v", m)
+	}
+	for _, target := range []string{"tracker", "memo", "jobs"} {
+		c, err := rpc.Dial(ctx, addr, target, rpc.ClientOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ti, err := c.ListMethods(ctx)
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkDocumented(t, target, ti)
+	}
 	if v, err := rd.CallExposed(ctx, id, "sim", "set_rate", 1000.0); err != nil || v != 1000.0 {
 		t.Fatalf("set_rate: %v %v", v, err)
 	}
@@ -460,6 +485,26 @@ func TestPortInUseHint(t *testing.T) {
 	for _, want := range []string{"address already in use", "--port N", "--port 0", "--data"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// checkDocumented fails for a method of ti without a doc or with a
+// parameter named by position (no sigoco-gen names).
+func checkDocumented(t *testing.T, what string, ti *rpc.TargetInfo) {
+	t.Helper()
+	if ti == nil || len(ti.Methods) == 0 {
+		t.Errorf("%s: no methods", what)
+		return
+	}
+	for _, m := range ti.Methods {
+		if m.Doc == "" {
+			t.Errorf("%s.%s: no doc", what, m.Name)
+		}
+		for _, p := range m.Params {
+			if rest, ok := strings.CutPrefix(p.Name, "arg"); p.Name == "" || ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+				t.Errorf("%s.%s: parameter %q", what, m.Name, p.Name)
+			}
 		}
 	}
 }

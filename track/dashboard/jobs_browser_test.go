@@ -90,14 +90,14 @@ command = ["{config_dir}/sleeper"]
   default = 1.5
 `
 
-// sleeperDir builds examples/solver into a directory with the test's
+// sleeperDir builds examples/sigoco-solver into a directory with the test's
 // solvers file and returns that file.
 func sleeperDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "sleeper"), "github.com/sigoco/sigoco/examples/solver").CombinedOutput()
+	out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "sleeper"), "github.com/sigoco/sigoco/examples/sigoco-solver").CombinedOutput()
 	if err != nil {
-		t.Fatalf("building examples/solver: %v\n%s", err, out)
+		t.Fatalf("building examples/sigoco-solver: %v\n%s", err, out)
 	}
 	f := filepath.Join(dir, "solvers.toml")
 	if err := os.WriteFile(f, []byte(testSolvers), 0o644); err != nil {
