@@ -513,7 +513,7 @@ func export(c *cli.Context) error {
 			}
 		}
 	}
-	if u := parent.String("store"); !isPostgres(u) {
+	if u := parent.String("store"); u == "" || u == "sqlite" { // any other URL: openStore says what it takes
 		// Reading must not create: a mistyped --data would otherwise
 		// become an empty store and the run "not found" in it.
 		dir := parent.String("data")
