@@ -31,7 +31,7 @@ func TestReadme(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(t.TempDir(), "controller")
-	if out, err := exec.Command(goTool, "build", "-o", bin, "../examples/controller").CombinedOutput(); err != nil {
+	if out, err := exec.Command(goTool, "build", "-o", bin, "../examples/sigoco-controller").CombinedOutput(); err != nil {
 		t.Fatalf("building the controller: %v\n%s", err, out)
 	}
 	ctl := exec.Command(bin, "--port", "0")

@@ -8,7 +8,7 @@
 //	       [--max-conns N] [--max-conns-per-addr N] [--http-read-timeout D] [--http-idle-timeout D]
 //	       [--min-free 256M]
 //	trackd replay DIR     send the spools left in DIR (a track spool directory)
-//	trackd export RUN     print a run as JSON (from the data directory or --store)
+//	trackd export RUN     print a run as JSON (from the data directory, --store or --addr)
 //	trackd backup DEST    copy the SQLite store in --data to DEST while trackd runs
 //	trackd token NAME [--role viewer|runner|admin]
 //	                      mint a token and print the access-file line to add
@@ -43,6 +43,7 @@ import (
 	"github.com/sigoco/sigoco/track/jobs"
 	"github.com/sigoco/sigoco/track/server"
 	"github.com/sigoco/sigoco/track/store"
+	"github.com/sigoco/sigoco/track/store/sqlite"
 	"github.com/sigoco/sigoco/wire"
 	"github.com/sigoco/sigoco/wire/auth"
 )
@@ -75,7 +76,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "tls-cert", Usage: "server certificate (PEM); enables TLS"},
 			&cli.StringFlag{Name: "tls-key", Usage: "server key (PEM)"},
 			&cli.StringFlag{Name: "tls-peer-cert", Usage: "accept only clients with this certificate (PEM)"},
-			&cli.BoolFlag{Name: "demo", Usage: "also run the demo simulation (internal/demo; examples/simulation/oscillator runs it alone) and, without --solvers, serve the demo solvers"},
+			&cli.BoolFlag{Name: "demo", Usage: "also run the demo simulation (internal/demo; examples/simulation/sigoco-oscillator runs it alone) and, without --solvers, serve the demo solvers"},
 			&cli.StringFlag{Name: "solvers", Usage: "solvers file (TOML, docs/jobs.md): enables jobs (rpc target \"jobs\")"},
 			&cli.IntFlag{Name: "max-jobs", Value: runtime.NumCPU(), Usage: "local jobs running at once (Slurm jobs are queued by the cluster)"},
 			&cli.StringFlag{Name: "executor", Value: jobs.ExecutorLocal, Usage: "what runs the jobs of solvers that name no executor: local (processes of trackd's) or slurm (sbatch; docs/jobs.md \"Running on Slurm\")"},
@@ -109,6 +110,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				ArgsUsage: "RUN",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "addr", Usage: "ask this server instead of reading --data"},
+					&cli.StringFlag{Name: "data", Usage: "data directory to read (default: trackd's --data)"},
+					&cli.StringFlag{Name: "store", Usage: "`URL` of the store to read (default: trackd's --store)"},
 				},
 				Action: export,
 			},
@@ -198,7 +201,7 @@ func serve(c *cli.Context) error {
 	defer lock.Close()
 	ln, err := net.Listen("tcp", net.JoinHostPort(c.String("bind"), strconv.Itoa(c.Int("port"))))
 	if err != nil {
-		return err
+		return cli.Exit(listenHint(err), 1)
 	}
 	defer ln.Close()
 	if err := lock.write(ln.Addr().String()); err != nil {
@@ -521,7 +524,25 @@ func export(c *cli.Context) error {
 		fmt.Fprintln(c.App.Writer, s)
 		return nil
 	}
-	st, err := openStore(c.Context, c, slog.New(slog.DiscardHandler))
+	// --data and --store are accepted after "export" as well as before it
+	// (the documented order is after, beside --addr).
+	parent := c.Lineage()[1]
+	for _, name := range []string{"data", "store"} {
+		if c.IsSet(name) {
+			if err := parent.Set(name, c.String(name)); err != nil {
+				return err
+			}
+		}
+	}
+	if u := parent.String("store"); u == "" || u == "sqlite" { // any other URL: openStore says what it takes
+		// Reading must not create: a mistyped --data would otherwise
+		// become an empty store and the run "not found" in it.
+		dir := parent.String("data")
+		if _, err := os.Stat(filepath.Join(dir, sqlite.DBName)); err != nil {
+			return cli.Exit(fmt.Sprintf("export: no store in %s (no %s there): --data names trackd's data directory, --addr a running trackd", dir, sqlite.DBName), 1)
+		}
+	}
+	st, err := openStore(c.Context, parent, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
@@ -545,4 +566,16 @@ func firstPublicAddr(names []string) string {
 		}
 	}
 	return ""
+}
+
+// listenHint is a listen error with the flags that pick another port or
+// address, since the usual cause is a second trackd on the default port.
+func listenHint(err error) string {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Sprintf("%v\n(another program, perhaps another trackd, has the port: pick another with --port N, or --port 0 for a free one; a second trackd also needs its own --data DIR)", err)
+	}
+	if errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EACCES) {
+		return fmt.Sprintf("%v\n(choose the address with --bind and the port with --port)", err)
+	}
+	return err.Error()
 }

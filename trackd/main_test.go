@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -18,6 +19,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/track/store"
 	"github.com/sigoco/sigoco/track/store/postgres/pgtest"
@@ -304,6 +306,22 @@ func TestReplayAndExportCommands(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), `"omega": 1.5`) {
 		t.Fatalf("trackd export from --data: %v\n%.500s", err, out)
 	}
+	// The documented order: flags after "export", as with --addr.
+	out, err = exec.Command(trackdBin, "export", "--data", data, run.ID()).Output()
+	if err != nil || !strings.Contains(string(out), `"omega": 1.5`) {
+		t.Fatalf("trackd export --data: %v\n%.500s", err, out)
+	}
+	// A mistyped data directory is refused, and not created.
+	typo := filepath.Join(t.TempDir(), "sigoco-dta")
+	for _, args := range [][]string{{"--data", typo, "export", run.ID()}, {"export", "--data", typo, run.ID()}} {
+		out, err = exec.Command(trackdBin, args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "no store in "+typo) {
+			t.Fatalf("trackd %v: %v\n%s", args, err, out)
+		}
+		if _, err := os.Stat(typo); !os.IsNotExist(err) {
+			t.Fatalf("trackd %v created %s: %v", args, typo, err)
+		}
+	}
 }
 
 // TestDemo: `trackd --demo` runs the simulation, which shows up with its
@@ -338,6 +356,30 @@ func TestDemo(t *testing.T) {
 			t.Fatalf("the demo run never appeared\n%s", d.stderr)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// Every target trackd serves, and the demo's exposed object, lists its
+	// methods with parameter names and docs (sigoco-gen), not arg0 float64.
+	info, err := rd.GetRun(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDocumented(t, "exposed sim", info.Exposed["sim"])
+	if m := info.Exposed["sim"].Methods; !slices.ContainsFunc(m, func(m rpc.MethodInfo) bool {
+		return m.Name == "set_rate" && len(m.Params) == 1 && m.Params[0].Name == "rate"
+	}) {
+		t.Errorf("sim methods %+v", m)
+	}
+	for _, target := range []string{"tracker", "memo", "jobs"} {
+		c, err := rpc.Dial(ctx, addr, target, rpc.ClientOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ti, err := c.ListMethods(ctx)
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkDocumented(t, target, ti)
 	}
 	if v, err := rd.CallExposed(ctx, id, "sim", "set_rate", 1000.0); err != nil || v != 1000.0 {
 		t.Fatalf("set_rate: %v %v", v, err)
@@ -426,4 +468,46 @@ func TestKilledRunIsCrashed(t *testing.T) {
 	}
 	rd.Close()
 	d.stop(t)
+}
+
+// TestPortInUseHint: a taken port is refused with the flags that pick
+// another, not only the operating system's "address already in use".
+func TestPortInUseHint(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	cmd := exec.CommandContext(ctxT(t, 60*time.Second), trackdBin, "--port", port, "--data", t.TempDir())
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("trackd on a taken port: %v\n%s", err, out)
+	}
+	for _, want := range []string{"address already in use", "--port N", "--port 0", "--data"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// checkDocumented fails for a method of ti without a doc or with a
+// parameter named by position (no sigoco-gen names).
+func checkDocumented(t *testing.T, what string, ti *rpc.TargetInfo) {
+	t.Helper()
+	if ti == nil || len(ti.Methods) == 0 {
+		t.Errorf("%s: no methods", what)
+		return
+	}
+	for _, m := range ti.Methods {
+		if m.Doc == "" {
+			t.Errorf("%s.%s: no doc", what, m.Name)
+		}
+		for _, p := range m.Params {
+			if rest, ok := strings.CutPrefix(p.Name, "arg"); p.Name == "" || ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+				t.Errorf("%s.%s: parameter %q", what, m.Name, p.Name)
+			}
+		}
+	}
 }

@@ -3,7 +3,7 @@
 // driven harmonic oscillator integrated step by step, which logs its
 // params, stepped results, a note, logs and a CSV artifact to a tracking
 // server, and exposes set_rate and stop so it can be steered from rpctool
-// or the dashboard; examples/simulation/oscillator runs it alone) and the
+// or the dashboard; examples/simulation/sigoco-oscillator runs it alone) and the
 // demo solvers served as jobs (solvers.go).
 package demo
 
@@ -58,22 +58,25 @@ func (c *SimConfig) defaults() {
 	}
 }
 
-// Control is the object the run exposes.
+//go:generate go run github.com/sigoco/sigoco/cmd/sigoco-gen -type Control
+
+// Control is the object the run exposes ("sim"): set_rate and stop, from
+// the run's page or call_exposed.
 type Control struct {
 	mu      sync.Mutex // guards rate and stopped
 	rate    float64
 	stopped bool
 }
 
-// SetRate sets the simulation speed in steps per second (1 to 100000) and
-// returns it.
-func (c *Control) SetRate(stepsPerSecond float64) (float64, error) {
-	if !(stepsPerSecond >= 1 && stepsPerSecond <= 100000) {
-		return 0, fmt.Errorf("rate %g is outside 1–100000 steps/s", stepsPerSecond)
+// SetRate sets the simulation speed, rate, in steps per second (1 to
+// 100000) and returns it.
+func (c *Control) SetRate(rate float64) (float64, error) {
+	if !(rate >= 1 && rate <= 100000) {
+		return 0, fmt.Errorf("rate %g is outside 1–100000 steps/s", rate)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.rate = stepsPerSecond
+	c.rate = rate
 	return c.rate, nil
 }
 

@@ -334,7 +334,7 @@ class TestHeartbeat(Base):
         self.assertTrue(run.flush(30))
         time.sleep(3)  # three heartbeat timeouts without a record
         with self.d.client() as c:
-            self.assertEqual(c.get_run(run.id)["status"], "registered")
+            self.assertEqual(c.get_run(run.id)["status"], "running")  # its first result made it running; not crashed
         run.close(timeout=30)
 
 

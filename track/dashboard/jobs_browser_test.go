@@ -90,14 +90,14 @@ command = ["{config_dir}/sleeper"]
   default = 1.5
 `
 
-// sleeperDir builds examples/solver into a directory with the test's
+// sleeperDir builds examples/sigoco-solver into a directory with the test's
 // solvers file and returns that file.
 func sleeperDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "sleeper"), "github.com/sigoco/sigoco/examples/solver").CombinedOutput()
+	out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "sleeper"), "github.com/sigoco/sigoco/examples/sigoco-solver").CombinedOutput()
 	if err != nil {
-		t.Fatalf("building examples/solver: %v\n%s", err, out)
+		t.Fatalf("building examples/sigoco-solver: %v\n%s", err, out)
 	}
 	f := filepath.Join(dir, "solvers.toml")
 	if err := os.WriteFile(f, []byte(testSolvers), 0o644); err != nil {
@@ -178,6 +178,8 @@ func TestBrowserJobs(t *testing.T) {
 	p.wait("the job reaches SUCCESS", row+`.dataset.state === "SUCCESS" && `+row+`.querySelector(".exit").textContent === "0"`, 60*time.Second)
 	p.wait("its outputs show", row+`.querySelector('[data-output="output_2"]') && `+row+`.querySelector('[data-output="output_1"] a[download]')`, 20*time.Second)
 	p.wait("the log zip link", row+`.querySelector('a.logzip').getAttribute("href") === "/jobs/`+id+`/logfile.zip"`, 5*time.Second)
+	// The form's line about its job follows it, not STARTED forever.
+	p.wait("the form says SUCCESS", `document.querySelector('`+form+` a.new-job').dataset.state === "SUCCESS" && document.querySelector('`+form+` .job-form-result').textContent.includes("SUCCESS")`, 20*time.Second)
 	var zipOK bool
 	p.run("log zip", 10*time.Second, chromedp.Evaluate(`fetch(`+row+`.querySelector('a.logzip').href).then(r => r.ok && r.headers.get("Content-Type") === "application/zip")`, &zipOK,
 		func(ep *runtime.EvaluateParams) *runtime.EvaluateParams { return ep.WithAwaitPromise(true) }))
@@ -207,10 +209,30 @@ func TestBrowserJobs(t *testing.T) {
 	p.shot("jobs")
 	p.open("#/run/" + id)
 	p.wait("the job's run page", `document.querySelector(".run-head .badge")?.textContent === "finished" && document.querySelector(".run-head .job-links a.logzip")`, 20*time.Second)
+	// System tags cannot be removed; the job's record is rows with dates.
+	p.wait("system tags without ×", `document.querySelector('.tag[data-tag="job"]') && document.querySelector('.tag[data-tag^="state="]') && !document.querySelector('.tag[data-tag="job"] button.x, .tag[data-tag^="state="] button.x, .tag[data-tag^="solver="] button.x')`, 10*time.Second)
+	p.wait("job metadata rows, times as dates", `/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(document.querySelector('table.metadata tr[data-key="job.created"] td')?.textContent || "") && document.querySelector('table.metadata tr[data-key="job.state"]')`, 10*time.Second)
+	p.shot("job-run")
+
+	// A run id that does not exist: said so, not "connecting…" forever.
+	p.open("#/run/0190a1b2-0000-7000-8000-000000000000")
+	p.wait("run not found", `document.querySelector(".not-found")?.textContent.includes("Run not found")`, 20*time.Second)
 
 	// The other port types render as their inputs.
 	p.open("#/solvers?solver=typed&version=1.0")
 	tf := `form.job-form[data-solver="typed"]`
 	p.wait("enum, string, number", `document.querySelector('`+tf+` select[name="in-mode"]')?.value === "fast" && document.querySelector('`+tf+` input[type=text][name="in-title"]')?.value === "x" && document.querySelector('`+tf+` input[type=number][name="in-rate"]')?.min === "0.5"`, 20*time.Second)
 	p.shot("solver-typed")
+}
+
+// TestBrowserJobsDisabled: on a server without jobs the Jobs and Solvers
+// pages say how to enable them (--solvers, --demo), not an rpc error.
+func TestBrowserJobsDisabled(t *testing.T) {
+	ctx := browser(t)
+	s := startStack(t, "", "", "", server.Options{})
+	p := &page{t: t, ctx: ctx, base: "http://" + s.dashAddr, dir: screenshotDir(t)}
+	for _, view := range []string{"#/solvers", "#/jobs"} {
+		p.open(view)
+		p.wait(view+" says how to enable jobs", `document.querySelector(".jobs-disabled")?.textContent.includes("--solvers FILE")`, 20*time.Second)
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 )
 
+//go:generate go run github.com/sigoco/sigoco/cmd/sigoco-gen -type API
+
 // TargetName is the rpc target name the tracking server gives API.
 const TargetName = "jobs"
 

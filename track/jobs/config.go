@@ -187,8 +187,15 @@ func LoadConfig(path string) (*Config, error) {
 }
 
 // ParseConfig parses a solvers file. name is used in errors; dir resolves
-// relative program paths and {config_dir}.
+// relative program paths and {config_dir}. A relative dir is made absolute
+// now: a job runs in its own working directory, where a relative
+// {config_dir} would name nothing.
 func ParseConfig(data []byte, name, dir string) (*Config, error) {
+	if dir != "" {
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
+	}
 	var c Config
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&c)
 	if err != nil {

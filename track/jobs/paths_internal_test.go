@@ -50,3 +50,18 @@ func TestUnder(t *testing.T) {
 		}
 	}
 }
+
+// TestParseConfigRelativeDir: a relative configuration directory (the
+// demo's under `--data sigoco-data`) becomes absolute, since a job's
+// command runs in the job's own working directory.
+func TestParseConfigRelativeDir(t *testing.T) {
+	t.Chdir(t.TempDir())
+	c, err := ParseConfig([]byte("[[solver]]\nname = \"c\"\nversion = \"1\"\ncommand = [\"/bin/sh\", \"{config_dir}/x.sh\"]\n"), "solvers.toml", "sigoco-data/solvers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := filepath.Abs(".")
+	if got, want := c.Solvers[0].configDir, filepath.Join(wd, "sigoco-data/solvers"); got != want {
+		t.Fatalf("config_dir %q, want %q", got, want)
+	}
+}

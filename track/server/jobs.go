@@ -72,7 +72,7 @@ func (s *Server) AppendLogs(ctx context.Context, logs []store.LogEntry) (int, er
 		s.live.storeFailed(err)
 		return dropped, err
 	}
-	s.publishLogs(logs)
+	s.publishLogs(ctx, logs)
 	return dropped, nil
 }
 

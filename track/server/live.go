@@ -336,6 +336,14 @@ func (l *Live) batch(ctx context.Context, b *store.Batch, ack *store.Ack) {
 		e.Updated = unixSec(store.Now())
 		lr.dirtyEntry = true
 	}
+	// active mirrors the store's implicit rule (store/rules.go applier.active):
+	// a registered run that reports is running; results raise its step.
+	active := func(step int64) {
+		l.activeLocked(lr)
+		if e != nil && step > e.Step {
+			e.Step = step
+		}
+	}
 	for i := range b.Records {
 		r := &b.Records[i]
 		if rejected[r.Seq] || r.Seq <= ack.Prev {
@@ -344,6 +352,9 @@ func (l *Live) batch(ctx context.Context, b *store.Batch, ack *store.Ack) {
 		switch r.Kind {
 		case store.KindStatus:
 			st := store.Status(r.Key)
+			if st == store.StatusRegistered && lr.status != "" && lr.status != store.StatusRegistered {
+				continue // Start's announcement to a run already further: a no-op in the store too
+			}
 			if st.Final() && !lr.status.Final() {
 				lr.endedAt, l.rankDirty = time.Now(), true
 			}
@@ -354,15 +365,20 @@ func (l *Live) batch(ctx context.Context, b *store.Batch, ack *store.Ack) {
 				if st.Final() {
 					e.End = unixSec(store.TimeOf(time.Unix(0, r.Time)))
 				}
+				if st == store.StatusFinished {
+					e.Progress = 100
+				}
 			}
 		case store.KindProgress:
 			if p, ok := store.ScalarOf(r.Value); ok && e != nil {
 				e.Progress = p
 			}
+			active(-1)
 		case store.KindStep:
 			if e != nil {
 				e.Step = r.Step
 			}
+			active(-1)
 		case store.KindTag, store.KindUntag:
 			if e != nil {
 				e.Tags = slices.DeleteFunc(slices.Clone(e.Tags), func(t string) bool { return t == r.Key })
@@ -373,6 +389,7 @@ func (l *Live) batch(ctx context.Context, b *store.Batch, ack *store.Ack) {
 			lr.dirtyDetail = true
 		case store.KindResult:
 			l.addPointLocked(lr, r.Key, r.Step, r.Value, keep)
+			active(r.Step)
 		case store.KindParam, store.KindMeta, store.KindNote, store.KindArtifact, store.KindCount:
 			lr.dirtyDetail = true
 		}
@@ -384,6 +401,9 @@ func (l *Live) batch(ctx context.Context, b *store.Batch, ack *store.Ack) {
 	taken := make([]int, len(p.Keys))
 	var idx []int
 	for i := len(p.Seq) - 1; i >= 0 && p.Seq[i] > ack.Prev; i-- {
+		if !rejected[p.Seq[i]] {
+			active(p.Step[i])
+		}
 		if k := p.Key[i]; taken[k] < n {
 			taken[k]++
 			idx = append(idx, i)
@@ -393,6 +413,29 @@ func (l *Live) batch(ctx context.Context, b *store.Batch, ack *store.Ack) {
 		i := idx[j]
 		l.addPointLocked(lr, p.Keys[p.Key[i]], p.Step[i], p.Value[i], keep)
 	}
+}
+
+// activeLocked makes a registered run running (its first data record or
+// log line) and reports whether it was registered.
+func (l *Live) activeLocked(lr *liveRun) bool {
+	if lr.status != store.StatusRegistered {
+		return false
+	}
+	lr.status, l.countsDirty = store.StatusRunning, true
+	if lr.entry != nil {
+		lr.entry.Status = lr.shownStatus()
+		lr.dirtyEntry = true
+	}
+	return true
+}
+
+// logged notes that run logged: a registered run becomes running; true
+// when it was registered, for the caller to tell the store.
+func (l *Live) logged(run string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lr, ok := l.state[run]
+	return ok && l.activeLocked(lr)
 }
 
 func (l *Live) addPointLocked(lr *liveRun, key string, step int64, v any, keep bool) {
@@ -433,6 +476,7 @@ func (l *Live) logs(run string, entries []store.LogEntry) {
 			Time: unixSec(e.Time), Level: int64(e.Level),
 			Logger:  store.TruncateText(e.Logger, l.s.opts.Bounds.LiveText),
 			Message: store.TruncateText(e.Message, l.s.opts.Bounds.LiveText),
+			Attrs:   liveAttrs(e.Attrs, l.s.opts.Bounds.LiveText),
 		})
 	}
 	if over := len(lr.logs) - l.s.opts.LogTail; over > 0 {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -116,6 +117,34 @@ type LogLine struct {
 	Level   int64    `pyon:"level"` // slog's levels: -4 debug, 0 info, 4 warn, 8 error
 	Logger  string   `pyon:"logger"`
 	Message string   `pyon:"message"` // cut to ReadBounds.LiveText bytes
+	// Attrs are the record's attributes, as the logs query returns them,
+	// within ReadBounds.LiveText bytes (liveAttrs); nil without any.
+	Attrs map[string]any `pyon:"attrs"`
+}
+
+// liveAttrs bounds a log record's attributes for live state: all of them
+// when they fit in budget bytes, else those that fit, in key order, and
+// "…" saying how many were left out (the logs query has them all).
+func liveAttrs(attrs map[string]any, budget int) map[string]any {
+	if len(attrs) == 0 {
+		return nil
+	}
+	if pyon.SizeOf(attrs) <= int64(budget) {
+		return attrs
+	}
+	out := map[string]any{}
+	used, left := int64(0), 0
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
+		n := int64(len(k)) + pyon.SizeOf(attrs[k])
+		if used+n > int64(budget) {
+			left++
+			continue
+		}
+		out[k] = attrs[k]
+		used += n
+	}
+	out["…"] = fmt.Sprintf("%d more", left)
+	return out
 }
 
 // ServerState is the tree of the "server" notifier: what the dashboard

@@ -44,7 +44,7 @@ func sampleState() (runs map[string]server.RunEntry, run server.RunState, srv se
 			Omitted:   map[string]int64{"params": 3},
 		},
 		Series: map[string]server.RecentPoints{"x": {Step: []int64{39, 40}, Value: []any{1.25, 1.5}}},
-		Logs:   []server.LogLine{{Time: ptr(1.7e9 + 6), Level: 4, Logger: "sim", Message: "hot"}},
+		Logs:   []server.LogLine{{Time: ptr(1.7e9 + 6), Level: 4, Logger: "sim", Message: "hot", Attrs: map[string]any{"step": int64(1000), "x": 0.89}}},
 		Exposed: map[string]*rpc.TargetInfo{"ctl": {Name: "ctl", Doc: "controls the sweep", Methods: []rpc.MethodInfo{{
 			Name: "set_rate", GoName: "SetRate", Params: []rpc.Param{{Name: "rate", Type: "float64"}}, Results: []string{"error"},
 			Variadic: true, Doc: "sets the rate", Signature: "(self, rate)",
@@ -213,5 +213,97 @@ func TestLiveStateSchema(t *testing.T) {
 		if got, w := keys(st.(map[string]any)[k]), keys(want(srvState).(map[string]any)[k]); !slices.Equal(got, w) {
 			t.Errorf("server.%s keys %v, schema %v", k, got, w)
 		}
+	}
+}
+
+// TestLiveLogAttrs: a live log line keeps its attributes, as the logs
+// query returns them ("progress step=1000 x=0.89", not "progress"), and
+// attributes beyond ReadBounds.LiveText are cut with a count.
+func TestLiveLogAttrs(t *testing.T) {
+	addr, srv := start(t, server.Options{LiveInterval: time.Hour})
+	c := dial(t, addr)
+	ctx := ctxT(t)
+	var ack store.Ack
+	if err := c.CallInto(ctx, &ack, "log_batch", startRecords("r1"), []string{}, []int64{}, []int64{}, []int64{}, []int64{}, []float64{}); err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	if err := c.CallInto(ctx, &name, "watch", "r1"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Live().Flush(ctx)
+	now := store.TimeOf(time.Now())
+	big := map[string]any{"a": strings.Repeat("x", 600), "b": strings.Repeat("y", 600), "c": 1.0}
+	if _, err := srv.AppendLogs(ctx, []store.LogEntry{
+		{Run: "r1", Time: now, Message: "progress", Attrs: map[string]any{"step": int64(1000), "x": 0.89}},
+		{Run: "r1", Time: now, Message: "big", Attrs: big},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	srv.Live().Flush(ctx)
+	logs, _ := srv.Live().RunTree("r1").(map[string]any)["logs"].([]any)
+	if len(logs) != 2 {
+		t.Fatalf("live logs %v", logs)
+	}
+	first, _ := logs[0].(map[string]any)
+	if a, _ := first["attrs"].(map[string]any); a["step"] != int64(1000) || a["x"] != 0.89 {
+		t.Errorf("live log attrs %v", first)
+	}
+	second, _ := logs[1].(map[string]any)
+	if a, _ := second["attrs"].(map[string]any); a["a"] == nil || a["b"] != nil || a["c"] != 1.0 || a["…"] != "1 more" {
+		t.Errorf("bounded attrs %v", second["attrs"])
+	}
+}
+
+// TestLiveImplicitRunning: the live entry follows the store's implicit
+// rules — a registered run that reports a result is running with the
+// result's step, one that only logs is running (in the store too), and
+// finished shows 100 %.
+func TestLiveImplicitRunning(t *testing.T) {
+	addr, srv := start(t, server.Options{LiveInterval: time.Hour})
+	c := dial(t, addr)
+	ctx := ctxT(t)
+	now := time.Now().UnixNano()
+	entry := func(run string) server.RunEntry {
+		t.Helper()
+		srv.Live().Flush(ctx)
+		var tree any
+		srv.Live().Runs().Read(func(v any) { tree = v.(map[string]any)[run] })
+		m, _ := tree.(map[string]any)
+		step, _ := m["step"].(int64)
+		progress, _ := m["progress"].(float64)
+		status, _ := m["status"].(string)
+		return server.RunEntry{Status: status, Step: step, Progress: progress}
+	}
+	var ack store.Ack
+	b := store.Batch{Run: "r1", Records: []store.Record{{Seq: 1, Kind: store.KindStart, Key: "p", Value: "n", Time: now}}}
+	if err := c.CallInto(ctx, &ack, "log_batch", b, []string{"x"}, []int64{0, 0}, []int64{2, 3}, []int64{10, 250}, []int64{now, now}, []float64{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if e := entry("r1"); e.Status != "running" || e.Step != 250 {
+		t.Fatalf("after results to step 250: %+v", e)
+	}
+	if _, err := logBatch(ctx, c, store.Batch{Run: "r1", Records: []store.Record{{Seq: 4, Kind: store.KindProgress, Value: 95.0, Time: now}, {Seq: 5, Kind: store.KindStatus, Key: "finished", Time: now}}}); err != nil {
+		t.Fatal(err)
+	}
+	if e := entry("r1"); e.Status != "finished" || e.Progress != 100 {
+		t.Fatalf("finished: %+v", e)
+	}
+
+	if _, err := logBatch(ctx, c, store.Batch{Run: "r2", Records: []store.Record{{Seq: 1, Kind: store.KindStart, Key: "p", Value: "n", Time: now}}}); err != nil {
+		t.Fatal(err)
+	}
+	if e := entry("r2"); e.Status != "registered" {
+		t.Fatalf("before logging: %+v", e)
+	}
+	if _, err := srv.AppendLogs(ctx, []store.LogEntry{{Run: "r2", Time: store.TimeOf(time.Now()), Message: "hello"}}); err != nil {
+		t.Fatal(err)
+	}
+	if e := entry("r2"); e.Status != "running" {
+		t.Fatalf("after logging: %+v", e)
+	}
+	var run map[string]any
+	if err := c.CallInto(ctx, &run, "get_run", "r2"); err != nil || run["status"] != "running" {
+		t.Fatalf("stored status after logging: %v %v", run["status"], err)
 	}
 }

@@ -207,17 +207,24 @@ func (h *logSink) flush(ctx context.Context) {
 		h.s.live.storeFailed(err)
 		return
 	}
-	h.s.publishLogs(batch)
+	h.s.publishLogs(ctx, batch)
 }
 
 // publishLogs adds stored log records to their runs' live log tails.
-func (s *Server) publishLogs(batch []store.LogEntry) {
+// A registered run that logs is running, as with its first result (the
+// store's "active" edit).
+func (s *Server) publishLogs(ctx context.Context, batch []store.LogEntry) {
 	byRun := map[string][]store.LogEntry{}
 	for _, e := range batch {
 		byRun[e.Run] = append(byRun[e.Run], e)
 	}
 	for run, es := range byRun {
 		s.live.logs(run, es)
+		if s.live.logged(run) {
+			if err := s.st.Edit(ctx, run, []store.Record{{Kind: store.KindStatus, Key: "active"}}); err != nil {
+				s.log.Warn("track: marking a logging run running", "run", run, "err", err)
+			}
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -236,7 +237,11 @@ func (a *applier) record(ctx context.Context, r *Record) error {
 		}
 		return storage(a.tx.PutMeta(ctx, r.Key, v))
 	case KindResult:
-		return a.valueResult(ctx, r)
+		if err := a.valueResult(ctx, r); err != nil {
+			return err
+		}
+		a.active(r.Step)
+		return nil
 	case KindNote:
 		text, ok := r.Value.(string)
 		if !ok {
@@ -268,12 +273,14 @@ func (a *applier) record(ctx context.Context, r *Record) error {
 			return fmt.Errorf("%w: progress %v is not a number in 0–100", ErrBadRecord, r.Value)
 		}
 		a.row.Progress = p
+		a.active(-1)
 		return nil
 	case KindStep:
 		if err := CheckStep(r.Step); err != nil {
 			return err
 		}
 		a.row.Step = r.Step
+		a.active(-1)
 		return nil
 	case KindArtifact:
 		return a.artifact(ctx, r)
@@ -300,6 +307,13 @@ func (a *applier) status(r *Record) error {
 	if !st.Valid() {
 		return fmt.Errorf("%w: unknown status %q", ErrBadRecord, r.Key)
 	}
+	if st == StatusRegistered && a.row.Status != StatusRegistered && !a.row.Status.Final() {
+		// Start's announcement reaching a run that is already further
+		// (it logged before, or its launcher's job output made it
+		// running): nothing to change, like a second start record.
+		a.row.Crashed = false
+		return nil
+	}
 	if err := CheckTransition(a.row.Status, st); err != nil {
 		return err
 	}
@@ -315,7 +329,22 @@ func (a *applier) status(r *Record) error {
 	if st.Final() {
 		a.row.End = r.Time
 	}
+	if st == StatusFinished {
+		a.row.Progress = 100 // finished is done, whatever was reported last
+	}
 	return nil
+}
+
+// active applies the implicit part of a run's data records (results,
+// step, progress): a run still registered is running once it reports
+// something, and a result's step raises the run's step (the largest step
+// seen; step < 0: none). Only registered moves, so a SimService client
+// walking loaded → initialized → started is not overtaken.
+func (a *applier) active(step int64) {
+	if a.row.Status == StatusRegistered {
+		a.row.Status = StatusRunning
+	}
+	a.row.Step = max(a.row.Step, step)
 }
 
 func checkRunNames(lim Limits, project, name string) error {
@@ -486,11 +515,13 @@ func (a *applier) points(ctx context.Context, p *Points, note func(int64) bool) 
 			c.Seq[j], c.Step[j], c.Time[j], c.Value[j] = p.Seq[i], p.Step[i], p.Time[i], p.Value[i]
 		}
 		last := idx[len(idx)-1]
+		top := slices.Max(c.Step) // before AppendSeries, which may take c's columns
 		latest, _ := EncodeValue(p.Value[last])
 		if err := a.tx.AppendSeries(ctx, key, st, c, p.Step[last], p.Time[last], latest); err != nil {
 			return storage(err)
 		}
 		a.ack.Applied += len(idx)
+		a.active(top)
 	}
 	return nil
 }
@@ -527,8 +558,12 @@ func (a *applier) valueResult(ctx context.Context, r *Record) error {
 }
 
 // Status keys of Edit's status records that are not statuses: the server
-// telling the store a run was heard from again.
-const editAlive = "alive"
+// telling the store a run was heard from again (alive), or that it logged
+// (active: a registered run becomes running, as with its first result).
+const (
+	editAlive  = "alive"
+	editActive = "active"
+)
 
 // ApplyEdit applies unsequenced records (notes, tags, metadata from a
 // reader or the server; the server's crashed and "alive" status records)
@@ -548,11 +583,14 @@ func ApplyEdit(ctx context.Context, tx RunTx, lim Limits, run string, recs []Rec
 		default:
 			return fmt.Errorf("%w: %q records cannot be edited", ErrBadRecord, r.Kind)
 		}
-		if r.Kind == KindStatus && r.Key != string(StatusCrashed) && r.Key != editAlive {
+		if r.Kind == KindStatus && r.Key != string(StatusCrashed) && r.Key != editAlive && r.Key != editActive {
 			return fmt.Errorf("%w: only the run itself sets its status", ErrBadRecord)
 		}
-		if r.Kind == KindStatus && r.Key == editAlive {
+		if r.Kind == KindStatus && (r.Key == editAlive || r.Key == editActive) {
 			a.row.Crashed = false
+			if r.Key == editActive {
+				a.active(-1)
+			}
 			continue
 		}
 		if r.Time == 0 {

@@ -256,6 +256,8 @@ type LogQuery struct {
 	After    int64  `msgpack:"after,omitempty"`     // id of the last record of the previous page
 	Limit    int    `msgpack:"limit,omitempty"`     // default 1000, at most 10,000
 	// Tail, if true, returns the last Limit records (After is ignored).
+	// On the wire tail is also a count: tail: N is limit: N with tail
+	// (LogQuery.DecodeMsgpack).
 	Tail bool `msgpack:"tail,omitempty"`
 }
 

@@ -405,3 +405,45 @@ export function storageView(st) {
   }
   return { state: String(st.state || ""), text: String(st.state || ""), title: "" };
 }
+
+// ---- papercuts: run not found, jobs disabled, system tags, metadata rows
+
+/** runNotFound: the error says the run does not exist (unknown or deleted). */
+export function runNotFound(e) {
+  return /unknown run|deleted run|run .*(not found|was deleted)/i.test(String(e && e.message ? e.message : e));
+}
+
+/**
+ * jobsDisabledText: for an error of a "jobs" call on a trackd without
+ * jobs, how to enable them; "" for any other error.
+ */
+export function jobsDisabledText(e) {
+  const msg = String(e && e.message ? e.message : e);
+  if (!(e && e.status === 503) && !/no target "jobs"|incompatible server/.test(msg)) return "";
+  return "Jobs are not enabled on this trackd: start it with --solvers FILE (a solvers file, docs/jobs.md), or with --demo for the demo solvers.";
+}
+
+/** isSystemTag: a tag the server keeps for a job's run (job, state=…, solver=…); it cannot be removed by hand. */
+export function isSystemTag(tag) {
+  return tag === "job" || (typeof tag === "string" && (tag.startsWith("state=") || tag.startsWith("solver=")));
+}
+
+const TIME_KEYS = new Set(["created", "started", "stopped", "start", "end", "time", "updated", "queued_at", "submitted"]);
+
+/**
+ * metaRows: the rows [key, text] of a metadata table, sorted: a map value
+ * (a job's record) is spread one level into key.sub rows, and Unix times
+ * under time-like keys (created, started, stopped, …) are shown as dates
+ * (0: not yet, left empty).
+ */
+export function metaRows(obj, max = 400) {
+  const rows = [];
+  const text = (k, v) => (TIME_KEYS.has(k) && typeof v === "number" && v > 1e8 ? fmtTime(v) : TIME_KEYS.has(k) && v === 0 ? "" : fmtValue(v, max));
+  for (const k of Object.keys(obj && typeof obj === "object" ? obj : {}).sort()) {
+    const v = obj[k];
+    if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype && Object.keys(v).length) {
+      for (const s of Object.keys(v).sort()) rows.push([`${k}.${s}`, text(s, v[s])]);
+    } else rows.push([k, text(k, v)]);
+  }
+  return rows;
+}

@@ -207,3 +207,17 @@ test("job runs", () => {
   assert.equal(isFileRef({ sha256: "a".repeat(64), filename: "f" }), true);
   assert.equal(isFileRef(3), false);
 });
+
+test("papercuts: runNotFound, jobsDisabledText, isSystemTag, metaRows", async () => {
+  const { runNotFound, jobsDisabledText, isSystemTag, metaRows, fmtTime } = await import("./format.js");
+  assert.ok(runNotFound({ message: 'store.UnknownRun: store: unknown run "x"' }));
+  assert.ok(!runNotFound({ message: "dashboard.Unavailable: Failed to fetch" }));
+  assert.match(jobsDisabledText({ message: 'rpc.Incompatible: rpc: incompatible server: no target "jobs"', status: 404 }), /--solvers FILE.*--demo/);
+  assert.match(jobsDisabledText({ message: "x", status: 503 }), /--solvers/);
+  assert.equal(jobsDisabledText({ message: "jobs: unknown solver", status: 400 }), "");
+  for (const t of ["job", "state=STARTED", "solver=sweep", "solver=sweep@1"]) assert.ok(isSystemTag(t), t);
+  for (const t of ["mine", "states", "jobs"]) assert.ok(!isSystemTag(t), t);
+  const rows = metaRows({ host: "n1", job: { id: "j", created: 1.7966e9, stopped: 0, exit_code: 0 } });
+  assert.deepEqual(rows, [["host", "n1"], ["job.created", fmtTime(1.7966e9)], ["job.exit_code", "0"], ["job.id", "j"], ["job.stopped", ""]]);
+  assert.match(rows[1][1], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+});

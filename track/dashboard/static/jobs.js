@@ -4,7 +4,7 @@
 // again whenever the job runs in the replica change state — never polled.
 import { jobsCall, replica } from "./api.js";
 import { h, progressBar, fill } from "./dom.js";
-import { fmtTime, fmtValue, fmtBytes, buildHash, jobsSignature, jobState, isFileRef, JOB_STATES } from "./format.js";
+import { fmtTime, fmtValue, fmtBytes, buildHash, jobsSignature, jobState, isFileRef, JOB_STATES, jobsDisabledText } from "./format.js";
 
 function errorText(e) { return String(e && e.message ? e.message : e); }
 
@@ -38,11 +38,13 @@ export function outputsCell(outputs) {
 /**
  * JobsList renders the jobs matching filter ({solver, version, state}) into
  * root, live. refresh() reads the list again (after a job was created).
+ * onStates, if given, gets each render's Map job id → {state, queued}.
  */
 export class JobsList {
-  constructor(root, filter = {}) {
+  constructor(root, filter = {}, onStates = null) {
     this.root = root;
     this.filter = filter;
+    this.onStates = onStates;
     this.jobs = null;
     this.tree = undefined;
     this.sig = null;
@@ -72,7 +74,7 @@ export class JobsList {
       fill(this.err);
     } catch (e) {
       if (this.closed) return;
-      fill(this.err, h("p", { class: "error" }, `Listing the jobs: ${errorText(e)}`));
+      fill(this.err, h("p", { class: "error jobs-disabled" }, jobsDisabledText(e) || `Listing the jobs: ${errorText(e)}`));
     } finally {
       this.loading = false;
     }
@@ -84,10 +86,12 @@ export class JobsList {
     if (this.closed) return;
     if (this.jobs === null) { fill(this.table, h("tr", {}, h("td", { class: "muted" }, "loading…"))); return; }
     const head = h("tr", {}, ["job", "solver", "state", "progress", "started", "stopped", "exit", "outputs", "logs", ""].map((c) => h("th", {}, c)));
+    const states = new Map();
     const rows = this.jobs.map((j) => {
       const live = this.tree && this.tree[j.id];
       // The replica is newer than the list for progress (and the state tag).
       const state = (live && jobState(live)) || j.state;
+      states.set(j.id, { state, queued: !!(j.queued && state === "PENDING") });
       const progress = live && typeof live.progress === "number" && !["SUCCESS"].includes(state) ? live.progress : j.progress;
       const running = state === "STARTED" || (state === "PENDING" && j.queued);
       const exit = j.exit_code !== undefined && j.exit_code !== null ? String(j.exit_code) : j.signal || "";
@@ -104,6 +108,7 @@ export class JobsList {
         h("td", {}, running ? h("button", { class: "small stop", onclick: (e) => this._stop(e, j.id) }, "Stop") : null));
     });
     fill(this.table, h("thead", {}, head), h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 10, class: "muted" }, "no jobs"))));
+    if (this.onStates) this.onStates(states);
   }
 
   async _stop(e, id) {

@@ -7,6 +7,7 @@ import { Chart } from "./chart.js";
 import {
   fmtTime, fmtDuration, runDuration, fmtValue, fmtBytes, levelName, logMatches, mergeLogs, mergePoints,
   inputKind, parseArg, argJSON, buildHash, isJobRun, jobState,
+  runNotFound, isSystemTag, metaRows,
 } from "./format.js";
 import { parseChartGroups, formatChartGroups, isSysKey, isImageRef, imageURL, nearestIndex, seriesDownloadURL, X_MODES } from "./plot.js";
 
@@ -25,6 +26,12 @@ function kvTable(obj, cls) {
 }
 
 function errorText(e) { return String(e && e.message ? e.message : e); }
+
+// rowsTable: a key/value table of [key, text] rows (format.js metaRows).
+function rowsTable(rows, cls) {
+  if (!rows.length) return h("p", { class: "muted" }, "none");
+  return h("table", { class: `kv ${cls || ""}` }, rows.map(([k, v]) => h("tr", { dataset: { key: k } }, h("th", {}, k), h("td", {}, v))));
+}
 
 export class RunView {
   constructor(root, id, params) {
@@ -68,6 +75,12 @@ export class RunView {
     try {
       name = await call("watch", this.id);
     } catch (e) {
+      if (runNotFound(e)) { // no such run: say so, do not wait for it
+        this.notFound = true;
+        this._renderHead();
+        fill(this.el.error);
+        return;
+      }
       fill(this.el.error, h("p", { class: "error" }, `This run cannot be watched: ${errorText(e)} (retrying)`));
       if (!this.closed) this._startTimer = setTimeout(() => this._start(), 2000);
       return;
@@ -358,10 +371,10 @@ export class RunView {
     this._liveSeries();
     fill(this.el.latest, kvTable(t.latest, "latest-values"));
     fill(this.el.params, kvTable(t.params, "params"));
-    fill(this.el.meta, kvTable(t.metadata, "metadata"));
+    fill(this.el.meta, rowsTable(metaRows(t.metadata), "metadata"));
     fill(this.el.notes, (t.notes || []).length ? h("ul", { class: "notes" }, t.notes.map((n) => h("li", { class: "note" }, h("span", { class: "muted" }, fmtTime(n.time)), " ", n.text))) : h("p", { class: "muted" }, "no notes"));
     fill(this.el.tags, (t.tags || []).map((tag) => h("span", { class: "tag", dataset: { tag } }, tag,
-      h("button", { class: "x", title: `remove ${tag}`, onclick: () => this._do(call("remove_tag", this.id, tag)) }, "×"))));
+      isSystemTag(tag) ? null : h("button", { class: "x", title: `remove ${tag}`, onclick: () => this._do(call("remove_tag", this.id, tag)) }, "×"))));
     this._renderArtifacts();
     this._renderMethods();
     if (Array.isArray(t.logs)) {
@@ -372,6 +385,7 @@ export class RunView {
 
   _renderHead() {
     const t = this.tree;
+    if (!t && this.notFound) { fill(this.el.head, h("h1", {}, this.id), h("p", { class: "error not-found" }, "Run not found: no run has this id (it may have been deleted). ", h("a", { href: "#/runs" }, "All runs…"))); return; }
     if (!t) { fill(this.el.head, h("h1", {}, this.id), h("p", { class: "muted" }, "connecting…")); return; }
     fill(this.el.head,
       h("h1", {}, t.name || this.id, " ", badge(t.status)),

@@ -4,7 +4,7 @@
 import { jobsCall, uploadFile } from "./api.js";
 import { h, fill } from "./dom.js";
 import { JobsList } from "./jobs.js";
-import { fmtValue, buildHash, sortPorts, portRange, portRequired, solverGroups, portValue, parseInputError } from "./format.js";
+import { fmtValue, buildHash, sortPorts, portRange, portRequired, solverGroups, portValue, parseInputError, jobsDisabledText } from "./format.js";
 
 function errorText(e) { return String(e && e.message ? e.message : e); }
 
@@ -40,8 +40,8 @@ export class SolversView {
       this.solvers = await jobsCall("list_solvers");
       fill(this.err);
     } catch (e) {
-      const off = e.status === 503;
-      fill(this.err, h("p", { class: "error" }, off ? `Jobs are not enabled on this server (trackd --solvers FILE): ${errorText(e)}` : `Listing the solvers: ${errorText(e)}`));
+      const off = jobsDisabledText(e);
+      fill(this.err, h("p", { class: "error jobs-disabled" }, off || `Listing the solvers: ${errorText(e)}`));
       this.solvers = [];
     }
     if (!this.closed) this.render();
@@ -81,7 +81,7 @@ export class SolversView {
         h("section", { class: "panel" }, h("h2", {}, "New job"), this._form(sel)),
         h("section", { class: "panel" }, h("h2", {}, "Inputs"), portsTable(sel.inputs, "inputs"), h("h2", { class: "spaced" }, "Outputs"), portsTable(sel.outputs, "outputs"))),
       h("section", { class: "panel" }, h("h2", {}, "Jobs of ", `${sel.name}@${sel.version}`, " ", h("a", { href: buildHash("jobs", "", { solver: sel.name }) }, "all jobs…")), jobsBox));
-    this.jobs = new JobsList(jobsBox, { solver: sel.name, version: sel.version });
+    this.jobs = new JobsList(jobsBox, { solver: sel.name, version: sel.version }, (states) => this._formJobState(states));
   }
 
   // _form: one field per input port, typed; errors from create_job next to their field.
@@ -171,11 +171,27 @@ export class SolversView {
         return;
       }
       status.className = "job-form-result ok";
-      fill(status, `job `, h("a", { href: buildHash("run", job.id, {}), class: "new-job", dataset: { job: job.id } }, job.id.slice(0, 12)), ` ${job.state}${job.queued ? " (queued)" : ""}`);
+      this.formJob = { id: job.id, status, state: job.state, queued: !!job.queued };
+      this._showFormJob(job.state, job.queued);
       if (this.jobs) this.jobs.refresh();
     } finally {
       button.disabled = false;
     }
+  }
+
+  // _showFormJob: the form's line about the job it made, in its current state.
+  _showFormJob(state, queued) {
+    const { id, status } = this.formJob;
+    fill(status, `job `, h("a", { href: buildHash("run", id, {}), class: "new-job", dataset: { job: id, state } }, id.slice(0, 12)), ` ${state}${queued ? " (queued)" : ""}`);
+  }
+
+  // _formJobState follows the job the form made as the jobs list sees it
+  // change (it would otherwise say STARTED after the job finished).
+  _formJobState(states) {
+    const f = this.formJob;
+    if (!f || !f.status.isConnected || !states.has(f.id)) return;
+    const s = states.get(f.id);
+    if (s.state !== f.state || s.queued !== f.queued) { f.state = s.state; f.queued = s.queued; this._showFormJob(s.state, s.queued); }
   }
 
   destroy() { this.closed = true; if (this.jobs) this.jobs.destroy(); }

@@ -184,3 +184,71 @@ func testResume(t *testing.T, e *env) {
 	_, err = e.s.ResumeRun(e.ctx, runB)
 	wantErr(t, "resuming an unknown run", err, store.ErrUnknownRun)
 }
+
+// testImplicitRunning: a registered run becomes running with its first
+// result (scalar points or a value record), step or progress, or when the
+// server says it logged (Edit "active"); results raise the run's step to
+// the largest seen; finished sets progress to 100. Params and metadata
+// (sent at start) leave it registered, and a SimService status walk is
+// not overtaken.
+func testImplicitRunning(t *testing.T, e *env) {
+	e.ingestClean(start(runA, "p", "n", store.Record{Kind: store.KindParam, Key: "a", Value: 1.0}, store.Record{Kind: store.KindMeta, Key: "m", Value: "x"}))
+	if r := e.get(runA); r.Status != store.StatusRegistered || r.Step != 0 {
+		t.Fatalf("after params and metadata: %+v", r)
+	}
+	b := &store.Batch{Run: runA, Points: points("x", 4, 10)} // steps 4..13
+	e.ingestClean(b)
+	if r := e.get(runA); r.Status != store.StatusRunning || r.Step != 13 {
+		t.Fatalf("after points to step 13: status %s, step %d", r.Status, r.Step)
+	}
+	// A value result at a lower step leaves the step; a higher one raises it.
+	if msg := e.record(runA, 14, store.Record{Kind: store.KindResult, Key: "v", Value: "s", Step: 2}); msg != "" {
+		t.Fatal(msg)
+	}
+	if r := e.get(runA); r.Step != 13 {
+		t.Fatalf("a lower step lowered the run's: %d", r.Step)
+	}
+	if msg := e.record(runA, 15, store.Record{Kind: store.KindResult, Key: "v", Value: "s", Step: 20}); msg != "" {
+		t.Fatal(msg)
+	}
+	if msg := e.record(runA, 16, store.Record{Kind: store.KindProgress, Value: 95.0}); msg != "" {
+		t.Fatal(msg)
+	}
+	if r := e.get(runA); r.Step != 20 || r.Progress != 95 {
+		t.Fatalf("step %d, progress %v", r.Step, r.Progress)
+	}
+	if msg := e.record(runA, 17, store.Record{Kind: store.KindStatus, Key: "finished"}); msg != "" {
+		t.Fatal(msg)
+	}
+	if r := e.get(runA); r.Status != store.StatusFinished || r.Progress != 100 {
+		t.Fatalf("finished: status %s, progress %v", r.Status, r.Progress)
+	}
+
+	// A run that only logs: the server's "active" edit.
+	e.ingestClean(start(runB, "p", "n"))
+	if err := e.s.Edit(e.ctx, runB, []store.Record{{Kind: store.KindStatus, Key: "active"}}); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.get(runB); r.Status != store.StatusRunning {
+		t.Fatalf("after active: %s", r.Status)
+	}
+	// Its client's Start then announces "registered": a no-op, not refused.
+	if msg := e.record(runB, 2, store.Record{Kind: store.KindStatus, Key: "registered"}); msg != "" {
+		t.Fatalf("registered on a running run: %s", msg)
+	}
+	if r := e.get(runB); r.Status != store.StatusRunning {
+		t.Fatalf("registered took a running run back: %s", r.Status)
+	}
+	if msg := e.record(runB, 3, store.Record{Kind: store.KindStatus, Key: "failed"}); msg != "" {
+		t.Fatal(msg)
+	}
+	if r := e.get(runB); r.Status != store.StatusFailed || r.Progress == 100 {
+		t.Fatalf("failed: status %s, progress %v", r.Status, r.Progress)
+	}
+
+	// A SimService walk: loaded, then a result, then initialized.
+	e.ingestClean(start(runC, "p", "n", store.Record{Kind: store.KindStatus, Key: "loaded"}, store.Record{Kind: store.KindResult, Key: "v", Value: 1.0, Step: 1}))
+	if msg := e.record(runC, 4, store.Record{Kind: store.KindStatus, Key: "initialized"}); msg != "" {
+		t.Fatalf("loaded → result → initialized: %s", msg)
+	}
+}

@@ -35,7 +35,7 @@ func testStartAndRead(t *testing.T, e *env) {
 	}
 	r := e.get(runA)
 	if r.ID != runA || r.Project != "proj" || r.Name != "first" || r.Status != store.StatusRunning || r.Message != "go" ||
-		r.Progress != 42 || r.Step != 7 || r.HighSeq != 112 {
+		r.Progress != 42 || r.Step != 112 || r.HighSeq != 112 { // step: the largest of SetStep's 7 and the points' steps
 		t.Fatalf("run %+v", r)
 	}
 	if r.Params["omega"] != 2.5 || r.Params["label"] != "a" || r.Metadata["host"] != "h1" {

@@ -62,6 +62,7 @@ var cases = []struct {
 	{"ExactlyOnceReplay", testExactlyOnce},
 	{"WriteOnceParams", testWriteOnceParams},
 	{"StatusForward", testStatusForward},
+	{"ImplicitRunning", testImplicitRunning},
 	{"CrashedFlag", testCrashedFlag},
 	{"TagsAndNotes", testTagsAndNotes},
 	{"ServerOnlyRecords", testServerOnly},

@@ -4,9 +4,9 @@
 //
 // Usage:
 //
-//	go run ./examples/simservice            # the driver: spawns itself as the service
-//	go run ./examples/simservice serve      # the service alone; it prints its address
-//	go run ./examples/simservice --track 127.0.0.1:3250   # the service is a tracked run on trackd
+//	go run ./examples/sigoco-simservice            # the driver: spawns itself as the service
+//	go run ./examples/sigoco-simservice serve      # the service alone; it prints its address
+//	go run ./examples/sigoco-simservice --track 127.0.0.1:3250   # the service is a tracked run on trackd
 //
 // With --track ADDR (or, for serve, $SIGOCO_SIMSVC_TRACK) the service
 // records itself as a run of project "simservice" on the tracking server

@@ -54,7 +54,7 @@ func main() {
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	return logflag.PlainHelp(&cli.App{
-		Name:                   "logserver",
+		Name:                   "sigoco-logserver",
 		Usage:                  "print the records of log forwarders, one line each",
 		UseShortOptionHandling: true,
 		Writer:                 stdout,

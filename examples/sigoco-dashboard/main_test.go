@@ -19,7 +19,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// controller stands in for examples/controller: a "state" notifier served
+// controller stands in for examples/sigoco-controller: a "state" notifier served
 // on one port through a wire.Mux, TCP and WebSocket (/sync).
 func controller(t *testing.T) (*syncstruct.Notifier, string, string) {
 	t.Helper()

@@ -6,8 +6,8 @@
 //
 // Run by trackd with the solvers.toml beside this file:
 //
-//	go build -o examples/solver/sleeper ./examples/solver
-//	go run ./trackd --solvers examples/solver/solvers.toml
+//	go build -o examples/sigoco-solver/sleeper ./examples/sigoco-solver
+//	go run ./trackd --solvers examples/sigoco-solver/solvers.toml
 //
 // Version 2.2.0 of the solvers file sets track = true: the program then
 // also reports through package track (params, a result per second,

@@ -21,7 +21,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// publisher stands in for examples/controller: the notifier "state" on one
+// publisher stands in for examples/sigoco-controller: the notifier "state" on one
 // port through a wire.Mux, WebSocket at /sync, accepting the page's origin.
 func publisher(t *testing.T, origin string) (*syncstruct.Notifier, string) {
 	t.Helper()

@@ -1,16 +1,16 @@
 // Command controller serves a simulated attenuator as the rpc target "lda",
 // the way an ARTIQ controller serves a device:
 //
-//	go run ./examples/controller --bind 127.0.0.1 --port 3253
+//	go run ./examples/sigoco-controller --bind 127.0.0.1 --port 3253
 //
 // Pages from another origin may subscribe with --allow-origin ORIGIN
-// (see examples/browser). With --tls-cert and --tls-key it serves TLS; with --tls-peer-cert too,
+// (see examples/sigoco-browser). With --tls-cert and --tls-key it serves TLS; with --tls-peer-cert too,
 // only clients presenting that certificate are accepted. On the same port it
 // publishes its state (attenuation and the last settings) as the syncstruct
 // notifier "state", for Go subscribers and, over WebSocket at /sync, for
-// browsers; examples/dashboard prints it live. With --log-server HOST:PORT
+// browsers; examples/sigoco-dashboard prints it live. With --log-server HOST:PORT
 // its logs (INFO and above; DEBUG too with -vv) also go to a log server
-// (examples/logserver), and a log server that cannot be reached is said
+// (examples/sigoco-logserver), and a log server that cannot be reached is said
 // once on stderr; -v/-q raise or lower the level shown on stderr
 // (WARNING by default). A client calling
 // the built-in terminate stops it, as does SIGINT or SIGTERM. Diagnostics go
@@ -47,7 +47,7 @@ func main() {
 
 func newApp(stderr io.Writer) *cli.App {
 	return logflag.PlainHelp(&cli.App{
-		Name:                   "controller",
+		Name:                   "sigoco-controller",
 		Usage:                  "serve a simulated attenuator (rpc target lda)",
 		UsageText:              "controller [--bind ADDR] [--port PORT] [--tls-cert FILE --tls-key FILE [--tls-peer-cert FILE]] [--log-server HOST:PORT] [--allow-origin ORIGIN] [-v|-q]",
 		ErrWriter:              stderr,

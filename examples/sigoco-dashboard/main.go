@@ -2,7 +2,7 @@
 // sigoco (or SiPyCo-compatible) controller and prints every change as it
 // happens:
 //
-//	go run ./examples/dashboard --host 127.0.0.1 --port 3253
+//	go run ./examples/sigoco-dashboard --host 127.0.0.1 --port 3253
 //
 //	07:08:09.121 following "state" at 127.0.0.1:3253
 //	07:08:09.123 state at seq 0:
@@ -68,7 +68,7 @@ type usageError struct{ error }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	return logflag.PlainHelp(&cli.App{
-		Name:      "dashboard",
+		Name:      "sigoco-dashboard",
 		Usage:     "print a controller's published state and every change to it",
 		UsageText: "dashboard [--host HOST] [--port PORT] [--notifier NAME] [--ws] [--tls-peer-cert FILE [--tls-cert FILE --tls-key FILE]] [--json] [--once [--timeout D]]",
 		Writer:    stdout,

@@ -2,8 +2,8 @@
 // state live: the page subscribes to the notifier "state" over WebSocket
 // (ws://HOST:PORT/sync on the controller's port) and applies every change.
 //
-//	go run ./examples/controller --allow-origin http://127.0.0.1:8000
-//	go run ./examples/browser --port 8000
+//	go run ./examples/sigoco-controller --allow-origin http://127.0.0.1:8000
+//	go run ./examples/sigoco-browser --port 8000
 //	# open http://127.0.0.1:8000/?ws=ws://127.0.0.1:3253/sync
 //
 // The page (index.html, a dozen lines of plain JavaScript) imports
@@ -66,7 +66,7 @@ func main() {
 
 func newApp(stderr io.Writer) *cli.App {
 	return logflag.PlainHelp(&cli.App{
-		Name:      "browser",
+		Name:      "sigoco-browser",
 		Usage:     "serve a web page that shows the example controller's state live",
 		UsageText: "browser [--bind ADDR] [--port PORT] [--controller HOST:PORT]",
 		ErrWriter: stderr,
