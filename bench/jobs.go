@@ -94,7 +94,7 @@ func jobsFigures(dir, name string, opts jobs.Options, n, sweep int) ([]result, e
 	}
 	defer st.Close()
 	opts.Dir = filepath.Join(data, "jobs")
-	m, err := jobs.New(ctx, st, opts)
+	m, err := jobs.New(ctx, jobs.StoreRecorder(st), opts)
 	if err != nil {
 		return nil, err
 	}
