@@ -86,6 +86,7 @@ var cases = []struct {
 	{"QueryColumns", testQueryColumns},
 	{"Archive", testArchive},
 	{"Parent", testParent},
+	{"QueryChildren", testQueryChildren},
 }
 
 // env is one case's store and helpers.
