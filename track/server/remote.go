@@ -246,7 +246,6 @@ func (l *Live) refreshRemote(ctx context.Context, run string, rr *remoteRun) err
 	return nil
 }
 
-
 // startFollow starts following the store's changes and using its leases,
 // when it has them (store.ChangeFeed, store.Leases).
 func (s *Server) startFollow() {
