@@ -96,13 +96,13 @@ export class RunsView {
       h("a", { href: downloadURL(s, "json"), download: "runs.json", id: "runs-json" }, "JSON"));
     // The expanded runs' children are read alongside the table.
     const open = grouped(s) ? Object.entries(s.open) : [];
-    const kids = Promise.all(open.map(([id, off]) => call("query_runs", childQuery(s, id, off)).then((t) => [id, t], () => [id, null])));
+    const kids = Promise.all(open.map(([id, off]) => call("query_runs", childQuery(s, id, off)).then((t) => [id, t], (e) => [id, { error: e.message }])));
     try {
       const t = await call("query_runs", runQuery(s));
       const ch = await kids;
       if (seq !== this.seq) return; // a newer query was sent
       this.table = t;
-      this.children = new Map(ch.filter(([, t]) => t));
+      this.children = new Map(ch);
       this.error = "";
     } catch (e) {
       if (seq !== this.seq) return;
@@ -146,7 +146,7 @@ export class RunsView {
       rows.push(this._row(r, t.values[i], now, { summary }));
       if (!summary || !(r.id in s.open)) return;
       const ct = this.children.get(r.id);
-      if (!ct) { rows.push(h("tr", { class: "child-row" }, h("td", { colspan: ncols, class: "muted" }, "loading…"))); return; }
+      if (!ct || ct.error) { rows.push(h("tr", { class: "child-row" }, h("td", { colspan: ncols, class: ct ? "error" : "muted" }, ct ? ct.error : "loading…"))); return; }
       ct.runs.forEach((c, j) => rows.push(this._row(c, ct.values[j], now, { parent: r.id })));
       if (ct.total > CHILD_PAGE) rows.push(this._childPager(r.id, ct, ncols));
     });
