@@ -125,3 +125,83 @@ func TestBrowserRunsTable(t *testing.T) {
 		t.Fatalf("run 4 after delete: %v", err)
 	}
 }
+
+// TestBrowserRunsGrouped drives the runs table over a sweep of 25 runs
+// made through the server (a parent run whose elements name it): the sweep
+// is one row counting its runs by status, its children hidden from the top
+// level; expanded, they are listed a page at a time; flat lists every run;
+// everything is in the URL; the server's exact open-run counts show above.
+func TestBrowserRunsGrouped(t *testing.T) {
+	ctx := browser(t)
+	s := startStack(t, "", "", "", server.Options{})
+	bg := context.Background()
+	ingest := func(id, name string, recs ...store.Record) {
+		t.Helper()
+		b := &store.Batch{Run: id, Records: []store.Record{{Seq: 1, Kind: store.KindStart, Key: "grid", Value: name, Time: time.Now().UnixNano()}}}
+		for i, r := range recs {
+			r.Seq, r.Time = int64(i+2), time.Now().UnixNano()
+			b.Records = append(b.Records, r)
+		}
+		if ack, err := s.srv.Ingest(bg, b); err != nil || len(ack.Rejected) > 0 {
+			t.Fatalf("run %s: %v %+v", name, err, ack)
+		}
+	}
+	status := func(st string) store.Record { return store.Record{Kind: store.KindStatus, Key: st} }
+	sweep, alone := tableID(100), tableID(101)
+	ingest(sweep, "sweep", status("running"))
+	const n = 25
+	for i := 1; i <= n; i++ {
+		st := "finished"
+		if i > 20 {
+			st = "running"
+		}
+		ingest(tableID(i), fmt.Sprintf("element %02d", i), store.Record{Kind: store.KindParent, Key: sweep}, status(st))
+	}
+	ingest(alone, "alone", status("finished"))
+
+	p := &page{t: t, ctx: ctx, base: "http://" + s.dashAddr, dir: screenshotDir(t)}
+	count := `document.getElementById("runs-count")?.textContent`
+	rows := `document.querySelectorAll("tr.run-row").length`
+	children := `document.querySelectorAll("tr.child-row.run-row").length`
+	expand := fmt.Sprintf(`document.querySelector('button.expand[data-run=%s]')`, q(sweep))
+	click := func(what, expr string) {
+		t.Helper()
+		p.wait(what+" shows", expr, 10*time.Second)
+		p.eval(expr+`.click(), true`, new(bool))
+	}
+
+	// Grouped by default: the sweep and the lone run, the sweep counting its runs.
+	p.open("#/runs?sort=name")
+	p.wait("top level only", count+` === "1–2 of 2" && `+rows+` === 2`, 20*time.Second)
+	p.wait("the sweep's counts", expand+`?.textContent.includes("25 runs: 5 running, 20 finished")`, 10*time.Second)
+	// The server's exact counts: the sweep and its 5 running elements are open.
+	p.wait("open counts", `document.getElementById("runs-open")?.textContent === "6 open runs: 6 running"`, 10*time.Second)
+
+	// Expanded: the first page of its children, sorted as the table, in the URL.
+	click("expand", expand)
+	p.wait("first children", children+` === 20 && location.hash.includes("open=")`, 10*time.Second)
+	p.wait("children sorted by name", `document.querySelector("tr.child-row.run-row")?.dataset.run === `+q(tableID(1))+
+		` && [...document.querySelectorAll("tr.child-row.run-row")].every(r => r.dataset.parent === `+q(sweep)+`)`, 10*time.Second)
+	p.wait("child pager", `document.querySelector("tr.child-pager .count")?.textContent.trim() === "1–20 of 25"`, 10*time.Second)
+	p.shot("runs-grouped")
+	p.docShot("dashboard-runs-grouped", "#main")
+	click("next children", `document.querySelector("tr.child-pager button.next")`)
+	p.wait("last children", children+` === 5 && decodeURIComponent(location.hash).includes(`+q(sweep+"@20")+`)`, 10*time.Second)
+	p.wait("child page 2", `document.querySelector("tr.child-pager .count")?.textContent.trim() === "21–25 of 25"`, 10*time.Second)
+
+	// The URL alone brings the same view back.
+	var hash string
+	p.eval(`location.hash`, &hash)
+	p.open("#/runs")
+	p.wait("folded", count+` === "1–2 of 2" && `+children+` === 0`, 10*time.Second)
+	p.open(hash)
+	p.wait("expanded again from the URL", children+` === 5`, 10*time.Second)
+
+	// Folded again, then flat: every run at the top level.
+	click("fold", expand)
+	p.wait("folded", children+` === 0 && !location.hash.includes("open=")`, 10*time.Second)
+	click("flat", `document.getElementById("runs-flat")`)
+	p.wait("flat", count+` === "1–27 of 27" && location.hash.includes("flat=1") && !`+expand, 10*time.Second)
+	click("grouped again", `document.getElementById("runs-flat")`)
+	p.wait("grouped again", count+` === "1–2 of 2"`, 10*time.Second)
+}

@@ -388,7 +388,7 @@ func (l *Live) batch(ctx context.Context, b *store.Batch, ack *store.Ack) {
 			}
 			lr.dirtyDetail = true
 		case store.KindResult:
-			l.addPointLocked(lr, r.Key, r.Step, r.Value, keep)
+			l.addPointLocked(lr, r.Key, r.Step, r.Time, r.Value, keep)
 			active(r.Step)
 		case store.KindParam, store.KindMeta, store.KindNote, store.KindArtifact, store.KindCount:
 			lr.dirtyDetail = true
@@ -411,7 +411,7 @@ func (l *Live) batch(ctx context.Context, b *store.Batch, ack *store.Ack) {
 	}
 	for j := len(idx) - 1; j >= 0; j-- {
 		i := idx[j]
-		l.addPointLocked(lr, p.Keys[p.Key[i]], p.Step[i], p.Value[i], keep)
+		l.addPointLocked(lr, p.Keys[p.Key[i]], p.Step[i], pointTime(p, i), p.Value[i], keep)
 	}
 }
 
@@ -438,7 +438,17 @@ func (l *Live) logged(run string) bool {
 	return ok && l.activeLocked(lr)
 }
 
-func (l *Live) addPointLocked(lr *liveRun, key string, step int64, v any, keep bool) {
+// pointTime is the time of point i of p (Unix ns; 0 when absent).
+func pointTime(p *store.Points, i int) int64 {
+	if i < len(p.Time) {
+		return p.Time[i]
+	}
+	return 0
+}
+
+// addPointLocked notes a point of a series (its step, its time in Unix
+// ns, its value).
+func (l *Live) addPointLocked(lr *liveRun, key string, step, ns int64, v any, keep bool) {
 	if keep {
 		rs := lr.recent[key]
 		if rs == nil {
@@ -447,9 +457,11 @@ func (l *Live) addPointLocked(lr *liveRun, key string, step int64, v any, keep b
 		}
 		n := l.s.opts.RecentPoints
 		rs.Step = append(rs.Step, step)
+		rs.Time = append(rs.Time, float64(ns)/1e9)
 		rs.Value = append(rs.Value, smallValue(v))
 		if len(rs.Step) > 2*n {
 			rs.Step = append(rs.Step[:0], rs.Step[len(rs.Step)-n:]...)
+			rs.Time = append(rs.Time[:0], rs.Time[len(rs.Time)-n:]...)
 			rs.Value = append(rs.Value[:0], rs.Value[len(rs.Value)-n:]...)
 		}
 		lr.dirtySeries[key] = true
@@ -861,7 +873,7 @@ func (l *Live) flushRunLocked(lr *liveRun) {
 			continue
 		}
 		from := max(0, len(rs.Step)-l.s.opts.RecentPoints)
-		if v, err := liveValue(RecentPoints{Step: rs.Step[from:], Value: rs.Value[from:]}); err == nil {
+		if v, err := liveValue(RecentPoints{Step: rs.Step[from:], Time: rs.Time[from:], Value: rs.Value[from:]}); err == nil {
 			lr.n.At("series").Set(k, v)
 		}
 	}

@@ -105,10 +105,13 @@ type LiveArtifact struct {
 	Present bool `pyon:"present"`
 }
 
-// RecentPoints are the recent points of one series.
+// RecentPoints are the recent points of one series: Time[i] is point i's
+// time (Unix seconds, the time the client logged it), so that a chart
+// over wall time places a live point where the stored series will.
 type RecentPoints struct {
-	Step  []int64 `pyon:"step"`
-	Value []any   `pyon:"value"`
+	Step  []int64   `pyon:"step"`
+	Time  []float64 `pyon:"time"`
+	Value []any     `pyon:"value"`
 }
 
 // LogLine is a log record of RunState.Logs.

@@ -43,7 +43,7 @@ func sampleState() (runs map[string]server.RunEntry, run server.RunState, srv se
 			Artifacts: []server.LiveArtifact{{Name: "plots/x.png", Sha256: strings.Repeat("ab", 32), Size: 2048, ContentType: "image/png", Result: true, Present: true}},
 			Omitted:   map[string]int64{"params": 3},
 		},
-		Series: map[string]server.RecentPoints{"x": {Step: []int64{39, 40}, Value: []any{1.25, 1.5}}},
+		Series: map[string]server.RecentPoints{"x": {Step: []int64{39, 40}, Time: []float64{1.7e9 + 9.5, 1.7e9 + 10}, Value: []any{1.25, 1.5}}},
 		Logs:   []server.LogLine{{Time: ptr(1.7e9 + 6), Level: 4, Logger: "sim", Message: "hot", Attrs: map[string]any{"step": int64(1000), "x": 0.89}}},
 		Exposed: map[string]*rpc.TargetInfo{"ctl": {Name: "ctl", Doc: "controls the sweep", Methods: []rpc.MethodInfo{{
 			Name: "set_rate", GoName: "SetRate", Params: []rpc.Param{{Name: "rate", Type: "float64"}}, Results: []string{"error"},
@@ -172,7 +172,7 @@ func TestLiveStateSchema(t *testing.T) {
 		store.Record{Seq: 4, Kind: store.KindTag, Key: "t", Time: 1},
 		store.Record{Seq: 5, Kind: store.KindNote, Value: "n", Time: 1})
 	var ack store.Ack
-	if err := c.CallInto(ctx, &ack, "log_batch", b, []string{"x"}, []int64{0}, []int64{6}, []int64{1}, []int64{1}, []float64{1.5}); err != nil {
+	if err := c.CallInto(ctx, &ack, "log_batch", b, []string{"x"}, []int64{0}, []int64{6}, []int64{1}, []int64{1_700_000_000_500_000_000}, []float64{1.5}); err != nil {
 		t.Fatal(err)
 	}
 	srv.Live().Flush(ctx)
@@ -201,8 +201,10 @@ func TestLiveStateSchema(t *testing.T) {
 	if got, w := keys(runTree), keys(want(run)); !slices.Equal(got, w) {
 		t.Errorf("run/ID keys %v, schema %v", got, w)
 	}
-	if s, _ := runTree.(map[string]any)["series"].(map[string]any); !slices.Equal(keys(s["x"]), []string{"step", "value"}) {
+	if s, _ := runTree.(map[string]any)["series"].(map[string]any); !slices.Equal(keys(s["x"]), []string{"step", "time", "value"}) {
 		t.Errorf("series %v", s)
+	} else if tm, _ := s["x"].(map[string]any)["time"].([]any); len(tm) != 1 || tm[0] != 1.7000000005e9 {
+		t.Errorf("a live point's time %v, want the time it was logged (1.7000000005e9 s)", tm)
 	}
 	var st any
 	srv.Live().Server().Read(func(tree any) { st = tree })

@@ -164,6 +164,7 @@ func (l *Live) refreshRemote(ctx context.Context, run string, rr *remoteRun) err
 	type tail struct {
 		key  string
 		step []int64
+		ns   []int64
 		val  []any
 	}
 	l.mu.Lock()
@@ -195,6 +196,11 @@ func (l *Live) refreshRemote(ctx context.Context, run string, rr *remoteRun) err
 		}
 		t := tail{key: k, step: s.Step}
 		for i := range s.Step {
+			var ns int64
+			if i < len(s.Time) {
+				ns = s.Time[i]
+			}
+			t.ns = append(t.ns, ns)
 			if i < len(s.Value) {
 				t.val = append(t.val, s.Value[i])
 			} else if i < len(s.Values) {
@@ -230,7 +236,7 @@ func (l *Live) refreshRemote(ctx context.Context, run string, rr *remoteRun) err
 	lr.dirtyDetail = true
 	for _, t := range tails {
 		for i := range t.step {
-			l.addPointLocked(lr, t.key, t.step[i], t.val[i], true)
+			l.addPointLocked(lr, t.key, t.step[i], t.ns[i], t.val[i], true)
 		}
 	}
 	l.mu.Unlock()
@@ -239,7 +245,6 @@ func (l *Live) refreshRemote(ctx context.Context, run string, rr *remoteRun) err
 	}
 	return nil
 }
-
 
 // startFollow starts following the store's changes and using its leases,
 // when it has them (store.ChangeFeed, store.Leases).

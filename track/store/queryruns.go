@@ -43,6 +43,11 @@ type RunTable struct {
 	// Values[i][j] is Runs[i]'s value of Columns[j]: nil when absent, a
 	// marker (IsTruncated) over tableValueMax bytes.
 	Values [][]any `msgpack:"values" json:"values"`
+	// Children[i] counts Runs[i]'s children (the runs naming it as their
+	// parent, archived ones left out) by status; nil when it has none. A
+	// sweep's row shows it, its children are read by the filter
+	// parent = "ID", and parent = "" selects the top level.
+	Children []map[Status]int64 `msgpack:"children" json:"children"`
 }
 
 // tableValueMax bounds a value a RunTable returns in full.
@@ -292,7 +297,7 @@ func (rd *Reader) QueryRuns(ctx context.Context, q RunQuery) (*RunTable, error) 
 		limit = 100
 	}
 	limit = min(limit, 1000)
-	t := &RunTable{Offset: q.Offset, Columns: append([]string{}, q.Columns...), Runs: []Run{}, Values: [][]any{}}
+	t := &RunTable{Offset: q.Offset, Columns: append([]string{}, q.Columns...), Runs: []Run{}, Values: [][]any{}, Children: []map[Status]int64{}}
 	if err := rd.q.QueryRow(ctx, "SELECT count(*) FROM runs r WHERE "+where, args...).Scan(&t.Total); err != nil {
 		return nil, rd.fail(err)
 	}
@@ -312,6 +317,7 @@ func (rd *Reader) QueryRuns(ctx context.Context, q RunQuery) (*RunTable, error) 
 		index[r.ID] = len(t.Runs)
 		t.Runs = append(t.Runs, r)
 		t.Values = append(t.Values, make([]any, len(cols)))
+		t.Children = append(t.Children, nil)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -333,7 +339,40 @@ func (rd *Reader) QueryRuns(ctx context.Context, q RunQuery) (*RunTable, error) 
 			return nil, err
 		}
 	}
+	if err := rd.tableChildren(ctx, t, index, in, ids); err != nil {
+		return nil, err
+	}
 	return t, nil
+}
+
+// tableChildren counts the children of a table's runs by status (a
+// crashed run, crashed and not final, counted as crashed), in one query
+// over the parent index.
+func (rd *Reader) tableChildren(ctx context.Context, t *RunTable, index map[string]int, in string, ids []any) error {
+	status := "CASE WHEN r.crashed = " + rd.d.True + " AND r.status NOT IN " + finalIn + " THEN 'crashed' ELSE r.status END"
+	rows, err := rd.q.Query(ctx, "SELECT r.parent, "+status+", count(*) FROM runs r WHERE r.parent IN "+in+
+		" AND r.archived = "+rd.d.False+" GROUP BY r.parent, "+status, ids...)
+	if err != nil {
+		return rd.fail(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var parent string
+		var st Status
+		var n int64
+		if err := rows.Scan(&parent, &st, &n); err != nil {
+			return rd.fail(err)
+		}
+		i, ok := index[parent]
+		if !ok {
+			continue
+		}
+		if t.Children[i] == nil {
+			t.Children[i] = map[Status]int64{}
+		}
+		t.Children[i][st] = n
+	}
+	return rd.fail(rows.Err())
 }
 
 // tableTags reads the tags of a table's runs.

@@ -147,6 +147,7 @@ export class Chart {
       if (onePoint(data.slice(1)) !== this.single) this._build(); // markers on or off
       else this.u.setData(data, !this.zoomed);
       this.el.dataset.points = String(this.points());
+      this.el.dataset.xlast = data[0].length ? String(data[0][data[0].length - 1]) : ""; // the last point's x, in the x-axis' unit
     });
   }
 

@@ -204,37 +204,28 @@ export function mergeLogs(a, b, max = 1000) {
 // ---- series
 
 /**
- * mergePoints appends to s ({x: [], y: []}, steps increasing) the recent
- * points (live state {step: [], value: []}) past its last step; returns
- * the number appended. Non-numbers become null (a gap).
+ * mergePoints appends to s ({x: [], y: [], t: []}, steps increasing) the
+ * recent points (live state {step: [], time: [], value: []}) past its
+ * last step; returns the number appended. Non-numbers become null (a
+ * gap). When s has t, each point's time (live state: Unix seconds) is
+ * appended as Unix ns; a point without one (a server older than the
+ * time column) gets nowNs.
  */
-export function mergePoints(s, recent) {
+export function mergePoints(s, recent, nowNs = Date.now() * 1e6) {
   if (!recent || !Array.isArray(recent.step)) return 0;
   const last = s.x.length ? s.x[s.x.length - 1] : -Infinity;
+  const times = Array.isArray(recent.time) ? recent.time : [];
   let n = 0;
   for (let i = 0; i < recent.step.length; i++) {
     const st = recent.step[i];
     if (typeof st !== "number" || st <= last) continue;
-    const v = recent.value[i];
+    const v = recent.value[i], tm = times[i];
     s.x.push(st);
     s.y.push(typeof v === "number" && Number.isFinite(v) ? v : null);
+    if (Array.isArray(s.t)) s.t.push(typeof tm === "number" && Number.isFinite(tm) ? tm * 1e9 : nowNs);
     n++;
   }
   return n;
-}
-
-/** parseCharts: "x,v;energy~log" → [{keys: ["x","v"], log: false}, {keys: ["energy"], log: true}]. */
-export function parseCharts(s) {
-  if (!s) return null;
-  return s.split(";").filter(Boolean).map((g) => {
-    const [keys, flag] = g.split("~");
-    return { keys: keys.split(",").filter(Boolean), log: flag === "log" };
-  }).filter((g) => g.keys.length);
-}
-
-/** formatCharts is parseCharts' inverse. */
-export function formatCharts(groups) {
-  return groups.map((g) => g.keys.join(",") + (g.log ? "~log" : "")).join(";");
 }
 
 // ---- exposed methods

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   fmtDuration, fmtBytes, fmtNum, fmtValue, runDuration, parseHash, buildHash, runsList, filterRuns, sortRuns, facets,
-  paramDiff, levelName, logMatches, mergeLogs, mergePoints, parseCharts, formatCharts, inputKind, parseArg, argJSON,
+  paramDiff, levelName, logMatches, mergeLogs, mergePoints, inputKind, parseArg, argJSON,
   sortPorts, portRange, portRequired, solverGroups, portValue, parseInputError, jobState, isJobRun, jobsSignature, isFileRef,
 } from "./format.js";
 
@@ -123,11 +123,14 @@ test("mergePoints appends past the last step", () => {
   assert.equal(mergePoints(e, { step: [0], value: [1] }), 1);
 });
 
-test("chart groups round trip", () => {
-  const g = parseCharts("x,v;energy~log");
-  assert.deepEqual(g, [{ keys: ["x", "v"], log: false }, { keys: ["energy"], log: true }]);
-  assert.equal(formatCharts(g), "x,v;energy~log");
-  assert.equal(parseCharts(""), null);
+test("mergePoints carries each live point's time (Unix s → ns)", () => {
+  const s = { x: [1], y: [10], t: [1e18] };
+  assert.equal(mergePoints(s, { step: [1, 2, 3], time: [1e9, 1.7e9 + 0.5, null], value: [10, 20, 30] }, 42), 2);
+  assert.deepEqual(s.x, [1, 2, 3]);
+  assert.deepEqual(s.t, [1e18, (1.7e9 + 0.5) * 1e9, 42]); // a point without a time gets nowNs
+  const old = { x: [], y: [], t: [] }; // a server without the time column
+  mergePoints(old, { step: [5], value: [1] }, 7);
+  assert.deepEqual(old.t, [7]);
 });
 
 test("method inputs", () => {

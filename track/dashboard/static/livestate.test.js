@@ -27,7 +27,7 @@ const READS = {
   "run/ID (run.js)": [run, ["id", "name", "status", "project", "progress", "step", "start", "message", "tags", "latest", "params",
     "metadata", "notes[].time", "notes[].text", "artifacts[].name", "artifacts[].sha256", "artifacts[].present", "artifacts[].size",
     "artifacts[].content_type", "exposed{}.methods[].name", "exposed{}.methods[].params[].name", "exposed{}.methods[].params[].type",
-    "exposed{}.methods[].doc", "series{}.step", "series{}.value", "logs[].time", "logs[].level", "logs[].logger", "logs[].message", "omitted"]],
+    "exposed{}.methods[].doc", "series{}.step", "series{}.time", "series{}.value", "logs[].time", "logs[].level", "logs[].logger", "logs[].message", "omitted"]],
   "server (app.js storage indicator: format.js storageView)": [server, ["storage.state", "storage.free_bytes", "storage.min_free",
     "storage.errors", "storage.last_error", "storage.last_error_time", "runs.open", "runs.by_status", "runs.listed", "runs.max_open",
     "runs.max_finished"]],
@@ -88,8 +88,9 @@ test("format.js over the fixture", () => {
   assert.deepEqual(facets(list).projects, ["demo"]);
   assert.deepEqual(latestKeys(list[0]), ["label", "x"]);
   assert.match(jobsSignature(runs), /:STARTED:running:/);
-  const s = { x: [], y: [] };
+  const s = { x: [], y: [], t: [] };
   assert.equal(mergePoints(s, run.series.x), 2);
+  assert.deepEqual(s.t, run.series.x.time.map((sec) => sec * 1e9)); // live points keep the time they were logged
   const e = list[0];
   assert.equal(runDuration(e, e.start + 1000), e.end - e.start);
   // A crashed run's clock stops at its last update; a running one's runs on.

@@ -6,7 +6,7 @@ import { h, badge, progressBar, fill } from "./dom.js";
 import { Chart } from "./chart.js";
 import {
   fmtTime, fmtDuration, runDuration, fmtValue, fmtBytes, levelName, logMatches, mergeLogs, mergePoints,
-  inputKind, parseArg, argJSON, buildHash, isJobRun, jobState,
+  inputKind, parseArg, argJSON, buildHash, isJobRun, jobState, isSilent,
   runNotFound, isSystemTag, metaRows,
 } from "./format.js";
 import { parseChartGroups, formatChartGroups, isSysKey, isImageRef, imageURL, nearestIndex, seriesDownloadURL, X_MODES } from "./plot.js";
@@ -136,13 +136,10 @@ export class RunView {
     for (const c of this.charts) {
       if (!c.group.keys.includes(key)) continue;
       const cur = c.chart.series(key);
-      // Points that arrived live while the history loaded stay after it.
-      const tail = { step: cur.x.slice(), value: cur.y.slice() }, tailT = cur.t.slice();
-      const n0 = x.length;
+      // Points that arrived live while the history loaded stay after it, with their times.
+      const tail = { step: cur.x.slice(), value: cur.y.slice(), time: cur.t.map((ns) => ns / 1e9) };
       cur.x = x.slice(); cur.y = y.slice(); cur.t = t.slice();
       mergePoints(cur, tail);
-      // The kept live points keep their times.
-      for (let i = n0; i < cur.x.length; i++) cur.t[i] = tailT[tail.step.indexOf(cur.x[i])];
       c.chart.update();
     }
     this.loaded.add(key);
@@ -331,16 +328,13 @@ export class RunView {
     const before = this.charts.length;
     this._ensureCharts(keys);
     if (this.charts.length !== before) this._chartBars();
-    // The live state carries steps and values, not times: a live point
-    // gets the time it arrived (the history, reloaded, has the stored one).
-    const nowNs = Date.now() * 1e6;
+    // A live point carries its step, value and time (when it was logged).
     for (const c of this.charts) {
       let n = 0;
       for (const k of c.group.keys) {
         if (!series[k] || !Array.isArray(series[k].step)) continue;
         const s = c.chart.series(k);
         n += mergePoints(s, series[k]);
-        while (s.t.length < s.x.length) s.t.push(nowNs);
       }
       if (n) c.chart.update();
     }
@@ -474,7 +468,7 @@ export class RunView {
     this._exKey = key;
     const objs = Object.keys(ex).sort();
     if (!objs.length) {
-      fill(this.el.methods, h("p", { class: "muted" }, FINALISH.includes(this.tree.status) ? "the run has ended" : "the run exposes nothing"));
+      fill(this.el.methods, h("p", { class: "muted" }, isSilent(this.tree.status) ? "the run has ended" : "the run exposes nothing"));
       return;
     }
     fill(this.el.methods, objs.map((obj) => {
@@ -551,4 +545,3 @@ export class RunView {
   }
 }
 
-const FINALISH = ["finished", "stopped", "failed", "crashed"];

@@ -1,6 +1,8 @@
 // runstable.js — the runs table's state and its pure logic (URL state,
-// column choice, sorting, paging, download links), apart from the DOM so
+// column choice, sorting, paging, download links, sweeps grouped under
+// their parent run, the server's open-run counts), apart from the DOM so
 // node tests it (runstable.test.js).
+import { STATUSES } from "./format.js";
 
 /** PAGE_SIZES: the page sizes offered; the first is the default. */
 export const PAGE_SIZES = [100, 50, 200, 500];
@@ -10,11 +12,22 @@ export function validColumn(c) {
   return typeof c === "string" && /^(params|metrics)\.[^\n]+$/.test(c) && c.length <= 300;
 }
 
+/** CHILD_PAGE: the children of an expanded run shown a page at a time. */
+export const CHILD_PAGE = 20;
+
+/** A run id as the store takes it (store.CheckRunID). */
+export function validRunID(id) {
+  return typeof id === "string" && id.length <= 128 && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id);
+}
+
 /**
  * tableState reads the table's state from the hash params:
  * f (filter), sort ("-start" by default), cols (params.KEY and
- * metrics.KEY, each URI-encoded, joined by ","), off (offset) and n
- * (page size).
+ * metrics.KEY, each URI-encoded, joined by ","), off (offset), n
+ * (page size), arch (the archived runs), flat (children listed at the
+ * top level too, not grouped under their parent) and open (the parent
+ * runs expanded: "ID" or "ID@OFFSET" of its children's page, joined
+ * by ",").
  */
 export function tableState(params = {}) {
   const cols = [];
@@ -26,13 +39,30 @@ export function tableState(params = {}) {
   }
   const n = PAGE_SIZES.includes(Number(params.n)) ? Number(params.n) : PAGE_SIZES[0];
   const off = Math.max(0, Math.floor(Number(params.off) || 0));
-  return { filter: params.f || "", sort: params.sort || "-start", cols, offset: off - (off % n), limit: n, archived: params.arch === "1" };
+  const open = {};
+  for (const part of (params.open || "").split(",")) {
+    const [id, o] = part.split("@");
+    const co = Math.max(0, Math.floor(Number(o) || 0));
+    if (validRunID(id) && !(id in open) && Object.keys(open).length < 50) open[id] = co - (co % CHILD_PAGE);
+  }
+  return { filter: params.f || "", sort: params.sort || "-start", cols, offset: off - (off % n), limit: n, archived: params.arch === "1",
+    flat: params.flat === "1", open };
 }
 
-/** queryFilter is the filter sent: with archived, the archived runs only (the store hides them otherwise). */
+/**
+ * grouped: whether the table shows only the top-level runs, each with its
+ * children behind an expand control: unless flat, the archived runs are
+ * shown, or the filter names parent itself.
+ */
+export function grouped(s) {
+  return !s.flat && !s.archived && !/\bparent\b/.test(s.filter);
+}
+
+/** queryFilter is the filter sent: with archived, the archived runs only (the store hides them otherwise); grouped, the top level only. */
 export function queryFilter(s) {
-  if (!s.archived) return s.filter;
-  return s.filter ? `archived and (${s.filter})` : "archived";
+  if (s.archived) return s.filter ? `archived and (${s.filter})` : "archived";
+  if (grouped(s)) return s.filter ? `parent = "" and (${s.filter})` : 'parent = ""';
+  return s.filter;
 }
 
 /** tableParams is tableState's inverse: defaults are left out. */
@@ -44,7 +74,52 @@ export function tableParams(s) {
     off: s.offset ? String(s.offset) : "",
     n: s.limit && s.limit !== PAGE_SIZES[0] ? String(s.limit) : "",
     arch: s.archived ? "1" : "",
+    flat: s.flat ? "1" : "",
+    open: Object.entries(s.open || {}).map(([id, o]) => (o ? `${id}@${o}` : id)).join(","),
   };
+}
+
+/** toggleOpen expands a run's children (from their first page) or folds them. */
+export function toggleOpen(open, id) {
+  const out = { ...open };
+  if (id in out) delete out[id];
+  else out[id] = 0;
+  return out;
+}
+
+/** childQuery is the query_runs argument of a page of run id's children: the table's sort and columns. */
+export function childQuery(s, id, offset = 0) {
+  return { filter: `parent = ${JSON.stringify(id)}`, sort: s.sort, columns: s.cols, offset, limit: CHILD_PAGE };
+}
+
+/** childCount is the number of children in counts (RunTable.children[i], by status; null: none). */
+export function childCount(counts) {
+  return Object.values(counts || {}).reduce((a, n) => a + (Number(n) || 0), 0);
+}
+
+/** byStatus: counts by status as "2 running, 1 crashed", in the order of STATUSES, then any other. */
+export function byStatus(counts) {
+  const keys = Object.keys(counts || {}).filter((k) => counts[k] > 0);
+  keys.sort((a, b) => (STATUSES.indexOf(a) + 1 || 99) - (STATUSES.indexOf(b) + 1 || 99) || a.localeCompare(b));
+  return keys.map((k) => `${counts[k]} ${k}`).join(", ");
+}
+
+/** childSummary is a parent row's line: "3 runs: 2 finished, 1 running" ("" without children). */
+export function childSummary(counts) {
+  const n = childCount(counts);
+  return n ? `${n} run${n === 1 ? "" : "s"}: ${byStatus(counts)}` : "";
+}
+
+/**
+ * openSummary is the line above the table from the server's exact counts
+ * (the "server" notifier's runs: open, by_status): "3 open runs: 2
+ * running, 1 crashed" ("" before the counts arrive).
+ */
+export function openSummary(runs) {
+  if (!runs || typeof runs.open !== "number") return "";
+  const n = runs.open;
+  const by = byStatus(runs.by_status);
+  return `${n} open run${n === 1 ? "" : "s"}${by ? ": " + by : ""}`;
 }
 
 /** addColumn adds a valid column not yet shown (at the end); removeColumn removes one. */

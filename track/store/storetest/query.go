@@ -265,3 +265,50 @@ func testArchive(t *testing.T, e *env) {
 		t.Fatalf("bad id: %v", err)
 	}
 }
+
+// testQueryChildren: parent = "" selects the top level, parent = "ID" a
+// run's children (paged), and each row counts its children by status
+// (archived children left out, crashed ones as crashed).
+func testQueryChildren(t *testing.T, e *env) {
+	st := func(s string) store.Record { return store.Record{Kind: store.KindStatus, Key: s} }
+	parentOf := func(id string) store.Record { return store.Record{Kind: store.KindParent, Key: id} }
+	e.ingestClean(start(qid(1), "p", "sweep", st("running")))
+	e.ingestClean(start(qid(2), "p", "element 0", parentOf(qid(1)), st("finished")))
+	e.ingestClean(start(qid(3), "p", "element 1", parentOf(qid(1)), st("finished")))
+	e.ingestClean(start(qid(4), "p", "element 2", parentOf(qid(1)), st("running")))
+	e.ingestClean(start(qid(5), "p", "element 3", parentOf(qid(1)), st("running")))
+	if err := e.s.Edit(e.ctx, qid(5), []store.Record{{Kind: store.KindStatus, Key: string(store.StatusCrashed)}}); err != nil {
+		t.Fatal(err)
+	}
+	e.ingestClean(start(qid(6), "p", "element 4", parentOf(qid(1)), st("failed")))
+	if err := e.s.ArchiveRun(e.ctx, qid(6), true); err != nil {
+		t.Fatal(err)
+	}
+	e.ingestClean(start(qid(7), "p", "alone", st("finished")))
+
+	got, tab := e.ids(store.RunQuery{Filter: `parent = ""`, Sort: "id"})
+	if got != "17" || tab.Total != 2 || len(tab.Children) != 2 {
+		t.Fatalf(`parent = "": %q total %d children %v`, got, tab.Total, tab.Children)
+	}
+	want := map[store.Status]int64{store.StatusFinished: 2, store.StatusRunning: 1, store.StatusCrashed: 1}
+	if fmt.Sprint(tab.Children[0]) != fmt.Sprint(want) {
+		t.Errorf("the sweep's children %v, want %v", tab.Children[0], want)
+	}
+	if tab.Children[1] != nil {
+		t.Errorf("a run without children counts %v", tab.Children[1])
+	}
+	var seen string
+	for off := 0; off < 6; off += 3 {
+		got, tab := e.ids(store.RunQuery{Filter: fmt.Sprintf("parent = %q", qid(1)), Sort: "id", Offset: off, Limit: 3})
+		if tab.Total != 4 {
+			t.Fatalf("children total %d, want 4", tab.Total)
+		}
+		seen += got
+	}
+	if seen != "2345" {
+		t.Errorf("the sweep's children, paged: %q", seen)
+	}
+	if got, tab := e.ids(store.RunQuery{Sort: "id"}); got != "123457" || tab.Children[1] != nil {
+		t.Errorf("every run: %q %v", got, tab.Children)
+	}
+}

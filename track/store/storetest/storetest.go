@@ -87,6 +87,7 @@ var cases = []struct {
 	{"QueryColumns", testQueryColumns},
 	{"Archive", testArchive},
 	{"Parent", testParent},
+	{"QueryChildren", testQueryChildren},
 }
 
 // env is one case's store and helpers.
