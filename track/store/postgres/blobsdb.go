@@ -164,7 +164,7 @@ func (b *dbBlobs) Write(ctx context.Context, sha string, offset int64, data []by
 		return 0, err
 	}
 	b.maybeRemoveStale(ctx)
-	var at int64   // the size of the upload after the transaction
+	var at int64  // the size of the upload after the transaction
 	var bad error // refused: the transaction commits nothing but is no failure
 	err := pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
 		at, bad = 0, nil
