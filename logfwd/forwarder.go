@@ -41,6 +41,12 @@ type ForwarderOptions struct {
 	Protocol wire.Protocol
 	// TLS, if set, wraps the connection in TLS (see wire.TLSConfig.Client).
 	TLS *tls.Config
+	// Fallback lists more log servers (host:port) that take the same
+	// records (trackd nodes sharing one store): when the server in use
+	// cannot be reached or its connection is lost, the forwarder moves to
+	// the next, in order after the address given to NewForwarder, wrapping
+	// around.
+	Fallback []string
 	// QueueSize bounds the records waiting to be sent; records logged
 	// while it is full are dropped and counted. Default: 1000 (SiPyCo's).
 	QueueSize int
@@ -165,6 +171,11 @@ type group struct {
 func NewForwarder(addr string, opts ForwarderOptions) (*Forwarder, error) {
 	if err := checkAddr(addr); err != nil {
 		return nil, err
+	}
+	for _, a := range opts.Fallback {
+		if err := checkAddr(a); err != nil {
+			return nil, err
+		}
 	}
 	switch opts.Protocol {
 	case wire.ProtocolAuto, wire.ProtocolNative, wire.ProtocolSiPyCo:

@@ -405,3 +405,28 @@ func TestDropNoticeOnShutdown(t *testing.T) {
 		t.Fatalf("messages = %s\nwant %s", got, want)
 	}
 }
+
+// TestForwarderFallback: with Fallback servers the forwarder skips an
+// address that answers nothing and, when the server in use goes, moves to
+// the next; a malformed fallback address is refused at once.
+func TestForwarderFallback(t *testing.T) {
+	colA, colB := newCollector(), newCollector()
+	addrA, srvA, _ := serve(t, colA, transports[0], ServerOptions{}, "")
+	addrB, _, _ := serve(t, colB, transports[0], ServerOptions{}, "")
+	f := forward(t, freeAddr(t), ForwarderOptions{Fallback: []string{addrA, addrB}})
+	lg := slog.New(f)
+	lg.Info("one")
+	flush(t, f)
+	if got := colA.wait(t, 1); got[0].rec.Message != "one" {
+		t.Fatalf("A got %+v", got)
+	}
+	srvA.Close()
+	lg.Info("two")
+	flush(t, f)
+	if got := colB.wait(t, 1); got[len(got)-1].rec.Message != "two" {
+		t.Fatalf("B got %+v", got)
+	}
+	if _, err := NewForwarder(addrA, ForwarderOptions{Fallback: []string{"nohost"}}); !errors.Is(err, ErrAddress) {
+		t.Fatalf("bad fallback: %v", err)
+	}
+}

@@ -20,7 +20,8 @@ import (
 // batch with one system call. That swap is what batches records under
 // load.
 type core struct {
-	addr   string
+	addrs  []string // the address given, then opts.Fallback
+	cur    int      // index in addrs of the server in use; the writer goroutine's
 	opts   ForwarderOptions
 	sipyco bool      // opts.Protocol is wire.ProtocolSiPyCo
 	pool   sync.Pool // *encState
@@ -53,9 +54,15 @@ type core struct {
 	notice    *encState // encodes drop notices, under mu
 }
 
+// addr is the address of the server in use (the writer goroutine's).
+func (c *core) addr() string { return c.addrs[c.cur] }
+
+// next moves to the next server (the writer goroutine's).
+func (c *core) next() { c.cur = (c.cur + 1) % len(c.addrs) }
+
 func newCore(addr string, opts ForwarderOptions) *core {
 	c := &core{
-		addr:     addr,
+		addrs:    append([]string{addr}, opts.Fallback...),
 		opts:     opts,
 		sipyco:   opts.Protocol == wire.ProtocolSiPyCo,
 		wake:     make(chan struct{}, 1),

@@ -148,7 +148,7 @@ func TestHandshakeWithWrongServer(t *testing.T) {
 	go func() { defer close(done); mux.Serve(context.Background(), ln) }()
 	t.Cleanup(func() { mux.Close(); <-done })
 
-	c := &core{addr: ln.Addr().String(), opts: ForwarderOptions{}, progress: make(chan struct{})}
+	c := &core{addrs: []string{ln.Addr().String()}, opts: ForwarderOptions{}, progress: make(chan struct{})}
 	c.opts.setDefaults()
 	c.life, c.stop = context.WithCancel(context.Background())
 	defer c.stop()

@@ -66,20 +66,22 @@ func (c *core) run() {
 			}
 			first = false
 			failures = 0
-			c.opts.Logger.Info("logfwd: connected to log server", "addr", c.addr)
+			c.opts.Logger.Info("logfwd: connected to log server", "addr", c.addr())
 			err = c.session(conn, maxRec, &held)
 			c.setConn(nil, false)
 			if c.life.Err() == nil {
-				c.opts.Logger.Warn("logfwd: connection to log server lost; reconnecting", "addr", c.addr, "err", err)
+				c.opts.Logger.Warn("logfwd: connection to log server lost; reconnecting", "addr", c.addr(), "err", err)
 			}
+			c.next() // the same server when there is one
 		} else if c.life.Err() == nil {
 			msg, level := c.connectFailure(err), slog.LevelDebug
 			if failures == 0 {
 				level = slog.LevelWarn
 				msg += "; will keep retrying, records wait in the queue"
 			}
-			c.opts.Logger.Log(context.Background(), level, msg, "addr", c.addr, "err", err)
+			c.opts.Logger.Log(context.Background(), level, msg, "addr", c.addr(), "err", err)
 			failures++
+			c.next()
 		}
 		if c.life.Err() != nil {
 			return
@@ -125,7 +127,7 @@ func (c *core) connect() (*wire.Conn, int, error) {
 	if c.sipyco {
 		banner = wire.BannerSiPyCoLog
 	}
-	conn, err := wire.Dial(ctx, c.addr, c.opts.TLS, banner)
+	conn, err := wire.Dial(ctx, c.addr(), c.opts.TLS, banner)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"hash/crc32"
 	"log/slog"
-	"net"
 	"os"
 	"sync"
 	"time"
 
+	"github.com/sigoco/sigoco/internal/failover"
 	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/track/store"
 )
@@ -59,19 +59,21 @@ type TrackOptions struct {
 // (a lease on the server, renewed while held and released when its holder
 // dies by expiring after LeaseTTL).
 //
-// A TrackStorage is safe for concurrent use. It redials the server when
-// the connection was lost (every call is idempotent, so a call that failed
-// that way is sent once more). Close it when done.
+// A TrackStorage is safe for concurrent use. It redials when the
+// connection was lost, to the next server if addr lists several
+// ("a:3250,b:3250", nodes sharing one store: package internal/failover);
+// every call is idempotent, so a call that failed that way is sent once
+// more. Close it when done.
 type TrackStorage struct {
 	addr   string
 	opts   TrackOptions
 	log    *slog.Logger
 	limits trackLimits
-
-	mu     sync.Mutex // guards c and closed
-	c      *rpc.Client
-	closed bool
+	c      *failover.Conn
 }
+
+// trackMethods are the memo target's methods: all idempotent.
+var trackMethods = []string{"limits", "get", "read", "put", "delete", "exists", "lock", "renew", "unlock"}
 
 type trackLimits struct {
 	MaxValueSize int `msgpack:"max_value_size"`
@@ -98,6 +100,8 @@ func OpenTrack(ctx context.Context, addr string, opts TrackOptions) (*TrackStora
 		opts.LeaseTTL = 30 * time.Second
 	}
 	s := &TrackStorage{addr: addr, opts: opts, log: opts.Logger}
+	s.c = failover.NewConn(failover.NewList(addr), TrackTarget,
+		rpc.ClientOptions{TLS: opts.TLS, HandshakeTimeout: opts.HandshakeTimeout, Token: opts.Token}, trackMethods...)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -119,58 +123,19 @@ func (s *TrackStorage) Project() string { return s.opts.Project }
 func (s *TrackStorage) MaxValueSize() int { return s.limits.MaxValueSize }
 
 // Close closes the connection. It is idempotent.
-func (s *TrackStorage) Close() error {
-	s.mu.Lock()
-	c := s.c
-	s.c, s.closed = nil, true
-	s.mu.Unlock()
-	if c != nil {
-		return c.Close()
+func (s *TrackStorage) Close() error { return s.c.Close() }
+
+// call calls method on the server in use, failing over as TrackStorage
+// says.
+func (s *TrackStorage) call(ctx context.Context, out any, method string, args ...any) error {
+	err := s.c.CallInto(ctx, out, method, args...)
+	if errors.Is(err, failover.ErrClosed) {
+		return ErrTrackClosed
+	}
+	if err != nil {
+		return fmt.Errorf("memo: tracking server: %s: %w", method, err)
 	}
 	return nil
-}
-
-// client returns the connection, dialling if there is none.
-func (s *TrackStorage) client(ctx context.Context) (*rpc.Client, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, ErrTrackClosed
-	}
-	if s.c != nil {
-		return s.c, nil
-	}
-	c, err := rpc.Dial(ctx, s.addr, TrackTarget, rpc.ClientOptions{TLS: s.opts.TLS, HandshakeTimeout: s.opts.HandshakeTimeout, Token: s.opts.Token})
-	if err != nil {
-		return nil, fmt.Errorf("memo: tracking server %s: %w", s.addr, err)
-	}
-	s.c = c
-	return c, nil
-}
-
-// call calls method, redialling and calling once more if the connection
-// was lost (all the memo target's methods are idempotent).
-func (s *TrackStorage) call(ctx context.Context, out any, method string, args ...any) error {
-	for try := 0; ; try++ {
-		c, err := s.client(ctx)
-		if err != nil {
-			return err
-		}
-		err = c.CallInto(ctx, out, method, args...)
-		var re *rpc.RemoteError
-		if err == nil || errors.As(err, &re) || !errors.Is(err, net.ErrClosed) || ctx.Err() != nil || try > 0 {
-			if err != nil {
-				return fmt.Errorf("memo: tracking server: %s: %w", method, err)
-			}
-			return nil
-		}
-		s.mu.Lock()
-		if s.c == c {
-			s.c = nil
-		}
-		s.mu.Unlock()
-		c.Close()
-	}
 }
 
 func (s *TrackStorage) key(k Key) (store.MemoKey, error) {

@@ -323,9 +323,11 @@ func TestTrackRedials(t *testing.T) {
 	if err := s.Save(ctx, &Entry{Key: Key{"m", "1"}, Value: "v", Computed: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	s.mu.Lock()
-	s.c.Close()
-	s.mu.Unlock()
+	cl, err := s.c.Client(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
 	if e, err := s.Load(ctx, Key{"m", "1"}); err != nil || e.Value != "v" {
 		t.Fatalf("after the connection was lost: %+v %v", e, err)
 	}

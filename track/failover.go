@@ -2,10 +2,8 @@ package track
 
 import (
 	"context"
-	"errors"
-	"strings"
-	"sync/atomic"
 
+	"github.com/sigoco/sigoco/internal/failover"
 	"github.com/sigoco/sigoco/rpc"
 )
 
@@ -17,15 +15,7 @@ import (
 // replay after a failover doubles nothing.
 
 // splitAddrs splits a comma-separated address list, dropping empty items.
-func splitAddrs(s string) []string {
-	var out []string
-	for _, a := range strings.Split(s, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			out = append(out, a)
-		}
-	}
-	return out
-}
+func splitAddrs(s string) []string { return failover.Split(s) }
 
 // addrDefaults sets Addrs and Addr: Addrs from Options.Addrs, else from
 // Addr (which may be a comma-separated list), else $SIGOCO_TRACK_ADDR
@@ -47,65 +37,34 @@ func (o *Options) addrDefaults(env string) {
 	o.Addrs, o.Addr = list, list[0]
 }
 
-// failover is the sender's position in Options.Addrs.
-type failover struct {
-	cur atomic.Int64 // index in Options.Addrs of the server in use
-}
-
 // addr returns the address in use (or to try next).
 func (s *sender) addr() string {
-	a := s.r.opts.Addrs
-	if len(a) == 0 {
-		return s.r.opts.Addr
+	if a := s.fo.Current(); a != "" {
+		return a
 	}
-	return a[int(s.fo.cur.Load())%len(a)]
+	return s.r.opts.Addr
 }
 
 // dial connects to the server in use or, if it cannot be reached, to the
 // next in Options.Addrs that can, each attempt within CallTimeout; it
-// returns the last error when none answers.
+// returns every error when none answers.
 func (s *sender) dial(ctx context.Context) (*rpc.Client, error) {
-	addrs := s.r.opts.Addrs
-	if len(addrs) == 0 {
-		addrs = []string{s.r.opts.Addr}
-	}
-	start := int(s.fo.cur.Load())
-	var errs []error
-	for i := range addrs {
-		k := (start + i) % len(addrs)
+	from := s.addr()
+	c, to, err := failover.Dial(ctx, s.fo, func(ctx context.Context, addr string) (*rpc.Client, error) {
 		dctx, cancel := context.WithTimeout(ctx, s.r.opts.CallTimeout)
-		c, err := s.r.dialTracker(dctx, addrs[k]) // the run's credential, else the token (credential.go)
-		cancel()
-		if err == nil {
-			if k != start%len(addrs) {
-				s.r.log.Info("track: failed over to another server", "run", s.r.id, "from", addrs[start%len(addrs)], "to", addrs[k])
-			}
-			s.fo.cur.Store(int64(k))
-			return c, nil
-		}
-		errs = append(errs, err)
-		if ctx.Err() != nil {
-			break
-		}
+		defer cancel()
+		return s.r.dialTracker(dctx, addr) // the run's credential, else the token (credential.go)
+	})
+	if err == nil && to != from {
+		s.r.log.Info("track: failed over to another server", "run", s.r.id, "from", from, "to", to)
 	}
-	return nil, errors.Join(errs...)
+	return c, err
 }
 
 // dialFirst connects to the first of addrs that answers.
 func dialFirst(ctx context.Context, addrs []string, opts rpc.ClientOptions) (*rpc.Client, error) {
-	var errs []error
-	for _, a := range addrs {
-		c, err := rpc.Dial(ctx, a, TrackerTarget, opts)
-		if err == nil {
-			return c, nil
-		}
-		errs = append(errs, err)
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	if len(errs) == 0 {
-		return nil, errors.New("track: no server address")
-	}
-	return nil, errors.Join(errs...)
+	c, _, err := failover.Dial(ctx, failover.NewList(addrs...), func(ctx context.Context, addr string) (*rpc.Client, error) {
+		return rpc.Dial(ctx, addr, TrackerTarget, opts)
+	})
+	return c, err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/sigoco/sigoco/internal/failover"
 	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/track/store"
 )
@@ -22,30 +23,54 @@ type OpenOptions struct {
 // Reader reads runs from a tracking server: the API the dashboard uses,
 // for programs and notebooks. It is safe for concurrent use.
 type Reader struct {
-	c *rpc.Client
+	c *failover.Conn
 }
 
+// readerIdempotent are the tracker's methods a Reader calls once more, on
+// the next server, when its connection is lost during the call: reads,
+// and edits whose repetition changes nothing.
+var readerIdempotent = []string{"list_runs", "get_run", "get_value", "series", "logs", "export_run",
+	"read_blob", "blob_state", "add_tag", "remove_tag", "list_methods"}
+
 // Open connects to the tracking server at addr ("" for the default, as in
-// Options.Addr).
+// Options.Addr). addr may list several servers sharing one store
+// ("a:3250,b:3250", as Options.Addrs): the Reader uses the first that
+// answers and, when its connection is lost, the next (package
+// internal/failover).
 func Open(ctx context.Context, addr string, opts OpenOptions) (*Reader, error) {
-	if addr == "" {
-		o := Options{}
-		o.Addr = ""
-		o.defaults()
-		addr = o.Addr
-	}
-	c, err := rpc.Dial(ctx, addr, TrackerTarget, rpc.ClientOptions{TLS: opts.TLS, Token: opts.Token})
-	if err != nil {
+	o := Options{Addr: addr}
+	o.defaults()
+	list := failover.NewList(o.Addrs...)
+	rd := &Reader{c: failover.NewConn(list, TrackerTarget, rpc.ClientOptions{TLS: opts.TLS, Token: opts.Token}, readerIdempotent...)}
+	if _, err := rd.c.Client(ctx); err != nil {
 		return nil, fmt.Errorf("track: %w", err)
 	}
-	return &Reader{c: c}, nil
+	return rd, nil
 }
 
 // Close closes the connection.
 func (rd *Reader) Close() error { return rd.c.Close() }
 
-// Client returns the rpc client (for methods this type does not wrap).
-func (rd *Reader) Client() *rpc.Client { return rd.c }
+// Client returns the rpc client of the server in use (for methods this
+// type does not wrap; CallInto and Call fail over), nil when no server
+// can be reached.
+func (rd *Reader) Client() *rpc.Client {
+	c, _ := rd.c.Client(context.Background())
+	return c
+}
+
+// CallInto calls a method of the tracker this type does not wrap, on the
+// server in use; when the connection is lost, a read is made once more
+// on the next server, and anything else returns the error (the next call
+// goes to the next server).
+func (rd *Reader) CallInto(ctx context.Context, out any, method string, args ...any) error {
+	return rd.c.CallInto(ctx, out, method, args...)
+}
+
+// Call is CallInto with the result returned untyped (as rpc.Client.Call).
+func (rd *Reader) Call(ctx context.Context, method string, args ...any) (any, error) {
+	return rd.c.Call(ctx, method, args...)
+}
 
 // ListRuns returns a page of runs matching f, newest first.
 func (rd *Reader) ListRuns(ctx context.Context, f store.RunFilter) (*store.RunPage, error) {

@@ -169,7 +169,7 @@ func Start(ctx context.Context, opts Options) (*Run, error) {
 	if !opts.NoMetadata {
 		r.AddMetadataMap(startMetadata())
 	}
-	fwd, err := logfwd.NewForwarder(opts.Addr, logfwd.ForwarderOptions{Source: r.id, Level: opts.LogLevel, TLS: opts.TLS, Logger: opts.Logger, Token: r.token()})
+	fwd, err := logfwd.NewForwarder(opts.Addr, logfwd.ForwarderOptions{Source: r.id, Level: opts.LogLevel, TLS: opts.TLS, Logger: opts.Logger, Token: r.token(), Fallback: opts.Addrs[1:]}) // the other servers in turn
 	if err != nil {
 		r.cancel()
 		r.snd.close()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sigoco/sigoco/internal/backoff"
+	"github.com/sigoco/sigoco/internal/failover"
 	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/track/store"
 )
@@ -39,8 +40,8 @@ type sender struct {
 	nextTry   time.Time
 	lastSent  time.Time
 
-	hbServer atomic.Int64 // the heartbeat interval the server asked for, ms (0: none yet)
-	fo       failover     // which of Options.Addrs is in use (failover.go)
+	hbServer atomic.Int64   // the heartbeat interval the server asked for, ms (0: none yet)
+	fo       *failover.List // which of Options.Addrs is in use (failover.go)
 
 	// lost counts the records this client numbered but lost for good (a
 	// full spool, a batch refused whole): later batches are shifted by it
@@ -89,7 +90,7 @@ func newSender(r *Run) (*sender, error) {
 		unlock()
 		return nil, fmt.Errorf("track: spool: %w", err)
 	}
-	return &sender{r: r, unlock: unlock, spool: f, spoolSize: fi.Size()}, nil
+	return &sender{r: r, unlock: unlock, spool: f, spoolSize: fi.Size(), fo: failover.NewList(r.opts.Addrs...)}, nil
 }
 
 func (s *sender) down() bool {

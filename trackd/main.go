@@ -4,7 +4,7 @@
 // 3250).
 //
 //	trackd [--bind 127.0.0.1] [--port 3250] [--data ./sigoco-data] [--public-addr HOST:PORT,…] [--demo]
-//	       [--store postgres://USER@HOST/DB] [--artifacts DIR]
+//	       [--store postgres://USER@HOST/DB] [--artifacts DIR|postgres]
 //	       [--max-conns N] [--max-conns-per-addr N] [--http-read-timeout D] [--http-idle-timeout D]
 //	       [--min-free 256M]
 //	trackd replay DIR     send the spools left in DIR (a track spool directory)
@@ -91,7 +91,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "min-free", Value: "256M", Usage: "free-space watermark under --data (artifacts: --artifacts): below it new runs and artifact uploads are refused as unavailable (clients spool and retry) before the disk fills; bytes or 512M, 1G, … (0: off)"},
 			&cli.StringFlag{Name: "synchronous", Value: "normal", Usage: "SQLite synchronous mode: normal or full"},
 			&cli.StringFlag{Name: "store", EnvVars: []string{"SIGOCO_TRACK_STORE"}, Usage: "`URL` of the store: postgres://USER@HOST/DB for PostgreSQL (password from PGPASSWORD or PGPASSFILE; docs/postgres.md), or sqlite (default: the database in --data)"},
-			&cli.StringFlag{Name: "artifacts", Usage: "`DIR` of artifact contents with a PostgreSQL --store (default DATA/artifacts; shared by several nodes only if it is a shared directory)"},
+			&cli.StringFlag{Name: "artifacts", Usage: "`DIR` of artifact contents with a PostgreSQL --store (default DATA/artifacts; shared by several nodes only if it is a shared directory), or the word postgres: in the database itself, seen by every node (a directory of that name: ./postgres)"},
 		}, append(append(logflag.Flags(), quotaFlags()...), nodeFlags()...)...), // quota.go, node.go
 		Action: serve,
 		Commands: []*cli.Command{
@@ -160,7 +160,7 @@ func serve(c *cli.Context) error {
 	if err := applyQuotas(c, &opts); err != nil { // quota.go
 		return err
 	}
-	if dir := c.String("artifacts"); dir != "" && isPostgres(c.String("store")) {
+	if dir := c.String("artifacts"); dir != "" && dir != artifactsInDatabase && isPostgres(c.String("store")) {
 		opts.FreeSpace = freeSpace(dir) // PostgreSQL's own disk is its business
 	} else {
 		opts.FreeSpace = freeSpace(c.String("data"))

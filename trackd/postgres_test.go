@@ -1,11 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/track/store"
@@ -76,4 +84,60 @@ func TestStoreFlagRefused(t *testing.T) {
 	if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 2 || strings.Contains(string(out), "secret") || !strings.Contains(string(out), "--store") {
 		t.Fatalf("trackd --store mysql://…: %v\n%s", err, out)
 	}
+}
+
+// TestPostgresArtifactsInDatabase: with --artifacts postgres two nodes
+// with data directories of their own share artifact contents: a file
+// uploaded through node A (several chunks) is read whole through node B.
+func TestPostgresArtifactsInDatabase(t *testing.T) {
+	u := pgtest.Database(t)
+	portA, portB := freePort(t), freePort(t)
+	dataA, dataB := t.TempDir(), t.TempDir()
+	a := startTrackd(t, portA, dataA, "--store", u, "--artifacts", "postgres")
+	b := startTrackd(t, portB, dataB, "--store", u, "--artifacts", "postgres")
+	ctx := ctxT(t, 60*time.Second)
+	run, err := track.Start(ctx, track.Options{Project: "pg", Addr: "127.0.0.1:" + portA, SpoolDir: t.TempDir(), NoSource: true, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := make([]byte, 2*track.BlobChunk+12345)
+	for i := range content {
+		content[i] = byte(i*7 + i/1000)
+	}
+	if err := run.LogArtifactReader("big.bin", bytes.NewReader(content)); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.End(ctx, track.StatusFinished); err != nil {
+		t.Fatalf("%v; stats %+v", err, run.Stats())
+	}
+	rd, err := track.Open(ctx, "127.0.0.1:"+portB, track.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	info, err := rd.GetRun(ctx, run.ID())
+	if err != nil || len(info.Artifacts) != 1 {
+		t.Fatalf("run on B: %+v, %v", info, err)
+	}
+	var got bytes.Buffer
+	if n, err := rd.Artifact(ctx, info.Artifacts[0].Sha256, &got); err != nil || n != int64(len(content)) || !bytes.Equal(got.Bytes(), content) {
+		t.Fatalf("artifact through B: %d bytes, %v; equal %v", n, err, bytes.Equal(got.Bytes(), content))
+	}
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var size int64
+	if err := conn.QueryRow(ctx, `SELECT size FROM blobs WHERE sha256 = $1`, info.Artifacts[0].Sha256).Scan(&size); err != nil || size != int64(len(content)) {
+		t.Fatalf("blobs row in the database: %d, %v", size, err)
+	}
+	for _, d := range []string{dataA, dataB} {
+		if _, err := os.Stat(filepath.Join(d, "artifacts")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s/artifacts: %v, want none (contents are in the database)", d, err)
+		}
+	}
+	rd.Close()
+	a.stop(t)
+	b.stop(t)
 }

@@ -24,7 +24,7 @@ import weakref
 
 from . import pyon, spool
 from .rpc import RemoteError, ssl_context as _ssl_context
-from .sender import (DEFAULT_ADDR, ENV_ADDR, ENV_RUN_CREDENTIAL, ENV_TOKEN, Sender, SigocoWarning, _Queue, _parse_addr, _str,  # noqa: F401
+from .sender import (DEFAULT_ADDR, ENV_ADDR, ENV_RUN_CREDENTIAL, ENV_TOKEN, Sender, SigocoWarning, _Queue, _parse_addr, _parse_addrs, _str,  # noqa: F401
                      replay)  # replay, DEFAULT_ADDR: re-exported
 
 __all__ = ["Run", "SigocoWarning", "STATUSES", "DEFAULT_ADDR"]
@@ -100,7 +100,7 @@ class Run(Sender):
             check_run_id(explicit)
         self.id = explicit or new_id()
         self.addr = addr or os.environ.get(ENV_ADDR) or DEFAULT_ADDR
-        self._host, self._port = _parse_addr(self.addr)
+        self._addrs, self._cur = _parse_addrs(self.addr), 0  # several: failover (sender.py)
         # The token is sent only to a server that announces
         # rpc.TOKEN_FEATURE (trackd with an access file).
         self.token = token or os.environ.get(ENV_TOKEN) or None

@@ -64,6 +64,29 @@ def _parse_addr(addr):
     return host.strip("[]"), int(port)
 
 
+def _parse_addrs(addr):
+    """A comma-separated list of HOST:PORT (trackd nodes sharing one
+    store, docs/scaling.md) as a list of (host, port)."""
+    out = [_parse_addr(a.strip()) for a in addr.split(",") if a.strip()]
+    if not out:
+        raise ValueError("sigoco: address %r names no HOST:PORT" % (addr,))
+    return out
+
+
+def _dial_first(addrs, start, dial):
+    """dial(host, port) on addrs[start], then on the next ones in order,
+    wrapping around, until one answers: returns (its index, the result);
+    raises the last error when none does."""
+    err = None
+    for i in range(len(addrs)):
+        k = (start + i) % len(addrs)
+        try:
+            return k, dial(*addrs[k])
+        except (OSError, ValueError) as e:
+            err = e
+    raise err
+
+
 class _Queue:
     __slots__ = ("recs", "rseq", "keys", "kidx", "k", "s", "st", "t", "v")
 
@@ -114,14 +137,25 @@ class Sender:
         except OSError:
             pass
 
-    def _dial(self):
+    # The server in use: self._addrs[self._cur] (the log connection
+    # follows it too).
+    _host = property(lambda self: self._addrs[self._cur][0])
+    _port = property(lambda self: self._addrs[self._cur][1])
+
+    def _dial_one(self, host, port):
         try:
-            return Client(self._host, self._port, TRACKER, ssl_context=self._ssl, timeout=self.call_timeout, token=self._wire_token())
+            return Client(host, port, TRACKER, ssl_context=self._ssl, timeout=self.call_timeout, token=self._wire_token())
         except AuthError:
             if not self._credential:
                 raise
             self._set_credential(None)  # no longer valid (the run was deleted): the token then
-            return Client(self._host, self._port, TRACKER, ssl_context=self._ssl, timeout=self.call_timeout, token=self.token)
+            return Client(host, port, TRACKER, ssl_context=self._ssl, timeout=self.call_timeout, token=self.token)
+
+    def _dial(self):
+        """Connect to the server in use or, when it cannot be reached, to
+        the next of the address list that can (failover)."""
+        self._cur, c = _dial_first(self._addrs, self._cur, self._dial_one)
+        return c
 
     def _connect(self):
         if self._client is not None:
@@ -474,11 +508,13 @@ def replay(spool_dir, addr=None, ssl_context=None, token=None, skip=None, timeou
     Runs locked by a live process are skipped. Returns a list of dicts
     {run, batches, applied, skipped, rejected, blobs, error}."""
     addr = addr or os.environ.get(ENV_ADDR) or DEFAULT_ADDR
-    host, port = _parse_addr(addr)
+    addrs = _parse_addrs(addr)
     dirs = [d for d in spool.run_dirs(spool_dir) if os.path.basename(d) != skip]
     if not dirs:
         return []
-    c = Client(host, port, TRACKER, ssl_context=ssl_context, timeout=timeout, token=token or os.environ.get(ENV_TOKEN))
+    k, c = _dial_first(addrs, 0, lambda h, p: Client(h, p, TRACKER, ssl_context=ssl_context, timeout=timeout,
+                                                      token=token or os.environ.get(ENV_TOKEN)))
+    host, port = addrs[k]
     out = []
     try:
         for d in dirs:

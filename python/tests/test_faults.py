@@ -377,5 +377,32 @@ class TestTLS(unittest.TestCase):
                 c.get_run(run.id)
 
 
+class TestFailover(Base):
+    def test_first_address_dead_second_used(self):
+        """A comma-separated address list: the first node is gone (nothing
+        listens), the run reports to the second; replay takes the list too."""
+        self.d.start()
+        dead = "127.0.0.1:%d" % _support.free_port()
+        run = sigoco.Run("pytest", "failover", addr=dead + "," + self.d.addr, spool_dir=self.spool, metadata=False)
+        for i in range(1000):
+            run.log_result("x", float(i), i)
+        st = run.close(timeout=60)
+        self.assertEqual(st["errors"], [])
+        self.assertEqual(st["spooled"], 0, st)  # the dead node cost a dial, not a spool
+        self.assertEqual(self.series(run.id, "x")["len"], 1000)
+        self.assertEqual(run.addr, dead + "," + self.d.addr)
+        # A run that knew only the dead node spools; replay given the list
+        # reaches the live one.
+        off = sigoco.Run("pytest", "offline", addr=dead, spool_dir=self.spool, metadata=False)
+        for i in range(10):
+            off.log_result("y", float(i), i)
+        self.assertEqual(off.close(timeout=1)["acked"], 0)
+        res = sigoco.replay(self.spool, addr=" %s , %s" % (dead, self.d.addr))
+        self.assertEqual([(r["run"], r["error"]) for r in res], [(off.id, None)])
+        self.assertEqual(self.series(off.id, "y")["len"], 10)
+        with self.assertRaises(ValueError):
+            sigoco.Run("pytest", "bad", addr=" , ", spool_dir=self.spool, metadata=False)
+
+
 if __name__ == "__main__":
     unittest.main()

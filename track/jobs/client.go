@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sigoco/sigoco/internal/failover"
 	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/track/store"
@@ -35,13 +36,14 @@ type ClientOptions struct {
 // connections, to the targets "jobs" and "tracker", and is safe for
 // concurrent use.
 type Client struct {
-	c     *rpc.Client
+	c     *failover.Conn // the "jobs" target of the server in use
 	rd    *track.Reader
 	chunk int
 }
 
 // Dial connects to the tracking server at addr ("" for the default, as
-// track.Options.Addr).
+// track.Options.Addr; a comma-separated list of servers sharing one store
+// fails over as track.Open does).
 func Dial(ctx context.Context, addr string, opts ClientOptions) (*Client, error) {
 	rd, err := track.Open(ctx, addr, track.OpenOptions{TLS: opts.TLS, Token: opts.Token})
 	if err != nil {
@@ -52,8 +54,12 @@ func Dial(ctx context.Context, addr string, opts ClientOptions) (*Client, error)
 			addr = track.DefaultAddr
 		}
 	}
-	c, err := rpc.Dial(ctx, addr, TargetName, rpc.ClientOptions{TLS: opts.TLS, Token: opts.Token})
-	if err != nil {
+	// The jobs target on the servers of addr (a comma-separated list fails
+	// over as the reader does); get and list calls are made once more on
+	// the next server when a connection is lost, not submissions.
+	c := failover.NewConn(failover.NewList(addr), TargetName, rpc.ClientOptions{TLS: opts.TLS, Token: opts.Token},
+		"list_solvers", "get_solver", "list_jobs", "get_job", "inspect_job", "get_job_outputs", "get_job_logfile")
+	if _, err := c.Client(ctx); err != nil {
 		rd.Close()
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
@@ -192,7 +198,7 @@ func (c *Client) UploadFile(ctx context.Context, path string) (FileRef, error) {
 		return FileRef{}, err
 	}
 	ref := FileRef{Sha256: hex.EncodeToString(h.Sum(nil)), Filename: filepath.Base(path), Size: size}
-	tc := c.rd.Client()
+	tc := c.rd
 	var bs store.BlobState
 	if err := tc.CallInto(ctx, &bs, "blob_state", ref.Sha256); err != nil {
 		return FileRef{}, err
@@ -241,7 +247,7 @@ var ErrFileNotFound = errors.New("jobs: file not found")
 // FileRef of an upload or a job output has them). A file the server does
 // not hold is ErrFileNotFound.
 func (c *Client) GetFile(ctx context.Context, sha256 string) (FileRef, error) {
-	tc := c.rd.Client()
+	tc := c.rd
 	var bs store.BlobState
 	if err := tc.CallInto(ctx, &bs, "blob_state", sha256); err != nil {
 		return FileRef{}, err
@@ -260,7 +266,7 @@ func (c *Client) GetFile(ctx context.Context, sha256 string) (FileRef, error) {
 // an offset up to the size and refuses one past it): the size the
 // refusal names when it says it, checked; else by bisection.
 func (c *Client) blobSize(ctx context.Context, sha256 string) (int64, error) {
-	tc := c.rd.Client()
+	tc := c.rd
 	fits := func(off int64) (bool, error) {
 		_, err := tc.Call(ctx, "read_blob", sha256, off, int64(0))
 		if err == nil {
@@ -330,7 +336,7 @@ var sizeInRefusal = regexp.MustCompile(`of a (\d+)-byte artifact`)
 // file or is left as it was. It returns the size.
 func (c *Client) DownloadFileTo(ctx context.Context, sha256, path string) (int64, error) {
 	var bs store.BlobState
-	if err := c.rd.Client().CallInto(ctx, &bs, "blob_state", sha256); err != nil {
+	if err := c.rd.CallInto(ctx, &bs, "blob_state", sha256); err != nil {
 		return 0, err
 	}
 	if !bs.Present {

@@ -136,7 +136,9 @@ func validSha(s string) bool {
 	return true
 }
 
-func checkSha(sha string) error {
+// CheckSha returns store.ErrBadRecord unless sha is a sha256 in lower-case
+// hex (64 characters), which makes it safe as a file name or a key.
+func CheckSha(sha string) error {
 	if !validSha(sha) {
 		return fmt.Errorf("%w: %q is not a sha256 in lower-case hex", store.ErrBadRecord, store.ValueText(sha))
 	}
@@ -160,7 +162,7 @@ func (d *Dir) lock(sha string) func() {
 
 // State implements store.Store.BlobState.
 func (d *Dir) State(ctx context.Context, sha string) (store.BlobState, error) {
-	if err := checkSha(sha); err != nil {
+	if err := CheckSha(sha); err != nil {
 		return store.BlobState{}, err
 	}
 	if _, err := os.Stat(d.blobPath(sha)); err == nil {
@@ -179,7 +181,7 @@ func (d *Dir) State(ctx context.Context, sha string) (store.BlobState, error) {
 // Write implements store.Store.WriteBlob (before its errors are
 // classified).
 func (d *Dir) Write(ctx context.Context, sha string, offset int64, data []byte) (int64, error) {
-	if err := checkSha(sha); err != nil {
+	if err := CheckSha(sha); err != nil {
 		return 0, err
 	}
 	d.maybeRemoveStale()
@@ -211,7 +213,7 @@ func (d *Dir) Write(ctx context.Context, sha string, offset int64, data []byte) 
 // Commit implements store.Store.CommitBlob (before its errors are
 // classified).
 func (d *Dir) Commit(ctx context.Context, sha string) (int64, error) {
-	if err := checkSha(sha); err != nil {
+	if err := CheckSha(sha); err != nil {
 		return 0, err
 	}
 	defer d.lock(sha)()
@@ -250,7 +252,7 @@ func (d *Dir) Commit(ctx context.Context, sha string) (int64, error) {
 
 // OpenBlob implements store.Store.OpenBlob.
 func (d *Dir) OpenBlob(ctx context.Context, sha string) (io.ReadSeekCloser, int64, error) {
-	if err := checkSha(sha); err != nil {
+	if err := CheckSha(sha); err != nil {
 		return nil, 0, err
 	}
 	f, err := os.Open(d.blobPath(sha))

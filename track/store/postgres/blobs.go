@@ -7,7 +7,8 @@ import (
 	"github.com/sigoco/sigoco/track/store"
 )
 
-// Blobs (artifact contents) are files named by their sha256 (package
+// Blobs (artifact contents) are in the database (blobsdb.go) with
+// Options.BlobsInDatabase, else files named by their sha256 (package
 // track/store/blobdir): blobs/ab/abcdef… once verified, uploads/abcdef….part
 // while an upload is in progress. Uploads resume at the size of the .part
 // file.

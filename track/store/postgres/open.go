@@ -16,7 +16,7 @@ import (
 )
 
 // Options configures Open. The zero value is valid except for BlobDir,
-// which is required.
+// which is required unless BlobsInDatabase.
 type Options struct {
 	// Limits bounds what runs may store (store.DefaultLimits for zero
 	// fields).
@@ -25,11 +25,15 @@ type Options struct {
 	// nodes that share a database share it only if it is a shared
 	// directory. Required.
 	BlobDir string
+	// BlobsInDatabase keeps artifact contents in the database instead, in
+	// chunks of BlobChunkSize (blobsdb.go): every node sees every upload
+	// without a shared directory. BlobDir is then unused.
+	BlobsInDatabase bool
 	// Logger receives warnings (a corrupt chunk, a gap in a run's
 	// records). Default: discarded.
 	Logger *slog.Logger
-	// UploadMaxAge: a partial upload (uploads/<sha256>.part) not written
-	// for this long is removed, at Open and then on uploads at most every
+	// UploadMaxAge: a partial upload (uploads/<sha256>.part, or a row of
+	// blob_uploads and its chunks) not written for this long is removed, at Open and then on uploads at most every
 	// UploadMaxAge/24. Default 24 h (blobdir.DefaultPartMaxAge).
 	UploadMaxAge time.Duration
 }
@@ -42,7 +46,7 @@ type Store struct {
 	limits store.Limits
 	log    *slog.Logger
 
-	blobs *blobdir.Dir // blobs/ and uploads/ in Options.BlobDir
+	blobs blobStore // *blobdir.Dir in Options.BlobDir, or *dbBlobs
 
 	// node names this store in notifications (changes.go) and leases, so
 	// that a node skips its own changes.
@@ -62,16 +66,20 @@ var _ store.Store = (*Store)(nil)
 // variables, so credentials need not be in the URL), migrates its schema
 // and returns the store.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
-	if opts.BlobDir == "" {
-		return nil, errors.New("postgres: Options.BlobDir is required")
+	if opts.BlobDir == "" && !opts.BlobsInDatabase {
+		return nil, errors.New("postgres: Options.BlobDir is required (or BlobsInDatabase)")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	limits := opts.Limits.WithDefaults()
-	blobs, err := blobdir.Open(opts.BlobDir, "postgres", blobdir.Options{MaxSize: limits.MaxBlobSize, PartMaxAge: opts.UploadMaxAge})
-	if err != nil {
-		return nil, err
+	var blobs blobStore
+	if !opts.BlobsInDatabase {
+		dir, err := blobdir.Open(opts.BlobDir, "postgres", blobdir.Options{MaxSize: limits.MaxBlobSize, PartMaxAge: opts.UploadMaxAge})
+		if err != nil {
+			return nil, err
+		}
+		blobs = dir
 	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -84,6 +92,14 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if opts.BlobsInDatabase {
+		db, err := openDBBlobs(ctx, pool, limits.MaxBlobSize, opts.UploadMaxAge, nil)
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
+		blobs = db
 	}
 	st := &Store{pool: pool, limits: limits, log: opts.Logger, blobs: blobs, node: newNodeID(), connConfig: cfg.ConnConfig}
 	st.ctx, st.cancel = context.WithCancel(context.Background())
@@ -169,6 +185,8 @@ var migrations = []string{
 	nodeSchema,
 	// 6: parent runs (store/parent.go): '' for none.
 	parentSchema,
+	// 7: blobs in the database (blobsdb.go).
+	blobSchema,
 }
 
 // runQuerySchema adds the archived flag of runs and the latest values as
