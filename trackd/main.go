@@ -327,11 +327,11 @@ func serve(c *cli.Context) error {
 // partsConfig is what buildParts needs beside the store and the server's
 // options.
 type partsConfig struct {
-	jobs      *jobs.Config // nil: no jobs
-	addr      string       // the listening address (solvers' SIGOCO_TRACK_ADDR)
-	access    *auth.Access // nil without an access file
-	hosts     *dashboard.HostCheck
-	log       *slog.Logger
+	jobs   *jobs.Config // nil: no jobs
+	addr   string       // the listening address (solvers' SIGOCO_TRACK_ADDR)
+	access *auth.Access // nil without an access file
+	hosts  *dashboard.HostCheck
+	log    *slog.Logger
 }
 
 // buildParts builds trackd's parts in order, each from what is built

@@ -186,5 +186,3 @@ func TestSlowClientsAttack(t *testing.T) {
 	conns = nil
 	d.stop(t)
 }
-
-
