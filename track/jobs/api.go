@@ -51,6 +51,9 @@ func (a *API) CreateJobs(ctx context.Context, solver, version string, inputs []m
 // array) and returns the sweep once final. StopJob on a sweep does the
 // same.
 func (a *API) StopJobs(ctx context.Context, sweep string) (*Job, error) {
+	if err := a.control(ctx, sweep, "stop"); err != nil {
+		return nil, err
+	}
 	j, err := a.m.loadJob(ctx, sweep)
 	if err != nil {
 		return nil, err
@@ -63,7 +66,12 @@ func (a *API) StopJobs(ctx context.Context, sweep string) (*Job, error) {
 
 // StartJob queues a PENDING job; it becomes STARTED when a slot is free.
 // Starting a job already started returns its state.
-func (a *API) StartJob(ctx context.Context, id string) (*Job, error) { return a.m.start(ctx, id) }
+func (a *API) StartJob(ctx context.Context, id string) (*Job, error) {
+	if err := a.control(ctx, id, "start"); err != nil {
+		return nil, err
+	}
+	return a.m.start(ctx, id)
+}
 
 // InspectJob returns a job's state, progress, times, exit code, reason and,
 // after a failure, the last lines of its stderr.
@@ -71,7 +79,12 @@ func (a *API) InspectJob(ctx context.Context, id string) (*Job, error) { return 
 
 // StopJob stops a job (SIGTERM, then SIGKILL after the solver's grace) and
 // returns it once final: ABORTED.
-func (a *API) StopJob(ctx context.Context, id string) (*Job, error) { return a.m.stop(ctx, id) }
+func (a *API) StopJob(ctx context.Context, id string) (*Job, error) {
+	if err := a.control(ctx, id, "stop"); err != nil {
+		return nil, err
+	}
+	return a.m.stop(ctx, id)
+}
 
 // ListJobs returns a page of jobs, newest first.
 func (a *API) ListJobs(ctx context.Context, f JobFilter) (*JobPage, error) { return a.m.list(ctx, f) }
@@ -101,7 +114,27 @@ func (a *API) GetJobLogfile(ctx context.Context, id string) ([]byte, error) {
 }
 
 // DeleteJob deletes a job that is not running: its run and directory.
-func (a *API) DeleteJob(ctx context.Context, id string) error { return a.m.remove(ctx, id) }
+func (a *API) DeleteJob(ctx context.Context, id string) error {
+	if err := a.control(ctx, id, "delete"); err != nil {
+		return err
+	}
+	return a.m.remove(ctx, id)
+}
+
+// control refuses a caller (the identity in ctx) that may not act on job
+// id: its owner and admins may (RunAuthorizer), whoever else holds the
+// role the method needs may not. Every method that changes a job named
+// by its id asks it first; the manager's own callers (sweep feeders,
+// Close) do not go through API.
+func (a *API) control(ctx context.Context, id, what string) error {
+	if err := checkJobID(id); err != nil {
+		return err
+	}
+	if ra, ok := a.m.rec.(RunAuthorizer); ok {
+		return ra.AuthorizeRun(ctx, id, what) // "run … belongs to …; … may not stop it"
+	}
+	return nil
+}
 
 // HTTPHandler serves GET /jobs/{id}/logfile.zip (register it with the
 // tracking server's HandleHTTP on "GET /jobs/").

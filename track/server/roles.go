@@ -11,8 +11,8 @@ import (
 // Roles per rpc method (docs/security.md, "Identities and roles"): a
 // viewer reads and subscribes; a runner also starts and writes runs,
 // forwards logs, steers exposed objects, writes memo entries and launches
-// jobs; only an admin deletes runs and jobs, and calls anything not
-// listed here. A runner writes only its own runs (owner.go).
+// jobs; only an admin calls anything not listed here. A runner writes,
+// deletes and controls (a job is a run) only its own runs (owner.go).
 var methodRoles = map[string]map[string]auth.Role{
 	TargetName: {
 		"list_runs": auth.Viewer, "get_run": auth.Viewer, "series": auth.Viewer, "logs": auth.Viewer,
@@ -32,7 +32,7 @@ var methodRoles = map[string]map[string]auth.Role{
 		"get_job_outputs": auth.Viewer, "get_job_logfile": auth.Viewer,
 		"create_job": auth.Runner, "start_job": auth.Runner, "stop_job": auth.Runner,
 		"create_jobs": auth.Runner, "stop_jobs": auth.Runner,
-		"delete_job": auth.Admin,
+		"delete_job": auth.Runner, // start, stop, delete: its own jobs only (jobs.RunAuthorizer)
 	},
 }
 
