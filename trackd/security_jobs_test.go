@@ -17,8 +17,8 @@ import (
 )
 
 // jobsCallAs calls a jobs method through POST /api/call as the holder of
-// token and returns the decoded answer.
-func jobsCallAs(t *testing.T, addr, token, method string, args ...any) map[string]any {
+// token and returns the decoded answer and its HTTP status.
+func jobsCallAs(t *testing.T, addr, token, method string, args ...any) (map[string]any, int) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"target": "jobs", "method": method, "args": args})
 	req, _ := http.NewRequest("POST", "http://"+addr+"/api/call", bytes.NewReader(body))
@@ -33,13 +33,13 @@ func jobsCallAs(t *testing.T, addr, token, method string, args ...any) map[strin
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
 		t.Fatalf("/api/call jobs.%s: %d %v", method, resp.StatusCode, err)
 	}
-	return out
+	return out, resp.StatusCode
 }
 
 // TestJobOwnership: a job is a run, and only its owner (the runner who
 // created it) or an admin starts, stops or deletes it, or stops its
-// sweep, over rpc and over the dashboard's /api/call; a viewer only
-// reads. At the base any runner stopped or started another's job.
+// sweep, over native rpc, pc_rpc and the dashboard's /api/call (403); a
+// viewer only reads. At the base any runner stopped or started another's job.
 func TestJobOwnership(t *testing.T) {
 	t.Setenv(auth.EnvToken, "")
 	port := freePort(t)
@@ -59,6 +59,11 @@ func TestJobOwnership(t *testing.T) {
 		return c
 	}
 	rudi, rita, vera, admin := dial(runnerToken), dial(ritaToken), dial(viewerToken), dial(adminToken)
+	ritaPC, err := rpc.Dial(ctx, addr, "jobs", rpc.ClientOptions{Token: ritaToken, Protocol: rpc.ProtocolSiPyCo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ritaPC.Close()
 	create := func() string {
 		t.Helper()
 		var job map[string]any
@@ -87,10 +92,11 @@ func TestJobOwnership(t *testing.T) {
 	j1 := create()
 	for _, m := range []string{"start_job", "stop_job", "delete_job"} {
 		refused(rita, "rita", m, j1)
+		refused(ritaPC, "rita (pc_rpc)", m, j1)
 		refused(vera, "vera", m, j1)
-		out := jobsCallAs(t, addr, ritaToken, m, j1)
-		if e, _ := out["error"].(map[string]any); e == nil || !strings.Contains(e["message"].(string), "auth: forbidden") {
-			t.Errorf("rita's %s of rudi's job over /api/call: %v", m, out)
+		out, code := jobsCallAs(t, addr, ritaToken, m, j1)
+		if e, _ := out["error"].(map[string]any); code != http.StatusForbidden || e == nil || e["type"] != "PermissionError" || !strings.Contains(e["message"].(string), "belongs to rudi") {
+			t.Errorf("rita's %s of rudi's job over /api/call: %d %v", m, code, out)
 		}
 	}
 	if s := state(j1); s != "PENDING" {
@@ -112,8 +118,8 @@ func TestJobOwnership(t *testing.T) {
 
 	// The owner stops and deletes its jobs; an admin deletes anyone's.
 	j2 := create()
-	if out := jobsCallAs(t, addr, runnerToken, "start_job", j2); out["error"] != nil {
-		t.Fatalf("the owner's start_job over /api/call: %v", out)
+	if out, code := jobsCallAs(t, addr, runnerToken, "start_job", j2); out["error"] != nil || code != http.StatusOK {
+		t.Fatalf("the owner's start_job over /api/call: %d %v", code, out)
 	}
 	if _, err := rudi.Call(ctx, "stop_job", j2); err != nil {
 		t.Fatalf("the owner's stop_job: %v", err)

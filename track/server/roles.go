@@ -3,8 +3,10 @@ package server
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/sigoco/sigoco/internal/snake"
+	"github.com/sigoco/sigoco/track/store"
 	"github.com/sigoco/sigoco/wire/auth"
 )
 
@@ -49,7 +51,7 @@ func MethodRole(target, method string) auth.Role {
 }
 
 // AuthorizeCall is Authorize, and for the tracker's methods that name a
-// run the owner rule (owner.go): the dashboard's check of POST /api/call
+// run, and the jobs methods that control a job, the owner rule (owner.go): the dashboard's check of POST /api/call
 // before the call (refused: 403), which then reaches the tracker
 // in-process (Server.Local) as the same identity. A log_batch through it
 // may not create a run: runs are started over rpc.
@@ -57,7 +59,20 @@ func (s *Server) AuthorizeCall(ctx context.Context, target, method string, args 
 	if err := Authorize(ctx, target, method); err != nil {
 		return err
 	}
-	if target != TargetName || len(args) == 0 {
+	if len(args) == 0 {
+		return nil
+	}
+	if target == "jobs" { // the jobs API asks AuthorizeRun too; here the dashboard answers 403
+		switch m := snake.Case(method); m {
+		case "start_job", "stop_job", "stop_jobs", "delete_job":
+			if id, ok := args[0].(string); ok && store.CheckRunID(id) == nil {
+				verb, _, _ := strings.Cut(m, "_") // start, stop, delete
+				return s.AuthorizeRun(ctx, id, verb)
+			}
+		}
+		return nil
+	}
+	if target != TargetName {
 		return nil
 	}
 	var run string
