@@ -127,10 +127,20 @@ func (a *API) DeleteJob(ctx context.Context, id string) error {
 // by its id asks it first; the manager's own callers (sweep feeders,
 // Close) do not go through API.
 func (a *API) control(ctx context.Context, id, what string) error {
+	return AuthorizeControl(ctx, a.m.rec, id, what)
+}
+
+// AuthorizeControl is the check API makes before it starts, stops or
+// deletes job id (what: "start", "stop", "delete") in the name of the
+// identity in ctx: a valid job id, and rec's RunAuthorizer (when rec has
+// one) allowing it. Whoever passes a job call on elsewhere (trackd
+// forwarding stop_job to the node that runs the job, as its own
+// identity) asks it first.
+func AuthorizeControl(ctx context.Context, rec Recorder, id, what string) error {
 	if err := checkJobID(id); err != nil {
 		return err
 	}
-	if ra, ok := a.m.rec.(RunAuthorizer); ok {
+	if ra, ok := rec.(RunAuthorizer); ok {
 		return ra.AuthorizeRun(ctx, id, what) // "run … belongs to …; … may not stop it"
 	}
 	return nil
