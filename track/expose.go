@@ -59,7 +59,7 @@ func (r *Run) Expose(name string, obj any) error {
 		defer srv.Close()
 		for n := 0; x.ctx.Err() == nil; n++ {
 			dctx, cancel := context.WithTimeout(x.ctx, r.opts.CallTimeout)
-			conn, err := wire.Dial(dctx, r.snd.addr(), r.opts.TLS, store.BannerExpose) // the server in use (failover.go)
+			conn, err := wire.Dial(dctx, r.snd.addr(), r.opts.TLS, wire.BannerExpose) // the server in use (failover.go)
 			cancel()
 			if err == nil {
 				n = 0

@@ -16,8 +16,9 @@ const DefaultAddr = "127.0.0.1:3250"
 
 // Environment variables read by Start.
 const (
-	EnvAddr = "SIGOCO_TRACK_ADDR" // the server's address
-	EnvRun  = "SIGOCO_TRACK_RUN"  // a run id chosen for this process (set by a launcher)
+	EnvAddr   = "SIGOCO_TRACK_ADDR"   // the server's address
+	EnvRun    = "SIGOCO_TRACK_RUN"    // a run id chosen for this process (set by a launcher)
+	EnvParent = "SIGOCO_TRACK_PARENT" // the parent of this process's run (set by a launcher)
 )
 
 // Options configures Start. The zero value works: a run in project
@@ -29,6 +30,15 @@ type Options struct {
 	Name string
 	// ID is the run id. Default: $SIGOCO_TRACK_RUN, else a new UUIDv7.
 	ID string
+	// Parent is the id of the run this one belongs to (an optimizer's
+	// run for its trials, a study's for its simulations): it is sent
+	// with the start record, in the batch that creates the run, and never
+	// changes (docs/tracking.md, "Parent runs"). The parent must exist
+	// and be visible to the caller; the server refuses the record
+	// otherwise (store.ErrBadParent), which Flush and End report, and the
+	// run is made without a parent. A resumed run that exists keeps the
+	// parent it has and sends none. Default: $SIGOCO_TRACK_PARENT.
+	Parent string
 	// Resume continues a run that exists (Options.ID or $SIGOCO_TRACK_RUN):
 	// a requeued job, a simulation restarted with the same id. Start then
 	// asks the server for the run's last stored record number (the
@@ -146,6 +156,9 @@ func (o *Options) defaults() {
 	}
 	if o.ID == "" {
 		o.ID = NewID()
+	}
+	if o.Parent == "" {
+		o.Parent = os.Getenv(EnvParent)
 	}
 	if !o.Resume {
 		o.Resume = resumeFromEnv()

@@ -134,6 +134,14 @@ func Start(ctx context.Context, opts Options) (*Run, error) {
 	if err := store.CheckRunID(opts.ID); err != nil {
 		return nil, fmt.Errorf("track: Options.ID or $%s: %w", EnvRun, err) // it names the spool directory; the server refuses it
 	}
+	if opts.Parent != "" {
+		if err := store.CheckRunID(opts.Parent); err != nil {
+			return nil, fmt.Errorf("track: Options.Parent or $%s: %w", EnvParent, err)
+		}
+		if opts.Parent == opts.ID {
+			return nil, fmt.Errorf("track: Options.Parent: run %s cannot be its own parent", opts.ID)
+		}
+	}
 	r := &Run{opts: opts, id: opts.ID, log: opts.Logger, t0: time.Now(), q: newQueue(), spare: newQueue(), wake: make(chan struct{}, 1)}
 	r.cond = sync.NewCond(&r.dmu)
 	r.dir = filepath.Join(opts.SpoolDir, r.id)
@@ -165,6 +173,9 @@ func Start(ctx context.Context, opts Options) (*Run, error) {
 	r.up = newUploader(r)
 	r.ex = newExposer(r)
 	r.record(store.Record{Kind: store.KindStart, Key: opts.Project, Value: opts.Name})
+	if opts.Parent != "" && r.seq == 1 { // a new run: the parent goes in the batch that creates it
+		r.record(store.Record{Kind: store.KindParent, Key: opts.Parent})
+	}
 	r.SetStatus(StatusRegistered)
 	if !opts.NoMetadata {
 		r.AddMetadataMap(startMetadata())

@@ -166,6 +166,10 @@ func jobsTarget(srv *server.Server, api *jobs.API, forwarding bool) any {
 
 // StopJob stops a job, on the node that runs it.
 func (n *nodeJobs) StopJob(ctx context.Context, id string) (*jobs.Job, error) {
+	// The caller's right first: the other node sees this node's identity.
+	if err := jobs.AuthorizeControl(ctx, n.srv, id, "stop"); err != nil {
+		return nil, err
+	}
 	var j jobs.Job
 	ok, err := n.srv.ForwardCall(ctx, &j, id, jobs.TargetName, "stop_job", id)
 	if !ok {

@@ -24,6 +24,15 @@ const (
 	// BannerSiPyCoBroadcast opens a SiPyCo broadcast Receiver's
 	// connection (package broadcast).
 	BannerSiPyCoBroadcast = "ARTIQ broadcast"
+
+	// BannerExpose opens the connection a tracked run dials to the
+	// tracking server to offer its exposed objects (package track): after
+	// this banner line the roles swap, the server speaks as an rpc client
+	// (BannerRPC first) and the run serves the objects with an rpc server
+	// on the connection it dialled, so no port is opened in the
+	// simulation. The run's rpc server Description is the JSON object
+	// {"run": RUN_ID, "name": OBJECT_NAME} (store.ExposeHello).
+	BannerExpose = "SIGOCO track-expose 1"
 )
 
 // ProtocolVersion is the version of the native protocols, the last word of

@@ -99,7 +99,7 @@ def track(func=None, *, save_result=False, project_name=None, project_path=None,
     tracked); with ``track(f, save_result=True)`` its return value is logged
     as a result named after the function.
 
-    Options (keywords): name, run_id, addr, spool_dir, token, tls_cert,
+    Options (keywords): name, run_id, parent, addr, spool_dir, token, tls_cert,
     tls_key, tls_peer_cert, ssl_context, metadata, flush_interval,
     batch_size, max_queued, close_timeout, call_timeout, profile.
     """

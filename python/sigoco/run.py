@@ -30,6 +30,7 @@ from .sender import (DEFAULT_ADDR, ENV_ADDR, ENV_RUN_CREDENTIAL, ENV_TOKEN, Send
 __all__ = ["Run", "SigocoWarning", "STATUSES", "DEFAULT_ADDR"]
 
 ENV_RUN = "SIGOCO_TRACK_RUN"
+ENV_PARENT = "SIGOCO_TRACK_PARENT"
 STATUSES = ("registered", "loaded", "initialized", "started", "running", "finished", "stopped", "failed")
 FINAL = ("finished", "stopped", "failed")
 
@@ -89,7 +90,7 @@ class Run(Sender):
     network; close() waits for the server at most ``close_timeout``.
     """
 
-    def __init__(self, project="default", name="", *, run_id=None, addr=None, spool_dir=None, token=None, credential=None,
+    def __init__(self, project="default", name="", *, run_id=None, parent=None, addr=None, spool_dir=None, token=None, credential=None,
                  tls_cert=None, tls_key=None, tls_peer_cert=None, ssl_context=None, metadata=True,
                  flush_interval=0.1, batch_size=50_000, max_queued=1_000_000, close_timeout=10.0,
                  call_timeout=10.0, heartbeat_interval=2.0, replay_orphans=True, profile=False, sys_metrics=10.0):
@@ -99,6 +100,14 @@ class Run(Sender):
         if explicit:
             check_run_id(explicit)
         self.id = explicit or new_id()
+        # The run this one belongs to, sent with the start record of a new
+        # run (docs/tracking.md, Parent runs); the server refuses one that
+        # does not exist (a SigocoWarning, an error in close()'s stats).
+        self.parent = parent or os.environ.get(ENV_PARENT) or None
+        if self.parent:
+            check_run_id(self.parent)
+            if self.parent == self.id:
+                raise ValueError("sigoco: run %s cannot be its own parent" % self.id)
         self.addr = addr or os.environ.get(ENV_ADDR) or DEFAULT_ADDR
         self._addrs, self._cur = _parse_addrs(self.addr), 0  # several: failover (sender.py)
         # The token is sent only to a server that announces
@@ -175,6 +184,8 @@ class Run(Sender):
             new = self._resume()
         if new:
             self._record("start", self.project, pyon.encode(self.name))
+            if self.parent:
+                self._record("parent", self.parent, "null")
             self._record("status", "registered", "null")
         else:
             self._record("status", "running", "null")

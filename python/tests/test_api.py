@@ -167,6 +167,27 @@ class TestLogParam(Base):
                 self.start(run_id=bad)
         self.assertEqual(os.listdir(self.spool), [])
 
+    def test_parent(self):
+        parent = sigoco.Run("pytest", addr=D.addr, spool_dir=self.spool, metadata=False)
+        self.assertTrue(parent.flush(30))
+        child = self.start(parent=parent.id, metadata=False)
+        self.assertTrue(child.flush(30))
+        sigoco.close()
+        self.assertEqual(self.c.get_run(child.id).get("parent"), parent.id)
+        kids = self.c.list_runs({"parent": parent.id})["runs"]
+        self.assertEqual([r["id"] for r in kids], [child.id])
+        # A parent that does not exist: refused, the client is told.
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            orphan = self.start(parent=sigoco.new_id(), metadata=False)
+            self.assertTrue(orphan.flush(30))
+            sigoco.close()
+        self.assertTrue(any("does not exist" in str(x.message) for x in w), [str(x.message) for x in w])
+        self.assertFalse(self.c.get_run(orphan.id).get("parent"))
+        with self.assertRaisesRegex(ValueError, "bad run id"):
+            self.start(parent="../x")
+        parent.close()
+
     def test_nothing_tracked(self):
         for f, args in [(sigoco.log_param, ("a", 1)), (sigoco.log_result, ("x", 1.0)), (sigoco.add_note, ("n",)),
                         (sigoco.add_tag, ("t",)), (sigoco.get_context, ())]:

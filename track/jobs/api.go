@@ -53,6 +53,9 @@ func (a *API) CreateJobs(ctx context.Context, solver, version string, inputs []m
 // array) and returns the sweep once final. StopJob on a sweep does the
 // same.
 func (a *API) StopJobs(ctx context.Context, sweep string) (*Job, error) {
+	if err := a.control(ctx, sweep, "stop"); err != nil {
+		return nil, err
+	}
 	j, err := a.m.loadJob(ctx, sweep)
 	if err != nil {
 		return nil, err
@@ -65,7 +68,12 @@ func (a *API) StopJobs(ctx context.Context, sweep string) (*Job, error) {
 
 // StartJob queues a PENDING job; it becomes STARTED when a slot is free.
 // Starting a job already started returns its state.
-func (a *API) StartJob(ctx context.Context, id string) (*Job, error) { return a.m.start(ctx, id) }
+func (a *API) StartJob(ctx context.Context, id string) (*Job, error) {
+	if err := a.control(ctx, id, "start"); err != nil {
+		return nil, err
+	}
+	return a.m.start(ctx, id)
+}
 
 // InspectJob returns a job's state, progress, times, exit code, reason and,
 // after a failure, the last lines of its stderr.
@@ -73,7 +81,12 @@ func (a *API) InspectJob(ctx context.Context, id string) (*Job, error) { return 
 
 // StopJob stops a job (SIGTERM, then SIGKILL after the solver's grace) and
 // returns it once final: ABORTED.
-func (a *API) StopJob(ctx context.Context, id string) (*Job, error) { return a.m.stop(ctx, id) }
+func (a *API) StopJob(ctx context.Context, id string) (*Job, error) {
+	if err := a.control(ctx, id, "stop"); err != nil {
+		return nil, err
+	}
+	return a.m.stop(ctx, id)
+}
 
 // ListJobs returns a page of jobs, newest first.
 func (a *API) ListJobs(ctx context.Context, f JobFilter) (*JobPage, error) { return a.m.list(ctx, f) }
@@ -103,7 +116,37 @@ func (a *API) GetJobLogfile(ctx context.Context, id string) ([]byte, error) {
 }
 
 // DeleteJob deletes a job that is not running: its run and directory.
-func (a *API) DeleteJob(ctx context.Context, id string) error { return a.m.remove(ctx, id) }
+func (a *API) DeleteJob(ctx context.Context, id string) error {
+	if err := a.control(ctx, id, "delete"); err != nil {
+		return err
+	}
+	return a.m.remove(ctx, id)
+}
+
+// control refuses a caller (the identity in ctx) that may not act on job
+// id: its owner and admins may (RunAuthorizer), whoever else holds the
+// role the method needs may not. Every method that changes a job named
+// by its id asks it first; the manager's own callers (sweep feeders,
+// Close) do not go through API.
+func (a *API) control(ctx context.Context, id, what string) error {
+	return AuthorizeControl(ctx, a.m.rec, id, what)
+}
+
+// AuthorizeControl is the check API makes before it starts, stops or
+// deletes job id (what: "start", "stop", "delete") in the name of the
+// identity in ctx: a valid job id, and rec's RunAuthorizer (when rec has
+// one) allowing it. Whoever passes a job call on elsewhere (trackd
+// forwarding stop_job to the node that runs the job, as its own
+// identity) asks it first.
+func AuthorizeControl(ctx context.Context, rec Recorder, id, what string) error {
+	if err := checkJobID(id); err != nil {
+		return err
+	}
+	if ra, ok := rec.(RunAuthorizer); ok {
+		return ra.AuthorizeRun(ctx, id, what) // "run … belongs to …; … may not stop it"
+	}
+	return nil
+}
 
 // HTTPHandler serves GET /jobs/{id}/logfile.zip (register it with the
 // tracking server's HandleHTTP on "GET /jobs/").

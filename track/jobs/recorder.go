@@ -37,6 +37,17 @@ type CredentialMinter interface {
 	RunCredential(ctx context.Context, run string) (string, error)
 }
 
+// RunAuthorizer is a Recorder that says who may act on a run
+// (*server.Server does: a run's owner or an admin, docs/security.md): the
+// API asks it before it starts, stops or deletes a job, or stops a
+// sweep, in the caller's name (the identity in ctx), whichever protocol
+// the call came by. An error wrapping auth.ErrForbidden refuses; a run
+// that does not exist is not refused. Without it (StoreRecorder) every
+// caller may.
+type RunAuthorizer interface {
+	AuthorizeRun(ctx context.Context, run, what string) error
+}
+
 // StoreRecorder records straight into st, with no live state and no
 // heartbeats: for a Manager without a tracking server (tools, tests).
 // Under a server, give New the server.

@@ -8,7 +8,7 @@
 //
 // Nothing here speaks a protocol of its own: batches are rpc calls, live
 // state is syncstruct, logs are logfwd. The one addition is the expose
-// connection (store.BannerExpose), on which a run serves rpc to the server
+// connection (wire.BannerExpose), on which a run serves rpc to the server
 // over a connection the run dialled.
 //
 // # Extending

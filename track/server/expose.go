@@ -17,7 +17,7 @@ import (
 var ErrNotExposed = fmt.Errorf("track: no such exposed object")
 
 // exposeRegistry holds an rpc client for each object a live run exposes,
-// on the connection the run dialled (store.BannerExpose): the run serves
+// on the connection the run dialled (wire.BannerExpose): the run serves
 // the object on it and the server calls through rpc.NewClientConn. No
 // port is opened, on either side.
 type exposeRegistry struct {
@@ -42,7 +42,7 @@ func newExposeRegistry(s *Server) *exposeRegistry {
 // server closes).
 func (x *exposeRegistry) ServeConn(ctx context.Context, nc net.Conn) error {
 	conn := wire.NewConn(nc)
-	if b, err := conn.ReadBanner(); err != nil || b != store.BannerExpose {
+	if b, err := conn.ReadBanner(); err != nil || b != wire.BannerExpose {
 		conn.Close()
 		return fmt.Errorf("track: expose connection: banner %q: %v", b, err)
 	}

@@ -158,6 +158,16 @@ func (s *Server) mayWrite(ctx context.Context, run, what string) (claim string, 
 	return "", fmt.Errorf("%w: run %q belongs to %s; %s may not %s it", auth.ErrForbidden, truncate(run, 64), truncate(owner, 64), truncate(id.Name, 64), what)
 }
 
+// AuthorizeRun refuses, with an error wrapping auth.ErrForbidden, an
+// identity in ctx that may not act on run (what says how, for the error)
+// by the owner rule above: the check of the jobs target (jobs.API) before
+// it starts, stops or deletes a job, whose run is the job. A run that does
+// not exist is not refused here: the caller reports it unknown.
+func (s *Server) AuthorizeRun(ctx context.Context, run, what string) error {
+	_, err := s.mayWrite(ctx, run, what)
+	return err
+}
+
 // claimRun records name as the owner of run, which the caller's batch
 // just created.
 func (s *Server) claimRun(ctx context.Context, run, name string) {

@@ -3,16 +3,18 @@ package server
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/sigoco/sigoco/internal/snake"
+	"github.com/sigoco/sigoco/track/store"
 	"github.com/sigoco/sigoco/wire/auth"
 )
 
 // Roles per rpc method (docs/security.md, "Identities and roles"): a
 // viewer reads and subscribes; a runner also starts and writes runs,
 // forwards logs, steers exposed objects, writes memo entries and launches
-// jobs; only an admin deletes runs and jobs, and calls anything not
-// listed here. A runner writes only its own runs (owner.go).
+// jobs; only an admin calls anything not listed here. A runner writes,
+// deletes and controls (a job is a run) only its own runs (owner.go).
 var methodRoles = map[string]map[string]auth.Role{
 	TargetName: {
 		"list_runs": auth.Viewer, "get_run": auth.Viewer, "series": auth.Viewer, "logs": auth.Viewer,
@@ -33,7 +35,7 @@ var methodRoles = map[string]map[string]auth.Role{
 		"get_job_outputs": auth.Viewer, "get_job_logfile": auth.Viewer,
 		"create_job": auth.Runner, "start_job": auth.Runner, "stop_job": auth.Runner,
 		"create_jobs": auth.Runner, "stop_jobs": auth.Runner,
-		"delete_job": auth.Admin,
+		"delete_job": auth.Runner, // start, stop, delete: its own jobs only (jobs.RunAuthorizer)
 	},
 }
 
@@ -50,7 +52,7 @@ func MethodRole(target, method string) auth.Role {
 }
 
 // AuthorizeCall is Authorize, and for the tracker's methods that name a
-// run the owner rule (owner.go): the dashboard's check of POST /api/call
+// run, and the jobs methods that control a job, the owner rule (owner.go): the dashboard's check of POST /api/call
 // before the call (refused: 403), which then reaches the tracker
 // in-process (Server.Local) as the same identity. A log_batch through it
 // may not create a run: runs are started over rpc.
@@ -58,7 +60,20 @@ func (s *Server) AuthorizeCall(ctx context.Context, target, method string, args 
 	if err := Authorize(ctx, target, method); err != nil {
 		return err
 	}
-	if target != TargetName || len(args) == 0 {
+	if len(args) == 0 {
+		return nil
+	}
+	if target == "jobs" { // the jobs API asks AuthorizeRun too; here the dashboard answers 403
+		switch m := snake.Case(method); m {
+		case "start_job", "stop_job", "stop_jobs", "delete_job":
+			if id, ok := args[0].(string); ok && store.CheckRunID(id) == nil {
+				verb, _, _ := strings.Cut(m, "_") // start, stop, delete
+				return s.AuthorizeRun(ctx, id, verb)
+			}
+		}
+		return nil
+	}
+	if target != TargetName {
 		return nil
 	}
 	var run string

@@ -258,7 +258,7 @@ func New(ctx context.Context, st store.Store, opts Options) (*Server, error) {
 	s.mux.Handle(wire.BannerSiPyCoSync, s.pub)
 	s.mux.Handle(wire.BannerLog, s.logs)
 	s.mux.Handle(wire.BannerSiPyCoLog, s.logs)
-	s.mux.Handle(store.BannerExpose, wire.ConnHandler(s.expose))
+	s.mux.Handle(wire.BannerExpose, wire.ConnHandler(s.expose))
 	s.routes()
 	s.front = s.http
 	s.metrics = newMetrics(s)

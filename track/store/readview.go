@@ -70,15 +70,15 @@ func (rd *Reader) ViewRun(ctx context.Context, id string, v View) (*Run, error) 
 		}
 	}
 	var n int64
-	if r.Params, n, err = rd.viewKV(ctx, "params", "key", id, b); err != nil {
+	if r.Params, n, err = rd.viewKV(ctx, "params", "key", id, b, ""); err != nil {
 		return nil, err
 	}
 	omit("params", n)
-	if r.Metadata, n, err = rd.viewKV(ctx, "metadata", "key", id, b); err != nil {
+	if r.Metadata, n, err = rd.viewKV(ctx, "metadata", "key", id, b, MetaCredential); err != nil {
 		return nil, err
 	}
 	omit("metadata", n)
-	if r.Counts, n, err = rd.viewKV(ctx, "counts", "name", id, b); err != nil {
+	if r.Counts, n, err = rd.viewKV(ctx, "counts", "name", id, b, ""); err != nil {
 		return nil, err
 	}
 	omit("counts", n)
@@ -110,14 +110,21 @@ type entry struct {
 }
 
 // viewKV reads the key → value table table (key column keyCol) of run id
-// within b; it returns the entries and how many were left out (MaxKeys).
-func (rd *Reader) viewKV(ctx context.Context, table, keyCol, id string, b *budget) (map[string]any, int64, error) {
-	ents, omitted, err := rd.firstPass(ctx, `SELECT `+keyCol+`, length(value), substr(value, 1, 16) FROM `+table+` WHERE run = ? ORDER BY `+keyCol, id, b, nil)
+// within b, but for the key hidden ("": none), which no view shows (the
+// metadata the server keeps for itself: MetaCredential, read with
+// RunValue only); it returns the entries and how many were left out
+// (MaxKeys).
+func (rd *Reader) viewKV(ctx context.Context, table, keyCol, id string, b *budget, hidden string) (map[string]any, int64, error) {
+	where := ""
+	if hidden != "" {
+		where = " AND " + keyCol + " <> '" + hidden + "'" // a constant of this package, never a client's key
+	}
+	ents, omitted, err := rd.firstPass(ctx, `SELECT `+keyCol+`, length(value), substr(value, 1, 16) FROM `+table+` WHERE run = ?`+where+` ORDER BY `+keyCol, id, b, nil)
 	if err != nil {
 		return nil, 0, err
 	}
 	m := make(map[string]any, len(ents))
-	if err := rd.secondPass(ctx, table, keyCol, id, ents, b, m); err != nil {
+	if err := rd.secondPass(ctx, table, keyCol, id, ents, b, m, where); err != nil {
 		return nil, 0, err
 	}
 	return m, omitted, nil
@@ -157,8 +164,9 @@ func (rd *Reader) firstPass(ctx context.Context, q, id string, b *budget, more f
 }
 
 // secondPass puts into m the value of each entry: decoded if it is
-// returned in full (one query reads those), its marker if not.
-func (rd *Reader) secondPass(ctx context.Context, table, keyCol, id string, ents []entry, b *budget, m map[string]any) error {
+// returned in full (one query reads those, with the first pass's extra
+// condition where), its marker if not.
+func (rd *Reader) secondPass(ctx context.Context, table, keyCol, id string, ents []entry, b *budget, m map[string]any, where string) error {
 	last := ""
 	for _, e := range ents {
 		if e.full {
@@ -170,7 +178,7 @@ func (rd *Reader) secondPass(ctx context.Context, table, keyCol, id string, ents
 	if last == "" {
 		return nil
 	}
-	q := `SELECT ` + keyCol + `, value FROM ` + table + ` WHERE run = ? AND ` + keyCol + ` <= ?`
+	q := `SELECT ` + keyCol + `, value FROM ` + table + ` WHERE run = ? AND ` + keyCol + ` <= ?` + where
 	args := []any{id, last}
 	if b.v.MaxValue > 0 {
 		q += ` AND length(value) <= ?`
@@ -210,7 +218,7 @@ func (rd *Reader) viewLatest(ctx context.Context, r *Run, b *budget) (int64, err
 		return 0, err
 	}
 	vals := make(map[string]any, len(ents))
-	if err := rd.secondPass(ctx, "latest", "key", r.ID, ents, b, vals); err != nil {
+	if err := rd.secondPass(ctx, "latest", "key", r.ID, ents, b, vals, ""); err != nil {
 		return 0, err
 	}
 	r.Latest = make(map[string]Latest, len(ents))

@@ -273,19 +273,8 @@ type BlobState struct {
 	Received int64 `msgpack:"received"` // bytes of an unfinished upload (resume from here)
 }
 
-// BannerExpose opens the connection a run dials to the tracking server to
-// offer its exposed objects: after this banner line the roles swap, the
-// server speaks as an rpc client (wire.BannerRPC first) and the run serves
-// the objects with an rpc server on the connection it dialled, so no port
-// is opened in the simulation. The run's rpc server Description is the
-// JSON object {"run": RUN_ID, "name": OBJECT_NAME}.
-//
-// (It belongs with the other banners in package wire; it lives here until
-// wire has it.)
-const BannerExpose = "SIGOCO track-expose 1"
-
 // ExposeHello is the Description a run's rpc server announces on an
-// expose connection.
+// expose connection (wire.BannerExpose).
 type ExposeHello struct {
 	Run  string `json:"run"`
 	Name string `json:"name"`

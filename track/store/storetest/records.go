@@ -174,6 +174,26 @@ func testServerOnly(t *testing.T, e *env) {
 	if r := e.get(runA); len(r.Tags) != 2 || r.Metadata[store.MetaJob] != nil {
 		t.Fatalf("tags %v metadata %v", r.Tags, r.Metadata)
 	}
+	// The hashes of a run's credentials are the server's alone: no view
+	// of the run shows them, RunValue reads them.
+	if err := e.s.Edit(e.ctx, runA, []store.Record{{Kind: store.KindMeta, Key: store.MetaCredential, Value: []any{"sha256:00"}}, {Kind: store.KindMeta, Key: store.MetaOwner, Value: "alice"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []store.View{{}, {MaxKeys: 1}, {MaxTotal: 1 << 10, MaxValue: 64, MaxKeys: 10}} {
+		r, err := e.s.ViewRun(e.ctx, runA, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := r.Metadata[store.MetaCredential]; ok || r.Omitted["metadata"] != 0 {
+			t.Errorf("view %+v shows the credential: metadata %v, omitted %v", v, r.Metadata, r.Omitted)
+		}
+		if r.Metadata[store.MetaOwner] != "alice" {
+			t.Errorf("view %+v: metadata %v", v, r.Metadata)
+		}
+	}
+	if b, err := e.s.RunValue(e.ctx, runA, store.KindMeta, store.MetaCredential); err != nil || len(b) == 0 {
+		t.Errorf("RunValue of the credential: %v", err)
+	}
 }
 
 func testArtifacts(t *testing.T, e *env) {
