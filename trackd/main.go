@@ -248,6 +248,12 @@ func serve(c *cli.Context) error {
 	defer st.Close()
 	srv, mgr, err := buildParts(c, st, opts, partsConfig{jobs: cfg, addr: ln.Addr().String(), access: access, hosts: hosts, log: log})
 	if err != nil {
+		if c.Context.Err() != nil {
+			// Stopped while the server read its live state or the jobs
+			// manager recovered its jobs: a requested shutdown too.
+			log.Info("trackd: stopped while starting", "err", err)
+			return nil
+		}
 		return err
 	}
 	defer srv.Close()
