@@ -6,9 +6,10 @@ import "github.com/sigoco/sigoco/rpc"
 
 func init() {
 	rpc.RegisterDoc((*API)(nil), rpc.TargetDoc{
-		Doc: "API is the rpc face of a Manager (target \"jobs\"); its methods are called\nby their snake_case names: list_solvers, get_solver, create_job,\nstart_job, inspect_job, stop_job, list_jobs, get_job_outputs,\nget_job_logfile, delete_job. The Go methods are the same calls in\nprocess.",
+		Doc: "API is the rpc face of a Manager (target \"jobs\"); its methods are called\nby their snake_case names: list_solvers, get_solver, create_job,\ncreate_jobs, stop_jobs, start_job, inspect_job, stop_job, list_jobs, get_job_outputs,\nget_job_logfile, delete_job. The Go methods are the same calls in\nprocess.",
 		Methods: map[string]rpc.MethodDoc{
 			"CreateJob":     {Params: []string{"solver", "version", "inputs"}, Doc: "CreateJob validates inputs against the solver's input ports and makes a\nPENDING job (a run in the solver's project with the inputs as params).\nInvalid inputs return an *InputError naming every faulty port; no job\nis made. A file input is a sha256 of an uploaded artifact (or a map\nwith \"sha256\" or oSPARC's \"id\")."},
+			"CreateJobs":    {Params: []string{"solver", "version", "inputs", "opts"}, Doc: "CreateJobs makes and starts a sweep: one job per inputs, each\nvalidated as CreateJob's (nothing is made unless all are valid; an\n*InputError names element i's ports \"[i].port\"), elements of one sweep\njob, their runs children of its run. On Slurm the sweep is one job\narray; locally, queued jobs. opts.Throttle bounds the elements running\nat once (keyword throttle over rpc). It returns the sweep's job."},
 			"DeleteJob":     {Params: []string{"id"}, Doc: "DeleteJob deletes a job that is not running: its run and directory."},
 			"GetJobLogfile": {Params: []string{"id"}, Doc: "GetJobLogfile returns the job's log file: a zip of stdout.log,\nstderr.log, run.log and job.json (at most MaxLogZip bytes; larger ones\nover HTTP)."},
 			"GetJobOutputs": {Params: []string{"id"}, Doc: "GetJobOutputs returns the outputs of a job (empty until it succeeded)."},
@@ -18,6 +19,7 @@ func init() {
 			"ListSolvers":   {Params: []string{}, Doc: "ListSolvers lists every solver version with its ports."},
 			"StartJob":      {Params: []string{"id"}, Doc: "StartJob queues a PENDING job; it becomes STARTED when a slot is free.\nStarting a job already started returns its state."},
 			"StopJob":       {Params: []string{"id"}, Doc: "StopJob stops a job (SIGTERM, then SIGKILL after the solver's grace) and\nreturns it once final: ABORTED."},
+			"StopJobs":      {Params: []string{"sweep"}, Doc: "StopJobs stops every element of a sweep (on Slurm, one scancel of the\narray) and returns the sweep once final. StopJob on a sweep does the\nsame."},
 		},
 	})
 }
