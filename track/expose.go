@@ -11,6 +11,7 @@ import (
 	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/track/store"
 	"github.com/sigoco/sigoco/wire"
+	"github.com/sigoco/sigoco/wire/auth"
 )
 
 // exposer keeps one connection per exposed object open to the server,
@@ -37,11 +38,28 @@ func newExposer(r *Run) *exposer {
 // with the rules of an rpc target. Calls run on the run's goroutines, so obj
 // must be safe for concurrent use with the simulation. No port is opened:
 // the run dials the server.
-func (r *Run) Expose(name string, obj any) error {
+func (r *Run) Expose(name string, obj any) error { return r.ExposeWith(name, obj, ExposeOptions{}) }
+
+// ExposeOptions configures an exposed object. The zero value works.
+type ExposeOptions struct {
+	// CallableBy grants calls of the object's methods to every identity
+	// of this role or above (auth.Viewer: anyone who may read the run;
+	// auth.Runner), beside the run's owner, admins and holders of the
+	// run's credential, who may always call. Default auth.None: nobody
+	// more (docs/security.md).
+	CallableBy auth.Role
+}
+
+// ExposeWith is Expose with options.
+func (r *Run) ExposeWith(name string, obj any, o ExposeOptions) error {
 	if r == nil {
 		return nil
 	}
-	hello, _ := json.Marshal(store.ExposeHello{Run: r.id, Name: name, Token: r.token()})
+	h := store.ExposeHello{Run: r.id, Name: name, Token: r.token()}
+	if o.CallableBy > auth.None {
+		h.CallableBy = o.CallableBy.String()
+	}
+	hello, _ := json.Marshal(h)
 	srv, err := rpc.NewServer(map[string]any{name: obj}, rpc.ServerOptions{Description: string(hello), Logger: r.log})
 	if err != nil {
 		return fmt.Errorf("track: expose %q: %w", name, err)

@@ -29,8 +29,9 @@ type exposeRegistry struct {
 }
 
 type exposed struct {
-	c    *rpc.Client
-	info *rpc.TargetInfo
+	c          *rpc.Client
+	info       *rpc.TargetInfo
+	callableBy auth.Role // granted to this role and above beside the owner (None: nobody more)
 }
 
 func newExposeRegistry(s *Server) *exposeRegistry {
@@ -56,6 +57,12 @@ func (x *exposeRegistry) ServeConn(ctx context.Context, nc net.Conn) error {
 	if err := json.Unmarshal([]byte(c.Description()), &hello); err != nil || hello.Run == "" || hello.Name == "" {
 		return fmt.Errorf("track: expose connection without a run and name: %q", c.Description())
 	}
+	var callableBy auth.Role
+	if hello.CallableBy != "" {
+		if callableBy, err = auth.ParseRole(hello.CallableBy); err != nil {
+			return fmt.Errorf("track: expose connection: callable_by: %w", err)
+		}
+	}
 	if a := x.s.opts.Auth; a != nil {
 		id, err := auth.AtLeast(a, auth.Runner, "exposing an object").Authenticate(auth.ConnCredentials(conn, hello.Token))
 		if err == nil {
@@ -72,7 +79,7 @@ func (x *exposeRegistry) ServeConn(ctx context.Context, nc net.Conn) error {
 	if err != nil {
 		return err
 	}
-	if !x.add(hello.Run, hello.Name, &exposed{c: c, info: info}) {
+	if !x.add(hello.Run, hello.Name, &exposed{c: c, info: info, callableBy: callableBy}) {
 		return nil
 	}
 	x.s.log.Info("track: run exposes an object", "run", hello.Run, "name", hello.Name, "methods", len(info.Methods))
@@ -159,4 +166,17 @@ func (x *exposeRegistry) close() {
 	for _, c := range cs {
 		c.Close()
 	}
+}
+
+// granted reports whether the object name that run exposes here grants
+// calls to the identity in ctx by its role (ExposeHello.CallableBy).
+func (x *exposeRegistry) granted(ctx context.Context, run, name string) bool {
+	id, ok := auth.FromContext(ctx)
+	if !ok {
+		return false
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	e := x.objs[run][name]
+	return e != nil && e.callableBy > auth.None && id.Role >= e.callableBy
 }

@@ -21,7 +21,8 @@ var methodRoles = map[string]map[string]auth.Role{
 		"export_run": auth.Viewer, "watch": auth.Viewer, "read_blob": auth.Viewer, "query_runs": auth.Viewer,
 		"log_batch": auth.Runner, "heartbeat": auth.Runner, "add_note": auth.Runner, "add_tag": auth.Runner,
 		"remove_tag": auth.Runner, "blob_state": auth.Runner, "write_blob": auth.Runner, "commit_blob": auth.Runner,
-		"call_exposed": auth.Runner, "resume_run": auth.Runner, "run_credential": auth.Runner,
+		"call_exposed": auth.Viewer, // the owner rule, or the object's grant (expose.go)
+		"resume_run":   auth.Runner, "run_credential": auth.Runner,
 		"delete_run":      auth.Runner, // its own runs only (owner.go)
 		"archive_run":     auth.Runner, // its own runs only (owner.go)
 		"shutdown_server": auth.Admin,  // shutdown.go
@@ -87,6 +88,11 @@ func (s *Server) AuthorizeCall(ctx context.Context, target, method string, args 
 		return nil
 	}
 	claim, err := s.mayWrite(ctx, run, "write")
+	if err != nil && snake.Case(method) == "call_exposed" && len(args) > 1 {
+		if name, _ := args[1].(string); s.expose.granted(ctx, run, name) {
+			return nil // the object grants calls to the caller's role
+		}
+	}
 	if err == nil && claim != "" {
 		err = fmt.Errorf("%w: run %q does not exist; runs are started over rpc, not through the dashboard", auth.ErrForbidden, truncate(run, 64))
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/track/store"
+	"github.com/sigoco/sigoco/wire/auth"
 )
 
 //go:generate go run github.com/sigoco/sigoco/cmd/sigoco-gen -type Tracker
@@ -286,7 +287,13 @@ func (t *Tracker) ReadBlob(ctx context.Context, sha256 string, offset, n int64) 
 // CallExposed calls method of the object name that run exposes, over the
 // connection the run opened, and returns its result.
 func (t *Tracker) CallExposed(ctx context.Context, run, name, method string, args []any, kwargs map[string]any) (any, error) {
-	if _, err := t.s.mayWrite(ctx, run, "call the exposed objects of"); err != nil {
+	claim, err := t.s.mayWrite(ctx, run, "call the exposed objects of")
+	if err == nil && claim != "" {
+		// The run is not stored (yet): nobody owns it, so nobody but an
+		// admin may call what is exposed under its id.
+		err = fmt.Errorf("%w: run %q is not stored yet; only an admin may call objects exposed on it", auth.ErrForbidden, truncate(run, 64))
+	}
+	if err != nil && !t.s.expose.granted(ctx, run, name) {
 		return nil, err
 	}
 	if v, ok, err := t.s.forwardExposed(ctx, run, name, method, args, kwargs); ok { // on another node (remote.go)

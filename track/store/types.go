@@ -281,4 +281,8 @@ type ExposeHello struct {
 	// Token authenticates the run to a server with an access file
 	// (docs/security.md); omitted when the run has none.
 	Token string `json:"token,omitempty"`
+	// CallableBy grants calls of the object to every identity of this
+	// role or above ("viewer", "runner"), beside the run's owner, an admin
+	// and holders of the run's credential; "" grants nothing more.
+	CallableBy string `json:"callable_by,omitempty"`
 }
