@@ -55,6 +55,25 @@ func startTrackServer(dir, addr string) (*trackServer, error) {
 	return &trackServer{addr: ln.Addr().String(), st: st, stop: func() { srv.Close(); <-done; st.Close() }}, nil
 }
 
+// measureIngest starts a run with opts, logs n results as fast as
+// possible, flushes (every batch committed) and ends it; it returns the
+// results per second and the run's id.
+func measureIngest(ctx context.Context, opts track.Options, n int) (float64, string, error) {
+	run, err := track.Start(ctx, opts)
+	if err != nil {
+		return 0, "", err
+	}
+	t0 := time.Now()
+	for i := range n {
+		run.LogResult("x", float64(i%1000), int64(i))
+	}
+	if err := run.Flush(ctx); err != nil {
+		return 0, "", err
+	}
+	perSec := float64(n) / time.Since(t0).Seconds()
+	return perSec, run.ID(), run.End(ctx, track.StatusFinished)
+}
+
 func benchTrack(cfg config) ([]result, error) {
 	n := 1_000_000
 	if cfg.quick {
@@ -119,22 +138,11 @@ func benchTrack(cfg config) ([]result, error) {
 	}
 
 	// Ingest: n results logged as fast as possible, then Flush.
-	run, err = track.Start(ctx, track.Options{Project: "bench", Name: "ingest", Addr: ts.addr, SpoolDir: tmp + "/spool", NoMetadata: true})
+	perSec, ingestID, err := measureIngest(ctx, track.Options{Project: "bench", Name: "ingest", Addr: ts.addr, SpoolDir: tmp + "/spool", NoMetadata: true}, n)
 	if err != nil {
 		return nil, err
 	}
-	t0 := time.Now()
-	for i := range n {
-		run.LogResult("x", float64(i%1000), int64(i))
-	}
-	if err := run.Flush(ctx); err != nil {
-		return nil, err
-	}
-	out = append(out, result{"track.ingest.results_per_s", float64(n) / time.Since(t0).Seconds(), "results/s"})
-	ingestID := run.ID()
-	if err := run.End(ctx, track.StatusFinished); err != nil {
-		return nil, err
-	}
+	out = append(out, result{"track.ingest.results_per_s", perSec, "results/s"})
 
 	// Replay: n results spooled with no server, then replayed.
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -150,7 +158,7 @@ func benchTrack(cfg config) ([]result, error) {
 	ectx, ecancel := context.WithTimeout(ctx, time.Second)
 	run.End(ectx, track.StatusFinished)
 	ecancel()
-	t0 = time.Now()
+	t0 := time.Now()
 	res, err := track.Replay(ctx, tmp+"/spool2", track.ReplayOptions{Addr: ts.addr})
 	if err != nil {
 		return nil, err
