@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -81,7 +82,7 @@ func NormalizeWith(v any, opts NormalizeOptions) (any, error) {
 	case float64:
 		return x, nil
 	}
-	n := normalizer{opts}
+	n := normalizer{NormalizeOptions: opts}
 	out, err := n.value(reflect.ValueOf(v), 0)
 	if err != nil {
 		path, err := splitPath(err)
@@ -90,7 +91,11 @@ func NormalizeWith(v any, opts NormalizeOptions) (any, error) {
 	return out, nil
 }
 
-type normalizer struct{ NormalizeOptions }
+type normalizer struct {
+	NormalizeOptions
+	nilEmpty   bool // nil slices and maps as empty ones (Encode's text)
+	fieldOrder bool // structs as a Dict in field order (Encode's text)
+}
 
 var (
 	sliceType         = reflect.TypeFor[Slice]()
@@ -239,7 +244,7 @@ func (n normalizer) sequence(rv reflect.Value, depth int) (any, error) {
 	switch {
 	case ek == reflect.Uint8:
 		return copyBytes(rv), nil
-	case rv.Kind() == reflect.Slice && rv.IsNil() && rv.Type() != anySliceType:
+	case rv.Kind() == reflect.Slice && rv.IsNil() && !n.nilEmpty && rv.Type() != anySliceType:
 		return nil, nil // a nil []any is an empty list, as AppendMsgpack writes it
 	case n.Packed && ek >= reflect.Int && ek <= reflect.Int64:
 		out := make([]int64, rv.Len())
@@ -258,7 +263,7 @@ func (n normalizer) sequence(rv reflect.Value, depth int) (any, error) {
 }
 
 func (n normalizer) mapValue(rv reflect.Value, depth int) (any, error) {
-	if rv.IsNil() && rv.Type() != anyMapType {
+	if rv.IsNil() && !n.nilEmpty && rv.Type() != anyMapType {
 		return nil, nil // a nil map[string]any is an empty dict, as AppendMsgpack writes it
 	}
 	keys := rv.MapKeys() // not MapRange: its iterator would keep rv
@@ -290,7 +295,7 @@ func (n normalizer) mapValue(rv reflect.Value, depth int) (any, error) {
 		}
 		items = append(items, sorted{Item{kn, x}, Repr(kn)})
 	}
-	slices.SortFunc(items, func(a, b sorted) int { return cmpString(a.order, b.order) })
+	slices.SortFunc(items, func(a, b sorted) int { return strings.Compare(a.order, b.order) })
 	d := make(Dict, len(items))
 	for i, it := range items {
 		d[i] = it.Item
@@ -339,7 +344,13 @@ func (n normalizer) key(rv reflect.Value, depth int) (any, error) {
 
 func (n normalizer) structValue(rv reflect.Value, depth int) (any, error) {
 	fields := structFields(rv.Type())
-	out := make(map[string]any, len(fields))
+	var out map[string]any
+	var ordered Dict
+	if n.fieldOrder {
+		ordered = make(Dict, 0, len(fields))
+	} else {
+		out = make(map[string]any, len(fields))
+	}
 	for _, f := range fields {
 		fv, ok := fieldValue(rv, f.index)
 		if !ok || (f.omitEmpty && fv.IsZero()) {
@@ -349,7 +360,14 @@ func (n normalizer) structValue(rv reflect.Value, depth int) (any, error) {
 		if err != nil {
 			return nil, at(err, f.name)
 		}
-		out[f.name] = x
+		if n.fieldOrder {
+			ordered = append(ordered, Item{f.name, x})
+		} else {
+			out[f.name] = x
+		}
+	}
+	if n.fieldOrder {
+		return ordered, nil
 	}
 	return out, nil
 }
