@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Convert stores the decoded PYON value v into *dst, converting it to
@@ -324,7 +325,7 @@ func mapItems(v any) ([]Item, bool) {
 	for it.Next() {
 		items = append(items, Item{it.Key().Interface(), it.Value().Interface()})
 	}
-	slices.SortFunc(items, func(a, b Item) int { return cmpString(fmt.Sprint(a.Key), fmt.Sprint(b.Key)) })
+	slices.SortFunc(items, func(a, b Item) int { return strings.Compare(fmt.Sprint(a.Key), fmt.Sprint(b.Key)) })
 	return items, true
 }
 

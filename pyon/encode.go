@@ -24,9 +24,12 @@ import (
 // complex and string kind; *big.Int, *big.Rat (a Fraction); []byte and
 // [N]byte (bytes); other slices and arrays (lists; nil slices as []);
 // maps (objects when keys are strings, sorted; otherwise a dict); structs
-// (objects keyed by field name, see structFields); pointers and interfaces
-// to those (nil is None); encoding.TextMarshaler values and errors
-// (strings: the text, the message).
+// (objects keyed by the struct-key rule, fields in order); pointers and
+// interfaces to those (nil is None); encoding.TextMarshaler values and
+// errors (strings: the text, the message). Go values reach the text
+// through Normalize's walker, so a Go struct, slice or map holding a value
+// whose methods define its form (time.Time, an error) is refused, as on
+// the native wire.
 // In a dict key or set item, where Python needs a hashable value, Go arrays
 // become tuples and lists, dicts and sets are refused.
 //
@@ -171,7 +174,7 @@ func (e *encoder) value(v any) error {
 	case NPScalar:
 		return e.npscalar(x)
 	default:
-		return e.reflect(reflect.ValueOf(v))
+		return e.reflect(v)
 	}
 	return nil
 }
@@ -338,7 +341,8 @@ func (e *encoder) stringMap(m map[string]any) error {
 	if err := e.enter(); err != nil {
 		return err
 	}
-	keys := make([]string, 0, len(m))
+	var small [16]string // most maps: their keys sorted without an allocation
+	keys := small[:0]
 	for k := range m {
 		if k == jsonClassKey {
 			return at(unsupported("a dict may not have the key %q", jsonClassKey), k)

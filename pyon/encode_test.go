@@ -131,6 +131,9 @@ func TestEncodeErrors(t *testing.T) {
 		{"object array", NDArray{Shape: []int{0}, DType: "|O8"}, ErrMalformed, ""},
 		{"bad scalar", NPScalar{DType: "<i4", Data: []byte{1}}, ErrMalformed, ""},
 		{"cycle", loop, ErrTooDeep, ""},
+		// One walker for every wire: what Normalize refuses, Encode does.
+		{"time in a struct", struct{ At time.Time }{}, ErrUnsupported, "/at"},
+		{"error in a slice", []error{errors.New("x")}, ErrUnsupported, "/0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := Append([]byte("keep"), tc.v)

@@ -1,7 +1,6 @@
 package pyon
 
 import (
-	"encoding"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -63,7 +62,9 @@ const (
 // takes what AppendMsgpack takes and, anywhere inside v, any other value
 // Normalize takes (structs by the struct-key rule, typed slices and maps);
 // a value that is a msgpack.CustomEncoder or Marshaler is written by its
-// method, a TextMarshaler as its text, an error as its message.
+// method, a TextMarshaler as its text, an error as its message, as Encode
+// writes them (inside a Go struct, slice or map they are refused, see
+// Normalize).
 func EncodeMsgpackValue(enc *msgpack.Encoder, v any) error {
 	b, err := appendValue(nil, v, 0, true)
 	if err != nil {
@@ -243,28 +244,36 @@ func appendValue(b []byte, v any, depth int, lax bool) ([]byte, error) {
 	if !lax {
 		return b, fmt.Errorf("%w: %T is not in the value model", ErrUnsupported, v)
 	}
-	switch x := v.(type) {
-	case msgpack.CustomEncoder, msgpack.Marshaler:
-		enc, err := msgpack.Marshal(x) // a type that defines its msgpack form keeps it
-		if err != nil {
-			return b, &EncodeError{Err: err}
+	if x, ok := v.(msgpack.CustomEncoder); ok {
+		return appendOwnMsgpack(b, x) // a type that defines its msgpack form keeps it
+	}
+	if x, ok := v.(msgpack.Marshaler); ok {
+		return appendOwnMsgpack(b, x)
+	}
+	if s, ok, err := ownText(v); err != nil {
+		return b, &EncodeError{Err: err}
+	} else if ok {
+		return append(appendStrHeader(b, len(s)), s...), nil // as Encode writes it
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer { // as Encode follows it
+		if rv.IsNil() {
+			return append(b, 0xc0), nil
 		}
-		return append(b, enc...), nil
-	case encoding.TextMarshaler:
-		text, err := x.MarshalText() // as Encode writes it
-		if err != nil {
-			return b, &EncodeError{Err: unsupported("%T.MarshalText: %v", x, err)}
-		}
-		return append(appendStrHeader(b, len(text)), text...), nil
-	case error:
-		msg := x.Error() // as Encode writes it
-		return append(appendStrHeader(b, len(msg)), msg...), nil
+		return appendValue(b, rv.Elem().Interface(), depth+1, lax)
 	}
 	n, err := Normalize(v)
 	if err != nil {
 		return b, err
 	}
 	return appendValue(b, n, depth, false)
+}
+
+func appendOwnMsgpack(b []byte, v any) ([]byte, error) {
+	enc, err := msgpack.Marshal(v)
+	if err != nil {
+		return b, &EncodeError{Err: err}
+	}
+	return append(b, enc...), nil
 }
 
 func appendPtr[T any](b []byte, p *T, depth int, lax bool) ([]byte, error) {

@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -17,6 +18,17 @@ type NormalizeOptions struct {
 	// packed (ExtPackedInt64, ExtPackedFloat64) without boxing every
 	// element. They still decode as lists.
 	Packed bool
+
+	// MaxDepth, when positive, bounds nesting below pyon's own bound
+	// (ErrTooDeep beyond it), for callers that hold v deeper in a tree.
+	MaxDepth int
+
+	// Keyed, when set, is given every pyon.Dict, pyon.OrderedDict and
+	// pyon.Set Normalize builds, their keys, values and items already
+	// normalized, and returns what to keep in its place; an error stops
+	// Normalize. syncstruct's tree form uses it to merge repeated keys,
+	// refuse unhashable ones and keep string-keyed dicts as maps.
+	Keyed func(v any) (any, error)
 }
 
 // Normalize returns a deep copy of any Go value in the value model, the
@@ -70,7 +82,7 @@ func NormalizeWith(v any, opts NormalizeOptions) (any, error) {
 	case float64:
 		return x, nil
 	}
-	n := normalizer{packed: opts.Packed}
+	n := normalizer{NormalizeOptions: opts}
 	out, err := n.value(reflect.ValueOf(v), 0)
 	if err != nil {
 		path, err := splitPath(err)
@@ -79,19 +91,25 @@ func NormalizeWith(v any, opts NormalizeOptions) (any, error) {
 	return out, nil
 }
 
-type normalizer struct{ packed bool }
+type normalizer struct {
+	NormalizeOptions
+	nilEmpty   bool // nil slices and maps as empty ones (Encode's text)
+	fieldOrder bool // structs as a Dict in field order (Encode's text)
+}
 
 var (
 	sliceType         = reflect.TypeFor[Slice]()
 	customEncoderType = reflect.TypeFor[msgpack.CustomEncoder]()
 	marshalerType     = reflect.TypeFor[msgpack.Marshaler]()
+	anySliceType      = reflect.TypeFor[[]any]()
+	anyMapType        = reflect.TypeFor[map[string]any]()
 )
 
 // value normalizes rv. It only reads rv (never rv.Interface()), which is
 // what keeps the caller's value from escaping; the pyon and big types are
 // rebuilt from their fields.
 func (n normalizer) value(rv reflect.Value, depth int) (any, error) {
-	if depth > maxDepth {
+	if depth > maxDepth || (n.MaxDepth > 0 && depth > n.MaxDepth) {
 		return nil, ErrTooDeep
 	}
 	if !rv.IsValid() {
@@ -104,7 +122,10 @@ func (n normalizer) value(rv reflect.Value, depth int) (any, error) {
 		return Tuple(l), err
 	case setType:
 		items, err := n.list(rv.Field(0), depth)
-		return Set{Items: items, Frozen: rv.Field(1).Bool()}, err
+		if err != nil {
+			return nil, err
+		}
+		return n.keyed(Set{Items: items, Frozen: rv.Field(1).Bool()})
 	case dictType, odictType:
 		items := make([]Item, rv.Len())
 		for i := range items {
@@ -119,9 +140,9 @@ func (n normalizer) value(rv reflect.Value, depth int) (any, error) {
 			items[i] = Item{Key: k, Value: v}
 		}
 		if t == dictType {
-			return Dict(items), nil
+			return n.keyed(Dict(items))
 		}
-		return OrderedDict(items), nil
+		return n.keyed(OrderedDict(items))
 	case sliceType:
 		var parts [3]any
 		for i := range parts {
@@ -168,11 +189,16 @@ func (n normalizer) value(rv reflect.Value, depth int) (any, error) {
 		return rv.Complex(), nil
 	case reflect.String:
 		return rv.String(), nil
-	case reflect.Pointer, reflect.Interface:
+	case reflect.Pointer:
 		if rv.IsNil() {
 			return nil, nil
 		}
-		return n.value(rv.Elem(), depth+1)
+		return n.value(rv.Elem(), depth+1) // a pointer can make a cycle
+	case reflect.Interface: // an element of []any, a value of map[string]any
+		if rv.IsNil() {
+			return nil, nil
+		}
+		return n.value(rv.Elem(), depth)
 	case reflect.Slice, reflect.Array:
 		return n.sequence(rv, depth)
 	case reflect.Map:
@@ -218,15 +244,15 @@ func (n normalizer) sequence(rv reflect.Value, depth int) (any, error) {
 	switch {
 	case ek == reflect.Uint8:
 		return copyBytes(rv), nil
-	case rv.Kind() == reflect.Slice && rv.IsNil():
-		return nil, nil
-	case n.packed && ek >= reflect.Int && ek <= reflect.Int64:
+	case rv.Kind() == reflect.Slice && rv.IsNil() && !n.nilEmpty && rv.Type() != anySliceType:
+		return nil, nil // a nil []any is an empty list, as AppendMsgpack writes it
+	case n.Packed && ek >= reflect.Int && ek <= reflect.Int64:
 		out := make([]int64, rv.Len())
 		for i := range out {
 			out[i] = rv.Index(i).Int()
 		}
 		return out, nil
-	case n.packed && (ek == reflect.Float32 || ek == reflect.Float64):
+	case n.Packed && (ek == reflect.Float32 || ek == reflect.Float64):
 		out := make([]float64, rv.Len())
 		for i := range out {
 			out[i] = rv.Index(i).Float()
@@ -237,8 +263,8 @@ func (n normalizer) sequence(rv reflect.Value, depth int) (any, error) {
 }
 
 func (n normalizer) mapValue(rv reflect.Value, depth int) (any, error) {
-	if rv.IsNil() {
-		return nil, nil
+	if rv.IsNil() && !n.nilEmpty && rv.Type() != anyMapType {
+		return nil, nil // a nil map[string]any is an empty dict, as AppendMsgpack writes it
 	}
 	keys := rv.MapKeys() // not MapRange: its iterator would keep rv
 	if rv.Type().Key().Kind() == reflect.String {
@@ -269,12 +295,20 @@ func (n normalizer) mapValue(rv reflect.Value, depth int) (any, error) {
 		}
 		items = append(items, sorted{Item{kn, x}, Repr(kn)})
 	}
-	slices.SortFunc(items, func(a, b sorted) int { return cmpString(a.order, b.order) })
+	slices.SortFunc(items, func(a, b sorted) int { return strings.Compare(a.order, b.order) })
 	d := make(Dict, len(items))
 	for i, it := range items {
 		d[i] = it.Item
 	}
-	return d, nil
+	return n.keyed(d)
+}
+
+// keyed hands a dict or set to the Keyed option.
+func (n normalizer) keyed(v any) (any, error) {
+	if n.Keyed == nil {
+		return v, nil
+	}
+	return n.Keyed(v)
 }
 
 // key normalizes a map key into a value Python can hash: a Go array
@@ -310,7 +344,13 @@ func (n normalizer) key(rv reflect.Value, depth int) (any, error) {
 
 func (n normalizer) structValue(rv reflect.Value, depth int) (any, error) {
 	fields := structFields(rv.Type())
-	out := make(map[string]any, len(fields))
+	var out map[string]any
+	var ordered Dict
+	if n.fieldOrder {
+		ordered = make(Dict, 0, len(fields))
+	} else {
+		out = make(map[string]any, len(fields))
+	}
 	for _, f := range fields {
 		fv, ok := fieldValue(rv, f.index)
 		if !ok || (f.omitEmpty && fv.IsZero()) {
@@ -320,7 +360,14 @@ func (n normalizer) structValue(rv reflect.Value, depth int) (any, error) {
 		if err != nil {
 			return nil, at(err, f.name)
 		}
-		out[f.name] = x
+		if n.fieldOrder {
+			ordered = append(ordered, Item{f.name, x})
+		} else {
+			out[f.name] = x
+		}
+	}
+	if n.fieldOrder {
+		return ordered, nil
 	}
 	return out, nil
 }

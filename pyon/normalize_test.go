@@ -93,6 +93,9 @@ func TestNormalizeValues(t *testing.T) {
 		{[2]byte{1, 2}, []byte{1, 2}},
 		{[]byte(nil), []byte{}},
 		{[]string(nil), nil},
+		{[]any(nil), []any{}},
+		{map[string]any(nil), map[string]any{}},
+		{[]any{[]any{int8(1)}}, []any{[]any{int64(1)}}},
 		{map[string]int{"a": 1}, map[string]any{"a": int64(1)}},
 		{map[int]bool{2: true, 1: false}, Dict{{int64(1), false}, {int64(2), true}}},
 		{map[[2]int]string{{1, 2}: "x"}, Dict{{Tuple{int64(1), int64(2)}, "x"}}},
@@ -135,11 +138,47 @@ func TestNormalizeValues(t *testing.T) {
 	if _, err := Normalize(map[string]any{"a": []any{1, make(chan int)}}); !errors.As(err, &e) || e.Path != "/a/1" {
 		t.Errorf("path: %v", err)
 	}
+	deep := any(1)
+	for range 5 {
+		deep = []any{deep}
+	}
+	if _, err := NormalizeWith(deep, NormalizeOptions{MaxDepth: 5}); err != nil {
+		t.Errorf("MaxDepth 5, 5 lists deep: %v", err)
+	}
+	if _, err := NormalizeWith(deep, NormalizeOptions{MaxDepth: 4}); !errors.Is(err, ErrTooDeep) {
+		t.Errorf("MaxDepth 4, 5 lists deep: %v", err)
+	}
 	type cyc struct{ Next *cyc }
 	c := &cyc{}
 	c.Next = c
 	if _, err := Normalize(c); !errors.Is(err, ErrTooDeep) {
 		t.Errorf("cycle: %v", err)
+	}
+}
+
+// TestNormalizeKeyed: the Keyed option sees every dict and set, contents
+// normalized, and its answer takes their place.
+func TestNormalizeKeyed(t *testing.T) {
+	var seen []any
+	keyed := func(v any) (any, error) {
+		seen = append(seen, v)
+		if d, ok := v.(Dict); ok && len(d) == 1 {
+			return "one", nil
+		}
+		return v, nil
+	}
+	in := []any{Dict{{int8(1), "a"}}, map[int]int{2: 3, 4: 5}, Set{Items: []any{uint8(6)}}, OrderedDict{{"k", int16(7)}}}
+	got, err := NormalizeWith(in, NormalizeOptions{Keyed: keyed})
+	want := []any{"one", Dict{{int64(2), int64(3)}, {int64(4), int64(5)}}, Set{Items: []any{int64(6)}}, OrderedDict{{"k", int64(7)}}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("got %#v, %v; want %#v", got, err, want)
+	}
+	if len(seen) != 4 {
+		t.Errorf("Keyed saw %d values, want 4: %#v", len(seen), seen)
+	}
+	bad := errors.New("refused")
+	if _, err := NormalizeWith(map[string]any{"x": Set{}}, NormalizeOptions{Keyed: func(any) (any, error) { return nil, bad }}); !errors.Is(err, bad) {
+		t.Errorf("a Keyed error: %v", err)
 	}
 }
 

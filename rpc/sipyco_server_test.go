@@ -281,6 +281,8 @@ func TestSiPyCoArgspec(t *testing.T) {
 		{&Controller{}, "add", "(self, a: 'int', b: 'int', *, scale: 'int' = None) -> 'int'"},
 		{&Controller{}, "slow", "(self, t: 'float') -> 'float'"},
 		{pyTypes{}, "f", "(self, arg0: 'tuple', arg1: 'set', arg2: 'ndarray', arg3, arg4: 'Fraction', arg5: 'int', arg6: 'str', arg7: 'int')"},
+		// Defaults as SiPyCo renders them (Python's repr): bytes as b'', not PYON JSON.
+		{pyTypes{}, "g", "(self, *, prefix: 'bytes' = b'', gain: 'complex' = 0j, rate: 'Fraction' = Fraction(0, 1))"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method, func(t *testing.T) {
@@ -309,6 +311,14 @@ func TestSiPyCoArgspec(t *testing.T) {
 }
 
 type pyTypes struct{}
+
+type pyDefaults struct {
+	Prefix []byte
+	Gain   complex128
+	Rate   pyon.Fraction
+}
+
+func (pyTypes) G(pyDefaults) {}
 
 func (pyTypes) F(pyon.Tuple, pyon.Set, pyon.NDArray, pyon.NPScalar, *pyon.Fraction, *big.Int, netip.Addr, time.Duration) {
 }

@@ -2,6 +2,7 @@ package syncstruct
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -24,11 +25,13 @@ import (
 //     pyon.Slice, pyon.NDArray and pyon.NPScalar, kept as they are (their
 //     contents normalized).
 //
-// Any other value (a struct, []string, map[int]float64, ...) is converted
-// by pyon.Normalize to the generic form above: a struct becomes a
-// map[string]any keyed by pyon's one struct-key rule (pyon, json, msgpack
-// tag, else snake_case: OmegaRate is "omega_rate"). A value it cannot
-// convert returns an error wrapping ErrUnsupportedValue.
+// pyon's one normalizer (pyon.NormalizeWith) walks every value, so any Go
+// value it takes (a struct, []string, map[int]float64, ...) arrives in the
+// form above: a struct as a map[string]any keyed by pyon's one struct-key
+// rule (pyon, json, msgpack tag, else snake_case: OmegaRate is
+// "omega_rate"). The tree's own rules are applied to the dicts and sets it
+// builds: keys hashable (else ErrBadKey), a repeated key merged. A value
+// it cannot convert returns an error wrapping ErrUnsupportedValue.
 func Normalize(v any) (any, error) {
 	return normalize(v, 0)
 }
@@ -36,77 +39,50 @@ func Normalize(v any) (any, error) {
 // maxDepth bounds nesting so hostile input cannot exhaust the stack.
 const maxDepth = 1000
 
+// normalize is Normalize for a value held depth levels deep in a tree:
+// pyon's one normalizer walks it, and treeKeyed brings the dicts and sets
+// it builds to the tree's form.
 func normalize(v any, depth int) (any, error) {
-	if depth > maxDepth {
+	switch v.(type) {
+	case nil, bool, string, float64, int64:
+		return v, nil
+	}
+	if depth >= maxDepth {
 		return nil, fmt.Errorf("%w: nested deeper than %d", ErrUnsupportedValue, maxDepth)
 	}
+	n, err := pyon.NormalizeWith(v, pyon.NormalizeOptions{MaxDepth: maxDepth - depth, Keyed: treeKeyed})
+	switch {
+	case errors.Is(err, ErrBadKey):
+		return nil, err
+	case err != nil:
+		return nil, fmt.Errorf("%w: %T: %v", ErrUnsupportedValue, v, err)
+	}
+	return n, nil
+}
+
+// treeKeyed gives a dict or set its tree form: keys and set items
+// hashable, a repeated key merged (the last one wins, as in Python), a
+// dict whose keys are all strings as a map[string]any.
+func treeKeyed(v any) (any, error) {
 	switch x := v.(type) {
-	case nil, bool, string, float64, int64:
+	case pyon.Set:
+		for _, it := range x.Items {
+			if !isKey(it) {
+				return nil, fmt.Errorf("%w: set element of type %T", ErrBadKey, it)
+			}
+		}
 		return x, nil
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			n, err := normalize(e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = n
-		}
-		return out, nil
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			n, err := normalize(e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = n
-		}
-		return out, nil
-	case pyon.Tuple:
-		l, err := normalize([]any(x), depth)
-		if err != nil {
-			return nil, err
-		}
-		return pyon.Tuple(l.([]any)), nil
 	case pyon.Dict:
-		items, err := normItems(x, depth)
+		items, err := mergeKeys(x)
 		if err != nil {
 			return nil, err
 		}
 		return dictOf(items), nil
 	case pyon.OrderedDict:
-		items, err := normItems(pyon.Dict(x), depth)
-		if err != nil {
-			return nil, err
-		}
-		return pyon.OrderedDict(items), nil
-	case pyon.Set:
-		l, err := normalize(x.Items, depth)
-		if err != nil {
-			return nil, err
-		}
-		items := l.([]any)
-		for _, it := range items {
-			if !isKey(it) {
-				return nil, fmt.Errorf("%w: set element of type %T", ErrBadKey, it)
-			}
-		}
-		return pyon.Set{Items: items, Frozen: x.Frozen}, nil
+		items, err := mergeKeys(pyon.Dict(x))
+		return pyon.OrderedDict(items), err
 	}
-	// Anything else (a struct, []string, map[int]float64, an int8, a
-	// numpy array, ...): pyon's one normalizer gives the value model; the
-	// containers it gives are then brought to the tree's normal form
-	// (string-keyed dicts as maps, repeated keys merged, keys hashable).
-	n, err := pyon.Normalize(v)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %T: %v", ErrUnsupportedValue, v, err)
-	}
-	switch n.(type) {
-	case []any, map[string]any, pyon.Tuple, pyon.Dict, pyon.OrderedDict, pyon.Set:
-		return normalize(n, depth)
-	}
-	return n, nil
+	return v, nil
 }
 
 func normBig(x *big.Int) any {
@@ -119,25 +95,17 @@ func normBig(x *big.Int) any {
 	return new(big.Int).Set(x)
 }
 
-func normItems(d pyon.Dict, depth int) (pyon.Dict, error) {
+func mergeKeys(d pyon.Dict) (pyon.Dict, error) {
 	out := make(pyon.Dict, 0, len(d))
 	for _, it := range d {
-		k, err := normalize(it.Key, depth+1)
-		if err != nil {
-			return nil, err
-		}
-		if !isKey(k) {
+		if !isKey(it.Key) {
 			return nil, fmt.Errorf("%w: dict key of type %T", ErrBadKey, it.Key)
 		}
-		v, err := normalize(it.Value, depth+1)
-		if err != nil {
-			return nil, err
-		}
-		if i := dictIndex(out, k); i >= 0 {
-			out[i].Value = v // a repeated key: the last one wins, as in Python
+		if i := dictIndex(out, it.Key); i >= 0 {
+			out[i].Value = it.Value // a repeated key: the last one wins, as in Python
 			continue
 		}
-		out = append(out, pyon.Item{Key: k, Value: v})
+		out = append(out, it)
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package wirekeys_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -25,18 +26,33 @@ import (
 )
 
 // Sample has a field of each kind the struct-key rule names: untagged
-// (snake_case), json-tagged, msgpack-tagged, pyon-tagged, left out.
+// (snake_case), json-tagged, msgpack-tagged, pyon-tagged, left out; and a
+// nested struct, a pointer to one, bytes and a map, whose keys stay as
+// they are.
 type Sample struct {
 	OmegaRate float64
 	JSONName  int    `json:"json_name"`
 	MsgName   string `msgpack:"msg_name"`
 	PyonName  bool   `pyon:"pyon_name" json:"not_this"`
 	Skipped   int    `msgpack:"-"`
+	Nested    Inner
+	NestedPtr *Inner `json:"ptr"`
+	RawBytes  []byte
+	GainsByCh map[string]float64
+}
+
+type Inner struct {
+	RateHz float64
+	Label  string `json:"name"`
 }
 
 var (
-	sample   = Sample{OmegaRate: 1.5, JSONName: 2, MsgName: "m", PyonName: true, Skipped: 9}
-	wantKeys = []string{"json_name", "msg_name", "omega_rate", "pyon_name"}
+	sample = Sample{
+		OmegaRate: 1.5, JSONName: 2, MsgName: "m", PyonName: true, Skipped: 9,
+		Nested: Inner{RateHz: 3, Label: "x"}, NestedPtr: &Inner{RateHz: 4}, RawBytes: []byte{0, 1, 0xff},
+		GainsByCh: map[string]float64{"ChA": 0.5, "ch_b": 1},
+	}
+	wantKeys = "{gains_by_ch:{ChA,ch_b},json_name,msg_name,nested:{name,rate_hz},omega_rate,ptr:{name,rate_hz},pyon_name,raw_bytes}"
 )
 
 type source struct{}
@@ -45,19 +61,43 @@ func (source) Get() Sample { return sample }
 
 func keys(t *testing.T, where string, v any) {
 	t.Helper()
-	m, ok := v.(map[string]any)
-	if !ok {
+	if _, ok := v.(map[string]any); !ok {
 		t.Errorf("%s: got %T %v, want a map", where, v, v)
 		return
 	}
-	var got []string
+	if got := shape(v); got != wantKeys {
+		t.Errorf("%s: keys\n %s, want\n %s", where, got, wantKeys)
+	}
+	// And the values arrive as they went, bytes as bytes.
+	m := v.(map[string]any)
+	if b, ok := m["raw_bytes"].([]byte); !ok || !bytes.Equal(b, sample.RawBytes) {
+		t.Errorf("%s: raw_bytes %T %v, want %v", where, m["raw_bytes"], m["raw_bytes"], sample.RawBytes)
+	}
+	if m["omega_rate"] != sample.OmegaRate {
+		t.Errorf("%s: omega_rate %T %v", where, m["omega_rate"], m["omega_rate"])
+	}
+	if g, _ := m["gains_by_ch"].(map[string]any); g["ChA"] != 0.5 {
+		t.Errorf("%s: gains_by_ch %v", where, m["gains_by_ch"])
+	}
+}
+
+// shape lists a map's keys, sorted, with the keys of the maps below.
+func shape(v any) string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return ""
+	}
+	var ks []string
 	for k := range m {
-		got = append(got, k)
+		ks = append(ks, k)
 	}
-	slices.Sort(got)
-	if !slices.Equal(got, wantKeys) {
-		t.Errorf("%s: keys %q, want %q", where, got, wantKeys)
+	slices.Sort(ks)
+	for i, k := range ks {
+		if s := shape(m[k]); s != "" {
+			ks[i] = k + ":" + s
+		}
 	}
+	return "{" + strings.Join(ks, ",") + "}"
 }
 
 func listen(t *testing.T) net.Listener {
@@ -141,17 +181,21 @@ func TestSameKeysEverywhere(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var msgs []map[string]any
+		var msgs []map[string]json.RawMessage
 		if err := json.Unmarshal(data, &msgs); err != nil {
-			var m map[string]any
+			var m map[string]json.RawMessage
 			if err := json.Unmarshal(data, &m); err != nil {
 				t.Fatalf("%v: %s", err, data)
 			}
-			msgs = []map[string]any{m}
+			msgs = []map[string]json.RawMessage{m}
 		}
 		for _, m := range msgs {
-			if m["action"] == "init" {
-				keys(t, "sync WebSocket JSON", m["struct"].(map[string]any)["s"])
+			if string(m["action"]) == `"init"` {
+				tree, err := pyon.Decode(m["struct"]) // PYON JSON, as the browser replica reads it
+				if err != nil {
+					t.Fatal(err)
+				}
+				keys(t, "sync WebSocket JSON", tree.(map[string]any)["s"])
 				init = true
 			}
 		}
@@ -199,11 +243,15 @@ func TestSameKeysEverywhere(t *testing.T) {
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	dash.ServeHTTP(rec, req)
-	var answer struct{ Result any }
+	var answer struct{ Result json.RawMessage }
 	if err := json.Unmarshal(rec.Body.Bytes(), &answer); rec.Code != http.StatusOK || err != nil {
 		t.Fatalf("/api/call: %d %s", rec.Code, rec.Body)
 	}
-	keys(t, "dashboard /api/call", answer.Result)
+	result, err := pyon.Decode(answer.Result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys(t, "dashboard /api/call", result)
 }
 
 // attrs is a slog.Handler that keeps the attribute "s" of the first
