@@ -65,18 +65,9 @@ var testHookSourceFile func(context.Context)
 // file under the directory (hidden ones and links left out). Files past
 // maxBytes in total are left out (and counted in the metadata).
 func (r *Run) snapshotSource(maxBytes int64) {
-	dir, how := r.opts.ProjectPath, "project_path"
-	if dir == "" {
-		dir, how = moduleDir(), "module"
-	}
-	if dir == "" {
-		dir, how = mainPackageDir(), "main package"
-	}
+	dir, how := r.sourceDir()
 	if dir == "" {
 		return
-	}
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs
 	}
 	r.srcDone = make(chan struct{})
 	ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
@@ -84,54 +75,13 @@ func (r *Run) snapshotSource(maxBytes int64) {
 	go func() {
 		defer close(r.srcDone)
 		defer cancel()
-		var names []string
-		git := false
-		if out, err := exec.CommandContext(ctx, "git", "-C", dir, "ls-files", "-z").Output(); err == nil {
-			names, git = strings.Split(strings.TrimRight(string(out), "\x00"), "\x00"), true
-		} else if how == "main package" {
-			names = mainPackageFiles(dir)
-		} else {
-			names = walkFiles(ctx, dir)
-		}
+		names, git := sourceFiles(ctx, dir, how)
 		if len(names) == 0 || (len(names) == 1 && names[0] == "") {
 			return
 		}
-		var buf bytes.Buffer
-		gz := gzip.NewWriter(&buf)
-		tw := tar.NewWriter(gz)
-		var total int64
-		skipped := 0
-		for _, name := range names {
-			if testHookSourceFile != nil {
-				testHookSourceFile(ctx)
-			}
-			if ctx.Err() != nil {
-				return // End gave up on the snapshot
-			}
-			if name == "" {
-				continue
-			}
-			p := filepath.Join(dir, name)
-			fi, err := os.Lstat(p)
-			if err != nil || !fi.Mode().IsRegular() {
-				continue
-			}
-			if total+fi.Size() > maxBytes {
-				skipped++
-				continue
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				continue
-			}
-			total += int64(len(b))
-			tw.WriteHeader(&tar.Header{Name: filepath.ToSlash(name), Mode: int64(fi.Mode().Perm()), Size: int64(len(b)), ModTime: fi.ModTime()})
-			tw.Write(b)
-		}
-		tw.Close()
-		gz.Close()
+		buf, total, skipped := tarFiles(ctx, dir, names, maxBytes)
 		if ctx.Err() != nil {
-			return
+			return // End gave up on the snapshot
 		}
 		r.AddMetadata("source.dir", dir)
 		r.AddMetadata("source.from", how)
@@ -139,7 +89,7 @@ func (r *Run) snapshotSource(maxBytes int64) {
 		if skipped > 0 {
 			r.AddMetadata("source.skipped_files", skipped)
 		}
-		r.LogArtifactReader("source.tar.gz", &buf)
+		r.LogArtifactReader("source.tar.gz", buf)
 		if !git {
 			return
 		}
@@ -147,6 +97,77 @@ func (r *Run) snapshotSource(maxBytes int64) {
 			r.LogArtifactReader("source.diff", bytes.NewReader(diff))
 		}
 	}()
+}
+
+// sourceDir is the project's directory (absolute when it can be) and how
+// it was found; "" when none was.
+func (r *Run) sourceDir() (dir, how string) {
+	dir, how = r.opts.ProjectPath, "project_path"
+	if dir == "" {
+		dir, how = moduleDir(), "module"
+	}
+	if dir == "" {
+		dir, how = mainPackageDir(), "main package"
+	}
+	if dir == "" {
+		return "", ""
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return dir, how
+}
+
+// sourceFiles lists the files of the snapshot, relative to dir: the ones
+// git tracks (git: true), else the main package's or every regular file
+// under dir.
+func sourceFiles(ctx context.Context, dir, how string) (names []string, git bool) {
+	if out, err := exec.CommandContext(ctx, "git", "-C", dir, "ls-files", "-z").Output(); err == nil {
+		return strings.Split(strings.TrimRight(string(out), "\x00"), "\x00"), true
+	}
+	if how == "main package" {
+		return mainPackageFiles(dir), false
+	}
+	return walkFiles(ctx, dir), false
+}
+
+// tarFiles is a tar.gz of the regular files names under dir, up to
+// maxBytes of contents in total: total is their size, skipped counts the
+// files left out past it. It stops early when ctx ends.
+func tarFiles(ctx context.Context, dir string, names []string, maxBytes int64) (_ *bytes.Buffer, total int64, skipped int) {
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for _, name := range names {
+		if testHookSourceFile != nil {
+			testHookSourceFile(ctx)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if name == "" {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		fi, err := os.Lstat(p)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if total+fi.Size() > maxBytes {
+			skipped++
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		total += int64(len(b))
+		tw.WriteHeader(&tar.Header{Name: filepath.ToSlash(name), Mode: int64(fi.Mode().Perm()), Size: int64(len(b)), ModTime: fi.ModTime()})
+		tw.Write(b)
+	}
+	tw.Close()
+	gz.Close()
+	return &buf, total, skipped
 }
 
 // maxWalkFiles bounds the files a snapshot outside git considers.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,6 +49,11 @@ func TestBackupUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := make(chan struct{})
+	// calls numbers the live run's flushes as they begin, stored is the
+	// number of the last one that returned (every point logged before it
+	// began is stored): the test waits on it rather than for a while, so
+	// that the copy holds some of the live run and trackd more of it.
+	var calls, stored atomic.Int64
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -61,11 +67,25 @@ func TestBackupUnderLoad(t *testing.T) {
 			live.LogResult("y", float64(i), i)
 			if i%200 == 0 {
 				live.LogArtifactReader(fmt.Sprintf("live%d.txt", i), strings.NewReader(fmt.Sprint("live blob ", i)))
-				live.Flush(ctx)
+				n := calls.Add(1)
+				if live.Flush(ctx) == nil {
+					stored.Store(n)
+				}
 			}
 		}
 	}()
-	time.Sleep(300 * time.Millisecond) // let the live run write
+	// storedSince waits until a flush that began after now has returned.
+	storedSince := func() {
+		t.Helper()
+		mark := calls.Load()
+		for stored.Load() <= mark {
+			if ctx.Err() != nil {
+				t.Fatal("the live run stores nothing")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	storedSince() // the live run has points stored
 
 	backup := func() string {
 		out, err := exec.Command(trackdBin, "--data", data, "backup", dest).CombinedOutput()
@@ -80,7 +100,7 @@ func TestBackupUnderLoad(t *testing.T) {
 	if len(first) < 3 {
 		t.Fatalf("backup holds %d blobs, want at least the 3 of the finished run", len(first))
 	}
-	time.Sleep(300 * time.Millisecond)
+	storedSince() // new points (and a new blob) since the first backup
 	backup()
 	second := blobFiles(t, dest)
 	for sha, fi := range first {
@@ -91,6 +111,7 @@ func TestBackupUnderLoad(t *testing.T) {
 	if len(second) <= len(first) {
 		t.Logf("no new blob between the backups (%d)", len(first))
 	}
+	storedSince() // points stored after the second backup: trackd holds more than the copy
 	close(stop)
 	wg.Wait()
 	if err := live.End(ctx, track.StatusFinished); err != nil {

@@ -141,98 +141,49 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	}
 }
 
+// serve runs trackd until a signal, an admin's shutdown_server or a
+// failure of the listener: options from the flags, the data directory's
+// lock, the listener, the store, then the parts (buildParts).
 func serve(c *cli.Context) error {
 	level := logflag.Level(c)
 	stderr := c.App.ErrWriter
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	log = nodeLogger(c, log) // node.go
 	tcfg := wire.TLSConfig{CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"), PeerCertFile: c.String("tls-peer-cert")}
-	opts := server.Options{Logger: log, HeartbeatTimeout: c.Duration("heartbeat-timeout"), Conns: wire.MuxOptions{
-		MaxConns:        c.Int("max-conns"),
-		MaxConnsPerAddr: c.Int("max-conns-per-addr"),
-		HTTP:            wire.HTTPOptions{ReadTimeout: c.Duration("http-read-timeout"), IdleTimeout: c.Duration("http-idle-timeout")},
-	}}
-	minFree, err := parseSize(c.String("min-free"))
+	opts, err := serverOptions(c, tcfg, log)
 	if err != nil {
-		return cli.Exit(err.Error(), 2)
-	}
-	opts.MinFree = minFree
-	if err := applyQuotas(c, &opts); err != nil { // quota.go
 		return err
-	}
-	if dir := c.String("artifacts"); dir != "" && dir != artifactsInDatabase && isPostgres(c.String("store")) {
-		opts.FreeSpace = freeSpace(dir) // PostgreSQL's own disk is its business
-	} else {
-		opts.FreeSpace = freeSpace(c.String("data"))
-	}
-	if tcfg.Enabled() {
-		t, err := tcfg.Server()
-		if err != nil {
-			return cli.Exit(err.Error(), 2)
-		}
-		opts.TLS = t
 	}
 	access, err := loadAccess(c, opts.TLS, stderr)
 	if err != nil {
 		return err
 	}
-	// The demo simulation reports to trackd as a client; with an access
-	// file it gets a token minted for this process. A job's solver gets
-	// only its run's write credential (the server mints it: jobs'
-	// Recorder). trackd's own parts (the dashboard, jobs' bookkeeping)
-	// call the server in-process.
-	var demoToken string
-	if access != nil {
-		if c.Bool("demo") {
-			demoToken = auth.NewToken()
-			access.AddToken(demoToken, auth.Identity{Name: "trackd-demo", Role: auth.Runner})
-		}
-		opts.Auth = access
-	} else {
-		opts.Auth = auth.Everyone{Role: auth.Admin} // the local user (or --insecure)
-		if c.Bool("demo") && opts.TLS != nil && opts.TLS.ClientAuth == tls.RequireAndVerifyClientCert {
-			return cli.Exit("trackd: --demo with --tls-peer-cert needs --access: the demo simulation authenticates with a token, not a client certificate", 2)
-		}
-	}
-	lock, err := lockData(c.String("data")) // before the store marks open runs crashed
+	demoToken, err := authorize(c, &opts, access)
 	if err != nil {
-		return cli.Exit(err.Error(), 1)
-	}
-	defer lock.Close()
-	ln, err := net.Listen("tcp", net.JoinHostPort(c.String("bind"), strconv.Itoa(c.Int("port"))))
-	if err != nil {
-		return cli.Exit(listenHint(err), 1)
-	}
-	defer ln.Close()
-	if err := lock.write(ln.Addr().String()); err != nil {
 		return err
 	}
+	lock, ln, err := lockAndListen(c) // before the store marks open runs crashed
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	defer ln.Close()
 	hosts, err := dashboard.NewHostCheck(dashboard.HostOptions{Listen: ln.Addr().String(), Public: c.StringSlice("public-addr")})
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
-	// Operators' routes and forwarding between nodes (node.go): other
-	// nodes are dialled trusting trackd's own certificate.
+	// Operators' routes and forwarding between nodes (node.go).
 	opts.Ops = nodeOps(hosts, access)
-	var nodeTLS *tls.Config
-	if opts.TLS != nil {
-		if nodeTLS, err = (wire.TLSConfig{PeerCertFile: tcfg.CertFile}).Client(""); err != nil {
-			return cli.Exit(err.Error(), 2)
-		}
+	nodeTLS, err := ownCertClient(opts.TLS, tcfg)
+	if err != nil {
+		return err
 	}
 	if opts.Nodes, err = nodeOptions(c, ln, access, nodeTLS, log); err != nil {
 		return err
 	}
-	var cfg *jobs.Config
-	switch f := c.String("solvers"); {
-	case f != "":
-		if cfg, err = jobs.LoadConfig(f); err != nil {
-			return cli.Exit(err.Error(), 2)
-		}
-	case c.Bool("demo"): // the demo's own solvers (internal/demo)
-		if cfg, err = demo.InstallSolvers(filepath.Join(c.String("data"), "demo-solvers")); err != nil {
-			return err
-		}
+	cfg, err := solversConfig(c)
+	if err != nil {
+		return err
 	}
 	st, err := openStore(c.Context, c, log)
 	if err != nil {
@@ -261,40 +212,165 @@ func serve(c *cli.Context) error {
 		defer mgr.Close()
 		registerJobMetrics(srv, st) // node.go
 	}
-	if opts.TLS == nil && !isLoopbackHost(c.String("bind")) {
+	announce(c, ln.Addr(), opts.TLS != nil, mgr != nil, hosts)
+	var do *demoOptions // nil without --demo
+	if c.Bool("demo") {
+		do = &demoOptions{Addr: ln.Addr().String(), Token: demoToken, LogToStderr: level <= slog.LevelInfo, Stderr: stderr}
+		if do.TLS, err = ownCertClient(opts.TLS, tcfg); err != nil {
+			return err
+		}
+	}
+	return serveUntilStopped(c, srv, mgr, ln, do)
+}
+
+// ownCertClient is a client TLS configuration for trackd's own clients
+// (other nodes, the demo simulation): trust the server's certificate,
+// present none. Nil without TLS; a fresh one on each call.
+func ownCertClient(serverTLS *tls.Config, tcfg wire.TLSConfig) (*tls.Config, error) {
+	if serverTLS == nil {
+		return nil, nil
+	}
+	t, err := (wire.TLSConfig{PeerCertFile: tcfg.CertFile}).Client("")
+	if err != nil {
+		return nil, cli.Exit(err.Error(), 2)
+	}
+	return t, nil
+}
+
+// lockAndListen locks the data directory (a second trackd on it is
+// refused), listens, and writes the address into the lock for the second
+// trackd's message.
+func lockAndListen(c *cli.Context) (_ *dataLock, _ net.Listener, err error) {
+	lock, err := lockData(c.String("data"))
+	if err != nil {
+		return nil, nil, cli.Exit(err.Error(), 1)
+	}
+	defer func() {
+		if err != nil {
+			lock.Close()
+		}
+	}()
+	ln, err := net.Listen("tcp", net.JoinHostPort(c.String("bind"), strconv.Itoa(c.Int("port"))))
+	if err != nil {
+		return nil, nil, cli.Exit(listenHint(err), 1)
+	}
+	if err := lock.write(ln.Addr().String()); err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	return lock, ln, nil
+}
+
+// serverOptions are the server's options from the flags, TLS included.
+func serverOptions(c *cli.Context, tcfg wire.TLSConfig, log *slog.Logger) (server.Options, error) {
+	opts := server.Options{Logger: log, HeartbeatTimeout: c.Duration("heartbeat-timeout"), Conns: wire.MuxOptions{
+		MaxConns:        c.Int("max-conns"),
+		MaxConnsPerAddr: c.Int("max-conns-per-addr"),
+		HTTP:            wire.HTTPOptions{ReadTimeout: c.Duration("http-read-timeout"), IdleTimeout: c.Duration("http-idle-timeout")},
+	}}
+	minFree, err := parseSize(c.String("min-free"))
+	if err != nil {
+		return opts, cli.Exit(err.Error(), 2)
+	}
+	opts.MinFree = minFree
+	if err := applyQuotas(c, &opts); err != nil { // quota.go
+		return opts, err
+	}
+	if dir := c.String("artifacts"); dir != "" && dir != artifactsInDatabase && isPostgres(c.String("store")) {
+		opts.FreeSpace = freeSpace(dir) // PostgreSQL's own disk is its business
+	} else {
+		opts.FreeSpace = freeSpace(c.String("data"))
+	}
+	if tcfg.Enabled() {
+		t, err := tcfg.Server()
+		if err != nil {
+			return opts, cli.Exit(err.Error(), 2)
+		}
+		opts.TLS = t
+	}
+	return opts, nil
+}
+
+// authorize sets opts.Auth from the access file (nil: none) and returns
+// the demo simulation's token ("" without --demo or an access file).
+//
+// The demo simulation reports to trackd as a client; with an access file
+// it gets a token minted for this process. A job's solver gets only its
+// run's write credential (the server mints it: jobs' Recorder). trackd's
+// own parts (the dashboard, jobs' bookkeeping) call the server
+// in-process.
+func authorize(c *cli.Context, opts *server.Options, access *auth.Access) (demoToken string, err error) {
+	if access == nil {
+		opts.Auth = auth.Everyone{Role: auth.Admin} // the local user (or --insecure)
+		if c.Bool("demo") && opts.TLS != nil && opts.TLS.ClientAuth == tls.RequireAndVerifyClientCert {
+			return "", cli.Exit("trackd: --demo with --tls-peer-cert needs --access: the demo simulation authenticates with a token, not a client certificate", 2)
+		}
+		return "", nil
+	}
+	if c.Bool("demo") {
+		demoToken = auth.NewToken()
+		access.AddToken(demoToken, auth.Identity{Name: "trackd-demo", Role: auth.Runner})
+	}
+	opts.Auth = access
+	return demoToken, nil
+}
+
+// solversConfig is the jobs' configuration: --solvers, else with --demo
+// the demo's own solvers (internal/demo), else nil (no jobs).
+func solversConfig(c *cli.Context) (*jobs.Config, error) {
+	switch f := c.String("solvers"); {
+	case f != "":
+		cfg, err := jobs.LoadConfig(f)
+		if err != nil {
+			return nil, cli.Exit(err.Error(), 2)
+		}
+		return cfg, nil
+	case c.Bool("demo"):
+		return demo.InstallSolvers(filepath.Join(c.String("data"), "demo-solvers"))
+	}
+	return nil, nil
+}
+
+// announce tells on stderr where trackd serves, and warns of a port open
+// beyond loopback without TLS.
+func announce(c *cli.Context, addr net.Addr, withTLS, withJobs bool, hosts *dashboard.HostCheck) {
+	stderr := c.App.ErrWriter
+	if !withTLS && !isLoopbackHost(c.String("bind")) {
 		fmt.Fprintf(stderr, "trackd: WARNING: listening on %s without TLS: tokens and runs cross the network in clear (use --tls-cert/--tls-key)\n", c.String("bind"))
 	}
 	scheme := "http"
-	if opts.TLS != nil {
+	if withTLS {
 		scheme = "https"
 	}
 	abs, _ := filepath.Abs(c.String("data"))
 	targets := fmt.Sprintf("rpc targets %q, %q", server.TargetName, server.MemoTargetName)
-	if mgr != nil {
+	if withJobs {
 		targets += fmt.Sprintf(", %q", jobs.TargetName)
 	}
-	fmt.Fprintf(stderr, "trackd: serving on %s (%s, sync, logs); data in %s\n", ln.Addr(), targets, abs)
-	fmt.Fprintf(stderr, "trackd: dashboard at %s://%s/\n", scheme, ln.Addr())
+	fmt.Fprintf(stderr, "trackd: serving on %s (%s, sync, logs); data in %s\n", addr, targets, abs)
+	fmt.Fprintf(stderr, "trackd: dashboard at %s://%s/\n", scheme, addr)
 	if ip := net.ParseIP(c.String("bind")); ip == nil || !ip.IsLoopback() || len(c.StringSlice("public-addr")) > 0 {
 		fmt.Fprintf(stderr, "trackd: HTTP answers to Host %s; other names get 421 (add them with --public-addr)\n", strings.Join(hosts.Names(), ", "))
 	}
-	do := demoOptions{Addr: ln.Addr().String(), Token: demoToken, LogToStderr: level <= slog.LevelInfo, Stderr: stderr}
-	if c.Bool("demo") && opts.TLS != nil {
-		// Trust the server's certificate; present none.
-		if do.TLS, err = (wire.TLSConfig{PeerCertFile: tcfg.CertFile}).Client(""); err != nil {
-			return cli.Exit(err.Error(), 2)
-		}
-	}
+}
+
+// serveUntilStopped serves on ln (and runs the demo simulation when do is not nil)
+// until the listener fails, a signal or an admin's shutdown_server, then
+// shuts down in order: the demo ends its run, the jobs stop, the server
+// goes.
+func serveUntilStopped(c *cli.Context, srv *server.Server, mgr *jobs.Manager, ln net.Listener, do *demoOptions) error {
+	stderr := c.App.ErrWriter
 	done := make(chan error, 1)
 	// The listener outlives the signal until the demo has ended its run.
 	go func() { done <- srv.Serve(context.WithoutCancel(c.Context), ln) }()
 	var sim *demoSim
 	var simDone <-chan struct{} // nil (never ready) without --demo
-	if c.Bool("demo") {
-		sim = startDemo(c.Context, do)
+	if do != nil {
+		sim = startDemo(c.Context, *do)
 		simDone = sim.Done()
 	}
 	asked := srv.ShutdownRequested() // an admin's shutdown_server: as SIGTERM
+	var err error
 	select {
 	case err = <-done:
 	case <-c.Context.Done():

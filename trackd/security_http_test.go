@@ -268,16 +268,44 @@ func TestDaemonConnCaps(t *testing.T) {
 		}
 	}
 	// trackd accepts once it is ready (startTrackd's probe may wait in
-	// the listen queue until then; it must be gone before counting).
+	// the listen queue until then).
 	served("127.0.0.9")
-	time.Sleep(200 * time.Millisecond)
+	// The connections before (the probe, the GET) must be gone before
+	// counting: trackd forgets one after it closed it. One kept-alive
+	// connection reads the count from /metrics until it is alone; it
+	// stays open, the first of the six.
+	mtr := &http.Transport{MaxConnsPerHost: 1, DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.8")}}).DialContext}
+	defer mtr.CloseIdleConnections()
+	conns := func() string {
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/metrics", nil)
+		resp, err := (&http.Client{Transport: mtr}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, l := range strings.Split(string(b), "\n") {
+			if n, ok := strings.CutPrefix(l, "sigoco_track_connections "); ok {
+				return n
+			}
+		}
+		t.Fatalf("/metrics: %d, no connection count:\n%.500s", resp.StatusCode, b)
+		return ""
+	}
+	for n := conns(); n != "1"; n = conns() {
+		if ctx.Err() != nil {
+			t.Fatalf("%s connections open, want only /metrics'", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// One listener accepts in order and counts each connection as it
+	// accepts it: a connection dialled after the held ones is counted
+	// after them, with no wait.
 	hold("127.0.0.1", 3)
-	time.Sleep(200 * time.Millisecond) // accepted and counted
 	if code, body := get("127.0.0.1"); code != 503 || !strings.Contains(body, "too many connections from 127.0.0.1 (limit 3)") {
 		t.Errorf("4th connection from one address: %d %.200q", code, body)
 	}
-	hold("127.0.0.2", 3)
-	time.Sleep(200 * time.Millisecond)
+	hold("127.0.0.2", 2)
 	if code, body := get("127.0.0.3"); code != 503 || !strings.Contains(body, "too many connections (limit 6)") {
 		t.Errorf("7th connection: %d %.200q", code, body)
 	}

@@ -284,6 +284,10 @@ func (m *Mux) reject(c *Conn, why string) {
 	lingerClose(c, deadline)
 }
 
+// Conns returns the number of connections open on the mux that count
+// towards MaxConns.
+func (m *Mux) Conns() int { return m.loop.Conns() }
+
 // Banners lists the banners this Mux serves, sorted, plus "HTTP" if an HTTP
 // handler is registered.
 func (m *Mux) Banners() []string {

@@ -296,17 +296,8 @@ func (s *Solver) check() error {
 	default:
 		return bad("workdir", "must be %q or %q (got %q)", WorkdirKeep, WorkdirClean, s.Workdir)
 	}
-	var err error
-	if s.TimeLimit != "" {
-		if s.timeLimit, err = time.ParseDuration(s.TimeLimit); err != nil || s.timeLimit <= 0 {
-			return bad("time_limit", "must be a positive duration such as \"90s\" or \"2h\" (got %q)", s.TimeLimit)
-		}
-	}
-	s.grace = 5 * time.Second
-	if s.Grace != "" {
-		if s.grace, err = time.ParseDuration(s.Grace); err != nil || s.grace < 0 {
-			return bad("grace", "must be a duration such as \"5s\" (got %q)", s.Grace)
-		}
+	if err := s.checkLimits(bad); err != nil {
+		return err
 	}
 	for k := range s.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
@@ -319,6 +310,36 @@ func (s *Solver) check() error {
 	if err := checkPorts(where, "output", s.Outputs, false); err != nil {
 		return err
 	}
+	if err := s.checkPlaceholders(bad); err != nil {
+		return err
+	}
+	slices.SortStableFunc(s.Inputs, func(a, b Port) int { return a.Order - b.Order })
+	slices.SortStableFunc(s.Outputs, func(a, b Port) int { return a.Order - b.Order })
+	s.checked = true
+	return nil
+}
+
+// checkLimits parses time_limit (none by default) and grace (5 s by
+// default).
+func (s *Solver) checkLimits(bad func(field, format string, a ...any) error) error {
+	var err error
+	if s.TimeLimit != "" {
+		if s.timeLimit, err = time.ParseDuration(s.TimeLimit); err != nil || s.timeLimit <= 0 {
+			return bad("time_limit", "must be a positive duration such as \"90s\" or \"2h\" (got %q)", s.TimeLimit)
+		}
+	}
+	s.grace = 5 * time.Second
+	if s.Grace != "" {
+		if s.grace, err = time.ParseDuration(s.Grace); err != nil || s.grace < 0 {
+			return bad("grace", "must be a duration such as \"5s\" (got %q)", s.Grace)
+		}
+	}
+	return nil
+}
+
+// checkPlaceholders refuses a {placeholder} of the command that is not
+// known, or an {input:KEY} naming no input port.
+func (s *Solver) checkPlaceholders(bad func(field, format string, a ...any) error) error {
 	for _, a := range s.Command {
 		for _, m := range placeholderRe.FindAllStringSubmatch(a, -1) {
 			switch p := m[1]; {
@@ -332,9 +353,6 @@ func (s *Solver) check() error {
 			}
 		}
 	}
-	slices.SortStableFunc(s.Inputs, func(a, b Port) int { return a.Order - b.Order })
-	slices.SortStableFunc(s.Outputs, func(a, b Port) int { return a.Order - b.Order })
-	s.checked = true
 	return nil
 }
 

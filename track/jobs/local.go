@@ -134,14 +134,21 @@ func (h *localHandle) run(pctx context.Context, spec *ExecSpec, started chan<- e
 	outR.Close()
 	errR.Close()
 
+	h.res = exitResult(cmd.ProcessState, werr, context.Cause(pctx))
+}
+
+// exitResult classifies how a local process ended: its exit code or
+// signal (ps: nil if it never ran), and the cause of its context's end
+// (a stop, the time limit, trackd's shutdown; nil: it ended by itself).
+func exitResult(ps *os.ProcessState, werr, cause error) ExitResult {
 	res := ExitResult{Err: werr}
-	if ps := cmd.ProcessState; ps != nil {
+	if ps != nil {
 		if c := ps.ExitCode(); c >= 0 {
 			res.ExitCode = &c
 		}
 		res.Signal = signalOf(ps)
 	}
-	switch cause := context.Cause(pctx); {
+	switch {
 	case errors.Is(cause, errStopped):
 		res.Cancelled, res.CancelReason = true, errStopped.Error()
 	case errors.Is(cause, errTimeLimit):
@@ -149,5 +156,5 @@ func (h *localHandle) run(pctx context.Context, spec *ExecSpec, started chan<- e
 	case errors.Is(cause, errShutdown):
 		res.Cancelled, res.CancelReason = true, errShutdown.Error()+" while the job ran"
 	}
-	h.res = res
+	return res
 }

@@ -44,33 +44,9 @@ func (a *active) collect(ctx context.Context) (map[string]any, []store.Record, e
 		}
 		return openOutput(root, name)
 	}
-	reported := map[string]any{}
-	f, err := open(OutputsFile)
-	switch {
-	case err == nil:
-		data, err := io.ReadAll(io.LimitReader(f, maxOutputsJSON+1))
-		f.Close()
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(data) > maxOutputsJSON {
-			return nil, nil, fmt.Errorf("%s is over %d bytes", OutputsFile, maxOutputsJSON)
-		}
-		if err := json.Unmarshal(data, &reported); err != nil {
-			return nil, nil, fmt.Errorf("%s: %v", OutputsFile, err)
-		}
-	case !errors.Is(err, os.ErrNotExist):
+	reported, err := readReported(s, open)
+	if err != nil {
 		return nil, nil, err
-	}
-	var unknown []string
-	for k := range reported {
-		if portOf(s.Outputs, k) == nil {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return nil, nil, fmt.Errorf("%s names outputs %s has not declared: %s", OutputsFile, s.ID(), strings.Join(unknown, ", "))
 	}
 	outs := map[string]any{}
 	var recs []store.Record
@@ -79,35 +55,19 @@ func (a *active) collect(ctx context.Context) (map[string]any, []store.Record, e
 		p := &s.Outputs[i]
 		v, given := reported[p.Key]
 		if p.Type == TypeFile {
-			name := p.FileName()
-			if given {
-				rel, ok := v.(string)
-				if !ok || !filepath.IsLocal(rel) {
-					problems = append(problems, fmt.Sprintf("output %q: %s must give a file path inside the work directory, not %s", p.Key, OutputsFile, describe(v)))
-					continue
-				}
-				name = rel
+			ref, problem, err := a.fileOutput(ctx, p, v, given, open)
+			if err != nil {
+				return nil, nil, err
 			}
-			f, err := open(name)
-			if errors.Is(err, os.ErrNotExist) || errors.Is(err, errNotRegular) {
-				if p.IsRequired(false) || given {
-					problems = append(problems, fmt.Sprintf("output %q: file %s was not written", p.Key, name))
-				}
+			if problem != "" {
+				problems = append(problems, problem)
+			}
+			if ref == nil {
 				continue
 			}
-			if err != nil {
-				problems = append(problems, fmt.Sprintf("output %q: %v", p.Key, err))
-				continue
-			}
-			sha, size, err := storeOpen(ctx, a.m.st, f, name)
-			f.Close()
-			if err != nil {
-				return nil, nil, fmt.Errorf("output %q: %w", p.Key, err)
-			}
-			ref := FileRef{Sha256: sha, Filename: filepath.Base(name), Size: size, ContentType: p.ContentType}
 			outs[p.Key] = ref.value()
 			recs = append(recs, store.Record{Kind: store.KindArtifact, Key: p.Key + "/" + ref.Filename, Value: map[string]any{
-				"sha256": sha, "size": size, "content_type": p.ContentType, "result": true,
+				"sha256": ref.Sha256, "size": ref.Size, "content_type": p.ContentType, "result": true,
 			}})
 			continue
 		}
@@ -129,6 +89,71 @@ func (a *active) collect(ctx context.Context) (map[string]any, []store.Record, e
 		return nil, nil, errors.New(strings.Join(problems, "; "))
 	}
 	return outs, recs, nil
+}
+
+// readReported reads outputs.json (none: nothing reported), refusing a
+// file over maxOutputsJSON and outputs s has not declared.
+func readReported(s *Solver, open func(string) (*os.File, error)) (map[string]any, error) {
+	reported := map[string]any{}
+	f, err := open(OutputsFile)
+	switch {
+	case err == nil:
+		data, err := io.ReadAll(io.LimitReader(f, maxOutputsJSON+1))
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		if len(data) > maxOutputsJSON {
+			return nil, fmt.Errorf("%s is over %d bytes", OutputsFile, maxOutputsJSON)
+		}
+		if err := json.Unmarshal(data, &reported); err != nil {
+			return nil, fmt.Errorf("%s: %v", OutputsFile, err)
+		}
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, err
+	}
+	var unknown []string
+	for k := range reported {
+		if portOf(s.Outputs, k) == nil {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return nil, fmt.Errorf("%s names outputs %s has not declared: %s", OutputsFile, s.ID(), strings.Join(unknown, ", "))
+	}
+	return reported, nil
+}
+
+// fileOutput stores the file of output p (its default name, or the path
+// outputs.json gives: v when given). A nil ref with a problem: the output
+// is wrong (a missing file, a bad path); a nil ref without one: an
+// optional file not written; an error: the store failed.
+func (a *active) fileOutput(ctx context.Context, p *Port, v any, given bool, open func(string) (*os.File, error)) (ref *FileRef, problem string, err error) {
+	name := p.FileName()
+	if given {
+		rel, ok := v.(string)
+		if !ok || !filepath.IsLocal(rel) {
+			return nil, fmt.Sprintf("output %q: %s must give a file path inside the work directory, not %s", p.Key, OutputsFile, describe(v)), nil
+		}
+		name = rel
+	}
+	f, err := open(name)
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, errNotRegular) {
+		if p.IsRequired(false) || given {
+			return nil, fmt.Sprintf("output %q: file %s was not written", p.Key, name), nil
+		}
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, fmt.Sprintf("output %q: %v", p.Key, err), nil
+	}
+	sha, size, err := storeOpen(ctx, a.m.st, f, name)
+	f.Close()
+	if err != nil {
+		return nil, "", fmt.Errorf("output %q: %w", p.Key, err)
+	}
+	return &FileRef{Sha256: sha, Filename: filepath.Base(name), Size: size, ContentType: p.ContentType}, "", nil
 }
 
 func portOf(ports []Port, key string) *Port {

@@ -92,24 +92,9 @@ func (m *Manager) createSweep(ctx context.Context, name, version string, inputs 
 	if opts.Throttle < 0 {
 		return nil, fmt.Errorf("%w: throttle %d (0: none)", ErrSweep, opts.Throttle)
 	}
-	valid := make([]map[string]any, len(inputs))
-	bad := &InputError{Solver: s.ID()}
-	for i, in := range inputs {
-		v, err := validateInputs(ctx, m.st, s, in)
-		var ie *InputError
-		switch {
-		case errors.As(err, &ie):
-			for _, p := range ie.Problems {
-				bad.Problems = append(bad.Problems, PortProblem{Port: fmt.Sprintf("[%d].%s", i, p.Port), Reason: p.Reason})
-			}
-			continue
-		case err != nil:
-			return nil, fmt.Errorf("jobs: sweep element %d: %w", i, err)
-		}
-		valid[i] = v
-	}
-	if len(bad.Problems) > 0 {
-		return nil, bad
+	valid, err := m.validateSweep(ctx, s, inputs)
+	if err != nil {
+		return nil, err
 	}
 	m.mu.Lock()
 	closed := m.closed
@@ -122,27 +107,7 @@ func (m *Manager) createSweep(ctx context.Context, name, version string, inputs 
 	if err := m.admitJobs(ctx, p.ID, len(inputs)); err != nil { // quota.go: the sweep weighs its size
 		return nil, err
 	}
-	dir, err := m.jobPath(p.ID)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("jobs: %w", err)
-	}
-	t := time.Now().UnixNano()
-	if _, err := m.rec.Ingest(ctx, &store.Batch{Run: p.ID, Records: []store.Record{
-		{Seq: 1, Kind: store.KindStart, Key: s.Project, Value: "sweep " + s.ID(), Time: t},
-		{Seq: 2, Kind: store.KindParam, Key: "sweep_size", Value: int64(len(inputs)), Time: t},
-		{Seq: 3, Kind: store.KindParam, Key: "sweep_throttle", Value: int64(opts.Throttle), Time: t},
-	}}); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("jobs: creating the sweep's run: %w", err)
-	}
-	if err := m.st.Edit(ctx, p.ID, []store.Record{
-		{Kind: store.KindTag, Key: TagJob},
-		{Kind: store.KindTag, Key: tagSolver(s.Name)},
-		{Kind: store.KindTag, Key: tagVersion(s.Name, s.Version)},
-	}); err != nil {
+	if err := m.makeSweepRun(ctx, s, p); err != nil {
 		return nil, err
 	}
 	if err := m.saveJob(ctx, p, ""); err != nil {
@@ -185,6 +150,58 @@ func (m *Manager) createSweep(ctx context.Context, name, version string, inputs 
 		m.goFeed(sr, p.ID, ids, opts.Throttle)
 	}
 	return m.inspect(ctx, p.ID)
+}
+
+// validateSweep validates every element's inputs; the problems of all
+// elements are reported together, each port prefixed by its element
+// ("[3].x").
+func (m *Manager) validateSweep(ctx context.Context, s *Solver, inputs []map[string]any) ([]map[string]any, error) {
+	valid := make([]map[string]any, len(inputs))
+	bad := &InputError{Solver: s.ID()}
+	for i, in := range inputs {
+		v, err := validateInputs(ctx, m.st, s, in)
+		var ie *InputError
+		switch {
+		case errors.As(err, &ie):
+			for _, p := range ie.Problems {
+				bad.Problems = append(bad.Problems, PortProblem{Port: fmt.Sprintf("[%d].%s", i, p.Port), Reason: p.Reason})
+			}
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("jobs: sweep element %d: %w", i, err)
+		}
+		valid[i] = v
+	}
+	if len(bad.Problems) > 0 {
+		return nil, bad
+	}
+	return valid, nil
+}
+
+// makeSweepRun makes sweep p's directory and its run (its size and
+// throttle as params, tagged as a job of s).
+func (m *Manager) makeSweepRun(ctx context.Context, s *Solver, p *Job) error {
+	dir, err := m.jobPath(p.ID)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	t := time.Now().UnixNano()
+	if _, err := m.rec.Ingest(ctx, &store.Batch{Run: p.ID, Records: []store.Record{
+		{Seq: 1, Kind: store.KindStart, Key: s.Project, Value: "sweep " + s.ID(), Time: t},
+		{Seq: 2, Kind: store.KindParam, Key: "sweep_size", Value: int64(p.Sweep.Size), Time: t},
+		{Seq: 3, Kind: store.KindParam, Key: "sweep_throttle", Value: int64(p.Sweep.Throttle), Time: t},
+	}}); err != nil {
+		os.RemoveAll(dir)
+		return fmt.Errorf("jobs: creating the sweep's run: %w", err)
+	}
+	return m.st.Edit(ctx, p.ID, []store.Record{
+		{Kind: store.KindTag, Key: TagJob},
+		{Kind: store.KindTag, Key: tagSolver(s.Name)},
+		{Kind: store.KindTag, Key: tagVersion(s.Name, s.Version)},
+	})
 }
 
 // driveSweep registers a sweep the manager drives (nil: closed).

@@ -79,6 +79,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		"sigoco_track_open_runs 1\n",
 		"sigoco_track_batch_seconds_count 1\n",
 		"sigoco_track_viewers 0\n",
+		"sigoco_track_connections 0\n", // the handler called directly
 		`sigoco_track_batches_total{result="unavailable"} 0` + "\n",
 		"go_goroutines ",
 	} {

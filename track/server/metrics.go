@@ -50,6 +50,10 @@ func newMetrics(s *Server) *metrics {
 			Help: "Live-state subscribers (dashboards over WebSocket, sync clients).",
 		}, func() float64 { return float64(s.pub.Stats().Subscribers) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sigoco_track_connections",
+			Help: "Connections open on the port, counted towards its limit (--max-conns), this scrape's included.",
+		}, func() float64 { return float64(s.mux.Conns()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sigoco_track_log_queue",
 			Help: "Log records received and not yet stored.",
 		}, func() float64 { return float64(s.sink.queued()) }),

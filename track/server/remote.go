@@ -32,14 +32,22 @@ type remoteRun struct {
 	read    time.Time // when last re-read
 }
 
+// follower is the state of follow between rounds: the runs changed
+// elsewhere since the last round, what it remembers of runs it refreshed,
+// and whether every shown run is to be re-read (a resync).
+type follower struct {
+	s       *Server
+	pending map[string]store.ChangeKind
+	known   map[string]*remoteRun
+	resync  bool
+}
+
 // follow reads feed's changes until ctx ends, refreshing the runs they
 // name every LiveInterval.
 func (s *Server) follow(ctx context.Context, feed store.ChangeFeed) {
 	ch := feed.Changes(ctx)
 	s.announce(ctx)
-	pending := map[string]store.ChangeKind{}
-	known := map[string]*remoteRun{}
-	resync := false
+	f := &follower{s: s, pending: map[string]store.ChangeKind{}, known: map[string]*remoteRun{}}
 	// A quarter of LiveInterval: a remote change waits at most that long
 	// before the live state's own publishing round.
 	t := time.NewTicker(max(s.opts.LiveInterval/4, time.Millisecond))
@@ -50,83 +58,96 @@ func (s *Server) follow(ctx context.Context, feed store.ChangeFeed) {
 			if !ok {
 				return
 			}
-			switch c.Kind {
-			case store.ChangeResync:
-				resync = true
-			case store.ChangeLogs:
-				rr := known[c.Run]
-				if rr == nil {
-					rr = &remoteRun{}
-					known[c.Run] = rr
-				}
-				rr.logs = true
-				if _, ok := pending[c.Run]; !ok {
-					pending[c.Run] = c.Kind
-				}
-			case store.ChangeDeleted:
-				pending[c.Run] = c.Kind
-			default:
-				if pending[c.Run] != store.ChangeDeleted {
-					pending[c.Run] = c.Kind
-				}
-			}
-			continue
+			f.note(c)
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			f.round(ctx)
 		}
-		if resync {
-			resync = false
-			s.announce(ctx)
-			for _, id := range s.live.shownRuns() {
-				pending[id] = store.ChangeEdit
-			}
-			if err := s.live.load(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("track: resync of the live state", "err", err)
-				resync = true
+	}
+}
+
+// remote is what f remembers of run, made on first use.
+func (f *follower) remote(run string) *remoteRun {
+	rr := f.known[run]
+	if rr == nil {
+		rr = &remoteRun{}
+		f.known[run] = rr
+	}
+	return rr
+}
+
+// note records a change for the next round: a deletion wins over any
+// other change of the run.
+func (f *follower) note(c store.Change) {
+	switch c.Kind {
+	case store.ChangeResync:
+		f.resync = true
+	case store.ChangeLogs:
+		f.remote(c.Run).logs = true
+		if _, ok := f.pending[c.Run]; !ok {
+			f.pending[c.Run] = c.Kind
+		}
+	case store.ChangeDeleted:
+		f.pending[c.Run] = c.Kind
+	default:
+		if f.pending[c.Run] != store.ChangeDeleted {
+			f.pending[c.Run] = c.Kind
+		}
+	}
+}
+
+// round re-reads the pending runs (at most maxRemoteRefresh, each at most
+// once per LiveInterval), after reloading the live state on a resync.
+func (f *follower) round(ctx context.Context) {
+	s := f.s
+	if f.resync {
+		f.resync = false
+		s.announce(ctx)
+		for _, id := range s.live.shownRuns() {
+			f.pending[id] = store.ChangeEdit
+		}
+		if err := s.live.load(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("track: resync of the live state", "err", err)
+			f.resync = true
+		}
+	}
+	n := 0
+	now := time.Now()
+	for id, kind := range f.pending {
+		if n == maxRemoteRefresh || ctx.Err() != nil {
+			break
+		}
+		if kind == store.ChangeDeleted {
+			delete(f.pending, id)
+			delete(f.known, id)
+			s.live.deleted(id)
+			continue
+		}
+		rr := f.remote(id)
+		// A run is re-read at most once per LiveInterval: the first
+		// change after a quiet spell shows within a quarter of it, a busy
+		// run costs a node 1/LiveInterval reads a second however often
+		// it commits.
+		if now.Sub(rr.read) < s.opts.LiveInterval {
+			continue
+		}
+		n++
+		delete(f.pending, id)
+		rr.read = now
+		if err := s.live.refreshRemote(ctx, id, rr); err != nil {
+			if errors.Is(err, store.ErrUnknownRun) {
+				delete(f.known, id)
+			} else if ctx.Err() == nil {
+				s.log.Debug("track: re-reading a run changed elsewhere", "run", id, "err", err)
 			}
 		}
-		n := 0
-		now := time.Now()
-		for id, kind := range pending {
-			if n == maxRemoteRefresh || ctx.Err() != nil {
-				break
-			}
-			if kind == store.ChangeDeleted {
-				delete(pending, id)
-				delete(known, id)
-				s.live.deleted(id)
-				continue
-			}
-			rr := known[id]
-			if rr == nil {
-				rr = &remoteRun{}
-				known[id] = rr
-			}
-			// A run is re-read at most once per LiveInterval: the first
-			// change after a quiet spell shows within a quarter of it,
-			// a busy run costs a node 1/LiveInterval reads a second
-			// however often it commits.
-			if now.Sub(rr.read) < s.opts.LiveInterval {
-				continue
-			}
-			n++
-			delete(pending, id)
-			rr.read = now
-			if err := s.live.refreshRemote(ctx, id, rr); err != nil {
-				if errors.Is(err, store.ErrUnknownRun) {
-					delete(known, id)
-				} else if ctx.Err() == nil {
-					s.log.Debug("track: re-reading a run changed elsewhere", "run", id, "err", err)
-				}
-			}
-		}
-		// Forget what the live state forgot.
-		if len(known) > 2*s.opts.RunsInLive {
-			for id := range known {
-				if !s.live.known(id) {
-					delete(known, id)
-				}
+	}
+	// Forget what the live state forgot.
+	if len(f.known) > 2*s.opts.RunsInLive {
+		for id := range f.known {
+			if !s.live.known(id) {
+				delete(f.known, id)
 			}
 		}
 	}
@@ -141,6 +162,14 @@ func (l *Live) shownRuns() []string {
 		ids = append(ids, id)
 	}
 	return ids
+}
+
+// seriesTail is the new points of one series of a watched run.
+type seriesTail struct {
+	key  string
+	step []int64
+	ns   []int64
+	val  []any
 }
 
 // refreshRemote re-reads run from the store, as Refresh does, and
@@ -160,74 +189,17 @@ func (l *Live) refreshRemote(ctx context.Context, run string, rr *remoteRun) err
 		l.forgetIdle(run)
 		return err
 	}
-	// The new points of the watched run's series, read before taking the lock.
-	type tail struct {
-		key  string
-		step []int64
-		ns   []int64
-		val  []any
-	}
-	l.mu.Lock()
-	lr := l.getLocked(run)
-	watched := lr.n != nil
-	from := map[string]int64{}
-	if watched {
-		for k, v := range r.Latest {
-			last := int64(math.MinInt64)
-			if rs := lr.recent[k]; rs != nil && len(rs.Step) > 0 {
-				last = rs.Step[len(rs.Step)-1]
-			}
-			if v.Step > last {
-				from[k] = last
-			}
-		}
-	}
-	l.mu.Unlock()
-	keep := l.s.opts.RecentPoints
-	var tails []tail
-	for k, last := range from {
-		q := store.SeriesQuery{MinStep: last, MaxStep: r.Latest[k].Step, MaxPoints: 2 * keep}
-		if last > math.MinInt64 {
-			q.MinStep = last + 1
-		}
-		s, err := l.s.st.Series(ctx, run, k, q)
-		if err != nil {
-			continue
-		}
-		t := tail{key: k, step: s.Step}
-		for i := range s.Step {
-			var ns int64
-			if i < len(s.Time) {
-				ns = s.Time[i]
-			}
-			t.ns = append(t.ns, ns)
-			if i < len(s.Value) {
-				t.val = append(t.val, s.Value[i])
-			} else if i < len(s.Values) {
-				t.val = append(t.val, s.Values[i])
-			}
-		}
-		if len(t.val) == len(t.step) {
-			tails = append(tails, t)
-		}
-	}
+	// The new points and log lines of a watched run, read before taking
+	// the lock.
+	watched, from := l.newSteps(run, r)
+	tails := l.seriesTails(ctx, run, r, from)
 	var logs []store.LogEntry
 	if watched && (rr.logs || rr.lastLog == 0) {
-		rr.logs = false
-		q := store.LogQuery{Run: run, After: max(rr.lastLog, 0), Limit: l.s.opts.LogTail, Tail: rr.lastLog == 0}
-		if page, err := l.s.st.Logs(ctx, q); err == nil {
-			for _, e := range page.Logs {
-				rr.lastLog = max(rr.lastLog, e.ID)
-			}
-			logs = page.Logs
-			if rr.lastLog == 0 {
-				rr.lastLog = -1 // none yet: from the first next time
-			}
-		}
+		logs = l.newLogs(ctx, run, rr)
 	}
 
 	l.mu.Lock()
-	lr = l.getLocked(run)
+	lr := l.getLocked(run)
 	if lr.gen != gen {
 		lr.reread = true // a batch came in meanwhile: read again at the next flush
 	} else {
@@ -244,6 +216,83 @@ func (l *Live) refreshRemote(ctx context.Context, run string, rr *remoteRun) err
 		l.logs(run, logs)
 	}
 	return nil
+}
+
+// newSteps says whether run is watched and, if so, for each series of r
+// with points newer than the live state's recent ones, the last step the
+// live state holds (math.MinInt64: none).
+func (l *Live) newSteps(run string, r *store.Run) (watched bool, from map[string]int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lr := l.getLocked(run)
+	from = map[string]int64{}
+	if lr.n == nil {
+		return false, from
+	}
+	for k, v := range r.Latest {
+		last := int64(math.MinInt64)
+		if rs := lr.recent[k]; rs != nil && len(rs.Step) > 0 {
+			last = rs.Step[len(rs.Step)-1]
+		}
+		if v.Step > last {
+			from[k] = last
+		}
+	}
+	return true, from
+}
+
+// seriesTails reads the points of run's series after the steps in from
+// (at most 2·RecentPoints each, downsampled); a series that cannot be
+// read is left out.
+func (l *Live) seriesTails(ctx context.Context, run string, r *store.Run, from map[string]int64) []seriesTail {
+	keep := l.s.opts.RecentPoints
+	var tails []seriesTail
+	for k, last := range from {
+		q := store.SeriesQuery{MinStep: last, MaxStep: r.Latest[k].Step, MaxPoints: 2 * keep}
+		if last > math.MinInt64 {
+			q.MinStep = last + 1
+		}
+		s, err := l.s.st.Series(ctx, run, k, q)
+		if err != nil {
+			continue
+		}
+		t := seriesTail{key: k, step: s.Step}
+		for i := range s.Step {
+			var ns int64
+			if i < len(s.Time) {
+				ns = s.Time[i]
+			}
+			t.ns = append(t.ns, ns)
+			if i < len(s.Value) {
+				t.val = append(t.val, s.Value[i])
+			} else if i < len(s.Values) {
+				t.val = append(t.val, s.Values[i])
+			}
+		}
+		if len(t.val) == len(t.step) {
+			tails = append(tails, t)
+		}
+	}
+	return tails
+}
+
+// newLogs reads run's log lines after rr.lastLog (the last LogTail when
+// none was read yet) and advances rr.lastLog; nil when they cannot be
+// read.
+func (l *Live) newLogs(ctx context.Context, run string, rr *remoteRun) []store.LogEntry {
+	rr.logs = false
+	q := store.LogQuery{Run: run, After: max(rr.lastLog, 0), Limit: l.s.opts.LogTail, Tail: rr.lastLog == 0}
+	page, err := l.s.st.Logs(ctx, q)
+	if err != nil {
+		return nil
+	}
+	for _, e := range page.Logs {
+		rr.lastLog = max(rr.lastLog, e.ID)
+	}
+	if rr.lastLog == 0 {
+		rr.lastLog = -1 // none yet: from the first next time
+	}
+	return page.Logs
 }
 
 // startFollow starts following the store's changes and using its leases,

@@ -267,47 +267,9 @@ func (p *parser) next() {
 		p.pos++
 		p.tok.kind = tRParen
 	case c == '"':
-		p.pos++
-		var b strings.Builder
-		for {
-			if p.pos >= len(p.src) {
-				p.bad(start, "unterminated string")
-				return
-			}
-			c := p.src[p.pos]
-			if c == '"' {
-				p.pos++
-				break
-			}
-			if c == '\\' {
-				if p.pos+1 >= len(p.src) || (p.src[p.pos+1] != '"' && p.src[p.pos+1] != '\\') {
-					p.bad(p.pos, `a string escapes only \" and \\`)
-					return
-				}
-				p.pos++
-				c = p.src[p.pos]
-			}
-			b.WriteByte(c)
-			p.pos++
-		}
-		p.tok.kind, p.tok.text = tString, b.String()
+		p.lexString(start)
 	case c >= '0' && c <= '9' || (c == '-' || c == '+' || c == '.') && p.pos+1 < len(p.src) && (p.src[p.pos+1] >= '0' && p.src[p.pos+1] <= '9' || p.src[p.pos+1] == '.'):
-		p.pos++
-		for p.pos < len(p.src) {
-			c := p.src[p.pos]
-			if c >= '0' && c <= '9' || c == '.' || c == 'e' || c == 'E' || (c == '-' || c == '+') && (p.src[p.pos-1] == 'e' || p.src[p.pos-1] == 'E') {
-				p.pos++
-				continue
-			}
-			break
-		}
-		text := p.src[start:p.pos]
-		f, err := strconv.ParseFloat(text, 64)
-		if err != nil {
-			p.bad(start, fmt.Sprintf("bad number %q", text))
-			return
-		}
-		p.tok.kind, p.tok.text, p.tok.num = tNumber, text, f
+		p.lexNumber(start)
 	case isIdentByte(c, true):
 		for p.pos < len(p.src) && isIdentByte(p.src[p.pos], false) {
 			p.pos++
@@ -329,6 +291,56 @@ func (p *parser) next() {
 		r, _ := utf8.DecodeRuneInString(p.src[p.pos:])
 		p.bad(start, fmt.Sprintf("unexpected character %q", r))
 	}
+}
+
+// lexString reads a quoted string (escapes: \" and \\) starting at
+// start into p.tok.
+func (p *parser) lexString(start int) {
+	p.pos++
+	var b strings.Builder
+	for {
+		if p.pos >= len(p.src) {
+			p.bad(start, "unterminated string")
+			return
+		}
+		c := p.src[p.pos]
+		if c == '"' {
+			p.pos++
+			break
+		}
+		if c == '\\' {
+			if p.pos+1 >= len(p.src) || (p.src[p.pos+1] != '"' && p.src[p.pos+1] != '\\') {
+				p.bad(p.pos, `a string escapes only \" and \\`)
+				return
+			}
+			p.pos++
+			c = p.src[p.pos]
+		}
+		b.WriteByte(c)
+		p.pos++
+	}
+	p.tok.kind, p.tok.text = tString, b.String()
+}
+
+// lexNumber reads a number (sign, digits, point, exponent) starting at
+// start into p.tok.
+func (p *parser) lexNumber(start int) {
+	p.pos++
+	for p.pos < len(p.src) {
+		c := p.src[p.pos]
+		if c >= '0' && c <= '9' || c == '.' || c == 'e' || c == 'E' || (c == '-' || c == '+') && (p.src[p.pos-1] == 'e' || p.src[p.pos-1] == 'E') {
+			p.pos++
+			continue
+		}
+		break
+	}
+	text := p.src[start:p.pos]
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil {
+		p.bad(start, fmt.Sprintf("bad number %q", text))
+		return
+	}
+	p.tok.kind, p.tok.text, p.tok.num = tNumber, text, f
 }
 
 func (p *parser) bad(pos int, msg string) {

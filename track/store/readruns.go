@@ -41,64 +41,9 @@ func (rd *Reader) statusCond(st Status) (string, []any) {
 // listView (a larger one is a marker, IsTruncated). Archived runs are
 // listed only with f.Archived.
 func (rd *Reader) ListRuns(ctx context.Context, f RunFilter) (*RunPage, error) {
-	var where []string
-	var args []any
-	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
-	if f.Project != "" {
-		add("r.project = ?", f.Project)
-	}
-	if f.Parent != "" {
-		add("r.parent = ?", f.Parent)
-	}
-	if !f.Archived {
-		add("r.archived = " + rd.d.False)
-	}
-	if len(f.Status) > 0 {
-		var ors []string
-		for _, st := range f.Status {
-			c, a := rd.statusCond(st)
-			ors = append(ors, c)
-			args = append(args, a...)
-		}
-		where = append(where, "("+strings.Join(ors, " OR ")+")")
-	}
-	for _, t := range f.Tags {
-		add("EXISTS (SELECT 1 FROM tags t WHERE t.run = r.id AND t.tag = ?)", t)
-	}
-	for _, p := range f.Params {
-		if p.Eq != nil {
-			if num, ok := ScalarOf(p.Eq); ok {
-				add("EXISTS (SELECT 1 FROM params p WHERE p.run = r.id AND p.key = ? AND p.num = ?)", p.Key, num)
-			} else {
-				v, err := EncodeValue(p.Eq)
-				if err != nil {
-					return nil, err
-				}
-				add("EXISTS (SELECT 1 FROM params p WHERE p.run = r.id AND p.key = ? AND p.value = ?)", p.Key, v)
-			}
-		}
-		if p.Min != nil {
-			add("EXISTS (SELECT 1 FROM params p WHERE p.run = r.id AND p.key = ? AND p.num >= ?)", p.Key, *p.Min)
-		}
-		if p.Max != nil {
-			add("EXISTS (SELECT 1 FROM params p WHERE p.run = r.id AND p.key = ? AND p.num <= ?)", p.Key, *p.Max)
-		}
-		if p.Eq == nil && p.Min == nil && p.Max == nil {
-			add("EXISTS (SELECT 1 FROM params p WHERE p.run = r.id AND p.key = ?)", p.Key)
-		}
-	}
-	if !f.Since.IsZero() {
-		add("r.start_time >= ?", f.Since.UnixNano())
-	}
-	if !f.Until.IsZero() {
-		add("r.start_time < ?", f.Until.UnixNano())
-	}
-	if f.Text != "" {
-		pat := likePattern(f.Text)
-		add(`(lower(r.name) LIKE ? ESCAPE '\' OR EXISTS (SELECT 1 FROM notes n WHERE n.run = r.id AND lower(n.text) LIKE ? ESCAPE '\'))`, pat, pat)
-	}
-	if f.After != "" {
-		add("r.id < ?", f.After)
+	where, args, err := rd.runConds(f)
+	if err != nil {
+		return nil, err
 	}
 	limit := f.Limit
 	if limit <= 0 {
@@ -141,6 +86,69 @@ func (rd *Reader) ListRuns(ctx context.Context, f RunFilter) (*RunPage, error) {
 		}
 	}
 	return page, nil
+}
+
+// runConds are the SQL conditions (joined by AND) on runs r that f
+// asks for, and their arguments in order.
+func (rd *Reader) runConds(f RunFilter) (where []string, args []any, err error) {
+	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
+	if f.Project != "" {
+		add("r.project = ?", f.Project)
+	}
+	if f.Parent != "" {
+		add("r.parent = ?", f.Parent)
+	}
+	if !f.Archived {
+		add("r.archived = " + rd.d.False)
+	}
+	if len(f.Status) > 0 {
+		var ors []string
+		for _, st := range f.Status {
+			c, a := rd.statusCond(st)
+			ors = append(ors, c)
+			args = append(args, a...)
+		}
+		where = append(where, "("+strings.Join(ors, " OR ")+")")
+	}
+	for _, t := range f.Tags {
+		add("EXISTS (SELECT 1 FROM tags t WHERE t.run = r.id AND t.tag = ?)", t)
+	}
+	for _, p := range f.Params {
+		if p.Eq != nil {
+			if num, ok := ScalarOf(p.Eq); ok {
+				add("EXISTS (SELECT 1 FROM params p WHERE p.run = r.id AND p.key = ? AND p.num = ?)", p.Key, num)
+			} else {
+				v, err := EncodeValue(p.Eq)
+				if err != nil {
+					return nil, nil, err
+				}
+				add("EXISTS (SELECT 1 FROM params p WHERE p.run = r.id AND p.key = ? AND p.value = ?)", p.Key, v)
+			}
+		}
+		if p.Min != nil {
+			add("EXISTS (SELECT 1 FROM params p WHERE p.run = r.id AND p.key = ? AND p.num >= ?)", p.Key, *p.Min)
+		}
+		if p.Max != nil {
+			add("EXISTS (SELECT 1 FROM params p WHERE p.run = r.id AND p.key = ? AND p.num <= ?)", p.Key, *p.Max)
+		}
+		if p.Eq == nil && p.Min == nil && p.Max == nil {
+			add("EXISTS (SELECT 1 FROM params p WHERE p.run = r.id AND p.key = ?)", p.Key)
+		}
+	}
+	if !f.Since.IsZero() {
+		add("r.start_time >= ?", f.Since.UnixNano())
+	}
+	if !f.Until.IsZero() {
+		add("r.start_time < ?", f.Until.UnixNano())
+	}
+	if f.Text != "" {
+		pat := likePattern(f.Text)
+		add(`(lower(r.name) LIKE ? ESCAPE '\' OR EXISTS (SELECT 1 FROM notes n WHERE n.run = r.id AND lower(n.text) LIKE ? ESCAPE '\'))`, pat, pat)
+	}
+	if f.After != "" {
+		add("r.id < ?", f.After)
+	}
+	return where, args, nil
 }
 
 // likePattern is the LIKE pattern (escape \) matching a case-insensitive

@@ -108,6 +108,126 @@ type bucketPoint struct {
 	set             bool
 }
 
+// buckets keeps the minimum and maximum point of each step bucket (the
+// first and last for a non-scalar series).
+type buckets struct {
+	lo         int64
+	width      float64
+	scalar     bool
+	mins, maxs []bucketPoint
+}
+
+func newBuckets(lo, hi int64, n int, scalar bool) *buckets {
+	return &buckets{lo: lo, width: float64(hi-lo+1) / float64(n), scalar: scalar, mins: make([]bucketPoint, n), maxs: make([]bucketPoint, n)}
+}
+
+func (bk *buckets) feed(p bucketPoint) {
+	b := min(int(float64(p.step-bk.lo)/bk.width), len(bk.mins)-1)
+	mn, mx := &bk.mins[b], &bk.maxs[b]
+	if bk.scalar {
+		if !mn.set || p.value < mn.value {
+			*mn = p
+		}
+		if !mx.set || p.value > mx.value {
+			*mx = p
+		}
+		return
+	}
+	if !mn.set {
+		*mn = p // first
+	}
+	*mx = p // last
+}
+
+// feedChunk feeds c's points with steps in [lo, hi]; a non-scalar
+// point keeps its value's bytes, so c's data must not be reused.
+func (bk *buckets) feedChunk(c *Chunk, lo, hi int64) {
+	for i, st := range c.Step {
+		if st < lo || st > hi {
+			continue
+		}
+		p := bucketPoint{seq: c.Seq[i], step: st, time: c.Time[i], set: true}
+		if bk.scalar {
+			p.value = c.Value[i]
+		} else {
+			p.raw = c.Values[i]
+		}
+		bk.feed(p)
+	}
+}
+
+// appendTo appends the kept points to out, in sequence order.
+func (bk *buckets) appendTo(out *Series) error {
+	add := func(p *bucketPoint) error {
+		out.Seq = append(out.Seq, p.seq)
+		out.Step = append(out.Step, p.step)
+		out.Time = append(out.Time, p.time)
+		if bk.scalar {
+			out.Value = append(out.Value, p.value)
+			return nil
+		}
+		v, err := DecodeValue(p.raw)
+		out.Values = append(out.Values, v)
+		return err
+	}
+	for b := range bk.mins {
+		a, z := &bk.mins[b], &bk.maxs[b]
+		if !a.set {
+			continue
+		}
+		if a.seq > z.seq {
+			a, z = z, a
+		}
+		if err := add(a); err != nil {
+			return err
+		}
+		if z.seq != a.seq {
+			if err := add(z); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// chunkBlob is one chunk row: its id and its data (or summary) column.
+type chunkBlob struct {
+	id   int64
+	data []byte
+}
+
+// scanChunks scans rows (id, blob) in a goroutine, so that reading the
+// chunks (the backend) and decoding them overlap. The caller drains
+// blobs, then reads scanErr once; stop (deferred) ends the scan early
+// and waits until rows are closed.
+func scanChunks(rows Rows) (blobs <-chan chunkBlob, scanErr <-chan error, stop func()) {
+	out := make(chan chunkBlob, 8)
+	errc := make(chan error, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(out)
+		defer rows.Close()
+		for rows.Next() {
+			var b chunkBlob
+			if err := rows.Scan(&b.id, &b.data); err != nil {
+				errc <- err
+				return
+			}
+			select {
+			case out <- b:
+			case <-done:
+				return
+			}
+		}
+		errc <- rows.Err()
+	}()
+	return out, errc, func() {
+		close(done)
+		for range out { // let the scanner finish and close the rows
+		}
+	}
+}
+
 // downsampled reads a series chunk by chunk, keeping only the minimum and
 // maximum of each bucket (first and last for non-scalar series), so memory
 // stays at one chunk plus the buckets.
@@ -118,13 +238,11 @@ func (rd *Reader) downsampled(ctx context.Context, run, key string, scalar bool,
 			return nil, rd.fail(err)
 		}
 	}
-	buckets := max(q.MaxPoints/2, 1)
-	width := float64(hi-lo+1) / float64(buckets)
-	mins := make([]bucketPoint, buckets)
-	maxs := make([]bucketPoint, buckets)
+	nb := max(q.MaxPoints/2, 1)
+	bk := newBuckets(lo, hi, nb, scalar)
 	// With many blocks per bucket, read the chunk summaries instead of
 	// the points (chunks without one are decoded).
-	useSummary := scalar && q.MinStep == 0 && q.MaxStep == 0 && n/int64(buckets) >= 4*SummaryBlock
+	useSummary := scalar && q.MinStep == 0 && q.MaxStep == 0 && n/int64(nb) >= 4*SummaryBlock
 	col := "data"
 	if useSummary {
 		col = "summary"
@@ -133,54 +251,8 @@ func (rd *Reader) downsampled(ctx context.Context, run, key string, scalar bool,
 	if err != nil {
 		return nil, rd.fail(err)
 	}
-	// Reading the chunks (the backend) and decoding them overlap: one goroutine
-	// scans rows while this one decodes and buckets.
-	type blob struct {
-		id   int64
-		data []byte
-	}
-	blobs := make(chan blob, 8)
-	scanErr := make(chan error, 1)
-	stop := make(chan struct{})
-	go func() {
-		defer close(blobs)
-		defer rows.Close()
-		for rows.Next() {
-			var b blob
-			if err := rows.Scan(&b.id, &b.data); err != nil {
-				scanErr <- err
-				return
-			}
-			select {
-			case blobs <- b:
-			case <-stop:
-				return
-			}
-		}
-		scanErr <- rows.Err()
-	}()
-	defer func() {
-		close(stop)
-		for range blobs { // let the scanner finish and close the rows
-		}
-	}()
-	feed := func(p bucketPoint) {
-		b := min(int(float64(p.step-lo)/width), buckets-1)
-		mn, mx := &mins[b], &maxs[b]
-		if scalar {
-			if !mn.set || p.value < mn.value {
-				*mn = p
-			}
-			if !mx.set || p.value > mx.value {
-				*mx = p
-			}
-			return
-		}
-		if !mn.set {
-			*mn = p // first
-		}
-		*mx = p // last
-	}
+	blobs, scanErr, stop := scanChunks(rows)
+	defer stop()
 	var c Chunk
 	var entries []SummaryEntry
 	for bl := range blobs {
@@ -191,8 +263,8 @@ func (rd *Reader) downsampled(ctx context.Context, run, key string, scalar bool,
 					return nil, fmt.Errorf("%s: series %q of run %s: %w", rd.d.Name, key, run, err)
 				}
 				for _, e := range entries {
-					feed(bucketPoint{seq: e.Min.Seq, step: e.Min.Step, time: e.Min.Time, value: e.Min.Value, set: true})
-					feed(bucketPoint{seq: e.Max.Seq, step: e.Max.Step, time: e.Max.Time, value: e.Max.Value, set: true})
+					bk.feed(bucketPoint{seq: e.Min.Seq, step: e.Min.Step, time: e.Min.Time, value: e.Min.Value, set: true})
+					bk.feed(bucketPoint{seq: e.Max.Seq, step: e.Max.Step, time: e.Max.Time, value: e.Max.Value, set: true})
 				}
 				continue
 			}
@@ -207,51 +279,14 @@ func (rd *Reader) downsampled(ctx context.Context, run, key string, scalar bool,
 		if err := DecodeChunk(data, &c); err != nil {
 			return nil, fmt.Errorf("%s: series %q of run %s: %w", rd.d.Name, key, run, err)
 		}
-		for i, st := range c.Step {
-			if st < lo || st > hi {
-				continue
-			}
-			p := bucketPoint{seq: c.Seq[i], step: st, time: c.Time[i], set: true}
-			if scalar {
-				p.value = c.Value[i]
-			} else {
-				p.raw = c.Values[i] // data is not reused
-			}
-			feed(p)
-		}
+		bk.feedChunk(&c, lo, hi) // data is not reused
 	}
 	if err := <-scanErr; err != nil {
 		return nil, rd.fail(err)
 	}
 	out := &Series{Run: run, Key: key, Len: n, Downsampled: true}
-	add := func(p *bucketPoint) error {
-		out.Seq = append(out.Seq, p.seq)
-		out.Step = append(out.Step, p.step)
-		out.Time = append(out.Time, p.time)
-		if scalar {
-			out.Value = append(out.Value, p.value)
-			return nil
-		}
-		v, err := DecodeValue(p.raw)
-		out.Values = append(out.Values, v)
-		return err
-	}
-	for b := range mins {
-		a, z := &mins[b], &maxs[b]
-		if !a.set {
-			continue
-		}
-		if a.seq > z.seq {
-			a, z = z, a
-		}
-		if err := add(a); err != nil {
-			return nil, err
-		}
-		if z.seq != a.seq {
-			if err := add(z); err != nil {
-				return nil, err
-			}
-		}
+	if err := bk.appendTo(out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -203,39 +203,20 @@ func checkSeqs(lim Limits, b *Batch, high int64) error {
 	return nil
 }
 
+// record applies one record of a batch by its kind.
 func (a *applier) record(ctx context.Context, r *Record) error {
-	lim := a.lim
 	if !a.exists && r.Kind != KindStart {
 		return fmt.Errorf("%w %q", ErrUnknownRun, a.run)
 	}
 	switch r.Kind {
 	case KindStart:
-		if a.exists {
-			return nil // a restarted client announcing itself again
-		}
-		name, _ := r.Value.(string)
-		if err := checkRunNames(lim, r.Key, name); err != nil {
-			return err
-		}
-		now := time.Now().UnixNano()
-		if err := a.tx.InsertRun(ctx, r.Key, name, r.Time, now); err != nil {
-			return storage(err)
-		}
-		a.exists, a.made, a.row = true, true, RunState{Status: StatusRegistered, Update: now}
-		return nil
+		return a.start(ctx, r)
 	case KindParent:
 		return a.parent(ctx, r)
 	case KindParam:
 		return a.param(ctx, r)
 	case KindMeta:
-		if err := lim.CheckKey("metadata key", r.Key); err != nil {
-			return err
-		}
-		v, err := a.value("metadata "+r.Key, r.Value, false)
-		if err != nil {
-			return err
-		}
-		return storage(a.tx.PutMeta(ctx, r.Key, v))
+		return a.keyedValue(ctx, r, "metadata key", "metadata ", a.tx.PutMeta)
 	case KindResult:
 		if err := a.valueResult(ctx, r); err != nil {
 			return err
@@ -243,26 +224,9 @@ func (a *applier) record(ctx context.Context, r *Record) error {
 		a.active(r.Step)
 		return nil
 	case KindNote:
-		text, ok := r.Value.(string)
-		if !ok {
-			return fmt.Errorf("%w: a note must be text, not %T", ErrBadRecord, r.Value)
-		}
-		if err := CheckText("note", text, "MaxValueSize", lim.MaxValueSize); err != nil {
-			return err
-		}
-		return storage(a.tx.AddNote(ctx, r.Time, text))
+		return a.note(ctx, r)
 	case KindTag:
-		if err := lim.CheckKey("tag", r.Key); err != nil {
-			return err
-		}
-		n, err := a.tx.CountTags(ctx, r.Key)
-		if err != nil {
-			return storage(err)
-		}
-		if n >= lim.MaxTagsPerRun {
-			return &LimitError{Limit: "MaxTagsPerRun", Item: "tags of the run", Size: int64(n + 1), Max: int64(lim.MaxTagsPerRun)}
-		}
-		return storage(a.tx.AddTag(ctx, r.Key))
+		return a.tag(ctx, r)
 	case KindUntag:
 		return storage(a.tx.RemoveTag(ctx, r.Key))
 	case KindStatus:
@@ -285,16 +249,67 @@ func (a *applier) record(ctx context.Context, r *Record) error {
 	case KindArtifact:
 		return a.artifact(ctx, r)
 	case KindCount:
-		if err := lim.CheckKey("count name", r.Key); err != nil {
-			return err
-		}
-		v, err := a.value("count "+r.Key, r.Value, false)
-		if err != nil {
-			return err
-		}
-		return storage(a.tx.PutCount(ctx, r.Key, v))
+		return a.keyedValue(ctx, r, "count name", "count ", a.tx.PutCount)
 	}
 	return fmt.Errorf("%w: unknown record kind %q", ErrBadRecord, r.Kind)
+}
+
+// start creates the run (r.Key, named by r.Value); a run that exists is
+// a restarted client announcing itself again.
+func (a *applier) start(ctx context.Context, r *Record) error {
+	if a.exists {
+		return nil
+	}
+	name, _ := r.Value.(string)
+	if err := checkRunNames(a.lim, r.Key, name); err != nil {
+		return err
+	}
+	now := time.Now().UnixNano()
+	if err := a.tx.InsertRun(ctx, r.Key, name, r.Time, now); err != nil {
+		return storage(err)
+	}
+	a.exists, a.made, a.row = true, true, RunState{Status: StatusRegistered, Update: now}
+	return nil
+}
+
+// keyedValue stores a metadata entry or a count by put: what (the key's
+// name in errors), prefix (the value's).
+func (a *applier) keyedValue(ctx context.Context, r *Record, what, prefix string, put func(ctx context.Context, key string, v []byte) error) error {
+	if err := a.lim.CheckKey(what, r.Key); err != nil {
+		return err
+	}
+	v, err := a.value(prefix+r.Key, r.Value, false)
+	if err != nil {
+		return err
+	}
+	return storage(put(ctx, r.Key, v))
+}
+
+// note adds a note (text, at most MaxValueSize).
+func (a *applier) note(ctx context.Context, r *Record) error {
+	text, ok := r.Value.(string)
+	if !ok {
+		return fmt.Errorf("%w: a note must be text, not %T", ErrBadRecord, r.Value)
+	}
+	if err := CheckText("note", text, "MaxValueSize", a.lim.MaxValueSize); err != nil {
+		return err
+	}
+	return storage(a.tx.AddNote(ctx, r.Time, text))
+}
+
+// tag adds a tag (at most MaxTagsPerRun on the run).
+func (a *applier) tag(ctx context.Context, r *Record) error {
+	if err := a.lim.CheckKey("tag", r.Key); err != nil {
+		return err
+	}
+	n, err := a.tx.CountTags(ctx, r.Key)
+	if err != nil {
+		return storage(err)
+	}
+	if n >= a.lim.MaxTagsPerRun {
+		return &LimitError{Limit: "MaxTagsPerRun", Item: "tags of the run", Size: int64(n + 1), Max: int64(a.lim.MaxTagsPerRun)}
+	}
+	return storage(a.tx.AddTag(ctx, r.Key))
 }
 
 // status applies a status record by the state machine (status.go).
