@@ -373,6 +373,7 @@ func buildParts(c *cli.Context, st store.Store, opts server.Options, pc partsCon
 			Solvers: pc.jobs.Solvers, Dir: filepath.Join(c.String("data"), "jobs"), Addr: pc.addr,
 			MaxJobs: c.Int("max-jobs"), Logger: pc.log, MaxQueuedJobs: jobsQuota(c),
 			Executor: c.String("executor"), PublicAddr: firstPublicAddr(c.StringSlice("public-addr")),
+			LeaseTimeout: c.Duration("heartbeat-timeout"), // another node takes over the jobs of a node silent this long
 		})
 		if err != nil {
 			return nil, nil, err

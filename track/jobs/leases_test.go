@@ -297,7 +297,9 @@ func TestJobsFollowTheirNode(t *testing.T) {
 		if _, err := n.m.Target().StartJob(ctx, j.ID); err != nil {
 			t.Fatal(err)
 		}
-		return waitJob(t, n.m, j.ID, "started", func(j *jobs.Job) bool { return j.State == jobs.StateStarted && !j.Queued && (j.Executor == jobs.ExecutorLocal || j.ExecutorID != "") })
+		return waitJob(t, n.m, j.ID, "started", func(j *jobs.Job) bool {
+			return j.State == jobs.StateStarted && !j.Queued && (j.Executor == jobs.ExecutorLocal || j.ExecutorID != "")
+		})
 	}
 	sj := startOn(a, "sleeper")
 	lj := startOn(a, "local-sleeper")
