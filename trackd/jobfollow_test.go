@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -94,7 +95,7 @@ func TestSlurmJobFollowsItsNode(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if j.State != jobs.StateSuccess || j.Outputs["answer"] != int64(42) {
+	if j.State != jobs.StateSuccess || fmt.Sprint(j.Outputs["answer"]) != "42" {
 		t.Fatalf("the job as node B recorded it: %s %q, outputs %v", j.State, j.Reason, j.Outputs)
 	}
 	db, err := pgx.Connect(ctx, u)
