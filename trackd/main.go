@@ -78,6 +78,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "tls-peer-cert", Usage: "accept only clients with this certificate (PEM)"},
 			&cli.BoolFlag{Name: "demo", Usage: "also run the demo simulation (internal/demo; examples/simulation/sigoco-oscillator runs it alone) and, without --solvers, serve the demo solvers"},
 			&cli.StringFlag{Name: "solvers", Usage: "solvers file (TOML, docs/jobs.md): enables jobs (rpc target \"jobs\")"},
+			&cli.StringFlag{Name: "jobs-dir", Usage: "`DIR` of the jobs' directories (default DATA/jobs); nodes on one --store that run Slurm jobs give the same directory on a filesystem they and the cluster share, so that a node takes over the Slurm jobs of a node that died (docs/scaling.md)"},
 			&cli.IntFlag{Name: "max-jobs", Value: runtime.NumCPU(), Usage: "local jobs running at once (Slurm jobs are queued by the cluster)"},
 			&cli.StringFlag{Name: "executor", Value: jobs.ExecutorLocal, Usage: "what runs the jobs of solvers that name no executor: local (processes of trackd's) or slurm (sbatch; docs/jobs.md \"Running on Slurm\")"},
 			&cli.DurationFlag{Name: "heartbeat-timeout", Value: 20 * time.Second, Usage: "mark a run crashed after this long without a heartbeat"},
@@ -446,9 +447,10 @@ func buildParts(c *cli.Context, st store.Store, opts server.Options, pc partsCon
 	}
 	if pc.jobs != nil {
 		mgr, err = jobs.New(c.Context, srv, jobs.Options{
-			Solvers: pc.jobs.Solvers, Dir: filepath.Join(c.String("data"), "jobs"), Addr: pc.addr,
+			Solvers: pc.jobs.Solvers, Dir: jobsDir(c), Addr: pc.addr,
 			MaxJobs: c.Int("max-jobs"), Logger: pc.log, MaxQueuedJobs: jobsQuota(c),
 			Executor: c.String("executor"), PublicAddr: firstPublicAddr(c.StringSlice("public-addr")),
+			LeaseTimeout: c.Duration("heartbeat-timeout"), // another node takes over the jobs of a node silent this long
 		})
 		if err != nil {
 			return nil, nil, err
@@ -464,6 +466,14 @@ func buildParts(c *cli.Context, st store.Store, opts server.Options, pc partsCon
 	}
 	srv.SetHTTPHandler(pc.hosts.Wrap(dash))
 	return srv, mgr, nil
+}
+
+// jobsDir is --jobs-dir, default DATA/jobs.
+func jobsDir(c *cli.Context) string {
+	if d := c.String("jobs-dir"); d != "" {
+		return d
+	}
+	return filepath.Join(c.String("data"), "jobs")
 }
 
 // newDashboard is the dashboard as trackd serves it: calls of POST

@@ -60,6 +60,14 @@ type Options struct {
 	// HeartbeatInterval is how often the runs the manager speaks for are
 	// told alive (Recorder.Alive). Default 2 s.
 	HeartbeatInterval time.Duration
+	// LeaseTimeout: on a store several trackd nodes share
+	// (store.JobLeases), a started job whose lease its node did not renew
+	// for this long is taken over by another node (its node died). Leases
+	// are renewed, and expired ones looked for, every LeaseTimeout/4.
+	// Default 20 s (trackd: --heartbeat-timeout). leases.go.
+	LeaseTimeout time.Duration
+	// executors replaces executors by name (tests: a fake cluster).
+	executors map[string]Executor
 	// Logger receives the manager's diagnostics. Default: discarded.
 	Logger *slog.Logger
 }
@@ -86,6 +94,9 @@ func (o *Options) defaults() {
 	if o.HeartbeatInterval <= 0 {
 		o.HeartbeatInterval = 2 * time.Second
 	}
+	if o.LeaseTimeout <= 0 {
+		o.LeaseTimeout = 20 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -107,6 +118,10 @@ type Manager struct {
 	slots chan struct{} // one token per running local job
 
 	executors map[string]Executor // by name
+
+	// leases: the store is shared by several nodes (leases.go); nil: this
+	// manager alone follows every job of the store.
+	leases store.JobLeases
 
 	ctx    context.Context // the manager's lifetime, cancelled by Close
 	cancel context.CancelFunc
@@ -150,6 +165,10 @@ func New(ctx context.Context, rec Recorder, opts Options) (*Manager, error) {
 	}
 	m.slots = make(chan struct{}, opts.MaxJobs)
 	m.executors = map[string]Executor{ExecutorLocal: localExecutor{}, ExecutorSlurm: newSlurmExecutor(opts.Slurm, opts.Logger)}
+	for name, ex := range opts.executors {
+		m.executors[name] = ex
+	}
+	m.leases, _ = st.(store.JobLeases)
 	if _, ok := m.executors[opts.Executor]; !ok {
 		return nil, fmt.Errorf("%w: unknown executor %q (known: local, slurm)", ErrConfig, opts.Executor)
 	}
@@ -166,6 +185,10 @@ func New(ctx context.Context, rec Recorder, opts Options) (*Manager, error) {
 	}
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); m.heartbeats() }()
+	if m.leases != nil {
+		m.wg.Add(1)
+		go func() { defer m.wg.Done(); m.leaseLoop() }()
+	}
 	return m, nil
 }
 
@@ -199,14 +222,32 @@ func (m *Manager) heartbeats() {
 	}
 }
 
-// recover marks the jobs a dead manager left running or queued ABORTED.
+// recover follows again the jobs a dead manager left running or queued
+// (adopt), and marks those it cannot follow ABORTED. On a store several
+// nodes share, only the jobs whose lease expired (takeOver, leases.go).
 func (m *Manager) recover(ctx context.Context) error {
+	if m.leases != nil {
+		return m.takeOver(ctx, true)
+	}
 	var sweeps []*Job
 	defer func() {
 		for _, p := range sweeps {
 			m.resumeSweep(ctx, p)
 		}
 	}()
+	return m.leftStarted(ctx, true, func(j *Job) error {
+		if j.Sweep != nil {
+			sweeps = append(sweeps, j) // once its elements are adopted
+			return nil
+		}
+		return m.followAgain(ctx, j, "")
+	})
+}
+
+// leftStarted calls f with each job of the store that is started or
+// queued; with pending, a PENDING job not queued is added to the runs the
+// manager keeps alive instead.
+func (m *Manager) leftStarted(ctx context.Context, pending bool, f func(*Job) error) error {
 	for _, st := range []State{StateStarted, StatePending} {
 		after := ""
 		for {
@@ -220,33 +261,17 @@ func (m *Manager) recover(ctx context.Context) error {
 					m.log.Warn("jobs: unreadable job", "run", r.ID, "err", err)
 					continue
 				}
-				if j.Sweep != nil {
-					sweeps = append(sweeps, j) // once its elements are adopted
+				if j.State == StatePending && !j.Queued && j.Sweep == nil {
+					if pending {
+						m.mu.Lock()
+						m.pending[j.ID] = struct{}{}
+						m.mu.Unlock()
+					}
 					continue
 				}
-				if j.State == StatePending && !j.Queued {
-					m.pending[j.ID] = struct{}{}
-					continue
-				}
-				if m.adopt(ctx, j) {
-					continue
-				}
-				prev := j.State
-				reason := "trackd stopped while the job was running (its process was not adopted)"
-				switch {
-				case prev == StatePending && j.WaitReason == WaitStarting:
-					reason = "trackd stopped while the job's process was starting"
-				case prev == StatePending:
-					reason = "trackd stopped while the job waited for a slot"
-				}
-				j.State, j.Queued, j.Reason, j.Stopped, j.WaitReason = StateAborted, false, reason, now(), ""
-				if err := m.saveJob(ctx, j, prev); err != nil {
+				if err := f(j); err != nil {
 					return err
 				}
-				if _, err := m.ingest(ctx, j.ID, 0, []store.Record{{Kind: store.KindStatus, Key: string(store.StatusStopped), Value: reason}}); err != nil {
-					m.log.Warn("jobs: run status", "run", j.ID, "err", err)
-				}
-				m.log.Info("jobs: job aborted at restart", "job", j.ID, "was", prev)
 			}
 			if page.Next == "" {
 				break
@@ -254,6 +279,36 @@ func (m *Manager) recover(ctx context.Context) error {
 			after = page.Next
 		}
 	}
+	return nil
+}
+
+// followAgain follows a started or queued job that no manager follows
+// (adopt), or marks it ABORTED when its executor cannot follow it again
+// (a local process: it died with its trackd, or runs on another host).
+// node, if not "", says the job was taken over from a dead node.
+func (m *Manager) followAgain(ctx context.Context, j *Job, node string) error {
+	if m.adopt(ctx, j) {
+		return nil
+	}
+	prev := j.State
+	reason := "trackd stopped while the job was running (its process was not adopted)"
+	switch {
+	case node != "":
+		reason = "the trackd node that ran the job stopped (" + node + "); its process was not adopted"
+	case prev == StatePending && j.WaitReason == WaitStarting:
+		reason = "trackd stopped while the job's process was starting"
+	case prev == StatePending:
+		reason = "trackd stopped while the job waited for a slot"
+	}
+	j.State, j.Queued, j.Reason, j.Stopped, j.WaitReason = StateAborted, false, reason, now(), ""
+	if err := m.saveJob(ctx, j, prev); err != nil {
+		return err
+	}
+	if _, err := m.ingest(ctx, j.ID, 0, []store.Record{{Kind: store.KindStatus, Key: string(store.StatusStopped), Value: reason}}); err != nil {
+		m.log.Warn("jobs: run status", "run", j.ID, "err", err)
+	}
+	m.release(j.ID)
+	m.log.Info("jobs: job aborted at restart", "job", j.ID, "was", prev)
 	return nil
 }
 
@@ -319,6 +374,13 @@ func (m *Manager) Close() error {
 		m.mu.Unlock()
 		m.cancel()
 		m.wg.Wait()
+		m.mu.Lock()
+		sweeps := make([]string, 0, len(m.sweeps))
+		for id := range m.sweeps {
+			sweeps = append(sweeps, id)
+		}
+		m.mu.Unlock()
+		m.release(sweeps...) // left running: another node may drive them at once
 	})
 	return nil
 }
@@ -470,15 +532,30 @@ func (m *Manager) start(ctx context.Context, id string) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (job %s was made of it; is it still in the solvers file?)", err, id)
 	}
+	held := false // this call took the job's lease (leases.go)
+	if m.leases != nil && j.State == StatePending && !j.Queued {
+		if j, held, err = m.holdToStart(ctx, id); err != nil {
+			return nil, err
+		}
+	}
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
+		if held {
+			m.release(id)
+		}
 		return nil, ErrClosed
 	}
-	if a := m.active[id]; a != nil || j.State != StatePending {
+	if a := m.active[id]; a != nil || j.State != StatePending || j.Queued {
 		m.mu.Unlock()
 		if a != nil {
 			return m.inspect(ctx, id)
+		}
+		if held {
+			m.release(id)
+		}
+		if j.Queued {
+			return nil, fmt.Errorf("%w: job %s is started already (by another trackd node)", ErrState, id)
 		}
 		return nil, fmt.Errorf("%w: job %s is %s; only a PENDING job starts", ErrState, id, j.State)
 	}
@@ -605,6 +682,10 @@ func (m *Manager) finished(a *active) {
 	m.mu.Lock()
 	delete(m.active, a.job.ID)
 	m.mu.Unlock()
+	a.cancel()
+	if !a.lost.Load() {
+		m.release(a.job.ID) // final, or left running at Close: another node may follow it at once
+	}
 }
 
 var errStopped = errors.New("stopped by request")

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sigoco/sigoco/track"
@@ -53,6 +54,12 @@ type active struct {
 	// adopted: followed again after a restart (Recover), so its process
 	// already holds its environment and no credential is minted.
 	adopted bool
+	// ctx ends with the manager, or when the job's lease was lost (lost
+	// set: another node took the job over, leases.go); then the job is
+	// left to that node, and nothing more of it is written here.
+	ctx    context.Context
+	cancel context.CancelFunc
+	lost   atomic.Bool
 
 	mu        sync.Mutex // guards job, stopCause, handle, tail
 	job       Job
@@ -74,7 +81,16 @@ type active struct {
 }
 
 func newActive(m *Manager, s *Solver, j *Job) *active {
-	return &active{m: m, solver: s, job: *j, saved: j.State, done: make(chan struct{}), stopCh: make(chan struct{})}
+	a := &active{m: m, solver: s, job: *j, saved: j.State, done: make(chan struct{}), stopCh: make(chan struct{})}
+	a.ctx, a.cancel = context.WithCancel(m.ctx)
+	return a
+}
+
+// lose leaves the job to the node that took it over: its process (a local
+// one) is killed, a Slurm job is no longer followed here.
+func (a *active) lose() {
+	a.lost.Store(true)
+	a.cancel()
 }
 
 // requestStop asks the job to end with cause (once).
@@ -99,6 +115,9 @@ func (a *active) save(ctx context.Context) {
 }
 
 func (a *active) saveLocked(ctx context.Context) {
+	if a.lost.Load() {
+		return
+	}
 	a.mu.Lock()
 	j := a.job.clone()
 	a.mu.Unlock()
@@ -112,6 +131,9 @@ func (a *active) saveLocked(ctx context.Context) {
 
 // runRecords writes sequenced records to the job's run (under wmu).
 func (a *active) runRecordsLocked(ctx context.Context, recs ...store.Record) {
+	if a.lost.Load() {
+		return
+	}
 	seq, err := a.m.ingest(ctx, a.job.ID, a.seq, recs)
 	if err != nil {
 		a.m.log.Warn("jobs: writing a job's run", "job", a.job.ID, "err", err)
@@ -136,7 +158,7 @@ func (a *active) run() {
 	case <-a.stopCh:
 		a.finish(ctx, StateAborted, "stopped before it ran", nil)
 		return
-	case <-m.ctx.Done():
+	case <-a.ctx.Done():
 		a.finish(ctx, StateAborted, "trackd shut down before the job ran", nil)
 		return
 	}
@@ -173,7 +195,7 @@ func (a *active) execute(ctx context.Context) {
 	} else {
 		a.mu.Unlock()
 	}
-	h, err := ex.Start(m.ctx, spec)
+	h, err := ex.Start(a.ctx, spec)
 	if err != nil {
 		a.finish(ctx, StateFailed, err.Error(), nil)
 		return
@@ -212,13 +234,13 @@ func (a *active) follow(ctx context.Context, h Handle, outW, errW *lineWriter) {
 			}
 		}
 	}()
-	res := h.Wait(m.ctx)
+	res := h.Wait(a.ctx)
 	close(flushed)
 	outW.close()
 	errW.close()
 	a.flushLogs(ctx)
-	if errors.Is(res.Err, ErrDetached) {
-		return // still running on the cluster: the next New follows it
+	if errors.Is(res.Err, ErrDetached) || a.lost.Load() {
+		return // still running on the cluster: the next New, or another node, follows it
 	}
 	if s.Track {
 		a.wmu.Lock()
@@ -359,6 +381,9 @@ func (a *active) waiting(reason string) {
 func (a *active) finish(ctx context.Context, st State, reason string, extra []store.Record) {
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
+	if a.lost.Load() {
+		return // another node took the job over: it records the end
+	}
 	a.mu.Lock()
 	j := a.job.clone()
 	a.mu.Unlock()

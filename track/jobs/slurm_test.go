@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigoco/sigoco/internal/slurmtest"
 	"github.com/sigoco/sigoco/track/jobs"
 	"github.com/sigoco/sigoco/track/store"
 	"github.com/sigoco/sigoco/track/store/sqlite"
@@ -50,67 +51,16 @@ func needSlurm3(t *testing.T) {
 	skipOrFail(t, slurm3Err)
 }
 
-func skipOrFail(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Slurm: %v", err)
-		}
-		t.Skipf("Slurm cannot be started here (CI=true makes this a failure): %v", err)
-	}
-}
+func skipOrFail(t *testing.T, err error) { t.Helper(); slurmtest.SkipOrFail(t, err) }
 
 // startCluster starts a cluster of nodes slurmd, each declaring cpus
 // CPUs; dir is set (for stopSlurm) even when it fails.
-func startCluster(nodes, cpus int) (dir, conf string, err error) {
-	if os.Geteuid() != 0 {
-		return "", "", fmt.Errorf("the test cluster needs root (munged, slurmd)")
-	}
-	dir, err = os.MkdirTemp("", "jobs-slurm-")
-	if err != nil {
-		return "", "", err
-	}
-	os.Chmod(dir, 0o755)
-	up, _ := filepath.Abs("testdata/slurm/up.sh")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, up, dir, fmt.Sprint(nodes))
-	cmd.Env = append(os.Environ(), fmt.Sprintf("SLURM_UP_CPUS=%d", cpus))
-	if os.Getenv("CI") == "true" {
-		cmd.Env = append(cmd.Env, "SLURM_UP_INSTALL=1")
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		msg := stderr.String()
-		if len(msg) > 2000 {
-			msg = msg[len(msg)-2000:]
-		}
-		return dir, "", fmt.Errorf("up.sh: %v: %s", err, msg)
-	}
-	for _, l := range strings.Split(string(out), "\n") {
-		if v, ok := strings.CutPrefix(l, "export SLURM_CONF="); ok {
-			conf = strings.TrimSpace(v)
-		}
-	}
-	if conf == "" {
-		return dir, "", fmt.Errorf("up.sh printed no SLURM_CONF: %q", out)
-	}
-	return dir, conf, nil
-}
+func startCluster(nodes, cpus int) (dir, conf string, err error) { return slurmtest.Start(nodes, cpus) }
 
 // stopSlurm stops the test clusters that tests started.
 func stopSlurm() {
 	for _, dir := range []string{slurmDir, slurm3Dir} {
-		if dir == "" {
-			continue
-		}
-		down, _ := filepath.Abs("testdata/slurm/down.sh")
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		exec.CommandContext(ctx, down, dir).Run()
-		cancel()
-		os.RemoveAll(dir)
+		slurmtest.Stop(dir)
 	}
 }
 

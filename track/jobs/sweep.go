@@ -206,6 +206,7 @@ func (m *Manager) makeSweepRun(ctx context.Context, s *Solver, p *Job) error {
 
 // driveSweep registers a sweep the manager drives (nil: closed).
 func (m *Manager) driveSweep(id string) *sweepRun {
+	m.hold(m.ctx, id) // leases.go (a sweep taken over holds it already)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -251,6 +252,11 @@ func (m *Manager) submitArray(ctx context.Context, s *Solver, p *Job, elems []*J
 		m.wg.Add(1)
 	}
 	m.mu.Unlock()
+	ids := make([]string, len(elems))
+	for i, j := range elems {
+		ids[i] = j.ID
+	}
+	m.hold(ctx, ids...) // leases.go
 	for _, a := range actives {
 		a.save(ctx)
 		spec, outW, errW, closer, err := a.spec(ctx, ex)
@@ -380,6 +386,7 @@ func (m *Manager) endSweep(ctx context.Context, id, reason string) {
 	delete(m.pending, id)
 	delete(m.sweeps, id)
 	m.mu.Unlock()
+	defer m.release(id)
 	p, err := m.loadJob(ctx, id)
 	if err != nil || p.Sweep == nil || p.State.Final() {
 		return

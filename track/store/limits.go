@@ -81,13 +81,17 @@ func (l Limits) WithDefaults() Limits {
 }
 
 // CheckKey checks a key or name: not empty, valid UTF-8 (every reader,
-// JSON included, must be able to name it), at most MaxKeyLen bytes.
+// JSON included, must be able to name it) without NUL (text.go), at most
+// MaxKeyLen bytes.
 func (l Limits) CheckKey(what, key string) error {
 	if key == "" {
 		return fmt.Errorf("%w: empty %s", ErrBadRecord, what)
 	}
 	if !utf8.ValidString(key) {
 		return fmt.Errorf("%w: %s %q is not valid UTF-8", ErrBadRecord, what, short(key))
+	}
+	if err := checkNUL(what, key); err != nil {
+		return err
 	}
 	if len(key) > l.MaxKeyLen {
 		return &LimitError{Limit: "MaxKeyLen", Item: fmt.Sprintf("%s %q", what, short(key)), Size: int64(len(key)), Max: int64(l.MaxKeyLen)}
@@ -103,8 +107,9 @@ func (l Limits) CheckValue(what string, encoded []byte) error {
 	return nil
 }
 
-// CheckText checks a free text (a run name, a note, a status message):
-// valid UTF-8, at most max bytes (limit names the Limits field).
+// CheckText checks a free text (a run name, a note, a content type):
+// valid UTF-8 without NUL (text.go), at most max bytes (limit names the
+// Limits field).
 func CheckText(what string, s string, limit string, max int) error {
 	if len(s) > max {
 		return &LimitError{Limit: limit, Item: what, Size: int64(len(s)), Max: int64(max)}
@@ -112,7 +117,7 @@ func CheckText(what string, s string, limit string, max int) error {
 	if !utf8.ValidString(s) {
 		return fmt.Errorf("%w: %s %q is not valid UTF-8", ErrBadRecord, what, short(s))
 	}
-	return nil
+	return checkNUL(what, s)
 }
 
 // CheckStep checks a step: within ±MaxStep.

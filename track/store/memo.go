@@ -44,6 +44,10 @@ type MemoEntry struct {
 // Key is the entry's key.
 func (e *MemoEntry) Key() MemoKey { return MemoKey{Project: e.Project, Name: e.Name, Params: e.Params} }
 
+// Storable reports whether k's project and name can be stored as text
+// (text.go): no entry is stored under another key.
+func (k MemoKey) Storable() bool { return StorableText(k.Project) && StorableText(k.Name) }
+
 // MemoStore is implemented by stores that keep memo entries (the SQLite
 // store does); the server's "memo" target needs it. It is apart from Store
 // so other stores need not implement it.

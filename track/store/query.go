@@ -136,6 +136,9 @@ func (c *Cond) String() string {
 // params.KEY, metrics.KEY or tags.KEY (a key quoted if it holds other
 // characters).
 func ParseField(s string) (Field, error) {
+	if !StorableText(s) {
+		return Field{}, &QueryError{Msg: "not valid UTF-8, or holds a NUL byte"}
+	}
 	p := &parser{src: s}
 	p.next()
 	f, err := p.field()
@@ -154,8 +157,8 @@ func ParseQuery(s string) (Expr, error) {
 	if len(s) > MaxQueryLen {
 		return nil, &QueryError{Pos: MaxQueryLen, Msg: fmt.Sprintf("longer than %d bytes", MaxQueryLen)}
 	}
-	if !utf8.ValidString(s) {
-		return nil, &QueryError{Msg: "not valid UTF-8"}
+	if !StorableText(s) {
+		return nil, &QueryError{Msg: "not valid UTF-8, or holds a NUL byte"}
 	}
 	p := &parser{src: s}
 	p.next()

@@ -84,6 +84,9 @@ func nsTime(t int64) Time { return Time(float64(t) / 1e9) }
 // exists returns an error wrapping ErrUnknownRun when run is not stored
 // (or the backend's error when it cannot tell).
 func (r *Reader) exists(ctx context.Context, run string) error {
+	if !StorableText(run) { // no run has it (text.go)
+		return fmt.Errorf("%w %q", ErrUnknownRun, run)
+	}
 	var n int64
 	if err := r.q.QueryRow(ctx, `SELECT count(*) FROM runs WHERE id = ?`, run).Scan(&n); err != nil {
 		return r.fail(err)

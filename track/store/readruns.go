@@ -41,6 +41,9 @@ func (rd *Reader) statusCond(st Status) (string, []any) {
 // listView (a larger one is a marker, IsTruncated). Archived runs are
 // listed only with f.Archived.
 func (rd *Reader) ListRuns(ctx context.Context, f RunFilter) (*RunPage, error) {
+	if !filterStorable(&f) {
+		return &RunPage{Runs: []Run{}}, nil // it names text no run holds (text.go)
+	}
 	where, args, err := rd.runConds(f)
 	if err != nil {
 		return nil, err
@@ -202,4 +205,17 @@ func (rd *Reader) OpenRuns(ctx context.Context) ([]string, error) {
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// filterStorable reports whether every text f names can be stored: a
+// filter naming other text selects nothing.
+func filterStorable(f *RunFilter) bool {
+	ok := StorableText(f.Project) && StorableText(f.Text) && StorableText(f.Parent) && StorableText(f.After)
+	for _, t := range f.Tags {
+		ok = ok && StorableText(t)
+	}
+	for _, p := range f.Params {
+		ok = ok && StorableText(p.Key)
+	}
+	return ok
 }

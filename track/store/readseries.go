@@ -10,6 +10,9 @@ import (
 // scalar, without reading them (an error wrapping ErrNotFound if
 // there is no such series).
 func (rd *Reader) SeriesLen(ctx context.Context, run, key string) (int64, bool, error) {
+	if !StorableText(key) || !StorableText(run) { // nothing is stored under it (text.go)
+		return 0, false, fmt.Errorf("%w: run %s has no series %q", ErrNotFound, run, key)
+	}
 	var scalar bool
 	var n int64
 	err := rd.q.QueryRow(ctx, `SELECT scalar, n FROM series WHERE run = ? AND key = ?`, run, key).Scan(&scalar, &n)
@@ -24,9 +27,15 @@ func (rd *Reader) SeriesLen(ctx context.Context, run, key string) (int64, bool, 
 
 // Series implements Store.
 func (rd *Reader) Series(ctx context.Context, run, key string, q SeriesQuery) (*Series, error) {
+	if !StorableText(run) {
+		return nil, fmt.Errorf("%w %q", ErrUnknownRun, run)
+	}
 	var scalar bool
 	var n int64
-	err := rd.q.QueryRow(ctx, `SELECT scalar, n FROM series WHERE run = ? AND key = ?`, run, key).Scan(&scalar, &n)
+	err := ErrNoRows // nothing is stored under a key that is not text (text.go)
+	if StorableText(key) {
+		err = rd.q.QueryRow(ctx, `SELECT scalar, n FROM series WHERE run = ? AND key = ?`, run, key).Scan(&scalar, &n)
+	}
 	if errors.Is(err, ErrNoRows) {
 		if err := rd.exists(ctx, run); err != nil {
 			return nil, err

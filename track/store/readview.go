@@ -47,6 +47,9 @@ func (b *budget) take(n int64) bool {
 
 // ViewRun implements Store.
 func (rd *Reader) ViewRun(ctx context.Context, id string, v View) (*Run, error) {
+	if !StorableText(id) { // no run has it (text.go)
+		return nil, fmt.Errorf("%w %q", ErrUnknownRun, id)
+	}
 	r, err := scanRun(rd.q.QueryRow(ctx, "SELECT "+runCols+" FROM runs WHERE id = ?", id))
 	if errors.Is(err, ErrNoRows) {
 		return nil, fmt.Errorf("%w %q", ErrUnknownRun, id)
@@ -354,6 +357,9 @@ func (rd *Reader) RunValue(ctx context.Context, run string, kind Kind, key strin
 	if err != nil {
 		return nil, err
 	}
+	if !StorableText(key) || !StorableText(run) { // nothing is stored under it (text.go)
+		return nil, fmt.Errorf("%w: %s %q of run %q", ErrNotFound, kind, key, run)
+	}
 	var b []byte
 	err = rd.q.QueryRow(ctx, `SELECT value FROM `+table+` WHERE run = ? AND `+keyCol+` = ?`, run, key).Scan(&b)
 	if errors.Is(err, ErrNoRows) {
@@ -370,6 +376,9 @@ func (rd *Reader) RunValueSize(ctx context.Context, run string, kind Kind, key s
 	table, keyCol, err := valueQuery(kind)
 	if err != nil {
 		return 0, err
+	}
+	if !StorableText(key) || !StorableText(run) { // nothing is stored under it (text.go)
+		return 0, fmt.Errorf("%w: %s %q of run %q", ErrNotFound, kind, key, run)
 	}
 	var n int64
 	err = rd.q.QueryRow(ctx, `SELECT length(value) FROM `+table+` WHERE run = ? AND `+keyCol+` = ?`, run, key).Scan(&n)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -340,7 +339,7 @@ func (a *applier) status(r *Record) error {
 	// A status is never refused for its message: an oversized or malformed
 	// one is cut (at a rune) and mended.
 	msg, _ := r.Value.(string)
-	a.row.Message = strings.ToValidUTF8(TruncateText(msg, a.lim.MaxValueSize), "\uFFFD")
+	a.row.Message = CleanText(TruncateText(msg, a.lim.MaxValueSize))
 	if st.Final() {
 		a.row.End = r.Time
 	}

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/sigoco/sigoco/track/store"
 )
@@ -39,10 +38,7 @@ func (s *Store) appendLogs(ctx context.Context, logs []store.LogEntry) (int, err
 				attrs = nil
 			}
 		}
-		// PostgreSQL's text holds only valid UTF-8 (and no NUL).
-		msg := strings.ToValidUTF8(store.TruncateText(l.Message, s.limits.MaxValueSize), "\uFFFD")
-		msg = strings.ReplaceAll(msg, "\x00", "\uFFFD")
-		logger := strings.ReplaceAll(strings.ToValidUTF8(l.Logger, "\uFFFD"), "\x00", "\uFFFD")
+		msg, logger := store.LogText(l, s.limits)
 		if _, err := tx.Exec(ctx, `INSERT INTO logs (run, time, level, logger, message, attrs) VALUES ($1, $2, $3, $4, $5, $6)`,
 			l.Run, l.Time.UnixNano(), int64(l.Level), logger, msg, attrs); err != nil {
 			return 0, fmt.Errorf("postgres: %w", err)

@@ -25,6 +25,9 @@ var _ store.MemoStore = (*Store)(nil)
 
 // GetMemo returns a memo entry or an error wrapping store.ErrNotFound.
 func (s *Store) GetMemo(ctx context.Context, k store.MemoKey) (*store.MemoEntry, error) {
+	if !k.Storable() { // PostgreSQL's text cannot hold it, nor SQLite's store it (store/text.go)
+		return nil, fmt.Errorf("%w: memo entry %s/%s(%s)", store.ErrNotFound, k.Project, k.Name, k.Params)
+	}
 	e := &store.MemoEntry{Project: k.Project, Name: k.Name, Params: k.Params}
 	var crc int64
 	err := s.pool.QueryRow(ctx, `SELECT value, crc, computed, duration, run, stored FROM memo WHERE project = $1 AND name = $2 AND params = $3`,
@@ -44,6 +47,9 @@ func (s *Store) GetMemo(ctx context.Context, k store.MemoKey) (*store.MemoEntry,
 
 // MemoExists reports whether a memo entry is stored.
 func (s *Store) MemoExists(ctx context.Context, k store.MemoKey) (bool, error) {
+	if !k.Storable() {
+		return false, nil
+	}
 	var ok bool
 	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM memo WHERE project = $1 AND name = $2 AND params = $3)`, k.Project, k.Name, []byte(k.Params)).Scan(&ok)
 	if err != nil {
@@ -55,6 +61,9 @@ func (s *Store) MemoExists(ctx context.Context, k store.MemoKey) (bool, error) {
 // MemoSize returns the size of a memo entry's value, without reading it,
 // or an error wrapping store.ErrNotFound.
 func (s *Store) MemoSize(ctx context.Context, k store.MemoKey) (int64, error) {
+	if !k.Storable() {
+		return 0, fmt.Errorf("%w: memo entry %s/%s(%s)", store.ErrNotFound, k.Project, k.Name, k.Params)
+	}
 	var n int64
 	err := s.pool.QueryRow(ctx, `SELECT length(value) FROM memo WHERE project = $1 AND name = $2 AND params = $3`, k.Project, k.Name, []byte(k.Params)).Scan(&n)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -98,6 +107,9 @@ func (s *Store) PutMemo(ctx context.Context, e *store.MemoEntry) error {
 
 // DeleteMemo removes a memo entry (absent is fine).
 func (s *Store) DeleteMemo(ctx context.Context, k store.MemoKey) error {
+	if !k.Storable() {
+		return nil
+	}
 	if _, err := s.pool.Exec(ctx, `DELETE FROM memo WHERE project = $1 AND name = $2 AND params = $3`, k.Project, k.Name, []byte(k.Params)); err != nil {
 		return unavailable(fmt.Errorf("postgres: %w", err))
 	}

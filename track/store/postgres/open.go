@@ -187,6 +187,8 @@ var migrations = []string{
 	parentSchema,
 	// 7: blobs in the database (blobsdb.go).
 	blobSchema,
+	// 8: the nodes following jobs (jobleases.go).
+	jobLeaseSchema,
 }
 
 // runQuerySchema adds the archived flag of runs and the latest values as

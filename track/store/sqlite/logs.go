@@ -37,12 +37,9 @@ func (s *Store) appendLogs(ctx context.Context, logs []store.LogEntry) (int, err
 				attrs = nil
 			}
 		}
-		msg := l.Message
-		if len(msg) > s.limits.MaxValueSize {
-			msg = msg[:s.limits.MaxValueSize]
-		}
+		msg, logger := store.LogText(l, s.limits)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO logs (run, time, level, logger, message, attrs) VALUES (?, ?, ?, ?, ?, ?)`,
-			l.Run, l.Time.UnixNano(), l.Level, l.Logger, msg, attrs); err != nil {
+			l.Run, l.Time.UnixNano(), l.Level, logger, msg, attrs); err != nil {
 			return 0, fmt.Errorf("sqlite: %w", err)
 		}
 	}

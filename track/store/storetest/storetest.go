@@ -88,6 +88,7 @@ var cases = []struct {
 	{"Archive", testArchive},
 	{"Parent", testParent},
 	{"QueryChildren", testQueryChildren},
+	{"Text", testText},
 }
 
 // env is one case's store and helpers.

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sigoco/sigoco/internal/slurmtest"
+	"github.com/sigoco/sigoco/rpc"
+	"github.com/sigoco/sigoco/track/jobs"
+)
+
+// waiterScript and followSolvers: a Slurm job that runs until the test writes "go" in its
+// work directory, then reports an output.
+const waiterScript = `echo started
+while [ ! -e go ]; do sleep 0.2; done
+echo finished
+echo '{"answer": 42}' > outputs.json
+`
+
+const followSolvers = `[[solver]]
+name = "waiter"
+version = "1"
+executor = "slurm"
+command = ["/bin/sh", "{config_dir}/waiter.sh"]
+
+  [[solver.output]]
+  key = "answer"
+  type = "integer"
+`
+
+// TestSlurmJobFollowsItsNode: node A submits a Slurm job and is killed
+// -9 while it runs; node B, on the same database and jobs directory, takes
+// the job over once A's lease expired and records its end: SUCCESS, its
+// output, its stdout lines. Needs the test cluster (root; skipped with the
+// reason outside CI, a failure with CI=true).
+func TestSlurmJobFollowsItsNode(t *testing.T) {
+	dir, conf, err := slurmtest.Start(1, 2)
+	t.Cleanup(func() { slurmtest.Stop(dir) })
+	slurmtest.SkipOrFail(t, err)
+	t.Setenv("SLURM_CONF", conf)
+	solvers := filepath.Join(t.TempDir(), "solvers.toml")
+	if err := os.WriteFile(solvers, []byte(followSolvers), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(solvers), "waiter.sh"), []byte(waiterScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jobsDir := t.TempDir() // shared by the nodes (and the cluster)
+	u, ports, nodes := startNodes(t, 2, "--solvers", solvers, "--jobs-dir", jobsDir, "--heartbeat-timeout", "2s")
+	ctx := ctxT(t, 3*time.Minute)
+	dial := func(i int) *rpc.Client {
+		c, err := rpc.Dial(ctx, "127.0.0.1:"+ports[i], jobs.TargetName, rpc.ClientOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	a, b := dial(0), dial(1)
+	var j jobs.Job
+	if err := a.CallInto(ctx, &j, "create_job", "waiter", "1", map[string]any{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CallInto(ctx, &j, "start_job", j.ID); err != nil {
+		t.Fatal(err)
+	}
+	for j.State != jobs.StateStarted || j.Queued || j.ExecutorID == "" {
+		if ctx.Err() != nil {
+			t.Fatalf("the job never ran on the cluster: %+v", j)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if err := a.CallInto(ctx, &j, "inspect_job", j.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Close()
+	nodes[0].cmd.Process.Kill() // kill -9: A's lease on the job is renewed no more
+	nodes[0].cmd.Wait()
+	// The job ends after A died: only a node that took it over sees it end.
+	if err := os.WriteFile(filepath.Join(jobsDir, j.ID, "work", "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for !j.State.Final() {
+		if ctx.Err() != nil {
+			t.Fatalf("node B never recorded the end of node A's Slurm job: %+v\nB's log:\n%s", j, nodes[1].stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if err := b.CallInto(ctx, &j, "inspect_job", j.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if j.State != jobs.StateSuccess || fmt.Sprint(j.Outputs["answer"]) != "42" {
+		t.Fatalf("the job as node B recorded it: %s %q, outputs %v", j.State, j.Reason, j.Outputs)
+	}
+	db, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	rows, err := db.Query(ctx, `SELECT message FROM logs WHERE run = $1 ORDER BY id`, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(lines, "started") || !slices.Contains(lines, "finished") {
+		t.Fatalf("the job's stdout lines as stored: %q", lines)
+	}
+	var held int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM job_leases WHERE job = $1`, j.ID).Scan(&held); err != nil || held != 0 {
+		t.Fatalf("%d leases left on the final job (%v)", held, err)
+	}
+	nodes[1].stop(t)
+}
