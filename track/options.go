@@ -129,6 +129,14 @@ type Options struct {
 	SysMetricsInterval time.Duration
 	// NoSysMetrics turns off the sys.* series (so does NoMetadata).
 	NoSysMetrics bool
+	// NoGPUMetrics turns off the sys.gpu<i>.* series alone (sysgpu.go):
+	// no nvidia-smi is run.
+	NoGPUMetrics bool
+	// GPUCommand is the nvidia-smi run for the sys.gpu<i>.* series: a
+	// path, or a wrapper that takes nvidia-smi's arguments (to reach the
+	// GPUs from a container, say). Default: nvidia-smi, looked up on PATH
+	// once at Start; where there is none, no GPU series.
+	GPUCommand string
 	// CountInterval, if set, also records the call counts (Count, Timed,
 	// Counted, Wrap) during the run, at most once per interval, on a
 	// counting call; the server keeps the latest. Default 0: at End only.

@@ -1,6 +1,7 @@
 package track
 
 import (
+	"context"
 	"runtime/metrics"
 	"time"
 )
@@ -17,6 +18,7 @@ import (
 //	sys.go.gc_cycles     completed GC cycles since the process started
 //	sys.go.gc_pause_ms   GC stop-the-world pause time since the last sample
 //	sys.go.goroutines    goroutines alive
+//	sys.gpu<i>.*         each GPU's utilization, memory, temperature and power, where nvidia-smi is (sysgpu.go)
 //
 // The step of a sample is its number (0, 1, 2, …): their x-axis of choice
 // is time. The first sample is taken one interval after Start, none at
@@ -24,7 +26,7 @@ import (
 // runtime.ReadMemStats) and costs a few microseconds.
 //
 // It is on by default; Options.NoSysMetrics or Options.NoMetadata turn
-// it off.
+// it off, Options.NoGPUMetrics the GPU series alone.
 
 // DefaultSysMetricsInterval is Options.SysMetricsInterval's default.
 const DefaultSysMetricsInterval = 10 * time.Second
@@ -32,8 +34,10 @@ const DefaultSysMetricsInterval = 10 * time.Second
 // sysSampler samples the process for one run; its goroutine is started
 // by startSysMetrics and stopped (and waited for) by stopSysMetrics.
 type sysSampler struct {
-	stop chan struct{}
-	done chan struct{}
+	ctx    context.Context // ends when the sampler stops or the run closes
+	cancel context.CancelFunc
+	done   chan struct{}
+	gpu    *gpuSampler // nil: no GPU series
 
 	step     int64
 	lastWall time.Time
@@ -54,7 +58,8 @@ func (r *Run) startSysMetrics() {
 	if r.opts.NoSysMetrics || r.opts.NoMetadata {
 		return
 	}
-	s := &sysSampler{stop: make(chan struct{}), done: make(chan struct{}), lastWall: time.Now(), lastCPU: processCPU()}
+	s := &sysSampler{done: make(chan struct{}), gpu: newGPUSampler(&r.opts), lastWall: time.Now(), lastCPU: processCPU()}
+	s.ctx, s.cancel = context.WithCancel(r.ctx)
 	for _, name := range []string{metricHeap, metricGCCycles, metricGoroutines, metricPauses} {
 		s.samples = append(s.samples, metrics.Sample{Name: name})
 	}
@@ -67,11 +72,14 @@ func (r *Run) startSysMetrics() {
 		for {
 			select {
 			case <-t.C:
-				r.LogResults(s.sample(), s.step)
+				res := s.sample()
+				s.gpu.sample(s.ctx, res)
+				if s.ctx.Err() != nil {
+					return // stopped during the GPU query: the run is ending, no sample at End
+				}
+				r.LogResults(res, s.step)
 				s.step++
-			case <-s.stop:
-				return
-			case <-r.ctx.Done(): // closed without End
+			case <-s.ctx.Done(): // stopped, or the run closed without End
 				return
 			}
 		}
@@ -84,11 +92,7 @@ func (r *Run) stopSysMetrics() {
 	if r.sys == nil {
 		return
 	}
-	select {
-	case <-r.sys.stop:
-	default:
-		close(r.sys.stop)
-	}
+	r.sys.cancel() // also kills an nvidia-smi query in flight
 	<-r.sys.done
 }
 

@@ -5,6 +5,7 @@ package track
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"syscall"
@@ -40,4 +41,12 @@ func residentBytes() int64 {
 		rss *= 1024 // kilobytes on Linux and the BSDs
 	}
 	return rss
+}
+
+// killGroupOnCancel makes a cancelled command kill its whole process
+// group: a wrapper script's nvidia-smi (or sleep) dies with it instead of
+// living on with the output pipe.
+func killGroupOnCancel(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 }

@@ -93,7 +93,7 @@ class Run(Sender):
     def __init__(self, project="default", name="", *, run_id=None, parent=None, addr=None, spool_dir=None, token=None, credential=None,
                  tls_cert=None, tls_key=None, tls_peer_cert=None, ssl_context=None, metadata=True,
                  flush_interval=0.1, batch_size=50_000, max_queued=1_000_000, close_timeout=10.0,
-                 call_timeout=10.0, heartbeat_interval=2.0, replay_orphans=True, profile=False, sys_metrics=10.0):
+                 call_timeout=10.0, heartbeat_interval=2.0, replay_orphans=True, profile=False, sys_metrics=10.0, gpu_metrics=True):
         self.project = project or "default"
         self.name = name or ""
         explicit = run_id or os.environ.get(ENV_RUN)
@@ -202,7 +202,7 @@ class Run(Sender):
         self._sys = None
         if metadata and sys_metrics:
             from . import sysmetrics
-            self._sys = sysmetrics.Sampler(self, sys_metrics)
+            self._sys = sysmetrics.Sampler(self, sys_metrics, gpu_metrics)
 
     # ----- resume -----
 

@@ -26,6 +26,12 @@ func analysisRun(t *testing.T, s *stack, name string, lr float64, opt string, im
 	t.Helper()
 	ctx := ctxT(t, 60*time.Second)
 	opts := track.Options{Project: "analysis", Name: name, Addr: s.addr, SpoolDir: t.TempDir(), NoSource: true, NoSysMetrics: !images, SysMetricsInterval: 20 * time.Millisecond}
+	if images { // two GPUs, through a fake nvidia-smi
+		opts.GPUCommand = filepath.Join(t.TempDir(), "nvidia-smi")
+		if err := os.WriteFile(opts.GPUCommand, []byte("#!/bin/sh\necho '0, 37, 1024, 16384, 45, 71.25'\necho '1, 80, 4096, 16384, 60, [N/A]'\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	run, err := track.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +131,7 @@ func TestBrowserAnalysis(t *testing.T) {
 		p.t = t
 		p.wait("a System metrics section with its charts", `!document.querySelector(".panel-system-metrics").hidden && document.querySelector('.panel-system-metrics .chart[data-keys="sys.go.goroutines"]')?.dataset.points >= 3`, 20*time.Second)
 		p.wait("sys charts only there, on relative time", `!document.querySelector('.panel-charts .chart[data-keys^="sys."]') && document.querySelector('.panel-system-metrics .chart[data-keys="sys.go.goroutines"]').dataset.x === "rel"`, 5*time.Second)
+		p.wait("one chart per GPU metric, every GPU on it, memory used with total", `document.querySelector('.panel-system-metrics .chart[data-keys="sys.gpu0.util_percent,sys.gpu1.util_percent"]')?.dataset.points >= 6 && document.querySelector('.panel-system-metrics .chart[data-keys="sys.gpu0.mem_total_bytes,sys.gpu0.mem_used_bytes,sys.gpu1.mem_total_bytes,sys.gpu1.mem_used_bytes"]') && !document.querySelector('.chart[data-keys="sys.gpu1.util_percent"]')`, 10*time.Second)
 		p.docShot("dashboard-sysmetrics", ".panel-system-metrics")
 	})
 

@@ -98,6 +98,49 @@ export function formatChartGroups(groups) {
 /** isSysKey: a system-metrics series (the track client's sys.*), shown in its own section. */
 export function isSysKey(k) { return typeof k === "string" && k.startsWith("sys."); }
 
+/**
+ * defaultChartOf names the chart a series goes to when the URL names none:
+ * its own (the key), except the GPUs' (sys.gpu<i>.*, docs/tracking.md):
+ * one chart per metric for every GPU, memory used with total.
+ */
+export function defaultChartOf(k) {
+  const m = /^sys\.gpu\d+\.(\w+)$/.exec(k);
+  if (!m) return k;
+  return `sys.gpu*.${m[1] === "mem_used_bytes" || m[1] === "mem_total_bytes" ? "mem_bytes" : m[1]}`;
+}
+
+/** defaultGroups: the charts of keys the URL names no chart for (sys.* on relative time: samples in time). */
+export function defaultGroups(keys) {
+  const charts = new Map();
+  for (const k of keys) {
+    const c = defaultChartOf(k);
+    if (!charts.has(c)) charts.set(c, { keys: [], log: false, x: isSysKey(k) ? "rel" : "step", ema: 0 });
+    charts.get(c).keys.push(k);
+  }
+  return [...charts.values()];
+}
+
+/**
+ * placeKeys says where series no chart shows yet go: into a chart that
+ * holds only keys of their default chart (a GPU seen later joins its
+ * metric's chart), else into new default charts. charts: each chart's
+ * keys. Returns { extend: [[chart index, keys]], add: groups }.
+ */
+export function placeKeys(charts, fresh) {
+  const owner = new Map();
+  charts.forEach((keys, i) => {
+    const d = keys.length ? defaultChartOf(keys[0]) : null;
+    if (d !== null && d !== keys[0] && !owner.has(d) && keys.every((k) => defaultChartOf(k) === d)) owner.set(d, i);
+  });
+  const extend = new Map(), rest = [];
+  for (const k of fresh) {
+    const i = owner.get(defaultChartOf(k));
+    if (i === undefined) rest.push(k);
+    else extend.set(i, [...(extend.get(i) || []), k]);
+  }
+  return { extend: [...extend], add: defaultGroups(rest) };
+}
+
 /** isImageRef: a series value that is a stored image (track's LogImage). */
 export function isImageRef(v) {
   return !!v && typeof v === "object" && typeof v.sha256 === "string" && /^[0-9a-f]{64}$/.test(v.sha256) &&

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  ema, xValues, sortedByX, onePoint, parseChartGroups, formatChartGroups, isSysKey, isImageRef, imageURL, nearestIndex,
+  ema, xValues, sortedByX, onePoint, parseChartGroups, formatChartGroups, isSysKey, defaultChartOf, defaultGroups, placeKeys, isImageRef, imageURL, nearestIndex,
   seriesDownloadURL, dimValue, fmtTick, dimensions, axis, scatterData, parcoordsData, parseDims,
 } from "./plot.js";
 
@@ -52,6 +52,35 @@ test("chart groups in the URL", () => {
   assert.deepEqual(parseChartGroups("a~x=nope~ema=7~ema=-1~zzz"), [{ keys: ["a"], log: false, x: "step", ema: 0 }]);
   assert.equal(parseChartGroups(""), null);
   assert.deepEqual(parseChartGroups("a~log"), [{ keys: ["a"], log: true, x: "step", ema: 0 }], "the older form still reads");
+});
+
+test("default charts: one per key, a GPU metric's chart for every GPU, memory used with total", () => {
+  assert.equal(defaultChartOf("loss"), "loss");
+  assert.equal(defaultChartOf("sys.cpu.percent"), "sys.cpu.percent");
+  assert.equal(defaultChartOf("sys.gpu12.util_percent"), "sys.gpu*.util_percent");
+  assert.equal(defaultChartOf("sys.gpu0.mem_total_bytes"), "sys.gpu*.mem_bytes");
+  assert.equal(defaultChartOf("sys.gpux.util_percent"), "sys.gpux.util_percent");
+  const keys = ["loss", "sys.cpu.percent", "sys.gpu0.mem_total_bytes", "sys.gpu0.mem_used_bytes", "sys.gpu0.power_watts",
+    "sys.gpu0.util_percent", "sys.gpu1.mem_total_bytes", "sys.gpu1.mem_used_bytes", "sys.gpu1.util_percent"];
+  assert.deepEqual(defaultGroups(keys), [
+    { keys: ["loss"], log: false, x: "step", ema: 0 },
+    { keys: ["sys.cpu.percent"], log: false, x: "rel", ema: 0 },
+    { keys: ["sys.gpu0.mem_total_bytes", "sys.gpu0.mem_used_bytes", "sys.gpu1.mem_total_bytes", "sys.gpu1.mem_used_bytes"], log: false, x: "rel", ema: 0 },
+    { keys: ["sys.gpu0.power_watts"], log: false, x: "rel", ema: 0 },
+    { keys: ["sys.gpu0.util_percent", "sys.gpu1.util_percent"], log: false, x: "rel", ema: 0 },
+  ]);
+  assert.deepEqual(defaultGroups([]), []);
+});
+
+test("placeKeys: a GPU seen later joins its metric's chart; a chart the user made is left alone", () => {
+  const charts = [["loss"], ["sys.gpu0.util_percent"], ["sys.gpu0.power_watts", "loss"], ["sys.cpu.percent"]];
+  const { extend, add } = placeKeys(charts, ["acc", "sys.gpu1.power_watts", "sys.gpu1.util_percent", "sys.gpu2.util_percent"]);
+  assert.deepEqual(extend, [[1, ["sys.gpu1.util_percent", "sys.gpu2.util_percent"]]]);
+  assert.deepEqual(add, [
+    { keys: ["acc"], log: false, x: "step", ema: 0 },
+    { keys: ["sys.gpu1.power_watts"], log: false, x: "rel", ema: 0 },
+  ]);
+  assert.deepEqual(placeKeys([], ["x"]), { extend: [], add: [{ keys: ["x"], log: false, x: "step", ema: 0 }] });
 });
 
 test("sys keys, image refs, downloads", () => {

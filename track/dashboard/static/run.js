@@ -9,7 +9,7 @@ import {
   inputKind, parseArg, argJSON, buildHash, isJobRun, jobState, isSilent,
   runNotFound, isSystemTag, metaRows,
 } from "./format.js";
-import { parseChartGroups, formatChartGroups, isSysKey, isImageRef, imageURL, nearestIndex, seriesDownloadURL, X_MODES } from "./plot.js";
+import { parseChartGroups, formatChartGroups, isSysKey, placeKeys, isImageRef, imageURL, nearestIndex, seriesDownloadURL, X_MODES } from "./plot.js";
 
 const MAX_POINTS = 2000;
 const MAX_IMAGES = 1000; // steps of an image series the slider offers
@@ -154,23 +154,25 @@ export class RunView {
 
   // ---- charts
 
-  _groups(keys) {
-    const g = parseChartGroups(this.params.charts) || [];
-    const have = new Set(g.flatMap((x) => x.keys));
-    // System metrics are samples in time: their charts start on relative time.
-    for (const k of keys) if (!have.has(k)) g.push({ keys: [k], log: false, x: isSysKey(k) ? "rel" : "step", ema: 0 });
-    return g;
-  }
-
   _ensureCharts(keys) {
     const known = new Set(this.charts.flatMap((c) => c.group.keys));
     if (keys.every((k) => known.has(k)) && this.charts.length) return;
-    const all = [...new Set([...known, ...keys])].sort();
-    for (const g of this._groups(all)) {
+    // The URL's charts first, then the keys they leave out in default charts
+    // (placeKeys: a GPU that appears later joins its metric's chart).
+    for (const g of parseChartGroups(this.params.charts) || []) {
       if (this.charts.some((c) => c.group.keys.join() === g.keys.join())) continue;
       if (g.keys.every((k) => known.has(k))) continue;
       this._addChart(g);
     }
+    const shown = new Set(this.charts.flatMap((c) => c.group.keys));
+    const fresh = [...new Set([...known, ...keys])].sort().filter((k) => !shown.has(k));
+    const { extend, add } = placeKeys(this.charts.map((c) => c.group.keys), fresh);
+    for (const [i, more] of extend) {
+      const c = this.charts[i];
+      for (const k of more) { c.group.keys.push(k); c.chart.addKey(k); this._fillFromOthers(c, k); }
+    }
+    if (extend.length) this._chartBars();
+    for (const g of add) this._addChart(g);
   }
 
   _allKeys() { return [...new Set([...Object.keys((this.tree && this.tree.series) || {}).filter((k) => this._scalarKey(k)), ...((this.info && this.info.series) || []).filter((s) => s.scalar).map((s) => s.key)])].sort(); }
@@ -298,6 +300,7 @@ export class RunView {
     const keys = this._allKeys();
     for (const c of this.charts) {
       c.title.textContent = c.group.keys.join(", ");
+      c.plot.dataset.keys = c.group.keys.join(","); // a series added keeps it true
       fill(c.addSel, h("option", { value: "" }, "+ series"), keys.filter((k) => !c.group.keys.includes(k)).map((k) => h("option", { value: k }, k)));
       // Each series at full resolution, streamed by the server.
       fill(c.downloads, c.group.keys.map((k) => h("span", { class: "download", dataset: { key: k } }, c.group.keys.length > 1 ? `${k} ` : "",
