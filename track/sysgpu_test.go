@@ -283,7 +283,9 @@ func TestSysMetricsGPUHang(t *testing.T) {
 		t.Fatalf("%d warnings", n)
 	}
 	pids := readPids(t, pidFile)
-	if len(pids) == 0 || len(pids) > 3 {
+	// Under load a query may be killed before its shell started the child
+	// (TestSysMetricsGPUHangEnd waits for one): none is fine, more is not.
+	if len(pids) > 3 {
 		t.Fatalf("nvidia-smi started %d children in 3 queries", len(pids))
 	}
 	waitGone(ctx, t, pids)
