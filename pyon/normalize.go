@@ -361,7 +361,7 @@ func (n normalizer) structValue(rv reflect.Value, depth int) (any, error) {
 			return nil, at(err, f.name)
 		}
 		if n.fieldOrder {
-			ordered = append(ordered, Item{f.name, x})
+			ordered = append(ordered, Item{f.key, x})
 		} else {
 			out[f.name] = x
 		}
