@@ -90,14 +90,10 @@ func toJSON(v any, depth int) any {
 	return toJSON(n, depth)
 }
 
+// jsonFloat is f, or Python's name of a float JSON lacks (nan, inf, -inf).
 func jsonFloat(f float64) any {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return pyon.PyFloat(f)
 	}
 	return f
 }
