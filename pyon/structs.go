@@ -16,7 +16,6 @@ func SnakeCase(name string) string { return snake.Case(name) }
 // field is one struct field as PYON sees it.
 type field struct {
 	name      string // key on the wire
-	key       any    // name boxed once, a Dict key without an allocation per value
 	goName    string // also accepted when decoding
 	index     []int
 	omitEmpty bool
@@ -77,7 +76,6 @@ func structFields(t reflect.Type) []field {
 			}
 		}
 		for _, f := range here {
-			f.key = f.name
 			if !seen[f.name] {
 				seen[f.name] = true
 				out = append(out, f)
