@@ -9,13 +9,15 @@ import (
 // reflect encodes a Go value Encode's type switch does not name: by its
 // methods (ownText) or through a pointer, as the msgpack encoder does
 // (EncodeMsgpackValue); any other value goes through pyon's one reflect
-// walker, the normalizer behind Normalize, and its form in the value model
-// is encoded. Inside a Go struct, slice or map a value whose methods
+// walker, the normalizer behind Normalize, which hands it to a textSink
+// as it reads it (its form in the value model, without a copy). Inside a Go struct, slice or map a value whose methods
 // define its form is refused, as on every wire (Normalize).
 func (e *encoder) reflect(v any) error {
-	if s, ok, err := ownText(v); ok || err != nil {
-		e.string(s)
+	if s, ok, err := ownText(v); err != nil {
 		return err
+	} else if ok {
+		e.string(s)
+		return nil
 	}
 	rv := reflect.ValueOf(v)
 	if rv.Kind() == reflect.Pointer {

@@ -65,6 +65,10 @@ type NormalizeOptions struct {
 // (time.Time, for one: pass t.Unix() or t.Format(...)), as well as channels,
 // functions and unsafe pointers. Errors are *EncodeError with the path of
 // the offending value; nesting is bounded (ErrTooDeep).
+//
+// This walker is the only one in sigoco that reads Go values by
+// reflection: AppendMsgpack/EncodeMsgpackValue write what it builds, and
+// Encode's PYON text takes what it reads as it reads it (valueSink).
 func Normalize(v any) (any, error) { return NormalizeWith(v, NormalizeOptions{}) }
 
 // NormalizeWith is Normalize with options.
