@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -64,6 +65,10 @@ type NormalizeOptions struct {
 // (time.Time, for one: pass t.Unix() or t.Format(...)), as well as channels,
 // functions and unsafe pointers. Errors are *EncodeError with the path of
 // the offending value; nesting is bounded (ErrTooDeep).
+//
+// This walker is the only one in sigoco that reads Go values by
+// reflection: AppendMsgpack/EncodeMsgpackValue write what it builds, and
+// Encode's PYON text takes what it reads as it reads it (valueSink).
 func Normalize(v any) (any, error) { return NormalizeWith(v, NormalizeOptions{}) }
 
 // NormalizeWith is Normalize with options.
@@ -93,8 +98,32 @@ func NormalizeWith(v any, opts NormalizeOptions) (any, error) {
 
 type normalizer struct {
 	NormalizeOptions
-	nilEmpty   bool // nil slices and maps as empty ones (Encode's text)
-	fieldOrder bool // structs as a Dict in field order (Encode's text)
+	nilEmpty bool // nil slices and maps as empty ones (Encode's text)
+
+	// sink, when set, is given the value as it is read instead of a
+	// built copy (value then returns nil): an encoder writes it without
+	// the copy. The pyon and big types, and dicts with other keys than
+	// strings, are built and handed over whole (sink.built).
+	sink valueSink
+}
+
+// valueSink takes a Go value from the walker, in the value model, as it
+// reads it: scalars, then lists and string-keyed dicts as an open, their
+// elements (each dict value after its key) and a close.
+type valueSink interface {
+	null()
+	boolean(bool)
+	integer(int64)
+	unsigned(uint64) // above math.MaxInt64
+	float(f float64, bits int)
+	complex(c complex128, bits int)
+	str(string)
+	bytes([]byte)
+	built(v any) error
+	openList(n int)
+	openDict()
+	key(k string) error
+	close(list bool) error
 }
 
 var (
@@ -113,9 +142,21 @@ func (n normalizer) value(rv reflect.Value, depth int) (any, error) {
 		return nil, ErrTooDeep
 	}
 	if !rv.IsValid() {
+		if n.sink != nil {
+			n.sink.null()
+		}
 		return nil, nil
 	}
 	t := rv.Type()
+	if k := t.Kind(); k != reflect.Slice && k != reflect.Struct {
+		return n.kind(rv, t, depth) // not a pyon or big type: skip comparing types
+	}
+	if n.sink != nil {
+		switch t {
+		case tupleType, setType, dictType, odictType, sliceType, ndarrayType, npscalarType, fractionType, bigRatType, bigIntType:
+			return nil, n.buildFor(rv, depth)
+		}
+	}
 	switch t {
 	case tupleType:
 		l, err := n.list(rv, depth)
@@ -172,31 +213,65 @@ func (n normalizer) value(rv reflect.Value, depth int) (any, error) {
 		}
 		return normBig(b), nil
 	}
-	switch t.Kind() {
+	return n.kind(rv, t, depth)
+}
+
+// kind normalizes rv by its kind, once it is known not to be a pyon or big
+// type.
+func (n normalizer) kind(rv reflect.Value, t reflect.Type, depth int) (any, error) {
+	switch k := t.Kind(); k {
 	case reflect.Bool:
+		if n.sink != nil {
+			n.sink.boolean(rv.Bool())
+			return nil, nil
+		}
 		return rv.Bool(), nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if n.sink != nil {
+			n.sink.integer(rv.Int())
+			return nil, nil
+		}
 		return rv.Int(), nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		if u := rv.Uint(); u > math.MaxInt64 {
+		u := rv.Uint()
+		switch {
+		case n.sink != nil && u > math.MaxInt64:
+			n.sink.unsigned(u)
+		case n.sink != nil:
+			n.sink.integer(int64(u))
+		case u > math.MaxInt64:
 			return u, nil
-		} else {
+		default:
 			return int64(u), nil
 		}
+		return nil, nil
 	case reflect.Float32, reflect.Float64:
-		return rv.Float(), nil
-	case reflect.Complex64, reflect.Complex128:
-		return rv.Complex(), nil
-	case reflect.String:
-		return rv.String(), nil
-	case reflect.Pointer:
-		if rv.IsNil() {
+		if n.sink != nil {
+			n.sink.float(rv.Float(), t.Bits())
 			return nil, nil
 		}
-		return n.value(rv.Elem(), depth+1) // a pointer can make a cycle
-	case reflect.Interface: // an element of []any, a value of map[string]any
-		if rv.IsNil() {
+		return rv.Float(), nil
+	case reflect.Complex64, reflect.Complex128:
+		if n.sink != nil {
+			n.sink.complex(rv.Complex(), t.Bits()/2)
 			return nil, nil
+		}
+		return rv.Complex(), nil
+	case reflect.String:
+		if n.sink != nil {
+			n.sink.str(rv.String())
+			return nil, nil
+		}
+		return rv.String(), nil
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			if n.sink != nil {
+				n.sink.null()
+			}
+			return nil, nil
+		}
+		if k == reflect.Pointer {
+			depth++ // a pointer can make a cycle; an interface (an element of []any) cannot
 		}
 		return n.value(rv.Elem(), depth)
 	case reflect.Slice, reflect.Array:
@@ -212,9 +287,30 @@ func (n normalizer) value(rv reflect.Value, depth int) (any, error) {
 	return nil, unsupported("cannot normalize Go %s", t)
 }
 
+// buildFor builds rv with walk, as Normalize would, and hands the result
+// to the sink whole.
+func (n normalizer) buildFor(rv reflect.Value, depth int) error {
+	b := n
+	b.sink = nil
+	var x any
+	var err error
+	if rv.Kind() == reflect.Map {
+		x, err = b.mapValue(rv, depth)
+	} else {
+		x, err = b.value(rv, depth)
+	}
+	if err != nil {
+		return err
+	}
+	return n.sink.built(x)
+}
+
 // ownForm refuses a type whose methods define its form, which Normalize
 // does not call.
 func ownForm(t reflect.Type) error {
+	if _, plain := plainStructs.Load(t); plain {
+		return nil
+	}
 	pt := reflect.PointerTo(t)
 	for _, m := range []struct {
 		it   reflect.Type
@@ -224,10 +320,23 @@ func ownForm(t reflect.Type) error {
 			return unsupported("%s defines its own form (%s): pass a value of the model instead (a string, a number, a map)", t, m.name)
 		}
 	}
+	plainStructs.Store(t, true)
 	return nil
 }
 
+// plainStructs holds the struct types ownForm found without such methods.
+var plainStructs sync.Map // reflect.Type → true
+
 func (n normalizer) list(rv reflect.Value, depth int) ([]any, error) {
+	if n.sink != nil {
+		n.sink.openList(rv.Len())
+		for i := range rv.Len() {
+			if _, err := n.value(rv.Index(i), depth+1); err != nil {
+				return nil, atIndex(err, i)
+			}
+		}
+		return nil, n.sink.close(true)
+	}
 	out := make([]any, rv.Len())
 	for i := range out {
 		x, err := n.value(rv.Index(i), depth+1)
@@ -242,17 +351,23 @@ func (n normalizer) list(rv reflect.Value, depth int) ([]any, error) {
 func (n normalizer) sequence(rv reflect.Value, depth int) (any, error) {
 	ek := rv.Type().Elem().Kind()
 	switch {
+	case ek == reflect.Uint8 && n.sink != nil:
+		n.sink.bytes(copyBytes(rv)) // a copy: rv.Bytes() would let the caller's value escape
+		return nil, nil
 	case ek == reflect.Uint8:
 		return copyBytes(rv), nil
 	case rv.Kind() == reflect.Slice && rv.IsNil() && !n.nilEmpty && rv.Type() != anySliceType:
+		if n.sink != nil {
+			n.sink.null()
+		}
 		return nil, nil // a nil []any is an empty list, as AppendMsgpack writes it
-	case n.Packed && ek >= reflect.Int && ek <= reflect.Int64:
+	case n.Packed && n.sink == nil && ek >= reflect.Int && ek <= reflect.Int64:
 		out := make([]int64, rv.Len())
 		for i := range out {
 			out[i] = rv.Index(i).Int()
 		}
 		return out, nil
-	case n.Packed && (ek == reflect.Float32 || ek == reflect.Float64):
+	case n.Packed && n.sink == nil && (ek == reflect.Float32 || ek == reflect.Float64):
 		out := make([]float64, rv.Len())
 		for i := range out {
 			out[i] = rv.Index(i).Float()
@@ -264,10 +379,31 @@ func (n normalizer) sequence(rv reflect.Value, depth int) (any, error) {
 
 func (n normalizer) mapValue(rv reflect.Value, depth int) (any, error) {
 	if rv.IsNil() && !n.nilEmpty && rv.Type() != anyMapType {
+		if n.sink != nil {
+			n.sink.null()
+		}
 		return nil, nil // a nil map[string]any is an empty dict, as AppendMsgpack writes it
 	}
+	stringKeys := rv.Type().Key().Kind() == reflect.String
+	if n.sink != nil && !stringKeys {
+		return nil, n.buildFor(rv, depth)
+	}
 	keys := rv.MapKeys() // not MapRange: its iterator would keep rv
-	if rv.Type().Key().Kind() == reflect.String {
+	if n.sink != nil {
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+		n.sink.openDict()
+		for _, k := range keys {
+			ks := k.String()
+			if err := n.sink.key(ks); err != nil {
+				return nil, at(err, ks)
+			}
+			if _, err := n.value(rv.MapIndex(k), depth+1); err != nil {
+				return nil, at(err, ks)
+			}
+		}
+		return nil, n.sink.close(false)
+	}
+	if stringKeys {
 		out := make(map[string]any, len(keys))
 		for _, k := range keys {
 			ks := k.String()
@@ -344,13 +480,23 @@ func (n normalizer) key(rv reflect.Value, depth int) (any, error) {
 
 func (n normalizer) structValue(rv reflect.Value, depth int) (any, error) {
 	fields := structFields(rv.Type())
-	var out map[string]any
-	var ordered Dict
-	if n.fieldOrder {
-		ordered = make(Dict, 0, len(fields))
-	} else {
-		out = make(map[string]any, len(fields))
+	if n.sink != nil {
+		n.sink.openDict()
+		for _, f := range fields {
+			fv, ok := fieldValue(rv, f.index)
+			if !ok || (f.omitEmpty && fv.IsZero()) {
+				continue
+			}
+			if err := n.sink.key(f.name); err != nil {
+				return nil, at(err, f.name)
+			}
+			if _, err := n.value(fv, depth+1); err != nil {
+				return nil, at(err, f.name)
+			}
+		}
+		return nil, n.sink.close(false)
 	}
+	out := make(map[string]any, len(fields))
 	for _, f := range fields {
 		fv, ok := fieldValue(rv, f.index)
 		if !ok || (f.omitEmpty && fv.IsZero()) {
@@ -360,14 +506,7 @@ func (n normalizer) structValue(rv reflect.Value, depth int) (any, error) {
 		if err != nil {
 			return nil, at(err, f.name)
 		}
-		if n.fieldOrder {
-			ordered = append(ordered, Item{f.name, x})
-		} else {
-			out[f.name] = x
-		}
-	}
-	if n.fieldOrder {
-		return ordered, nil
+		out[f.name] = x
 	}
 	return out, nil
 }

@@ -152,7 +152,7 @@ func TestJSONMapping(t *testing.T) {
 		{pyon.NewFraction(1, 3), `"1/3"`}, {pyon.Slice{Start: int64(1)}, `{"start":1,"stop":null,"step":null}`},
 		{pyon.NDArray{Shape: []int{2}, DType: "<f8", Data: f8}, `[1.5,"-inf"]`},
 		{pyon.NPScalar{DType: "<i4", Data: []byte{7, 0, 0, 0}}, "7"},
-		{[]uint8{1}, `"AQ=="`}, {map[int]string{1: "a"}, `[[1,"a"]]`}, {struct{ A int }{1}, `{"A":1}`},
+		{[]uint8{1}, `"AQ=="`}, {map[int]string{1: "a"}, `[[1,"a"]]`}, {struct{ OmegaRate int }{1}, `{"omega_rate":1}`},
 	}
 	for _, tt := range tests {
 		b, err := encodeJSON(toJSON(tt.v, 0), true)

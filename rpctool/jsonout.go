@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"math"
 	"math/big"
-	"reflect"
 
 	"github.com/sigoco/sigoco/pyon"
 )
@@ -32,7 +31,7 @@ func toJSON(v any, depth int) any {
 	}
 	d := depth + 1
 	switch v := v.(type) {
-	case nil, bool, string, int64, *big.Int:
+	case nil, bool, string, int64, uint64, *big.Int:
 		return v
 	case float64:
 		return jsonFloat(v)
@@ -82,81 +81,19 @@ func toJSON(v any, depth int) any {
 	case error:
 		return v.Error()
 	}
-	return reflectJSON(reflect.ValueOf(v), d)
-}
-
-func reflectJSON(rv reflect.Value, depth int) any {
-	switch rv.Kind() {
-	case reflect.Invalid:
-		return nil
-	case reflect.Pointer, reflect.Interface:
-		if rv.IsNil() {
-			return nil
-		}
-		return toJSON(rv.Elem().Interface(), depth)
-	case reflect.Bool:
-		return rv.Bool()
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return rv.Int()
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return rv.Uint()
-	case reflect.Float32, reflect.Float64:
-		return jsonFloat(rv.Float())
-	case reflect.Complex64, reflect.Complex128:
-		return toJSON(rv.Complex(), depth)
-	case reflect.String:
-		return rv.String()
-	case reflect.Slice, reflect.Array:
-		if rv.Kind() == reflect.Slice && rv.IsNil() {
-			return nil
-		}
-		if rv.Type().Elem().Kind() == reflect.Uint8 {
-			b := make([]byte, rv.Len())
-			reflect.Copy(reflect.ValueOf(b), rv)
-			return base64.StdEncoding.EncodeToString(b)
-		}
-		out := make([]any, rv.Len())
-		for i := range out {
-			out[i] = toJSON(rv.Index(i).Interface(), depth)
-		}
-		return out
-	case reflect.Map:
-		if rv.IsNil() {
-			return nil
-		}
-		if rv.Type().Key().Kind() == reflect.String {
-			m := make(map[string]any, rv.Len())
-			for it := rv.MapRange(); it.Next(); {
-				m[it.Key().String()] = toJSON(it.Value().Interface(), depth)
-			}
-			return m
-		}
-		var items []pyon.Item
-		for it := rv.MapRange(); it.Next(); {
-			items = append(items, pyon.Item{Key: it.Key().Interface(), Value: it.Value().Interface()})
-		}
-		return jsonItems(items, depth)
-	case reflect.Struct:
-		var obj jsonObject
-		t := rv.Type()
-		for i := 0; i < t.NumField(); i++ {
-			if t.Field(i).IsExported() {
-				obj = append(obj, jsonMember{t.Field(i).Name, toJSON(rv.Field(i).Interface(), depth)})
-			}
-		}
-		return obj
+	// Any other Go value: first in the value model, by pyon's one walker
+	// (structs keyed by its struct-key rule), as a peer receives it.
+	n, err := pyon.Normalize(v)
+	if err != nil {
+		return pyon.Repr(v)
 	}
-	return pyon.Repr(rv.Interface())
+	return toJSON(n, depth)
 }
 
+// jsonFloat is f, or Python's name of a float JSON lacks (nan, inf, -inf).
 func jsonFloat(f float64) any {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return pyon.PyFloat(f)
 	}
 	return f
 }
