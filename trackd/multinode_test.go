@@ -383,6 +383,17 @@ func TestJobStopAcrossNodes(t *testing.T) {
 	if err := a.CallInto(ctx, &j, "start_job", j.ID); err != nil {
 		t.Fatal(err)
 	}
+	// The process runs (STARTED is stored once it does): a job stopped
+	// before is "stopped before it ran", rightly.
+	for j.State != jobs.StateStarted {
+		if j.State.Final() || ctx.Err() != nil {
+			t.Fatalf("job %s %q, never STARTED", j.State, j.Reason)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if err := a.CallInto(ctx, &j, "inspect_job", j.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// Node A's lease on the job's run, written within a reaper round.
 	db, err := pgx.Connect(ctx, u)
 	if err != nil {
