@@ -99,11 +99,10 @@ func TestLiveAcrossNodes(t *testing.T) {
 		}
 		lat = append(lat, time.Since(committed))
 	}
+	// Logged, not asserted: on a loaded machine any bound is a flake; the
+	// figure is measured by the bench module (bench/trackpg.go, cross-node).
 	slices.Sort(lat)
 	t.Logf("commit on A → B's runs notifier: median %v, max %v", lat[len(lat)/2], lat[len(lat)-1])
-	if lat[len(lat)/2] > time.Second {
-		t.Fatalf("median %v from A's commit to B's notifier; want ≤ 1 s (all: %v)", lat[len(lat)/2], lat)
-	}
 
 	// The run's own notifier on B: the recent points of x, and the final
 	// status.
