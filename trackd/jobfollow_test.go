@@ -52,8 +52,8 @@ func TestSlurmJobFollowsItsNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	jobsDir := t.TempDir() // shared by the nodes (and the cluster)
-	u, ports, nodes := startNodes(t, 2, "--solvers", solvers, "--jobs-dir", jobsDir, "--heartbeat-timeout", "2s")
-	ctx := ctxT(t, 3*time.Minute)
+	u, ports, nodes := startNodes(t, 2, "--solvers", solvers, "--jobs-dir", jobsDir, "--heartbeat-timeout", "2s", "-v", "-v")
+	ctx := ctxT(t, 90*time.Second)
 	dial := func(i int) *rpc.Client {
 		c, err := rpc.Dial(ctx, "127.0.0.1:"+ports[i], jobs.TargetName, rpc.ClientOptions{})
 		if err != nil {
@@ -71,12 +71,15 @@ func TestSlurmJobFollowsItsNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	for j.State != jobs.StateStarted || j.Queued || j.ExecutorID == "" {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || j.State.Final() {
+			dumpNodes(t, nodes)
 			t.Fatalf("the job never ran on the cluster: %+v", j)
 		}
 		time.Sleep(50 * time.Millisecond)
+		j = jobs.Job{ID: j.ID} // decoded afresh: omitted fields (queued) are false
 		if err := a.CallInto(ctx, &j, "inspect_job", j.ID); err != nil {
-			t.Fatal(err)
+			dumpNodes(t, nodes)
+			t.Fatalf("%v; the job: %+v", err, j)
 		}
 	}
 	a.Close()
@@ -88,9 +91,11 @@ func TestSlurmJobFollowsItsNode(t *testing.T) {
 	}
 	for !j.State.Final() {
 		if ctx.Err() != nil {
-			t.Fatalf("node B never recorded the end of node A's Slurm job: %+v\nB's log:\n%s", j, nodes[1].stderr)
+			dumpNodes(t, nodes)
+			t.Fatalf("node B never recorded the end of node A's Slurm job: %+v", j)
 		}
 		time.Sleep(50 * time.Millisecond)
+		j = jobs.Job{ID: j.ID}
 		if err := b.CallInto(ctx, &j, "inspect_job", j.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -119,4 +124,15 @@ func TestSlurmJobFollowsItsNode(t *testing.T) {
 		t.Fatalf("%d leases left on the final job (%v)", held, err)
 	}
 	nodes[1].stop(t)
+}
+
+// dumpNodes kills the nodes and logs what they wrote.
+func dumpNodes(t *testing.T, nodes []*daemon) {
+	for i, d := range nodes {
+		if d.cmd.ProcessState == nil {
+			d.cmd.Process.Kill()
+			d.cmd.Wait()
+		}
+		t.Logf("node %d:\n%s", i, d.stderr)
+	}
 }

@@ -451,6 +451,8 @@ func buildParts(c *cli.Context, st store.Store, opts server.Options, pc partsCon
 			MaxJobs: c.Int("max-jobs"), Logger: pc.log, MaxQueuedJobs: jobsQuota(c),
 			Executor: c.String("executor"), PublicAddr: firstPublicAddr(c.StringSlice("public-addr")),
 			LeaseTimeout: c.Duration("heartbeat-timeout"), // another node takes over the jobs of a node silent this long
+			// the runs of jobs told alive well within the timeout (TestSlurmJobFollowsItsNode gives 2 s)
+			HeartbeatInterval: min(2*time.Second, c.Duration("heartbeat-timeout")/4),
 		})
 		if err != nil {
 			return nil, nil, err

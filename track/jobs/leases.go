@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -133,7 +134,19 @@ func (m *Manager) renew(ctx context.Context) {
 // created job not started is also kept alive, as recover does.
 func (m *Manager) takeOver(ctx context.Context, first bool) error {
 	var jobs, sweeps []*Job
-	err := m.leftStarted(ctx, first, func(j *Job) error {
+	// only the jobs no node follows are read (and created ones, not
+	// started, which hold no lease)
+	unfollowed := func(ids []string) ([]string, error) {
+		m.mu.Lock()
+		ids = slices.DeleteFunc(ids, func(id string) bool {
+			_, mine := m.active[id]
+			_, driven := m.sweeps[id]
+			return mine || driven
+		})
+		m.mu.Unlock()
+		return m.leases.Unfollowed(ctx, ids, m.opts.LeaseTimeout)
+	}
+	err := m.leftStarted(ctx, first, unfollowed, func(j *Job) error {
 		m.mu.Lock()
 		_, mine := m.active[j.ID]
 		_, driven := m.sweeps[j.ID]

@@ -99,6 +99,22 @@ func (s *nodeStore) RenewJobs(ctx context.Context, ids []string) ([]string, erro
 	return lost, nil
 }
 
+func (s *nodeStore) Unfollowed(ctx context.Context, ids []string, expiry time.Duration) ([]string, error) {
+	if s.dead.Load() {
+		return nil, errDead
+	}
+	t := s.table
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var free []string
+	for _, id := range ids {
+		if r, ok := t.rows[id]; !ok || time.Since(r.heard) > expiry {
+			free = append(free, id)
+		}
+	}
+	return free, nil
+}
+
 func (s *nodeStore) ReleaseJobs(ctx context.Context, ids []string) error {
 	if s.dead.Load() {
 		return errDead

@@ -235,7 +235,7 @@ func (m *Manager) recover(ctx context.Context) error {
 			m.resumeSweep(ctx, p)
 		}
 	}()
-	return m.leftStarted(ctx, true, func(j *Job) error {
+	return m.leftStarted(ctx, true, nil, func(j *Job) error {
 		if j.Sweep != nil {
 			sweeps = append(sweeps, j) // once its elements are adopted
 			return nil
@@ -246,8 +246,9 @@ func (m *Manager) recover(ctx context.Context) error {
 
 // leftStarted calls f with each job of the store that is started or
 // queued; with pending, a PENDING job not queued is added to the runs the
-// manager keeps alive instead.
-func (m *Manager) leftStarted(ctx context.Context, pending bool, f func(*Job) error) error {
+// manager keeps alive instead. keep, if not nil, picks the ids of a page
+// worth reading.
+func (m *Manager) leftStarted(ctx context.Context, pending bool, keep func([]string) ([]string, error), f func(*Job) error) error {
 	for _, st := range []State{StateStarted, StatePending} {
 		after := ""
 		for {
@@ -255,10 +256,19 @@ func (m *Manager) leftStarted(ctx context.Context, pending bool, f func(*Job) er
 			if err != nil {
 				return fmt.Errorf("jobs: looking for jobs left running: %w", err)
 			}
-			for _, r := range page.Runs {
-				j, err := m.loadJob(ctx, r.ID)
+			ids := make([]string, len(page.Runs))
+			for i := range page.Runs {
+				ids[i] = page.Runs[i].ID
+			}
+			if keep != nil {
+				if ids, err = keep(ids); err != nil {
+					return err
+				}
+			}
+			for _, id := range ids {
+				j, err := m.loadJob(ctx, id)
 				if err != nil {
-					m.log.Warn("jobs: unreadable job", "run", r.ID, "err", err)
+					m.log.Warn("jobs: unreadable job", "run", id, "err", err)
 					continue
 				}
 				if j.State == StatePending && !j.Queued && j.Sweep == nil {

@@ -110,6 +110,7 @@ func (m *Manager) createSweep(ctx context.Context, name, version string, inputs 
 	if err := m.makeSweepRun(ctx, s, p); err != nil {
 		return nil, err
 	}
+	m.hold(ctx, p.ID) // before it is listed PENDING: no other node ends it as left half made (leases.go)
 	if err := m.saveJob(ctx, p, ""); err != nil {
 		return nil, err
 	}

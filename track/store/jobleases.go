@@ -26,6 +26,10 @@ type JobLeases interface {
 	// those of jobs it does not hold any more (another node took them
 	// over after they expired, or they were released).
 	RenewJobs(ctx context.Context, jobs []string) (lost []string, err error)
+	// Unfollowed returns those of jobs that no node follows: no lease, or
+	// one not renewed within expiry. It takes nothing (TakeJobs does): it
+	// spares a node reading the jobs other nodes follow.
+	Unfollowed(ctx context.Context, jobs []string, expiry time.Duration) ([]string, error)
 	// ReleaseJobs drops the leases this node holds on jobs (a job ended,
 	// or was left running at shutdown: another node may take it at once).
 	ReleaseJobs(ctx context.Context, jobs []string) error

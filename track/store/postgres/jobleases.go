@@ -70,6 +70,23 @@ func (s *Store) RenewJobs(ctx context.Context, jobs []string) ([]string, error) 
 	return lost, nil
 }
 
+// Unfollowed implements store.JobLeases.
+func (s *Store) Unfollowed(ctx context.Context, jobs []string, expiry time.Duration) ([]string, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT j FROM unnest($1::text[]) AS j
+		WHERE NOT EXISTS (SELECT 1 FROM job_leases l WHERE l.job = j AND l.heard >= `+dbNowNs+` - $2)`, jobs, expiry.Nanoseconds())
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("postgres: %w", err))
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("postgres: %w", err))
+	}
+	return ids, nil
+}
+
 // ReleaseJobs implements store.JobLeases.
 func (s *Store) ReleaseJobs(ctx context.Context, jobs []string) error {
 	if len(jobs) == 0 {

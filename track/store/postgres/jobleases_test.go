@@ -42,6 +42,9 @@ func TestJobLeaseTakeover(t *testing.T) {
 	if lost, err := dead.RenewJobs(ctx, jobs); err != nil || len(lost) != 0 {
 		t.Fatalf("renewing held leases: lost %v (%v)", lost, err)
 	}
+	if free, err := stores[0].Unfollowed(ctx, append([]string{"job-free"}, jobs...), time.Minute); err != nil || len(free) != 1 || free[0] != "job-free" {
+		t.Fatalf("unfollowed: %v (%v); want only job-free", free, err)
+	}
 	if got, err := stores[0].TakeJobs(ctx, jobs, time.Minute); err != nil || len(got) != 0 {
 		t.Fatalf("another node took %d live leases (%v)", len(got), err)
 	}
@@ -55,6 +58,9 @@ func TestJobLeaseTakeover(t *testing.T) {
 	// The holder dies: its leases were last renewed an hour ago.
 	if _, err := dead.pool.Exec(ctx, `UPDATE job_leases SET heard = heard - 3600000000000`); err != nil {
 		t.Fatal(err)
+	}
+	if free, err := stores[0].Unfollowed(ctx, jobs, time.Minute); err != nil || len(free) != len(jobs) {
+		t.Fatalf("expired leases: %d unfollowed (%v); want %d", len(free), err, len(jobs))
 	}
 	got := make([][]string, nodes)
 	errs := make([]error, nodes)
