@@ -78,7 +78,7 @@
 // noticed after it returns). With AllowParallel, a method whose call ran
 // 50 µs or longer gets its own goroutine for its next calls (while they
 // keep running long), and a call still running on the reader after
-// about 2 ms hands the reading of the connection to a new goroutine, so
+// about 5 ms hands the reading of the connection to a new goroutine, so
 // the calls behind it start meanwhile: a quick call costs no goroutine,
 // a slow one no more than one.
 //

@@ -123,7 +123,7 @@ func TestParallelHandOffClose(t *testing.T) {
 		c.Call(ctx, "hold", "x")
 	}()
 	<-a.started
-	time.Sleep(20 * time.Millisecond) // past handoffDelay
+	time.Sleep(20 * time.Millisecond) // past watchPeriod: most likely handed off by now
 	c.Close()
 	<-done
 	release()

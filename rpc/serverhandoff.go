@@ -73,12 +73,14 @@ import (
 const handoffDelay = 50 * time.Microsecond
 
 // watchPeriod is how long after the watchdog is armed it looks at the
-// reader's call. With every P idle the runtime's timers have about a
-// millisecond's resolution anyway (the network poller waits in
-// milliseconds). Measured on a loaded 2-core machine, sequential calls
-// cost 8–11% more than a serialised target's with 1 ms, 4–10% with 2 ms,
-// 2–4% with 5 ms.
-const watchPeriod = 2 * time.Millisecond
+// reader's call: the longest a call that blocks holds the reader (and the
+// replies queued behind it), but for its method's first such call, as
+// the next ones get goroutines. Each period costs a few thread wake-ups,
+// paid by sequential callers as latency: on a loaded 2-core machine they
+// took 8–11% longer than a serialised target's with 1 ms, 4–10% with
+// 2 ms, 2–4% with 5 ms (issue #26; with every P idle the runtime's timers
+// have about a millisecond's resolution anyway).
+const watchPeriod = 5 * time.Millisecond
 
 // longCallStreak is how many calls of a method that ran long run on their
 // own goroutine before one runs on the reader again. A quick call that a
