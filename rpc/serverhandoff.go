@@ -22,7 +22,9 @@ import (
 //
 //   - A method whose call ran for handoffDelay or longer (measured on
 //     the reader, or on its own goroutine) gets its own goroutine for its
-//     next longCallStreak calls, as a method with a context does; each of
+//     next longCallStreak calls on any connection (the count is the
+//     method's, shared by every target of its type), as a method with a
+//     context does; each of
 //     them that runs long again renews the streak. A slow method thus
 //     pays a goroutine per call, which is little beside its time, and
 //     never holds the reader.
