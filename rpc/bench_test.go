@@ -16,7 +16,7 @@ type benchTarget struct{}
 func (benchTarget) Add(a, b int) int       { return a + b }
 func (benchTarget) Echo(x []int64) []int64 { return x }
 
-func benchClient(b *testing.B, opts ServerOptions) *Client {
+func benchClient(b testing.TB, opts ServerOptions) *Client {
 	ts := startServer(b, transports[0], map[string]any{"bench": benchTarget{}}, opts)
 	return ts.dial(b, "bench")
 }

@@ -75,10 +75,12 @@
 // context parameter runs on its own goroutine, so it sees cancellation
 // while it runs; a method without one, when its target is free, runs on
 // the connection's reader goroutine (cancel messages and disconnects are
-// noticed after it returns). With AllowParallel, such a call that runs
-// longer than 50 µs hands the reading of the connection to a new
-// goroutine, so the calls behind it start meanwhile: a quick call costs
-// no goroutine, a slow one no more than one.
+// noticed after it returns). With AllowParallel, a method whose call ran
+// 50 µs or longer gets its own goroutine for its next calls (while they
+// keep running long), and a call still running on the reader after
+// about 5 ms hands the reading of the connection to a new goroutine, so
+// the calls behind it start meanwhile: a quick call costs no goroutine,
+// a slow one no more than one.
 //
 // A Client is safe for concurrent use by many goroutines; their calls are
 // pipelined on one connection (over SiPyCo's protocol they take turns).

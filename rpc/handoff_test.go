@@ -1,7 +1,9 @@
 package rpc
 
 import (
+	"bytes"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -121,8 +123,63 @@ func TestParallelHandOffClose(t *testing.T) {
 		c.Call(ctx, "hold", "x")
 	}()
 	<-a.started
-	time.Sleep(20 * time.Millisecond) // past handoffDelay
+	time.Sleep(20 * time.Millisecond) // past watchPeriod: most likely handed off by now
 	c.Close()
 	<-done
 	release()
+}
+
+// napTarget's methods report whether they ran on a call's own goroutine
+// (runCall) rather than on the connection's reader; a type of its own, as
+// what a method's calls took is remembered per method.
+type napTarget struct{}
+
+func (napTarget) Nap(d time.Duration) bool {
+	time.Sleep(d) // the method's own work: a slow method
+	return onOwnGoroutine()
+}
+
+func (napTarget) Quick() bool { return onOwnGoroutine() }
+
+func onOwnGoroutine() bool {
+	buf := make([]byte, 64<<10)
+	return bytes.Contains(buf[:runtime.Stack(buf, false)], []byte("rpc.(*serverConn).runCall("))
+}
+
+// In parallel mode a method whose call ran long gets its own goroutine
+// for its next calls (so that it does not hold the reader while calls
+// behind it wait), for as long as its calls keep running long; once they
+// are quick again, it runs on the reader again. Other methods are not
+// affected.
+func TestParallelLongMethodGetsGoroutines(t *testing.T) {
+	ts := startServer(t, transports[0], map[string]any{"n": napTarget{}}, ServerOptions{AllowParallel: true})
+	c := ts.dial(t, "n")
+	ctx := testCtx(t)
+	call := func(method string, args ...any) bool {
+		t.Helper()
+		var own bool
+		if err := c.CallInto(ctx, &own, method, args...); err != nil {
+			t.Fatalf("%s: %v", method, err)
+		}
+		return own
+	}
+	// A first slow call runs on the reader (nothing is known about it yet).
+	if call("nap", time.Millisecond) {
+		t.Fatal("the first call of nap ran on its own goroutine")
+	}
+	for i := range 3 { // slow calls stay on their own goroutines
+		if !call("nap", time.Millisecond) {
+			t.Fatalf("slow call %d after a slow one ran on the reader", i)
+		}
+	}
+	if call("quick") {
+		t.Fatal("quick ran on its own goroutine: another method's history")
+	}
+	inline := false
+	for i := 0; i < 10*longCallStreak && !inline; i++ { // quick calls of nap: back on the reader
+		inline = !call("nap", time.Duration(0))
+	}
+	if !inline {
+		t.Fatalf("nap still ran on its own goroutine after %d quick calls", 10*longCallStreak)
+	}
 }

@@ -55,29 +55,38 @@ func TestCancelWhileWriteBlocked(t *testing.T) {
 }
 
 // TestReplyNotHeldBySlowerCall: the reply to a quick call goes out while a
-// slow call sent right behind it (in the same write) is still running.
+// slow call sent right behind it (in the same write) is still running, on
+// the reader goroutine: for a serialised target (flushBehind's timer) and
+// in parallel mode (the watchdog of serverhandoff.go).
 func TestReplyNotHeldBySlowerCall(t *testing.T) {
-	forEachTransportMux(t, func(t *testing.T, tr transport) {
-		st := &stallTarget{started: make(chan struct{}), release: make(chan struct{})}
-		ts := startServer(t, tr, map[string]any{"s": st}, ServerOptions{})
-		rc := ts.raw(t)
-		rc.handshake("s")
-		t.Cleanup(func() { close(st.release) })
-		var burst []byte
-		burst = wire.AppendFrame(burst, mustPayload(t, []any{"call", 1, "echo", []any{[]byte("x")}}))
-		burst = wire.AppendFrame(burst, mustPayload(t, []any{"call", 2, "stall", []any{}}))
-		if _, err := rc.Write(burst); err != nil {
-			t.Fatal(err)
-		}
-		<-st.started
-		rc.SetReadDeadline(time.Now().Add(5 * time.Second))
-		frame, err := readFrame(rc.r, 0)
-		if err != nil {
-			t.Fatalf("no reply to call 1 while call 2 runs: %v", err)
-		}
-		var m []any
-		if err := msgpack.Unmarshal(frame, &m); err != nil || len(m) < 3 || m[0] != "result" || toInt(m[1]) != 1 {
-			t.Fatalf("got %v (%v), want the result of call 1", m, err)
-		}
-	})
+	for _, mode := range []struct {
+		name string
+		opts ServerOptions
+	}{{"serialised", ServerOptions{}}, {"parallel", ServerOptions{AllowParallel: true}}} {
+		t.Run(mode.name, func(t *testing.T) {
+			forEachTransportMux(t, func(t *testing.T, tr transport) {
+				st := &stallTarget{started: make(chan struct{}), release: make(chan struct{})}
+				ts := startServer(t, tr, map[string]any{"s": st}, mode.opts)
+				rc := ts.raw(t)
+				rc.handshake("s")
+				t.Cleanup(func() { close(st.release) })
+				var burst []byte
+				burst = wire.AppendFrame(burst, mustPayload(t, []any{"call", 1, "echo", []any{[]byte("x")}}))
+				burst = wire.AppendFrame(burst, mustPayload(t, []any{"call", 2, "stall", []any{}}))
+				if _, err := rc.Write(burst); err != nil {
+					t.Fatal(err)
+				}
+				<-st.started
+				rc.SetReadDeadline(time.Now().Add(5 * time.Second))
+				frame, err := readFrame(rc.r, 0)
+				if err != nil {
+					t.Fatalf("no reply to call 1 while call 2 runs: %v", err)
+				}
+				var m []any
+				if err := msgpack.Unmarshal(frame, &m); err != nil || len(m) < 3 || m[0] != "result" || toInt(m[1]) != 1 {
+					t.Fatalf("got %v (%v), want the result of call 1", m, err)
+				}
+			})
+		})
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sigoco/sigoco/internal/snake"
 	"github.com/sigoco/sigoco/pyon"
@@ -43,6 +44,10 @@ type method struct {
 	opts     *optsStruct
 	info     MethodInfo
 	added    bool // by Server.AddMethod: fn takes the receiver and drops it
+
+	// longLeft counts the next calls that run on their own goroutine in
+	// parallel mode because a call ran long (serverhandoff.go).
+	longLeft atomic.Int32
 }
 
 type param struct {

@@ -19,8 +19,8 @@ import (
 // gets a goroutine. Its arguments are decoded only when the target can
 // take it: a call waiting for a busy target holds its frame, not its
 // decoded arguments. In parallel mode a call without a context runs
-// inline too, and hands the read role off if it runs long
-// (serverhandoff.go); then it returns errHandedOff.
+// inline too, unless its method ran long lately, and hands the read role
+// off if it runs long (serverhandoff.go); then it returns errHandedOff.
 func (c *serverConn) handleCall(md *msgDecoder, n int, id uint64) error {
 	m, ok := c.callMethod(md, n, id)
 	if !ok {
@@ -35,7 +35,7 @@ func (c *serverConn) handleCall(md *msgDecoder, n int, id uint64) error {
 				return nil
 			default: // the target is busy: wait on a goroutine
 			}
-		} else if c.canRunInline() {
+		} else if c.canRunInline(m) {
 			return c.runInlineParallel(md, n, id, m)
 		}
 	}
@@ -254,7 +254,13 @@ func (c *serverConn) runCall(ctx context.Context, cancel context.CancelFunc, id 
 		if m.hasCtx {
 			in[1] = reflect.ValueOf(ctx)
 		}
+		start := monoNow()
 		out, re = invoke(m, in)
+		if !serial && !m.hasCtx {
+			// In parallel mode, a method here because it ran long stays
+			// here while it runs long (serverhandoff.go).
+			m.noteDuration(monoNow() - start)
+		}
 	}
 	if serial {
 		<-c.tgt.sem

@@ -48,13 +48,18 @@ type serverConn struct {
 	calls    sync.WaitGroup                // calls running on their own goroutine
 
 	// The read role in parallel mode (serverhandoff.go): handed counts
-	// the calls handed off (in flight, guarded by mu); handoff, inlineSeq
-	// and in belong to the goroutine holding the read role.
-	handed    int
-	handoff   *time.Timer
-	inline    atomic.Uint64
-	inlineSeq uint64
-	readEnd   chan error // the error that ended the last read role
+	// the calls handed off (in flight, guarded by mu); inlineSeq, inlineM
+	// and in belong to the goroutine holding the read role; handoff is the
+	// watchdog timer (nil unless AllowParallel), watching is set while it
+	// is armed or running.
+	handed      int
+	handoff     *time.Timer
+	watching    atomic.Bool
+	inline      atomic.Uint64
+	inlineStart atomic.Int64 // since monoBase
+	inlineSeq   uint64
+	inlineM     *method    // the method of the call numbered inline
+	readEnd     chan error // the error that ended the last read role
 
 	late      *time.Timer // see flushBehind; set by the reader goroutine
 	lateArmed atomic.Bool // late will run
@@ -72,6 +77,10 @@ func newServerConn(s *Server, conn net.Conn) *serverConn {
 		fr:       wc.FrameReader(s.opts.MaxFrameSize),
 		inflight: map[uint64]context.CancelFunc{},
 		readEnd:  make(chan error, 1),
+	}
+	if s.opts.AllowParallel {
+		c.handoff = time.AfterFunc(time.Hour, c.watchInline)
+		c.handoff.Stop() // armed by the calls run inline
 	}
 	return c
 }
@@ -367,7 +376,8 @@ func (c *serverConn) handle(frame []byte) error {
 	return nil
 }
 
-// flushBehind makes sure the replies queued so far go out even if the
+// flushBehind (serialised targets; in parallel mode the watchdog does it,
+// serverhandoff.go) makes sure the replies queued so far go out even if the
 // call about to run inline takes long: their callers must not wait for
 // it. A timer writes whatever is queued within lateFlushDelay; writing
 // here instead would cost a write per call in a burst of quick calls.
@@ -380,19 +390,25 @@ func (c *serverConn) flushBehind() {
 	if c.late == nil {
 		c.late = time.AfterFunc(lateFlushDelay, func() {
 			c.lateArmed.Store(false)
-			c.lateMu.Lock()
-			defer c.lateMu.Unlock()
-			if !c.lateDone {
-				c.w.flush()
-			}
+			c.flushLate()
 		})
 		return
 	}
 	c.late.Reset(lateFlushDelay)
 }
 
+// flushLate writes the queued replies from a timer's run (flushBehind's,
+// or the watchdog's in parallel mode), unless the connection is ending.
+func (c *serverConn) flushLate() {
+	c.lateMu.Lock()
+	defer c.lateMu.Unlock()
+	if !c.lateDone {
+		c.w.flush()
+	}
+}
+
 // stopLateFlush disarms flushBehind's timer for good; a run already
-// started does nothing more once this returns.
+// started (its or the watchdog's) writes nothing once this returns.
 func (c *serverConn) stopLateFlush() {
 	c.lateMu.Lock()
 	c.lateDone = true

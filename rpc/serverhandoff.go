@@ -18,40 +18,113 @@ import (
 //
 // Running a call where the requests are read must not make a second
 // request wait for the first call to end: that would serialise what the
-// target allows in parallel. So before the call runs, a timer is armed
-// (handoffDelay); if the call is still running when it fires, the read
-// role is handed to a new goroutine, which goes on reading (and runs the
-// next call inline in turn), while the goroutine that started the call
-// finishes it as a call on its own goroutine would: it sends its reply,
-// counts as in flight until then, and stops. A quick call disarms the
-// timer and the reader reads on. Only the goroutine serve started ends
-// the connection; when it has lost the role it waits for the reader that
-// holds it (readEnd).
+// target allows in parallel. Two things prevent it:
+//
+//   - A method whose call ran for handoffDelay or longer (measured on
+//     the reader, or on its own goroutine) gets its own goroutine for its
+//     next longCallStreak calls on any connection (the count is the
+//     method's, shared by every target of its type), as a method with a
+//     context does; each of
+//     them that runs long again renews the streak. A slow method thus
+//     pays a goroutine per call, which is little beside its time, and
+//     never holds the reader.
+//   - A watchdog timer looks at the call on the reader. Once a call has
+//     run for handoffDelay when it looks, the read role is handed to a
+//     new goroutine, which goes on reading (and runs the next call inline
+//     in turn), while the goroutine that started the call finishes it as
+//     a call on its own goroutine would: it sends its reply, counts as in
+//     flight until then, and stops. Only the goroutine serve started ends
+//     the connection; when it has lost the role it waits for the reader
+//     that holds it (readEnd). This catches the first long call of a
+//     method, and a quick method's call that blocks.
+//
+// The watchdog is not armed and stopped around every call: arming a
+// runtime timer due before every other one wakes a thread out of the
+// network poller, and its run is a goroutine and more wake-ups; on a
+// loaded 2-core machine each period cost a sequential caller hundreds of
+// microseconds of latency, and arming it per call made sequential calls
+// a third slower than a serialised target's (issue #26). It is armed by
+// the first call that finds it idle, for watchPeriod, and when it fires
+// it looks at the call running then: one that has run handoffDelay is
+// handed off, one that has not gets the timer re-armed for the rest of its
+// handoffDelay, and none lets the timer go idle. It also does what
+// flushBehind's timer does for a serialised target: a run that finds a
+// call running writes the replies queued behind it, so that their callers
+// do not wait for it. A busy connection thus arms one timer per
+// watchPeriod, fewer than a serialised target's connection in bursts
+// (flushBehind's, per lateFlushDelay), and a call that blocks is handed
+// off, and the replies queued behind it written, within about
+// watchPeriod.
 //
 // inline holds the number of the call running on the reader while the
-// reader holds the role, else 0. The reader stores its call's number
-// before the call and takes it back to 0 with a CAS when the call ends;
-// the timer takes whatever number is there to 0 with a CAS and hands off:
-// exactly one of them wins. A stale run of the timer (fired as an earlier
-// call ended) can hand off the next call early, which costs a goroutine,
-// not a mistake. The numbers (inlineSeq, the reader's) tell a call ended
-// by a handed-off goroutine from the next reader's.
+// reader holds the role, else 0; inlineStart when it started (stored
+// before inline, so a run that reads a number then a start reads that
+// call's start or a later call's: it never hands off a call early). The
+// reader takes its number back to 0 with a CAS when its call ends, the
+// watchdog takes it to 0 with a CAS to hand off: exactly one of them wins.
+// watching is set while the timer is armed or running; the reader arms it
+// only by taking watching from false to true, and the watchdog, going
+// idle, clears it and looks at inline again, so a call that starts as the
+// watchdog goes idle is watched by one of the two.
 
-// handoffDelay is how long a call runs on the reader before the read role
-// moves to a new goroutine. Go's runtime hands off a P blocked in a system
-// call after 20 µs; a loaded machine deschedules a quick call for longer
-// than that, so a little more. The timer may fire later when every P is
-// idle (the runtime polls with a 1 ms resolution then): a request that
-// arrives behind a long call waits at most about that long.
+// handoffDelay is how long a call may hold the reader: one that has run
+// this long is handed off when the watchdog sees it, and its method's next
+// calls get their own goroutines. Go's runtime hands off a P blocked in a
+// system call after 20 µs; a loaded machine deschedules a quick call for
+// longer than that, so a little more.
 const handoffDelay = 50 * time.Microsecond
+
+// watchPeriod is how long after the watchdog is armed it looks at the
+// reader's call: the longest a call that blocks holds the reader (and the
+// replies queued behind it), but for its method's first such call, as
+// the next ones get goroutines. Each period costs a few thread wake-ups,
+// paid by sequential callers as latency: on a loaded 2-core machine they
+// took 8–11% longer than a serialised target's with 1 ms, 4–10% with
+// 2 ms, 2–4% with 5 ms (issue #26; with every P idle the runtime's timers
+// have about a millisecond's resolution anyway).
+const watchPeriod = 5 * time.Millisecond
+
+// longCallStreak is how many calls of a method that ran long run on their
+// own goroutine before one runs on the reader again. A quick call that a
+// loaded machine descheduled costs that many goroutines, no more.
+const longCallStreak = 8
+
+// monoBase is the origin of inlineStart: time.Since of a monotonic time
+// reads only the runtime's clock.
+var monoBase = time.Now()
+
+func monoNow() time.Duration { return time.Since(monoBase) }
 
 // errHandedOff ends a readLoop whose goroutine gave the read role away.
 var errHandedOff = errors.New("rpc: read role handed off")
 
+// ranLong reports whether a parallel-mode call of m is to run on its own
+// goroutine because a recent call of m ran long; it counts the call
+// against the streak.
+func (m *method) ranLong() bool {
+	if m.longLeft.Load() <= 0 {
+		return false
+	}
+	m.longLeft.Add(-1)
+	return true
+}
+
+// noteDuration starts a streak of calls of m on their own goroutines if a
+// call of m ran long.
+func (m *method) noteDuration(ran time.Duration) {
+	if ran >= handoffDelay {
+		m.longLeft.Store(longCallStreak)
+	}
+}
+
 // canRunInline reports whether a parallel-mode call may run on the
-// reader: the connection's calls in flight on their own goroutines (those
-// handed off included) are below MaxCallsPerConn, as admit would require.
-func (c *serverConn) canRunInline() bool {
+// reader: its method has not run long lately, and the connection's calls
+// in flight on their own goroutines (those handed off included) are below
+// MaxCallsPerConn, as admit would require.
+func (c *serverConn) canRunInline(m *method) bool {
+	if m.ranLong() {
+		return false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.inflight)+c.handed < c.s.opts.MaxCallsPerConn
@@ -59,8 +132,8 @@ func (c *serverConn) canRunInline() bool {
 
 // runInlineParallel decodes and runs a call to a method without a
 // context on the reader goroutine (parallel mode). It returns
-// errHandedOff when the call outlived handoffDelay: the read role is then
-// another goroutine's, and this one has sent the reply.
+// errHandedOff when the watchdog handed the call off: the read role is
+// then another goroutine's, and this one has sent the reply.
 func (c *serverConn) runInlineParallel(md *msgDecoder, n int, id uint64, m *method) error {
 	in, _, re := c.decodeArgs(md, m, n, c.in)
 	if re != nil {
@@ -68,19 +141,18 @@ func (c *serverConn) runInlineParallel(md *msgDecoder, n int, id uint64, m *meth
 		c.queueFail(id, re)
 		return nil
 	}
-	c.flushBehind()
 	c.inlineSeq++
 	seq := c.inlineSeq
-	// Counted as a call that may end on its own goroutine before the timer
-	// can hand it off: counted afterwards, its Done could come first.
+	// Counted as a call that may end on its own goroutine before the
+	// watchdog can hand it off: counted afterwards, its Done could come first.
 	c.calls.Add(1)
+	c.inlineM = m
+	start := monoNow()
+	c.inlineStart.Store(int64(start))
 	c.inline.Store(seq)
-	if c.handoff == nil {
-		c.handoff = time.AfterFunc(handoffDelay, c.handOff)
-	} else {
-		c.handoff.Reset(handoffDelay)
-	}
+	c.watch()
 	out, re := invoke(m, in)
+	m.noteDuration(monoNow() - start)
 	if !c.inline.CompareAndSwap(seq, 0) {
 		// Handed off: finish as a call on its own goroutine does (runCall).
 		clear(in)
@@ -91,7 +163,6 @@ func (c *serverConn) runInlineParallel(md *msgDecoder, n int, id uint64, m *meth
 		c.calls.Done()
 		return errHandedOff
 	}
-	c.handoff.Stop()
 	c.calls.Done()
 	c.queue(id, func(e *msgpack.Encoder) error { return encodeReply(e, id, m, out, re) })
 	clear(in)
@@ -99,14 +170,44 @@ func (c *serverConn) runInlineParallel(md *msgDecoder, n int, id uint64, m *meth
 	return nil
 }
 
-// handOff is the handoff timer's run: if the reader's call still runs,
-// that call becomes one on its own goroutine and a new goroutine takes
-// the read role.
-func (c *serverConn) handOff() {
-	seq := c.inline.Load()
-	if seq == 0 || !c.inline.CompareAndSwap(seq, 0) {
-		return
+// watch makes sure the watchdog looks at the call about to run inline:
+// it arms the timer if it is idle.
+func (c *serverConn) watch() {
+	if c.watching.CompareAndSwap(false, true) {
+		c.handoff.Reset(watchPeriod)
 	}
+}
+
+// watchInline is the watchdog timer's run (c.handoff): it hands off the
+// reader's call once that has run handoffDelay, re-arms the timer for a
+// call that has not yet, and otherwise lets the timer go idle.
+func (c *serverConn) watchInline() {
+	for {
+		if seq := c.inline.Load(); seq != 0 {
+			c.flushLate()
+			if ran := monoNow() - time.Duration(c.inlineStart.Load()); ran < handoffDelay {
+				c.handoff.Reset(handoffDelay - ran) // still watching
+				return
+			}
+			if c.inline.CompareAndSwap(seq, 0) {
+				c.handOff()
+			}
+		}
+		c.watching.Store(false)
+		// A call may have started meanwhile and found the watchdog busy:
+		// then it is this run's to watch, unless another call armed it.
+		if c.inline.Load() == 0 || !c.watching.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
+// handOff makes the reader's call (taken off inline by the watchdog) one
+// on its own goroutine, and starts a new goroutine in the read role. The
+// call's method gets goroutines for its next calls at once: the old
+// reader is stuck in it, and inlineM is as it left it.
+func (c *serverConn) handOff() {
+	c.inlineM.longLeft.Store(longCallStreak)
 	c.mu.Lock()
 	c.handed++
 	c.mu.Unlock()
