@@ -598,6 +598,20 @@ func (m *Manager) stop(ctx context.Context, id string) (*Job, error) {
 		if j.Sweep != nil {
 			return m.stopSweep(ctx, j)
 		}
+		if m.leases != nil && (j.State == StateStarted || j.Queued) {
+			if a, err = m.takeToStop(ctx, j); err != nil || a == nil {
+				if err != nil {
+					return nil, err
+				}
+				return m.inspect(ctx, id)
+			}
+		}
+	}
+	if a == nil {
+		j, err := m.loadJob(ctx, id)
+		if err != nil || j.State.Final() {
+			return j, err
+		}
 		m.mu.Lock()
 		delete(m.pending, id)
 		m.mu.Unlock()
