@@ -335,6 +335,12 @@ func (m *Manager) adopt(ctx context.Context, j *Job) bool {
 		return false
 	}
 	a := newActive(m, s, j)
+	following := false
+	defer func() {
+		if !following {
+			a.cancel()
+		}
+	}()
 	work, err := m.jobPath(j.ID, workDirName)
 	if err != nil {
 		return false
@@ -363,6 +369,7 @@ func (m *Manager) adopt(ctx context.Context, j *Job) bool {
 	m.active[j.ID] = a
 	m.wg.Add(1)
 	m.mu.Unlock()
+	following = true
 	go func() {
 		defer m.wg.Done()
 		defer close(a.done)
