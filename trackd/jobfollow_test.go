@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,4 +136,62 @@ func dumpNodes(t *testing.T, nodes []*daemon) {
 		}
 		t.Logf("node %d:\n%s", i, d.stderr)
 	}
+}
+
+// TestLocalJobOfDeadNode: node A runs a local job and is killed -9; its
+// process dies with it (Pdeathsig), so node B, once A's lease on the job
+// expired, marks the job ABORTED with the reason instead of leaving it
+// STARTED for ever.
+func TestLocalJobOfDeadNode(t *testing.T) {
+	solvers := filepath.Join(t.TempDir(), "solvers.toml")
+	if err := os.WriteFile(solvers, []byte("[[solver]]\nname = \"sleeper\"\nversion = \"1\"\ncommand = [\"/bin/sh\", \"-c\", \"sleep 300\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, ports, nodes := startNodes(t, 2, "--solvers", solvers, "--heartbeat-timeout", "2s")
+	ctx := ctxT(t, 60*time.Second)
+	var clients []*rpc.Client
+	for _, p := range ports {
+		c, err := rpc.Dial(ctx, "127.0.0.1:"+p, jobs.TargetName, rpc.ClientOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		clients = append(clients, c)
+	}
+	a, b := clients[0], clients[1]
+	var j jobs.Job
+	if err := a.CallInto(ctx, &j, "create_job", "sleeper", "1", map[string]any{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CallInto(ctx, &j, "start_job", j.ID); err != nil {
+		t.Fatal(err)
+	}
+	for j.State != jobs.StateStarted {
+		if ctx.Err() != nil || j.State.Final() {
+			t.Fatalf("the job never ran: %+v", j)
+		}
+		time.Sleep(20 * time.Millisecond)
+		j = jobs.Job{ID: j.ID}
+		if err := a.CallInto(ctx, &j, "inspect_job", j.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Close()
+	nodes[0].cmd.Process.Kill()
+	nodes[0].cmd.Wait()
+	for !j.State.Final() {
+		if ctx.Err() != nil {
+			dumpNodes(t, nodes)
+			t.Fatalf("node B left node A's local job %s", j.State)
+		}
+		time.Sleep(50 * time.Millisecond)
+		j = jobs.Job{ID: j.ID}
+		if err := b.CallInto(ctx, &j, "inspect_job", j.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if j.State != jobs.StateAborted || !strings.Contains(j.Reason, "node that ran the job stopped") {
+		t.Fatalf("node A's local job, as node B ended it: %s %q", j.State, j.Reason)
+	}
+	nodes[1].stop(t)
 }

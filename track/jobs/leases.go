@@ -220,3 +220,21 @@ func (m *Manager) take(ctx context.Context, jobs []*Job) []*Job {
 	}
 	return out
 }
+
+// takeToStop is stop for a started job this node does not follow: a job
+// whose node died is taken over here first, and returned active to be
+// stopped (nil: it was ended instead, a local job of a dead node); a job
+// another node follows is refused, as that node stops it (trackd forwards
+// stop_job to the node that runs a job).
+func (m *Manager) takeToStop(ctx context.Context, j *Job) (*active, error) {
+	taken := m.take(ctx, []*Job{j})
+	if len(taken) == 0 {
+		return nil, fmt.Errorf("%w: job %s is run by another trackd node; stop it there", ErrState, j.ID)
+	}
+	if err := m.followAgain(ctx, taken[0], "no lease renewal for "+m.opts.LeaseTimeout.String()); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.active[j.ID], nil
+}

@@ -322,9 +322,12 @@ func TestJobsFollowTheirNode(t *testing.T) {
 	if sj.ExecutorID == "" || a.st.holder(sj.ID) != "A" || a.st.holder(lj.ID) != "A" {
 		t.Fatalf("slurm id %q, leases held by %q and %q; want A's", sj.ExecutorID, a.st.holder(sj.ID), a.st.holder(lj.ID))
 	}
-	// B cannot start what A runs.
+	// B cannot start what A runs, nor mark it stopped behind A's back.
 	if _, err := b.m.Target().StartJob(ctx, sj.ID); !errors.Is(err, jobs.ErrState) {
 		t.Fatalf("B started A's job: %v", err)
+	}
+	if _, err := b.m.Target().StopJob(ctx, lj.ID); !errors.Is(err, jobs.ErrState) {
+		t.Fatalf("B stopped A's job: %v", err)
 	}
 
 	// A dies.

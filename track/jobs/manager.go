@@ -335,6 +335,12 @@ func (m *Manager) adopt(ctx context.Context, j *Job) bool {
 		return false
 	}
 	a := newActive(m, s, j)
+	following := false
+	defer func() {
+		if !following {
+			a.cancel()
+		}
+	}()
 	work, err := m.jobPath(j.ID, workDirName)
 	if err != nil {
 		return false
@@ -363,6 +369,7 @@ func (m *Manager) adopt(ctx context.Context, j *Job) bool {
 	m.active[j.ID] = a
 	m.wg.Add(1)
 	m.mu.Unlock()
+	following = true
 	go func() {
 		defer m.wg.Done()
 		defer close(a.done)
@@ -597,6 +604,20 @@ func (m *Manager) stop(ctx context.Context, id string) (*Job, error) {
 		}
 		if j.Sweep != nil {
 			return m.stopSweep(ctx, j)
+		}
+		if m.leases != nil && (j.State == StateStarted || j.Queued) {
+			if a, err = m.takeToStop(ctx, j); err != nil || a == nil {
+				if err != nil {
+					return nil, err
+				}
+				return m.inspect(ctx, id)
+			}
+		}
+	}
+	if a == nil {
+		j, err := m.loadJob(ctx, id)
+		if err != nil || j.State.Final() {
+			return j, err
 		}
 		m.mu.Lock()
 		delete(m.pending, id)
