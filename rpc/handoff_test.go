@@ -151,7 +151,16 @@ func onOwnGoroutine() bool {
 // behind it wait), for as long as its calls keep running long; once they
 // are quick again, it runs on the reader again. Other methods are not
 // affected.
+//
+// Under -race on a loaded machine a call that does nothing may take longer
+// than 50 µs, so the test takes handoffDelay to 5 ms and naps 20 ms: what
+// it asserts then depends on no call's speed. (The cleanup runs after the
+// server's: no server goroutine reads handoffDelay as it is restored.)
 func TestParallelLongMethodGetsGoroutines(t *testing.T) {
+	was := handoffDelay
+	handoffDelay = 5 * time.Millisecond
+	t.Cleanup(func() { handoffDelay = was })
+	const slow = 20 * time.Millisecond
 	ts := startServer(t, transports[0], map[string]any{"n": napTarget{}}, ServerOptions{AllowParallel: true})
 	c := ts.dial(t, "n")
 	ctx := testCtx(t)
@@ -164,11 +173,11 @@ func TestParallelLongMethodGetsGoroutines(t *testing.T) {
 		return own
 	}
 	// A first slow call runs on the reader (nothing is known about it yet).
-	if call("nap", time.Millisecond) {
+	if call("nap", slow) {
 		t.Fatal("the first call of nap ran on its own goroutine")
 	}
 	for i := range 3 { // slow calls stay on their own goroutines
-		if !call("nap", time.Millisecond) {
+		if !call("nap", slow) {
 			t.Fatalf("slow call %d after a slow one ran on the reader", i)
 		}
 	}

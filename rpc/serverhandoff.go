@@ -72,7 +72,7 @@ import (
 // calls get their own goroutines. Go's runtime hands off a P blocked in a
 // system call after 20 µs; a loaded machine deschedules a quick call for
 // longer than that, so a little more.
-const handoffDelay = 50 * time.Microsecond
+var handoffDelay = 50 * time.Microsecond // a var only so that a test can take a slower machine's measure
 
 // watchPeriod is how long after the watchdog is armed it looks at the
 // reader's call: the longest a call that blocks holds the reader (and the
