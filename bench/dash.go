@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -169,6 +170,11 @@ func dashWS(s *dashStack, dir string, cfg config) (dashFigures, error) {
 		return dashFigures{}, err
 	}
 	defer v.kill()
+	stopProfile, err := startDashProfile("SIGOCO_BENCH_DASH_CPUPROFILE")
+	if err != nil {
+		return dashFigures{}, err
+	}
+	resyncs0 := s.srv.Publisher().Stats().Resyncs
 	cpu0, t0 := processCPU(), time.Now()
 	runs := s.srv.Live().Runs()
 	t := time.NewTicker(50 * time.Millisecond)
@@ -185,6 +191,8 @@ func dashWS(s *dashStack, dir string, cfg config) (dashFigures, error) {
 	t.Stop()
 	time.Sleep(500 * time.Millisecond) // the last probes arrive
 	cpu, elapsed := processCPU()-cpu0, time.Since(t0)
+	stopProfile()
+	resyncs := s.srv.Publisher().Stats().Resyncs - resyncs0
 	rep, err := v.finish()
 	cancel()
 	rwg.Wait()
@@ -195,7 +203,7 @@ func dashWS(s *dashStack, dir string, cfg config) (dashFigures, error) {
 		return dashFigures{}, errors.New("no probe reached a subscriber")
 	}
 	if want := probes * nSubs; rep.Samples < want*9/10 {
-		fmt.Fprintf(os.Stderr, "bench: dash.ws1000: %d of %d probe deliveries arrived\n", rep.Samples, want)
+		fmt.Fprintf(os.Stderr, "bench: dash.ws1000: %d of %d probe deliveries arrived (%d resyncs)\n", rep.Samples, want, resyncs)
 	}
 	return dashFigures{
 		median:     rep.MedianMS,
@@ -204,6 +212,27 @@ func dashWS(s *dashStack, dir string, cfg config) (dashFigures, error) {
 		cpuPerMod:  float64(cpu.Microseconds()) / float64(rep.Mods),
 		modsPerMsg: float64(rep.Mods) / float64(rep.Msgs),
 	}, nil
+}
+
+// startDashProfile writes a CPU profile of this process during the probes
+// to the file the environment variable env names, if set:
+// SIGOCO_BENCH_DASH_CPUPROFILE for the server,
+// SIGOCO_BENCH_DASH_VIEWERS_CPUPROFILE for the viewers' process. The
+// returned func stops it.
+func startDashProfile(env string) (func(), error) {
+	path := os.Getenv(env)
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // dashFigures are the figures of dashWS.

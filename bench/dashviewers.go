@@ -138,10 +138,16 @@ func viewersMain(url string) int {
 		go func() { defer swg.Done(); c.follow(st) }()
 	}
 	time.Sleep(time.Second) // every subscriber synced, the runs listed
+	stopProfile, err := startDashProfile("SIGOCO_BENCH_DASH_VIEWERS_CPUPROFILE")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "viewers:", err)
+		return 1
+	}
 	counting.Store(true)
 	fmt.Println("ready")
 	io.Copy(io.Discard, os.Stdin) // until the parent closes it
 	counting.Store(false)
+	stopProfile()
 	mu.Lock()
 	s := slices.Clone(samples)
 	mu.Unlock()
