@@ -22,8 +22,18 @@ import (
 // The dash suite's 1,000 WebSocket (JSON) subscribers run in a child
 // process: this program again, with viewersEnv set to the URL and
 // viewersSubsEnv to their number. The child prints "ready" once every
-// subscriber is connected and synced, counts from then on, and when its
-// stdin closes prints one JSON line (viewersReport) and exits.
+// subscriber is connected and synced, counts from then on, and when it
+// reads "last N" on its stdin waits until every subscriber has applied
+// probe N (or drainTimeout has passed), prints one JSON line
+// (viewersReport) and exits.
+//
+// Each subscriber does what a browser's replica.js does with a message:
+// it parses the JSON (encoding/json, into generic values), splits a batch,
+// and applies every mod to its own replica of the tree
+// (syncstruct.Apply); the probe's latency is taken once the probe's mod
+// is applied. A subscriber resynced with a snapshot sees the probe the
+// snapshot holds: that counts as that probe's delivery (the probes made
+// while it lagged are never seen by it, as in a browser).
 const (
 	viewersEnv     = "SIGOCO_BENCH_DASH_VIEWERS"
 	viewersSubsEnv = "SIGOCO_BENCH_DASH_SUBS"
@@ -33,6 +43,7 @@ const (
 type viewersReport struct {
 	MedianMS, P99MS float64
 	Samples         int    // probe deliveries timed
+	Behind          int    // subscribers that had not applied the last probe at drainTimeout
 	Mods            uint64 // mods applied, all subscribers
 	Msgs            uint64 // WebSocket messages received, all subscribers
 }
@@ -71,11 +82,16 @@ func startViewers(url string, n int) (*viewers, error) {
 	return v, nil
 }
 
-// finish stops the viewers and returns what they measured.
-func (v *viewers) finish() (viewersReport, error) {
+// drainTimeout bounds how long the viewers wait for the last probe.
+const drainTimeout = 10 * time.Second
+
+// finish waits until every viewer has applied probe last (or drainTimeout
+// has passed), stops the viewers and returns what they measured.
+func (v *viewers) finish(last int64) (viewersReport, error) {
 	var rep viewersReport
-	v.stdin.Close()
+	fmt.Fprintf(v.stdin, "last %d\n", last)
 	line, err := v.out.ReadString('\n')
+	v.stdin.Close()
 	if err == nil {
 		err = json.Unmarshal([]byte(line), &rep)
 	}
@@ -145,13 +161,32 @@ func viewersMain(url string) int {
 	}
 	counting.Store(true)
 	fmt.Println("ready")
-	io.Copy(io.Discard, os.Stdin) // until the parent closes it
+	if os.Getenv("SIGOCO_BENCH_DEBUG") != "" {
+		fmt.Fprintln(os.Stderr, "viewers: ready at", time.Now().Format("15:04:05.000"))
+	}
+	var last int64
+	if _, err := fmt.Fscanf(os.Stdin, "last %d\n", &last); err != nil {
+		fmt.Fprintln(os.Stderr, "viewers: reading the last probe:", err)
+		return 1
+	}
+	behind := 0
+	for deadline := time.Now().Add(drainTimeout); ; time.Sleep(10 * time.Millisecond) {
+		behind = 0
+		for _, c := range subs {
+			if c.lastProbe.Load() < last {
+				behind++
+			}
+		}
+		if behind == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
 	counting.Store(false)
 	stopProfile()
 	mu.Lock()
 	s := slices.Clone(samples)
 	mu.Unlock()
-	rep := viewersReport{Samples: len(s), Mods: mods.Load(), Msgs: msgs.Load()}
+	rep := viewersReport{Samples: len(s), Behind: behind, Mods: mods.Load(), Msgs: msgs.Load()}
 	if len(s) > 0 {
 		slices.Sort(s)
 		rep.MedianMS, rep.P99MS = s[len(s)/2], s[len(s)*99/100]
@@ -170,8 +205,9 @@ type viewerStats struct {
 
 // wsSub is one JSON WebSocket subscriber keeping a replica of "runs".
 type wsSub struct {
-	ws   *websocket.Conn
-	tree any
+	ws        *websocket.Conn
+	tree      any
+	lastProbe atomic.Int64 // n of the newest probe applied
 }
 
 type wsMsg struct {
@@ -238,7 +274,7 @@ func (c *wsSub) follow(st *viewerStats) {
 		for i := range batch {
 			if err := c.handle(&batch[i], st, counting, &wmu, done); err != nil {
 				if os.Getenv("SIGOCO_BENCH_DEBUG") != "" {
-					fmt.Fprintf(os.Stderr, "viewer: %v (message %.200s)\n", err, b)
+					fmt.Fprintf(os.Stderr, "viewer: %s: %v (message %.200s)\n", time.Now().Format("15:04:05.000"), err, b)
 				}
 				return
 			}
@@ -292,12 +328,26 @@ func (c *wsSub) handle(m *wsMsg, st *viewerStats, counting bool, wmu *sync.Mutex
 	if counting {
 		st.mods.Add(1)
 	}
-	if mod.Action == syncstruct.ActSetItem && len(mod.Path) == 0 && mod.Key == "probe" && counting {
-		if v, ok := mod.Value.(map[string]any); ok {
-			if us, ok := v["us"].(int64); ok {
-				st.probe(us)
-			}
+	if mod.Action == syncstruct.ActSetItem && len(mod.Path) == 0 && mod.Key == "probe" {
+		c.sawProbe(mod.Value, st, counting)
+	} else if mod.Action == syncstruct.ActInit {
+		if t, ok := mod.Struct.(map[string]any); ok {
+			c.sawProbe(t["probe"], st, counting)
 		}
 	}
 	return nil
+}
+
+// sawProbe notes a probe value ({"n": n, "us": time set}) just applied.
+func (c *wsSub) sawProbe(v any, st *viewerStats, counting bool) {
+	p, _ := v.(map[string]any)
+	n, _ := p["n"].(int64)
+	us, ok := p["us"].(int64)
+	if !ok || n <= c.lastProbe.Load() {
+		return
+	}
+	c.lastProbe.Store(n)
+	if counting {
+		st.probe(us)
+	}
 }

@@ -111,6 +111,25 @@ func (n *Notifier) Copy() any {
 	return Copy(n.tree)
 }
 
+// Hold groups the mods made from now until release is called: subscribers
+// receive them together, after release, as they would one mod — a
+// WebSocket subscriber that keeps up gets the group as one message, the
+// same bytes for all of them (encoded and framed once). The tree changes
+// at once as usual (Read, Copy and snapshots see every mod); only the
+// delivery waits. Use it around the several changes of one update (a
+// periodic publisher's tick), so that subscribers are woken once per
+// update instead of once per mod; without it each mod goes out as soon as
+// it is made.
+//
+// Holds nest, from any goroutines: the group closes when the last one is
+// released. release must be called exactly once (later calls do nothing),
+// and soon: nothing made after Hold is delivered until then.
+func (n *Notifier) Hold() (release func()) {
+	n.hist.hold()
+	var once sync.Once
+	return func() { once.Do(n.hist.release) }
+}
+
 // Root returns the node of the whole tree.
 func (n *Notifier) Root() Node { return Node{n: n} }
 
