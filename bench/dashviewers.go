@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,7 +29,8 @@ import (
 // (viewersReport) and exits.
 //
 // Each subscriber does what a browser's replica.js does with a message:
-// it parses the JSON (encoding/json, into generic values), splits a batch,
+// it parses the whole JSON message into generic values (parseJSON, see
+// dashjson.go), splits a batch,
 // and applies every mod to its own replica of the tree
 // (syncstruct.Apply); the probe's latency is taken once the probe's mod
 // is applied. A subscriber resynced with a snapshot sees the probe the
@@ -210,38 +212,6 @@ type wsSub struct {
 	lastProbe atomic.Int64 // n of the newest probe applied
 }
 
-type wsMsg struct {
-	T           string          `json:"t"`
-	HeartbeatMS int             `json:"heartbeat_ms"`
-	Action      string          `json:"action"`
-	Path        []any           `json:"path"`
-	Key         any             `json:"key"`
-	Value       any             `json:"value"`
-	X           any             `json:"x"`
-	I           *int            `json:"i"`
-	Struct      any             `json:"struct"`
-	Code        string          `json:"code"`
-	Message     json.RawMessage `json:"message"`
-}
-
-func jsonNormal(v any) any {
-	switch x := v.(type) {
-	case float64:
-		if x == float64(int64(x)) && x > -1<<53 && x < 1<<53 {
-			return int64(x) // JSON lost the int/float distinction; indices must be ints
-		}
-	case []any:
-		for i := range x {
-			x[i] = jsonNormal(x[i])
-		}
-	case map[string]any:
-		for k := range x {
-			x[k] = jsonNormal(x[k])
-		}
-	}
-	return v
-}
-
 // follow reads and applies mods until the connection ends, as a browser's
 // replica.js does: a WebSocket message is one message, or a batch (a JSON
 // array of them).
@@ -249,30 +219,32 @@ func (c *wsSub) follow(st *viewerStats) {
 	var wmu sync.Mutex
 	done := make(chan struct{})
 	defer close(done)
-	var batch []wsMsg
+	var buf bytes.Buffer // the message read, reused (as a browser's decoder would)
 	for {
-		_, b, err := c.ws.ReadMessage()
+		_, r, err := c.ws.NextReader()
 		if err != nil {
 			return
 		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(r); err != nil {
+			return
+		}
+		b := buf.Bytes()
 		counting := st.counting.Load()
 		if counting {
 			st.msgs.Add(1)
 		}
-		clear(batch[:cap(batch)]) // json.Unmarshal keeps what a reused element held
-		batch = batch[:0]
-		if len(b) > 0 && b[0] == '[' {
-			if err := json.Unmarshal(b, &batch); err != nil {
-				return
-			}
-		} else {
-			batch = append(batch, wsMsg{})
-			if err := json.Unmarshal(b, &batch[0]); err != nil {
-				return
-			}
+		v, err := parseJSON(b)
+		if err != nil {
+			return
 		}
-		for i := range batch {
-			if err := c.handle(&batch[i], st, counting, &wmu, done); err != nil {
+		batch, ok := v.([]any)
+		if !ok {
+			batch = []any{v}
+		}
+		for _, m := range batch {
+			m, _ := m.(map[string]any)
+			if err := c.handle(m, st, counting, &wmu, done); err != nil {
 				if os.Getenv("SIGOCO_BENCH_DEBUG") != "" {
 					fmt.Fprintf(os.Stderr, "viewer: %s: %v (message %.200s)\n", time.Now().Format("15:04:05.000"), err, b)
 				}
@@ -284,10 +256,14 @@ func (c *wsSub) follow(st *viewerStats) {
 
 var errViewerEnd = errors.New("viewer: end")
 
-func (c *wsSub) handle(m *wsMsg, st *viewerStats, counting bool, wmu *sync.Mutex, done chan struct{}) error {
-	switch m.T {
+func (c *wsSub) handle(m map[string]any, st *viewerStats, counting bool, wmu *sync.Mutex, done chan struct{}) error {
+	if m == nil {
+		return errViewerEnd // not a message
+	}
+	t, _ := m["t"].(string)
+	switch t {
 	case "sync":
-		if hb := m.HeartbeatMS; hb > 0 {
+		if hb, _ := m["heartbeat_ms"].(int64); hb > 0 {
 			go func() {
 				t := time.NewTicker(time.Duration(hb) * time.Millisecond)
 				defer t.Stop()
@@ -313,12 +289,11 @@ func (c *wsSub) handle(m *wsMsg, st *viewerStats, counting bool, wmu *sync.Mutex
 	default:
 		return errViewerEnd // error
 	}
-	mod := &syncstruct.Mod{Action: syncstruct.Action(m.Action), Path: jsonNormal(m.Path).([]any), Key: m.Key, Value: jsonNormal(m.Value), X: jsonNormal(m.X), Struct: jsonNormal(m.Struct)}
-	if m.Path == nil {
-		mod.Path = nil
-	}
-	if m.I != nil {
-		mod.I = *m.I
+	action, _ := m["action"].(string)
+	path, _ := m["path"].([]any)
+	mod := &syncstruct.Mod{Action: syncstruct.Action(action), Path: path, Key: m["key"], Value: m["value"], X: m["x"], Struct: m["struct"]}
+	if i, ok := m["i"].(int64); ok {
+		mod.I = int(i)
 	}
 	tree, err := syncstruct.Apply(c.tree, mod)
 	if err != nil {

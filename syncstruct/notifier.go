@@ -19,7 +19,9 @@ type NotifierOptions struct {
 	// reconnecting subscriber resumes from. Each other encoding in use
 	// (JSON for browsers, PYON lines for SiPyCo subscribers) adds its own
 	// copy of the kept mods it has sent, made once per mod, of about the
-	// same size. Default 4 MiB.
+	// same size; a group of mods that WebSocket subscribers read whole
+	// (see Hold) keeps the one message they share, about twice the group's
+	// size per encoding. Default 4 MiB.
 	HistoryBytes int
 	// HistoryLen bounds the number of recent mods kept. Default 65536.
 	HistoryLen int
