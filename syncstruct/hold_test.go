@@ -256,3 +256,39 @@ func TestHoldSlowSubscriberResynced(t *testing.T) {
 		t.Fatal("publisher counted no resync")
 	}
 }
+
+// A group larger than a batch may be is not shared: it goes out as the
+// batches any queue would, every mod still in order.
+func TestHoldLargeGroupNotShared(t *testing.T) {
+	n := mustNotifier(t, map[string]any{"k": map[string]any{}}, NotifierOptions{})
+	p := NewPublisher(map[string]*Notifier{"s": n}, PublisherOptions{HeartbeatInterval: time.Hour})
+	ep := serve(t, p, "ws")
+	v := openRawViewer(t, ep.addr)
+	release := n.Hold()
+	for i := range 100 {
+		must(t, n.At("k").Set(fmt.Sprint(i), strings.Repeat("v", 2000)))
+	}
+	release()
+	msgs := 0
+	for v.seq < int64(n.Seq()) {
+		data, _ := v.readMessage(t)
+		if len(data) > maxWSBatch+4096 {
+			t.Fatalf("a message of %d bytes", len(data))
+		}
+		msgs++
+	}
+	if msgs < 2 {
+		t.Fatalf("200 KB of mods in %d message", msgs)
+	}
+	if !Equal(v.tree, asJSON(t, n.Copy())) {
+		t.Fatal("replica differs")
+	}
+	n.hist.mu.Lock()
+	e := n.hist.entries[n.hist.start+int(n.hist.head-n.hist.first())]
+	n.hist.mu.Unlock()
+	e.sharedMu.Lock()
+	defer e.sharedMu.Unlock()
+	if len(e.shared) > 0 && e.shared[0].pm != nil {
+		t.Fatal("a group over the batch size was shared")
+	}
+}

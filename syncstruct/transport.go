@@ -297,11 +297,11 @@ func (t *wsTransport) batchTo(w io.Writer, msgs [][]byte, n int) error {
 // resync) as one WebSocket message shared with every other subscriber of
 // the same encoding: made (and framed) once, on the group's last entry,
 // then written as it is. It reports false, having written nothing, when
-// the group is too large for one batch.
+// the group is too large for one batch (maxWSBatch).
 func (t *wsTransport) writeGroup(entries []*entry, enc modEncoding) (bool, error) {
 	last := entries[len(entries)-1]
-	if last.cum-entries[0].cum+int64(len(entries[0].frame)) > maxWSBatch {
-		return false, nil // msgpack size; other encodings are about the same
+	if len(entries) > 1 && last.cum-entries[0].cum+int64(len(entries[0].frame)) > maxWSBatch {
+		return false, nil // too large in msgpack already (a single mod goes alone, shared)
 	}
 	pm, err := last.sharedFor(enc, func() (*websocket.PreparedMessage, error) {
 		msgs := make([][]byte, len(entries))
@@ -312,16 +312,19 @@ func (t *wsTransport) writeGroup(entries []*entry, enc modEncoding) (bool, error
 				return nil, err
 			}
 			msgs[i] = b
-			size += len(b) + 6
+			size += len(b)
+		}
+		if len(msgs) > 1 && size > maxWSBatch {
+			return nil, nil // larger in this encoding than a batch may be: not shared
 		}
 		if len(msgs) == 1 {
 			return websocket.NewPreparedMessage(t.msgType(), t.payload(msgs[0]))
 		}
-		buf := bytes.NewBuffer(make([]byte, 0, size+8))
+		buf := bytes.NewBuffer(make([]byte, 0, size+6*len(msgs)+8))
 		t.batchTo(buf, msgs, len(msgs)) // a bytes.Buffer takes every write
 		return websocket.NewPreparedMessage(t.msgType(), buf.Bytes())
 	})
-	if err != nil {
+	if pm == nil || err != nil {
 		return false, err
 	}
 	return true, t.ws.WritePreparedMessage(pm)
