@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,8 +23,19 @@ import (
 // The dash suite's 1,000 WebSocket (JSON) subscribers run in a child
 // process: this program again, with viewersEnv set to the URL and
 // viewersSubsEnv to their number. The child prints "ready" once every
-// subscriber is connected and synced, counts from then on, and when its
-// stdin closes prints one JSON line (viewersReport) and exits.
+// subscriber is connected and synced, counts from then on, and when it
+// reads "last N" on its stdin waits until every subscriber has applied
+// probe N (or drainTimeout has passed), prints one JSON line
+// (viewersReport) and exits.
+//
+// Each subscriber does what a browser's replica.js does with a message:
+// it parses the whole JSON message into generic values (parseJSON, see
+// dashjson.go), splits a batch,
+// and applies every mod to its own replica of the tree
+// (syncstruct.Apply); the probe's latency is taken once the probe's mod
+// is applied. A subscriber resynced with a snapshot sees the probe the
+// snapshot holds: that counts as that probe's delivery (the probes made
+// while it lagged are never seen by it, as in a browser).
 const (
 	viewersEnv     = "SIGOCO_BENCH_DASH_VIEWERS"
 	viewersSubsEnv = "SIGOCO_BENCH_DASH_SUBS"
@@ -33,6 +45,7 @@ const (
 type viewersReport struct {
 	MedianMS, P99MS float64
 	Samples         int    // probe deliveries timed
+	Behind          int    // subscribers that had not applied the last probe at drainTimeout
 	Mods            uint64 // mods applied, all subscribers
 	Msgs            uint64 // WebSocket messages received, all subscribers
 }
@@ -71,11 +84,16 @@ func startViewers(url string, n int) (*viewers, error) {
 	return v, nil
 }
 
-// finish stops the viewers and returns what they measured.
-func (v *viewers) finish() (viewersReport, error) {
+// drainTimeout bounds how long the viewers wait for the last probe.
+const drainTimeout = 10 * time.Second
+
+// finish waits until every viewer has applied probe last (or drainTimeout
+// has passed), stops the viewers and returns what they measured.
+func (v *viewers) finish(last int64) (viewersReport, error) {
 	var rep viewersReport
-	v.stdin.Close()
+	fmt.Fprintf(v.stdin, "last %d\n", last)
 	line, err := v.out.ReadString('\n')
+	v.stdin.Close()
 	if err == nil {
 		err = json.Unmarshal([]byte(line), &rep)
 	}
@@ -138,14 +156,39 @@ func viewersMain(url string) int {
 		go func() { defer swg.Done(); c.follow(st) }()
 	}
 	time.Sleep(time.Second) // every subscriber synced, the runs listed
+	stopProfile, err := startDashProfile("SIGOCO_BENCH_DASH_VIEWERS_CPUPROFILE")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "viewers:", err)
+		return 1
+	}
 	counting.Store(true)
 	fmt.Println("ready")
-	io.Copy(io.Discard, os.Stdin) // until the parent closes it
+	if os.Getenv("SIGOCO_BENCH_DEBUG") != "" {
+		fmt.Fprintln(os.Stderr, "viewers: ready at", time.Now().Format("15:04:05.000"))
+	}
+	var last int64
+	if _, err := fmt.Fscanf(os.Stdin, "last %d\n", &last); err != nil {
+		fmt.Fprintln(os.Stderr, "viewers: reading the last probe:", err)
+		return 1
+	}
+	behind := 0
+	for deadline := time.Now().Add(drainTimeout); ; time.Sleep(10 * time.Millisecond) {
+		behind = 0
+		for _, c := range subs {
+			if c.lastProbe.Load() < last {
+				behind++
+			}
+		}
+		if behind == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
 	counting.Store(false)
+	stopProfile()
 	mu.Lock()
 	s := slices.Clone(samples)
 	mu.Unlock()
-	rep := viewersReport{Samples: len(s), Mods: mods.Load(), Msgs: msgs.Load()}
+	rep := viewersReport{Samples: len(s), Behind: behind, Mods: mods.Load(), Msgs: msgs.Load()}
 	if len(s) > 0 {
 		slices.Sort(s)
 		rep.MedianMS, rep.P99MS = s[len(s)/2], s[len(s)*99/100]
@@ -164,40 +207,9 @@ type viewerStats struct {
 
 // wsSub is one JSON WebSocket subscriber keeping a replica of "runs".
 type wsSub struct {
-	ws   *websocket.Conn
-	tree any
-}
-
-type wsMsg struct {
-	T           string          `json:"t"`
-	HeartbeatMS int             `json:"heartbeat_ms"`
-	Action      string          `json:"action"`
-	Path        []any           `json:"path"`
-	Key         any             `json:"key"`
-	Value       any             `json:"value"`
-	X           any             `json:"x"`
-	I           *int            `json:"i"`
-	Struct      any             `json:"struct"`
-	Code        string          `json:"code"`
-	Message     json.RawMessage `json:"message"`
-}
-
-func jsonNormal(v any) any {
-	switch x := v.(type) {
-	case float64:
-		if x == float64(int64(x)) && x > -1<<53 && x < 1<<53 {
-			return int64(x) // JSON lost the int/float distinction; indices must be ints
-		}
-	case []any:
-		for i := range x {
-			x[i] = jsonNormal(x[i])
-		}
-	case map[string]any:
-		for k := range x {
-			x[k] = jsonNormal(x[k])
-		}
-	}
-	return v
+	ws        *websocket.Conn
+	tree      any
+	lastProbe atomic.Int64 // n of the newest probe applied
 }
 
 // follow reads and applies mods until the connection ends, as a browser's
@@ -207,32 +219,34 @@ func (c *wsSub) follow(st *viewerStats) {
 	var wmu sync.Mutex
 	done := make(chan struct{})
 	defer close(done)
-	var batch []wsMsg
+	var buf bytes.Buffer // the message read, reused (as a browser's decoder would)
 	for {
-		_, b, err := c.ws.ReadMessage()
+		_, r, err := c.ws.NextReader()
 		if err != nil {
 			return
 		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(r); err != nil {
+			return
+		}
+		b := buf.Bytes()
 		counting := st.counting.Load()
 		if counting {
 			st.msgs.Add(1)
 		}
-		clear(batch[:cap(batch)]) // json.Unmarshal keeps what a reused element held
-		batch = batch[:0]
-		if len(b) > 0 && b[0] == '[' {
-			if err := json.Unmarshal(b, &batch); err != nil {
-				return
-			}
-		} else {
-			batch = append(batch, wsMsg{})
-			if err := json.Unmarshal(b, &batch[0]); err != nil {
-				return
-			}
+		v, err := parseJSON(b)
+		if err != nil {
+			return
 		}
-		for i := range batch {
-			if err := c.handle(&batch[i], st, counting, &wmu, done); err != nil {
+		batch, ok := v.([]any)
+		if !ok {
+			batch = []any{v}
+		}
+		for _, m := range batch {
+			m, _ := m.(map[string]any)
+			if err := c.handle(m, st, counting, &wmu, done); err != nil {
 				if os.Getenv("SIGOCO_BENCH_DEBUG") != "" {
-					fmt.Fprintf(os.Stderr, "viewer: %v (message %.200s)\n", err, b)
+					fmt.Fprintf(os.Stderr, "viewer: %s: %v (message %.200s)\n", time.Now().Format("15:04:05.000"), err, b)
 				}
 				return
 			}
@@ -242,10 +256,14 @@ func (c *wsSub) follow(st *viewerStats) {
 
 var errViewerEnd = errors.New("viewer: end")
 
-func (c *wsSub) handle(m *wsMsg, st *viewerStats, counting bool, wmu *sync.Mutex, done chan struct{}) error {
-	switch m.T {
+func (c *wsSub) handle(m map[string]any, st *viewerStats, counting bool, wmu *sync.Mutex, done chan struct{}) error {
+	if m == nil {
+		return errViewerEnd // not a message
+	}
+	t, _ := m["t"].(string)
+	switch t {
 	case "sync":
-		if hb := m.HeartbeatMS; hb > 0 {
+		if hb, _ := m["heartbeat_ms"].(int64); hb > 0 {
 			go func() {
 				t := time.NewTicker(time.Duration(hb) * time.Millisecond)
 				defer t.Stop()
@@ -271,12 +289,11 @@ func (c *wsSub) handle(m *wsMsg, st *viewerStats, counting bool, wmu *sync.Mutex
 	default:
 		return errViewerEnd // error
 	}
-	mod := &syncstruct.Mod{Action: syncstruct.Action(m.Action), Path: jsonNormal(m.Path).([]any), Key: m.Key, Value: jsonNormal(m.Value), X: jsonNormal(m.X), Struct: jsonNormal(m.Struct)}
-	if m.Path == nil {
-		mod.Path = nil
-	}
-	if m.I != nil {
-		mod.I = *m.I
+	action, _ := m["action"].(string)
+	path, _ := m["path"].([]any)
+	mod := &syncstruct.Mod{Action: syncstruct.Action(action), Path: path, Key: m["key"], Value: m["value"], X: m["x"], Struct: m["struct"]}
+	if i, ok := m["i"].(int64); ok {
+		mod.I = int(i)
 	}
 	tree, err := syncstruct.Apply(c.tree, mod)
 	if err != nil {
@@ -286,12 +303,26 @@ func (c *wsSub) handle(m *wsMsg, st *viewerStats, counting bool, wmu *sync.Mutex
 	if counting {
 		st.mods.Add(1)
 	}
-	if mod.Action == syncstruct.ActSetItem && len(mod.Path) == 0 && mod.Key == "probe" && counting {
-		if v, ok := mod.Value.(map[string]any); ok {
-			if us, ok := v["us"].(int64); ok {
-				st.probe(us)
-			}
+	if mod.Action == syncstruct.ActSetItem && len(mod.Path) == 0 && mod.Key == "probe" {
+		c.sawProbe(mod.Value, st, counting)
+	} else if mod.Action == syncstruct.ActInit {
+		if t, ok := mod.Struct.(map[string]any); ok {
+			c.sawProbe(t["probe"], st, counting)
 		}
 	}
 	return nil
+}
+
+// sawProbe notes a probe value ({"n": n, "us": time set}) just applied.
+func (c *wsSub) sawProbe(v any, st *viewerStats, counting bool) {
+	p, _ := v.(map[string]any)
+	n, _ := p["n"].(int64)
+	us, ok := p["us"].(int64)
+	if !ok || n <= c.lastProbe.Load() {
+		return
+	}
+	c.lastProbe.Store(n)
+	if counting {
+		st.probe(us)
+	}
 }

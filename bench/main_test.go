@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -135,6 +137,47 @@ func TestFanouts(t *testing.T) {
 	for range 2 {
 		if _, err := natsKVFanout(ns, subs, mods, size); err != nil {
 			t.Fatalf("natsKVFanout: %v", err)
+		}
+	}
+}
+
+// The viewers' JSON parser reads what encoding/json reads, numbers as the
+// viewers need them, and refuses what it refuses.
+func TestParseJSON(t *testing.T) {
+	good := `[{"action":"setitem","path":["runs","r1","latest"],"key":"loss","value":{"v":0.25,"step":12,"big":1e300,"neg":-3,"f":2.0},"seq":9},` +
+		` {"t":"sync","heartbeat_ms":2000,"s":"a\"b\\c\u00e9\n","ok":true,"no":false,"nil":null,"e":[],"o":{}}]`
+	got, err := parseJSON([]byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want any
+	if err := json.Unmarshal([]byte(good), &want); err != nil {
+		t.Fatal(err)
+	}
+	var norm func(v any) any
+	norm = func(v any) any {
+		switch x := v.(type) {
+		case float64:
+			if x == float64(int64(x)) && x > -1<<53 && x < 1<<53 {
+				return int64(x)
+			}
+		case []any:
+			for i := range x {
+				x[i] = norm(x[i])
+			}
+		case map[string]any:
+			for k := range x {
+				x[k] = norm(x[k])
+			}
+		}
+		return v
+	}
+	if !reflect.DeepEqual(got, norm(want)) {
+		t.Fatalf("parsed %#v\nwant %#v", got, want)
+	}
+	for _, bad := range []string{``, `{`, `[1,]`, `{"a" 1}`, `{"a":1,}`, `"abc`, `tru`, `1 2`, `[1}`, "\"a\x01\"", `{"a":NaN}`} {
+		if v, err := parseJSON([]byte(bad)); err == nil {
+			t.Errorf("%q parsed as %#v", bad, v)
 		}
 	}
 }

@@ -19,7 +19,9 @@ type NotifierOptions struct {
 	// reconnecting subscriber resumes from. Each other encoding in use
 	// (JSON for browsers, PYON lines for SiPyCo subscribers) adds its own
 	// copy of the kept mods it has sent, made once per mod, of about the
-	// same size. Default 4 MiB.
+	// same size; a group of mods that WebSocket subscribers read whole
+	// (see Hold) keeps the one message they share, about twice the group's
+	// size per encoding. Default 4 MiB.
 	HistoryBytes int
 	// HistoryLen bounds the number of recent mods kept. Default 65536.
 	HistoryLen int
@@ -109,6 +111,25 @@ func (n *Notifier) Copy() any {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	return Copy(n.tree)
+}
+
+// Hold groups the mods made from now until release is called: subscribers
+// receive them together, after release, as they would one mod — a
+// WebSocket subscriber that keeps up gets the group as one message, the
+// same bytes for all of them (encoded and framed once). The tree changes
+// at once as usual (Read, Copy and snapshots see every mod); only the
+// delivery waits. Use it around the several changes of one update (a
+// periodic publisher's tick), so that subscribers are woken once per
+// update instead of once per mod; without it each mod goes out as soon as
+// it is made.
+//
+// Holds nest, from any goroutines: the group closes when the last one is
+// released. release must be called exactly once (later calls do nothing),
+// and soon: nothing made after Hold is delivered until then.
+func (n *Notifier) Hold() (release func()) {
+	n.hist.hold()
+	var once sync.Once
+	return func() { once.Do(n.hist.release) }
 }
 
 // Root returns the node of the whole tree.

@@ -273,6 +273,12 @@ func (s *session) startPosition(sub *message) writePos {
 	return w
 }
 
+// groupWriter is a transport that writes a whole group of mods from one
+// message shared by all its subscribers (wsTransport.writeGroup).
+type groupWriter interface {
+	writeGroup(entries []*entry, enc modEncoding) (bool, error)
+}
+
 // sendBatch sends the mods after w.cursor that the history holds, in one
 // write, and moves w on. It returns a channel to wait on when there is
 // nothing to send, and sets w.needSnap when the subscriber must be resynced
@@ -281,7 +287,7 @@ func (s *session) startPosition(sub *message) writePos {
 func (s *session) sendBatch(w *writePos) (wait <-chan struct{}, sent bool, err error) {
 	b := batchPool.Get().(*batch)
 	defer batchPool.Put(b)
-	entries, wait, st := s.n.hist.read(w.cursor, int64(s.p.opts.QueueBytes), maxBatchBytes, b.entries[:0])
+	entries, whole, wait, st := s.n.hist.read(w.cursor, int64(s.p.opts.QueueBytes), maxBatchBytes, b.entries[:0])
 	switch st {
 	case readBehind:
 		w.needSnap, w.reason = true, ReasonBehind
@@ -289,6 +295,18 @@ func (s *session) sendBatch(w *writePos) (wait <-chan struct{}, sent bool, err e
 		return nil, false, nil
 	case readWait:
 		return wait, false, nil
+	}
+	defer func() {
+		clear(entries)
+		b.entries = entries[:0]
+	}()
+	if gw, ok := s.t.(groupWriter); ok && whole && s.plainRun(w, entries) {
+		// A subscriber that keeps up: the group's shared message.
+		done, err := gw.writeGroup(entries, s.enc)
+		if done || err != nil {
+			w.cursor = entries[len(entries)-1].seq
+			return nil, true, err
+		}
 	}
 	msgs := b.msgs[:0]
 	for _, e := range entries {
@@ -312,10 +330,23 @@ func (s *session) sendBatch(w *writePos) (wait <-chan struct{}, sent bool, err e
 		err = s.t.writeMsgs(msgs)
 		sent = true
 	}
-	clear(entries)
 	clear(msgs)
-	b.entries, b.msgs = entries[:0], msgs[:0]
+	b.msgs = msgs[:0]
 	return nil, sent, err
+}
+
+// plainRun reports whether entries are only mods to send, as they are:
+// none calls for a resync, and no synced marker falls among them.
+func (s *session) plainRun(w *writePos, entries []*entry) bool {
+	if w.pendingSynced && w.syncedAt <= entries[len(entries)-1].seq {
+		return false
+	}
+	for _, e := range entries {
+		if e.resync() {
+			return false
+		}
+	}
+	return true
 }
 
 // sendSnapshot sends sync (mode snapshot), the init mod and synced, and

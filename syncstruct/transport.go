@@ -2,6 +2,7 @@ package syncstruct
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -128,9 +129,11 @@ func (t *frameTransport) close() error {
 //
 // Several messages written at once (the mods a subscriber's writer found
 // queued, see session.sendBatch) go as one WebSocket message, a batch, in
-// one write: in JSON an array of the messages, in msgpack an array of bin
-// values, each the msgpack encoding of one message (so a reader splits it
-// without decoding the messages). A single message goes as it is; a
+// one write; a group of mods (Notifier.Hold, or one mod alone) that a
+// subscriber finds whole is written from the one message shared by every
+// subscriber (writeGroup). A batch is, in JSON, an array of the messages;
+// in msgpack, an array of bin values, each the msgpack encoding of one
+// message (so a reader splits it without decoding the messages). A single message goes as it is; a
 // reader takes both forms (see wsBatch).
 type wsTransport struct {
 	ws    *websocket.Conn
@@ -246,7 +249,18 @@ func (t *wsTransport) writeBatch(msgs [][]byte, n int) error {
 	if err != nil {
 		return err
 	}
+	err = t.batchTo(w, msgs, n)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// batchTo writes the n non-empty messages of msgs to w as the payload of
+// one batch.
+func (t *wsTransport) batchTo(w io.Writer, msgs [][]byte, n int) error {
 	var hdr [5]byte
+	var err error
 	if t.text {
 		hdr[0] = '['
 		_, err = w.Write(hdr[:1])
@@ -276,10 +290,44 @@ func (t *wsTransport) writeBatch(msgs [][]byte, n int) error {
 		hdr[0] = ']'
 		_, err = w.Write(hdr[:1])
 	}
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
 	return err
+}
+
+// writeGroup writes a whole group of mods (entries, none of them a
+// resync) as one WebSocket message shared with every other subscriber of
+// the same encoding: made (and framed) once, on the group's last entry,
+// then written as it is. It reports false, having written nothing, when
+// the group is too large for one batch (maxWSBatch).
+func (t *wsTransport) writeGroup(entries []*entry, enc modEncoding) (bool, error) {
+	last := entries[len(entries)-1]
+	if len(entries) > 1 && last.cum-entries[0].cum+int64(len(entries[0].frame)) > maxWSBatch {
+		return false, nil // too large in msgpack already (a single mod goes alone, shared)
+	}
+	pm, err := last.sharedFor(enc, func() (*websocket.PreparedMessage, error) {
+		msgs := make([][]byte, len(entries))
+		size := 0
+		for i, e := range entries {
+			b, err := e.bytesFor(enc)
+			if err != nil {
+				return nil, err
+			}
+			msgs[i] = b
+			size += len(b)
+		}
+		if len(msgs) > 1 && size > maxWSBatch {
+			return nil, nil // larger in this encoding than a batch may be: not shared
+		}
+		if len(msgs) == 1 {
+			return websocket.NewPreparedMessage(t.msgType(), t.payload(msgs[0]))
+		}
+		buf := bytes.NewBuffer(make([]byte, 0, size+6*len(msgs)+8))
+		t.batchTo(buf, msgs, len(msgs)) // a bytes.Buffer takes every write
+		return websocket.NewPreparedMessage(t.msgType(), buf.Bytes())
+	})
+	if pm == nil || err != nil {
+		return false, err
+	}
+	return true, t.ws.WritePreparedMessage(pm)
 }
 
 func (t *wsTransport) writeInit(pieces [][]byte) error {

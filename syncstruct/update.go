@@ -24,6 +24,7 @@ func UpdateFrom(n *Notifier, source any) error {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	defer n.Hold()() // the mods go out together
 	if kind(n.tree) != kind(src) || kind(src) == kindOther {
 		return fmt.Errorf("%w: cannot update a %s from a %s", ErrType, typeName(n.tree), typeName(src))
 	}

@@ -671,7 +671,9 @@ func (l *Live) flush(ctx context.Context) {
 	l.readStorage()
 	l.mu.Lock()
 	if l.rankDirty {
+		release := l.runs.Hold()
 		l.rankLocked()
+		release()
 	}
 	type read struct {
 		lr     *liveRun
@@ -721,7 +723,14 @@ func (l *Live) flush(ctx context.Context) {
 	var remove []string
 	now := time.Now()
 	l.mu.Lock()
+	// What this flush changes reaches each subscriber as one group (one
+	// WebSocket message, made once for all of them), not mod by mod.
+	releaseRuns, releaseServer := l.runs.Hold(), l.server.Hold()
 	for id, lr := range l.state {
+		var releaseRun func()
+		if lr.n != nil {
+			releaseRun = lr.n.Hold()
+		}
 		if lr.entry != nil && (lr.dirtyEntry || len(lr.dirtyLatest) > 0 || (lr.listed && !lr.inList)) {
 			l.flushEntryLocked(lr)
 		}
@@ -732,6 +741,11 @@ func (l *Live) flush(ctx context.Context) {
 				}
 			}
 			l.flushRunLocked(lr)
+		}
+		if releaseRun != nil {
+			releaseRun()
+		}
+		if lr.n != nil {
 			lingered := now.After(lr.watchUntil) && (lr.open() && !lr.listed || !lr.open() && now.Sub(lr.endedAt) > l.s.opts.RunLinger)
 			if lingered {
 				remove = append(remove, id)
@@ -752,6 +766,8 @@ func (l *Live) flush(ctx context.Context) {
 	if l.countsDirty {
 		l.countLocked()
 	}
+	releaseRuns()
+	releaseServer()
 	l.mu.Unlock()
 	for _, id := range remove {
 		l.s.pub.Remove(RunNotifier(id))
