@@ -30,7 +30,7 @@ import (
 //
 // Each subscriber does what a browser's replica.js does with a message:
 // it parses the whole JSON message into generic values (parseJSON, see
-// dashjson.go), splits a batch,
+// dashjson.go: github.com/goccy/go-json), splits a batch,
 // and applies every mod to its own replica of the tree
 // (syncstruct.Apply); the probe's latency is taken once the probe's mod
 // is applied. A subscriber resynced with a snapshot sees the probe the

@@ -6,6 +6,7 @@ replace github.com/sigoco/sigoco => ../
 
 require (
 	github.com/chromedp/chromedp v0.14.2
+	github.com/goccy/go-json v0.12.0
 	github.com/gorilla/websocket v1.5.3
 	github.com/nats-io/nats-server/v2 v2.15.3
 	github.com/nats-io/nats.go v1.56.0

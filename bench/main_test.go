@@ -141,7 +141,7 @@ func TestFanouts(t *testing.T) {
 	}
 }
 
-// The viewers' JSON parser reads what encoding/json reads, numbers as the
+// The viewers' JSON parse (go-json) reads what encoding/json reads, numbers as the
 // viewers need them, and refuses what it refuses.
 func TestParseJSON(t *testing.T) {
 	good := `[{"action":"setitem","path":["runs","r1","latest"],"key":"loss","value":{"v":0.25,"step":12,"big":1e300,"neg":-3,"f":2.0},"seq":9},` +
