@@ -336,73 +336,73 @@ func (l *Live) batch(ctx context.Context, b *store.Batch, ack *store.Ack) {
 		e.Updated = unixSec(store.Now())
 		lr.dirtyEntry = true
 	}
-	// active mirrors the store's implicit rule (store/rules.go applier.active):
-	// a registered run that reports is running; results raise its step.
-	active := func(step int64) {
-		l.activeLocked(lr)
-		if e != nil && step > e.Step {
-			e.Step = step
-		}
-	}
 	for i := range b.Records {
-		r := &b.Records[i]
-		if rejected[r.Seq] || r.Seq <= ack.Prev {
-			continue
-		}
-		switch r.Kind {
-		case store.KindStatus:
-			st := store.Status(r.Key)
-			if st == store.StatusRegistered && lr.status != "" && lr.status != store.StatusRegistered {
-				continue // Start's announcement to a run already further: a no-op in the store too
-			}
-			if st.Final() && !lr.status.Final() {
-				lr.endedAt, l.rankDirty = time.Now(), true
-			}
-			lr.status, l.countsDirty = st, true
-			if e != nil {
-				msg, _ := r.Value.(string)
-				e.Status, e.Message = lr.shownStatus(), store.TruncateText(msg, l.s.opts.Bounds.LiveText)
-				if st.Final() {
-					e.End = unixSec(store.TimeOf(time.Unix(0, r.Time)))
-				}
-				if st == store.StatusFinished {
-					e.Progress = 100
-				}
-			}
-		case store.KindProgress:
-			if p, ok := store.ScalarOf(r.Value); ok && e != nil {
-				e.Progress = p
-			}
-			active(-1)
-		case store.KindStep:
-			if e != nil {
-				e.Step = r.Step
-			}
-			active(-1)
-		case store.KindTag, store.KindUntag:
-			if e != nil {
-				e.Tags = slices.DeleteFunc(slices.Clone(e.Tags), func(t string) bool { return t == r.Key })
-				if r.Kind == store.KindTag && len(e.Tags) < l.s.opts.Bounds.LiveTags {
-					e.Tags = append(e.Tags, r.Key)
-				}
-			}
-			lr.dirtyDetail = true
-		case store.KindResult:
-			l.addPointLocked(lr, r.Key, r.Step, r.Time, r.Value, keep)
-			active(r.Step)
-		case store.KindParam, store.KindMeta, store.KindNote, store.KindArtifact, store.KindCount:
-			lr.dirtyDetail = true
+		if r := &b.Records[i]; !rejected[r.Seq] && r.Seq > ack.Prev {
+			l.recordLocked(lr, e, r, keep)
 		}
 	}
-	// Only the last RecentPoints points of each key can show: walk back
-	// from the end, then add those in order.
-	p := &b.Points
+	l.pointsLocked(lr, e, &b.Points, ack.Prev, rejected, keep)
+}
+
+// recordLocked notes one stored record of lr's batch; e is lr's entry in
+// the runs list, or nil.
+func (l *Live) recordLocked(lr *liveRun, e *RunEntry, r *store.Record, keep bool) {
+	switch r.Kind {
+	case store.KindStatus:
+		st := store.Status(r.Key)
+		if st == store.StatusRegistered && lr.status != "" && lr.status != store.StatusRegistered {
+			return // Start's announcement to a run already further: a no-op in the store too
+		}
+		if st.Final() && !lr.status.Final() {
+			lr.endedAt, l.rankDirty = time.Now(), true
+		}
+		lr.status, l.countsDirty = st, true
+		if e != nil {
+			msg, _ := r.Value.(string)
+			e.Status, e.Message = lr.shownStatus(), store.TruncateText(msg, l.s.opts.Bounds.LiveText)
+			if st.Final() {
+				e.End = unixSec(store.TimeOf(time.Unix(0, r.Time)))
+			}
+			if st == store.StatusFinished {
+				e.Progress = 100
+			}
+		}
+	case store.KindProgress:
+		if p, ok := store.ScalarOf(r.Value); ok && e != nil {
+			e.Progress = p
+		}
+		l.activeStepLocked(lr, e, -1)
+	case store.KindStep:
+		if e != nil {
+			e.Step = r.Step
+		}
+		l.activeStepLocked(lr, e, -1)
+	case store.KindTag, store.KindUntag:
+		if e != nil {
+			e.Tags = slices.DeleteFunc(slices.Clone(e.Tags), func(t string) bool { return t == r.Key })
+			if r.Kind == store.KindTag && len(e.Tags) < l.s.opts.Bounds.LiveTags {
+				e.Tags = append(e.Tags, r.Key)
+			}
+		}
+		lr.dirtyDetail = true
+	case store.KindResult:
+		l.addPointLocked(lr, r.Key, r.Step, r.Time, r.Value, keep)
+		l.activeStepLocked(lr, e, r.Step)
+	case store.KindParam, store.KindMeta, store.KindNote, store.KindArtifact, store.KindCount:
+		lr.dirtyDetail = true
+	}
+}
+
+// pointsLocked notes the packed points of lr's batch stored after prev.
+// Only the last RecentPoints points of each key can show: it walks back
+// from the end, then adds those in order.
+func (l *Live) pointsLocked(lr *liveRun, e *RunEntry, p *store.Points, prev int64, rejected map[int64]bool, keep bool) {
 	n := l.s.opts.RecentPoints
 	taken := make([]int, len(p.Keys))
 	var idx []int
-	for i := len(p.Seq) - 1; i >= 0 && p.Seq[i] > ack.Prev; i-- {
+	for i := len(p.Seq) - 1; i >= 0 && p.Seq[i] > prev; i-- {
 		if !rejected[p.Seq[i]] {
-			active(p.Step[i])
+			l.activeStepLocked(lr, e, p.Step[i])
 		}
 		if k := p.Key[i]; taken[k] < n {
 			taken[k]++
@@ -412,6 +412,16 @@ func (l *Live) batch(ctx context.Context, b *store.Batch, ack *store.Ack) {
 	for j := len(idx) - 1; j >= 0; j-- {
 		i := idx[j]
 		l.addPointLocked(lr, p.Keys[p.Key[i]], p.Step[i], pointTime(p, i), p.Value[i], keep)
+	}
+}
+
+// activeStepLocked mirrors the store's implicit rule (store/rules.go
+// applier.active): a registered run that reports is running; results
+// raise its step (step -1: none).
+func (l *Live) activeStepLocked(lr *liveRun, e *RunEntry, step int64) {
+	l.activeLocked(lr)
+	if e != nil && step > e.Step {
+		e.Step = step
 	}
 }
 
@@ -669,28 +679,48 @@ func (l *Live) run(ctx context.Context) {
 // sets what changed.
 func (l *Live) flush(ctx context.Context) {
 	l.readStorage()
+	details := l.readRuns(ctx, l.pendingReads())
 	l.mu.Lock()
+	remove := l.publishLocked(details)
+	l.mu.Unlock()
+	for _, id := range remove {
+		l.s.pub.Remove(RunNotifier(id))
+	}
+}
+
+// liveRead is a run flush reads from the store: at generation gen, with
+// its detail (Bounds.Live) or only its entry.
+type liveRead struct {
+	lr     *liveRun
+	gen    int
+	detail bool
+}
+
+// pendingReads ranks the runs list if it must be, and returns the runs
+// whose entry or detail must be read again.
+func (l *Live) pendingReads() []liveRead {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.rankDirty {
 		release := l.runs.Hold()
 		l.rankLocked()
 		release()
 	}
-	type read struct {
-		lr     *liveRun
-		gen    int
-		detail bool // with the run's detail (Bounds.Live), not only its entry
-	}
-	var reads []read
+	var reads []liveRead
 	for _, lr := range l.state {
 		needEntry := lr.reread && (lr.listed || lr.n != nil)
 		needDetail := lr.n != nil && (lr.dirtyDetail || lr.reread)
 		if needEntry || needDetail {
-			reads = append(reads, read{lr, lr.gen, needDetail})
+			reads = append(reads, liveRead{lr, lr.gen, needDetail})
 			lr.reread, lr.dirtyDetail = false, false
 		}
 	}
-	l.mu.Unlock()
+	return reads
+}
 
+// readRuns reads reads from the store (without the lock held), applies
+// each entry read and returns the details read.
+func (l *Live) readRuns(ctx context.Context, reads []liveRead) map[*liveRun]RunDetail {
 	details := map[*liveRun]RunDetail{}
 	for _, rd := range reads {
 		v := l.entryView()
@@ -719,29 +749,24 @@ func (l *Live) flush(ctx context.Context) {
 			details[rd.lr] = detailOf(r)
 		}
 	}
+	return details
+}
 
-	var remove []string
+// publishLocked sets what changed in every notifier, forgets what no
+// notifier shows any more, and returns the run notifiers to remove.
+func (l *Live) publishLocked(details map[*liveRun]RunDetail) (remove []string) {
 	now := time.Now()
-	l.mu.Lock()
 	// What this flush changes reaches each subscriber as one group (one
 	// WebSocket message, made once for all of them), not mod by mod.
 	releaseRuns, releaseServer := l.runs.Hold(), l.server.Hold()
+	defer releaseServer()
+	defer releaseRuns()
 	for id, lr := range l.state {
 		var releaseRun func()
 		if lr.n != nil {
 			releaseRun = lr.n.Hold()
 		}
-		if lr.entry != nil && (lr.dirtyEntry || len(lr.dirtyLatest) > 0 || (lr.listed && !lr.inList)) {
-			l.flushEntryLocked(lr)
-		}
-		if lr.n != nil {
-			if d, ok := details[lr]; ok {
-				if tree, err := liveMap(d); err == nil {
-					lr.published.set(tree, func(k string, v any) error { return lr.n.Set(k, v) })
-				}
-			}
-			l.flushRunLocked(lr)
-		}
+		l.publishChangesLocked(lr, details)
 		if releaseRun != nil {
 			releaseRun()
 		}
@@ -766,12 +791,24 @@ func (l *Live) flush(ctx context.Context) {
 	if l.countsDirty {
 		l.countLocked()
 	}
-	releaseRuns()
-	releaseServer()
-	l.mu.Unlock()
-	for _, id := range remove {
-		l.s.pub.Remove(RunNotifier(id))
+	return remove
+}
+
+// publishChangesLocked sets lr's changes: its entry in the runs list and
+// its own notifier's tree (with its detail, if read).
+func (l *Live) publishChangesLocked(lr *liveRun, details map[*liveRun]RunDetail) {
+	if lr.entry != nil && (lr.dirtyEntry || len(lr.dirtyLatest) > 0 || (lr.listed && !lr.inList)) {
+		l.flushEntryLocked(lr)
 	}
+	if lr.n == nil {
+		return
+	}
+	if d, ok := details[lr]; ok {
+		if tree, err := liveMap(d); err == nil {
+			lr.published.set(tree, func(k string, v any) error { return lr.n.Set(k, v) })
+		}
+	}
+	l.flushRunLocked(lr)
 }
 
 // rankLocked decides which runs "runs" lists: the RunsOpenInLive newest
