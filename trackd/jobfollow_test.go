@@ -17,9 +17,15 @@ import (
 )
 
 // waiterScript and followSolvers: a Slurm job that runs until the test writes "go" in its
-// work directory, then reports an output.
+// work directory, then reports an output. It gives up after 3 minutes
+// (longer than the test's deadline): a test that failed before writing
+// "go" leaves no job looping under slurmstepd, which outlives the cluster.
 const waiterScript = `echo started
-while [ ! -e go ]; do sleep 0.2; done
+i=0
+while [ ! -e go ]; do
+	i=$((i+1)); [ $i -le 900 ] || exit 1
+	sleep 0.2
+done
 echo finished
 echo '{"answer": 42}' > outputs.json
 `
