@@ -31,33 +31,7 @@ func TestSysMetrics(t *testing.T) {
 		want = append(want, "sys.cpu.percent", "sys.rss_bytes")
 	}
 	// Wait (on the final condition, with ctx's deadline) for 3 samples of each.
-	for {
-		if err := run.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
-		info, err := rd.GetRun(ctx, run.ID())
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := map[string]int64{}
-		for _, s := range info.Series {
-			if strings.HasPrefix(s.Key, "sys.") {
-				n[s.Key] = s.Len
-			}
-		}
-		ok := true
-		for _, k := range want {
-			ok = ok && n[k] >= 3
-		}
-		if ok {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("sys series after %v: %v", ctx.Err(), n)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	waitSysSeries(ctx, t, rd, run, want, 3)
 	if err := run.End(ctx, track.StatusFinished); err != nil {
 		t.Fatal(err)
 	}

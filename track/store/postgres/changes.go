@@ -175,17 +175,9 @@ func (s *Store) Silent(ctx context.Context, runs []string, timeout time.Duration
 	if len(runs) == 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT r.id FROM runs r LEFT JOIN leases l ON l.run = r.id
+	return s.queryStrings(ctx, `SELECT r.id FROM runs r LEFT JOIN leases l ON l.run = r.id
 		WHERE r.id = ANY($1::text[]) AND NOT r.crashed AND r.status NOT IN ('finished', 'stopped', 'failed')
 		AND (l.heard IS NULL OR l.heard < `+dbNowNs+` - $2)`, runs, timeout.Nanoseconds())
-	if err != nil {
-		return nil, unavailable(fmt.Errorf("postgres: %w", err))
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, unavailable(fmt.Errorf("postgres: %w", err))
-	}
-	return ids, nil
 }
 
 // Ready reports whether the database answers and holds this program's

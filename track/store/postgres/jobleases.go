@@ -30,19 +30,11 @@ func (s *Store) TakeJobs(ctx context.Context, jobs []string, expiry time.Duratio
 	sorted := slices.Clone(jobs)
 	slices.Sort(sorted)
 	sorted = slices.Compact(sorted)
-	rows, err := s.pool.Query(ctx, `INSERT INTO job_leases (job, node, heard)
+	return s.queryStrings(ctx, `INSERT INTO job_leases (job, node, heard)
 		SELECT j, $2, `+dbNowNs+` FROM unnest($1::text[]) WITH ORDINALITY AS t(j, i) ORDER BY i
 		ON CONFLICT (job) DO UPDATE SET node = excluded.node, heard = excluded.heard
 		WHERE job_leases.node = excluded.node OR job_leases.heard < excluded.heard - $3
 		RETURNING job`, sorted, s.node, expiry.Nanoseconds())
-	if err != nil {
-		return nil, unavailable(fmt.Errorf("postgres: %w", err))
-	}
-	taken, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, unavailable(fmt.Errorf("postgres: %w", err))
-	}
-	return taken, nil
 }
 
 // RenewJobs implements store.JobLeases.
@@ -52,14 +44,10 @@ func (s *Store) RenewJobs(ctx context.Context, jobs []string) ([]string, error) 
 	}
 	sorted := slices.Clone(jobs)
 	slices.Sort(sorted)
-	rows, err := s.pool.Query(ctx, `UPDATE job_leases SET heard = `+dbNowNs+`
+	held, err := s.queryStrings(ctx, `UPDATE job_leases SET heard = `+dbNowNs+`
 		WHERE job = ANY($1::text[]) AND node = $2 RETURNING job`, sorted, s.node)
 	if err != nil {
-		return nil, unavailable(fmt.Errorf("postgres: %w", err))
-	}
-	held, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, unavailable(fmt.Errorf("postgres: %w", err))
+		return nil, err
 	}
 	var lost []string
 	for _, j := range jobs {
@@ -75,16 +63,8 @@ func (s *Store) Unfollowed(ctx context.Context, jobs []string, expiry time.Durat
 	if len(jobs) == 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT j FROM unnest($1::text[]) AS j
+	return s.queryStrings(ctx, `SELECT j FROM unnest($1::text[]) AS j
 		WHERE NOT EXISTS (SELECT 1 FROM job_leases l WHERE l.job = j AND l.heard >= `+dbNowNs+` - $2)`, jobs, expiry.Nanoseconds())
-	if err != nil {
-		return nil, unavailable(fmt.Errorf("postgres: %w", err))
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, unavailable(fmt.Errorf("postgres: %w", err))
-	}
-	return ids, nil
 }
 
 // ReleaseJobs implements store.JobLeases.
@@ -96,4 +76,18 @@ func (s *Store) ReleaseJobs(ctx context.Context, jobs []string) error {
 		return unavailable(fmt.Errorf("postgres: %w", err))
 	}
 	return nil
+}
+
+// queryStrings runs a query whose rows are one text column (ids) and
+// returns them; a failure is unavailable (the client retries).
+func (s *Store) queryStrings(ctx context.Context, sql string, args ...any) ([]string, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("postgres: %w", err))
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("postgres: %w", err))
+	}
+	return ids, nil
 }
