@@ -20,11 +20,26 @@ type argSource interface {
 	key(m *method) (string, *RemoteError)
 	// value decodes the next argument (positional, or the value of the
 	// keyword key read last) into v; what names it in errors.
-	value(m *method, v reflect.Value, plan *typePlan, what string) *RemoteError
+	value(m *method, v reflect.Value, plan *typePlan, what argName) *RemoteError
 	// param finds the parameter a keyword names, or -1.
 	param(m *method, key string) int
 	// optsField finds the options-struct field a keyword names, or nil.
 	optsField(m *method, key string) []int
+}
+
+// argName names an argument in an error: positional (pos, from 1) or
+// keyword (pos 0). It is a value, not a string, because the name is only spelt
+// out when an argument is wrong, not on every call.
+type argName struct {
+	pos int
+	key string
+}
+
+func (a argName) String() string {
+	if a.pos == 0 {
+		return fmt.Sprintf("keyword argument %q", a.key)
+	}
+	return fmt.Sprintf("argument %d", a.pos)
 }
 
 // bind binds a call's positional and keyword arguments from src to m's
@@ -48,7 +63,7 @@ func bind[S argSource](m *method, src S, in []reflect.Value) ([]reflect.Value, *
 			t = t.Elem()
 		}
 		v := reflect.New(t).Elem()
-		if re := src.value(m, v, p.plan, fmt.Sprintf("argument %d", i+1)); re != nil {
+		if re := src.value(m, v, p.plan, argName{pos: i + 1}); re != nil {
 			return in, re
 		}
 		in = append(in, v)
@@ -71,7 +86,7 @@ func bind[S argSource](m *method, src S, in []reflect.Value) ([]reflect.Value, *
 		if re != nil {
 			return in, re
 		}
-		what := fmt.Sprintf("keyword argument %q", key)
+		what := argName{key: key}
 		if j := src.param(m, key); j >= 0 && j < fixed {
 			if j < n || in[base+j].IsValid() {
 				return in, m.badArgs("argument %d (%s) given more than once", j+1, key)
@@ -152,7 +167,7 @@ func (a frameArgs) key(m *method) (string, *RemoteError) {
 	return k, nil
 }
 
-func (a frameArgs) value(m *method, v reflect.Value, plan *typePlan, what string) *RemoteError {
+func (a frameArgs) value(m *method, v reflect.Value, plan *typePlan, what argName) *RemoteError {
 	start := a.md.offset()
 	if err := plan.decode(a.md, v); err != nil {
 		return m.argError(a.md, start, what, v.Type(), err)
@@ -232,15 +247,15 @@ func (m *method) badArgs(format string, args ...any) *RemoteError {
 // `argument 1: cannot use string "x" as float64`. It decodes the value
 // again, untyped, to say what was received; msgpack that does not decode
 // at all is a bad request.
-func (m *method) argError(md *msgDecoder, start int, what string, t reflect.Type, err error) *RemoteError {
+func (m *method) argError(md *msgDecoder, start int, what argName, t reflect.Type, err error) *RemoteError {
 	var me *mismatchError
 	if !errors.As(err, &me) {
-		return badRequest(m.name+": "+what, err)
+		return badRequest(m.name+": "+what.String(), err)
 	}
 	md.seek(start)
 	got, err2 := md.decodeAny()
 	if err2 != nil {
-		return badRequest(m.name+": "+what, err2)
+		return badRequest(m.name+": "+what.String(), err2)
 	}
 	msg := fmt.Sprintf("%s: %s: cannot use %s as %s", m.name, what, describe(got), typeName(t))
 	if d := me.detail; d != "" && !strings.HasPrefix(d, "msgpack: invalid code") {

@@ -475,6 +475,7 @@ func (c *Client) do(ctx context.Context, cl *call, kind int, args []any) error {
 	id := c.nextID
 	cl.id = id
 	c.pending[id] = cl
+	others := len(c.pending) > 1 // others' frames may join this write (writer.sendCtx)
 	c.mu.Unlock()
 
 	// The write is interrupted if ctx ends while it blocks (a server that
@@ -484,7 +485,7 @@ func (c *Client) do(ctx context.Context, cl *call, kind int, args []any) error {
 			return encodeCall(e, id, cl.method, args, timeout)
 		}
 		return encodeID(e, kind, id)
-	})
+	}, others)
 	if err != nil {
 		if isWriteErr(err) {
 			c.fail(err)

@@ -48,7 +48,7 @@ func (a *pyonArgs) key(*method) (string, *RemoteError) {
 	return a.lastKey, nil
 }
 
-func (a *pyonArgs) value(m *method, v reflect.Value, _ *typePlan, what string) *RemoteError {
+func (a *pyonArgs) value(m *method, v reflect.Value, _ *typePlan, what argName) *RemoteError {
 	var x any
 	if a.next < len(a.args) {
 		x = a.args[a.next]

@@ -1,0 +1,59 @@
+package rpc
+
+import (
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// countingConn counts the Write calls made on a connection.
+type countingConn struct {
+	net.Conn
+	writes atomic.Int64
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
+}
+
+// TestConcurrentCallsShareWrites: callers that a batch of replies wakes
+// together send their next calls in shared writes (writer.sendCtx's
+// yield), not one system call each. On one P the schedule is the same
+// every run: without the yield, every call is a write of its own.
+func TestConcurrentCallsShareWrites(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	ts := startServer(t, transports[0], map[string]any{"bench": benchTarget{}}, ServerOptions{AllowParallel: true})
+	raw, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := &countingConn{Conn: raw}
+	c, err := NewClientConn(testCtx(t), conn, "bench", ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const callers, each = 16, 50
+	before := conn.writes.Load()
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Go(func() {
+			for range each {
+				var r int
+				if err := c.CallInto(testCtx(t), &r, "add", 1, 2); err != nil || r != 3 {
+					t.Errorf("add: %d, %v", r, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	writes := conn.writes.Load() - before
+	t.Logf("%d calls in %d writes", callers*each, writes)
+	if writes > callers*each/4 {
+		t.Errorf("%d calls from %d goroutines took %d writes; want at most a quarter as many", callers*each, callers, writes)
+	}
+}
