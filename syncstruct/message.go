@@ -191,8 +191,7 @@ func (md *msgDecoder) path() ([]any, error) {
 // decode decodes one message that fills b exactly. m is overwritten.
 func (md *msgDecoder) decode(b []byte, m *message) error {
 	if !md.generic {
-		var ok bool
-		if *m, ok = md.fastMod(b); ok {
+		if md.fastMod(b, m) {
 			return m.checkMod()
 		}
 	}

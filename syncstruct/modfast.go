@@ -33,23 +33,25 @@ import (
 // generic decoder keeps no bit for it).
 const hasSeq = 1 << 15
 
-// fastMod returns the message b decodes to if b is a mod of the common
-// shape, and reports whether it is. The caller still runs checkMod.
-func (md *msgDecoder) fastMod(b []byte) (m message, ok bool) {
+// fastMod decodes b into m (overwritten; in place, as a message is
+// large) if b is a mod of the common shape, and reports whether it is.
+// The caller still runs checkMod.
+func (md *msgDecoder) fastMod(b []byte, m *message) (ok bool) {
+	*m = message{}
 	if len(b) == 0 || b[0]&0xf0 != 0x80 {
-		return m, false
+		return false
 	}
 	n := int(b[0] & 0x0f)
 	off := 1
 	for range n {
 		// Field name: a fixstr.
 		if off >= len(b) || b[off]&0xe0 != 0xa0 {
-			return m, false
+			return false
 		}
 		kn := int(b[off] & 0x1f)
 		off++
 		if kn > len(b)-off {
-			return m, false
+			return false
 		}
 		k := b[off : off+kn]
 		off += kn
@@ -59,66 +61,66 @@ func (md *msgDecoder) fastMod(b []byte) (m message, ok bool) {
 			bit = hasAction
 			s, next, ok := strAt(b, off)
 			if !ok {
-				return m, false
+				return false
 			}
 			if m.Action, ok = knownAction(s); !ok {
-				return m, false
+				return false
 			}
 			off = next
 		case "path":
 			bit = hasPath
 			if m.Path, off, ok = md.fastPath(b, off); !ok {
-				return m, false
+				return false
 			}
 		case "key":
 			bit = hasKey
 			if m.Key, off, ok = md.fastValue(b, off, true); !ok {
-				return m, false
+				return false
 			}
 		case "value":
 			bit = hasValue
 			if m.Value, off, ok = md.fastValue(b, off, false); !ok {
-				return m, false
+				return false
 			}
 		case "x":
 			bit = hasX
 			if m.X, off, ok = md.fastValue(b, off, false); !ok {
-				return m, false
+				return false
 			}
 		case "i":
 			bit = hasI
 			var v any
 			if v, off, ok = md.fastValue(b, off, true); !ok {
-				return m, false
+				return false
 			}
 			if i, isInt := v.(int64); isInt {
 				if i < -1<<31 || i > 1<<31 {
-					return m, false // the generic decoder gives the error
+					return false // the generic decoder gives the error
 				}
 				m.I = int(i)
 			} else if v != nil && isKey(v) {
 				m.Key = v // a dict pop's key travels as "i"
 			} else {
-				return m, false
+				return false
 			}
 		case "seq":
 			bit = hasSeq
 			if m.Seq, off, ok = uintAt(b, off); !ok {
-				return m, false
+				return false
 			}
 		default:
-			return m, false // "t", "struct", unknown fields: the generic decoder
+			return false // "t", "struct", unknown fields: the generic decoder
 		}
 		if m.has&bit != 0 {
-			return m, false // a duplicate field
+			return false // a duplicate field
 		}
 		m.has |= bit
 	}
 	if off != len(b) {
-		return m, false
+		return false
 	}
 	m.has &^= hasSeq
-	return m, true
+	return true
 }
 
 // knownAction returns the interned Action for s, without allocating.

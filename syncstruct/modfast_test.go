@@ -22,7 +22,8 @@ import (
 // decoded b by itself.
 func decodeBoth(t testing.TB, fast, gen *msgDecoder, b []byte) (taken bool) {
 	t.Helper()
-	_, taken = fast.fastMod(b)
+	var scratch message
+	taken = fast.fastMod(b, &scratch)
 	var fm, gm message
 	ferr := fast.decode(b, &fm)
 	gerr := gen.decode(b, &gm)
@@ -194,8 +195,8 @@ func TestFastPathTakesCommonMods(t *testing.T) {
 	} {
 		f, err := encMsgpack.AppendMod(nil, m)
 		must(t, err)
-		got, ok := md.fastMod(f[4:])
-		if !ok {
+		var got message
+		if !md.fastMod(f[4:], &got) {
 			t.Fatalf("%v: not taken by the fast path", m)
 		}
 		must(t, got.checkMod())

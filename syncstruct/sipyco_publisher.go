@@ -78,3 +78,5 @@ func (t *sipycoTransport) control(c *control) []byte { return nil }
 // pings: SiPyCo's peers send no heartbeats (they rely on TCP keepalive),
 // so a silent subscriber is not dropped.
 func (t *sipycoTransport) pings() bool { return false }
+
+func (t *sipycoTransport) buffered() bool { return false }

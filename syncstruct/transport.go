@@ -24,6 +24,9 @@ import (
 type transport interface {
 	// readMsg returns the next message, valid until the next call.
 	readMsg() ([]byte, error)
+	// buffered reports whether the next readMsg returns a message already
+	// read from the connection (false when the transport cannot tell).
+	buffered() bool
 	// writeMsgs writes messages in order, with as few system calls as it
 	// can.
 	writeMsgs(msgs [][]byte) error
@@ -73,6 +76,7 @@ func newFrameTransport(c *wire.Conn, limit, readBuf int) *frameTransport {
 }
 
 func (t *frameTransport) readMsg() ([]byte, error) { return t.fr.Next() }
+func (t *frameTransport) buffered() bool           { return t.fr.Buffered() }
 
 func (t *frameTransport) writeMsgs(msgs [][]byte) error {
 	if len(msgs) == 1 && len(msgs[0]) > 0 {
@@ -355,6 +359,8 @@ func (t *wsTransport) chunkedInit() bool                  { return !t.text }
 func (t *wsTransport) remote() string                     { return t.ws.RemoteAddr().String() }
 
 func (t *wsTransport) pings() bool { return true }
+
+func (t *wsTransport) buffered() bool { return false }
 
 func (t *wsTransport) control(c *control) []byte {
 	if t.text {
