@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/sigoco/sigoco/syncstruct"
 	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/track/dashboard"
 	"github.com/sigoco/sigoco/track/server"
@@ -39,6 +40,9 @@ import (
 //	server, and the 10 runs' clients) from the first probe until every
 //	subscriber has applied the last one, over the mods the subscribers
 //	applied meanwhile: CPU per change delivered to one viewer.
+//	dash.ws1000.write_floor_us_per_change, dash.ws1000.cpu.vs_write_floor:
+//	the least that CPU could be with one write per message (dashfloor.go),
+//	and server_cpu_us_per_change over it.
 //	dash.run_page.first_paint_ms: headless Chromium opens the run page of a
 //	run with a 1,000,000-point series (the chart loads it downsampled with
 //	max_points) and the first chart is drawn; from navigation start.
@@ -114,7 +118,9 @@ func benchDash(cfg config) ([]result, error) {
 	}
 	out := []result{{"dash.ws1000.median_ms", f.median, "ms"}, {"dash.ws1000.p99_ms", f.p99, "ms"},
 		{"dash.ws1000.msgs_per_sub_s", f.perSub, "msg/s"}, {"dash.ws1000.mods_per_msg", f.modsPerMsg, "mods"},
-		{"dash.ws1000.server_cpu_us_per_change", f.cpuPerMod, "us"}}
+		{"dash.ws1000.server_cpu_us_per_change", f.cpuPerMod, "us"},
+		{"dash.ws1000.write_floor_us_per_change", f.floorPerMod, "us"},
+		{"dash.ws1000.cpu.vs_write_floor", f.cpuPerMod / f.floorPerMod, "x"}}
 	if os.Getenv("SIGOCO_BENCH_NO_BROWSER") != "" { // for experiments on the live path
 		return out, nil
 	}
@@ -164,6 +170,14 @@ func dashWS(s *dashStack, dir string, cfg config) (dashFigures, error) {
 			}
 		}()
 	}
+	// What the workload costs without viewers (the runs' clients, the
+	// ingest, the live flush, the probes): part of the floor.
+	runs := s.srv.Live().Runs()
+	cpu0, t0 := processCPU(), time.Now()
+	if _, err := probe(runs, "calibrate", dur); err != nil {
+		return dashFigures{}, err
+	}
+	fixedPerSec := float64((processCPU() - cpu0).Nanoseconds()) / time.Since(t0).Seconds()
 	// 1,000 subscribers, in a child process (dashviewers.go), so that this
 	// process's CPU time is the server's (and the 10 runs' clients').
 	v, err := startViewers("ws://"+s.addr+"/sync", nSubs)
@@ -176,20 +190,11 @@ func dashWS(s *dashStack, dir string, cfg config) (dashFigures, error) {
 		return dashFigures{}, err
 	}
 	resyncs0 := s.srv.Publisher().Stats().Resyncs
-	cpu0, t0 := processCPU(), time.Now()
-	runs := s.srv.Live().Runs()
-	t := time.NewTicker(50 * time.Millisecond)
-	end := time.Now().Add(dur)
-	probes := 0
-	for n := int64(1); time.Now().Before(end); n++ {
-		<-t.C
-		if err := runs.Set("probe", map[string]any{"n": n, "us": time.Now().UnixMicro()}); err != nil {
-			t.Stop()
-			return dashFigures{}, err
-		}
-		probes++
+	cpu0, t0 = processCPU(), time.Now()
+	probes, err := probe(runs, "probe", dur)
+	if err != nil {
+		return dashFigures{}, err
 	}
-	t.Stop()
 	// The viewers report once each of them has applied the last probe (or
 	// after drainTimeout): a probe that arrives late is counted, with its
 	// latency, rather than cut off.
@@ -209,13 +214,39 @@ func dashWS(s *dashStack, dir string, cfg config) (dashFigures, error) {
 		fmt.Fprintf(os.Stderr, "bench: dash.ws1000: %d of %d probe deliveries arrived; %d viewers had not seen the last probe after %v; %d resyncs\n",
 			rep.Samples, want, rep.Behind, drainTimeout, resyncs)
 	}
-	return dashFigures{
+	f := dashFigures{
 		median:     rep.MedianMS,
 		p99:        rep.P99MS,
 		perSub:     float64(rep.Msgs) / elapsed.Seconds() / float64(nSubs),
 		cpuPerMod:  float64(cpu.Microseconds()) / float64(rep.Mods),
 		modsPerMsg: float64(rep.Mods) / float64(rep.Msgs),
-	}, nil
+	}
+	// The floor: the workload without viewers, plus the same writes
+	// (count per viewer per second, size) without anything else, to as
+	// many readers.
+	perWrite, err := writeFloor(nSubs, f.perSub, int(rep.Bytes/rep.Msgs), dur)
+	if err != nil {
+		return dashFigures{}, fmt.Errorf("write floor: %w", err)
+	}
+	fixedPerMod := fixedPerSec * elapsed.Seconds() / float64(rep.Mods) / 1000
+	f.floorPerMod = fixedPerMod + float64(perWrite.Nanoseconds())/1000/f.modsPerMsg
+	return f, nil
+}
+
+// probe sets key of runs every 50 ms for dur to the probe's number (from
+// 1) and time, and returns how many it set.
+func probe(runs *syncstruct.Notifier, key string, dur time.Duration) (int, error) {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	probes := 0
+	for n, end := int64(1), time.Now().Add(dur); time.Now().Before(end); n++ {
+		<-t.C
+		if err := runs.Set(key, map[string]any{"n": n, "us": time.Now().UnixMicro()}); err != nil {
+			return probes, err
+		}
+		probes++
+	}
+	return probes, nil
 }
 
 // startDashProfile writes a CPU profile of this process during the probes
@@ -242,6 +273,7 @@ func startDashProfile(env string) (func(), error) {
 // dashFigures are the figures of dashWS.
 type dashFigures struct {
 	median, p99, perSub, cpuPerMod, modsPerMsg float64
+	floorPerMod                                float64 // dashfloor.go
 }
 
 func dashFirstPaint(s *dashStack, dir string) (float64, error) {

@@ -48,6 +48,7 @@ type viewersReport struct {
 	Behind          int    // subscribers that had not applied the last probe at drainTimeout
 	Mods            uint64 // mods applied, all subscribers
 	Msgs            uint64 // WebSocket messages received, all subscribers
+	Bytes           uint64 // their payload bytes
 }
 
 type viewers struct {
@@ -123,8 +124,9 @@ func viewersMain(url string) int {
 		counting atomic.Bool
 		mods     atomic.Uint64
 		msgs     atomic.Uint64
+		bytes    atomic.Uint64
 	)
-	st := &viewerStats{counting: &counting, mods: &mods, msgs: &msgs, probe: func(us int64) {
+	st := &viewerStats{counting: &counting, mods: &mods, msgs: &msgs, bytes: &bytes, probe: func(us int64) {
 		lat := float64(time.Now().UnixMicro()-us) / 1000
 		mu.Lock()
 		samples = append(samples, lat)
@@ -188,7 +190,7 @@ func viewersMain(url string) int {
 	mu.Lock()
 	s := slices.Clone(samples)
 	mu.Unlock()
-	rep := viewersReport{Samples: len(s), Behind: behind, Mods: mods.Load(), Msgs: msgs.Load()}
+	rep := viewersReport{Samples: len(s), Behind: behind, Mods: mods.Load(), Msgs: msgs.Load(), Bytes: bytes.Load()}
 	if len(s) > 0 {
 		slices.Sort(s)
 		rep.MedianMS, rep.P99MS = s[len(s)/2], s[len(s)*99/100]
@@ -200,9 +202,9 @@ func viewersMain(url string) int {
 
 // viewerStats is what the subscribers count, once counting is set.
 type viewerStats struct {
-	counting   *atomic.Bool
-	mods, msgs *atomic.Uint64
-	probe      func(us int64)
+	counting          *atomic.Bool
+	mods, msgs, bytes *atomic.Uint64
+	probe             func(us int64)
 }
 
 // wsSub is one JSON WebSocket subscriber keeping a replica of "runs".
@@ -233,6 +235,7 @@ func (c *wsSub) follow(st *viewerStats) {
 		counting := st.counting.Load()
 		if counting {
 			st.msgs.Add(1)
+			st.bytes.Add(uint64(len(b)))
 		}
 		v, err := parseJSON(b)
 		if err != nil {

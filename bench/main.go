@@ -58,6 +58,9 @@ func main() {
 	if addr := os.Getenv(viewersEnv); addr != "" {
 		os.Exit(viewersMain(addr)) // the dash suite's subscribers, see dashviewers.go
 	}
+	if addr := os.Getenv(sinksEnv); addr != "" {
+		os.Exit(sinksMain(addr)) // the dash suite's write floor, see dashfloor.go
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
