@@ -16,6 +16,10 @@ type benchTarget struct{}
 func (benchTarget) Add(a, b int) int       { return a + b }
 func (benchTarget) Echo(x []int64) []int64 { return x }
 
+// AddCtx is Add for a method that takes a context: its calls run on
+// goroutines of their own.
+func (benchTarget) AddCtx(_ context.Context, a, b int) int { return a + b }
+
 func benchClient(b testing.TB, opts ServerOptions) *Client {
 	ts := startServer(b, transports[0], map[string]any{"bench": benchTarget{}}, opts)
 	return ts.dial(b, "bench")
@@ -64,7 +68,15 @@ func BenchmarkCall64GoroutinesParallelServer(b *testing.B) {
 	benchCall64(b, ServerOptions{AllowParallel: true})
 }
 
-func benchCall64(b *testing.B, opts ServerOptions) {
+// BenchmarkCall64GoroutinesCtx: a method with a context (a goroutine per
+// call on the server), 64 callers, parallel server.
+func BenchmarkCall64GoroutinesCtx(b *testing.B) {
+	benchCall64Method(b, ServerOptions{AllowParallel: true}, "add_ctx")
+}
+
+func benchCall64(b *testing.B, opts ServerOptions) { benchCall64Method(b, opts, "add") }
+
+func benchCall64Method(b *testing.B, opts ServerOptions, method string) {
 	c := benchClient(b, opts)
 	ctx := context.Background()
 	b.SetParallelism(32) // 64 goroutines on 2 CPUs
@@ -72,7 +84,7 @@ func benchCall64(b *testing.B, opts ServerOptions) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			var r int
-			if err := c.CallInto(ctx, &r, "add", 1, 2); err != nil {
+			if err := c.CallInto(ctx, &r, method, 1, 2); err != nil {
 				b.Error(err)
 				return
 			}

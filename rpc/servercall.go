@@ -194,10 +194,12 @@ func (c *serverConn) admit(id uint64, m *method) *RemoteError {
 }
 
 // release removes an admitted call from the in-flight set.
-func (c *serverConn) release(id uint64) {
+func (c *serverConn) release(id uint64) (others bool) {
 	c.mu.Lock()
 	delete(c.inflight, id)
+	others = len(c.inflight) > 0
 	c.mu.Unlock()
+	return others
 }
 
 // start runs an admitted call on its own goroutine, under a context that
@@ -225,8 +227,11 @@ func (c *serverConn) runCall(ctx context.Context, cancel context.CancelFunc, id 
 	// The call leaves the in-flight set before its reply goes out, so a
 	// client that sends its next call on seeing the reply is never counted
 	// against MaxCallsPerConn twice.
+	// others: calls still in flight on their own goroutines, whose
+	// replies may join this one's write (writer.sendCtx).
+	var others bool
 	finish := func() {
-		c.release(id)
+		others = c.release(id)
 		cancel()
 	}
 	serial := !c.s.opts.AllowParallel
@@ -236,7 +241,7 @@ func (c *serverConn) runCall(ctx context.Context, cancel context.CancelFunc, id 
 		case <-ctx.Done():
 			err := ctx.Err()
 			finish()
-			c.send(id, func(e *msgpack.Encoder) error { return encodeFail(e, id, errorToRemote(err)) })
+			c.send(id, func(e *msgpack.Encoder) error { return encodeFail(e, id, errorToRemote(err)) }, others)
 			return
 		}
 	}
@@ -266,7 +271,7 @@ func (c *serverConn) runCall(ctx context.Context, cancel context.CancelFunc, id 
 		<-c.tgt.sem
 	}
 	finish()
-	c.send(id, func(e *msgpack.Encoder) error { return encodeReply(e, id, m, out, re) })
+	c.send(id, func(e *msgpack.Encoder) error { return encodeReply(e, id, m, out, re) }, others)
 }
 
 // invoke calls the method; a panic becomes a remote error with its stack.

@@ -428,9 +428,10 @@ func (c *serverConn) queue(id uint64, fn func(e *msgpack.Encoder) error) {
 	}
 }
 
-// send is queue for calls on their own goroutine: it also writes.
-func (c *serverConn) send(id uint64, fn func(e *msgpack.Encoder) error) {
-	if err := c.w.send(fn); err != nil && !isWriteErr(err) {
+// send is queue for calls on their own goroutine: it also writes. yield
+// when other calls' replies may follow at once (writer.sendCtx).
+func (c *serverConn) send(id uint64, fn func(e *msgpack.Encoder) error, yield bool) {
+	if err := c.w.sendCtx(context.Background(), fn, yield); err != nil && !isWriteErr(err) {
 		c.w.send(func(e *msgpack.Encoder) error { return encodeFail(e, id, badResult(err)) })
 	}
 }

@@ -159,7 +159,7 @@ func (c *serverConn) runInlineParallel(md *msgDecoder, n int, id uint64, m *meth
 		c.mu.Lock()
 		c.handed--
 		c.mu.Unlock()
-		c.send(id, func(e *msgpack.Encoder) error { return encodeReply(e, id, m, out, re) })
+		c.send(id, func(e *msgpack.Encoder) error { return encodeReply(e, id, m, out, re) }, false)
 		c.calls.Done()
 		return errHandedOff
 	}

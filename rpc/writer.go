@@ -76,14 +76,16 @@ func (w *writer) send(fn func(e *msgpack.Encoder) error) error {
 // a sticky *writeError) but frees the caller.
 //
 // yield is for a sender that expects others to follow at once (a client
-// with other calls in flight): before writing, it lets the goroutines
+// with other calls in flight; a server's reply from a call's own goroutine
+// while other such calls run): before writing, it lets the goroutines
 // ready to run on its thread run first, holding the write role, so that
 // their frames join this write. Without it, callers woken together by a
 // batch of replies run one after the other on one thread, and each one's
 // write was over before the next one queued: a system call per call,
 // which on loopback also runs the receiving side's TCP work (issue #26:
 // 64 goroutines on one client made 0.6 writes per call; with it, par64
-// takes half the CPU per call). A lone sender does not yield.
+// takes half the CPU per call, and calls to a method with a context a
+// quarter less). A lone sender does not yield.
 func (w *writer) sendCtx(ctx context.Context, fn func(e *msgpack.Encoder) error, yield bool) error {
 	w.mu.Lock()
 	if err := w.appendLocked(fn); err != nil {

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"context"
 	"net"
 	"runtime"
 	"sync"
@@ -55,5 +56,60 @@ func TestConcurrentCallsShareWrites(t *testing.T) {
 	t.Logf("%d calls in %d writes", callers*each, writes)
 	if writes > callers*each/4 {
 		t.Errorf("%d calls from %d goroutines took %d writes; want at most a quarter as many", callers*each, callers, writes)
+	}
+}
+
+// TestConcurrentRepliesShareWrites: the replies of calls that run on
+// their own goroutines (a method with a context) share writes too, while
+// other such calls run (serverConn.send's yield). On one P, without the
+// yield, every reply is a write of its own.
+func TestConcurrentRepliesShareWrites(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	srv, err := NewServer(map[string]any{"bench": benchTarget{}}, ServerOptions{AllowParallel: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	served := &countingConn{}
+	done := make(chan error, 1)
+	go func() {
+		raw, err := ln.Accept()
+		if err != nil {
+			done <- err
+			return
+		}
+		served.Conn = raw
+		done <- srv.ServeConn(context.Background(), served)
+	}()
+	c, err := Dial(testCtx(t), ln.Addr().String(), "bench", ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const callers, each = 16, 50
+	before := served.writes.Load()
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Go(func() {
+			for range each {
+				var r int
+				if err := c.CallInto(testCtx(t), &r, "add_ctx", 1, 2); err != nil || r != 3 {
+					t.Errorf("add_ctx: %d, %v", r, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	writes := served.writes.Load() - before
+	c.Close()
+	<-done
+	t.Logf("%d replies in %d writes", callers*each, writes)
+	if writes > callers*each/2 {
+		t.Errorf("%d replies to %d goroutines took %d writes; want at most half as many", callers*each, callers, writes)
 	}
 }
