@@ -8,7 +8,7 @@ import (
 
 // SetArchived implements store.RunTx.
 func (in *ingest) SetArchived(ctx context.Context, archived bool) error {
-	_, err := in.tx.ExecContext(ctx, `UPDATE runs SET archived = ? WHERE id = ?`, b2i(archived), in.run)
+	_, err := in.exec(ctx, `UPDATE runs SET archived = ? WHERE id = ?`, b2i(archived), in.run)
 	return fatal(err)
 }
 

@@ -53,3 +53,26 @@ func BenchmarkIngest50k(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*50_000/b.Elapsed().Seconds(), "points/s")
 }
+
+// BenchmarkIngestSmall: the batches of a live run, a few points each
+// (a run logging 100 results/s sends about ten per batch).
+func BenchmarkIngestSmall(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Ingest(ctx, startBatch(runID)); err != nil {
+		b.Fatal(err)
+	}
+	seq := int64(2)
+	b.ReportAllocs()
+	for b.Loop() {
+		bt := &store.Batch{Run: runID, Points: points(seq, 10)}
+		seq += 10
+		if _, err := s.Ingest(ctx, bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

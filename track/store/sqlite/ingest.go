@@ -26,6 +26,7 @@ type ingest struct {
 
 // begin opens a write transaction on run.
 func (s *Store) begin(ctx context.Context, run string) (*ingest, error) {
+	s.stmts.prepareMissed(ctx) // before the transaction takes the connection (stmts.go)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
@@ -88,7 +89,7 @@ func fatal(err error) error {
 func (in *ingest) LoadRun(ctx context.Context) (store.RunState, bool, error) {
 	var r store.RunState
 	var crashed int
-	err := in.tx.QueryRowContext(ctx, `SELECT status, message, crashed, progress, step, update_time, end_time, high_seq FROM runs WHERE id = ?`, in.run).
+	err := in.queryRow(ctx, `SELECT status, message, crashed, progress, step, update_time, end_time, high_seq FROM runs WHERE id = ?`, in.run).
 		Scan(&r.Status, &r.Message, &crashed, &r.Progress, &r.Step, &r.Update, &r.End, &r.HighSeq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, false, nil
@@ -103,20 +104,20 @@ func (in *ingest) LoadRun(ctx context.Context) (store.RunState, bool, error) {
 // Deleted implements store.RunTx: deleted_runs holds the tombstones.
 func (in *ingest) Deleted(ctx context.Context) (bool, error) {
 	var n int
-	err := in.tx.QueryRowContext(ctx, `SELECT count(*) FROM deleted_runs WHERE id = ?`, in.run).Scan(&n)
+	err := in.queryRow(ctx, `SELECT count(*) FROM deleted_runs WHERE id = ?`, in.run).Scan(&n)
 	return n > 0, fatal(err)
 }
 
 // InsertRun implements store.RunTx.
 func (in *ingest) InsertRun(ctx context.Context, project, name string, start, now int64) error {
-	_, err := in.tx.ExecContext(ctx, `INSERT INTO runs (id, project, name, status, start_time, update_time) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := in.exec(ctx, `INSERT INTO runs (id, project, name, status, start_time, update_time) VALUES (?, ?, ?, ?, ?, ?)`,
 		in.run, project, name, store.StatusRegistered, start, now)
 	return fatal(err)
 }
 
 // SaveRun implements store.RunTx.
 func (in *ingest) SaveRun(ctx context.Context, r *store.RunState) error {
-	_, err := in.tx.ExecContext(ctx, `UPDATE runs SET status = ?, message = ?, crashed = ?, progress = ?, step = ?, update_time = ?, end_time = ?, high_seq = ? WHERE id = ?`,
+	_, err := in.exec(ctx, `UPDATE runs SET status = ?, message = ?, crashed = ?, progress = ?, step = ?, update_time = ?, end_time = ?, high_seq = ? WHERE id = ?`,
 		r.Status, r.Message, b2i(r.Crashed), r.Progress, r.Step, r.Update, r.End, r.HighSeq, in.run)
 	return fatal(err)
 }
@@ -131,7 +132,7 @@ func b2i(b bool) int {
 // Param implements store.RunTx.
 func (in *ingest) Param(ctx context.Context, key string) ([]byte, bool, error) {
 	var old []byte
-	err := in.tx.QueryRowContext(ctx, `SELECT value FROM params WHERE run = ? AND key = ?`, in.run, key).Scan(&old)
+	err := in.queryRow(ctx, `SELECT value FROM params WHERE run = ? AND key = ?`, in.run, key).Scan(&old)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -141,56 +142,56 @@ func (in *ingest) Param(ctx context.Context, key string) ([]byte, bool, error) {
 // CountParams implements store.RunTx.
 func (in *ingest) CountParams(ctx context.Context) (int, error) {
 	var n int
-	err := in.tx.QueryRowContext(ctx, `SELECT count(*) FROM params WHERE run = ?`, in.run).Scan(&n)
+	err := in.queryRow(ctx, `SELECT count(*) FROM params WHERE run = ?`, in.run).Scan(&n)
 	return n, fatal(err)
 }
 
 // InsertParam implements store.RunTx.
 func (in *ingest) InsertParam(ctx context.Context, key string, v []byte, num any) error {
-	_, err := in.tx.ExecContext(ctx, `INSERT INTO params (run, key, value, num) VALUES (?, ?, ?, ?)`, in.run, key, v, num)
+	_, err := in.exec(ctx, `INSERT INTO params (run, key, value, num) VALUES (?, ?, ?, ?)`, in.run, key, v, num)
 	return fatal(err)
 }
 
 // PutMeta implements store.RunTx.
 func (in *ingest) PutMeta(ctx context.Context, key string, v []byte) error {
-	_, err := in.tx.ExecContext(ctx, `INSERT INTO metadata (run, key, value) VALUES (?, ?, ?) ON CONFLICT (run, key) DO UPDATE SET value = excluded.value`, in.run, key, v)
+	_, err := in.exec(ctx, `INSERT INTO metadata (run, key, value) VALUES (?, ?, ?) ON CONFLICT (run, key) DO UPDATE SET value = excluded.value`, in.run, key, v)
 	return fatal(err)
 }
 
 // AddNote implements store.RunTx.
 func (in *ingest) AddNote(ctx context.Context, t int64, text string) error {
-	_, err := in.tx.ExecContext(ctx, `INSERT INTO notes (run, time, text) VALUES (?, ?, ?)`, in.run, t, text)
+	_, err := in.exec(ctx, `INSERT INTO notes (run, time, text) VALUES (?, ?, ?)`, in.run, t, text)
 	return fatal(err)
 }
 
 // CountTags implements store.RunTx.
 func (in *ingest) CountTags(ctx context.Context, tag string) (int, error) {
 	var n int
-	err := in.tx.QueryRowContext(ctx, `SELECT count(*) FROM tags WHERE run = ? AND tag <> ?`, in.run, tag).Scan(&n)
+	err := in.queryRow(ctx, `SELECT count(*) FROM tags WHERE run = ? AND tag <> ?`, in.run, tag).Scan(&n)
 	return n, fatal(err)
 }
 
 // AddTag implements store.RunTx.
 func (in *ingest) AddTag(ctx context.Context, tag string) error {
-	_, err := in.tx.ExecContext(ctx, `INSERT OR IGNORE INTO tags (run, tag) VALUES (?, ?)`, in.run, tag)
+	_, err := in.exec(ctx, `INSERT OR IGNORE INTO tags (run, tag) VALUES (?, ?)`, in.run, tag)
 	return fatal(err)
 }
 
 // RemoveTag implements store.RunTx.
 func (in *ingest) RemoveTag(ctx context.Context, tag string) error {
-	_, err := in.tx.ExecContext(ctx, `DELETE FROM tags WHERE run = ? AND tag = ?`, in.run, tag)
+	_, err := in.exec(ctx, `DELETE FROM tags WHERE run = ? AND tag = ?`, in.run, tag)
 	return fatal(err)
 }
 
 // PutCount implements store.RunTx.
 func (in *ingest) PutCount(ctx context.Context, name string, v []byte) error {
-	_, err := in.tx.ExecContext(ctx, `INSERT INTO counts (run, name, value) VALUES (?, ?, ?) ON CONFLICT (run, name) DO UPDATE SET value = excluded.value`, in.run, name, v)
+	_, err := in.exec(ctx, `INSERT INTO counts (run, name, value) VALUES (?, ?, ?) ON CONFLICT (run, name) DO UPDATE SET value = excluded.value`, in.run, name, v)
 	return fatal(err)
 }
 
 // PutArtifact implements store.RunTx.
 func (in *ingest) PutArtifact(ctx context.Context, a *store.ArtifactRow) error {
-	_, err := in.tx.ExecContext(ctx, `INSERT INTO artifacts (run, name, sha256, size, content_type, result, time) VALUES (?, ?, ?, ?, ?, ?, ?)
+	_, err := in.exec(ctx, `INSERT INTO artifacts (run, name, sha256, size, content_type, result, time) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run, name) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, content_type = excluded.content_type, result = max(artifacts.result, excluded.result), time = excluded.time`,
 		in.run, a.Name, a.SHA256, a.Size, a.ContentType, b2i(a.Result), a.Time)
 	return fatal(err)
@@ -200,7 +201,7 @@ func (in *ingest) PutArtifact(ctx context.Context, a *store.ArtifactRow) error {
 func (in *ingest) Series(ctx context.Context, key string) (store.SeriesState, error) {
 	var st store.SeriesState
 	var scalar int
-	err := in.tx.QueryRowContext(ctx, `SELECT scalar, n FROM series WHERE run = ? AND key = ?`, in.run, key).Scan(&scalar, &st.N)
+	err := in.queryRow(ctx, `SELECT scalar, n FROM series WHERE run = ? AND key = ?`, in.run, key).Scan(&scalar, &st.N)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, nil
 	}
@@ -214,7 +215,7 @@ func (in *ingest) Series(ctx context.Context, key string) (store.SeriesState, er
 // CountSeries implements store.RunTx.
 func (in *ingest) CountSeries(ctx context.Context) (int, error) {
 	var count int
-	err := in.tx.QueryRowContext(ctx, `SELECT count(*) FROM series WHERE run = ?`, in.run).Scan(&count)
+	err := in.queryRow(ctx, `SELECT count(*) FROM series WHERE run = ?`, in.run).Scan(&count)
 	return count, fatal(err)
 }
 
@@ -236,7 +237,7 @@ func (in *ingest) appendSeries(ctx context.Context, key string, st store.SeriesS
 		var id int64
 		var n int
 		var data []byte
-		err := in.tx.QueryRowContext(ctx, `SELECT id, n, data FROM chunks WHERE run = ? AND key = ? ORDER BY first_seq DESC LIMIT 1`, in.run, key).Scan(&id, &n, &data)
+		err := in.queryRow(ctx, `SELECT id, n, data FROM chunks WHERE run = ? AND key = ? ORDER BY first_seq DESC LIMIT 1`, in.run, key).Scan(&id, &n, &data)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fatal(err)
 		}
@@ -256,7 +257,7 @@ func (in *ingest) appendSeries(ctx context.Context, key string, st store.SeriesS
 			store.CutFront(c, take)
 		}
 	} else {
-		if _, err := in.tx.ExecContext(ctx, `INSERT INTO series (run, key, scalar, n) VALUES (?, ?, ?, 0)`, in.run, key, b2i(c.Scalar())); err != nil {
+		if _, err := in.exec(ctx, `INSERT INTO series (run, key, scalar, n) VALUES (?, ?, ?, 0)`, in.run, key, b2i(c.Scalar())); err != nil {
 			return fatal(err)
 		}
 	}
@@ -285,10 +286,10 @@ func (in *ingest) writeChunk(ctx context.Context, key string, id int64, c *store
 	minStep, maxStep := slices.Min(c.Step), slices.Max(c.Step)
 	var err error
 	if id == 0 {
-		_, err = in.tx.ExecContext(ctx, `INSERT INTO chunks (run, key, first_seq, last_seq, min_step, max_step, n, data, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err = in.exec(ctx, `INSERT INTO chunks (run, key, first_seq, last_seq, min_step, max_step, n, data, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			in.run, key, c.Seq[0], c.Seq[len(c.Seq)-1], minStep, maxStep, c.Len(), data, summary)
 	} else {
-		_, err = in.tx.ExecContext(ctx, `UPDATE chunks SET last_seq = ?, min_step = ?, max_step = ?, n = ?, data = ?, summary = ? WHERE id = ?`,
+		_, err = in.exec(ctx, `UPDATE chunks SET last_seq = ?, min_step = ?, max_step = ?, n = ?, data = ?, summary = ? WHERE id = ?`,
 			c.Seq[len(c.Seq)-1], minStep, maxStep, c.Len(), data, summary, id)
 	}
 	return fatal(err)
@@ -296,10 +297,10 @@ func (in *ingest) writeChunk(ctx context.Context, key string, id int64, c *store
 
 // finishSeries records the new length and latest value of a series.
 func (in *ingest) finishSeries(ctx context.Context, key string, n int64, step, t int64, latest []byte) error {
-	if _, err := in.tx.ExecContext(ctx, `UPDATE series SET n = ? WHERE run = ? AND key = ?`, n, in.run, key); err != nil {
+	if _, err := in.exec(ctx, `UPDATE series SET n = ? WHERE run = ? AND key = ?`, n, in.run, key); err != nil {
 		return fatal(err)
 	}
-	_, err := in.tx.ExecContext(ctx, `INSERT INTO latest (run, key, step, time, value, num) VALUES (?, ?, ?, ?, ?, ?)
+	_, err := in.exec(ctx, `INSERT INTO latest (run, key, step, time, value, num) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run, key) DO UPDATE SET step = excluded.step, time = excluded.time, value = excluded.value, num = excluded.num`, in.run, key, step, t, latest, store.NumOf(latest))
 	return fatal(err)
 }

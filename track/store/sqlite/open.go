@@ -41,8 +41,9 @@ type Store struct {
 	*store.Reader // the read methods (reader.go)
 
 	dir    string
-	w      *sql.DB // one connection: all writes
-	r      *sql.DB // read-only pool
+	w      *sql.DB    // one connection: all writes
+	stmts  *stmtCache // the writer's prepared statements
+	r      *sql.DB    // read-only pool
 	limits store.Limits
 	log    *slog.Logger
 
@@ -92,7 +93,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	r.SetMaxOpenConns(max(2, runtime.GOMAXPROCS(0)))
-	s := &Store{dir: dir, w: w, r: r, limits: limits, log: opts.Logger, blobs: blobs}
+	s := &Store{dir: dir, w: w, stmts: newStmtCache(w), r: r, limits: limits, log: opts.Logger, blobs: blobs}
 	s.Reader = store.NewReader(querier{s}, dialect)
 	return s, nil
 }
@@ -106,6 +107,7 @@ func (s *Store) Dir() string { return s.dir }
 // Close closes the database. It is idempotent.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.stmts.close()
 		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
 	})
 	return s.closeErr

@@ -11,12 +11,12 @@ const parentSchema = `ALTER TABLE runs ADD COLUMN parent TEXT NOT NULL DEFAULT '
 // RunExists implements store.ParentTx.
 func (in *ingest) RunExists(ctx context.Context, id string) (bool, error) {
 	var n int
-	err := in.tx.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE id = ?`, id).Scan(&n)
+	err := in.queryRow(ctx, `SELECT count(*) FROM runs WHERE id = ?`, id).Scan(&n)
 	return n > 0, fatal(err)
 }
 
 // SetParent implements store.ParentTx.
 func (in *ingest) SetParent(ctx context.Context, parent string) error {
-	_, err := in.tx.ExecContext(ctx, `UPDATE runs SET parent = ? WHERE id = ?`, parent, in.run)
+	_, err := in.exec(ctx, `UPDATE runs SET parent = ? WHERE id = ?`, parent, in.run)
 	return fatal(err)
 }
