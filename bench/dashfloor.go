@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"sync"
 	"time"
@@ -83,44 +81,38 @@ func writeFloor(n int, perSec float64, size int, dur time.Duration) (time.Durati
 		return 0, err
 	}
 	defer ln.Close()
-	exe, err := os.Executable()
-	if err != nil {
-		return 0, err
+	// Accepted while the child dials (a listen backlog shorter than n
+	// would otherwise hold its dials).
+	type acceptResult struct {
+		conns []net.Conn
+		err   error
 	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), sinksEnv+"="+ln.Addr().String(), viewersSubsEnv+"="+strconv.Itoa(n))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return 0, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return 0, err
-	}
-	if err := cmd.Start(); err != nil {
-		return 0, err
-	}
-	defer func() {
-		stdin.Close()
-		cmd.Wait()
-	}()
-	conns := make([]net.Conn, 0, n)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
+	done := make(chan acceptResult, 1)
+	go func() {
+		var r acceptResult
+		for range n {
+			c, err := ln.Accept()
+			if err != nil {
+				r.err = err
+				break
+			}
+			r.conns = append(r.conns, c)
 		}
+		done <- r
 	}()
-	for range n {
-		c, err := ln.Accept()
-		if err != nil {
-			return 0, err
-		}
-		conns = append(conns, c)
+	sinks, err := startChild(sinksEnv+"="+ln.Addr().String(), viewersSubsEnv+"="+strconv.Itoa(n))
+	if err != nil {
+		ln.Close() // ends the accepting
+		closeAll((<-done).conns)
+		return 0, err
 	}
-	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "ready\n" {
-		return 0, fmt.Errorf("sinks: %q, %v", line, err)
+	defer sinks.kill()
+	r := <-done
+	defer closeAll(r.conns)
+	if r.err != nil {
+		return 0, r.err
 	}
+	conns := r.conns
 	msg := make([]byte, max(size, 1))
 	tick := time.NewTicker(time.Duration(float64(time.Second) / perSec))
 	defer tick.Stop()
@@ -136,4 +128,10 @@ func writeFloor(n int, perSec float64, size int, dur time.Duration) (time.Durati
 		}
 	}
 	return (processCPU() - cpu0) / time.Duration(writes), nil
+}
+
+func closeAll(conns []net.Conn) {
+	for _, c := range conns {
+		c.Close()
+	}
 }

@@ -58,12 +58,19 @@ type viewers struct {
 }
 
 func startViewers(url string, n int) (*viewers, error) {
+	return startChild(viewersEnv+"="+url, viewersSubsEnv+"="+strconv.Itoa(n))
+}
+
+// startChild starts this program again with env added to its environment
+// (the variable main looks at says what it does) and waits until it prints
+// "ready".
+func startChild(env ...string) (*viewers, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), viewersEnv+"="+url, viewersSubsEnv+"="+strconv.Itoa(n))
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -80,7 +87,7 @@ func startViewers(url string, n int) (*viewers, error) {
 	line, err := v.out.ReadString('\n')
 	if err != nil || line != "ready\n" {
 		v.kill()
-		return nil, fmt.Errorf("viewers: %q, %v", line, err)
+		return nil, fmt.Errorf("child %q: %q, %v", env[0], line, err)
 	}
 	return v, nil
 }

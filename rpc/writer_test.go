@@ -39,19 +39,7 @@ func TestConcurrentCallsShareWrites(t *testing.T) {
 	defer c.Close()
 	const callers, each = 16, 50
 	before := conn.writes.Load()
-	var wg sync.WaitGroup
-	for range callers {
-		wg.Go(func() {
-			for range each {
-				var r int
-				if err := c.CallInto(testCtx(t), &r, "add", 1, 2); err != nil || r != 3 {
-					t.Errorf("add: %d, %v", r, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	callTogether(t, c, "add", callers, each)
 	writes := conn.writes.Load() - before
 	t.Logf("%d calls in %d writes", callers*each, writes)
 	if writes > callers*each/4 {
@@ -92,19 +80,7 @@ func TestConcurrentRepliesShareWrites(t *testing.T) {
 	}
 	const callers, each = 16, 50
 	before := served.writes.Load()
-	var wg sync.WaitGroup
-	for range callers {
-		wg.Go(func() {
-			for range each {
-				var r int
-				if err := c.CallInto(testCtx(t), &r, "add_ctx", 1, 2); err != nil || r != 3 {
-					t.Errorf("add_ctx: %d, %v", r, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	callTogether(t, c, "add_ctx", callers, each)
 	writes := served.writes.Load() - before
 	c.Close()
 	<-done
@@ -112,4 +88,23 @@ func TestConcurrentRepliesShareWrites(t *testing.T) {
 	if writes > callers*each/2 {
 		t.Errorf("%d replies to %d goroutines took %d writes; want at most half as many", callers*each, callers, writes)
 	}
+}
+
+// callTogether makes each of callers goroutines call method(1, 2) each
+// times on c, and waits for them.
+func callTogether(t *testing.T, c *Client, method string, callers, each int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Go(func() {
+			for range each {
+				var r int
+				if err := c.CallInto(testCtx(t), &r, method, 1, 2); err != nil || r != 3 {
+					t.Errorf("%s: %d, %v", method, r, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -9,14 +9,7 @@ import (
 
 func BenchmarkSeries1MDownsampled(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, b.TempDir(), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Ingest(ctx, startBatch(runID)); err != nil {
-		b.Fatal(err)
-	}
+	s := openWithRun(b)
 	for i := 0; i < 1_000_000; i += 100_000 {
 		bt := &store.Batch{Run: runID, Points: points(int64(2+i), 100_000)}
 		if _, err := s.Ingest(ctx, bt); err != nil {
@@ -34,14 +27,7 @@ func BenchmarkSeries1MDownsampled(b *testing.B) {
 
 func BenchmarkIngest50k(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, b.TempDir(), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Ingest(ctx, startBatch(runID)); err != nil {
-		b.Fatal(err)
-	}
+	s := openWithRun(b)
 	seq := int64(2)
 	b.ResetTimer()
 	for range b.N {
@@ -58,14 +44,7 @@ func BenchmarkIngest50k(b *testing.B) {
 // (a run logging 100 results/s sends about ten per batch).
 func BenchmarkIngestSmall(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, b.TempDir(), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Ingest(ctx, startBatch(runID)); err != nil {
-		b.Fatal(err)
-	}
+	s := openWithRun(b)
 	seq := int64(2)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -75,4 +54,20 @@ func BenchmarkIngestSmall(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// openWithRun opens a store in a temporary directory (closed at the end of
+// the test) holding the run runID.
+func openWithRun(tb testing.TB) *Store {
+	tb.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, tb.TempDir(), Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	if _, err := s.Ingest(ctx, startBatch(runID)); err != nil {
+		tb.Fatal(err)
+	}
+	return s
 }

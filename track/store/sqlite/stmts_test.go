@@ -12,14 +12,7 @@ import (
 // statements only; the series holds every point.
 func TestIngestPreparedStatements(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Ingest(ctx, startBatch(runID)); err != nil {
-		t.Fatal(err)
-	}
+	s := openWithRun(t)
 	seq := int64(2)
 	ingest := func() {
 		t.Helper()
