@@ -154,12 +154,10 @@ func onOwnGoroutine() bool {
 //
 // Under -race on a loaded machine a call that does nothing may take longer
 // than 50 µs, so the test takes handoffDelay to 5 ms and naps 20 ms: what
-// it asserts then depends on no call's speed. (The cleanup runs after the
-// server's: no server goroutine reads handoffDelay as it is restored.)
+// it asserts then depends on no call's speed.
 func TestParallelLongMethodGetsGoroutines(t *testing.T) {
-	was := handoffDelay
-	handoffDelay = 5 * time.Millisecond
-	t.Cleanup(func() { handoffDelay = was })
+	was := handoffDelayNs.Swap(int64(5 * time.Millisecond))
+	t.Cleanup(func() { handoffDelayNs.Store(was) })
 	const slow = 20 * time.Millisecond
 	ts := startServer(t, transports[0], map[string]any{"n": napTarget{}}, ServerOptions{AllowParallel: true})
 	c := ts.dial(t, "n")

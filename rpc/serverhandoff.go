@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -72,7 +73,14 @@ import (
 // calls get their own goroutines. Go's runtime hands off a P blocked in a
 // system call after 20 µs; a loaded machine deschedules a quick call for
 // longer than that, so a little more.
-var handoffDelay = 50 * time.Microsecond // a var only so that a test can take a slower machine's measure
+func handoffDelay() time.Duration { return time.Duration(handoffDelayNs.Load()) }
+
+// handoffDelayNs is handoffDelay in nanoseconds: a variable only so that a
+// test can take a slower machine's measure, atomic because a watchdog of
+// an earlier test's connection may still be running when it does.
+var handoffDelayNs atomic.Int64
+
+func init() { handoffDelayNs.Store(int64(50 * time.Microsecond)) }
 
 // watchPeriod is how long after the watchdog is armed it looks at the
 // reader's call: the longest a call that blocks holds the reader (and the
@@ -112,7 +120,7 @@ func (m *method) ranLong() bool {
 // noteDuration starts a streak of calls of m on their own goroutines if a
 // call of m ran long.
 func (m *method) noteDuration(ran time.Duration) {
-	if ran >= handoffDelay {
+	if ran >= handoffDelay() {
 		m.longLeft.Store(longCallStreak)
 	}
 }
@@ -185,8 +193,8 @@ func (c *serverConn) watchInline() {
 	for {
 		if seq := c.inline.Load(); seq != 0 {
 			c.flushLate()
-			if ran := monoNow() - time.Duration(c.inlineStart.Load()); ran < handoffDelay {
-				c.handoff.Reset(handoffDelay - ran) // still watching
+			if ran := monoNow() - time.Duration(c.inlineStart.Load()); ran < handoffDelay() {
+				c.handoff.Reset(handoffDelay() - ran) // still watching
 				return
 			}
 			if c.inline.CompareAndSwap(seq, 0) {
