@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sigoco/sigoco/pyon"
@@ -91,6 +92,11 @@ type Client struct {
 	watchers    int           // Wait calls keeping a reader on the connection
 	readers     sync.WaitGroup
 	closeOnce   sync.Once
+
+	// woken counts the calls finished (a reply delivered, or failed) whose
+	// callers have not yet taken the result: callers that are about to
+	// run, and may send again at once (do's yield).
+	woken atomic.Int32
 
 	// Owned by whoever holds the read role.
 	fr *wire.FrameReader
@@ -475,8 +481,13 @@ func (c *Client) do(ctx context.Context, cl *call, kind int, args []any) error {
 	id := c.nextID
 	cl.id = id
 	c.pending[id] = cl
-	others := len(c.pending) > 1 // others' frames may join this write (writer.sendCtx)
 	c.mu.Unlock()
+	// Callers woken by replies that have not yet come back from do: they
+	// may be about to send too, and their frames can join this write
+	// (writer.sendCtx). Not merely calls in flight: a caller that yields
+	// waits a turn of the scheduler, long on a saturated machine, so only
+	// when others are about to send.
+	others := c.woken.Load() > 0
 
 	// The write is interrupted if ctx ends while it blocks (a server that
 	// does not read), which breaks the connection but returns at once.
@@ -497,6 +508,9 @@ func (c *Client) do(ctx context.Context, cl *call, kind int, args []any) error {
 		}
 		c.mu.Lock()
 		delete(c.pending, id)
+		if cl.done { // failed meanwhile with the connection
+			c.woken.Add(-1)
+		}
 		c.mu.Unlock()
 		return err // could not encode: nothing was sent
 	}
@@ -506,6 +520,7 @@ func (c *Client) do(ctx context.Context, cl *call, kind int, args []any) error {
 // waitDone waits for a call already failed or being delivered.
 func (c *Client) waitDone(cl *call) error {
 	<-cl.ch
+	c.woken.Add(-1)
 	return cl.err
 }
 
@@ -540,6 +555,7 @@ func (c *Client) fail(err error) {
 	}
 	for id, cl := range c.pending {
 		cl.err = c.err
+		c.woken.Add(1)
 		cl.finish()
 		delete(c.pending, id)
 	}

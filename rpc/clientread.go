@@ -23,6 +23,7 @@ import (
 func (c *Client) wait(ctx context.Context, cl *call) error {
 	c.mu.Lock()
 	if cl.done {
+		c.woken.Add(-1)
 		c.mu.Unlock()
 		return cl.err
 	}
@@ -36,6 +37,7 @@ func (c *Client) wait(ctx context.Context, cl *call) error {
 	c.mu.Unlock()
 	select {
 	case <-cl.ch:
+		c.woken.Add(-1)
 		return cl.err
 	case <-ctx.Done():
 		if c.abandon(cl) {
@@ -74,6 +76,7 @@ func (c *Client) lead(ctx context.Context, cl *call, tenure uint64) error {
 			c.mu.Lock()
 		}
 		if cl.done {
+			c.woken.Add(-1)
 			c.handOverLocked()
 			c.mu.Unlock()
 			if stop != nil {
@@ -162,6 +165,7 @@ func (c *Client) readOne() error {
 		}
 		c.mu.Lock()
 		cl.err = cerr
+		c.woken.Add(1)
 		cl.finish()
 		c.mu.Unlock()
 	case msgError:

@@ -194,12 +194,10 @@ func (c *serverConn) admit(id uint64, m *method) *RemoteError {
 }
 
 // release removes an admitted call from the in-flight set.
-func (c *serverConn) release(id uint64) (others bool) {
+func (c *serverConn) release(id uint64) {
 	c.mu.Lock()
 	delete(c.inflight, id)
-	others = len(c.inflight) > 0
 	c.mu.Unlock()
-	return others
 }
 
 // start runs an admitted call on its own goroutine, under a context that
@@ -216,6 +214,7 @@ func (c *serverConn) start(id uint64, m *method, req *request) {
 	c.inflight[id] = cancel
 	c.mu.Unlock()
 	c.calls.Add(1)
+	c.starting.Add(1)
 	go c.runCall(ctx, cancel, id, m, req)
 }
 
@@ -227,12 +226,17 @@ func (c *serverConn) runCall(ctx context.Context, cancel context.CancelFunc, id 
 	// The call leaves the in-flight set before its reply goes out, so a
 	// client that sends its next call on seeing the reply is never counted
 	// against MaxCallsPerConn twice.
-	// others: calls still in flight on their own goroutines, whose
-	// replies may join this one's write (writer.sendCtx).
+	c.starting.Add(-1)
+	// others: calls started with this one or since whose goroutines are
+	// about to run; their replies may join this one's write
+	// (writer.sendCtx). Not merely calls in flight: a reply that yields
+	// waits a turn of the scheduler, long on a saturated machine, and a
+	// long call in flight would make every other reply wait so.
 	var others bool
 	finish := func() {
-		others = c.release(id)
+		c.release(id)
 		cancel()
+		others = c.starting.Load() > 0
 	}
 	serial := !c.s.opts.AllowParallel
 	if serial {

@@ -46,6 +46,9 @@ type serverConn struct {
 	draining bool
 	inflight map[uint64]context.CancelFunc // calls on their own goroutine, by id
 	calls    sync.WaitGroup                // calls running on their own goroutine
+	// starting counts the calls started on their own goroutine that have
+	// not begun to run: replies about to follow (runCall's yield).
+	starting atomic.Int32
 
 	// The read role in parallel mode (serverhandoff.go): handed counts
 	// the calls handed off (in flight, guarded by mu); inlineSeq, inlineM

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // countingConn counts the Write calls made on a connection.
@@ -107,4 +108,38 @@ func callTogether(t *testing.T, c *Client, method string, callers, each int) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestWokenCountsBalance: the client's count of woken callers (which
+// decides whether a caller yields) returns to zero whatever way its calls
+// end: replies, contexts that end while the server naps, a lost
+// connection. A count left above zero would make every later call yield.
+func TestWokenCountsBalance(t *testing.T) {
+	ts := startServer(t, transports[0], map[string]any{"n": napTarget{}}, ServerOptions{AllowParallel: true})
+	c := ts.dial(t, "n")
+	var wg sync.WaitGroup
+	for i := range 32 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(testCtx(t), time.Duration(i%4)*time.Millisecond)
+			defer cancel()
+			var own bool
+			c.CallInto(ctx, &own, "nap", time.Duration(i%3)*time.Millisecond) // some end by their context
+		})
+	}
+	wg.Wait()
+	if n := c.woken.Load(); n != 0 {
+		t.Fatalf("after replies and ended contexts: woken %d, want 0", n)
+	}
+	for range 16 {
+		wg.Go(func() {
+			var own bool
+			c.CallInto(testCtx(t), &own, "nap", 200*time.Millisecond) // fails with the connection
+		})
+	}
+	time.Sleep(50 * time.Millisecond) // the calls are sent
+	ts.Server.Close()
+	wg.Wait()
+	if n := c.woken.Load(); n != 0 {
+		t.Fatalf("after a lost connection: woken %d, want 0", n)
+	}
 }
