@@ -131,8 +131,16 @@ func BenchmarkEcho100k(b *testing.B) {
 
 // BenchmarkHandleCall is the server's work for one call, without the
 // network: decode the request, call the method, encode the reply.
-func BenchmarkHandleCall(b *testing.B) {
-	srv, err := NewServer(map[string]any{"bench": benchTarget{}}, ServerOptions{})
+func BenchmarkHandleCall(b *testing.B) { benchHandleCall(b, ServerOptions{}) }
+
+// BenchmarkHandleCallParallelServer: the same with AllowParallel (the call
+// runs on the reader too, under the watchdog).
+func BenchmarkHandleCallParallelServer(b *testing.B) {
+	benchHandleCall(b, ServerOptions{AllowParallel: true})
+}
+
+func benchHandleCall(b *testing.B, opts ServerOptions) {
+	srv, err := NewServer(map[string]any{"bench": benchTarget{}}, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
