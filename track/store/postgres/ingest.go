@@ -231,53 +231,45 @@ func (in *ingest) AppendSeries(ctx context.Context, key string, st store.SeriesS
 		ON CONFLICT (run, key) DO UPDATE SET step = excluded.step, time = excluded.time, value = excluded.value, num = excluded.num`, in.run, key, step, t, latest, store.NumOf(latest))
 }
 
-// appendSeries appends the points of c (all new, in seq order) to a series:
-// the tail chunk is filled up to store.ChunkPoints, then new chunks follow.
+// appendSeries appends the points of c (all new, in seq order) to a series,
+// cut in chunks as store.AppendChunks does.
 func (in *ingest) appendSeries(ctx context.Context, key string, st store.SeriesState, c *store.Chunk) error {
-	if st.Exists {
-		var id int64
-		var n int
-		var data []byte
-		err := in.tx.QueryRow(ctx, `SELECT id, n, data FROM chunks WHERE run = $1 AND key = $2 ORDER BY first_seq DESC LIMIT 1`, in.run, key).Scan(&id, &n, &data)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return fatal(err)
-		}
-		if err == nil && n < store.ChunkPoints {
-			var tail store.Chunk
-			if !c.Scalar() {
-				tail.Values = [][]byte{}
-			}
-			if err := store.DecodeChunk(data, &tail); err != nil {
-				return fatal(fmt.Errorf("series %q of run %s: %w", key, in.run, err))
-			}
-			take := min(store.ChunkPoints-n, c.Len())
-			store.AppendPoints(&tail, c, 0, take)
-			if err := in.writeChunk(ctx, key, id, &tail); err != nil {
-				return err
-			}
-			store.CutFront(c, take)
-		}
-	} else if err := in.exec(ctx, `INSERT INTO series (run, key, scalar, n) VALUES ($1, $2, $3, 0)`, in.run, key, c.Scalar()); err != nil {
-		return err
-	}
-	for c.Len() > 0 {
-		take := min(store.ChunkPoints, c.Len())
-		var part store.Chunk
-		if !c.Scalar() {
-			part.Values = [][]byte{}
-		}
-		store.AppendPoints(&part, c, 0, take)
-		if err := in.writeChunk(ctx, key, 0, &part); err != nil {
+	if !st.Exists {
+		if err := in.exec(ctx, `INSERT INTO series (run, key, scalar, n) VALUES ($1, $2, $3, 0)`, in.run, key, c.Scalar()); err != nil {
 			return err
 		}
-		store.CutFront(c, take)
+	}
+	if err := store.AppendChunks(ctx, in, key, st.Exists, c); err != nil {
+		var fe *fatalError
+		if errors.As(err, &fe) {
+			return err
+		}
+		return fatal(fmt.Errorf("run %s: %w", in.run, err))
 	}
 	return nil
 }
 
-// writeChunk writes c as chunk id (0: a new chunk). A new chunk is unique
-// by (run, key, first_seq): the database refuses one written twice.
-func (in *ingest) writeChunk(ctx context.Context, key string, id int64, c *store.Chunk) error {
+// TailChunks implements store.ChunkTx.
+func (in *ingest) TailChunks(ctx context.Context, key string, limit int) ([]store.StoredChunk, error) {
+	rows, err := in.tx.Query(ctx, `SELECT id, n, data FROM chunks WHERE run = $1 AND key = $2 ORDER BY first_seq DESC LIMIT $3`, in.run, key, limit)
+	if err != nil {
+		return nil, fatal(err)
+	}
+	defer rows.Close()
+	var out []store.StoredChunk
+	for rows.Next() {
+		var ch store.StoredChunk
+		if err := rows.Scan(&ch.ID, &ch.N, &ch.Data); err != nil {
+			return nil, fatal(err)
+		}
+		out = append(out, ch)
+	}
+	return out, fatal(rows.Err())
+}
+
+// WriteChunk implements store.ChunkTx. A new chunk is unique by (run,
+// key, first_seq): the database refuses one written twice.
+func (in *ingest) WriteChunk(ctx context.Context, key string, id int64, c *store.Chunk) error {
 	data := c.AppendEncoded(nil)
 	var summary []byte
 	if c.Scalar() {
@@ -290,6 +282,11 @@ func (in *ingest) writeChunk(ctx context.Context, key string, id int64, c *store
 	}
 	return in.exec(ctx, `UPDATE chunks SET last_seq = $1, min_step = $2, max_step = $3, n = $4, data = $5, summary = $6 WHERE id = $7`,
 		c.Seq[len(c.Seq)-1], minStep, maxStep, c.Len(), data, summary, id)
+}
+
+// DeleteChunks implements store.ChunkTx.
+func (in *ingest) DeleteChunks(ctx context.Context, key string, ids []int64) error {
+	return in.exec(ctx, `DELETE FROM chunks WHERE run = $1 AND key = $2 AND id = ANY($3)`, in.run, key, ids)
 }
 
 // Edit implements store.Store.

@@ -230,54 +230,40 @@ func (in *ingest) AppendSeries(ctx context.Context, key string, st store.SeriesS
 	return in.finishSeries(ctx, key, n, step, t, latest)
 }
 
-// appendSeries appends the points of c (all new, in seq order) to a series:
-// the tail chunk is filled up to store.ChunkPoints, then new chunks follow.
+// appendSeries appends the points of c (all new, in seq order) to a series,
+// cut in chunks as store.AppendChunks does.
 func (in *ingest) appendSeries(ctx context.Context, key string, st store.SeriesState, c *store.Chunk) error {
-	if st.Exists {
-		var id int64
-		var n int
-		var data []byte
-		err := in.queryRow(ctx, `SELECT id, n, data FROM chunks WHERE run = ? AND key = ? ORDER BY first_seq DESC LIMIT 1`, in.run, key).Scan(&id, &n, &data)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fatal(err)
-		}
-		if err == nil && n < store.ChunkPoints {
-			var tail store.Chunk
-			if !c.Scalar() {
-				tail.Values = [][]byte{}
-			}
-			if err := store.DecodeChunk(data, &tail); err != nil {
-				return fatal(fmt.Errorf("series %q of run %s: %w", key, in.run, err))
-			}
-			take := min(store.ChunkPoints-n, c.Len())
-			store.AppendPoints(&tail, c, 0, take)
-			if err := in.writeChunk(ctx, key, id, &tail); err != nil {
-				return err
-			}
-			store.CutFront(c, take)
-		}
-	} else {
+	if !st.Exists {
 		if _, err := in.exec(ctx, `INSERT INTO series (run, key, scalar, n) VALUES (?, ?, ?, 0)`, in.run, key, b2i(c.Scalar())); err != nil {
 			return fatal(err)
 		}
 	}
-	for c.Len() > 0 {
-		take := min(store.ChunkPoints, c.Len())
-		var part store.Chunk
-		if !c.Scalar() {
-			part.Values = [][]byte{}
-		}
-		store.AppendPoints(&part, c, 0, take)
-		if err := in.writeChunk(ctx, key, 0, &part); err != nil {
-			return err
-		}
-		store.CutFront(c, take)
+	if err := store.AppendChunks(ctx, in, key, st.Exists, c); err != nil {
+		return fatal(fmt.Errorf("run %s: %w", in.run, err))
 	}
 	return nil
 }
 
-// writeChunk writes c as chunk id (0: a new chunk).
-func (in *ingest) writeChunk(ctx context.Context, key string, id int64, c *store.Chunk) error {
+// TailChunks implements store.ChunkTx.
+func (in *ingest) TailChunks(ctx context.Context, key string, limit int) ([]store.StoredChunk, error) {
+	rows, err := in.query(ctx, `SELECT id, n, data FROM chunks WHERE run = ? AND key = ? ORDER BY first_seq DESC LIMIT ?`, in.run, key, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.StoredChunk
+	for rows.Next() {
+		var ch store.StoredChunk
+		if err := rows.Scan(&ch.ID, &ch.N, &ch.Data); err != nil {
+			return nil, err
+		}
+		out = append(out, ch)
+	}
+	return out, rows.Err()
+}
+
+// WriteChunk implements store.ChunkTx.
+func (in *ingest) WriteChunk(ctx context.Context, key string, id int64, c *store.Chunk) error {
 	data := c.AppendEncoded(nil)
 	var summary []byte
 	if c.Scalar() {
@@ -292,7 +278,17 @@ func (in *ingest) writeChunk(ctx context.Context, key string, id int64, c *store
 		_, err = in.exec(ctx, `UPDATE chunks SET last_seq = ?, min_step = ?, max_step = ?, n = ?, data = ?, summary = ? WHERE id = ?`,
 			c.Seq[len(c.Seq)-1], minStep, maxStep, c.Len(), data, summary, id)
 	}
-	return fatal(err)
+	return err
+}
+
+// DeleteChunks implements store.ChunkTx.
+func (in *ingest) DeleteChunks(ctx context.Context, key string, ids []int64) error {
+	for _, id := range ids {
+		if _, err := in.exec(ctx, `DELETE FROM chunks WHERE id = ? AND run = ? AND key = ?`, id, in.run, key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // finishSeries records the new length and latest value of a series.

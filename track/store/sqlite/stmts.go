@@ -105,3 +105,11 @@ func (in *ingest) queryRow(ctx context.Context, query string, args ...any) *sql.
 	}
 	return in.tx.QueryRowContext(ctx, query, args...)
 }
+
+// query is exec for a query that returns rows.
+func (in *ingest) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := in.s.stmts.get(query); st != nil {
+		return in.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return in.tx.QueryContext(ctx, query, args...)
+}

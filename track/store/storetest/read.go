@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -53,6 +54,58 @@ func testSeriesChunks(t *testing.T, e *env) {
 	b2.Points = points("y", total+3, 3)
 	if ack := e.ingestClean(b2); ack.Applied != 4 {
 		t.Fatalf("mixed batch: %+v", ack)
+	}
+}
+
+// testSmallBatches: a live run's series, fed a few points per batch
+// (chunks are cut and merged as store.AppendChunks does), then a large
+// batch, reads back whole and in order; value series likewise.
+func testSmallBatches(t *testing.T, e *env) {
+	b := start(runA, "p", "n")
+	b.Points = points("x", 2, 1000)
+	e.ingestClean(b)
+	seq := int64(1002)
+	add := func(n int) {
+		e.ingestClean(&store.Batch{Run: runA, Points: points("x", seq, n)})
+		seq += int64(n)
+	}
+	for range 2 * store.ChunkPoints / 7 { // merges twice
+		add(7)
+	}
+	add(store.ChunkPoints + 100) // larger than the tail: fills it
+	add(3)
+	total := int(seq - 2)
+	ser, err := e.s.Series(e.ctx, runA, "x", store.SeriesQuery{})
+	if err != nil || ser.Len != int64(total) || len(ser.Seq) != total {
+		t.Fatalf("series: %v len %d points %d, want %d", err, ser.Len, len(ser.Seq), total)
+	}
+	for i := range ser.Seq {
+		if ser.Seq[i] != int64(i)+2 || ser.Step[i] != int64(i)+2 {
+			t.Fatalf("point %d: seq %d step %d", i, ser.Seq[i], ser.Step[i])
+		}
+	}
+	part, err := e.s.Series(e.ctx, runA, "x", store.SeriesQuery{MinStep: 1200, MaxStep: 5399})
+	if err != nil || len(part.Step) != 4200 || part.Step[0] != 1200 || part.Step[4199] != 5399 {
+		t.Fatalf("step range: %v %d", err, len(part.Step))
+	}
+	down, err := e.s.Series(e.ctx, runA, "x", store.SeriesQuery{MaxPoints: 100})
+	if err != nil || len(down.Value) > 100 || !down.Downsampled || down.Len != int64(total) {
+		t.Fatalf("downsampled: %v %d", err, len(down.Value))
+	}
+	if l := e.get(runA).Latest["x"]; l.Step != seq-1 {
+		t.Fatalf("latest %+v, want step %d", l, seq-1)
+	}
+	// Values, a few per batch (records).
+	var want []any
+	for i := range 300 {
+		v := fmt.Sprintf("v%d", i)
+		want = append(want, v)
+		e.ingestClean(withRecords(&store.Batch{Run: runA}, seq, store.Record{Kind: store.KindResult, Key: "v", Value: v, Step: int64(i)}))
+		seq++
+	}
+	vs, err := e.s.Series(e.ctx, runA, "v", store.SeriesQuery{})
+	if err != nil || fmt.Sprint(vs.Values) != fmt.Sprint(want) {
+		t.Fatalf("value series: %v %d values", err, len(vs.Values))
 	}
 }
 

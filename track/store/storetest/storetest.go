@@ -67,6 +67,7 @@ var cases = []struct {
 	{"TagsAndNotes", testTagsAndNotes},
 	{"ServerOnlyRecords", testServerOnly},
 	{"SeriesChunks", testSeriesChunks},
+	{"SmallBatches", testSmallBatches},
 	{"StreamSeries", testStreamSeries},
 	{"ValueSeries", testValueSeries},
 	{"Logs", testLogs},
