@@ -35,7 +35,7 @@ func (e *encoder) reflect(v any) error {
 	if e.depth >= maxDepth {
 		return ErrTooDeep
 	}
-	n := normalizer{NormalizeOptions: NormalizeOptions{MaxDepth: maxDepth - e.depth}, nilEmpty: true}
+	n := normalizer{NormalizeOptions: NormalizeOptions{MaxDepth: maxDepth - e.depth, NilAsEmpty: true}}
 	if e.key {
 		// Where Python needs a hashable value: built, a Go array as a tuple.
 		x, err := n.key(rv, 0)

@@ -20,6 +20,12 @@ type NormalizeOptions struct {
 	// element. They still decode as lists.
 	Packed bool
 
+	// NilAsEmpty gives nil slices and maps (other than []any and
+	// map[string]any, which are always empty ones) as an empty list and
+	// dict, as Encode's PYON text writes them, instead of nil as on the
+	// native wire: Normalize then gives what Decode(Encode(v)) gives.
+	NilAsEmpty bool
+
 	// MaxDepth, when positive, bounds nesting below pyon's own bound
 	// (ErrTooDeep beyond it), for callers that hold v deeper in a tree.
 	MaxDepth int
@@ -98,7 +104,6 @@ func NormalizeWith(v any, opts NormalizeOptions) (any, error) {
 
 type normalizer struct {
 	NormalizeOptions
-	nilEmpty bool // nil slices and maps as empty ones (Encode's text)
 
 	// sink, when set, is given the value as it is read instead of a
 	// built copy (value then returns nil): an encoder writes it without
@@ -356,7 +361,7 @@ func (n normalizer) sequence(rv reflect.Value, depth int) (any, error) {
 		return nil, nil
 	case ek == reflect.Uint8:
 		return copyBytes(rv), nil
-	case rv.Kind() == reflect.Slice && rv.IsNil() && !n.nilEmpty && rv.Type() != anySliceType:
+	case rv.Kind() == reflect.Slice && rv.IsNil() && !n.NilAsEmpty && rv.Type() != anySliceType:
 		if n.sink != nil {
 			n.sink.null()
 		}
@@ -378,7 +383,7 @@ func (n normalizer) sequence(rv reflect.Value, depth int) (any, error) {
 }
 
 func (n normalizer) mapValue(rv reflect.Value, depth int) (any, error) {
-	if rv.IsNil() && !n.nilEmpty && rv.Type() != anyMapType {
+	if rv.IsNil() && !n.NilAsEmpty && rv.Type() != anyMapType {
 		if n.sink != nil {
 			n.sink.null()
 		}

@@ -197,3 +197,48 @@ func TestNormalizeDoesNotKeepInput(t *testing.T) {
 		t.Errorf("Normalize(float64) allocates %.1f times, want at most 1 (the result)", n)
 	}
 }
+
+// TestNormalizeNilAsEmptyIsEncodeDecode: with NilAsEmpty, Normalize gives
+// what a round trip through the PYON text gives, so a caller can skip the
+// text (track/server's live state did the round trip).
+func TestNormalizeNilAsEmptyIsEncodeDecode(t *testing.T) {
+	type row struct {
+		ID     string
+		Tags   []string
+		Params map[string]any
+		Counts map[string]int
+		Step   int64
+		Loss   *float64
+		Vals   []float64
+		Arr    [2]int
+		F32    float32
+		Inner  *normOuter
+		Bytes  []byte
+		Any    any
+	}
+	loss := 0.25
+	for _, v := range []any{
+		row{},
+		row{ID: "r", Tags: []string{"a"}, Params: map[string]any{"lr": 0.1, "n": nil}, Counts: map[string]int{"x": 1},
+			Step: 7, Loss: &loss, Vals: []float64{1, math.Inf(1)}, Arr: [2]int{1, 2}, F32: 0.5,
+			Inner: &normOuter{OmegaRate: 2, Tagged: "t"}, Bytes: []byte("b"), Any: []any{int8(1), "s"}},
+		[]row{{}, {ID: "x"}},
+		map[string]row{"k": {}},
+	} {
+		b, err := Encode(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := NormalizeWith(v, NormalizeOptions{NilAsEmpty: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%+v:\nNormalize %#v\nround trip %#v", v, got, want)
+		}
+	}
+}
