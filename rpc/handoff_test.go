@@ -190,3 +190,41 @@ func TestParallelLongMethodGetsGoroutines(t *testing.T) {
 		t.Fatalf("nap still ran on its own goroutine after %d quick calls", 10*longCallStreak)
 	}
 }
+
+// spinTarget's Spin busies the reader for d without blocking.
+type spinTarget struct{}
+
+func (spinTarget) Spin(d time.Duration) {
+	for start := time.Now(); time.Since(start) < d; {
+	}
+}
+
+// TestWatchdogBusyReader: a reader kept busy by back-to-back quick calls
+// is looked at about twice per watchPeriod (a look, and a follow-up of the
+// call it saw), not after every call: the watchdog used to follow each
+// new call up within handoffDelay, a timer run (and a write) every few
+// tens of microseconds for as long as the burst lasted.
+func TestWatchdogBusyReader(t *testing.T) {
+	ts := startServer(t, transports[0], map[string]any{"s": spinTarget{}}, ServerOptions{AllowParallel: true})
+	c := ts.dial(t, "s")
+	const busy = 300 * time.Millisecond
+	before := watchdogRuns.Load()
+	var wg sync.WaitGroup
+	end := time.Now().Add(busy)
+	for range 16 {
+		wg.Go(func() {
+			for time.Now().Before(end) {
+				if err := c.CallInto(testCtx(t), nil, "spin", 10*time.Microsecond); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	runs := watchdogRuns.Load() - before
+	t.Logf("%d watchdog runs in %v of back-to-back calls", runs, busy)
+	if max := 3 * int64(busy/watchPeriod); runs > max { // two a period, and some slack
+		t.Fatalf("%d watchdog runs in %v, want at most %d", runs, busy, max)
+	}
+}

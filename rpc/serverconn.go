@@ -61,8 +61,9 @@ type serverConn struct {
 	inline      atomic.Uint64
 	inlineStart atomic.Int64 // since monoBase
 	inlineSeq   uint64
-	inlineM     *method    // the method of the call numbered inline
-	readEnd     chan error // the error that ended the last read role
+	inlineM     *method       // the method of the call numbered inline
+	following   atomic.Uint64 // the call the watchdog looks at again (its runs only)
+	readEnd     chan error    // the error that ended the last read role
 
 	late      *time.Timer // see flushBehind; set by the reader goroutine
 	lateArmed atomic.Bool // late will run

@@ -190,17 +190,29 @@ func (c *serverConn) watch() {
 // reader's call once that has run handoffDelay, re-arms the timer for a
 // call that has not yet, and otherwise lets the timer go idle.
 func (c *serverConn) watchInline() {
+	watchdogRuns.Add(1)
 	for {
 		if seq := c.inline.Load(); seq != 0 {
 			c.flushLate()
 			if ran := monoNow() - time.Duration(c.inlineStart.Load()); ran < handoffDelay() {
-				c.handoff.Reset(handoffDelay() - ran) // still watching
+				if f := c.following.Load(); f != 0 && f != seq {
+					// The call followed up ended in time, and another runs:
+					// back to one look per watchPeriod. (Following every
+					// call a busy reader runs would look every few
+					// microseconds: a timer run and a write each time.)
+					c.following.Store(0)
+					c.handoff.Reset(watchPeriod)
+					return
+				}
+				c.following.Store(seq)
+				c.handoff.Reset(handoffDelay() - ran) // follow this call up
 				return
 			}
 			if c.inline.CompareAndSwap(seq, 0) {
 				c.handOff()
 			}
 		}
+		c.following.Store(0)
 		c.watching.Store(false)
 		// A call may have started meanwhile and found the watchdog busy:
 		// then it is this run's to watch, unless another call armed it.
@@ -209,6 +221,10 @@ func (c *serverConn) watchInline() {
 		}
 	}
 }
+
+// watchdogRuns counts the watchdog's runs, all connections: a few hundred
+// a second at most on a busy server (TestWatchdogBusyReader).
+var watchdogRuns atomic.Int64
 
 // handOff makes the reader's call (taken off inline by the watchdog) one
 // on its own goroutine, and starts a new goroutine in the read role. The
