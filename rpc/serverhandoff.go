@@ -48,10 +48,13 @@ import (
 // the first call that finds it idle, for watchPeriod, and when it fires
 // it looks at the call running then: one that has run handoffDelay is
 // handed off, one that has not gets the timer re-armed for the rest of its
-// handoffDelay, and none lets the timer go idle. It also does what
+// handoffDelay (a follow-up of that call: if another call runs by then,
+// the first ended in time, and the timer goes back to watchPeriod rather
+// than follow up every call of a busy reader), and none lets the timer go
+// idle. It also does what
 // flushBehind's timer does for a serialised target: a run that finds a
 // call running writes the replies queued behind it, so that their callers
-// do not wait for it. A busy connection thus arms one timer per
+// do not wait for it. A busy connection thus arms about two timers per
 // watchPeriod, fewer than a serialised target's connection in bursts
 // (flushBehind's, per lateFlushDelay), and a call that blocks is handed
 // off, and the replies queued behind it written, within about
