@@ -63,6 +63,7 @@ type serverConn struct {
 	inlineSeq   uint64
 	inlineM     *method       // the method of the call numbered inline
 	following   atomic.Uint64 // the call the watchdog looks at again (its runs only)
+	lastEnd     time.Duration // when the last inline call ended; 0 once the reader may have waited
 	readEnd     chan error    // the error that ended the last read role
 
 	late      *time.Timer // see flushBehind; set by the reader goroutine
@@ -319,6 +320,7 @@ func (c *serverConn) fatal(msg string) {
 func (c *serverConn) readLoop() error {
 	for {
 		if !c.fr.Buffered() {
+			c.lastEnd = 0 // the next call may come after a wait
 			if err := c.w.flush(); err != nil {
 				return err
 			}
