@@ -223,9 +223,6 @@ func (c *serverConn) start(id uint64, m *method, req *request) {
 // target is its own.
 func (c *serverConn) runCall(ctx context.Context, cancel context.CancelFunc, id uint64, m *method, req *request) {
 	defer c.calls.Done()
-	// The call leaves the in-flight set before its reply goes out, so a
-	// client that sends its next call on seeing the reply is never counted
-	// against MaxCallsPerConn twice.
 	c.starting.Add(-1)
 	// others: calls started with this one or since whose goroutines are
 	// about to run; their replies may join this one's write
@@ -233,6 +230,9 @@ func (c *serverConn) runCall(ctx context.Context, cancel context.CancelFunc, id 
 	// waits a turn of the scheduler, long on a saturated machine, and a
 	// long call in flight would make every other reply wait so.
 	var others bool
+	// The call leaves the in-flight set before its reply goes out, so a
+	// client that sends its next call on seeing the reply is never counted
+	// against MaxCallsPerConn twice.
 	finish := func() {
 		c.release(id)
 		cancel()

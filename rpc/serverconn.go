@@ -427,11 +427,14 @@ func (c *serverConn) stopLateFlush() {
 // lateFlushDelay is how long replies may wait behind a call run inline.
 const lateFlushDelay = 200 * time.Microsecond
 
-// queue queues a reply; if it cannot be encoded the caller gets why.
-func (c *serverConn) queue(id uint64, fn func(e *msgpack.Encoder) error) {
-	if err := c.w.queue(fn); err != nil && !isWriteErr(err) {
+// queue queues a reply (size bytes); if it cannot be encoded the caller
+// gets why.
+func (c *serverConn) queue(id uint64, fn func(e *msgpack.Encoder) error) (size int) {
+	size, err := c.w.queue(fn)
+	if err != nil && !isWriteErr(err) {
 		c.w.queue(func(e *msgpack.Encoder) error { return encodeFail(e, id, badResult(err)) })
 	}
+	return size
 }
 
 // send is queue for calls on their own goroutine: it also writes. yield

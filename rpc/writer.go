@@ -51,11 +51,14 @@ func (w *writer) appendLocked(fn func(e *msgpack.Encoder) error) error {
 	return err
 }
 
-// queue encodes a frame without writing it; a later send or flush writes it.
-func (w *writer) queue(fn func(e *msgpack.Encoder) error) error {
+// queue encodes a frame without writing it; a later send or flush writes
+// it. size is how many bytes it queued.
+func (w *writer) queue(fn func(e *msgpack.Encoder) error) (size int, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.appendLocked(fn)
+	before := len(w.buf)
+	err = w.appendLocked(fn)
+	return len(w.buf) - before, err
 }
 
 // send encodes a frame and makes sure it gets written: by this goroutine,
