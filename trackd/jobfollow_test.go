@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -149,39 +150,8 @@ func dumpNodes(t *testing.T, nodes []*daemon) {
 // expired, marks the job ABORTED with the reason instead of leaving it
 // STARTED for ever.
 func TestLocalJobOfDeadNode(t *testing.T) {
-	solvers := filepath.Join(t.TempDir(), "solvers.toml")
-	if err := os.WriteFile(solvers, []byte("[[solver]]\nname = \"sleeper\"\nversion = \"1\"\ncommand = [\"/bin/sh\", \"-c\", \"sleep 300\"]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	_, ports, nodes := startNodes(t, 2, "--solvers", solvers, "--heartbeat-timeout", "2s")
-	ctx := ctxT(t, 60*time.Second)
-	var clients []*rpc.Client
-	for _, p := range ports {
-		c, err := rpc.Dial(ctx, "127.0.0.1:"+p, jobs.TargetName, rpc.ClientOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		clients = append(clients, c)
-	}
+	_, nodes, clients, j, ctx := sleeperOnTwoNodes(t, "2s")
 	a, b := clients[0], clients[1]
-	var j jobs.Job
-	if err := a.CallInto(ctx, &j, "create_job", "sleeper", "1", map[string]any{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.CallInto(ctx, &j, "start_job", j.ID); err != nil {
-		t.Fatal(err)
-	}
-	for j.State != jobs.StateStarted {
-		if ctx.Err() != nil || j.State.Final() {
-			t.Fatalf("the job never ran: %+v", j)
-		}
-		time.Sleep(20 * time.Millisecond)
-		j = jobs.Job{ID: j.ID}
-		if err := a.CallInto(ctx, &j, "inspect_job", j.ID); err != nil {
-			t.Fatal(err)
-		}
-	}
 	a.Close()
 	nodes[0].cmd.Process.Kill()
 	nodes[0].cmd.Wait()
@@ -200,4 +170,47 @@ func TestLocalJobOfDeadNode(t *testing.T) {
 		t.Fatalf("node A's local job, as node B ended it: %s %q", j.State, j.Reason)
 	}
 	nodes[1].stop(t)
+}
+
+// sleeperOnTwoNodes starts two trackd nodes on one PostgreSQL with a
+// solver "sleeper" (sleep 300) and the heartbeat timeout given, dials the
+// jobs target of each, and has node A (clients[0]) run a sleeper job until
+// its process runs (STARTED is stored once it does). It returns the
+// database URL and a context for the rest of the test.
+func sleeperOnTwoNodes(t *testing.T, heartbeat string) (string, []*daemon, []*rpc.Client, jobs.Job, context.Context) {
+	t.Helper()
+	solvers := filepath.Join(t.TempDir(), "solvers.toml")
+	if err := os.WriteFile(solvers, []byte("[[solver]]\nname = \"sleeper\"\nversion = \"1\"\ncommand = [\"/bin/sh\", \"-c\", \"sleep 300\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	u, ports, nodes := startNodes(t, 2, "--solvers", solvers, "--heartbeat-timeout", heartbeat)
+	ctx := ctxT(t, 60*time.Second)
+	var clients []*rpc.Client
+	for _, p := range ports {
+		c, err := rpc.Dial(ctx, "127.0.0.1:"+p, jobs.TargetName, rpc.ClientOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		clients = append(clients, c)
+	}
+	a := clients[0]
+	var j jobs.Job
+	if err := a.CallInto(ctx, &j, "create_job", "sleeper", "1", map[string]any{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CallInto(ctx, &j, "start_job", j.ID); err != nil {
+		t.Fatal(err)
+	}
+	for j.State != jobs.StateStarted {
+		if ctx.Err() != nil || j.State.Final() {
+			t.Fatalf("job %s %q, never STARTED", j.State, j.Reason)
+		}
+		time.Sleep(20 * time.Millisecond)
+		j = jobs.Job{ID: j.ID}
+		if err := a.CallInto(ctx, &j, "inspect_job", j.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return u, nodes, clients, j, ctx
 }

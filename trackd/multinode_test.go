@@ -15,7 +15,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sigoco/sigoco/rpc"
 	"github.com/sigoco/sigoco/syncstruct"
 	"github.com/sigoco/sigoco/track"
 	"github.com/sigoco/sigoco/track/jobs"
@@ -360,39 +359,10 @@ func TestExposedAcrossNodes(t *testing.T) {
 // forwarded to A, which stops the process ("stopped by request"), instead
 // of B marking a job it does not run aborted.
 func TestJobStopAcrossNodes(t *testing.T) {
-	solvers := filepath.Join(t.TempDir(), "solvers.toml")
-	if err := os.WriteFile(solvers, []byte("[[solver]]\nname = \"sleeper\"\nversion = \"1\"\ncommand = [\"/bin/sh\", \"-c\", \"sleep 300\"]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	u, ports, nodes := startNodes(t, 2, "--solvers", solvers, "--heartbeat-timeout", "1s")
-	ctx := ctxT(t, 60*time.Second)
-	dial := func(i int) *rpc.Client {
-		c, err := rpc.Dial(ctx, "127.0.0.1:"+ports[i], jobs.TargetName, rpc.ClientOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-	a, b := dial(0), dial(1)
-	var j jobs.Job
-	if err := a.CallInto(ctx, &j, "create_job", "sleeper", "1", map[string]any{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.CallInto(ctx, &j, "start_job", j.ID); err != nil {
-		t.Fatal(err)
-	}
 	// The process runs (STARTED is stored once it does): a job stopped
 	// before is "stopped before it ran", rightly.
-	for j.State != jobs.StateStarted {
-		if j.State.Final() || ctx.Err() != nil {
-			t.Fatalf("job %s %q, never STARTED", j.State, j.Reason)
-		}
-		time.Sleep(20 * time.Millisecond)
-		if err := a.CallInto(ctx, &j, "inspect_job", j.ID); err != nil {
-			t.Fatal(err)
-		}
-	}
+	u, nodes, clients, j, ctx := sleeperOnTwoNodes(t, "1s")
+	b := clients[1]
 	// Node A's lease on the job's run, written within a reaper round.
 	db, err := pgx.Connect(ctx, u)
 	if err != nil {
